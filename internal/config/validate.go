@@ -1,0 +1,112 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Validate checks the whole config and returns every error found, each
+// prefixed with its field path, e.g. "providers[1].type".
+func (c *Config) Validate() []error {
+	var errs []error
+	add := func(path, format string, args ...any) { errs = append(errs, errorf(path, format, args...)) }
+
+	if c.Server.MaxBodyBytes < 0 {
+		add("server.max_body_bytes", "must be positive")
+	}
+	if c.Server.MasterKey == "" && !IsLoopback(c.Server.Listen) {
+		add("server.listen", "%q is not a loopback address: set FULCRUM_MASTER_KEY (or server.master_key) before listening on other interfaces", c.Server.Listen)
+	}
+	if !strings.HasPrefix(c.Storage.URL, "sqlite://") && !strings.HasPrefix(c.Storage.URL, "postgres://") && !strings.HasPrefix(c.Storage.URL, "postgresql://") {
+		add("storage.url", "must start with sqlite:// or postgres://")
+	}
+	if c.Storage.Redis != "" && !strings.HasPrefix(c.Storage.Redis, "redis://") && !strings.HasPrefix(c.Storage.Redis, "rediss://") {
+		add("storage.redis", "must start with redis:// or rediss://")
+	}
+	switch c.Logging.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("logging.level", "must be debug, info, warn or error, not %q", c.Logging.Level)
+	}
+	switch c.Logging.Format {
+	case "text", "json":
+	default:
+		add("logging.format", "must be text or json, not %q", c.Logging.Format)
+	}
+
+	names := map[string]bool{}
+	for i, p := range c.Providers {
+		path := fmt.Sprintf("providers[%d]", i)
+		if p.Name == "" {
+			add(path+".name", "required")
+		} else if names[p.Name] {
+			add(path+".name", "duplicate provider %q", p.Name)
+		}
+		names[p.Name] = true
+		switch p.Type {
+		case TypeOpenAI, TypeAnthropic, TypeGemini, TypeOllama:
+			if !validURL(p.BaseURL) {
+				add(path+".base_url", "must be an http(s) URL, not %q", p.BaseURL)
+			}
+		case TypeReplay:
+			if p.Replay == nil || p.Replay.File == "" {
+				add(path+".replay.file", "required for a replay provider")
+			}
+		case "":
+			add(path+".type", "required (openai, anthropic, gemini, ollama or replay)")
+		default:
+			add(path+".type", "unknown provider type %q (want openai, anthropic, gemini, ollama or replay)", p.Type)
+		}
+		if p.Hosting != SelfHosted && p.Hosting != Proprietary {
+			add(path+".hosting", "must be self_hosted or proprietary, not %q", p.Hosting)
+		}
+		if p.Cost != nil {
+			if p.Cost.GPUHourlyUSD < 0 || p.Cost.PerMillionUSD < 0 {
+				add(path+".cost", "prices must not be negative")
+			}
+			if p.Cost.GPUs < 0 {
+				add(path+".cost.gpus", "must be positive")
+			}
+		}
+		for _, t := range []struct {
+			name string
+			d    Duration
+		}{{"connect", p.Timeouts.Connect}, {"first_byte", p.Timeouts.FirstByte}, {"total", p.Timeouts.Total}} {
+			if t.d < 0 {
+				add(path+".timeouts."+t.name, "must not be negative")
+			}
+		}
+	}
+
+	models := map[string]bool{}
+	for i, m := range c.Models {
+		path := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			add(path+".name", "required")
+		} else if models[m.Name] {
+			add(path+".name", "duplicate model %q", m.Name)
+		}
+		models[m.Name] = true
+		if m.Provider == "" {
+			add(path+".provider", "required")
+		} else if !names[m.Provider] {
+			add(path+".provider", "unknown provider %q", m.Provider)
+		}
+		if m.Type != "chat" && m.Type != "embedding" {
+			add(path+".type", "must be chat or embedding, not %q", m.Type)
+		}
+		if m.Price != nil && (m.Price.Input < 0 || m.Price.Output < 0 || m.Price.CacheRead < 0 || m.Price.CacheWrite < 0) {
+			add(path+".price", "prices must not be negative")
+		}
+	}
+
+	for i := range c.Routes {
+		errs = append(errs, c.Routes[i].validate(fmt.Sprintf("routes[%d]", i), models)...)
+		if models[c.Routes[i].Name] {
+			add(fmt.Sprintf("routes[%d].name", i), "%q is also a model name", c.Routes[i].Name)
+		}
+	}
+	errs = append(errs, c.Policy.validate("policy")...)
+	errs = append(errs, c.Metering.validate("metering")...)
+	return errs
+}

@@ -1,0 +1,266 @@
+// Package llm holds Fulcrum's canonical chat and embedding model: the one
+// shape every wire format is decoded into and encoded from.
+//
+// The model is OpenAI-shaped (messages with roles, tool calls carrying JSON
+// argument strings) and a superset where Anthropic or Gemini carry more (top_k,
+// cache token counts, stop sequences). Each wire format has one package that
+// converts between its JSON and these types; there is no N×M translation.
+//
+// This is a leaf package: it imports nothing internal.
+package llm
+
+import "encoding/json"
+
+// Role is who authored a message.
+type Role string
+
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	// RoleTool carries the result of one tool call (ToolCallID says which).
+	RoleTool Role = "tool"
+)
+
+// PartType says what a content part holds.
+type PartType string
+
+const (
+	PartText  PartType = "text"
+	PartImage PartType = "image"
+)
+
+// ChatRequest is the canonical chat request.
+//
+// System prompts are messages with RoleSystem at the start of Messages;
+// formats with a separate system field (Anthropic, Gemini) move them there.
+type ChatRequest struct {
+	// Model is the name the client sent; adapters replace it with the
+	// upstream model name before the call.
+	Model    string
+	Messages []Message
+
+	Tools             []Tool
+	ToolChoice        *ToolChoice
+	ParallelToolCalls *bool
+	ResponseFormat    *ResponseFormat
+
+	// MaxTokens is max_tokens / max_completion_tokens; nil means the client
+	// set no limit.
+	MaxTokens        *int
+	Temperature      *float64
+	TopP             *float64
+	TopK             *int
+	Stop             []string
+	Seed             *int64
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	// N is the number of choices; 0 means the default of one.
+	N    int
+	User string
+
+	Stream bool
+	// IncludeUsage is true when the client asked for a usage chunk at the end
+	// of a stream (OpenAI stream_options.include_usage). Anthropic clients
+	// always get usage.
+	IncludeUsage bool
+
+	// Unsupported lists request fields that the ingress decoder understood
+	// but that only some targets can honour (for example "logprobs"). An
+	// adapter that cannot honour one fails with a 400 rather than dropping it.
+	Unsupported []string
+}
+
+// Message is one turn of the conversation.
+type Message struct {
+	Role    Role
+	Content []Part
+	// ToolCalls are the calls an assistant message makes.
+	ToolCalls []ToolCall
+	// ToolCallID names the call a RoleTool message answers.
+	ToolCallID string
+	// IsError marks a tool result that reports a failure (Anthropic is_error).
+	IsError bool
+	Name    string
+}
+
+// Text returns the concatenated text parts of the message.
+func (m *Message) Text() string {
+	if len(m.Content) == 1 && m.Content[0].Type == PartText {
+		return m.Content[0].Text
+	}
+	var n int
+	for _, p := range m.Content {
+		n += len(p.Text)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range m.Content {
+		if p.Type == PartText {
+			b = append(b, p.Text...)
+		}
+	}
+	return string(b)
+}
+
+// TextMessage returns a message with a single text part.
+func TextMessage(role Role, text string) Message {
+	return Message{Role: role, Content: []Part{{Type: PartText, Text: text}}}
+}
+
+// Part is one piece of message content.
+type Part struct {
+	Type PartType
+	Text string
+	// Image is set when Type is PartImage.
+	Image *Image
+}
+
+// Image is an image in a message: either a URL or inline base64 data.
+type Image struct {
+	// URL is an http(s) URL. Data URLs are split into MediaType and Data.
+	URL string
+	// MediaType is the MIME type of inline data, e.g. "image/png".
+	MediaType string
+	// Data is the base64-encoded image (not decoded: every wire format
+	// carries base64, so decoding would only cost time).
+	Data string
+	// Detail is OpenAI's "low" | "high" | "auto".
+	Detail string
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema of the arguments object.
+	Parameters json.RawMessage
+	Strict     *bool
+}
+
+// ToolChoiceMode says how the model may use tools.
+type ToolChoiceMode string
+
+const (
+	ToolChoiceAuto     ToolChoiceMode = "auto"
+	ToolChoiceNone     ToolChoiceMode = "none"
+	ToolChoiceRequired ToolChoiceMode = "required"
+	// ToolChoiceTool forces the tool named in ToolChoice.Name.
+	ToolChoiceTool ToolChoiceMode = "tool"
+)
+
+// ToolChoice constrains tool use.
+type ToolChoice struct {
+	Mode ToolChoiceMode
+	Name string
+}
+
+// ToolCall is one call an assistant makes.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is the JSON object of arguments, as a string (OpenAI's shape).
+	Arguments string
+}
+
+// ResponseFormat asks for structured output.
+type ResponseFormat struct {
+	// Type is "text", "json_object" or "json_schema".
+	Type   string
+	Name   string
+	Schema json.RawMessage
+	Strict *bool
+}
+
+// Finish reasons, OpenAI's vocabulary.
+const (
+	FinishStop          = "stop"
+	FinishLength        = "length"
+	FinishToolCalls     = "tool_calls"
+	FinishContentFilter = "content_filter"
+)
+
+// ChatResponse is a complete (non-streamed) answer.
+type ChatResponse struct {
+	ID      string
+	Model   string
+	Created int64
+	Choices []Choice
+	// Usage is nil when the provider reported none.
+	Usage *Usage
+	// StopSequence is the stop sequence that ended generation, when the
+	// provider says which (Anthropic stop_sequence).
+	StopSequence string
+	// SystemFingerprint is passed through from OpenAI-compatible upstreams.
+	SystemFingerprint string
+}
+
+// Choice is one generated alternative.
+type Choice struct {
+	Index        int
+	Message      Message
+	FinishReason string
+}
+
+// Usage counts tokens. InputTokens is every input token, including those
+// read from or written to a prompt cache (OpenAI's prompt_tokens meaning);
+// CacheReadTokens and CacheWriteTokens are parts of it. OutputTokens includes
+// ReasoningTokens.
+type Usage struct {
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+	// Estimated is true when Fulcrum counted the tokens itself because the
+	// provider reported none.
+	Estimated bool
+}
+
+// Total is input plus output tokens.
+func (u *Usage) Total() int64 { return u.InputTokens + u.OutputTokens }
+
+// Chunk is one streamed piece of a single-choice answer, OpenAI-delta shaped.
+// Stream converters emit, in order: a first chunk with Role set, chunks with
+// Text or ToolCalls deltas, a chunk with FinishReason, and at most one chunk
+// with Usage (which may be the same chunk as the finish).
+type Chunk struct {
+	ID    string
+	Model string
+	Role  Role
+	Text  string
+	// ToolCalls are argument deltas; the first delta for an Index carries ID
+	// and Name.
+	ToolCalls    []ToolCallDelta
+	FinishReason string
+	StopSequence string
+	Usage        *Usage
+}
+
+// ToolCallDelta is a piece of a streamed tool call.
+type ToolCallDelta struct {
+	Index     int
+	ID        string
+	Name      string
+	Arguments string
+}
+
+// EmbedRequest asks for embeddings of one or more inputs.
+type EmbedRequest struct {
+	Model string
+	// Input holds text inputs. Token-array inputs are kept in Tokens instead.
+	Input  []string
+	Tokens [][]int
+	// Dimensions asks for shortened vectors where the model supports it.
+	Dimensions *int
+	// EncodingFormat is "float" (default) or "base64"; it concerns only how
+	// the gateway encodes the answer to the client.
+	EncodingFormat string
+	User           string
+}
+
+// EmbedResponse holds one vector per input, in input order.
+type EmbedResponse struct {
+	Model   string
+	Vectors [][]float32
+	Usage   *Usage
+}

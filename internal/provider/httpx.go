@@ -1,0 +1,181 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// Timeouts bound an upstream call. Zero fields take the defaults noted.
+type Timeouts struct {
+	// Connect bounds TCP and TLS set-up. Default 10s.
+	Connect time.Duration
+	// FirstByte bounds the wait for response headers (and so, for streams,
+	// roughly the time to first token). Default 60s.
+	FirstByte time.Duration
+	// Total bounds a whole non-streaming call. Default 10m. Streams are
+	// bounded only by FirstByte and the client's context.
+	Total time.Duration
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.Connect <= 0 {
+		t.Connect = 10 * time.Second
+	}
+	if t.FirstByte <= 0 {
+		t.FirstByte = 60 * time.Second
+	}
+	if t.Total <= 0 {
+		t.Total = 10 * time.Minute
+	}
+	return t
+}
+
+// HTTP is the shared client side of every HTTP adapter: a tuned transport,
+// timeouts, and error mapping.
+type HTTP struct {
+	Client   *http.Client
+	Timeouts Timeouts
+}
+
+// NewHTTP returns a client whose keep-alive pool is sized for a gateway
+// (many concurrent calls to few hosts) and which speaks HTTP/2 where the
+// upstream offers it over TLS.
+func NewHTTP(t Timeouts) *HTTP {
+	t = t.withDefaults()
+	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   t.Connect,
+		ResponseHeaderTimeout: t.FirstByte,
+		ExpectContinueTimeout: time.Second,
+		// Compressed bodies would have to be inflated to meter them; ask
+		// for identity so bytes can be passed straight through.
+		DisableCompression: true,
+	}
+	return &HTTP{Client: &http.Client{Transport: tr}, Timeouts: t}
+}
+
+// Do sends req. For non-streaming calls it applies the total timeout; the
+// returned cancel must be called once the body has been read.
+func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Response, context.CancelFunc, error) {
+	cancel := context.CancelFunc(func() {})
+	if !stream {
+		ctx, cancel = context.WithTimeout(ctx, h.Timeouts.Total)
+	}
+	resp, err := h.Client.Do(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, nil, TransportError(ctx, err)
+	}
+	return resp, cancel, nil
+}
+
+// TransportError maps a failed round trip to an *llm.Error: 504 for
+// timeouts, 499 when the client went away, 502 otherwise.
+func TransportError(ctx context.Context, err error) *llm.Error {
+	var ne net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
+		return &llm.Error{Status: 499, Type: llm.ErrInvalidRequest, Code: "client_closed_request", Message: "client closed request", Err: err}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "upstream timed out", Err: err}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_unreachable", Message: "upstream refused the connection", Err: err}
+	default:
+		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_error", Message: "upstream connection failed", Err: err}
+	}
+}
+
+// StatusError builds the *llm.Error for an upstream non-2xx answer. message
+// is what the upstream said (already extracted from its error object); the
+// status is kept, Retry-After is passed on.
+func StatusError(provider string, resp *http.Response, message string) *llm.Error {
+	if message == "" {
+		message = http.StatusText(resp.StatusCode)
+	}
+	status := resp.StatusCode
+	if status == 529 { // Anthropic "overloaded"
+		status = http.StatusServiceUnavailable
+	}
+	e := &llm.Error{
+		Status:   status,
+		Type:     llm.StatusType(resp.StatusCode),
+		Message:  fmt.Sprintf("upstream %s: %s", provider, message),
+		Provider: provider,
+		Err:      fmt.Errorf("upstream status %d", resp.StatusCode),
+	}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		// The client's key was fine; the gateway's provider key was not.
+		// Don't tell the client its own credentials failed.
+		e.Status = http.StatusBadGateway
+		e.Type = llm.ErrUpstream
+		e.Code = "upstream_auth_failed"
+	}
+	e.RetryAfter = RetryAfter(resp.Header)
+	return e
+}
+
+// RetryAfter parses a Retry-After header (seconds or HTTP date) and the
+// OpenAI-style retry-after-ms header. It returns 0 when absent.
+func RetryAfter(h http.Header) time.Duration {
+	if v := h.Get("retry-after-ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// ReadBody reads at most limit bytes of an upstream body.
+func ReadBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("upstream body over %d bytes", limit)
+	}
+	return b, nil
+}
+
+// MaxResponseBytes bounds a non-streaming upstream body (64 MiB).
+const MaxResponseBytes = 64 << 20
+
+// StreamCut is the error for a stream that ended without its terminal event.
+func StreamCut(provider string, err error) *llm.Error {
+	return &llm.Error{
+		Status:   http.StatusBadGateway,
+		Type:     llm.ErrUpstream,
+		Code:     "stream_interrupted",
+		Message:  fmt.Sprintf("upstream %s ended the stream before it was complete", provider),
+		Provider: provider,
+		Err:      err,
+	}
+}

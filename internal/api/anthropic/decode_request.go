@@ -1,0 +1,343 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// DecodeMessagesRequest decodes the body of a client's POST /v1/messages
+// into the canonical request. Every failure is a 400 *llm.Error whose Param
+// names the field at fault. Unknown fields are ignored, as Anthropic does;
+// fields and blocks that are understood but have no canonical form
+// (thinking, document blocks, server tools, ...) are listed in
+// ChatRequest.Unsupported so a target that cannot honour them refuses the
+// request instead of dropping them.
+func DecodeMessagesRequest(body []byte) (*llm.ChatRequest, error) {
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, jsonError(err)
+	}
+	if w.Model == "" {
+		return nil, llm.Errorf("model", "model: field required")
+	}
+	if w.MaxTokens == nil {
+		return nil, llm.Errorf("max_tokens", "max_tokens: field required")
+	}
+	if *w.MaxTokens < 1 {
+		return nil, llm.Errorf("max_tokens", "max_tokens: must be at least 1")
+	}
+	if len(w.Messages) == 0 {
+		return nil, llm.Errorf("messages", "messages: at least one message is required")
+	}
+	req := &llm.ChatRequest{
+		Model:        w.Model,
+		MaxTokens:    w.MaxTokens,
+		Temperature:  w.Temperature,
+		TopP:         w.TopP,
+		TopK:         w.TopK,
+		Stop:         w.StopSequences,
+		Stream:       w.Stream,
+		IncludeUsage: w.Stream, // Anthropic clients always get usage.
+		Messages:     make([]llm.Message, 0, len(w.Messages)+1),
+	}
+	if w.Metadata != nil {
+		req.User = w.Metadata.UserID
+	}
+	if err := decodeSystem(req, w.System); err != nil {
+		return nil, err
+	}
+	for i := range w.Messages {
+		if err := decodeMessage(req, i, &w.Messages[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := decodeTools(req, &w); err != nil {
+		return nil, err
+	}
+	if present(w.Thinking) && !bytes.Contains(w.Thinking, []byte(`"disabled"`)) {
+		req.Unsupported = addName(req.Unsupported, "thinking")
+	}
+	for _, f := range [...]struct {
+		name string
+		raw  json.RawMessage
+	}{{"mcp_servers", w.MCPServers}, {"container", w.Container}, {"context_management", w.ContextManagement}, {"output_format", w.OutputFormat}} {
+		if present(f.raw) {
+			req.Unsupported = addName(req.Unsupported, f.name)
+		}
+	}
+	return req, nil
+}
+
+// jsonError turns an encoding/json failure into a 400 naming the field.
+func jsonError(err error) *llm.Error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return &llm.Error{Status: 400, Type: llm.ErrInvalidRequest, Param: te.Field,
+			Message: fmt.Sprintf("%s: expected %s, got %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value), Err: err}
+	}
+	return &llm.Error{Status: 400, Type: llm.ErrInvalidRequest, Message: "request body is not valid JSON", Err: err}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "int", "int64", "float64":
+		return "number"
+	case "slice":
+		return "array"
+	case "struct", "map", "ptr":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return goKind
+}
+
+// present reports whether a raw field was sent with a non-null value.
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}
+
+func addName(names []string, name string) []string {
+	if slices.Contains(names, name) {
+		return names
+	}
+	return append(names, name)
+}
+
+// isString reports whether raw JSON is a string (after leading space).
+func isString(raw json.RawMessage) bool {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	return len(raw) > 0 && raw[0] == '"'
+}
+
+func decodeSystem(req *llm.ChatRequest, raw json.RawMessage) error {
+	if !present(raw) {
+		return nil
+	}
+	if isString(raw) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return llm.Errorf("system", "system: expected string or array of text blocks")
+		}
+		if s != "" {
+			req.Messages = append(req.Messages, llm.TextMessage(llm.RoleSystem, s))
+		}
+		return nil
+	}
+	var blocks []wireBlock
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		return llm.Errorf("system", "system: expected string or array of text blocks")
+	}
+	m := llm.Message{Role: llm.RoleSystem}
+	for j, b := range blocks {
+		if b.Type != "text" {
+			return llm.Errorf("system["+strconv.Itoa(j)+"].type", "system[%d].type: only text blocks are allowed, got %q", j, b.Type)
+		}
+		m.Content = append(m.Content, llm.Part{Type: llm.PartText, Text: b.Text})
+	}
+	if len(m.Content) > 0 {
+		req.Messages = append(req.Messages, m)
+	}
+	return nil
+}
+
+func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
+	path := "messages[" + strconv.Itoa(i) + "]"
+	var role llm.Role
+	switch wm.Role {
+	case "user":
+		role = llm.RoleUser
+	case "assistant":
+		role = llm.RoleAssistant
+	case "":
+		return llm.Errorf(path+".role", "%s.role: field required", path)
+	default:
+		return llm.Errorf(path+".role", "%s.role: must be \"user\" or \"assistant\", got %q", path, wm.Role)
+	}
+	if !present(wm.Content) {
+		return llm.Errorf(path+".content", "%s.content: field required", path)
+	}
+	if isString(wm.Content) {
+		var s string
+		if err := json.Unmarshal(wm.Content, &s); err != nil {
+			return llm.Errorf(path+".content", "%s.content: invalid string", path)
+		}
+		req.Messages = append(req.Messages, llm.TextMessage(role, s))
+		return nil
+	}
+	var blocks []wireBlock
+	if err := json.Unmarshal(wm.Content, &blocks); err != nil {
+		return llm.Errorf(path+".content", "%s.content: expected string or array of content blocks", path)
+	}
+	// cur collects text and images; tool results split it, keeping order.
+	cur := llm.Message{Role: role}
+	flush := func() {
+		if len(cur.Content) > 0 || len(cur.ToolCalls) > 0 {
+			req.Messages = append(req.Messages, cur)
+		}
+		cur = llm.Message{Role: role}
+	}
+	for j := range blocks {
+		b := &blocks[j]
+		bpath := path + ".content[" + strconv.Itoa(j) + "]"
+		switch b.Type {
+		case "text":
+			cur.Content = append(cur.Content, llm.Part{Type: llm.PartText, Text: b.Text})
+		case "image":
+			img, err := decodeImage(b.Source, bpath+".source")
+			if err != nil {
+				return err
+			}
+			cur.Content = append(cur.Content, llm.Part{Type: llm.PartImage, Image: img})
+		case "tool_use":
+			if role != llm.RoleAssistant {
+				return llm.Errorf(bpath+".type", "%s: tool_use blocks are only allowed in assistant messages", bpath)
+			}
+			if b.ID == "" || b.Name == "" {
+				return llm.Errorf(bpath, "%s: tool_use needs id and name", bpath)
+			}
+			args := "{}"
+			if present(b.Input) {
+				args = string(b.Input)
+			}
+			cur.ToolCalls = append(cur.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+		case "tool_result":
+			if role != llm.RoleUser {
+				return llm.Errorf(bpath+".type", "%s: tool_result blocks are only allowed in user messages", bpath)
+			}
+			if b.ToolUseID == "" {
+				return llm.Errorf(bpath+".tool_use_id", "%s.tool_use_id: field required", bpath)
+			}
+			flush()
+			tm := llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
+			parts, err := decodeToolResultContent(req, b.Content, bpath+".content")
+			if err != nil {
+				return err
+			}
+			tm.Content = parts
+			req.Messages = append(req.Messages, tm)
+		case "document", "thinking", "redacted_thinking", "search_result",
+			"server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+			"code_execution_tool_result", "mcp_tool_use", "mcp_tool_result", "container_upload":
+			// Understood, but without a canonical form: a target that cannot
+			// take them refuses the request (see ChatRequest.Unsupported).
+			req.Unsupported = addName(req.Unsupported, b.Type)
+		case "":
+			return llm.Errorf(bpath+".type", "%s.type: field required", bpath)
+		default:
+			return llm.Errorf(bpath+".type", "%s.type: unknown content block type %q", bpath, b.Type)
+		}
+	}
+	flush()
+	return nil
+}
+
+func decodeImage(s *wireSource, path string) (*llm.Image, error) {
+	if s == nil {
+		return nil, llm.Errorf(path, "%s: field required", path)
+	}
+	switch s.Type {
+	case "base64":
+		if s.MediaType == "" || s.Data == "" {
+			return nil, llm.Errorf(path, "%s: base64 source needs media_type and data", path)
+		}
+		return &llm.Image{MediaType: s.MediaType, Data: s.Data}, nil
+	case "url":
+		if s.URL == "" {
+			return nil, llm.Errorf(path+".url", "%s.url: field required", path)
+		}
+		return &llm.Image{URL: s.URL}, nil
+	default:
+		return nil, llm.Errorf(path+".type", "%s.type: unsupported image source type %q (want base64 or url)", path, s.Type)
+	}
+}
+
+// decodeToolResultContent reads a tool_result's content: a string or an
+// array of text and image blocks.
+func decodeToolResultContent(req *llm.ChatRequest, raw json.RawMessage, path string) ([]llm.Part, error) {
+	if !present(raw) {
+		return nil, nil
+	}
+	if isString(raw) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, llm.Errorf(path, "%s: invalid string", path)
+		}
+		return []llm.Part{{Type: llm.PartText, Text: s}}, nil
+	}
+	var blocks []wireBlock
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		return nil, llm.Errorf(path, "%s: expected string or array of content blocks", path)
+	}
+	parts := make([]llm.Part, 0, len(blocks))
+	for k := range blocks {
+		b := &blocks[k]
+		bpath := path + "[" + strconv.Itoa(k) + "]"
+		switch b.Type {
+		case "text":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
+		case "image":
+			img, err := decodeImage(b.Source, bpath+".source")
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
+		case "document", "search_result":
+			req.Unsupported = addName(req.Unsupported, b.Type)
+		default:
+			return nil, llm.Errorf(bpath+".type", "%s.type: unknown tool result block type %q", bpath, b.Type)
+		}
+	}
+	return parts, nil
+}
+
+func decodeTools(req *llm.ChatRequest, w *wireRequest) error {
+	for i, t := range w.Tools {
+		path := "tools[" + strconv.Itoa(i) + "]"
+		if t.Type != "" && t.Type != "custom" {
+			// Server tools (web search, code execution, ...) run at
+			// Anthropic; no other target has them.
+			req.Unsupported = addName(req.Unsupported, t.Type)
+			continue
+		}
+		if t.Name == "" {
+			return llm.Errorf(path+".name", "%s.name: field required", path)
+		}
+		if !present(t.InputSchema) {
+			return llm.Errorf(path+".input_schema", "%s.input_schema: field required", path)
+		}
+		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+	}
+	tc := w.ToolChoice
+	if tc == nil {
+		return nil
+	}
+	switch tc.Type {
+	case "auto":
+		req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceAuto}
+	case "any":
+		req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceRequired}
+	case "none":
+		req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceNone}
+	case "tool":
+		if tc.Name == "" {
+			return llm.Errorf("tool_choice.name", "tool_choice.name: required when type is \"tool\"")
+		}
+		req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: tc.Name}
+	default:
+		return llm.Errorf("tool_choice.type", "tool_choice.type: must be auto, any, tool or none, got %q", tc.Type)
+	}
+	if tc.DisableParallelToolUse != nil && *tc.DisableParallelToolUse {
+		f := false
+		req.ParallelToolCalls = &f
+	}
+	return nil
+}

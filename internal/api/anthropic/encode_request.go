@@ -1,0 +1,252 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// providerName is what llm.Unsupported errors name as the target.
+const providerName = "anthropic"
+
+// DefaultMaxTokens is sent when the canonical request sets no limit:
+// Anthropic requires max_tokens, OpenAI clients often omit it.
+const DefaultMaxTokens = 4096
+
+// EncodeMessagesRequest encodes a canonical request as the body of an
+// Anthropic POST /v1/messages. req.Model must already be the upstream name.
+//
+// System messages become the top-level system field (all of them, in
+// order: Anthropic has no mid-conversation system turn). Consecutive tool
+// results become one user message of tool_result blocks, and a user message
+// right after them joins that message, because Anthropic wants tool results
+// first in the turn that answers the tool calls. Parameters Anthropic cannot
+// honour (n > 1, seed, presence/frequency penalties, structured output,
+// anything listed in req.Unsupported) fail with a 400 instead of being
+// dropped.
+func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
+	if err := checkSupported(req); err != nil {
+		return nil, err
+	}
+	w := wireRequest{
+		Model:         req.Model,
+		Temperature:   req.Temperature,
+		TopP:          req.TopP,
+		TopK:          req.TopK,
+		StopSequences: req.Stop,
+		Stream:        req.Stream,
+		Messages:      make([]wireMessage, 0, len(req.Messages)),
+	}
+	maxTokens := DefaultMaxTokens
+	if req.MaxTokens != nil {
+		maxTokens = *req.MaxTokens
+	}
+	w.MaxTokens = &maxTokens
+	if req.User != "" {
+		w.Metadata = &wireMetadata{UserID: req.User}
+	}
+	var system []wireBlock
+	// pending is the user turn being built from tool results.
+	var pending []wireBlock
+	pendingOpen := false
+	closePending := func() error {
+		if !pendingOpen {
+			return nil
+		}
+		raw, err := json.Marshal(pending)
+		if err != nil {
+			return err
+		}
+		w.Messages = append(w.Messages, wireMessage{Role: "user", Content: raw})
+		pending, pendingOpen = nil, false
+		return nil
+	}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		path := "messages[" + strconv.Itoa(i) + "]"
+		switch m.Role {
+		case llm.RoleSystem:
+			for _, p := range m.Content {
+				if p.Type != llm.PartText {
+					return nil, llm.Errorf(path+".content", "%s.content: system messages may hold only text", path)
+				}
+				system = append(system, wireBlock{Type: "text", Text: p.Text})
+			}
+		case llm.RoleTool:
+			content, err := toolResultContent(m.Content)
+			if err != nil {
+				return nil, err
+			}
+			pending = append(pending, wireBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: content, IsError: m.IsError})
+			pendingOpen = true
+		case llm.RoleUser:
+			blocks := contentBlocks(m.Content)
+			if pendingOpen {
+				pending = append(pending, blocks...)
+				if err := closePending(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			raw, err := userContent(m.Content, blocks)
+			if err != nil {
+				return nil, err
+			}
+			w.Messages = append(w.Messages, wireMessage{Role: "user", Content: raw})
+		case llm.RoleAssistant:
+			if err := closePending(); err != nil {
+				return nil, err
+			}
+			blocks := contentBlocks(m.Content)
+			for j, tc := range m.ToolCalls {
+				input, err := toolInput(tc.Arguments)
+				if err != nil {
+					return nil, llm.Errorf(path+".tool_calls["+strconv.Itoa(j)+"].arguments", "%s.tool_calls[%d].arguments: must be a JSON object", path, j)
+				}
+				blocks = append(blocks, wireBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: input})
+			}
+			if blocks == nil {
+				blocks = []wireBlock{}
+			}
+			raw, err := json.Marshal(blocks)
+			if err != nil {
+				return nil, err
+			}
+			w.Messages = append(w.Messages, wireMessage{Role: "assistant", Content: raw})
+		default:
+			return nil, llm.Errorf(path+".role", "%s.role: unknown role %q", path, m.Role)
+		}
+	}
+	if err := closePending(); err != nil {
+		return nil, err
+	}
+	if len(system) == 1 {
+		w.System, _ = json.Marshal(system[0].Text)
+	} else if len(system) > 1 {
+		w.System, _ = json.Marshal(system)
+	}
+	for _, t := range req.Tools {
+		schema := t.Parameters
+		if len(schema) == 0 {
+			schema = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		w.Tools = append(w.Tools, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+	}
+	w.ToolChoice = toolChoice(req)
+	return json.Marshal(&w)
+}
+
+// checkSupported refuses what Anthropic cannot do.
+func checkSupported(req *llm.ChatRequest) error {
+	switch {
+	case len(req.Unsupported) > 0:
+		return llm.Unsupported(providerName, req.Unsupported[0])
+	case req.N > 1:
+		return llm.Unsupported(providerName, "n")
+	case req.Seed != nil:
+		return llm.Unsupported(providerName, "seed")
+	case req.PresencePenalty != nil:
+		return llm.Unsupported(providerName, "presence_penalty")
+	case req.FrequencyPenalty != nil:
+		return llm.Unsupported(providerName, "frequency_penalty")
+	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text":
+		// Anthropic has no JSON mode; prompting for JSON would not give the
+		// guarantee the client asked for.
+		return llm.Unsupported(providerName, "response_format")
+	}
+	return nil
+}
+
+func toolChoice(req *llm.ChatRequest) *wireToolChoice {
+	var tc *wireToolChoice
+	if c := req.ToolChoice; c != nil {
+		switch c.Mode {
+		case llm.ToolChoiceAuto:
+			tc = &wireToolChoice{Type: "auto"}
+		case llm.ToolChoiceRequired:
+			tc = &wireToolChoice{Type: "any"}
+		case llm.ToolChoiceNone:
+			tc = &wireToolChoice{Type: "none"}
+		case llm.ToolChoiceTool:
+			tc = &wireToolChoice{Type: "tool", Name: c.Name}
+		}
+	}
+	if p := req.ParallelToolCalls; p != nil && !*p && len(req.Tools) > 0 {
+		if tc == nil {
+			tc = &wireToolChoice{Type: "auto"}
+		}
+		if tc.Type != "none" {
+			t := true
+			tc.DisableParallelToolUse = &t
+		}
+	}
+	return tc
+}
+
+// contentBlocks converts canonical parts; empty text parts are dropped
+// (Anthropic rejects empty text blocks).
+func contentBlocks(parts []llm.Part) []wireBlock {
+	blocks := make([]wireBlock, 0, len(parts))
+	for _, p := range parts {
+		switch p.Type {
+		case llm.PartText:
+			if p.Text != "" {
+				blocks = append(blocks, wireBlock{Type: "text", Text: p.Text})
+			}
+		case llm.PartImage:
+			if p.Image != nil {
+				blocks = append(blocks, wireBlock{Type: "image", Source: imageSource(p.Image)})
+			}
+		}
+	}
+	return blocks
+}
+
+func imageSource(img *llm.Image) *wireSource {
+	if img.Data != "" {
+		return &wireSource{Type: "base64", MediaType: img.MediaType, Data: img.Data}
+	}
+	return &wireSource{Type: "url", URL: img.URL}
+}
+
+// userContent is a plain string for a single text part (the common case,
+// and what Anthropic's own examples send), blocks otherwise.
+func userContent(parts []llm.Part, blocks []wireBlock) (json.RawMessage, error) {
+	if len(parts) == 1 && parts[0].Type == llm.PartText {
+		return json.Marshal(parts[0].Text)
+	}
+	return json.Marshal(blocks)
+}
+
+func toolResultContent(parts []llm.Part) (json.RawMessage, error) {
+	onlyText := true
+	for _, p := range parts {
+		if p.Type != llm.PartText {
+			onlyText = false
+		}
+	}
+	if onlyText {
+		var m llm.Message
+		m.Content = parts
+		return json.Marshal(m.Text())
+	}
+	return json.Marshal(contentBlocks(parts))
+}
+
+// toolInput parses OpenAI-style argument strings into the JSON object
+// Anthropic's tool_use.input requires. Empty arguments are {}.
+func toolInput(args string) (json.RawMessage, error) {
+	if args == "" {
+		return json.RawMessage(`{}`), nil
+	}
+	raw := json.RawMessage(args)
+	if !json.Valid(raw) {
+		return nil, errNotObject
+	}
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return raw, nil
+	}
+	return nil, errNotObject
+}

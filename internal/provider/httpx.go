@@ -79,8 +79,11 @@ func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Re
 	}
 	resp, err := h.Client.Do(req.WithContext(ctx))
 	if err != nil {
+		// Classify before cancel: after it, ctx.Err() is always Canceled
+		// and every timeout would be reported as a client disconnect (499).
+		te := TransportError(ctx, err)
 		cancel()
-		return nil, nil, TransportError(ctx, err)
+		return nil, nil, te
 	}
 	return resp, cancel, nil
 }

@@ -1,0 +1,226 @@
+package gemini
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// skipSignature is the placeholder thought signature Google documents for
+// function calls whose real signature is not known (history written by
+// another model or another replica): "skip_thought_signature_validator"
+// (https://ai.google.dev/gemini-api/docs/thought-signatures#faqs). Gemini 3
+// rejects a model turn whose first function call carries no signature.
+const skipSignature = "skip_thought_signature_validator"
+
+// filesPrefix is the URI prefix of files uploaded with the Gemini Files
+// API, the only image URLs Gemini reads through fileData.
+const filesPrefix = "https://generativelanguage.googleapis.com/"
+
+// toRequest translates a canonical chat request into a Gemini
+// GenerateContentRequest. It is a pure function: signature, when not nil,
+// returns a thought signature recorded for a tool call ID ("" if none).
+func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generateRequest, error) {
+	if len(req.Unsupported) > 0 {
+		return nil, llm.Unsupported(providerType, req.Unsupported[0])
+	}
+	if req.N > 1 && req.Stream {
+		// A canonical chunk carries one choice; Gemini streams interleave
+		// candidates, so n>1 is only offered without streaming.
+		return nil, llm.Unsupported(providerType, "n")
+	}
+	out := &generateRequest{Contents: make([]content, 0, len(req.Messages))}
+	if err := toContents(out, req.Messages, signature); err != nil {
+		return nil, err
+	}
+	if len(req.Tools) > 0 {
+		decls := make([]functionDeclaration, len(req.Tools))
+		for i, t := range req.Tools {
+			decls[i] = functionDeclaration{Name: t.Name, Description: t.Description}
+			if len(t.Parameters) > 0 && string(t.Parameters) != "null" {
+				decls[i].ParametersJSONSchema = t.Parameters
+			}
+		}
+		out.Tools = []tool{{FunctionDeclarations: decls}}
+	}
+	if tc := req.ToolChoice; tc != nil && len(req.Tools) > 0 {
+		cfg := functionCallingConfig{}
+		switch tc.Mode {
+		case llm.ToolChoiceAuto, "":
+			cfg.Mode = "AUTO"
+		case llm.ToolChoiceNone:
+			cfg.Mode = "NONE"
+		case llm.ToolChoiceRequired:
+			cfg.Mode = "ANY"
+		case llm.ToolChoiceTool:
+			cfg.Mode = "ANY"
+			cfg.AllowedFunctionNames = []string{tc.Name}
+		default:
+			return nil, llm.Errorf("tool_choice", "unknown tool_choice mode %q", tc.Mode)
+		}
+		out.ToolConfig = &toolConfig{FunctionCallingConfig: cfg}
+	}
+	gc := generationConfig{
+		StopSequences:    req.Stop,
+		MaxOutputTokens:  req.MaxTokens,
+		Temperature:      req.Temperature,
+		TopP:             req.TopP,
+		TopK:             req.TopK,
+		Seed:             req.Seed,
+		PresencePenalty:  req.PresencePenalty,
+		FrequencyPenalty: req.FrequencyPenalty,
+	}
+	if req.N > 1 {
+		gc.CandidateCount = req.N
+	}
+	if rf := req.ResponseFormat; rf != nil {
+		switch rf.Type {
+		case "", "text":
+		case "json_object":
+			gc.ResponseMimeType = "application/json"
+		case "json_schema":
+			gc.ResponseMimeType = "application/json"
+			if len(rf.Schema) > 0 {
+				gc.ResponseJSONSchema = rf.Schema
+			}
+		default:
+			return nil, llm.Errorf("response_format", "unknown response_format type %q", rf.Type)
+		}
+	}
+	if !gc.empty() {
+		out.GenerationConfig = &gc
+	}
+	return out, nil
+}
+
+// toContents fills the system instruction and the turns.
+//
+// Gemini has one system instruction, so every system message (wherever it
+// stands) becomes a part of it. Tool results become functionResponse parts
+// in a "user" turn, consecutive results sharing one turn as Gemini wants
+// for parallel calls. A canonical tool message names its call by ID, while
+// Gemini names the function, so the names are found by scanning the
+// assistant tool calls earlier in the request. Call IDs are not sent: the
+// Gemini API matches responses to calls by name and order, and an ID it did
+// not issue could be refused.
+func toContents(out *generateRequest, msgs []llm.Message, signature func(string) string) error {
+	var names map[string]string // tool call ID -> function name
+	for i := range msgs {
+		m := &msgs[i]
+		switch m.Role {
+		case llm.RoleSystem:
+			if out.SystemInstruction == nil {
+				out.SystemInstruction = &content{}
+			}
+			for _, p := range m.Content {
+				if p.Type == llm.PartText && p.Text != "" {
+					out.SystemInstruction.Parts = append(out.SystemInstruction.Parts, part{Text: p.Text})
+				}
+			}
+		case llm.RoleUser:
+			parts, err := userParts(m, i)
+			if err != nil {
+				return err
+			}
+			if len(parts) > 0 {
+				out.Contents = append(out.Contents, content{Role: "user", Parts: parts})
+			}
+		case llm.RoleAssistant:
+			parts := make([]part, 0, len(m.Content)+len(m.ToolCalls))
+			for _, p := range m.Content {
+				if p.Type == llm.PartText && p.Text != "" {
+					parts = append(parts, part{Text: p.Text})
+				}
+			}
+			for j, tc := range m.ToolCalls {
+				args := json.RawMessage(tc.Arguments)
+				if strings.TrimSpace(tc.Arguments) == "" {
+					args = json.RawMessage("{}")
+				} else if !json.Valid(args) {
+					return llm.Errorf(fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j), "arguments are not valid JSON")
+				}
+				p := part{FunctionCall: &functionCall{Name: tc.Name, Args: args}}
+				if signature != nil {
+					p.ThoughtSignature = signature(tc.ID)
+				}
+				if j == 0 && p.ThoughtSignature == "" {
+					p.ThoughtSignature = skipSignature
+				}
+				parts = append(parts, p)
+				if names == nil {
+					names = make(map[string]string)
+				}
+				names[tc.ID] = tc.Name
+			}
+			if len(parts) > 0 {
+				out.Contents = append(out.Contents, content{Role: "model", Parts: parts})
+			}
+		case llm.RoleTool:
+			name := names[m.ToolCallID]
+			if name == "" {
+				name = m.Name
+			}
+			if name == "" {
+				return llm.Errorf(fmt.Sprintf("messages[%d].tool_call_id", i), "tool message answers tool_call_id %q, which no earlier assistant message calls", m.ToolCallID)
+			}
+			key := "result"
+			if m.IsError {
+				key = "error"
+			}
+			resp, err := json.Marshal(map[string]string{key: m.Text()})
+			if err != nil {
+				return fmt.Errorf("gemini: encode tool result: %w", err)
+			}
+			p := part{FunctionResponse: &functionResponse{Name: name, Response: resp}}
+			if n := len(out.Contents); i > 0 && msgs[i-1].Role == llm.RoleTool && n > 0 {
+				out.Contents[n-1].Parts = append(out.Contents[n-1].Parts, p)
+			} else {
+				out.Contents = append(out.Contents, content{Role: "user", Parts: []part{p}})
+			}
+		default:
+			return llm.Errorf(fmt.Sprintf("messages[%d].role", i), "unknown role %q", m.Role)
+		}
+	}
+	return nil
+}
+
+// userParts converts a user message's text and images.
+func userParts(m *llm.Message, i int) ([]part, error) {
+	parts := make([]part, 0, len(m.Content))
+	for _, p := range m.Content {
+		switch p.Type {
+		case llm.PartText:
+			if p.Text != "" {
+				parts = append(parts, part{Text: p.Text})
+			}
+		case llm.PartImage:
+			img := p.Image
+			switch {
+			case img == nil:
+				return nil, llm.Errorf(fmt.Sprintf("messages[%d].content", i), "image part without an image")
+			case img.Data != "":
+				mt := img.MediaType
+				if mt == "" {
+					return nil, llm.Errorf(fmt.Sprintf("messages[%d].content", i), "inline image without a media type")
+				}
+				parts = append(parts, part{InlineData: &blob{MimeType: mt, Data: img.Data}})
+			case strings.HasPrefix(img.URL, filesPrefix):
+				// A file uploaded with the Gemini Files API.
+				parts = append(parts, part{FileData: &fileData{MimeType: img.MediaType, FileURI: img.URL}})
+			default:
+				// Gemini does not fetch arbitrary URLs in fileData.
+				return nil, llm.Errorf(fmt.Sprintf("messages[%d].content", i),
+					"provider gemini does not fetch image URLs; send the image inline as a base64 data: URL")
+			}
+		}
+	}
+	return parts, nil
+}
+
+func (g *generationConfig) empty() bool {
+	return len(g.StopSequences) == 0 && g.ResponseMimeType == "" && len(g.ResponseJSONSchema) == 0 &&
+		g.CandidateCount == 0 && g.MaxOutputTokens == nil && g.Temperature == nil && g.TopP == nil &&
+		g.TopK == nil && g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil
+}

@@ -109,7 +109,8 @@ type stream struct {
 	body    io.ReadCloser
 	dec     *sse.Decoder
 	conv    converter
-	pending []llm.Chunk
+	pending []llm.Chunk // converted, not yet returned from pos on
+	pos     int
 	done    bool
 	err     error
 }
@@ -121,18 +122,19 @@ func newStream(name string, resp *http.Response, conv converter) *stream {
 // Recv returns the next chunk, io.EOF after the last one.
 func (s *stream) Recv() (*llm.Chunk, error) {
 	for {
-		if len(s.pending) > 0 {
-			ch := s.pending[0]
-			s.pending = s.pending[1:]
-			return &ch, nil
+		if s.pos < len(s.pending) {
+			ch := &s.pending[s.pos]
+			s.pos++
+			return ch, nil
 		}
+		// The caller may keep the chunks it got; start a new batch.
+		s.pending, s.pos = nil, 0
 		if s.err != nil {
 			return nil, s.err
 		}
 		if s.done {
 			return nil, io.EOF
 		}
-		s.pending = s.pending[:0]
 		ev, err := s.dec.Next()
 		if err != nil {
 			s.fail(err)

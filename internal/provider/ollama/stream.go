@@ -67,7 +67,8 @@ type stream struct {
 	r       *bufio.Reader
 	conv    converter
 	line    []byte
-	pending []llm.Chunk
+	pending []llm.Chunk // converted, not yet returned from pos on
+	pos     int
 	done    bool
 	err     error
 }
@@ -79,11 +80,13 @@ func newStream(name string, resp *http.Response, conv converter) *stream {
 // Recv returns the next chunk, io.EOF after the last one.
 func (s *stream) Recv() (*llm.Chunk, error) {
 	for {
-		if len(s.pending) > 0 {
-			ch := s.pending[0]
-			s.pending = s.pending[1:]
-			return &ch, nil
+		if s.pos < len(s.pending) {
+			ch := &s.pending[s.pos]
+			s.pos++
+			return ch, nil
 		}
+		// The caller may keep the chunks it got; start a new batch.
+		s.pending, s.pos = nil, 0
 		if s.err != nil {
 			return nil, s.err
 		}
@@ -117,7 +120,7 @@ func (s *stream) Recv() (*llm.Chunk, error) {
 			}
 			continue
 		}
-		s.pending, s.done = s.conv.process(&r, s.pending[:0])
+		s.pending, s.done = s.conv.process(&r, s.pending)
 		if err != nil && !s.done {
 			// A last line without its newline and without done: cut.
 			s.fail(err)

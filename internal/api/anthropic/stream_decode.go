@@ -73,6 +73,9 @@ func (d *StreamDecoder) Process(event string, data []byte) (chunks []llm.Chunk, 
 	if event == "ping" {
 		return nil, false, nil
 	}
+	if event == "content_block_delta" {
+		return d.delta(data)
+	}
 	ev := &d.ev
 	*ev = streamEvent{}
 	if err := json.Unmarshal(data, ev); err != nil {
@@ -117,17 +120,7 @@ func (d *StreamDecoder) Process(event string, data []byte) (chunks []llm.Chunk, 
 			d.blocks[ev.Index] = blockState{kind: blockOther}
 		}
 	case "content_block_delta":
-		if ev.Delta == nil || ev.Index < 0 || ev.Index >= len(d.blocks) {
-			return nil, false, malformed(errMissing("delta for a started block"))
-		}
-		bs := &d.blocks[ev.Index]
-		switch {
-		case ev.Delta.Type == "text_delta" && bs.kind == blockText && ev.Delta.Text != "":
-			return []llm.Chunk{d.chunk(llm.Chunk{Text: ev.Delta.Text})}, false, nil
-		case ev.Delta.Type == "input_json_delta" && bs.kind == blockTool && ev.Delta.PartialJSON != "":
-			bs.args = true
-			return []llm.Chunk{d.chunk(llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: bs.tool, Arguments: ev.Delta.PartialJSON}}})}, false, nil
-		}
+		return d.delta(data)
 	case "content_block_stop":
 		if ev.Index >= 0 && ev.Index < len(d.blocks) {
 			bs := &d.blocks[ev.Index]
@@ -161,6 +154,36 @@ func (d *StreamDecoder) Process(event string, data []byte) (chunks []llm.Chunk, 
 			return nil, false, malformed(errMissing("error"))
 		}
 		return nil, false, upstreamError(ev.Error.Type, ev.Error.Message)
+	}
+	return nil, false, nil
+}
+
+// blockDelta is content_block_delta alone: the per-token event gets a
+// small struct without pointers, which decodes with fewer allocations.
+type blockDelta struct {
+	Index int `json:"index"`
+	Delta struct {
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		PartialJSON string `json:"partial_json"`
+	} `json:"delta"`
+}
+
+func (d *StreamDecoder) delta(data []byte) ([]llm.Chunk, bool, error) {
+	var ev blockDelta
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return nil, false, malformed(err)
+	}
+	if ev.Index < 0 || ev.Index >= len(d.blocks) {
+		return nil, false, malformed(errMissing("a started block"))
+	}
+	bs := &d.blocks[ev.Index]
+	switch {
+	case ev.Delta.Type == "text_delta" && bs.kind == blockText && ev.Delta.Text != "":
+		return []llm.Chunk{d.chunk(llm.Chunk{Text: ev.Delta.Text})}, false, nil
+	case ev.Delta.Type == "input_json_delta" && bs.kind == blockTool && ev.Delta.PartialJSON != "":
+		bs.args = true
+		return []llm.Chunk{d.chunk(llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: bs.tool, Arguments: ev.Delta.PartialJSON}}})}, false, nil
 	}
 	return nil, false, nil
 }

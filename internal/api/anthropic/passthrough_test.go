@@ -1,0 +1,111 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+func TestSetModel(t *testing.T) {
+	tests := []struct {
+		name, in, model, want string
+		wantErr               bool
+	}{
+		{"simple", `{"model":"alias","max_tokens":5}`, "claude-sonnet-4-5", `{"model":"claude-sonnet-4-5","max_tokens":5}`, false},
+		{"spaces kept", "{ \"max_tokens\" : 5 ,\n \"model\" :  \"a\" , \"x\":[1,{\"model\":\"inner\"}]}", "b",
+			"{ \"max_tokens\" : 5 ,\n \"model\" :  \"b\" , \"x\":[1,{\"model\":\"inner\"}]}", false},
+		{"nested not touched", `{"metadata":{"model":"x"},"model":"a"}`, "b", `{"metadata":{"model":"x"},"model":"b"}`, false},
+		{"escaped key", `{"mod\u0065l":"a"}`, "b", `{"mod\u0065l":"b"}`, false},
+		{"duplicates all rewritten", `{"model":"a","model":"evil"}`, "b", `{"model":"b","model":"b"}`, false},
+		{"non-string value", `{"model":null}`, "b", `{"model":"b"}`, false},
+		{"string with braces", `{"system":"}{\"model\":","model":"a"}`, "b", `{"system":"}{\"model\":","model":"b"}`, false},
+		{"missing added", `{"max_tokens":5}`, "b", `{"model":"b","max_tokens":5}`, false},
+		{"empty object", ` {} `, "b", ` {"model":"b"} `, false},
+		{"quote in model", `{"model":"a"}`, `x"y`, `{"model":"x\"y"}`, false},
+		{"not an object", `[1]`, "b", "", true},
+		{"truncated", `{"model":"a",`, "b", "", true},
+		{"bad value", `{"model":}`, "b", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := SetModel([]byte(tt.in), tt.model)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("SetModel = %s, want error", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("SetModel = %s, want %s", got, tt.want)
+			}
+			again, err := SetModel(got, tt.model)
+			if err != nil || string(again) != string(got) {
+				t.Errorf("not idempotent: %s -> %s (%v)", got, again, err)
+			}
+		})
+	}
+}
+
+func TestResponseUsage(t *testing.T) {
+	body := `{"id":"msg_1","type":"message","content":[{"type":"text","text":"hi"}],` +
+		`"usage":{"input_tokens":100,"cache_creation_input_tokens":20,"cache_read_input_tokens":1000,"output_tokens":7}}`
+	want := &llm.Usage{InputTokens: 1120, OutputTokens: 7, CacheReadTokens: 1000, CacheWriteTokens: 20}
+	if diff := cmp.Diff(want, ResponseUsage([]byte(body))); diff != "" {
+		t.Errorf("ResponseUsage (-want +got):\n%s", diff)
+	}
+	if u := ResponseUsage([]byte(`{"type":"error"}`)); u != nil {
+		t.Errorf("ResponseUsage without usage = %+v, want nil", u)
+	}
+}
+
+func TestUsageTap(t *testing.T) {
+	tests := []struct {
+		name   string
+		events [][2]string
+		want   *llm.Usage
+	}{
+		{"classic: output in delta", [][2]string{
+			{"message_start", `{"type":"message_start","message":{"id":"m","usage":{"input_tokens":25,"cache_read_input_tokens":100,"output_tokens":1}}}`},
+			{"content_block_delta", `not even JSON, skipped`},
+			{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":15}}`},
+		}, &llm.Usage{InputTokens: 125, OutputTokens: 15, CacheReadTokens: 100}},
+		{"delta repeats input counts", [][2]string{
+			{"message_start", `{"type":"message_start","message":{"usage":{"input_tokens":0,"output_tokens":0}}}`},
+			{"message_delta", `{"type":"message_delta","usage":{"input_tokens":30,"cache_creation_input_tokens":5,"cache_read_input_tokens":0,"output_tokens":9}}`},
+		}, &llm.Usage{InputTokens: 35, OutputTokens: 9, CacheWriteTokens: 5}},
+		{"nothing", [][2]string{{"ping", `{"type":"ping"}`}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tap UsageTap
+			for _, ev := range tt.events {
+				tap.Event(ev[0], []byte(ev[1]))
+			}
+			if diff := cmp.Diff(tt.want, tap.Usage()); diff != "" {
+				t.Errorf("Usage (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "ctl\x00\x1f\t\r\n", "ünï©ødé 日本", "bad\xffutf8", "\u2028\u2029", "<&>"} {
+		got := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("appendString(%q) = %s: invalid JSON: %v", s, got, err)
+		}
+		want, _ := json.Marshal(s)
+		var wantBack string
+		_ = json.Unmarshal(want, &wantBack)
+		if back != wantBack {
+			t.Errorf("appendString(%q) decodes to %q, encoding/json to %q", s, back, wantBack)
+		}
+	}
+}

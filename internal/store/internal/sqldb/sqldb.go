@@ -1,0 +1,199 @@
+// Package sqldb implements store.Store over database/sql for both SQLite and
+// PostgreSQL. The schemas are kept alike on purpose (times as Unix
+// microseconds, booleans as integers, lists as JSON text) so that one
+// implementation, with a small Dialect, serves both.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// Numbered is true when placeholders are $1, $2 (PostgreSQL) rather than ?.
+	Numbered bool
+	// DayExpr formats the ts column (Unix µs) as a UTC "YYYY-MM-DD".
+	DayExpr string
+	// Lock, when set, is run at the start of a transaction that must be
+	// serialised with others (audit appends, migrations) with the lock id
+	// as its one argument. SQLite needs none: its write transactions are
+	// already exclusive (BEGIN IMMEDIATE).
+	Lock string
+	// Migrations are this database's schema changes.
+	Migrations []store.Migration
+}
+
+// Lock ids for Dialect.Lock.
+const (
+	lockMigrate = 0x66756c6d // "fulm"
+	lockAudit   = 0x66756c61 // "fula"
+)
+
+// DB is a store.Store over database/sql.
+type DB struct {
+	db  *sql.DB
+	d   Dialect
+	log *slog.Logger
+
+	qTotals string
+}
+
+var _ store.Store = (*DB)(nil)
+
+// New wraps an open database. It does not migrate.
+func New(db *sql.DB, d Dialect, logger *slog.Logger) *DB {
+	s := &DB{db: db, d: d, log: logger}
+	s.qTotals = s.rebind(`SELECT scope, period, period_start, hosting, spent_nanos, tokens, requests
+		FROM totals WHERE scope = ? AND period = ? AND period_start = ? ORDER BY hosting`)
+	return s
+}
+
+// SQL returns the underlying database, for tests and tools.
+func (s *DB) SQL() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// rebind turns ? placeholders into $n for PostgreSQL. Queries here never
+// contain a literal '?'.
+func (s *DB) rebind(q string) string {
+	if !s.d.Numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (s *DB) lock(ctx context.Context, tx *sql.Tx, id int64) error {
+	if s.d.Lock == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.d.Lock, id); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies pending migrations, each in its own transaction, under a
+// lock so that replicas starting together apply each one once.
+func (s *DB) Migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, m := range s.d.Migrations {
+		if err := s.apply(ctx, m); err != nil {
+			return fmt.Errorf("store: migrate %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *DB) apply(ctx context.Context, m store.Migration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.lock(ctx, tx, lockMigrate); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	s.log.Info("applying migration", "store", s.d.Name, "migration", m.Name)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, name, applied_us) VALUES (?, ?, ?)`),
+		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SchemaVersion returns the highest applied migration, 0 when none.
+func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("store: schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// Totals returns the running totals of scope for the period containing at.
+func (s *DB) Totals(ctx context.Context, scope string, p store.Period, at time.Time) ([]store.Total, error) {
+	rows, err := s.db.QueryContext(ctx, s.qTotals, scope, string(p), p.Start(at).UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("store: totals: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Total
+	for rows.Next() {
+		var t store.Total
+		var period string
+		var start int64
+		if err := rows.Scan(&t.Scope, &period, &start, &t.Hosting, &t.SpentNanos, &t.Tokens, &t.Requests); err != nil {
+			return nil, fmt.Errorf("store: totals: %w", err)
+		}
+		t.Period = store.Period(period)
+		t.PeriodStart = time.UnixMicro(start).UTC()
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var errNoRows = sql.ErrNoRows
+
+func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

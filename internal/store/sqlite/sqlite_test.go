@@ -1,0 +1,43 @@
+package sqlite_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/sqlite"
+	"github.com/fulcrumhq/fulcrum/internal/store/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestPathFromURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"sqlite://fulcrum-data/fulcrum.db", "fulcrum-data/fulcrum.db"},
+		{"sqlite:///var/lib/fulcrum.db", "/var/lib/fulcrum.db"},
+	}
+	for _, tt := range tests {
+		got, err := sqlite.PathFromURL(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("PathFromURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := sqlite.PathFromURL("postgres://x"); err == nil {
+		t.Error("PathFromURL(postgres://x) succeeded")
+	}
+}

@@ -1,0 +1,163 @@
+// Package store is Fulcrum's durable storage: usage records, the audit log,
+// virtual keys and the running spend totals budgets are checked against.
+//
+// One interface, two implementations: store/sqlite (the embedded default, pure
+// Go, WAL mode) and store/postgres (for many replicas). store/open picks one
+// from a URL. Both pass the same suite, store/storetest.
+//
+// Times are stored in UTC with microsecond precision. Money is integer
+// nanodollars (USD × 1e9), never floating point.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the storage interface. Implementations are safe for concurrent use.
+type Store interface {
+	// Migrate applies the embedded migrations not yet applied. It is
+	// idempotent and safe to run from several processes at once.
+	Migrate(ctx context.Context) error
+	// SchemaVersion returns the highest applied migration version.
+	SchemaVersion(ctx context.Context) (int, error)
+
+	// InsertUsage stores records in one transaction and, in the same
+	// transaction, adds each newly stored record to the running totals of its
+	// key and team. A record whose (RequestID, Attempt) is already stored is
+	// skipped and not counted again, so replaying a journal is harmless.
+	// It returns how many records were new.
+	InsertUsage(ctx context.Context, recs []UsageRecord) (int, error)
+	// Usage lists records matching f, oldest first.
+	Usage(ctx context.Context, f UsageFilter) ([]UsageRecord, error)
+	// UsageSummary aggregates records matching f by the given dimensions.
+	UsageSummary(ctx context.Context, f UsageFilter, by []GroupBy) ([]UsageGroup, error)
+	// Totals returns the running totals of a scope (ScopeKey, ScopeTeam) for
+	// the period containing at, one row per hosting kind that has any.
+	Totals(ctx context.Context, scope string, p Period, at time.Time) ([]Total, error)
+
+	// AppendAudit assigns row.Seq and row.PrevHash atomically (no two
+	// writers, even in other processes, get the same seq), sets row.Hash to
+	// hash(prevHash, row) and stores the row. prevHash is "" for the first.
+	AppendAudit(ctx context.Context, row *AuditRow, hash func(prevHash string, row *AuditRow) string) error
+	// Audit lists audit rows matching f in seq order.
+	Audit(ctx context.Context, f AuditFilter) ([]AuditRow, error)
+
+	// CreateKey stores a new virtual key. ErrConflict when the id or name exists.
+	CreateKey(ctx context.Context, k *Key) error
+	// Key returns a key by id, ErrNotFound when there is none.
+	Key(ctx context.Context, id string) (*Key, error)
+	// KeyByHash returns a key by the SHA-256 hex of its secret.
+	KeyByHash(ctx context.Context, secretHash string) (*Key, error)
+	// Keys lists all keys, revoked ones included, by creation time.
+	Keys(ctx context.Context) ([]Key, error)
+	// RevokeKey marks a key revoked at the given time.
+	RevokeKey(ctx context.Context, id string, at time.Time) error
+	// RotateKey replaces a key's secret hash and display prefix.
+	RotateKey(ctx context.Context, id, secretHash, prefix string) error
+
+	// Close releases the database.
+	Close() error
+}
+
+// Errors.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: already exists")
+)
+
+// UsageRecord is one upstream attempt: the append-only unit of metering.
+// (meter.Record is this type.)
+type UsageRecord struct {
+	Time time.Time `json:"time"`
+	// RequestID is Fulcrum's id for the client request; with Attempt it is
+	// unique, so a record stored twice is stored once.
+	RequestID string `json:"request_id"`
+	// Attempt numbers the upstream attempts of one request from 1.
+	Attempt int    `json:"attempt"`
+	KeyID   string `json:"key_id,omitempty"`
+	Team    string `json:"team,omitempty"`
+	// Model is what the client asked for: a model or route name.
+	Model         string `json:"model"`
+	Provider      string `json:"provider"`
+	UpstreamModel string `json:"upstream_model"`
+	// Hosting is "self_hosted" or "proprietary".
+	Hosting string `json:"hosting"`
+	// Status is the HTTP status of the attempt (499 for a client that went away).
+	Status    int   `json:"status"`
+	LatencyMS int64 `json:"latency_ms"`
+	// TTFTMS is the time to the first streamed token; 0 when not streamed.
+	TTFTMS int64 `json:"ttft_ms,omitempty"`
+	// Token counts follow llm.Usage: InputTokens includes the cached ones,
+	// OutputTokens includes the reasoning ones.
+	InputTokens      int64 `json:"input_tokens"`
+	OutputTokens     int64 `json:"output_tokens"`
+	CachedTokens     int64 `json:"cached_tokens,omitempty"`
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
+	ReasoningTokens  int64 `json:"reasoning_tokens,omitempty"`
+	// CostNanos is the cost in USD × 1e9.
+	CostNanos int64 `json:"cost_nanos"`
+	// ReferenceCostNanos is, for self-hosted records, what the same tokens
+	// would have cost on the configured reference model.
+	ReferenceCostNanos int64 `json:"reference_cost_nanos,omitempty"`
+	// Estimated is true when Fulcrum counted the tokens itself.
+	Estimated    bool     `json:"estimated,omitempty"`
+	DataClasses  []string `json:"data_classes,omitempty"`
+	PolicyAction string   `json:"policy_action,omitempty"`
+	// ErrorCode is the llm.Error type or code of a failed attempt.
+	ErrorCode string `json:"error_code,omitempty"`
+}
+
+// UsageFilter selects usage records. Zero fields do not filter.
+type UsageFilter struct {
+	// From is inclusive, To exclusive.
+	From, To time.Time
+	KeyID    string
+	Team     string
+	Model    string
+	Provider string
+	Hosting  string
+	// RequestID selects the attempts of one request.
+	RequestID string
+	// Limit caps the rows returned by Usage; 0 means 1000.
+	Limit int
+}
+
+// GroupBy is a dimension of a usage summary.
+type GroupBy string
+
+// Group-by dimensions.
+const (
+	ByKey      GroupBy = "key"
+	ByTeam     GroupBy = "team"
+	ByModel    GroupBy = "model"
+	ByProvider GroupBy = "provider"
+	ByHosting  GroupBy = "hosting"
+	// ByDay groups by UTC date, "2006-01-02".
+	ByDay GroupBy = "day"
+)
+
+// ValidGroupBy reports whether g is a known dimension.
+func ValidGroupBy(g GroupBy) bool {
+	switch g {
+	case ByKey, ByTeam, ByModel, ByProvider, ByHosting, ByDay:
+		return true
+	}
+	return false
+}
+
+// UsageGroup is one row of a summary. Keys holds the group's value for each
+// requested dimension, in order.
+type UsageGroup struct {
+	Keys               []string `json:"keys"`
+	Requests           int64    `json:"requests"`
+	InputTokens        int64    `json:"input_tokens"`
+	OutputTokens       int64    `json:"output_tokens"`
+	CachedTokens       int64    `json:"cached_tokens"`
+	ReasoningTokens    int64    `json:"reasoning_tokens"`
+	CostNanos          int64    `json:"cost_nanos"`
+	ReferenceCostNanos int64    `json:"reference_cost_nanos"`
+	Estimated          int64    `json:"estimated"`
+	Errors             int64    `json:"errors"`
+}

@@ -1,0 +1,141 @@
+package difficulty
+
+import (
+	"math"
+	"sort"
+)
+
+// Point is one point of a quality-vs-cost curve: sending the Share of
+// prompts with the highest scores to the strong model gives Accuracy.
+type Point struct {
+	Share    float64
+	Accuracy float64
+}
+
+// Metrics summarise a router on recorded answers.
+type Metrics struct {
+	N              int
+	WeakAccuracy   float64
+	StrongAccuracy float64
+	// APGR is the area under the accuracy-vs-strong-share curve, less the
+	// weak accuracy, over the quality gap (strong - weak). Random routing
+	// scores 0.5 in expectation; an oracle scores above 1.
+	APGR float64
+	// Share50 and Share80 are the strong-call shares needed to recover 50%
+	// and 80% of the quality gap (1 when never reached before all calls go
+	// to the strong model).
+	Share50, Share80 float64
+	// Curve holds the points at every distinct score (ties are split
+	// evenly, which is what a random tie-break gives in expectation).
+	Curve []Point
+}
+
+// Evaluate computes the metrics of scores (higher = send to strong) on
+// examples (same order).
+func Evaluate(examples []Example, scores []float64) Metrics {
+	n := len(examples)
+	m := Metrics{N: n}
+	if n == 0 {
+		return m
+	}
+	idx := make([]int, n)
+	var w, s float64
+	for i := range idx {
+		idx[i] = i
+		if examples[i].WeakCorrect {
+			w++
+		}
+		if examples[i].StrongCorrect {
+			s++
+		}
+	}
+	m.WeakAccuracy, m.StrongAccuracy = w/float64(n), s/float64(n)
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	correct := w
+	m.Curve = append(m.Curve, Point{0, correct / float64(n)})
+	for i := 0; i < n; {
+		j := i
+		for j < n && scores[idx[j]] == scores[idx[i]] {
+			e := &examples[idx[j]]
+			correct += b2f(e.StrongCorrect) - b2f(e.WeakCorrect)
+			j++
+		}
+		m.Curve = append(m.Curve, Point{float64(j) / float64(n), correct / float64(n)})
+		i = j
+	}
+	gap := m.StrongAccuracy - m.WeakAccuracy
+	var area float64
+	for i := 1; i < len(m.Curve); i++ {
+		a, b := m.Curve[i-1], m.Curve[i]
+		area += (b.Share - a.Share) * (a.Accuracy + b.Accuracy) / 2
+	}
+	if gap != 0 {
+		m.APGR = (area - m.WeakAccuracy) / gap
+	}
+	m.Share50 = shareFor(m.Curve, m.WeakAccuracy+0.5*gap)
+	m.Share80 = shareFor(m.Curve, m.WeakAccuracy+0.8*gap)
+	return m
+}
+
+// shareFor is the least share at which the piecewise-linear curve reaches
+// target accuracy.
+func shareFor(curve []Point, target float64) float64 {
+	if curve[0].Accuracy >= target {
+		return 0
+	}
+	for i := 1; i < len(curve); i++ {
+		a, b := curve[i-1], curve[i]
+		if b.Accuracy >= target {
+			if b.Accuracy == a.Accuracy {
+				return b.Share
+			}
+			return a.Share + (b.Share-a.Share)*(target-a.Accuracy)/(b.Accuracy-a.Accuracy)
+		}
+	}
+	return 1
+}
+
+// AccuracyAt is the curve's accuracy at a strong share (linear between
+// points).
+func (m *Metrics) AccuracyAt(share float64) float64 {
+	c := m.Curve
+	for i := 1; i < len(c); i++ {
+		if c[i].Share >= share {
+			a, b := c[i-1], c[i]
+			if b.Share == a.Share {
+				return b.Accuracy
+			}
+			return a.Accuracy + (b.Accuracy-a.Accuracy)*(share-a.Share)/(b.Share-a.Share)
+		}
+	}
+	if len(c) == 0 {
+		return math.NaN()
+	}
+	return c[len(c)-1].Accuracy
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Threshold returns the score at or above which a share of scores lies:
+// routing "score >= threshold" to the strong model sends about share of
+// such prompts there. share <= 0 gives a threshold above every score.
+func Threshold(scores []float64, share float64) float64 {
+	if share <= 0 || len(scores) == 0 {
+		return math.Inf(1)
+	}
+	s := append([]float64(nil), scores...)
+	sort.Float64s(s)
+	k := int(math.Round(float64(len(s)) * (1 - share)))
+	if k <= 0 {
+		return math.Inf(-1)
+	}
+	if k >= len(s) {
+		return math.Nextafter(s[len(s)-1], math.Inf(1))
+	}
+	return s[k]
+}

@@ -1,0 +1,125 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/router/difficulty"
+)
+
+// RouteEvalOptions configures RouteEval. Zero fields take the defaults
+// noted.
+type RouteEvalOptions struct {
+	// Examples are the recorded answers. Default: the embedded GSM8K
+	// recordings (GPT-4 strong, Mixtral-8x7B weak).
+	Examples []difficulty.Example
+	// Split is "heldout" (default), "train" or "all". The split is fixed by
+	// a hash of the prompt (difficulty.Heldout); the embedded model was
+	// trained on "train" only.
+	Split string
+	// Scorer is the router evaluated. Default: the embedded model.
+	Scorer Scorer
+}
+
+// RouteEvalRow is one router's metrics.
+type RouteEvalRow struct {
+	Name string
+	difficulty.Metrics
+}
+
+// RouteEvalResult is what RouteEval measured.
+type RouteEvalResult struct {
+	Split string
+	N     int
+	// Rows are: random, longer prompt to strong, the difficulty router,
+	// and the oracle (which knows the answers: an upper bound).
+	Rows []RouteEvalRow
+	// Router is the difficulty router's row.
+	Router RouteEvalRow
+	// DecideTime is the mean time to score one prompt.
+	DecideTime time.Duration
+}
+
+// RouteEval scores the prompt router on recorded answers of a strong and a
+// weak model and writes a table to w: APGR (area under the accuracy vs
+// strong-share curve, normalised so random is 0.5) and the strong-call
+// shares that recover 50% and 80% of the quality gap, next to the random
+// and "longer prompt goes to strong" baselines, then the router's accuracy
+// at several strong shares.
+func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteEvalResult, error) {
+	ex := opts.Examples
+	if ex == nil {
+		all, err := difficulty.LoadGSM8K()
+		if err != nil {
+			return nil, fmt.Errorf("route-eval: %w", err)
+		}
+		ex = all
+	}
+	if opts.Split == "" {
+		opts.Split = "heldout"
+	}
+	train, held := difficulty.Split(ex)
+	switch opts.Split {
+	case "heldout":
+		ex = held
+	case "train":
+		ex = train
+	case "all":
+	default:
+		return nil, fmt.Errorf("route-eval: split must be heldout, train or all, not %q", opts.Split)
+	}
+	if len(ex) == 0 {
+		return nil, fmt.Errorf("route-eval: no examples in split %q", opts.Split)
+	}
+	sc := opts.Scorer
+	if sc == nil {
+		sc = difficulty.Default()
+	}
+	res := &RouteEvalResult{Split: opts.Split, N: len(ex)}
+	scores := make([]float64, len(ex))
+	start := time.Now()
+	for i := range ex {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("route-eval: %w", ctx.Err())
+		}
+		scores[i] = sc.Score(ex[i].Prompt)
+	}
+	res.DecideTime = time.Since(start) / time.Duration(len(ex))
+	baseline := func(name string, f func(e *difficulty.Example) float64) RouteEvalRow {
+		s := make([]float64, len(ex))
+		for i := range ex {
+			s[i] = f(&ex[i])
+		}
+		return RouteEvalRow{Name: name, Metrics: difficulty.Evaluate(ex, s)}
+	}
+	res.Router = RouteEvalRow{Name: "difficulty router", Metrics: difficulty.Evaluate(ex, scores)}
+	res.Rows = []RouteEvalRow{
+		// Equal scores are one tie group: the expected curve of random routing.
+		baseline("random", func(*difficulty.Example) float64 { return 0 }),
+		baseline("longer prompt to strong", func(e *difficulty.Example) float64 { return float64(len(e.Prompt)) }),
+		res.Router,
+		baseline("oracle (upper bound)", difficulty.LabelGain),
+	}
+	if w != nil {
+		writeEval(w, res)
+	}
+	return res, nil
+}
+
+func writeEval(w io.Writer, res *RouteEvalResult) {
+	m := res.Router.Metrics
+	fmt.Fprintf(w, "route-eval: GSM8K recordings, %s split, %d questions\n", res.Split, res.N)
+	fmt.Fprintf(w, "weak (Mixtral-8x7B) accuracy %.1f%%, strong (GPT-4) accuracy %.1f%%\n\n", 100*m.WeakAccuracy, 100*m.StrongAccuracy)
+	fmt.Fprintf(w, "| router | APGR | strong share for 50%% of gap | for 80%% of gap |\n|---|---:|---:|---:|\n")
+	for _, r := range res.Rows {
+		fmt.Fprintf(w, "| %s | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, 100*r.Share50, 100*r.Share80)
+	}
+	fmt.Fprintf(w, "\n| strong share | router accuracy | random accuracy |\n|---:|---:|---:|\n")
+	for s := 0; s <= 100; s += 10 {
+		f := float64(s) / 100
+		fmt.Fprintf(w, "| %d%% | %.1f%% | %.1f%% |\n", s, 100*m.AccuracyAt(f), 100*(m.WeakAccuracy+f*(m.StrongAccuracy-m.WeakAccuracy)))
+	}
+	fmt.Fprintf(w, "\ndecision time: %s per prompt\n", res.DecideTime.Round(100*time.Nanosecond))
+}

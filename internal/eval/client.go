@@ -1,0 +1,188 @@
+package eval
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+// Client answers a chat request for the model named in req.Model. Errors
+// are *llm.Error where the status is known, so Run can tell a retryable
+// failure (429, 5xx, timeout) from a final one.
+type Client interface {
+	Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error)
+}
+
+// HTTPClient calls a gateway (or any OpenAI-compatible server) at
+// BaseURL + "/chat/completions", non-streaming.
+type HTTPClient struct {
+	// BaseURL is the API root, e.g. "http://127.0.0.1:8080/v1".
+	BaseURL string
+	// APIKey is sent as a bearer token when set.
+	APIKey string
+	// HTTP is the client to use. Default: one with a 5-minute timeout.
+	HTTP *http.Client
+}
+
+// chatRequest and chatResponse are the parts of OpenAI's chat completions
+// wire format the evaluator needs
+// (https://platform.openai.com/docs/api-reference/chat/create).
+type chatRequest struct {
+	Model       string        `json:"model"`
+	Messages    []chatMessage `json:"messages"`
+	MaxTokens   *int          `json:"max_tokens,omitempty"`
+	Temperature *float64      `json:"temperature,omitempty"`
+}
+
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type chatResponse struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Message struct {
+			Content *string `json:"content"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     int64 `json:"prompt_tokens"`
+		CompletionTokens int64 `json:"completion_tokens"`
+	} `json:"usage"`
+	Error *struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    any    `json:"code"`
+	} `json:"error"`
+}
+
+// wireRequest is the OpenAI body for a canonical request of text messages.
+func wireRequest(req *llm.ChatRequest) chatRequest {
+	w := chatRequest{Model: req.Model, MaxTokens: req.MaxTokens, Temperature: req.Temperature}
+	w.Messages = make([]chatMessage, len(req.Messages))
+	for i := range req.Messages {
+		w.Messages[i] = chatMessage{Role: string(req.Messages[i].Role), Content: req.Messages[i].Text()}
+	}
+	return w
+}
+
+// Chat sends req as an OpenAI chat completion.
+func (c *HTTPClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	body, err := json.Marshal(wireRequest(req))
+	if err != nil {
+		return nil, fmt.Errorf("eval: encode request: %w", err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	if c.APIKey != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Minute}
+	}
+	resp, err := hc.Do(hr)
+	if err != nil {
+		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "gateway unreachable", Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "reading the answer", Err: err}
+	}
+	var cr chatResponse
+	jerr := json.Unmarshal(raw, &cr)
+	if resp.StatusCode != http.StatusOK {
+		e := &llm.Error{Status: resp.StatusCode, Type: llm.StatusType(resp.StatusCode), Message: http.StatusText(resp.StatusCode)}
+		if jerr == nil && cr.Error != nil {
+			e.Message = cr.Error.Message
+			if s, ok := cr.Error.Code.(string); ok {
+				e.Code = s
+			}
+		}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			e.RetryAfter = time.Duration(s) * time.Second
+		}
+		return nil, e
+	}
+	if jerr != nil || len(cr.Choices) == 0 {
+		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "malformed answer from the gateway", Err: jerr}
+	}
+	out := &llm.ChatResponse{ID: cr.ID, Model: cr.Model}
+	for i, ch := range cr.Choices {
+		text := ""
+		if ch.Message.Content != nil {
+			text = *ch.Message.Content
+		}
+		out.Choices = append(out.Choices, llm.Choice{Index: i, Message: llm.TextMessage(llm.RoleAssistant, text), FinishReason: ch.FinishReason})
+	}
+	if cr.Usage != nil {
+		out.Usage = &llm.Usage{InputTokens: cr.Usage.PromptTokens, OutputTokens: cr.Usage.CompletionTokens}
+	}
+	return out, nil
+}
+
+// ProviderClient calls providers in-process, by model name: the way
+// `fulcrum eval --config` runs without a gateway.
+type ProviderClient struct {
+	models map[string]providerModel
+}
+
+type providerModel struct {
+	p        provider.Provider
+	upstream string
+}
+
+// NewProviderClient maps each configured model to its built provider
+// (providers by provider name, as app.BuildProviders returns them).
+func NewProviderClient(cfg *config.Config, providers map[string]provider.Provider) (*ProviderClient, error) {
+	c := &ProviderClient{models: map[string]providerModel{}}
+	for _, m := range cfg.Models {
+		p, ok := providers[m.Provider]
+		if !ok {
+			return nil, fmt.Errorf("eval: model %q: provider %q is not built", m.Name, m.Provider)
+		}
+		up := m.Upstream
+		if up == "" {
+			up = m.Name
+		}
+		c.models[m.Name] = providerModel{p: p, upstream: up}
+	}
+	return c, nil
+}
+
+// Add serves model from p under the upstream name.
+func (c *ProviderClient) Add(model string, p provider.Provider, upstream string) {
+	if c.models == nil {
+		c.models = map[string]providerModel{}
+	}
+	c.models[model] = providerModel{p: p, upstream: upstream}
+}
+
+// Chat calls the model's provider with the upstream model name.
+func (c *ProviderClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	m, ok := c.models[req.Model]
+	if !ok {
+		return nil, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "model_not_found",
+			Message: fmt.Sprintf("model %q is not configured", req.Model)}
+	}
+	r := *req
+	r.Model = m.upstream
+	return m.p.Chat(ctx, &r)
+}

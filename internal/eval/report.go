@@ -1,0 +1,239 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Report is the outcome of a run: one summary per model and, per case,
+// every model's result. It round-trips through JSON (WriteJSON, ReadJSON).
+type Report struct {
+	Suite       string    `json:"suite"`
+	Description string    `json:"description,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	// DurationMs is the wall time of the run.
+	DurationMs float64 `json:"duration_ms"`
+	// Models are in the suite's order.
+	Models []ModelSummary `json:"models"`
+	Cases  []CaseResult   `json:"cases"`
+	// JudgeModel and JudgeCostUSD describe the judge calls, if any.
+	JudgeModel   string  `json:"judge_model,omitempty"`
+	JudgeCostUSD float64 `json:"judge_cost_usd,omitempty"`
+	// Calls counts upstream calls made; CacheHits the answers read from
+	// the cache instead.
+	Calls     int `json:"calls"`
+	CacheHits int `json:"cache_hits"`
+}
+
+// ModelSummary aggregates one model's results.
+type ModelSummary struct {
+	Model  string `json:"model"`
+	Cases  int    `json:"cases"`
+	Passed int    `json:"passed"`
+	// Errors counts cases where the call failed (they count as failed).
+	Errors int `json:"errors"`
+	// Accuracy is Passed / Cases.
+	Accuracy     float64 `json:"accuracy"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	// CostUSD is the cost of all cases; CostKnown is false when no price
+	// or self-hosted cost model covers the model.
+	CostUSD   float64 `json:"cost_usd"`
+	CostKnown bool    `json:"cost_known"`
+	// CostSource is "catalogue" (API price) or "self_hosted" (GPU-hour
+	// estimate); CostNote says which figures it rests on.
+	CostSource string `json:"cost_source,omitempty"`
+	CostNote   string `json:"cost_note,omitempty"`
+	// CostPer1000 is the cost of 1,000 cases at this suite's average.
+	CostPer1000  float64 `json:"cost_per_1000_cases"`
+	LatencyP50Ms float64 `json:"latency_p50_ms"`
+	LatencyP95Ms float64 `json:"latency_p95_ms"`
+	// Pareto is true when no other model is both at least as accurate and
+	// at most as costly (and better in one).
+	Pareto bool `json:"pareto"`
+}
+
+// CaseResult holds one case's results, in the order of Report.Models.
+type CaseResult struct {
+	ID string `json:"id"`
+	// Input is the last user message sent.
+	Input   string   `json:"input"`
+	Results []Result `json:"results"`
+}
+
+// Result is one model's answer to one case.
+type Result struct {
+	Model  string `json:"model"`
+	Answer string `json:"answer"`
+	// Error is the failure when the call did not succeed.
+	Error string `json:"error,omitempty"`
+	// Pass is true when every assertion passed.
+	Pass       bool              `json:"pass"`
+	Assertions []AssertionResult `json:"assertions"`
+	LatencyMs  float64           `json:"latency_ms"`
+	// InputTokens and OutputTokens are the usage; TokensEstimated is true
+	// when the upstream reported none and they were counted locally.
+	InputTokens     int64   `json:"input_tokens"`
+	OutputTokens    int64   `json:"output_tokens"`
+	TokensEstimated bool    `json:"tokens_estimated,omitempty"`
+	CostUSD         float64 `json:"cost_usd"`
+	CostKnown       bool    `json:"cost_known"`
+	// Cached is true when the answer came from the cache.
+	Cached bool `json:"cached,omitempty"`
+}
+
+// Summary returns the named model's summary, or nil.
+func (r *Report) Summary(model string) *ModelSummary {
+	for i := range r.Models {
+		if r.Models[i].Model == model {
+			return &r.Models[i]
+		}
+	}
+	return nil
+}
+
+// summarise fills Models from Cases.
+func (r *Report) summarise(costs map[string]costInfo) {
+	for mi := range r.Models {
+		s := &r.Models[mi]
+		var lat []float64
+		s.CostKnown = len(r.Cases) > 0
+		for _, c := range r.Cases {
+			res := &c.Results[mi]
+			s.Cases++
+			if res.Pass {
+				s.Passed++
+			}
+			if res.Error != "" {
+				s.Errors++
+				continue
+			}
+			lat = append(lat, res.LatencyMs)
+			s.InputTokens += res.InputTokens
+			s.OutputTokens += res.OutputTokens
+			s.CostUSD += res.CostUSD
+			s.CostKnown = s.CostKnown && res.CostKnown
+		}
+		if s.Cases > 0 {
+			s.Accuracy = float64(s.Passed) / float64(s.Cases)
+		}
+		if ok := s.Cases - s.Errors; ok > 0 && s.CostKnown {
+			s.CostPer1000 = s.CostUSD / float64(ok) * 1000
+		}
+		if s.CostKnown {
+			s.CostSource, s.CostNote = "catalogue", "catalogue price"
+			if ci, ok := costs[s.Model]; ok {
+				s.CostSource, s.CostNote = ci.source, ci.note
+			}
+		}
+		s.LatencyP50Ms = percentile(lat, 50)
+		s.LatencyP95Ms = percentile(lat, 95)
+	}
+	markPareto(r.Models)
+}
+
+// percentile is the nearest-rank percentile of xs (0 when empty).
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	k := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(k, len(s)-1))]
+}
+
+// markPareto marks the models with known cost that no other model
+// dominates (at least as accurate and at most as costly, better in one).
+func markPareto(ms []ModelSummary) {
+	for i := range ms {
+		ms[i].Pareto = false
+		if !ms[i].CostKnown {
+			continue
+		}
+		dominated := false
+		for j := range ms {
+			if i == j || !ms[j].CostKnown {
+				continue
+			}
+			a, b := &ms[j], &ms[i]
+			if a.Accuracy >= b.Accuracy && a.CostPer1000 <= b.CostPer1000 &&
+				(a.Accuracy > b.Accuracy || a.CostPer1000 < b.CostPer1000) {
+				dominated = true
+				break
+			}
+		}
+		ms[i].Pareto = !dominated
+	}
+}
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("eval: write json: %w", err)
+	}
+	return nil
+}
+
+// ReadJSON reads a report written by WriteJSON (e.g. for fulcrum advise).
+func ReadJSON(rd io.Reader) (*Report, error) {
+	var r Report
+	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		return nil, fmt.Errorf("eval: read report: %w", err)
+	}
+	return &r, nil
+}
+
+// ReadJSONFile reads a results.json file.
+func ReadJSONFile(path string) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	defer f.Close()
+	return ReadJSON(f)
+}
+
+// Report file names WriteFiles creates in its directory.
+const (
+	ResultsJSON = "results.json"
+	SummaryMD   = "summary.md"
+	ReportHTML  = "report.html"
+)
+
+// WriteFiles writes results.json, summary.md and report.html into dir
+// (created if needed) and returns their paths.
+func WriteFiles(dir string, r *Report) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	writers := []struct {
+		name  string
+		write func(io.Writer, *Report) error
+	}{{ResultsJSON, WriteJSON}, {SummaryMD, WriteMarkdown}, {ReportHTML, WriteHTML}}
+	var paths []string
+	for _, wr := range writers {
+		p := filepath.Join(dir, wr.name)
+		f, err := os.Create(p)
+		if err != nil {
+			return paths, fmt.Errorf("eval: %w", err)
+		}
+		err = wr.write(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return paths, fmt.Errorf("eval: %s: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}

@@ -1,0 +1,50 @@
+package proc
+
+import (
+	"os"
+	"runtime"
+	"testing"
+)
+
+func TestParseStatCPU(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     float64
+		wantErr  bool
+	}{
+		{"plain", "1234 (fulcrum) S 1 1234 1234 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 8 0 100 0 0", 3.25, false},
+		{"name with spaces and parens", "99 (a) b (c)) R 1 2 3 4 5 6 7 8 9 10 7 3 0 0", 0.10, false},
+		{"truncated", "99 (x) R 1 2 3", 0, true},
+		{"no name", "garbage", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseStatCPU([]byte(tt.in))
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%s: got %v, %v; want %v, err %v", tt.name, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestParseStatusMem(t *testing.T) {
+	in := "Name:\tfulcrum\nVmPeak:\t 1000 kB\nVmHWM:\t   14336 kB\nVmRSS:\t   12000 kB\nThreads:\t5\n"
+	got, err := ParseStatusMem([]byte(in))
+	if err != nil || got != (Memory{PeakKB: 14336, RSSKB: 12000}) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	if _, err := ParseStatusMem([]byte("Name:\tx\n")); err == nil {
+		t.Error("want an error without VmHWM")
+	}
+}
+
+func TestSelf(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	if _, err := CPU(os.Getpid()); err != nil {
+		t.Error(err)
+	}
+	m, err := Mem(os.Getpid())
+	if err != nil || m.PeakKB <= 0 || m.RSSKB <= 0 || m.RSSKB > m.PeakKB {
+		t.Errorf("Mem(self) = %+v, %v", m, err)
+	}
+}

@@ -1,0 +1,186 @@
+// Command load is the harness's load generator: one run, closed loop at
+// -conns connections or open loop at -rate requests/s, against an
+// OpenAI-compatible chat endpoint. It prints a human-readable summary on
+// stderr and one JSON line on stdout (and appends it to -out).
+//
+//	load -url http://127.0.0.1:18080/v1/chat/completions -conns 32 -duration 10s
+//	load -url ... -rate 500 -stream -pid 1234 -target fulcrum -scenario open500 -out runs.jsonl
+//	load -url ... -probe 10s    # wait until one request succeeds (exit 1 if none does)
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/bench/internal/loadgen"
+	"github.com/fulcrumhq/fulcrum/bench/internal/proc"
+)
+
+type headers []string
+
+func (h *headers) String() string     { return strings.Join(*h, ", ") }
+func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		cfg   loadgen.Config
+		hdrs  headers
+		model = flag.String("model", "bench-model", "model name in the request body")
+		key   = flag.String("api-key", "sk-bench", "sent as Authorization: Bearer KEY (empty: no header)")
+		bodyF = flag.String("body-file", "", "request body file (default: the built-in ~300-byte chat)")
+		pid   = flag.Int("pid", 0, "target process: report its CPU time per request and RSS")
+		out   = flag.String("out", "", "append the JSON line to this file")
+		probe = flag.Duration("probe", 0, "only wait up to this long for one successful request")
+		quiet = flag.Bool("q", false, "no human-readable summary")
+		rec   loadgen.Record
+	)
+	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:18081/v1/chat/completions", "endpoint")
+	flag.BoolVar(&cfg.Stream, "stream", false, "streaming requests (SSE), with time to first token")
+	flag.IntVar(&cfg.Conns, "conns", 32, "closed loop: connections")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many requests/s (0: closed loop)")
+	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured duration")
+	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded warm-up with the same load")
+	flag.IntVar(&cfg.MaxInFlight, "max-inflight", 512, "open loop: most concurrent requests")
+	flag.DurationVar(&cfg.Grace, "grace", 5*time.Second, "time for requests running at the end before they count as incomplete")
+	flag.Var(&hdrs, "H", "extra request header 'Name: value' (repeatable)")
+	flag.StringVar(&rec.Target, "target", "", "label: what is measured (direct, refproxy, fulcrum ...)")
+	flag.StringVar(&rec.Scenario, "scenario", "", "label: scenario name (closed32, open500 ...)")
+	flag.IntVar(&rec.Rep, "rep", 1, "label: repetition number")
+	flag.Parse()
+
+	cfg.Header = http.Header{"Content-Type": {"application/json"}}
+	if *key != "" {
+		cfg.Header.Set("Authorization", "Bearer "+*key)
+	}
+	for _, h := range hdrs {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			return fmt.Errorf("bad -H %q: want 'Name: value'", h)
+		}
+		cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	cfg.Body = loadgen.Body(*model, cfg.Stream)
+	if *bodyF != "" {
+		b, err := os.ReadFile(*bodyF)
+		if err != nil {
+			return err
+		}
+		cfg.Body = b
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *probe > 0 {
+		return probeOnce(ctx, cfg, *probe)
+	}
+
+	var cpu0 float64
+	if *pid > 0 {
+		// Warm up first, so the CPU window covers only the measured run.
+		if cfg.Warmup > 0 {
+			w := cfg
+			w.Duration, w.Warmup = cfg.Warmup, 0
+			if _, err := loadgen.Run(ctx, w); err != nil {
+				return err
+			}
+			cfg.Warmup = 0
+		}
+		var err error
+		if cpu0, err = proc.CPU(*pid); err != nil {
+			return err
+		}
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	r := loadgen.NewRecord(cfg, res, time.Now())
+	r.Target, r.Scenario, r.Rep = rec.Target, rec.Scenario, rec.Rep
+	if *pid > 0 {
+		cpu1, err := proc.CPU(*pid)
+		if err != nil {
+			return err
+		}
+		mem, err := proc.Mem(*pid)
+		if err != nil {
+			return err
+		}
+		r.PID, r.CPUSeconds, r.RSSPeakKB, r.RSSKB = *pid, cpu1-cpu0, mem.PeakKB, mem.RSSKB
+		if res.Requests > 0 {
+			r.CPUPerReqUS = r.CPUSeconds / float64(res.Requests) * 1e6
+		}
+	}
+	if !*quiet {
+		r.WriteTable(os.Stderr)
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	os.Stdout.Write(line)
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(line); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return nil
+}
+
+// probeOnce sends one request every 100 ms until one succeeds (2xx, full
+// body) or limit passes.
+func probeOnce(ctx context.Context, cfg loadgen.Config, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	last := errors.New("no attempt")
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(cfg.Body))
+		if err != nil {
+			return err
+		}
+		req.Header = cfg.Header
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil {
+			b, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch {
+			case rerr != nil:
+				last = rerr
+			case resp.StatusCode/100 != 2:
+				last = fmt.Errorf("status %d: %.300s", resp.StatusCode, b)
+			default:
+				return nil
+			}
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("probe %s: %w", cfg.URL, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -116,7 +116,7 @@ func (s *targetState) record(now time.Time, b *config.Breaker, out int, latency 
 		}
 		return s.state, false
 	}
-	if len(s.window) != b.Window {
+	if cap(s.window) != b.Window {
 		s.window, s.wpos, s.wfails = make([]bool, 0, b.Window), 0, 0
 	}
 	failed := out == outFailure

@@ -202,8 +202,8 @@ func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, permit f
 	for i, order := range tiers {
 		lastTier := i == len(tiers)-1
 		var resp *llm.ChatResponse
-		t, n, err := p.run(ctx, permit, order, 0, func(ctx context.Context, t *Target, n int) error {
-			r, err := attempt(ctx, t, offset+n)
+		t, n, err := p.run(ctx, permit, order, 0, offset, func(ctx context.Context, t *Target, n int) error {
+			r, err := attempt(ctx, t, n)
 			if err == nil {
 				resp = r
 			}

@@ -45,7 +45,7 @@ var errTotalTimeout = errors.New("router: route deadline exceeded")
 // up to date, and calls Options.OnAttempt once per attempt.
 func Execute[T any](ctx context.Context, p *Plan, permit func(*provider.Info) bool, attempt func(ctx context.Context, t *Target, n int) (T, error)) (T, *Target, error) {
 	var out T
-	t, _, err := p.run(ctx, permit, p.order(permit), 0, func(ctx context.Context, t *Target, n int) error {
+	t, _, err := p.run(ctx, permit, p.order(permit), 0, 0, func(ctx context.Context, t *Target, n int) error {
 		v, err := attempt(ctx, t, n)
 		if err == nil {
 			out = v
@@ -170,9 +170,9 @@ type candidate struct {
 }
 
 // run is Execute without the type parameter. maxAttempts overrides the
-// plan's retry.attempts when positive. It also returns the number of
-// attempts made.
-func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order []*Target, maxAttempts int, attempt func(ctx context.Context, t *Target, n int) error) (*Target, int, error) {
+// plan's retry.attempts when positive; attempts are numbered from
+// offset+1. It also returns the number of attempts made.
+func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order []*Target, maxAttempts, offset int, attempt func(ctx context.Context, t *Target, n int) error) (*Target, int, error) {
 	if len(order) == 0 {
 		return nil, 0, fmt.Errorf("router: %q: %w", p.name, ErrNoPermittedTarget)
 	}
@@ -233,7 +233,7 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 		}
 		c.tries++
 		n++
-		err := p.try(tctx, c.t, n, attempt)
+		err := p.try(tctx, c.t, offset+n, attempt)
 		if err == nil {
 			return c.t, n, nil
 		}

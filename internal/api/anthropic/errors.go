@@ -44,12 +44,9 @@ func errorType(e *llm.Error) string {
 		}
 		return typeInvalidRequest
 	}
-	switch t := llm.StatusType(e.Status); t {
-	case llm.ErrTimeout:
-		return typeAPI
-	default:
-		return errorType(&llm.Error{Type: t})
-	}
+	// An unknown kind: go by status (StatusType returns only kinds
+	// handled above, so this recursion ends).
+	return errorType(&llm.Error{Type: llm.StatusType(e.Status), Status: e.Status})
 }
 
 // EncodeError renders e as Anthropic's error body:

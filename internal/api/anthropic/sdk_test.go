@@ -127,3 +127,25 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("round trip (-in +out):\n%s", diff)
 	}
 }
+
+// TestStreamEncoderReusedIndex: servers that number every tool call 0
+// still give one tool_use block per call id.
+func TestStreamEncoderReusedIndex(t *testing.T) {
+	e := NewStreamEncoder("x", "m")
+	var b []byte
+	for _, c := range []llm.Chunk{
+		{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "a", Name: "f", Arguments: `{"n":1}`}}},
+		{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "b", Name: "f", Arguments: `{"n":`}}},
+		{ToolCalls: []llm.ToolCallDelta{{Index: 0, Arguments: `2}`}}},
+	} {
+		b = e.Append(b, &c)
+	}
+	msg := accumulate(t, e.Done(b))
+	var got []string
+	for _, c := range msg.Content {
+		got = append(got, c.ID+" "+string(c.Input))
+	}
+	if diff := cmp.Diff([]string{`a {"n":1}`, `b {"n":2}`}, got); diff != "" || msg.StopReason != "tool_use" {
+		t.Errorf("blocks (-want +got):\n%s stop %q", diff, msg.StopReason)
+	}
+}

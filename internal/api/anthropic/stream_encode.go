@@ -27,8 +27,8 @@ type StreamEncoder struct {
 	open     int
 	openTool bool
 	next     int
-	// tools maps a canonical tool-call index to its block index.
-	tools map[int]int
+	// tools maps a canonical tool-call index to its open tool block.
+	tools map[int]toolBlock
 
 	finish, stopSeq string
 	usage           *llm.Usage
@@ -75,21 +75,28 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 	return b
 }
 
+type toolBlock struct {
+	block int
+	id    string
+}
+
 func (e *StreamEncoder) toolDelta(b []byte, d *llm.ToolCallDelta) []byte {
 	e.sawTools = true
-	idx, ok := e.tools[d.Index]
-	if !ok {
+	tb, ok := e.tools[d.Index]
+	// Some OpenAI-compatible servers number every call 0; a new id under
+	// a known index is a new call.
+	if !ok || (d.ID != "" && d.ID != tb.id) {
 		if e.tools == nil {
-			e.tools = make(map[int]int, 2)
+			e.tools = make(map[int]toolBlock, 2)
 		}
 		b = e.closeBlock(b)
 		b = e.startBlock(b, true)
-		idx = e.open
-		e.tools[d.Index] = idx
 		id := d.ID
 		if id == "" {
-			id = toolUseID(e.id, d.Index)
+			id = toolUseID(e.id, e.open)
 		}
+		tb = toolBlock{block: e.open, id: id}
+		e.tools[d.Index] = tb
 		b = append(b, `{"type":"tool_use","id":`...)
 		b = appendString(b, id)
 		b = append(b, `,"name":`...)
@@ -100,7 +107,7 @@ func (e *StreamEncoder) toolDelta(b []byte, d *llm.ToolCallDelta) []byte {
 	if d.Arguments == "" {
 		return b
 	}
-	b = e.event(b, "content_block_delta", idx)
+	b = e.event(b, "content_block_delta", tb.block)
 	b = append(b, `,"delta":{"type":"input_json_delta","partial_json":`...)
 	b = appendString(b, d.Arguments)
 	return append(b, "}}\n\n"...)

@@ -1,0 +1,162 @@
+package meter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// run is the batcher: it waits for records, lets a batch fill for up to
+// FlushInterval, commits it (retrying with backoff, never dropping) and
+// checkpoints the journal.
+func (r *Recorder) run() {
+	defer close(r.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-r.abandoned:
+			// Close gave up waiting: abandoning the attempt in flight is
+			// safe because its records stay in the journal.
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		r.mu.Lock()
+		n, closing := len(r.queue), r.closed
+		r.mu.Unlock()
+		if n == 0 {
+			if closing {
+				return
+			}
+			select {
+			case <-r.wake:
+			case <-r.stop:
+			}
+			continue
+		}
+		if n < r.opt.BatchSize && !closing {
+			timer.Reset(r.opt.FlushInterval)
+			select {
+			case <-timer.C:
+			case <-r.wake: // the batch filled up (or Record woke an empty queue)
+				if !timer.Stop() {
+					<-timer.C
+				}
+			case <-r.stop:
+			}
+		}
+		if !r.commitBatch(ctx) {
+			return
+		}
+	}
+}
+
+// commitBatch commits the oldest batch, retrying until it succeeds or the
+// recorder is closed and Close stopped waiting (it returns false then).
+func (r *Recorder) commitBatch(ctx context.Context) bool {
+	r.mu.Lock()
+	batch := r.queue[:min(len(r.queue), r.opt.BatchSize)]
+	r.mu.Unlock()
+	recs := make([]Record, len(batch))
+	for i := range batch {
+		recs[i] = batch[i].rec
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		start := time.Now()
+		_, err := r.opt.Store.InsertUsage(ctx, recs)
+		if r.opt.OnBatch != nil {
+			r.opt.OnBatch(len(recs), time.Since(start), err)
+		}
+		if err == nil {
+			break
+		}
+		r.mu.Lock()
+		r.stats.Failures++
+		r.mu.Unlock()
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			return false
+		}
+		r.log.Error("usage batch not committed; retrying (records are safe in the journal)", "records", len(recs), "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-r.abandoned:
+			return false
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range batch {
+		batch[i].seg.committed++
+	}
+	// Drop the committed items, letting the backing array be reused.
+	n := copy(r.queue, r.queue[len(batch):])
+	clear(r.queue[n:])
+	r.queue = r.queue[:n]
+	r.stats.Committed += int64(len(batch))
+	r.stats.Pending -= int64(len(batch))
+	r.checkpointLocked()
+	return true
+}
+
+// checkpointLocked removes rotated segments whose records are all
+// committed, and empties the current one when it is.
+func (r *Recorder) checkpointLocked() {
+	keep := r.old[:0]
+	for _, s := range r.old {
+		if s.committed == s.written {
+			r.removeLocked(s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	clear(r.old[len(keep):])
+	r.old = keep
+	if c := r.cur; c.size > 0 && c.committed == c.written && len(r.old) == 0 {
+		if err := c.f.Truncate(0); err != nil {
+			r.log.Error("journal: truncate", "err", err)
+			return
+		}
+		c.size, c.written, c.committed = 0, 0, 0
+	}
+}
+
+// Close stops accepting records and waits until every queued record is
+// committed or ctx is done. In the latter case the records stay in the
+// journal and the next start recovers them.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	r.closed = true
+	r.mu.Unlock()
+	close(r.stop)
+	var err error
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		close(r.abandoned)
+		<-r.done
+		err = fmt.Errorf("meter: close: %d records left in the journal for the next start: %w", r.Stats().Pending, ctx.Err())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range append(r.old, r.cur) {
+		if s.committed == s.written {
+			r.removeLocked(s)
+		} else if s.f != nil {
+			s.f.Close()
+		}
+	}
+	r.old, r.cur = nil, nil
+	r.lock.Close()
+	return err
+}

@@ -1,0 +1,119 @@
+package meter
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The journal is a directory of append-only segment files named
+// journal-NNNNNNNNNNNNNNNN.log. Each line is one record:
+//
+//	crc32-hex SP json LF
+//
+// written with a single write(2), so a process killed at any moment leaves
+// every confirmed record whole in the page cache; only a line whose write
+// had not returned (an unconfirmed record) can be torn, and its checksum or
+// missing newline tells.
+
+const segPrefix, segSuffix = "journal-", ".log"
+
+func segName(id int64) string { return fmt.Sprintf("%s%016d%s", segPrefix, id, segSuffix) }
+
+// segments lists the journal's segment ids in order.
+func segments(dir string) ([]int64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []int64
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, segPrefix) || !strings.HasSuffix(n, segSuffix) {
+			continue
+		}
+		id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(n, segPrefix), segSuffix), 10, 64)
+		if err == nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
+}
+
+// appendLine encodes rec as a journal line onto b.
+func appendLine(b []byte, rec *Record) ([]byte, error) {
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return b, err
+	}
+	var sum [4]byte
+	c := crc32.ChecksumIEEE(js)
+	sum[0], sum[1], sum[2], sum[3] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
+	b = hex.AppendEncode(b, sum[:])
+	b = append(b, ' ')
+	b = append(b, js...)
+	return append(b, '\n'), nil
+}
+
+// readSegment returns the whole, valid records of a segment and how many
+// lines were damaged (torn or failing their checksum).
+func readSegment(path string) (recs []Record, bad int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if r, ok := parseLine(line); ok {
+				recs = append(recs, r)
+			} else {
+				bad++
+			}
+		}
+		if err == io.EOF {
+			return recs, bad, nil
+		}
+		if err != nil {
+			return recs, bad, err
+		}
+	}
+}
+
+func parseLine(line []byte) (Record, bool) {
+	var r Record
+	if len(line) < 10 || line[len(line)-1] != '\n' || line[8] != ' ' {
+		return r, false
+	}
+	var sum [4]byte
+	if _, err := hex.Decode(sum[:], line[:8]); err != nil {
+		return r, false
+	}
+	js := bytes.TrimSuffix(line[9:], []byte{'\n'})
+	c := uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
+	if crc32.ChecksumIEEE(js) != c {
+		return r, false
+	}
+	if json.Unmarshal(js, &r) != nil {
+		return r, false
+	}
+	return r, true
+}
+
+func segPath(dir string, id int64) string { return filepath.Join(dir, segName(id)) }

@@ -1,0 +1,299 @@
+package meter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// ErrClosed is returned by Record after Close.
+var ErrClosed = errors.New("meter: recorder closed")
+
+// RecorderOptions configure a Recorder. Zero fields take the defaults.
+type RecorderOptions struct {
+	// Store receives the records. Required.
+	Store store.Store
+	// Dir holds the journal (e.g. DATA_DIR/journal). Required; created if
+	// missing. One process per directory (it is locked).
+	Dir string
+	// BatchSize is the most records committed in one transaction. Default 500.
+	BatchSize int
+	// FlushInterval is how long a batch may wait to fill. Default 50ms.
+	FlushInterval time.Duration
+	// Fsync makes Record wait until its line is fsynced, in groups, so
+	// records survive power loss too. Default false: records survive the
+	// process being killed, not the machine losing power.
+	Fsync bool
+	// SegmentBytes is the journal segment size at which a new one starts.
+	// Default 8 MiB.
+	SegmentBytes int64
+	Logger       *slog.Logger
+	// OnBatch, when set, is called after each commit attempt with the
+	// batch size, its duration and the error (nil on success): a hook for
+	// metrics. It must not block.
+	OnBatch func(n int, took time.Duration, err error)
+}
+
+// RecorderStats are the recorder's counters.
+type RecorderStats struct {
+	// Recorded counts records journaled since start; Committed those the
+	// store accepted (replays included); Pending = journaled, not committed.
+	Recorded, Committed, Pending int64
+	// Failures counts failed commit attempts (each is retried).
+	Failures int64
+	// Recovered counts records replayed from the journal at start.
+	Recovered int64
+}
+
+type segment struct {
+	id                 int64
+	f                  *os.File
+	size               int64
+	written, committed int64
+}
+
+type item struct {
+	rec Record
+	seg *segment
+}
+
+// Recorder records usage durably without making a response wait for the
+// database: Record appends the record to a local journal (one write(2), no
+// fsync unless asked) and queues it; a background batcher commits groups to
+// the store in one transaction each and truncates or removes journal
+// segments whose records are all committed. Records left in the journal by
+// a killed process are replayed at the next start (NewRecorder calls
+// Recover); the store ignores a record it already has.
+type Recorder struct {
+	opt  RecorderOptions
+	log  *slog.Logger
+	lock *os.File
+
+	mu        sync.Mutex // guards the following fields
+	cur       *segment
+	old       []*segment // rotated segments with uncommitted records
+	queue     []item
+	nextSeg   int64
+	closed    bool
+	stats     RecorderStats
+	written   int64 // lines written, for group fsync
+	synced    int64 // lines known fsynced
+	syncErr   error
+	syncing   bool
+	syncedCnd *sync.Cond
+
+	abandoned chan struct{} // closed when Close stops waiting for the drain
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewRecorder recovers what a previous process left in opt.Dir, then starts
+// the batcher. Close stops it.
+func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
+	if opt.Store == nil || opt.Dir == "" {
+		return nil, errors.New("meter: recorder needs a store and a journal directory")
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 500
+	}
+	if opt.FlushInterval <= 0 {
+		opt.FlushInterval = 50 * time.Millisecond
+	}
+	if opt.SegmentBytes <= 0 {
+		opt.SegmentBytes = 8 << 20
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("meter: journal: %w", err)
+	}
+	lock, err := lockDir(opt.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("meter: %w", err)
+	}
+	r := &Recorder{opt: opt, log: opt.Logger, lock: lock,
+		wake: make(chan struct{}, 1), abandoned: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	r.syncedCnd = sync.NewCond(&r.mu)
+	n, last, err := recoverDir(ctx, opt.Dir, opt.Store, opt.BatchSize, opt.Logger)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	r.stats.Recovered = int64(n)
+	r.nextSeg = last + 1
+	if err := r.rotateLocked(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	go r.run()
+	return r, nil
+}
+
+// Recover commits to st every record journaled in dir and removes the
+// journal. It returns how many records were found (those the store already
+// had are not stored again). NewRecorder calls it; it is exported for tools.
+// It must not run while a Recorder uses dir.
+func Recover(ctx context.Context, dir string, st store.Store, logger *slog.Logger) (int, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n, _, err := recoverDir(ctx, dir, st, 500, logger)
+	return n, err
+}
+
+func recoverDir(ctx context.Context, dir string, st store.Store, batch int, log *slog.Logger) (found int, last int64, err error) {
+	ids, err := segments(dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("meter: recover: %w", err)
+	}
+	for _, id := range ids {
+		last = id
+		path := segPath(dir, id)
+		recs, bad, err := readSegment(path)
+		if err != nil {
+			return found, last, fmt.Errorf("meter: recover %s: %w", path, err)
+		}
+		if bad > 0 {
+			// A torn last line is a record whose Record call never returned.
+			log.Warn("journal lines skipped", "segment", path, "lines", bad)
+		}
+		inserted := 0
+		for i := 0; i < len(recs); i += batch {
+			n, err := st.InsertUsage(ctx, recs[i:min(i+batch, len(recs))])
+			if err != nil {
+				return found, last, fmt.Errorf("meter: recover %s: %w", path, err)
+			}
+			inserted += n
+		}
+		found += len(recs)
+		if len(recs) > 0 {
+			log.Info("recovered usage records from journal", "segment", path, "records", len(recs), "new", inserted)
+		}
+		if err := os.Remove(path); err != nil {
+			return found, last, fmt.Errorf("meter: recover: %w", err)
+		}
+	}
+	return found, last, nil
+}
+
+// rotateLocked starts a new segment; the old one stays until committed.
+func (r *Recorder) rotateLocked() error {
+	path := segPath(r.opt.Dir, r.nextSeg)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("meter: journal: %w", err)
+	}
+	if c := r.cur; c != nil {
+		if r.opt.Fsync {
+			if err := c.f.Sync(); err != nil {
+				f.Close()
+				return fmt.Errorf("meter: journal sync: %w", err)
+			}
+			r.synced = r.written
+		}
+		if c.committed == c.written {
+			r.removeLocked(c)
+		} else {
+			r.old = append(r.old, c)
+		}
+	}
+	r.cur = &segment{id: r.nextSeg, f: f}
+	r.nextSeg++
+	return nil
+}
+
+func (r *Recorder) removeLocked(s *segment) {
+	s.f.Close()
+	if err := os.Remove(segPath(r.opt.Dir, s.id)); err != nil {
+		r.log.Error("journal: remove segment", "err", err)
+	}
+}
+
+// Record journals rec and queues it for the store. When it returns nil the
+// record survives the process being killed (and, with Fsync, power loss).
+// It never waits for the database. rec is copied; its slices must not be
+// modified afterwards.
+func (r *Recorder) Record(rec *Record) error {
+	line, err := appendLine(make([]byte, 0, 512), rec)
+	if err != nil {
+		return fmt.Errorf("meter: record: %w", err)
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	if r.cur.size > 0 && r.cur.size+int64(len(line)) > r.opt.SegmentBytes {
+		if err := r.rotateLocked(); err != nil {
+			r.mu.Unlock()
+			return err
+		}
+	}
+	seg := r.cur
+	if _, err := seg.f.Write(line); err != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("meter: journal: %w", err)
+	}
+	seg.size += int64(len(line))
+	seg.written++
+	r.written++
+	mine := r.written
+	r.queue = append(r.queue, item{rec: *rec, seg: seg})
+	r.stats.Recorded++
+	r.stats.Pending++
+	wake := len(r.queue) == 1 || len(r.queue) == r.opt.BatchSize
+	if r.opt.Fsync {
+		err = r.waitSyncedLocked(mine)
+	}
+	r.mu.Unlock()
+	if wake {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+// waitSyncedLocked is group commit: the first waiter fsyncs for everyone
+// who wrote before the sync began; the others wait for it.
+func (r *Recorder) waitSyncedLocked(mine int64) error {
+	for r.synced < mine {
+		if r.syncing {
+			r.syncedCnd.Wait()
+			continue
+		}
+		r.syncing = true
+		target, f := r.written, r.cur.f
+		r.mu.Unlock()
+		err := f.Sync()
+		r.mu.Lock()
+		r.syncing = false
+		if err != nil {
+			r.syncErr = err
+		} else if target > r.synced {
+			r.synced = target
+		}
+		r.syncedCnd.Broadcast()
+		if err != nil {
+			return fmt.Errorf("meter: journal sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stats returns the counters.
+func (r *Recorder) Stats() RecorderStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}

@@ -50,6 +50,7 @@ func run() error {
 		out   = flag.String("out", "", "append the JSON line to this file")
 		probe = flag.Duration("probe", 0, "only wait up to this long for one successful request")
 		quiet = flag.Bool("q", false, "no human-readable summary")
+		brief = flag.Bool("brief", false, "one-line human-readable summary")
 		rec   loadgen.Record
 	)
 	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:18081/v1/chat/completions", "endpoint")
@@ -127,7 +128,11 @@ func run() error {
 			r.CPUPerReqUS = r.CPUSeconds / float64(res.Requests) * 1e6
 		}
 	}
-	if !*quiet {
+	switch {
+	case *quiet:
+	case *brief:
+		fmt.Fprintln(os.Stderr, r.Line())
+	default:
 		r.WriteTable(os.Stderr)
 	}
 	line, err := json.Marshal(r)

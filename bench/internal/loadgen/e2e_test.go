@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +83,9 @@ func TestSmoke(t *testing.T) {
 					}
 					rec := NewRecord(cfg, r, time.Now())
 					rec.WriteTable(io.Discard)
+					if line := rec.Line(); strings.Contains(line, "ERRORS") || strings.Contains(line, "\n") {
+						t.Errorf("summary line %q", line)
+					}
 					if rec.Requests != r.Requests || rec.Latency.P50 <= 0 || (stream != (rec.TTFT != nil)) {
 						t.Errorf("record %+v", rec)
 					}

@@ -118,6 +118,24 @@ func (rec Record) WriteTable(w io.Writer) {
 	}
 }
 
+// Line is a one-line summary of rec.
+func (rec Record) Line() string {
+	s := fmt.Sprintf("%-11s %-12s %-13s rep %d: %7.0f req/s  p50 %7.3f ms  p99 %8.3f ms",
+		rec.Target, rec.Scenario, map[bool]string{false: "non-streaming", true: "streaming"}[rec.Stream], rec.Rep,
+		rec.RPS, rec.Latency.P50, rec.Latency.P99)
+	if rec.TTFT != nil {
+		s += fmt.Sprintf("  ttft p50 %7.3f ms", rec.TTFT.P50)
+	}
+	if rec.PID != 0 {
+		s += fmt.Sprintf("  cpu %6.1f µs/req  peak rss %5.1f MB", rec.CPUPerReqUS, float64(rec.RSSPeakKB)/1024)
+	}
+	if rec.ErrorsAll > 0 {
+		s += fmt.Sprintf("  ERRORS %d (status %d, transport %d, cut %d, incomplete %d)",
+			rec.ErrorsAll, rec.Errors.Status, rec.Errors.Transport, rec.Errors.Cut, rec.Errors.Incomplete)
+	}
+	return s
+}
+
 // Body is the harness's request: a short chat with one system and one user
 // message (about 300 bytes), streaming with usage when stream is true.
 func Body(model string, stream bool) []byte {

@@ -34,7 +34,7 @@ func openSQLite(t testing.TB, path string) store.Store {
 
 func testRecord(i int) *Record {
 	return &Record{
-		Time: time.Date(2026, 7, 24, 12, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
+		Time:      time.Date(2026, 7, 24, 12, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
 		RequestID: fmt.Sprintf("req-%06d", i), Attempt: 1, KeyID: "k1", Team: "red", Model: "gpt-4",
 		Provider: "openai", UpstreamModel: "gpt-4", Hosting: "proprietary", Status: 200, LatencyMS: 100,
 		InputTokens: 1000, OutputTokens: 500, CostNanos: 60_000_000, DataClasses: []string{"email"},
@@ -294,4 +294,12 @@ func TestParseLine(t *testing.T) {
 			t.Errorf("%s: ok = %v, id %q", tt.name, ok, r.RequestID)
 		}
 	}
+}
+
+func openChildStore(path string) (store.Store, error) {
+	s, err := sqlite.Open(context.Background(), path, quiet())
+	if err != nil {
+		return nil, err
+	}
+	return s, s.Migrate(context.Background())
 }

@@ -1,0 +1,341 @@
+package detect
+
+import (
+	"net/netip"
+)
+
+// A number window is a run of digit groups joined by single separators
+// (" ", "-", ".", "/", "(", ")", " (", ") "), such as "4111 1111 1111 1111",
+// "(415) 555-2671" or "192.168.0.1". Sub-windows of consecutive groups are
+// tried against the numeric detectors, longest first.
+
+const (
+	maxGroups = 8
+	maxDigits = 24
+)
+
+type window struct {
+	lead   int // index of a '+' or '(' before the first group, or -1
+	n      int
+	gs, ge [maxGroups]int
+	nd     [maxGroups + 1]int // nd[k]: digits in groups before k
+	sep    [maxGroups]string  // sep[k]: separator before group k (k >= 1)
+	// hash is true when '#' precedes the window ("order #4111...").
+	hash bool
+	// headAttached and tailAttached are true when the window is glued to
+	// a word by '-', '.', '_', '/' or ',' ("INV-2024", "v1.2"), or is a
+	// time ("10:30").
+	headAttached, tailAttached bool
+}
+
+// number handles the digit run at i (with a '+' or '(' at lead, or -1)
+// and returns where scanning continues.
+func (st *state) number(i, lead int) int {
+	t := st.t
+	n := len(t)
+	j, letters, _ := runEnd(t, i)
+	if letters {
+		return lead + 1 // not a number: let the main loop see the run
+	}
+	var w window
+	w.lead = lead
+	w.gs[0], w.ge[0] = i, j
+	w.nd[1] = j - i
+	w.n = 1
+	for w.n < maxGroups && w.nd[w.n] < maxDigits {
+		k := w.ge[w.n-1]
+		sep := sepAt(t, k)
+		if sep == 0 || k+sep >= n || !isDigit(t[k+sep]) {
+			break
+		}
+		s := k + sep
+		e, letters, _ := runEnd(t, s)
+		if letters {
+			break
+		}
+		w.gs[w.n], w.ge[w.n] = s, e
+		w.sep[w.n] = t[k:s]
+		w.nd[w.n+1] = w.nd[w.n] + e - s
+		w.n++
+	}
+	start := i
+	if lead >= 0 {
+		start = lead
+	}
+	if p := start - 1; p >= 0 {
+		c := t[p]
+		switch {
+		case c == '#':
+			w.hash = true
+		case c == '-' || c == '.' || c == '_' || c == '/' || c == ',':
+			w.headAttached = p > 0 && isAlnum(t[p-1])
+		case c == ':':
+			w.headAttached = p > 0 && isDigit(t[p-1])
+		case c == '$' || c == '\xa3' || c == '\xac': // $, £ and € (last byte)
+			w.hash = true
+		}
+	}
+	end := w.ge[w.n-1]
+	if end+1 < n {
+		c := t[end]
+		if (c == '-' || c == '.' || c == '_' || c == '/' || c == ',' || c == ':') && isAlnum(t[end+1]) {
+			w.tailAttached = true
+		}
+	}
+	if end < n && (t[end] == '%') {
+		w.tailAttached = true
+	}
+
+	for a := 0; a < w.n; {
+		if a > 0 && hardSep(w.sep[a]) {
+			a++
+			continue
+		}
+		b := min(w.n-1, a+6)
+		for ; b >= a; b-- {
+			if b < w.n-1 && hardSep(w.sep[b+1]) && !st.ipv4Only(&w, a, b) {
+				continue
+			}
+			if st.tryWindow(&w, a, b) {
+				break
+			}
+		}
+		if b >= a {
+			a = b + 1
+		} else {
+			a++
+		}
+	}
+	return end
+}
+
+// sepAt returns the length of the separator at k, or 0.
+func sepAt(t string, k int) int {
+	if k >= len(t) {
+		return 0
+	}
+	switch t[k] {
+	case ' ':
+		if k+1 < len(t) && t[k+1] == '(' {
+			return 2
+		}
+		return 1
+	case ')':
+		if k+1 < len(t) && t[k+1] == ' ' {
+			return 2
+		}
+		return 1
+	case '-', '.', '/', '(':
+		return 1
+	}
+	return 0
+}
+
+// hardSep reports whether a window may not be split at sep: decimals,
+// versions, dates and fractions are joined by '.' and '/'.
+func hardSep(sep string) bool { return sep == "." || sep == "/" }
+
+func (st *state) ipv4Only(w *window, a, b int) bool { return b-a == 3 }
+
+// tryWindow tries the detectors on groups a..b and reports a match.
+func (st *state) tryWindow(w *window, a, b int) bool {
+	t := st.t
+	digits := w.nd[b+1] - w.nd[a]
+	start, end := w.gs[a], w.ge[b]
+	headAtt := a == 0 && w.headAttached
+	tailAtt := b == w.n-1 && w.tailAttached
+
+	// IPv4: four dot-joined groups; ":port" and "/prefix" may follow.
+	if b-a == 3 && st.m&IP != 0 && !headAtt && w.sep[a+1] == "." && w.sep[a+2] == "." && w.sep[a+3] == "." &&
+		(a == 0 || w.sep[a] != ".") && (b == w.n-1 || w.sep[b+1] != ".") {
+		if ip, err := netip.ParseAddr(t[start:end]); err == nil {
+			class := ClassIP
+			if privateAddr(ip) {
+				class = ClassIPPrivate
+			}
+			st.add(start, end, class, KindIPv4)
+			return true
+		}
+	}
+	if headAtt || tailAtt || w.hash {
+		return false
+	}
+	for k := a + 1; k <= b; k++ {
+		if hardSep(w.sep[k]) && !allSep(w, a, b, ".") {
+			return false
+		}
+	}
+
+	if st.m&Card != 0 && digits >= 13 && digits <= 19 && cardGroups(w, a, b) {
+		var buf [maxDigits]byte
+		d := w.digits(t, a, b, buf[:0])
+		if luhn(d) && cardIssuer(d) {
+			st.add(start, end, ClassCard, KindCard)
+			return true
+		}
+	}
+	if st.m&NationalID != 0 && digits == 9 && st.ssn(w, a, b) {
+		st.add(start, end, ClassNationalID, KindSSN)
+		return true
+	}
+	if st.m&Medical != 0 {
+		if digits == 10 && (a == b || b-a == 2 && w.ge[a]-w.gs[a] == 3 && w.ge[a+1]-w.gs[a+1] == 3) &&
+			contextBefore(t, start, 40, nhsWords) {
+			var buf [maxDigits]byte
+			if nhsValid(w.digits(t, a, b, buf[:0])) {
+				st.add(start, end, ClassMedical, KindNHS)
+				return true
+			}
+		}
+		if a == b && digits >= 5 && digits <= 12 && contextBefore(t, start, 40, mrnWords) {
+			st.add(start, end, ClassMedical, KindMRN)
+			return true
+		}
+	}
+	if st.m&Phone != 0 {
+		if s := st.phone(w, a, b, digits); s >= 0 {
+			st.add(s, end, ClassPhone, KindPhone)
+			return true
+		}
+	}
+	return false
+}
+
+func allSep(w *window, a, b int, sep string) bool {
+	for k := a + 1; k <= b; k++ {
+		if w.sep[k] != sep {
+			return false
+		}
+	}
+	return true
+}
+
+// digits appends the digits of groups a..b to buf.
+func (w *window) digits(t string, a, b int, buf []byte) []byte {
+	for k := a; k <= b; k++ {
+		buf = append(buf, t[w.gs[k]:w.ge[k]]...)
+	}
+	return buf
+}
+
+// cardGroups accepts one group, or groups of 3 to 6 digits joined by the
+// same single space or dash (4-4-4-4, 4-6-5, 4-4-4-4-3).
+func cardGroups(w *window, a, b int) bool {
+	if a == b {
+		return true
+	}
+	sep := w.sep[a+1]
+	if sep != " " && sep != "-" {
+		return false
+	}
+	for k := a; k <= b; k++ {
+		if k > a && w.sep[k] != sep {
+			return false
+		}
+		if l := w.ge[k] - w.gs[k]; l < 3 || l > 6 {
+			return false
+		}
+	}
+	return true
+}
+
+var ssnWords = []string{"ssn", "social security", "ss#", "soc sec", "taxpayer"}
+
+// ssn accepts AAA-GG-SSSS (dashes or spaces) or nine bare digits after a
+// context word, with the SSA's validity rules.
+func (st *state) ssn(w *window, a, b int) bool {
+	t := st.t
+	switch {
+	case b-a == 2:
+		if w.ge[a]-w.gs[a] != 3 || w.ge[a+1]-w.gs[a+1] != 2 || w.sep[a+1] != w.sep[a+2] || w.sep[a+1] != "-" && w.sep[a+1] != " " {
+			return false
+		}
+		if w.sep[a+1] == " " && !contextBefore(t, w.gs[a], 40, ssnWords) {
+			return false // "123 45 6789" is too common in tables without a word for it
+		}
+	case a == b:
+		if !contextBefore(t, w.gs[a], 40, ssnWords) {
+			return false
+		}
+	default:
+		return false
+	}
+	var buf [maxDigits]byte
+	return ssnValid(w.digits(t, a, b, buf[:0]))
+}
+
+var nhsWords = []string{"nhs"}
+
+var mrnWords = []string{"mrn", "medical record", "patient id", "patient number", "patient no", "patient #", "chart number", "chart no", "health record", "hospital number"}
+
+var phoneWords = []string{"phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text me", "contact", "reach me", "telefon", "handy", "portable", "numéro"}
+
+// phone returns the span start of a valid phone number made of groups a..b,
+// or -1. International numbers start with '+' (or 00); national ones are
+// tried for each configured region and need phone-like grouping, or a
+// context word when written as one bare run of digits.
+func (st *state) phone(w *window, a, b, digits int) int {
+	t := st.t
+	start := w.gs[a]
+	if a == 0 && w.lead >= 0 {
+		start = w.lead
+	}
+	plus := a == 0 && w.lead >= 0 && t[w.lead] == '+'
+	for k := a + 1; k <= b; k++ {
+		if w.sep[k] == "/" {
+			return -1
+		}
+	}
+	var buf [maxDigits + 1]byte
+	if plus {
+		if digits < 7 || digits > 15 {
+			return -1
+		}
+		if validIntl(string(w.digits(t, a, b, buf[:0]))) {
+			return start
+		}
+		return -1
+	}
+	d := w.digits(t, a, b, buf[:0])
+	if len(d) > 11 && d[0] == '0' && d[1] == '0' {
+		if validIntl(string(d[2:])) {
+			return start
+		}
+		return -1
+	}
+	if digits < 9 || digits > 12 || len(st.s.regions) == 0 {
+		return -1
+	}
+	if a == b {
+		if !contextBefore(t, start, 32, phoneWords) {
+			return -1
+		}
+	} else {
+		for k := a; k <= b; k++ {
+			l := w.ge[k] - w.gs[k]
+			if l < 2 && !(k == a && (d[0] == '1' || d[0] == '0')) {
+				return -1 // ISBN-10 "0-306-40615-2", lists "1 2 3"
+			}
+		}
+	}
+	num := string(d)
+	for _, r := range st.s.regions {
+		if validNational(num, r) {
+			return start
+		}
+	}
+	return -1
+}
+
+// privateAddr reports addresses that do not identify anyone on the
+// internet: RFC 1918 / ULA, loopback, link-local, CGNAT, unspecified.
+func privateAddr(ip netip.Addr) bool {
+	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsLinkLocalMulticast() {
+		return true
+	}
+	if ip.Is4() {
+		b := ip.As4()
+		return b[0] == 100 && b[1]&0xc0 == 64 // 100.64.0.0/10
+	}
+	return false
+}

@@ -1,0 +1,282 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// DecodeChatRequest decodes a client's chat completion request. Every
+// failure is a 400 *llm.Error whose Param is the JSON path at fault, e.g.
+// "messages[2].content", as OpenAI reports it.
+//
+// Parameters OpenAI accepts but the canonical model does not carry
+// (logprobs, logit_bias, service_tier, ...) are listed in Unsupported so
+// that targets which cannot honour them refuse the request. Unknown fields
+// are ignored, as OpenAI-compatible servers do.
+func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
+	var w chatRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, decodeError(body, err)
+	}
+	if w.Model == "" {
+		return nil, missing("model", "you must provide a model parameter")
+	}
+	if w.Messages == nil {
+		return nil, missing("messages", "Missing required parameter: 'messages'.")
+	}
+	if len(w.Messages) == 0 {
+		e := llm.Errorf("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+		e.Code = "empty_array"
+		return nil, e
+	}
+	req := &llm.ChatRequest{
+		Model:             w.Model,
+		Messages:          make([]llm.Message, len(w.Messages)),
+		ParallelToolCalls: w.ParallelToolCalls,
+		Temperature:       w.Temperature,
+		TopP:              w.TopP,
+		TopK:              w.TopK,
+		Stop:              []string(w.Stop),
+		Seed:              w.Seed,
+		PresencePenalty:   w.PresencePenalty,
+		FrequencyPenalty:  w.FrequencyPenalty,
+		User:              w.User,
+		Stream:            w.Stream,
+		IncludeUsage:      w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage,
+		Unsupported:       w.unsupported(),
+	}
+	for i := range w.Messages {
+		if err := decodeMessage(&w.Messages[i], i, &req.Messages[i]); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case w.MaxTokens != nil && w.MaxCompletionTokens != nil:
+		return nil, llm.Errorf("max_tokens", "Invalid request: set either 'max_tokens' or 'max_completion_tokens', not both.")
+	case w.MaxTokens != nil:
+		req.MaxTokens = w.MaxTokens
+	case w.MaxCompletionTokens != nil:
+		req.MaxTokens = w.MaxCompletionTokens
+	}
+	if req.MaxTokens != nil && *req.MaxTokens < 1 {
+		p := "max_tokens"
+		if w.MaxCompletionTokens != nil {
+			p = "max_completion_tokens"
+		}
+		return nil, invalidValue(p, "Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", p, *req.MaxTokens)
+	}
+	if w.N != nil {
+		if *w.N < 1 {
+			return nil, invalidValue("n", "Invalid 'n': integer below minimum value. Expected a value >= 1, but got %d instead.", *w.N)
+		}
+		req.N = *w.N
+	}
+	if len(w.Tools) > 0 {
+		req.Tools = make([]llm.Tool, len(w.Tools))
+		for i, t := range w.Tools {
+			p := "tools[" + strconv.Itoa(i) + "]"
+			if t.Type != "function" && t.Type != "" {
+				return nil, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'function'.", t.Type)
+			}
+			if t.Function.Name == "" {
+				return nil, missing(p+".function.name", "Missing required parameter: '"+p+".function.name'.")
+			}
+			req.Tools[i] = llm.Tool{
+				Name:        t.Function.Name,
+				Description: t.Function.Description,
+				Parameters:  t.Function.Parameters,
+				Strict:      t.Function.Strict,
+			}
+		}
+	}
+	if len(w.ToolChoice) > 0 && !bytes.Equal(w.ToolChoice, nullJSON) {
+		tc, err := decodeToolChoice(w.ToolChoice)
+		if err != nil {
+			return nil, err
+		}
+		req.ToolChoice = tc
+	}
+	if w.ResponseFormat != nil {
+		rf, err := decodeResponseFormat(w.ResponseFormat)
+		if err != nil {
+			return nil, err
+		}
+		req.ResponseFormat = rf
+	}
+	return req, nil
+}
+
+func decodeMessage(w *message, i int, m *llm.Message) *llm.Error {
+	p := "messages[" + strconv.Itoa(i) + "]"
+	switch w.Role {
+	case "system", "developer":
+		// developer replaces system for o-series models; same meaning.
+		m.Role = llm.RoleSystem
+	case "user":
+		m.Role = llm.RoleUser
+	case "assistant":
+		m.Role = llm.RoleAssistant
+	case "tool":
+		m.Role = llm.RoleTool
+		if w.ToolCallID == "" {
+			return missing(p+".tool_call_id", "Missing required parameter: '"+p+".tool_call_id'.")
+		}
+		m.ToolCallID = w.ToolCallID
+	case "function":
+		return invalidValue(p+".role", "The deprecated 'function' role is not supported; use 'tool' messages with tool_call_id.")
+	case "":
+		return missing(p+".role", "Missing required parameter: '"+p+".role'.")
+	default:
+		return invalidValue(p+".role", "Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'tool', and 'developer'.", w.Role)
+	}
+	m.Name = w.Name
+	c := &w.Content
+	switch {
+	case c.isString:
+		m.Content = []llm.Part{{Type: llm.PartText, Text: c.str}}
+	case c.parts != nil:
+		m.Content = make([]llm.Part, 0, len(c.parts))
+		for j := range c.parts {
+			part, err := decodePart(&c.parts[j], p+".content["+strconv.Itoa(j)+"]", m.Role)
+			if err != nil {
+				return err
+			}
+			m.Content = append(m.Content, part)
+		}
+	default:
+		// null or absent content is allowed only for an assistant turn
+		// that calls tools (or whose refusal is all it said).
+		if m.Role != llm.RoleAssistant || (len(w.ToolCalls) == 0 && w.Refusal == nil) {
+			return missing(p+".content", "Missing required parameter: '"+p+".content'.")
+		}
+	}
+	if m.Role == llm.RoleAssistant && len(m.Content) == 0 && w.Refusal != nil && *w.Refusal != "" {
+		m.Content = []llm.Part{{Type: llm.PartText, Text: *w.Refusal}}
+	}
+	if len(w.ToolCalls) > 0 {
+		if m.Role != llm.RoleAssistant {
+			return invalidValue(p+".tool_calls", "Invalid parameter: 'tool_calls' is only allowed on messages with role 'assistant'.")
+		}
+		m.ToolCalls = make([]llm.ToolCall, len(w.ToolCalls))
+		for j, tc := range w.ToolCalls {
+			if tc.Type != "" && tc.Type != "function" {
+				tp := p + ".tool_calls[" + strconv.Itoa(j) + "].type"
+				return invalidValue(tp, "Invalid value: '%s'. Supported values are: 'function'.", tc.Type)
+			}
+			m.ToolCalls[j] = llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}
+		}
+	}
+	return nil
+}
+
+func decodePart(w *contentPart, p string, role llm.Role) (llm.Part, *llm.Error) {
+	switch w.Type {
+	case "text":
+		return llm.Part{Type: llm.PartText, Text: w.Text}, nil
+	case "refusal":
+		if role == llm.RoleAssistant {
+			return llm.Part{Type: llm.PartText, Text: w.Refusal}, nil
+		}
+	case "image_url":
+		if role != llm.RoleUser {
+			return llm.Part{}, invalidValue(p+".type", "Invalid value: 'image_url'. Image content is only supported in messages with role 'user'.")
+		}
+		if w.ImageURL == nil || w.ImageURL.URL == "" {
+			return llm.Part{}, missing(p+".image_url.url", "Missing required parameter: '"+p+".image_url.url'.")
+		}
+		img, err := decodeImageURL(w.ImageURL)
+		if err != nil {
+			return llm.Part{}, llm.Errorf(p+".image_url.url", "Invalid image URL: %s", err.Error())
+		}
+		return llm.Part{Type: llm.PartImage, Image: img}, nil
+	case "":
+		return llm.Part{}, missing(p+".type", "Missing required parameter: '"+p+".type'.")
+	case "input_audio", "file":
+		e := invalidValue(p+".type", "Content part type '%s' is not supported by this gateway.", w.Type)
+		e.Code = "unsupported_parameter"
+		return llm.Part{}, e
+	}
+	return llm.Part{}, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'text' and 'image_url'.", w.Type)
+}
+
+// decodeImageURL splits a data: URL into media type and base64 data;
+// other URLs are kept as they are.
+func decodeImageURL(w *imageURL) (*llm.Image, error) {
+	img := &llm.Image{Detail: w.Detail}
+	rest, ok := strings.CutPrefix(w.URL, "data:")
+	if !ok {
+		img.URL = w.URL
+		return img, nil
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	if !ok {
+		return nil, errors.New("data URL has no comma")
+	}
+	mt, ok := strings.CutSuffix(meta, ";base64")
+	if !ok {
+		return nil, errors.New("data URL must be base64-encoded")
+	}
+	if mt == "" {
+		return nil, errors.New("data URL has no media type")
+	}
+	img.MediaType, img.Data = mt, data
+	return img, nil
+}
+
+func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, *llm.Error) {
+	if raw[0] == '"' {
+		var s string
+		_ = unquote(raw, &s)
+		switch llm.ToolChoiceMode(s) {
+		case llm.ToolChoiceAuto, llm.ToolChoiceNone, llm.ToolChoiceRequired:
+			return &llm.ToolChoice{Mode: llm.ToolChoiceMode(s)}, nil
+		}
+		return nil, invalidValue("tool_choice", "Invalid value: '%s'. Supported values are: 'none', 'auto', and 'required'.", s)
+	}
+	var o toolChoiceObject
+	if raw[0] != '{' || json.Unmarshal(raw, &o) != nil {
+		return nil, llm.Errorf("tool_choice", "Invalid type for 'tool_choice': expected one of a string or an object.")
+	}
+	if o.Type != "function" {
+		return nil, invalidValue("tool_choice.type", "Invalid value: '%s'. Supported values are: 'function'.", o.Type)
+	}
+	if o.Function.Name == "" {
+		return nil, missing("tool_choice.function.name", "Missing required parameter: 'tool_choice.function.name'.")
+	}
+	return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Function.Name}, nil
+}
+
+func decodeResponseFormat(w *responseFormat) (*llm.ResponseFormat, *llm.Error) {
+	switch w.Type {
+	case "text", "json_object":
+		return &llm.ResponseFormat{Type: w.Type}, nil
+	case "json_schema":
+		if w.JSONSchema == nil {
+			return nil, missing("response_format.json_schema", "Missing required parameter: 'response_format.json_schema'.")
+		}
+		if w.JSONSchema.Name == "" {
+			return nil, missing("response_format.json_schema.name", "Missing required parameter: 'response_format.json_schema.name'.")
+		}
+		return &llm.ResponseFormat{Type: w.Type, Name: w.JSONSchema.Name, Schema: w.JSONSchema.Schema, Strict: w.JSONSchema.Strict}, nil
+	case "":
+		return nil, missing("response_format.type", "Missing required parameter: 'response_format.type'.")
+	}
+	return nil, invalidValue("response_format.type", "Invalid value: '%s'. Supported values are: 'text', 'json_object', and 'json_schema'.", w.Type)
+}
+
+func missing(param, msg string) *llm.Error {
+	e := llm.Errorf(param, "%s", msg)
+	e.Code = "missing_required_parameter"
+	return e
+}
+
+func invalidValue(param, format string, args ...any) *llm.Error {
+	e := llm.Errorf(param, format, args...)
+	e.Code = "invalid_value"
+	return e
+}

@@ -1,0 +1,280 @@
+package openai
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// RequestOptions adapt an egress request to an upstream's dialect.
+type RequestOptions struct {
+	// MaxCompletionTokens sends the token limit as max_completion_tokens,
+	// which OpenAI's reasoning models require, instead of max_tokens, which
+	// every OpenAI-compatible server (vLLM, llama.cpp, TGI) understands.
+	// Default false.
+	MaxCompletionTokens bool
+}
+
+// EncodeChatRequest encodes a canonical request for an OpenAI-compatible
+// upstream with default options. req.Model is already the upstream name.
+func EncodeChatRequest(req *llm.ChatRequest) ([]byte, error) {
+	return EncodeChatRequestWith(req, RequestOptions{})
+}
+
+// EncodeChatRequestWith encodes a canonical request for an
+// OpenAI-compatible upstream. A streaming request always asks for
+// stream_options.include_usage, because Fulcrum meters every stream
+// whatever the client asked for (the stream encoder drops the usage chunk
+// again for clients that did not want it).
+func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, error) {
+	for _, f := range [...]*float64{req.Temperature, req.TopP, req.PresencePenalty, req.FrequencyPenalty} {
+		if f != nil && !finite(*f) {
+			return nil, llm.Errorf("", "sampling parameters must be finite numbers")
+		}
+	}
+	b := make([]byte, 0, 256+requestTextLen(req))
+	b = append(b, '{')
+	b = appendStringField(b, "model", req.Model)
+	b = append(appendKey(b, "messages"), '[')
+	for i := range req.Messages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendMessage(b, &req.Messages[i], i); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, ']')
+	if len(req.Tools) > 0 {
+		b = append(appendKey(b, "tools"), '[')
+		for i := range req.Tools {
+			t := &req.Tools[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":"function","function":{`...)
+			b = appendStringField(b, "name", t.Name)
+			if t.Description != "" {
+				b = appendStringField(b, "description", t.Description)
+			}
+			if len(t.Parameters) > 0 {
+				var err error
+				if b, err = appendJSON(appendKey(b, "parameters"), t.Parameters, "tools["+itoa(i)+"].parameters"); err != nil {
+					return nil, err
+				}
+			}
+			if t.Strict != nil {
+				b = appendBoolField(b, "strict", *t.Strict)
+			}
+			b = append(b, '}', '}')
+		}
+		b = append(b, ']')
+	}
+	if tc := req.ToolChoice; tc != nil {
+		b = appendKey(b, "tool_choice")
+		if tc.Mode == llm.ToolChoiceTool {
+			b = append(b, `{"type":"function","function":{"name":`...)
+			b = appendString(b, tc.Name)
+			b = append(b, '}', '}')
+		} else {
+			b = appendString(b, string(tc.Mode))
+		}
+	}
+	if req.ParallelToolCalls != nil {
+		b = appendBoolField(b, "parallel_tool_calls", *req.ParallelToolCalls)
+	}
+	if rf := req.ResponseFormat; rf != nil {
+		b = append(appendKey(b, "response_format"), '{')
+		b = appendStringField(b, "type", rf.Type)
+		if rf.Type == "json_schema" {
+			name := rf.Name
+			if name == "" {
+				// OpenAI requires a name; formats without one (Gemini's
+				// responseSchema) get a neutral default.
+				name = "response"
+			}
+			b = append(appendKey(b, "json_schema"), '{')
+			b = appendStringField(b, "name", name)
+			if len(rf.Schema) > 0 {
+				var err error
+				if b, err = appendJSON(appendKey(b, "schema"), rf.Schema, "response_format.json_schema.schema"); err != nil {
+					return nil, err
+				}
+			}
+			if rf.Strict != nil {
+				b = appendBoolField(b, "strict", *rf.Strict)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	if req.MaxTokens != nil {
+		key := "max_tokens"
+		if opt.MaxCompletionTokens {
+			key = "max_completion_tokens"
+		}
+		b = appendIntField(b, key, int64(*req.MaxTokens))
+	}
+	b = appendFloatField(b, "temperature", req.Temperature)
+	b = appendFloatField(b, "top_p", req.TopP)
+	if req.TopK != nil {
+		b = appendIntField(b, "top_k", int64(*req.TopK))
+	}
+	if len(req.Stop) > 0 {
+		b = append(appendKey(b, "stop"), '[')
+		for i, s := range req.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if req.Seed != nil {
+		b = appendIntField(b, "seed", *req.Seed)
+	}
+	b = appendFloatField(b, "presence_penalty", req.PresencePenalty)
+	b = appendFloatField(b, "frequency_penalty", req.FrequencyPenalty)
+	if req.N > 1 {
+		b = appendIntField(b, "n", int64(req.N))
+	}
+	if req.User != "" {
+		b = appendStringField(b, "user", req.User)
+	}
+	if req.Stream {
+		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
+	}
+	return append(b, '}'), nil
+}
+
+func appendFloatField(b []byte, key string, f *float64) []byte {
+	if f == nil {
+		return b
+	}
+	return appendFloat(appendKey(b, key), *f, 64)
+}
+
+// appendJSON appends a raw JSON value after checking it, so a bad schema
+// fails here with a field path rather than upstream with a vague 400.
+func appendJSON(b []byte, raw json.RawMessage, path string) ([]byte, error) {
+	if !json.Valid(raw) {
+		return nil, llm.Errorf(path, "%s is not valid JSON", path)
+	}
+	return append(b, raw...), nil
+}
+
+func requestTextLen(req *llm.ChatRequest) int {
+	n := 0
+	for i := range req.Messages {
+		for _, p := range req.Messages[i].Content {
+			n += len(p.Text) + 16
+			if p.Image != nil {
+				n += len(p.Image.URL) + len(p.Image.Data) + 64
+			}
+		}
+	}
+	for i := range req.Tools {
+		n += len(req.Tools[i].Description) + len(req.Tools[i].Parameters) + 64
+	}
+	return n
+}
+
+func appendMessage(b []byte, m *llm.Message, i int) ([]byte, error) {
+	b = append(b, '{')
+	switch m.Role {
+	case llm.RoleSystem, llm.RoleUser, llm.RoleAssistant, llm.RoleTool:
+		b = appendStringField(b, "role", string(m.Role))
+	default:
+		return nil, llm.Errorf("messages["+itoa(i)+"].role", "unknown role %q", m.Role)
+	}
+	b = appendKey(b, "content")
+	switch {
+	case len(m.Content) == 0 && m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
+		b = append(b, "null"...)
+	case textOnly(m.Content):
+		b = appendString(b, m.Text())
+	case m.Role != llm.RoleUser:
+		// OpenAI accepts images only from the user.
+		e := llm.Errorf(fmt.Sprintf("messages[%d].content", i), "images in %s messages are not supported by OpenAI-compatible upstreams", m.Role)
+		e.Code = "unsupported_parameter"
+		return nil, e
+	default:
+		b = append(b, '[')
+		for j, p := range m.Content {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendPart(b, &p)
+		}
+		b = append(b, ']')
+	}
+	if m.Name != "" && m.Role != llm.RoleTool {
+		b = appendStringField(b, "name", m.Name)
+	}
+	if m.Role == llm.RoleTool {
+		b = appendStringField(b, "tool_call_id", m.ToolCallID)
+	}
+	if len(m.ToolCalls) > 0 && m.Role == llm.RoleAssistant {
+		b = append(appendKey(b, "tool_calls"), '[')
+		for j, tc := range m.ToolCalls {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = appendStringField(b, "id", tc.ID)
+			b = appendStringField(b, "type", "function")
+			b = append(appendKey(b, "function"), '{')
+			b = appendStringField(b, "name", tc.Name)
+			args := tc.Arguments
+			if args == "" {
+				args = "{}"
+			}
+			b = appendStringField(b, "arguments", args)
+			b = append(b, '}', '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+func textOnly(parts []llm.Part) bool {
+	for _, p := range parts {
+		if p.Type != llm.PartText {
+			return false
+		}
+	}
+	return true
+}
+
+func appendPart(b []byte, p *llm.Part) []byte {
+	if p.Type != llm.PartImage || p.Image == nil {
+		b = append(b, `{"type":"text","text":`...)
+		b = appendString(b, p.Text)
+		return append(b, '}')
+	}
+	img := p.Image
+	b = append(b, `{"type":"image_url","image_url":{"url":`...)
+	if img.URL != "" {
+		b = appendString(b, img.URL)
+	} else {
+		b = append(b, `"data:`...)
+		b = appendStringBody(b, img.MediaType)
+		b = append(b, ";base64,"...)
+		b = appendStringBody(b, img.Data)
+		b = append(b, '"')
+	}
+	if img.Detail != "" {
+		b = appendStringField(b, "detail", img.Detail)
+	}
+	return append(b, '}', '}')
+}
+
+// appendStringBody appends s escaped as in a JSON string, without quotes.
+func appendStringBody(b []byte, s string) []byte {
+	start := len(b)
+	b = appendString(b, s)
+	n := copy(b[start:], b[start+1:len(b)-1])
+	return b[:start+n]
+}

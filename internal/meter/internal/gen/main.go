@@ -48,7 +48,6 @@ func run(in, out string) error {
 	if err != nil {
 		return err
 	}
-	var raw map[string]map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	// The snapshot's "sample_spec" entry has the same shape, so one map type fits.
@@ -56,7 +55,7 @@ func run(in, out string) error {
 	if err := dec.Decode(&all); err != nil {
 		return err
 	}
-	raw = map[string]map[string]json.RawMessage{}
+	raw := map[string]map[string]json.RawMessage{}
 	for k, v := range all {
 		var m map[string]json.RawMessage
 		if json.Unmarshal(v, &m) == nil {
@@ -64,7 +63,10 @@ func run(in, out string) error {
 		}
 	}
 	type entry map[string]any
-	var entries []entry
+	// "gemini/x" and "x" can both be gemini entries: keep one, the prefixed
+	// (canonical) key, else the smaller key, so the output is deterministic.
+	chosen := map[string]string{} // provider/model -> snapshot key
+	byKey := map[string]entry{}
 	for key, m := range raw {
 		var provider, mode string
 		json.Unmarshal(m["litellm_provider"], &provider)
@@ -93,6 +95,19 @@ func run(in, out string) error {
 		if _, ok := e["in"]; !ok {
 			continue // priced per image, second or character: not a token price
 		}
+		id := provider + "/" + model
+		if prev, ok := chosen[id]; ok {
+			prefixed := strings.HasPrefix(key, provider+"/")
+			prevPrefixed := strings.HasPrefix(prev, provider+"/")
+			if prevPrefixed && !prefixed || prevPrefixed == prefixed && prev < key {
+				continue
+			}
+		}
+		chosen[id] = key
+		byKey[id] = e
+	}
+	var entries []entry
+	for _, e := range byKey {
 		entries = append(entries, e)
 	}
 	sort.Slice(entries, func(i, j int) bool {

@@ -1,0 +1,288 @@
+// Package advise compares the total cost of ownership of proprietary APIs,
+// self-hosted open models and a hybrid of both for one organisation, and
+// recommends one, criterion by criterion: data sensitivity, customisation,
+// in-house expertise, budget and compliance, with cost and quality (from
+// `fulcrum eval` reports) as evidence. See docs/advise.md for the profile
+// format and the formulas.
+package advise
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Profile describes the organisation, its workload and its candidates.
+type Profile struct {
+	// Name labels the report. Default: the file name.
+	Name string `yaml:"name"`
+	// HorizonMonths is how far costs are projected. Default 36.
+	HorizonMonths int             `yaml:"horizon_months"`
+	Data          DataSensitivity `yaml:"data"`
+	Customisation Customisation   `yaml:"customisation"`
+	Expertise     Expertise       `yaml:"expertise"`
+	Budget        Budget          `yaml:"budget"`
+	Compliance    Compliance      `yaml:"compliance"`
+	Workload      Workload        `yaml:"workload"`
+	Candidates    Candidates      `yaml:"candidates"`
+	SelfHosting   SelfHosting     `yaml:"self_hosting"`
+	// Hybrid tunes the hybrid scenario.
+	Hybrid Hybrid `yaml:"hybrid"`
+	// Quality tunes how eval results weigh.
+	Quality Quality `yaml:"quality"`
+}
+
+// DataSensitivity says which sensitive data the traffic carries.
+type DataSensitivity struct {
+	// Classes are the sensitive data classes present, e.g. phi, pii,
+	// payment_card, financial, trade_secret.
+	Classes []string `yaml:"classes"`
+	// PrivateShare is the share of traffic (0–1) carrying them, which must
+	// stay on self-hosted models. Measured usage can raise it.
+	PrivateShare float64 `yaml:"private_share"`
+}
+
+// Customisation says how far the models must be adapted.
+type Customisation struct {
+	FineTuning       bool `yaml:"fine_tuning"`
+	Adapters         bool `yaml:"adapters"`
+	DomainVocabulary bool `yaml:"domain_vocabulary"`
+}
+
+// Expertise is the staff the organisation has for running models.
+type Expertise struct {
+	MLStaff    float64 `yaml:"ml_staff"`
+	InfraStaff float64 `yaml:"infra_staff"`
+	// StaffCostUSDMonth is the fully loaded monthly cost of one person.
+	StaffCostUSDMonth float64 `yaml:"staff_cost_usd_month"`
+}
+
+// Budget limits spending.
+type Budget struct {
+	// MonthlyLimitUSD is the most the organisation will spend in a month.
+	// 0: no limit.
+	MonthlyLimitUSD float64 `yaml:"monthly_limit_usd"`
+	// CapexPossible says whether one-off spending (set-up, hardware) is
+	// possible.
+	CapexPossible bool `yaml:"capex_possible"`
+}
+
+// Compliance lists regulatory constraints.
+type Compliance struct {
+	HIPAA  bool `yaml:"hipaa"`
+	GDPR   bool `yaml:"gdpr"`
+	PCIDSS bool `yaml:"pci_dss"`
+	// Residency, when set (e.g. "eu"), is where all data must be
+	// processed: proprietary candidates in another region are excluded.
+	Residency string `yaml:"residency"`
+}
+
+// Workload is the traffic, at the start of the horizon.
+type Workload struct {
+	InputTokensPerMonth  float64 `yaml:"input_tokens_per_month"`
+	OutputTokensPerMonth float64 `yaml:"output_tokens_per_month"`
+	// PeakRPS is the peak requests per second GPUs must be sized for.
+	PeakRPS float64 `yaml:"peak_rps"`
+	// OutputTokensPerRequest turns the peak into output tokens/s.
+	OutputTokensPerRequest float64 `yaml:"output_tokens_per_request"`
+	// GrowthPerMonth is the monthly volume growth, e.g. 0.05 for 5%.
+	GrowthPerMonth float64 `yaml:"growth_per_month"`
+	// Latency is "interactive" or "batch". Default interactive.
+	Latency string `yaml:"latency"`
+}
+
+// Candidates are the models considered. The first of each kind is the
+// one the scenarios use; the others are priced for comparison.
+type Candidates struct {
+	Proprietary []ProprietaryModel `yaml:"proprietary"`
+	Open        []OpenModel        `yaml:"open"`
+}
+
+// ProprietaryModel is an API model.
+type ProprietaryModel struct {
+	Model string `yaml:"model"`
+	// Prices in USD per million tokens. Zero: taken from the catalogue.
+	InputPerMillion  float64 `yaml:"input_per_million"`
+	OutputPerMillion float64 `yaml:"output_per_million"`
+	// Region where the API processes data ("us", "eu"); empty: unknown.
+	Region string `yaml:"region"`
+	// EvalModel is the model's name in eval reports. Default: Model.
+	EvalModel string `yaml:"eval_model"`
+}
+
+// OpenModel is an open-weight model with its serving set-up.
+type OpenModel struct {
+	Model string `yaml:"model"`
+	// GPU names the GPU type, e.g. "H100 80GB".
+	GPU string `yaml:"gpu"`
+	// GPUHourlyUSD is the rent (or amortised cost) of one GPU-hour.
+	GPUHourlyUSD float64 `yaml:"gpu_hourly_usd"`
+	// GPUsPerReplica is how many GPUs one serving replica needs. Default 1.
+	GPUsPerReplica int `yaml:"gpus_per_replica"`
+	// OutputTokensPerSecond is one replica's throughput, measured or
+	// published.
+	OutputTokensPerSecond float64 `yaml:"output_tokens_per_second"`
+	// Source says where the throughput figure comes from.
+	Source    string `yaml:"source"`
+	EvalModel string `yaml:"eval_model"`
+}
+
+// SelfHosting holds the costs of running models in-house.
+type SelfHosting struct {
+	// StaffFTE is the staff time self-hosting needs, in full-time people,
+	// at Expertise.StaffCostUSDMonth. Default 0.5.
+	StaffFTE *float64 `yaml:"staff_fte"`
+	// SetupUSD is the one-off cost of setting up serving.
+	SetupUSD float64 `yaml:"setup_usd"`
+	// OtherFixedUSDMonth covers monitoring, storage, support contracts.
+	OtherFixedUSDMonth float64 `yaml:"other_fixed_usd_month"`
+	// TargetUtilisation is the busiest a replica may be at peak (headroom
+	// for latency). Default 0.7.
+	TargetUtilisation float64 `yaml:"target_utilisation"`
+	// MinReplicas is the smallest fleet (2 for redundancy). Default 1.
+	MinReplicas int `yaml:"min_replicas"`
+}
+
+// Hybrid tunes the hybrid scenario.
+type Hybrid struct {
+	// RoutedShare is the share of traffic a router sends to the open model
+	// besides the private share (e.g. easy prompts). Default 0.
+	RoutedShare float64 `yaml:"routed_share"`
+}
+
+// Quality tunes the weight of eval results.
+type Quality struct {
+	// MaxGapPP is the largest accuracy gap, in percentage points, that the
+	// open model may have for all traffic. Default 5.
+	MaxGapPP float64 `yaml:"max_gap_pp"`
+}
+
+// LoadProfile reads and checks a profile file.
+func LoadProfile(path string) (*Profile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("advise: %w", err)
+	}
+	p, err := ParseProfile(b)
+	if err != nil {
+		return nil, fmt.Errorf("advise: %s: %w", path, err)
+	}
+	if p.Name == "" {
+		p.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	return p, nil
+}
+
+// ParseProfile decodes a profile, applies defaults and checks it; every
+// error names its field.
+func ParseProfile(b []byte) (*Profile, error) {
+	var p Profile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return nil, err
+	}
+	p.applyDefaults()
+	return &p, p.validate()
+}
+
+func (p *Profile) applyDefaults() {
+	if p.HorizonMonths == 0 {
+		p.HorizonMonths = 36
+	}
+	if p.SelfHosting.StaffFTE == nil {
+		half := 0.5
+		p.SelfHosting.StaffFTE = &half
+	}
+	if p.SelfHosting.TargetUtilisation == 0 {
+		p.SelfHosting.TargetUtilisation = 0.7
+	}
+	if p.SelfHosting.MinReplicas == 0 {
+		p.SelfHosting.MinReplicas = 1
+	}
+	if p.Workload.Latency == "" {
+		p.Workload.Latency = "interactive"
+	}
+	if p.Quality.MaxGapPP == 0 {
+		p.Quality.MaxGapPP = 5
+	}
+	for i := range p.Candidates.Open {
+		if p.Candidates.Open[i].GPUsPerReplica == 0 {
+			p.Candidates.Open[i].GPUsPerReplica = 1
+		}
+	}
+}
+
+func (p *Profile) validate() error {
+	var errs []error
+	add := func(path, f string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(f, a...))) }
+	share := func(path string, v float64) {
+		if v < 0 || v > 1 {
+			add(path, "must be between 0 and 1, not %g", v)
+		}
+	}
+	if p.HorizonMonths < 1 || p.HorizonMonths > 120 {
+		add("horizon_months", "must be between 1 and 120")
+	}
+	share("data.private_share", p.Data.PrivateShare)
+	if len(p.Data.Classes) > 0 && p.Data.PrivateShare == 0 {
+		add("data.private_share", "sensitive classes are listed: say which share of traffic carries them")
+	}
+	w := p.Workload
+	if w.InputTokensPerMonth < 0 || w.OutputTokensPerMonth <= 0 {
+		add("workload.output_tokens_per_month", "required and positive (input_tokens_per_month must not be negative)")
+	}
+	if w.PeakRPS < 0 || w.OutputTokensPerRequest < 0 {
+		add("workload.peak_rps", "must not be negative")
+	}
+	if w.PeakRPS > 0 && w.OutputTokensPerRequest == 0 {
+		add("workload.output_tokens_per_request", "required with peak_rps (to size GPUs for the peak)")
+	}
+	if w.GrowthPerMonth < -0.5 || w.GrowthPerMonth > 1 {
+		add("workload.growth_per_month", "must be between -0.5 and 1")
+	}
+	if w.Latency != "interactive" && w.Latency != "batch" {
+		add("workload.latency", "must be interactive or batch")
+	}
+	if len(p.Candidates.Proprietary)+len(p.Candidates.Open) == 0 {
+		add("candidates", "name at least one proprietary or open model")
+	}
+	for i, c := range p.Candidates.Proprietary {
+		if c.Model == "" {
+			add(fmt.Sprintf("candidates.proprietary[%d].model", i), "required")
+		}
+		if c.InputPerMillion < 0 || c.OutputPerMillion < 0 {
+			add(fmt.Sprintf("candidates.proprietary[%d]", i), "prices must not be negative")
+		}
+	}
+	for i, c := range p.Candidates.Open {
+		path := fmt.Sprintf("candidates.open[%d]", i)
+		if c.Model == "" {
+			add(path+".model", "required")
+		}
+		if c.GPUHourlyUSD <= 0 {
+			add(path+".gpu_hourly_usd", "required and positive")
+		}
+		if c.OutputTokensPerSecond <= 0 {
+			add(path+".output_tokens_per_second", "required and positive (measured or published)")
+		}
+		if c.GPUsPerReplica < 1 {
+			add(path+".gpus_per_replica", "must be at least 1")
+		}
+	}
+	if p.Expertise.StaffCostUSDMonth < 0 || *p.SelfHosting.StaffFTE < 0 || p.SelfHosting.SetupUSD < 0 || p.SelfHosting.OtherFixedUSDMonth < 0 {
+		add("self_hosting", "costs and staff must not be negative")
+	}
+	if *p.SelfHosting.StaffFTE > 0 && p.Expertise.StaffCostUSDMonth == 0 {
+		add("expertise.staff_cost_usd_month", "required when self_hosting.staff_fte is above 0")
+	}
+	if u := p.SelfHosting.TargetUtilisation; u <= 0 || u > 1 {
+		add("self_hosting.target_utilisation", "must be in (0, 1]")
+	}
+	share("hybrid.routed_share", p.Hybrid.RoutedShare)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,151 @@
+package advise
+
+import "math"
+
+// HoursPerMonth is the average month, 8,760 hours / 12.
+const HoursPerMonth = 730
+
+// SecondsPerMonth is HoursPerMonth in seconds.
+const SecondsPerMonth = HoursPerMonth * 3600
+
+// SelfHostedPerMillion is the self-hosted price of a million output tokens:
+// (GPU $/h × GPUs) / (output tokens/s × 3600 × utilisation) × 1e6.
+func SelfHostedPerMillion(gpuHourlyUSD float64, gpus int, outputTokensPerSecond, utilisation float64) float64 {
+	if outputTokensPerSecond <= 0 || utilisation <= 0 {
+		return math.Inf(1)
+	}
+	return gpuHourlyUSD * float64(gpus) / (outputTokensPerSecond * 3600 * utilisation) * 1e6
+}
+
+// GPUMonthlyUSD is the rent of gpus GPUs for a month of 730 hours.
+func GPUMonthlyUSD(gpuHourlyUSD float64, gpus int) float64 {
+	return gpuHourlyUSD * float64(gpus) * HoursPerMonth
+}
+
+// Blended is an API's price per million tokens for a 3:1 input:output mix:
+// (3 × input + output) / 4.
+func Blended(inputPerMillion, outputPerMillion float64) float64 {
+	return (3*inputPerMillion + outputPerMillion) / 4
+}
+
+// BreakEvenTokens is the monthly token volume at which a fixed self-hosted
+// cost equals the API bill: fixed monthly USD / blended $ per million × 1e6.
+func BreakEvenTokens(fixedMonthlyUSD, blendedPerMillion float64) float64 {
+	if blendedPerMillion <= 0 {
+		return math.Inf(1)
+	}
+	return fixedMonthlyUSD / blendedPerMillion * 1e6
+}
+
+// costModel prices one month of traffic for a given self-hosted share.
+type costModel struct {
+	pin, pout float64 // API $ per million input / output tokens
+	hasAPI    bool
+	open      OpenModel
+	hasOpen   bool
+	gpuHourly float64 // may differ from open.GPUHourlyUSD in sensitivity runs
+	staff     float64 // $ per month for self-hosting staff
+	other     float64 // other fixed $ per month
+	setup     float64
+	util      float64 // target utilisation at peak
+	minRep    int
+	// peakRatio is peak output tokens/s per output token per month: the
+	// peak grows with the volume.
+	peakRatio float64
+}
+
+// Month is one month of one scenario.
+type Month struct {
+	Month         int     `json:"month"`
+	InputTokens   float64 `json:"input_tokens"`
+	OutputTokens  float64 `json:"output_tokens"`
+	APIUSD        float64 `json:"api_usd"`
+	GPUUSD        float64 `json:"gpu_usd"`
+	StaffUSD      float64 `json:"staff_usd"`
+	OtherUSD      float64 `json:"other_usd"`
+	SetupUSD      float64 `json:"setup_usd"`
+	TotalUSD      float64 `json:"total_usd"`
+	CumulativeUSD float64 `json:"cumulative_usd"`
+	Replicas      int     `json:"replicas"`
+	GPUs          int     `json:"gpus"`
+	// Utilisation is the average busy share of the GPUs paid for.
+	Utilisation float64 `json:"utilisation"`
+}
+
+// month prices in and out tokens with share of them on self-hosted GPUs.
+func (m *costModel) month(in, out, share float64) Month {
+	r := Month{InputTokens: in, OutputTokens: out}
+	r.APIUSD = (1 - share) * (in*m.pin + out*m.pout) / 1e6
+	if share > 0 {
+		avg := share * out / SecondsPerMonth
+		demand := math.Max(share*out*m.peakRatio, avg)
+		r.Replicas = max(m.minRep, int(math.Ceil(demand/(m.open.OutputTokensPerSecond*m.util)-1e-9)))
+		r.GPUs = r.Replicas * m.open.GPUsPerReplica
+		r.GPUUSD = GPUMonthlyUSD(m.gpuHourly, r.GPUs)
+		r.Utilisation = avg / (float64(r.Replicas) * m.open.OutputTokensPerSecond)
+		r.StaffUSD = m.staff
+		r.OtherUSD = m.other
+	}
+	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD
+	return r
+}
+
+// project runs a scenario over the horizon from the starting volume.
+func (m *costModel) project(in, out, growth, share float64, months int) []Month {
+	out2 := make([]Month, 0, months)
+	cum := 0.0
+	for i := 1; i <= months; i++ {
+		f := math.Pow(1+growth, float64(i-1))
+		mo := m.month(in*f, out*f, share)
+		mo.Month = i
+		if i == 1 && share > 0 {
+			mo.SetupUSD = m.setup
+			mo.TotalUSD += m.setup
+		}
+		cum += mo.TotalUSD
+		mo.CumulativeUSD = cum
+		out2 = append(out2, mo)
+	}
+	return out2
+}
+
+// breakEven is the smallest monthly token volume (at the workload's
+// input:output mix) at which self-hosting everything costs no more per
+// month than the API, set-up excluded. ok is false when the API stays
+// cheaper at any volume (its price per token is below the marginal GPU
+// cost) or a kind of model is missing.
+func (m *costModel) breakEven(inShare float64) (tokens float64, ok bool) {
+	if !m.hasAPI || !m.hasOpen {
+		return 0, false
+	}
+	blended := inShare*m.pin + (1-inShare)*m.pout // $ per million tokens
+	if blended <= 0 {
+		return 0, false
+	}
+	outPerToken := 1 - inShare
+	// Demand in output tokens/s per token per month, and the volume one
+	// replica carries at the target utilisation.
+	d := math.Max(outPerToken*m.peakRatio, outPerToken/SecondsPerMonth)
+	perReplica := m.open.OutputTokensPerSecond * m.util / d
+	gpuPerReplica := GPUMonthlyUSD(m.gpuHourly, m.open.GPUsPerReplica)
+	if gpuPerReplica/perReplica*1e6 >= blended {
+		return 0, false // each extra replica costs more than the tokens it carries
+	}
+	fixed := m.staff + m.other
+	for k := m.minRep; k < 1e6; k++ {
+		self := fixed + float64(k)*gpuPerReplica
+		v := BreakEvenTokens(self, blended)
+		lo := float64(k-1) * perReplica
+		if k == m.minRep {
+			lo = 0
+		}
+		hi := float64(k) * perReplica
+		switch {
+		case v <= lo:
+			return lo, true // the API bill jumps past the fleet cost at a step
+		case v <= hi:
+			return v, true
+		}
+	}
+	return 0, false
+}

@@ -191,7 +191,7 @@ func (a *Assertion) check(r *Result, vars map[string]string) AssertionResult {
 			return out
 		}
 		if err := a.schema.Validate(inst); err != nil {
-			out.Detail = clip(firstLine(err.Error()), 160)
+			out.Detail = clip(strings.Join(strings.Fields(err.Error()), " "), 200)
 			return out
 		}
 		out.Pass = true
@@ -238,11 +238,4 @@ func clip(s string, n int) string {
 		n-- // do not cut a UTF-8 sequence
 	}
 	return s[:n] + "…"
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

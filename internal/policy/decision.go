@@ -1,0 +1,206 @@
+package policy
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+// ClassCount is a data class and how many values of it were detected (0
+// for a class only declared by the client). Never a value.
+type ClassCount struct {
+	Class string
+	Count int
+}
+
+// Decision is the policy outcome for one request. It is immutable once
+// returned and safe to read from several goroutines; it holds sensitive
+// values only when Action is ActionRedact (to restore them), so it must
+// not be logged or kept beyond the request.
+type Decision struct {
+	// Policy is the name of the policy applied.
+	Policy string
+	// Classes are the detected and declared classes, sorted by name.
+	Classes []ClassCount
+	// Action is the strictest action of the classes present.
+	Action Action
+	// Regions, when non-nil, are the only provider regions the request
+	// may reach (the intersection of every present class's requirement;
+	// empty when they contradict, so that nothing is permitted).
+	Regions []string
+	// Retention, when non-nil, are the only provider retention terms the
+	// request may reach, like Regions.
+	Retention []string
+
+	// blocking are the classes whose action is the decision's action (for
+	// messages).
+	blocking []string
+	// subs maps values to placeholders, in order of first appearance
+	// (ActionRedact only).
+	subs []substitution
+	rep  *replacers
+}
+
+type substitution struct{ value, placeholder string }
+
+func (ev *evaluator) decide(declared []string) *Decision {
+	d := &Decision{Policy: ev.p.name}
+	n := ev.nc + len(ev.more) + len(declared)
+	if n == 0 {
+		return d
+	}
+	d.Classes = make([]ClassCount, 0, n)
+	d.Classes = append(d.Classes, ev.counts[:ev.nc]...)
+	d.Classes = append(d.Classes, ev.more...)
+	for _, c := range declared {
+		if c != "" && !slices.ContainsFunc(d.Classes, func(cc ClassCount) bool { return cc.Class == c }) {
+			d.Classes = append(d.Classes, ClassCount{Class: c})
+		}
+	}
+	slices.SortFunc(d.Classes, func(a, b ClassCount) int { return strings.Compare(a.Class, b.Class) })
+
+	for _, cc := range d.Classes {
+		r := ev.p.rule(cc.Class)
+		a := r.action
+		if a == ActionRedact && cc.Count == 0 {
+			// A declared class has no values to redact: keep the whole
+			// request home instead.
+			a = ActionSelfHostedOnly
+		}
+		switch {
+		case a > d.Action:
+			d.Action = a
+			d.blocking = append(d.blocking[:0], cc.Class)
+		case a == d.Action:
+			d.blocking = append(d.blocking, cc.Class)
+		}
+		if r.regions != nil {
+			d.Regions = intersect(d.Regions, r.regions)
+		}
+		if r.retention != nil {
+			d.Retention = intersect(d.Retention, r.retention)
+		}
+	}
+	if d.Action == ActionRedact {
+		d.subs = placeholders(ev.values)
+		if len(d.subs) > 0 {
+			d.rep = newReplacers(d.subs)
+		}
+	}
+	return d
+}
+
+// intersect returns have ∩ want, treating a nil have as "anything".
+// Comparison ignores case.
+func intersect(have, want []string) []string {
+	out := make([]string, 0, len(want))
+	for _, w := range want {
+		if (have == nil || slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, w) })) &&
+			!slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, w) }) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Permits reports whether the request may be sent to the provider: never
+// when blocked; only to self-hosted providers for self_hosted_only; and
+// only to providers whose region and retention satisfy the requirements
+// of the classes present.
+func (d *Decision) Permits(info *provider.Info) bool {
+	switch d.Action {
+	case ActionBlock:
+		return false
+	case ActionSelfHostedOnly:
+		if info.Hosting != provider.SelfHosted {
+			return false
+		}
+	}
+	if d.Regions != nil && !slices.ContainsFunc(d.Regions, func(r string) bool { return info.Region != "" && strings.EqualFold(r, info.Region) }) {
+		return false
+	}
+	if d.Retention != nil && !slices.ContainsFunc(d.Retention, func(r string) bool { return info.Retention != "" && strings.EqualFold(r, info.Retention) }) {
+		return false
+	}
+	return true
+}
+
+func (d *Decision) classNames() string {
+	names := make([]string, len(d.Classes))
+	for i, c := range d.Classes {
+		names[i] = c.Class
+	}
+	return strings.Join(names, ",")
+}
+
+// Header returns the values of the x-fulcrum-data-classes header (class
+// names, comma-separated, sorted; empty when none) and the
+// x-fulcrum-policy-action header.
+func (d *Decision) Header() (classes string, action string) {
+	if len(d.Classes) == 0 {
+		return "", d.Action.String()
+	}
+	return d.classNames(), d.Action.String()
+}
+
+// Err returns the error for a blocked request: 403 policy_error with code
+// sensitive_data_blocked, naming the blocking classes and never a value.
+// It returns nil when the request is not blocked.
+//
+// 403 rather than 400: the request is well-formed, the policy forbids it,
+// and retrying it unchanged cannot succeed.
+func (d *Decision) Err() *llm.Error {
+	if d.Action != ActionBlock {
+		return nil
+	}
+	return &llm.Error{
+		Status:  http.StatusForbidden,
+		Type:    llm.ErrPolicy,
+		Code:    "sensitive_data_blocked",
+		Message: fmt.Sprintf("request blocked by data policy %q: it carries data classes %s, which the policy does not allow to be sent to any model", d.Policy, strings.Join(d.blocking, ", ")),
+	}
+}
+
+// NoTargetErr returns the error for a request that no permitted provider
+// can serve (none is configured, or all are unhealthy): 503 policy_error
+// with code no_compliant_target. The request was not, and will not be,
+// sent to a provider the policy excludes.
+func (d *Decision) NoTargetErr() *llm.Error {
+	if d.Action == ActionBlock {
+		return d.Err()
+	}
+	var where []string
+	if d.Action == ActionSelfHostedOnly {
+		where = append(where, "self-hosted providers")
+	} else {
+		where = append(where, "providers")
+	}
+	if d.Regions != nil {
+		where = append(where, "in region "+orNone(d.Regions))
+	}
+	if d.Retention != nil {
+		where = append(where, "with retention "+orNone(d.Retention))
+	}
+	classes := strings.Join(d.blocking, ", ")
+	if classes == "" {
+		classes = strings.ReplaceAll(d.classNames(), ",", ", ")
+	}
+	return &llm.Error{
+		Status: http.StatusServiceUnavailable,
+		Type:   llm.ErrPolicy,
+		Code:   "no_compliant_target",
+		Message: fmt.Sprintf("request carries data classes %s, which data policy %q keeps on %s; no such provider is available for this model, and the request was not sent anywhere else",
+			classes, d.Policy, strings.Join(where, " ")),
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "(none: the classes' requirements contradict each other)"
+	}
+	return strings.Join(s, " or ")
+}

@@ -1,0 +1,14 @@
+// Package policy decides what happens to a request that carries sensitive
+// data: it scans every text the request carries with package detect,
+// applies the named data policy (plus the classes the client declared),
+// and returns a Decision that the gateway uses to constrain routing
+// (Permits), to refuse (Err, NoTargetErr), to redact values before the
+// request leaves and restore them in the answer (Redact, Restore,
+// StreamRestorer), and to label the response (Header).
+//
+// It also holds the audit record's hash chain (ChainHash, VerifyChain) as
+// pure functions; storage lives elsewhere.
+//
+// Decisions never hold sensitive values except when the action is redact,
+// and then only for the life of the request. See docs/sovereignty.md.
+package policy

@@ -1,0 +1,281 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy/detect"
+)
+
+// Engine evaluates requests against the configured policies. It is
+// immutable after New and safe for concurrent use; a config reload builds
+// a new Engine.
+type Engine struct {
+	scanner  *detect.Scanner
+	disabled bool
+	def      *compiled
+	byName   map[string]*compiled
+	// evals recycles scratch state, so that a clean request costs one
+	// allocation (its Decision).
+	evals sync.Pool
+}
+
+// compiled is one named policy, ready to apply.
+type compiled struct {
+	name    string
+	mask    detect.Mask
+	deflt   rule // for classes not in classes
+	classes map[string]rule
+}
+
+// rule is the action and requirements for one class.
+type rule struct {
+	action    Action
+	regions   []string // nil: no constraint
+	retention []string // nil: no constraint
+}
+
+func (p *compiled) rule(class string) rule {
+	if r, ok := p.classes[class]; ok {
+		return r
+	}
+	return p.deflt
+}
+
+// New compiles the policy configuration: every regular expression and
+// phone pattern is prepared here, never per request. A zero config.Policy
+// gives the built-in default (self_hosted_only for every detected class,
+// ip_private allowed).
+func New(cfg config.Policy) (*Engine, error) {
+	if cfg.Default == "" {
+		cfg.Default = config.DefaultPolicyName
+	}
+	if cfg.PhoneRegions == nil {
+		cfg.PhoneRegions = []string{"US", "GB", "DE", "FR"}
+	}
+	if len(cfg.Policies) == 0 {
+		cfg.Policies = []config.DataPolicy{{
+			Name:    cfg.Default,
+			Classes: map[string]config.ClassRule{detect.ClassIPPrivate: {Action: config.ActionAllow}},
+		}}
+	}
+	opts := detect.Options{PhoneRegions: cfg.PhoneRegions}
+	for _, c := range cfg.CustomDetectors {
+		opts.Custom = append(opts.Custom, detect.Custom{Class: c.Class, Pattern: c.Pattern, Keywords: c.Keywords})
+	}
+	sc, err := detect.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	e := &Engine{scanner: sc, disabled: cfg.Disabled, byName: map[string]*compiled{}}
+	for i, dp := range cfg.Policies {
+		p, err := compile(sc, dp)
+		if err != nil {
+			return nil, fmt.Errorf("policy: policies[%d] (%q): %w", i, dp.Name, err)
+		}
+		e.byName[dp.Name] = p
+	}
+	e.def = e.byName[cfg.Default]
+	if e.def == nil {
+		return nil, fmt.Errorf("policy: default policy %q is not defined", cfg.Default)
+	}
+	return e, nil
+}
+
+func compile(sc *detect.Scanner, dp config.DataPolicy) (*compiled, error) {
+	p := &compiled{name: dp.Name, classes: map[string]rule{}}
+	if dp.Detect == nil {
+		p.mask = detect.Builtin | sc.AllCustom()
+	}
+	for _, d := range dp.Detect {
+		m := detect.BuiltinMask(d) | sc.CustomMask(d)
+		if m == 0 {
+			return nil, fmt.Errorf("unknown detector %q", d)
+		}
+		p.mask |= m
+	}
+	on := dp.OnSensitive
+	if on == "" {
+		on = config.ActionSelfHostedOnly
+	}
+	a, err := ParseAction(on)
+	if err != nil {
+		return nil, err
+	}
+	p.deflt = rule{action: a, regions: dp.Require.Regions, retention: dp.Require.Retention}
+	for class, cr := range dp.Classes {
+		r := p.deflt
+		if cr.Action != "" {
+			if r.action, err = ParseAction(cr.Action); err != nil {
+				return nil, fmt.Errorf("classes.%s: %w", class, err)
+			}
+		}
+		if cr.Regions != nil {
+			r.regions = cr.Regions
+		}
+		if cr.Retention != nil {
+			r.retention = cr.Retention
+		}
+		p.classes[class] = r
+	}
+	return p, nil
+}
+
+// Has reports whether a policy with this name exists.
+func (e *Engine) Has(name string) bool { _, ok := e.byName[name]; return ok }
+
+func (e *Engine) policy(name string) *compiled {
+	if name == "" {
+		return e.def
+	}
+	if p, ok := e.byName[name]; ok {
+		return p
+	}
+	// Config validation rejects unknown names; an engine built by hand
+	// falls back to the default rather than to no policy at all.
+	return e.def
+}
+
+// Scanner returns the engine's scanner (for benchmarks and tools).
+func (e *Engine) Scanner() *detect.Scanner { return e.scanner }
+
+// Evaluate scans every text the request carries (system prompt, message
+// text parts, tool-call arguments and tool results, after JSON unescaping;
+// not images), applies the policy named policyName ("" for the default)
+// and the classes the client declared, and returns the decision. Declared
+// classes can only tighten the decision.
+func (e *Engine) Evaluate(req *llm.ChatRequest, declared []string, policyName string) *Decision {
+	ev := e.evaluator(policyName)
+	defer e.release(ev)
+	if !e.disabled {
+		for i := range req.Messages {
+			m := &req.Messages[i]
+			for k := range m.Content {
+				if m.Content[k].Type == llm.PartText {
+					ev.scan(m.Content[k].Text)
+				}
+			}
+			for k := range m.ToolCalls {
+				ev.scan(m.ToolCalls[k].Arguments)
+			}
+		}
+	}
+	return ev.decide(declared)
+}
+
+// EvaluateTexts is Evaluate for embeddings inputs and other bare texts.
+func (e *Engine) EvaluateTexts(texts []string, declared []string, policyName string) *Decision {
+	ev := e.evaluator(policyName)
+	defer e.release(ev)
+	if !e.disabled {
+		for _, t := range texts {
+			ev.scan(t)
+		}
+	}
+	return ev.decide(declared)
+}
+
+func (e *Engine) evaluator(policyName string) *evaluator {
+	ev, _ := e.evals.Get().(*evaluator)
+	if ev == nil {
+		ev = &evaluator{e: e}
+	}
+	ev.p = e.policy(policyName)
+	return ev
+}
+
+// release clears the scratch state (it may hold values) and recycles it.
+func (e *Engine) release(ev *evaluator) {
+	ev.nc = 0
+	ev.more = ev.more[:0]
+	clear(ev.values)
+	ev.values = ev.values[:0]
+	ev.buf = ev.buf[:0]
+	if cap(ev.buf) > 1<<20 {
+		ev.buf = nil
+	}
+	e.evals.Put(ev)
+}
+
+// ParseDeclared splits an x-fulcrum-data-class header value ("phi, pci")
+// into lower-case class names, dropping empty and malformed ones.
+func ParseDeclared(header string) []string {
+	var out []string
+	for f := range strings.SplitSeq(header, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == "" || len(f) > 64 {
+			continue
+		}
+		ok := true
+		for k := 0; k < len(f); k++ {
+			c := f[k]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				ok = false
+				break
+			}
+		}
+		if ok && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// evaluator accumulates one request's findings.
+type evaluator struct {
+	e      *Engine
+	p      *compiled
+	counts [12]ClassCount
+	nc     int
+	more   []ClassCount // beyond counts
+	values []found      // for classes whose rule is redact
+	spans  [16]detect.Span
+	buf    []byte
+}
+
+type found struct{ class, value string }
+
+func (ev *evaluator) scan(text string) {
+	if text == "" {
+		return
+	}
+	src := text
+	if strings.IndexByte(text, '\\') >= 0 {
+		// Scan JSON string literals unescaped, so "\u0040" cannot hide
+		// an '@'. Values are kept as substrings, hence the string copy.
+		ev.buf = unescapeJSONish(ev.buf[:0], text)
+		src = string(ev.buf)
+	}
+	spans := ev.e.scanner.Scan(src, ev.p.mask, ev.spans[:0])
+	for _, s := range spans {
+		ev.count(s.Class, 1)
+		if ev.p.rule(s.Class).action == ActionRedact {
+			ev.values = append(ev.values, found{class: s.Class, value: src[s.Start:s.End]})
+		}
+	}
+}
+
+func (ev *evaluator) count(class string, n int) {
+	for k := 0; k < ev.nc; k++ {
+		if ev.counts[k].Class == class {
+			ev.counts[k].Count += n
+			return
+		}
+	}
+	for k := range ev.more {
+		if ev.more[k].Class == class {
+			ev.more[k].Count += n
+			return
+		}
+	}
+	if ev.nc < len(ev.counts) {
+		ev.counts[ev.nc] = ClassCount{Class: class, Count: n}
+		ev.nc++
+		return
+	}
+	ev.more = append(ev.more, ClassCount{Class: class, Count: n})
+}

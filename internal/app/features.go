@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/meter"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/open"
+)
+
+func openStoreURL(ctx context.Context, url string, log *slog.Logger) (store.Store, error) {
+	return open.Store(ctx, url, log)
+}
+
+// wireFeatures adds storage, metering, policy, keys and limits to o.
+func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
+	cfg := g.Config
+	st, err := openStore(ctx, cfg, g.log)
+	if err != nil {
+		return err
+	}
+	g.Store = st
+	g.closers = append(g.closers, st.Close)
+	o.Ready = readiness(st)
+	o.Estimate = estimator
+
+	prices, err := newPricer(cfg)
+	if err != nil {
+		return err
+	}
+	g.prices = prices
+	obs := &recorder{prices: prices, log: g.log}
+	if !cfg.Metering.Disabled {
+		rec, err := meter.NewRecorder(ctx, meter.RecorderOptions{
+			Store:         st,
+			Dir:           cfg.JournalPath(),
+			BatchSize:     cfg.Metering.BatchSize,
+			FlushInterval: cfg.Metering.FlushInterval.D(),
+			Fsync:         cfg.Metering.JournalFsync,
+			Logger:        g.log,
+		})
+		if err != nil {
+			return fmt.Errorf("usage recorder: %w", err)
+		}
+		obs.rec = rec
+		g.closers = append(g.closers, func() error {
+			cctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace.D())
+			defer cancel()
+			return rec.Close(cctx)
+		})
+	}
+	o.Observer = obs
+	return nil
+}

@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/meter"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// pricer turns an attempt's usage into cost: catalogue prices for APIs,
+// the GPU-hour model for self-hosted providers that configure one.
+type pricer struct {
+	cat        *meter.Catalogue
+	selfHosted map[string]*meter.SelfHosted // by provider name
+}
+
+func newPricer(cfg *config.Config) (*pricer, error) {
+	cat, err := meter.Embedded()
+	if err != nil {
+		return nil, fmt.Errorf("price catalogue: %w", err)
+	}
+	cat = cat.WithOverrides(meter.OverridesFromConfig(cfg.Models)...)
+	p := &pricer{cat: cat, selfHosted: map[string]*meter.SelfHosted{}}
+	for _, pc := range cfg.Providers {
+		if pc.Cost == nil {
+			continue
+		}
+		var ref *meter.Price
+		for _, typ := range []string{config.TypeOpenAI, config.TypeAnthropic, config.TypeGemini} {
+			if rp, ok := cat.Lookup(typ, pc.Cost.ReferenceModel); ok {
+				ref = &rp
+				break
+			}
+		}
+		p.selfHosted[pc.Name] = meter.NewSelfHosted(*pc.Cost, ref, meter.SelfHostedOptions{
+			Window:             cfg.Metering.SelfHosted.Window.D(),
+			MinTokensPerSecond: cfg.Metering.SelfHosted.MinTokensPerSecond,
+		})
+	}
+	return p, nil
+}
+
+// cost prices usage on t; reference is what a self-hosted answer would have
+// cost on the reference proprietary model.
+func (p *pricer) cost(info *provider.Info, upstream string, u *llm.Usage) (cost, reference meter.Nanos) {
+	if u == nil {
+		return 0, 0
+	}
+	if sh := p.selfHosted[info.Name]; sh != nil {
+		return sh.Charge(*u)
+	}
+	price, ok := p.cat.Resolve(info.Name, info.Type, upstream)
+	if !ok {
+		return 0, 0
+	}
+	return meter.Cost(*u, price), 0
+}
+
+// worstCase is the most a request can cost on the given target: its
+// prompt at the input price plus max_tokens (or a default) at the output
+// price. Self-hosted targets with a cost model use its current price.
+func (p *pricer) worstCase(info *provider.Info, upstream string, promptTokens, maxOutput int64) meter.Nanos {
+	u := llm.Usage{InputTokens: promptTokens, OutputTokens: maxOutput}
+	if sh := p.selfHosted[info.Name]; sh != nil {
+		return meter.Cost(u, meter.Price{Output: sh.OutputPrice()})
+	}
+	price, ok := p.cat.Resolve(info.Name, info.Type, upstream)
+	if !ok {
+		return 0
+	}
+	return meter.Cost(u, price)
+}
+
+// recorder is the gateway's Observer: a usage record per attempt, priced,
+// journaled before the response's last bytes leave.
+type recorder struct {
+	rec    *meter.Recorder
+	prices *pricer
+	audit  *auditor
+	log    *slog.Logger
+}
+
+func (o *recorder) Attempt(a *gateway.Attempt) {
+	cost, ref := o.prices.cost(a.Info, a.Target.Upstream, a.Usage)
+	a.CostNanos = int64(cost)
+	if o.rec == nil {
+		return
+	}
+	r := &meter.Record{
+		Time:          a.Time,
+		RequestID:     a.RequestID,
+		Attempt:       a.N,
+		Model:         a.RequestedModel,
+		Provider:      a.Info.Name,
+		UpstreamModel: a.Target.Upstream,
+		Hosting:       string(a.Info.Hosting),
+		Status:        a.Status,
+		LatencyMS:     a.Latency.Milliseconds(),
+		TTFTMS:        a.TTFT.Milliseconds(),
+		CostNanos:     int64(cost),
+		ErrorCode:     a.ErrCode,
+	}
+	r.ReferenceCostNanos = int64(ref)
+	if a.Caller != nil {
+		r.KeyID, r.Team = a.Caller.KeyID, a.Caller.Team
+	}
+	if u := a.Usage; u != nil {
+		r.InputTokens, r.OutputTokens = u.InputTokens, u.OutputTokens
+		r.CachedTokens, r.CacheWriteTokens, r.ReasoningTokens = u.CacheReadTokens, u.CacheWriteTokens, u.ReasoningTokens
+		r.Estimated = u.Estimated
+	}
+	if a.Verdict != nil {
+		classes, action := a.Verdict.Header()
+		if classes != "" {
+			r.DataClasses = strings.Split(classes, ",")
+		}
+		r.PolicyAction = action
+	}
+	if err := o.rec.Record(r); err != nil {
+		o.log.Error("usage record lost", "request_id", a.RequestID, "err", err)
+	}
+}
+
+func (o *recorder) Request(r *gateway.RequestLog) {
+	if o.audit != nil {
+		o.audit.request(r)
+	}
+}
+
+// estimator counts tokens with a real tokenizer when a provider reports none.
+func estimator(req *llm.ChatRequest, output string) *llm.Usage {
+	texts := make([]string, 0, len(req.Messages)+1)
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		texts = append(texts, m.Text())
+		for _, tc := range m.ToolCalls {
+			texts = append(texts, tc.Name, tc.Arguments)
+		}
+	}
+	return &llm.Usage{
+		InputTokens:  meter.EstimateTokens(req.Model, texts...),
+		OutputTokens: meter.EstimateTokens(req.Model, output),
+		Estimated:    true,
+	}
+}
+
+// openStore opens (and migrates) the configured store.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	st, err := openStoreURL(ctx, cfg.Storage.URL, log)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	return st, nil
+}
+
+func readiness(st store.Store) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := st.SchemaVersion(ctx)
+		return err
+	}
+}
+
+type auditor struct{}
+
+func (a *auditor) request(r *gateway.RequestLog) {}

@@ -1,0 +1,86 @@
+// Package app wires Fulcrum together: it turns a config into providers, a
+// router, a policy guard, a store and recorder, and an HTTP server. It is
+// the only package that imports everything.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/provider/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/provider/gemini"
+	"github.com/fulcrumhq/fulcrum/internal/provider/ollama"
+	"github.com/fulcrumhq/fulcrum/internal/provider/openai"
+	"github.com/fulcrumhq/fulcrum/internal/provider/replay"
+)
+
+// NewProvider builds the adapter for one configured provider.
+func NewProvider(pc config.Provider) (provider.Provider, error) {
+	switch pc.Type {
+	case config.TypeOpenAI:
+		return openai.New(pc)
+	case config.TypeAnthropic:
+		return anthropic.New(pc)
+	case config.TypeGemini:
+		return gemini.New(pc)
+	case config.TypeOllama:
+		return ollama.New(pc)
+	case config.TypeReplay:
+		return replay.New(pc)
+	default:
+		return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
+	}
+}
+
+// BuildProviders builds every configured provider, and adds the models an
+// Ollama provider serves when the config names none for it.
+func BuildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (map[string]provider.Provider, error) {
+	out := make(map[string]provider.Provider, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		p, err := NewProvider(pc)
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		out[pc.Name] = p
+		if o, ok := p.(*ollama.Client); ok && !hasModels(cfg, pc.Name) {
+			dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			names, err := o.ListModels(dctx)
+			cancel()
+			if err != nil {
+				log.Warn("could not list Ollama models; configure them under models:", "provider", pc.Name, "err", err)
+				continue
+			}
+			for _, n := range names {
+				typ := "chat"
+				if isEmbeddingName(n) {
+					typ = "embedding"
+				}
+				cfg.Models = append(cfg.Models, config.Model{Name: n, Provider: pc.Name, Upstream: n, Type: typ})
+			}
+		}
+	}
+	return out, nil
+}
+
+func hasModels(cfg *config.Config, provider string) bool {
+	for _, m := range cfg.Models {
+		if m.Provider == provider {
+			return true
+		}
+	}
+	return false
+}
+
+func isEmbeddingName(n string) bool {
+	for _, s := range []string{"embed", "bge-", "minilm", "e5-"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}

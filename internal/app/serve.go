@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// NewLogger builds the process logger from the logging config.
+func NewLogger(cfg config.Logging, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Gateway is a built, not yet serving, gateway.
+type Gateway struct {
+	Config    *config.Config
+	Handler   *gateway.Server
+	Providers map[string]provider.Provider
+	Store     store.Store
+	prices    *pricer
+	closers   []func() error
+	log       *slog.Logger
+}
+
+// Build wires a gateway from cfg.
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	providers, err := BuildProviders(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{Config: cfg, Providers: providers, log: log}
+	router, err := newRouter(cfg, providers, log)
+	if err != nil {
+		return nil, err
+	}
+	opts := gateway.Options{
+		Router:       router,
+		MasterKey:    cfg.Server.MasterKey,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Logger:       log,
+	}
+	if err := g.wireFeatures(ctx, &opts); err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.Handler = gateway.New(opts)
+	return g, nil
+}
+
+// Close releases what Build opened, in reverse order.
+func (g *Gateway) Close() error {
+	var errs []error
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		errs = append(errs, g.closers[i]())
+	}
+	g.closers = nil
+	return errors.Join(errs...)
+}
+
+// newRouter builds the router over the configured models and routes.
+func newRouter(cfg *config.Config, providers map[string]provider.Provider, log *slog.Logger) (*router.Router, error) {
+	return router.New(cfg, providers, router.Options{Logger: log})
+}
+
+// Serve runs the gateway on cfg.Server.Listen until ctx is done, then stops
+// accepting and lets in-flight requests and streams finish within the
+// shutdown grace period. ready, if not nil, receives the bound address.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr string)) error {
+	if cfg.Server.MasterKey == "" && !config.IsLoopback(cfg.Server.Listen) {
+		return fmt.Errorf("refusing to listen on %s without a master key: set FULCRUM_MASTER_KEY or listen on 127.0.0.1", cfg.Server.Listen)
+	}
+	if err := os.MkdirAll(cfg.Storage.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	g, err := Build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	logInventory(log, cfg)
+
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           g.Handler,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "auth", authMode(cfg))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	grace := cfg.Server.ShutdownGrace.D()
+	log.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("grace period over; closing remaining connections", "err", err)
+		srv.Close()
+	}
+	return nil
+}
+
+func authMode(cfg *config.Config) string {
+	if cfg.Server.MasterKey != "" {
+		return "master key"
+	}
+	return "none (loopback only)"
+}
+
+// logInventory says which providers and models were found, without secrets.
+func logInventory(log *slog.Logger, cfg *config.Config) {
+	if len(cfg.Providers) == 0 {
+		log.Warn("no providers configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or OLLAMA_HOST, or pass --config")
+	}
+	byProvider := map[string][]string{}
+	for _, m := range cfg.Models {
+		byProvider[m.Provider] = append(byProvider[m.Provider], m.Name)
+	}
+	for _, p := range cfg.Providers {
+		models := byProvider[p.Name]
+		sort.Strings(models)
+		log.Info("provider", "name", p.Name, "type", p.Type, "hosting", p.Hosting, "base_url", p.BaseURL, "models", strings.Join(models, ","))
+	}
+}

@@ -1,0 +1,396 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/router"
+)
+
+// Attempt is one upstream call, reported to the Observer before the
+// response's final bytes are written, so a completed response always has
+// its record.
+type Attempt struct {
+	RequestID string
+	// N counts attempts within the request, from 1.
+	N      int
+	Time   time.Time
+	Caller *Caller
+	// RequestedModel is what the client sent (a model or a route).
+	RequestedModel string
+	Target         *Target
+	Info           *provider.Info
+	Stream         bool
+	// Status is the HTTP status of the attempt (499 when the client left).
+	Status   int
+	ErrCode  string
+	Latency  time.Duration
+	TTFT     time.Duration
+	Usage    *llm.Usage
+	Verdict  Verdict
+	Declared []string
+	// CostNanos is set by the Observer (USD × 1e9) so the budget can be
+	// settled with it.
+	CostNanos int64
+}
+
+// RequestLog is the outcome of one client request.
+type RequestLog struct {
+	ID       string
+	Time     time.Time
+	Caller   *Caller
+	Model    string
+	Provider string
+	Status   int
+	Duration time.Duration
+	Usage    *llm.Usage
+	Stream   bool
+	ErrCode  string
+	Verdict  Verdict
+	// Candidates are the providers considered, Chosen the one that served.
+	Candidates []*provider.Info
+}
+
+func allowAll(*provider.Info) bool { return true }
+
+// chatCall is the state of one chat request across its attempts.
+type chatCall struct {
+	s        *Server
+	rc       *reqCtx
+	req      *llm.ChatRequest
+	verdict  Verdict
+	declared []string
+	permit   func(*provider.Info) bool
+	// spent sums what attempts cost, to settle the budget reservation.
+	spent Spend
+	plan  *router.Plan
+}
+
+// resolve finds the plan for the requested model.
+func (c *chatCall) resolve() error {
+	p, err := c.s.opts.Router.Resolve(c.req.Model)
+	if err != nil {
+		return err
+	}
+	c.plan = p.For(c.req)
+	return nil
+}
+
+// run executes attempt over the plan's permitted targets.
+func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t *Target, n int) error) (*Target, error) {
+	_, t, err := router.Execute(ctx, c.plan, c.permit, func(ctx context.Context, t *Target, n int) (struct{}, error) {
+		return struct{}{}, attempt(ctx, t, n)
+	})
+	return t, err
+}
+
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	body, err := s.readBody(r)
+	if err != nil {
+		return err
+	}
+	rc.body = body
+	if v := r.Header.Values("Anthropic-Beta"); len(v) > 0 && rc.format == fmtAnthropic {
+		rc.fwd = http.Header{"Anthropic-Beta": v}
+	}
+	req, err := rc.format.decode(body)
+	if err != nil {
+		return err
+	}
+	rc.model = req.Model
+	rc.stream = req.Stream
+	if err := authorise(rc.caller, req.Model); err != nil {
+		return err
+	}
+	c := &chatCall{s: s, rc: rc, req: req, permit: allowAll}
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	if s.opts.Guard != nil {
+		c.declared = declaredClasses(r.Header)
+		c.verdict = s.opts.Guard.Evaluate(req, c.declared, rc.caller)
+		setPolicyHeaders(w.Header(), c.verdict)
+		if e := c.verdict.Err(); e != nil {
+			return e
+		}
+		c.permit = c.verdict.Permits
+	}
+	if s.opts.Limiter != nil {
+		adm, err := s.opts.Limiter.Admit(r.Context(), rc.caller, req)
+		if err != nil {
+			return err
+		}
+		adm.SetHeaders(w.Header())
+		defer func() { adm.Done(c.spent) }()
+	}
+	if req.Stream {
+		return c.stream(w, r)
+	}
+	return c.once(w, r)
+}
+
+// declaredClasses parses x-fulcrum-data-class (comma-separated).
+func declaredClasses(h http.Header) []string {
+	vals := h.Values("X-Fulcrum-Data-Class")
+	if len(vals) == 0 {
+		return nil
+	}
+	var out []string
+	for _, v := range vals {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func setPolicyHeaders(h http.Header, v Verdict) {
+	if v == nil {
+		return
+	}
+	classes, action := v.Header()
+	if classes != "" {
+		h.Set("X-Fulcrum-Data-Classes", classes)
+	}
+	if action != "" {
+		h.Set("X-Fulcrum-Policy-Action", action)
+	}
+}
+
+// passThrough reports whether t can take the client's body unchanged.
+func (c *chatCall) passThrough(t *Target) bool {
+	caps := &t.Provider.Info().Caps
+	return caps.Forward != nil && caps.Passthrough == c.rc.format.name &&
+		(c.verdict == nil || !c.verdict.Redacts())
+}
+
+// upstreamRequest is the canonical request for t: redacted when policy
+// says so, with the upstream model name. It never modifies c.req, so every
+// attempt starts from the same request.
+func (c *chatCall) upstreamRequest(t *Target) *llm.ChatRequest {
+	var r llm.ChatRequest
+	if c.verdict != nil && c.verdict.Redacts() {
+		r = *c.verdict.Redact(c.req)
+	} else {
+		r = *c.req
+	}
+	r.Model = t.Upstream
+	return &r
+}
+
+// forwardBody is the client's body rewritten for t (model name, and usage
+// for streams). The rewrite is idempotent across retries.
+func (c *chatCall) forwardBody(t *Target) ([]byte, error) {
+	b, err := c.rc.format.setModel(c.rc.body, t.Upstream)
+	if err != nil {
+		return nil, llm.Errorf("model", "could not rewrite request: %v", err)
+	}
+	return c.rc.format.prepareForwared(b, c.req.Stream)
+}
+
+// mapRawError turns a non-2xx pass-through response into an *llm.Error.
+func (c *chatCall) mapRawError(t *Target, resp *http.Response) *llm.Error {
+	body, _ := provider.ReadBody(resp.Body, 1<<20)
+	return provider.StatusError(t.Provider.Info().Name, resp, c.rc.format.errorMessage(body))
+}
+
+// report hands an attempt to the observer and the metrics.
+func (c *chatCall) report(ctx context.Context, t *Target, n int, start time.Time, ttft time.Duration, u *llm.Usage, err error) {
+	s := c.s
+	a := &Attempt{
+		RequestID: c.rc.id, N: n, Time: start, Caller: c.rc.caller, RequestedModel: c.req.Model,
+		Target: t, Info: t.Provider.Info(), Stream: c.req.Stream, Status: http.StatusOK,
+		Latency: s.opts.Now().Sub(start), TTFT: ttft, Usage: u, Verdict: c.verdict, Declared: c.declared,
+	}
+	if err != nil {
+		e := llm.AsError(err)
+		a.Status, a.ErrCode = e.Status, e.Code
+		if a.ErrCode == "" {
+			a.ErrCode = e.Type
+		}
+		if errors.Is(context.Cause(ctx), router.ErrAttemptTimeout) {
+			a.Status, a.ErrCode = http.StatusGatewayTimeout, "upstream_timeout"
+		} else if errors.Is(err, context.Canceled) || e.Status == 499 {
+			a.Status = 499
+		}
+	}
+	s.opts.Metrics.observeAttempt(a)
+	if s.opts.Observer != nil {
+		s.opts.Observer.Attempt(a)
+	}
+	if a.Info.Hosting == provider.SelfHosted {
+		c.spent.SelfHostedNanos += a.CostNanos
+	} else {
+		c.spent.ProprietaryNanos += a.CostNanos
+	}
+	if u != nil {
+		c.spent.Tokens += u.Total()
+	}
+}
+
+// routeErr maps the router's final error for the client.
+func (c *chatCall) routeErr(err error) error {
+	if errors.Is(err, router.ErrNoPermittedTarget) && c.verdict != nil {
+		if e := c.verdict.NoTargetErr(); e != nil {
+			return e
+		}
+	}
+	return err
+}
+
+// once serves a non-streaming chat request.
+func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
+	s := c.s
+	var (
+		resp *llm.ChatResponse
+		raw  []byte
+		t    *Target
+		err  error
+	)
+	if c.plan.Cascade() != nil {
+		resp, t, err = c.cascade(r.Context())
+	} else {
+		t, err = c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
+			start := s.opts.Now()
+			if c.passThrough(t) {
+				b, u, err := c.forwardOnce(ctx, t)
+				c.report(ctx, t, n, start, 0, u, err)
+				if err == nil {
+					raw, c.rc.usage = b, u
+				}
+				return err
+			}
+			out, err := c.chatAttempt(ctx, t, n, start)
+			if err == nil {
+				resp = out
+			}
+			return err
+		})
+	}
+	if err != nil {
+		return c.routeErr(err)
+	}
+	c.rc.provider = t.Provider.Info().Name
+	h := w.Header()
+	h.Set("X-Fulcrum-Provider", c.rc.provider)
+	h.Set("Content-Type", "application/json")
+	if raw != nil {
+		w.Write(raw)
+		return nil
+	}
+	if c.verdict != nil && c.verdict.Redacts() {
+		c.verdict.Restore(resp)
+	}
+	out, err := c.rc.format.encode(resp)
+	if err != nil {
+		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "could not encode the upstream answer", Err: err}
+	}
+	w.Write(out)
+	return nil
+}
+
+// chatAttempt is one canonical (translated) non-streaming attempt.
+func (c *chatCall) chatAttempt(ctx context.Context, t *Target, n int, start time.Time) (*llm.ChatResponse, error) {
+	out, err := t.Provider.Chat(ctx, c.upstreamRequest(t))
+	var u *llm.Usage
+	if err == nil {
+		u = c.s.ensureUsage(c.req, out)
+	}
+	c.report(ctx, t, n, start, 0, u, err)
+	if err == nil {
+		c.rc.usage = u
+	}
+	return out, err
+}
+
+// cascade runs a cascade route: cheaper targets first, escalating while
+// the answer fails the route's checks. Every attempt is billed.
+func (c *chatCall) cascade(ctx context.Context) (*llm.ChatResponse, *Target, error) {
+	req := *c.req
+	req.Stream = false
+	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.permit, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
+		return c.chatAttempt(ctx, t, n, c.s.opts.Now())
+	})
+	return resp, t, err
+}
+
+// forwardOnce sends the client's body to t unchanged but for the model and
+// returns the upstream body with its usage.
+func (c *chatCall) forwardOnce(ctx context.Context, t *Target) ([]byte, *llm.Usage, error) {
+	body, err := c.forwardBody(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path, Body: body, Header: forwardHeaders(c.rc)})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return nil, nil, c.mapRawError(t, resp)
+	}
+	out, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	if err != nil {
+		return nil, nil, provider.StreamCut(t.Provider.Info().Name, err)
+	}
+	u := c.rc.format.responseUsage(out)
+	if u == nil {
+		return nil, nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "bad_upstream_response",
+			Message: "upstream " + t.Provider.Info().Name + " sent an answer Fulcrum could not read", Provider: t.Provider.Info().Name}
+	}
+	return out, u, nil
+}
+
+// ensureUsage returns the provider's usage, or an estimate (marked so)
+// when it reported none.
+func (s *Server) ensureUsage(req *llm.ChatRequest, resp *llm.ChatResponse) *llm.Usage {
+	if resp.Usage != nil {
+		return resp.Usage
+	}
+	var out strings.Builder
+	for _, ch := range resp.Choices {
+		out.WriteString(ch.Message.Text())
+		for _, tc := range ch.Message.ToolCalls {
+			out.WriteString(tc.Name)
+			out.WriteString(tc.Arguments)
+		}
+	}
+	resp.Usage = s.estimate(req, out.String())
+	return resp.Usage
+}
+
+func (s *Server) estimate(req *llm.ChatRequest, output string) *llm.Usage {
+	if s.opts.Estimate != nil {
+		return s.opts.Estimate(req, output)
+	}
+	return roughEstimate(req, output)
+}
+
+// roughEstimate counts about four bytes a token; used only when no
+// tokenizer is wired in.
+func roughEstimate(req *llm.ChatRequest, output string) *llm.Usage {
+	var in int
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		for _, p := range m.Content {
+			in += len(p.Text)
+		}
+		for _, tc := range m.ToolCalls {
+			in += len(tc.Arguments) + len(tc.Name)
+		}
+	}
+	return &llm.Usage{InputTokens: int64(in+3) / 4, OutputTokens: int64(len(output)+3) / 4, Estimated: true}
+}
+
+// forwardHeaders picks the client headers an upstream of the same format
+// needs (feature flags), never credentials.
+func forwardHeaders(rc *reqCtx) http.Header {
+	return rc.fwd
+}

@@ -1,0 +1,412 @@
+// Package gateway is Fulcrum's HTTP front: the OpenAI- and
+// Anthropic-compatible handlers under /v1, and the operational endpoints.
+//
+// Every chat request takes the same path whatever its wire format:
+// decode -> authorise -> classify (policy) -> route -> call -> meter -> encode.
+// When the client and the chosen upstream speak the same format and nothing
+// must be rewritten but the model name, the body is forwarded as is (the
+// pass-through path) and only watched for usage.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/router"
+)
+
+// Target is one configured model on its provider.
+type Target = router.Target
+
+// Guard applies data policy to a request. Nil means no policy: everything
+// is allowed everywhere.
+type Guard interface {
+	Evaluate(req *llm.ChatRequest, declared []string, key *Caller) Verdict
+	EvaluateTexts(texts []string, declared []string, key *Caller) Verdict
+}
+
+// Verdict is a policy decision for one request.
+type Verdict interface {
+	// Permits says whether the request may go to a provider.
+	Permits(info *provider.Info) bool
+	// Err is non-nil when the request must be refused outright.
+	Err() *llm.Error
+	// NoTargetErr is the error when no permitted target is available.
+	NoTargetErr() *llm.Error
+	// Header returns the x-fulcrum-data-classes and
+	// x-fulcrum-policy-action values ("" when nothing was found).
+	Header() (classes, action string)
+	// Redacts says whether the request body must be rewritten.
+	Redacts() bool
+	Redact(req *llm.ChatRequest) *llm.ChatRequest
+	RedactTexts(texts []string) []string
+	Restore(resp *llm.ChatResponse)
+	NewStreamRestorer() StreamRestorer
+}
+
+// StreamRestorer puts redacted values back into a stream.
+type StreamRestorer interface {
+	Process(c *llm.Chunk) []llm.Chunk
+	Flush() []llm.Chunk
+}
+
+// Caller is the authenticated client of a request.
+type Caller struct {
+	// KeyID identifies the virtual key; "master" for the master key and
+	// "" when no authentication is configured.
+	KeyID string
+	Team  string
+	// Policy names the data policy bound to the key ("" = default).
+	Policy string
+	// Allowed, when non-nil, restricts the models and routes the key may use.
+	Allowed map[string]bool
+}
+
+// Authenticator checks a client's credential. Nil means only the master key
+// (if any) is accepted.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (*Caller, *llm.Error)
+}
+
+// Observer receives one record per upstream attempt and one per request,
+// for metering, audit and metrics. It must not block.
+type Observer interface {
+	Attempt(a *Attempt)
+	Request(r *RequestLog)
+}
+
+// Limiter admits requests against rate limits and budgets before any
+// upstream call. Nil admits everything.
+type Limiter interface {
+	// Admit checks rate limits and reserves the worst-case cost of req for
+	// the caller. A refusal is an *llm.Error (429) with Retry-After.
+	Admit(ctx context.Context, c *Caller, req *llm.ChatRequest) (Admission, error)
+}
+
+// Admission is an admitted request's hold on limits and budget.
+type Admission interface {
+	// SetHeaders adds the x-ratelimit-* headers to the response.
+	SetHeaders(h http.Header)
+	// Done settles the reservation with what the upstream attempts actually
+	// cost (releasing it when nothing was consumed). Called exactly once.
+	Done(s Spend)
+}
+
+// Spend is what a request's attempts consumed, split by hosting so that
+// self-hosted use need not count against an API budget.
+type Spend struct {
+	ProprietaryNanos int64
+	SelfHostedNanos  int64
+	Tokens           int64
+}
+
+// Options configures a Server. Zero fields take the defaults noted.
+type Options struct {
+	// Router resolves models and routes and runs attempts. Required.
+	Router *router.Router
+	// Guard applies data policy; nil allows everything.
+	Guard Guard
+	// Auth verifies virtual keys; nil accepts only MasterKey.
+	Auth Authenticator
+	// Observer records attempts and requests; nil records nothing.
+	Observer Observer
+	// Limiter enforces rate limits and budgets; nil enforces none.
+	Limiter Limiter
+	// MasterKey, when set, must be presented by every client (and is the
+	// only credential for /admin).
+	MasterKey    string
+	MaxBodyBytes int64 // default 20 MiB
+	Logger       *slog.Logger
+	Metrics      *Metrics
+	// Ready reports whether the gateway can serve (storage reachable...).
+	Ready func(ctx context.Context) error
+	// Admin, when set, serves /admin/ (behind the master key).
+	Admin http.Handler
+	// Estimate counts tokens when a provider reports no usage; nil uses a
+	// rough four-bytes-a-token count.
+	Estimate func(req *llm.ChatRequest, output string) *llm.Usage
+	// Now and NewID are injected for tests.
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Server serves the gateway's HTTP API.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	// bufs pools response buffers for streaming and encoding.
+	bufs sync.Pool
+}
+
+// New builds a server.
+func New(o Options) *Server {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 20 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = newRequestID
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux()}
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /v1/chat/completions", s.wrap(fmtOpenAI, s.handleChat))
+	s.mux.HandleFunc("POST /chat/completions", s.wrap(fmtOpenAI, s.handleChat))
+	s.mux.HandleFunc("POST /v1/messages", s.wrap(fmtAnthropic, s.handleChat))
+	s.mux.HandleFunc("POST /v1/embeddings", s.wrap(fmtOpenAI, s.handleEmbeddings))
+	s.mux.HandleFunc("POST /embeddings", s.wrap(fmtOpenAI, s.handleEmbeddings))
+	s.mux.HandleFunc("GET /v1/models", s.wrap(fmtOpenAI, s.handleModels))
+	s.mux.HandleFunc("GET /v1/models/{id...}", s.wrap(fmtOpenAI, s.handleModel))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	if s.opts.Admin != nil {
+		s.mux.Handle("/admin/", s.adminAuth(s.opts.Admin))
+	}
+	// Anything else under /v1 gets an error object, not Go's plain text.
+	s.mux.HandleFunc("/v1/", s.wrap(fmtOpenAI, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		return &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "unknown_url", Message: "unknown endpoint " + r.Method + " " + r.URL.Path}
+	}))
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(r.Context()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"status":"unavailable"}`)
+			return
+		}
+	}
+	io.WriteString(w, `{"status":"ready"}`)
+}
+
+// reqCtx carries per-request state through a handler.
+type reqCtx struct {
+	id     string
+	format *wireFormat
+	start  time.Time
+	caller *Caller
+	body   []byte
+	// filled as the request proceeds, for the access log
+	model    string
+	provider string
+	usage    *llm.Usage
+	status   int
+	stream   bool
+	errCode  string
+	// fwd holds client headers forwarded on the pass-through path.
+	fwd http.Header
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
+
+// wrap authenticates, assigns the request id and renders a returned error in
+// the client's wire format.
+func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
+		w.Header().Set("X-Request-Id", rc.id)
+		caller, aerr := s.authenticate(r)
+		var err error
+		if aerr != nil {
+			err = aerr
+		} else {
+			rc.caller = caller
+			err = h(w, r, rc)
+		}
+		if err != nil {
+			e := llm.AsError(err)
+			if e.Status == 499 || r.Context().Err() != nil {
+				rc.status = 499
+				rc.errCode = "client_closed_request"
+			} else {
+				rc.status = e.Status
+				rc.errCode = e.Code
+				if rc.errCode == "" {
+					rc.errCode = e.Type
+				}
+				if e.Status >= 500 {
+					s.log.Warn("request failed", "request_id", rc.id, "status", e.Status, "err", e)
+				}
+				s.writeError(w, f, e)
+			}
+		}
+		s.finish(r, rc)
+	}
+}
+
+// finish writes the access log line and request metrics.
+func (s *Server) finish(r *http.Request, rc *reqCtx) {
+	d := s.opts.Now().Sub(rc.start)
+	s.opts.Metrics.observeRequest(rc, d)
+	if s.opts.Observer != nil {
+		s.opts.Observer.Request(&RequestLog{
+			ID: rc.id, Time: rc.start, Caller: rc.caller, Model: rc.model, Provider: rc.provider,
+			Status: rc.status, Duration: d, Usage: rc.usage, Stream: rc.stream, ErrCode: rc.errCode,
+		})
+	}
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", rc.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", rc.status),
+		slog.Duration("latency", d),
+	}
+	if rc.model != "" {
+		attrs = append(attrs, slog.String("model", rc.model))
+	}
+	if rc.provider != "" {
+		attrs = append(attrs, slog.String("provider", rc.provider))
+	}
+	if rc.stream {
+		attrs = append(attrs, slog.Bool("stream", true))
+	}
+	if rc.usage != nil {
+		attrs = append(attrs, slog.Int64("input_tokens", rc.usage.InputTokens), slog.Int64("output_tokens", rc.usage.OutputTokens))
+	}
+	if rc.errCode != "" {
+		attrs = append(attrs, slog.String("error", rc.errCode))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// credential extracts the client's key: Authorization: Bearer (OpenAI, and
+// current Anthropic SDKs) or x-api-key (Anthropic) or x-goog-api-key.
+func credential(r *http.Request) string {
+	if v := r.Header.Get("Authorization"); v != "" {
+		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+			return strings.TrimSpace(v[7:])
+		}
+		return ""
+	}
+	if v := r.Header.Get("X-Api-Key"); v != "" {
+		return v
+	}
+	return r.Header.Get("X-Goog-Api-Key")
+}
+
+var errNoKey = &llm.Error{Status: http.StatusUnauthorized, Type: llm.ErrAuthentication, Code: "invalid_api_key", Message: "missing or invalid API key"}
+
+func (s *Server) authenticate(r *http.Request) (*Caller, error) {
+	secret := credential(r)
+	if s.opts.MasterKey != "" && secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.MasterKey)) == 1 {
+		return &Caller{KeyID: "master"}, nil
+	}
+	if s.opts.Auth != nil && secret != "" {
+		c, err := s.opts.Auth.Authenticate(r.Context(), secret)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	if s.opts.MasterKey == "" && s.opts.Auth == nil {
+		return &Caller{}, nil // no authentication configured (loopback only)
+	}
+	return nil, errNoKey
+}
+
+func (s *Server) adminAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret := credential(r)
+		if s.opts.MasterKey == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.MasterKey)) != 1 {
+			e := errNoKey
+			if s.opts.MasterKey == "" {
+				e = &llm.Error{Status: http.StatusForbidden, Type: llm.ErrPermission, Code: "admin_disabled", Message: "the admin API needs a master key (FULCRUM_MASTER_KEY)"}
+			}
+			s.writeError(w, fmtOpenAI, e)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads the whole request body (never streaming it into the
+// upstream call: Go's HTTP/1.1 server may close a request body once the
+// response has started, see http.ResponseController.EnableFullDuplex).
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	limit := s.opts.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	var b []byte
+	if r.ContentLength > 0 {
+		b = make([]byte, 0, r.ContentLength+1)
+	} else {
+		b = make([]byte, 0, 4096)
+	}
+	lr := io.LimitReader(r.Body, limit+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "could not read request body", Err: err}
+		}
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge(limit)
+	}
+	return b, nil
+}
+
+func tooLarge(limit int64) *llm.Error {
+	return &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Code: "request_too_large",
+		Message: "request body is larger than the limit of " + itoa(limit) + " bytes"}
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// authorise checks the caller may use model.
+func authorise(c *Caller, model string) error {
+	if c == nil || c.Allowed == nil || c.Allowed[model] {
+		return nil
+	}
+	return &llm.Error{Status: http.StatusForbidden, Type: llm.ErrPermission, Code: "model_not_allowed",
+		Message: "this key may not use model " + quote(model)}
+}
+
+var errClientGone = errors.New("client closed request")

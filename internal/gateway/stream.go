@@ -1,0 +1,310 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/sse"
+)
+
+// openStream is a stream whose first event has been read: the point after
+// which a fallback is no longer possible.
+type openStream struct {
+	t     *Target
+	n     int
+	start time.Time
+	ttft  time.Duration
+	// canonical path
+	st    provider.Stream
+	first *llm.Chunk
+	// pass-through path
+	resp    *http.Response
+	dec     *sse.Decoder
+	firstEv sse.Event
+	tap     usageTap
+}
+
+// stream serves a streaming chat request. Attempts (and so fallbacks) end
+// when the first event arrives; nothing has reached the client before that.
+func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
+	if c.plan.Cascade() != nil {
+		// stream: buffer — the cheap answer is checked whole, then the
+		// accepted one is replayed as a stream.
+		resp, t, err := c.cascade(r.Context())
+		if err != nil {
+			return c.routeErr(err)
+		}
+		c.writeStreamHeaders(w, t)
+		c.replay(newFlushWriter(w), resp)
+		return nil
+	}
+	var os *openStream
+	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
+		o, err := c.open(ctx, t, n)
+		if err != nil {
+			c.report(ctx, t, n, o.start, 0, nil, err)
+			return err
+		}
+		os = o
+		return nil
+	})
+	if err != nil {
+		return c.routeErr(err)
+	}
+	c.writeStreamHeaders(w, t)
+	fw := newFlushWriter(w)
+	if os.st != nil {
+		c.pumpCanonical(r.Context(), fw, os)
+	} else {
+		c.pumpRaw(r.Context(), fw, os)
+	}
+	return nil
+}
+
+func (c *chatCall) writeStreamHeaders(w http.ResponseWriter, t *Target) {
+	c.rc.provider = t.Provider.Info().Name
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Fulcrum-Provider", c.rc.provider)
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+}
+
+// replay streams a complete answer (a buffered cascade answer).
+func (c *chatCall) replay(fw *flushWriter, resp *llm.ChatResponse) {
+	if c.verdict != nil && c.verdict.Redacts() {
+		c.verdict.Restore(resp)
+	}
+	id := resp.ID
+	if id == "" {
+		id = c.rc.id
+	}
+	enc := c.rc.format.newStream(id, resp.Model, c.s.opts.Now().Unix(), c.req.IncludeUsage)
+	buf := fw.buf[:0]
+	buf = enc.Append(buf, &llm.Chunk{ID: id, Model: resp.Model, Role: llm.RoleAssistant})
+	if len(resp.Choices) > 0 {
+		ch := &resp.Choices[0]
+		if text := ch.Message.Text(); text != "" {
+			buf = enc.Append(buf, &llm.Chunk{Text: text})
+		}
+		for i, tc := range ch.Message.ToolCalls {
+			buf = enc.Append(buf, &llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: i, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments}}})
+		}
+		buf = enc.Append(buf, &llm.Chunk{FinishReason: ch.FinishReason, StopSequence: resp.StopSequence, Usage: resp.Usage})
+	}
+	buf = enc.Done(buf)
+	fw.write(buf)
+}
+
+// open starts one attempt and reads its first event.
+func (c *chatCall) open(ctx context.Context, t *Target, n int) (*openStream, error) {
+	s := c.s
+	o := &openStream{t: t, n: n, start: s.opts.Now()}
+	name := t.Provider.Info().Name
+	if c.passThrough(t) {
+		body, err := c.forwardBody(t)
+		if err != nil {
+			return o, err
+		}
+		resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path, Body: body, Header: forwardHeaders(c.rc), Stream: true})
+		if err != nil {
+			return o, err
+		}
+		if resp.StatusCode/100 != 2 {
+			defer resp.Body.Close()
+			return o, c.mapRawError(t, resp)
+		}
+		o.resp, o.dec = resp, sse.NewDecoder(resp.Body)
+		o.tap = c.rc.format.newTap(c.req.IncludeUsage)
+		ev, err := o.dec.Next()
+		if err != nil {
+			resp.Body.Close()
+			if ctx.Err() != nil {
+				return o, provider.TransportError(ctx, ctx.Err())
+			}
+			return o, provider.StreamCut(name, err)
+		}
+		o.firstEv = sse.Event{Event: ev.Event, Data: append([]byte(nil), ev.Data...), ID: ev.ID}
+		o.ttft = s.opts.Now().Sub(o.start)
+		return o, nil
+	}
+	st, err := t.Provider.ChatStream(ctx, c.upstreamRequest(t))
+	if err != nil {
+		return o, err
+	}
+	first, err := st.Recv()
+	if err != nil {
+		st.Close()
+		if errors.Is(err, io.EOF) {
+			err = provider.StreamCut(name, err)
+		}
+		return o, err
+	}
+	o.st, o.first, o.ttft = st, first, s.opts.Now().Sub(o.start)
+	return o, nil
+}
+
+// pumpCanonical converts canonical chunks to the client's format.
+func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openStream) {
+	s := c.s
+	defer o.st.Close()
+	model := o.first.Model
+	if model == "" {
+		model = o.t.Upstream
+	}
+	id := o.first.ID
+	if id == "" {
+		id = c.rc.id
+	}
+	enc := c.rc.format.newStream(id, model, s.opts.Now().Unix(), c.req.IncludeUsage)
+	var restorer StreamRestorer
+	if c.verdict != nil && c.verdict.Redacts() {
+		restorer = c.verdict.NewStreamRestorer()
+	}
+	var (
+		usage *llm.Usage
+		out   strings.Builder // output text, for estimates only
+		buf   = fw.buf[:0]
+	)
+	emit := func(ch *llm.Chunk) {
+		if ch.Usage != nil {
+			usage = ch.Usage
+		}
+		if usage == nil || s.opts.Estimate != nil {
+			out.WriteString(ch.Text)
+			for _, tc := range ch.ToolCalls {
+				out.WriteString(tc.Arguments)
+			}
+		}
+		if restorer != nil {
+			for _, rc := range restorer.Process(ch) {
+				buf = enc.Append(buf, &rc)
+			}
+			return
+		}
+		buf = enc.Append(buf, ch)
+	}
+	ch := o.first
+	var err error
+	for {
+		emit(ch)
+		if len(buf) > 0 {
+			if werr := fw.write(buf); werr != nil {
+				err = werr
+				break
+			}
+			buf = buf[:0]
+		}
+		ch, err = o.st.Recv()
+		if err != nil {
+			break
+		}
+	}
+	if restorer != nil {
+		for _, rc := range restorer.Flush() {
+			buf = enc.Append(buf, &rc)
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		if usage == nil {
+			usage = s.estimate(c.req, out.String())
+			buf = enc.Append(buf, &llm.Chunk{Usage: usage})
+		}
+		c.rc.usage = usage
+		// Record before the final bytes go out: a client that saw the end
+		// of the stream has a record.
+		c.report(ctx, o.t, o.n, o.start, o.ttft, usage, nil)
+		buf = enc.Done(buf)
+		fw.write(buf)
+		return
+	}
+	c.endWithError(ctx, fw, buf, o, usage, err)
+}
+
+// endWithError records a stream that failed after its first byte and ends
+// the client's stream with an error event (never a fake [DONE]).
+func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte, o *openStream, usage *llm.Usage, err error) {
+	name := o.t.Provider.Info().Name
+	if ctx.Err() != nil || errors.Is(err, errClientGone) {
+		err = provider.TransportError(ctx, context.Canceled)
+		c.rc.status = 499
+	} else {
+		var le *llm.Error
+		if !errors.As(err, &le) {
+			err = provider.StreamCut(name, err)
+		}
+		c.rc.status = llm.AsError(err).Status
+	}
+	e := llm.AsError(err)
+	c.rc.errCode = e.Code
+	c.rc.usage = usage
+	c.report(ctx, o.t, o.n, o.start, o.ttft, usage, e)
+	if c.rc.status != 499 {
+		c.s.log.Warn("stream failed", "request_id", c.rc.id, "provider", name, "err", err)
+		buf = c.rc.format.streamError(buf, e)
+		fw.write(buf)
+	}
+}
+
+// pumpRaw forwards a same-format stream event by event, watching usage.
+func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) {
+	defer o.resp.Body.Close()
+	buf := fw.buf[:0]
+	ev := o.firstEv
+	var err error
+	for {
+		if o.tap.Event(&ev) {
+			buf = sse.AppendEvent(buf[:0], ev.Event, ev.Data)
+			if o.tap.Complete() {
+				// Record before the terminal event reaches the client.
+				c.rc.usage = o.tap.Usage()
+				c.report(ctx, o.t, o.n, o.start, o.ttft, c.rc.usage, nil)
+				fw.write(buf)
+				return
+			}
+			if werr := fw.write(buf); werr != nil {
+				err = werr
+				break
+			}
+		}
+		ev, err = o.dec.Next()
+		if err != nil {
+			break
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		err = provider.StreamCut(o.t.Provider.Info().Name, err)
+	}
+	c.endWithError(ctx, fw, buf[:0], o, o.tap.Usage(), err)
+}
+
+// flushWriter writes and flushes each event at once.
+type flushWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte
+}
+
+func newFlushWriter(w http.ResponseWriter) *flushWriter {
+	return &flushWriter{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, 2048)}
+}
+
+func (f *flushWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := f.w.Write(b); err != nil {
+		return errClientGone
+	}
+	if err := f.rc.Flush(); err != nil {
+		return errClientGone
+	}
+	return nil
+}

@@ -191,4 +191,3 @@ func TestEvaluateCleanAllocs(t *testing.T) {
 		t.Errorf("Evaluate on a clean request allocates %v times, want at most 1 (the decision)", allocs)
 	}
 }
-

@@ -1,0 +1,303 @@
+// Package openai is the adapter for OpenAI and every OpenAI-compatible
+// server (vLLM, llama.cpp server, TGI, LM Studio): it sends canonical
+// requests as Chat Completions and Embeddings calls, converts the answers
+// and streams back, and forwards OpenAI-format bodies untouched on the
+// pass-through path.
+//
+// The wire format itself lives in internal/api/openai; this package adds
+// the HTTP client, authentication, error mapping and the stream reader.
+// See docs/providers/openai.md.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	api "github.com/fulcrumhq/fulcrum/internal/api/openai"
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+const providerType = "openai"
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// Client calls an OpenAI-compatible API. It is safe for concurrent use.
+type Client struct {
+	info    provider.Info
+	base    string
+	auth    string // "Bearer <key>", or empty for keyless local servers
+	headers http.Header
+	http    *provider.HTTP
+	reqOpts api.RequestOptions
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTP replaces the HTTP client. Default: provider.NewHTTP with the
+// configured timeouts.
+func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
+
+// WithRequestOptions sets the request dialect. Default: the token limit is
+// sent as max_completion_tokens to api.openai.com (its reasoning models
+// reject max_tokens) and as max_tokens to every other server.
+func WithRequestOptions(o api.RequestOptions) Option { return func(c *Client) { c.reqOpts = o } }
+
+// New builds a client from a provider config. BaseURL defaults to
+// https://api.openai.com/v1; an empty APIKey sends no Authorization header
+// (local vLLM or llama.cpp servers often need none).
+func New(cfg config.Provider, opts ...Option) (*Client, error) {
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = config.DefaultBaseURL(config.TypeOpenAI)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("openai: provider %q: base_url %q is not an http(s) URL", cfg.Name, cfg.BaseURL)
+	}
+	hosting := provider.Hosting(cfg.Hosting)
+	if hosting == "" {
+		hosting = provider.Proprietary
+	}
+	c := &Client{
+		base:    base,
+		headers: make(http.Header, len(cfg.Headers)),
+		reqOpts: api.RequestOptions{MaxCompletionTokens: u.Hostname() == "api.openai.com"},
+	}
+	if cfg.APIKey != "" {
+		c.auth = "Bearer " + cfg.APIKey
+	}
+	for k, v := range cfg.Headers {
+		c.headers.Set(k, v)
+	}
+	c.info = provider.Info{
+		Name:      cfg.Name,
+		Type:      providerType,
+		Hosting:   hosting,
+		Region:    cfg.Region,
+		Retention: cfg.Retention,
+		Caps: provider.Capabilities{
+			Embeddings:      true,
+			MultipleChoices: true,
+			Passthrough:     "openai",
+			Forward:         c.Forward,
+		},
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.http == nil {
+		c.http = provider.NewHTTP(provider.Timeouts{
+			Connect:   cfg.Timeouts.Connect.D(),
+			FirstByte: cfg.Timeouts.FirstByte.D(),
+			Total:     cfg.Timeouts.Total.D(),
+		})
+	}
+	return c, nil
+}
+
+// Info describes the provider.
+func (c *Client) Info() *provider.Info { return &c.info }
+
+// check refuses what the translated path cannot carry: parameters the
+// ingress decoder only named (their values are not in the canonical
+// request, so they would be silently dropped).
+func (c *Client) check(req *llm.ChatRequest) error {
+	if len(req.Unsupported) > 0 {
+		return llm.Unsupported(c.info.Name, req.Unsupported[0])
+	}
+	return nil
+}
+
+// Chat calls POST /chat/completions.
+func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := c.check(req); err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Stream, r.IncludeUsage = false, false
+	body, err := api.EncodeChatRequestWith(&r, c.reqOpts)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.call(ctx, "/chat/completions", body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := api.DecodeChatResponse(b)
+	if err != nil {
+		return nil, c.annotate(err)
+	}
+	return resp, nil
+}
+
+// ChatStream calls POST /chat/completions with stream: true, always asking
+// for the usage chunk.
+func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := c.check(req); err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Stream = true
+	body, err := api.EncodeChatRequestWith(&r, c.reqOpts)
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := c.post(ctx, "/chat/completions", body, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, c.MapError(resp)
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		// An error object with status 200, which some servers send for
+		// failures found after the headers were decided.
+		b, _ := provider.ReadBody(resp.Body, maxErrorBody)
+		resp.Body.Close()
+		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "bad_upstream_response", Provider: c.info.Name,
+			Message: fmt.Sprintf("upstream %s: answered a stream request with JSON: %s", c.info.Name, api.ErrorMessage(b))}
+	}
+	return newStream(c.info.Name, resp.Body), nil
+}
+
+// Embed calls POST /embeddings.
+func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	body, err := api.EncodeEmbedRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.call(ctx, "/embeddings", body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := api.DecodeEmbedResponse(b)
+	if err != nil {
+		return nil, c.annotate(err)
+	}
+	if resp.Model == "" {
+		resp.Model = req.Model
+	}
+	return resp, nil
+}
+
+// call posts a non-streaming request and returns the 2xx body.
+func (c *Client) call(ctx context.Context, path string, body []byte) ([]byte, error) {
+	resp, cancel, err := c.post(ctx, path, body, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return nil, c.MapError(resp)
+	}
+	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	if err != nil {
+		e := provider.TransportError(ctx, err)
+		e.Provider = c.info.Name
+		return nil, e
+	}
+	return b, nil
+}
+
+// hopHeaders are never forwarded from a client: connection-level headers,
+// credentials (the provider's own are sent), and encodings (bodies are
+// metered, so they travel uncompressed).
+var hopHeaders = map[string]bool{
+	"Authorization": true, "Api-Key": true, "X-Api-Key": true, "Cookie": true,
+	"Host": true, "Content-Length": true, "Content-Type": true, "Accept-Encoding": true,
+	"Connection": true, "Keep-Alive": true, "Proxy-Authorization": true, "Proxy-Connection": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// post sends body to base+path with the provider's headers.
+func (c *Client) post(ctx context.Context, path string, body []byte, extra http.Header, stream bool) (*http.Response, context.CancelFunc, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("openai: provider %q: %w", c.info.Name, err)
+	}
+	for k, vs := range extra {
+		if !hopHeaders[http.CanonicalHeaderKey(k)] {
+			req.Header[http.CanonicalHeaderKey(k)] = vs
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	for k, vs := range c.headers {
+		req.Header[k] = vs
+	}
+	resp, cancel, err := c.http.Do(ctx, req, stream)
+	if err != nil {
+		var e *llm.Error
+		if errors.As(err, &e) {
+			e.Provider = c.info.Name
+		}
+		return nil, nil, err
+	}
+	return resp, cancel, nil
+}
+
+// Forward is the pass-through call: raw.Body goes to base+raw.Path as is,
+// with the provider's credentials and headers, and the upstream's response
+// comes back unread, whatever its status (MapError turns a non-2xx one into
+// an *llm.Error). The caller closes the body.
+func (c *Client) Forward(ctx context.Context, raw *provider.RawRequest) (*http.Response, error) {
+	resp, cancel, err := c.post(ctx, raw.Path, raw.Body, raw.Header, raw.Stream)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody releases the total-timeout context of a non-streaming
+// forwarded call when the caller closes the body.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// MapError reads and closes a non-2xx response's body and returns the
+// error to give the client: the upstream's status and message, its
+// Retry-After, and a 502 instead of a 401/403 (the gateway's credentials
+// failed, not the client's).
+func (c *Client) MapError(resp *http.Response) *llm.Error {
+	b, _ := provider.ReadBody(resp.Body, maxErrorBody)
+	resp.Body.Close()
+	return provider.StatusError(c.info.Name, resp, api.ErrorMessage(b))
+}
+
+// annotate marks an error from the wire decoder as this provider's.
+func (c *Client) annotate(err error) error {
+	var e *llm.Error
+	if errors.As(err, &e) {
+		e.Provider = c.info.Name
+		e.Message = fmt.Sprintf("upstream %s: %s", c.info.Name, e.Message)
+	}
+	return err
+}

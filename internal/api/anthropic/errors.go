@@ -23,6 +23,11 @@ const (
 func errorType(e *llm.Error) string {
 	switch e.Type {
 	case llm.ErrInvalidRequest:
+		if e.Status == http.StatusNotFound {
+			// OpenAI calls an unknown model an invalid request; Anthropic
+			// calls it not_found_error.
+			return typeNotFound
+		}
 		return typeInvalidRequest
 	case llm.ErrAuthentication:
 		return typeAuthentication

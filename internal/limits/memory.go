@@ -1,0 +1,266 @@
+package limits
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// Memory is the in-process Limiter, for a single replica. Its state dies
+// with the process; spent totals are seeded again from the store.
+type Memory struct {
+	totals Totals
+	now    func() time.Time
+
+	mu      sync.Mutex // guards the following fields
+	budgets map[budgetKey]*budgetState
+	rates   map[string]*[2]int64 // key -> requests TAT, tokens TAT (µs)
+	calls   int                  // Rate calls since the last sweep
+	nextID  uint64
+}
+
+type budgetKey struct {
+	scope   string
+	period  store.Period
+	hosting string
+}
+
+type budgetState struct {
+	start           time.Time
+	spent, reserved int64
+}
+
+// MemoryOptions configures NewMemory. Zero fields take the defaults noted.
+type MemoryOptions struct {
+	// Totals seeds spent totals when a scope and period is first seen; nil
+	// starts them at zero.
+	Totals Totals
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// NewMemory returns an in-process limiter.
+func NewMemory(o MemoryOptions) *Memory {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Memory{totals: o.Totals, now: o.Now, budgets: map[budgetKey]*budgetState{}, rates: map[string]*[2]int64{}}
+}
+
+func keyOf(b Budget) budgetKey { return budgetKey{b.Scope, b.Period, b.hosting()} }
+
+// lockSeeded returns with m.mu held and a state for every budget's period
+// containing now, seeding missing ones from the store without the lock.
+func (m *Memory) lockSeeded(ctx context.Context, budgets []Budget, now time.Time) error {
+	for {
+		m.mu.Lock()
+		var missing []Budget
+		for _, b := range budgets {
+			st := m.budgets[keyOf(b)]
+			// A state newer than now (another call rolled the period over
+			// first) is used as it is.
+			if st == nil || st.start.Before(b.Period.Start(now)) {
+				missing = append(missing, b)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		m.mu.Unlock()
+		seeds := make([]int64, len(missing))
+		for i, b := range missing {
+			v, err := seed(ctx, m.totals, b, now)
+			if err != nil {
+				return err
+			}
+			seeds[i] = v
+		}
+		m.mu.Lock()
+		for i, b := range missing {
+			start := b.Period.Start(now)
+			if st := m.budgets[keyOf(b)]; st == nil || st.start.Before(start) {
+				m.budgets[keyOf(b)] = &budgetState{start: start, spent: seeds[i]}
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// Reserve implements Limiter.
+func (m *Memory) Reserve(ctx context.Context, budgets []Budget, worst Amount) (*Reservation, error) {
+	now := m.now()
+	if err := m.lockSeeded(ctx, budgets, now); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	amounts := make([]int64, len(budgets))
+	for i, b := range budgets {
+		st := m.budgets[keyOf(b)]
+		amounts[i] = b.of(worst)
+		if b.LimitNanos > 0 && st.spent+st.reserved+amounts[i] > b.LimitNanos {
+			return nil, &ExceededError{Kind: KindBudget, Budget: b, SpentNanos: st.spent, ReservedNanos: st.reserved,
+				RequestNanos: amounts[i], ResetsAt: periodEnd(b.Period, now), RetryAfter: retryUntil(b.Period, now)}
+		}
+	}
+	for i, b := range budgets {
+		m.budgets[keyOf(b)].reserved += amounts[i]
+	}
+	m.nextID++
+	return &Reservation{ID: "m" + strconv.FormatUint(m.nextID, 10), At: now, budgets: budgets, amounts: amounts}, nil
+}
+
+// retryUntil is the Retry-After of a spent budget: until its period ends.
+func retryUntil(p store.Period, now time.Time) time.Duration {
+	end := periodEnd(p, now)
+	if end.IsZero() {
+		return 0
+	}
+	return end.Sub(now)
+}
+
+// Settle implements Limiter.
+func (m *Memory) Settle(_ context.Context, r *Reservation, actual Amount) error {
+	if r == nil || r.done.Swap(true) {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, b := range r.budgets {
+		st := m.budgets[keyOf(b)]
+		if st == nil || !st.start.Equal(b.Period.Start(r.At)) {
+			continue // the period rolled over: its spend is the store's now
+		}
+		st.reserved -= r.amounts[i]
+		st.spent += b.of(actual)
+	}
+	return nil
+}
+
+// Release implements Limiter.
+func (m *Memory) Release(ctx context.Context, r *Reservation) error {
+	return m.Settle(ctx, r, Amount{})
+}
+
+// Budgets implements Limiter.
+func (m *Memory) Budgets(ctx context.Context, budgets []Budget) ([]BudgetState, error) {
+	now := m.now()
+	if err := m.lockSeeded(ctx, budgets, now); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := make([]BudgetState, len(budgets))
+	for i, b := range budgets {
+		st := m.budgets[keyOf(b)]
+		out[i] = BudgetState{Budget: b, PeriodStart: st.start, ResetsAt: periodEnd(b.Period, st.start),
+			SpentNanos: st.spent, ReservedNanos: st.reserved, RemainingNanos: b.LimitNanos - st.spent - st.reserved}
+	}
+	return out, nil
+}
+
+// Rate implements Limiter.
+func (m *Memory) Rate(_ context.Context, key string, r Rates, tokens int64) (RateState, error) {
+	now := micros(m.now())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweepLocked(now)
+	st := m.rates[key]
+	if st == nil {
+		st = new([2]int64)
+		m.rates[key] = st
+	}
+	res, newTAT, err := rateCheck(st[0], st[1], now, r, tokens)
+	if err != nil {
+		return res, err
+	}
+	st[0], st[1] = newTAT[0], newTAT[1]
+	return res, nil
+}
+
+// rateCheck admits one request of tokens against both TATs; on success it
+// returns the new TATs.
+func rateCheck(reqTAT, tokTAT, now int64, r Rates, tokens int64) (RateState, [2]int64, error) {
+	newTAT := [2]int64{reqTAT, tokTAT}
+	var res RateState
+	var refused *ExceededError
+	if r.RPM > 0 {
+		n, ok, retry, big := gcraStep(reqTAT, now, r.RPM, 1)
+		if !ok {
+			refused = &ExceededError{Kind: KindRequests, Limit: r.RPM, RetryAfter: roundUpSecond(retry), TooLarge: big}
+		}
+		newTAT[0] = n
+	}
+	if r.TPM > 0 && refused == nil {
+		n, ok, retry, big := gcraStep(tokTAT, now, r.TPM, tokens)
+		if !ok {
+			refused = &ExceededError{Kind: KindTokens, Limit: r.TPM, RetryAfter: roundUpSecond(retry), TooLarge: big}
+		}
+		newTAT[1] = n
+	}
+	if refused != nil {
+		newTAT = [2]int64{reqTAT, tokTAT}
+	}
+	if r.RPM > 0 {
+		res.Requests = gcraWindow(r.RPM, max(newTAT[0], now)-now)
+	}
+	if r.TPM > 0 {
+		res.Tokens = gcraWindow(r.TPM, max(newTAT[1], now)-now)
+	}
+	if refused != nil {
+		return res, newTAT, refused
+	}
+	return res, newTAT, nil
+}
+
+// roundUpSecond turns a wait in µs into a Retry-After, which HTTP counts in
+// whole seconds: rounding down would invite a retry that fails again.
+func roundUpSecond(us int64) time.Duration {
+	d := time.Duration(us) * time.Microsecond
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// AdjustRate implements Limiter.
+func (m *Memory) AdjustRate(_ context.Context, key string, r Rates, requests, tokens int64) error {
+	now := micros(m.now())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.rates[key]
+	if st == nil {
+		st = new([2]int64)
+		m.rates[key] = st
+	}
+	if r.RPM > 0 {
+		st[0] = adjustTAT(st[0], now, r.RPM, requests)
+	}
+	if r.TPM > 0 {
+		st[1] = adjustTAT(st[1], now, r.TPM, tokens)
+	}
+	return nil
+}
+
+func adjustTAT(tat, now, limit, delta int64) int64 {
+	switch {
+	case delta > 0:
+		return max(tat, now) + gcraInc(limit, delta)
+	case delta < 0:
+		return tat - gcraInc(limit, -delta)
+	}
+	return tat
+}
+
+// sweepLocked drops, every few thousand calls, rate state that has fully
+// drained (a TAT in the past is the same as none).
+func (m *Memory) sweepLocked(now int64) {
+	m.calls++
+	if m.calls < 4096 {
+		return
+	}
+	m.calls = 0
+	for k, st := range m.rates {
+		if st[0] <= now && st[1] <= now {
+			delete(m.rates, k)
+		}
+	}
+}

@@ -120,4 +120,3 @@ func TestRedisLargeAmounts(t *testing.T) {
 		t.Errorf("after settle %+v", got)
 	}
 }
-

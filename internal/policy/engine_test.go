@@ -14,7 +14,15 @@ import (
 
 func testEngine(t testing.TB) *Engine {
 	t.Helper()
-	e, err := New(config.Policy{
+	e, err := New(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func testConfig() config.Policy {
+	return config.Policy{
 		CustomDetectors: []config.CustomDetector{
 			{Class: "employee_id", Pattern: `EMP-[0-9]{6}`},
 			{Class: "project_codename", Keywords: []string{"bluebird"}},
@@ -32,11 +40,7 @@ func testEngine(t testing.TB) *Engine {
 			{Name: "eu", OnSensitive: config.ActionAllow, Require: config.Requirements{Regions: []string{"eu"}}},
 			{Name: "emails-only", Detect: []string{"email"}},
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	return e
 }
 
 func chat(texts ...string) *llm.ChatRequest {

@@ -173,3 +173,39 @@ func readiness(st store.Store) func(ctx context.Context) error {
 type auditor struct{}
 
 func (a *auditor) request(r *gateway.RequestLog) {}
+
+// PriceFunc prices usage of a configured model name (or, when cfg has no
+// such model, a catalogue model name) in USD, for eval and advise reports.
+// Self-hosted models with a GPU cost model are priced by it.
+func PriceFunc(cfg *config.Config) (func(model string, u llm.Usage) (float64, bool), error) {
+	p, err := newPricer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]config.Model{}
+	for _, m := range cfg.Models {
+		byName[m.Name] = m
+	}
+	return func(model string, u llm.Usage) (float64, bool) {
+		if m, ok := byName[model]; ok {
+			pc := cfg.ProviderByName(m.Provider)
+			if pc == nil {
+				return 0, false
+			}
+			if pc.Cost != nil {
+				return 0, false // self-hosted cost models price by GPU time, not here
+			}
+			price, ok := p.cat.Resolve(pc.Name, pc.Type, m.Upstream)
+			if !ok {
+				return 0, false
+			}
+			return meter.Cost(u, price).USD(), true
+		}
+		for _, typ := range []string{config.TypeOpenAI, config.TypeAnthropic, config.TypeGemini} {
+			if price, ok := p.cat.Lookup(typ, model); ok {
+				return meter.Cost(u, price).USD(), true
+			}
+		}
+		return 0, false
+	}, nil
+}

@@ -38,6 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		serveCmd(e),
 		configCmd(e),
 		versionCmd(e),
+		evalCmd(e),
+		adviseCmd(e),
 	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(e))

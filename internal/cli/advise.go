@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fulcrumhq/fulcrum/internal/advise"
+	"github.com/fulcrumhq/fulcrum/internal/app"
+	"github.com/fulcrumhq/fulcrum/internal/eval"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/open"
+)
+
+func adviseCmd(e *env) *cobra.Command {
+	var (
+		profile, cfgPath, format, out string
+		evals                         []string
+		usageDays                     int
+		measured                      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "advise --profile org.yaml",
+		Short: "Compare the total cost of ownership of proprietary, self-hosted and hybrid set-ups",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := advise.LoadProfile(profile)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(e, cfgPath)
+			if err != nil {
+				return err
+			}
+			opts := advise.Options{Profile: p, UsageDays: usageDays}
+			if opts.Price, err = app.PriceFunc(cfg); err != nil {
+				return err
+			}
+			for _, f := range evals {
+				r, err := eval.ReadJSONFile(f)
+				if err != nil {
+					return err
+				}
+				opts.Evals = append(opts.Evals, r)
+			}
+			if measured {
+				st, err := open.Store(cmd.Context(), cfg.Storage.URL, app.NewLogger(cfg.Logging, e.stderr))
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				opts.Usage = storeUsage{st}
+			}
+			rep, err := advise.Run(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			w := e.stdout
+			if out != "" {
+				f, err := os.Create(out)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			return advise.Write(w, rep, format)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&profile, "profile", "", "organisation profile (YAML), see examples/profiles/")
+	f.StringVarP(&cfgPath, "config", "c", "", "gateway config: prices and, with --measured, the store to read usage from")
+	f.StringSliceVar(&evals, "eval", nil, "results.json files from `fulcrum eval` to compare quality")
+	f.BoolVar(&measured, "measured", false, "use the usage measured by the gateway (from the store) instead of the profile's volumes")
+	f.IntVar(&usageDays, "days", 30, "with --measured: how many days of usage to read")
+	f.StringVar(&format, "format", "table", "table, md, json or html")
+	f.StringVarP(&out, "out", "o", "", "write the report to this file instead of standard output")
+	cmd.MarkFlagRequired("profile")
+	return cmd
+}
+
+// storeUsage reads measured usage for advise from the usage records.
+type storeUsage struct{ st store.Store }
+
+func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.MeasuredUsage, error) {
+	from := time.Now().AddDate(0, 0, -days)
+	recs, err := s.st.Usage(ctx, store.UsageFilter{From: from, Limit: 5_000_000})
+	if err != nil {
+		return nil, err
+	}
+	m := &advise.MeasuredUsage{Days: days}
+	perSecond := map[int64]int64{}
+	seen := map[string]bool{}
+	for i := range recs {
+		r := &recs[i]
+		m.InputTokens += r.InputTokens
+		m.OutputTokens += r.OutputTokens
+		if seen[r.RequestID] {
+			continue
+		}
+		seen[r.RequestID] = true
+		m.Requests++
+		if r.PolicyAction == "self_hosted_only" {
+			m.PrivateRequests++
+		}
+		perSecond[r.Time.Unix()]++
+	}
+	for _, n := range perSecond {
+		m.PeakRPS = max(m.PeakRPS, float64(n))
+	}
+	return m, nil
+}
+

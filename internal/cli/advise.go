@@ -112,4 +112,3 @@ func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.Measure
 	}
 	return m, nil
 }
-

@@ -553,3 +553,35 @@ func TestForward(t *testing.T) {
 		t.Errorf("stream body: %s", out)
 	}
 }
+
+func TestConfigHeadersOverrideKey(t *testing.T) {
+	f := fake.NewOpenAI()
+	defer f.Close()
+	c, err := New(config.Provider{Name: "p", BaseURL: f.URL, APIKey: "sk-other",
+		Headers: map[string]string{"authorization": "Bearer " + fake.APIKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.http.Client.CloseIdleConnections()
+	if _, err := c.Chat(context.Background(), chatReq("hi", false)); err != nil {
+		t.Fatalf("configured Authorization header was not used: %v", err)
+	}
+}
+
+func TestMaxCompletionTokensSent(t *testing.T) {
+	f := fake.NewOpenAI()
+	defer f.Close()
+	c, err := New(config.Provider{Name: "p", BaseURL: f.URL, APIKey: fake.APIKey},
+		WithRequestOptions(api.RequestOptions{MaxCompletionTokens: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.http.Client.CloseIdleConnections()
+	if _, err := c.Chat(context.Background(), chatReq("hi", false)); err != nil {
+		t.Fatal(err)
+	}
+	body := string(f.Log.All()[0].Body)
+	if !strings.Contains(body, `"max_completion_tokens":100`) || strings.Contains(body, `"max_tokens"`) {
+		t.Errorf("body = %s", body)
+	}
+}

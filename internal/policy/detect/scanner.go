@@ -133,6 +133,8 @@ type Scanner struct {
 	// kwFirst lists, per lower-cased first byte, the keywords starting
 	// with it; nil when there are no keyword detectors.
 	kwFirst *[256][]keyword
+	// kwPair has a bit per lower-cased first two bytes of a keyword.
+	kwPair  *[1 << 13]byte
 	classes []string // class per custom detector index
 }
 
@@ -179,7 +181,13 @@ func New(o Options) (*Scanner, error) {
 			}
 			if s.kwFirst == nil {
 				s.kwFirst = new([256][]keyword)
+				s.kwPair = new([1 << 13]byte)
 			}
+			pair := uint16(w[0]) << 8
+			if len(w) > 1 {
+				pair |= uint16(w[1])
+			}
+			s.kwPair[pair>>3] |= 1 << (pair & 7)
 			s.kwFirst[w[0]] = append(s.kwFirst[w[0]], keyword{bit: bit, class: c.Class, word: w})
 		}
 	}
@@ -377,6 +385,13 @@ func lower(c byte) byte {
 // keywords reports custom keywords starting at the word start i.
 func (st *state) keywords(i int) {
 	t := st.t
+	pair := uint16(lower(t[i])) << 8
+	if i+1 < len(t) {
+		pair |= uint16(lower(t[i+1]))
+	}
+	if st.s.kwPair[pair>>3]&(1<<(pair&7)) == 0 && st.s.kwPair[(pair&0xff00)>>3]&1 == 0 {
+		return
+	}
 	for _, k := range st.s.kwFirst[lower(t[i])] {
 		if st.m&k.bit == 0 || len(t)-i < len(k.word) {
 			continue

@@ -9,7 +9,7 @@ import (
 func (st *state) word(i, j int, digits bool) int {
 	t := st.t
 	m := st.m
-	if m&Secret != 0 {
+	if m&Secret != 0 && secretStart[t[i]] {
 		if e := st.secretPrefix(i, j); e > 0 {
 			return e
 		}
@@ -30,12 +30,37 @@ func (st *state) word(i, j int, digits bool) int {
 		st.add(i, j, ClassMedical, KindMRN)
 		return j
 	}
-	if m&Secret != 0 {
+	if m&Secret != 0 && assignAt(t, j) > 0 {
 		if e := st.assignment(i, j); e > 0 {
 			return e
 		}
 	}
 	return j
+}
+
+// secretStart marks the first bytes of the token prefixes secretPrefix
+// knows.
+var secretStart = func() (t [256]bool) {
+	for _, c := range []byte("srAgxhneBb") {
+		t[c] = true
+	}
+	return t
+}()
+
+// assignAt returns the index after ':' or '=' when the text at j is an
+// assignment operator (after at most three quotes or blanks), or 0.
+func assignAt(t string, j int) int {
+	for q := 0; q < 4 && j < len(t); q++ {
+		switch t[j] {
+		case ':', '=':
+			return j + 1
+		case '"', '\'', '`', ' ', '\t':
+			j++
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 // mrnToken accepts upper-case letters and at least four digits.
@@ -202,14 +227,10 @@ var secretKeywords = []struct {
 func (st *state) assignment(i, j int) int {
 	t := st.t
 	n := len(t)
-	p := j
-	for q := 0; q < 3 && p < n && (t[p] == '"' || t[p] == '\'' || t[p] == '`' || t[p] == ' ' || t[p] == '\t'); q++ {
-		p++
-	}
-	if p >= n || (t[p] != ':' && t[p] != '=') {
+	p := assignAt(t, j)
+	if p == 0 {
 		return 0
 	}
-	p++
 	if p < n && (t[p] == '=' || t[p] == '>') {
 		p++
 	}

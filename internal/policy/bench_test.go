@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy/detect"
+)
+
+// benchPrompt is a mixed request body: prose, a support ticket with a few
+// sensitive values, logs, config and code with numbers that must not match.
+const benchPrompt = `Hi team, the customer reported that the export job fails every night since version 2.4.1 was deployed on 2024-03-18.
+Their order #884213 was charged twice ($129.99 each). Please refund one charge and reply to them at maria.gonzalez@example.com
+or call +44 20 7946 0958. The invoice lists 3 seats at 43.33 each, total 129.99, VAT 20%.
+Logs from the worker (pod export-7c9f8d-x2v4k, node 10.12.4.7):
+  2024-03-18T02:00:01Z INFO starting export batch=17 rows=120394 took=3.2s
+  2024-03-18T02:00:04Z ERROR upload failed: 403 Forbidden (request id 4f9c2a1e-8b7d-4c3a-9e1f-2d6b5a7c8e90)
+The config they sent looks like this:
+    region: eu-west-1
+    bucket: acme-exports
+    retries: 5
+    timeout_seconds: 30
+We think the IAM policy is missing s3:PutObject. Could you check the role and summarise the steps to fix it?
+Also, please write a short apology email explaining the double charge and the timeline for the refund (5-7 business days).
+func retry(n int) error { for i := 0; i < n; i++ { if err := upload(); err == nil { return nil } }; return errors.New("gave up") }
+`
+
+func benchText(size int) string {
+	var b strings.Builder
+	for b.Len() < size {
+		b.WriteString(benchPrompt)
+	}
+	return b.String()[:size]
+}
+
+// benchRequest splits size bytes of mixed text over a system prompt and
+// user/assistant turns of about 1 KB each.
+func benchRequest(size int) *llm.ChatRequest {
+	text := benchText(size)
+	req := &llm.ChatRequest{Model: "m", Messages: []llm.Message{llm.TextMessage(llm.RoleSystem, "You are a support assistant.")}}
+	for i := 0; i < len(text); i += 1024 {
+		role := llm.RoleUser
+		if (i/1024)%2 == 1 {
+			role = llm.RoleAssistant
+		}
+		req.Messages = append(req.Messages, llm.TextMessage(role, text[i:min(i+1024, len(text))]))
+	}
+	return req
+}
+
+func BenchmarkScanner(b *testing.B) {
+	e := testEngine(b)
+	sc := e.Scanner()
+	for _, c := range []struct {
+		name string
+		text string
+	}{
+		{"mixed", benchText(64 << 10)},
+		{"prose", strings.Repeat("The quick brown fox jumps over the lazy dog while the team reviews the quarterly report. ", 700)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.text)))
+			b.ReportAllocs()
+			var spans []detect.Span
+			for b.Loop() {
+				spans = sc.Scan(c.text, detect.Builtin|sc.AllCustom(), spans[:0])
+			}
+		})
+	}
+}
+
+func BenchmarkEvaluate(b *testing.B) {
+	e := testEngine(b)
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"4KB", 4 << 10}, {"100KB", 100 << 10}} {
+		req := benchRequest(c.size)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(c.size))
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Evaluate(req, nil, "")
+			}
+		})
+		b.Run(c.name+"-clean", func(b *testing.B) {
+			clean := chat(strings.Repeat("Please summarise the quarterly report and list three risks for the board. ", c.size/75))
+			b.SetBytes(int64(c.size))
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Evaluate(clean, nil, "")
+			}
+		})
+		b.Run(c.name+"-redact", func(b *testing.B) {
+			b.SetBytes(int64(c.size))
+			b.ReportAllocs()
+			for b.Loop() {
+				d := e.Evaluate(req, nil, "redact")
+				d.Redact(req)
+			}
+		})
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
+	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/meter"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -51,6 +53,21 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 			defer cancel()
 			return rec.Close(cctx)
 		})
+	}
+	// The guard runs even with scanning disabled: classes a client
+	// declares in x-fulcrum-data-class still apply.
+	gd, err := newGuard(cfg)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	o.Guard = gd
+	if !cfg.Metering.Disabled {
+		aw, err := audit.NewWriter(ctx, st, filepath.Join(cfg.Storage.DataDir, "audit-journal"), g.log)
+		if err != nil {
+			return err
+		}
+		obs.audit = aw
+		g.closers = append(g.closers, aw.Close)
 	}
 	o.Observer = obs
 	return nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -84,7 +86,7 @@ func (p *pricer) worstCase(info *provider.Info, upstream string, promptTokens, m
 type recorder struct {
 	rec    *meter.Recorder
 	prices *pricer
-	audit  *auditor
+	audit  *audit.Writer
 	log    *slog.Logger
 }
 
@@ -130,8 +132,28 @@ func (o *recorder) Attempt(a *gateway.Attempt) {
 }
 
 func (o *recorder) Request(r *gateway.RequestLog) {
-	if o.audit != nil {
-		o.audit.request(r)
+	if o.audit == nil {
+		return
+	}
+	row := store.AuditRow{Time: r.Time, RequestID: r.ID, Action: "none", Outcome: strconv.Itoa(r.Status)}
+	if r.ErrCode != "" {
+		row.Outcome += " " + r.ErrCode
+	}
+	if r.Caller != nil {
+		row.KeyID = r.Caller.KeyID
+	}
+	if v, ok := r.Verdict.(verdict); ok {
+		row.Classes = audit.EncodeClasses(v.Classes)
+		row.Action = v.Action.String()
+	}
+	for _, c := range r.Candidates {
+		row.Candidates = append(row.Candidates, c.Name+":"+string(c.Hosting))
+	}
+	if r.Chosen != nil {
+		row.Chosen, row.ChosenHosting = r.Chosen.Name, string(r.Chosen.Hosting)
+	}
+	if err := o.audit.Write(row); err != nil {
+		o.log.Error("audit record lost", "request_id", r.ID, "err", err)
 	}
 }
 

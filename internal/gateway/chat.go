@@ -52,8 +52,10 @@ type RequestLog struct {
 	Stream   bool
 	ErrCode  string
 	Verdict  Verdict
-	// Candidates are the providers considered, Chosen the one that served.
+	// Candidates are the providers policy permitted, Chosen the one that
+	// served (nil when none did).
 	Candidates []*provider.Info
+	Chosen     *provider.Info
 }
 
 func allowAll(*provider.Info) bool { return true }
@@ -69,6 +71,8 @@ type chatCall struct {
 	// spent sums what attempts cost, to settle the budget reservation.
 	spent Spend
 	plan  *router.Plan
+	// served is the target that answered.
+	served *Target
 }
 
 // resolve finds the plan for the requested model.
@@ -108,6 +112,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return err
 	}
 	c := &chatCall{s: s, rc: rc, req: req, permit: allowAll}
+	rc.call = c
 	if err := c.resolve(); err != nil {
 		return err
 	}
@@ -277,6 +282,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return c.routeErr(err)
 	}
+	c.served = t
 	c.rc.provider = t.Provider.Info().Name
 	h := w.Header()
 	h.Set("X-Fulcrum-Provider", c.rc.provider)

@@ -37,6 +37,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rc *re
 		}
 	}
 	c := &chatCall{s: s, rc: rc, req: &llm.ChatRequest{Model: req.Model}, verdict: verdict, permit: permit}
+	rc.call = c
 	if err := c.resolve(); err != nil {
 		return err
 	}
@@ -83,6 +84,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rc *re
 	if err != nil {
 		return c.routeErr(err)
 	}
+	c.served = t
 	rc.provider = t.Provider.Info().Name
 	rc.usage = resp.Usage
 	b, err := openai.EncodeEmbedResponse(resp, req.Model, req.EncodingFormat)

@@ -228,6 +228,8 @@ type reqCtx struct {
 	errCode  string
 	// fwd holds client headers forwarded on the pass-through path.
 	fwd http.Header
+	// call is the chat call, for the request record.
+	call *chatCall
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -271,11 +273,25 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 func (s *Server) finish(r *http.Request, rc *reqCtx) {
 	d := s.opts.Now().Sub(rc.start)
 	s.opts.Metrics.observeRequest(rc, d)
-	if s.opts.Observer != nil {
-		s.opts.Observer.Request(&RequestLog{
+	if s.opts.Observer != nil && rc.model != "" {
+		rl := &RequestLog{
 			ID: rc.id, Time: rc.start, Caller: rc.caller, Model: rc.model, Provider: rc.provider,
 			Status: rc.status, Duration: d, Usage: rc.usage, Stream: rc.stream, ErrCode: rc.errCode,
-		})
+		}
+		if c := rc.call; c != nil {
+			rl.Verdict = c.verdict
+			if c.plan != nil {
+				for _, t := range c.plan.Targets() {
+					if info := t.Provider.Info(); c.permit(info) {
+						rl.Candidates = append(rl.Candidates, info)
+					}
+				}
+			}
+			if c.served != nil {
+				rl.Chosen = c.served.Provider.Info()
+			}
+		}
+		s.opts.Observer.Request(rl)
 	}
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return

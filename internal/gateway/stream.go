@@ -68,6 +68,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c *chatCall) writeStreamHeaders(w http.ResponseWriter, t *Target) {
+	c.served = t
 	c.rc.provider = t.Provider.Info().Name
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

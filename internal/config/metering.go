@@ -32,6 +32,11 @@ type Metering struct {
 	FlushInterval Duration `yaml:"flush_interval"`
 	// SelfHosted tunes the throughput measurement behind self-hosted prices.
 	SelfHosted SelfHostedMetering `yaml:"self_hosted"`
+
+	// --- keys, budgets and rate limits: see limits.go and docs/keys.md ---
+
+	// Limits configures budgets, rate limits and the key cache.
+	Limits Limits `yaml:"limits"`
 }
 
 // SelfHostedMetering tunes how GPU rent becomes a price per token.
@@ -56,6 +61,7 @@ func (m *Metering) applyDefaults() {
 	if m.SelfHosted.MinTokensPerSecond == 0 {
 		m.SelfHosted.MinTokensPerSecond = 1
 	}
+	m.Limits.applyDefaults()
 }
 
 func (m *Metering) validate(path string) []error {
@@ -72,6 +78,7 @@ func (m *Metering) validate(path string) []error {
 	if m.SelfHosted.MinTokensPerSecond < 0 {
 		errs = append(errs, errorf(path+".self_hosted.min_tokens_per_second", "must be positive"))
 	}
+	errs = append(errs, m.Limits.validate(path+".limits")...)
 	return errs
 }
 

@@ -281,6 +281,11 @@ func (st *state) phone(w *window, a, b, digits int) int {
 		start = w.lead
 	}
 	plus := a == 0 && w.lead >= 0 && t[w.lead] == '+'
+	// A dash-joined token is one thing (ISBN 978-0-591-27250-1): never
+	// take a phone number out of its middle.
+	if a > 0 && w.sep[a] == "-" || b < w.n-1 && w.sep[b+1] == "-" {
+		return -1
+	}
 	for k := a + 1; k <= b; k++ {
 		if w.sep[k] == "/" {
 			return -1

@@ -57,7 +57,12 @@ var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // startGateway writes config to a temp dir and starts `fulcrum serve`.
 func startGateway(t testing.TB, config string, env ...string) *gateway {
 	t.Helper()
-	dir := t.TempDir()
+	return startGatewayIn(t, t.TempDir(), config, env...)
+}
+
+// startGatewayIn starts `fulcrum serve` with its data in dir.
+func startGatewayIn(t testing.TB, dir, config string, env ...string) *gateway {
+	t.Helper()
 	path := filepath.Join(dir, "fulcrum.yaml")
 	config = strings.ReplaceAll(config, "DATA_DIR", dir)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
@@ -110,6 +115,13 @@ func (g *gateway) Logs() string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.logs.String()
+}
+
+// Kill sends SIGKILL and waits for the process to die.
+func (g *gateway) Kill() {
+	g.cmd.Process.Kill()
+	<-g.done
+	g.cmd.Wait()
 }
 
 // Stop sends SIGTERM and waits for the process to exit.

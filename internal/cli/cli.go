@@ -40,6 +40,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		versionCmd(e),
 		evalCmd(e),
 		adviseCmd(e),
+		usageCmd(e),
+		pricesCmd(e),
+		migrateCmd(e),
+		routeEvalCmd(e),
+		auditCmd(e),
 	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(e))

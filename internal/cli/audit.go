@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fulcrumhq/fulcrum/internal/audit"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+func auditCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "List, export and verify the data-sovereignty audit log",
+		Long: `The audit log holds one hash-chained row per request: the data classes
+detected (names and counts, never the values), the policy action, the
+candidates considered, the provider chosen and the outcome. Each row's hash
+covers its content and the previous row's hash, so an edited, inserted or
+deleted row breaks the chain from that row on.`,
+	}
+	cmd.AddCommand(auditListCmd(e), auditVerifyCmd(e))
+	return cmd
+}
+
+// auditPage is how many rows one store query reads.
+const auditPage = 1000
+
+// eachAudit calls fn for every row matching f, in seq order, reading a
+// page at a time. A class matches a row whose classes hold it by name:
+// rows store "email:2" (class and count), so the class is compared with
+// the part before the colon.
+func eachAudit(ctx context.Context, st store.Store, f store.AuditFilter, class string, fn func(*store.AuditRow) error) error {
+	f.Limit = auditPage
+	for {
+		rows, err := st.Audit(ctx, f)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			if class != "" && !hasClass(rows[i].Classes, class) {
+				continue
+			}
+			if err := fn(&rows[i]); err != nil {
+				return err
+			}
+		}
+		if len(rows) < auditPage {
+			return nil
+		}
+		f.AfterSeq = rows[len(rows)-1].Seq
+	}
+}
+
+func hasClass(classes []string, class string) bool {
+	for _, c := range classes {
+		name, _, _ := strings.Cut(c, ":")
+		if name == class {
+			return true
+		}
+	}
+	return false
+}
+
+func auditListCmd(e *env) *cobra.Command {
+	var (
+		cfgPath, since, until, class, format string
+		f                                    store.AuditFilter
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List audit rows, or export them as JSON lines",
+		Long: `List audit rows in seq order. --format jsonl exports them as JSON lines, one
+row per line with its prev_hash and hash, so an export can be archived and
+checked elsewhere.
+
+--since and --until take a duration back from now (24h, 7d, 2w), a UTC date
+(2026-11-01) or an RFC 3339 time; --since is inclusive, --until exclusive.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkChoice("format", format, "table", "jsonl"); err != nil {
+				return err
+			}
+			var err error
+			if f.From, f.To, err = timeRange(since, until, time.Now()); err != nil {
+				return err
+			}
+			st, _, err := operatorStore(cmd.Context(), e, cfgPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if format == "jsonl" {
+				enc := json.NewEncoder(e.stdout)
+				return eachAudit(cmd.Context(), st, f, class, func(r *store.AuditRow) error { return enc.Encode(r) })
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SEQ\tTIME\tREQUEST\tKEY\tACTION\tCLASSES\tCANDIDATES\tCHOSEN\tOUTCOME\t")
+			n := 0
+			err = eachAudit(cmd.Context(), st, f, class, func(r *store.AuditRow) error {
+				n++
+				chosen := dash(r.Chosen)
+				if r.ChosenHosting != "" {
+					chosen += " (" + r.ChosenHosting + ")"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Seq, r.Time.UTC().Format(time.RFC3339),
+					r.RequestID, dash(r.KeyID), r.Action, dash(strings.Join(r.Classes, ",")),
+					dash(strings.Join(r.Candidates, ",")), chosen, dash(r.Outcome))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "%d rows\n", n)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
+	fl.StringVar(&since, "since", "", "from this time, inclusive: 24h, 7d, 2026-11-01 or RFC 3339 (default: all)")
+	fl.StringVar(&until, "until", "", "up to this time, exclusive (default: now)")
+	fl.StringVar(&f.KeyID, "key", "", "only this virtual key id")
+	fl.StringVar(&class, "class", "", "only rows where this data class was found (e.g. email, iban)")
+	fl.StringVar(&f.Action, "action", "", "only this policy action (allow, redact, self_hosted_only, block)")
+	fl.StringVar(&format, "format", "table", "table or jsonl (export, one JSON row per line)")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func auditVerifyCmd(e *env) *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify the audit log's hash chain from its first row to its last",
+		Long: `Read every audit row in seq order and check the hash chain: each row's hash
+must match its content and the previous row's hash, and seqs must run from 1
+without gaps. Prints "ok: N records, chain intact" and the head (last seq and
+hash), or names the first bad row and exits non-zero.
+
+Deleting the newest rows leaves a shorter chain that still verifies: keep the
+printed head somewhere else (a ticket, another system) and compare.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, _, err := operatorStore(ctx, e, cfgPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return verifyAudit(ctx, e.stdout, st)
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
+	return cmd
+}
+
+// verifyAudit reads the whole log a page at a time, converts each row to
+// a policy.AuditRecord exactly as the writer hashed it (audit.ToRecord)
+// and checks the chain with policy.VerifyChain, carrying the last record of
+// a page into the next. VerifyChain accepts a chain that starts after seq 1
+// (a verified excerpt); the whole log must start at 1, checked here.
+func verifyAudit(ctx context.Context, w io.Writer, st store.Store) error {
+	var (
+		n    int
+		prev *policy.AuditRecord
+		f    = store.AuditFilter{Limit: auditPage}
+	)
+	for {
+		rows, err := st.Audit(ctx, f)
+		if err != nil {
+			return err
+		}
+		if prev == nil && len(rows) > 0 && rows[0].Seq != 1 {
+			return brokenAt(w, &rows[0], fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq))
+		}
+		recs := make([]policy.AuditRecord, 0, len(rows)+1)
+		if prev != nil {
+			recs = append(recs, *prev)
+		}
+		for i := range rows {
+			recs = append(recs, audit.ToRecord(&rows[i]))
+		}
+		if i, err := policy.VerifyChain(recs); err != nil {
+			if prev != nil {
+				i = max(i-1, 0) // prev was verified with the previous page
+			}
+			return brokenAt(w, &rows[i], err)
+		}
+		n += len(rows)
+		if len(rows) > 0 {
+			last := recs[len(recs)-1]
+			prev = &last
+		}
+		if len(rows) < auditPage {
+			break
+		}
+		f.AfterSeq = rows[len(rows)-1].Seq
+	}
+	fmt.Fprintf(w, "ok: %d records, chain intact\n", n)
+	if prev != nil {
+		fmt.Fprintf(w, "head: seq %d, hash %s\n", prev.Seq, prev.Hash)
+	}
+	return nil
+}
+
+func brokenAt(w io.Writer, r *store.AuditRow, reason error) error {
+	fmt.Fprintf(w, "BROKEN at seq %d (request %s): %v\n", r.Seq, r.RequestID, reason)
+	return fmt.Errorf("audit verify: first bad record seq %d (request %s): %w", r.Seq, r.RequestID, reason)
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"encoding/json"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fulcrumhq/fulcrum/internal/router"
+)
+
+func routeEvalCmd(e *env) *cobra.Command {
+	var split, format string
+	cmd := &cobra.Command{
+		Use:   "route-eval",
+		Short: "Score the prompt router on recorded GSM8K answers of GPT-4 and Mixtral-8x7B",
+		Long: `Score the difficulty router (routes with strategy: router) offline, on 1,319
+GSM8K questions answered by GPT-4 (strong) and Mixtral-8x7B (weak), with
+per-question correctness. Prints APGR (area under the accuracy vs strong-share
+curve, normalised so random routing is 0.5) and the strong-call share needed to
+recover 50% and 80% of the quality gap, next to the random and "longer prompt
+goes to the strong model" baselines and an oracle.
+
+--split heldout (the default) is the half the router never saw in training; only
+its numbers are a fair estimate.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkChoice("format", format, "table", "json"); err != nil {
+				return err
+			}
+			if err := checkChoice("split", split, "heldout", "train", "all"); err != nil {
+				return err
+			}
+			if format == "table" {
+				_, err := router.RouteEval(cmd.Context(), e.stdout, router.RouteEvalOptions{Split: split})
+				return err
+			}
+			res, err := router.RouteEval(cmd.Context(), nil, router.RouteEvalOptions{Split: split})
+			if err != nil {
+				return err
+			}
+			return writeRouteEvalJSON(e, res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&split, "split", "heldout", "heldout, train or all")
+	f.StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
+	type row struct {
+		Name    string  `json:"name"`
+		APGR    float64 `json:"apgr"`
+		Share50 float64 `json:"strong_share_50"`
+		Share80 float64 `json:"strong_share_80"`
+	}
+	m := res.Router.Metrics
+	out := struct {
+		Split          string  `json:"split"`
+		N              int     `json:"n"`
+		WeakAccuracy   float64 `json:"weak_accuracy"`
+		StrongAccuracy float64 `json:"strong_accuracy"`
+		Rows           []row   `json:"rows"`
+		DecideNanos    int64   `json:"decide_ns_per_prompt"`
+	}{Split: res.Split, N: res.N, WeakAccuracy: m.WeakAccuracy, StrongAccuracy: m.StrongAccuracy, DecideNanos: res.DecideTime.Nanoseconds()}
+	for _, r := range res.Rows {
+		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, Share50: r.Share50, Share80: r.Share80})
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,391 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fulcrumhq/fulcrum/internal/app"
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/meter"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/open"
+)
+
+// operatorStore loads the config at cfgPath (embedded defaults when empty)
+// and opens, and migrates, its store. sqlite.Open creates the data
+// directory when it is missing.
+func operatorStore(ctx context.Context, e *env, cfgPath string) (store.Store, *config.Config, error) {
+	cfg, err := loadConfig(e, cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := open.Store(ctx, cfg.Storage.URL, app.NewLogger(cfg.Logging, e.stderr))
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: %w", err)
+	}
+	return st, cfg, nil
+}
+
+// parseWhen reads a --since or --until value: a duration back from now
+// ("90m", "24h", "7d", "2w"), a UTC date ("2026-11-01", midnight) or an
+// RFC 3339 time. "" is the zero time (no bound).
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	var unit time.Duration
+	switch {
+	case strings.HasSuffix(s, "d"):
+		unit = 24 * time.Hour
+	case strings.HasSuffix(s, "w"):
+		unit = 7 * 24 * time.Hour
+	}
+	if unit != 0 {
+		n, err := strconv.Atoi(s[:len(s)-1])
+		if err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * unit).UTC(), nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a duration (24h, 7d, 2w), a date (2026-11-01) or an RFC 3339 time", s)
+}
+
+// timeRange parses --since and --until against now.
+func timeRange(since, until string, now time.Time) (from, to time.Time, err error) {
+	if from, err = parseWhen(since, now); err != nil {
+		return from, to, fmt.Errorf("--since: %w", err)
+	}
+	if to, err = parseWhen(until, now); err != nil {
+		return from, to, fmt.Errorf("--until: %w", err)
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, fmt.Errorf("--since %s is not before --until %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return from, to, nil
+}
+
+// dollars formats nanodollars exactly as a decimal number of dollars
+// without the sign "$": "0.06", "-1.50", "0.000123".
+func dollars(n int64) string {
+	return strings.Replace(meter.Nanos(n).String(), "$", "", 1)
+}
+
+// checkChoice reports a flag whose value is not one of allowed.
+func checkChoice(flag, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("--%s must be %s, not %q", flag, strings.Join(allowed, ", "), v)
+}
+
+// usageRow is one line of the usage report. SelfCostNanos is the cost of
+// the row's self-hosted records alone, so that savings (reference cost −
+// self-hosted cost) are right on rows that mix hosting kinds.
+type usageRow struct {
+	store.UsageGroup
+	SelfRequests  int64
+	SelfCostNanos int64
+}
+
+func (r *usageRow) add(g *store.UsageGroup, selfHosted bool) {
+	r.Requests += g.Requests
+	r.InputTokens += g.InputTokens
+	r.OutputTokens += g.OutputTokens
+	r.CachedTokens += g.CachedTokens
+	r.ReasoningTokens += g.ReasoningTokens
+	r.CostNanos += g.CostNanos
+	r.ReferenceCostNanos += g.ReferenceCostNanos
+	r.Estimated += g.Estimated
+	r.Errors += g.Errors
+	if selfHosted {
+		r.SelfRequests += g.Requests
+		r.SelfCostNanos += g.CostNanos
+	}
+}
+
+// savings is reference cost − self-hosted cost; ok is false for rows
+// without self-hosted records.
+func (r *usageRow) savings() (int64, bool) {
+	return r.ReferenceCostNanos - r.SelfCostNanos, r.SelfRequests > 0
+}
+
+// summarise runs UsageSummary grouped by by plus hosting (unless by has
+// it), then folds the hosting split back in, keeping each row's
+// self-hosted cost. All sums are integers.
+func summarise(ctx context.Context, st store.Store, f store.UsageFilter, by []store.GroupBy) ([]usageRow, error) {
+	hostingAt := -1
+	for i, g := range by {
+		if g == store.ByHosting {
+			hostingAt = i
+		}
+	}
+	q := by
+	if hostingAt < 0 {
+		hostingAt = len(by)
+		q = append(append([]store.GroupBy{}, by...), store.ByHosting)
+	}
+	groups, err := st.UsageSummary(ctx, f, q)
+	if err != nil {
+		return nil, err
+	}
+	var rows []usageRow
+	for i := range groups {
+		g := &groups[i]
+		keys := g.Keys[:len(by)]
+		if hostingAt == len(by) {
+			// Rows come ordered by every column, so the hosting split of one
+			// group is adjacent.
+			if n := len(rows); n == 0 || !equalKeys(rows[n-1].Keys, keys) {
+				rows = append(rows, usageRow{UsageGroup: store.UsageGroup{Keys: keys}})
+			}
+		} else {
+			rows = append(rows, usageRow{UsageGroup: store.UsageGroup{Keys: keys}})
+		}
+		rows[len(rows)-1].add(g, g.Keys[hostingAt] == config.SelfHosted)
+	}
+	return rows, nil
+}
+
+func equalKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func parseGroupBy(s string) ([]store.GroupBy, error) {
+	var by []store.GroupBy
+	seen := map[store.GroupBy]bool{}
+	for _, p := range strings.Split(s, ",") {
+		g := store.GroupBy(strings.TrimSpace(p))
+		if g == "" {
+			continue
+		}
+		if !store.ValidGroupBy(g) {
+			return nil, fmt.Errorf("--group-by: unknown dimension %q (want key, team, model, provider, hosting, day)", g)
+		}
+		if !seen[g] {
+			seen[g] = true
+			by = append(by, g)
+		}
+	}
+	return by, nil
+}
+
+func usageCmd(e *env) *cobra.Command {
+	var (
+		cfgPath, since, until, groupBy, format string
+		f                                      store.UsageFilter
+	)
+	cmd := &cobra.Command{
+		Use:   "usage",
+		Short: "Report requests, tokens and cost from the usage records",
+		Long: `Report requests, tokens and cost from the stored usage records, grouped by any
+of key, team, model, provider, hosting and day (UTC). Costs are exact sums of
+the records' nanodollars. For rows with self-hosted records, "reference" is what
+the same tokens would have cost on the configured reference model and
+"savings" is reference minus the self-hosted cost.
+
+--since and --until take a duration back from now (24h, 7d, 2w), a UTC date
+(2026-11-01) or an RFC 3339 time; --since is inclusive, --until exclusive.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkChoice("format", format, "table", "csv", "json"); err != nil {
+				return err
+			}
+			by, err := parseGroupBy(groupBy)
+			if err != nil {
+				return err
+			}
+			if f.From, f.To, err = timeRange(since, until, time.Now()); err != nil {
+				return err
+			}
+			st, _, err := operatorStore(cmd.Context(), e, cfgPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rows, err := summarise(cmd.Context(), st, f, by)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "csv":
+				return writeUsageCSV(e.stdout, by, rows)
+			case "json":
+				return writeUsageJSON(e.stdout, f, by, rows)
+			}
+			return writeUsageTable(e.stdout, by, rows)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
+	fl.StringVar(&since, "since", "", "from this time, inclusive: 24h, 7d, 2026-11-01 or RFC 3339 (default: all)")
+	fl.StringVar(&until, "until", "", "up to this time, exclusive (default: now)")
+	fl.StringVar(&groupBy, "group-by", "model", "comma-separated dimensions: key, team, model, provider, hosting, day; \"\" for one total")
+	fl.StringVar(&f.KeyID, "key", "", "only this virtual key id")
+	fl.StringVar(&f.Team, "team", "", "only this team")
+	fl.StringVar(&f.Model, "model", "", "only this requested model or route")
+	fl.StringVar(&f.Provider, "provider", "", "only this provider name")
+	fl.StringVar(&f.Hosting, "hosting", "", "only self_hosted or proprietary")
+	fl.StringVar(&format, "format", "table", "table, csv or json")
+	return cmd
+}
+
+func usageTotal(rows []usageRow) usageRow {
+	var t usageRow
+	for i := range rows {
+		r := &rows[i]
+		t.add(&r.UsageGroup, false)
+		t.SelfRequests += r.SelfRequests
+		t.SelfCostNanos += r.SelfCostNanos
+	}
+	return t
+}
+
+var usageNumCols = []string{"requests", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
+	"cost_usd", "reference_cost_usd", "savings_usd", "estimated", "errors"}
+
+// usageCells renders a row's numbers; dash stands for "no savings".
+func usageCells(r *usageRow, dash string) []string {
+	ref, sav := dash, dash
+	if s, ok := r.savings(); ok {
+		ref, sav = dollars(r.ReferenceCostNanos), dollars(s)
+	}
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{i(r.Requests), i(r.InputTokens), i(r.OutputTokens), i(r.CachedTokens), i(r.ReasoningTokens),
+		dollars(r.CostNanos), ref, sav, i(r.Estimated), i(r.Errors)}
+}
+
+func writeUsageTable(w io.Writer, by []store.GroupBy, rows []usageRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	line := func(cells []string) { fmt.Fprint(tw, strings.Join(cells, "\t")+"\t\n") }
+	head := []string{""} // no grouping: the TOTAL line is the report
+	if len(by) > 0 {
+		head = head[:0]
+		for _, g := range by {
+			head = append(head, strings.ToUpper(string(g)))
+		}
+	}
+	line(append(head, "REQUESTS", "INPUT", "OUTPUT", "CACHED", "REASONING", "COST $", "REFERENCE $", "SAVINGS $", "ESTIMATED", "ERRORS"))
+	for i := range rows {
+		if len(by) == 0 {
+			break // one row, printed as TOTAL below
+		}
+		var cells []string
+		for _, k := range rows[i].Keys {
+			if k == "" {
+				k = "-"
+			}
+			cells = append(cells, k)
+		}
+		line(append(cells, usageCells(&rows[i], "-")...))
+	}
+	t := usageTotal(rows)
+	cells := make([]string, len(head))
+	cells[0] = "TOTAL"
+	line(append(cells, usageCells(&t, "-")...))
+	return tw.Flush()
+}
+
+func writeUsageCSV(w io.Writer, by []store.GroupBy, rows []usageRow) error {
+	cw := csv.NewWriter(w)
+	var head []string
+	for _, g := range by {
+		head = append(head, string(g))
+	}
+	_ = cw.Write(append(head, usageNumCols...))
+	for i := range rows {
+		_ = cw.Write(append(append([]string{}, rows[i].Keys...), usageCells(&rows[i], "")...))
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// usageJSONRow is a row of the JSON report: money as exact integer
+// nanodollars and as an exact decimal string of dollars.
+type usageJSONRow struct {
+	Group              map[string]string `json:"group,omitempty"`
+	Requests           int64             `json:"requests"`
+	InputTokens        int64             `json:"input_tokens"`
+	OutputTokens       int64             `json:"output_tokens"`
+	CachedTokens       int64             `json:"cached_tokens"`
+	ReasoningTokens    int64             `json:"reasoning_tokens"`
+	CostNanos          int64             `json:"cost_nanos"`
+	Cost               string            `json:"cost_usd"`
+	ReferenceCostNanos *int64            `json:"reference_cost_nanos,omitempty"`
+	SavingsNanos       *int64            `json:"savings_nanos,omitempty"`
+	Savings            string            `json:"savings_usd,omitempty"`
+	Estimated          int64             `json:"estimated"`
+	Errors             int64             `json:"errors"`
+}
+
+func toUsageJSON(by []store.GroupBy, r *usageRow) usageJSONRow {
+	j := usageJSONRow{
+		Requests: r.Requests, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens,
+		CostNanos: r.CostNanos, Cost: dollars(r.CostNanos), Estimated: r.Estimated, Errors: r.Errors,
+	}
+	if len(r.Keys) > 0 {
+		j.Group = make(map[string]string, len(by))
+		for i, g := range by {
+			j.Group[string(g)] = r.Keys[i]
+		}
+	}
+	if s, ok := r.savings(); ok {
+		ref := r.ReferenceCostNanos
+		j.ReferenceCostNanos, j.SavingsNanos, j.Savings = &ref, &s, dollars(s)
+	}
+	return j
+}
+
+func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow) error {
+	out := struct {
+		From    *time.Time      `json:"from,omitempty"`
+		To      *time.Time      `json:"to,omitempty"`
+		GroupBy []store.GroupBy `json:"group_by"`
+		Rows    []usageJSONRow  `json:"rows"`
+		Total   usageJSONRow    `json:"total"`
+	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows))}
+	if out.GroupBy == nil {
+		out.GroupBy = []store.GroupBy{}
+	}
+	if !f.From.IsZero() {
+		out.From = &f.From
+	}
+	if !f.To.IsZero() {
+		out.To = &f.To
+	}
+	for i := range rows {
+		out.Rows = append(out.Rows, toUsageJSON(by, &rows[i]))
+	}
+	t := usageTotal(rows)
+	out.Total = toUsageJSON(nil, &t)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
@@ -200,4 +203,33 @@ func (g *Gate) seenBudgets() []Budget {
 		return true
 	})
 	return out
+}
+
+// TeamBudgetsFromConfig converts metering.limits.teams.
+func TeamBudgetsFromConfig(teams []config.TeamBudget) []Budget {
+	out := make([]Budget, 0, len(teams))
+	for _, t := range teams {
+		out = append(out, Budget{Scope: store.ScopeTeam(t.Team), Period: store.Period(t.Period), Hosting: t.Hosting, LimitNanos: int64(t.BudgetUSD)})
+	}
+	return out
+}
+
+// FormatUSD writes nanodollars as exact dollars with at least two decimals:
+// "10.00", "0.000123", "-1.50".
+func FormatUSD(n int64) string {
+	neg := n < 0
+	u := uint64(n)
+	if neg {
+		u = -u
+	}
+	whole := strconv.FormatUint(u/1e9, 10)
+	frac := strconv.FormatUint(u%1e9+1e9, 10)[1:]
+	frac = strings.TrimRight(frac, "0")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	if neg {
+		return "-" + whole + "." + frac
+	}
+	return whole + "." + frac
 }

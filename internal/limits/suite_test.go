@@ -459,3 +459,11 @@ func testGate(t *testing.T, f factory) {
 	}
 	a.Done(Amount{}, -1)
 }
+
+func TestFormatUSD(t *testing.T) {
+	for n, want := range map[int64]string{0: "0.00", 10 * usd: "10.00", 1: "0.000000001", 123_400_000: "0.1234", -1_500_000_000: "-1.50", 12_345_678_901: "12.345678901"} {
+		if got := FormatUSD(n); got != want {
+			t.Errorf("FormatUSD(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,318 @@
+// Package admin serves the key-management API under /admin/: list, create,
+// revoke and rotate virtual keys, and read budgets. The gateway mounts it
+// behind the master key; this package does no authentication of its own.
+//
+// Bodies are JSON; errors are OpenAI-style error objects
+// ({"error": {"message", "type", "code", "param"}}). A key's secret appears
+// only in the responses to create and rotate.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/keys"
+	"github.com/fulcrumhq/fulcrum/internal/limits"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// Budgets is what the budget endpoint reads; *limits.Gate implements it.
+type Budgets interface {
+	KeyBudgets(k *store.Key) []limits.Budget
+	TeamBudgets(team string) []limits.Budget
+	State(ctx context.Context, budgets []limits.Budget) ([]limits.BudgetState, error)
+}
+
+// Options configures New. Zero fields take the defaults noted.
+type Options struct {
+	Keys *keys.Service
+	// Budgets serves GET /admin/budgets; nil answers 404 there.
+	Budgets Budgets
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Handler is the admin API.
+type Handler struct {
+	o   Options
+	mux *http.ServeMux
+}
+
+// New returns the admin handler. It serves paths starting with /admin/.
+func New(o Options) *Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{o: o, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /admin/keys", h.list)
+	h.mux.HandleFunc("POST /admin/keys", h.create)
+	h.mux.HandleFunc("GET /admin/keys/{id}", h.get)
+	h.mux.HandleFunc("POST /admin/keys/{id}/revoke", h.revoke)
+	h.mux.HandleFunc("POST /admin/keys/{id}/rotate", h.rotate)
+	h.mux.HandleFunc("GET /admin/budgets", h.budgets)
+	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found_error", "unknown_url", "", "unknown admin endpoint "+r.Method+" "+r.URL.Path)
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// KeyView is a key as the API shows it.
+type KeyView struct {
+	Object string `json:"object"` // "key"
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Team   string `json:"team,omitempty"`
+	Prefix string `json:"prefix"`
+	// Status is active, revoked or expired.
+	Status      string       `json:"status"`
+	Models      []string     `json:"models,omitempty"`
+	BudgetUSD   string       `json:"budget_usd,omitempty"`
+	BudgetNanos int64        `json:"budget_nanos,omitempty"`
+	Period      store.Period `json:"period,omitempty"`
+	RPM         int64        `json:"rpm,omitempty"`
+	TPM         int64        `json:"tpm,omitempty"`
+	Created     time.Time    `json:"created"`
+	RevokedAt   *time.Time   `json:"revoked_at,omitempty"`
+	ExpiresAt   *time.Time   `json:"expires_at,omitempty"`
+	// Secret is set only when the key is created or rotated.
+	Secret string `json:"secret,omitempty"`
+}
+
+// View renders k at now.
+func View(k *store.Key, now time.Time) KeyView {
+	v := KeyView{Object: "key", ID: k.ID, Name: k.Name, Team: k.Team, Prefix: k.Prefix, Status: Status(k, now),
+		Models: k.Models, BudgetNanos: k.BudgetNanos, Period: k.Period, RPM: k.RPM, TPM: k.TPM,
+		Created: k.Created, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt}
+	if k.BudgetNanos > 0 {
+		v.BudgetUSD = limits.FormatUSD(k.BudgetNanos)
+	}
+	return v
+}
+
+// Status is "active", "revoked" or "expired".
+func Status(k *store.Key, now time.Time) string {
+	switch {
+	case k.RevokedAt != nil && !now.Before(*k.RevokedAt):
+		return "revoked"
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	ks, err := h.o.Keys.List(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	now := h.o.Now()
+	out := struct {
+		Object string    `json:"object"`
+		Data   []KeyView `json:"data"`
+	}{Object: "list", Data: make([]KeyView, 0, len(ks))}
+	for i := range ks {
+		out.Data = append(out.Data, View(&ks[i], now))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// CreateBody is the body of POST /admin/keys.
+type CreateBody struct {
+	Name   string   `json:"name"`
+	Team   string   `json:"team"`
+	Models []string `json:"models"`
+	// BudgetUSD is a JSON number or string: 10, "10.00".
+	BudgetUSD json.RawMessage `json:"budget_usd"`
+	Period    string          `json:"period"`
+	RPM       int64           `json:"rpm"`
+	TPM       int64           `json:"tpm"`
+	// Expires is a Go duration from now, e.g. "720h".
+	Expires string `json:"expires"`
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	var b CreateBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "", "invalid JSON body: "+err.Error())
+		return
+	}
+	req := keys.CreateRequest{Name: b.Name, Team: b.Team, Models: b.Models, Period: store.Period(b.Period), RPM: b.RPM, TPM: b.TPM}
+	if len(b.BudgetUSD) > 0 && string(b.BudgetUSD) != "null" {
+		n, err := config.ParseUSD(strings.Trim(string(b.BudgetUSD), `"`))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "budget_usd", err.Error())
+			return
+		}
+		req.BudgetNanos = n
+	}
+	if b.Expires != "" {
+		d, err := time.ParseDuration(b.Expires)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "expires", "expires must be a positive duration such as \"720h\"")
+			return
+		}
+		req.ExpiresIn = d
+	}
+	k, secret, err := h.o.Keys.Create(r.Context(), req)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	v := View(k, h.o.Now())
+	v.Secret = secret
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
+	k, err := h.o.Keys.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, View(k, h.o.Now()))
+}
+
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	k, err := h.o.Keys.Revoke(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, View(k, h.o.Now()))
+}
+
+func (h *Handler) rotate(w http.ResponseWriter, r *http.Request) {
+	k, secret, err := h.o.Keys.Rotate(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	v := View(k, h.o.Now())
+	v.Secret = secret
+	writeJSON(w, http.StatusOK, v)
+}
+
+// BudgetView is one budget's current period.
+type BudgetView struct {
+	Period         store.Period `json:"period"`
+	Hosting        string       `json:"hosting"`
+	LimitUSD       string       `json:"limit_usd"`
+	SpentUSD       string       `json:"spent_usd"`
+	ReservedUSD    string       `json:"reserved_usd"`
+	RemainingUSD   string       `json:"remaining_usd"`
+	LimitNanos     int64        `json:"limit_nanos"`
+	SpentNanos     int64        `json:"spent_nanos"`
+	ReservedNanos  int64        `json:"reserved_nanos"`
+	RemainingNanos int64        `json:"remaining_nanos"`
+	PeriodStart    time.Time    `json:"period_start"`
+	ResetsAt       *time.Time   `json:"resets_at,omitempty"`
+}
+
+// budgets serves GET /admin/budgets?scope=key:ID or scope=team:NAME.
+func (h *Handler) budgets(w http.ResponseWriter, r *http.Request) {
+	if h.o.Budgets == nil {
+		writeError(w, http.StatusNotFound, "not_found_error", "budgets_disabled", "", "budgets are not enabled")
+		return
+	}
+	scope := r.URL.Query().Get("scope")
+	var bs []limits.Budget
+	switch {
+	case strings.HasPrefix(scope, "key:"):
+		k, err := h.o.Keys.Get(r.Context(), strings.TrimPrefix(scope, "key:"))
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		bs = h.o.Budgets.KeyBudgets(k)
+	case strings.HasPrefix(scope, "team:") && len(scope) > len("team:"):
+		bs = h.o.Budgets.TeamBudgets(strings.TrimPrefix(scope, "team:"))
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "scope", "scope must be key:ID or team:NAME")
+		return
+	}
+	out := struct {
+		Object  string       `json:"object"`
+		Scope   string       `json:"scope"`
+		Budgets []BudgetView `json:"budgets"`
+	}{Object: "budgets", Scope: scope, Budgets: []BudgetView{}}
+	if len(bs) > 0 {
+		states, err := h.o.Budgets.State(r.Context(), bs)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		for _, s := range states {
+			v := BudgetView{Period: s.Budget.Period, Hosting: s.Budget.Hosting,
+				LimitUSD: limits.FormatUSD(s.Budget.LimitNanos), SpentUSD: limits.FormatUSD(s.SpentNanos),
+				ReservedUSD: limits.FormatUSD(s.ReservedNanos), RemainingUSD: limits.FormatUSD(s.RemainingNanos),
+				LimitNanos: s.Budget.LimitNanos, SpentNanos: s.SpentNanos, ReservedNanos: s.ReservedNanos,
+				RemainingNanos: s.RemainingNanos, PeriodStart: s.PeriodStart}
+			if v.Hosting == "" {
+				v.Hosting = limits.HostingProprietary
+			}
+			if !s.ResetsAt.IsZero() {
+				t := s.ResetsAt
+				v.ResetsAt = &t
+			}
+			out.Budgets = append(out.Budgets, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// fail maps a service error to its status.
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, keys.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "", strings.TrimPrefix(err.Error(), "keys: invalid: "))
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found_error", "key_not_found", "", "no such key")
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "invalid_request_error", "key_exists", "name", "a key with this name already exists")
+	default:
+		h.o.Logger.Error("admin: request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "api_error", "internal_error", "", "internal error")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store") // responses may carry a secret
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+type errorBody struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    string  `json:"code"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, typ, code, param, msg string) {
+	var b errorBody
+	b.Error.Message, b.Error.Type, b.Error.Code = msg, typ, code
+	if param != "" {
+		b.Error.Param = &param
+	}
+	writeJSON(w, status, b)
+}

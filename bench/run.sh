@@ -82,6 +82,7 @@ fi
 # Processes this script started, stopped on exit (by pid only).
 PIDS=()
 cleanup() {
+	[[ -n ${PORTKEY_PID:-} ]] && kill "$PORTKEY_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 }
@@ -164,7 +165,7 @@ start_target() {
 		URL="http://127.0.0.1:$FULCRUM_PORT/v1/chat/completions"
 		;;
 	portkey)
-		"${PIN_GW[@]}" npx -y "@portkey-ai/gateway@$PORTKEY_VERSION" --headless --port "$PORTKEY_PORT" \
+		"${PIN_GW[@]}" npx -y "@portkey-ai/gateway@$PORTKEY_VERSION" --headless "--port=$PORTKEY_PORT" \
 			>>"$WORK/portkey.log" 2>&1 &
 		TPID=$!
 		URL="http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions"
@@ -185,7 +186,17 @@ start_target() {
 		# npx runs the server as a child: measure the process that listens.
 		local lp
 		lp=$(ss -ltnpH "sport = :$PORTKEY_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-		[[ -n $lp ]] && PORTKEY_PID=$lp
+		[[ -n $lp && $lp != "$TPID" ]] && PORTKEY_PID=$lp
+	fi
+	return 0
+}
+
+# stop_target: stops the current target (and npx's child for portkey).
+stop_target() {
+	[[ -n $TPID ]] && stop_pid "$TPID"
+	if [[ -n ${PORTKEY_PID:-} ]]; then
+		kill "$PORTKEY_PID" 2>/dev/null || true
+		PORTKEY_PID=""
 	fi
 	return 0
 }
@@ -229,7 +240,7 @@ for rep in $(seq 1 "$REPS"); do
 				run_load "$target" "open$rate" "$rep" "$stream" -rate "$rate" -duration "$DUR"
 			done
 		done
-		[[ -n $TPID ]] && stop_pid "$TPID"
+		stop_target
 	done
 done
 
@@ -242,7 +253,7 @@ if ((STREAMS > 0)); then
 		[[ $SKIPPED == *" $target "* ]] && continue
 		start_target "$target" "$SLOW_MOCK_PORT" || continue
 		run_load "$target" "streams$STREAMS" 1 1 -conns "$STREAMS" -duration "$STREAMS_DUR" -grace 10s
-		[[ -n $TPID ]] && stop_pid "$TPID"
+		stop_target
 	done
 	stop_pid "$SLOW_PID"
 fi

@@ -64,7 +64,7 @@ type Key struct {
 }
 
 // Cell is the median over repetitions of each figure of one Key (each
-// figure's median on its own), with errors summed and RSS at its maximum.
+// figure's median on its own, peak RSS included), with errors summed.
 type Cell struct {
 	Reps                int
 	Mode                string
@@ -102,6 +102,7 @@ func Aggregate(recs []loadgen.Record) map[Key]Cell {
 			P99:         med(func(r loadgen.Record) float64 { return r.Latency.P99 }),
 			P999:        med(func(r loadgen.Record) float64 { return r.Latency.P999 }),
 			CPUPerReqUS: med(func(r loadgen.Record) float64 { return r.CPUPerReqUS }),
+			RSSPeakMB:   med(func(r loadgen.Record) float64 { return float64(r.RSSPeakKB) / 1024 }),
 		}
 		if k.Stream {
 			c.TTFT50 = med(func(r loadgen.Record) float64 { return ttft(r).P50 })
@@ -110,7 +111,6 @@ func Aggregate(recs []loadgen.Record) map[Key]Cell {
 		for _, r := range rs {
 			c.Requests += r.Requests
 			c.Errors += r.ErrorsAll
-			c.RSSPeakMB = max(c.RSSPeakMB, float64(r.RSSPeakKB)/1024)
 		}
 		cells[k] = c
 	}

@@ -36,7 +36,7 @@ func TestMedian(t *testing.T) {
 func rec(target, scenario string, stream bool, rps, p50, p99 float64, rssKB int64) loadgen.Record {
 	r := loadgen.Record{
 		Target: target, Scenario: scenario, Stream: stream, RPS: rps, Requests: int64(rps),
-		Latency: loadgen.Quantiles{P50: p50, P90: p50 * 2, P99: p99, P999: p99 * 2},
+		Latency:   loadgen.Quantiles{P50: p50, P90: p50 * 2, P99: p99, P999: p99 * 2},
 		RSSPeakKB: rssKB,
 	}
 	switch {

@@ -42,8 +42,8 @@ func added(sc string, p99 bool) func(map[Key]Cell, string) (float64, bool) {
 	}
 }
 
-// peakRSS is the largest VmHWM over the target's runs other than the
-// many-streams ones (those run against a fresh process of their own).
+// peakRSS is the largest (median) VmHWM over the target's runs other than
+// the many-streams ones (those run against a fresh process of their own).
 func peakRSS(cells map[Key]Cell, t string) (float64, bool) {
 	var peak float64
 	for k, c := range cells {

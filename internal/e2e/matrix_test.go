@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -310,6 +312,56 @@ func TestMatrix(t *testing.T) {
 		m, err := oc.Models.Get(ctxT(t), "m-gemini")
 		if err != nil || m.ID != "m-gemini" {
 			t.Errorf("get model: %+v %v", m, err)
+		}
+	})
+
+	t.Run("admin health and metrics", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", g.URL+"/admin/health", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("admin without key: %d", resp.StatusCode)
+		}
+		req.Header.Set("Authorization", "Bearer "+masterKey)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Targets []struct {
+				Model, Provider, State string
+				Requests               int64
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(h.Targets) < 4 {
+			t.Fatalf("admin health: %d %+v", resp.StatusCode, h)
+		}
+		for _, tg := range h.Targets {
+			if tg.Model == "m-openai" && (tg.State != "closed" || tg.Requests == 0) {
+				t.Errorf("m-openai health: %+v", tg)
+			}
+		}
+		resp, err = http.Get(g.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`fulcrum_requests_total{model="m-openai",provider="p-openai",status="200"}`,
+			`fulcrum_tokens_total{provider="p-gemini",type="input",upstream_model="gemini-2.5-flash"}`,
+			`fulcrum_cost_usd_total{hosting="proprietary",provider="p-openai",upstream_model="gpt-4o"}`,
+			`fulcrum_time_to_first_token_seconds_bucket`,
+			`fulcrum_target_breaker_state{hosting="proprietary",model="m-anthropic",provider="p-anthropic"} 0`,
+		} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("metrics lack %s", want)
+			}
 		}
 	})
 }

@@ -226,10 +226,10 @@ func (c *chatCall) report(ctx context.Context, t *Target, n int, start time.Time
 			a.Status = 499
 		}
 	}
-	s.opts.Metrics.observeAttempt(a)
 	if s.opts.Observer != nil {
-		s.opts.Observer.Attempt(a)
+		s.opts.Observer.Attempt(a) // prices it: a.CostNanos
 	}
+	s.opts.Metrics.observeAttempt(a)
 	if a.Info.Hosting == provider.SelfHosted {
 		c.spent.SelfHostedNanos += a.CostNanos
 	} else {

@@ -175,3 +175,15 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Errorf("unknown path: %d %s", resp.StatusCode, out)
 	}
 }
+
+func TestAdminHealthNeedsMasterKey(t *testing.T) {
+	e := newEnv(t)
+	resp, err := http.Get(e.srv.URL + "/admin/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("admin without a master key configured: %d, want 403", resp.StatusCode)
+	}
+}

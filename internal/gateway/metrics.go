@@ -20,6 +20,7 @@ type Metrics struct {
 	attempts *prometheus.CounterVec
 	ttft     *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
+	cost     *prometheus.CounterVec
 	inflight prometheus.Gauge
 }
 
@@ -46,9 +47,12 @@ func NewMetrics() *Metrics {
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fulcrum_tokens_total", Help: "Tokens by provider, upstream model and type (input, output, cache_read, reasoning).",
 		}, []string{"provider", "upstream_model", "type"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fulcrum_cost_usd_total", Help: "Cost of upstream attempts in USD (catalogue prices; GPU-hour model for self-hosted).",
+		}, []string{"provider", "upstream_model", "hosting"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "fulcrum_requests_in_flight", Help: "Requests being served."}),
 	}
-	r.MustRegister(m.requests, m.latency, m.attempts, m.ttft, m.tokens, m.inflight)
+	r.MustRegister(m.requests, m.latency, m.attempts, m.ttft, m.tokens, m.cost, m.inflight)
 	return m
 }
 
@@ -70,6 +74,9 @@ func (m *Metrics) observeAttempt(a *Attempt) {
 	m.attempts.WithLabelValues(p, a.Target.Upstream, strconv.Itoa(a.Status)).Inc()
 	if a.TTFT > 0 {
 		m.ttft.WithLabelValues(p, a.Target.Upstream).Observe(a.TTFT.Seconds())
+	}
+	if a.CostNanos > 0 {
+		m.cost.WithLabelValues(p, a.Target.Upstream, string(a.Info.Hosting)).Add(float64(a.CostNanos) / 1e9)
 	}
 	if u := a.Usage; u != nil {
 		m.tokens.WithLabelValues(p, a.Target.Upstream, "input").Add(float64(u.InputTokens))

@@ -168,6 +168,9 @@ func New(o Options) *Server {
 		o.Metrics = NewMetrics()
 	}
 	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux()}
+	if o.Router != nil {
+		o.Metrics.Registry.MustRegister(newHealthCollector(o.Router))
+	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.routes()
 	return s
@@ -187,6 +190,7 @@ func (s *Server) routes() {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	s.mux.Handle("GET /admin/health", s.adminAuth(http.HandlerFunc(s.handleHealth)))
 	if s.opts.Admin != nil {
 		s.mux.Handle("/admin/", s.adminAuth(s.opts.Admin))
 	}
@@ -238,6 +242,8 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
 // the client's wire format.
 func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		s.opts.Metrics.inflight.Inc()
+		defer s.opts.Metrics.inflight.Dec()
 		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
 		w.Header().Set("X-Request-Id", rc.id)
 		caller, aerr := s.authenticate(r)

@@ -32,7 +32,7 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{oa: fake.NewOpenAI(), an: fake.NewAnthropic()}
 	po, err := openai.New(config.Provider{Name: "p-openai", Type: "openai", BaseURL: e.oa.URL, APIKey: fake.APIKey, Hosting: "proprietary"})

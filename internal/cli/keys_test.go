@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runKeys runs `fulcrum keys ARGS` against the store of cfg.
+func runKeys(t *testing.T, cfg string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, lookup: func(string) (string, bool) { return "", false }}
+	cmd := keysCmd(e)
+	cmd.SetArgs(append(args, "--config", cfg))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+var secretRE = regexp.MustCompile(`(?m)^fk-[A-Za-z0-9_-]{43}$`)
+
+func TestKeysCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "fulcrum.yaml")
+	yaml := "storage:\n  url: sqlite://" + filepath.Join(dir, "f.db") + "\n  data_dir: " + dir + "\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runKeys(t, cfg, "create", "--name", "bot", "--team", "fin", "--models", "gpt-4o,smart",
+		"--budget", "10.00", "--period", "weekly", "--rpm", "60", "--tpm", "100000", "--expires", "720h")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	secret := secretRE.FindString(out)
+	if secret == "" || !strings.Contains(out, "shown only now") {
+		t.Fatalf("create printed no secret and warning:\n%s", out)
+	}
+	for _, want := range []string{"bot", "fin", "gpt-4o,smart", "$10.00/weekly", "60", "100000", "active", secret[:10] + "…"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create output lacks %q:\n%s", want, out)
+		}
+	}
+	id := regexp.MustCompile(`key_[0-9a-f]{16}`).FindString(out)
+
+	out, err = runKeys(t, cfg, "list")
+	if err != nil || !strings.Contains(out, id) || strings.Contains(out, secret) {
+		t.Errorf("list: %v\n%s", err, out)
+	}
+	out, err = runKeys(t, cfg, "rotate", id)
+	newSecret := secretRE.FindString(out)
+	if err != nil || newSecret == "" || newSecret == secret {
+		t.Errorf("rotate: %v\n%s", err, out)
+	}
+	out, err = runKeys(t, cfg, "revoke", id)
+	if err != nil || !strings.Contains(out, "revoked") {
+		t.Errorf("revoke: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{
+		{"create"},
+		{"create", "--name", "x", "--budget", "ten"},
+		{"create", "--name", "x", "--expires", "-1h"},
+		{"create", "--name", "bot"},
+		{"revoke", "key_missing"},
+		{"rotate", id},
+	} {
+		if _, err := runKeys(t, cfg, bad...); err == nil {
+			t.Errorf("keys %v: no error", bad)
+		}
+	}
+}

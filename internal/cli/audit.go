@@ -106,13 +106,13 @@ checked elsewhere.
 			n := 0
 			err = eachAudit(cmd.Context(), st, f, class, func(r *store.AuditRow) error {
 				n++
-				chosen := dash(r.Chosen)
+				chosen := orDash(r.Chosen)
 				if r.ChosenHosting != "" {
 					chosen += " (" + r.ChosenHosting + ")"
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Seq, r.Time.UTC().Format(time.RFC3339),
-					r.RequestID, dash(r.KeyID), r.Action, dash(strings.Join(r.Classes, ",")),
-					dash(strings.Join(r.Candidates, ",")), chosen, dash(r.Outcome))
+					r.RequestID, orDash(r.KeyID), r.Action, orDash(strings.Join(r.Classes, ",")),
+					orDash(strings.Join(r.Candidates, ",")), chosen, orDash(r.Outcome))
 				return nil
 			})
 			if err != nil {
@@ -136,7 +136,7 @@ checked elsewhere.
 	return cmd
 }
 
-func dash(s string) string {
+func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}

@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/open"
+)
+
+// opFixture is a SQLite store in a temp dir and a config file pointing at it.
+type opFixture struct {
+	dbPath, cfgPath string
+}
+
+func newOpFixture(t *testing.T) *opFixture {
+	t.Helper()
+	dir := t.TempDir()
+	fx := &opFixture{dbPath: filepath.Join(dir, "data", "fulcrum.db"), cfgPath: filepath.Join(dir, "fulcrum.yaml")}
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+// store opens (and migrates) the fixture's store; the test closes it.
+func (fx *opFixture) store(t *testing.T) store.Store {
+	t.Helper()
+	st, err := open.Store(context.Background(), "sqlite://"+fx.dbPath, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// opRun runs the fulcrum command line and returns stdout, stderr and the error.
+func opRun(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := Main(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+var day1 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+// seedUsage stores records whose sums are worked out by hand in the tests.
+func seedUsage(t *testing.T, fx *opFixture) {
+	t.Helper()
+	recs := []store.UsageRecord{
+		// gpt-4 at $30/$60 per M: 1000 in + 500 out = $0.03 + $0.03.
+		{Time: day1, RequestID: "r1", Attempt: 1, KeyID: "k1", Team: "a", Model: "gpt-4", Provider: "openai", UpstreamModel: "gpt-4",
+			Hosting: "proprietary", Status: 200, InputTokens: 1000, OutputTokens: 500, CostNanos: 60_000_000},
+		{Time: day1.Add(time.Hour), RequestID: "r2", Attempt: 1, KeyID: "k1", Team: "a", Model: "gpt-4", Provider: "openai", UpstreamModel: "gpt-4",
+			Hosting: "proprietary", Status: 200, InputTokens: 2000, OutputTokens: 100, CachedTokens: 500, ReasoningTokens: 40,
+			CostNanos: 123_456_789, Estimated: true},
+		{Time: day1.Add(23 * time.Hour), RequestID: "r3", Attempt: 1, KeyID: "k2", Team: "b", Model: "llama", Provider: "ollama", UpstreamModel: "llama3",
+			Hosting: "self_hosted", Status: 200, InputTokens: 2000, OutputTokens: 1000, CostNanos: 500_000, ReferenceCostNanos: 15_000_000},
+		// A failed attempt and its retry.
+		{Time: day1.Add(24 * time.Hour), RequestID: "r4", Attempt: 1, KeyID: "k2", Team: "b", Model: "gpt-4", Provider: "openai", UpstreamModel: "gpt-4",
+			Hosting: "proprietary", Status: 429, ErrorCode: "rate_limit_exceeded"},
+		{Time: day1.Add(24*time.Hour + time.Second), RequestID: "r4", Attempt: 2, KeyID: "k2", Team: "b", Model: "gpt-4", Provider: "openai", UpstreamModel: "gpt-4",
+			Hosting: "proprietary", Status: 200, InputTokens: 10, OutputTokens: 10, CostNanos: 1},
+		// A route served by both hosting kinds: savings count the self-hosted part only.
+		{Time: day1.Add(25 * time.Hour), RequestID: "r5", Attempt: 1, KeyID: "k2", Team: "b", Model: "chat", Provider: "ollama", UpstreamModel: "llama3",
+			Hosting: "self_hosted", Status: 200, InputTokens: 100, OutputTokens: 100, CostNanos: 1_000_000, ReferenceCostNanos: 3_000_000},
+		{Time: day1.Add(26 * time.Hour), RequestID: "r6", Attempt: 1, KeyID: "k2", Team: "b", Model: "chat", Provider: "openai", UpstreamModel: "gpt-4o",
+			Hosting: "proprietary", Status: 200, InputTokens: 100, OutputTokens: 100, CostNanos: 7_000_000},
+	}
+	st := fx.store(t)
+	defer st.Close()
+	if n, err := st.InsertUsage(context.Background(), recs); err != nil || n != len(recs) {
+		t.Fatalf("InsertUsage = %d, %v", n, err)
+	}
+}
+
+func parseCSV(t *testing.T, s string) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(s)).ReadAll()
+	if err != nil {
+		t.Fatalf("malformed CSV: %v\n%s", err, s)
+	}
+	return rows
+}
+
+func TestUsageCSV(t *testing.T) {
+	fx := newOpFixture(t)
+	seedUsage(t, fx)
+	head := func(groups ...string) []string { return append(groups, usageNumCols...) }
+	tests := []struct {
+		name string
+		args []string
+		want [][]string
+	}{
+		{
+			name: "by model",
+			args: []string{"--group-by", "model"},
+			want: [][]string{
+				head("model"),
+				{"chat", "2", "200", "200", "0", "0", "0.008", "0.003", "0.002", "0", "0"},
+				// 60,000,000 + 123,456,789 + 0 + 1 nanodollars, exactly.
+				{"gpt-4", "4", "3010", "610", "500", "40", "0.18345679", "", "", "1", "1"},
+				{"llama", "1", "2000", "1000", "0", "0", "0.0005", "0.015", "0.0145", "0", "0"},
+			},
+		},
+		{
+			name: "by key and day since a date",
+			args: []string{"--group-by", "key,day", "--since", "2026-11-02"},
+			want: [][]string{
+				head("key", "day"),
+				{"k2", "2026-11-02", "5", "2210", "1210", "0", "0", "0.008500001", "0.018", "0.0165", "0", "1"},
+			},
+		},
+		{
+			name: "by team until a time",
+			args: []string{"--group-by", "team", "--until", "2026-11-01T11:00:00Z"},
+			want: [][]string{
+				head("team"),
+				{"a", "1", "1000", "500", "0", "0", "0.06", "", "", "0", "0"},
+			},
+		},
+		{
+			name: "key filter, one total",
+			args: []string{"--group-by", "", "--key", "k1"},
+			want: [][]string{
+				head(),
+				{"2", "3000", "600", "500", "40", "0.183456789", "", "", "1", "0"},
+			},
+		},
+		{
+			name: "model filter by hosting and provider",
+			args: []string{"--model", "chat", "--group-by", "hosting,provider"},
+			want: [][]string{
+				head("hosting", "provider"),
+				{"proprietary", "openai", "1", "100", "100", "0", "0", "0.007", "", "", "0", "0"},
+				{"self_hosted", "ollama", "1", "100", "100", "0", "0", "0.001", "0.003", "0.002", "0", "0"},
+			},
+		},
+		{
+			name: "nothing matches",
+			args: []string{"--key", "nobody"},
+			want: [][]string{head("model")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"usage", "--config", fx.cfgPath, "--format", "csv"}, tt.args...)
+			out, stderr, err := opRun(t, args...)
+			if err != nil {
+				t.Fatalf("usage: %v\n%s", err, stderr)
+			}
+			if diff := cmp.Diff(tt.want, parseCSV(t, out)); diff != "" {
+				t.Errorf("usage CSV (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUsageJSON(t *testing.T) {
+	fx := newOpFixture(t)
+	seedUsage(t, fx)
+	out, stderr, err := opRun(t, "usage", "-c", fx.cfgPath, "--group-by", "provider", "--format", "json")
+	if err != nil {
+		t.Fatalf("usage: %v\n%s", err, stderr)
+	}
+	var got struct {
+		GroupBy []string       `json:"group_by"`
+		Rows    []usageJSONRow `json:"rows"`
+		Total   usageJSONRow   `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("malformed JSON: %v\n%s", err, out)
+	}
+	ref := int64(18_000_000)
+	sav := ref - 1_500_000
+	want := []usageJSONRow{
+		{Group: map[string]string{"provider": "ollama"}, Requests: 2, InputTokens: 2100, OutputTokens: 1100,
+			CostNanos: 1_500_000, Cost: "0.0015", ReferenceCostNanos: &ref, SavingsNanos: &sav, Savings: "0.0165"},
+		{Group: map[string]string{"provider": "openai"}, Requests: 5, InputTokens: 3110, OutputTokens: 710, CachedTokens: 500,
+			ReasoningTokens: 40, CostNanos: 190_456_790, Cost: "0.19045679", Estimated: 1, Errors: 1},
+	}
+	if diff := cmp.Diff(want, got.Rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if got.Total.CostNanos != 191_956_790 || got.Total.Cost != "0.19195679" || got.Total.Requests != 7 {
+		t.Errorf("total = %+v, want 7 requests, 191956790 nanodollars", got.Total)
+	}
+	if diff := cmp.Diff([]string{"provider"}, got.GroupBy); diff != "" {
+		t.Errorf("group_by (-want +got):\n%s", diff)
+	}
+}
+
+func TestUsageTable(t *testing.T) {
+	fx := newOpFixture(t)
+	seedUsage(t, fx)
+	out, stderr, err := opRun(t, "usage", "--config", fx.cfgPath, "--group-by", "team")
+	if err != nil {
+		t.Fatalf("usage: %v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var got [][]string
+	for _, l := range lines {
+		got = append(got, strings.Fields(l))
+	}
+	want := [][]string{
+		{"TEAM", "REQUESTS", "INPUT", "OUTPUT", "CACHED", "REASONING", "COST", "$", "REFERENCE", "$", "SAVINGS", "$", "ESTIMATED", "ERRORS"},
+		{"a", "2", "3000", "600", "500", "40", "0.183456789", "-", "-", "1", "0"},
+		{"b", "5", "2210", "1210", "0", "0", "0.008500001", "0.018", "0.0165", "0", "1"},
+		{"TOTAL", "7", "5210", "1810", "500", "40", "0.19195679", "0.018", "0.0165", "1", "1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("table (-want +got):\n%s\n%s", diff, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	fx := newOpFixture(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown group", []string{"--group-by", "colour"}, `unknown dimension "colour"`},
+		{"bad format", []string{"--format", "xml"}, "--format must be table, csv, json"},
+		{"bad since", []string{"--since", "yesterday"}, "--since"},
+		{"since after until", []string{"--since", "2026-11-02", "--until", "2026-11-01"}, "is not before"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := opRun(t, append([]string{"usage", "--config", fx.cfgPath}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 30, 0, 0, time.UTC)
+	tests := []struct {
+		in      string
+		want    time.Time
+		wantErr bool
+	}{
+		{in: "", want: time.Time{}},
+		{in: "24h", want: now.Add(-24 * time.Hour)},
+		{in: "90m", want: now.Add(-90 * time.Minute)},
+		{in: "7d", want: now.AddDate(0, 0, -7)},
+		{in: "2w", want: now.AddDate(0, 0, -14)},
+		{in: "2026-11-01", want: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
+		{in: "2026-11-01T10:00:00+01:00", want: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)},
+		{in: "-3d", wantErr: true},
+		{in: "-1h", wantErr: true},
+		{in: "d", wantErr: true},
+		{in: "last week", wantErr: true},
+		{in: "2026-13-01", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseWhen(tt.in, now)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseWhen(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if !got.Equal(tt.want) {
+			t.Errorf("parseWhen(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -29,12 +29,7 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 	o.Ready = readiness(st)
 	o.Estimate = estimator
 
-	prices, err := newPricer(cfg)
-	if err != nil {
-		return err
-	}
-	g.prices = prices
-	obs := &recorder{prices: prices, log: g.log}
+	obs := &recorder{prices: g.prices, log: g.log}
 	if !cfg.Metering.Disabled {
 		rec, err := meter.NewRecorder(ctx, meter.RecorderOptions{
 			Store:         st,

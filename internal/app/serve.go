@@ -15,6 +15,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -49,7 +50,10 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway,
 		return nil, err
 	}
 	g := &Gateway{Config: cfg, Providers: providers, log: log}
-	router, err := newRouter(cfg, providers, log)
+	if g.prices, err = newPricer(cfg); err != nil {
+		return nil, err
+	}
+	router, err := newRouter(cfg, providers, g.prices, log)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +81,41 @@ func (g *Gateway) Close() error {
 	return errors.Join(errs...)
 }
 
-// newRouter builds the router over the configured models and routes.
-func newRouter(cfg *config.Config, providers map[string]provider.Provider, log *slog.Logger) (*router.Router, error) {
-	return router.New(cfg, providers, router.Options{Logger: log})
+// newRouter builds the router over the configured models and routes. Its
+// least-cost balancing compares a typical call (1,000 tokens in, 250 out)
+// at each target's price; cascade judges are called directly on their
+// provider.
+func newRouter(cfg *config.Config, providers map[string]provider.Provider, prices *pricer, log *slog.Logger) (*router.Router, error) {
+	var r *router.Router
+	judge := func(ctx context.Context, model, prompt string) (string, error) {
+		plan, err := r.Resolve(model)
+		if err != nil {
+			return "", err
+		}
+		req := &llm.ChatRequest{Model: model, Messages: []llm.Message{llm.TextMessage(llm.RoleUser, prompt)}}
+		resp, _, err := router.Execute(ctx, plan.For(req), func(*provider.Info) bool { return true },
+			func(ctx context.Context, t *router.Target, n int) (*llm.ChatResponse, error) {
+				up := *req
+				up.Model = t.Upstream
+				return t.Provider.Chat(ctx, &up)
+			})
+		if err != nil {
+			return "", err
+		}
+		if len(resp.Choices) == 0 {
+			return "", fmt.Errorf("judge %q gave no answer", model)
+		}
+		return resp.Choices[0].Message.Text(), nil
+	}
+	var err error
+	r, err = router.New(cfg, providers, router.Options{
+		Logger: log,
+		Judge:  judge,
+		Price: func(t *router.Target) float64 {
+			return float64(prices.worstCase(t.Provider.Info(), t.Upstream, 1000, 250))
+		},
+	})
+	return r, err
 }
 
 // Serve runs the gateway on cfg.Server.Listen until ctx is done, then stops

@@ -95,6 +95,9 @@ func (c *Config) Validate() []error {
 		if m.Type != "chat" && m.Type != "embedding" {
 			add(path+".type", "must be chat or embedding, not %q", m.Type)
 		}
+		if m.Policy != "" && !c.Policy.Has(m.Policy) {
+			add(path+".policy", "unknown policy %q", m.Policy)
+		}
 		if m.Price != nil && (m.Price.Input < 0 || m.Price.Output < 0 || m.Price.CacheRead < 0 || m.Price.CacheWrite < 0) {
 			add(path+".price", "prices must not be negative")
 		}

@@ -37,7 +37,7 @@ func TestDemoConfig(t *testing.T) {
 			t.Errorf("%s: %v", pc.Name, err)
 		}
 	}
-	if len(cfg.Providers) != 2 || len(cfg.Models) != 2 || len(cfg.Routes) != 1 {
+	if len(cfg.Providers) != 2 || len(cfg.Models) != 2 || len(cfg.Routes) != 3 {
 		t.Errorf("demo has %d providers, %d models, %d routes", len(cfg.Providers), len(cfg.Models), len(cfg.Routes))
 	}
 }

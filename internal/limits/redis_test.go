@@ -17,6 +17,10 @@ import (
 // processes would have) sharing a key prefix unique to the test, removed
 // when it ends.
 func redisFactory(t *testing.T, n int, now func() time.Time, totals Totals) []Limiter {
+	return newRedisLimiters(t, n, now, totals)
+}
+
+func newRedisLimiters(t testing.TB, n int, now func() time.Time, totals Totals) []Limiter {
 	url := os.Getenv("FULCRUM_TEST_REDIS_URL")
 	if url == "" {
 		t.Skip("FULCRUM_TEST_REDIS_URL not set; run with FULCRUM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (as .ci/run does)")

@@ -204,20 +204,21 @@ func (w *Writer) Write(row store.AuditRow) error {
 
 func (w *Writer) run() {
 	defer w.wg.Done()
+	batch := make([]store.AuditRow, 0, maxBatch)
 	for {
 		select {
 		case row := <-w.q:
-			w.append(row)
+			batch = append(batch[:0], row)
 		case <-w.done:
 			for {
-				select {
-				case row := <-w.q:
-					w.append(row)
-				default:
+				batch = w.drain(batch[:0])
+				if len(batch) == 0 {
 					return
 				}
+				w.append(batch)
 			}
 		}
+		w.append(w.drain(batch))
 		// Everything queued is stored: the journal can start afresh. (It
 		// is emptied only now and then; replay skips rows already stored.)
 		w.mu.Lock()
@@ -231,15 +232,36 @@ func (w *Writer) run() {
 	}
 }
 
-func (w *Writer) append(row store.AuditRow) {
+// maxBatch bounds the rows appended in one transaction.
+const maxBatch = 512
+
+// drain adds what is queued, without waiting, up to maxBatch rows.
+func (w *Writer) drain(batch []store.AuditRow) []store.AuditRow {
+	for len(batch) < maxBatch {
+		select {
+		case row := <-w.q:
+			batch = append(batch, row)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// append stores a batch in one transaction, retrying while the store is
+// unavailable; rows that still fail stay in the journal for the next start.
+func (w *Writer) append(rows []store.AuditRow) {
+	if len(rows) == 0 {
+		return
+	}
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.st.AppendAudit(ctx, &row, Hash)
+		err := w.st.AppendAuditBatch(ctx, rows, Hash)
 		cancel()
 		if err == nil {
 			return
 		}
-		w.log.Error("audit append failed; retrying", "request_id", row.RequestID, "err", err)
+		w.log.Error("audit append failed; retrying", "rows", len(rows), "err", err)
 		select {
 		case <-w.done:
 			if attempt > 3 {

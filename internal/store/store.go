@@ -41,6 +41,10 @@ type Store interface {
 	// writers, even in other processes, get the same seq), sets row.Hash to
 	// hash(prevHash, row) and stores the row. prevHash is "" for the first.
 	AppendAudit(ctx context.Context, row *AuditRow, hash func(prevHash string, row *AuditRow) string) error
+	// AppendAuditBatch appends rows in order in one transaction, as
+	// AppendAudit would one by one, and fills in their Seq, PrevHash and
+	// Hash. Either all rows are stored or none.
+	AppendAuditBatch(ctx context.Context, rows []AuditRow, hash func(prevHash string, row *AuditRow) string) error
 	// Audit lists audit rows matching f in seq order.
 	Audit(ctx context.Context, f AuditFilter) ([]AuditRow, error)
 

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditBatch", testAuditBatch},
 		{"Keys", testKeys},
 	}
 	for _, tt := range tests {
@@ -396,5 +397,50 @@ func testKeys(t *testing.T, s store.Store) {
 	}
 	if all[0].Active(rev) || !all[0].Active(t0) || !all[1].Active(t0.Add(1000*time.Hour)) {
 		t.Error("Active() wrong")
+	}
+}
+
+// testAuditBatch: a batch continues the chain after single appends, and
+// concurrent batches never share a seq.
+func testAuditBatch(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	first := store.AuditRow{Time: t0, RequestID: "single", Action: "allow"}
+	if err := s.AppendAudit(ctx, &first, testHash); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for b := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows := make([]store.AuditRow, 25)
+			for i := range rows {
+				rows[i] = store.AuditRow{Time: t0, RequestID: fmt.Sprintf("b%d-%d", b, i), Action: "none", Classes: []string{"email:1"}}
+			}
+			if err := s.AppendAuditBatch(ctx, rows, testHash); err != nil {
+				t.Error(err)
+				return
+			}
+			for i := 1; i < len(rows); i++ {
+				if rows[i].Seq != rows[i-1].Seq+1 || rows[i].PrevHash != rows[i-1].Hash {
+					t.Errorf("batch rows not filled in order: %+v", rows[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := s.Audit(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 101 {
+		t.Fatalf("%d rows, want 101", len(got))
+	}
+	prev := ""
+	for i, r := range got {
+		if r.Seq != int64(i+1) || r.PrevHash != prev || r.Hash != testHash(prev, &r) {
+			t.Fatalf("row %d breaks the chain: %+v", i, r)
+		}
+		prev = r.Hash
 	}
 }

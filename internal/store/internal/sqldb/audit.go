@@ -10,17 +10,23 @@ import (
 
 const auditCols = `seq, ts, request_id, key_id, classes, action, candidates, chosen, chosen_hosting, outcome, prev_hash, hash`
 
-// AppendAudit implements store.Store. The last row is read and the new one
-// written in one transaction that holds the audit lock (PostgreSQL advisory
-// lock; SQLite's write lock), so seq and prev_hash are never shared.
+// AppendAudit implements store.Store.
 func (s *DB) AppendAudit(ctx context.Context, row *store.AuditRow, hash func(string, *store.AuditRow) string) error {
-	classes, err := jsonList(row.Classes)
-	if err != nil {
-		return fmt.Errorf("store: append audit: %w", err)
+	rows := []store.AuditRow{*row}
+	if err := s.AppendAuditBatch(ctx, rows, hash); err != nil {
+		return err
 	}
-	cands, err := jsonList(row.Candidates)
-	if err != nil {
-		return fmt.Errorf("store: append audit: %w", err)
+	*row = rows[0]
+	return nil
+}
+
+// AppendAuditBatch implements store.Store. The last row is read and the
+// new ones written in one transaction that holds the audit lock
+// (PostgreSQL advisory lock; SQLite's write lock), so seq and prev_hash
+// are never shared, and a batch costs one commit.
+func (s *DB) AppendAuditBatch(ctx context.Context, rows []store.AuditRow, hash func(string, *store.AuditRow) string) error {
+	if len(rows) == 0 {
+		return nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -36,20 +42,37 @@ func (s *DB) AppendAudit(ctx context.Context, row *store.AuditRow, hash func(str
 	if err != nil && !isNoRows(err) {
 		return fmt.Errorf("store: append audit: last: %w", err)
 	}
-	r := *row
-	r.Seq = seq + 1
-	r.PrevHash = prev
-	r.Hash = hash(prev, &r)
-	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO audit (`+auditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
-		r.Seq, r.Time.UnixMicro(), r.RequestID, r.KeyID, classes, r.Action, cands, r.Chosen, r.ChosenHosting,
-		r.Outcome, r.PrevHash, r.Hash)
+	stmt, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO audit (`+auditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`))
 	if err != nil {
 		return fmt.Errorf("store: append audit: %w", err)
+	}
+	defer stmt.Close()
+	out := make([]store.AuditRow, len(rows))
+	for i := range rows {
+		r := rows[i]
+		classes, err := jsonList(r.Classes)
+		if err != nil {
+			return fmt.Errorf("store: append audit: %w", err)
+		}
+		cands, err := jsonList(r.Candidates)
+		if err != nil {
+			return fmt.Errorf("store: append audit: %w", err)
+		}
+		seq++
+		r.Seq = seq
+		r.PrevHash = prev
+		r.Hash = hash(prev, &r)
+		if _, err := stmt.ExecContext(ctx, r.Seq, r.Time.UnixMicro(), r.RequestID, r.KeyID, classes, r.Action, cands,
+			r.Chosen, r.ChosenHosting, r.Outcome, r.PrevHash, r.Hash); err != nil {
+			return fmt.Errorf("store: append audit: %w", err)
+		}
+		prev = r.Hash
+		out[i] = r
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: append audit: commit: %w", err)
 	}
-	*row = r
+	copy(rows, out)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -39,8 +40,10 @@ type Gateway struct {
 	Providers map[string]provider.Provider
 	Store     store.Store
 	prices    *pricer
-	closers   []func() error
-	log       *slog.Logger
+	// collectors are Prometheus collectors registered on the gateway's metrics.
+	collectors []prometheus.Collector
+	closers    []func() error
+	log        *slog.Logger
 }
 
 // Build wires a gateway from cfg.
@@ -58,6 +61,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway,
 		return nil, err
 	}
 	opts := gateway.Options{
+		Metrics:      gateway.NewMetrics(),
 		Router:       router,
 		MasterKey:    cfg.Server.MasterKey,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
@@ -66,6 +70,13 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway,
 	if err := g.wireFeatures(ctx, &opts); err != nil {
 		g.Close()
 		return nil, err
+	}
+	if err := g.wireKeys(ctx, &opts, g.Store, router); err != nil {
+		g.Close()
+		return nil, err
+	}
+	for _, c := range g.collectors {
+		opts.Metrics.Registry.MustRegister(c)
 	}
 	g.Handler = gateway.New(opts)
 	return g, nil
@@ -144,6 +155,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if addr := os.Getenv("FULCRUM_PPROF_ADDR"); addr != "" {
+		startPprof(addr, log)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "auth", authMode(cfg))
 	if ready != nil {

@@ -45,6 +45,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		migrateCmd(e),
 		routeEvalCmd(e),
 		auditCmd(e),
+		keysCmd(e),
 	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(e))

@@ -110,13 +110,14 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 }
 
 // promptTokensUpperBound over-counts the prompt cheaply (a token is at
-// least about three bytes of text in every tokenizer in use), so the
-// reservation is a true worst case without running a tokenizer per request.
+// least about three bytes of text in every tokenizer in use; chat
+// templates add framing per message and per request), so the reservation
+// is a worst case without running a tokenizer per request.
 func promptTokensUpperBound(req *llm.ChatRequest) int64 {
-	var n int64
+	n := int64(32)
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		n += 8
+		n += 16
 		for _, p := range m.Content {
 			n += int64(len(p.Text)/3 + 1)
 			if p.Image != nil {

@@ -121,7 +121,7 @@ checked elsewhere.
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "%d rows\n", n)
+			fmt.Fprintf(e.stderr, "rows: %d\n", n)
 			return nil
 		},
 	}

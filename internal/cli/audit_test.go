@@ -278,7 +278,7 @@ func TestAuditListTable(t *testing.T) {
 	if diff := cmp.Diff(want, strings.Fields(lines[1])); diff != "" {
 		t.Errorf("row (-want +got):\n%s", diff)
 	}
-	if !strings.HasPrefix(lines[0], "SEQ") || !strings.Contains(stderr, "1 rows") {
+	if !strings.HasPrefix(lines[0], "SEQ") || !strings.Contains(stderr, "rows: 1") {
 		t.Errorf("header %q, stderr %q", lines[0], stderr)
 	}
 	if _, _, err := opRun(t, "audit", "list", "--config", fx.cfgPath, "--format", "csv"); err == nil {

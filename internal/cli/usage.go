@@ -21,8 +21,8 @@ import (
 )
 
 // operatorStore loads the config at cfgPath (embedded defaults when empty)
-// and opens, and migrates, its store. sqlite.Open creates the data
-// directory when it is missing.
+// and opens, and migrates, its store; keys.go uses it too. sqlite.Open
+// creates the data directory when it is missing.
 func operatorStore(ctx context.Context, e *env, cfgPath string) (store.Store, *config.Config, error) {
 	cfg, err := loadConfig(e, cfgPath)
 	if err != nil {

@@ -1,46 +1,248 @@
-// Package difficulty scores how hard a prompt is for a weak model, so the
-// prompt router can send hard prompts to a strong one.
-//
-// The model is a logistic regression over a few dense features of the
-// prompt (length, how many numbers and of what kind, sentences, question
-// words) and hashed word unigrams and bigrams. It needs no dependency and no
-// model call: scoring is one pass over the prompt's bytes (well under a
-// millisecond). Weights are trained offline by Train (see cmd/train) on the
-// training half of the recorded GSM8K answers and embedded.
 package difficulty
 
-import (
-	"math"
-	"unicode"
-	"unicode/utf8"
-)
+import "math"
 
-// HashBits sizes the hashed n-gram space (2^HashBits buckets).
-const HashBits = 12
+// Feature names, in vector order: the prompt's shape (length, sentences,
+// numbers and their kind and size, vocabulary, people named), then counts
+// of cue words and of cue word pairs. Train screens them and a model uses a
+// subset; an extractor always computes all of them.
+var FeatureNames = func() []string {
+	n := append([]string(nil), shapeNames[:]...)
+	for _, w := range cueWords {
+		n = append(n, "w:"+w)
+	}
+	for _, b := range cuePairs {
+		n = append(n, "b:"+b[0]+" "+b[1])
+	}
+	return n
+}()
 
-const hashSize = 1 << HashBits
+// nFeatures is len(FeatureNames).
+var nFeatures = nShape + len(cueWords) + len(cuePairs)
 
-// Dense feature names, in vector order.
-var DenseNames = []string{
+const nShape = 22
+
+var shapeNames = [nShape]string{
 	"log_chars", "log_words", "sentences", "numbers", "distinct_numbers",
-	"decimals", "fractions", "percents", "money", "big_numbers",
-	"number_words", "time_units", "multiplicatives", "comparatives",
-	"questions", "avg_word_len", "words_per_number", "long_words",
-	"log_distinct_words", "digit_share",
+	"max_magnitude", "mean_magnitude", "decimals", "fractions", "big_numbers",
+	"small_numbers", "percents", "money", "numbers_per_sentence",
+	"words_per_number", "words_per_sentence", "avg_word_len", "long_words",
+	"log_distinct_words", "type_token_ratio", "names", "questions",
 }
 
-// nDense is len(DenseNames).
-const nDense = 20
+// cueWords were picked before looking at the data, as words that mark
+// GSM8K steps (each, twice, remaining, more than), quantities and units,
+// question forms, and common function words.
+var cueWords = []string{"each", "per", "every", "twice", "half", "double", "triple", "times", "remaining", "rest", "left",
+	"total", "altogether", "average", "rate", "more", "less", "fewer", "than", "percent", "discount", "profit", "interest",
+	"if", "after", "before", "then", "until", "only", "instead", "some", "third", "quarter", "fifth", "dozen", "cents",
+	"dollars", "week", "day", "hour", "minute", "month", "year", "miles", "how", "many", "much", "what", "long", "he", "she", "they",
+	"his", "her", "their", "and", "of", "the", "a", "to", "in", "for", "with", "is", "was", "will", "can", "spends", "buys", "sells", "costs", "pays",
+	"earns", "saves", "gives", "gets", "takes", "makes", "needs", "wants", "has", "had", "cost", "price", "money", "sold", "bought", "new", "old", "age", "years"}
 
-// features is one prompt's feature vector: dense values (unscaled) and the
-// hashed n-gram buckets (each with count 1 per occurrence).
-type features struct {
-	dense  [nDense]float64
-	hashed []uint32
+var cuePairs = [][2]string{{"how", "many"}, {"how", "much"}, {"how", "long"}, {"what", "percent"}, {"more", "than"},
+	{"less", "than"}, {"times", "as"}, {"as", "many"}, {"in", "total"}, {"how", "old"}, {"per", "hour"}, {"each", "of"},
+	{"the", "rest"}, {"of", "the"}, {"percent", "of"}}
+
+// vocab maps a cue word, or a word of a cue pair, to an id; cueIndex maps a
+// cue word id to its feature, pairIndex a pair of ids to its feature.
+var vocab, cueIndex, pairIndex = func() (map[string]uint16, map[uint16]int, map[uint32]int) {
+	v := map[string]uint16{}
+	id := func(w string) uint16 {
+		if i, ok := v[w]; ok {
+			return i
+		}
+		v[w] = uint16(len(v) + 1)
+		return v[w]
+	}
+	c, p := map[uint16]int{}, map[uint32]int{}
+	for i, w := range cueWords {
+		c[id(w)] = nShape + i
+	}
+	for i, b := range cuePairs {
+		p[uint32(id(b[0]))<<16|uint32(id(b[1]))] = nShape + len(cueWords) + i
+	}
+	return v, c, p
+}()
+
+// bitset is a 4,096-bit set of hashes, for approximate distinct counts
+// without allocating.
+type bitset [64]uint64
+
+func (b *bitset) add(h uint32) bool {
+	h %= 4096
+	if b[h/64]&(1<<(h%64)) != 0 {
+		return false
+	}
+	b[h/64] |= 1 << (h % 64)
+	return true
 }
 
-// fnv32 hashes s with FNV-1a: stable across processes, unlike maphash,
-// so embedded weights stay valid.
+// extract writes the features of text into f (len nFeatures, zeroed by
+// extract). It is one pass over the bytes and allocates nothing.
+//
+// Words are runs of ASCII letters and apostrophes, lower-cased; numbers are
+// digit runs joined by '.', ',' or '/' before a digit; a sentence ends at
+// '.', '?' or '!' followed by a space or the end.
+func extract(text string, f []float64) {
+	clear(f)
+	var (
+		words, sentences, letters, nums, long int
+		distinctNums, distinctWords, names     int
+		maxMag, sumMag                        float64
+		seenNums, seenWords, seenNames        bitset
+		prev                                  uint16 // id of the previous word, 0 if none or not a cue
+		lastNonSpace                          byte   // last byte before the current token that is not a space
+		tok                                   [32]byte
+	)
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == '.' || c == '?' || c == '!':
+			if i+1 == len(text) || isSpace(text[i+1]) {
+				sentences++
+			}
+			if c == '?' {
+				f[21]++
+			}
+			lastNonSpace = c
+			i++
+		case isDigit(c):
+			j := i
+			var whole, frac, den, scale float64
+			kind := byte(0) // 0 integer, '.', '/'
+			for j < len(text) {
+				d := text[j]
+				if isDigit(d) {
+					switch kind {
+					case '.':
+						scale /= 10
+						frac += float64(d-'0') * scale
+					case '/':
+						den = den*10 + float64(d-'0')
+					default:
+						whole = whole*10 + float64(d-'0')
+					}
+					j++
+					continue
+				}
+				if (d == '.' || d == ',' || d == '/') && j+1 < len(text) && isDigit(text[j+1]) {
+					switch {
+					case d == '.' && kind == 0:
+						kind, scale = '.', 1
+					case d == '/' && kind == 0:
+						kind = '/'
+					case d != ',':
+						kind = 'x' // 1.2.3 or 1/2/3: keep what was read
+					}
+					j++
+					continue
+				}
+				break
+			}
+			v := whole + frac
+			switch kind {
+			case '.':
+				f[7]++
+			case '/':
+				f[8]++
+				if den > 0 {
+					v = whole / den
+				}
+			}
+			if v >= 1000 {
+				f[9]++
+			}
+			if v < 10 {
+				f[10]++
+			}
+			mag := math.Min(math.Log10(1+v), 30) // finite for any digit run
+			sumMag += mag
+			maxMag = math.Max(maxMag, mag)
+			nums++
+			if seenNums.add(fnv32(text[i:j])) {
+				distinctNums++
+			}
+			prev, lastNonSpace = 0, '0'
+			i = j
+		case isLetter(c) || c == '\'':
+			j, n := i, 0
+			for j < len(text) && (isLetter(text[j]) || text[j] == '\'') {
+				if n < len(tok) {
+					tok[n] = text[j] | 0x20 // ASCII lower case ('\'' is unchanged)
+					n++
+				}
+				j++
+			}
+			w := tok[:n]
+			words++
+			letters += j - i
+			if j-i >= 8 {
+				long++
+			}
+			h := fnvBytes(w)
+			if seenWords.add(h) {
+				distinctWords++
+			}
+			// A capitalised word not at the start of a sentence: a name.
+			if c >= 'A' && c <= 'Z' && j-i > 1 && lastNonSpace != 0 && lastNonSpace != '.' && lastNonSpace != '?' && lastNonSpace != '!' {
+				if seenNames.add(h) {
+					names++
+				}
+			}
+			id := vocab[string(w)] // no allocation: the compiler reads the map with the bytes
+			if k, ok := cueIndex[id]; ok {
+				f[k]++
+			}
+			if prev != 0 && id != 0 {
+				if k, ok := pairIndex[uint32(prev)<<16|uint32(id)]; ok {
+					f[k]++
+				}
+			}
+			prev, lastNonSpace = id, 'a'
+			i = j
+		case c == '%':
+			f[11]++
+			lastNonSpace = c
+			i++
+		case c == '$':
+			f[12]++
+			lastNonSpace = c
+			i++
+		default:
+			if !isSpace(c) {
+				lastNonSpace = c
+				// Punctuation inside a phrase ends a cue pair, except for
+				// the bytes of non-ASCII letters and quotes.
+				if c < 0x80 {
+					prev = 0
+				}
+			}
+			i++
+		}
+	}
+	if sentences == 0 {
+		sentences = 1
+	}
+	f[0] = math.Log1p(float64(len(text)))
+	f[1] = math.Log1p(float64(words))
+	f[2] = float64(sentences)
+	f[3] = float64(nums)
+	f[4] = float64(distinctNums)
+	f[5] = maxMag
+	f[6] = sumMag / float64(nums+1)
+	f[13] = float64(nums) / float64(sentences)
+	f[14] = float64(words) / float64(nums+1)
+	f[15] = float64(words) / float64(sentences)
+	f[16] = float64(letters) / float64(words+1)
+	f[17] = float64(long)
+	f[18] = math.Log1p(float64(distinctWords))
+	f[19] = float64(distinctWords) / float64(words+1)
+	f[20] = float64(names)
+}
+
+// fnv32 hashes s with FNV-1a: stable across processes, unlike maphash, so
+// the held-out split never moves.
 func fnv32(s string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(s); i++ {
@@ -50,184 +252,15 @@ func fnv32(s string) uint32 {
 	return h
 }
 
-func fnvAdd(h uint32, s string) uint32 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
+func fnvBytes(s []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range s {
+		h ^= uint32(c)
 		h *= 16777619
 	}
 	return h
 }
 
-var (
-	numberWords = set("half", "twice", "double", "triple", "thrice", "quarter", "third", "dozen",
-		"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-		"eleven", "twelve", "twenty", "hundred", "thousand", "million")
-	timeUnits = set("hour", "hours", "minute", "minutes", "second", "seconds", "day", "days",
-		"week", "weeks", "month", "months", "year", "years")
-	multiplicatives = set("each", "every", "per", "times", "twice", "double", "triple", "rate",
-		"average", "ratio", "percent", "percentage", "fraction", "interest", "discount", "profit")
-	comparatives = set("more", "less", "fewer", "than", "older", "younger", "longer", "shorter",
-		"remaining", "rest", "left", "difference")
-)
-
-func set(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
-	}
-	return m
-}
-
-// extract computes the features of text. buf is reused for the hashed
-// buckets.
-func extract(text string, buf []uint32) features {
-	f := features{hashed: buf[:0]}
-	var (
-		words, sentences, letters int
-		nums                      int
-		distinct                  [16]uint32
-		nd                        int
-		prev                      uint32 // hash of previous token, 0 at start
-		tok                       [64]byte
-		vocab                     [16]uint64
-		nvocab                    int
-		digits                    int
-	)
-	d := &f.dense
-	i := 0
-	for i < len(text) {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		switch {
-		case r == '.' || r == '?' || r == '!':
-			if r == '?' {
-				d[14]++
-			}
-			// a period inside a number is a decimal point, not a sentence end
-			if !(r == '.' && i+1 < len(text) && isDigit(text[i+1])) {
-				sentences++
-			}
-			i += size
-		case r == '%':
-			d[7]++
-			i += size
-		case r == '$' || r == '€' || r == '£':
-			d[8]++
-			i += size
-		case isDigit(byte(r)) && r < utf8.RuneSelf:
-			j := i
-			dec, frac := false, false
-			for j < len(text) && (isDigit(text[j]) || ((text[j] == '.' || text[j] == ',' || text[j] == '/') && j+1 < len(text) && isDigit(text[j+1]))) {
-				switch text[j] {
-				case '.':
-					dec = true
-				case '/':
-					frac = true
-				}
-				j++
-			}
-			num := text[i:j]
-			digits += j - i
-			nums++
-			h := fnv32(num)
-			seen := false
-			for _, x := range distinct[:nd] {
-				if x == h {
-					seen = true
-				}
-			}
-			if !seen && nd < len(distinct) {
-				distinct[nd] = h
-				nd++
-			}
-			shape := "<int>"
-			digits := 0
-			for k := 0; k < len(num); k++ {
-				if isDigit(num[k]) {
-					digits++
-				}
-			}
-			switch {
-			case frac:
-				d[6]++
-				shape = "<frac>"
-			case dec:
-				d[5]++
-				shape = "<dec>"
-			case digits >= 4:
-				d[9]++
-				shape = "<big>"
-			}
-			prev = f.addToken(shape, prev)
-			words++
-			i = j
-		case unicode.IsLetter(r) || r == '\'':
-			j := i
-			n := 0
-			for j < len(text) {
-				r2, s2 := utf8.DecodeRuneInString(text[j:])
-				if !unicode.IsLetter(r2) && r2 != '\'' && r2 != '-' {
-					break
-				}
-				if n+s2 <= len(tok) {
-					n += utf8.EncodeRune(tok[n:], unicode.ToLower(r2))
-				}
-				j += s2
-			}
-			w := string(tok[:n]) // small, escapes only to the map lookups
-			letters += utf8.RuneCountInString(w)
-			words++
-			if len(w) >= 8 {
-				d[17]++
-			}
-			wh := fnv32(w) % 1024
-			if vocab[wh/64]&(1<<(wh%64)) == 0 {
-				vocab[wh/64] |= 1 << (wh % 64)
-				nvocab++
-			}
-			if numberWords[w] {
-				d[10]++
-			}
-			if timeUnits[w] {
-				d[11]++
-			}
-			if multiplicatives[w] {
-				d[12]++
-			}
-			if comparatives[w] {
-				d[13]++
-			}
-			prev = f.addToken(w, prev)
-			i = j
-		default:
-			i += size
-		}
-	}
-	d[0] = math.Log1p(float64(len(text)))
-	d[1] = math.Log1p(float64(words))
-	d[2] = float64(sentences)
-	d[3] = float64(nums)
-	d[4] = float64(nd)
-	if words > 0 {
-		d[15] = float64(letters) / float64(words)
-	}
-	d[16] = float64(words) / float64(nums+1)
-	d[18] = math.Log1p(float64(nvocab))
-	if len(text) > 0 {
-		d[19] = float64(digits) / float64(len(text))
-	}
-	return f
-}
-
-// addToken adds the unigram and the bigram with the previous token and
-// returns the token's hash.
-func (f *features) addToken(tok string, prev uint32) uint32 {
-	h := fnv32(tok)
-	f.hashed = append(f.hashed, h%hashSize)
-	if prev != 0 {
-		b := fnvAdd(prev^0x9e3779b9, tok)
-		f.hashed = append(f.hashed, b%hashSize)
-	}
-	return h
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isSpace(c byte) bool  { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }

@@ -1,3 +1,15 @@
+// Package difficulty scores how much a prompt gains from a strong model over
+// a weak one, so the prompt router can send the prompts that gain most to
+// the strong model.
+//
+// The model is a logistic regression over a screened subset of dense
+// features of the prompt (length, sentences, how many numbers and of what
+// kind and size, vocabulary, names, and counts of cue words such as "each",
+// "twice" or "how much"). It needs no dependency and no model call:
+// scoring is one pass over the prompt's bytes without allocation (well
+// under a millisecond). Weights are trained offline by Train (see
+// cmd/train) on the training half of the recorded GSM8K answers and
+// embedded.
 package difficulty
 
 import (
@@ -11,42 +23,43 @@ import (
 // Model is a trained difficulty scorer. It is immutable and safe for
 // concurrent use.
 type Model struct {
-	// Mean and Std standardise the dense features.
-	Mean [nDense]float64 `json:"mean"`
-	Std  [nDense]float64 `json:"std"`
-	// Dense are the dense features' weights.
-	Dense [nDense]float64 `json:"dense"`
-	// Hashed are the n-gram buckets' weights (2^HashBits of them).
-	Hashed []float64 `json:"hashed"`
-	Bias   float64   `json:"bias"`
+	// Features are the features the model uses, with their weights.
+	Features []Weight `json:"features"`
+	Bias     float64  `json:"bias"`
 	// Label says what the model predicts, for humans.
 	Label string `json:"label"`
+
+	// index[i] is the position of Features[i] in FeatureNames.
+	index []int
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]uint32, 0, 512); return &b }}
+// Weight is one feature's standardisation and weight: the model adds
+// Weight * (x - Mean) / Std.
+type Weight struct {
+	Name   string  `json:"name"`
+	Mean   float64 `json:"mean"`
+	Std    float64 `json:"std"`
+	Weight float64 `json:"weight"`
+}
 
-// Score returns the prompt's difficulty in (0, 1): the predicted chance
-// that the weak model needs the strong one.
+var bufPool = sync.Pool{New: func() any { b := make([]float64, nFeatures); return &b }}
+
+// Score returns the prompt's score in (0, 1): the predicted chance that
+// the strong model gains an answer the weak one misses (ties count half).
+// Higher means send to the strong model.
 func (m *Model) Score(prompt string) float64 {
-	bp := bufPool.Get().(*[]uint32)
-	f := extract(prompt, *bp)
-	z := m.logit(&f)
-	*bp = f.hashed
+	bp := bufPool.Get().(*[]float64)
+	extract(prompt, *bp)
+	z := m.logit(*bp)
 	bufPool.Put(bp)
 	return sigmoid(z)
 }
 
-func (m *Model) logit(f *features) float64 {
+func (m *Model) logit(x []float64) float64 {
 	z := m.Bias
-	for i, x := range f.dense {
-		if m.Std[i] > 0 {
-			z += m.Dense[i] * (x - m.Mean[i]) / m.Std[i]
-		}
-	}
-	if len(f.hashed) > 0 && len(m.Hashed) == hashSize {
-		s := 1 / math.Sqrt(float64(len(f.hashed)))
-		for _, b := range f.hashed {
-			z += m.Hashed[b] * s
+	for i, w := range m.Features {
+		if w.Std > 0 {
+			z += w.Weight * (x[m.index[i]] - w.Mean) / w.Std
 		}
 	}
 	return z
@@ -75,23 +88,35 @@ func Parse(b []byte) (*Model, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("difficulty: %w", err)
 	}
-	if len(m.Hashed) != 0 && len(m.Hashed) != hashSize {
-		return nil, fmt.Errorf("difficulty: %d hashed weights, want %d", len(m.Hashed), hashSize)
+	if err := m.link(); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }
 
-// Marshal encodes the model as JSON (weights rounded to 6 digits).
+// link resolves the feature names to positions in the feature vector.
+func (m *Model) link() error {
+	pos := make(map[string]int, nFeatures)
+	for i, n := range FeatureNames {
+		pos[n] = i
+	}
+	m.index = make([]int, len(m.Features))
+	for i, w := range m.Features {
+		j, ok := pos[w.Name]
+		if !ok {
+			return fmt.Errorf("difficulty: unknown feature %q", w.Name)
+		}
+		m.index[i] = j
+	}
+	return nil
+}
+
+// Marshal encodes the model as JSON (numbers rounded to 6 digits).
 func (m *Model) Marshal() ([]byte, error) {
-	c := *m
 	round := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-	for i := range c.Dense {
-		c.Dense[i], c.Mean[i], c.Std[i] = round(c.Dense[i]), round(c.Mean[i]), round(c.Std[i])
+	c := Model{Bias: round(m.Bias), Label: m.Label, Features: make([]Weight, len(m.Features))}
+	for i, w := range m.Features {
+		c.Features[i] = Weight{Name: w.Name, Mean: round(w.Mean), Std: round(w.Std), Weight: round(w.Weight)}
 	}
-	c.Hashed = make([]float64, len(m.Hashed))
-	for i, v := range m.Hashed {
-		c.Hashed[i] = round(v)
-	}
-	c.Bias = round(c.Bias)
-	return json.Marshal(&c)
+	return json.MarshalIndent(&c, "", " ")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/dataset"
@@ -85,15 +86,22 @@ type TrainOptions struct {
 	// Label maps an example to the training target in [0, 1]. Default
 	// LabelGain.
 	Label func(e *Example) float64
-	// L2Dense and L2Hashed are the ridge penalties. Defaults 0.01 and 0.01 (chosen by 5-fold cross-validation on the training half).
-	L2Dense, L2Hashed float64
-	// Iterations of full-batch Adam. Default 400.
-	Iterations int
-	// NoHashed trains the dense features only.
-	NoHashed bool
+	// Keep is how many features the model keeps: those most correlated
+	// with the label on the training examples. Default 40.
+	Keep int
+	// L2 is the ridge penalty on the standardised weights, per example.
+	// Default 0.01.
+	L2 float64
 	// LabelName is recorded in the model.
 	LabelName string
 }
+
+// Defaults of TrainOptions, chosen by repeated 5-fold cross-validation on
+// the training half (CrossValidate; go run ./internal/router/difficulty/cmd/train -cv).
+const (
+	DefaultKeep = 40
+	DefaultL2   = 0.01
+)
 
 // LabelGain is 1 when routing to the strong model gains a correct answer
 // (strong right, weak wrong), 0 when it loses one (weak right, strong
@@ -117,88 +125,189 @@ func LabelWeakWrong(e *Example) float64 {
 	return 1
 }
 
-// Train fits a logistic regression (soft labels, L2 penalty, full-batch
-// Adam) on examples. It is deterministic.
+// Train screens the features (keeping the Keep most correlated with the
+// label, by absolute Pearson correlation) and fits a logistic regression on
+// them (soft labels, L2 penalty, Newton's method). It is deterministic.
 func Train(examples []Example, o TrainOptions) *Model {
 	if o.Label == nil {
 		o.Label = LabelGain
 	}
-	if o.L2Dense == 0 {
-		o.L2Dense = 0.01
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
 	}
-	if o.L2Hashed == 0 {
-		o.L2Hashed = 0.01
-	}
-	if o.Iterations == 0 {
-		o.Iterations = 400
+	if o.L2 == 0 {
+		o.L2 = DefaultL2
 	}
 	n := len(examples)
-	fs := make([]features, n)
+	xs := make([][]float64, n)
 	ys := make([]float64, n)
-	m := &Model{Label: o.LabelName}
 	for i := range examples {
-		fs[i] = extract(examples[i].Prompt, nil)
+		xs[i] = make([]float64, nFeatures)
+		extract(examples[i].Prompt, xs[i])
 		ys[i] = o.Label(&examples[i])
-		for j, x := range fs[i].dense {
-			m.Mean[j] += x / float64(n)
-		}
 	}
-	for i := range fs {
-		for j, x := range fs[i].dense {
-			m.Std[j] += (x - m.Mean[j]) * (x - m.Mean[j]) / float64(n)
+	keep := screen(xs, ys, o.Keep)
+	m := &Model{Label: o.LabelName, Features: make([]Weight, len(keep))}
+	z := make([][]float64, n) // standardised kept features, then 1 for the bias
+	for k, j := range keep {
+		w := Weight{Name: FeatureNames[j]}
+		for i := range xs {
+			w.Mean += xs[i][j] / float64(n)
 		}
+		for i := range xs {
+			w.Std += (xs[i][j] - w.Mean) * (xs[i][j] - w.Mean) / float64(n)
+		}
+		w.Std = math.Sqrt(w.Std)
+		m.Features[k] = w
 	}
-	for j := range m.Std {
-		m.Std[j] = math.Sqrt(m.Std[j])
-	}
-	if !o.NoHashed {
-		m.Hashed = make([]float64, hashSize)
-	}
-	// Parameters: dense, hashed, bias, with Adam moments.
-	np := nDense + len(m.Hashed) + 1
-	grad := make([]float64, np)
-	mom := make([]float64, np)
-	vel := make([]float64, np)
-	const lr, b1, b2, eps = 0.05, 0.9, 0.999, 1e-8
-	for it := 1; it <= o.Iterations; it++ {
-		clear(grad)
-		for i := range fs {
-			f := &fs[i]
-			g := (sigmoid(m.logit(f)) - ys[i]) / float64(n)
-			for j, x := range f.dense {
-				if m.Std[j] > 0 {
-					grad[j] += g * (x - m.Mean[j]) / m.Std[j]
-				}
-			}
-			if m.Hashed != nil && len(f.hashed) > 0 {
-				s := 1 / math.Sqrt(float64(len(f.hashed)))
-				for _, b := range f.hashed {
-					grad[nDense+int(b)] += g * s
-				}
-			}
-			grad[np-1] += g
-		}
-		for j := 0; j < nDense; j++ {
-			grad[j] += o.L2Dense * m.Dense[j]
-		}
-		for j := range m.Hashed {
-			grad[nDense+j] += o.L2Hashed * m.Hashed[j]
-		}
-		c1 := 1 - math.Pow(b1, float64(it))
-		c2 := 1 - math.Pow(b2, float64(it))
-		for j := range grad {
-			mom[j] = b1*mom[j] + (1-b1)*grad[j]
-			vel[j] = b2*vel[j] + (1-b2)*grad[j]*grad[j]
-			step := lr * (mom[j] / c1) / (math.Sqrt(vel[j]/c2) + eps)
-			switch {
-			case j < nDense:
-				m.Dense[j] -= step
-			case j < np-1:
-				m.Hashed[j-nDense] -= step
-			default:
-				m.Bias -= step
+	for i := range xs {
+		z[i] = make([]float64, len(keep)+1)
+		for k, j := range keep {
+			if w := m.Features[k]; w.Std > 0 {
+				z[i][k] = (xs[i][j] - w.Mean) / w.Std
 			}
 		}
+		z[i][len(keep)] = 1
+	}
+	beta := newton(z, ys, o.L2*float64(n))
+	for k := range keep {
+		m.Features[k].Weight = beta[k]
+	}
+	m.Bias = beta[len(keep)]
+	if err := m.link(); err != nil {
+		panic(err) // names come from FeatureNames: cannot fail
 	}
 	return m
+}
+
+// screen returns the indices of the k features with the largest absolute
+// correlation with y (ties by index), in index order.
+func screen(xs [][]float64, y []float64, k int) []int {
+	n := float64(len(xs))
+	var my float64
+	for _, v := range y {
+		my += v / n
+	}
+	type fc struct {
+		j int
+		c float64
+	}
+	cs := make([]fc, nFeatures)
+	for j := range cs {
+		var mx float64
+		for i := range xs {
+			mx += xs[i][j] / n
+		}
+		var sxy, sxx, syy float64
+		for i := range xs {
+			dx, dy := xs[i][j]-mx, y[i]-my
+			sxy += dx * dy
+			sxx += dx * dx
+			syy += dy * dy
+		}
+		cs[j] = fc{j, 0}
+		if sxx > 0 && syy > 0 {
+			cs[j].c = math.Abs(sxy / math.Sqrt(sxx*syy))
+		}
+	}
+	sort.SliceStable(cs, func(a, b int) bool { return cs[a].c > cs[b].c })
+	keep := make([]int, 0, k)
+	for _, c := range cs[:min(k, len(cs))] {
+		if c.c > 0 {
+			keep = append(keep, c.j)
+		}
+	}
+	sort.Ints(keep)
+	return keep
+}
+
+// newton fits logistic regression weights (the last column of z is the
+// bias, not penalised) by Newton's method with an L2 penalty lambda.
+func newton(z [][]float64, y []float64, lambda float64) []float64 {
+	d := len(z[0])
+	beta := make([]float64, d)
+	h := make([][]float64, d)
+	for j := range h {
+		h[j] = make([]float64, d)
+	}
+	g := make([]float64, d)
+	for range 50 {
+		for j := range h {
+			clear(h[j])
+		}
+		clear(g)
+		for i, x := range z {
+			var s float64
+			for j, v := range x {
+				s += beta[j] * v
+			}
+			p := sigmoid(s)
+			r, w := p-y[i], p*(1-p)
+			for j, v := range x {
+				g[j] += r * v
+				for k := j; k < d; k++ {
+					h[j][k] += w * v * x[k]
+				}
+			}
+		}
+		for j := range d {
+			for k := range j {
+				h[j][k] = h[k][j]
+			}
+		}
+		for j := range d - 1 {
+			g[j] += lambda * beta[j]
+			h[j][j] += lambda
+		}
+		h[d-1][d-1] += 1e-9
+		step := cholSolve(h, g)
+		var mx float64
+		for j := range beta {
+			beta[j] -= step[j]
+			mx = math.Max(mx, math.Abs(step[j]))
+		}
+		if mx < 1e-10 {
+			break
+		}
+	}
+	return beta
+}
+
+// cholSolve solves a x = b for a symmetric positive definite a.
+func cholSolve(a [][]float64, b []float64) []float64 {
+	n := len(a)
+	l := make([][]float64, n)
+	for i := range l {
+		l[i] = make([]float64, n)
+	}
+	for i := range n {
+		for j := 0; j <= i; j++ {
+			s := a[i][j]
+			for k := range j {
+				s -= l[i][k] * l[j][k]
+			}
+			if i == j {
+				l[i][i] = math.Sqrt(math.Max(s, 1e-12))
+			} else {
+				l[i][j] = s / l[j][j]
+			}
+		}
+	}
+	y := make([]float64, n)
+	for i := range n {
+		s := b[i]
+		for k := range i {
+			s -= l[i][k] * y[k]
+		}
+		y[i] = s / l[i][i]
+	}
+	x := make([]float64, n)
+	for i := n - 1; i >= 0; i-- {
+		s := y[i]
+		for k := i + 1; k < n; k++ {
+			s -= l[k][i] * x[k]
+		}
+		x[i] = s / l[i][i]
+	}
+	return x
 }

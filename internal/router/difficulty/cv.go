@@ -1,0 +1,55 @@
+package difficulty
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// CVResult is a cross-validated estimate of a training configuration.
+type CVResult struct {
+	// APGR is the mean APGR of each fold's model on its held-out fold.
+	APGR float64
+	// SE is the standard error of APGR over the folds (which overlap in
+	// training data, so it understates the uncertainty).
+	SE float64
+	// Folds is how many fold models were scored.
+	Folds int
+}
+
+// CrossValidate estimates the APGR of Train(·, o) by k-fold
+// cross-validation repeated reps times with fixed seeds, on examples only
+// (pass the training half: the held-out half stays unseen).
+func CrossValidate(examples []Example, o TrainOptions, k, reps int) CVResult {
+	var vals []float64
+	for r := range reps {
+		perm := rand.New(rand.NewPCG(uint64(r+1), 99)).Perm(len(examples))
+		for f := range k {
+			var tr, te []Example
+			for p, i := range perm {
+				if p%k == f {
+					te = append(te, examples[i])
+				} else {
+					tr = append(tr, examples[i])
+				}
+			}
+			m := Train(tr, o)
+			s := make([]float64, len(te))
+			for i := range te {
+				s[i] = m.Score(te[i].Prompt)
+			}
+			vals = append(vals, Evaluate(te, s).APGR)
+		}
+	}
+	res := CVResult{Folds: len(vals)}
+	for _, v := range vals {
+		res.APGR += v / float64(len(vals))
+	}
+	var ss float64
+	for _, v := range vals {
+		ss += (v - res.APGR) * (v - res.APGR)
+	}
+	if len(vals) > 1 {
+		res.SE = math.Sqrt(ss/float64(len(vals)-1)) / math.Sqrt(float64(len(vals)))
+	}
+	return res
+}

@@ -88,7 +88,7 @@ func extract(text string, f []float64) {
 	clear(f)
 	var (
 		words, sentences, letters, nums, long int
-		distinctNums, distinctWords, names     int
+		distinctNums, distinctWords, names    int
 		maxMag, sumMag                        float64
 		seenNums, seenWords, seenNames        bitset
 		prev                                  uint16 // id of the previous word, 0 if none or not a cue

@@ -276,3 +276,32 @@ func TestParseWhen(t *testing.T) {
 		}
 	}
 }
+
+func TestUsageRelativeSince(t *testing.T) {
+	fx := newOpFixture(t)
+	now := time.Now().UTC()
+	st := fx.store(t)
+	_, err := st.InsertUsage(context.Background(), []store.UsageRecord{
+		{Time: now.Add(-time.Hour), RequestID: "recent", Attempt: 1, Model: "m", Hosting: "proprietary", Status: 200, CostNanos: 7},
+		{Time: now.Add(-49 * time.Hour), RequestID: "old", Attempt: 1, Model: "m", Hosting: "proprietary", Status: 200, CostNanos: 1000},
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ since, wantCost string }{
+		{"24h", "0.000000007"},
+		{"2d", "0.000000007"},
+		{"3d", "0.000001007"},
+		{"", "0.000001007"},
+	}
+	for _, tt := range tests {
+		out, _, err := opRun(t, "usage", "-c", fx.cfgPath, "--since", tt.since, "--group-by", "", "--format", "csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows := parseCSV(t, out); len(rows) != 2 || rows[1][5] != tt.wantCost {
+			t.Errorf("--since %q: got %q, want cost %s", tt.since, rows, tt.wantCost)
+		}
+	}
+}

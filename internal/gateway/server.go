@@ -344,6 +344,11 @@ func credential(r *http.Request) string {
 
 var errNoKey = &llm.Error{Status: http.StatusUnauthorized, Type: llm.ErrAuthentication, Code: "invalid_api_key", Message: "missing or invalid API key"}
 
+// authenticate identifies the client. With a master key set, every request
+// needs a key: the master key or a virtual key. With none set (the gateway
+// then listens on loopback only), authentication is off: a virtual key is
+// still recognised, so its budgets and limits apply, and any other
+// credential is served anonymously.
 func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 	secret := credential(r)
 	if s.opts.MasterKey != "" && secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.MasterKey)) == 1 {
@@ -351,13 +356,15 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 	}
 	if s.opts.Auth != nil && secret != "" {
 		c, err := s.opts.Auth.Authenticate(r.Context(), secret)
-		if err != nil {
+		if err == nil {
+			return c, nil
+		}
+		if s.opts.MasterKey != "" || err.Status >= 500 {
 			return nil, err
 		}
-		return c, nil
 	}
-	if s.opts.MasterKey == "" && s.opts.Auth == nil {
-		return &Caller{}, nil // no authentication configured (loopback only)
+	if s.opts.MasterKey == "" {
+		return &Caller{}, nil
 	}
 	return nil, errNoKey
 }

@@ -30,7 +30,8 @@ type AuditRow struct {
 type AuditFilter struct {
 	From, To time.Time
 	KeyID    string
-	// Class selects rows whose Classes contain it.
+	// Class selects rows whose Classes contain it, written as "class" or
+	// "class:count".
 	Class  string
 	Action string
 	// AfterSeq selects rows with Seq > AfterSeq (for paging and verifying).

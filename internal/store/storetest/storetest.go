@@ -281,7 +281,7 @@ func testAudit(t *testing.T, s store.Store) {
 	rows := []store.AuditRow{
 		{Time: t0, RequestID: "r1", KeyID: "k1", Classes: []string{"email"}, Action: "redact",
 			Candidates: []string{"gpt-4o", "llama"}, Chosen: "gpt-4o", ChosenHosting: "proprietary", Outcome: "ok"},
-		{Time: t0.Add(time.Second), RequestID: "r2", KeyID: "k2", Classes: []string{"iban", "national_id"}, Action: "self_hosted_only",
+		{Time: t0.Add(time.Second), RequestID: "r2", KeyID: "k2", Classes: []string{"iban", "national_id", "phone:3"}, Action: "self_hosted_only",
 			Chosen: "llama", ChosenHosting: "self_hosted", Outcome: "ok"},
 		{Time: t0.Add(2 * time.Second), RequestID: "r3", KeyID: "k1", Action: "allow", Outcome: "ok"},
 	}
@@ -302,6 +302,7 @@ func testAudit(t *testing.T, s store.Store) {
 		{"key", store.AuditFilter{KeyID: "k1"}, []store.AuditRow{rows[0], rows[2]}},
 		{"class", store.AuditFilter{Class: "iban"}, rows[1:2]},
 		{"class is a whole element", store.AuditFilter{Class: "ema"}, nil},
+		{"class with a count", store.AuditFilter{Class: "phone"}, rows[1:2]},
 		{"action", store.AuditFilter{Action: "allow"}, rows[2:]},
 		{"time", store.AuditFilter{From: t0.Add(time.Second), To: t0.Add(2 * time.Second)}, rows[1:2]},
 		{"after seq", store.AuditFilter{AfterSeq: 1, Limit: 1}, rows[1:2]},

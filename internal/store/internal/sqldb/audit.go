@@ -94,8 +94,10 @@ func (s *DB) Audit(ctx context.Context, f store.AuditFilter) ([]store.AuditRow, 
 		add("action = ?", f.Action)
 	}
 	if f.Class != "" {
-		// classes is a JSON array of identifiers: match the quoted element.
-		add(`classes LIKE ? ESCAPE '\'`, `%"`+likeEscape(f.Class)+`"%`)
+		// classes is a JSON array of "class" or "class:count" strings:
+		// match the whole element, with or without its count.
+		conds = append(conds, `(classes LIKE ? ESCAPE '\' OR classes LIKE ? ESCAPE '\')`)
+		args = append(args, `%"`+likeEscape(f.Class)+`"%`, `%"`+likeEscape(f.Class)+`:%`)
 	}
 	if f.AfterSeq > 0 {
 		add("seq > ?", f.AfterSeq)

@@ -14,10 +14,10 @@ import (
 // upstream when policy keeps them on self-hosted models or redacts them.
 var sensitive = []string{
 	"jane.roe@example.org",
-	"4111 1111 1111 1111",          // Visa, Luhn-valid
-	"DE89 3704 0044 0532 0130 00",  // IBAN
-	"+44 20 7946 0958",             // UK phone
-	"078-05-1120",                  // US SSN format
+	"4111 1111 1111 1111",         // Visa, Luhn-valid
+	"DE89 3704 0044 0532 0130 00", // IBAN
+	"+44 20 7946 0958",            // UK phone
+	"078-05-1120",                 // US SSN format
 	"sk-proj-abcDEF1234567890abcDEF1234567890abcd",
 	"MRN: 00123456",
 }

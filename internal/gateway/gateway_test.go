@@ -187,3 +187,21 @@ func TestAdminHealthNeedsMasterKey(t *testing.T) {
 		t.Errorf("admin without a master key configured: %d, want 403", resp.StatusCode)
 	}
 }
+
+func TestCountTokens(t *testing.T) {
+	e := newEnv(t)
+	resp, out := e.post(t, "/v1/messages/count_tokens", `{"model":"m-anthropic","system":"be brief","messages":[{"role":"user","content":"Hello there, how are you today?"}]}`)
+	var got struct {
+		InputTokens int64 `json:"input_tokens"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(out), &got) != nil || got.InputTokens < 5 {
+		t.Fatalf("count_tokens: %d %s", resp.StatusCode, out)
+	}
+	if n := len(e.an.Log.All()); n != 0 {
+		t.Errorf("count_tokens called the upstream %d times", n)
+	}
+	resp, out = e.post(t, "/v1/messages/count_tokens", `{"model":"nope","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 404 || !strings.Contains(out, "not_found_error") {
+		t.Errorf("unknown model: %d %s", resp.StatusCode, out)
+	}
+}

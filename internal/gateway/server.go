@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/chat/completions", s.wrap(fmtOpenAI, s.handleChat))
 	s.mux.HandleFunc("POST /chat/completions", s.wrap(fmtOpenAI, s.handleChat))
 	s.mux.HandleFunc("POST /v1/messages", s.wrap(fmtAnthropic, s.handleChat))
+	s.mux.HandleFunc("POST /v1/messages/count_tokens", s.wrap(fmtAnthropic, s.handleCountTokens))
 	s.mux.HandleFunc("POST /v1/embeddings", s.wrap(fmtOpenAI, s.handleEmbeddings))
 	s.mux.HandleFunc("POST /embeddings", s.wrap(fmtOpenAI, s.handleEmbeddings))
 	s.mux.HandleFunc("GET /v1/models", s.wrap(fmtOpenAI, s.handleModels))

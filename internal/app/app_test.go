@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/fake"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+func parse(t *testing.T, y string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte(y), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestPricerExact checks the observer's pricing against hand computation:
+// GPT-4 at its launch price, $0.03 / 1K input and $0.06 / 1K output.
+func TestPricerExact(t *testing.T) {
+	c := parse(t, `
+providers:
+  - { name: oa, type: openai, api_key: x }
+  - { name: gpu, type: openai, base_url: "http://127.0.0.1:1/v1", hosting: self_hosted, cost: { per_million_usd: 0.5 } }
+models:
+  - { name: gpt-4, provider: oa, price: { input: 30, output: 60 } }
+  - { name: llama, provider: gpu }
+`)
+	p, err := newPricer(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oa := &provider.Info{Name: "oa", Type: "openai", Hosting: provider.Proprietary}
+	cost, ref := p.cost(oa, "gpt-4", &llm.Usage{InputTokens: 1000, OutputTokens: 500})
+	if cost != 60_000_000 || ref != 0 { // $0.03 + $0.03
+		t.Errorf("gpt-4 1000/500: cost %d nanos, ref %d; want 60,000,000", cost, ref)
+	}
+	gpu := &provider.Info{Name: "gpu", Type: "openai", Hosting: provider.SelfHosted}
+	cost, ref = p.cost(gpu, "llama", &llm.Usage{InputTokens: 1000, OutputTokens: 2000})
+	if cost != 1_000_000 { // 2,000 output tokens at $0.50 per million
+		t.Errorf("self-hosted fixed price: cost %d nanos, want 1,000,000", cost)
+	}
+	if ref <= 0 {
+		t.Errorf("self-hosted record has no reference cost")
+	}
+	if cost, _ := p.cost(oa, "gpt-4", nil); cost != 0 {
+		t.Errorf("unknown usage priced at %d", cost)
+	}
+	price, err := PriceFunc(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if usd, ok := price("gpt-4", llm.Usage{InputTokens: 1000, OutputTokens: 1000}); !ok || usd != 0.09 {
+		t.Errorf("PriceFunc(gpt-4) = %v %v, want 0.09", usd, ok)
+	}
+	if _, ok := price("llama", llm.Usage{OutputTokens: 1}); ok {
+		t.Errorf("a GPU-priced model must not get a catalogue price")
+	}
+}
+
+func TestPromptUpperBound(t *testing.T) {
+	req := &llm.ChatRequest{Messages: []llm.Message{llm.TextMessage(llm.RoleUser, strings.Repeat("word ", 300))}}
+	est := estimator(req, "")
+	if ub := promptTokensUpperBound(req); ub < est.InputTokens {
+		t.Errorf("upper bound %d below the tokenizer's count %d", ub, est.InputTokens)
+	}
+	if !est.Estimated {
+		t.Error("estimate not marked estimated")
+	}
+}
+
+// TestBuildServesAndRecords builds the whole gateway in process on a SQLite
+// store and serves a request through it.
+func TestBuildServesAndRecords(t *testing.T) {
+	oa := fake.NewOpenAI()
+	defer oa.Close()
+	dir := t.TempDir()
+	c := parse(t, `
+storage: { data_dir: `+dir+` }
+providers:
+  - { name: oa, type: openai, base_url: "`+oa.URL+`", api_key: "`+fake.APIKey+`" }
+models:
+  - { name: m, provider: oa, upstream: gpt-4o }
+`)
+	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler)
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	srv.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if resp.Header.Get("X-Fulcrum-Policy-Action") != "none" {
+		t.Errorf("policy not wired: %q", resp.Header.Get("X-Fulcrum-Policy-Action"))
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Close()
+	recs, err := g2.Store.Usage(context.Background(), storeFilterAll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Provider != "oa" || recs[0].CostNanos == 0 || recs[0].InputTokens != fake.InputTokens {
+		t.Errorf("usage records: %+v", recs)
+	}
+}
+
+func storeFilterAll() store.UsageFilter { return store.UsageFilter{Limit: 100} }

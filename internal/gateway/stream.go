@@ -262,7 +262,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 	var err error
 	for {
 		if o.tap.Event(&ev) {
-			buf = sse.AppendEvent(buf[:0], ev.Event, ev.Data)
+			buf = sse.AppendEvent(buf, ev.Event, ev.Data)
 			if o.tap.Complete() {
 				// Record before the terminal event reaches the client.
 				c.rc.usage = o.tap.Usage()
@@ -270,15 +270,24 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 				fw.write(buf)
 				return
 			}
-			if werr := fw.write(buf); werr != nil {
-				err = werr
-				break
+			// Events that arrived together go out together: flush when
+			// nothing complete is waiting, never hold an event back.
+			if !o.dec.Buffered() {
+				if werr := fw.write(buf); werr != nil {
+					err = werr
+					break
+				}
+				buf = buf[:0]
 			}
 		}
 		ev, err = o.dec.Next()
 		if err != nil {
 			break
 		}
+	}
+	if len(buf) > 0 && err != errClientGone {
+		fw.write(buf)
+		buf = buf[:0]
 	}
 	if errors.Is(err, io.EOF) {
 		err = provider.StreamCut(o.t.Provider.Info().Name, err)

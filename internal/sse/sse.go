@@ -158,6 +158,18 @@ func (d *Decoder) Next() (Event, error) {
 	}
 }
 
+// Buffered reports whether a complete event is already buffered, so the
+// next Next returns without reading from the stream. Proxies use it to
+// write a burst of events with one flush instead of one per event.
+func (d *Decoder) Buffered() bool {
+	n := d.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := d.r.Peek(n)
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
 // AppendEvent appends the wire form of one event to b. Data containing
 // newlines is split into several data lines, so it round-trips.
 func AppendEvent(b []byte, event string, data []byte) []byte {

@@ -113,3 +113,19 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+func TestBuffered(t *testing.T) {
+	d := NewDecoder(strings.NewReader("data: a\n\ndata: b\n\ndata: c"))
+	if _, err := d.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Buffered() {
+		t.Error("second event is buffered but Buffered() is false")
+	}
+	if _, err := d.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Buffered() {
+		t.Error("only a partial event is left but Buffered() is true")
+	}
+}

@@ -123,6 +123,14 @@ func ChunkUsage(data []byte) (u *llm.Usage, usageOnly bool) {
 	if !bytes.Contains(data, usageKey) {
 		return nil, false
 	}
+	i := bytes.LastIndex(data, usageKey)
+	// Most chunks end with "usage":null; a quote cannot appear unescaped
+	// inside a JSON string, so this is the top-level key, not text.
+	if j := skipWS(data, i+len(usageKey)); j < len(data) && data[j] == ':' {
+		if k := skipWS(data, j+1); bytes.HasPrefix(data[k:], []byte("null")) {
+			return nil, false
+		}
+	}
 	it := newObjIter(data, 0)
 	var um, cm member
 	var hasU, hasC bool

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -145,6 +146,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	defer g.Close()
 	logInventory(log, cfg)
+	// Start-up decodes catalogues and phone metadata and leaves garbage
+	// behind; give it back to the OS before serving.
+	debug.FreeOSMemory()
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

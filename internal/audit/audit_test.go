@@ -16,7 +16,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/store/open"
 )
 
-func newStore(t *testing.T) (store.Store, string) {
+func newStore(t testing.TB) (store.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "f.db")
 	st, err := open.Store(context.Background(), "sqlite://"+path, slog.New(slog.DiscardHandler))

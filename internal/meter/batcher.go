@@ -27,7 +27,7 @@ func (r *Recorder) run() {
 	timer.Stop()
 	for {
 		r.mu.Lock()
-		n, closing := len(r.queue), r.closed
+		n, closing := len(r.queue)-r.head, r.closed
 		r.mu.Unlock()
 		if n == 0 {
 			if closing {
@@ -60,8 +60,11 @@ func (r *Recorder) run() {
 // recorder is closed and Close stopped waiting (it returns false then).
 func (r *Recorder) commitBatch(ctx context.Context) bool {
 	r.mu.Lock()
-	batch := r.queue[:min(len(r.queue), r.opt.BatchSize)]
+	batch := r.queue[r.head:min(len(r.queue), r.head+r.opt.BatchSize)]
 	r.mu.Unlock()
+	// Record may append to the queue (and move it) meanwhile: batch is a
+	// view of the old array, whose items nothing else writes until they
+	// are dropped below.
 	recs := make([]Record, len(batch))
 	for i := range batch {
 		recs[i] = batch[i].rec
@@ -95,10 +98,19 @@ func (r *Recorder) commitBatch(ctx context.Context) bool {
 	for i := range batch {
 		batch[i].seg.committed++
 	}
-	// Drop the committed items, letting the backing array be reused.
-	n := copy(r.queue, r.queue[len(batch):])
-	clear(r.queue[n:])
-	r.queue = r.queue[:n]
+	// Drop the committed items. Moving the rest to the front on every
+	// batch would copy the whole backlog each time (quadratic when the
+	// database falls behind); it is done only once the committed part is
+	// at least half the queue, so each item moves O(1) times on average.
+	clear(r.queue[r.head : r.head+len(batch)])
+	r.head += len(batch)
+	if r.head == len(r.queue) {
+		r.queue, r.head = r.queue[:0], 0
+	} else if r.head >= len(r.queue)/2 {
+		n := copy(r.queue, r.queue[r.head:])
+		clear(r.queue[n:])
+		r.queue, r.head = r.queue[:n], 0
+	}
 	r.stats.Committed += int64(len(batch))
 	r.stats.Pending -= int64(len(batch))
 	r.checkpointLocked()

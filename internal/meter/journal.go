@@ -55,18 +55,16 @@ func segments(dir string) ([]int64, error) {
 }
 
 // appendLine encodes rec as a journal line onto b.
-func appendLine(b []byte, rec *Record) ([]byte, error) {
-	js, err := json.Marshal(rec)
-	if err != nil {
-		return b, err
+func appendLine(b []byte, rec *Record) []byte {
+	at := len(b)
+	b = append(b, "00000000 "...) // the checksum, once the JSON is known
+	b = appendRecordJSON(b, rec)
+	c := crc32.ChecksumIEEE(b[at+9:])
+	const digits = "0123456789abcdef"
+	for i := range 8 {
+		b[at+i] = digits[c>>(28-4*i)&0xf]
 	}
-	var sum [4]byte
-	c := crc32.ChecksumIEEE(js)
-	sum[0], sum[1], sum[2], sum[3] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
-	b = hex.AppendEncode(b, sum[:])
-	b = append(b, ' ')
-	b = append(b, js...)
-	return append(b, '\n'), nil
+	return append(b, '\n')
 }
 
 // readSegment returns the whole, valid records of a segment and how many

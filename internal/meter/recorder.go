@@ -78,7 +78,8 @@ type Recorder struct {
 	mu        sync.Mutex // guards the following fields
 	cur       *segment
 	old       []*segment // rotated segments with uncommitted records
-	queue     []item
+	queue     []item     // queue[head:] awaits a commit
+	head      int
 	nextSeg   int64
 	closed    bool
 	stats     RecorderStats
@@ -223,10 +224,10 @@ func (r *Recorder) removeLocked(s *segment) {
 // It never waits for the database. rec is copied; its slices must not be
 // modified afterwards.
 func (r *Recorder) Record(rec *Record) error {
-	line, err := appendLine(make([]byte, 0, 512), rec)
-	if err != nil {
-		return fmt.Errorf("meter: record: %w", err)
-	}
+	buf := linePool.Get().(*[]byte)
+	defer linePool.Put(buf)
+	line := appendLine((*buf)[:0], rec)
+	*buf = line
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -239,7 +240,8 @@ func (r *Recorder) Record(rec *Record) error {
 		}
 	}
 	seg := r.cur
-	if _, err := seg.f.Write(line); err != nil {
+	var err error
+	if _, err = seg.f.Write(line); err != nil {
 		r.mu.Unlock()
 		return fmt.Errorf("meter: journal: %w", err)
 	}
@@ -250,7 +252,8 @@ func (r *Recorder) Record(rec *Record) error {
 	r.queue = append(r.queue, item{rec: *rec, seg: seg})
 	r.stats.Recorded++
 	r.stats.Pending++
-	wake := len(r.queue) == 1 || len(r.queue) == r.opt.BatchSize
+	pending := len(r.queue) - r.head
+	wake := pending == 1 || pending == r.opt.BatchSize
 	if r.opt.Fsync {
 		err = r.waitSyncedLocked(mine)
 	}
@@ -263,6 +266,10 @@ func (r *Recorder) Record(rec *Record) error {
 	}
 	return err
 }
+
+// linePool holds journal line buffers: a line is built, written and
+// done with within one Record call.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // waitSyncedLocked is group commit: the first waiter fsyncs for everyone
 // who wrote before the sync began; the others wait for it.

@@ -5,9 +5,11 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -53,5 +55,13 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*sqldb.DB, erro
 		DayExpr:    "to_char(to_timestamp(ts / 1000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
 		Lock:       "SELECT pg_advisory_xact_lock($1)",
 		Migrations: ms,
+		Arrays:     true,
+		IsConflict: isConflict,
 	}, logger), nil
+}
+
+// isConflict reports a unique_violation (SQLSTATE 23505).
+func isConflict(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -13,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/internal/sqldb"
@@ -44,7 +45,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, err
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -69,7 +70,19 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, err
 		Name:       "sqlite",
 		DayExpr:    "strftime('%Y-%m-%d', ts / 1000000, 'unixepoch')",
 		Migrations: ms,
+		IsConflict: isConflict,
 	}, logger), nil
+}
+
+// isConflict reports a unique or primary key violation
+// (SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY:
+// https://sqlite.org/rescode.html#constraint_unique).
+func isConflict(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == 2067 || e.Code() == 1555
 }
 
 // PathFromURL returns the file path of a sqlite:// URL: "sqlite://data/f.db"

@@ -13,10 +13,7 @@ const keyCols = `id, name, team, secret_hash, prefix, models, budget_nanos, peri
 
 // CreateKey implements store.Store.
 func (s *DB) CreateKey(ctx context.Context, k *store.Key) error {
-	models, err := jsonList(k.Models)
-	if err != nil {
-		return fmt.Errorf("store: create key: %w", err)
-	}
+	models := jsonList(k.Models)
 	res, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO keys (`+keyCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT DO NOTHING`),
 		k.ID, k.Name, k.Team, k.SecretHash, k.Prefix, models, k.BudgetNanos, string(k.Period), k.RPM, k.TPM,

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -32,6 +33,16 @@ type Dialect struct {
 	Lock string
 	// Migrations are this database's schema changes.
 	Migrations []store.Migration
+	// Arrays is true when a batch of rows is best sent as one array per
+	// column through unnest (PostgreSQL): one statement whatever the
+	// batch size, so one round trip and one cached plan.
+	Arrays bool
+	// IsConflict reports whether err is a unique-constraint violation.
+	// Batches are first inserted with plain INSERTs; on a conflict (a
+	// journal replay, a batch retried after its commit's reply was lost)
+	// they are inserted again skipping the rows already stored. When nil,
+	// any error is taken for a possible conflict.
+	IsConflict func(error) bool
 }
 
 // Lock ids for Dialect.Lock.
@@ -47,6 +58,9 @@ type DB struct {
 	log *slog.Logger
 
 	qTotals string
+
+	stmtMu sync.Mutex // guards stmts
+	stmts  map[string]*sql.Stmt
 }
 
 var _ store.Store = (*DB)(nil)
@@ -63,7 +77,15 @@ func New(db *sql.DB, d Dialect, logger *slog.Logger) *DB {
 func (s *DB) SQL() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmtMu.Lock()
+	for q, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, q)
+	}
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
 // rebind turns ? placeholders into $n for PostgreSQL. Queries here never
 // contain a literal '?'.

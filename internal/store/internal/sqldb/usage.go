@@ -1,13 +1,11 @@
 package sqldb
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
@@ -17,128 +15,6 @@ const usageCols = `ts, request_id, attempt, key_id, team, model, provider, upstr
 	reasoning_tokens, cost_nanos, reference_cost_nanos, estimated, data_classes, policy_action, error_code`
 
 const usageNCols = 23
-
-// insertChunk bounds the rows of one INSERT statement (23 parameters each;
-// SQLite allows 32766 parameters, PostgreSQL 65535).
-const insertChunk = 500
-
-type reqAttempt struct {
-	id      string
-	attempt int
-}
-
-// InsertUsage implements store.Store.
-func (s *DB) InsertUsage(ctx context.Context, recs []store.UsageRecord) (int, error) {
-	if len(recs) == 0 {
-		return 0, nil
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: insert usage: %w", err)
-	}
-	defer tx.Rollback()
-	deltas := make(map[store.TotalKey]store.TotalDelta)
-	inserted := 0
-	for start := 0; start < len(recs); start += insertChunk {
-		chunk := recs[start:min(start+insertChunk, len(recs))]
-		added, err := s.insertChunk(ctx, tx, chunk)
-		if err != nil {
-			return 0, fmt.Errorf("store: insert usage: %w", err)
-		}
-		for i := range chunk {
-			k := reqAttempt{chunk[i].RequestID, chunk[i].Attempt}
-			if added[k] {
-				delete(added, k) // a duplicate within the batch counts once
-				store.AddTotals(deltas, &chunk[i])
-				inserted++
-			}
-		}
-	}
-	if err := s.upsertTotals(ctx, tx, deltas); err != nil {
-		return 0, fmt.Errorf("store: insert usage: totals: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store: insert usage: commit: %w", err)
-	}
-	return inserted, nil
-}
-
-// insertChunk inserts rows in one statement and returns which were new.
-func (s *DB) insertChunk(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord) (map[reqAttempt]bool, error) {
-	var b strings.Builder
-	b.Grow(200 + len(recs)*(usageNCols*2+4))
-	b.WriteString("INSERT INTO usage (")
-	b.WriteString(usageCols)
-	b.WriteString(") VALUES ")
-	args := make([]any, 0, len(recs)*usageNCols)
-	for i := range recs {
-		r := &recs[i]
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?")
-		b.WriteString(strings.Repeat(",?", usageNCols-1))
-		b.WriteByte(')')
-		classes, err := jsonList(r.DataClasses)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, r.Time.UnixMicro(), r.RequestID, r.Attempt, r.KeyID, r.Team, r.Model, r.Provider,
-			r.UpstreamModel, r.Hosting, r.Status, r.LatencyMS, r.TTFTMS, r.InputTokens, r.OutputTokens,
-			r.CachedTokens, r.CacheWriteTokens, r.ReasoningTokens, r.CostNanos, r.ReferenceCostNanos,
-			boolInt(r.Estimated), classes, r.PolicyAction, r.ErrorCode)
-	}
-	b.WriteString(" ON CONFLICT (request_id, attempt) DO NOTHING RETURNING request_id, attempt")
-	rows, err := tx.QueryContext(ctx, s.rebind(b.String()), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	added := make(map[reqAttempt]bool, len(recs))
-	for rows.Next() {
-		var k reqAttempt
-		if err := rows.Scan(&k.id, &k.attempt); err != nil {
-			return nil, err
-		}
-		added[k] = true
-	}
-	return added, rows.Err()
-}
-
-func (s *DB) upsertTotals(ctx context.Context, tx *sql.Tx, d map[store.TotalKey]store.TotalDelta) error {
-	if len(d) == 0 {
-		return nil
-	}
-	q := s.rebind(`INSERT INTO totals (scope, period, period_start, hosting, spent_nanos, tokens, requests)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (scope, period, period_start, hosting) DO UPDATE SET
-			spent_nanos = totals.spent_nanos + excluded.spent_nanos,
-			tokens = totals.tokens + excluded.tokens,
-			requests = totals.requests + excluded.requests`)
-	stmt, err := tx.PrepareContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	// Concurrent batches must lock the total rows in one global order, or
-	// PostgreSQL finds them deadlocked.
-	keys := make([]store.TotalKey, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b store.TotalKey) int {
-		return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(string(a.Period), string(b.Period)),
-			a.PeriodStart.Compare(b.PeriodStart), strings.Compare(a.Hosting, b.Hosting))
-	})
-	for _, k := range keys {
-		v := d[k]
-		if _, err := stmt.ExecContext(ctx, k.Scope, string(k.Period), k.PeriodStart.UnixMicro(), k.Hosting,
-			v.SpentNanos, v.Tokens, v.Requests); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // where builds the WHERE clause of a usage filter.
 func usageWhere(f store.UsageFilter) (string, []any) {
@@ -258,12 +134,68 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	return out, rows.Err()
 }
 
-func jsonList(v []string) (string, error) {
+// jsonList encodes a list column as a JSON array of strings.
+func jsonList(v []string) string {
 	if len(v) == 0 {
-		return "[]", nil
+		return "[]"
 	}
-	b, err := json.Marshal(v)
-	return string(b), err
+	n := 2
+	for _, s := range v {
+		n += len(s) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return string(append(b, ']'))
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				i += size
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func parseList(s string) ([]string, error) {

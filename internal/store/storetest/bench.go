@@ -1,0 +1,114 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// Bench runs the write benchmarks every store.Store should be measured
+// with: InsertUsage and AppendAuditBatch in batches of the sizes the
+// recorder and the audit writer use. open returns a fresh, migrated, empty
+// store and arranges its cleanup. ns/op is per record (per row).
+func Bench(b *testing.B, open func(b *testing.B) store.Store) {
+	for _, n := range []int{1, 128, 500} {
+		b.Run("InsertUsage/batch="+strconv.Itoa(n), func(b *testing.B) { benchInsertUsage(b, open(b), n) })
+	}
+	for _, n := range []int{128, 500} {
+		b.Run("AppendAuditBatch/batch="+strconv.Itoa(n), func(b *testing.B) { benchAppendAudit(b, open(b), n) })
+	}
+}
+
+// BenchRecord is a usage record as the gateway writes one for a keyed
+// request; callers set RequestID and Time.
+func BenchRecord() store.UsageRecord {
+	return store.UsageRecord{
+		Time: time.Date(2026, 7, 24, 12, 0, 0, 0, time.UTC), Attempt: 1, KeyID: "key_7f3a9c", Team: "red",
+		Model: "gpt-4o-mini", Provider: "openai", UpstreamModel: "gpt-4o-mini", Hosting: "proprietary",
+		Status: 200, LatencyMS: 3, InputTokens: 12, OutputTokens: 9, CostNanos: 7200,
+	}
+}
+
+func benchInsertUsage(b *testing.B, s store.Store, batch int) {
+	ctx := context.Background()
+	recs := make([]store.UsageRecord, batch)
+	for i := range recs {
+		recs[i] = BenchRecord()
+	}
+	seq := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer reportCPU(b, CPUTime())
+	for done := 0; done < b.N; done += batch {
+		n := min(batch, b.N-done)
+		for i := range recs[:n] {
+			seq++
+			recs[i].RequestID = BenchRequestID(seq)
+			recs[i].Time = recs[i].Time.Add(time.Microsecond)
+		}
+		got, err := s.InsertUsage(ctx, recs[:n])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("InsertUsage: %d new, want %d", got, n)
+		}
+	}
+}
+
+func benchAppendAudit(b *testing.B, s store.Store, batch int) {
+	ctx := context.Background()
+	rows := make([]store.AuditRow, batch)
+	seq := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer reportCPU(b, CPUTime())
+	for done := 0; done < b.N; done += batch {
+		n := min(batch, b.N-done)
+		for i := range rows[:n] {
+			seq++
+			rows[i] = store.AuditRow{Time: time.Unix(int64(seq), 0), RequestID: BenchRequestID(seq), KeyID: "key_7f3a9c",
+				Action: "none", Candidates: []string{"openai:proprietary"}, Chosen: "openai", ChosenHosting: "proprietary", Outcome: "200"}
+		}
+		if err := s.AppendAuditBatch(ctx, rows[:n], benchHash); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchHash is a fixed-size chain hash (testHash grows with the chain).
+func benchHash(prev string, r *store.AuditRow) string {
+	h := sha256.Sum256([]byte(prev + "|" + strconv.FormatInt(r.Seq, 10) + "|" + r.RequestID))
+	return hex.EncodeToString(h[:])
+}
+
+// reportCPU adds cpu-µs/op, the process CPU per record since cpu0.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(CPUTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+}
+
+// BenchRequestID is the i-th of a deterministic sequence of request ids
+// shaped like the gateway's ("req_" and 24 random hex digits): random, so
+// the unique index on (request_id, attempt) is written all over, as in
+// production, not appended to.
+func BenchRequestID(i int) string {
+	var b [12]byte
+	x := uint64(i)
+	for j := 0; j < len(b); j += 8 {
+		// splitmix64
+		x += 0x9e3779b97f4a7c15
+		z := x
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+		for k := 0; k < 8 && j+k < len(b); k++ {
+			b[j+k] = byte(z >> (8 * k))
+		}
+	}
+	return "req_" + hex.EncodeToString(b[:])
+}

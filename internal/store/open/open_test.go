@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/store/sqlite"
 )
 
 func TestStoreSQLite(t *testing.T) {
@@ -16,8 +18,13 @@ func TestStoreSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1 (migrated on open)", v, err)
+	ms, err := sqlite.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ms[len(ms)-1].Version
+	if v, err := s.SchemaVersion(ctx); err != nil || v != want {
+		t.Errorf("SchemaVersion = %d, %v; want %d (migrated on open)", v, err, want)
 	}
 }
 

@@ -39,3 +39,16 @@ func BenchmarkStore(b *testing.B) {
 		return s
 	})
 }
+
+func TestUpgrade(t *testing.T) {
+	s, err := postgres.Open(context.Background(), storetest.PostgresURL(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Upgrade(t, s, s.SQL(), ms)
+}

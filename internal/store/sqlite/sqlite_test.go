@@ -55,3 +55,16 @@ func BenchmarkStore(b *testing.B) {
 		return s
 	})
 }
+
+func TestUpgrade(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ms, err := sqlite.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Upgrade(t, s, s.SQL(), ms)
+}

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Migrate", testMigrate},
 		{"UsageRoundTrip", testUsageRoundTrip},
 		{"UsageReplayIsIdempotent", testUsageReplay},
+		{"UsageReplayInLargeBatch", testUsageReplayLarge},
 		{"UsageFilter", testUsageFilter},
 		{"UsageSummary", testUsageSummary},
 		{"Totals", testTotals},
@@ -118,6 +119,37 @@ func testUsageReplay(t *testing.T, s store.Store) {
 	}
 	if len(tot) != 1 || tot[0].SpentNanos != 3*60_000_000 || tot[0].Requests != 3 {
 		t.Errorf("totals after replay = %+v, want 3 requests, $0.18", tot)
+	}
+}
+
+// testUsageReplayLarge: stored rows in the middle of a batch larger than
+// one INSERT statement are skipped, the others stored and counted once.
+func testUsageReplayLarge(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var first, second []store.UsageRecord
+	for i := range 40 {
+		r := rec(fmt.Sprint("r", i), 1, func(r *store.UsageRecord) { r.Time = t0.Add(time.Duration(i) * time.Microsecond) })
+		if i >= 15 && i < 25 {
+			first = append(first, r)
+		}
+		second = append(second, r)
+	}
+	if n := insert(t, s, first...); n != 10 {
+		t.Fatalf("first insert: %d new, want 10", n)
+	}
+	if n := insert(t, s, second...); n != 30 {
+		t.Errorf("replay: %d new, want 30", n)
+	}
+	got, err := s.Usage(ctx, store.UsageFilter{})
+	if err != nil || len(got) != 40 {
+		t.Fatalf("Usage: %d rows, %v; want 40", len(got), err)
+	}
+	tot, err := s.Totals(ctx, store.ScopeKey("k1"), store.Daily, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tot) != 1 || tot[0].Requests != 40 || tot[0].SpentNanos != 40*60_000_000 {
+		t.Errorf("totals = %+v, want 40 requests", tot)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // statements, as if every record were new, which in normal operation each
 // one is: the recorder hands every record over once. Only a journal replay
 // after a crash, or a batch retried because its commit's reply was lost,
-// brings records the store already has; their unique (request_id,
+// brings records the store already has; their unique (ts, request_id,
 // attempt) then fails the transaction, which is rolled back and done again
 // the careful way, skipping (and not counting) the stored rows. So the
 // price of idempotence (ON CONFLICT ... RETURNING on every row) is paid
@@ -155,7 +155,7 @@ func (s *DB) insertUsageCareful(ctx context.Context, recs []store.UsageRecord) (
 			return 0, err
 		}
 		for i := range chunk {
-			k := reqAttempt{chunk[i].RequestID, chunk[i].Attempt}
+			k := recKey{chunk[i].Time.UnixMicro(), chunk[i].RequestID, chunk[i].Attempt}
 			if added[k] {
 				delete(added, k) // a duplicate within the batch counts once
 				keep[start+i] = true
@@ -176,15 +176,19 @@ func (s *DB) insertUsageCareful(ctx context.Context, recs []store.UsageRecord) (
 // SQLite allows 32766 parameters, PostgreSQL 65535).
 const carefulChunk = 500
 
-type reqAttempt struct {
+// recKey is what makes a usage row unique: a replayed record is the same
+// record, its time included (see migration 0002).
+type recKey struct {
+	ts      int64 // Unix µs, as stored
 	id      string
 	attempt int
 }
 
 // insertChunkCareful inserts the rows not stored yet in one statement and
 // returns which were new.
-func (s *DB) insertChunkCareful(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord) (map[reqAttempt]bool, error) {
-	q := s.insertSQL("usage", usageCols, usageNCols, len(recs)) + " ON CONFLICT (request_id, attempt) DO NOTHING RETURNING request_id, attempt"
+func (s *DB) insertChunkCareful(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord) (map[recKey]bool, error) {
+	q := s.insertSQL("usage", usageCols, usageNCols, len(recs)) +
+		" ON CONFLICT (ts, request_id, attempt) DO NOTHING RETURNING ts, request_id, attempt"
 	args := make([]any, 0, len(recs)*usageNCols)
 	for i := range recs {
 		args = appendUsageArgs(args, &recs[i])
@@ -194,10 +198,10 @@ func (s *DB) insertChunkCareful(ctx context.Context, tx *sql.Tx, recs []store.Us
 		return nil, err
 	}
 	defer rows.Close()
-	added := make(map[reqAttempt]bool, len(recs))
+	added := make(map[recKey]bool, len(recs))
 	for rows.Next() {
-		var k reqAttempt
-		if err := rows.Scan(&k.id, &k.attempt); err != nil {
+		var k recKey
+		if err := rows.Scan(&k.ts, &k.id, &k.attempt); err != nil {
 			return nil, err
 		}
 		added[k] = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
 )
 
@@ -90,6 +91,9 @@ func (rs rowStmts) exec(ctx context.Context, tx *sql.Tx, n int, appendRow func(a
 			if _, err := many.ExecContext(ctx, args...); err != nil {
 				return err
 			}
+			// On one core a long batch would keep requests waiting for
+			// milliseconds: let them run between statements.
+			runtime.Gosched()
 		}
 	}
 	if i == n {

@@ -47,8 +47,13 @@ type Gateway struct {
 	log        *slog.Logger
 }
 
-// Build wires a gateway from cfg.
+// Build wires a gateway from cfg. Access-log lines go to log's handler
+// unless AccessLog is set on the returned gateway's options by Serve.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	return build(ctx, cfg, log, log)
+}
+
+func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*Gateway, error) {
 	providers, err := BuildProviders(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -67,6 +72,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway,
 		MasterKey:    cfg.Server.MasterKey,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Logger:       log,
+		AccessLog:    access,
 	}
 	if err := g.wireFeatures(ctx, &opts); err != nil {
 		g.Close()
@@ -133,14 +139,19 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 // Serve runs the gateway on cfg.Server.Listen until ctx is done, then stops
 // accepting and lets in-flight requests and streams finish within the
 // shutdown grace period. ready, if not nil, receives the bound address.
-func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr string)) error {
+func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready func(addr string)) error {
+	log := NewLogger(cfg.Logging, logOutput)
 	if cfg.Server.MasterKey == "" && !config.IsLoopback(cfg.Server.Listen) {
 		return fmt.Errorf("refusing to listen on %s without a master key: set FULCRUM_MASTER_KEY or listen on 127.0.0.1", cfg.Server.Listen)
 	}
 	if err := os.MkdirAll(cfg.Storage.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	g, err := Build(ctx, cfg, log)
+	// Access lines are buffered (flushed every 100 ms and at exit); other
+	// log lines are written at once.
+	alog := newBufferedLog(logOutput, 100*time.Millisecond)
+	defer alog.Close()
+	g, err := build(ctx, cfg, log, NewLogger(cfg.Logging, alog))
 	if err != nil {
 		return err
 	}

@@ -44,8 +44,7 @@ OLLAMA_HOST.`,
 					return &config.ValidationError{Errs: errs}
 				}
 			}
-			log := app.NewLogger(c.Logging, e.stderr)
-			return app.Serve(cmd.Context(), c, log, nil)
+			return app.Serve(cmd.Context(), c, e.stderr, nil)
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file (YAML); default: embedded defaults from the environment")

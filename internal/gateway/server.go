@@ -17,8 +17,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -128,7 +130,9 @@ type Options struct {
 	MasterKey    string
 	MaxBodyBytes int64 // default 20 MiB
 	Logger       *slog.Logger
-	Metrics      *Metrics
+	// AccessLog receives one line per request. Default: Logger.
+	AccessLog *slog.Logger
+	Metrics   *Metrics
 	// Ready reports whether the gateway can serve (storage reachable...).
 	Ready func(ctx context.Context) error
 	// Admin, when set, serves /admin/ (behind the master key).
@@ -157,6 +161,9 @@ func New(o Options) *Server {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.AccessLog == nil {
+		o.AccessLog = o.Logger
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -300,7 +307,7 @@ func (s *Server) finish(r *http.Request, rc *reqCtx) {
 		}
 		s.opts.Observer.Request(rl)
 	}
-	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+	if !s.opts.AccessLog.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
 	attrs := []slog.Attr{
@@ -325,7 +332,7 @@ func (s *Server) finish(r *http.Request, rc *reqCtx) {
 	if rc.errCode != "" {
 		attrs = append(attrs, slog.String("error", rc.errCode))
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	s.opts.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // credential extracts the client's key: Authorization: Bearer (OpenAI, and
@@ -424,10 +431,21 @@ func tooLarge(limit int64) *llm.Error {
 		Message: "request body is larger than the limit of " + itoa(limit) + " bytes"}
 }
 
+// Request ids are a random per-process prefix and a counter: unique across
+// replicas without reading the system's random source per request.
+var (
+	idPrefix = func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return "req_" + hex.EncodeToString(b[:])
+	}()
+	idCounter atomic.Uint64
+)
+
 func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "req_" + hex.EncodeToString(b[:])
+	var b [40]byte
+	n := copy(b[:], idPrefix)
+	return string(strconv.AppendUint(b[:n], idCounter.Add(1), 36))
 }
 
 // authorise checks the caller may use model.

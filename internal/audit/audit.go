@@ -105,11 +105,14 @@ type Writer struct {
 	st  store.Store
 	log *slog.Logger
 
-	mu   sync.Mutex // guards f and the order of journal lines and queue
-	f    *os.File
-	size int64 // bytes in the journal since it was last emptied
-	q    chan store.AuditRow
-	full chan struct{} // signalled when maxBatch rows are queued
+	mu      sync.Mutex // guards the following fields, and keeps journal and queue in one order
+	f       *os.File
+	size    int64            // bytes in the journal since it was last emptied
+	queue   []store.AuditRow // queue[head:] awaits the store
+	head    int
+	unsaved bool // rows given up on at Close: the journal must stay
+
+	wake chan struct{} // a row was queued into an empty queue, or maxBatch are queued
 	done chan struct{}
 	wg   sync.WaitGroup
 }
@@ -128,8 +131,7 @@ func NewWriter(ctx context.Context, st store.Store, dir string, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("audit: journal: %w", err)
 	}
-	w := &Writer{st: st, log: log, f: f, q: make(chan store.AuditRow, queueLen), full: make(chan struct{}, 1),
-		done: make(chan struct{})}
+	w := &Writer{st: st, log: log, f: f, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.wg.Add(1)
 	go w.run()
 	return w, nil
@@ -184,25 +186,30 @@ func replay(ctx context.Context, st store.Store, path string, log *slog.Logger) 
 }
 
 // Write journals row and queues it for the store. It returns once the row
-// is in the journal (the OS page cache), before it is in the store.
+// is in the journal (the OS page cache), before it is in the store. It
+// never waits for the store: while the store is slow or down, rows queue
+// in memory (and stay in the journal).
 func (w *Writer) Write(row store.AuditRow) error {
 	buf := linePool.Get().(*[]byte)
 	defer linePool.Put(buf)
 	b := append(appendRowJSON((*buf)[:0], &row), '\n')
 	*buf = b
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.f == nil {
+		w.mu.Unlock()
 		return errors.New("audit: writer closed")
 	}
 	if _, err := w.f.Write(b); err != nil {
+		w.mu.Unlock()
 		return fmt.Errorf("audit: journal: %w", err)
 	}
 	w.size += int64(len(b))
-	w.q <- row
-	if len(w.q) == maxBatch {
+	w.queue = append(w.queue, row)
+	n := len(w.queue) - w.head
+	w.mu.Unlock()
+	if n == 1 || n == maxBatch {
 		select {
-		case w.full <- struct{}{}:
+		case w.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -219,39 +226,53 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 // journal meanwhile.
 const flushInterval = 50 * time.Millisecond
 
+// maxBatch bounds the rows appended in one transaction.
+const maxBatch = 512
+
 func (w *Writer) run() {
 	defer w.wg.Done()
 	batch := make([]store.AuditRow, 0, maxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	closing := false
 	for {
-		select {
-		case row := <-w.q:
-			batch = append(batch[:0], row)
-		case <-w.done:
-			for {
-				batch = w.drain(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				w.append(batch)
+		w.mu.Lock()
+		n := len(w.queue) - w.head
+		w.mu.Unlock()
+		if n == 0 {
+			if closing {
+				return
 			}
+			select {
+			case <-w.wake:
+			case <-w.done:
+				closing = true
+			}
+			continue
 		}
-		if len(w.q) < maxBatch-1 {
+		if n < maxBatch && !closing {
 			timer.Reset(flushInterval)
 			select {
 			case <-timer.C:
-			case <-w.full:
+			case <-w.wake: // maxBatch rows are queued
 				timer.Stop()
 			case <-w.done:
 				timer.Stop()
+				closing = true
 			}
 		}
-		w.append(w.drain(batch))
+		w.mu.Lock()
+		batch = append(batch[:0], w.queue[w.head:min(len(w.queue), w.head+maxBatch)]...)
+		w.mu.Unlock()
+		ok := w.append(batch)
+		w.mu.Lock()
+		if !ok {
+			w.unsaved = true
+		}
+		w.dropLocked(len(batch))
 		// Everything queued is stored: the journal can start afresh. (It
 		// is emptied only now and then; replay skips rows already stored.)
-		w.mu.Lock()
-		if len(w.q) == 0 && w.f != nil && w.size > 1<<20 {
+		if w.head == len(w.queue) && !w.unsaved && w.f != nil && w.size > 1<<20 {
 			if err := w.f.Truncate(0); err != nil {
 				w.log.Warn("audit: journal truncate", "err", err)
 			}
@@ -261,54 +282,52 @@ func (w *Writer) run() {
 	}
 }
 
-// maxBatch bounds the rows appended in one transaction.
-const maxBatch = 512
-
-// drain adds what is queued, without waiting, up to maxBatch rows.
-func (w *Writer) drain(batch []store.AuditRow) []store.AuditRow {
-	for len(batch) < maxBatch {
-		select {
-		case row := <-w.q:
-			batch = append(batch, row)
-		default:
-			return batch
-		}
+// dropLocked removes the n oldest queued rows. The rest move to the front
+// only once the dropped part is half the queue, so a backlog is not copied
+// on every batch.
+func (w *Writer) dropLocked(n int) {
+	clear(w.queue[w.head : w.head+n])
+	w.head += n
+	if w.head == len(w.queue) {
+		w.queue, w.head = w.queue[:0], 0
+	} else if w.head >= len(w.queue)/2 {
+		m := copy(w.queue, w.queue[w.head:])
+		clear(w.queue[m:])
+		w.queue, w.head = w.queue[:m], 0
 	}
-	return batch
 }
 
 // append stores a batch in one transaction, retrying while the store is
-// unavailable; rows that still fail stay in the journal for the next start.
-func (w *Writer) append(rows []store.AuditRow) {
-	if len(rows) == 0 {
-		return
-	}
+// unavailable. It returns false when it gave up (the writer is closing):
+// the rows stay in the journal for the next start.
+func (w *Writer) append(rows []store.AuditRow) bool {
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := w.st.AppendAuditBatch(ctx, rows, Hash)
 		cancel()
 		if err == nil {
-			return
+			return true
 		}
 		w.log.Error("audit append failed; retrying", "rows", len(rows), "err", err)
 		select {
 		case <-w.done:
 			if attempt > 3 {
-				return // stays in the journal, replayed at the next start
+				return false
 			}
 		case <-time.After(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond):
 		}
 	}
 }
 
-// Close stores what is queued and closes the journal.
+// Close stores what is queued and closes the journal, emptied unless rows
+// could not be stored.
 func (w *Writer) Close() error {
 	close(w.done)
 	w.wg.Wait()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var err error
-	if len(w.q) == 0 {
+	if !w.unsaved {
 		err = w.f.Truncate(0)
 	}
 	if cerr := w.f.Close(); err == nil {
@@ -319,9 +338,3 @@ func (w *Writer) Close() error {
 }
 
 var _ io.Closer = (*Writer)(nil)
-
-// queueLen bounds rows waiting for the store. A full queue makes Write wait
-// (the journal already holds the row); 4,096 rows are over a second of
-// traffic at thousands of requests a second, and the buffer is allocated
-// up front, so a larger one only costs memory (65,536 rows were 13 MB).
-const queueLen = 4096

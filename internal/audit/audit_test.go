@@ -3,10 +3,12 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,5 +123,100 @@ func TestClassesRoundTrip(t *testing.T) {
 	in := []string{"email:2", "phi:0", "secret:13"}
 	if got := EncodeClasses(DecodeClasses(in)); strings.Join(got, ",") != strings.Join(in, ",") {
 		t.Errorf("round trip: %v", got)
+	}
+}
+
+// flakyStore fails audit appends while down is set.
+type flakyStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (s *flakyStore) AppendAuditBatch(ctx context.Context, rows []store.AuditRow, hash func(string, *store.AuditRow) string) error {
+	if s.down.Load() {
+		return errors.New("database unavailable")
+	}
+	return s.Store.AppendAuditBatch(ctx, rows, hash)
+}
+
+// TestWriteNeverWaitsForTheStore: with the store down, Write keeps
+// returning (far more rows than one batch or any fixed queue), and once it
+// is back every row is stored, in order, chained.
+func TestWriteNeverWaitsForTheStore(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	fs := &flakyStore{Store: st}
+	fs.down.Store(true)
+	w, err := NewWriter(ctx, fs, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10_000
+	done := make(chan error, 1)
+	go func() {
+		for i := 1; i <= n; i++ {
+			if err := w.Write(row(i)); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Write waited for the store")
+	}
+	fs.down.Store(false)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.Audit(ctx, store.AuditFilter{Limit: n + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != n {
+		t.Fatalf("%d rows stored, want %d", len(rows), n)
+	}
+	for i := range rows {
+		if want := row(i + 1).RequestID; rows[i].RequestID != want {
+			t.Fatalf("row %d is %s, want %s: out of order", i, rows[i].RequestID, want)
+		}
+	}
+	if got, bad, err := Verify(ctx, st); err != nil || bad != nil || got != n {
+		t.Fatalf("verify: %d %v %v", got, bad, err)
+	}
+}
+
+// TestCloseKeepsJournalOfUnstoredRows: rows the store never took stay in
+// the journal, and the next writer stores them.
+func TestCloseKeepsJournalOfUnstoredRows(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	fs := &flakyStore{Store: st}
+	fs.down.Store(true)
+	dir := t.TempDir()
+	w, err := NewWriter(ctx, fs, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if err := w.Write(row(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	w2, err := NewWriter(ctx, st, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, bad, err := Verify(ctx, st); err != nil || bad != nil || got != 3 {
+		t.Fatalf("after the next start: %d rows (want 3), %v %v", got, bad, err)
 	}
 }

@@ -19,9 +19,10 @@ import (
 // Run it with -cpu 1, as the gateway is benchmarked on one core: cpu-µs/rec
 // is then the process CPU (user + system, GC included) per record, the
 // figure that competes with request handling; ns/op is wall time and, for
-// PostgreSQL, leaves out the server's CPU. Request ids are random, like
-// the gateway's, so the unique index is written all over.
-func benchPath(b *testing.B, st store.Store, batch int) {
+// PostgreSQL, leaves out the server's CPU. Request ids are the gateway's
+// (a prefix and a counter); the random-ids cases show a store whose index
+// on them is written all over.
+func benchPath(b *testing.B, st store.Store, batch int, id func(int) string) {
 	r, err := NewRecorder(context.Background(), RecorderOptions{Store: st, Dir: filepath.Join(b.TempDir(), "journal"),
 		BatchSize: batch})
 	if err != nil {
@@ -32,7 +33,7 @@ func benchPath(b *testing.B, st store.Store, batch int) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		rec.RequestID = storetest.BenchRequestID(i)
+		rec.RequestID = id(i)
 		rec.Time = rec.Time.Add(time.Microsecond)
 		if err := r.Record(&rec); err != nil {
 			b.Fatal(err)
@@ -51,9 +52,12 @@ func benchPath(b *testing.B, st store.Store, batch int) {
 func BenchmarkRecordPath(b *testing.B) {
 	for _, batch := range []int{128, 500} {
 		b.Run("sqlite/batch="+strconv.Itoa(batch), func(b *testing.B) {
-			benchPath(b, openSQLite(b, filepath.Join(b.TempDir(), "f.db")), batch)
+			benchPath(b, openSQLite(b, filepath.Join(b.TempDir(), "f.db")), batch, storetest.BenchRequestID)
 		})
 	}
+	b.Run("sqlite/random-ids/batch=500", func(b *testing.B) {
+		benchPath(b, openSQLite(b, filepath.Join(b.TempDir(), "f.db")), 500, storetest.BenchRandomRequestID)
+	})
 	for _, batch := range []int{128, 500} {
 		b.Run("postgres/batch="+strconv.Itoa(batch), func(b *testing.B) {
 			u := storetest.PostgresURL(b)
@@ -65,7 +69,7 @@ func BenchmarkRecordPath(b *testing.B) {
 			if err := s.Migrate(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			benchPath(b, s, batch)
+			benchPath(b, s, batch, storetest.BenchRequestID)
 		})
 	}
 }

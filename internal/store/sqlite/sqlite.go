@@ -34,7 +34,9 @@ func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migra
 // durable against a process crash; a power loss may lose the last
 // transactions, not corrupt the file), a 5 s busy timeout, and write
 // transactions that take the write lock at BEGIN (BEGIN IMMEDIATE), so two
-// writers queue rather than fail on upgrade.
+// writers queue rather than fail on upgrade. Temporary files, statement
+// journals included, are kept in memory (temp_store=MEMORY): a multi-row
+// INSERT otherwise writes its statement journal through system calls.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")

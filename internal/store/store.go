@@ -25,8 +25,10 @@ type Store interface {
 
 	// InsertUsage stores records in one transaction and, in the same
 	// transaction, adds each newly stored record to the running totals of its
-	// key and team. A record whose (RequestID, Attempt) is already stored is
-	// skipped and not counted again, so replaying a journal is harmless.
+	// key and team. A record whose (Time, RequestID, Attempt) is already
+	// stored is skipped and not counted again, so replaying a journal (which
+	// holds identical records) is harmless. The gateway records each attempt
+	// once, with one time.
 	// It returns how many records were new.
 	InsertUsage(ctx context.Context, recs []UsageRecord) (int, error)
 	// Usage lists records matching f, oldest first.

@@ -40,7 +40,7 @@ type Decoder struct {
 
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 16<<10)}
+	return &Decoder{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // readLine returns one line without its terminator (CRLF, LF or CR).

@@ -65,5 +65,6 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 		g.closers = append(g.closers, aw.Close)
 	}
 	o.Observer = obs
+	g.observer = obs
 	return nil
 }

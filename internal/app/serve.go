@@ -41,6 +41,8 @@ type Gateway struct {
 	Providers map[string]provider.Provider
 	Store     store.Store
 	prices    *pricer
+	// observer records attempts; set by wireFeatures, read by the judge.
+	observer gateway.Observer
 	// collectors are Prometheus collectors registered on the gateway's metrics.
 	collectors []prometheus.Collector
 	closers    []func() error
@@ -62,7 +64,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 	if g.prices, err = newPricer(cfg); err != nil {
 		return nil, err
 	}
-	router, err := newRouter(cfg, providers, g.prices, log)
+	router, err := newRouter(cfg, providers, g.prices, func() gateway.Observer { return g.observer }, log)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +105,7 @@ func (g *Gateway) Close() error {
 // least-cost balancing compares a typical call (1,000 tokens in, 250 out)
 // at each target's price; cascade judges are called directly on their
 // provider.
-func newRouter(cfg *config.Config, providers map[string]provider.Provider, prices *pricer, log *slog.Logger) (*router.Router, error) {
+func newRouter(cfg *config.Config, providers map[string]provider.Provider, prices *pricer, obs func() gateway.Observer, log *slog.Logger) (*router.Router, error) {
 	var r *router.Router
 	judge := func(ctx context.Context, model, prompt string) (string, error) {
 		plan, err := r.Resolve(model)
@@ -115,7 +117,10 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 			func(ctx context.Context, t *router.Target, n int) (*llm.ChatResponse, error) {
 				up := *req
 				up.Model = t.Upstream
-				return t.Provider.Chat(ctx, &up)
+				start := time.Now()
+				out, err := t.Provider.Chat(ctx, &up)
+				recordJudge(ctx, obs(), model, t, start, out, err)
+				return out, err
 			})
 		if err != nil {
 			return "", err
@@ -134,6 +139,26 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 		},
 	})
 	return r, err
+}
+
+// recordJudge records a cascade judge's call as attempt 0 of the request
+// it judged, so its tokens are metered and billed like every other call.
+func recordJudge(ctx context.Context, obs gateway.Observer, model string, t *router.Target, start time.Time, resp *llm.ChatResponse, err error) {
+	ci := gateway.CallFrom(ctx)
+	if obs == nil || ci == nil {
+		return
+	}
+	a := &gateway.Attempt{
+		RequestID: ci.RequestID, N: 0, Time: start, Caller: ci.Caller, RequestedModel: model,
+		Target: t, Info: t.Provider.Info(), Status: 200, Latency: time.Since(start), Verdict: ci.Verdict,
+	}
+	if err != nil {
+		e := llm.AsError(err)
+		a.Status, a.ErrCode = e.Status, e.Code
+	} else if resp != nil {
+		a.Usage = resp.Usage
+	}
+	obs.Attempt(a)
 }
 
 // Serve runs the gateway on cfg.Server.Listen until ctx is done, then stops

@@ -134,3 +134,44 @@ func TestDemoRoutes(t *testing.T) {
 		t.Errorf("unknown prompt: %d %s", resp.StatusCode, out)
 	}
 }
+
+// TestCascadeJudgeIsMetered: a cascade judge's own call is recorded as
+// attempt 0 of the request it judged.
+func TestCascadeJudgeIsMetered(t *testing.T) {
+	u := startUpstreams(t)
+	dir := t.TempDir()
+	cfg := strings.Replace(u.config(), "storage: { data_dir: DATA_DIR }", "storage: { data_dir: DATA_DIR }\nmetering: { flush_interval: 5ms }", 1) + `
+routes:
+  - name: judged
+    strategy: cascade
+    targets: [m-openai, m-anthropic]
+    cascade: { judge: { model: m-gemini, min_score: 7 } }
+`
+	g := startGatewayIn(t, dir, cfg, "FULCRUM_MASTER_KEY="+masterKey)
+	resp, body := post(t, g, "/v1/chat/completions", `{"model":"judged","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	id := resp.Header.Get("X-Request-Id")
+	if err := g.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := open.Store(context.Background(), "sqlite://"+filepath.Join(dir, "fulcrum.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs, err := st.Usage(context.Background(), store.UsageFilter{RequestID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var judged bool
+	for _, r := range recs {
+		if r.Attempt == 0 && r.Provider == "p-gemini" && r.InputTokens > 0 && r.CostNanos > 0 {
+			judged = true
+		}
+	}
+	if !judged {
+		t.Errorf("no metered judge call among the request's records: %+v", recs)
+	}
+}

@@ -321,6 +321,8 @@ func (c *chatCall) chatAttempt(ctx context.Context, t *Target, n int, start time
 func (c *chatCall) cascade(ctx context.Context) (*llm.ChatResponse, *Target, error) {
 	req := *c.req
 	req.Stream = false
+	// The judge, if the route has one, records its call under this request.
+	ctx = context.WithValue(ctx, callKey{}, &CallInfo{RequestID: c.rc.id, Caller: c.rc.caller, Verdict: c.verdict})
 	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.permit, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
 		return c.chatAttempt(ctx, t, n, c.s.opts.Now())
 	})
@@ -399,4 +401,20 @@ func roughEstimate(req *llm.ChatRequest, output string) *llm.Usage {
 // needs (feature flags), never credentials.
 func forwardHeaders(rc *reqCtx) http.Header {
 	return rc.fwd
+}
+
+type callKey struct{}
+
+// CallInfo identifies the client request a nested model call (a cascade
+// judge) is made for, so that call can be recorded under it.
+type CallInfo struct {
+	RequestID string
+	Caller    *Caller
+	Verdict   Verdict
+}
+
+// CallFrom returns the request a context belongs to, or nil.
+func CallFrom(ctx context.Context) *CallInfo {
+	ci, _ := ctx.Value(callKey{}).(*CallInfo)
+	return ci
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
@@ -68,6 +69,11 @@ func NewHTTP(t Timeouts) *HTTP {
 		DisableCompression: true,
 	}
 	return &HTTP{Client: &http.Client{Transport: tr}, Timeouts: t}
+}
+
+// NewHTTPFor is NewHTTP with a provider's configured timeouts.
+func NewHTTPFor(t config.Timeouts) *HTTP {
+	return NewHTTP(Timeouts{Connect: t.Connect.D(), FirstByte: t.FirstByte.D(), Total: t.Total.D()})
 }
 
 // Do sends req. For non-streaming calls it applies the total timeout; the

@@ -96,11 +96,7 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.http == nil {
-		c.http = provider.NewHTTP(provider.Timeouts{
-			Connect:   cfg.Timeouts.Connect.D(),
-			FirstByte: cfg.Timeouts.FirstByte.D(),
-			Total:     cfg.Timeouts.Total.D(),
-		})
+		c.http = provider.NewHTTPFor(cfg.Timeouts)
 	}
 	return c, nil
 }

@@ -64,6 +64,7 @@ func allowAll(*provider.Info) bool { return true }
 type chatCall struct {
 	s        *Server
 	rc       *reqCtx
+	in       *intake
 	req      *llm.ChatRequest
 	verdict  Verdict
 	declared []string
@@ -71,6 +72,8 @@ type chatCall struct {
 	// spent sums what attempts cost, to settle the budget reservation.
 	spent Spend
 	plan  *router.Plan
+	// adm is the limits admission, settled with spent when the call ends.
+	adm Admission
 	// served is the target that answered.
 	served *Target
 }
@@ -91,52 +94,6 @@ func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t 
 		return struct{}{}, attempt(ctx, t, n)
 	})
 	return t, err
-}
-
-func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	body, err := s.readBody(r)
-	if err != nil {
-		return err
-	}
-	rc.body = body
-	if v := r.Header.Values("Anthropic-Beta"); len(v) > 0 && rc.format == fmtAnthropic {
-		rc.fwd = http.Header{"Anthropic-Beta": v}
-	}
-	req, err := rc.format.decode(body)
-	if err != nil {
-		return err
-	}
-	rc.model = req.Model
-	rc.stream = req.Stream
-	if err := authorise(rc.caller, req.Model); err != nil {
-		return err
-	}
-	c := &chatCall{s: s, rc: rc, req: req, permit: allowAll}
-	rc.call = c
-	if err := c.resolve(); err != nil {
-		return err
-	}
-	if s.opts.Guard != nil {
-		c.declared = declaredClasses(r.Header)
-		c.verdict = s.opts.Guard.Evaluate(req, c.declared, rc.caller)
-		setPolicyHeaders(w.Header(), c.verdict)
-		if e := c.verdict.Err(); e != nil {
-			return e
-		}
-		c.permit = c.verdict.Permits
-	}
-	if s.opts.Limiter != nil {
-		adm, err := s.opts.Limiter.Admit(r.Context(), rc.caller, req)
-		if err != nil {
-			return err
-		}
-		adm.SetHeaders(w.Header())
-		defer func() { adm.Done(c.spent) }()
-	}
-	if req.Stream {
-		return c.stream(w, r)
-	}
-	return c.once(w, r)
 }
 
 // declaredClasses parses x-fulcrum-data-class (comma-separated).

@@ -8,50 +8,31 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
-func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	body, err := s.readBody(r)
-	if err != nil {
-		return err
-	}
+// decodeEmbeddings is the decoder of POST /v1/embeddings: policy reads the
+// inputs as texts and limits reserve for them as input-only messages.
+func decodeEmbeddings(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
 	req, err := openai.DecodeEmbedRequest(body)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rc.model = req.Model
-	if err := authorise(rc.caller, req.Model); err != nil {
-		return err
+	probe := &llm.ChatRequest{Model: req.Model, MaxTokens: new(int)}
+	for _, in := range req.Input {
+		probe.Messages = append(probe.Messages, llm.TextMessage(llm.RoleUser, in))
 	}
-	permit := allowAll
-	var verdict Verdict
+	texts := req.Input
+	if texts == nil {
+		texts = []string{}
+	}
+	return &intake{model: req.Model, chat: &llm.ChatRequest{Model: req.Model}, texts: texts, probe: probe, embed: req}, nil
+}
+
+// serveEmbeddings routes an embeddings call and encodes the vectors.
+func serveEmbeddings(w http.ResponseWriter, r *http.Request, c *chatCall) error {
+	s, rc, req := c.s, c.rc, c.in.embed
 	input := req.Input
-	if s.opts.Guard != nil {
-		verdict = s.opts.Guard.EvaluateTexts(req.Input, declaredClasses(r.Header), rc.caller)
-		setPolicyHeaders(w.Header(), verdict)
-		if e := verdict.Err(); e != nil {
-			return e
-		}
-		permit = verdict.Permits
-		if verdict.Redacts() {
-			// Vectors of placeholders are still vectors; nothing to restore.
-			input = verdict.RedactTexts(req.Input)
-		}
-	}
-	c := &chatCall{s: s, rc: rc, req: &llm.ChatRequest{Model: req.Model}, verdict: verdict, permit: permit}
-	rc.call = c
-	if err := c.resolve(); err != nil {
-		return err
-	}
-	if s.opts.Limiter != nil {
-		probe := &llm.ChatRequest{Model: req.Model, MaxTokens: new(int)}
-		for _, in := range req.Input {
-			probe.Messages = append(probe.Messages, llm.TextMessage(llm.RoleUser, in))
-		}
-		adm, err := s.opts.Limiter.Admit(r.Context(), rc.caller, probe)
-		if err != nil {
-			return err
-		}
-		adm.SetHeaders(w.Header())
-		defer func() { adm.Done(c.spent) }()
+	if c.verdict != nil && c.verdict.Redacts() {
+		// Vectors of placeholders are still vectors; nothing to restore.
+		input = c.verdict.RedactTexts(req.Input)
 	}
 	var resp *llm.EmbedResponse
 	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
@@ -62,18 +43,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rc *re
 		var u *llm.Usage
 		if err == nil {
 			if out.Usage == nil {
-				var n int
-				for _, in := range input {
-					n += len(in)
-				}
-				out.Usage = &llm.Usage{InputTokens: int64(n+3) / 4, Estimated: true}
-				if s.opts.Estimate != nil {
-					msgs := make([]llm.Message, len(input))
-					for i, in := range input {
-						msgs[i] = llm.TextMessage(llm.RoleUser, in)
-					}
-					out.Usage = s.opts.Estimate(&llm.ChatRequest{Model: t.Upstream, Messages: msgs}, "")
-				}
+				out.Usage = s.estimateEmbed(t, input)
 			}
 			u = out.Usage
 			resp = out
@@ -95,4 +65,21 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, rc *re
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 	return nil
+}
+
+// estimateEmbed counts the input tokens of an embeddings call whose
+// provider reported none.
+func (s *Server) estimateEmbed(t *Target, input []string) *llm.Usage {
+	if s.opts.Estimate != nil {
+		msgs := make([]llm.Message, len(input))
+		for i, in := range input {
+			msgs[i] = llm.TextMessage(llm.RoleUser, in)
+		}
+		return s.opts.Estimate(&llm.ChatRequest{Model: t.Upstream, Messages: msgs}, "")
+	}
+	var n int
+	for _, in := range input {
+		n += len(in)
+	}
+	return &llm.Usage{InputTokens: int64(n+3) / 4, Estimated: true}
 }

@@ -1,8 +1,9 @@
 // Package gateway is Fulcrum's HTTP front: the OpenAI- and
 // Anthropic-compatible handlers under /v1, and the operational endpoints.
 //
-// Every chat request takes the same path whatever its wire format:
-// decode -> authorise -> classify (policy) -> route -> call -> meter -> encode.
+// Every model request takes the same admission pipeline whatever its
+// endpoint and wire format (pipeline.go): authenticate -> decode -> policy ->
+// resolve -> limits -> route -> record.
 // When the client and the chosen upstream speak the same format and nothing
 // must be rewritten but the model name, the body is forwarded as is (the
 // pass-through path) and only watched for usage.
@@ -184,12 +185,14 @@ func New(o Options) *Server {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /v1/chat/completions", s.wrap(fmtOpenAI, s.handleChat))
-	s.mux.HandleFunc("POST /chat/completions", s.wrap(fmtOpenAI, s.handleChat))
-	s.mux.HandleFunc("POST /v1/messages", s.wrap(fmtAnthropic, s.handleChat))
+	chat := s.endpoint(fmtOpenAI, decodeChat, serveChat)
+	s.mux.HandleFunc("POST /v1/chat/completions", chat)
+	s.mux.HandleFunc("POST /chat/completions", chat)
+	s.mux.HandleFunc("POST /v1/messages", s.endpoint(fmtAnthropic, decodeChat, serveChat))
 	s.mux.HandleFunc("POST /v1/messages/count_tokens", s.wrap(fmtAnthropic, s.handleCountTokens))
-	s.mux.HandleFunc("POST /v1/embeddings", s.wrap(fmtOpenAI, s.handleEmbeddings))
-	s.mux.HandleFunc("POST /embeddings", s.wrap(fmtOpenAI, s.handleEmbeddings))
+	embed := s.endpoint(fmtOpenAI, decodeEmbeddings, serveEmbeddings)
+	s.mux.HandleFunc("POST /v1/embeddings", embed)
+	s.mux.HandleFunc("POST /embeddings", embed)
 	s.mux.HandleFunc("GET /v1/models", s.wrap(fmtOpenAI, s.handleModels))
 	s.mux.HandleFunc("GET /v1/models/{id...}", s.wrap(fmtOpenAI, s.handleModel))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// The admission pipeline. Every model endpoint (chat completions, messages,
+// embeddings, and any endpoint added later) runs the same stages, in this
+// order:
+//
+//	authenticate  wrap: the caller's key (before the body is read)
+//	decode        the endpoint's decoder: raw body -> intake
+//	authorise     the key may use the requested model
+//	policy        the Guard's verdict over the raw body and the decoded request
+//	resolve       the router's plan for the model
+//	limits        rate limits and budget reservation (settled when the call ends)
+//	route         the endpoint's serve function: attempts over the plan, encoding
+//	record        report (per attempt) and finish (per request)
+//
+// An endpoint contributes only a decoder and a serve function (which picks
+// the encoder); everything else is shared.
+
+// intake is a decoded request as the pipeline sees it.
+type intake struct {
+	// model and stream are what the client asked for (for the access log).
+	model  string
+	stream bool
+	// chat is the canonical request: policy evaluates it, the router plans
+	// for it and limits reserve for it. Endpoints that are not chat-shaped
+	// (embeddings) set a request with just the model.
+	chat *llm.ChatRequest
+	// texts, when set, are what policy evaluates instead of chat (the inputs
+	// of a text-only endpoint such as embeddings).
+	texts []string
+	// probe, when set, is what limits reserve for instead of chat.
+	probe *llm.ChatRequest
+	// embed is the request of an embeddings call.
+	embed *llm.EmbedRequest
+}
+
+// decoder turns a request body into an intake. It may read the request's
+// headers and record what must be forwarded in rc.
+type decoder func(r *http.Request, rc *reqCtx, body []byte) (*intake, error)
+
+// server serves an admitted call: routes it and encodes the answer.
+type server func(w http.ResponseWriter, r *http.Request, c *chatCall) error
+
+// endpoint mounts a pipeline endpoint: format renders its errors (and, for
+// chat-shaped endpoints, its answers).
+func (s *Server) endpoint(f *wireFormat, decode decoder, serve server) http.HandlerFunc {
+	return s.wrap(f, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		c, err := s.admit(w, r, rc, decode)
+		if c != nil && c.adm != nil {
+			defer func() { c.adm.Done(c.spent) }()
+		}
+		if err != nil {
+			return err
+		}
+		return serve(w, r, c)
+	})
+}
+
+// admit runs the stages from decode to limits. The returned call, when not
+// nil, may hold a limits admission the caller must settle, even on error.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decode decoder) (*chatCall, error) {
+	body, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	rc.body = body
+	in, err := decode(r, rc, body)
+	if err != nil {
+		return nil, err
+	}
+	rc.model, rc.stream = in.model, in.stream
+	if err := authorise(rc.caller, in.model); err != nil {
+		return nil, err
+	}
+	c := &chatCall{s: s, rc: rc, in: in, req: in.chat, permit: allowAll}
+	rc.call = c
+	if err := s.policy(w, r, c, in); err != nil {
+		return c, err
+	}
+	if err := c.resolve(); err != nil {
+		return c, err
+	}
+	if err := s.limits(w, r, c, in); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// policy is the data-policy stage. It sees the raw body (c.rc.body) and the
+// decoded request (in), sets the verdict on the call, restricts the targets
+// the call may use and refuses the request when policy says so.
+func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, in *intake) error {
+	if s.opts.Guard == nil {
+		return nil
+	}
+	c.declared = declaredClasses(r.Header)
+	if in.texts != nil {
+		c.verdict = s.opts.Guard.EvaluateTexts(in.texts, c.declared, c.rc.caller)
+	} else {
+		c.verdict = s.opts.Guard.Evaluate(in.chat, c.declared, c.rc.caller)
+	}
+	setPolicyHeaders(w.Header(), c.verdict)
+	if e := c.verdict.Err(); e != nil {
+		return e
+	}
+	c.permit = c.verdict.Permits
+	return nil
+}
+
+// limits admits the call against rate limits and budgets; the reservation
+// is settled with what the attempts spent when the endpoint returns.
+func (s *Server) limits(w http.ResponseWriter, r *http.Request, c *chatCall, in *intake) error {
+	if s.opts.Limiter == nil {
+		return nil
+	}
+	req := in.probe
+	if req == nil {
+		req = in.chat
+	}
+	adm, err := s.opts.Limiter.Admit(r.Context(), c.rc.caller, req)
+	if err != nil {
+		return err
+	}
+	adm.SetHeaders(w.Header())
+	c.adm = adm
+	return nil
+}
+
+// decodeChat is the decoder of the chat-shaped endpoints: the request is
+// decoded by the client's wire format.
+func decodeChat(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
+	if v := r.Header.Values("Anthropic-Beta"); len(v) > 0 && rc.format == fmtAnthropic {
+		rc.fwd = http.Header{"Anthropic-Beta": v}
+	}
+	req, err := rc.format.decode(body)
+	if err != nil {
+		return nil, err
+	}
+	return &intake{model: req.Model, stream: req.Stream, chat: req}, nil
+}
+
+// serveChat routes a chat-shaped call and encodes the answer in the
+// client's wire format.
+func serveChat(w http.ResponseWriter, r *http.Request, c *chatCall) error {
+	if c.req.Stream {
+		return c.stream(w, r)
+	}
+	return c.once(w, r)
+}

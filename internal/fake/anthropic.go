@@ -106,7 +106,12 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", "messages: at least one message is required")
 		return
 	}
+	// The scenario is read from the last message that is not a system
+	// instruction: agents append system messages after the user's turn.
 	last := req.Messages[len(req.Messages)-1]
+	for i := len(req.Messages) - 1; i > 0 && isSystemRole(last.Role); i-- {
+		last = req.Messages[i-1]
+	}
 	text, toolResult := anthropicLastText(last.Content)
 
 	switch {
@@ -139,11 +144,12 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 	switch {
 	case toolResult:
 		blocks = []map[string]any{{"type": "text", "text": "Tool said: " + text}}
-	case len(req.Tools) > 0 && last.Role == "user":
+	case last.Role == "user" && wantsCall(text, firstAnthropicTool(req)):
+		name, args, _ := ToolCall(text, firstAnthropicTool(req))
 		stop = "tool_use"
-		blocks = []map[string]any{anthropicToolUse(id, 0, req.Tools[0].Name, ToolArgs)}
+		blocks = []map[string]any{anthropicToolUse(id, 0, name, args)}
 		if strings.Contains(text, "[[parallel]]") {
-			blocks = append(blocks, anthropicToolUse(id, 1, req.Tools[0].Name, ToolArgs2))
+			blocks = append(blocks, anthropicToolUse(id, 1, name, ToolArgs2))
 		}
 	default:
 		blocks = []map[string]any{{"type": "text", "text": Reply(text)}}
@@ -153,6 +159,13 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	anthropicMessage(w, id, req.Model, text, blocks, stop)
+}
+
+func firstAnthropicTool(req anthropicRequest) string {
+	if len(req.Tools) == 0 {
+		return ""
+	}
+	return req.Tools[0].Name
 }
 
 // anthropicLastText returns the text the scenario is read from: the last

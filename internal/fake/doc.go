@@ -16,6 +16,13 @@
 //     the arguments arrive in several pieces. When the text contains
 //     "[[parallel]]", two calls (to the first tool, with ToolArgs and
 //     ToolArgs2).
+//   - "[[call:NAME ARGS]]": a call to NAME with the JSON object ARGS,
+//     whatever tools were declared (real coding agents declare dozens; the
+//     test names one the agent knows, e.g. Claude Code's Read); "[[plain]]":
+//     a text answer although tools were declared. See ToolCall.
+//   - system messages: the scenario is read from the last message that is
+//     not a system (or developer) message, since agents append those
+//     after the user's turn.
 //   - tool result: when the last message is a tool result, the answer text
 //     is "Tool said: <result text>".
 //   - "[[429]]": status 429 with Retry-After: 1 and the provider's rate-limit

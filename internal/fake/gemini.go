@@ -175,9 +175,13 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 	// The answer: function calls, or text split into pieces.
 	var calls []map[string]any
 	var pieces []string
-	if len(req.Tools) > 0 && len(req.Tools[0].FunctionDeclarations) > 0 && !isToolResult {
-		name := req.Tools[0].FunctionDeclarations[0].Name
-		calls = append(calls, map[string]any{"functionCall": map[string]any{"name": name, "args": json.RawMessage(ToolArgs)}, "thoughtSignature": GeminiSignature})
+	first := ""
+	if len(req.Tools) > 0 && len(req.Tools[0].FunctionDeclarations) > 0 {
+		first = req.Tools[0].FunctionDeclarations[0].Name
+	}
+	if !isToolResult && wantsCall(text, first) {
+		name, args, _ := ToolCall(text, first)
+		calls = append(calls, map[string]any{"functionCall": map[string]any{"name": name, "args": json.RawMessage(args)}, "thoughtSignature": GeminiSignature})
 		if strings.Contains(text, "[[parallel]]") {
 			calls = append(calls, map[string]any{"functionCall": map[string]any{"name": name, "args": json.RawMessage(ToolArgs2)}})
 		}

@@ -85,7 +85,12 @@ func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
 		ollamaError(w, http.StatusBadRequest, "messages are required")
 		return
 	}
+	// The scenario is read from the last message that is not a system
+	// instruction: agents append system messages after the user's turn.
 	last := req.Messages[len(req.Messages)-1]
+	for i := len(req.Messages) - 1; i > 0 && isSystemRole(last.Role); i-- {
+		last = req.Messages[i-1]
+	}
 	isToolResult := last.Role == "tool"
 	text := last.Content
 	switch {
@@ -116,9 +121,13 @@ func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	var lines []map[string]any
 	var calls []any
-	if len(req.Tools) > 0 && !isToolResult {
-		name := req.Tools[0].Function.Name
-		calls = append(calls, map[string]any{"id": "call_ollama_1", "function": map[string]any{"index": 0, "name": name, "arguments": json.RawMessage(ToolArgs)}})
+	first := ""
+	if len(req.Tools) > 0 {
+		first = req.Tools[0].Function.Name
+	}
+	if !isToolResult && wantsCall(text, first) {
+		name, args, _ := ToolCall(text, first)
+		calls = append(calls, map[string]any{"id": "call_ollama_1", "function": map[string]any{"index": 0, "name": name, "arguments": json.RawMessage(args)}})
 		if strings.Contains(text, "[[parallel]]") {
 			calls = append(calls, map[string]any{"id": "call_ollama_2", "function": map[string]any{"index": 1, "name": name, "arguments": json.RawMessage(ToolArgs2)}})
 		}

@@ -145,7 +145,12 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 		openaiError(w, http.StatusBadRequest, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "invalid_request_error", "stream_options", "invalid_value")
 		return
 	}
+	// The scenario is read from the last message that is not a system
+	// instruction: agents append system messages after the user's turn.
 	last := req.Messages[len(req.Messages)-1]
+	for i := len(req.Messages) - 1; i > 0 && isSystemRole(last.Role); i-- {
+		last = req.Messages[i-1]
+	}
 	text := openaiText(last.Content)
 	if openaiScenario(w, r, text, req.Model) {
 		return
@@ -157,9 +162,9 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 	switch {
 	case last.Role == "tool":
 		answer = "Tool said: " + text
-	case len(req.Tools) > 0 && last.Role == "user":
-		name := req.Tools[0].Function.Name
-		calls = []oaiToolCall{{ID: "call_fake" + strconv.FormatInt(n, 10) + "_0", Type: "function", Function: oaiFunction{Name: name, Arguments: ToolArgs}}}
+	case last.Role == "user" && wantsCall(text, firstOpenAITool(&req)):
+		name, args, _ := ToolCall(text, firstOpenAITool(&req))
+		calls = []oaiToolCall{{ID: "call_fake" + strconv.FormatInt(n, 10) + "_0", Type: "function", Function: oaiFunction{Name: name, Arguments: args}}}
 		if strings.Contains(text, "[[parallel]]") {
 			calls = append(calls, oaiToolCall{ID: "call_fake" + strconv.FormatInt(n, 10) + "_1", Type: "function", Function: oaiFunction{Name: name, Arguments: ToolArgs2}})
 		}
@@ -298,4 +303,11 @@ func openaiSplitArgs(s string) []string {
 		s = s[12:]
 	}
 	return append(out, s)
+}
+
+func firstOpenAITool(req *openaiRequest) string {
+	if len(req.Tools) == 0 {
+		return ""
+	}
+	return req.Tools[0].Function.Name
 }

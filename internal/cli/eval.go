@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,8 +17,9 @@ func evalCmd(e *env) *cobra.Command {
 	var (
 		cfgPath, gatewayURL, apiKey, out, cacheDir string
 		models                                     []string
-		noCache                                    bool
+		noCache, force                             bool
 		concurrency, retries                       int
+		maxErrorRate                               float64
 	)
 	cmd := &cobra.Command{
 		Use:   "eval SUITE",
@@ -25,10 +27,19 @@ func evalCmd(e *env) *cobra.Command {
 		Long: `Run SUITE (YAML) against its models, either in-process from a config
 (--config, e.g. examples/demo.yaml) or through a running gateway (--gateway
 http://127.0.0.1:8080/v1). Writes results.json, summary.md and report.html to
---out. Answers are cached on disk keyed by the exact request; --no-cache
-refreshes them.`,
+--out; when --out already holds results they are kept and the new ones go
+to a sub-directory named after the run's start time (--force overwrites).
+Answers are cached on disk keyed by the provider, upstream model and the
+exact request; --no-cache refreshes them.
+
+Exits with status 1 (after writing the reports) when any model's share of
+failed calls is above --max-error-rate (default 0: any failed call), and
+always prints one line with every model's failed calls.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxErrorRate < 0 || maxErrorRate > 1 {
+				return fmt.Errorf("eval: --max-error-rate must be between 0 and 1, not %g", maxErrorRate)
+			}
 			suite, err := eval.LoadSuite(args[0])
 			if err != nil {
 				return err
@@ -79,7 +90,11 @@ refreshes them.`,
 			if out == "" {
 				out = filepath.Join("eval-results", suite.Name)
 			}
-			files, err := eval.WriteFiles(out, rep)
+			dir, moved := eval.OutputDir(out, rep, force)
+			if moved {
+				fmt.Fprintf(e.stderr, "%s already holds results: keeping them and writing to %s (--force overwrites)\n", out, dir)
+			}
+			files, err := eval.WriteFiles(dir, rep)
 			if err != nil {
 				return err
 			}
@@ -88,6 +103,10 @@ refreshes them.`,
 			}
 			for _, f := range files {
 				fmt.Fprintln(e.stderr, "wrote", f)
+			}
+			fmt.Fprintln(e.stderr, rep.ErrorSummary())
+			if bad := rep.ErrorRateExceeded(maxErrorRate); len(bad) > 0 {
+				return fmt.Errorf("eval: failed calls above --max-error-rate %g for %s: the results measure the failures, not the models", maxErrorRate, strings.Join(bad, ", "))
 			}
 			return nil
 		},
@@ -100,6 +119,8 @@ refreshes them.`,
 	f.StringVarP(&out, "out", "o", "", "directory for results.json, summary.md and report.html (default eval-results/SUITE)")
 	f.StringVar(&cacheDir, "cache-dir", "", "answer cache directory (default: the user cache dir)")
 	f.BoolVar(&noCache, "no-cache", false, "ignore cached answers")
+	f.BoolVar(&force, "force", false, "overwrite results already in --out instead of writing to a timestamped sub-directory")
+	f.Float64Var(&maxErrorRate, "max-error-rate", 0, "largest share of failed calls per model before the exit status is 1 (0: any failure fails)")
 	f.IntVar(&concurrency, "concurrency", 0, "parallel calls (default: the suite's)")
 	f.IntVar(&retries, "retries", 0, "retries per call (default: the suite's)")
 	return cmd

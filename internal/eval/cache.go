@@ -41,14 +41,17 @@ func DefaultCacheDir() string {
 	return ".fulcrum-cache"
 }
 
-// cacheKey is the SHA-256 of the model name and the request as the OpenAI
-// wire format carries it (messages, max_tokens, temperature): any change
-// to what is sent is a different key.
-func cacheKey(req *llm.ChatRequest) string {
+// cacheKey is the SHA-256 of what answers (identity: provider, its type,
+// base URL and the upstream model, see Identifier) and the request as the
+// OpenAI wire format carries it (model name, messages, max_tokens,
+// temperature): any change to who is asked or what is sent is a different
+// key.
+func cacheKey(identity string, req *llm.ChatRequest) string {
 	body, _ := json.Marshal(wireRequest(req)) // plain structs: cannot fail
 	h := sha256.New()
-	h.Write([]byte(req.Model))
-	h.Write([]byte{'\n'})
+	h.Write([]byte("v2\n"))
+	h.Write([]byte(identity))
+	h.Write([]byte{0})
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -147,6 +147,16 @@ type ProviderClient struct {
 type providerModel struct {
 	p        provider.Provider
 	upstream string
+	// identity names what answers: the provider (name, type, base URL,
+	// replay source) and the upstream model.
+	identity string
+}
+
+// Identifier is implemented by clients that can say what really answers a
+// model name; the answer cache keys on it, so repointing a model (another
+// provider, upstream model or base URL) never returns the old answers.
+type Identifier interface {
+	Identity(model string) string
 }
 
 // NewProviderClient maps each configured model to its built provider
@@ -162,9 +172,32 @@ func NewProviderClient(cfg *config.Config, providers map[string]provider.Provide
 		if up == "" {
 			up = m.Name
 		}
-		c.models[m.Name] = providerModel{p: p, upstream: up}
+		id := "provider=" + m.Provider + "\nupstream=" + up
+		for i := range cfg.Providers {
+			if pc := &cfg.Providers[i]; pc.Name == m.Provider {
+				id += "\ntype=" + pc.Type + "\nbase_url=" + pc.BaseURL
+				if pc.Replay != nil {
+					id += fmt.Sprintf("\nreplay=%+v", *pc.Replay)
+				}
+			}
+		}
+		c.models[m.Name] = providerModel{p: p, upstream: up, identity: id}
 	}
 	return c, nil
+}
+
+// Identity is the provider and upstream model behind a model name.
+func (c *ProviderClient) Identity(model string) string {
+	if m, ok := c.models[model]; ok {
+		return m.identity
+	}
+	return "unconfigured=" + model
+}
+
+// Identity is the gateway and the model name: what the gateway maps the
+// name to is out of sight (use --no-cache after changing its config).
+func (c *HTTPClient) Identity(model string) string {
+	return "gateway=" + strings.TrimRight(c.BaseURL, "/") + "\nmodel=" + model
 }
 
 // Add serves model from p under the upstream name.
@@ -172,7 +205,7 @@ func (c *ProviderClient) Add(model string, p provider.Provider, upstream string)
 	if c.models == nil {
 		c.models = map[string]providerModel{}
 	}
-	c.models[model] = providerModel{p: p, upstream: upstream}
+	c.models[model] = providerModel{p: p, upstream: upstream, identity: fmt.Sprintf("provider=%T %p\nupstream=%s", p, p, upstream)}
 }
 
 // Chat calls the model's provider with the upstream model name.

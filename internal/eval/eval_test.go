@@ -392,11 +392,11 @@ func TestCasesFromFiles(t *testing.T) {
 
 func TestPareto(t *testing.T) {
 	ms := []ModelSummary{
-		{Model: "big", Accuracy: 0.9, CostPer1000: 10, CostKnown: true},
-		{Model: "small", Accuracy: 0.6, CostPer1000: 0.1, CostKnown: true},
-		{Model: "worse", Accuracy: 0.5, CostPer1000: 1, CostKnown: true},
-		{Model: "tie", Accuracy: 0.9, CostPer1000: 10, CostKnown: true},
-		{Model: "unpriced", Accuracy: 1},
+		{Model: "big", Cases: 10, Accuracy: 0.9, CostPer1000: 10, CostKnown: true},
+		{Model: "small", Cases: 10, Accuracy: 0.6, CostPer1000: 0.1, CostKnown: true},
+		{Model: "worse", Cases: 10, Accuracy: 0.5, CostPer1000: 1, CostKnown: true},
+		{Model: "tie", Cases: 10, Accuracy: 0.9, CostPer1000: 10, CostKnown: true},
+		{Model: "unpriced", Cases: 10, Accuracy: 1},
 	}
 	markPareto(ms)
 	got := paretoFront(ms)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -36,8 +37,10 @@ type ModelSummary struct {
 	Model  string `json:"model"`
 	Cases  int    `json:"cases"`
 	Passed int    `json:"passed"`
-	// Errors counts cases where the call failed (they count as failed).
-	Errors int `json:"errors"`
+	// Errors counts cases where the call failed (they count as failed);
+	// FirstError is the first failure's message.
+	Errors     int    `json:"errors"`
+	FirstError string `json:"first_error,omitempty"`
 	// Accuracy is Passed / Cases.
 	Accuracy     float64 `json:"accuracy"`
 	InputTokens  int64   `json:"input_tokens"`
@@ -103,7 +106,8 @@ func (r *Report) summarise(costs map[string]costInfo) {
 	for mi := range r.Models {
 		s := &r.Models[mi]
 		var lat []float64
-		s.CostKnown = len(r.Cases) > 0
+		s.CostKnown = false
+		answered := 0
 		for _, c := range r.Cases {
 			res := &c.Results[mi]
 			s.Cases++
@@ -112,8 +116,15 @@ func (r *Report) summarise(costs map[string]costInfo) {
 			}
 			if res.Error != "" {
 				s.Errors++
+				if s.FirstError == "" {
+					s.FirstError = res.Error
+				}
 				continue
 			}
+			if answered == 0 {
+				s.CostKnown = true
+			}
+			answered++
 			lat = append(lat, res.LatencyMs)
 			s.InputTokens += res.InputTokens
 			s.OutputTokens += res.OutputTokens
@@ -151,15 +162,18 @@ func percentile(xs []float64, p float64) float64 {
 
 // markPareto marks the models with known cost that no other model
 // dominates (at least as accurate and at most as costly, better in one).
+// A model with no answered case (every call failed) is never on the front
+// and dominates nothing: its cost and accuracy measure nothing.
 func markPareto(ms []ModelSummary) {
+	measured := func(m *ModelSummary) bool { return m.CostKnown && m.Cases > m.Errors }
 	for i := range ms {
 		ms[i].Pareto = false
-		if !ms[i].CostKnown {
+		if !measured(&ms[i]) {
 			continue
 		}
 		dominated := false
 		for j := range ms {
-			if i == j || !ms[j].CostKnown {
+			if i == j || !measured(&ms[j]) {
 				continue
 			}
 			a, b := &ms[j], &ms[i]
@@ -171,6 +185,37 @@ func markPareto(ms []ModelSummary) {
 		}
 		ms[i].Pareto = !dominated
 	}
+}
+
+// ErrorSummary is one line with every model's failed calls, e.g.
+// "eval quick: 10 calls, 5 failed: gpt-4 0 of 5, mixtral-8x7b 5 of 5 (first: 404 model ...)".
+func (r *Report) ErrorSummary() string {
+	var calls, failed int
+	var b strings.Builder
+	for i, m := range r.Models {
+		calls += m.Cases
+		failed += m.Errors
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d of %d failed", m.Model, m.Errors, m.Cases)
+		if m.FirstError != "" {
+			fmt.Fprintf(&b, " (first: %s)", m.FirstError)
+		}
+	}
+	return fmt.Sprintf("eval %s: %d calls, %d failed: %s", r.Suite, calls, failed, b.String())
+}
+
+// ErrorRateExceeded returns the models whose share of failed calls is above
+// maxRate (0: any failure counts).
+func (r *Report) ErrorRateExceeded(maxRate float64) []string {
+	var out []string
+	for _, m := range r.Models {
+		if m.Errors > 0 && (m.Cases == 0 || float64(m.Errors)/float64(m.Cases) > maxRate) {
+			out = append(out, m.Model)
+		}
+	}
+	return out
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -209,8 +254,29 @@ const (
 	ReportHTML  = "report.html"
 )
 
+// OutputDir is where WriteFiles should write: dir itself when it holds no
+// results yet (or force is set), else a new sub-directory named after the
+// run's start time (UTC, e.g. 20260102-150405), so earlier results are
+// never overwritten silently. moved is true in the second case.
+func OutputDir(dir string, r *Report, force bool) (out string, moved bool) {
+	if force {
+		return dir, false
+	}
+	if _, err := os.Stat(filepath.Join(dir, ResultsJSON)); err != nil {
+		return dir, false
+	}
+	base := filepath.Join(dir, r.StartedAt.UTC().Format("20060102-150405"))
+	out = base
+	for i := 2; ; i++ {
+		if _, err := os.Stat(out); err != nil {
+			return out, true
+		}
+		out = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
 // WriteFiles writes results.json, summary.md and report.html into dir
-// (created if needed) and returns their paths.
+// (created if needed, files replaced: see OutputDir) and returns their paths.
 func WriteFiles(dir string, r *Report) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("eval: %w", err)

@@ -241,7 +241,11 @@ type answer struct {
 // call answers req from the cache or the client, retrying transient
 // failures, and caches a fresh answer.
 func (r *runner) call(ctx context.Context, req callRequest) (*answer, error) {
-	key := cacheKey(req.ChatRequest)
+	identity := "model=" + req.Model
+	if id, ok := r.opts.Client.(Identifier); ok {
+		identity = id.Identity(req.Model)
+	}
+	key := cacheKey(identity, req.ChatRequest)
 	if r.cache != nil && !r.opts.NoCache {
 		if e, ok := r.cache.get(key); ok {
 			r.hits.Add(1)

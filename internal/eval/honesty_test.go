@@ -1,0 +1,161 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+// A run where every call of one model fails (no config: the model is not
+// configured) must say so: 3 of 3 failed, accuracy 0, no cost, and the
+// failed model is not on the Pareto front — before the fix its cost was
+// "known" at $0 per 1,000 cases, so it dominated nothing and was marked.
+func TestAllFailedModelIsNotParetoAndIsCounted(t *testing.T) {
+	s, err := ParseSuite([]byte(countingSuite), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &fakeClient{answer: func(req *llm.ChatRequest, _ int64) (*llm.ChatResponse, error) {
+		if req.Model == "b" {
+			return nil, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Message: `model "b" is not configured`}
+		}
+		return textResp("You said: "+strings.TrimPrefix(req.Messages[0].Text(), "Say "), 4, 3), nil
+	}}
+	price := func(model string, u llm.Usage) (float64, bool) { return float64(u.InputTokens+u.OutputTokens) / 1e6, true }
+	rep, err := Run(context.Background(), s, Options{Client: fc, Price: price})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Summary("a"), rep.Summary("b")
+	if b.Errors != 3 || b.Cases != 3 || b.Accuracy != 0 || b.CostKnown || b.Pareto {
+		t.Errorf("all-failed model: %+v", *b)
+	}
+	if !a.Pareto || a.Errors != 0 || a.Accuracy != 1 {
+		t.Errorf("working model: %+v", *a)
+	}
+	line := rep.ErrorSummary()
+	for _, want := range []string{"6 calls, 3 failed", "a 0 of 3 failed", `b 3 of 3 failed (first: 404 model "b" is not configured)`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("summary %q lacks %q", line, want)
+		}
+	}
+	if got := rep.ErrorRateExceeded(0); len(got) != 1 || got[0] != "b" {
+		t.Errorf("default threshold: %v, want [b]", got)
+	}
+	// 3 of 3 = 100% is above any rate below 1.
+	if got := rep.ErrorRateExceeded(0.99); len(got) != 1 {
+		t.Errorf("at 0.99: %v", got)
+	}
+	if got := rep.ErrorRateExceeded(1); len(got) != 0 {
+		t.Errorf("at 1: %v", got)
+	}
+	// Both failed: neither is on the front.
+	ms := []ModelSummary{{Model: "x", Cases: 2, Errors: 2}, {Model: "y", Cases: 2, Errors: 2}}
+	markPareto(ms)
+	if ms[0].Pareto || ms[1].Pareto {
+		t.Errorf("all failed, marked Pareto: %+v", ms)
+	}
+}
+
+// Results already in the output directory are kept: the next run goes to a
+// sub-directory named after its start time, unless force is set.
+func TestOutputDirNeverOverwritesSilently(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gsm8k")
+	rep := &Report{Suite: "s", StartedAt: time.Date(2026, 12, 2, 18, 30, 5, 0, time.UTC)}
+	if got, moved := OutputDir(dir, rep, false); got != dir || moved {
+		t.Fatalf("empty dir: %s %v", got, moved)
+	}
+	if _, err := WriteFiles(dir, rep); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, ResultsJSON))
+	got, moved := OutputDir(dir, rep, false)
+	if want := filepath.Join(dir, "20261202-183005"); got != want || !moved {
+		t.Fatalf("second run goes to %s (moved %v), want %s", got, moved, want)
+	}
+	if _, err := WriteFiles(got, &Report{Suite: "other", StartedAt: rep.StartedAt}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, ResultsJSON)); string(after) != string(before) {
+		t.Error("the first results were overwritten")
+	}
+	if again, _ := OutputDir(dir, rep, false); again != filepath.Join(dir, "20261202-183005-2") {
+		t.Errorf("third run at the same second: %s", again)
+	}
+	if f, moved := OutputDir(dir, rep, true); f != dir || moved {
+		t.Errorf("force: %s %v", f, moved)
+	}
+}
+
+// echoProvider answers with its own name and the upstream model.
+type echoProvider struct {
+	name  string
+	calls int
+}
+
+func (p *echoProvider) Info() *provider.Info { return &provider.Info{} }
+func (p *echoProvider) Chat(_ context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	p.calls++
+	return textResp(fmt.Sprintf("%s/%s", p.name, req.Model), 1, 1), nil
+}
+func (p *echoProvider) ChatStream(context.Context, *llm.ChatRequest) (provider.Stream, error) {
+	return nil, errors.New("no streams")
+}
+func (p *echoProvider) Embed(context.Context, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	return nil, errors.New("no embeddings")
+}
+
+// Repointing a model (same name, another upstream model or provider) must
+// not return the old answers: the cache key holds provider and upstream.
+func TestCacheKeyFollowsUpstream(t *testing.T) {
+	s, err := ParseSuite([]byte("models: [m]\nprompt: hi\ncases: [{vars: {}}]\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p1, p2 := &echoProvider{name: "p1"}, &echoProvider{name: "p2"}
+	providers := map[string]provider.Provider{"p1": p1, "p2": p2}
+	answer := func(prov, upstream string) string {
+		t.Helper()
+		cfg := &config.Config{
+			Providers: []config.Provider{{Name: "p1", Type: "openai", BaseURL: "http://a"}, {Name: "p2", Type: "openai", BaseURL: "http://b"}},
+			Models:    []config.Model{{Name: "m", Provider: prov, Upstream: upstream}},
+		}
+		c, err := NewProviderClient(cfg, providers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), s, Options{Client: c, CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Cases[0].Results[0].Answer
+	}
+	if a := answer("p1", "model-a"); a != "p1/model-a" {
+		t.Fatalf("first answer %q", a)
+	}
+	if a := answer("p1", "model-a"); a != "p1/model-a" || p1.calls != 1 {
+		t.Fatalf("same target: %q after %d calls, want a cache hit", a, p1.calls)
+	}
+	if a := answer("p1", "model-b"); a != "p1/model-b" {
+		t.Errorf("repointed upstream model: got the stale %q", a)
+	}
+	if a := answer("p2", "model-b"); a != "p2/model-b" {
+		t.Errorf("repointed provider: got the stale %q", a)
+	}
+	// The gateway client keys on the base URL and the model name.
+	h1, h2 := &HTTPClient{BaseURL: "http://g1/v1"}, &HTTPClient{BaseURL: "http://g2/v1/"}
+	if h1.Identity("m") == h2.Identity("m") || h1.Identity("m") == h1.Identity("n") {
+		t.Error("gateway identities collide")
+	}
+}

@@ -22,6 +22,7 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 	cfg := g.Config
 	ks := keys.New(st, keys.Options{PositiveTTL: cfg.Metering.Limits.KeyCacheTTL.D(), Logger: g.log})
 	var lim limits.Limiter
+	rate := limits.RatePolicy{Mode: cfg.Metering.Limits.RateMode, BurstPercent: cfg.Metering.Limits.RateBurstPercent}
 	if cfg.Storage.Redis != "" {
 		opt, err := redis.ParseURL(cfg.Storage.Redis)
 		if err != nil {
@@ -35,9 +36,10 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 		g.closers = append(g.closers, rdb.Close)
 		lim = limits.NewRedis(rdb, limits.RedisOptions{
 			Prefix: cfg.Metering.Limits.RedisPrefix, Totals: st, ReservationTTL: cfg.Metering.Limits.ReservationTTL.D(),
+			Rate: rate,
 		})
 	} else {
-		lim = limits.NewMemory(limits.MemoryOptions{Totals: st})
+		lim = limits.NewMemory(limits.MemoryOptions{Totals: st, Rate: rate})
 	}
 	gate := limits.NewGate(limits.GateOptions{
 		Limiter:          lim,

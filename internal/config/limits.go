@@ -31,6 +31,15 @@ type Limits struct {
 	// RedisPrefix starts every Redis key. Default "fulcrum:"; with Redis
 	// Cluster use a hash tag such as "{fulcrum}:".
 	RedisPrefix string `yaml:"redis_prefix"`
+	// RateMode is how keys' rpm and tpm are counted: "sliding" (default:
+	// no 60-second window, wherever it starts, admits more than the limit)
+	// or "gcra" (a bucket of rate_burst_percent of the limit refilled at
+	// the limit per minute: smoother, but a 60-second window may admit up
+	// to limit + burst). See docs/keys.md.
+	RateMode string `yaml:"rate_mode"`
+	// RateBurstPercent is, with rate_mode gcra, the bucket's size in
+	// percent of the limit (1-100). Default 100.
+	RateBurstPercent int64 `yaml:"rate_burst_percent"`
 }
 
 // TeamBudget is one budget of a team.
@@ -114,6 +123,14 @@ func (l *Limits) validate(path string) []error {
 	}
 	if l.ReservationTTL < 0 {
 		errs = append(errs, errorf(path+".reservation_ttl", "must not be negative"))
+	}
+	switch l.RateMode {
+	case "", "sliding", "gcra":
+	default:
+		errs = append(errs, errorf(path+".rate_mode", "must be sliding or gcra, not %q", l.RateMode))
+	}
+	if l.RateBurstPercent < 0 || l.RateBurstPercent > 100 {
+		errs = append(errs, errorf(path+".rate_burst_percent", "must be between 1 and 100 (0 for the default, 100), not %d", l.RateBurstPercent))
 	}
 	for i, t := range l.Teams {
 		p := fmt.Sprintf("%s.teams[%d]", path, i)

@@ -122,7 +122,10 @@ func TestTwoReplicasShareBudgetsAndLimits(t *testing.T) {
 }
 
 // TestRPMHoldsAcrossReplicas: a per-key RPM limit holds for two replicas
-// together, not per process.
+// together, not per process, and (the default sliding mode) no 60-second
+// window admits more than the limit: after a burst has used it up, requests
+// sent evenly over the next seconds are all refused. (GCRA with a full
+// burst admitted one more every 60/rpm seconds.)
 func TestRPMHoldsAcrossReplicas(t *testing.T) {
 	pgURL := storetest.PostgresURL(t)
 	redisURL := os.Getenv("FULCRUM_TEST_REDIS_URL")
@@ -136,7 +139,7 @@ func TestRPMHoldsAcrossReplicas(t *testing.T) {
 		fmt.Sprintf("storage: { data_dir: DATA_DIR, url: %q, redis: %q }\nmetering: { limits: { redis_prefix: %q } }", pgURL, redisURL, prefix), 1)
 	g1 := startGateway(t, cfg, "FULCRUM_MASTER_KEY="+masterKey)
 	g2 := startGateway(t, cfg, "FULCRUM_MASTER_KEY="+masterKey)
-	_, secret := createKey(t, g1, `{"name":"limited","rpm":30}`)
+	_, secret := createKey(t, g1, `{"name":"limited","rpm":60}`)
 	var ok, limited atomic.Int64
 	var wg sync.WaitGroup
 	for i := 0; i < 100; i++ {
@@ -162,8 +165,25 @@ func TestRPMHoldsAcrossReplicas(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	t.Logf("rpm 30 over two replicas: %d ok, %d limited", ok.Load(), limited.Load())
-	if ok.Load() > 30 || ok.Load() < 25 {
-		t.Errorf("%d requests passed a 30 rpm limit shared by two replicas", ok.Load())
+	t.Logf("rpm 60 over two replicas, 100 at once: %d ok, %d limited", ok.Load(), limited.Load())
+	if ok.Load() > 60 || ok.Load() < 55 {
+		t.Errorf("%d requests passed a 60 rpm limit shared by two replicas", ok.Load())
+	}
+	burst := ok.Load()
+	// Then one request every 100 ms for 3.5 s, alternating replicas.
+	var later int
+	for i := range 35 {
+		time.Sleep(100 * time.Millisecond)
+		g := g1
+		if i%2 == 1 {
+			g = g2
+		}
+		if st, _ := chatAs(g, secret, `{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`); st == 200 {
+			later++
+		}
+	}
+	t.Logf("then %d of 35 sent evenly over 3.5 s admitted", later)
+	if burst+int64(later) > 60 {
+		t.Errorf("%d + %d admitted within one minute under rpm 60", burst, later)
 	}
 }

@@ -34,5 +34,9 @@ func BenchmarkGateMemory(b *testing.B) {
 }
 
 func BenchmarkGateRedis(b *testing.B) {
-	benchAdmit(b, newRedisLimiters(b, 1, time.Now, nil)[0])
+	benchAdmit(b, newRedisLimiters(b, 1, time.Now, nil, RatePolicy{})[0])
+}
+
+func BenchmarkGateMemoryGCRA(b *testing.B) {
+	benchAdmit(b, NewMemory(MemoryOptions{Rate: RatePolicy{Mode: ModeGCRA}}))
 }

@@ -14,11 +14,12 @@ import (
 type Memory struct {
 	totals Totals
 	now    func() time.Time
+	policy RatePolicy
 
 	mu      sync.Mutex // guards the following fields
 	budgets map[budgetKey]*budgetState
-	rates   map[string]*[2]int64 // key -> requests TAT, tokens TAT (µs)
-	calls   int                  // Rate calls since the last sweep
+	rates   map[string]*rateState
+	calls   int // Rate calls since the last sweep
 	nextID  uint64
 }
 
@@ -40,6 +41,9 @@ type MemoryOptions struct {
 	Totals Totals
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Rate says how rate limits count; the zero value is ModeSliding. An
+	// invalid policy panics: validate it first (RatePolicy via config).
+	Rate RatePolicy
 }
 
 // NewMemory returns an in-process limiter.
@@ -47,7 +51,11 @@ func NewMemory(o MemoryOptions) *Memory {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Memory{totals: o.Totals, now: o.Now, budgets: map[budgetKey]*budgetState{}, rates: map[string]*[2]int64{}}
+	p, err := o.Rate.normal()
+	if err != nil {
+		panic(err)
+	}
+	return &Memory{totals: o.Totals, now: o.Now, policy: p, budgets: map[budgetKey]*budgetState{}, rates: map[string]*rateState{}}
 }
 
 func keyOf(b Budget) budgetKey { return budgetKey{b.Scope, b.Period, b.hosting()} }
@@ -100,13 +108,16 @@ func (m *Memory) Reserve(ctx context.Context, budgets []Budget, worst Amount) (*
 	for i, b := range budgets {
 		st := m.budgets[keyOf(b)]
 		amounts[i] = b.of(worst)
-		if b.LimitNanos > 0 && st.spent+st.reserved+amounts[i] > b.LimitNanos {
+		// Saturating sums: a worst case near 2^63 (max_tokens
+		// 9223372036854775807) must not wrap negative and fit.
+		if b.LimitNanos > 0 && satAdd(satAdd(st.spent, st.reserved), amounts[i]) > b.LimitNanos {
 			return nil, &ExceededError{Kind: KindBudget, Budget: b, SpentNanos: st.spent, ReservedNanos: st.reserved,
 				RequestNanos: amounts[i], ResetsAt: periodEnd(b.Period, now), RetryAfter: retryUntil(b.Period, now)}
 		}
 	}
 	for i, b := range budgets {
-		m.budgets[keyOf(b)].reserved += amounts[i]
+		st := m.budgets[keyOf(b)]
+		st.reserved = satAdd(st.reserved, amounts[i])
 	}
 	m.nextID++
 	return &Reservation{ID: "m" + strconv.FormatUint(m.nextID, 10), At: now, budgets: budgets, amounts: amounts}, nil
@@ -133,8 +144,8 @@ func (m *Memory) Settle(_ context.Context, r *Reservation, actual Amount) error 
 		if st == nil || !st.start.Equal(b.Period.Start(r.At)) {
 			continue // the period rolled over: its spend is the store's now
 		}
-		st.reserved -= r.amounts[i]
-		st.spent += b.of(actual)
+		st.reserved = satAdd(st.reserved, -r.amounts[i])
+		st.spent = satAdd(st.spent, b.of(actual))
 	}
 	return nil
 }
@@ -155,7 +166,7 @@ func (m *Memory) Budgets(ctx context.Context, budgets []Budget) ([]BudgetState, 
 	for i, b := range budgets {
 		st := m.budgets[keyOf(b)]
 		out[i] = BudgetState{Budget: b, PeriodStart: st.start, ResetsAt: periodEnd(b.Period, st.start),
-			SpentNanos: st.spent, ReservedNanos: st.reserved, RemainingNanos: b.LimitNanos - st.spent - st.reserved}
+			SpentNanos: st.spent, ReservedNanos: st.reserved, RemainingNanos: satAdd(b.LimitNanos, -satAdd(st.spent, st.reserved))}
 	}
 	return out, nil
 }
@@ -168,32 +179,76 @@ func (m *Memory) Rate(_ context.Context, key string, r Rates, tokens int64) (Rat
 	m.sweepLocked(now)
 	st := m.rates[key]
 	if st == nil {
-		st = new([2]int64)
+		st = new(rateState)
 		m.rates[key] = st
 	}
-	res, newTAT, err := rateCheck(st[0], st[1], now, r, tokens)
-	if err != nil {
+	if m.policy.Mode == ModeGCRA {
+		res, newTAT, err := rateCheck(st.tat[0], st.tat[1], now, r, tokens, gcraTau(m.policy.BurstPercent))
+		if err == nil {
+			st.tat = newTAT
+		}
 		return res, err
 	}
-	st[0], st[1] = newTAT[0], newTAT[1]
+	return st.slide(now, r, tokens)
+}
+
+// rateState is one key's rate-limit state: GCRA arrival times, or sliding
+// logs, for requests and tokens.
+type rateState struct {
+	tat  [2]int64
+	logs [2]slidingLog
+}
+
+// slide admits one request of tokens against both sliding logs, booking
+// it in both or neither.
+func (st *rateState) slide(now int64, r Rates, tokens int64) (RateState, error) {
+	lims := [2]int64{r.RPM, r.TPM}
+	costs := [2]int64{1, tokens}
+	kinds := [2]string{KindRequests, KindTokens}
+	var refused *ExceededError
+	for j := range 2 {
+		if lims[j] <= 0 {
+			continue
+		}
+		st.logs[j].prune(now)
+		if refused != nil {
+			continue
+		}
+		if ok, retry, big := st.logs[j].check(now, lims[j], costs[j]); !ok {
+			refused = &ExceededError{Kind: kinds[j], Limit: lims[j], RetryAfter: roundUpSecond(retry), TooLarge: big}
+		}
+	}
+	var res RateState
+	for j, w := range [2]*RateWindow{&res.Requests, &res.Tokens} {
+		if lims[j] <= 0 {
+			continue
+		}
+		if refused == nil {
+			st.logs[j].add(now, costs[j])
+		}
+		*w = st.logs[j].window(now, lims[j])
+	}
+	if refused != nil {
+		return res, refused
+	}
 	return res, nil
 }
 
 // rateCheck admits one request of tokens against both TATs; on success it
 // returns the new TATs.
-func rateCheck(reqTAT, tokTAT, now int64, r Rates, tokens int64) (RateState, [2]int64, error) {
+func rateCheck(reqTAT, tokTAT, now int64, r Rates, tokens, tau int64) (RateState, [2]int64, error) {
 	newTAT := [2]int64{reqTAT, tokTAT}
 	var res RateState
 	var refused *ExceededError
 	if r.RPM > 0 {
-		n, ok, retry, big := gcraStep(reqTAT, now, r.RPM, 1)
+		n, ok, retry, big := gcraStep(reqTAT, now, r.RPM, 1, tau)
 		if !ok {
 			refused = &ExceededError{Kind: KindRequests, Limit: r.RPM, RetryAfter: roundUpSecond(retry), TooLarge: big}
 		}
 		newTAT[0] = n
 	}
 	if r.TPM > 0 && refused == nil {
-		n, ok, retry, big := gcraStep(tokTAT, now, r.TPM, tokens)
+		n, ok, retry, big := gcraStep(tokTAT, now, r.TPM, tokens, tau)
 		if !ok {
 			refused = &ExceededError{Kind: KindTokens, Limit: r.TPM, RetryAfter: roundUpSecond(retry), TooLarge: big}
 		}
@@ -203,10 +258,10 @@ func rateCheck(reqTAT, tokTAT, now int64, r Rates, tokens int64) (RateState, [2]
 		newTAT = [2]int64{reqTAT, tokTAT}
 	}
 	if r.RPM > 0 {
-		res.Requests = gcraWindow(r.RPM, max(newTAT[0], now)-now)
+		res.Requests = gcraWindow(r.RPM, max(newTAT[0], now)-now, tau)
 	}
 	if r.TPM > 0 {
-		res.Tokens = gcraWindow(r.TPM, max(newTAT[1], now)-now)
+		res.Tokens = gcraWindow(r.TPM, max(newTAT[1], now)-now, tau)
 	}
 	if refused != nil {
 		return res, newTAT, refused
@@ -228,14 +283,20 @@ func (m *Memory) AdjustRate(_ context.Context, key string, r Rates, requests, to
 	defer m.mu.Unlock()
 	st := m.rates[key]
 	if st == nil {
-		st = new([2]int64)
+		st = new(rateState)
 		m.rates[key] = st
 	}
-	if r.RPM > 0 {
-		st[0] = adjustTAT(st[0], now, r.RPM, requests)
-	}
-	if r.TPM > 0 {
-		st[1] = adjustTAT(st[1], now, r.TPM, tokens)
+	lims, deltas := [2]int64{r.RPM, r.TPM}, [2]int64{requests, tokens}
+	for j := range 2 {
+		if lims[j] <= 0 {
+			continue
+		}
+		if m.policy.Mode == ModeGCRA {
+			st.tat[j] = adjustTAT(st.tat[j], now, lims[j], deltas[j])
+		} else {
+			st.logs[j].prune(now)
+			st.logs[j].add(now, deltas[j])
+		}
 	}
 	return nil
 }
@@ -243,7 +304,7 @@ func (m *Memory) AdjustRate(_ context.Context, key string, r Rates, requests, to
 func adjustTAT(tat, now, limit, delta int64) int64 {
 	switch {
 	case delta > 0:
-		return max(tat, now) + gcraInc(limit, delta)
+		return satAdd(max(tat, now), gcraInc(limit, delta))
 	case delta < 0:
 		return tat - gcraInc(limit, -delta)
 	}
@@ -251,7 +312,7 @@ func adjustTAT(tat, now, limit, delta int64) int64 {
 }
 
 // sweepLocked drops, every few thousand calls, rate state that has fully
-// drained (a TAT in the past is the same as none).
+// drained (a TAT in the past is the same as none; so is an empty log).
 func (m *Memory) sweepLocked(now int64) {
 	m.calls++
 	if m.calls < 4096 {
@@ -259,7 +320,9 @@ func (m *Memory) sweepLocked(now int64) {
 	}
 	m.calls = 0
 	for k, st := range m.rates {
-		if st[0] <= now && st[1] <= now {
+		st.logs[0].prune(now)
+		st.logs[1].prune(now)
+		if st.tat[0] <= now && st.tat[1] <= now && len(st.logs[0].es) == 0 && len(st.logs[1].es) == 0 {
 			delete(m.rates, k)
 		}
 	}

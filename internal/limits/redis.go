@@ -22,6 +22,7 @@ type Redis struct {
 	totals Totals
 	now    func() time.Time
 	ttl    time.Duration
+	policy RatePolicy
 }
 
 // RedisOptions configures NewRedis. Zero fields take the defaults noted.
@@ -37,6 +38,9 @@ type RedisOptions struct {
 	ReservationTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Rate says how rate limits count; the zero value is ModeSliding. An
+	// invalid policy panics: validate it first (config does).
+	Rate RatePolicy
 }
 
 // NewRedis returns a limiter on rdb. It does not own rdb: close it yourself.
@@ -50,7 +54,11 @@ func NewRedis(rdb redis.UniversalClient, o RedisOptions) *Redis {
 	if o.ReservationTTL <= 0 {
 		o.ReservationTTL = 15 * time.Minute
 	}
-	return &Redis{rdb: rdb, prefix: o.Prefix, totals: o.Totals, now: o.Now, ttl: o.ReservationTTL}
+	p, err := o.Rate.normal()
+	if err != nil {
+		panic(err)
+	}
+	return &Redis{rdb: rdb, prefix: o.Prefix, totals: o.Totals, now: o.Now, ttl: o.ReservationTTL, policy: p}
 }
 
 // base is the key prefix of b's period containing t.
@@ -185,36 +193,69 @@ func (r *Redis) Budgets(ctx context.Context, budgets []Budget) ([]BudgetState, e
 
 func (r *Redis) rateKeys(key string) []string {
 	p := r.prefix + "r:" + key
-	return []string{p + ":req", p + ":tok"}
+	if r.policy.Mode == ModeGCRA {
+		return []string{p + ":req", p + ":tok"}
+	}
+	return []string{p + ":reqlog", p + ":reqsum", p + ":toklog", p + ":toksum"}
 }
 
 // Rate implements Limiter.
 func (r *Redis) Rate(ctx context.Context, key string, rates Rates, tokens int64) (RateState, error) {
 	now := micros(r.now())
-	out, err := rateScript.Run(ctx, r.rdb, r.rateKeys(key), now, rates.RPM, rates.TPM, tokens).Int64Slice()
+	if r.policy.Mode != ModeGCRA {
+		return r.slide(ctx, key, rates, tokens, now)
+	}
+	tau := gcraTau(r.policy.BurstPercent)
+	out, err := rateScript.Run(ctx, r.rdb, r.rateKeys(key), now, rates.RPM, rates.TPM, tokens, tau).Int64Slice()
 	if err != nil {
 		return RateState{}, fmt.Errorf("limits: redis rate: %w", err)
 	}
 	var st RateState
 	if rates.RPM > 0 {
-		st.Requests = gcraWindow(rates.RPM, out[1])
+		st.Requests = gcraWindow(rates.RPM, out[1], tau)
 	}
 	if rates.TPM > 0 {
-		st.Tokens = gcraWindow(rates.TPM, out[2])
+		st.Tokens = gcraWindow(rates.TPM, out[2], tau)
 	}
-	switch out[3] {
+	return st, exceeded(rates, out[3], out[4], out[5] == 1)
+}
+
+// exceeded is the refusal of limit which (1 requests, 2 tokens; 0 none).
+func exceeded(rates Rates, which, retryUS int64, tooLarge bool) error {
+	switch which {
 	case 1:
-		return st, &ExceededError{Kind: KindRequests, Limit: rates.RPM, RetryAfter: roundUpSecond(out[4]), TooLarge: out[5] == 1}
+		return &ExceededError{Kind: KindRequests, Limit: rates.RPM, RetryAfter: roundUpSecond(retryUS), TooLarge: tooLarge}
 	case 2:
-		return st, &ExceededError{Kind: KindTokens, Limit: rates.TPM, RetryAfter: roundUpSecond(out[4]), TooLarge: out[5] == 1}
+		return &ExceededError{Kind: KindTokens, Limit: rates.TPM, RetryAfter: roundUpSecond(retryUS), TooLarge: tooLarge}
 	}
-	return st, nil
+	return nil
+}
+
+// slide is Rate in ModeSliding.
+func (r *Redis) slide(ctx context.Context, key string, rates Rates, tokens, now int64) (RateState, error) {
+	out, err := slideScript.Run(ctx, r.rdb, r.rateKeys(key), now, rates.RPM, rates.TPM, tokens, newResID()).Int64Slice()
+	if err != nil {
+		return RateState{}, fmt.Errorf("limits: redis rate: %w", err)
+	}
+	var st RateState
+	if rates.RPM > 0 {
+		st.Requests = RateWindow{Limit: rates.RPM, Remaining: max(rates.RPM-out[3], 0), Reset: time.Duration(max(out[4], 0)) * time.Microsecond}
+	}
+	if rates.TPM > 0 {
+		st.Tokens = RateWindow{Limit: rates.TPM, Remaining: max(rates.TPM-out[5], 0), Reset: time.Duration(max(out[6], 0)) * time.Microsecond}
+	}
+	return st, exceeded(rates, out[0], out[1], out[2] == 1)
 }
 
 // AdjustRate implements Limiter.
 func (r *Redis) AdjustRate(ctx context.Context, key string, rates Rates, requests, tokens int64) error {
 	now := micros(r.now())
-	err := adjustScript.Run(ctx, r.rdb, r.rateKeys(key), now, rates.RPM, rates.TPM, requests, tokens).Err()
+	var err error
+	if r.policy.Mode == ModeGCRA {
+		err = adjustScript.Run(ctx, r.rdb, r.rateKeys(key), now, rates.RPM, rates.TPM, requests, tokens).Err()
+	} else {
+		err = slideAdjustScript.Run(ctx, r.rdb, r.rateKeys(key), now, rates.RPM, rates.TPM, requests, tokens, newResID()).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("limits: redis adjust rate: %w", err)
 	}

@@ -16,11 +16,13 @@ import (
 // redisFactory returns limiters on separate clients (as separate gateway
 // processes would have) sharing a key prefix unique to the test, removed
 // when it ends.
-func redisFactory(t *testing.T, n int, now func() time.Time, totals Totals) []Limiter {
-	return newRedisLimiters(t, n, now, totals)
+func redisFactory(p RatePolicy) factory {
+	return func(t *testing.T, n int, now func() time.Time, totals Totals) []Limiter {
+		return newRedisLimiters(t, n, now, totals, p)
+	}
 }
 
-func newRedisLimiters(t testing.TB, n int, now func() time.Time, totals Totals) []Limiter {
+func newRedisLimiters(t testing.TB, n int, now func() time.Time, totals Totals, p RatePolicy) []Limiter {
 	url := os.Getenv("FULCRUM_TEST_REDIS_URL")
 	if url == "" {
 		t.Skip("FULCRUM_TEST_REDIS_URL not set; run with FULCRUM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (as .ci/run does)")
@@ -36,7 +38,7 @@ func newRedisLimiters(t testing.TB, n int, now func() time.Time, totals Totals) 
 	for range n {
 		rdb := redis.NewClient(opt)
 		t.Cleanup(func() { rdb.Close() })
-		out = append(out, NewRedis(rdb, RedisOptions{Prefix: prefix, Totals: totals, Now: now, ReservationTTL: time.Minute}))
+		out = append(out, NewRedis(rdb, RedisOptions{Prefix: prefix, Totals: totals, Now: now, ReservationTTL: time.Minute, Rate: p}))
 	}
 	t.Cleanup(func() {
 		rdb := redis.NewClient(opt)
@@ -55,8 +57,9 @@ func TestRedis(t *testing.T) { runSuite(t, redisFactory, 1) }
 // TestRedisTwoReplicas runs the concurrency cases with two limiters on
 // separate clients: the budget and the RPM limit hold for the pair.
 func TestRedisTwoReplicas(t *testing.T) {
-	t.Run("ConcurrentBudget", func(t *testing.T) { testConcurrentBudget(t, redisFactory, 2) })
-	t.Run("ConcurrentRPM", func(t *testing.T) { testConcurrentRPM(t, redisFactory, 2) })
+	t.Run("ConcurrentBudget", func(t *testing.T) { testConcurrentBudget(t, redisFactory(RatePolicy{}), 2) })
+	t.Run("ConcurrentRPM", func(t *testing.T) { testConcurrentRPM(t, redisFactory(RatePolicy{}), 2) })
+	t.Run("ConcurrentRPMGCRA", func(t *testing.T) { testConcurrentRPM(t, redisFactory(RatePolicy{Mode: ModeGCRA}), 2) })
 }
 
 // TestRedisReservationExpires: a replica that dies leaves its reservation
@@ -64,7 +67,7 @@ func TestRedisTwoReplicas(t *testing.T) {
 func TestRedisReservationExpires(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(t0)
-	ls := redisFactory(t, 2, c.Now, nil)
+	ls := redisFactory(RatePolicy{})(t, 2, c.Now, nil)
 	b := Budget{Scope: "key:ttl", Period: store.Monthly, LimitNanos: usd}
 	if _, err := ls[0].Reserve(ctx, []Budget{b}, Amount{ProprietaryNanos: usd}); err != nil {
 		t.Fatal(err) // never settled: replica 0 "dies"
@@ -87,7 +90,7 @@ func TestRedisSeedOnce(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(t0)
 	totals := &fakeTotals{rows: []store.Total{{Scope: "key:s", Period: store.Daily, PeriodStart: store.Daily.Start(t0), Hosting: "proprietary", SpentNanos: 5}}}
-	ls := redisFactory(t, 2, c.Now, totals)
+	ls := redisFactory(RatePolicy{})(t, 2, c.Now, totals)
 	b := Budget{Scope: "key:s", Period: store.Daily, LimitNanos: usd}
 	r, err := ls[0].Reserve(ctx, []Budget{b}, Amount{ProprietaryNanos: 10})
 	if err != nil {
@@ -108,7 +111,7 @@ func TestRedisSeedOnce(t *testing.T) {
 func TestRedisLargeAmounts(t *testing.T) {
 	ctx := context.Background()
 	c := newClock(t0)
-	l := redisFactory(t, 1, c.Now, nil)[0]
+	l := redisFactory(RatePolicy{})(t, 1, c.Now, nil)[0]
 	b := Budget{Scope: "key:big", Period: store.AllTime, LimitNanos: 5_000_000 * usd}
 	r, err := l.Reserve(ctx, []Budget{b}, Amount{ProprietaryNanos: 1_234_567_890_123_457})
 	if err != nil {

@@ -106,7 +106,7 @@ return out
 
 // rateScript is gcraStep (gcra.go) for requests then tokens.
 // KEYS[1] requests TAT, KEYS[2] tokens TAT; ARGV: now (µs), rpm, tpm,
-// tokens. Returns {ok, reqDelta, tokDelta, which, retry, tooLarge}: the
+// tokens, tau (the burst tolerance, µs). Returns {ok, reqDelta, tokDelta, which, retry, tooLarge}: the
 // TATs' distance ahead of now (µs) after the call, which limit refused
 // (0 none, 1 requests, 2 tokens) and the wait (µs).
 var rateScript = redis.NewScript(`
@@ -114,6 +114,7 @@ local W = 60000000
 local now = tonumber(ARGV[1])
 local lim = {tonumber(ARGV[2]), tonumber(ARGV[3])}
 local cost = {1, tonumber(ARGV[4])}
+local tau = tonumber(ARGV[5])
 local tat = {}
 local new = {}
 for j = 1, 2 do
@@ -124,9 +125,9 @@ end
 for j = 1, 2 do
   if lim[j] > 0 and cost[j] > 0 then
     local inc = math.ceil(cost[j] * W / lim[j])
-    if inc > W then return {0, tat[1]-now, tat[2]-now, j, 0, 1} end
+    if inc > tau then return {0, tat[1]-now, tat[2]-now, j, 0, 1} end
     local n = tat[j] + inc
-    if n - now > W then return {0, tat[1]-now, tat[2]-now, j, n-now-W, 0} end
+    if n - now > tau then return {0, tat[1]-now, tat[2]-now, j, n-now-tau, 0} end
     new[j] = n
   end
 end
@@ -158,6 +159,117 @@ for j = 1, 2 do
       redis.call('SET', KEYS[j], string.format('%d', tat), 'PX', math.ceil((tat-now)/1000)+1000)
     else
       redis.call('DEL', KEYS[j])
+    end
+  end
+end
+return 1
+`)
+
+// slideLua is the sliding log (window.go) in Redis. Per limit j, KEYS are
+// a sorted set of entries (member "ID:COST", scored by time in µs) and a
+// string holding the sum of their costs. prune drops entries that left the
+// window (time + W <= now) and returns the sum still in it.
+const slideLua = `
+local W = 60000000
+local function cost(m) return tonumber(string.match(m, ':(%-?%d+)$')) end
+local function prune(log, sum, now)
+  local old = redis.call('ZRANGEBYSCORE', log, '-inf', now - W)
+  if #old > 0 then
+    local freed = 0
+    for _, m in ipairs(old) do freed = freed + cost(m) end
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - W)
+    redis.call('DECRBY', sum, freed)
+  end
+  if redis.call('ZCARD', log) == 0 then
+    redis.call('DEL', sum)
+    return 0
+  end
+  return tonumber(redis.call('GET', sum) or '0')
+end
+local function reset(log, now)
+  local e = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+  if #e == 0 then return 0 end
+  return tonumber(e[2]) + W - now
+end
+local function book(log, sum, now, member, c)
+  redis.call('ZADD', log, now, member .. ':' .. c)
+  redis.call('INCRBY', sum, c)
+  redis.call('PEXPIRE', log, 61000)
+  redis.call('PEXPIRE', sum, 61000)
+end
+`
+
+// slideScript admits one request in sliding mode. KEYS: requests log, its
+// sum, tokens log, its sum. ARGV: now (µs), rpm, tpm, tokens, a unique
+// entry id. Returns {which, retry, tooLarge, reqUsed, reqReset, tokUsed,
+// tokReset}: which limit refused (0 none, 1 requests, 2 tokens), the wait
+// (µs), and each limit's position after the call.
+var slideScript = redis.NewScript(slideLua + `
+local now = tonumber(ARGV[1])
+local lim = {tonumber(ARGV[2]), tonumber(ARGV[3])}
+local c = {1, tonumber(ARGV[4])}
+local used = {0, 0}
+local which, retry, big = 0, 0, 0
+for j = 1, 2 do
+  if lim[j] > 0 then
+    used[j] = prune(KEYS[2*j-1], KEYS[2*j], now)
+    if which == 0 and c[j] > 0 then
+      if c[j] > lim[j] then
+        which, big = j, 1
+      elseif used[j] + c[j] > lim[j] then
+        which = j
+        local need = used[j] + c[j] - lim[j]
+        retry = W
+        local es = redis.call('ZRANGE', KEYS[2*j-1], 0, -1, 'WITHSCORES')
+        for i = 1, #es, 2 do
+          need = need - cost(es[i])
+          if need <= 0 then retry = tonumber(es[i+1]) + W - now; break end
+        end
+      end
+    end
+  end
+end
+if which == 0 then
+  for j = 1, 2 do
+    if lim[j] > 0 and c[j] > 0 then
+      book(KEYS[2*j-1], KEYS[2*j], now, ARGV[5], c[j])
+      used[j] = used[j] + c[j]
+    end
+  end
+end
+return {which, retry, big, used[1], reset(KEYS[1], now), used[2], reset(KEYS[3], now)}
+`)
+
+// slideAdjustScript is slidingLog.add for both limits. KEYS as
+// slideScript; ARGV: now (µs), rpm, tpm, request delta, token delta, a
+// unique entry id. A negative delta takes back from the newest entries.
+var slideAdjustScript = redis.NewScript(slideLua + `
+local now = tonumber(ARGV[1])
+for j = 1, 2 do
+  local lim = tonumber(ARGV[1+j])
+  local d = tonumber(ARGV[3+j])
+  local log, sum = KEYS[2*j-1], KEYS[2*j]
+  if lim > 0 and d ~= 0 then
+    prune(log, sum, now)
+    if d > 0 then
+      book(log, sum, now, ARGV[6], d)
+    else
+      local take = -d
+      while take > 0 do
+        local e = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+        if #e == 0 then break end
+        local ec = cost(e[1])
+        redis.call('ZREM', log, e[1])
+        if ec > take then
+          redis.call('ZADD', log, e[2], string.match(e[1], '^(.*):') .. ':' .. (ec - take))
+          redis.call('DECRBY', sum, take)
+          take = 0
+        else
+          redis.call('DECRBY', sum, ec)
+          take = take - ec
+        end
+      end
+      if redis.call('ZCARD', log) == 0 then redis.call('DEL', sum) end
     end
   end
 end

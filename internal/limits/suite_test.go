@@ -58,22 +58,34 @@ func (f *fakeTotals) Totals(_ context.Context, scope string, p store.Period, at 
 // clients, as separate processes would have).
 type factory func(t *testing.T, n int, now func() time.Time, totals Totals) []Limiter
 
+// policyFactory builds factories for a rate policy.
+type policyFactory func(p RatePolicy) factory
+
 // t0 is a Wednesday.
 var t0 = time.Date(2026, 3, 18, 12, 0, 0, 0, time.UTC)
 
 const usd = 1_000_000_000
 
-func runSuite(t *testing.T, f factory, replicas int) {
+func runSuite(t *testing.T, pf policyFactory, replicas int) {
+	f := pf(RatePolicy{})
+	gcra := pf(RatePolicy{Mode: ModeGCRA})
 	t.Run("SettleReleaseExact", func(t *testing.T) { testSettleRelease(t, f) })
 	t.Run("Refusal", func(t *testing.T) { testRefusal(t, f) })
+	t.Run("HugeWorstCase", func(t *testing.T) { testHugeWorstCase(t, f) })
 	t.Run("ConcurrentBudget", func(t *testing.T) { testConcurrentBudget(t, f, replicas) })
 	t.Run("PeriodRollover", func(t *testing.T) { testRollover(t, f) })
 	t.Run("SeedHosting", func(t *testing.T) { testSeedHosting(t, f) })
 	t.Run("Hosting", func(t *testing.T) { testHosting(t, f) })
-	t.Run("RPMWindow", func(t *testing.T) { testRPM(t, f) })
-	t.Run("TPMCorrection", func(t *testing.T) { testTPM(t, f) })
+	t.Run("SlidingRPM", func(t *testing.T) { testSlidingRPM(t, f) })
+	t.Run("SlidingEven", func(t *testing.T) { testSlidingEven(t, f) })
+	t.Run("SlidingTPM", func(t *testing.T) { testSlidingTPM(t, f) })
+	t.Run("GCRARPM", func(t *testing.T) { testRPM(t, gcra) })
+	t.Run("GCRATPM", func(t *testing.T) { testTPM(t, gcra) })
+	t.Run("GCRABurst", func(t *testing.T) { testGCRABurst(t, pf(RatePolicy{Mode: ModeGCRA, BurstPercent: 10})) })
 	t.Run("ConcurrentRPM", func(t *testing.T) { testConcurrentRPM(t, f, replicas) })
+	t.Run("ConcurrentRPMGCRA", func(t *testing.T) { testConcurrentRPM(t, gcra, replicas) })
 	t.Run("Gate", func(t *testing.T) { testGate(t, f) })
+	t.Run("GateGCRA", func(t *testing.T) { testGate(t, gcra) })
 }
 
 func state(t *testing.T, l Limiter, b Budget) BudgetState {

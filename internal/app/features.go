@@ -31,6 +31,11 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 
 	obs := &recorder{prices: g.prices, log: g.log}
 	if !cfg.Metering.Disabled {
+		// Audit rows of an older version's own journal go first, so the
+		// chain keeps their order.
+		if _, err := audit.RecoverJournal(ctx, st, filepath.Join(cfg.Storage.DataDir, "audit-journal"), g.log); err != nil {
+			return err
+		}
 		rec, err := meter.NewRecorder(ctx, meter.RecorderOptions{
 			Store:         st,
 			Dir:           cfg.JournalPath(),
@@ -38,6 +43,7 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 			FlushInterval: cfg.Metering.FlushInterval.D(),
 			Fsync:         cfg.Metering.JournalFsync,
 			Logger:        g.log,
+			AuditHash:     audit.Hash,
 		})
 		if err != nil {
 			return fmt.Errorf("usage recorder: %w", err)
@@ -56,14 +62,6 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 		return fmt.Errorf("policy: %w", err)
 	}
 	o.Guard = gd
-	if !cfg.Metering.Disabled {
-		aw, err := audit.NewWriter(ctx, st, filepath.Join(cfg.Storage.DataDir, "audit-journal"), g.log)
-		if err != nil {
-			return err
-		}
-		obs.audit = aw
-		g.closers = append(g.closers, aw.Close)
-	}
 	o.Observer = obs
 	g.observer = obs
 	return nil

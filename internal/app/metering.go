@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/audit"
@@ -81,13 +82,17 @@ func (p *pricer) worstCase(info *provider.Info, upstream string, promptTokens, m
 	return meter.Cost(u, price)
 }
 
-// recorder is the gateway's Observer: a usage record per attempt, priced,
-// journaled before the response's last bytes leave.
+// recorder is the gateway's Observer: per upstream attempt a usage record,
+// priced, and an audit row, journaled together in one line before the
+// response's last bytes leave; per request that made no upstream call, an
+// audit row alone.
 type recorder struct {
 	rec    *meter.Recorder
 	prices *pricer
-	audit  *audit.Writer
 	log    *slog.Logger
+	// called holds the ids of requests in flight that made an upstream
+	// call, so Request knows whether their audit rows are written.
+	called sync.Map
 }
 
 func (o *recorder) Attempt(a *gateway.Attempt) {
@@ -111,8 +116,11 @@ func (o *recorder) Attempt(a *gateway.Attempt) {
 		ErrorCode:     a.ErrCode,
 	}
 	r.ReferenceCostNanos = int64(ref)
+	row := store.AuditRow{Time: a.Time, RequestID: a.RequestID, Action: "none",
+		Chosen: a.Info.Name, ChosenHosting: string(a.Info.Hosting), Outcome: outcome(a.Status, a.ErrCode)}
 	if a.Caller != nil {
 		r.KeyID, r.Team = a.Caller.KeyID, a.Caller.Team
+		row.KeyID = a.Caller.KeyID
 	}
 	if u := a.Usage; u != nil {
 		r.InputTokens, r.OutputTokens = u.InputTokens, u.OutputTokens
@@ -126,34 +134,49 @@ func (o *recorder) Attempt(a *gateway.Attempt) {
 		}
 		r.PolicyAction = action
 	}
-	if err := o.rec.Record(r); err != nil {
-		o.log.Error("usage record lost", "request_id", a.RequestID, "err", err)
+	auditVerdict(&row, a.Verdict)
+	if a.N > 0 {
+		// Attempt 0 is a judge's call, reported from outside the request.
+		o.called.Store(a.RequestID, struct{}{})
+	}
+	if err := o.rec.Log(r, &row); err != nil {
+		o.log.Error("usage and audit records lost", "request_id", a.RequestID, "err", err)
 	}
 }
 
+// Request writes the audit row of a request that made no upstream call
+// (refused by policy, limits or validation, or no target available); the
+// rows of the others were written with their attempts.
 func (o *recorder) Request(r *gateway.RequestLog) {
-	if o.audit == nil {
+	if _, called := o.called.LoadAndDelete(r.ID); called || o.rec == nil {
 		return
 	}
-	row := store.AuditRow{Time: r.Time, RequestID: r.ID, Action: "none", Outcome: strconv.Itoa(r.Status)}
-	if r.ErrCode != "" {
-		row.Outcome += " " + r.ErrCode
-	}
+	row := store.AuditRow{Time: r.Time, RequestID: r.ID, Action: "none", Outcome: outcome(r.Status, r.ErrCode)}
 	if r.Caller != nil {
 		row.KeyID = r.Caller.KeyID
 	}
-	if v, ok := r.Verdict.(verdict); ok {
-		row.Classes = audit.EncodeClasses(v.Classes)
-		row.Action = v.Action.String()
-	}
+	auditVerdict(&row, r.Verdict)
 	for _, c := range r.Candidates {
 		row.Candidates = append(row.Candidates, c.Name+":"+string(c.Hosting))
 	}
-	if r.Chosen != nil {
-		row.Chosen, row.ChosenHosting = r.Chosen.Name, string(r.Chosen.Hosting)
-	}
-	if err := o.audit.Write(row); err != nil {
+	if err := o.rec.Log(nil, &row); err != nil {
 		o.log.Error("audit record lost", "request_id", r.ID, "err", err)
+	}
+}
+
+func outcome(status int, errCode string) string {
+	s := strconv.Itoa(status)
+	if errCode != "" {
+		s += " " + errCode
+	}
+	return s
+}
+
+// auditVerdict puts a policy verdict's classes and action on row.
+func auditVerdict(row *store.AuditRow, v gateway.Verdict) {
+	if v, ok := v.(verdict); ok {
+		row.Classes = audit.EncodeClasses(v.Classes)
+		row.Action = v.Action.String()
 	}
 }
 
@@ -191,10 +214,6 @@ func readiness(st store.Store) func(ctx context.Context) error {
 		return err
 	}
 }
-
-type auditor struct{}
-
-func (a *auditor) request(r *gateway.RequestLog) {}
 
 // PriceFunc prices usage of a configured model name (or, when cfg has no
 // such model, a catalogue model name) in USD, for eval and advise reports.

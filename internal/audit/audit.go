@@ -1,11 +1,13 @@
-// Package audit writes and verifies the data-sovereignty audit log: one
-// hash-chained row per request, never holding a sensitive value.
+// Package audit defines and verifies the data-sovereignty audit log: one
+// hash-chained row per upstream call (and one for a request that made
+// none), never holding a sensitive value.
 //
-// Rows are journaled to a local file with one write before the response
-// completes (so a killed process loses none), then appended to the store in
-// order by a single writer goroutine, which chains each row to the previous
-// one with policy.ChainHash. Store rows and policy records are converted
-// here, in one place, so writing and verifying hash the same bytes.
+// Rows are written by the meter.Recorder, in the same journal line as the
+// attempt's usage record and the same store transaction, which chains each
+// row to the previous one with Hash (policy.ChainHash). Store rows and
+// policy records are converted here, in one place, so writing and
+// verifying hash the same bytes; Verify is the one verifier (the CLI's
+// `fulcrum audit verify` runs it).
 package audit
 
 import (
@@ -14,14 +16,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -63,19 +62,36 @@ func Hash(prev string, r *store.AuditRow) string {
 	return policy.ChainHash(prev, &rec)
 }
 
-// Verify reads the whole log in seq order and checks the chain. It returns
-// the number of rows, and the first bad row with the reason when the chain
-// is broken.
-func Verify(ctx context.Context, st store.Store) (n int, bad *store.AuditRow, err error) {
-	var prev *policy.AuditRecord
-	var after int64
+// Result is what Verify found.
+type Result struct {
+	// Rows is how many rows were checked.
+	Rows int
+	// Head is the last row checked (nil for an empty log): keep its seq
+	// and hash elsewhere to detect the newest rows being deleted.
+	Head *store.AuditRow
+	// Bad is the first row that breaks the chain, nil when it is intact.
+	Bad *store.AuditRow
+}
+
+// Verify reads the whole log in seq order, a page at a time, and checks
+// the chain: every row's hash must match its content and the previous
+// row's hash, and seqs must run from 1 without a gap. When the chain is
+// broken it returns the first bad row in Result.Bad and an error wrapping
+// policy.ErrChainBroken; other errors are the store's.
+func Verify(ctx context.Context, st store.Store) (Result, error) {
+	var (
+		res  Result
+		prev *policy.AuditRecord
+		f    = store.AuditFilter{Limit: verifyPage}
+	)
 	for {
-		rows, err := st.Audit(ctx, store.AuditFilter{AfterSeq: after, Limit: 1000})
+		rows, err := st.Audit(ctx, f)
 		if err != nil {
-			return n, nil, err
+			return res, err
 		}
-		if len(rows) == 0 {
-			return n, nil, nil
+		if prev == nil && len(rows) > 0 && rows[0].Seq != 1 {
+			res.Bad = &rows[0]
+			return res, fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq)
 		}
 		recs := make([]policy.AuditRecord, 0, len(rows)+1)
 		if prev != nil {
@@ -86,65 +102,40 @@ func Verify(ctx context.Context, st store.Store) (n int, bad *store.AuditRow, er
 		}
 		if i, verr := policy.VerifyChain(recs); verr != nil {
 			if prev != nil {
-				i--
+				i = max(i-1, 0) // prev was verified with the previous page
 			}
-			if i < 0 {
-				i = 0
-			}
-			return n + i, &rows[i], verr
+			res.Rows += i
+			res.Bad = &rows[i]
+			return res, verr
 		}
-		n += len(rows)
-		last := recs[len(recs)-1]
-		prev = &last
-		after = rows[len(rows)-1].Seq
+		res.Rows += len(rows)
+		if len(rows) > 0 {
+			last := recs[len(recs)-1]
+			prev = &last
+			res.Head = &rows[len(rows)-1]
+		}
+		if len(rows) < verifyPage {
+			return res, nil
+		}
+		f.AfterSeq = rows[len(rows)-1].Seq
 	}
 }
 
-// Writer appends rows to the store in order, durably. Safe for concurrent use.
-type Writer struct {
-	st  store.Store
-	log *slog.Logger
+// verifyPage is how many rows one store query reads.
+const verifyPage = 1000
 
-	mu      sync.Mutex // guards the following fields, and keeps journal and queue in one order
-	f       *os.File
-	size    int64            // bytes in the journal since it was last emptied
-	queue   []store.AuditRow // queue[head:] awaits the store
-	head    int
-	unsaved bool // rows given up on at Close: the journal must stay
-
-	wake chan struct{} // a row was queued into an empty queue, or maxBatch are queued
-	done chan struct{}
-	wg   sync.WaitGroup
-}
-
-// NewWriter replays rows left in dir's journal by a previous process, then
-// starts the writer.
-func NewWriter(ctx context.Context, st store.Store, dir string, log *slog.Logger) (*Writer, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
-	}
+// RecoverJournal appends to st the rows an older Fulcrum left in its own
+// audit journal (dir/audit.jsonl, written before audit rows shared the
+// usage journal) that st does not have yet, then removes the file. It
+// returns how many rows the file held.
+func RecoverJournal(ctx context.Context, st store.Store, dir string, log *slog.Logger) (int, error) {
 	path := filepath.Join(dir, "audit.jsonl")
-	if err := replay(ctx, st, path, log); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("audit: journal: %w", err)
-	}
-	w := &Writer{st: st, log: log, f: f, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	w.wg.Add(1)
-	go w.run()
-	return w, nil
-}
-
-// replay appends the journal's rows that the store does not have yet.
-func replay(ctx context.Context, st store.Store, path string, log *slog.Logger) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("audit: journal: %w", err)
+		return 0, fmt.Errorf("audit: journal: %w", err)
 	}
 	defer f.Close()
 	var rows []store.AuditRow
@@ -156,185 +147,22 @@ func replay(ctx context.Context, st store.Store, path string, log *slog.Logger) 
 			rows = append(rows, r)
 		}
 	}
-	if len(rows) == 0 {
-		return nil
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("audit: journal: %w", err)
 	}
-	// Rows committed before the process died are already stored: skip
-	// their request ids.
-	have := map[string]bool{}
-	existing, err := st.Audit(ctx, store.AuditFilter{From: rows[0].Time.Add(-time.Second), Limit: 1 << 20})
-	if err != nil {
-		return fmt.Errorf("audit: replay: %w", err)
-	}
-	for _, r := range existing {
-		have[r.RequestID] = true
-	}
-	n := 0
-	for i := range rows {
-		if have[rows[i].RequestID] {
-			continue
+	if len(rows) > 0 {
+		// Commit skips the rows already stored (same request id, time
+		// and chosen provider).
+		if _, err := st.Commit(ctx, store.Batch{Audit: rows, Hash: Hash, Replay: true}); err != nil {
+			return 0, fmt.Errorf("audit: recover: %w", err)
 		}
-		if err := st.AppendAudit(ctx, &rows[i], Hash); err != nil {
-			return fmt.Errorf("audit: replay: %w", err)
+		if log != nil {
+			log.Info("audit rows replayed from the old audit journal", "rows", len(rows))
 		}
-		n++
 	}
-	if n > 0 {
-		log.Info("audit rows recovered from journal", "rows", n)
+	f.Close()
+	if err := os.Remove(path); err != nil {
+		return len(rows), fmt.Errorf("audit: journal: %w", err)
 	}
-	return nil
+	return len(rows), nil
 }
-
-// Write journals row and queues it for the store. It returns once the row
-// is in the journal (the OS page cache), before it is in the store. It
-// never waits for the store: while the store is slow or down, rows queue
-// in memory (and stay in the journal).
-func (w *Writer) Write(row store.AuditRow) error {
-	buf := linePool.Get().(*[]byte)
-	defer linePool.Put(buf)
-	b := append(appendRowJSON((*buf)[:0], &row), '\n')
-	*buf = b
-	w.mu.Lock()
-	if w.f == nil {
-		w.mu.Unlock()
-		return errors.New("audit: writer closed")
-	}
-	if _, err := w.f.Write(b); err != nil {
-		w.mu.Unlock()
-		return fmt.Errorf("audit: journal: %w", err)
-	}
-	w.size += int64(len(b))
-	w.queue = append(w.queue, row)
-	n := len(w.queue) - w.head
-	w.mu.Unlock()
-	if n == 1 || n == maxBatch {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
-// linePool holds journal line buffers: a line is built, written and done
-// with within one Write call.
-var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// flushInterval is how long a batch may wait to fill once its first row
-// is queued. Without it, on a busy single core the writer would wake for
-// nearly every row and pay a transaction each; rows wait safely in the
-// journal meanwhile.
-const flushInterval = 50 * time.Millisecond
-
-// maxBatch bounds the rows appended in one transaction.
-const maxBatch = 512
-
-func (w *Writer) run() {
-	defer w.wg.Done()
-	batch := make([]store.AuditRow, 0, maxBatch)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	closing := false
-	for {
-		w.mu.Lock()
-		n := len(w.queue) - w.head
-		w.mu.Unlock()
-		if n == 0 {
-			if closing {
-				return
-			}
-			select {
-			case <-w.wake:
-			case <-w.done:
-				closing = true
-			}
-			continue
-		}
-		if n < maxBatch && !closing {
-			timer.Reset(flushInterval)
-			select {
-			case <-timer.C:
-			case <-w.wake: // maxBatch rows are queued
-				timer.Stop()
-			case <-w.done:
-				timer.Stop()
-				closing = true
-			}
-		}
-		w.mu.Lock()
-		batch = append(batch[:0], w.queue[w.head:min(len(w.queue), w.head+maxBatch)]...)
-		w.mu.Unlock()
-		ok := w.append(batch)
-		w.mu.Lock()
-		if !ok {
-			w.unsaved = true
-		}
-		w.dropLocked(len(batch))
-		// Everything queued is stored: the journal can start afresh. (It
-		// is emptied only now and then; replay skips rows already stored.)
-		if w.head == len(w.queue) && !w.unsaved && w.f != nil && w.size > 1<<20 {
-			if err := w.f.Truncate(0); err != nil {
-				w.log.Warn("audit: journal truncate", "err", err)
-			}
-			w.size = 0
-		}
-		w.mu.Unlock()
-	}
-}
-
-// dropLocked removes the n oldest queued rows. The rest move to the front
-// only once the dropped part is half the queue, so a backlog is not copied
-// on every batch.
-func (w *Writer) dropLocked(n int) {
-	clear(w.queue[w.head : w.head+n])
-	w.head += n
-	if w.head == len(w.queue) {
-		w.queue, w.head = w.queue[:0], 0
-	} else if w.head >= len(w.queue)/2 {
-		m := copy(w.queue, w.queue[w.head:])
-		clear(w.queue[m:])
-		w.queue, w.head = w.queue[:m], 0
-	}
-}
-
-// append stores a batch in one transaction, retrying while the store is
-// unavailable. It returns false when it gave up (the writer is closing):
-// the rows stay in the journal for the next start.
-func (w *Writer) append(rows []store.AuditRow) bool {
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.st.AppendAuditBatch(ctx, rows, Hash)
-		cancel()
-		if err == nil {
-			return true
-		}
-		w.log.Error("audit append failed; retrying", "rows", len(rows), "err", err)
-		select {
-		case <-w.done:
-			if attempt > 3 {
-				return false
-			}
-		case <-time.After(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond):
-		}
-	}
-}
-
-// Close stores what is queued and closes the journal, emptied unless rows
-// could not be stored.
-func (w *Writer) Close() error {
-	close(w.done)
-	w.wg.Wait()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var err error
-	if !w.unsaved {
-		err = w.f.Truncate(0)
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	w.f = nil
-	return err
-}
-
-var _ io.Closer = (*Writer)(nil)

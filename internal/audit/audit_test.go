@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/open"
 )
@@ -31,8 +32,8 @@ func newStore(t testing.TB) (store.Store, string) {
 
 func row(i int) store.AuditRow {
 	return store.AuditRow{
-		Time:      time.Date(2026, 11, 27, 10, 0, i, 0, time.UTC),
-		RequestID: fmt.Sprintf("req_%03d", i),
+		Time:      time.Date(2026, 11, 27, 10, 0, 0, i*1000, time.UTC),
+		RequestID: fmt.Sprintf("req_%04d", i),
 		KeyID:     "k1",
 		Classes:   []string{"email:2", "phone:1"},
 		Action:    "self_hosted_only",
@@ -43,79 +44,109 @@ func row(i int) store.AuditRow {
 	}
 }
 
-func TestWriterChainsAndVerifyDetectsTampering(t *testing.T) {
-	ctx := context.Background()
-	st, path := newStore(t)
-	dir := t.TempDir()
-	w, err := NewWriter(ctx, st, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
+func appendRows(t *testing.T, st store.Store, from, to int) {
+	t.Helper()
+	var rows []store.AuditRow
+	for i := from; i <= to; i++ {
+		rows = append(rows, row(i))
+	}
+	if _, err := st.Commit(context.Background(), store.Batch{Audit: rows, Hash: Hash}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 50; i++ {
-		if err := w.Write(row(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	n, bad, err := Verify(ctx, st)
-	if err != nil || bad != nil || n != 50 {
-		t.Fatalf("intact chain: n=%d bad=%v err=%v", n, bad, err)
-	}
+}
 
+func rawDB(t *testing.T, path string) *sql.DB {
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var table string
-	if err := db.QueryRow(`SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%audit%'`).Scan(&table); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Verify checks chains longer than a page, finds an edited row on either
+// side of a page boundary, a deleted first row and a deleted middle row.
+func TestVerifyFindsTheFirstBadRow(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		tamper  string
+		wantBad int64
+		wantMsg string
+	}{
+		{"intact", "", 0, ""},
+		{"edited in the first page", `UPDATE audit SET outcome = '500' WHERE seq = 17`, 17, "17"},
+		{"edited after a page boundary", `UPDATE audit SET chosen = 'openai' WHERE seq = 1001`, 1001, "1001"},
+		{"edited on the last row of a page", `UPDATE audit SET key_id = 'k2' WHERE seq = 1000`, 1000, "1000"},
+		{"first rows deleted", `DELETE FROM audit WHERE seq <= 3`, 4, "starts at seq 4"},
+		{"middle row deleted", `DELETE FROM audit WHERE seq = 1500`, 1501, ""},
 	}
-	if _, err := db.Exec(`UPDATE ` + table + ` SET outcome = '500' WHERE seq = 17`); err != nil {
-		t.Fatal(err)
-	}
-	_, bad, err = Verify(ctx, st)
-	if err == nil || bad == nil || bad.Seq != 17 {
-		t.Fatalf("edited row not found: bad=%+v err=%v", bad, err)
-	}
-	if !strings.Contains(err.Error(), "17") {
-		t.Errorf("error does not name seq 17: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, path := newStore(t)
+			appendRows(t, st, 1, 1200)
+			appendRows(t, st, 1201, 2100)
+			if tt.tamper != "" {
+				if _, err := rawDB(t, path).Exec(tt.tamper); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := Verify(ctx, st)
+			if tt.wantBad == 0 {
+				if err != nil || res.Bad != nil || res.Rows != 2100 || res.Head == nil || res.Head.Seq != 2100 {
+					t.Fatalf("intact chain: %+v, %v", res, err)
+				}
+				return
+			}
+			if !errors.Is(err, policy.ErrChainBroken) || res.Bad == nil || res.Bad.Seq != tt.wantBad {
+				t.Fatalf("Verify = %+v, %v; want bad seq %d", res.Bad, err, tt.wantBad)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not say %q", err, tt.wantMsg)
+			}
+		})
 	}
 }
 
-func TestReplaySkipsStoredRows(t *testing.T) {
+func TestVerifyEmptyLog(t *testing.T) {
+	st, _ := newStore(t)
+	res, err := Verify(context.Background(), st)
+	if err != nil || res.Rows != 0 || res.Head != nil || res.Bad != nil {
+		t.Fatalf("empty log: %+v, %v", res, err)
+	}
+}
+
+// An old audit journal is replayed once: rows the store has are skipped,
+// the others appended to the chain, and the file removed.
+func TestRecoverJournalSkipsStoredRows(t *testing.T) {
 	ctx := context.Background()
 	st, _ := newStore(t)
+	appendRows(t, st, 1, 3)
 	dir := t.TempDir()
-	w, err := NewWriter(ctx, st, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var lines []string
 	for i := 1; i <= 5; i++ {
-		w.Write(row(i))
+		r := row(i)
+		b := fmt.Sprintf(`{"seq":0,"time":%q,"request_id":%q,"key_id":"k1","classes":["email:2","phone:1"],"action":"self_hosted_only","candidates":["gpu:self_hosted","openai:proprietary"],"chosen":"gpu","chosen_hosting":"self_hosted","outcome":"200","prev_hash":"","hash":""}`,
+			r.Time.Format(time.RFC3339Nano), r.RequestID)
+		lines = append(lines, b)
 	}
-	// Simulate a crash: stop the goroutine without emptying the journal,
-	// as a killed process would leave it.
-	close(w.done)
-	w.wg.Wait()
-	w.f.Close()
-
-	w2, err := NewWriter(ctx, st, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
+	lines = append(lines, `{"seq":0,"time":"2026-11-27T10:00:00Z","request_id":"torn`) // a torn last line
+	if err := os.WriteFile(filepath.Join(dir, "audit.jsonl"), []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w2.Close()
-	rows, err := st.Audit(ctx, store.AuditFilter{})
-	if err != nil {
-		t.Fatal(err)
+	n, err := RecoverJournal(ctx, st, dir, nil)
+	if err != nil || n != 5 {
+		t.Fatalf("RecoverJournal = %d, %v", n, err)
 	}
-	if len(rows) != 5 {
-		t.Fatalf("after replay: %d rows, want 5 (no duplicates, none lost)", len(rows))
+	res, err := Verify(ctx, st)
+	if err != nil || res.Rows != 5 {
+		t.Fatalf("after recovery: %+v, %v (want 5 rows, no duplicates)", res, err)
 	}
-	if n, bad, err := Verify(ctx, st); err != nil || bad != nil || n != 5 {
-		t.Fatalf("verify after replay: %d %v %v", n, bad, err)
+	if _, err := os.Stat(filepath.Join(dir, "audit.jsonl")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal not removed: %v", err)
+	}
+	if n, err := RecoverJournal(ctx, st, dir, nil); err != nil || n != 0 {
+		t.Errorf("second recovery = %d, %v", n, err)
 	}
 }
 
@@ -123,100 +154,5 @@ func TestClassesRoundTrip(t *testing.T) {
 	in := []string{"email:2", "phi:0", "secret:13"}
 	if got := EncodeClasses(DecodeClasses(in)); strings.Join(got, ",") != strings.Join(in, ",") {
 		t.Errorf("round trip: %v", got)
-	}
-}
-
-// flakyStore fails audit appends while down is set.
-type flakyStore struct {
-	store.Store
-	down atomic.Bool
-}
-
-func (s *flakyStore) AppendAuditBatch(ctx context.Context, rows []store.AuditRow, hash func(string, *store.AuditRow) string) error {
-	if s.down.Load() {
-		return errors.New("database unavailable")
-	}
-	return s.Store.AppendAuditBatch(ctx, rows, hash)
-}
-
-// TestWriteNeverWaitsForTheStore: with the store down, Write keeps
-// returning (far more rows than one batch or any fixed queue), and once it
-// is back every row is stored, in order, chained.
-func TestWriteNeverWaitsForTheStore(t *testing.T) {
-	ctx := context.Background()
-	st, _ := newStore(t)
-	fs := &flakyStore{Store: st}
-	fs.down.Store(true)
-	w, err := NewWriter(ctx, fs, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 10_000
-	done := make(chan error, 1)
-	go func() {
-		for i := 1; i <= n; i++ {
-			if err := w.Write(row(i)); err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Write waited for the store")
-	}
-	fs.down.Store(false)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := st.Audit(ctx, store.AuditFilter{Limit: n + 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != n {
-		t.Fatalf("%d rows stored, want %d", len(rows), n)
-	}
-	for i := range rows {
-		if want := row(i + 1).RequestID; rows[i].RequestID != want {
-			t.Fatalf("row %d is %s, want %s: out of order", i, rows[i].RequestID, want)
-		}
-	}
-	if got, bad, err := Verify(ctx, st); err != nil || bad != nil || got != n {
-		t.Fatalf("verify: %d %v %v", got, bad, err)
-	}
-}
-
-// TestCloseKeepsJournalOfUnstoredRows: rows the store never took stay in
-// the journal, and the next writer stores them.
-func TestCloseKeepsJournalOfUnstoredRows(t *testing.T) {
-	ctx := context.Background()
-	st, _ := newStore(t)
-	fs := &flakyStore{Store: st}
-	fs.down.Store(true)
-	dir := t.TempDir()
-	w, err := NewWriter(ctx, fs, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 3; i++ {
-		if err := w.Write(row(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Close()
-	w2, err := NewWriter(ctx, st, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got, bad, err := Verify(ctx, st); err != nil || bad != nil || got != 3 {
-		t.Fatalf("after the next start: %d rows (want 3), %v %v", got, bad, err)
 	}
 }

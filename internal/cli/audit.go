@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fulcrumhq/fulcrum/internal/audit"
-	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -170,56 +169,19 @@ printed head somewhere else (a ticket, another system) and compare.`,
 	return cmd
 }
 
-// verifyAudit reads the whole log a page at a time, converts each row to
-// a policy.AuditRecord exactly as the writer hashed it (audit.ToRecord)
-// and checks the chain with policy.VerifyChain, carrying the last record of
-// a page into the next. VerifyChain accepts a chain that starts after seq 1
-// (a verified excerpt); the whole log must start at 1, checked here.
+// verifyAudit runs audit.Verify, the one verifier, and prints its result.
 func verifyAudit(ctx context.Context, w io.Writer, st store.Store) error {
-	var (
-		n    int
-		prev *policy.AuditRecord
-		f    = store.AuditFilter{Limit: auditPage}
-	)
-	for {
-		rows, err := st.Audit(ctx, f)
-		if err != nil {
-			return err
-		}
-		if prev == nil && len(rows) > 0 && rows[0].Seq != 1 {
-			return brokenAt(w, &rows[0], fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq))
-		}
-		recs := make([]policy.AuditRecord, 0, len(rows)+1)
-		if prev != nil {
-			recs = append(recs, *prev)
-		}
-		for i := range rows {
-			recs = append(recs, audit.ToRecord(&rows[i]))
-		}
-		if i, err := policy.VerifyChain(recs); err != nil {
-			if prev != nil {
-				i = max(i-1, 0) // prev was verified with the previous page
-			}
-			return brokenAt(w, &rows[i], err)
-		}
-		n += len(rows)
-		if len(rows) > 0 {
-			last := recs[len(recs)-1]
-			prev = &last
-		}
-		if len(rows) < auditPage {
-			break
-		}
-		f.AfterSeq = rows[len(rows)-1].Seq
+	res, err := audit.Verify(ctx, st)
+	if res.Bad != nil {
+		fmt.Fprintf(w, "BROKEN at seq %d (request %s): %v\n", res.Bad.Seq, res.Bad.RequestID, err)
+		return fmt.Errorf("audit verify: first bad record seq %d (request %s): %w", res.Bad.Seq, res.Bad.RequestID, err)
 	}
-	fmt.Fprintf(w, "ok: %d records, chain intact\n", n)
-	if prev != nil {
-		fmt.Fprintf(w, "head: seq %d, hash %s\n", prev.Seq, prev.Hash)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	fmt.Fprintf(w, "ok: %d records, chain intact\n", res.Rows)
+	if res.Head != nil {
+		fmt.Fprintf(w, "head: seq %d, hash %s\n", res.Head.Seq, res.Head.Hash)
 	}
 	return nil
-}
-
-func brokenAt(w io.Writer, r *store.AuditRow, reason error) error {
-	fmt.Fprintf(w, "BROKEN at seq %d (request %s): %v\n", r.Seq, r.RequestID, reason)
-	return fmt.Errorf("audit verify: first bad record seq %d (request %s): %w", r.Seq, r.RequestID, reason)
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -283,5 +284,38 @@ func TestAuditListTable(t *testing.T) {
 	}
 	if _, _, err := opRun(t, "audit", "list", "--config", fx.cfgPath, "--format", "csv"); err == nil {
 		t.Error("audit list --format csv: want an error")
+	}
+}
+
+// An auditor's machine has the gateway's config but not its provider keys:
+// audit verify (and usage) must not need them; storage settings it does.
+func TestAuditVerifyNeedsNoProviderKeys(t *testing.T) {
+	fx := newOpFixture(t)
+	seedAudit(t, fx, 3)
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\n" +
+		"providers:\n  - name: openai\n    type: openai\n    api_key: ${FULCRUM_TEST_UNSET_OPENAI_KEY}\n" +
+		"  - name: anthropic\n    type: anthropic\n    api_key: ${FULCRUM_TEST_UNSET_ANTHROPIC_KEY}\n" +
+		"models:\n  - name: gpt\n    provider: openai\n    upstream: gpt-4o\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := opRun(t, "audit", "verify", "--config", fx.cfgPath)
+	if err != nil || !strings.HasPrefix(out, "ok: 3 records, chain intact") {
+		t.Fatalf("audit verify without provider keys: %v\n%s%s", err, out, stderr)
+	}
+	if _, _, err := opRun(t, "usage", "--config", fx.cfgPath); err != nil {
+		t.Errorf("usage without provider keys: %v", err)
+	}
+	// The serving command still refuses the config.
+	if _, err := loadConfig(&env{lookup: os.LookupEnv}, fx.cfgPath); err == nil {
+		t.Error("serve's config loading accepted unset provider keys")
+	}
+	bad := "storage:\n  url: ${FULCRUM_TEST_UNSET_DB_URL}\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = opRun(t, "audit", "verify", "--config", fx.cfgPath)
+	if err == nil || !strings.Contains(err.Error(), "storage.url") || !strings.Contains(err.Error(), "FULCRUM_TEST_UNSET_DB_URL") {
+		t.Errorf("unset storage variable: err = %v, want it named", err)
 	}
 }

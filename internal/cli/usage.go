@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +27,7 @@ import (
 // and opens, and migrates, its store; keys.go uses it too. sqlite.Open
 // creates the data directory when it is missing.
 func operatorStore(ctx context.Context, e *env, cfgPath string) (store.Store, *config.Config, error) {
-	cfg, err := loadConfig(e, cfgPath)
+	cfg, err := operatorConfig(e, cfgPath)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -34,6 +37,57 @@ func operatorStore(ctx context.Context, e *env, cfgPath string) (store.Store, *c
 	}
 	return st, cfg, nil
 }
+
+// operatorConfig loads the config for commands that read and maintain the
+// records (usage, audit, store, keys): they need the storage settings, not
+// the providers', so a ${VAR} that is not set (a provider key on an
+// auditor's machine) stops them only when storage uses it, and problems
+// outside storage are not theirs to report.
+func operatorConfig(e *env, path string) (*config.Config, error) {
+	if path == "" {
+		return loadConfig(e, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	b = unsetRef.ReplaceAllFunc(b, func(ref []byte) []byte {
+		name := string(ref[2 : len(ref)-1])
+		if _, ok := e.lookup(name); ok {
+			return ref
+		}
+		return []byte(unsetMark + name + "__")
+	})
+	cfg, err := config.Parse(b, e.lookup)
+	var verr *config.ValidationError
+	if err != nil && !errors.As(err, &verr) {
+		return nil, err
+	}
+	var errs []error
+	if verr != nil {
+		for _, e := range verr.Errs {
+			if strings.HasPrefix(e.Error(), "storage") {
+				errs = append(errs, e)
+			}
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"storage.url", cfg.Storage.URL}, {"storage.data_dir", cfg.Storage.DataDir}} {
+		if _, name, ok := strings.Cut(f.v, unsetMark); ok {
+			name, _, _ = strings.Cut(name, "__")
+			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set", f.name, name))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &config.ValidationError{Errs: errs}
+	}
+	return cfg, nil
+}
+
+// unsetRef is a ${VAR} reference without a default; unsetMark replaces the
+// ones whose variable is not set.
+var unsetRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
+
+const unsetMark = "__FULCRUM_UNSET_VARIABLE_"
 
 // parseWhen reads a --since or --until value: a duration back from now
 // ("90m", "24h", "7d", "2w"), a UTC date ("2026-11-01", midnight) or an

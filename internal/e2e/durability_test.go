@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/open"
 )
@@ -105,5 +106,36 @@ func TestKill9KeepsCompletedRecords(t *testing.T) {
 			t.Errorf("request %s recorded %d times", id, n)
 		}
 	}
-	t.Logf("%d completed before kill -9, %d records stored, %d missing", len(completed), len(recs), missing)
+	// Every upstream call has its audit row, written in the same journal
+	// line as its usage record: none lost, none doubled, chain intact.
+	res, err := audit.Verify(context.Background(), st)
+	if err != nil {
+		t.Fatalf("audit chain after kill -9 and replay: %v (bad row %+v)", err, res.Bad)
+	}
+	rows, err := st.Audit(context.Background(), store.AuditFilter{Limit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		id, provider string
+		us           int64
+	}
+	audited := map[call]int{}
+	for _, r := range rows {
+		audited[call{r.RequestID, r.Chosen, r.Time.UnixMicro()}]++
+	}
+	unaudited := 0
+	for _, r := range recs {
+		n := audited[call{r.RequestID, r.Provider, r.Time.UnixMicro()}]
+		if n != 1 {
+			unaudited++
+			if unaudited < 5 {
+				t.Errorf("upstream call %s attempt %d on %s (%s) has %d audit rows, want 1", r.RequestID, r.Attempt, r.Provider, r.Hosting, n)
+			}
+		}
+	}
+	if len(rows) != len(recs) {
+		t.Errorf("%d audit rows for %d upstream calls", len(rows), len(recs))
+	}
+	t.Logf("%d completed before kill -9, %d records stored, %d missing, %d audit rows (chain of %d verified)", len(completed), len(recs), missing, len(rows), res.Rows)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 // run is the batcher: it waits for records, lets a batch fill for up to
@@ -65,16 +67,21 @@ func (r *Recorder) commitBatch(ctx context.Context) bool {
 	// Record may append to the queue (and move it) meanwhile: batch is a
 	// view of the old array, whose items nothing else writes until they
 	// are dropped below.
-	recs := make([]Record, len(batch))
+	b := store.Batch{Hash: r.opt.AuditHash}
 	for i := range batch {
-		recs[i] = batch[i].rec
+		if e := &batch[i].e; e.hasRec {
+			b.Usage = append(b.Usage, e.rec)
+		}
+		if e := &batch[i].e; e.hasRow {
+			b.Audit = append(b.Audit, e.row)
+		}
 	}
 	backoff := 50 * time.Millisecond
 	for {
 		start := time.Now()
-		_, err := r.opt.Store.InsertUsage(ctx, recs)
+		_, err := r.opt.Store.Commit(ctx, b)
 		if r.opt.OnBatch != nil {
-			r.opt.OnBatch(len(recs), time.Since(start), err)
+			r.opt.OnBatch(len(batch), time.Since(start), err)
 		}
 		if err == nil {
 			break
@@ -85,7 +92,10 @@ func (r *Recorder) commitBatch(ctx context.Context) bool {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			return false
 		}
-		r.log.Error("usage batch not committed; retrying (records are safe in the journal)", "records", len(recs), "err", err)
+		// The commit's reply may have been lost after it succeeded: the
+		// retry skips what is stored.
+		b.Replay = true
+		r.log.Error("record batch not committed; retrying (records are safe in the journal)", "entries", len(batch), "err", err)
 		select {
 		case <-time.After(backoff):
 		case <-r.abandoned:

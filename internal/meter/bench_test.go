@@ -71,6 +71,6 @@ func BenchmarkRecord(b *testing.B) {
 
 type nullStore struct{ store.Store }
 
-func (nullStore) InsertUsage(_ context.Context, recs []store.UsageRecord) (int, error) {
-	return len(recs), nil
+func (nullStore) Commit(_ context.Context, b store.Batch) (int, error) {
+	return len(b.Usage), nil
 }

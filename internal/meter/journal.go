@@ -14,12 +14,20 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 // The journal is a directory of append-only segment files named
-// journal-NNNNNNNNNNNNNNNN.log. Each line is one record:
+// journal-NNNNNNNNNNNNNNNN.log. Each line is one entry:
 //
 //	crc32-hex SP json LF
+//
+// where json is a usage record alone (the first format, still read), or
+// {"usage":record,"audit":row} when an upstream attempt has both, or
+// {"audit":row} for an audit row of a request that made no upstream call.
+// A usage record and the audit row of the same attempt are thus one line:
+// both survive, or neither was confirmed.
 //
 // written with a single write(2), so a process killed at any moment leaves
 // every confirmed record whole in the page cache; only a line whose write
@@ -54,11 +62,27 @@ func segments(dir string) ([]int64, error) {
 	return ids, nil
 }
 
-// appendLine encodes rec as a journal line onto b.
-func appendLine(b []byte, rec *Record) []byte {
+// entry is one journal line: a usage record, an audit row, or both.
+type entry struct {
+	rec    Record
+	row    store.AuditRow
+	hasRec bool
+	hasRow bool
+}
+
+// appendLine encodes e as a journal line onto b.
+func appendLine(b []byte, e *entry) []byte {
 	at := len(b)
 	b = append(b, "00000000 "...) // the checksum, once the JSON is known
-	b = appendRecordJSON(b, rec)
+	switch {
+	case !e.hasRow:
+		b = appendRecordJSON(b, &e.rec)
+	case e.hasRec:
+		b = appendRecordJSON(append(b, `{"usage":`...), &e.rec)
+		b = append(appendAuditJSON(append(b, `,"audit":`...), &e.row), '}')
+	default:
+		b = append(appendAuditJSON(append(b, `{"audit":`...), &e.row), '}')
+	}
 	c := crc32.ChecksumIEEE(b[at+9:])
 	const digits = "0123456789abcdef"
 	for i := range 8 {
@@ -67,9 +91,9 @@ func appendLine(b []byte, rec *Record) []byte {
 	return append(b, '\n')
 }
 
-// readSegment returns the whole, valid records of a segment and how many
+// readSegment returns the whole, valid entries of a segment and how many
 // lines were damaged (torn or failing their checksum).
-func readSegment(path string) (recs []Record, bad int, err error) {
+func readSegment(path string) (recs []entry, bad int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -94,8 +118,8 @@ func readSegment(path string) (recs []Record, bad int, err error) {
 	}
 }
 
-func parseLine(line []byte) (Record, bool) {
-	var r Record
+func parseLine(line []byte) (entry, bool) {
+	var r entry
 	if len(line) < 10 || line[len(line)-1] != '\n' || line[8] != ' ' {
 		return r, false
 	}
@@ -108,8 +132,20 @@ func parseLine(line []byte) (Record, bool) {
 	if crc32.ChecksumIEEE(js) != c {
 		return r, false
 	}
-	if json.Unmarshal(js, &r) != nil {
+	if !bytes.HasPrefix(js, []byte(`{"usage":`)) && !bytes.HasPrefix(js, []byte(`{"audit":`)) {
+		r.hasRec = json.Unmarshal(js, &r.rec) == nil
+		return r, r.hasRec
+	}
+	var both struct {
+		Usage *Record         `json:"usage"`
+		Audit *store.AuditRow `json:"audit"`
+	}
+	if json.Unmarshal(js, &both) != nil || both.Audit == nil {
 		return r, false
+	}
+	r.row, r.hasRow = *both.Audit, true
+	if both.Usage != nil {
+		r.rec, r.hasRec = *both.Usage, true
 	}
 	return r, true
 }

@@ -34,8 +34,10 @@ type RecorderOptions struct {
 	// Default 8 MiB.
 	SegmentBytes int64
 	Logger       *slog.Logger
+	// AuditHash chains audit rows (audit.Hash). Required to Log audit rows.
+	AuditHash func(prevHash string, row *store.AuditRow) string
 	// OnBatch, when set, is called after each commit attempt with the
-	// batch size, its duration and the error (nil on success): a hook for
+	// batch size (usage records plus audit rows), its duration and the error (nil on success): a hook for
 	// metrics. It must not block.
 	OnBatch func(n int, took time.Duration, err error)
 }
@@ -59,12 +61,13 @@ type segment struct {
 }
 
 type item struct {
-	rec Record
+	e   entry
 	seg *segment
 }
 
-// Recorder records usage durably without making a response wait for the
-// database: Record appends the record to a local journal (one write(2), no
+// Recorder records usage and audit rows durably without making a response
+// wait for the database: Log appends an attempt's usage record and audit
+// row to a local journal as one line (one write(2), no
 // fsync unless asked) and queues it; a background batcher commits groups to
 // the store in one transaction each and truncates or removes journal
 // segments whose records are all committed. Records left in the journal by
@@ -124,7 +127,7 @@ func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
 	r := &Recorder{opt: opt, log: opt.Logger, lock: lock,
 		wake: make(chan struct{}, 1), abandoned: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	r.syncedCnd = sync.NewCond(&r.mu)
-	n, last, err := recoverDir(ctx, opt.Dir, opt.Store, opt.BatchSize, opt.Logger)
+	n, last, err := recoverDir(ctx, opt.Dir, opt.Store, opt.BatchSize, opt.AuditHash, opt.Logger)
 	if err != nil {
 		lock.Close()
 		return nil, err
@@ -139,19 +142,19 @@ func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
 	return r, nil
 }
 
-// Recover commits to st every record journaled in dir and removes the
-// journal. It returns how many records were found (those the store already
+// Recover commits to st every entry journaled in dir and removes the
+// journal. It returns how many entries were found (those the store already
 // had are not stored again). NewRecorder calls it; it is exported for tools.
-// It must not run while a Recorder uses dir.
-func Recover(ctx context.Context, dir string, st store.Store, logger *slog.Logger) (int, error) {
+// It must not run while a Recorder uses dir. hash chains audit rows.
+func Recover(ctx context.Context, dir string, st store.Store, hash func(string, *store.AuditRow) string, logger *slog.Logger) (int, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n, _, err := recoverDir(ctx, dir, st, 500, logger)
+	n, _, err := recoverDir(ctx, dir, st, 500, hash, logger)
 	return n, err
 }
 
-func recoverDir(ctx context.Context, dir string, st store.Store, batch int, log *slog.Logger) (found int, last int64, err error) {
+func recoverDir(ctx context.Context, dir string, st store.Store, batch int, hash func(string, *store.AuditRow) string, log *slog.Logger) (found int, last int64, err error) {
 	ids, err := segments(dir)
 	if err != nil {
 		return 0, 0, fmt.Errorf("meter: recover: %w", err)
@@ -159,31 +162,50 @@ func recoverDir(ctx context.Context, dir string, st store.Store, batch int, log 
 	for _, id := range ids {
 		last = id
 		path := segPath(dir, id)
-		recs, bad, err := readSegment(path)
+		ents, bad, err := readSegment(path)
 		if err != nil {
 			return found, last, fmt.Errorf("meter: recover %s: %w", path, err)
 		}
 		if bad > 0 {
-			// A torn last line is a record whose Record call never returned.
+			// A torn last line is an entry whose Log call never returned.
 			log.Warn("journal lines skipped", "segment", path, "lines", bad)
 		}
 		inserted := 0
-		for i := 0; i < len(recs); i += batch {
-			n, err := st.InsertUsage(ctx, recs[i:min(i+batch, len(recs))])
+		for i := 0; i < len(ents); i += batch {
+			b := toBatch(ents[i:min(i+batch, len(ents))], hash)
+			b.Replay = true
+			if len(b.Audit) > 0 && hash == nil {
+				return found, last, fmt.Errorf("meter: recover %s: audit rows in the journal and no audit hash", path)
+			}
+			n, err := st.Commit(ctx, b)
 			if err != nil {
 				return found, last, fmt.Errorf("meter: recover %s: %w", path, err)
 			}
 			inserted += n
 		}
-		found += len(recs)
-		if len(recs) > 0 {
-			log.Info("recovered usage records from journal", "segment", path, "records", len(recs), "new", inserted)
+		found += len(ents)
+		if len(ents) > 0 {
+			log.Info("recovered records from journal", "segment", path, "entries", len(ents), "new_usage", inserted)
 		}
 		if err := os.Remove(path); err != nil {
 			return found, last, fmt.Errorf("meter: recover: %w", err)
 		}
 	}
 	return found, last, nil
+}
+
+// toBatch splits entries into a store batch.
+func toBatch(ents []entry, hash func(string, *store.AuditRow) string) store.Batch {
+	b := store.Batch{Hash: hash}
+	for i := range ents {
+		if ents[i].hasRec {
+			b.Usage = append(b.Usage, ents[i].rec)
+		}
+		if ents[i].hasRow {
+			b.Audit = append(b.Audit, ents[i].row)
+		}
+	}
+	return b
 }
 
 // rotateLocked starts a new segment; the old one stays until committed.
@@ -219,14 +241,33 @@ func (r *Recorder) removeLocked(s *segment) {
 	}
 }
 
-// Record journals rec and queues it for the store. When it returns nil the
-// record survives the process being killed (and, with Fsync, power loss).
-// It never waits for the database. rec is copied; its slices must not be
-// modified afterwards.
-func (r *Recorder) Record(rec *Record) error {
+// Record journals rec and queues it for the store: Log(rec, nil).
+func (r *Recorder) Record(rec *Record) error { return r.Log(rec, nil) }
+
+// Log journals an upstream attempt's usage record and its audit row as one
+// line, and queues both for the store, where they are committed in one
+// transaction. Either may be nil (an audit row without usage is a request
+// that made no upstream call). When it returns nil both survive the
+// process being killed (and, with Fsync, power loss). It never waits for
+// the database. rec and row are copied; their slices must not be modified
+// afterwards.
+func (r *Recorder) Log(rec *Record, row *store.AuditRow) error {
+	if rec == nil && row == nil {
+		return nil
+	}
+	if row != nil && r.opt.AuditHash == nil {
+		return errors.New("meter: audit row logged without RecorderOptions.AuditHash")
+	}
+	it := item{}
+	if rec != nil {
+		it.e.rec, it.e.hasRec = *rec, true
+	}
+	if row != nil {
+		it.e.row, it.e.hasRow = *row, true
+	}
 	buf := linePool.Get().(*[]byte)
 	defer linePool.Put(buf)
-	line := appendLine((*buf)[:0], rec)
+	line := appendLine((*buf)[:0], &it.e)
 	*buf = line
 	r.mu.Lock()
 	if r.closed {
@@ -249,7 +290,8 @@ func (r *Recorder) Record(rec *Record) error {
 	seg.written++
 	r.written++
 	mine := r.written
-	r.queue = append(r.queue, item{rec: *rec, seg: seg})
+	it.seg = seg
+	r.queue = append(r.queue, it)
 	r.stats.Recorded++
 	r.stats.Pending++
 	pending := len(r.queue) - r.head

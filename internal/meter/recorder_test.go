@@ -116,7 +116,7 @@ func TestRecorderCommitsInBatches(t *testing.T) {
 	}
 }
 
-// stuckStore blocks InsertUsage until released (or its ctx ends), failing
+// stuckStore blocks Commit until released (or its ctx ends), failing
 // the first fail calls.
 type stuckStore struct {
 	store.Store
@@ -125,14 +125,14 @@ type stuckStore struct {
 	calls   atomic.Int32
 }
 
-func (s *stuckStore) InsertUsage(ctx context.Context, recs []store.UsageRecord) (int, error) {
+func (s *stuckStore) Commit(ctx context.Context, b store.Batch) (int, error) {
 	s.calls.Add(1)
 	if s.fail.Add(-1) >= 0 {
 		return 0, errors.New("database is down")
 	}
 	select {
 	case <-s.release:
-		return s.Store.InsertUsage(ctx, recs)
+		return s.Store.Commit(ctx, b)
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -271,7 +271,7 @@ func TestJournalIsLocked(t *testing.T) {
 }
 
 func TestParseLine(t *testing.T) {
-	good := appendLine(nil, testRecord(1))
+	good := appendLine(nil, &entry{rec: *testRecord(1), hasRec: true})
 	flipped := append([]byte{}, good...)
 	flipped[20] ^= 1
 	tests := []struct {
@@ -287,8 +287,32 @@ func TestParseLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r, ok := parseLine(tt.line)
-		if ok != tt.ok || (ok && r.RequestID != "req-000001") {
-			t.Errorf("%s: ok = %v, id %q", tt.name, ok, r.RequestID)
+		if ok != tt.ok || (ok && (r.rec.RequestID != "req-000001" || !r.hasRec || r.hasRow)) {
+			t.Errorf("%s: ok = %v, entry %+v", tt.name, ok, r)
+		}
+	}
+}
+
+// A usage record and its audit row are one line, read back as written;
+// an audit row can stand alone.
+func TestParseLineWithAudit(t *testing.T) {
+	row := store.AuditRow{Time: time.Date(2026, 7, 24, 12, 0, 0, 1000, time.UTC), RequestID: "req-000001",
+		KeyID: "k", Classes: []string{"email:1"}, Action: "redact", Chosen: "openai", ChosenHosting: "proprietary", Outcome: "200"}
+	for _, e := range []entry{
+		{rec: *testRecord(1), hasRec: true, row: row, hasRow: true},
+		{row: row, hasRow: true},
+	} {
+		line := appendLine(nil, &e)
+		got, ok := parseLine(line)
+		if !ok {
+			t.Fatalf("parseLine(%s) failed", line)
+		}
+		if got.hasRec != e.hasRec || !got.hasRow || got.row.RequestID != row.RequestID || !got.row.Time.Equal(row.Time) ||
+			got.row.Chosen != "openai" || len(got.row.Classes) != 1 {
+			t.Errorf("parseLine(%s) = %+v", line, got)
+		}
+		if e.hasRec && (got.rec.RequestID != e.rec.RequestID || got.rec.CostNanos != e.rec.CostNanos) {
+			t.Errorf("usage part = %+v, want %+v", got.rec, e.rec)
 		}
 	}
 }

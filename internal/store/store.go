@@ -31,6 +31,15 @@ type Store interface {
 	// once, with one time.
 	// It returns how many records were new.
 	InsertUsage(ctx context.Context, recs []UsageRecord) (int, error)
+	// Commit stores a batch of usage records and audit rows in one
+	// transaction: the usage records as InsertUsage would, the audit rows
+	// as AppendAuditBatch would. With b.Replay, records and rows already
+	// stored (a journal replayed after a crash, a batch retried after its
+	// commit's reply was lost) are skipped; without it a usage record
+	// already stored makes Commit retry the batch that way by itself. An
+	// audit row is the same row when its request id, time and chosen
+	// provider are. It returns how many usage records were new.
+	Commit(ctx context.Context, b Batch) (int, error)
 	// Usage lists records matching f, oldest first.
 	Usage(ctx context.Context, f UsageFilter) ([]UsageRecord, error)
 	// UsageSummary aggregates records matching f by the given dimensions.
@@ -72,6 +81,17 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: already exists")
 )
+
+// Batch is what one Commit stores.
+type Batch struct {
+	Usage []UsageRecord
+	// Audit rows are appended in order; Commit fills in their Seq,
+	// PrevHash and Hash with Hash (required when there are rows).
+	Audit []AuditRow
+	Hash  func(prevHash string, row *AuditRow) string
+	// Replay says records may already be stored.
+	Replay bool
+}
 
 // UsageRecord is one upstream attempt: the append-only unit of metering.
 // (meter.Record is this type.)

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditBatch", testAuditBatch},
+		{"Commit", testCommit},
 		{"Keys", testKeys},
 	}
 	for _, tt := range tests {

@@ -21,17 +21,12 @@ func (s *DB) AppendAudit(ctx context.Context, row *store.AuditRow, hash func(str
 	return nil
 }
 
-// AppendAuditBatch implements store.Store. The last row is read and the
-// new ones written in one transaction that holds the audit lock
-// (PostgreSQL advisory lock; SQLite's write lock), so seq and prev_hash
-// are never shared, and a batch costs one commit. The rows are hashed
-// first, then inserted through prepared statements (SQLite) or as one
-// array per column in a single statement (PostgreSQL).
+// AppendAuditBatch implements store.Store (see Commit).
 func (s *DB) AppendAuditBatch(ctx context.Context, rows []store.AuditRow, hash func(string, *store.AuditRow) string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := s.appendAudit(ctx, rows, hash); err != nil {
+	if _, err := s.Commit(ctx, store.Batch{Audit: rows, Hash: hash}); err != nil {
 		return fmt.Errorf("store: append audit: %w", err)
 	}
 	return nil
@@ -43,62 +38,108 @@ const auditLastSQL = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
 const auditArraysSQL = `INSERT INTO audit (` + auditCols + `) SELECT * FROM unnest($1::bigint[], $2::bigint[],
 	$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])`
 
-func (s *DB) appendAudit(ctx context.Context, rows []store.AuditRow, hash func(string, *store.AuditRow) string) error {
-	last, err := s.prepared(ctx, auditLastSQL)
-	if err != nil {
-		return err
+// auditStmts are the prepared statements an audit append needs.
+type auditStmts struct {
+	last, arr *sql.Stmt
+	rows      rowStmts
+}
+
+// prepareAudit prepares them; call it before BeginTx.
+func (s *DB) prepareAudit(ctx context.Context) (a auditStmts, err error) {
+	if a.last, err = s.prepared(ctx, auditLastSQL); err != nil {
+		return a, err
 	}
-	var ins rowStmts
-	var arr *sql.Stmt
 	if s.d.Arrays {
-		arr, err = s.prepared(ctx, auditArraysSQL)
+		a.arr, err = s.prepared(ctx, auditArraysSQL)
 	} else {
-		ins, err = s.rowStmts(ctx, "audit", auditCols, 12)
+		a.rows, err = s.rowStmts(ctx, "audit", auditCols, 12)
 	}
-	if err != nil {
-		return err
+	return a, err
+}
+
+// auditKey is what makes an audit row the same row for a replay.
+type auditKey struct {
+	ts         int64
+	id, chosen string
+}
+
+// writeAudit chains and inserts rows in tx, which holds the audit lock
+// (PostgreSQL advisory lock; SQLite's write lock), so seq and prev_hash
+// are never shared. With careful, rows already stored are skipped (and
+// keep their zero Seq). rows are updated in place only through out, which
+// the caller copies back after the commit.
+func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []store.AuditRow,
+	hash func(string, *store.AuditRow) string, careful bool) ([]store.AuditRow, error) {
+	var have map[auditKey]bool
+	if careful {
+		var err error
+		if have, err = s.storedAudit(ctx, tx, rows); err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.lock(ctx, tx, lockAudit); err != nil {
-		return err
-	}
-	ectx := stmtCtx(ctx)
 	var seq int64
 	var prev string
-	if err := tx.StmtContext(ectx, last).QueryRowContext(ectx).Scan(&seq, &prev); err != nil && !isNoRows(err) {
-		return fmt.Errorf("last: %w", err)
+	if err := tx.StmtContext(ctx, st.last).QueryRowContext(ctx).Scan(&seq, &prev); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("last: %w", err)
 	}
 	out := make([]store.AuditRow, len(rows))
+	ins := make([]store.AuditRow, 0, len(rows))
 	for i := range rows {
 		r := rows[i]
+		if have != nil {
+			k := auditKey{r.Time.UnixMicro(), r.RequestID, r.Chosen}
+			if have[k] {
+				out[i] = r
+				continue
+			}
+			have[k] = true // a duplicate within the batch is stored once
+		}
 		seq++
 		r.Seq = seq
 		r.PrevHash = prev
 		r.Hash = hash(prev, &r)
 		prev = r.Hash
 		out[i] = r
+		ins = append(ins, r)
 	}
+	if len(ins) == 0 {
+		return out, nil
+	}
+	var err error
 	if s.d.Arrays {
-		_, err = tx.StmtContext(ectx, arr).ExecContext(ectx, auditArrays(out)...)
+		_, err = tx.StmtContext(ctx, st.arr).ExecContext(ctx, auditArrays(ins)...)
 	} else {
-		err = ins.exec(ectx, tx, len(out), func(args []any, i int) []any {
-			r := &out[i]
+		err = st.rows.exec(ctx, tx, len(ins), func(args []any, i int) []any {
+			r := &ins[i]
 			return append(args, r.Seq, r.Time.UnixMicro(), r.RequestID, r.KeyID, jsonList(r.Classes), r.Action,
 				jsonList(r.Candidates), r.Chosen, r.ChosenHosting, r.Outcome, r.PrevHash, r.Hash)
 		})
 	}
+	return out, err
+}
+
+// storedAudit returns the keys of the stored rows that could be rows
+// again: those in the rows' time range (audit_ts serves it).
+func (s *DB) storedAudit(ctx context.Context, tx *sql.Tx, rows []store.AuditRow) (map[auditKey]bool, error) {
+	lo, hi := rows[0].Time.UnixMicro(), rows[0].Time.UnixMicro()
+	for i := range rows {
+		t := rows[i].Time.UnixMicro()
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	q, err := tx.QueryContext(ctx, s.rebind(`SELECT ts, request_id, chosen FROM audit WHERE ts >= ? AND ts <= ?`), lo, hi)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	defer q.Close()
+	have := map[auditKey]bool{}
+	for q.Next() {
+		var k auditKey
+		if err := q.Scan(&k.ts, &k.id, &k.chosen); err != nil {
+			return nil, err
+		}
+		have[k] = true
 	}
-	copy(rows, out)
-	return nil
+	return have, q.Err()
 }
 
 // auditArrays is rows as one array per column, in auditCols' order.

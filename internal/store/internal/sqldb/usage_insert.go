@@ -13,28 +13,11 @@ import (
 )
 
 // InsertUsage implements store.Store.
-//
-// The batch is first inserted with plain INSERTs through prepared
-// statements, as if every record were new, which in normal operation each
-// one is: the recorder hands every record over once. Only a journal replay
-// after a crash, or a batch retried because its commit's reply was lost,
-// brings records the store already has; their unique (ts, request_id,
-// attempt) then fails the transaction, which is rolled back and done again
-// the careful way, skipping (and not counting) the stored rows. So the
-// price of idempotence (ON CONFLICT ... RETURNING on every row) is paid
-// only when it buys something.
 func (s *DB) InsertUsage(ctx context.Context, recs []store.UsageRecord) (int, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	err := s.insertUsageNew(ctx, recs)
-	if err == nil {
-		return len(recs), nil
-	}
-	if ctx.Err() != nil || (s.d.IsConflict != nil && !s.d.IsConflict(err)) {
-		return 0, fmt.Errorf("store: insert usage: %w", err)
-	}
-	n, err := s.insertUsageCareful(ctx, recs)
+	n, err := s.Commit(ctx, store.Batch{Usage: recs})
 	if err != nil {
 		return 0, fmt.Errorf("store: insert usage: %w", err)
 	}
@@ -49,42 +32,42 @@ func (s *DB) InsertUsage(ctx context.Context, recs []store.UsageRecord) (int, er
 // statement in flight.
 func stmtCtx(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
-// insertUsageNew inserts recs, all taken to be new, and their totals in one
-// transaction.
-func (s *DB) insertUsageNew(ctx context.Context, recs []store.UsageRecord) error {
-	var rows rowStmts
-	var arr, totals *sql.Stmt
-	var err error
+// usageStmts are the prepared statements a usage batch needs.
+type usageStmts struct {
+	rows        rowStmts
+	arr, totals *sql.Stmt
+}
+
+// prepareUsage prepares them; call it before BeginTx.
+func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
 	if s.d.Arrays {
-		if arr, err = s.prepared(ctx, usageArraysSQL); err != nil {
-			return err
+		if u.arr, err = s.prepared(ctx, usageArraysSQL); err != nil {
+			return u, err
 		}
-	} else if rows, err = s.rowStmts(ctx, "usage", usageCols, usageNCols); err != nil {
-		return err
+	} else if u.rows, err = s.rowStmts(ctx, "usage", usageCols, usageNCols); err != nil {
+		return u, err
 	}
-	if totals, err = s.prepared(ctx, s.totalsSQL()); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	ectx := stmtCtx(ctx)
+	u.totals, err = s.prepared(ctx, s.totalsSQL())
+	return u, err
+}
+
+// writeUsageNew inserts recs, all taken to be new, and their totals in tx.
+func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord) error {
+	var err error
 	if s.d.Arrays {
 		var c usageColumns
 		c.add(recs)
-		_, err = tx.StmtContext(ectx, arr).ExecContext(ectx, c.args()...)
+		_, err = tx.StmtContext(ctx, st.arr).ExecContext(ctx, c.args()...)
 	} else {
-		err = rows.exec(ectx, tx, len(recs), func(args []any, i int) []any { return appendUsageArgs(args, &recs[i]) })
+		err = st.rows.exec(ctx, tx, len(recs), func(args []any, i int) []any { return appendUsageArgs(args, &recs[i]) })
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.upsertTotals(ectx, tx, totals, sumTotals(recs, nil)); err != nil {
+	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, nil)); err != nil {
 		return fmt.Errorf("totals: %w", err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 func appendUsageArgs(args []any, r *store.UsageRecord) []any {
@@ -133,26 +116,16 @@ const usageArraysSQL = `INSERT INTO usage (` + usageCols + `) SELECT * FROM unne
 	$11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
 	$18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $22::text[], $23::text[])`
 
-// insertUsageCareful inserts the records not stored yet, and adds only
-// those to the totals, in one transaction. It returns how many were new.
-func (s *DB) insertUsageCareful(ctx context.Context, recs []store.UsageRecord) (int, error) {
-	totals, err := s.prepared(ctx, s.totalsSQL())
-	if err != nil {
-		return 0, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	ectx := stmtCtx(ctx)
+// writeUsageCareful inserts the records not stored yet, and adds only
+// those to the totals, in tx. It returns which records were new.
+func (s *DB) writeUsageCareful(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord) ([]bool, int, error) {
 	keep := make([]bool, len(recs))
 	inserted := 0
 	for start := 0; start < len(recs); start += carefulChunk {
 		chunk := recs[start:min(start+carefulChunk, len(recs))]
-		added, err := s.insertChunkCareful(ectx, tx, chunk)
+		added, err := s.insertChunkCareful(ctx, tx, chunk)
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		for i := range chunk {
 			k := recKey{chunk[i].Time.UnixMicro(), chunk[i].RequestID, chunk[i].Attempt}
@@ -163,13 +136,10 @@ func (s *DB) insertUsageCareful(ctx context.Context, recs []store.UsageRecord) (
 			}
 		}
 	}
-	if err := s.upsertTotals(ectx, tx, totals, sumTotals(recs, keep)); err != nil {
-		return 0, fmt.Errorf("totals: %w", err)
+	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, keep)); err != nil {
+		return nil, 0, fmt.Errorf("totals: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
-	}
-	return inserted, nil
+	return keep, inserted, nil
 }
 
 // carefulChunk bounds the rows of one careful INSERT (23 parameters each;

@@ -1,18 +1,17 @@
-package audit
+package meter
 
 import (
 	"strconv"
 	"time"
 
-	"github.com/fulcrumhq/fulcrum/internal/jsonw"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
-// appendRowJSON appends r as the JSON encoding/json would write for it
-// (the same fields, names and omitempty rules; replay reads it with
-// json.Unmarshal), without reflection: it runs on every request. Unlike
+// appendAuditJSON appends r as the JSON encoding/json would write for it
+// (the same fields, names and omitempty rules; recovery reads it
+// with json.Unmarshal), without reflection: it runs on every request. Unlike
 // encoding/json, '<', '>' and '&' are left as they are, which JSON allows.
-func appendRowJSON(b []byte, r *store.AuditRow) []byte {
+func appendAuditJSON(b []byte, r *store.AuditRow) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendInt(b, r.Seq, 10)
 	b = append(b, `,"time":"`...)
@@ -54,6 +53,3 @@ func appendList(b []byte, v []string) []byte {
 	}
 	return append(b, ']')
 }
-
-// appendJSONString appends s as a JSON string (see jsonw.AppendString).
-func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }

@@ -1,4 +1,4 @@
-package audit
+package meter
 
 import (
 	"bytes"
@@ -10,7 +10,8 @@ import (
 )
 
 func TestAppendRowJSONMatchesEncodingJSON(t *testing.T) {
-	full := row(3)
+	full := store.AuditRow{RequestID: "req_3", KeyID: "key_1", Classes: []string{"email:2", "iban:1"}, Action: "redact",
+		Candidates: []string{"openai:proprietary", "local:self_hosted"}, Chosen: "local", ChosenHosting: "self_hosted", Outcome: "200"}
 	full.Seq, full.PrevHash, full.Hash = 42, "ab12", "cd34"
 	full.Time = time.Date(2026, 7, 24, 12, 0, 0, 5000, time.FixedZone("x", -3600))
 	tests := []struct {
@@ -28,8 +29,8 @@ func TestAppendRowJSONMatchesEncodingJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := appendRowJSON(nil, &tt.row); !bytes.Equal(got, want) {
-				t.Errorf("appendRowJSON:\n got %s\nwant %s", got, want)
+			if got := appendAuditJSON(nil, &tt.row); !bytes.Equal(got, want) {
+				t.Errorf("appendAuditJSON:\n got %s\nwant %s", got, want)
 			}
 		})
 	}

@@ -36,6 +36,11 @@ type Config struct {
 	Policy Policy `yaml:"policy"`
 	// Metering configures prices, keys, budgets and limits.
 	Metering Metering `yaml:"metering"`
+	// Cache bounds the response cache (models and routes opt in).
+	Cache Cache `yaml:"cache"`
+	// ShadowSettings tune the shadow evaluation queue (models and routes
+	// name their candidates).
+	ShadowSettings ShadowSettings `yaml:"shadow"`
 }
 
 // Server configures the HTTP listener.
@@ -113,6 +118,9 @@ type Provider struct {
 	Cost *SelfHostedCost `yaml:"cost"`
 	// Replay configures a replay provider (type: replay).
 	Replay *Replay `yaml:"replay"`
+	// Capacity, when set, limits the requests in flight on this provider
+	// and spills or queues the rest (see docs/hybrid.md). Default: none.
+	Capacity *Capacity `yaml:"capacity"`
 }
 
 // Timeouts bound one upstream call. Zero takes the default.
@@ -147,6 +155,10 @@ type Model struct {
 	Price *Price `yaml:"price"`
 	// Policy names the data policy for this model. Default: the default policy.
 	Policy string `yaml:"policy"`
+	// Cache opts this model into the response cache. Default: not cached.
+	Cache *CacheRule `yaml:"cache"`
+	// Shadow sends a sample of this model's requests to candidates too.
+	Shadow *Shadow `yaml:"shadow"`
 }
 
 // Price is a per-million-token price in USD.
@@ -169,6 +181,9 @@ type SelfHostedCost struct {
 	// ReferenceModel is the proprietary model whose price the same tokens
 	// are compared with, for savings reports. Default gpt-4o.
 	ReferenceModel string `yaml:"reference_model"`
+	// SetupUSD is a one-off set-up cost (hardware, installation) that the
+	// savings ledger reports months to pay back. Default 0.
+	SetupUSD float64 `yaml:"setup_usd"`
 }
 
 // Duration is a time.Duration written as "30s" or "1m30s" in YAML.

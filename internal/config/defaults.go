@@ -44,6 +44,7 @@ func DefaultBaseURL(typ string) string {
 
 // ApplyDefaults fills unset fields. lookup reads the environment.
 func (c *Config) ApplyDefaults(lookup func(string) (string, bool)) {
+	defer c.applyHybridDefaults()
 	env := func(k string) string { v, _ := lookup(k); return v }
 	if c.Server.Listen == "" {
 		c.Server.Listen = DefaultListen

@@ -67,6 +67,10 @@ type Route struct {
 	// Threshold is, for strategy router, the difficulty score (0..1) at or
 	// above which the strong target is called. Overrides StrongShare.
 	Threshold *float64 `yaml:"threshold"`
+	// Cache opts this route into the response cache. Default: not cached.
+	Cache *CacheRule `yaml:"cache"`
+	// Shadow sends a sample of this route's requests to candidates too.
+	Shadow *Shadow `yaml:"shadow"`
 }
 
 // Target is one model of a route.

@@ -111,5 +111,6 @@ func (c *Config) Validate() []error {
 	}
 	errs = append(errs, c.Policy.validate("policy")...)
 	errs = append(errs, c.Metering.validate("metering")...)
+	errs = append(errs, c.validateHybrid(models)...)
 	return errs
 }

@@ -218,7 +218,34 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 				continue
 			}
 		}
+		// A saturated provider is passed over while the request has
+		// another permitted target (it spills); with none left, the
+		// request queues for a slot or is refused with a 503.
+		var slot *Capacity
+		if cp := c.t.capacity; cp != nil {
+			if !cp.tryAcquire() {
+				if othersLeft(cands, c) {
+					cp.spilled.Add(1)
+					r.log.Debug("router: spill", "route", p.name, "model", c.t.Model, "provider", c.t.info.Name)
+					if c.tries > 0 {
+						c.t.state.refund(&p.retry)
+					}
+					c.out = true
+					continue
+				}
+				if err := cp.wait(tctx); err != nil {
+					if c.tries > 0 {
+						c.t.state.refund(&p.retry)
+					}
+					return nil, n, err
+				}
+			}
+			slot = cp
+		}
 		if !c.t.state.allow(now, &p.breaker) {
+			if slot != nil {
+				slot.release()
+			}
 			if c.tries > 0 {
 				c.t.state.refund(&p.retry)
 			}
@@ -233,7 +260,7 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 		}
 		c.tries++
 		n++
-		err := p.try(tctx, c.t, offset+n, attempt)
+		err := p.try(tctx, c.t, offset+n, slot, attempt)
 		if err == nil {
 			return c.t, n, nil
 		}
@@ -273,6 +300,16 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 	return nil, n, e
 }
 
+// othersLeft reports whether a candidate besides c may still be tried.
+func othersLeft(cands []candidate, c *candidate) bool {
+	for i := range cands {
+		if o := &cands[i]; o != c && !o.out {
+			return true
+		}
+	}
+	return false
+}
+
 // pickCandidate returns the first untried candidate, else the retryable one
 // that may go soonest, else nil.
 func pickCandidate(cands []candidate) *candidate {
@@ -293,7 +330,7 @@ func pickCandidate(cands []candidate) *candidate {
 }
 
 // try runs one attempt with its deadline, keeping the target's books.
-func (p *Plan) try(ctx context.Context, t *Target, n int, attempt func(ctx context.Context, t *Target, n int) error) error {
+func (p *Plan) try(ctx context.Context, t *Target, n int, slot *Capacity, attempt func(ctx context.Context, t *Target, n int) error) error {
 	r := p.r
 	actx, stop := ctx, func() {}
 	if d := p.attemptTimeout(); d > 0 {
@@ -305,6 +342,15 @@ func (p *Plan) try(ctx context.Context, t *Target, n int, attempt func(ctx conte
 	stop()
 	lat := r.opts.Now().Sub(start)
 	t.state.inflight.Add(-1)
+	if slot != nil {
+		// A stream keeps its slot until it ends when the caller holds
+		// slots (HoldSlots); otherwise the slot is free again now.
+		if h, _ := ctx.Value(slotsKey{}).(*SlotHolder); err == nil && p.stream && h != nil {
+			h.keep(slot)
+		} else {
+			slot.release()
+		}
+	}
 
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), ErrAttemptTimeout) {
 		// Our deadline, not the client's: a timeout of this target.

@@ -105,6 +105,9 @@ type Target struct {
 
 	info  *provider.Info
 	state targetState
+	// capacity, when the provider configures one, is shared by every
+	// target on that provider.
+	capacity *Capacity
 }
 
 // Info is the target's provider description.
@@ -131,6 +134,8 @@ type Router struct {
 	log     *slog.Logger
 
 	calib calibration
+	// capacities are the providers' capacity limits, in config order.
+	capacities []*Capacity
 
 	mu  sync.Mutex // guards rnd
 	rnd *rand.Rand
@@ -154,13 +159,20 @@ func New(cfg *config.Config, providers map[string]provider.Provider, opts Option
 	opts.Breaker.ApplyDefaults()
 	r := &Router{opts: opts, plans: map[string]*Plan{}, log: opts.Logger, rnd: opts.Rand}
 
+	caps := map[string]*Capacity{}
+	for _, pc := range cfg.Providers {
+		if pc.Capacity != nil && providers[pc.Name] != nil {
+			caps[pc.Name] = newCapacity(pc.Name, *pc.Capacity, opts.Now)
+			r.capacities = append(r.capacities, caps[pc.Name])
+		}
+	}
 	byName := map[string]*Target{}
 	for _, m := range cfg.Models {
 		p := providers[m.Provider]
 		if p == nil {
 			return nil, fmt.Errorf("router: model %q: provider %q is not built", m.Name, m.Provider)
 		}
-		t := &Target{Model: m.Name, Upstream: m.Upstream, Type: m.Type, Provider: p, info: p.Info()}
+		t := &Target{Model: m.Name, Upstream: m.Upstream, Type: m.Type, Provider: p, info: p.Info(), capacity: caps[m.Provider]}
 		if t.Upstream == "" {
 			t.Upstream = m.Name
 		}
@@ -213,6 +225,9 @@ func (r *Router) Resolve(model string) (*Plan, error) {
 
 // Models lists every model and route, sorted by ID.
 func (r *Router) Models() []ModelInfo { return append([]ModelInfo(nil), r.models...) }
+
+// Capacities lists the providers' capacity limits, in config order.
+func (r *Router) Capacities() []*Capacity { return append([]*Capacity(nil), r.capacities...) }
 
 // Targets lists every configured target, in config order.
 func (r *Router) Targets() []*Target { return append([]*Target(nil), r.targets...) }

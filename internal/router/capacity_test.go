@@ -45,7 +45,6 @@ routes:
 	return r
 }
 
-
 // TestSpillover: with two slots on the GPU box, a burst of six requests
 // that policy allows anywhere puts two on the box and spills four to the
 // API; of six that must stay self-hosted, three queue (queue_size 3) and

@@ -97,6 +97,11 @@ type recorder struct {
 
 func (o *recorder) Attempt(a *gateway.Attempt) {
 	cost, ref := o.prices.cost(a.Info, a.Target.Upstream, a.Usage)
+	if a.Cached {
+		// A cache hit costs nothing upstream; its reference cost is what
+		// the original call cost, so savings reports count it.
+		cost, ref = 0, meter.Nanos(a.SavedNanos)
+	}
 	a.CostNanos = int64(cost)
 	if o.rec == nil {
 		return

@@ -84,6 +84,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		g.Close()
 		return nil, err
 	}
+	g.wireHybrid(&opts)
 	for _, c := range g.collectors {
 		opts.Metrics.Registry.MustRegister(c)
 	}

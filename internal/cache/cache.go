@@ -157,6 +157,9 @@ func (c *Cache) Put(k Key, e *Entry, ttl time.Duration) bool {
 	return true
 }
 
+// MaxEntryBytes is the largest entry the cache keeps.
+func (c *Cache) MaxEntryBytes() int64 { return c.opt.MaxEntryBytes }
+
 // Stats returns a copy of the counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()

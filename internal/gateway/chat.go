@@ -37,6 +37,12 @@ type Attempt struct {
 	// CostNanos is set by the Observer (USD × 1e9) so the budget can be
 	// settled with it.
 	CostNanos int64
+	// Cached is true when the answer came from the response cache: Info
+	// is then provider "cache" (with the hosting and region of the
+	// provider that produced it), the upstream cost is zero and
+	// SavedNanos is what the original call cost.
+	Cached     bool
+	SavedNanos int64
 }
 
 // RequestLog is the outcome of one client request.
@@ -76,6 +82,11 @@ type chatCall struct {
 	adm Admission
 	// served is the target that answered.
 	served *Target
+	// cache is set when the call uses the response cache.
+	cache *cacheState
+	// hold keeps capacity slots and notes spills (nil when no provider
+	// has a capacity limit).
+	hold *router.SlotHolder
 }
 
 // resolve finds the plan for the requested model.
@@ -129,8 +140,10 @@ func setPolicyHeaders(h http.Header, v Verdict) {
 // passThrough reports whether t can take the client's body unchanged.
 func (c *chatCall) passThrough(t *Target) bool {
 	caps := &t.Provider.Info().Caps
+	// A cached call takes the canonical path: its entry must be
+	// replayable in either wire format.
 	return caps.Forward != nil && caps.Passthrough == c.rc.format.name &&
-		(c.verdict == nil || !c.verdict.Redacts())
+		(c.verdict == nil || !c.verdict.Redacts()) && c.cache == nil
 }
 
 // upstreamRequest is the canonical request for t: redacted when policy
@@ -187,6 +200,11 @@ func (c *chatCall) report(ctx context.Context, t *Target, n int, start time.Time
 		s.opts.Observer.Attempt(a) // prices it: a.CostNanos
 	}
 	s.opts.Metrics.observeAttempt(a)
+	if c.hold != nil && err == nil {
+		for _, cp := range c.hold.Spilled() {
+			cp.CountSpill(a.CostNanos, u)
+		}
+	}
 	if a.Info.Hosting == provider.SelfHosted {
 		c.spent.SelfHostedNanos += a.CostNanos
 	} else {
@@ -248,6 +266,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 		w.Write(raw)
 		return nil
 	}
+	c.cacheStore(t, resp, c.rc.usage)
 	if c.verdict != nil && c.verdict.Redacts() {
 		c.verdict.Restore(resp)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/router"
 )
 
 // The admission pipeline. Every model endpoint (chat completions, messages,
@@ -148,6 +149,18 @@ func decodeChat(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
 // serveChat routes a chat-shaped call and encodes the answer in the
 // client's wire format.
 func serveChat(w http.ResponseWriter, r *http.Request, c *chatCall) error {
+	if hit, err := c.cacheLookup(w, r); hit || err != nil {
+		return err
+	}
+	if c.s.capacities {
+		// A target with a capacity limit keeps a stream's slot until the
+		// stream ends (not just until its first chunk), and spills are
+		// noted so their cost can be counted.
+		ctx, hold := router.HoldSlots(r.Context())
+		r = r.WithContext(ctx)
+		c.hold = hold
+		defer hold.Release()
+	}
 	if c.req.Stream {
 		return c.stream(w, r)
 	}

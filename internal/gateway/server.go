@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
@@ -141,6 +142,10 @@ type Options struct {
 	// Estimate counts tokens when a provider reports no usage; nil uses a
 	// rough four-bytes-a-token count.
 	Estimate func(req *llm.ChatRequest, output string) *llm.Usage
+	// Cache, when set, serves the models and routes in CacheRules from
+	// the response cache (see cache.go). Nil caches nothing.
+	Cache      *cache.Cache
+	CacheRules map[string]CacheRule
 	// Now and NewID are injected for tests.
 	Now   func() time.Time
 	NewID func() string
@@ -153,6 +158,8 @@ type Server struct {
 	mux  *http.ServeMux
 	// bufs pools response buffers for streaming and encoding.
 	bufs sync.Pool
+	// capacities is true when some provider has a capacity limit.
+	capacities bool
 }
 
 // New builds a server.
@@ -177,6 +184,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux()}
 	if o.Router != nil {
+		s.capacities = len(o.Router.Capacities()) > 0
 		o.Metrics.Registry.MustRegister(newHealthCollector(o.Router))
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/sse"
@@ -40,6 +41,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return c.routeErr(err)
 		}
+		c.cacheStore(t, resp, c.rc.usage)
 		c.writeStreamHeaders(w, t)
 		c.replay(newFlushWriter(w), resp)
 		return nil
@@ -174,9 +176,16 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		out   strings.Builder // output text, for estimates only
 		buf   = fw.buf[:0]
 	)
+	var cb *cache.Builder
+	if c.cache != nil {
+		cb = cache.NewBuilder(c.s.opts.Cache.MaxEntryBytes())
+	}
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
 			usage = ch.Usage
+		}
+		if cb != nil {
+			cb.Add(ch)
 		}
 		if usage == nil || s.opts.Estimate != nil {
 			out.WriteString(ch.Text)
@@ -222,6 +231,10 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		// Record before the final bytes go out: a client that saw the end
 		// of the stream has a record.
 		c.report(ctx, o.t, o.n, o.start, o.ttft, usage, nil)
+		if cb != nil {
+			cb.Add(&llm.Chunk{Usage: usage})
+			c.cacheStore(o.t, cb.Response(), usage)
+		}
 		buf = enc.Done(buf)
 		fw.write(buf)
 		return

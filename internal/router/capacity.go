@@ -47,6 +47,7 @@ type Capacity struct {
 
 	// Counters, read by the metrics collector.
 	admitted, spilled, queued, queueTimeouts, queueFull atomic.Int64
+	spillCost, spillTokens                              atomic.Int64
 
 	mu      sync.Mutex // guards pollErr
 	pollErr error
@@ -265,6 +266,10 @@ type CapacityStats struct {
 	Queued        int64 `json:"queued"`
 	QueueTimeouts int64 `json:"queue_timeouts"`
 	QueueFull     int64 `json:"queue_full"`
+	// SpilledCostNanos and SpilledTokens are what the spilled requests
+	// cost and used where they went instead (USD × 1e9).
+	SpilledCostNanos int64 `json:"spilled_cost_nanos"`
+	SpilledTokens    int64 `json:"spilled_tokens"`
 }
 
 // Stats returns the counters.
@@ -273,6 +278,7 @@ func (c *Capacity) Stats() CapacityStats {
 		Provider: c.provider, InFlight: c.inflight.Load(), Waiting: c.waiting.Load(), EngineWaiting: c.engineWaiting.Load(),
 		Admitted: c.admitted.Load(), Spilled: c.spilled.Load(), Queued: c.queued.Load(),
 		QueueTimeouts: c.queueTimeouts.Load(), QueueFull: c.queueFull.Load(),
+		SpilledCostNanos: c.spillCost.Load(), SpilledTokens: c.spillTokens.Load(),
 	}
 }
 
@@ -280,11 +286,35 @@ func (c *Capacity) Stats() CapacityStats {
 type slotsKey struct{}
 
 // SlotHolder keeps the capacity slot of a streamed answer until the stream
-// ends. Without one, a slot is released as soon as the attempt returns
-// (for streams: at the first chunk).
+// ends (without one, a slot is released as soon as the attempt returns:
+// for streams, at the first chunk), and notes the capacities a request
+// spilled from.
 type SlotHolder struct {
-	mu    sync.Mutex
-	slots []*Capacity
+	mu      sync.Mutex
+	slots   []*Capacity
+	spilled []*Capacity
+}
+
+// Spilled lists the capacities the request was spilled from.
+func (h *SlotHolder) Spilled() []*Capacity {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.spilled
+}
+
+func (h *SlotHolder) spill(c *Capacity) {
+	h.mu.Lock()
+	h.spilled = append(h.spilled, c)
+	h.mu.Unlock()
+}
+
+// CountSpill adds what a spilled request's successful attempt elsewhere
+// cost and used to the spill counters.
+func (c *Capacity) CountSpill(costNanos int64, u *llm.Usage) {
+	c.spillCost.Add(costNanos)
+	if u != nil {
+		c.spillTokens.Add(u.Total())
+	}
 }
 
 // HoldSlots returns a context whose successful attempts hand their slot to

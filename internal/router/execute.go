@@ -226,6 +226,9 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 			if !cp.tryAcquire() {
 				if othersLeft(cands, c) {
 					cp.spilled.Add(1)
+					if h, _ := ctx.Value(slotsKey{}).(*SlotHolder); h != nil {
+						h.spill(cp)
+					}
 					r.log.Debug("router: spill", "route", p.name, "model", c.t.Model, "provider", c.t.info.Name)
 					if c.tries > 0 {
 						c.t.state.refund(&p.retry)

@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/cache"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+// CacheRule opts a model or route into the response cache.
+type CacheRule struct {
+	TTL time.Duration
+	// Scope is "policy" (default), "team" or "key": who shares entries
+	// beyond the policy scope every entry is keyed by.
+	Scope string
+}
+
+// cacheState is one call's use of the response cache: set when the model
+// or route opted in and the client did not say no-store.
+type cacheState struct {
+	key  cache.Key
+	rule CacheRule
+	b    *cache.Builder // streamed answers, before restoring
+}
+
+// The cache stage runs after limits, before route: a hit is answered
+// without any upstream call, at zero upstream cost.
+//
+// The key is the whole normalised request and its policy scope: the key's
+// policy name (with the requested model, this names the policy applied:
+// key -> model -> default), the verdict's classes and action, and the
+// providers the verdict permits among the plan's targets. The provider
+// that produced an entry is checked against the caller's verdict again
+// before a hit is served, so a hit can never come from, or go to, anything
+// the policy would not have allowed.
+func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served bool, err error) {
+	s := c.s
+	if s.opts.Cache == nil {
+		return false, nil
+	}
+	rule, ok := s.opts.CacheRules[c.req.Model]
+	if !ok {
+		return false, nil
+	}
+	h := w.Header()
+	noStore, noCache := cacheControl(r.Header)
+	if noStore || c.req.N > 1 {
+		h.Set("X-Fulcrum-Cache", "bypass")
+		return false, nil
+	}
+	sc := cache.Scope{Targets: c.permittedInfos()}
+	if cl := c.rc.caller; cl != nil {
+		sc.Policy = cl.Policy
+		switch rule.Scope {
+		case "team":
+			sc.Tenant = "team:" + cl.Team
+		case "key":
+			sc.Tenant = "key:" + cl.KeyID
+		}
+	}
+	if c.verdict != nil {
+		sc.Classes, sc.Action = c.verdict.Header()
+	}
+	c.cache = &cacheState{key: cache.NewKey(c.req, &sc), rule: rule}
+	if noCache {
+		h.Set("X-Fulcrum-Cache", "miss")
+		return false, nil
+	}
+	e, ok := s.opts.Cache.Get(c.cache.key)
+	if !ok || !c.permit(e.Info()) {
+		h.Set("X-Fulcrum-Cache", "miss")
+		return false, nil
+	}
+	return true, c.serveHit(w, e)
+}
+
+// cacheControl reads the client's Cache-Control: no-store (neither read
+// nor write the cache) and no-cache (do not answer from it, but store).
+func cacheControl(h http.Header) (noStore, noCache bool) {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			switch strings.ToLower(strings.TrimSpace(d)) {
+			case "no-store":
+				noStore = true
+			case "no-cache":
+				noCache = true
+			}
+		}
+	}
+	return noStore, noCache
+}
+
+// permittedInfos are the providers of the plan the verdict permits, in
+// plan order.
+func (c *chatCall) permittedInfos() []*provider.Info {
+	ts := c.plan.Targets()
+	out := make([]*provider.Info, 0, len(ts))
+	for _, t := range ts {
+		if info := t.Provider.Info(); c.permit(info) {
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// serveHit answers from a cache entry, streamed or not, in the client's
+// format, restoring redacted values for this caller.
+func (c *chatCall) serveHit(w http.ResponseWriter, e *cache.Entry) error {
+	s := c.s
+	for _, t := range c.plan.Targets() {
+		if t.Model == e.Model && t.Provider.Info().Name == e.Provider {
+			c.served = t
+			break
+		}
+	}
+	h := w.Header()
+	h.Set("X-Fulcrum-Cache", "hit")
+	h.Set("Age", strconv.Itoa(int(s.opts.Now().Sub(e.Stored)/time.Second)))
+	c.rc.provider = e.Provider
+	u := e.Usage
+	c.rc.usage = &u
+	c.reportHit(e)
+	resp := cache.Clone(e.Response)
+	if c.req.Stream {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Fulcrum-Provider", e.Provider)
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		c.replay(newFlushWriter(w), resp) // restores
+		return nil
+	}
+	if c.verdict != nil && c.verdict.Redacts() {
+		c.verdict.Restore(resp)
+	}
+	out, err := c.rc.format.encode(resp)
+	if err != nil {
+		return &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Message: "could not encode the cached answer", Err: err}
+	}
+	h.Set("X-Fulcrum-Provider", e.Provider)
+	h.Set("Content-Type", "application/json")
+	w.Write(out)
+	return nil
+}
+
+// cacheProvider describes a hit for records and metrics: provider "cache",
+// with the hosting and region of the provider that produced the answer.
+func cacheProvider(e *cache.Entry) *provider.Info {
+	return &provider.Info{Name: "cache", Type: "cache", Hosting: e.Hosting, Region: e.Region}
+}
+
+// reportHit records a hit as attempt 1 of the request, at zero upstream
+// cost, with what the original call cost as SavedNanos.
+func (c *chatCall) reportHit(e *cache.Entry) {
+	s := c.s
+	u := e.Usage
+	t := c.served
+	if t == nil {
+		return
+	}
+	a := &Attempt{
+		RequestID: c.rc.id, N: 1, Time: s.opts.Now(), Caller: c.rc.caller, RequestedModel: c.req.Model,
+		Target: t, Info: cacheProvider(e), Stream: c.req.Stream, Status: http.StatusOK,
+		Usage: &u, Verdict: c.verdict, Declared: c.declared, Cached: true, SavedNanos: e.CostNanos,
+	}
+	if s.opts.Observer != nil {
+		s.opts.Observer.Attempt(a)
+	}
+	a.CostNanos = 0 // whatever the observer priced: a hit costs nothing upstream
+	s.opts.Metrics.observeAttempt(a)
+}
+
+// cacheStore keeps a complete answer from t (before restoring) when the
+// call uses the cache. resp is cloned: the caller goes on to restore it.
+func (c *chatCall) cacheStore(t *Target, resp *llm.ChatResponse, u *llm.Usage) {
+	if c.cache == nil || resp == nil || t == nil {
+		return
+	}
+	info := t.Provider.Info()
+	e := &cache.Entry{
+		Response: cache.Clone(resp), Provider: info.Name, Hosting: info.Hosting, Region: info.Region,
+		Model: t.Model, Upstream: t.Upstream, CostNanos: c.spent.ProprietaryNanos + c.spent.SelfHostedNanos,
+	}
+	if u != nil {
+		e.Usage = *u
+	}
+	c.s.opts.Cache.Put(c.cache.key, e, c.cache.rule.TTL)
+}

@@ -72,6 +72,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		Metrics:      gateway.NewMetrics(),
 		Router:       router,
 		MasterKey:    cfg.Server.MasterKey,
+		MetricsToken: cfg.Server.MetricsToken,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Logger:       log,
 		AccessLog:    access,

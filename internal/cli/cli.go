@@ -72,14 +72,36 @@ func version() string {
 	if Version != "" {
 		return Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return fmt.Sprintf("%s (%s, %s)", v, s.Value[:12], bi.GoVersion)
-			}
-		}
-		return fmt.Sprintf("%s (%s)", v, bi.GoVersion)
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(bi)
+}
+
+// versionOf formats the module version and the commit the binary was built
+// from. Go stamps both when it builds inside a git checkout with VCS
+// stamping on (the default, unless GOFLAGS has -buildvcs=false): the module
+// version is then the tag, or a pseudo-version naming the commit.
+func versionOf(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "(unknown: no build information)"
 	}
-	return "(devel)"
+	v := bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return fmt.Sprintf("%s (%s; no commit recorded: build in a git checkout with -buildvcs=true)", v, bi.GoVersion)
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		rev += ", modified"
+	}
+	return fmt.Sprintf("%s (commit %s, %s)", v, rev, bi.GoVersion)
 }

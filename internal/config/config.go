@@ -52,6 +52,11 @@ type Server struct {
 	// FULCRUM_MASTER_KEY environment variable; when empty, no key is
 	// required and only loopback addresses may be bound.
 	MasterKey string `yaml:"master_key"`
+	// MetricsToken is a bearer token that may read /metrics besides the
+	// master key, for a Prometheus scraper that must not hold the master
+	// key. Default: the FULCRUM_METRICS_TOKEN environment variable. With a
+	// master key or a metrics token set, /metrics needs one of them.
+	MetricsToken string `yaml:"metrics_token"`
 	// MaxBodyBytes limits request bodies. Default 20 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// ShutdownGrace is how long in-flight requests and streams may run

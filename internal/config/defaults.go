@@ -52,6 +52,9 @@ func (c *Config) ApplyDefaults(lookup func(string) (string, bool)) {
 	if c.Server.MasterKey == "" {
 		c.Server.MasterKey = env("FULCRUM_MASTER_KEY")
 	}
+	if c.Server.MetricsToken == "" {
+		c.Server.MetricsToken = env("FULCRUM_METRICS_TOKEN")
+	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = 20 << 20
 	}

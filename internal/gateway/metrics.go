@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,8 +14,17 @@ import (
 
 // Metrics are the gateway's Prometheus series. Other packages (metering,
 // routing) register their own collectors on Registry.
+//
+// Every label value comes from configuration, never from what a client
+// sent: a model name the gateway does not serve is counted as "other", so
+// the number of series is bounded by the config (models x providers x
+// status codes), not by traffic.
 type Metrics struct {
 	Registry *prometheus.Registry
+
+	// known holds the configured model and route names (map[string]bool,
+	// read-only once stored); nil until the server sets it.
+	known atomic.Pointer[map[string]bool]
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -56,17 +67,68 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// OtherModel is the model label of requests for a name the gateway does not
+// serve.
+const OtherModel = "other"
+
+// SetModels names the models and routes the gateway serves: the only model
+// label values requests are counted under.
+func (m *Metrics) SetModels(names []string) {
+	k := make(map[string]bool, len(names))
+	for _, n := range names {
+		k[n] = true
+	}
+	m.known.Store(&k)
+}
+
+// modelLabel is name if it is configured, else OtherModel.
+func (m *Metrics) modelLabel(name string) string {
+	if k := m.known.Load(); k != nil && (*k)[name] {
+		return name
+	}
+	return OtherModel
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// protect puts h behind a bearer token: any of tokens (the master key and
+// the scrape token). With no tokens configured the page is open, which
+// only happens when the gateway listens on loopback without a master key.
+func protect(h http.Handler, tokens ...string) http.Handler {
+	var want [][]byte
+	for _, t := range tokens {
+		if t != "" {
+			want = append(want, []byte(t))
+		}
+	}
+	if len(want) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(credential(r))
+		ok := 0
+		for _, t := range want {
+			ok |= subtle.ConstantTimeCompare(got, t)
+		}
+		if ok != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fulcrum metrics"`)
+			http.Error(w, "metrics need a bearer token: the master key or server.metrics_token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *Metrics) observeRequest(rc *reqCtx, d time.Duration) {
 	if rc.model == "" {
 		return // not a model request (auth failure before decode, 404 path)
 	}
-	m.requests.WithLabelValues(rc.model, rc.provider, strconv.Itoa(rc.status)).Inc()
-	m.latency.WithLabelValues(rc.model, rc.provider).Observe(d.Seconds())
+	model := m.modelLabel(rc.model)
+	m.requests.WithLabelValues(model, rc.provider, strconv.Itoa(rc.status)).Inc()
+	m.latency.WithLabelValues(model, rc.provider).Observe(d.Seconds())
 }
 
 func (m *Metrics) observeAttempt(a *Attempt) {

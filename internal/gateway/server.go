@@ -129,7 +129,11 @@ type Options struct {
 	Limiter Limiter
 	// MasterKey, when set, must be presented by every client (and is the
 	// only credential for /admin).
-	MasterKey    string
+	MasterKey string
+	// MetricsToken, when set, is a second bearer token accepted on
+	// /metrics (for a scraper that must not hold the master key). /metrics
+	// is open only when neither it nor MasterKey is set.
+	MetricsToken string
 	MaxBodyBytes int64 // default 20 MiB
 	Logger       *slog.Logger
 	// AccessLog receives one line per request. Default: Logger.
@@ -186,6 +190,11 @@ func New(o Options) *Server {
 	if o.Router != nil {
 		s.capacities = len(o.Router.Capacities()) > 0
 		o.Metrics.Registry.MustRegister(newHealthCollector(o.Router))
+		var names []string
+		for _, m := range o.Router.Models() {
+			names = append(names, m.ID)
+		}
+		o.Metrics.SetModels(names)
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.routes()
@@ -208,7 +217,7 @@ func (s *Server) routes() {
 		io.WriteString(w, `{"status":"ok"}`)
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	s.mux.Handle("GET /metrics", protect(s.opts.Metrics.Handler(), s.opts.MasterKey, s.opts.MetricsToken))
 	s.mux.Handle("GET /admin/health", s.adminAuth(http.HandlerFunc(s.handleHealth)))
 	if s.opts.Admin != nil {
 		s.mux.Handle("/admin/", s.adminAuth(s.opts.Admin))

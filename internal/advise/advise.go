@@ -45,6 +45,10 @@ type Options struct {
 	UsageDays int
 	// Evals are `fulcrum eval` reports whose accuracies are compared.
 	Evals []*eval.Report
+	// Aliases map gateway model names (as eval reports name them) to
+	// upstream model ids, from the gateway config, so an eval of "smart"
+	// counts for the candidate "gpt-4o" when "smart" is gpt-4o upstream.
+	Aliases map[string]string
 	// Now stamps the report. Default time.Now.
 	Now func() time.Time
 }
@@ -76,14 +80,28 @@ type Report struct {
 	BreakEven   BreakEven      `json:"break_even"`
 	Sensitivity []Sensitivity  `json:"sensitivity"`
 	Quality     []QualityScore `json:"quality,omitempty"`
-	// QualityGapPP is the first proprietary minus the first open
-	// candidate's accuracy, in percentage points, when evals cover both.
-	QualityGapPP   *float64       `json:"quality_gap_pp,omitempty"`
+	// UnmatchedEvals are eval results no candidate matched (also warned
+	// about in Notes).
+	UnmatchedEvals []string `json:"unmatched_evals,omitempty"`
+	// QualityGapPP is QualityGapModels[0]'s minus QualityGapModels[1]'s
+	// accuracy, in percentage points: the API and open model of the
+	// choice, else the most accurate API allowed by the hard constraints
+	// and the best open candidate; absent when evals do not cover both.
+	QualityGapPP     *float64 `json:"quality_gap_pp,omitempty"`
+	QualityGapModels []string `json:"quality_gap_models,omitempty"`
+	// Workloads are the traffic classes the candidates assign.
+	Workloads []WorkloadClass `json:"workloads"`
+	// Candidates are every option costed and scored, with the reasons any
+	// is ruled out; the chosen one is marked.
+	Candidates     []*Candidate   `json:"candidates"`
 	Criteria       []Criterion    `json:"criteria"`
 	Recommendation Recommendation `json:"recommendation"`
+	RunnerUp       *RunnerUp      `json:"runner_up,omitempty"`
 	// Curve is cost against monthly volume, for the chart.
 	Curve []CurvePoint `json:"curve"`
 	Notes []string     `json:"notes,omitempty"`
+
+	scores map[string]*ModelScore
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -121,8 +139,11 @@ type Scenario struct {
 	Name string `json:"name"`
 	// SelfHostedShare is the share of traffic on the open model.
 	SelfHostedShare float64 `json:"self_hosted_share"`
-	// Feasible is false when a hard constraint rules the scenario out;
-	// Why says which.
+	// Candidate is the candidate it summarises: the chosen one for the
+	// chosen kind, else the cheapest eligible one of the kind.
+	Candidate string `json:"candidate,omitempty"`
+	// Feasible is false when every candidate of the kind is ruled out; Why
+	// gives the cheapest one's first reason.
 	Feasible bool    `json:"feasible"`
 	Why      string  `json:"why,omitempty"`
 	Months   []Month `json:"months"`
@@ -131,6 +152,8 @@ type Scenario struct {
 	FirstMonthUSD    float64 `json:"first_month_usd"`
 	LastMonthUSD     float64 `json:"last_month_usd"`
 	OverBudgetMonths int     `json:"over_budget_months"`
+
+	cm *costModel
 }
 
 // BreakEven is where self-hosting everything starts to cost less per month
@@ -164,6 +187,7 @@ type QualityScore struct {
 	Model    string  `json:"model"`
 	Accuracy float64 `json:"accuracy"`
 	Cases    int     `json:"cases"`
+	Errors   int     `json:"errors,omitempty"`
 }
 
 // Criterion is the assessment along one decision criterion.
@@ -178,7 +202,9 @@ type Criterion struct {
 
 // Recommendation is the advice and the reasons for it.
 type Recommendation struct {
+	// Scenario is the kind of the chosen candidate; Candidate its name.
 	Scenario  string   `json:"scenario"`
+	Candidate string   `json:"candidate"`
 	Summary   string   `json:"summary"`
 	DecidedBy []string `json:"decided_by"`
 }
@@ -236,13 +262,29 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := r.priceCandidates(p, opts.Price); err != nil {
 		return nil, err
 	}
-	base := r.costModel(p, peak/math.Max(out, 1))
-	r.scenarios(p, base, in, out)
+	r.matchEvals(p, opts.Evals, opts.Aliases)
+	ws := r.workloads(p)
+	for _, w := range ws {
+		r.Workloads = append(r.Workloads, w.WorkloadClass)
+	}
+	peakRatio := peak / math.Max(out, 1)
+	cs := r.enumerate(p, ws)
+	for _, c := range cs {
+		r.cost(p, c, ws, peakRatio, in, out)
+	}
+	r.constrain(p, cs, ws)
+	choice, decided := r.decide(p, cs, in, out)
+	r.Candidates = cs
+	r.scenarios(p, cs, choice)
+	base := r.baseModel(p, cs, choice, peakRatio)
 	r.breakEven(base, in, out)
-	r.sensitivity(p, base, in, out)
+	r.sensitivity(p, in, out)
 	r.curve(base, in, out)
-	r.quality(p, opts.Evals)
-	r.assess(p)
+	r.qualityGap(cs, choice)
+	if choice != nil {
+		r.RunnerUp = r.runnerUp(p, cs, choice, in, out)
+	}
+	r.explain(p, cs, ws, choice, decided, in, out)
 	return r, nil
 }
 
@@ -279,70 +321,94 @@ func (r *Report) priceCandidates(p *Profile, price PriceFunc) error {
 	return nil
 }
 
-// costModel uses the first allowed proprietary candidate and the first
-// open one.
-func (r *Report) costModel(p *Profile, peakRatio float64) *costModel {
-	m := &costModel{
-		staff: *p.SelfHosting.StaffFTE * p.Expertise.StaffCostUSDMonth, other: p.SelfHosting.OtherFixedUSDMonth,
-		setup: p.SelfHosting.SetupUSD, util: p.SelfHosting.TargetUtilisation, minRep: p.SelfHosting.MinReplicas,
-		peakRatio: peakRatio,
+// scenarios summarises the best candidate of each kind (the chosen one
+// for its kind) as the three named scenarios of the tables.
+func (r *Report) scenarios(p *Profile, cs []*Candidate, choice *Candidate) {
+	for _, kind := range []string{ScenarioProprietary, ScenarioSelfHosted, ScenarioHybrid} {
+		s := Scenario{Name: kind, Feasible: false}
+		best := cheapest(cs, func(c *Candidate) bool { return c.Kind == kind && !c.Excluded() })
+		if choice != nil && choice.Kind == kind {
+			best = choice
+		}
+		if best != nil {
+			s.Feasible = true
+		} else if best = cheapest(cs, func(c *Candidate) bool { return c.Kind == kind }); best != nil {
+			s.Why = best.Exclusions[0].Criterion + ": " + best.Exclusions[0].Reason
+		} else {
+			s.Why = "no candidate of this kind"
+			if kind == ScenarioHybrid {
+				s.Why = "no split: needs an API and an open candidate and traffic that can go to each"
+			}
+			r.Scenarios = append(r.Scenarios, s)
+			continue
+		}
+		s.Candidate, s.SelfHostedShare, s.Months = best.Name, best.SelfHostedShare, best.months
+		s.TotalUSD, s.FirstMonthUSD, s.LastMonthUSD, s.OverBudgetMonths = best.TotalUSD, best.FirstMonthUSD, best.LastMonthUSD, best.OverBudgetMonths
+		s.cm = best.cm
+		r.Scenarios = append(r.Scenarios, s)
 	}
-	for _, a := range r.Proprietary {
-		if a.Allowed {
-			m.pin, m.pout, m.hasAPI = a.InputPerMillion, a.OutputPerMillion, true
-			break
+	for i := range r.Open {
+		c := cheapest(cs, func(c *Candidate) bool { return c.Kind == ScenarioSelfHosted && c.OpenModel == r.Open[i].Model })
+		if c != nil && len(c.months) > 0 {
+			f := c.months[0]
+			r.Open[i].ActualUtilisation = f.Utilisation
+			r.Open[i].PerMillionActual = SelfHostedPerMillion(r.Open[i].GPUHourlyUSD, r.Open[i].GPUsPerReplica, r.Open[i].OutputTokensPerSecond, f.Utilisation)
 		}
 	}
-	if len(p.Candidates.Open) > 0 {
-		m.open, m.hasOpen = p.Candidates.Open[0], true
-		m.gpuHourly = m.open.GPUHourlyUSD
+}
+
+// baseModel is the pair the break-even and the curve compare: the chosen
+// candidate's API and open models when it has them, else the cheapest
+// eligible (or, failing that, any) API-only and self-hosted candidates'.
+func (r *Report) baseModel(p *Profile, cs []*Candidate, choice *Candidate, peakRatio float64) *costModel {
+	pick := func(kind string) *Candidate {
+		if c := cheapest(cs, func(c *Candidate) bool { return c.Kind == kind && !c.Excluded() }); c != nil {
+			return c
+		}
+		return cheapest(cs, func(c *Candidate) bool { return c.Kind == kind && !c.excludedBy(CritCompliance) })
+	}
+	api, self := pick(ScenarioProprietary), pick(ScenarioSelfHosted)
+	if choice != nil && choice.Kind == ScenarioHybrid {
+		for _, c := range cs {
+			if c.Kind == ScenarioProprietary && c.APIModel == choice.APIModel {
+				api = c
+			}
+			if c.Kind == ScenarioSelfHosted && c.OpenModel == choice.OpenModel {
+				self = c
+			}
+		}
+	}
+	m := &costModel{peakRatio: peakRatio, util: p.SelfHosting.TargetUtilisation, minRep: p.SelfHosting.MinReplicas}
+	if self != nil {
+		*m = *self.cm
+	}
+	m.hasAPI, m.pin, m.pout, m.apiTraining = false, 0, 0, 0
+	if api != nil {
+		m.hasAPI, m.pin, m.pout, m.apiTraining = true, api.cm.pin, api.cm.pout, api.cm.apiTraining
 	}
 	return m
 }
 
-func (r *Report) scenarios(p *Profile, m *costModel, in, out float64) {
-	hybridShare := r.PrivateShare + p.Hybrid.RoutedShare*(1-r.PrivateShare)
-	defs := []struct {
-		name  string
-		share float64
-	}{{ScenarioProprietary, 0}, {ScenarioSelfHosted, 1}, {ScenarioHybrid, hybridShare}}
-	for _, d := range defs {
-		s := Scenario{Name: d.name, SelfHostedShare: d.share, Feasible: true}
-		switch {
-		case d.share < 1 && !m.hasAPI:
-			s.Feasible, s.Why = false, "no allowed proprietary candidate"
-			if len(p.Candidates.Proprietary) > 0 {
-				s.Why = "compliance excludes every proprietary candidate (" + r.Proprietary[0].Why + ")"
-			}
-		case d.share > 0 && !m.hasOpen:
-			s.Feasible, s.Why = false, "no open candidate"
-		case d.name == ScenarioProprietary && r.PrivateShare > 0:
-			s.Feasible, s.Why = false, fmt.Sprintf("%.0f%% of traffic carries sensitive data that must stay self-hosted", 100*r.PrivateShare)
-		case d.name == ScenarioHybrid && (d.share <= 0 || d.share >= 1):
-			s.Feasible, s.Why = false, "no traffic to split: the hybrid is the same as a pure scenario"
-		}
-		split := d.share > 0 && d.share < 1
-		computable := (d.name != ScenarioHybrid && d.share == 0 && m.hasAPI) ||
-			(d.name != ScenarioHybrid && d.share == 1 && m.hasOpen) || (split && m.hasAPI && m.hasOpen)
-		if computable {
-			s.Months = m.project(in, out, p.Workload.GrowthPerMonth, d.share, p.HorizonMonths)
-		}
-		if n := len(s.Months); n > 0 {
-			s.TotalUSD = s.Months[n-1].CumulativeUSD
-			s.FirstMonthUSD = s.Months[0].TotalUSD - s.Months[0].SetupUSD
-			s.LastMonthUSD = s.Months[n-1].TotalUSD
-			for _, mo := range s.Months {
-				if lim := p.Budget.MonthlyLimitUSD; lim > 0 && mo.TotalUSD-mo.SetupUSD > lim {
-					s.OverBudgetMonths++
-				}
-			}
-		}
-		r.Scenarios = append(r.Scenarios, s)
+// qualityGap is the API minus the open model's accuracy for the choice's
+// pair, else the most accurate API the hard constraints allow against the
+// most accurate open model.
+func (r *Report) qualityGap(cs []*Candidate, choice *Candidate) {
+	var api, open *ModelScore
+	if choice != nil && choice.Kind == ScenarioHybrid {
+		api, open = r.score(choice.APIModel), r.score(choice.OpenModel)
 	}
-	if sh := r.Scenario(ScenarioSelfHosted); len(sh.Months) > 0 && len(r.Open) > 0 {
-		first := sh.Months[0]
-		r.Open[0].ActualUtilisation = first.Utilisation
-		r.Open[0].PerMillionActual = SelfHostedPerMillion(m.gpuHourly, m.open.GPUsPerReplica, m.open.OutputTokensPerSecond, first.Utilisation)
+	if api == nil || open == nil {
+		api = r.bestAllowedAPIScore(cs)
+		open = nil
+		for _, o := range r.Open {
+			if s := r.score(o.Model); s != nil && (open == nil || s.Accuracy > open.Accuracy) {
+				open = s
+			}
+		}
+	}
+	if api != nil && open != nil {
+		gap := 100 * (api.Accuracy - open.Accuracy)
+		r.QualityGapPP, r.QualityGapModels = &gap, []string{api.Model, open.Model}
 	}
 }
 
@@ -375,26 +441,27 @@ func (r *Report) breakEven(m *costModel, in, out float64) {
 	r.BreakEven = b
 }
 
-// sensitivity recomputes the horizon totals with volume, GPU price and
-// utilisation at 50% and 150%.
-func (r *Report) sensitivity(p *Profile, base *costModel, in, out float64) {
+// sensitivity recomputes the three scenarios' horizon totals (each with
+// its candidate's models) with volume, GPU price and utilisation at 50%
+// and 150%.
+func (r *Report) sensitivity(p *Profile, in, out float64) {
 	for _, v := range []string{"volume", "gpu_price", "utilisation"} {
 		for _, f := range []float64{0.5, 1.5} {
-			m := *base
-			vin, vout := in, out
-			switch v {
-			case "volume":
-				vin, vout = in*f, out*f
-			case "gpu_price":
-				m.gpuHourly *= f
-			case "utilisation":
-				m.util = math.Min(1, m.util*f)
-			}
 			s := Sensitivity{Variable: v, Factor: f, Totals: map[string]float64{}}
 			best := math.Inf(1)
 			for _, sc := range r.Scenarios {
-				if len(sc.Months) == 0 {
+				if sc.cm == nil {
 					continue
+				}
+				m := *sc.cm
+				vin, vout := in, out
+				switch v {
+				case "volume":
+					vin, vout = in*f, out*f
+				case "gpu_price":
+					m.gpuHourly *= f
+				case "utilisation":
+					m.util = math.Min(1, m.util*f)
 				}
 				months := m.project(vin, vout, p.Workload.GrowthPerMonth, sc.SelfHostedShare, p.HorizonMonths)
 				total := months[len(months)-1].CumulativeUSD
@@ -433,47 +500,6 @@ func (r *Report) curve(m *costModel, in, out float64) {
 		}
 		r.Curve = append(r.Curve, pt)
 	}
-}
-
-func (r *Report) quality(p *Profile, evals []*eval.Report) {
-	for _, e := range evals {
-		for _, m := range e.Models {
-			r.Quality = append(r.Quality, QualityScore{Suite: e.Suite, Model: m.Model, Accuracy: m.Accuracy, Cases: m.Cases})
-		}
-	}
-	if len(p.Candidates.Proprietary) == 0 || len(p.Candidates.Open) == 0 {
-		return
-	}
-	pa, ok1 := r.accuracy(evalName(p.Candidates.Proprietary[0].EvalModel, p.Candidates.Proprietary[0].Model))
-	oa, ok2 := r.accuracy(evalName(p.Candidates.Open[0].EvalModel, p.Candidates.Open[0].Model))
-	if ok1 && ok2 {
-		gap := 100 * (pa - oa)
-		r.QualityGapPP = &gap
-	}
-}
-
-// accuracy averages a model's accuracy over the eval reports, weighted by
-// cases.
-func (r *Report) accuracy(model string) (float64, bool) {
-	var sum float64
-	var n int
-	for _, q := range r.Quality {
-		if q.Model == model {
-			sum += q.Accuracy * float64(q.Cases)
-			n += q.Cases
-		}
-	}
-	if n == 0 {
-		return 0, false
-	}
-	return sum / float64(n), true
-}
-
-func evalName(evalModel, model string) string {
-	if evalModel != "" {
-		return evalModel
-	}
-	return model
 }
 
 func orUnknown(s string) string {

@@ -9,6 +9,7 @@ package advise
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,27 @@ type Profile struct {
 	Hybrid Hybrid `yaml:"hybrid"`
 	// Quality tunes how eval results weigh.
 	Quality Quality `yaml:"quality"`
+	// Workloads split the traffic into classes with their own sensitivity,
+	// quality need and customisation; the advisor assigns each class to a
+	// target (hybrid by workload class). Empty: derived from
+	// data.private_share (a private class and the rest).
+	Workloads []WorkloadClass `yaml:"workloads"`
+}
+
+// WorkloadClass is one class of traffic.
+type WorkloadClass struct {
+	Name string `yaml:"name"`
+	// Share is the class's share of the volume (the shares sum to 1).
+	Share float64 `yaml:"share"`
+	// Sensitive says the class carries data that must stay self-hosted
+	// (the classes of data.classes, e.g. payment cards).
+	Sensitive bool `yaml:"sensitive"`
+	// MinAccuracy is the least eval accuracy (0–1) a model serving this
+	// class must reach. 0: quality.min_accuracy.
+	MinAccuracy float64 `yaml:"min_accuracy"`
+	// FineTuning says the class needs a fine-tuned model (besides
+	// customisation.fine_tuning, which applies to every class).
+	FineTuning bool `yaml:"fine_tuning"`
 }
 
 // DataSensitivity says which sensitive data the traffic carries.
@@ -48,9 +70,19 @@ type DataSensitivity struct {
 
 // Customisation says how far the models must be adapted.
 type Customisation struct {
-	FineTuning       bool `yaml:"fine_tuning"`
+	// FineTuning: the models must be fine-tuned. Only open models and APIs
+	// that offer hosted fine-tuning (candidates.proprietary[].fine_tuning)
+	// qualify.
+	FineTuning bool `yaml:"fine_tuning"`
+	// Adapters (LoRA) need open weights: APIs do not qualify.
 	Adapters         bool `yaml:"adapters"`
 	DomainVocabulary bool `yaml:"domain_vocabulary"`
+	// TrainingTokensPerMonth is the fine-tuning volume, priced at an API's
+	// hosted training price.
+	TrainingTokensPerMonth float64 `yaml:"training_tokens_per_month"`
+	// SelfHostedTrainingUSDMonth is the monthly cost of fine-tuning open
+	// models in-house (GPU time), added to any self-hosting candidate.
+	SelfHostedTrainingUSDMonth float64 `yaml:"self_hosted_training_usd_month"`
 }
 
 // Expertise is the staff the organisation has for running models.
@@ -110,8 +142,20 @@ type ProprietaryModel struct {
 	OutputPerMillion float64 `yaml:"output_per_million"`
 	// Region where the API processes data ("us", "eu"); empty: unknown.
 	Region string `yaml:"region"`
-	// EvalModel is the model's name in eval reports. Default: Model.
+	// EvalModel is the model's name in eval reports. Default: Model (or,
+	// with a gateway config, any gateway model whose upstream is Model).
 	EvalModel string `yaml:"eval_model"`
+	// FineTuning is the vendor's hosted fine-tuning offer, when it has one.
+	FineTuning *HostedFineTuning `yaml:"fine_tuning"`
+}
+
+// HostedFineTuning is an API vendor's fine-tuning offer, in USD per million
+// tokens: training, and inference on the fine-tuned model (zero: the base
+// prices).
+type HostedFineTuning struct {
+	TrainingPerMillion float64 `yaml:"training_per_million"`
+	InputPerMillion    float64 `yaml:"input_per_million"`
+	OutputPerMillion   float64 `yaml:"output_per_million"`
 }
 
 // OpenModel is an open-weight model with its serving set-up.
@@ -156,9 +200,13 @@ type Hybrid struct {
 
 // Quality tunes the weight of eval results.
 type Quality struct {
-	// MaxGapPP is the largest accuracy gap, in percentage points, that the
-	// open model may have for all traffic. Default 5.
+	// MaxGapPP is the largest accuracy gap, in percentage points, by which
+	// an open model may trail the API model it replaces on traffic that
+	// could go to that API. Default 5.
 	MaxGapPP float64 `yaml:"max_gap_pp"`
+	// MinAccuracy is the least eval accuracy (0–1) of any model serving
+	// traffic. 0: none.
+	MinAccuracy float64 `yaml:"min_accuracy"`
 }
 
 // LoadProfile reads and checks a profile file.
@@ -229,7 +277,7 @@ func (p *Profile) validate() error {
 		add("horizon_months", "must be between 1 and 120")
 	}
 	share("data.private_share", p.Data.PrivateShare)
-	if len(p.Data.Classes) > 0 && p.Data.PrivateShare == 0 {
+	if len(p.Data.Classes) > 0 && p.Data.PrivateShare == 0 && len(p.Workloads) == 0 {
 		add("data.private_share", "sensitive classes are listed: say which share of traffic carries them")
 	}
 	w := p.Workload
@@ -284,5 +332,33 @@ func (p *Profile) validate() error {
 		add("self_hosting.target_utilisation", "must be in (0, 1]")
 	}
 	share("hybrid.routed_share", p.Hybrid.RoutedShare)
+	share("quality.min_accuracy", p.Quality.MinAccuracy)
+	if p.Customisation.TrainingTokensPerMonth < 0 || p.Customisation.SelfHostedTrainingUSDMonth < 0 {
+		add("customisation", "training volume and cost must not be negative")
+	}
+	if len(p.Workloads) > 0 {
+		sum := 0.0
+		names := map[string]bool{}
+		for i, w := range p.Workloads {
+			path := fmt.Sprintf("workloads[%d]", i)
+			if w.Name == "" {
+				add(path+".name", "required")
+			} else if names[w.Name] {
+				add(path+".name", "%q is used twice", w.Name)
+			}
+			names[w.Name] = true
+			if w.Share <= 0 || w.Share > 1 {
+				add(path+".share", "must be in (0, 1], not %g", w.Share)
+			}
+			share(path+".min_accuracy", w.MinAccuracy)
+			sum += w.Share
+		}
+		if math.Abs(sum-1) > 1e-6 {
+			add("workloads", "shares must sum to 1, not %g", sum)
+		}
+		if len(p.Workloads) > 8 {
+			add("workloads", "at most 8 classes")
+		}
+	}
 	return errors.Join(errs...)
 }

@@ -58,9 +58,16 @@ func WriteTable(w io.Writer, r *Report) error {
 			money(s.LastMonthUSD), money(s.TotalUSD), f.GPUs, utilText(f), feasibleText(s))
 	}
 	tw.Flush()
+	b.WriteString("\nCandidates (every option costed; * chosen):\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  candidate\tmonth 1\ttotal\tstatus")
+	for _, c := range r.Candidates {
+		fmt.Fprintf(tw, "%s %s\t$%s\t$%s\t%s\n", map[bool]string{true: "*", false: " "}[c.Chosen], c.Name, money(c.FirstMonthUSD), money(c.TotalUSD), candidateStatus(c))
+	}
+	tw.Flush()
 	b.WriteString("\n")
 	b.WriteString(breakEvenText(r))
-	b.WriteString("\n\nCriteria:\n")
+	b.WriteString("\n\nCriteria (in the order applied):\n")
 	for _, c := range r.Criteria {
 		mark := " "
 		if c.Decisive {
@@ -109,6 +116,18 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "| %s | %s | %.2f | %d | %.0f | %.3f | %s | %s |\n", o.Model, o.GPU, o.GPUHourlyUSD, o.GPUsPerReplica,
 			o.OutputTokensPerSecond, o.PerMillionFull, actualText(o), money(o.ReplicaMonthlyUSD))
 	}
+	b.WriteString("\n## Candidates\n\n| Candidate | Self-hosted share | Month 1 | Total | Accuracy | Status |\n|---|---:|---:|---:|---|---|\n")
+	for _, c := range r.Candidates {
+		var acc []string
+		for _, s := range c.Scores {
+			acc = append(acc, fmt.Sprintf("%s %.1f%%", s.Model, 100*s.Accuracy))
+		}
+		fmt.Fprintf(&b, "| %s%s | %.0f%% | $%s | $%s | %s | %s |\n", c.Name, map[bool]string{true: " **(chosen)**"}[c.Chosen], 100*c.SelfHostedShare,
+			money(c.FirstMonthUSD), money(c.TotalUSD), orList(acc, "–"), strings.ReplaceAll(candidateStatus(c), "|", `\|`))
+	}
+	if r.RunnerUp != nil {
+		fmt.Fprintf(&b, "\n**Runner-up:** %s, %s.\n", r.RunnerUp.Candidate, r.RunnerUp.Flip)
+	}
 	fmt.Fprintf(&b, "\n## Break-even\n\n%s\n", breakEvenText(r))
 	b.WriteString("\n## Criteria\n\n| Criterion | Favours | Finding | Decisive |\n|---|---|---|---|\n")
 	for _, c := range r.Criteria {
@@ -145,6 +164,20 @@ func breakEvenText(r *Report) string {
 		s += fmt.Sprintf(" Including set-up, it is not cheaper in total within %d months.", r.HorizonMonths)
 	}
 	return s
+}
+
+func candidateStatus(c *Candidate) string {
+	if len(c.Exclusions) == 0 {
+		if c.OverBudgetMonths > 0 {
+			return fmt.Sprintf("eligible (over budget %d months)", c.OverBudgetMonths)
+		}
+		return "eligible"
+	}
+	var parts []string
+	for _, e := range c.Exclusions {
+		parts = append(parts, e.Criterion+": "+e.Reason)
+	}
+	return "out — " + strings.Join(parts, "; ")
 }
 
 func feasibleText(s Scenario) string {

@@ -47,8 +47,11 @@ type costModel struct {
 	staff     float64 // $ per month for self-hosting staff
 	other     float64 // other fixed $ per month
 	setup     float64
-	util      float64 // target utilisation at peak
-	minRep    int
+	// apiTraining and selfTraining are monthly fine-tuning costs, charged
+	// when some traffic is on the API or on the open model.
+	apiTraining, selfTraining float64
+	util                      float64 // target utilisation at peak
+	minRep                    int
 	// peakRatio is peak output tokens/s per output token per month: the
 	// peak grows with the volume.
 	peakRatio float64
@@ -56,14 +59,17 @@ type costModel struct {
 
 // Month is one month of one scenario.
 type Month struct {
-	Month         int     `json:"month"`
-	InputTokens   float64 `json:"input_tokens"`
-	OutputTokens  float64 `json:"output_tokens"`
-	APIUSD        float64 `json:"api_usd"`
-	GPUUSD        float64 `json:"gpu_usd"`
-	StaffUSD      float64 `json:"staff_usd"`
-	OtherUSD      float64 `json:"other_usd"`
-	SetupUSD      float64 `json:"setup_usd"`
+	Month        int     `json:"month"`
+	InputTokens  float64 `json:"input_tokens"`
+	OutputTokens float64 `json:"output_tokens"`
+	APIUSD       float64 `json:"api_usd"`
+	GPUUSD       float64 `json:"gpu_usd"`
+	StaffUSD     float64 `json:"staff_usd"`
+	OtherUSD     float64 `json:"other_usd"`
+	SetupUSD     float64 `json:"setup_usd"`
+	// FineTuningUSD is the month's fine-tuning (hosted training on the API,
+	// or GPU time in-house).
+	FineTuningUSD float64 `json:"fine_tuning_usd,omitempty"`
 	TotalUSD      float64 `json:"total_usd"`
 	CumulativeUSD float64 `json:"cumulative_usd"`
 	Replicas      int     `json:"replicas"`
@@ -76,7 +82,11 @@ type Month struct {
 func (m *costModel) month(in, out, share float64) Month {
 	r := Month{InputTokens: in, OutputTokens: out}
 	r.APIUSD = (1 - share) * (in*m.pin + out*m.pout) / 1e6
+	if share < 1 {
+		r.FineTuningUSD += m.apiTraining
+	}
 	if share > 0 {
+		r.FineTuningUSD += m.selfTraining
 		avg := share * out / SecondsPerMonth
 		demand := math.Max(share*out*m.peakRatio, avg)
 		r.Replicas = max(m.minRep, int(math.Ceil(demand/(m.open.OutputTokensPerSecond*m.util)-1e-9)))
@@ -86,7 +96,7 @@ func (m *costModel) month(in, out, share float64) Month {
 		r.StaffUSD = m.staff
 		r.OtherUSD = m.other
 	}
-	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD
+	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD + r.FineTuningUSD
 	return r
 }
 
@@ -131,7 +141,7 @@ func (m *costModel) breakEven(inShare float64) (tokens float64, ok bool) {
 	if gpuPerReplica/perReplica*1e6 >= blended {
 		return 0, false // each extra replica costs more than the tokens it carries
 	}
-	fixed := m.staff + m.other
+	fixed := m.staff + m.other + m.selfTraining - m.apiTraining
 	for k := m.minRep; k < 1e6; k++ {
 		self := fixed + float64(k)*gpuPerReplica
 		v := BreakEvenTokens(self, blended)

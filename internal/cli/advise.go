@@ -34,7 +34,12 @@ func adviseCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := advise.Options{Profile: p, UsageDays: usageDays}
+			opts := advise.Options{Profile: p, UsageDays: usageDays, Aliases: map[string]string{}}
+			for _, m := range cfg.Models {
+				if m.Upstream != "" {
+					opts.Aliases[m.Name] = m.Upstream
+				}
+			}
 			if opts.Price, err = app.PriceFunc(cfg); err != nil {
 				return err
 			}

@@ -31,7 +31,9 @@ func TestAllFailedModelIsNotParetoAndIsCounted(t *testing.T) {
 		}
 		return textResp("You said: "+strings.TrimPrefix(req.Messages[0].Text(), "Say "), 4, 3), nil
 	}}
-	price := func(model string, u llm.Usage) (float64, bool) { return float64(u.InputTokens+u.OutputTokens) / 1e6, true }
+	price := func(model string, u llm.Usage) (float64, bool) {
+		return float64(u.InputTokens+u.OutputTokens) / 1e6, true
+	}
 	rep, err := Run(context.Background(), s, Options{Client: fc, Price: price})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,407 @@
+package advise
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Criterion names, in the order the advisor applies them (docs/advise.md).
+const (
+	CritDataSensitivity = "data sensitivity"
+	CritCompliance      = "compliance"
+	CritQuality         = "quality"
+	CritCustomisation   = "customisation"
+	CritBudget          = "budget"
+	CritCost            = "cost"
+	CritExpertise       = "in-house expertise"
+)
+
+// stages are the criteria that can exclude a candidate, in order: hard
+// constraints, then quality, customisation and budget. Cost then picks the
+// cheapest candidate left.
+var stages = []string{CritDataSensitivity, CritCompliance, CritQuality, CritCustomisation, CritBudget}
+
+// Candidate is one way of serving all the traffic: everything on one API
+// model, everything on one open model, or a hybrid of one of each with
+// each workload class assigned to one of them.
+type Candidate struct {
+	Name string `json:"name"`
+	// Kind is proprietary, self_hosted or hybrid.
+	Kind      string `json:"kind"`
+	APIModel  string `json:"api_model,omitempty"`
+	OpenModel string `json:"open_model,omitempty"`
+	// SelfHostedShare is the share of traffic on the open model.
+	SelfHostedShare float64 `json:"self_hosted_share"`
+	// Assignment maps each workload class to the model serving it.
+	Assignment []Assignment `json:"assignment"`
+	// Costs over the horizon; FirstMonthUSD excludes set-up.
+	TotalUSD         float64 `json:"total_usd"`
+	FirstMonthUSD    float64 `json:"first_month_usd"`
+	LastMonthUSD     float64 `json:"last_month_usd"`
+	OverBudgetMonths int     `json:"over_budget_months"`
+	GPUsAtStart      int     `json:"gpus_at_start"`
+	// FineTuningUSDMonth is the monthly fine-tuning cost included.
+	FineTuningUSDMonth float64 `json:"fine_tuning_usd_month,omitempty"`
+	// Scores are the eval accuracies of the models it uses (absent when
+	// no eval result matched).
+	Scores []ModelScore `json:"scores,omitempty"`
+	// Exclusions are every criterion that rules it out (empty: eligible).
+	Exclusions []Exclusion `json:"exclusions,omitempty"`
+	Chosen     bool        `json:"chosen,omitempty"`
+
+	cm     *costModel
+	months []Month
+}
+
+// Assignment is where one workload class goes.
+type Assignment struct {
+	Workload string  `json:"workload"`
+	Share    float64 `json:"share"`
+	Model    string  `json:"model"`
+	// Target is proprietary or self_hosted.
+	Target string `json:"target"`
+}
+
+// ModelScore is a model's accuracy from the eval reports.
+type ModelScore struct {
+	Model    string  `json:"model"`
+	Accuracy float64 `json:"accuracy"`
+	Cases    int     `json:"cases"`
+	// EvalModels are the eval result names that matched the model.
+	EvalModels []string `json:"eval_models"`
+}
+
+// Exclusion is one criterion ruling a candidate out.
+type Exclusion struct {
+	Criterion string `json:"criterion"`
+	Reason    string `json:"reason"`
+	// Flip says what would lift the exclusion, when a number can.
+	Flip string `json:"flip,omitempty"`
+}
+
+// Excluded reports whether any criterion rules the candidate out.
+func (c *Candidate) Excluded() bool { return len(c.Exclusions) > 0 }
+
+func (c *Candidate) excludedBy(crit string) bool {
+	for _, e := range c.Exclusions {
+		if e.Criterion == crit {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Candidate) exclude(crit, reason, flip string) {
+	c.Exclusions = append(c.Exclusions, Exclusion{Criterion: crit, Reason: reason, Flip: flip})
+}
+
+// workload is a resolved workload class.
+type workload struct {
+	WorkloadClass
+	fineTune bool
+}
+
+// workloads resolves the profile's classes, or derives them from the
+// private share.
+func (r *Report) workloads(p *Profile) []workload {
+	var ws []workload
+	if len(p.Workloads) > 0 {
+		priv := 0.0
+		for _, w := range p.Workloads {
+			ws = append(ws, workload{WorkloadClass: w, fineTune: w.FineTuning || p.Customisation.FineTuning})
+			if w.Sensitive {
+				priv += w.Share
+			}
+		}
+		if r.PrivateShare > priv+1e-9 {
+			r.Notes = append(r.Notes, fmt.Sprintf("The audit log shows %.0f%% of requests kept private, more than the %.0f%% of the sensitive workload classes: review the classes' shares.", 100*r.PrivateShare, 100*priv))
+		}
+		r.PrivateShare = priv
+		return ws
+	}
+	ft := p.Customisation.FineTuning
+	if r.PrivateShare > 0 {
+		ws = append(ws, workload{WorkloadClass: WorkloadClass{Name: "sensitive", Share: r.PrivateShare, Sensitive: true}, fineTune: ft})
+	}
+	if r.PrivateShare < 1 {
+		ws = append(ws, workload{WorkloadClass: WorkloadClass{Name: "general", Share: 1 - r.PrivateShare}, fineTune: ft})
+	}
+	return ws
+}
+
+// enumerate builds every candidate: each API model alone, each open model
+// alone, and for each pair every assignment of the workload classes that
+// uses both (sensitive classes always on the open model).
+func (r *Report) enumerate(p *Profile, ws []workload) []*Candidate {
+	var out []*Candidate
+	all := func(model, target string) []Assignment {
+		var as []Assignment
+		for _, w := range ws {
+			as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: model, Target: target})
+		}
+		return as
+	}
+	for _, a := range r.Proprietary {
+		out = append(out, &Candidate{Name: "API " + a.Model, Kind: ScenarioProprietary, APIModel: a.Model, Assignment: all(a.Model, ScenarioProprietary)})
+	}
+	for _, o := range r.Open {
+		out = append(out, &Candidate{Name: "self-hosted " + o.Model, Kind: ScenarioSelfHosted, OpenModel: o.Model, SelfHostedShare: 1, Assignment: all(o.Model, ScenarioSelfHosted)})
+	}
+	n := len(ws)
+	for _, a := range r.Proprietary {
+		for _, o := range r.Open {
+			for mask := 0; mask < 1<<n; mask++ { // bit set: on the open model
+				var as []Assignment
+				share, onAPI := 0.0, 0
+				ok := true
+				for i, w := range ws {
+					open := mask&(1<<i) != 0
+					if w.Sensitive && !open {
+						ok = false
+						break
+					}
+					if open {
+						share += w.Share
+						as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: o.Model, Target: ScenarioSelfHosted})
+					} else {
+						onAPI++
+						as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: a.Model, Target: ScenarioProprietary})
+					}
+				}
+				if !ok || onAPI == 0 {
+					continue
+				}
+				share += p.Hybrid.RoutedShare * (1 - share)
+				if share <= 0 || share >= 1 {
+					continue
+				}
+				var names []string
+				for _, x := range as {
+					if x.Target == ScenarioSelfHosted {
+						names = append(names, x.Workload)
+					}
+				}
+				name := fmt.Sprintf("hybrid %s + %s", o.Model, a.Model)
+				if len(names) > 0 && len(ws) > 1 {
+					name += " (" + strings.Join(names, ", ") + " self-hosted)"
+				}
+				out = append(out, &Candidate{Name: name, Kind: ScenarioHybrid, APIModel: a.Model, OpenModel: o.Model, SelfHostedShare: share, Assignment: as})
+			}
+		}
+	}
+	return out
+}
+
+// cost prices a candidate over the horizon with its own models.
+func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, out float64) {
+	m := &costModel{
+		staff: *p.SelfHosting.StaffFTE * p.Expertise.StaffCostUSDMonth, other: p.SelfHosting.OtherFixedUSDMonth,
+		setup: p.SelfHosting.SetupUSD, util: p.SelfHosting.TargetUtilisation, minRep: p.SelfHosting.MinReplicas,
+		peakRatio: peakRatio,
+	}
+	needFT := false
+	for i, as := range c.Assignment {
+		if ws[i].fineTune {
+			needFT = true
+			_ = as
+		}
+	}
+	if a := r.apiPrice(c.APIModel); a != nil {
+		m.pin, m.pout, m.hasAPI = a.InputPerMillion, a.OutputPerMillion, true
+		if ft := r.apiFineTuning(p, c.APIModel); needFT && ft != nil {
+			if ft.InputPerMillion > 0 || ft.OutputPerMillion > 0 {
+				m.pin, m.pout = ft.InputPerMillion, ft.OutputPerMillion
+			}
+			m.apiTraining = p.Customisation.TrainingTokensPerMonth * ft.TrainingPerMillion / 1e6
+		}
+	}
+	for i := range p.Candidates.Open {
+		if p.Candidates.Open[i].Model == c.OpenModel {
+			m.open, m.hasOpen, m.gpuHourly = p.Candidates.Open[i], true, p.Candidates.Open[i].GPUHourlyUSD
+			if needFT || p.Customisation.Adapters {
+				m.selfTraining = p.Customisation.SelfHostedTrainingUSDMonth
+			}
+		}
+	}
+	c.cm = m
+	c.months = m.project(in, out, p.Workload.GrowthPerMonth, c.SelfHostedShare, p.HorizonMonths)
+	n := len(c.months)
+	c.TotalUSD = c.months[n-1].CumulativeUSD
+	c.FirstMonthUSD = c.months[0].TotalUSD - c.months[0].SetupUSD
+	c.LastMonthUSD = c.months[n-1].TotalUSD
+	c.GPUsAtStart = c.months[0].GPUs
+	c.FineTuningUSDMonth = c.months[0].FineTuningUSD
+	for _, mo := range c.months {
+		if lim := p.Budget.MonthlyLimitUSD; lim > 0 && mo.TotalUSD-mo.SetupUSD > lim {
+			c.OverBudgetMonths++
+		}
+	}
+}
+
+func (r *Report) apiPrice(model string) *APIPrice {
+	for i := range r.Proprietary {
+		if r.Proprietary[i].Model == model {
+			return &r.Proprietary[i]
+		}
+	}
+	return nil
+}
+
+func (r *Report) apiFineTuning(p *Profile, model string) *HostedFineTuning {
+	for _, c := range p.Candidates.Proprietary {
+		if c.Model == model {
+			return c.FineTuning
+		}
+	}
+	return nil
+}
+
+// constrain records every exclusion of every candidate, criterion by
+// criterion.
+func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
+	regs := regulations(p)
+	// Hard constraints.
+	for _, c := range cs {
+		if a := r.apiPrice(c.APIModel); a != nil && !a.Allowed {
+			c.exclude(CritCompliance, fmt.Sprintf("sends traffic to %s: %s", a.Model, a.Why), "")
+		}
+		for i, as := range c.Assignment {
+			if ws[i].Sensitive && as.Target == ScenarioProprietary {
+				what := orList(p.Data.Classes, "sensitive data")
+				reason := fmt.Sprintf("sends the %s class (%.0f%% of traffic, %s) to a proprietary API", as.Workload, 100*as.Share, what)
+				if len(regs) > 0 {
+					reason += " under " + strings.Join(regs, ", ")
+				}
+				c.exclude(CritDataSensitivity, reason, "")
+			}
+		}
+	}
+	// Quality: absolute minimums, then the gap to the API an open model
+	// replaces, measured only against APIs the hard constraints allow.
+	bestAPI := r.bestAllowedAPIScore(cs)
+	for _, c := range cs {
+		for i, as := range c.Assignment {
+			sc := r.score(as.Model)
+			minAcc := ws[i].MinAccuracy
+			if minAcc == 0 {
+				minAcc = p.Quality.MinAccuracy
+			}
+			if sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
+				c.exclude(CritQuality, fmt.Sprintf("%s scores %.1f%% in the evals, below the %.1f%% the %s class needs", as.Model, 100*sc.Accuracy, 100*minAcc, as.Workload),
+					fmt.Sprintf("qualifies if %s reaches %.1f%%", as.Model, 100*minAcc))
+				break
+			}
+		}
+		if c.Kind == ScenarioProprietary {
+			continue
+		}
+		ref := bestAPI
+		if c.Kind == ScenarioHybrid {
+			ref = r.score(c.APIModel)
+		}
+		open := r.score(c.OpenModel)
+		if ref == nil || open == nil {
+			continue
+		}
+		gap := 100 * (ref.Accuracy - open.Accuracy)
+		// The gap matters for the classes that could go to the API.
+		for i, as := range c.Assignment {
+			if as.Target == ScenarioSelfHosted && !ws[i].Sensitive && gap > p.Quality.MaxGapPP {
+				c.exclude(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %.0f", c.OpenModel, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
+					fmt.Sprintf("wins if the quality gap is below %.0f pts (now %.1f)", p.Quality.MaxGapPP, gap))
+				break
+			}
+		}
+	}
+	// Customisation.
+	for _, c := range cs {
+		for i, as := range c.Assignment {
+			if as.Target != ScenarioProprietary {
+				continue
+			}
+			if p.Customisation.Adapters {
+				c.exclude(CritCustomisation, fmt.Sprintf("adapters (LoRA) need open weights; %s has none", as.Model), "")
+				break
+			}
+			if ws[i].fineTune && r.apiFineTuning(p, as.Model) == nil {
+				c.exclude(CritCustomisation, fmt.Sprintf("the %s class must be fine-tuned and %s offers no hosted fine-tuning (none declared in the profile)", as.Workload, as.Model),
+					"qualifies if the vendor offers hosted fine-tuning (candidates.proprietary[].fine_tuning)")
+				break
+			}
+		}
+	}
+	// Budget: only when some candidate left stays within it.
+	if lim := p.Budget.MonthlyLimitUSD; lim > 0 {
+		within := false
+		for _, c := range cs {
+			if !c.Excluded() && c.OverBudgetMonths == 0 {
+				within = true
+			}
+		}
+		for _, c := range cs {
+			if within && c.OverBudgetMonths > 0 {
+				c.exclude(CritBudget, fmt.Sprintf("exceeds the $%s monthly limit in %d of %d months (up to $%s)", money(lim), c.OverBudgetMonths, p.HorizonMonths, money(maxMonth(c.months))),
+					fmt.Sprintf("qualifies with a monthly limit of $%s", money(maxMonth(c.months))))
+			}
+		}
+		if !within {
+			r.Notes = append(r.Notes, fmt.Sprintf("Every eligible candidate exceeds the $%s monthly budget: the cheapest is recommended anyway.", money(lim)))
+		}
+	}
+	for _, c := range cs {
+		for _, m := range []string{c.APIModel, c.OpenModel} {
+			if sc := r.score(m); m != "" && sc != nil {
+				c.Scores = append(c.Scores, *sc)
+			}
+		}
+	}
+}
+
+func maxMonth(ms []Month) float64 {
+	v := 0.0
+	for _, m := range ms {
+		v = math.Max(v, m.TotalUSD-m.SetupUSD)
+	}
+	return v
+}
+
+// bestAllowedAPIScore is the most accurate measured API model not ruled
+// out by hard constraints (the alternative an open model is compared to).
+func (r *Report) bestAllowedAPIScore(cs []*Candidate) *ModelScore {
+	var best *ModelScore
+	for _, c := range cs {
+		if c.Kind != ScenarioProprietary || c.excludedBy(CritCompliance) {
+			continue
+		}
+		if s := r.score(c.APIModel); s != nil && (best == nil || s.Accuracy > best.Accuracy) {
+			best = s
+		}
+	}
+	return best
+}
+
+func regulations(p *Profile) []string {
+	var regs []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{p.Compliance.HIPAA, "HIPAA"}, {p.Compliance.GDPR, "GDPR"}, {p.Compliance.PCIDSS, "PCI-DSS"}} {
+		if f.on {
+			regs = append(regs, f.name)
+		}
+	}
+	return regs
+}
+
+// cheapest is the candidate with the lowest horizon total among those ok
+// accepts (ties: the earlier one), or nil.
+func cheapest(cs []*Candidate, ok func(*Candidate) bool) *Candidate {
+	var best *Candidate
+	for _, c := range cs {
+		if ok(c) && (best == nil || c.TotalUSD < best.TotalUSD) {
+			best = c
+		}
+	}
+	return best
+}

@@ -1,0 +1,332 @@
+package advise
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// RunnerUp is the best alternative of another kind than the choice, and
+// what would make it win.
+type RunnerUp struct {
+	Candidate string  `json:"candidate"`
+	Kind      string  `json:"kind"`
+	TotalUSD  float64 `json:"total_usd"`
+	// LostOn is the criterion it lost on (a stage, or cost).
+	LostOn string `json:"lost_on"`
+	Flip   string `json:"flip"`
+}
+
+// decide applies the stages in order to the candidates, picks the
+// cheapest one left, and records which criteria changed the choice: a
+// stage is decisive when it rules out the candidate that would have been
+// chosen without it (the cheapest still in the running); cost is named
+// only when no stage changed anything, i.e. the choice is the cheapest of
+// all candidates.
+func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidate, []string) {
+	alive := func(done map[string]bool) func(*Candidate) bool {
+		return func(c *Candidate) bool {
+			for _, e := range c.Exclusions {
+				if done[e.Criterion] {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	done := map[string]bool{}
+	var decided []string
+	for _, st := range stages {
+		before := cheapest(cs, alive(done))
+		done[st] = true
+		if before != nil && before.excludedBy(st) {
+			decided = append(decided, st)
+		}
+	}
+	choice := cheapest(cs, alive(done))
+	if choice == nil {
+		return nil, decided
+	}
+	choice.Chosen = true
+	if len(decided) == 0 && len(cs) > 1 {
+		decided = append(decided, CritCost)
+		// Expertise changed the choice when, without the staff cost of
+		// self-hosting, another candidate would be cheapest.
+		staff := *p.SelfHosting.StaffFTE * p.Expertise.StaffCostUSDMonth
+		if staff > 0 {
+			var alt *Candidate
+			for _, c := range cs {
+				if c.Excluded() {
+					continue
+				}
+				t := c.TotalUSD
+				if c.SelfHostedShare > 0 {
+					t -= staff * float64(p.HorizonMonths)
+				}
+				if alt == nil || t < altTotal(alt, staff, p) {
+					alt = c
+				}
+			}
+			if alt != nil && alt != choice {
+				decided = append(decided, CritExpertise)
+			}
+		}
+	}
+	return choice, decided
+}
+
+func altTotal(c *Candidate, staff float64, p *Profile) float64 {
+	if c.SelfHostedShare > 0 {
+		return c.TotalUSD - staff*float64(p.HorizonMonths)
+	}
+	return c.TotalUSD
+}
+
+// runnerUp is the cheapest eligible candidate of another kind, else the
+// cheapest excluded one of another kind, with what would flip the choice.
+func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, out float64) *RunnerUp {
+	other := func(c *Candidate) bool { return c.Kind != choice.Kind }
+	ru := cheapest(cs, func(c *Candidate) bool { return other(c) && !c.Excluded() })
+	if ru == nil {
+		ru = cheapest(cs, func(c *Candidate) bool { return c != choice && !c.Excluded() })
+	}
+	if ru != nil {
+		res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: CritCost}
+		res.Flip = fmt.Sprintf("costs $%s over %d months, %.0f%% more", money(ru.TotalUSD), p.HorizonMonths, 100*(ru.TotalUSD/choice.TotalUSD-1))
+		if v, below, ok := crossover(p, choice, ru, in, out); ok {
+			dir := "above"
+			if below {
+				dir = "below"
+			}
+			res.Flip += fmt.Sprintf("; it becomes cheaper %s %s tokens a month (now %s)", dir, tokens(v), tokens(in+out))
+		} else {
+			res.Flip += "; it stays dearer at any volume from 1/100 to 100 times today's"
+		}
+		return res
+	}
+	ru = cheapest(cs, func(c *Candidate) bool { return other(c) && c.Excluded() })
+	if ru == nil {
+		return nil
+	}
+	e := ru.Exclusions[0]
+	res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: e.Criterion}
+	res.Flip = fmt.Sprintf("ruled out by %s: %s", e.Criterion, e.Reason)
+	if ru.TotalUSD < choice.TotalUSD {
+		res.Flip += fmt.Sprintf(" (it would cost $%s, %.1f× less)", money(ru.TotalUSD), choice.TotalUSD/ru.TotalUSD)
+	}
+	if e.Flip != "" {
+		res.Flip += "; it " + e.Flip
+	} else {
+		res.Flip += "; no price or volume changes this: only lifting the constraint would"
+	}
+	return res
+}
+
+// crossover finds the monthly volume (at today's mix, growth included)
+// nearest today's at which b's horizon total equals a's: below reports
+// whether b wins below it.
+func crossover(p *Profile, a, b *Candidate, in, out float64) (volume float64, below, ok bool) {
+	diff := func(k float64) float64 {
+		ma := a.cm.project(in*k, out*k, p.Workload.GrowthPerMonth, a.SelfHostedShare, p.HorizonMonths)
+		mb := b.cm.project(in*k, out*k, p.Workload.GrowthPerMonth, b.SelfHostedShare, p.HorizonMonths)
+		return mb[len(mb)-1].CumulativeUSD - ma[len(ma)-1].CumulativeUSD
+	}
+	d1 := diff(1)
+	// Scan outwards from k = 1 in both directions, nearest first.
+	const steps = 200
+	prevLo, prevHi := 1.0, 1.0
+	for i := 1; i <= steps; i++ {
+		f := math.Pow(100, float64(i)/steps)
+		for _, k := range []float64{1 / f, f} {
+			prev := prevHi
+			if k < 1 {
+				prev = prevLo
+			}
+			if d := diff(k); (d < 0) != (d1 < 0) {
+				lo, hi := prev, k
+				for range 60 {
+					mid := math.Sqrt(lo * hi)
+					if (diff(mid) < 0) == (d1 < 0) {
+						lo = mid
+					} else {
+						hi = mid
+					}
+				}
+				return hi * (in + out), k < 1, true
+			}
+			if k < 1 {
+				prevLo = k
+			} else {
+				prevHi = k
+			}
+		}
+	}
+	return 0, false, false
+}
+
+// explain fills Criteria and Recommendation.
+func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Candidate, decided []string, in, out float64) {
+	isDecisive := func(n string) bool {
+		for _, d := range decided {
+			if d == n {
+				return true
+			}
+		}
+		return false
+	}
+	count := func(crit string) (n int, first string) {
+		for _, c := range cs {
+			for _, e := range c.Exclusions {
+				if e.Criterion == crit {
+					if n == 0 {
+						first = c.Name + ": " + e.Reason
+					}
+					n++
+					break
+				}
+			}
+		}
+		return
+	}
+	favours := func(crit string) string {
+		if choice != nil && isDecisive(crit) {
+			return choice.Kind
+		}
+		return "neutral"
+	}
+	finding := func(crit, none string) string {
+		n, first := count(crit)
+		if n == 0 {
+			return none
+		}
+		return fmt.Sprintf("rules out %d of %d candidates, e.g. %s", n, len(cs), first)
+	}
+	ds := Criterion{Name: CritDataSensitivity, Finding: finding(CritDataSensitivity, "no sensitive workload class: any model may see the traffic")}
+	if r.PrivateShare > 0 {
+		ds.Finding = fmt.Sprintf("%.0f%% of traffic carries %s and must stay self-hosted; ", 100*r.PrivateShare, orList(p.Data.Classes, "sensitive data")) + ds.Finding
+	}
+	regs := regulations(p)
+	co := Criterion{Name: CritCompliance, Finding: finding(CritCompliance, "no residency requirement excludes an API")}
+	if len(regs) > 0 || p.Compliance.Residency != "" {
+		pre := "under " + orList(regs, "no named regulation")
+		if p.Compliance.Residency != "" {
+			pre += fmt.Sprintf(", data must stay in %q", p.Compliance.Residency)
+		}
+		co.Finding = pre + "; " + co.Finding
+	}
+	q := Criterion{Name: CritQuality, Finding: finding(CritQuality, "no candidate falls below a quality threshold")}
+	if len(r.Quality) == 0 {
+		q.Finding = "no eval results given (run fulcrum eval and pass --eval): quality thresholds not checked"
+	} else if r.QualityGapPP != nil {
+		q.Finding = fmt.Sprintf("gap between %s and %s: %+.1f pp (limit %.0f pp); ", r.QualityGapModels[0], r.QualityGapModels[1], *r.QualityGapPP, p.Quality.MaxGapPP) + q.Finding
+	}
+	cu := Criterion{Name: CritCustomisation, Finding: finding(CritCustomisation, "no fine-tuning or adapters required")}
+	var needs []string
+	ft := false
+	for _, w := range ws {
+		ft = ft || w.fineTune
+	}
+	for _, n := range []struct {
+		on   bool
+		name string
+	}{{ft, "fine-tuning"}, {p.Customisation.Adapters, "adapters (LoRA)"}, {p.Customisation.DomainVocabulary, "domain vocabulary"}} {
+		if n.on {
+			needs = append(needs, n.name)
+		}
+	}
+	if len(needs) > 0 {
+		var offers []string
+		for _, c := range p.Candidates.Proprietary {
+			if c.FineTuning != nil {
+				offers = append(offers, fmt.Sprintf("%s offers hosted fine-tuning ($%.2f per million training tokens, then $%.2f / $%.2f per million)", c.Model,
+					c.FineTuning.TrainingPerMillion, orPrice(c.FineTuning.InputPerMillion, r.apiPrice(c.Model).InputPerMillion), orPrice(c.FineTuning.OutputPerMillion, r.apiPrice(c.Model).OutputPerMillion)))
+			}
+		}
+		pre := "needs " + strings.Join(needs, ", ") + "; open weights can be adapted freely"
+		if len(offers) > 0 {
+			pre += "; " + strings.Join(offers, "; ")
+		} else if ft || p.Customisation.Adapters {
+			pre += "; no API candidate declares hosted fine-tuning"
+		}
+		cu.Finding = pre + "; " + cu.Finding
+	}
+	bu := Criterion{Name: CritBudget, Finding: finding(CritBudget, "no candidate left is over budget")}
+	if p.Budget.MonthlyLimitUSD == 0 {
+		bu.Finding = "no monthly limit"
+	} else {
+		bu.Finding = fmt.Sprintf("limit $%s a month; ", money(p.Budget.MonthlyLimitUSD)) + bu.Finding
+	}
+	if !p.Budget.CapexPossible && p.SelfHosting.SetupUSD > 0 {
+		bu.Finding += fmt.Sprintf("; no capital spending, so the $%s set-up must come from operating budget (GPUs are rented)", money(p.SelfHosting.SetupUSD))
+	}
+	staff := p.Expertise.MLStaff + p.Expertise.InfraStaff
+	staffCost := *p.SelfHosting.StaffFTE * p.Expertise.StaffCostUSDMonth
+	ex := Criterion{Name: CritExpertise}
+	if staff == 0 {
+		ex.Finding = fmt.Sprintf("no ML or infrastructure staff: self-hosting means hiring %.1f FTE ($%s a month, included in its costs)", *p.SelfHosting.StaffFTE, money(staffCost))
+	} else {
+		ex.Finding = fmt.Sprintf("%.1f ML and %.1f infrastructure staff; self-hosting takes %.1f FTE ($%s a month, included in its costs)", p.Expertise.MLStaff, p.Expertise.InfraStaff, *p.SelfHosting.StaffFTE, money(staffCost))
+	}
+	cost := Criterion{Name: CritCost}
+	if all := cheapest(cs, func(*Candidate) bool { return true }); all != nil {
+		cost.Finding = fmt.Sprintf("cheapest of all %d candidates: %s at $%s over %d months", len(cs), all.Name, money(all.TotalUSD), p.HorizonMonths)
+		if choice != nil && all != choice {
+			cost.Finding += fmt.Sprintf("; the choice costs $%s (%.1f× as much): cost did not decide it", money(choice.TotalUSD), choice.TotalUSD/all.TotalUSD)
+		}
+	}
+	if r.BreakEven.Found {
+		cost.Finding += fmt.Sprintf("; self-hosting all traffic breaks even at %s tokens a month (now %s)", tokens(r.BreakEven.TokensPerMonth), tokens(r.BreakEven.CurrentTokensPerMonth))
+	}
+	for _, c := range []*Criterion{&ds, &co, &q, &cu, &bu, &cost, &ex} {
+		c.Decisive = isDecisive(c.Name)
+		c.Favours = favours(c.Name)
+		r.Criteria = append(r.Criteria, *c)
+	}
+	r.Recommendation = Recommendation{DecidedBy: decided}
+	if choice == nil {
+		r.Recommendation.Summary = "No candidate is eligible: every one is ruled out (see the candidates' exclusions). Add an open candidate (sensitive data must stay self-hosted), an API allowed by compliance, or relax a threshold."
+		return
+	}
+	r.Recommendation.Scenario = choice.Kind
+	r.Recommendation.Candidate = choice.Name
+	var sum string
+	switch choice.Kind {
+	case ScenarioProprietary:
+		sum = fmt.Sprintf("Use the %s API for all traffic", choice.APIModel)
+	case ScenarioSelfHosted:
+		sum = fmt.Sprintf("Self-host %s for all traffic (%d × %s to start)", choice.OpenModel, choice.GPUsAtStart, orUnknown(r.openGPU(choice.OpenModel)))
+	case ScenarioHybrid:
+		var self, api []string
+		for _, a := range choice.Assignment {
+			if a.Target == ScenarioSelfHosted {
+				self = append(self, fmt.Sprintf("%s %.0f%%", a.Workload, 100*a.Share))
+			} else {
+				api = append(api, fmt.Sprintf("%s %.0f%%", a.Workload, 100*a.Share))
+			}
+		}
+		sum = fmt.Sprintf("Hybrid: self-host %s for %s and send %s to %s (%.0f%% of traffic self-hosted)", choice.OpenModel, strings.Join(self, ", "),
+			strings.Join(api, ", "), choice.APIModel, 100*choice.SelfHostedShare)
+	}
+	sum += fmt.Sprintf(": $%s over %d months ($%s in month 1, $%s in month %d).", money(choice.TotalUSD), p.HorizonMonths, money(choice.FirstMonthUSD), money(choice.LastMonthUSD), p.HorizonMonths)
+	sum += " Decided by: " + strings.Join(decided, ", ") + "."
+	if r.RunnerUp != nil {
+		sum += fmt.Sprintf(" Runner-up: %s, %s.", r.RunnerUp.Candidate, r.RunnerUp.Flip)
+	}
+	r.Recommendation.Summary = sum
+}
+
+func (r *Report) openGPU(model string) string {
+	for _, o := range r.Open {
+		if o.Model == model {
+			return o.GPU
+		}
+	}
+	return ""
+}
+
+func orPrice(v, base float64) float64 {
+	if v > 0 {
+		return v
+	}
+	return base
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/provider/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/provider/bedrock"
 	"github.com/fulcrumhq/fulcrum/internal/provider/gemini"
 	"github.com/fulcrumhq/fulcrum/internal/provider/ollama"
 	"github.com/fulcrumhq/fulcrum/internal/provider/openai"
@@ -32,6 +33,8 @@ func NewProvider(pc config.Provider) (provider.Provider, error) {
 		return ollama.New(pc)
 	case config.TypeReplay:
 		return replay.New(pc)
+	case config.TypeBedrock:
+		return bedrock.New(pc)
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 	}

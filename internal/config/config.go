@@ -95,7 +95,8 @@ type Provider struct {
 	// Name identifies the provider in models, headers and records. Required.
 	Name string `yaml:"name"`
 	// Type is the adapter: openai (also every OpenAI-compatible server:
-	// vLLM, llama.cpp, TGI, LM Studio), anthropic, gemini, ollama, replay.
+	// vLLM, llama.cpp, TGI, LM Studio), anthropic, gemini, ollama, replay,
+	// azure_openai, bedrock, vertex, mistral.
 	Type string `yaml:"type"`
 	// BaseURL is the API root. Defaults: openai https://api.openai.com/v1,
 	// anthropic https://api.anthropic.com/v1, gemini
@@ -116,9 +117,16 @@ type Provider struct {
 	Headers map[string]string `yaml:"headers"`
 	// Timeouts bound upstream calls.
 	Timeouts Timeouts `yaml:"timeouts"`
-	// APIVersion is sent as anthropic-version for anthropic providers.
-	// Default "2023-06-01".
+	// APIVersion is sent as anthropic-version for anthropic providers
+	// (default "2023-06-01") and as the api-version query for azure_openai
+	// (default "2024-10-21").
 	APIVersion string `yaml:"api_version"`
+	// Azure, AWS, Vertex and Mistral hold the settings of the cloud types
+	// (see clouds.go and docs/providers/).
+	Azure   *Azure   `yaml:"azure"`
+	AWS     *AWS     `yaml:"aws"`
+	Vertex  *Vertex  `yaml:"vertex"`
+	Mistral *Mistral `yaml:"mistral"`
 	// Cost is the self-hosted cost model (GPU hours). Optional.
 	Cost *SelfHostedCost `yaml:"cost"`
 	// Replay configures a replay provider (type: replay).

@@ -150,3 +150,30 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestCloudProviderValidation(t *testing.T) {
+	env := func(string) (string, bool) { return "", false }
+	bad := map[string]string{
+		"providers[0].aws.region":      `providers: [{name: b, type: bedrock}]`,
+		"providers[0].vertex.project":  `providers: [{name: v, type: vertex, vertex: {location: europe-west4}}]`,
+		"providers[0].vertex.location": `providers: [{name: v, type: vertex, vertex: {project: p}}]`,
+		"providers[0].base_url":        `providers: [{name: a, type: azure_openai, api_key: k}]`,
+		"exactly one of":               `providers: [{name: a, type: azure_openai, base_url: "https://x.openai.azure.com", api_key: k, azure: {token_env: T}}]`,
+	}
+	for want, y := range bad {
+		_, err := Parse([]byte(y), env)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to name %q", y, err, want)
+		}
+	}
+	cfg, err := Parse([]byte(`providers: [{name: m, type: mistral, api_key: k}, {name: v, type: vertex, vertex: {project: p, location: europe-west4}}]`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Providers[0]; p.BaseURL != "https://api.mistral.ai/v1" || p.Region != "eu" {
+		t.Errorf("mistral defaults: %q %q", p.BaseURL, p.Region)
+	}
+	if p := cfg.Providers[1]; p.BaseURL != "https://europe-west4-aiplatform.googleapis.com/v1" {
+		t.Errorf("vertex base_url = %q", p.BaseURL)
+	}
+}

@@ -81,6 +81,7 @@ func (c *Config) ApplyDefaults(lookup func(string) (string, bool)) {
 	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
+		cloudDefaults(p)
 		if p.BaseURL == "" {
 			p.BaseURL = DefaultBaseURL(p.Type)
 		}

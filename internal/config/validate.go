@@ -52,10 +52,12 @@ func (c *Config) Validate() []error {
 			if p.Replay == nil || p.Replay.File == "" {
 				add(path+".replay.file", "required for a replay provider")
 			}
+		case TypeAzureOpenAI, TypeBedrock, TypeVertex, TypeMistral:
+			validateCloud(path, &p, add)
 		case "":
-			add(path+".type", "required (openai, anthropic, gemini, ollama or replay)")
+			add(path+".type", "required (openai, anthropic, gemini, ollama, replay, azure_openai, bedrock, vertex or mistral)")
 		default:
-			add(path+".type", "unknown provider type %q (want openai, anthropic, gemini, ollama or replay)", p.Type)
+			add(path+".type", "unknown provider type %q (want openai, anthropic, gemini, ollama, replay, azure_openai, bedrock, vertex or mistral)", p.Type)
 		}
 		if p.Hosting != SelfHosted && p.Hosting != Proprietary {
 			add(path+".hosting", "must be self_hosted or proprietary, not %q", p.Hosting)

@@ -25,11 +25,13 @@ type upstreams struct {
 	anthropic *fake.Anthropic
 	gemini    *fake.Gemini
 	ollama    *fake.Ollama
+	bedrock   *fake.Bedrock
 }
 
 func startUpstreams(t testing.TB) *upstreams {
-	u := &upstreams{openai: fake.NewOpenAI(), anthropic: fake.NewAnthropic(), gemini: fake.NewGemini(), ollama: fake.NewOllama()}
-	t.Cleanup(func() { u.openai.Close(); u.anthropic.Close(); u.gemini.Close(); u.ollama.Close() })
+	u := &upstreams{openai: fake.NewOpenAI(), anthropic: fake.NewAnthropic(), gemini: fake.NewGemini(), ollama: fake.NewOllama(),
+		bedrock: fake.NewBedrock("eu-central-1")}
+	t.Cleanup(func() { u.openai.Close(); u.anthropic.Close(); u.gemini.Close(); u.ollama.Close(); u.bedrock.Close() })
 	return u
 }
 
@@ -41,6 +43,7 @@ providers:
   - { name: p-anthropic, type: anthropic, base_url: %q, api_key: %q }
   - { name: p-gemini, type: gemini, base_url: %q, api_key: %q }
   - { name: p-ollama, type: ollama, base_url: %q }
+%s
 models:
   - { name: m-openai, provider: p-openai, upstream: gpt-4o }
   - { name: m-anthropic, provider: p-anthropic, upstream: claude-sonnet-4-5 }
@@ -49,7 +52,8 @@ models:
   - { name: e-openai, provider: p-openai, upstream: text-embedding-3-small, type: embedding }
   - { name: e-gemini, provider: p-gemini, upstream: gemini-embedding-001, type: embedding }
   - { name: e-ollama, provider: p-ollama, upstream: "nomic-embed-text:latest", type: embedding }
-`, u.openai.URL, fake.APIKey, u.anthropic.URL, fake.APIKey, u.gemini.URL, fake.APIKey, u.ollama.URL)
+%s
+`, u.openai.URL, fake.APIKey, u.anthropic.URL, fake.APIKey, u.gemini.URL, fake.APIKey, u.ollama.URL, u.cloudProviders(), u.cloudModels())
 }
 
 var providerModels = []struct{ model, provider string }{
@@ -57,6 +61,7 @@ var providerModels = []struct{ model, provider string }{
 	{"m-anthropic", "p-anthropic"},
 	{"m-gemini", "p-gemini"},
 	{"m-ollama", "p-ollama"},
+	{"m-bedrock", "p-bedrock"},
 }
 
 func openaiClient(g *gateway) openai.Client {
@@ -277,7 +282,7 @@ func TestMatrix(t *testing.T) {
 	}
 
 	t.Run("embeddings", func(t *testing.T) {
-		for _, m := range []string{"e-openai", "e-gemini", "e-ollama"} {
+		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere"} {
 			for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
 				resp, err := oc.Embeddings.New(ctxT(t), openai.EmbeddingNewParams{
 					Model:          m,

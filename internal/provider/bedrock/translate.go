@@ -1,0 +1,246 @@
+package bedrock
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// toConverse translates a canonical request into a Converse body. What
+// Converse cannot carry fails with a 400 naming the parameter.
+func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
+	switch {
+	case len(req.Unsupported) > 0:
+		return nil, llm.Unsupported(providerType, req.Unsupported[0])
+	case req.N > 1:
+		return nil, llm.Unsupported(providerType, "n")
+	case req.Seed != nil:
+		return nil, llm.Unsupported(providerType, "seed")
+	case req.PresencePenalty != nil:
+		return nil, llm.Unsupported(providerType, "presence_penalty")
+	case req.FrequencyPenalty != nil:
+		return nil, llm.Unsupported(providerType, "frequency_penalty")
+	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text":
+		return nil, llm.Unsupported(providerType, "response_format")
+	}
+	out := &converseRequest{}
+	if req.MaxTokens != nil || req.Temperature != nil || req.TopP != nil || len(req.Stop) > 0 {
+		out.InferenceConfig = &inferenceConfig{MaxTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP, StopSequences: req.Stop}
+	}
+	if req.TopK != nil {
+		// top_k is not a Converse field; Anthropic models take it as an
+		// additional model request field, other families have no equivalent.
+		if !strings.Contains(req.Model, "anthropic.") {
+			return nil, llm.Unsupported(providerType, "top_k")
+		}
+		out.AdditionalModelRequestFields, _ = json.Marshal(map[string]int{"top_k": *req.TopK})
+	}
+	used := map[string]bool{}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		switch m.Role {
+		case llm.RoleSystem:
+			if t := m.Text(); t != "" {
+				out.System = append(out.System, systemBlock{Text: t})
+			}
+		case llm.RoleUser:
+			blocks, err := userBlocks(m, i)
+			if err != nil {
+				return nil, err
+			}
+			out.add("user", blocks)
+		case llm.RoleAssistant:
+			var blocks []contentBlock
+			if t := m.Text(); t != "" {
+				blocks = append(blocks, contentBlock{Text: &t})
+			}
+			for j, tc := range m.ToolCalls {
+				in, err := arguments(tc.Arguments, fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j))
+				if err != nil {
+					return nil, err
+				}
+				used[tc.Name] = true
+				blocks = append(blocks, contentBlock{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: in}})
+			}
+			out.add("assistant", blocks)
+		case llm.RoleTool:
+			t := m.Text()
+			tr := &toolResult{ToolUseID: m.ToolCallID, Content: []toolResultContent{{Text: &t}}}
+			if m.IsError {
+				tr.Status = "error"
+			}
+			used["\x00"] = true
+			out.add("user", []contentBlock{{ToolResult: tr}})
+		default:
+			return nil, llm.Errorf(fmt.Sprintf("messages[%d].role", i), "unknown role %q", m.Role)
+		}
+	}
+	if len(out.Messages) == 0 {
+		return nil, llm.Errorf("messages", "at least one user or assistant message is required")
+	}
+	return out, toolsConfig(out, req, used)
+}
+
+// add appends blocks as a message, merging them into the previous message
+// when it has the same role: Converse wants user and assistant turns to
+// alternate, and several tool results make one user turn.
+func (r *converseRequest) add(role string, blocks []contentBlock) {
+	if len(blocks) == 0 {
+		return
+	}
+	if n := len(r.Messages); n > 0 && r.Messages[n-1].Role == role {
+		r.Messages[n-1].Content = append(r.Messages[n-1].Content, blocks...)
+		return
+	}
+	r.Messages = append(r.Messages, message{Role: role, Content: blocks})
+}
+
+func userBlocks(m *llm.Message, i int) ([]contentBlock, error) {
+	var out []contentBlock
+	for j, p := range m.Content {
+		switch p.Type {
+		case llm.PartText:
+			if p.Text == "" {
+				continue
+			}
+			t := p.Text
+			out = append(out, contentBlock{Text: &t})
+		case llm.PartImage:
+			if p.Image == nil || p.Image.Data == "" {
+				return nil, llm.Errorf(fmt.Sprintf("messages[%d].content[%d].image_url", i, j), "bedrock takes images as base64 data URLs, not links")
+			}
+			f := strings.TrimPrefix(p.Image.MediaType, "image/")
+			if f == "jpg" {
+				f = "jpeg"
+			}
+			if f != "png" && f != "jpeg" && f != "gif" && f != "webp" {
+				return nil, llm.Errorf(fmt.Sprintf("messages[%d].content[%d].image_url", i, j), "bedrock takes png, jpeg, gif or webp images, not %q", p.Image.MediaType)
+			}
+			img := &imageBlock{Format: f}
+			img.Source.Bytes = p.Image.Data
+			out = append(out, contentBlock{Image: img})
+		}
+	}
+	return out, nil
+}
+
+// arguments checks a tool call's argument string is a JSON object.
+func arguments(s, param string) (json.RawMessage, error) {
+	if strings.TrimSpace(s) == "" {
+		return json.RawMessage("{}"), nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &obj); err != nil {
+		return nil, llm.Errorf(param, "tool call arguments must be a JSON object: %v", err)
+	}
+	return json.RawMessage(s), nil
+}
+
+// toolsConfig sets toolConfig. Bedrock refuses toolUse or toolResult
+// blocks without a toolConfig, so tools named only in the history are
+// declared with an open schema.
+func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]bool) error {
+	inHistory := len(used) > 0
+	tc := req.ToolChoice
+	if tc != nil && tc.Mode == llm.ToolChoiceNone {
+		if inHistory {
+			return llm.Unsupported(providerType, "tool_choice: none with tool calls in the conversation")
+		}
+		return nil
+	}
+	cfg := &toolConfig{}
+	declared := map[string]bool{}
+	for _, t := range req.Tools {
+		s := toolSpec{Name: t.Name, Description: t.Description}
+		s.InputSchema.JSON = t.Parameters
+		if len(s.InputSchema.JSON) == 0 || string(s.InputSchema.JSON) == "null" {
+			s.InputSchema.JSON = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		declared[t.Name] = true
+		cfg.Tools = append(cfg.Tools, toolSpecWrap{ToolSpec: s})
+	}
+	for name := range used {
+		if name == "\x00" || declared[name] {
+			continue
+		}
+		s := toolSpec{Name: name}
+		s.InputSchema.JSON = json.RawMessage(`{"type":"object"}`)
+		cfg.Tools = append(cfg.Tools, toolSpecWrap{ToolSpec: s})
+	}
+	if len(cfg.Tools) == 0 {
+		return nil
+	}
+	if tc != nil {
+		switch tc.Mode {
+		case llm.ToolChoiceAuto:
+			cfg.ToolChoice = &toolChoice{Auto: &struct{}{}}
+		case llm.ToolChoiceRequired:
+			cfg.ToolChoice = &toolChoice{Any: &struct{}{}}
+		case llm.ToolChoiceTool:
+			cfg.ToolChoice = &toolChoice{Tool: &struct {
+				Name string `json:"name"`
+			}{Name: tc.Name}}
+		}
+	}
+	out.ToolConfig = cfg
+	return nil
+}
+
+// fromConverse translates a Converse answer.
+func fromConverse(r *converseResponse, id, model string, created int64) *llm.ChatResponse {
+	msg := llm.Message{Role: llm.RoleAssistant}
+	var text strings.Builder
+	if r.Output.Message != nil {
+		for _, b := range r.Output.Message.Content {
+			switch {
+			case b.Text != nil:
+				text.WriteString(*b.Text)
+			case b.ToolUse != nil:
+				args := string(b.ToolUse.Input)
+				if args == "" || args == "null" {
+					args = "{}"
+				}
+				msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ToolUse.ToolUseID, Name: b.ToolUse.Name, Arguments: args})
+			}
+		}
+	}
+	msg.Content = []llm.Part{{Type: llm.PartText, Text: text.String()}}
+	return &llm.ChatResponse{
+		ID:      id,
+		Model:   model,
+		Created: created,
+		Choices: []llm.Choice{{Message: msg, FinishReason: finishReason(r.StopReason)}},
+		Usage:   usage(r.Usage),
+	}
+}
+
+// finishReason maps Converse's stopReason to OpenAI's vocabulary.
+func finishReason(s string) string {
+	switch s {
+	case "tool_use":
+		return llm.FinishToolCalls
+	case "max_tokens", "model_context_window_exceeded":
+		return llm.FinishLength
+	case "guardrail_intervened", "content_filtered":
+		return llm.FinishContentFilter
+	default: // end_turn, stop_sequence
+		return llm.FinishStop
+	}
+}
+
+// usage converts Converse's counts. Converse's inputTokens excludes the
+// tokens read from or written to the prompt cache; the canonical count
+// includes them.
+func usage(u *usageWire) *llm.Usage {
+	if u == nil {
+		return nil
+	}
+	return &llm.Usage{
+		InputTokens:      u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens,
+		OutputTokens:     u.OutputTokens,
+		CacheReadTokens:  u.CacheReadInputTokens,
+		CacheWriteTokens: u.CacheWriteInputTokens,
+	}
+}

@@ -1,0 +1,144 @@
+package bedrock
+
+import "encoding/json"
+
+// The Converse API's JSON shapes
+// (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html).
+// Blob members (image bytes) are base64 strings, as in every AWS JSON
+// protocol.
+
+type converseRequest struct {
+	Messages                     []message        `json:"messages"`
+	System                       []systemBlock    `json:"system,omitempty"`
+	InferenceConfig              *inferenceConfig `json:"inferenceConfig,omitempty"`
+	ToolConfig                   *toolConfig      `json:"toolConfig,omitempty"`
+	AdditionalModelRequestFields json.RawMessage  `json:"additionalModelRequestFields,omitempty"`
+}
+
+type message struct {
+	Role    string         `json:"role"`
+	Content []contentBlock `json:"content"`
+}
+
+type systemBlock struct {
+	Text string `json:"text"`
+}
+
+// contentBlock is a union: exactly one member is set.
+type contentBlock struct {
+	Text       *string     `json:"text,omitempty"`
+	Image      *imageBlock `json:"image,omitempty"`
+	ToolUse    *toolUse    `json:"toolUse,omitempty"`
+	ToolResult *toolResult `json:"toolResult,omitempty"`
+	// ReasoningContent and others are read only to be skipped.
+	ReasoningContent json.RawMessage `json:"reasoningContent,omitempty"`
+}
+
+type imageBlock struct {
+	Format string `json:"format"`
+	Source struct {
+		Bytes string `json:"bytes"`
+	} `json:"source"`
+}
+
+type toolUse struct {
+	ToolUseID string          `json:"toolUseId"`
+	Name      string          `json:"name"`
+	Input     json.RawMessage `json:"input"`
+}
+
+type toolResult struct {
+	ToolUseID string              `json:"toolUseId"`
+	Content   []toolResultContent `json:"content"`
+	Status    string              `json:"status,omitempty"`
+}
+
+type toolResultContent struct {
+	Text *string         `json:"text,omitempty"`
+	JSON json.RawMessage `json:"json,omitempty"`
+}
+
+type inferenceConfig struct {
+	MaxTokens     *int     `json:"maxTokens,omitempty"`
+	Temperature   *float64 `json:"temperature,omitempty"`
+	TopP          *float64 `json:"topP,omitempty"`
+	StopSequences []string `json:"stopSequences,omitempty"`
+}
+
+type toolConfig struct {
+	Tools      []toolSpecWrap `json:"tools"`
+	ToolChoice *toolChoice    `json:"toolChoice,omitempty"`
+}
+
+type toolSpecWrap struct {
+	ToolSpec toolSpec `json:"toolSpec"`
+}
+
+type toolSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	InputSchema struct {
+		JSON json.RawMessage `json:"json"`
+	} `json:"inputSchema"`
+}
+
+type toolChoice struct {
+	Auto *struct{} `json:"auto,omitempty"`
+	Any  *struct{} `json:"any,omitempty"`
+	Tool *struct {
+		Name string `json:"name"`
+	} `json:"tool,omitempty"`
+}
+
+type converseResponse struct {
+	Output struct {
+		Message *message `json:"message"`
+	} `json:"output"`
+	StopReason string     `json:"stopReason"`
+	Usage      *usageWire `json:"usage"`
+}
+
+type usageWire struct {
+	InputTokens           int64 `json:"inputTokens"`
+	OutputTokens          int64 `json:"outputTokens"`
+	TotalTokens           int64 `json:"totalTokens"`
+	CacheReadInputTokens  int64 `json:"cacheReadInputTokens"`
+	CacheWriteInputTokens int64 `json:"cacheWriteInputTokens"`
+}
+
+// Stream event payloads (ConverseStreamOutput members).
+type (
+	messageStartEvent struct {
+		Role string `json:"role"`
+	}
+	contentBlockStartEvent struct {
+		ContentBlockIndex int `json:"contentBlockIndex"`
+		Start             struct {
+			ToolUse *struct {
+				ToolUseID string `json:"toolUseId"`
+				Name      string `json:"name"`
+			} `json:"toolUse"`
+		} `json:"start"`
+	}
+	contentBlockDeltaEvent struct {
+		ContentBlockIndex int `json:"contentBlockIndex"`
+		Delta             struct {
+			Text    *string `json:"text"`
+			ToolUse *struct {
+				Input string `json:"input"`
+			} `json:"toolUse"`
+		} `json:"delta"`
+	}
+	messageStopEvent struct {
+		StopReason string `json:"stopReason"`
+	}
+	metadataEvent struct {
+		Usage *usageWire `json:"usage"`
+	}
+)
+
+// errorBody is the JSON body of an AWS error (and of a stream exception).
+type errorBody struct {
+	Message      string `json:"message"`
+	MessageUpper string `json:"Message"`
+}

@@ -64,5 +64,8 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 	o.Guard = gd
 	o.Observer = obs
 	g.observer = obs
+	if !cfg.Metering.Disabled {
+		g.closers = append(g.closers, startRetention(context.WithoutCancel(ctx), cfg, st, g.log))
+	}
 	return nil
 }

@@ -71,11 +71,16 @@ type Result struct {
 	Head *store.AuditRow
 	// Bad is the first row that breaks the chain, nil when it is intact.
 	Bad *store.AuditRow
+	// Checkpoint is where the kept chain starts when older rows were
+	// pruned (nil when none were).
+	Checkpoint *store.AuditCheckpoint
 }
 
 // Verify reads the whole log in seq order, a page at a time, and checks
 // the chain: every row's hash must match its content and the previous
-// row's hash, and seqs must run from 1 without a gap. When the chain is
+// row's hash, and seqs must run from 1 without a gap, or, when older rows
+// were pruned, from the checkpoint: the first kept row must carry the
+// checkpoint's seq + 1 and its hash as prev_hash. When the chain is
 // broken it returns the first bad row in Result.Bad and an error wrapping
 // policy.ErrChainBroken; other errors are the store's.
 func Verify(ctx context.Context, st store.Store) (Result, error) {
@@ -84,14 +89,27 @@ func Verify(ctx context.Context, st store.Store) (Result, error) {
 		prev *policy.AuditRecord
 		f    = store.AuditFilter{Limit: verifyPage}
 	)
+	if rt, ok := st.(store.Retention); ok {
+		cp, err := rt.AuditCheckpoint(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Checkpoint = cp
+	}
 	for {
 		rows, err := st.Audit(ctx, f)
 		if err != nil {
 			return res, err
 		}
-		if prev == nil && len(rows) > 0 && rows[0].Seq != 1 {
-			res.Bad = &rows[0]
-			return res, fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq)
+		if prev == nil && len(rows) > 0 {
+			if cp := res.Checkpoint; cp == nil && rows[0].Seq != 1 {
+				res.Bad = &rows[0]
+				return res, fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq)
+			} else if cp != nil && (rows[0].Seq != cp.Seq+1 || rows[0].PrevHash != cp.Hash) {
+				res.Bad = &rows[0]
+				return res, fmt.Errorf("%w: the log starts at seq %d, but the checkpoint of pruned rows says seq %d with hash %s",
+					policy.ErrChainBroken, rows[0].Seq, cp.Seq+1, cp.Hash)
+			}
 		}
 		recs := make([]policy.AuditRecord, 0, len(rows)+1)
 		if prev != nil {

@@ -156,3 +156,28 @@ func TestClassesRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %v", got)
 	}
 }
+
+// After pruning, the kept rows verify from the checkpoint; a checkpoint
+// or first row that does not match is a broken chain.
+func TestVerifyFromCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	st, path := newStore(t)
+	appendRows(t, st, 1, 1500)
+	rt := st.(store.Retention)
+	// row(i) is i µs after 10:00: prune the first 1,199.
+	n, err := rt.Prune(ctx, store.KindAudit, row(1200).Time, 5000, false)
+	if err != nil || n != 1199 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	res, err := Verify(ctx, st)
+	if err != nil || res.Rows != 301 || res.Checkpoint == nil || res.Checkpoint.Seq != 1199 || res.Head.Seq != 1500 {
+		t.Fatalf("Verify after pruning = %+v, %v", res, err)
+	}
+	if _, err := rawDB(t, path).Exec(`DELETE FROM audit WHERE seq = 1200`); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Verify(ctx, st)
+	if !errors.Is(err, policy.ErrChainBroken) || res.Bad == nil || res.Bad.Seq != 1201 {
+		t.Fatalf("first kept row deleted: %+v, %v", res.Bad, err)
+	}
+}

@@ -25,7 +25,7 @@ candidates considered, the provider chosen and the outcome. Each row's hash
 covers its content and the previous row's hash, so an edited, inserted or
 deleted row breaks the chain from that row on.`,
 	}
-	cmd.AddCommand(auditListCmd(e), auditVerifyCmd(e))
+	cmd.AddCommand(auditListCmd(e), auditVerifyCmd(e), auditExportCmd(e))
 	return cmd
 }
 
@@ -184,4 +184,63 @@ func verifyAudit(ctx context.Context, w io.Writer, st store.Store) error {
 		fmt.Fprintf(w, "head: seq %d, hash %s\n", res.Head.Seq, res.Head.Hash)
 	}
 	return nil
+}
+
+func auditExportCmd(e *env) *cobra.Command {
+	var cfgPath, until string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export the oldest audit rows, as pruning would take them, as JSON lines",
+		Long: `Write, as JSON lines, the audit rows that pruning with the given cut-off
+would delete: the chain's prefix from the checkpoint on (or from seq 1) whose
+rows are all older than --until. The first line is {"checkpoint": ...}, the
+checkpoint the rows follow (null when nothing was pruned yet); then one row
+per line with its seq, prev_hash and hash, so the archive verifies on its own
+and the rows left in the store verify from the row it ends with.
+
+Archive the output before 'fulcrum store prune' deletes the rows.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if until == "" {
+				return fmt.Errorf("--until is required (e.g. 400d, 2026-01-01)")
+			}
+			cut, err := parseWhen(until, time.Now())
+			if err != nil {
+				return fmt.Errorf("--until: %w", err)
+			}
+			st, _, err := operatorStore(ctx, e, cfgPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var cp *store.AuditCheckpoint
+			if rt, ok := st.(store.Retention); ok {
+				if cp, err = rt.AuditCheckpoint(ctx); err != nil {
+					return err
+				}
+			}
+			enc := json.NewEncoder(e.stdout)
+			if err := enc.Encode(map[string]any{"checkpoint": cp}); err != nil {
+				return err
+			}
+			n := 0
+			errStop := fmt.Errorf("stop")
+			err = eachAudit(ctx, st, store.AuditFilter{}, "", func(r *store.AuditRow) error {
+				if !r.Time.Before(cut) {
+					return errStop
+				}
+				n++
+				return enc.Encode(r)
+			})
+			if err != nil && err != errStop {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "rows: %d\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
+	cmd.Flags().StringVar(&until, "until", "", "export rows older than this: 400d, 2026-01-01 or RFC 3339 (required)")
+	return cmd
 }

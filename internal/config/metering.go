@@ -32,6 +32,8 @@ type Metering struct {
 	FlushInterval Duration `yaml:"flush_interval"`
 	// SelfHosted tunes the throughput measurement behind self-hosted prices.
 	SelfHosted SelfHostedMetering `yaml:"self_hosted"`
+	// Retention says how long records are kept (retention.go).
+	Retention Retention `yaml:"retention"`
 
 	// --- keys, budgets and rate limits: see limits.go and docs/keys.md ---
 
@@ -62,6 +64,7 @@ func (m *Metering) applyDefaults() {
 		m.SelfHosted.MinTokensPerSecond = 1
 	}
 	m.Limits.applyDefaults()
+	m.Retention.applyDefaults()
 }
 
 func (m *Metering) validate(path string) []error {
@@ -79,6 +82,7 @@ func (m *Metering) validate(path string) []error {
 		errs = append(errs, errorf(path+".self_hosted.min_tokens_per_second", "must be positive"))
 	}
 	errs = append(errs, m.Limits.validate(path+".limits")...)
+	errs = append(errs, m.Retention.validate(path+".retention")...)
 	return errs
 }
 

@@ -186,4 +186,30 @@ type UsageGroup struct {
 	ReferenceCostNanos int64    `json:"reference_cost_nanos"`
 	Estimated          int64    `json:"estimated"`
 	Errors             int64    `json:"errors"`
+	// LatencyMSSum sums the attempts' latencies; Latency counts them by
+	// bucket (LatencyBoundsMS), from which the percentiles are read: each
+	// is the upper bound of its bucket (-1: above the last bound).
+	LatencyMSSum int64                 `json:"latency_ms_sum"`
+	Latency      [LatencyBuckets]int64 `json:"-"`
+	P50MS        int64                 `json:"latency_p50_ms"`
+	P95MS        int64                 `json:"latency_p95_ms"`
+	P99MS        int64                 `json:"latency_p99_ms"`
+}
+
+// Add adds o's sums to g (its keys are g's).
+func (g *UsageGroup) Add(o *UsageGroup) {
+	g.Requests += o.Requests
+	g.InputTokens += o.InputTokens
+	g.OutputTokens += o.OutputTokens
+	g.CachedTokens += o.CachedTokens
+	g.ReasoningTokens += o.ReasoningTokens
+	g.CostNanos += o.CostNanos
+	g.ReferenceCostNanos += o.ReferenceCostNanos
+	g.Estimated += o.Estimated
+	g.Errors += o.Errors
+	g.LatencyMSSum += o.LatencyMSSum
+	for i := range g.Latency {
+		g.Latency[i] += o.Latency[i]
+	}
+	g.P50MS, g.P95MS, g.P99MS = Percentile(g.Latency, 0.5), Percentile(g.Latency, 0.95), Percentile(g.Latency, 0.99)
 }

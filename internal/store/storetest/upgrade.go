@@ -34,7 +34,27 @@ func Upgrade(t *testing.T, s store.Store, db *sql.DB, ms []store.Migration) {
 		rec("b", 1, func(r *store.UsageRecord) { r.KeyID = "" }),
 		rec("a", 2, func(r *store.UsageRecord) { r.Time = t0.Add(time.Second); r.DataClasses = []string{"email"} }),
 	}
-	insert(t, s, old...)
+	// The rows as the first schema's code stored them: usage rows and
+	// their running totals (team red: three requests, all time).
+	for i := range old {
+		r := &old[i]
+		cls := "[]"
+		if len(r.DataClasses) > 0 {
+			cls = `["` + r.DataClasses[0] + `"]`
+		}
+		q := fmt.Sprintf(`INSERT INTO usage (ts, request_id, attempt, key_id, team, model, provider, upstream_model, hosting,
+			status, latency_ms, input_tokens, output_tokens, cost_nanos, data_classes) VALUES
+			(%d, '%s', %d, '%s', '%s', '%s', '%s', '%s', '%s', %d, %d, %d, %d, %d, '%s')`,
+			r.Time.UnixMicro(), r.RequestID, r.Attempt, r.KeyID, r.Team, r.Model, r.Provider, r.UpstreamModel, r.Hosting,
+			r.Status, r.LatencyMS, r.InputTokens, r.OutputTokens, r.CostNanos, cls)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO totals (scope, period, period_start, hosting, spent_nanos, tokens, requests)
+		VALUES ('team:red', 'total', 0, 'proprietary', 180000000, 4500, 3)`); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate from version %d: %v", ms[0].Version, err)
 	}
@@ -57,5 +77,13 @@ func Upgrade(t *testing.T, s store.Store, db *sql.DB, ms []store.Migration) {
 	}
 	if len(tot) != 1 || tot[0].Requests != 4 {
 		t.Errorf("team totals = %+v, want 4 requests", tot)
+	}
+	// The rollups were filled from the rows stored before them.
+	if _, err := db.ExecContext(ctx, `DELETE FROM usage`); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.UsageSummary(ctx, store.UsageFilter{}, nil)
+	if err != nil || len(sum) != 1 || sum[0].Requests != 4 || sum[0].CostNanos != 4*60_000_000 {
+		t.Errorf("summary from rollups = %+v, %v; want 4 requests, $0.24", sum, err)
 	}
 }

@@ -58,6 +58,7 @@ type DB struct {
 	log *slog.Logger
 
 	qTotals string
+	clock   func() time.Time
 
 	stmtMu sync.Mutex // guards stmts
 	stmts  map[string]*sql.Stmt

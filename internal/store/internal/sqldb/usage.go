@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/jsonw"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -77,7 +79,103 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecor
 }
 
 // UsageSummary implements store.Store.
+//
+// Whole days and hours of the range are read from the rollups, only the
+// partial hours at its edges from raw rows; a range reaching before the
+// raw rows' retention is widened to whole hours there (the raw rows are
+// gone, their hour's rollup is not). The parts are added up here.
 func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
+	for _, g := range by {
+		if !store.ValidGroupBy(g) {
+			return nil, fmt.Errorf("store: usage summary: unknown group %q", g)
+		}
+	}
+	if f.RequestID != "" {
+		return s.summary(ctx, "", f, by)
+	}
+	mark, err := s.mark(ctx, store.KindUsage)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage summary: %w", err)
+	}
+	from := f.From
+	if from.IsZero() {
+		from = time.Unix(0, 0).UTC()
+	}
+	if from.Before(mark) {
+		from = from.Truncate(time.Hour)
+	}
+	to, open := f.To, f.To.IsZero()
+	if open {
+		to = s.now()
+	}
+	h1, h2 := ceilTo(from, time.Hour), to.Truncate(time.Hour)
+	type part struct {
+		grain    string // "" for raw rows
+		from, to time.Time
+		open     bool
+	}
+	var parts []part
+	if !h1.Before(h2) {
+		parts = append(parts, part{"", from, to, open})
+	} else {
+		parts = append(parts, part{"", from, h1, false}, part{"", h2, to, open})
+		d1, d2 := ceilTo(h1, 24*time.Hour), h2.Truncate(24*time.Hour)
+		if d1.Before(d2) {
+			parts = append(parts, part{store.GrainHour, h1, d1, false}, part{store.GrainDay, d1, d2, false},
+				part{store.GrainHour, d2, h2, false})
+		} else {
+			parts = append(parts, part{store.GrainHour, h1, h2, false})
+		}
+	}
+	merged := map[string]*store.UsageGroup{}
+	var order []string
+	for _, p := range parts {
+		if !p.open && !p.from.Before(p.to) {
+			continue
+		}
+		pf := f
+		pf.From, pf.To = p.from, p.to
+		if p.open {
+			pf.To = time.Time{}
+		}
+		gs, err := s.summary(ctx, p.grain, pf, by)
+		if err != nil {
+			return nil, err
+		}
+		for i := range gs {
+			k := strings.Join(gs[i].Keys, "\x00")
+			if m := merged[k]; m != nil {
+				m.Add(&gs[i])
+				continue
+			}
+			g := store.UsageGroup{Keys: gs[i].Keys}
+			g.Add(&gs[i])
+			merged[k] = &g
+			order = append(order, k)
+		}
+	}
+	sort.Strings(order)
+	out := make([]store.UsageGroup, 0, len(order))
+	for _, k := range order {
+		out = append(out, *merged[k])
+	}
+	return out, nil
+}
+
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	if c := t.Truncate(d); c.Equal(t) {
+		return c
+	} else {
+		return c.Add(d)
+	}
+}
+
+// summary aggregates one part of a range: raw rows (grain "") or rollups.
+func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
+	table, tsCol := "usage", "ts"
+	if grain != "" {
+		table, tsCol = "usage_rollup", "bucket"
+	}
 	var cols []string
 	for _, g := range by {
 		var c string
@@ -93,18 +191,43 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 		case store.ByHosting:
 			c = "hosting"
 		case store.ByDay:
-			c = s.d.DayExpr
-		default:
-			return nil, fmt.Errorf("store: usage summary: unknown group %q", g)
+			c = strings.ReplaceAll(s.d.DayExpr, "ts /", tsCol+" /")
 		}
 		cols = append(cols, c)
 	}
 	where, args := usageWhere(f)
-	sel := strings.Join(append(append([]string{}, cols...), ""), ", ")
-	q := "SELECT " + sel + `COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),
+	if grain != "" {
+		where = strings.ReplaceAll(where, "ts ", "bucket ")
+		if where == "" {
+			where = " WHERE grain = ?"
+		} else {
+			where += " AND grain = ?"
+		}
+		args = append(args, grain)
+	}
+	var sums string
+	if grain == "" {
+		sums = `COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),
 		COALESCE(SUM(cached_tokens),0), COALESCE(SUM(reasoning_tokens),0), COALESCE(SUM(cost_nanos),0),
 		COALESCE(SUM(reference_cost_nanos),0), COALESCE(SUM(estimated),0),
-		COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END),0) FROM usage` + where
+		COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END),0), COALESCE(SUM(latency_ms),0)`
+		lo := int64(-1 << 62)
+		for _, hi := range store.LatencyBoundsMS {
+			sums += fmt.Sprintf(", COALESCE(SUM(CASE WHEN latency_ms > %d AND latency_ms <= %d THEN 1 ELSE 0 END),0)", lo, hi)
+			lo = hi
+		}
+		sums += fmt.Sprintf(", COALESCE(SUM(CASE WHEN latency_ms > %d THEN 1 ELSE 0 END),0)", lo)
+	} else {
+		sums = `COALESCE(SUM(requests),0), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),
+		COALESCE(SUM(cached_tokens),0), COALESCE(SUM(reasoning_tokens),0), COALESCE(SUM(cost_nanos),0),
+		COALESCE(SUM(reference_cost_nanos),0), COALESCE(SUM(estimated),0), COALESCE(SUM(errors),0),
+		COALESCE(SUM(latency_ms_sum),0)`
+		for i := range store.LatencyBuckets {
+			sums += fmt.Sprintf(", COALESCE(SUM(lat_%d),0)", i)
+		}
+	}
+	sel := strings.Join(append(append([]string{}, cols...), ""), ", ")
+	q := "SELECT " + sel + sums + " FROM " + table + where
 	if len(cols) > 0 {
 		var idx []string
 		for i := range cols {
@@ -120,14 +243,20 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	var out []store.UsageGroup
 	for rows.Next() {
 		g := store.UsageGroup{Keys: make([]string, len(cols))}
-		dest := make([]any, 0, len(cols)+9)
+		dest := make([]any, 0, len(cols)+10+store.LatencyBuckets)
 		for i := range g.Keys {
 			dest = append(dest, &g.Keys[i])
 		}
 		dest = append(dest, &g.Requests, &g.InputTokens, &g.OutputTokens, &g.CachedTokens, &g.ReasoningTokens,
-			&g.CostNanos, &g.ReferenceCostNanos, &g.Estimated, &g.Errors)
+			&g.CostNanos, &g.ReferenceCostNanos, &g.Estimated, &g.Errors, &g.LatencyMSSum)
+		for i := range g.Latency {
+			dest = append(dest, &g.Latency[i])
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: usage summary: %w", err)
+		}
+		if g.Requests == 0 && len(cols) == 0 {
+			continue // no rows: the aggregate of nothing
 		}
 		out = append(out, g)
 	}

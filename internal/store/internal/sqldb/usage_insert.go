@@ -34,8 +34,8 @@ func stmtCtx(ctx context.Context) context.Context { return context.WithoutCancel
 
 // usageStmts are the prepared statements a usage batch needs.
 type usageStmts struct {
-	rows        rowStmts
-	arr, totals *sql.Stmt
+	rows                 rowStmts
+	arr, totals, rollups *sql.Stmt
 }
 
 // prepareUsage prepares them; call it before BeginTx.
@@ -47,7 +47,10 @@ func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
 	} else if u.rows, err = s.rowStmts(ctx, "usage", usageCols, usageNCols); err != nil {
 		return u, err
 	}
-	u.totals, err = s.prepared(ctx, s.totalsSQL())
+	if u.totals, err = s.prepared(ctx, s.totalsSQL()); err != nil {
+		return u, err
+	}
+	u.rollups, err = s.prepared(ctx, s.rollupSQL())
 	return u, err
 }
 
@@ -67,7 +70,7 @@ func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs 
 	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, nil)); err != nil {
 		return fmt.Errorf("totals: %w", err)
 	}
-	return nil
+	return s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, nil))
 }
 
 func appendUsageArgs(args []any, r *store.UsageRecord) []any {
@@ -138,6 +141,9 @@ func (s *DB) writeUsageCareful(ctx context.Context, tx *sql.Tx, st usageStmts, r
 	}
 	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, keep)); err != nil {
 		return nil, 0, fmt.Errorf("totals: %w", err)
+	}
+	if err := s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, keep)); err != nil {
+		return nil, 0, err
 	}
 	return keep, inserted, nil
 }

@@ -1,0 +1,146 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// PruneJob is one kind of record with its retention.
+type PruneJob struct {
+	Kind string
+	// Keep is how long records are kept; 0 keeps them for ever.
+	Keep  time.Duration
+	Prune store.Pruner
+}
+
+// prunerReg is a kind of record kept outside the store's own tables.
+type prunerReg struct {
+	kind string
+	keep func(*config.Config) time.Duration
+	make func(store.Store) store.Pruner
+}
+
+var (
+	prunersMu sync.Mutex
+	pruners   []prunerReg
+)
+
+// RegisterPruner adds a kind of record to the retention loop and to
+// `fulcrum store prune`: keep reads its retention from the config (e.g.
+// cfg.Metering.Retention.Cache), pruner returns its Pruner over the store
+// (nil when the store does not hold that kind). Call it from an init
+// function of the package that keeps the records.
+func RegisterPruner(kind string, keep func(*config.Config) time.Duration, pruner func(store.Store) store.Pruner) {
+	prunersMu.Lock()
+	defer prunersMu.Unlock()
+	pruners = append(pruners, prunerReg{kind, keep, pruner})
+}
+
+// PruneJobs lists the kinds of record cfg keeps in st with their retention.
+func PruneJobs(cfg *config.Config, st store.Store) []PruneJob {
+	r := cfg.Metering.Retention
+	var jobs []PruneJob
+	if rt, ok := st.(store.Retention); ok {
+		for _, k := range []struct {
+			kind store.Kind
+			keep config.Days
+		}{{store.KindUsage, r.Usage}, {store.KindAudit, r.Audit}, {store.KindRollupHourly, r.HourlyRollups}, {store.KindRollupDaily, r.DailyRollups}} {
+			kind := k.kind
+			jobs = append(jobs, PruneJob{Kind: string(kind), Keep: k.keep.D(),
+				Prune: func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
+					return rt.Prune(ctx, kind, before, limit, dryRun)
+				}})
+		}
+	}
+	prunersMu.Lock()
+	defer prunersMu.Unlock()
+	for _, p := range pruners {
+		if fn := p.make(st); fn != nil {
+			jobs = append(jobs, PruneJob{Kind: p.kind, Keep: p.keep(cfg), Prune: fn})
+		}
+	}
+	return jobs
+}
+
+// PruneResult is what pruning one kind did (or, dry, would do).
+type PruneResult struct {
+	Kind   string    `json:"kind"`
+	Before time.Time `json:"before"`
+	Rows   int64     `json:"rows"`
+}
+
+// Prune runs every job whose retention is set: in transactions of at most
+// batch rows, pausing between them so that request recording is never
+// held up for long. With dryRun it only counts.
+func Prune(ctx context.Context, jobs []PruneJob, now time.Time, batch int, pause time.Duration, dryRun bool) ([]PruneResult, error) {
+	var out []PruneResult
+	for _, j := range jobs {
+		if j.Keep <= 0 {
+			continue
+		}
+		res := PruneResult{Kind: j.Kind, Before: now.Add(-j.Keep).UTC()}
+		for {
+			n, err := j.Prune(ctx, res.Before, batch, dryRun)
+			res.Rows += n
+			if err != nil {
+				return append(out, res), err
+			}
+			if dryRun || n < int64(batch) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return append(out, res), ctx.Err()
+			case <-time.After(pause):
+			}
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// startRetention prunes in the background every interval until ctx ends,
+// then gives the space back (store.Retention.Maintain).
+func startRetention(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) func() error {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	r := cfg.Metering.Retention
+	go func() {
+		defer close(done)
+		t := time.NewTicker(r.Interval.D())
+		defer t.Stop()
+		for {
+			res, err := Prune(ctx, PruneJobs(cfg, st), time.Now(), r.Batch, 50*time.Millisecond, false)
+			if err != nil && ctx.Err() == nil {
+				log.Error("pruning records failed; will retry", "err", err)
+			}
+			total := int64(0)
+			for _, p := range res {
+				total += p.Rows
+				if p.Rows > 0 {
+					log.Info("pruned records", "kind", p.Kind, "before", p.Before, "rows", p.Rows)
+				}
+			}
+			if rt, ok := st.(store.Retention); ok && total > 0 && ctx.Err() == nil {
+				if err := rt.Maintain(ctx); err != nil {
+					log.Warn("store maintenance after pruning failed", "err", err)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() error {
+		cancel()
+		<-done
+		return nil
+	}
+}

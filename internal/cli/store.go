@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fulcrumhq/fulcrum/internal/app"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+func init() { extraCommands = append(extraCommands, storeCmd) }
+
+func storeCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Maintain the record store: retention",
+	}
+	cmd.AddCommand(storePruneCmd(e))
+	return cmd
+}
+
+func storePruneCmd(e *env) *cobra.Command {
+	var (
+		cfgPath string
+		dryRun  bool
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Delete records older than their retention (metering.retention)",
+		Long: `Delete, for every kind of record with a retention set in metering.retention,
+the records older than it, in transactions of retention.batch rows; then give
+the space back (SQLite: WAL checkpoint and incremental vacuum). The gateway
+does this by itself every retention.interval; this command runs it now.
+
+Usage rows go whole hours at a time, and their sums stay in the hourly and
+daily rollups, so 'fulcrum usage' still answers for the pruned period. Audit
+rows go as a prefix of the chain: the last pruned row's seq and hash become
+the checkpoint 'fulcrum audit verify' starts from. Export them first with
+'fulcrum audit export --until ...' to archive them.
+
+--dry-run counts what would be deleted and deletes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, cfg, err := operatorStore(ctx, e, cfgPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			r := cfg.Metering.Retention
+			res, err := app.Prune(ctx, app.PruneJobs(cfg, st), time.Now(), r.Batch, 0, dryRun)
+			if rt, ok := st.(store.Retention); ok && err == nil && !dryRun {
+				err = rt.Maintain(ctx)
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(res); jerr != nil {
+					return jerr
+				}
+			} else {
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				verb := "DELETED"
+				if dryRun {
+					verb = "WOULD DELETE"
+				}
+				fmt.Fprintf(tw, "KIND\tOLDER THAN\t%s\t\n", verb)
+				for _, p := range res {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t\n", p.Kind, p.Before.Format(time.RFC3339), p.Rows)
+				}
+				tw.Flush()
+			}
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&cfgPath, "config", "c", "", "config file whose storage and retention are used (default: embedded defaults)")
+	fl.BoolVar(&dryRun, "dry-run", false, "count what would be deleted; delete nothing")
+	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}

@@ -1,0 +1,125 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Retention says how long each kind of record is kept (docs/metering.md,
+// "Retention and rollups"). 0 keeps records for ever.
+//
+//	metering:
+//	  retention:
+//	    usage: 90d           # raw usage rows; the rollups keep their sums
+//	    audit: 0             # audit rows (pruned as a prefix, with a checkpoint)
+//	    hourly_rollups: 400d
+//	    daily_rollups: 0
+//	    conversations: 30d   # stored Responses conversations
+//	    cache: 7d            # cache entries
+//	    shadow: 30d          # shadow comparisons
+//	    interval: 10m        # how often pruning runs
+//	    batch: 5000          # rows deleted per transaction
+type Retention struct {
+	Usage         Days `yaml:"usage"`
+	Audit         Days `yaml:"audit"`
+	HourlyRollups Days `yaml:"hourly_rollups"`
+	DailyRollups  Days `yaml:"daily_rollups"`
+	// Conversations, Cache and Shadow are for the packages that keep those
+	// records; each registers its pruner with the retention loop.
+	Conversations Days `yaml:"conversations"`
+	Cache         Days `yaml:"cache"`
+	Shadow        Days `yaml:"shadow"`
+	// Interval is how often pruning runs. Default 10m.
+	Interval Duration `yaml:"interval"`
+	// Batch is the most rows one delete transaction removes. Default 5000.
+	Batch int `yaml:"batch"`
+}
+
+// Days is a retention period: "90d", "2w", "36h" or "0" (for ever).
+type Days time.Duration
+
+// D returns the period as a time.Duration.
+func (d Days) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads "90d", "2w" or any Go duration.
+func (d *Days) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := ParseDays(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Days(v)
+	return nil
+}
+
+// MarshalYAML writes whole days as "Nd".
+func (d Days) MarshalYAML() (any, error) {
+	if d%Days(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/Days(24*time.Hour)), 10) + "d", nil
+	}
+	return time.Duration(d).String(), nil
+}
+
+// ParseDays reads "90d", "2w", "0" or a Go duration.
+func ParseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "" {
+		return 0, nil
+	}
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if num, ok := strings.CutSuffix(s, suffix); ok {
+			n, err := strconv.Atoi(num)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("invalid retention %q (want e.g. \"90d\")", s)
+			}
+			return time.Duration(n) * unit, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("invalid retention %q (want e.g. \"90d\")", s)
+	}
+	return v, nil
+}
+
+func (r *Retention) applyDefaults() {
+	if r.Usage == 0 {
+		r.Usage = Days(90 * 24 * time.Hour)
+	}
+	if r.HourlyRollups == 0 {
+		r.HourlyRollups = Days(400 * 24 * time.Hour)
+	}
+	if r.Interval == 0 {
+		r.Interval = Duration(10 * time.Minute)
+	}
+	if r.Batch == 0 {
+		r.Batch = 5000
+	}
+}
+
+func (r *Retention) validate(path string) []error {
+	var errs []error
+	if d := r.Usage.D(); d != 0 && d < 2*time.Hour {
+		errs = append(errs, errorf(path+".usage", "must be at least 2h (or 0, for ever), not %s", d))
+	}
+	if d := r.Audit.D(); d != 0 && d < 24*time.Hour {
+		errs = append(errs, errorf(path+".audit", "must be at least 1d (or 0, for ever), not %s", d))
+	}
+	if r.HourlyRollups.D() != 0 && r.Usage.D() != 0 && r.HourlyRollups.D() < r.Usage.D() {
+		errs = append(errs, errorf(path+".hourly_rollups", "must be at least as long as usage (%s)", r.Usage.D()))
+	}
+	if r.Interval.D() < time.Second {
+		errs = append(errs, errorf(path+".interval", "must be at least 1s, not %s", r.Interval.D()))
+	}
+	if r.Batch < 1 || r.Batch > 100000 {
+		errs = append(errs, errorf(path+".batch", "must be between 1 and 100000, not %d", r.Batch))
+	}
+	return errs
+}

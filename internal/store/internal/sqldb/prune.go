@@ -1,0 +1,239 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+var _ store.Retention = (*DB)(nil)
+
+// SetNow replaces the clock (tests on a simulated calendar).
+func (s *DB) SetNow(now func() time.Time) { s.clock = now }
+
+func (s *DB) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// mark returns the time before which kind's raw rows were pruned (the zero
+// time when none were).
+func (s *DB) mark(ctx context.Context, kind store.Kind) (time.Time, error) {
+	var us int64
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT before_us FROM retention_marks WHERE kind = ?`), string(kind)).Scan(&us)
+	if isNoRows(err) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fromMicros(us), nil
+}
+
+func (s *DB) setMark(ctx context.Context, tx *sql.Tx, kind store.Kind, before time.Time) error {
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO retention_marks (kind, before_us) VALUES (?, ?)
+		ON CONFLICT (kind) DO UPDATE SET before_us = CASE WHEN excluded.before_us > retention_marks.before_us
+		THEN excluded.before_us ELSE retention_marks.before_us END`), string(kind), before.UnixMicro())
+	return err
+}
+
+// Prune implements store.Retention.
+func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit int, dryRun bool) (int64, error) {
+	if limit <= 0 {
+		limit = 5000
+	}
+	var n int64
+	var err error
+	switch kind {
+	case store.KindUsage:
+		n, err = s.pruneRows(ctx, kind, "usage", "id", "ts", "", before.Truncate(time.Hour), limit, dryRun)
+	case store.KindRollupHourly:
+		n, err = s.pruneRollups(ctx, kind, store.GrainHour, before, limit, dryRun)
+	case store.KindRollupDaily:
+		n, err = s.pruneRollups(ctx, kind, store.GrainDay, before, limit, dryRun)
+	case store.KindAudit:
+		n, err = s.pruneAudit(ctx, before, limit, dryRun)
+	default:
+		return 0, fmt.Errorf("store: prune: unknown kind %q", kind)
+	}
+	if err != nil {
+		return n, fmt.Errorf("store: prune %s: %w", kind, err)
+	}
+	return n, nil
+}
+
+func (s *DB) pruneRollups(ctx context.Context, kind store.Kind, grain string, before time.Time, limit int, dryRun bool) (int64, error) {
+	return s.pruneRows(ctx, kind, "usage_rollup", "", "bucket", grain, before.Truncate(store.GrainWidth(grain)), limit, dryRun)
+}
+
+// pruneRows deletes up to limit rows of table whose tsCol is before
+// before, oldest first; idCol names a row (the whole key when "": then
+// rows are chosen by bucket, a bucket at a time, bounded by limit).
+func (s *DB) pruneRows(ctx context.Context, kind store.Kind, table, idCol, tsCol, grain string, before time.Time, limit int, dryRun bool) (int64, error) {
+	cond, args := tsCol+" < ?", []any{before.UnixMicro()}
+	if grain != "" {
+		cond += " AND grain = ?"
+		args = append(args, grain)
+	}
+	if dryRun {
+		var n int64
+		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM `+table+` WHERE `+cond), args...).Scan(&n)
+		return n, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var q string
+	if idCol != "" {
+		q = `DELETE FROM ` + table + ` WHERE ` + idCol + ` IN (SELECT ` + idCol + ` FROM ` + table + ` WHERE ` + cond +
+			` ORDER BY ` + tsCol + ` LIMIT ` + fmt.Sprint(limit) + `)`
+	} else {
+		// Rollup rows: the oldest buckets, up to limit rows' worth of
+		// buckets (at least one bucket).
+		q = `DELETE FROM ` + table + ` WHERE ` + cond + ` AND ` + tsCol + ` <= (SELECT MAX(` + tsCol + `) FROM (SELECT ` + tsCol +
+			` FROM ` + table + ` WHERE ` + cond + ` ORDER BY ` + tsCol + ` LIMIT ` + fmt.Sprint(limit) + `) AS oldest)`
+		args = append(args, args...)
+	}
+	res, err := tx.ExecContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.setMark(ctx, tx, kind, before); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// pruneAudit deletes the chain's oldest rows, up to limit, as long as they
+// are older than before (a prefix in seq order: the chain stays whole from
+// the checkpoint on), and moves the checkpoint to the last one deleted.
+func (s *DB) pruneAudit(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if !dryRun {
+		if err := s.lock(ctx, tx, lockAudit); err != nil {
+			return 0, err
+		}
+	}
+	after := int64(0)
+	if cp, err := s.checkpoint(ctx, tx); err != nil {
+		return 0, err
+	} else if cp != nil {
+		after = cp.Seq
+	}
+	var total int64
+	for {
+		page := limit
+		if dryRun {
+			page = 10000
+		}
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT seq, ts, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, page)
+		if err != nil {
+			return 0, err
+		}
+		var last struct {
+			seq, ts int64
+			hash    string
+		}
+		n, stop := int64(0), false
+		for rows.Next() {
+			var seq, ts int64
+			var hash string
+			if err := rows.Scan(&seq, &ts, &hash); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			if ts >= before.UnixMicro() {
+				stop = true
+				break
+			}
+			last.seq, last.ts, last.hash = seq, ts, hash
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+		total += n
+		if !dryRun {
+			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM audit WHERE seq > ? AND seq <= ?`), after, last.seq); err != nil {
+				return 0, err
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_checkpoint (id, seq, hash, ts, pruned_at) VALUES (1, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, ts = excluded.ts, pruned_at = excluded.pruned_at`),
+				last.seq, last.hash, last.ts, s.now().UnixMicro()); err != nil {
+				return 0, err
+			}
+			if err := s.setMark(ctx, tx, store.KindAudit, fromMicros(last.ts)); err != nil {
+				return 0, err
+			}
+			return total, tx.Commit()
+		}
+		after = last.seq
+		if stop || n < int64(page) {
+			return total, nil
+		}
+	}
+}
+
+func (s *DB) checkpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (*store.AuditCheckpoint, error) {
+	var cp store.AuditCheckpoint
+	var ts, at int64
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, ts, pruned_at FROM audit_checkpoint WHERE id = 1`).Scan(&cp.Seq, &cp.Hash, &ts, &at)
+	if isNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cp.Time, cp.PrunedAt = fromMicros(ts), fromMicros(at)
+	return &cp, nil
+}
+
+// AuditCheckpoint implements store.Retention.
+func (s *DB) AuditCheckpoint(ctx context.Context) (*store.AuditCheckpoint, error) {
+	cp, err := s.checkpoint(ctx, s.db)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// Maintain implements store.Retention.
+func (s *DB) Maintain(ctx context.Context) error {
+	if s.d.Name != "sqlite" {
+		return nil
+	}
+	// Hand the WAL's pages back to the database file and empty it, then
+	// return free pages to the file system (auto_vacuum=INCREMENTAL; a
+	// database created before that setting keeps its size until VACUUM).
+	for _, q := range []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `PRAGMA incremental_vacuum`} {
+		rows, err := s.db.QueryContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: maintain: %w", err)
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Kind names a kind of record with its own retention.
+type Kind string
+
+// Record kinds the store keeps. Other packages keep their own kinds (stored
+// conversations, cache entries, shadow comparisons) and register a Pruner
+// for them with the retention loop.
+const (
+	KindUsage        Kind = "usage"
+	KindAudit        Kind = "audit"
+	KindRollupHourly Kind = "rollup_hourly"
+	KindRollupDaily  Kind = "rollup_daily"
+)
+
+// Kinds lists the store's own kinds.
+var Kinds = []Kind{KindUsage, KindAudit, KindRollupHourly, KindRollupDaily}
+
+// Pruner deletes at most limit records of one kind older than before and
+// says how many it deleted; with dryRun it deletes nothing and counts all
+// that would go. The retention loop calls it until it deletes fewer than
+// limit, pausing between calls, so no call holds the database for long.
+type Pruner func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error)
+
+// Retention is implemented by stores that can prune their records.
+type Retention interface {
+	// Prune is the Pruner of one of the store's kinds. Usage is pruned
+	// whole hours at a time (before is truncated to the hour), so the
+	// rollups take over exactly where raw rows end; audit rows are pruned
+	// as a prefix of the chain, and the last pruned row's seq and hash
+	// become the checkpoint Verify starts from.
+	Prune(ctx context.Context, kind Kind, before time.Time, limit int, dryRun bool) (int64, error)
+	// AuditCheckpoint returns the audit chain's checkpoint, nil before any
+	// audit row was pruned.
+	AuditCheckpoint(ctx context.Context) (*AuditCheckpoint, error)
+	// Maintain gives space back after pruning: on SQLite a WAL checkpoint
+	// and an incremental vacuum; on PostgreSQL nothing (autovacuum).
+	Maintain(ctx context.Context) error
+}
+
+// AuditCheckpoint is where the kept audit chain starts: the seq and hash
+// of the last pruned row (the first kept row's seq is Seq+1 and its
+// prev_hash is Hash), that row's time, and when it was pruned.
+type AuditCheckpoint struct {
+	Seq      int64     `json:"seq"`
+	Hash     string    `json:"hash"`
+	Time     time.Time `json:"time"`
+	PrunedAt time.Time `json:"pruned_at"`
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// LatencyBoundsMS are the upper bounds, in milliseconds, of the latency
+// buckets rollups count attempts in; the last bucket is everything above.
+var LatencyBoundsMS = [...]int64{50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000}
+
+// LatencyBuckets is how many latency buckets there are.
+const LatencyBuckets = len(LatencyBoundsMS) + 1
+
+// LatencyBucket returns the bucket of a latency in milliseconds.
+func LatencyBucket(ms int64) int {
+	return sort.Search(len(LatencyBoundsMS), func(i int) bool { return ms <= LatencyBoundsMS[i] })
+}
+
+// Percentile returns the upper bound (ms) of the bucket that holds the
+// q-quantile (0 < q <= 1) of hist; -1 for the open last bucket, 0 when
+// hist is empty.
+func Percentile(hist [LatencyBuckets]int64, q float64) int64 {
+	var n int64
+	for _, c := range hist {
+		n += c
+	}
+	if n == 0 {
+		return 0
+	}
+	rank := int64(q*float64(n) + 0.999999)
+	var seen int64
+	for i, c := range hist {
+		seen += c
+		if seen >= rank {
+			if i < len(LatencyBoundsMS) {
+				return LatencyBoundsMS[i]
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// Rollup grains: hourly and daily buckets (UTC).
+const (
+	GrainHour = "h"
+	GrainDay  = "d"
+)
+
+// GrainWidth is a grain's bucket width.
+func GrainWidth(grain string) time.Duration {
+	if grain == GrainDay {
+		return 24 * time.Hour
+	}
+	return time.Hour
+}
+
+// RollupKey identifies a rollup row.
+type RollupKey struct {
+	Grain                                       string
+	Bucket                                      int64 // bucket start, Unix µs
+	KeyID, Team, Model, Provider, UpstreamModel string
+	Hosting, PolicyAction, DataClasses          string
+}
+
+// RollupDelta is what records add to a rollup row.
+type RollupDelta struct {
+	Requests, InputTokens, OutputTokens, CachedTokens, CacheWriteTokens, ReasoningTokens int64
+	CostNanos, ReferenceCostNanos, Estimated, Errors, LatencyMSSum                       int64
+	Latency                                                                              [LatencyBuckets]int64
+}
+
+// Add adds r to d.
+func (d *RollupDelta) Add(r *UsageRecord) {
+	d.Requests++
+	d.InputTokens += r.InputTokens
+	d.OutputTokens += r.OutputTokens
+	d.CachedTokens += r.CachedTokens
+	d.CacheWriteTokens += r.CacheWriteTokens
+	d.ReasoningTokens += r.ReasoningTokens
+	d.CostNanos += r.CostNanos
+	d.ReferenceCostNanos += r.ReferenceCostNanos
+	if r.Estimated {
+		d.Estimated++
+	}
+	if r.Status >= 400 {
+		d.Errors++
+	}
+	d.LatencyMSSum += r.LatencyMS
+	d.Latency[LatencyBucket(r.LatencyMS)]++
+}
+
+// AddRollups adds r to its hourly and daily rollup rows in m. classes is
+// r.DataClasses as the store writes it (a JSON list).
+func AddRollups(m map[RollupKey]*RollupDelta, r *UsageRecord, classes string) {
+	us := r.Time.UnixMicro()
+	for _, g := range [...]string{GrainHour, GrainDay} {
+		w := GrainWidth(g).Microseconds()
+		b := us - us%w
+		if us%w < 0 {
+			b -= w
+		}
+		k := RollupKey{Grain: g, Bucket: b, KeyID: r.KeyID, Team: r.Team, Model: r.Model, Provider: r.Provider,
+			UpstreamModel: r.UpstreamModel, Hosting: r.Hosting, PolicyAction: r.PolicyAction, DataClasses: classes}
+		d := m[k]
+		if d == nil {
+			d = &RollupDelta{}
+			m[k] = d
+		}
+		d.Add(r)
+	}
+}
+
+// SortedRollupKeys returns m's keys in one global order, so concurrent
+// transactions lock rollup rows alike.
+func SortedRollupKeys(m map[RollupKey]*RollupDelta) []RollupKey {
+	keys := make([]RollupKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Grain != b.Grain {
+			return a.Grain < b.Grain
+		}
+		if a.Bucket != b.Bucket {
+			return a.Bucket < b.Bucket
+		}
+		return strings.Join([]string{a.KeyID, a.Team, a.Model, a.Provider, a.UpstreamModel, a.Hosting, a.PolicyAction, a.DataClasses}, "\x00") <
+			strings.Join([]string{b.KeyID, b.Team, b.Model, b.Provider, b.UpstreamModel, b.Hosting, b.PolicyAction, b.DataClasses}, "\x00")
+	})
+	return keys
+}

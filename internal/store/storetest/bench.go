@@ -22,6 +22,7 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	for _, n := range []int{128, 500} {
 		b.Run("AppendAuditBatch/batch="+strconv.Itoa(n), func(b *testing.B) { benchAppendAudit(b, open(b), n) })
 	}
+	b.Run("Summary30Days/perHour=120", func(b *testing.B) { BenchSummary30Days(b, open(b), 120) })
 }
 
 // BenchRecord is a usage record as the gateway writes one for a keyed

@@ -55,6 +55,24 @@ func Execute[T any](ctx context.Context, p *Plan, permit func(*provider.Info) bo
 	return out, t, err
 }
 
+type tenantKey struct{}
+
+// WithTenant tags ctx with the caller a request is made for (a virtual key
+// id). Breakers count a tenant's failures on its own breaker first, so one
+// tenant's bad requests cannot open a target's breaker for everyone.
+func WithTenant(ctx context.Context, tenant string) context.Context {
+	if tenant == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, tenantKey{}, tenant)
+}
+
+// TenantFrom returns the tenant WithTenant set ("" for none).
+func TenantFrom(ctx context.Context) string {
+	s, _ := ctx.Value(tenantKey{}).(string)
+	return s
+}
+
 // retryPolicy is config.Retry compiled for the hot path.
 type retryPolicy struct {
 	attempts      int
@@ -191,10 +209,13 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 	for _, t := range order {
 		cands = append(cands, candidate{t: t})
 	}
+	tenant := TenantFrom(ctx)
 	var (
-		last   error
-		n      int
-		wakeAt time.Time // earliest moment an open breaker lets a probe through
+		last    error
+		n       int
+		wakeAt  time.Time // earliest moment a skipped target may be tried
+		cooling bool      // every skipped target was cooling (upstream 429)
+		skipped int
 	)
 	for n < maxAttempts {
 		now := r.opts.Now()
@@ -245,16 +266,18 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 			}
 			slot = cp
 		}
-		if !c.t.state.allow(now, &p.breaker) {
+		if deny, at := c.t.state.allow(now, &p.breaker, tenant); deny != denyNone {
 			if slot != nil {
 				slot.release()
 			}
 			if c.tries > 0 {
 				c.t.state.refund(&p.retry)
 			}
-			if at := c.t.state.retryAt(); !at.IsZero() && (wakeAt.IsZero() || at.Before(wakeAt)) {
+			if wakeAt.IsZero() || at.Before(wakeAt) {
 				wakeAt = at
 			}
+			cooling = (skipped == 0 || cooling) && deny == denyCooling
+			skipped++
 			c.out = true
 			continue
 		}
@@ -263,7 +286,7 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 		}
 		c.tries++
 		n++
-		err := p.try(tctx, c.t, offset+n, slot, attempt)
+		err := p.try(tctx, c.t, offset+n, slot, tenant, attempt)
 		if err == nil {
 			return c.t, n, nil
 		}
@@ -290,6 +313,14 @@ func (p *Plan) run(ctx context.Context, permit func(*provider.Info) bool, order 
 	}
 	if last != nil {
 		return nil, n, last
+	}
+	if cooling {
+		// Every target asked us to wait: pass the back-pressure on.
+		return nil, n, &llm.Error{
+			Status: http.StatusTooManyRequests, Type: llm.ErrRateLimit, Code: "upstream_rate_limited",
+			Message:    fmt.Sprintf("every target of %q is rate limited upstream; retry after the Retry-After delay", p.name),
+			RetryAfter: max(wakeAt.Sub(r.opts.Now()), time.Second),
+		}
 	}
 	e := &llm.Error{
 		Status:  http.StatusServiceUnavailable,
@@ -333,7 +364,7 @@ func pickCandidate(cands []candidate) *candidate {
 }
 
 // try runs one attempt with its deadline, keeping the target's books.
-func (p *Plan) try(ctx context.Context, t *Target, n int, slot *Capacity, attempt func(ctx context.Context, t *Target, n int) error) error {
+func (p *Plan) try(ctx context.Context, t *Target, n int, slot *Capacity, tenant string, attempt func(ctx context.Context, t *Target, n int) error) error {
 	r := p.r
 	actx, stop := ctx, func() {}
 	if d := p.attemptTimeout(); d > 0 {
@@ -368,14 +399,21 @@ func (p *Plan) try(ctx context.Context, t *Target, n int, slot *Capacity, attemp
 	switch {
 	case class == classCancelled || (err != nil && ctx.Err() != nil):
 		out = outCancelled
-	case class >= classRateLimit:
+	case class == classRateLimit:
+		// Back-pressure, not failure: the upstream answered. Its
+		// Retry-After sets the target aside for that long, no longer.
+		var e *llm.Error
+		if errors.As(err, &e) && e.RetryAfter > 0 {
+			t.state.cool(r.opts.Now(), e.RetryAfter)
+		}
+	case class > classRateLimit:
 		out = outFailure
 	}
 	var errText string
 	if err != nil {
 		errText = shortError(err)
 	}
-	state, changed := t.state.record(r.opts.Now(), &p.breaker, out, lat, class == classTimeout, errText)
+	state, changed := t.state.record(r.opts.Now(), &p.breaker, out, lat, class == classTimeout, errText, tenant)
 	if changed {
 		r.log.Info("router: breaker "+state, "model", t.Model, "provider", t.info.Name, "error", errText)
 	}

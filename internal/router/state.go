@@ -41,41 +41,81 @@ type targetState struct {
 	budget    float64 // retry tokens
 	budgetAt  time.Time
 	lastError string
+	// coolUntil is set by an upstream 429 with Retry-After: the target is
+	// skipped until then. Back-pressure, not failure: the breaker is not
+	// touched.
+	coolUntil time.Time
+	// failTenants holds, per window slot, the tenant of a failure; and
+	// runTenants the tenants of the current run of consecutive failures
+	// (two are enough to know it is more than one).
+	failTenants []string
+	runTenants  [2]string
+	runSpread   bool
+	// tenants are per-tenant breakers: a tenant's failures open its own
+	// breaker on the target; the shared one needs failures from more than
+	// one tenant (see spreadLocked).
+	tenants map[string]*tenantBreaker
 }
 
-// allow reports whether an attempt may start, reserving a probe when the
-// breaker is half-open. A disabled breaker always allows.
-func (s *targetState) allow(now time.Time, b *config.Breaker) bool {
-	if b.Disabled {
-		return true
-	}
+// tenantBreaker is one tenant's breaker on one target.
+type tenantBreaker struct {
+	consec    int
+	openUntil time.Time
+}
+
+// maxTenants bounds the per-tenant breakers kept per target; past it,
+// closed ones are dropped.
+const maxTenants = 4096
+
+// maxCool caps how long a Retry-After may cool a target.
+const maxCool = 10 * time.Minute
+
+// Why allow refused an attempt.
+const (
+	denyNone = iota
+	denyOpen
+	denyCooling
+)
+
+// allow reports whether an attempt for tenant may start (denyNone),
+// reserving a probe when the breaker is half-open, and else why not and
+// until when. A cooling target (an upstream 429's Retry-After) is skipped
+// whatever its breaker; a disabled breaker allows everything else.
+func (s *targetState) allow(now time.Time, b *config.Breaker, tenant string) (deny int, until time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if now.Before(s.coolUntil) {
+		return denyCooling, s.coolUntil
+	}
+	if b.Disabled {
+		return denyNone, time.Time{}
+	}
+	if tb := s.tenants[tenant]; tb != nil && now.Before(tb.openUntil) {
+		return denyOpen, tb.openUntil
+	}
 	switch s.state {
 	case StateOpen:
 		if now.Before(s.openUntil) {
-			return false
+			return denyOpen, s.openUntil
 		}
 		s.state, s.probes = StateHalfOpen, 0
 		fallthrough
 	case StateHalfOpen:
 		if s.probes >= b.Probes {
-			return false
+			return denyOpen, now.Add(time.Second)
 		}
 		s.probes++
 	}
-	return true
+	return denyNone, time.Time{}
 }
 
-// retryAt returns when an open breaker lets probes through (zero if it is
-// not open).
-func (s *targetState) retryAt() time.Time {
+// cool marks the target cooling for d (capped at maxCool).
+func (s *targetState) cool(now time.Time, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == StateOpen {
-		return s.openUntil
+	if at := now.Add(min(d, maxCool)); at.After(s.coolUntil) {
+		s.coolUntil = at
 	}
-	return time.Time{}
 }
 
 // outcome kinds for record.
@@ -85,9 +125,15 @@ const (
 	outCancelled // the client went away: says nothing about the upstream
 )
 
-// record books an attempt's outcome. It returns the breaker state after it
-// and whether it changed.
-func (s *targetState) record(now time.Time, b *config.Breaker, out int, latency time.Duration, timedOut bool, errText string) (string, bool) {
+// record books an attempt's outcome for tenant ("" when the caller is not
+// known). It returns the shared breaker's state after it and whether it
+// changed.
+//
+// A failure always counts on the tenant's own breaker. It opens the shared
+// breaker only when the failures that would open it come from more than
+// one tenant (or from unknown callers, who cannot be told apart): one
+// tenant's bad requests trip that tenant's breaker, not everyone's.
+func (s *targetState) record(now time.Time, b *config.Breaker, out int, latency time.Duration, timedOut bool, errText, tenant string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == "" {
@@ -118,29 +164,39 @@ func (s *targetState) record(now time.Time, b *config.Breaker, out int, latency 
 	}
 	if cap(s.window) != b.Window {
 		s.window, s.wpos, s.wfails = make([]bool, 0, b.Window), 0, 0
+		s.failTenants = make([]string, b.Window)
 	}
 	failed := out == outFailure
 	if len(s.window) < b.Window {
+		s.failTenants[len(s.window)] = tenant
 		s.window = append(s.window, failed)
 	} else {
 		if s.window[s.wpos] {
 			s.wfails--
 		}
 		s.window[s.wpos] = failed
+		s.failTenants[s.wpos] = tenant
 		s.wpos = (s.wpos + 1) % b.Window
 	}
+	s.recordTenantLocked(now, b, tenant, failed)
 	if failed {
 		s.wfails++
 		s.failures++
 		s.consec++
 		s.lastError = errText
+		switch {
+		case s.consec == 1:
+			s.runTenants, s.runSpread = [2]string{tenant}, tenant == ""
+		case tenant == "" || tenant != s.runTenants[0]:
+			s.runSpread = true
+		}
 	} else {
 		s.consec = 0
 	}
 	switch {
 	case failed && s.state == StateHalfOpen,
-		failed && s.state == StateClosed && (s.consec >= b.Failures ||
-			(len(s.window) == b.Window && float64(s.wfails) >= b.FailureRate*float64(b.Window))):
+		failed && s.state == StateClosed && ((s.consec >= b.Failures && s.runSpread) ||
+			(len(s.window) == b.Window && float64(s.wfails) >= b.FailureRate*float64(b.Window) && s.windowSpreadLocked())):
 		s.state = StateOpen
 		s.openUntil = now.Add(b.Cooldown.D())
 		s.opened++
@@ -149,6 +205,55 @@ func (s *targetState) record(now time.Time, b *config.Breaker, out int, latency 
 		s.window, s.wpos, s.wfails = s.window[:0], 0, 0
 	}
 	return s.state, s.state != before
+}
+
+// windowSpreadLocked reports whether the window's failures come from more
+// than one tenant or from unknown callers.
+func (s *targetState) windowSpreadLocked() bool {
+	first, seen := "", false
+	for i, f := range s.window {
+		if !f {
+			continue
+		}
+		t := s.failTenants[i]
+		if t == "" || (seen && t != first) {
+			return true
+		}
+		first, seen = t, true
+	}
+	return false
+}
+
+// recordTenantLocked books an outcome on tenant's own breaker.
+func (s *targetState) recordTenantLocked(now time.Time, b *config.Breaker, tenant string, failed bool) {
+	if tenant == "" {
+		return
+	}
+	tb := s.tenants[tenant]
+	if !failed {
+		if tb != nil {
+			tb.consec = 0
+		}
+		return
+	}
+	if tb == nil {
+		if s.tenants == nil {
+			s.tenants = map[string]*tenantBreaker{}
+		}
+		if len(s.tenants) >= maxTenants {
+			for k, v := range s.tenants {
+				if !now.Before(v.openUntil) {
+					delete(s.tenants, k)
+				}
+			}
+		}
+		tb = &tenantBreaker{}
+		s.tenants[tenant] = tb
+	}
+	tb.consec++
+	if tb.consec >= b.Failures {
+		tb.openUntil = now.Add(b.Cooldown.D())
+	}
 }
 
 // deposit credits the retry budget for one first attempt and lets the
@@ -219,6 +324,9 @@ type TargetHealth struct {
 	Opened      int64
 	// LastError is the last failure's short description (no prompt text).
 	LastError string
+	// CoolingUntil is set while an upstream 429's Retry-After keeps the
+	// target aside (zero otherwise).
+	CoolingUntil time.Time
 }
 
 // Health returns a snapshot of every target, in config order. An open
@@ -234,6 +342,9 @@ func (r *Router) Health() []TargetHealth {
 			State: s.state, InFlight: s.inflight.Load(), EWMALatency: s.ewma,
 			Requests: s.requests, Failures: s.failures, Consecutive: s.consec, Opened: s.opened,
 			LastError: s.lastError,
+		}
+		if now.Before(s.coolUntil) {
+			h.CoolingUntil = s.coolUntil
 		}
 		if h.State == "" {
 			h.State = StateClosed

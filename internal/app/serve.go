@@ -74,8 +74,13 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		MasterKey:    cfg.Server.MasterKey,
 		MetricsToken: cfg.Server.MetricsToken,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Logger:       log,
-		AccessLog:    access,
+		Inputs: gateway.Inputs{
+			MaxInFlight: cfg.Server.MaxInFlight, BodyTimeout: cfg.Server.BodyTimeout.D(), MinBodyRate: cfg.Server.MinBodyRate,
+			MaxMessages: cfg.Server.MaxMessages, MaxJSONDepth: cfg.Server.MaxJSONDepth,
+			MaxOutputTokens: cfg.Server.MaxOutputTokens, MaxFulcrumHeaderBytes: cfg.Server.MaxFulcrumHeaderBytes,
+		},
+		Logger:    log,
+		AccessLog: access,
 	}
 	if err := g.wireFeatures(ctx, &opts); err != nil {
 		g.Close()
@@ -195,6 +200,7 @@ func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready f
 	srv := &http.Server{
 		Handler:           g.Handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

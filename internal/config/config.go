@@ -64,6 +64,34 @@ type Server struct {
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// ReadHeaderTimeout bounds reading request headers. Default 10s.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// MaxHeaderBytes bounds a request's headers (Go's server answers 431
+	// past it). Default 64 KiB.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// BodyTimeout and MinBodyRate cut slow request bodies: after n bytes
+	// a body must be complete by BodyTimeout + n / MinBodyRate from its
+	// first read, else the request gets 408 and the connection closes.
+	// Defaults 10s and 65536 bytes per second (a 20 MiB body may take up
+	// to 330 s at that rate; a trickle of a few bytes is cut at 10 s).
+	BodyTimeout Duration `yaml:"body_timeout"`
+	MinBodyRate int64    `yaml:"min_body_rate"`
+	// MaxInFlight bounds the /v1 requests served at once; past it a
+	// request gets 503 overloaded_error with Retry-After: 1 at once,
+	// instead of a goroutine and its body held in memory. Default 4096.
+	MaxInFlight int64 `yaml:"max_in_flight"`
+	// MaxMessages bounds the elements of a request's top-level
+	// "messages", "input" or "contents" array (413 past it). Default
+	// 10000.
+	MaxMessages int `yaml:"max_messages"`
+	// MaxJSONDepth bounds how deeply a request body nests (400 past it).
+	// Default 128.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// MaxOutputTokens is the largest max_tokens (max_completion_tokens,
+	// max_output_tokens, thinking.budget_tokens) accepted (400 past it),
+	// checked before any arithmetic. Default 16777216.
+	MaxOutputTokens int64 `yaml:"max_output_tokens"`
+	// MaxFulcrumHeaderBytes bounds the x-fulcrum-* request headers
+	// together, names and values (431 past it). Default 8 KiB.
+	MaxFulcrumHeaderBytes int `yaml:"max_fulcrum_header_bytes"`
 }
 
 // Storage says where keys, usage and audit records live.

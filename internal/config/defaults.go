@@ -64,6 +64,7 @@ func (c *Config) ApplyDefaults(lookup func(string) (string, bool)) {
 	if c.Server.ReadHeaderTimeout == 0 {
 		c.Server.ReadHeaderTimeout = Duration(10 * time.Second)
 	}
+	c.Server.applyInputDefaults()
 	if c.Storage.DataDir == "" {
 		c.Storage.DataDir = env("FULCRUM_DATA_DIR")
 		if c.Storage.DataDir == "" {

@@ -14,6 +14,7 @@ func (c *Config) Validate() []error {
 	if c.Server.MaxBodyBytes < 0 {
 		add("server.max_body_bytes", "must be positive")
 	}
+	errs = append(errs, c.Server.validateInputs()...)
 	if c.Server.MasterKey == "" && !IsLoopback(c.Server.Listen) {
 		add("server.listen", "%q is not a loopback address: set FULCRUM_MASTER_KEY (or server.master_key) before listening on other interfaces", c.Server.Listen)
 	}

@@ -32,7 +32,10 @@ type env struct {
 	srv *httptest.Server
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith builds the env with tweak applied to the gateway's options.
+func newEnvWith(t testing.TB, tweak func(o *gateway.Options)) *env {
 	t.Helper()
 	e := &env{oa: fake.NewOpenAI(), an: fake.NewAnthropic()}
 	po, err := openai.New(config.Provider{Name: "p-openai", Type: "openai", BaseURL: e.oa.URL, APIKey: fake.APIKey, Hosting: "proprietary"})
@@ -54,8 +57,11 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := gateway.New(gateway.Options{Router: r})
-	e.srv = httptest.NewServer(s)
+	o := gateway.Options{Router: r}
+	if tweak != nil {
+		tweak(&o)
+	}
+	e.srv = httptest.NewServer(gateway.New(o))
 	t.Cleanup(func() {
 		e.srv.Close()
 		e.oa.Close()

@@ -135,7 +135,10 @@ type Options struct {
 	// is open only when neither it nor MasterKey is set.
 	MetricsToken string
 	MaxBodyBytes int64 // default 20 MiB
-	Logger       *slog.Logger
+	// Inputs bounds everything else a client sends (in-flight requests,
+	// body rate, nesting, message count, integer fields, headers).
+	Inputs Inputs
+	Logger *slog.Logger
 	// AccessLog receives one line per request. Default: Logger.
 	AccessLog *slog.Logger
 	Metrics   *Metrics
@@ -164,6 +167,8 @@ type Server struct {
 	bufs sync.Pool
 	// capacities is true when some provider has a capacity limit.
 	capacities bool
+	// inflight counts /v1 requests being served, for Inputs.MaxInFlight.
+	inflight atomic.Int64
 }
 
 // New builds a server.
@@ -171,6 +176,7 @@ func New(o Options) *Server {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 20 << 20
 	}
+	o.Inputs.applyDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -274,17 +280,33 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 		defer s.opts.Metrics.inflight.Dec()
 		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
 		w.Header().Set("X-Request-Id", rc.id)
-		caller, aerr := s.authenticate(r)
 		var err error
-		if aerr != nil {
-			err = aerr
-		} else {
-			rc.caller = caller
-			err = h(w, r, rc)
+		n := s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		if n > s.opts.Inputs.MaxInFlight {
+			err = errOverloaded
+		} else if err = s.checkHeaders(r.Header); err == nil {
+			if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w),
+					timeout: s.opts.Inputs.BodyTimeout, rate: s.opts.Inputs.MinBodyRate}
+			}
+			var caller *Caller
+			caller, err = s.authenticate(r)
+			if err == nil {
+				rc.caller = caller
+				if caller.KeyID != "" {
+					// Breakers tell tenants apart (router.WithTenant).
+					r = r.WithContext(router.WithTenant(r.Context(), caller.KeyID))
+				}
+				err = h(w, r, rc)
+			}
 		}
 		if err != nil {
 			e := llm.AsError(err)
-			if e.Status == 499 || r.Context().Err() != nil {
+			// A cut slow body cancels the request's context too (the
+			// connection's read failed), but the client is still there to
+			// be told why.
+			if e.Status == 499 || (r.Context().Err() != nil && e.Code != "body_timeout") {
 				rc.status = 499
 				rc.errCode = "client_closed_request"
 			} else {
@@ -415,17 +437,20 @@ func (s *Server) adminAuth(h http.Handler) http.Handler {
 // readBody reads the whole request body (never streaming it into the
 // upstream call: Go's HTTP/1.1 server may close a request body once the
 // response has started, see http.ResponseController.EnableFullDuplex).
+// Memory follows what has arrived, never the declared Content-Length (a
+// client may declare 20 MiB and send ten bytes); a slow body is cut by
+// deadlineBody (see wrap); a JSON body's shape is checked (scanBody)
+// before any decoder sees it.
 func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	limit := s.opts.MaxBodyBytes
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	var b []byte
+	size := int64(4096)
 	if r.ContentLength > 0 {
-		b = make([]byte, 0, r.ContentLength+1)
-	} else {
-		b = make([]byte, 0, 4096)
+		size = min(r.ContentLength+1, 64<<10)
 	}
+	b := make([]byte, 0, size)
 	lr := io.LimitReader(r.Body, limit+1)
 	for {
 		if len(b) == cap(b) {
@@ -437,11 +462,14 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "could not read request body", Err: err}
+			return nil, bodyError(err)
 		}
 	}
 	if int64(len(b)) > limit {
 		return nil, tooLarge(limit)
+	}
+	if e := s.scanBody(b); e != nil {
+		return nil, e
 	}
 	return b, nil
 }

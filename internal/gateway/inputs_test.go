@@ -1,0 +1,208 @@
+package gateway_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+)
+
+// errBody is the error object of either wire format.
+type errBody struct {
+	Type  string `json:"type"` // anthropic: "error"
+	Error struct {
+		Type    string `json:"type"`
+		Code    string `json:"code"`
+		Param   string `json:"param"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func decodeErr(t *testing.T, s string) errBody {
+	t.Helper()
+	var e errBody
+	if err := json.Unmarshal([]byte(s), &e); err != nil || e.Error.Message == "" {
+		t.Fatalf("not an error object: %s", s)
+	}
+	return e
+}
+
+// TestInputLimits: each bounded input is refused before decoding, with the
+// right status, in the client's own error format, and nothing reaches the
+// upstream.
+func TestInputLimits(t *testing.T) {
+	e := newEnv(t)
+	many := `{"model":"m-openai","messages":[` + strings.Repeat(`{"role":"user","content":"a"},`, 500_000) + `{"role":"user","content":"a"}]}`
+	deep := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"metadata":` + strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200) + `}`
+	for _, c := range []struct {
+		name, path, body       string
+		status                 int
+		anthropic              bool
+		param, code, inMessage string
+	}{
+		// max_tokens 2^63-1 used to price to a worst case that wrapped the
+		// budget check and admitted every request while it was in flight.
+		{"max_tokens 2^63-1 openai", "/v1/chat/completions", `{"model":"m-openai","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, 400, false, "max_tokens", "integer_above_max_value", "<= 16777216"},
+		{"max_tokens 2^64 openai", "/v1/chat/completions", `{"model":"m-openai","max_completion_tokens":18446744073709551616,"messages":[{"role":"user","content":"hi"}]}`, 400, false, "max_completion_tokens", "integer_above_max_value", ""},
+		{"max_tokens anthropic", "/v1/messages", `{"model":"m-anthropic","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, 400, true, "", "", "max_tokens"},
+		{"budget_tokens anthropic", "/v1/messages", `{"model":"m-anthropic","max_tokens":1024,"thinking":{"type":"enabled","budget_tokens":99999999999},"messages":[{"role":"user","content":"hi"}]}`, 400, true, "", "", "thinking.budget_tokens"},
+		{"n", "/v1/chat/completions", `{"model":"m-openai","n":100000,"messages":[{"role":"user","content":"hi"}]}`, 400, false, "n", "integer_above_max_value", ""},
+		{"500k messages", "/v1/chat/completions", many, 413, false, "messages", "too_many_messages", "10000"},
+		{"nesting", "/v1/chat/completions", deep, 400, false, "", "json_too_deep", "128"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(e.oa.Log.All()) + len(e.an.Log.All())
+			resp, out := e.post(t, c.path, c.body)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, c.status, out)
+			}
+			eb := decodeErr(t, out)
+			if c.anthropic != (eb.Type == "error") {
+				t.Errorf("error not in the client's format: %s", out)
+			}
+			if eb.Error.Param != c.param || eb.Error.Code != c.code || !strings.Contains(eb.Error.Message, c.inMessage) {
+				t.Errorf("error %+v", eb.Error)
+			}
+			if after := len(e.oa.Log.All()) + len(e.an.Log.All()); after != before {
+				t.Error("the request reached an upstream")
+			}
+		})
+	}
+	// Within the limits: served.
+	if resp, out := e.post(t, "/v1/chat/completions", `{"model":"m-openai","max_tokens":16777216,"n":1,"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Errorf("max_tokens at the limit: %d %s", resp.StatusCode, out)
+	}
+}
+
+// TestFulcrumHeadersBounded: oversized x-fulcrum-* headers get 431 in the
+// client's format.
+func TestFulcrumHeadersBounded(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/messages", strings.NewReader(`{"model":"m-anthropic","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("X-Fulcrum-Data-Class", strings.Repeat("pii,", 3000))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 431 || decodeErr(t, string(b)).Type != "error" {
+		t.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+}
+
+// TestInFlightLimit: past MaxInFlight a request gets 503 with Retry-After
+// at once instead of a goroutine waiting its turn.
+func TestInFlightLimit(t *testing.T) {
+	e := newEnvWith(t, func(o *gateway.Options) { o.Inputs.MaxInFlight = 2 })
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(e.srv.URL+"/v1/chat/completions", "application/json",
+				strings.NewReader(`{"model":"m-openai","messages":[{"role":"user","content":"[[slow]]"}]}`))
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	defer wg.Wait()
+	deadline := time.Now().Add(time.Second)
+	for len(e.oa.Log.All()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	resp, out := e.post(t, "/v1/chat/completions", `{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || decodeErr(t, out).Error.Code != "server_overloaded" {
+		t.Errorf("third request: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("the refusal took %s", d)
+	}
+}
+
+// TestSlowBodiesCut: 100 connections declaring Content-Length: 20971520
+// and trickling 10 bytes used to make the gateway allocate 20 MiB each
+// (2.1 GB of heap) and hold them forever. Memory now follows what arrived,
+// and each is cut (408) at BodyTimeout.
+func TestSlowBodiesCut(t *testing.T) {
+	e := newEnvWith(t, func(o *gateway.Options) { o.Inputs.BodyTimeout = 500 * time.Millisecond })
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 100
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20971520\r\n\r\n{\"model\":")
+	}
+	time.Sleep(200 * time.Millisecond)
+	var during runtime.MemStats
+	runtime.ReadMemStats(&during)
+	if grew := int64(during.HeapAlloc) - int64(before.HeapAlloc); grew > 64<<20 {
+		t.Errorf("heap grew by %d MiB for %d trickling connections", grew>>20, n)
+	}
+	start := time.Now()
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("conn %d: no response: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Fatalf("conn %d: status %d, want 408", i, resp.StatusCode)
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("slow bodies held for %s", d)
+	}
+}
+
+// TestStalledConnectionsClosed: a connection that sends part of its
+// headers and stalls is closed at ReadHeaderTimeout (Go's server), and one
+// that stalls in its body at BodyTimeout; neither is held open.
+func TestStalledBodyClosed(t *testing.T) {
+	e := newEnvWith(t, func(o *gateway.Options) { o.Inputs.BodyTimeout = 300 * time.Millisecond })
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 408 || decodeErr(t, string(b)).Type != "error" {
+		t.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	// The server closes the connection after a cut body.
+	if _, err := br.ReadByte(); err == nil {
+		t.Error("connection still open after the cut")
+	}
+}

@@ -29,6 +29,9 @@ type openStream struct {
 	dec     *sse.Decoder
 	firstEv sse.Event
 	tap     usageTap
+	// text is what the stream delivered (pass-through), for estimating
+	// usage if it ends early.
+	text []byte
 }
 
 // stream serves a streaming chat request. Attempts (and so fallbacks) end
@@ -187,11 +190,11 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		if cb != nil {
 			cb.Add(ch)
 		}
-		if usage == nil || s.opts.Estimate != nil {
-			out.WriteString(ch.Text)
-			for _, tc := range ch.ToolCalls {
-				out.WriteString(tc.Arguments)
-			}
+		// Kept whatever the usage so far: a stream that ends early is
+		// estimated from it (cutUsage).
+		out.WriteString(ch.Text)
+		for _, tc := range ch.ToolCalls {
+			out.WriteString(tc.Arguments)
 		}
 		if restorer != nil {
 			for _, rc := range restorer.Process(ch) {
@@ -239,11 +242,13 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		fw.write(buf)
 		return
 	}
-	c.endWithError(ctx, fw, buf, o, usage, err)
+	c.endWithError(ctx, fw, buf, o, c.cutUsage(usage, out.String()), err)
 }
 
-// endWithError records a stream that failed after its first byte and ends
-// the client's stream with an error event (never a fake [DONE]).
+// endWithError records a stream that failed after its first byte (usage
+// estimated from what was delivered when the upstream reported none, see
+// cutUsage) and ends the client's stream with an error event (never a fake
+// [DONE]).
 func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte, o *openStream, usage *llm.Usage, err error) {
 	name := o.t.Provider.Info().Name
 	if ctx.Err() != nil || errors.Is(err, errClientGone) {
@@ -275,6 +280,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 	var err error
 	for {
 		if o.tap.Event(&ev) {
+			o.text = appendDelivered(o.text, c.rc.format.name, &ev)
 			buf = sse.AppendEvent(buf, ev.Event, ev.Data)
 			if o.tap.Complete() {
 				// Record before the terminal event reaches the client.
@@ -305,7 +311,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 	if errors.Is(err, io.EOF) {
 		err = provider.StreamCut(o.t.Provider.Info().Name, err)
 	}
-	c.endWithError(ctx, fw, buf[:0], o, o.tap.Usage(), err)
+	c.endWithError(ctx, fw, buf[:0], o, c.cutUsage(o.tap.Usage(), string(o.text)), err)
 }
 
 // flushWriter writes and flushes each event at once.

@@ -13,7 +13,11 @@ type attempts struct {
 	list []gateway.Attempt
 }
 
-func (a *attempts) Attempt(at *gateway.Attempt) { a.mu.Lock(); a.list = append(a.list, *at); a.mu.Unlock() }
+func (a *attempts) Attempt(at *gateway.Attempt) {
+	a.mu.Lock()
+	a.list = append(a.list, *at)
+	a.mu.Unlock()
+}
 func (a *attempts) Request(*gateway.RequestLog) {}
 func (a *attempts) all() []gateway.Attempt {
 	a.mu.Lock()

@@ -148,3 +148,21 @@ routes:
 		t.Errorf("key_a after the cool-down: %v", err)
 	}
 }
+
+// TestConnectionFailuresShared: an upstream that cannot be reached opens
+// the shared breaker whoever's requests found it out.
+func TestConnectionFailuresShared(t *testing.T) {
+	env := newEnv(t, `
+routes:
+  - {name: r, targets: [a], retry: {attempts: 1}, breaker: {failures: 3, cooldown: 10s}}
+`, nil)
+	p := env.plan(t, "r")
+	for range 3 {
+		Execute(WithTenant(context.Background(), "key_a"), p, nil, func(context.Context, *Target, int) (int, error) {
+			return 0, &llm.Error{Status: 502, Type: llm.ErrUpstream, Code: "upstream_unreachable", Message: "connection refused"}
+		})
+	}
+	if h := env.health("a"); h.State != StateOpen {
+		t.Fatalf("after three refused connections: %+v, want open", h)
+	}
+}

@@ -413,7 +413,13 @@ func (p *Plan) try(ctx context.Context, t *Target, n int, slot *Capacity, tenant
 	if err != nil {
 		errText = shortError(err)
 	}
-	state, changed := t.state.record(r.opts.Now(), &p.breaker, out, lat, class == classTimeout, errText, tenant)
+	// A failure the request could have caused (a 5xx answer, a timeout)
+	// is the tenant's first; a connection that failed is everyone's.
+	by := tenant
+	if class == classConn {
+		by = ""
+	}
+	state, changed := t.state.record(r.opts.Now(), &p.breaker, out, lat, class == classTimeout, errText, by)
 	if changed {
 		r.log.Info("router: breaker "+state, "model", t.Model, "provider", t.info.Name, "error", errText)
 	}

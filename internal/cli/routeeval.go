@@ -9,7 +9,7 @@ import (
 )
 
 func routeEvalCmd(e *env) *cobra.Command {
-	var split, format string
+	var split, format, data, domain, routerFile string
 	cmd := &cobra.Command{
 		Use:   "route-eval",
 		Short: "Score the prompt router on recorded GSM8K answers of GPT-4 and Mixtral-8x7B",
@@ -21,7 +21,12 @@ recover 50% and 80% of the quality gap, next to the random and "longer prompt
 goes to the strong model" baselines and an oracle.
 
 --split heldout (the default) is the half the router never saw in training; only
-its numbers are a fair estimate.`,
+its numbers are a fair estimate.
+
+--data FILE scores any CSV or JSONL of (prompt, weak, strong) records (weak and
+strong: true/false or a score in [0, 1]; columns prompt, weak, strong); --domain
+gsm8k|mmlu|mt_bench picks an embedded recording; --router FILE scores a router
+written by route-train instead of the embedded one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkChoice("format", format, "table", "json"); err != nil {
@@ -30,11 +35,23 @@ its numbers are a fair estimate.`,
 			if err := checkChoice("split", split, "heldout", "train", "all"); err != nil {
 				return err
 			}
-			if format == "table" {
-				_, err := router.RouteEval(cmd.Context(), e.stdout, router.RouteEvalOptions{Split: split})
+			opts := router.RouteEvalOptions{Split: split}
+			var err error
+			if opts.Examples, opts.Label, err = loadRouteData(data, domain); err != nil {
 				return err
 			}
-			res, err := router.RouteEval(cmd.Context(), nil, router.RouteEvalOptions{Split: split})
+			if routerFile != "" {
+				m, err := loadRouterFile(routerFile)
+				if err != nil {
+					return err
+				}
+				opts.Scorer = m
+			}
+			if format == "table" {
+				_, err := router.RouteEval(cmd.Context(), e.stdout, opts)
+				return err
+			}
+			res, err := router.RouteEval(cmd.Context(), nil, opts)
 			if err != nil {
 				return err
 			}
@@ -44,6 +61,9 @@ its numbers are a fair estimate.`,
 	f := cmd.Flags()
 	f.StringVar(&split, "split", "heldout", "heldout, train or all")
 	f.StringVar(&format, "format", "table", "table or json")
+	f.StringVar(&data, "data", "", "CSV or JSONL of (prompt, weak, strong) records to score on instead of GSM8K")
+	f.StringVar(&domain, "domain", "", "embedded recording to score on: gsm8k, mmlu or mt_bench")
+	f.StringVar(&routerFile, "router", "", "router file from route-train (default: the embedded router)")
 	return cmd
 }
 

@@ -67,6 +67,10 @@ type Route struct {
 	// Threshold is, for strategy router, the difficulty score (0..1) at or
 	// above which the strong target is called. Overrides StrongShare.
 	Threshold *float64 `yaml:"threshold"`
+	// RouterFile is, for strategy router, a router written by `fulcrum
+	// route-train` (JSON), used instead of the embedded one; relative paths
+	// are relative to the working directory.
+	RouterFile string `yaml:"router_file"`
 	// Cache opts this route into the response cache. Default: not cached.
 	Cache *CacheRule `yaml:"cache"`
 	// Shadow sends a sample of this route's requests to candidates too.
@@ -340,6 +344,9 @@ func (r *Route) validate(path string, models map[string]bool) []error {
 	}
 	if r.StrongShare != nil && (*r.StrongShare < 0 || *r.StrongShare > 1) {
 		add(".strong_share", "must be in [0, 1]")
+	}
+	if r.RouterFile != "" && r.Strategy != StrategyRouter {
+		add(".router_file", "only for strategy router")
 	}
 	if r.Threshold != nil && (*r.Threshold < 0 || *r.Threshold > 1) {
 		add(".threshold", "must be in [0, 1]")

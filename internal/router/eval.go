@@ -21,6 +21,8 @@ type RouteEvalOptions struct {
 	Split string
 	// Scorer is the router evaluated. Default: the embedded model.
 	Scorer Scorer
+	// Label names the data in the table. Default: the GSM8K recordings.
+	Label string
 }
 
 // RouteEvalRow is one router's metrics.
@@ -31,6 +33,7 @@ type RouteEvalRow struct {
 
 // RouteEvalResult is what RouteEval measured.
 type RouteEvalResult struct {
+	Label string
 	Split string
 	N     int
 	// Rows are: random, longer prompt to strong, the difficulty router,
@@ -77,7 +80,10 @@ func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteE
 	if sc == nil {
 		sc = difficulty.Default()
 	}
-	res := &RouteEvalResult{Split: opts.Split, N: len(ex)}
+	res := &RouteEvalResult{Split: opts.Split, N: len(ex), Label: opts.Label}
+	if res.Label == "" {
+		res.Label = "GSM8K recordings"
+	}
 	scores := make([]float64, len(ex))
 	start := time.Now()
 	for i := range ex {
@@ -110,8 +116,8 @@ func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteE
 
 func writeEval(w io.Writer, res *RouteEvalResult) {
 	m := res.Router.Metrics
-	fmt.Fprintf(w, "route-eval: GSM8K recordings, %s split, %d questions\n", res.Split, res.N)
-	fmt.Fprintf(w, "weak (Mixtral-8x7B) accuracy %.1f%%, strong (GPT-4) accuracy %.1f%%\n\n", 100*m.WeakAccuracy, 100*m.StrongAccuracy)
+	fmt.Fprintf(w, "route-eval: %s, %s split, %d questions\n", res.Label, res.Split, res.N)
+	fmt.Fprintf(w, "weak accuracy %.1f%%, strong accuracy %.1f%%\n\n", 100*m.WeakAccuracy, 100*m.StrongAccuracy)
 	fmt.Fprintf(w, "| router | APGR | strong share for 50%% of gap | for 80%% of gap |\n|---|---:|---:|---:|\n")
 	for _, r := range res.Rows {
 		fmt.Fprintf(w, "| %s | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, 100*r.Share50, 100*r.Share80)

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
@@ -32,14 +33,34 @@ func (r *Router) newPromptRouter(rt *config.Route) (*promptRouter, error) {
 	if sc == nil {
 		sc = difficulty.Default()
 	}
+	share := 0.3
+	if rt.StrongShare != nil {
+		share = *rt.StrongShare
+	}
+	if rt.RouterFile != "" {
+		b, err := os.ReadFile(rt.RouterFile)
+		if err != nil {
+			return nil, fmt.Errorf("router_file: %w", err)
+		}
+		m, err := difficulty.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("router_file %s: %w", rt.RouterFile, err)
+		}
+		pr := &promptRouter{scorer: m}
+		if rt.Threshold != nil {
+			pr.threshold = *rt.Threshold
+			return pr, nil
+		}
+		if t, ok := m.ThresholdFor(share); ok {
+			pr.threshold = t
+			return pr, nil
+		}
+		sc = m
+	}
 	pr := &promptRouter{scorer: sc}
 	if rt.Threshold != nil {
 		pr.threshold = *rt.Threshold
 		return pr, nil
-	}
-	share := 0.3
-	if rt.StrongShare != nil {
-		share = *rt.StrongShare
 	}
 	r.calib.once.Do(func() {
 		prompts := r.opts.Calibration

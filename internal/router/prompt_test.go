@@ -63,7 +63,7 @@ routes:
 
 // TestEvaluateMetrics checks APGR and gap shares on a tiny hand-made set.
 func TestEvaluateMetrics(t *testing.T) {
-	ex := func(w, s bool) difficulty.Example { return difficulty.Example{WeakCorrect: w, StrongCorrect: s} }
+	ex := func(w, s bool) difficulty.Example { return difficulty.Example{Weak: b2f(w), Strong: b2f(s)} }
 	// weak 2/4 correct, strong 3/4: gap 0.25.
 	set := []difficulty.Example{ex(false, true), ex(false, true), ex(true, true), ex(true, false)}
 	tests := []struct {
@@ -171,4 +171,11 @@ routes:
 	for b.Loop() {
 		Execute(ctx, p, nil, ok)
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

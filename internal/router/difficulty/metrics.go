@@ -42,12 +42,8 @@ func Evaluate(examples []Example, scores []float64) Metrics {
 	var w, s float64
 	for i := range idx {
 		idx[i] = i
-		if examples[i].WeakCorrect {
-			w++
-		}
-		if examples[i].StrongCorrect {
-			s++
-		}
+		w += examples[i].Weak
+		s += examples[i].Strong
 	}
 	m.WeakAccuracy, m.StrongAccuracy = w/float64(n), s/float64(n)
 	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
@@ -57,7 +53,7 @@ func Evaluate(examples []Example, scores []float64) Metrics {
 		j := i
 		for j < n && scores[idx[j]] == scores[idx[i]] {
 			e := &examples[idx[j]]
-			correct += b2f(e.StrongCorrect) - b2f(e.WeakCorrect)
+			correct += e.Strong - e.Weak
 			j++
 		}
 		m.Curve = append(m.Curve, Point{float64(j) / float64(n), correct / float64(n)})

@@ -26,6 +26,14 @@ type Model struct {
 	// Features are the features the model uses, with their weights.
 	Features []Weight `json:"features"`
 	Bias     float64  `json:"bias"`
+	// Words are the weights of hashed word features: a prompt adds
+	// Words[h] / sqrt(k) for each of its k distinct word buckets h (FNV-1a
+	// of the lower-cased word, modulo len(Words)). Empty: none.
+	Words []float64 `json:"words,omitempty"`
+	// Quantiles are the model's scores on its training prompts at 0%,
+	// 1%, ..., 100%, so strong_share maps to a threshold on the model's own
+	// data. Optional.
+	Quantiles []float64 `json:"quantiles,omitempty"`
 	// Label says what the model predicts, for humans.
 	Label string `json:"label"`
 
@@ -52,6 +60,9 @@ func (m *Model) Score(prompt string) float64 {
 	extract(prompt, *bp)
 	z := m.logit(*bp)
 	bufPool.Put(bp)
+	if len(m.Words) > 0 {
+		wordBuckets(prompt, len(m.Words), func(b int, v float64) { z += m.Words[b] * v })
+	}
 	return sigmoid(z)
 }
 
@@ -88,6 +99,15 @@ func Parse(b []byte) (*Model, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("difficulty: %w", err)
 	}
+	if len(m.Words) > 4096 {
+		return nil, fmt.Errorf("difficulty: %d word buckets, at most 4096", len(m.Words))
+	}
+	if len(m.Quantiles) != 0 && len(m.Quantiles) != 101 {
+		return nil, fmt.Errorf("difficulty: %d quantiles, want 101", len(m.Quantiles))
+	}
+	if len(m.Features) == 0 && len(m.Words) == 0 {
+		return nil, fmt.Errorf("difficulty: the model has no features")
+	}
 	if err := m.link(); err != nil {
 		return nil, err
 	}
@@ -115,6 +135,12 @@ func (m *Model) link() error {
 func (m *Model) Marshal() ([]byte, error) {
 	round := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 	c := Model{Bias: round(m.Bias), Label: m.Label, Features: make([]Weight, len(m.Features))}
+	for _, w := range m.Words {
+		c.Words = append(c.Words, round(w))
+	}
+	for _, q := range m.Quantiles {
+		c.Quantiles = append(c.Quantiles, round(q))
+	}
 	for i, w := range m.Features {
 		c.Features[i] = Weight{Name: w.Name, Mean: round(w.Mean), Std: round(w.Std), Weight: round(w.Weight)}
 	}

@@ -12,11 +12,15 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/dataset"
 )
 
-// Example is one recorded prompt with both models' correctness.
+// Example is one recorded prompt with both models' outcomes.
 type Example struct {
-	Prompt        string
-	WeakCorrect   bool
-	StrongCorrect bool
+	Prompt string
+	// Weak and Strong are each model's quality on the prompt in [0, 1]:
+	// 1 or 0 for a correct or wrong answer, or a judge's score scaled.
+	Weak, Strong float64
+	// Domain labels where the prompt comes from (e.g. "mmlu/anatomy");
+	// training weighs domains equally. Optional.
+	Domain string
 	// Steps is the number of calculations in the reference solution (GSM8K
 	// "<<...>>" annotations), or -1 when unknown. Training may use it; a
 	// router never sees it.
@@ -55,7 +59,7 @@ func LoadGSM8K() ([]Example, error) {
 	}
 	out := make([]Example, 0, len(rows)-1)
 	for _, r := range rows[1:] {
-		e := Example{Prompt: r[ip], WeakCorrect: r[iw] == "True", StrongCorrect: r[is] == "True", Steps: -1}
+		e := Example{Prompt: r[ip], Weak: b2f(r[iw] == "True"), Strong: b2f(r[is] == "True"), Steps: -1, Domain: "gsm8k"}
 		if s, ok := steps[strings.TrimSpace(e.Prompt)]; ok {
 			e.Steps = s
 		}
@@ -103,27 +107,15 @@ const (
 	DefaultL2   = 0.01
 )
 
-// LabelGain is 1 when routing to the strong model gains a correct answer
-// (strong right, weak wrong), 0 when it loses one (weak right, strong
-// wrong), and 0.5 when it changes nothing: the logistic model then ranks by
-// the expected gain of a strong call.
-func LabelGain(e *Example) float64 {
-	switch {
-	case e.StrongCorrect && !e.WeakCorrect:
-		return 1
-	case e.WeakCorrect && !e.StrongCorrect:
-		return 0
-	}
-	return 0.5
-}
+// LabelGain is (1 + strong - weak) / 2: 1 when routing to the strong model
+// gains a correct answer (strong right, weak wrong), 0 when it loses one
+// (weak right, strong wrong), and 0.5 when it changes nothing; scores in
+// between for judged answers. The logistic model then ranks by the
+// expected gain of a strong call.
+func LabelGain(e *Example) float64 { return (1 + e.Strong - e.Weak) / 2 }
 
-// LabelWeakWrong is 1 when the weak model got it wrong.
-func LabelWeakWrong(e *Example) float64 {
-	if e.WeakCorrect {
-		return 0
-	}
-	return 1
-}
+// LabelWeakWrong is 1 when the weak model got it wrong (1 - its score).
+func LabelWeakWrong(e *Example) float64 { return 1 - e.Weak }
 
 // Train screens the features (keeping the Keep most correlated with the
 // label, by absolute Pearson correlation) and fits a logistic regression on

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fulcrumhq/fulcrum/internal/router/difficulty"
+)
+
+func init() { extraCommands = append(extraCommands, routeTrainCmd) }
+
+// loadRouteData reads --data FILE or --domain NAME[,NAME] (nil, "" when
+// neither is given: RouteEval's default).
+func loadRouteData(data, domain string) ([]difficulty.Example, string, error) {
+	switch {
+	case data != "" && domain != "":
+		return nil, "", errors.New("give --data or --domain, not both")
+	case data != "":
+		ex, err := difficulty.LoadFile(data, difficulty.Columns{})
+		return ex, data, err
+	case domain != "":
+		var all []difficulty.Example
+		for d := range strings.SplitSeq(domain, ",") {
+			ex, err := difficulty.LoadDomain(strings.TrimSpace(d))
+			if err != nil {
+				return nil, "", err
+			}
+			all = append(all, ex...)
+		}
+		return all, domain + " recordings", nil
+	}
+	return nil, "", nil
+}
+
+func loadRouterFile(path string) (*difficulty.Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := difficulty.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+func routeTrainCmd(e *env) *cobra.Command {
+	var data, domain, out, split string
+	var buckets int
+	cmd := &cobra.Command{
+		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
+		Short: "Train a prompt router on recorded answers of a weak and a strong model",
+		Long: `Train the difficulty router on a CSV or JSONL of (prompt, weak, strong) records
+(weak and strong: true/false or a score in [0, 1]; columns prompt, weak,
+strong, optional domain), or on embedded recordings (--domain gsm8k,mmlu,mt_bench).
+
+The model is blended with the "longer prompts to the strong model" rule; the
+blend weight is chosen on a third of the training records held back for it
+(0 = the length rule alone, when nothing learned generalises). By default only
+the training half (a fixed hash of the prompt) is used, so
+"fulcrum route-eval --data FILE --router router.json" on the held-out half is a
+fair estimate; --split all trains on everything.
+
+Load the file in a route with "strategy: router" and "router_file: router.json";
+strong_share then maps to a threshold on the training prompts' own scores.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkChoice("split", split, "train", "all"); err != nil {
+				return err
+			}
+			if out == "" {
+				return errors.New("--out is required")
+			}
+			if buckets < 0 || buckets > 4096 {
+				return errors.New("--word-buckets must be between 0 and 4096")
+			}
+			ex, label, err := loadRouteData(data, domain)
+			if err != nil {
+				return err
+			}
+			if ex == nil {
+				return errors.New("give --data FILE or --domain NAME")
+			}
+			if split == "train" {
+				ex, _ = difficulty.Split(ex)
+			}
+			if len(ex) < 30 {
+				return fmt.Errorf("%d training records: need at least 30", len(ex))
+			}
+			res := difficulty.TrainAndBlend(ex, difficulty.RobustOptions{Buckets: buckets, L2: difficulty.DefaultRobustL2,
+				LabelName: "gain (1 + strong - weak) / 2 on " + label})
+			b, err := res.Model.Marshal()
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+				return err
+			}
+			var tune []string
+			for _, a := range difficulty.Alphas {
+				tune = append(tune, fmt.Sprintf("%g: %.3f", a, res.TuneAPGR[a]))
+			}
+			fmt.Fprintf(e.stderr, "trained on %d records of %s (%s split); blend weight %g chosen on the tuning third (APGR by weight: %s); wrote %s\n",
+				len(ex), label, split, res.Alpha, strings.Join(tune, ", "), out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&data, "data", "", "CSV or JSONL of (prompt, weak, strong) records")
+	f.StringVar(&domain, "domain", "", "embedded recordings: gsm8k, mmlu, mt_bench (comma-separated)")
+	f.StringVarP(&out, "out", "o", "", "router file to write")
+	f.StringVar(&split, "split", "train", "train (the hash-selected training half) or all")
+	f.IntVar(&buckets, "word-buckets", 1024, "hashed word features (0: none)")
+	return cmd
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// route-train on a user file writes a router that route-eval --router
+// scores on the same file's held-out half.
+func TestRouteTrainThenEval(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("prompt,weak,strong\n")
+	// Long prompts: the strong model gains; short ones: no difference.
+	for i := range 400 {
+		if i%2 == 0 {
+			fmt.Fprintf(&b, "\"%s question %d\",false,true\n", strings.Repeat("a long and winding ", 10), i)
+		} else {
+			fmt.Fprintf(&b, "short %d,true,true\n", i)
+		}
+	}
+	data := filepath.Join(dir, "data.csv")
+	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "router.json")
+	_, stderr, err := opRun(t, "route-train", "--data", data, "--out", out, "--word-buckets", "64")
+	if err != nil || !strings.Contains(stderr, "trained on") {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", out)
+	if err != nil || !strings.Contains(stdout, "route-eval: "+data+", heldout split") || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
+		t.Errorf("%v\n%s", err, stdout)
+	}
+	if _, _, err := opRun(t, "route-train", "--data", data); err == nil {
+		t.Error("no --out accepted")
+	}
+	if _, _, err := opRun(t, "route-eval", "--data", filepath.Join(dir, "missing.csv")); err == nil {
+		t.Error("missing file accepted")
+	}
+}

@@ -1,0 +1,258 @@
+package difficulty
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Recorded answers of GPT-4 (gpt-4-1106-preview, strong) and Mixtral-8x7B
+// (weak) shipped with the package, from lm-sys/RouteLLM's evaluation data
+// (Apache-2.0): the 14,042 MMLU test questions (MMLU, MIT; correctness per
+// question) and the 80 MT-Bench questions, both turns (MT-Bench, Apache-2.0;
+// GPT-4 judge scores 1–10, divided by 10). GSM8K comes from
+// internal/dataset. See data/README.md.
+var (
+	//go:embed data/mmlu.csv.gz
+	mmluGz []byte
+	//go:embed data/mt_bench.csv
+	mtBenchCSV []byte
+)
+
+// Domains names the embedded recordings LoadDomain reads.
+var Domains = []string{"gsm8k", "mmlu", "mt_bench"}
+
+// LoadDomain reads one embedded recording by name (see Domains).
+func LoadDomain(name string) ([]Example, error) {
+	switch name {
+	case "gsm8k":
+		return LoadGSM8K()
+	case "mmlu":
+		zr, err := gzip.NewReader(bytes.NewReader(mmluGz))
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: mmlu: %w", err)
+		}
+		return ReadExamples(zr, "mmlu.csv", Columns{})
+	case "mt_bench":
+		return ReadExamples(bytes.NewReader(mtBenchCSV), "mt_bench.csv", Columns{})
+	}
+	return nil, fmt.Errorf("difficulty: unknown domain %q (want one of %s)", name, strings.Join(Domains, ", "))
+}
+
+// Columns names the fields of a data file. Empty names take the defaults:
+// prompt ("prompt", "question" or "input"), weak ("weak", "weak_correct"
+// or "weak_score"), strong ("strong", "strong_correct" or "strong_score"),
+// and domain ("domain", optional).
+type Columns struct {
+	Prompt, Weak, Strong, Domain string
+}
+
+var defaultColumns = Columns{Prompt: "prompt|question|input", Weak: "weak|weak_correct|weak_score", Strong: "strong|strong_correct|strong_score", Domain: "domain"}
+
+// LoadFile reads recorded answers from a CSV file (with a header row) or a
+// JSON Lines file (one object per line), by extension (.csv, .jsonl, .json,
+// optionally .gz). Each record is a prompt and each model's outcome:
+// true/false, 1/0, yes/no, or a score in [0, 1] (for judge scores, divide by
+// the scale first). Every error names the line.
+func LoadFile(path string, cols Columns) ([]Example, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("difficulty: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReader(f)
+	name := filepath.Base(path)
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: %s: %w", path, err)
+		}
+		r = zr
+		name = strings.TrimSuffix(name, ".gz")
+	}
+	ex, err := ReadExamples(r, name, cols)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return ex, nil
+}
+
+// ReadExamples reads recorded answers in the format named by name's
+// extension (.csv or .jsonl/.json); see LoadFile.
+func ReadExamples(r io.Reader, name string, cols Columns) ([]Example, error) {
+	cols = withDefaults(cols)
+	var ex []Example
+	var err error
+	switch ext := strings.ToLower(filepath.Ext(name)); ext {
+	case ".csv":
+		ex, err = readCSV(r, cols)
+	case ".jsonl", ".json", ".ndjson":
+		ex, err = readJSONL(r, cols)
+	default:
+		return nil, fmt.Errorf("difficulty: %s: unknown format %q (want .csv or .jsonl)", name, ext)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(ex) == 0 {
+		return nil, fmt.Errorf("difficulty: %s: no records", name)
+	}
+	return ex, nil
+}
+
+func withDefaults(c Columns) Columns {
+	if c.Prompt == "" {
+		c.Prompt = defaultColumns.Prompt
+	}
+	if c.Weak == "" {
+		c.Weak = defaultColumns.Weak
+	}
+	if c.Strong == "" {
+		c.Strong = defaultColumns.Strong
+	}
+	if c.Domain == "" {
+		c.Domain = defaultColumns.Domain
+	}
+	return c
+}
+
+// pick finds the first of the |-separated names among the keys.
+func pick(names string, has func(string) bool) (string, bool) {
+	for n := range strings.SplitSeq(names, "|") {
+		if has(n) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+func readCSV(r io.Reader, cols Columns) ([]Example, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = false
+	head, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("difficulty: csv header: %w", err)
+	}
+	pos := map[string]int{}
+	for i, h := range head {
+		pos[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
+	}
+	has := func(n string) bool { _, ok := pos[n]; return ok }
+	var idx [4]int
+	for i, want := range []string{cols.Prompt, cols.Weak, cols.Strong} {
+		n, ok := pick(want, has)
+		if !ok {
+			return nil, fmt.Errorf("difficulty: csv header %q has no column %s", head, strings.ReplaceAll(want, "|", " or "))
+		}
+		idx[i] = pos[n]
+	}
+	idx[3] = -1
+	if n, ok := pick(cols.Domain, has); ok {
+		idx[3] = pos[n]
+	}
+	var out []Example
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: csv: %w", err)
+		}
+		e, err := example(rec[idx[0]], rec[idx[1]], rec[idx[2]])
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: csv line %d: %w", line, err)
+		}
+		if idx[3] >= 0 {
+			e.Domain = rec[idx[3]]
+		}
+		out = append(out, e)
+	}
+}
+
+func readJSONL(r io.Reader, cols Columns) ([]Example, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	var out []Example
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("difficulty: jsonl line %d: %w", line, err)
+		}
+		has := func(n string) bool { _, ok := m[n]; return ok }
+		var vals [3]string
+		for i, want := range []string{cols.Prompt, cols.Weak, cols.Strong} {
+			n, ok := pick(want, has)
+			if !ok {
+				return nil, fmt.Errorf("difficulty: jsonl line %d: no field %s", line, strings.ReplaceAll(want, "|", " or "))
+			}
+			switch v := m[n].(type) {
+			case string:
+				vals[i] = v
+			case bool:
+				vals[i] = strconv.FormatBool(v)
+			case float64:
+				vals[i] = strconv.FormatFloat(v, 'g', -1, 64)
+			default:
+				return nil, fmt.Errorf("difficulty: jsonl line %d: field %s is %T, want a string, boolean or number", line, n, v)
+			}
+		}
+		e, err := example(vals[0], vals[1], vals[2])
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: jsonl line %d: %w", line, err)
+		}
+		if n, ok := pick(cols.Domain, has); ok {
+			e.Domain, _ = m[n].(string)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("difficulty: jsonl: %w", err)
+	}
+	return out, nil
+}
+
+func example(prompt, weak, strong string) (Example, error) {
+	if strings.TrimSpace(prompt) == "" {
+		return Example{}, errors.New("empty prompt")
+	}
+	w, err := outcome(weak)
+	if err != nil {
+		return Example{}, fmt.Errorf("weak: %w", err)
+	}
+	s, err := outcome(strong)
+	if err != nil {
+		return Example{}, fmt.Errorf("strong: %w", err)
+	}
+	return Example{Prompt: prompt, Weak: w, Strong: s, Steps: -1}, nil
+}
+
+// outcome parses a correctness flag or a score in [0, 1].
+func outcome(v string) (float64, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "correct":
+		return 1, nil
+	case "false", "no", "wrong", "incorrect":
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 || f > 1 {
+		return 0, fmt.Errorf("%q is not true/false or a score in [0, 1]", v)
+	}
+	return f, nil
+}

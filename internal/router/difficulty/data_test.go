@@ -1,0 +1,102 @@
+package difficulty
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadFileFormatsAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	csvPath := write("a.csv", "prompt,weak,strong,domain\n\"Hi, there\",true,false,x/y\nQ2,0.3,1,x\n")
+	ex, err := LoadFile(csvPath, Columns{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex) != 2 || ex[0].Prompt != "Hi, there" || ex[0].Weak != 1 || ex[0].Strong != 0 || ex[0].Domain != "x/y" || ex[1].Weak != 0.3 {
+		t.Errorf("csv %+v", ex)
+	}
+	jl := write("b.jsonl", `{"question":"Q","weak_correct":false,"strong_correct":true}`+"\n\n"+`{"question":"R","weak_correct":1,"strong_correct":"yes"}`+"\n")
+	ex, err = LoadFile(jl, Columns{})
+	if err != nil || len(ex) != 2 || ex[0].Strong != 1 || ex[1].Weak != 1 {
+		t.Errorf("jsonl %+v %v", ex, err)
+	}
+	// Mean gain (1 - 0 + 1 - 1) / 2 = 0.5 per record: LabelGain by hand.
+	if g := LabelGain(&ex[0]); g != 1 {
+		t.Errorf("gain %v", g)
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"c.csv", "prompt,weak\nq,true\n", "no column strong"},
+		{"d.csv", "prompt,weak,strong\nq,maybe,true\n", "csv line 2: weak: \"maybe\" is not true/false"},
+		{"e.jsonl", `{"prompt":"q","weak":2,"strong":1}`, "jsonl line 1: weak"},
+		{"f.txt", "x", "unknown format"},
+		{"g.csv", "prompt,weak,strong\n", "no records"},
+	} {
+		if _, err := LoadFile(write(tc.name, tc.body), Columns{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// The embedded recordings reproduce the published accuracies.
+func TestEmbeddedDomains(t *testing.T) {
+	want := map[string]struct {
+		n            int
+		weak, strong float64
+	}{"gsm8k": {1319, 0.638, 0.857}, "mmlu": {14042, 0.681, 0.806}, "mt_bench": {160, 0.834, 0.923}}
+	for _, d := range Domains {
+		ex, err := LoadDomain(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := Evaluate(ex, make([]float64, len(ex)))
+		w := want[d]
+		if len(ex) != w.n || math.Abs(m.WeakAccuracy-w.weak) > 0.0005 || math.Abs(m.StrongAccuracy-w.strong) > 0.0005 {
+			t.Errorf("%s: %d records, weak %.4f strong %.4f", d, len(ex), m.WeakAccuracy, m.StrongAccuracy)
+		}
+	}
+}
+
+// Blend with alpha 0 ranks exactly like the length rule; ThresholdFor maps
+// a share to the model's own score quantiles.
+func TestBlendAndThreshold(t *testing.T) {
+	ex, _ := LoadDomain("mt_bench")
+	m := TrainRobust(ex, RobustOptions{Iters: 50})
+	b := Blend(m, ex, 0)
+	length := make([]float64, len(ex))
+	blend := make([]float64, len(ex))
+	for i := range ex {
+		length[i], blend[i] = float64(len(ex[i].Prompt)), b.Score(ex[i].Prompt)
+	}
+	if a, c := Evaluate(ex, length).APGR, Evaluate(ex, blend).APGR; math.Abs(a-c) > 1e-9 {
+		t.Errorf("alpha 0: APGR %v, length rule %v", c, a)
+	}
+	b.Quantiles = quantiles(b, ex)
+	th, ok := b.ThresholdFor(0.3)
+	if !ok {
+		t.Fatal("no quantiles")
+	}
+	above := 0
+	for _, s := range blend {
+		if s >= th {
+			above++
+		}
+	}
+	if share := float64(above) / float64(len(ex)); share < 0.25 || share > 0.36 {
+		t.Errorf("threshold for 30%% sends %.2f", share)
+	}
+	bs, _ := b.Marshal()
+	back, err := Parse(bs)
+	if err != nil || len(back.Quantiles) != 101 {
+		t.Fatalf("round trip: %v", err)
+	}
+}

@@ -1,0 +1,379 @@
+package difficulty
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// RobustOptions tunes TrainRobust. Zero fields take the defaults noted.
+type RobustOptions struct {
+	// Label maps an example to the target in [0, 1]. Default LabelGain.
+	Label func(e *Example) float64
+	// Buckets is the number of hashed word features (0: none). Default 0.
+	Buckets int
+	// L2 penalises the dense weights' distance from the prior; L2Words the
+	// word weights' distance from 0. Defaults 0.05 and 0.05.
+	L2, L2Words float64
+	// Prior is the weight, per standard deviation of log_chars, the model
+	// is pulled towards: the "longer prompts to the strong model" rule.
+	// With strong penalties the model is that rule. Default 0.
+	Prior float64
+	// Dense limits the dense features to these names (nil: all).
+	Dense []string
+	// Iters is the number of full-batch Adam steps. Default 300.
+	Iters     int
+	LabelName string
+}
+
+// TrainRobust fits a logistic model of the label on the dense features
+// (standardised) and hashed word features, each domain (the part of
+// Example.Domain before the first "/") weighing the same in total, with
+// the dense weights shrunk towards the length prior and the word weights
+// towards zero. It is deterministic.
+func TrainRobust(examples []Example, o RobustOptions) *Model {
+	if o.Label == nil {
+		o.Label = LabelGain
+	}
+	if o.L2 == 0 {
+		o.L2 = 0.05
+	}
+	if o.L2Words == 0 {
+		o.L2Words = 0.05
+	}
+	if o.Iters == 0 {
+		o.Iters = 300
+	}
+	n := len(examples)
+	// Dense features.
+	var cols []int
+	if o.Dense == nil {
+		for j := range nFeatures {
+			cols = append(cols, j)
+		}
+	} else {
+		pos := map[string]int{}
+		for i, nm := range FeatureNames {
+			pos[nm] = i
+		}
+		for _, nm := range o.Dense {
+			cols = append(cols, pos[nm])
+		}
+	}
+	d := len(cols)
+	x := make([][]float64, n)
+	y := make([]float64, n)
+	wt := make([]float64, n)
+	domains := map[string]float64{}
+	dom := func(e *Example) string { s, _, _ := strings.Cut(e.Domain, "/"); return s }
+	for i := range examples {
+		domains[dom(&examples[i])]++
+	}
+	buf := make([]float64, nFeatures)
+	for i := range examples {
+		extract(examples[i].Prompt, buf)
+		x[i] = make([]float64, d)
+		for k, j := range cols {
+			x[i][k] = buf[j]
+		}
+		y[i] = o.Label(&examples[i])
+		wt[i] = float64(n) / (float64(len(domains)) * domains[dom(&examples[i])])
+	}
+	m := &Model{Label: o.LabelName, Features: make([]Weight, d)}
+	prior := make([]float64, d)
+	for k, j := range cols {
+		w := Weight{Name: FeatureNames[j]}
+		for i := range x {
+			w.Mean += x[i][k] / float64(n)
+		}
+		for i := range x {
+			w.Std += (x[i][k] - w.Mean) * (x[i][k] - w.Mean) / float64(n)
+		}
+		w.Std = math.Sqrt(w.Std)
+		m.Features[k] = w
+		if w.Name == "log_chars" {
+			prior[k] = o.Prior
+		}
+	}
+	for i := range x {
+		for k := range x[i] {
+			if s := m.Features[k].Std; s > 0 {
+				x[i][k] = (x[i][k] - m.Features[k].Mean) / s
+			} else {
+				x[i][k] = 0
+			}
+		}
+	}
+	type wv struct {
+		b int
+		v float64
+	}
+	words := make([][]wv, n)
+	if o.Buckets > 0 {
+		for i := range examples {
+			wordBuckets(examples[i].Prompt, o.Buckets, func(b int, v float64) { words[i] = append(words[i], wv{b, v}) })
+		}
+	}
+	// Parameters: dense (from the prior), words, bias; Adam.
+	nd := d + o.Buckets + 1
+	beta := make([]float64, nd)
+	copy(beta, prior)
+	g := make([]float64, nd)
+	m1 := make([]float64, nd)
+	m2 := make([]float64, nd)
+	const lr, b1, b2, eps = 0.05, 0.9, 0.999, 1e-8
+	for it := 1; it <= o.Iters; it++ {
+		clear(g)
+		for i := range x {
+			z := beta[nd-1]
+			for k, v := range x[i] {
+				z += beta[k] * v
+			}
+			for _, w := range words[i] {
+				z += beta[d+w.b] * w.v
+			}
+			r := wt[i] * (sigmoid(z) - y[i]) / float64(n)
+			for k, v := range x[i] {
+				g[k] += r * v
+			}
+			for _, w := range words[i] {
+				g[d+w.b] += r * w.v
+			}
+			g[nd-1] += r
+		}
+		for k := range d {
+			g[k] += o.L2 * (beta[k] - prior[k])
+		}
+		for k := d; k < nd-1; k++ {
+			g[k] += o.L2Words * beta[k]
+		}
+		c1, c2 := 1-math.Pow(b1, float64(it)), 1-math.Pow(b2, float64(it))
+		for k := range beta {
+			m1[k] = b1*m1[k] + (1-b1)*g[k]
+			m2[k] = b2*m2[k] + (1-b2)*g[k]*g[k]
+			beta[k] -= lr * (m1[k] / c1) / (math.Sqrt(m2[k]/c2) + eps)
+		}
+	}
+	for k := range d {
+		m.Features[k].Weight = beta[k]
+	}
+	if o.Buckets > 0 {
+		m.Words = beta[d : d+o.Buckets]
+	}
+	m.Bias = beta[nd-1]
+	if err := m.link(); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Blend returns a model whose logit is the standardised length of the
+// prompt (the "longer prompts to the strong model" rule) plus alpha times
+// m's logit standardised on examples: alpha 0 is the length rule, large
+// alpha is m. It keeps m's ranking power where it generalises and falls
+// back towards the length rule where it does not.
+func Blend(m *Model, examples []Example, alpha float64) *Model {
+	n := float64(len(examples))
+	var sz, szz, sl, sll float64
+	buf := make([]float64, nFeatures)
+	for i := range examples {
+		z := logit(m.Score(examples[i].Prompt))
+		extract(examples[i].Prompt, buf)
+		l := buf[0]
+		sz += z
+		szz += z * z
+		sl += l
+		sll += l * l
+	}
+	sdz := math.Sqrt(math.Max(szz/n-(sz/n)*(sz/n), 1e-12))
+	ml := sl / n
+	sdl := math.Sqrt(math.Max(sll/n-ml*ml, 1e-12))
+	k := alpha / sdz
+	out := &Model{Label: m.Label, Bias: m.Bias * k}
+	found := false
+	for _, w := range m.Features {
+		w.Weight *= k
+		if w.Name == "log_chars" && w.Std > 0 {
+			// One standard deviation of length adds 1, on m's scale.
+			w.Weight += w.Std / sdl
+			found = true
+		}
+		out.Features = append(out.Features, w)
+	}
+	if !found {
+		out.Features = append(out.Features, Weight{Name: "log_chars", Mean: ml, Std: sdl, Weight: 1})
+	}
+	for _, w := range m.Words {
+		out.Words = append(out.Words, w*k)
+	}
+	if err := out.link(); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func logit(p float64) float64 {
+	p = math.Min(math.Max(p, 1e-12), 1-1e-12)
+	return math.Log(p / (1 - p))
+}
+
+// Alphas are the blend weights TrainAndBlend chooses from.
+var Alphas = []float64{0, 0.1, 0.3, 1, 3}
+
+// Default training options for TrainAndBlend, chosen on the training
+// halves (docs/routing.md).
+const (
+	DefaultBuckets  = 0
+	DefaultRobustL2 = 0.1
+)
+
+// TrainResult describes a TrainAndBlend run.
+type TrainResult struct {
+	Model *Model
+	// Alpha is the blend weight chosen on the tuning part.
+	Alpha float64
+	// TuneAPGR is each alpha's APGR on the tuning part.
+	TuneAPGR map[float64]float64
+}
+
+// TrainAndBlend trains on examples and blends the model with the length
+// rule: it fits on two thirds of examples (by a hash of the prompt), picks
+// the alpha of Alphas with the best APGR on the other third, then refits on
+// all examples and blends with that alpha. Alpha 0 (the length rule alone)
+// wins when nothing learned generalises to the tuning third.
+func TrainAndBlend(examples []Example, o RobustOptions) TrainResult {
+	var fit, tune []Example
+	for _, e := range examples {
+		if fnv32(e.Prompt)>>1%3 == 0 {
+			tune = append(tune, e)
+		} else {
+			fit = append(fit, e)
+		}
+	}
+	res := TrainResult{TuneAPGR: map[float64]float64{}}
+	best := -1.0
+	if len(tune) > 0 && len(fit) > 0 {
+		m := TrainRobust(fit, o)
+		for _, a := range Alphas {
+			b := Blend(m, fit, a)
+			s := make([]float64, len(tune))
+			for i := range tune {
+				s[i] = b.Score(tune[i].Prompt)
+			}
+			v := Evaluate(tune, s).APGR
+			res.TuneAPGR[a] = v
+			if v > best+1e-9 {
+				best, res.Alpha = v, a
+			}
+		}
+	}
+	res.Model = Blend(TrainRobust(examples, o), examples, res.Alpha)
+	res.Model.Quantiles = quantiles(res.Model, examples)
+	return res
+}
+
+// quantiles are the model's scores on examples at 0%, 1%, ..., 100%: the
+// prompt router turns strong_share into a threshold with them.
+func quantiles(m *Model, examples []Example) []float64 {
+	s := make([]float64, len(examples))
+	for i := range examples {
+		s[i] = m.Score(examples[i].Prompt)
+	}
+	sort.Float64s(s)
+	q := make([]float64, 101)
+	for i := range q {
+		q[i] = s[min(len(s)-1, int(math.Round(float64(i)/100*float64(len(s)-1))))]
+	}
+	return q
+}
+
+// ThresholdFor is the score at or above which about share of the prompts
+// the model was trained on lie, from its quantiles; ok is false when the
+// model has none.
+func (m *Model) ThresholdFor(share float64) (float64, bool) {
+	if len(m.Quantiles) != 101 {
+		return 0, false
+	}
+	if share <= 0 {
+		return math.Inf(1), true
+	}
+	if share >= 1 {
+		return math.Inf(-1), true
+	}
+	x := (1 - share) * 100
+	i := int(math.Floor(x))
+	f := x - float64(i)
+	if i >= 100 {
+		return m.Quantiles[100], true
+	}
+	return m.Quantiles[i] + f*(m.Quantiles[i+1]-m.Quantiles[i]), true
+}
+
+// DefaultGrid are the blend weights TrainDefault tries, ascending.
+var DefaultGrid = []float64{0, 0.02, 0.05, 0.1, 0.2, 0.3}
+
+// TrainDefault builds the embedded model: for each blend weight of grid
+// (ascending), trains on the training halves of all domains but one and
+// scores the left-out domain's held-out half; keeps the largest weight
+// whose APGR is at least the length rule's on every left-out domain; then
+// trains on every domain's training half and blends with it. table is the
+// leave-one-domain-out result in Markdown.
+func TrainDefault(grid []float64, o RobustOptions) (m *Model, alpha float64, table string, err error) {
+	train := map[string][]Example{}
+	held := map[string][]Example{}
+	var all []Example
+	for _, d := range Domains {
+		ex, err := LoadDomain(d)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		train[d], held[d] = Split(ex)
+		all = append(all, train[d]...)
+	}
+	apgr := func(sc func(string) float64, ex []Example) float64 {
+		s := make([]float64, len(ex))
+		for i := range ex {
+			s[i] = sc(ex[i].Prompt)
+		}
+		return Evaluate(ex, s).APGR
+	}
+	length := func(p string) float64 { return float64(len(p)) }
+	var b strings.Builder
+	b.WriteString("| left out | length rule |")
+	for _, a := range grid {
+		fmt.Fprintf(&b, " blend %g |", a)
+	}
+	b.WriteString("\n|---|---:|" + strings.Repeat("---:|", len(grid)) + "\n")
+	ok := make([]bool, len(grid))
+	for i := range ok {
+		ok[i] = true
+	}
+	for _, d := range Domains {
+		var tr []Example
+		for _, o2 := range Domains {
+			if o2 != d {
+				tr = append(tr, train[o2]...)
+			}
+		}
+		lm := TrainRobust(tr, o)
+		base := apgr(length, held[d])
+		fmt.Fprintf(&b, "| %s | %.3f |", d, base)
+		for i, a := range grid {
+			v := apgr(Blend(lm, tr, a).Score, held[d])
+			fmt.Fprintf(&b, " %.3f |", v)
+			if v < base-1e-9 {
+				ok[i] = false
+			}
+		}
+		b.WriteString("\n")
+	}
+	for i, a := range grid {
+		if ok[i] {
+			alpha = a
+		}
+	}
+	m = Blend(TrainRobust(all, o), all, alpha)
+	m.Quantiles = quantiles(m, all)
+	return m, alpha, b.String(), nil
+}

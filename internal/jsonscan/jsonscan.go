@@ -1,0 +1,481 @@
+// Package jsonscan reads a JSON document exactly as a conforming upstream
+// would (RFC 8259) and hands every string in it, object keys included, to
+// a visitor, with the string's decoded text and the byte range of its
+// literal in the document. It refuses what an upstream could read in more
+// than one way: invalid JSON, invalid escapes ("\q"), lone UTF-16
+// surrogates, invalid UTF-8, two keys in one object that are equal under
+// Unicode case folding ("content" and "Content": Go's encoding/json
+// matches keys case-insensitively and keeps the last, other parsers keep
+// the first or match exactly), nesting deeper than MaxDepth, and anything
+// after the top-level value.
+//
+// It exists so that data policy can scan the very bytes that will be sent
+// upstream, whatever their fields, instead of a decoded model that may
+// differ from them (see docs/sovereignty.md). Rewrite re-encodes the
+// strings a visitor chose to change and leaves every other byte as it was.
+//
+// It imports only package jsonw (a leaf).
+package jsonscan
+
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// MaxDepth is the deepest nesting of objects and arrays accepted. JSON
+// schemas in tool definitions and response formats nest a few dozen levels
+// at most; parsers that recurse (Python's json, many SDKs) fail somewhere
+// around a thousand.
+const MaxDepth = 128
+
+// Error says why a document was refused. Offset is the byte at fault.
+type Error struct {
+	Offset int
+	// Reason is short and names no value from the document, so it may be
+	// shown to the client and logged.
+	Reason string
+}
+
+func (e *Error) Error() string {
+	return "invalid JSON at byte " + strconv.Itoa(e.Offset) + ": " + e.Reason
+}
+
+// String is one string of the document, handed to a Visitor.
+type String struct {
+	// Start and End delimit the literal, quotes included: doc[Start:End].
+	Start, End int
+	// Key is true for an object key.
+	Key bool
+	// Member is the decoded key of the innermost object member this string
+	// belongs to ("" at the top level): for a key, the key itself; for a
+	// value, the key of the member whose value it is or (in an array) holds
+	// it. Valid only during the visit.
+	Member string
+	// Text is the decoded string. Valid only during the visit: copy it
+	// (strings.Clone) to keep it.
+	Text string
+}
+
+// Visitor receives each string in document order.
+type Visitor func(s *String)
+
+// Walk validates doc and calls visit for every string in it. It returns
+// an *Error when doc is refused; visit may then have been called for the
+// strings before the fault.
+func Walk(doc []byte, visit Visitor) error {
+	w := walker{doc: doc, visit: visit}
+	i, err := w.value(w.ws(0), 0, "")
+	if err != nil {
+		return err
+	}
+	if i = w.ws(i); i != len(doc) {
+		return &Error{Offset: i, Reason: "unexpected data after the top-level value"}
+	}
+	return nil
+}
+
+// Valid reports whether Walk would accept doc.
+func Valid(doc []byte) bool { return Walk(doc, nil) == nil }
+
+type walker struct {
+	doc   []byte
+	visit Visitor
+	buf   []byte // decoded text of an escaped string
+	str   String
+	// keys holds the keys of the objects being read, innermost last;
+	// each object's keys start at its own offset.
+	keys []string
+}
+
+func (w *walker) ws(i int) int {
+	for i < len(w.doc) {
+		switch w.doc[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func (w *walker) fail(i int, reason string) error { return &Error{Offset: i, Reason: reason} }
+
+// value reads the value at i and returns the index after it.
+func (w *walker) value(i, depth int, member string) (int, error) {
+	if i >= len(w.doc) {
+		return i, w.fail(i, "unexpected end of input")
+	}
+	switch c := w.doc[i]; {
+	case c == '{':
+		return w.object(i, depth+1)
+	case c == '[':
+		return w.array(i, depth+1, member)
+	case c == '"':
+		e, _, err := w.string(i, false, member)
+		return e, err
+	case c == '-' || c >= '0' && c <= '9':
+		return w.number(i)
+	case c == 't':
+		return w.literal(i, "true")
+	case c == 'f':
+		return w.literal(i, "false")
+	case c == 'n':
+		return w.literal(i, "null")
+	}
+	return i, w.fail(i, "unexpected character")
+}
+
+func (w *walker) literal(i int, lit string) (int, error) {
+	if len(w.doc)-i < len(lit) || string(w.doc[i:i+len(lit)]) != lit {
+		return i, w.fail(i, "invalid literal")
+	}
+	return i + len(lit), nil
+}
+
+// number checks the RFC 8259 number grammar:
+// -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+func (w *walker) number(i int) (int, error) {
+	d := w.doc
+	n := len(d)
+	s := i
+	if d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < n && d[i] == '0':
+		i++
+	case i < n && d[i] >= '1' && d[i] <= '9':
+		for i < n && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		return s, w.fail(i, "invalid number")
+	}
+	if i < n && d[i] == '.' {
+		i++
+		k := i
+		for i < n && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == k {
+			return s, w.fail(i, "invalid number")
+		}
+	}
+	if i < n && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < n && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		k := i
+		for i < n && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == k {
+			return s, w.fail(i, "invalid number")
+		}
+	}
+	return i, nil
+}
+
+func (w *walker) array(i, depth int, member string) (int, error) {
+	if depth > MaxDepth {
+		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(MaxDepth))
+	}
+	i = w.ws(i + 1)
+	if i < len(w.doc) && w.doc[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		var err error
+		if i, err = w.value(i, depth, member); err != nil {
+			return i, err
+		}
+		i = w.ws(i)
+		if i >= len(w.doc) {
+			return i, w.fail(i, "unexpected end of input in array")
+		}
+		switch w.doc[i] {
+		case ',':
+			i = w.ws(i + 1)
+		case ']':
+			return i + 1, nil
+		default:
+			return i, w.fail(i, "expected ',' or ']'")
+		}
+	}
+}
+
+func (w *walker) object(i, depth int) (int, error) {
+	if depth > MaxDepth {
+		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(MaxDepth))
+	}
+	base := len(w.keys)
+	defer func() { clear(w.keys[base:]); w.keys = w.keys[:base] }()
+	var folded map[string]struct{}
+	i = w.ws(i + 1)
+	if i < len(w.doc) && w.doc[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(w.doc) || w.doc[i] != '"' {
+			return i, w.fail(i, "expected a string key")
+		}
+		ks := i
+		e, key, err := w.string(i, true, "")
+		if err != nil {
+			return e, err
+		}
+		// Refuse a key equal, under case folding, to an earlier one: the
+		// reader the policy scans with and the upstream must not pick
+		// different members. Small objects compare pairwise; large ones
+		// (metadata, schema properties) through a map of folded keys.
+		n := len(w.keys) - base
+		switch {
+		case n < 16:
+			for _, k := range w.keys[base:] {
+				if equalFold(k, key) {
+					return ks, w.fail(ks, "duplicate key (keys must differ in more than letter case)")
+				}
+			}
+		default:
+			if folded == nil {
+				folded = make(map[string]struct{}, 2*n)
+				for _, k := range w.keys[base:] {
+					folded[foldKey(k)] = struct{}{}
+				}
+			}
+			f := foldKey(key)
+			if _, dup := folded[f]; dup {
+				return ks, w.fail(ks, "duplicate key (keys must differ in more than letter case)")
+			}
+			folded[f] = struct{}{}
+		}
+		w.keys = append(w.keys, key)
+		i = w.ws(e)
+		if i >= len(w.doc) || w.doc[i] != ':' {
+			return i, w.fail(i, "expected ':' after a key")
+		}
+		if i, err = w.value(w.ws(i+1), depth, key); err != nil {
+			return i, err
+		}
+		i = w.ws(i)
+		if i >= len(w.doc) {
+			return i, w.fail(i, "unexpected end of input in object")
+		}
+		switch w.doc[i] {
+		case ',':
+			i = w.ws(i + 1)
+		case '}':
+			return i + 1, nil
+		default:
+			return i, w.fail(i, "expected ',' or '}'")
+		}
+	}
+}
+
+// string reads the literal at i (w.doc[i] == '"'), visits it, and returns
+// the index after it and, for a key, its decoded text (stable: a copy
+// when it had escapes).
+func (w *walker) string(i int, key bool, member string) (int, string, error) {
+	d := w.doc
+	n := len(d)
+	s := i
+	i++
+	// Fast path: no escapes and ASCII only.
+	for i < n {
+		c := d[i]
+		if c == '"' {
+			text := unsafe.String(unsafe.SliceData(d[s+1:]), i-s-1)
+			w.emit(s, i+1, key, member, text)
+			return i + 1, text, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+		i++
+	}
+	w.buf = append(w.buf[:0], d[s+1:i]...)
+	escaped := false
+	for i < n {
+		c := d[i]
+		switch {
+		case c == '"':
+			var text string
+			if !escaped {
+				text = unsafe.String(unsafe.SliceData(d[s+1:]), i-s-1)
+			} else if key {
+				text = string(w.buf)
+			} else {
+				text = unsafe.String(unsafe.SliceData(w.buf), len(w.buf))
+			}
+			w.emit(s, i+1, key, member, text)
+			return i + 1, text, nil
+		case c == '\\':
+			escaped = true
+			var err error
+			if i, err = w.escape(i); err != nil {
+				return i, "", err
+			}
+		case c < 0x20:
+			return i, "", w.fail(i, "control character in string")
+		case c < utf8.RuneSelf:
+			w.buf = append(w.buf, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return i, "", w.fail(i, "invalid UTF-8")
+			}
+			w.buf = append(w.buf, d[i:i+size]...)
+			i += size
+		}
+	}
+	return i, "", w.fail(s, "unterminated string")
+}
+
+func (w *walker) emit(start, end int, key bool, member, text string) {
+	if w.visit == nil {
+		return
+	}
+	if key {
+		member = text
+	}
+	w.str = String{Start: start, End: end, Key: key, Member: member, Text: text}
+	w.visit(&w.str)
+}
+
+// escape decodes the escape sequence at i (d[i] == '\\') into w.buf and
+// returns the index after it.
+func (w *walker) escape(i int) (int, error) {
+	d := w.doc
+	if i+1 >= len(d) {
+		return i, w.fail(i, "unterminated escape")
+	}
+	switch d[i+1] {
+	case '"', '\\', '/':
+		w.buf = append(w.buf, d[i+1])
+	case 'b':
+		w.buf = append(w.buf, '\b')
+	case 'f':
+		w.buf = append(w.buf, '\f')
+	case 'n':
+		w.buf = append(w.buf, '\n')
+	case 'r':
+		w.buf = append(w.buf, '\r')
+	case 't':
+		w.buf = append(w.buf, '\t')
+	case 'u':
+		r, ok := hex4(d, i+2)
+		if !ok {
+			return i, w.fail(i, `invalid \u escape`)
+		}
+		if utf16.IsSurrogate(r) {
+			// A high surrogate must be followed by an escaped low one.
+			r2, ok2 := rune(0), false
+			if r < 0xdc00 && i+7 < len(d) && d[i+6] == '\\' && d[i+7] == 'u' {
+				r2, ok2 = hex4(d, i+8)
+			}
+			if !ok2 || r2 < 0xdc00 || r2 > 0xdfff {
+				return i, w.fail(i, "lone UTF-16 surrogate in string")
+			}
+			w.buf = utf8.AppendRune(w.buf, utf16.DecodeRune(r, r2))
+			return i + 12, nil
+		}
+		w.buf = utf8.AppendRune(w.buf, r)
+		return i + 6, nil
+	default:
+		return i, w.fail(i, "invalid escape")
+	}
+	return i + 2, nil
+}
+
+func hex4(d []byte, i int) (rune, bool) {
+	if i+4 > len(d) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// equalFold is strings.EqualFold with an ASCII fast path.
+func equalFold(a, b string) bool {
+	if len(a) == len(b) {
+		ascii := true
+		for k := 0; k < len(a); k++ {
+			x, y := a[k], b[k]
+			if x >= utf8.RuneSelf || y >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
+			if x != y && lower(x) != lower(y) {
+				return false
+			}
+		}
+		if ascii {
+			return true
+		}
+	}
+	return unicodeEqualFold(a, b)
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// unicodeEqualFold compares under simple Unicode case folding, as
+// strings.EqualFold does (the Kelvin sign folds to k, long s to s).
+func unicodeEqualFold(a, b string) bool {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		a, b = a[na:], b[nb:]
+		if foldRune(ra) != foldRune(rb) {
+			return false
+		}
+	}
+	return a == b
+}
+
+// foldRune returns the smallest rune of r's simple case-folding orbit, a
+// representative shared by every rune equal to r under folding.
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		return rune(lower(byte(r)))
+	}
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		m = min(m, f)
+	}
+	if m < utf8.RuneSelf {
+		m = rune(lower(byte(m)))
+	}
+	return m
+}
+
+// foldKey maps a key to a representative of its case-folding class.
+func foldKey(k string) string {
+	b := make([]byte, 0, len(k))
+	for _, r := range k {
+		b = utf8.AppendRune(b, foldRune(r))
+	}
+	return string(b)
+}

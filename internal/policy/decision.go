@@ -43,12 +43,16 @@ type Decision struct {
 	// (ActionRedact only).
 	subs []substitution
 	rep  *replacers
+	// body is the request body to forward (EvaluateBody only).
+	body []byte
+	// policies are the names the decision was made under.
+	policies []string
 }
 
 type substitution struct{ value, placeholder string }
 
 func (ev *evaluator) decide(declared []string) *Decision {
-	d := &Decision{Policy: ev.p.name}
+	d := &Decision{Policy: ev.p.name, policies: ev.names}
 	n := ev.nc + len(ev.more) + len(declared)
 	if n == 0 {
 		return d
@@ -66,8 +70,9 @@ func (ev *evaluator) decide(declared []string) *Decision {
 	for _, cc := range d.Classes {
 		r := ev.p.rule(cc.Class)
 		a := r.action
-		if a == ActionRedact && cc.Count == 0 {
-			// A declared class has no values to redact: keep the whole
+		if a == ActionRedact && (cc.Count == 0 || slices.Contains(ev.fixed, cc.Class)) {
+			// A declared class has no values to redact, and content
+			// kinds and opaque texts cannot be rewritten: keep the whole
 			// request home instead.
 			a = ActionSelfHostedOnly
 		}

@@ -22,6 +22,9 @@ type Engine struct {
 	// evals recycles scratch state, so that a clean request costs one
 	// allocation (its Decision).
 	evals sync.Pool
+	// merged caches the strictest combination of several policies, by
+	// their names joined with '+'.
+	merged sync.Map
 }
 
 // compiled is one named policy, ready to apply.
@@ -128,6 +131,57 @@ func compile(sc *detect.Scanner, dp config.DataPolicy) (*compiled, error) {
 // Has reports whether a policy with this name exists.
 func (e *Engine) Has(name string) bool { _, ok := e.byName[name]; return ok }
 
+// policies returns the strictest combination of the named policies (the
+// default policy when none is named). Combinations are built once.
+func (e *Engine) policies(names []string) *compiled {
+	switch len(names) {
+	case 0:
+		return e.def
+	case 1:
+		return e.policy(names[0])
+	}
+	key := strings.Join(names, "+")
+	if p, ok := e.merged.Load(key); ok {
+		return p.(*compiled)
+	}
+	p := e.policy(names[0])
+	for _, n := range names[1:] {
+		p = strictest(p, e.policy(n))
+	}
+	e.merged.Store(key, p)
+	return p
+}
+
+// strictest combines two policies class by class: the stricter action,
+// and the intersection of region and retention requirements. Both
+// policies' detectors run.
+func strictest(a, b *compiled) *compiled {
+	if a == b {
+		return a
+	}
+	out := &compiled{name: a.name + "+" + b.name, mask: a.mask | b.mask, deflt: stricterRule(a.deflt, b.deflt), classes: map[string]rule{}}
+	for c := range a.classes {
+		out.classes[c] = stricterRule(a.rule(c), b.rule(c))
+	}
+	for c := range b.classes {
+		out.classes[c] = stricterRule(a.rule(c), b.rule(c))
+	}
+	return out
+}
+
+func stricterRule(a, b rule) rule {
+	r := rule{action: max(a.action, b.action)}
+	r.regions = a.regions
+	if b.regions != nil {
+		r.regions = intersect(a.regions, b.regions)
+	}
+	r.retention = a.retention
+	if b.retention != nil {
+		r.retention = intersect(a.retention, b.retention)
+	}
+	return r
+}
+
 func (e *Engine) policy(name string) *compiled {
 	if name == "" {
 		return e.def
@@ -180,11 +234,20 @@ func (e *Engine) EvaluateTexts(texts []string, declared []string, policyName str
 }
 
 func (e *Engine) evaluator(policyName string) *evaluator {
+	var names []string
+	if policyName != "" {
+		names = []string{policyName}
+	}
+	return e.evaluatorFor(names)
+}
+
+func (e *Engine) evaluatorFor(names []string) *evaluator {
 	ev, _ := e.evals.Get().(*evaluator)
 	if ev == nil {
 		ev = &evaluator{e: e}
 	}
-	ev.p = e.policy(policyName)
+	ev.p = e.policies(names)
+	ev.names = names
 	return ev
 }
 
@@ -192,6 +255,8 @@ func (e *Engine) evaluator(policyName string) *evaluator {
 func (e *Engine) release(ev *evaluator) {
 	ev.nc = 0
 	ev.more = ev.more[:0]
+	ev.fixed = ev.fixed[:0]
+	ev.names = nil
 	clear(ev.values)
 	ev.values = ev.values[:0]
 	ev.buf = ev.buf[:0]
@@ -235,6 +300,11 @@ type evaluator struct {
 	values []found      // for classes whose rule is redact
 	spans  [16]detect.Span
 	buf    []byte
+	norm   normalizer
+	// fixed are classes found where they cannot be redacted (content
+	// kinds, opaque texts).
+	fixed []string
+	names []string
 }
 
 type found struct{ class, value string }
@@ -243,19 +313,55 @@ func (ev *evaluator) scan(text string) {
 	if text == "" {
 		return
 	}
-	src := text
 	if strings.IndexByte(text, '\\') >= 0 {
 		// Scan JSON string literals unescaped, so "\u0040" cannot hide
-		// an '@'. Values are kept as substrings, hence the string copy.
+		// an '@'.
 		ev.buf = unescapeJSONish(ev.buf[:0], text)
-		src = string(ev.buf)
+		text = string(ev.buf)
 	}
-	spans := ev.e.scanner.Scan(src, ev.p.mask, ev.spans[:0])
+	ev.scanNormal(text, false)
+}
+
+// opaque scans a text that will not be rewritten.
+func (ev *evaluator) opaque(text string) {
+	ev.scanNormal(text, true)
+}
+
+// scanNormal scans the normalised form of src and records what it finds,
+// each value as src writes it (a copy: src may be a view of a buffer).
+// Classes found in a fixed text are marked as not redactable.
+func (ev *evaluator) scanNormal(src string, fixed bool) {
+	t := src
+	normalized := needsNormalizing(src)
+	if normalized {
+		t = ev.norm.normalize(src)
+	}
+	spans := ev.e.scanner.Scan(t, ev.p.mask, ev.spans[:0])
 	for _, s := range spans {
 		ev.count(s.Class, 1)
-		if ev.p.rule(s.Class).action == ActionRedact {
-			ev.values = append(ev.values, found{class: s.Class, value: src[s.Start:s.End]})
+		if fixed {
+			ev.fix(s.Class)
+			continue
 		}
+		if ev.p.rule(s.Class).action == ActionRedact {
+			start, end := s.Start, s.End
+			if normalized {
+				start, end = ev.norm.span(src, start, end)
+			}
+			ev.values = append(ev.values, found{class: s.Class, value: strings.Clone(src[start:end])})
+		}
+	}
+}
+
+// kind records a content kind: a class that cannot be redacted.
+func (ev *evaluator) kind(k string) {
+	ev.count(k, 1)
+	ev.fix(k)
+}
+
+func (ev *evaluator) fix(class string) {
+	if !slices.Contains(ev.fixed, class) {
+		ev.fixed = append(ev.fixed, class)
 	}
 }
 

@@ -1,0 +1,117 @@
+package policy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+func TestEvaluateBody(t *testing.T) {
+	e := testEngine(t)
+	tests := []struct {
+		name     string
+		body     string
+		policies []string
+		opaque   []string
+		classes  string
+		action   Action
+		// gone must not appear in the forwarded body; kept must.
+		gone, kept []string
+	}{
+		{name: "user field", body: `{"model":"m","messages":[{"role":"user","content":"hi"}],"user":"ann.leak@example.com"}`,
+			classes: "email", action: ActionSelfHostedOnly},
+		{name: "metadata key and value", body: `{"model":"m","metadata":{"ann.leak@example.com":"x","n":"+44 20 7946 0958"}}`,
+			classes: "email,phone", action: ActionSelfHostedOnly},
+		{name: "unknown nested field", body: `{"model":"m","x_extra":[{"deep":{"v":"4111 1111 1111 1111"}}]}`,
+			classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "escaped in tool arguments", body: `{"messages":[{"tool_calls":[{"function":{"arguments":"{\"email\":\"ann.leak\\u0040example.com\"}"}}]}]}`,
+			classes: "email", action: ActionSelfHostedOnly},
+		{name: "full-width at", body: `{"content":"mail ann.leak＠example.com"}`, classes: "email", action: ActionSelfHostedOnly},
+		{name: "zero-width and soft hyphen", body: "{\"content\":\"ann\u200b.le\u00adak@exam\u200dple.com\"}", classes: "email", action: ActionSelfHostedOnly},
+		{name: "nbsp phone", body: "{\"content\":\"call +44\u00a020\u00a07946\u00a00958\"}", classes: "phone", action: ActionSelfHostedOnly},
+		{name: "card with slashes", body: `{"content":"card 4111/1111/1111/1111"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "card with underscores", body: `{"content":"card 4111_1111_1111_1111"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "full-width digits", body: `{"content":"card ４１１１ １１１１ １１１１ １１１１"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "image data url", body: `{"content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}`,
+			classes: "image", action: ActionSelfHostedOnly},
+		{name: "data prefix is text", body: `{"content":"data: ann.leak@example.com;base64,x"}`, classes: "email", action: ActionSelfHostedOnly},
+		{name: "anthropic base64 pdf", body: `{"content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0x"}}]}`,
+			classes: "file", action: ActionSelfHostedOnly},
+		{name: "anthropic text document", body: `{"content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"plain words"}}]}`,
+			action: ActionNone},
+		{name: "clean", body: `{"model":"m","messages":[{"role":"user","content":"hello"}]}`, action: ActionNone},
+
+		{name: "redact every field", policies: []string{"redact"},
+			body:    `{"model":"m","user":"ann.leak@example.com","metadata":{"who":"ann.leak@example.com"},"stop":["ann.leak@example.com"],"messages":[{"role":"user","name":"ann.leak@example.com","content":"mail ann.leak＠example.com"}],"tools":[{"function":{"description":"writes to ann.leak@example.com"}}]}`,
+			classes: "email", action: ActionRedact, gone: []string{"ann.leak@example.com", "ann.leak＠example.com"}, kept: []string{`"user":"[EMAIL_1]"`, `"model":"m"`, `"mail [EMAIL_2]"`}},
+		{name: "redact escaped and nested", policies: []string{"redact"},
+			body:    `{"a":"ann.leak\u0040example.com","b":"{\"e\":\"ann.leak\\u0040example.com\"}"}`,
+			classes: "email", action: ActionRedact, gone: []string{"ann.leak", `\u0040`}},
+		{name: "redact key", policies: []string{"redact"}, body: `{"metadata":{"ann.leak@example.com":"1"}}`,
+			classes: "email", action: ActionRedact, gone: []string{"ann.leak"}, kept: []string{`{"metadata":{"[EMAIL_1]":"1"}}`}},
+		{name: "redact with image keeps home", policies: []string{"redact"},
+			body:    `{"user":"ann.leak@example.com","content":[{"type":"image","source":{"type":"url","url":"https://example.com/x.png"}}]}`,
+			classes: "email,image", action: ActionSelfHostedOnly},
+		{name: "opaque texts cannot be redacted", policies: []string{"redact"}, body: `{"input":[[1,2]]}`,
+			opaque: []string{"mail ann.leak@example.com"}, classes: "email", action: ActionSelfHostedOnly},
+		{name: "strictest of two policies", policies: []string{"redact", "default"}, body: `{"user":"ann.leak@example.com"}`,
+			classes: "email", action: ActionSelfHostedOnly},
+		{name: "strictest keeps allow when both allow", policies: []string{"eu", "redact"}, body: `{"x":"10.1.2.3"}`,
+			classes: "ip_private", action: ActionAllow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.EvaluateBody(Input{Body: []byte(tt.body), Policies: tt.policies, Opaque: tt.opaque})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if classes, _ := d.Header(); classes != tt.classes || d.Action != tt.action {
+				t.Errorf("classes %q action %v, want %q %v", classes, d.Action, tt.classes, tt.action)
+			}
+			out := string(d.Body())
+			if d.Action != ActionRedact && out != tt.body {
+				t.Errorf("body changed without redaction: %s", out)
+			}
+			for _, g := range tt.gone {
+				if strings.Contains(out, g) {
+					t.Errorf("forwarded body still holds %q: %s", g, out)
+				}
+			}
+			for _, k := range tt.kept {
+				if !strings.Contains(out, k) {
+					t.Errorf("forwarded body lacks %q: %s", k, out)
+				}
+			}
+		})
+	}
+}
+
+func TestEvaluateBodyRefuses(t *testing.T) {
+	e := testEngine(t)
+	for _, body := range []string{
+		`{"role":"user","content":"mail ann.leak@example.com","Content":"hi"}`,
+		`{"a":"ann.leak\u0040example.com \q"}`,
+		`{"a":"\ud800"}`,
+		`{"a":1}x`,
+		`{"messages":[{"content":"a","content":"b"}]}`,
+	} {
+		_, err := e.EvaluateBody(Input{Body: []byte(body)})
+		le := llm.AsError(err)
+		if err == nil || le.Status != http.StatusBadRequest || le.Type != llm.ErrInvalidRequest {
+			t.Errorf("EvaluateBody(%s) = %v, want a 400 invalid_request_error", body, err)
+		}
+	}
+}
+
+func TestRedactedBodyRestores(t *testing.T) {
+	e := testEngine(t)
+	d, err := e.EvaluateBody(Input{Body: []byte(`{"messages":[{"content":"write to ann.leak＠example.com"}]}`), Policies: []string{"redact"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.RestoreText("Sent to [EMAIL_1]."); got != "Sent to ann.leak＠example.com." {
+		t.Fatalf("restored %q", got)
+	}
+}

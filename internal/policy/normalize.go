@@ -1,0 +1,120 @@
+package policy
+
+import (
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Detection runs on a normalised copy of each text, so that look-alike
+// writing cannot hide a value from the detectors:
+//
+//   - NFKC compatibility mapping, rune by rune: full-width "＠" and "４",
+//     ligatures, superscript digits and NBSP become their plain forms;
+//   - zero-width characters (U+200B..U+200D, U+2060, U+FEFF) and the soft
+//     hyphen (U+00AD) are removed;
+//   - Unicode dashes and minus signs become '-';
+//   - '/' and '_' joining groups of digits in a run of at least 12 digits
+//     (a card or account number written "4111/1111/1111/1111") become '-'.
+//
+// Spans found in the normalised text are mapped back to the original
+// bytes, so redaction replaces what the client actually wrote.
+
+// normalizer holds the scratch state of one evaluation.
+type normalizer struct {
+	out  []byte
+	offs []int32 // offs[k]: byte of the original rune that produced out[k]
+}
+
+// needsNormalizing reports whether t has anything normalize would change:
+// a non-ASCII byte, or '/' or '_' between digits.
+func needsNormalizing(t string) bool {
+	for k := 0; k < len(t); k++ {
+		c := t[k]
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if (c == '/' || c == '_') && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c-'0' < 10 }
+
+// normalize returns the normalised form of t (valid until the next call).
+// Use span to map a span of it back to t.
+func (n *normalizer) normalize(t string) string {
+	n.out, n.offs = n.out[:0], n.offs[:0]
+	var tmp [utf8.UTFMax * 4]byte
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c < utf8.RuneSelf {
+			n.out = append(n.out, c)
+			n.offs = append(n.offs, int32(i))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		switch {
+		case r == '\u00ad' || r >= '\u200b' && r <= '\u200d' || r == '\u2060' || r == '\ufeff':
+			// invisible: dropped
+		case r >= '\u2010' && r <= '\u2015' || r == '\u2212' || r == '\ufe63' || r == '\uff0d':
+			n.out = append(n.out, '-')
+			n.offs = append(n.offs, int32(i))
+		default:
+			m := norm.NFKC.AppendString(tmp[:0], t[i:i+size])
+			for _, b := range m {
+				n.out = append(n.out, b)
+				n.offs = append(n.offs, int32(i))
+			}
+		}
+		i += size
+	}
+	n.digitSeparators()
+	return string(n.out)
+}
+
+// digitSeparators rewrites '/' and '_' to '-' in digit-group runs of at
+// least 12 digits joined by one of them ("4111_1111_1111_1111"). Dates
+// and fractions have fewer digits and keep their slashes.
+func (n *normalizer) digitSeparators() {
+	b := n.out
+	for i := 0; i < len(b); {
+		if !isDigit(b[i]) {
+			i++
+			continue
+		}
+		j, digits, sep := i, 0, byte(0)
+		for j < len(b) {
+			if isDigit(b[j]) {
+				digits++
+				j++
+				continue
+			}
+			if (b[j] == '/' || b[j] == '_') && (sep == 0 || sep == b[j]) && j+1 < len(b) && isDigit(b[j+1]) {
+				sep = b[j]
+				j++
+				continue
+			}
+			break
+		}
+		if sep != 0 && digits >= 12 {
+			for k := i; k < j; k++ {
+				if b[k] == sep {
+					b[k] = '-'
+				}
+			}
+		}
+		i = j
+	}
+}
+
+// span maps the normalised span [s, e) back to the original text t.
+func (n *normalizer) span(t string, s, e int) (int, int) {
+	os := int(n.offs[s])
+	last := int(n.offs[e-1])
+	_, size := utf8.DecodeRuneInString(t[last:])
+	return os, last + size
+}

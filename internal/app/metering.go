@@ -179,7 +179,7 @@ func outcome(status int, errCode string) string {
 
 // auditVerdict puts a policy verdict's classes and action on row.
 func auditVerdict(row *store.AuditRow, v gateway.Verdict) {
-	if v, ok := v.(verdict); ok {
+	if v != nil {
 		row.Classes = audit.EncodeClasses(v.Classes)
 		row.Action = v.Action.String()
 	}

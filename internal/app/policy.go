@@ -1,17 +1,27 @@
 package app
 
 import (
+	"slices"
+	"strings"
+	"sync"
+
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
-	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/tiktoken-go/tokenizer"
 )
 
-// guard applies the data policy: the key's policy wins, then the model's,
-// then the default.
+// guard applies the data policy. The policies that apply to a request are
+// the key's, the requested route's, and those of every model the request
+// may reach (a model, or a route's targets and judge); class by class the
+// strictest wins. When none of them names a policy, the default applies.
 type guard struct {
-	engine  *policy.Engine
-	byModel map[string]string
+	engine *policy.Engine
+	// byName lists, per model or route name, the policies of that name
+	// and of the models it may reach (sorted, without duplicates).
+	byName map[string][]string
+	// upstream maps a model name to its upstream model id.
+	upstream map[string]string
 }
 
 func newGuard(cfg *config.Config) (*guard, error) {
@@ -19,36 +29,101 @@ func newGuard(cfg *config.Config) (*guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{engine: e, byModel: map[string]string{}}
+	g := &guard{engine: e, byName: map[string][]string{}, upstream: map[string]string{}}
+	modelPolicy := map[string]string{}
 	for _, m := range cfg.Models {
+		modelPolicy[m.Name] = m.Policy
+		g.upstream[m.Name] = cmpOr(m.Upstream, m.Name)
 		if m.Policy != "" {
-			g.byModel[m.Name] = m.Policy
+			g.byName[m.Name] = []string{m.Policy}
+		}
+	}
+	for _, r := range cfg.Routes {
+		var names []string
+		add := func(p string) {
+			if p != "" && !slices.Contains(names, p) {
+				names = append(names, p)
+			}
+		}
+		add(r.Policy)
+		for _, t := range r.Targets {
+			add(modelPolicy[t.Model])
+		}
+		if r.Cascade != nil && r.Cascade.Judge != nil {
+			add(modelPolicy[r.Cascade.Judge.Model])
+		}
+		slices.Sort(names)
+		if len(names) > 0 {
+			g.byName[r.Name] = names
 		}
 	}
 	return g, nil
 }
 
-func (g *guard) policyFor(c *gateway.Caller, model string) string {
-	if c != nil && c.Policy != "" {
-		return c.Policy
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
 	}
-	return g.byModel[model]
+	return b
 }
 
-func (g *guard) Evaluate(req *llm.ChatRequest, declared []string, c *gateway.Caller) gateway.Verdict {
-	return verdict{g.engine.Evaluate(req, declared, g.policyFor(c, req.Model))}
+// policies returns the policies for a caller and a requested name.
+func (g *guard) policies(c *gateway.Caller, model string) []string {
+	names := g.byName[model]
+	if c == nil || c.Policy == "" || slices.Contains(names, c.Policy) {
+		return names
+	}
+	out := append(slices.Clip(names), c.Policy)
+	slices.Sort(out)
+	return out
 }
 
-func (g *guard) EvaluateTexts(texts []string, declared []string, c *gateway.Caller) gateway.Verdict {
-	return verdict{g.engine.EvaluateTexts(texts, declared, g.policyFor(c, ""))}
+func (g *guard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, error) {
+	pi := policy.Input{Body: in.Body, Declared: in.Declared, Policies: g.policies(in.Caller, in.Model)}
+	if len(in.Tokens) > 0 {
+		if texts, ok := g.decodeTokens(in.Model, in.Tokens); ok {
+			pi.Opaque = texts
+		} else {
+			pi.Kinds = []string{policy.KindTokens}
+		}
+	}
+	return g.engine.EvaluateBody(pi)
 }
 
-// verdict adapts *policy.Decision to gateway.Verdict.
-type verdict struct{ *policy.Decision }
+var (
+	cl100kOnce sync.Once
+	cl100k     tokenizer.Codec
+)
 
-func (v verdict) Redacts() bool { return v.Action == policy.ActionRedact }
-
-func (v verdict) NewStreamRestorer() gateway.StreamRestorer { return v.Decision.NewStreamRestorer() }
-
-// auditClasses are the decision's classes for the audit log.
-func (v verdict) auditClasses() []policy.ClassCount { return v.Classes }
+// decodeTokens turns embeddings token-id inputs back into text with the
+// model's tokenizer, when Fulcrum knows it: OpenAI's text-embedding-3 and
+// ada-002 models use cl100k_base. An id outside the vocabulary (or a
+// special token) makes the input undecodable: it is then the tokens
+// content kind, which policy cannot read.
+func (g *guard) decodeTokens(model string, tokens [][]int) ([]string, bool) {
+	up := cmpOr(g.upstream[model], model)
+	if !strings.HasPrefix(up, "text-embedding-3-") && up != "text-embedding-ada-002" {
+		return nil, false
+	}
+	cl100kOnce.Do(func() { cl100k, _ = tokenizer.Get(tokenizer.Cl100kBase) })
+	if cl100k == nil {
+		return nil, false
+	}
+	out := make([]string, 0, len(tokens))
+	ids := make([]uint, 0, 256)
+	for _, t := range tokens {
+		ids = ids[:0]
+		for _, id := range t {
+			if id < 0 {
+				return nil, false
+			}
+			ids = append(ids, uint(id))
+		}
+		s, err := cl100k.Decode(ids)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}

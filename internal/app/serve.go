@@ -18,6 +18,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -114,13 +115,16 @@ func (g *Gateway) Close() error {
 // provider.
 func newRouter(cfg *config.Config, providers map[string]provider.Provider, prices *pricer, obs func() gateway.Observer, log *slog.Logger) (*router.Router, error) {
 	var r *router.Router
-	judge := func(ctx context.Context, model, prompt string) (string, error) {
+	// The judge's call is made for the request it judges: its prompt holds
+	// that request's redacted text and it may reach only the targets that
+	// request's clearance permits.
+	judge := func(ctx context.Context, clr policy.Clearance, model, prompt string) (string, error) {
 		plan, err := r.Resolve(model)
 		if err != nil {
 			return "", err
 		}
 		req := &llm.ChatRequest{Model: model, Messages: []llm.Message{llm.TextMessage(llm.RoleUser, prompt)}}
-		resp, _, err := router.Execute(ctx, plan.For(req), func(*provider.Info) bool { return true },
+		resp, _, err := router.Execute(ctx, plan.For(req), clr,
 			func(ctx context.Context, t *router.Target, n int) (*llm.ChatResponse, error) {
 				up := *req
 				up.Model = t.Upstream

@@ -194,7 +194,10 @@ type Model struct {
 	Type string `yaml:"type"`
 	// Price overrides the catalogue price, in USD per million tokens.
 	Price *Price `yaml:"price"`
-	// Policy names the data policy for this model. Default: the default policy.
+	// Policy names the data policy for this model. It applies to every
+	// request that may reach this model, directly or through a route, together
+	// with the key's and the route's: class by class, the strictest wins.
+	// Default: the default policy when no other policy is named.
 	Policy string `yaml:"policy"`
 	// Cache opts this model into the response cache. Default: not cached.
 	Cache *CacheRule `yaml:"cache"`

@@ -40,6 +40,11 @@ type Route struct {
 	// checks) or router (a prompt-difficulty score picks the weak or the
 	// strong target). Default fallback.
 	Strategy string `yaml:"strategy"`
+	// Policy names a data policy for requests to this route. The key's
+	// policy, this one and the policies of the route's target (and judge)
+	// models all apply: class by class, the strictest wins. Default: none
+	// (the target models' policies, or the default policy).
+	Policy string `yaml:"policy"`
 	// Targets are model names, in order for fallback and cascade, [weak,
 	// strong] for router. Written as a name or as {model, weight}.
 	// Consecutive targets with the same upstream model form one group that

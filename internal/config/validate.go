@@ -108,6 +108,9 @@ func (c *Config) Validate() []error {
 
 	for i := range c.Routes {
 		errs = append(errs, c.Routes[i].validate(fmt.Sprintf("routes[%d]", i), models)...)
+		if rp := c.Routes[i].Policy; rp != "" && !c.Policy.Has(rp) {
+			add(fmt.Sprintf("routes[%d].policy", i), "unknown policy %q", rp)
+		}
 		if models[c.Routes[i].Name] {
 			add(fmt.Sprintf("routes[%d].name", i), "%q is also a model name", c.Routes[i].Name)
 		}

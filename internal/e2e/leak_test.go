@@ -69,8 +69,8 @@ func TestNoSensitiveValueReachesProprietary(t *testing.T) {
 		cases = append(cases,
 			reqCase{"/v1/chat/completions", "r-down", stream, 503, false},
 			reqCase{"/v1/messages", "r-down", stream, 503, false},
-			reqCase{"/v1/chat/completions", "m-prop", stream, 503, false},
-			reqCase{"/v1/messages", "m-prop-anthropic", stream, 503, false},
+			reqCase{"/v1/chat/completions", "m-prop", stream, 403, false},
+			reqCase{"/v1/messages", "m-prop-anthropic", stream, 403, false},
 			reqCase{"/v1/chat/completions", "r-ok", stream, 200, true},
 			reqCase{"/v1/messages", "r-ok", stream, 200, true},
 			reqCase{"/v1/chat/completions", "m-redact", stream, 200, true},
@@ -107,14 +107,18 @@ func TestNoSensitiveValueReachesProprietary(t *testing.T) {
 						mu.Unlock()
 					}
 					// A route whose only permitted (self-hosted) target is
-					// down fails with that target's error (502), a model
-					// that policy excludes entirely with 503.
-					if c.wantStatus == 503 && resp.StatusCode == 502 && c.model == "r-down" {
-						resp.StatusCode = 503
-					}
+					// down fails with 503, a model that policy excludes
+					// entirely with 403: both policy_error
+					// no_compliant_target, never a fallback.
 					if resp.StatusCode != c.wantStatus {
 						fail("status %d, want %d: %.300s", resp.StatusCode, c.wantStatus, out)
 						return
+					}
+					if c.wantStatus != 200 && !strings.Contains(string(out), `"policy_error"`) {
+						fail("refusal is not a policy_error: %.300s", out)
+					}
+					if c.wantStatus != 200 && c.path == "/v1/chat/completions" && !strings.Contains(string(out), `"no_compliant_target"`) {
+						fail("refusal lacks code no_compliant_target: %.300s", out)
 					}
 					if resp.Header.Get("X-Fulcrum-Data-Classes") == "" {
 						fail("no x-fulcrum-data-classes header")

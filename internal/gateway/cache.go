@@ -71,7 +71,7 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 		return false, nil
 	}
 	e, ok := s.opts.Cache.Get(c.cache.key)
-	if !ok || !c.permit(e.Info()) {
+	if !ok || !c.clr.Permits(e.Info()) {
 		h.Set("X-Fulcrum-Cache", "miss")
 		return false, nil
 	}
@@ -100,7 +100,7 @@ func (c *chatCall) permittedInfos() []*provider.Info {
 	ts := c.plan.Targets()
 	out := make([]*provider.Info, 0, len(ts))
 	for _, t := range ts {
-		if info := t.Provider.Info(); c.permit(info) {
+		if info := t.Provider.Info(); c.clr.Permits(info) {
 			out = append(out, info)
 		}
 	}

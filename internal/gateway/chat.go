@@ -3,11 +3,14 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 )
@@ -64,8 +67,6 @@ type RequestLog struct {
 	Chosen     *provider.Info
 }
 
-func allowAll(*provider.Info) bool { return true }
-
 // chatCall is the state of one chat request across its attempts.
 type chatCall struct {
 	s        *Server
@@ -74,7 +75,9 @@ type chatCall struct {
 	req      *llm.ChatRequest
 	verdict  Verdict
 	declared []string
-	permit   func(*provider.Info) bool
+	// clr is the request's policy clearance: every attempt, fallback and
+	// judge call of this request goes through the router with it.
+	clr policy.Clearance
 	// spent sums what attempts cost, to settle the budget reservation.
 	spent Spend
 	plan  *router.Plan
@@ -101,27 +104,53 @@ func (c *chatCall) resolve() error {
 
 // run executes attempt over the plan's permitted targets.
 func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t *Target, n int) error) (*Target, error) {
-	_, t, err := router.Execute(ctx, c.plan, c.permit, func(ctx context.Context, t *Target, n int) (struct{}, error) {
+	_, t, err := router.Execute(ctx, c.plan, c.clr, func(ctx context.Context, t *Target, n int) (struct{}, error) {
 		return struct{}{}, attempt(ctx, t, n)
 	})
 	return t, err
 }
 
-// declaredClasses parses x-fulcrum-data-class (comma-separated).
-func declaredClasses(h http.Header) []string {
+// Bounds on the x-fulcrum-* request headers: a client cannot make policy
+// evaluation, audit rows or logs grow with what it sends.
+const (
+	maxFulcrumHeaderBytes = 1 << 10 // per header, all its values together
+	maxDeclaredClasses    = 32
+)
+
+// fulcrumHeaders checks the size of every x-fulcrum-* request header (431
+// when one is over 1 KB) and returns the classes x-fulcrum-data-class
+// declares (comma-separated; 400 when more than 32).
+func fulcrumHeaders(h http.Header) ([]string, error) {
+	for name, vals := range h {
+		if len(name) < 10 || !strings.EqualFold(name[:10], "x-fulcrum-") {
+			continue
+		}
+		n := 0
+		for _, v := range vals {
+			n += len(v)
+		}
+		if n > maxFulcrumHeaderBytes {
+			return nil, &llm.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Type: llm.ErrInvalidRequest, Param: strings.ToLower(name),
+				Message: fmt.Sprintf("header %s is %d bytes; at most %d are accepted", strings.ToLower(name), n, maxFulcrumHeaderBytes)}
+		}
+	}
 	vals := h.Values("X-Fulcrum-Data-Class")
 	if len(vals) == 0 {
-		return nil
+		return nil, nil
 	}
 	var out []string
 	for _, v := range vals {
-		for _, c := range strings.Split(v, ",") {
-			if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
+		for _, c := range policy.ParseDeclared(v) {
+			if !slices.Contains(out, c) {
 				out = append(out, c)
 			}
 		}
 	}
-	return out
+	if len(out) > maxDeclaredClasses {
+		return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Param: "x-fulcrum-data-class",
+			Message: fmt.Sprintf("x-fulcrum-data-class declares %d classes; at most %d are accepted", len(out), maxDeclaredClasses)}
+	}
+	return out, nil
 }
 
 func setPolicyHeaders(h http.Header, v Verdict) {
@@ -137,7 +166,9 @@ func setPolicyHeaders(h http.Header, v Verdict) {
 	}
 }
 
-// passThrough reports whether t can take the client's body unchanged.
+// passThrough reports whether t can take the client's body (as policy
+// left it) unchanged. Not under redaction: the answer must then be decoded
+// to restore the redacted values.
 func (c *chatCall) passThrough(t *Target) bool {
 	caps := &t.Provider.Info().Caps
 	// A cached call takes the canonical path: its entry must be
@@ -146,16 +177,12 @@ func (c *chatCall) passThrough(t *Target) bool {
 		(c.verdict == nil || !c.verdict.Redacts()) && c.cache == nil
 }
 
-// upstreamRequest is the canonical request for t: redacted when policy
-// says so, with the upstream model name. It never modifies c.req, so every
-// attempt starts from the same request.
+// upstreamRequest is the canonical request for t, with the upstream model
+// name. c.req was decoded from the body policy cleared (redacted when it
+// says so). It never modifies c.req, so every attempt starts from the same
+// request.
 func (c *chatCall) upstreamRequest(t *Target) *llm.ChatRequest {
-	var r llm.ChatRequest
-	if c.verdict != nil && c.verdict.Redacts() {
-		r = *c.verdict.Redact(c.req)
-	} else {
-		r = *c.req
-	}
+	r := *c.req
 	r.Model = t.Upstream
 	return &r
 }
@@ -216,13 +243,40 @@ func (c *chatCall) report(ctx context.Context, t *Target, n int, start time.Time
 }
 
 // routeErr maps the router's final error for the client.
+//
+// When policy kept the request from some of the plan's targets and the
+// ones it may use failed as unavailable (breaker open, 5xx, unreachable),
+// the client is told that policy is why (policy_error no_compliant_target,
+// 503) rather than that the model is down: the excluded targets may be
+// healthy.
 func (c *chatCall) routeErr(err error) error {
-	if errors.Is(err, router.ErrNoPermittedTarget) && c.verdict != nil {
+	if c.verdict == nil {
+		return err
+	}
+	if errors.Is(err, router.ErrNoPermittedTarget) {
 		if e := c.verdict.NoTargetErr(); e != nil {
 			return e
 		}
+		return err
+	}
+	if e := llm.AsError(err); e.Status >= 500 && e.Status != 504 && c.policyExcluded() {
+		return c.verdict.UnavailableErr(e)
 	}
 	return err
+}
+
+// policyExcluded reports whether the clearance kept the request from at
+// least one of the plan's targets.
+func (c *chatCall) policyExcluded() bool {
+	if c.plan == nil {
+		return false
+	}
+	for _, t := range c.plan.Targets() {
+		if !c.clr.Permits(t.Provider.Info()) {
+			return true
+		}
+	}
+	return false
 }
 
 // once serves a non-streaming chat request.
@@ -299,7 +353,7 @@ func (c *chatCall) cascade(ctx context.Context) (*llm.ChatResponse, *Target, err
 	req.Stream = false
 	// The judge, if the route has one, records its call under this request.
 	ctx = context.WithValue(ctx, callKey{}, &CallInfo{RequestID: c.rc.id, Caller: c.rc.caller, Verdict: c.verdict})
-	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.permit, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
+	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.clr, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
 		return c.chatAttempt(ctx, t, n, c.s.opts.Now())
 	})
 	return resp, t, err

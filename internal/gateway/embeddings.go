@@ -29,11 +29,10 @@ func decodeEmbeddings(r *http.Request, rc *reqCtx, body []byte) (*intake, error)
 // serveEmbeddings routes an embeddings call and encodes the vectors.
 func serveEmbeddings(w http.ResponseWriter, r *http.Request, c *chatCall) error {
 	s, rc, req := c.s, c.rc, c.in.embed
+	// req was decoded from the body policy cleared: under redaction its
+	// inputs hold placeholders (vectors of them are still vectors; nothing
+	// to restore).
 	input := req.Input
-	if c.verdict != nil && c.verdict.Redacts() {
-		// Vectors of placeholders are still vectors; nothing to restore.
-		input = c.verdict.RedactTexts(req.Input)
-	}
 	var resp *llm.EmbedResponse
 	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
 		start := s.opts.Now()

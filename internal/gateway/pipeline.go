@@ -3,8 +3,10 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
 
 // The admission pipeline. Every model endpoint (chat completions, messages,
@@ -79,11 +81,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decod
 	if err := authorise(rc.caller, in.model); err != nil {
 		return nil, err
 	}
-	c := &chatCall{s: s, rc: rc, in: in, req: in.chat, permit: allowAll}
+	c := &chatCall{s: s, rc: rc, in: in, req: in.chat}
 	rc.call = c
-	if err := s.policy(w, r, c, in); err != nil {
+	if err := s.policy(w, r, c, decode); err != nil {
 		return c, err
 	}
+	in = c.in
 	if err := c.resolve(); err != nil {
 		return c, err
 	}
@@ -93,24 +96,50 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decod
 	return c, nil
 }
 
-// policy is the data-policy stage. It sees the raw body (c.rc.body) and the
-// decoded request (in), sets the verdict on the call, restricts the targets
-// the call may use and refuses the request when policy says so.
-func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, in *intake) error {
+// policy is the data-policy stage. The Guard reads the exact body the
+// client sent (strictly: ambiguous JSON is refused) and scans every string
+// and key in it. The verdict's Body is what may leave: the client's body,
+// or the same body with the redacted strings re-encoded, in which case the
+// request is decoded again from it, so that the pass-through path forwards
+// redacted bytes and translation re-encodes redacted data: what leaves is
+// always what was scanned. The verdict's Clearance is the only way the
+// route stage can reach a target.
+func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, decode decoder) error {
+	declared, err := fulcrumHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	c.declared = declared
 	if s.opts.Guard == nil {
+		if err := jsonscan.Walk(c.rc.body, nil); err != nil {
+			return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "We could not parse the JSON body of your request: " + err.Error(), Err: err}
+		}
+		c.clr = policy.Unrestricted()
 		return nil
 	}
-	c.declared = declaredClasses(r.Header)
-	if in.texts != nil {
-		c.verdict = s.opts.Guard.EvaluateTexts(in.texts, c.declared, c.rc.caller)
-	} else {
-		c.verdict = s.opts.Guard.Evaluate(in.chat, c.declared, c.rc.caller)
+	in := &PolicyInput{Body: c.rc.body, Declared: declared, Caller: c.rc.caller, Model: c.in.model}
+	if c.in.embed != nil {
+		in.Tokens = c.in.embed.Tokens
 	}
-	setPolicyHeaders(w.Header(), c.verdict)
-	if e := c.verdict.Err(); e != nil {
+	v, err := s.opts.Guard.Evaluate(in)
+	if err != nil {
+		return err
+	}
+	c.verdict = v
+	setPolicyHeaders(w.Header(), v)
+	if e := v.Err(); e != nil {
 		return e
 	}
-	c.permit = c.verdict.Permits
+	if v.Redacts() {
+		body := v.Body()
+		c.rc.body = body
+		in, err := decode(r, c.rc, body)
+		if err != nil {
+			return err
+		}
+		c.in, c.req = in, in.chat
+	}
+	c.clr = v.Clearance()
 	return nil
 }
 

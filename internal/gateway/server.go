@@ -26,38 +26,38 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
-	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 )
 
 // Target is one configured model on its provider.
 type Target = router.Target
 
-// Guard applies data policy to a request. Nil means no policy: everything
-// is allowed everywhere.
+// Guard applies data policy to a request. Nil means no policy: every
+// target is permitted (the body is still read strictly).
 type Guard interface {
-	Evaluate(req *llm.ChatRequest, declared []string, key *Caller) Verdict
-	EvaluateTexts(texts []string, declared []string, key *Caller) Verdict
+	// Evaluate scans the exact request body and decides. An error is the
+	// client's 400 for a body read strictly (invalid or ambiguous JSON).
+	Evaluate(in *PolicyInput) (Verdict, error)
 }
 
-// Verdict is a policy decision for one request.
-type Verdict interface {
-	// Permits says whether the request may go to a provider.
-	Permits(info *provider.Info) bool
-	// Err is non-nil when the request must be refused outright.
-	Err() *llm.Error
-	// NoTargetErr is the error when no permitted target is available.
-	NoTargetErr() *llm.Error
-	// Header returns the x-fulcrum-data-classes and
-	// x-fulcrum-policy-action values ("" when nothing was found).
-	Header() (classes, action string)
-	// Redacts says whether the request body must be rewritten.
-	Redacts() bool
-	Redact(req *llm.ChatRequest) *llm.ChatRequest
-	RedactTexts(texts []string) []string
-	Restore(resp *llm.ChatResponse)
-	NewStreamRestorer() StreamRestorer
+// PolicyInput is what the policy stage gives the Guard.
+type PolicyInput struct {
+	// Body is the request body exactly as the client sent it.
+	Body []byte
+	// Declared are the classes of the x-fulcrum-data-class header.
+	Declared []string
+	Caller   *Caller
+	// Model is the requested model or route.
+	Model string
+	// Tokens are embeddings inputs given as token ids.
+	Tokens [][]int
 }
+
+// Verdict is the policy decision for one request. Its Clearance is what
+// every upstream call made for the request must present (router.Execute
+// takes it); its Body is what may be forwarded.
+type Verdict = *policy.Decision
 
 // StreamRestorer puts redacted values back into a stream.
 type StreamRestorer interface {
@@ -338,7 +338,7 @@ func (s *Server) finish(r *http.Request, rc *reqCtx) {
 			rl.Verdict = c.verdict
 			if c.plan != nil {
 				for _, t := range c.plan.Targets() {
-					if info := t.Provider.Info(); c.permit(info) {
+					if info := t.Provider.Info(); c.clr.Permits(info) {
 						rl.Candidates = append(rl.Candidates, info)
 					}
 				}

@@ -112,6 +112,10 @@ func intersect(have, want []string) []string {
 	return out
 }
 
+// Redacts reports whether the request's body was rewritten (Body) and its
+// answer must be restored.
+func (d *Decision) Redacts() bool { return d.Action == ActionRedact && d.rep != nil }
+
 // Permits reports whether the request may be sent to the provider: never
 // when blocked; only to self-hosted providers for self_hosted_only; and
 // only to providers whose region and retention satisfy the requirements
@@ -153,11 +157,12 @@ func (d *Decision) Header() (classes string, action string) {
 }
 
 // Err returns the error for a blocked request: 403 policy_error with code
-// sensitive_data_blocked, naming the blocking classes and never a value.
-// It returns nil when the request is not blocked.
+// blocked_by_policy, naming the blocking classes and never a value. It
+// returns nil when the request is not blocked.
 //
-// 403 rather than 400: the request is well-formed, the policy forbids it,
-// and retrying it unchanged cannot succeed.
+// 403 rather than 400 or 422: the request is well-formed and could be
+// served, but the policy forbids it; retrying it unchanged cannot succeed,
+// and SDKs do not retry a 403.
 func (d *Decision) Err() *llm.Error {
 	if d.Action != ActionBlock {
 		return nil
@@ -165,19 +170,55 @@ func (d *Decision) Err() *llm.Error {
 	return &llm.Error{
 		Status:  http.StatusForbidden,
 		Type:    llm.ErrPolicy,
-		Code:    "sensitive_data_blocked",
+		Code:    "blocked_by_policy",
 		Message: fmt.Sprintf("request blocked by data policy %q: it carries data classes %s, which the policy does not allow to be sent to any model", d.Policy, strings.Join(d.blocking, ", ")),
 	}
 }
 
-// NoTargetErr returns the error for a request that no permitted provider
-// can serve (none is configured, or all are unhealthy): 503 policy_error
-// with code no_compliant_target. The request was not, and will not be,
-// sent to a provider the policy excludes.
+// NoTargetErr returns the error for a request that no provider configured
+// for its model may serve under the policy: 403 policy_error with code
+// no_compliant_target, naming the classes. The request was not sent to a
+// provider the policy excludes, and retrying it unchanged cannot succeed.
 func (d *Decision) NoTargetErr() *llm.Error {
 	if d.Action == ActionBlock {
 		return d.Err()
 	}
+	classes := d.blockingNames()
+	return &llm.Error{
+		Status: http.StatusForbidden,
+		Type:   llm.ErrPolicy,
+		Code:   "no_compliant_target",
+		Message: fmt.Sprintf("request carries data classes %s, which data policy %q keeps on %s; no such provider is configured for this model, and the request was not sent anywhere else",
+			classes, d.Policy, d.where()),
+	}
+}
+
+// UnavailableErr returns the error for a request whose permitted
+// providers all failed as unavailable (cause) while policy excluded
+// others: 503 policy_error no_compliant_target, keeping cause's
+// Retry-After. The client learns that policy, not the model, is why no
+// healthy provider was used.
+func (d *Decision) UnavailableErr(cause *llm.Error) *llm.Error {
+	return &llm.Error{
+		Status:     http.StatusServiceUnavailable,
+		Type:       llm.ErrPolicy,
+		Code:       "no_compliant_target",
+		RetryAfter: cause.RetryAfter,
+		Provider:   cause.Provider,
+		Message: fmt.Sprintf("request carries data classes %s, which data policy %q keeps on %s; those providers are unavailable right now (%s), and the request was not sent to any other provider",
+			d.blockingNames(), d.Policy, d.where(), cause.Message),
+		Err: cause,
+	}
+}
+
+func (d *Decision) blockingNames() string {
+	if len(d.blocking) > 0 {
+		return strings.Join(d.blocking, ", ")
+	}
+	return strings.ReplaceAll(d.classNames(), ",", ", ")
+}
+
+func (d *Decision) where() string {
 	var where []string
 	if d.Action == ActionSelfHostedOnly {
 		where = append(where, "self-hosted providers")
@@ -190,17 +231,7 @@ func (d *Decision) NoTargetErr() *llm.Error {
 	if d.Retention != nil {
 		where = append(where, "with retention "+orNone(d.Retention))
 	}
-	classes := strings.Join(d.blocking, ", ")
-	if classes == "" {
-		classes = strings.ReplaceAll(d.classNames(), ",", ", ")
-	}
-	return &llm.Error{
-		Status: http.StatusServiceUnavailable,
-		Type:   llm.ErrPolicy,
-		Code:   "no_compliant_target",
-		Message: fmt.Sprintf("request carries data classes %s, which data policy %q keeps on %s; no such provider is available for this model, and the request was not sent anywhere else",
-			classes, d.Policy, strings.Join(where, " ")),
-	}
+	return strings.Join(where, " ")
 }
 
 func orNone(s []string) string {

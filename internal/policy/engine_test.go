@@ -125,7 +125,7 @@ func TestErrorsAndHeaders(t *testing.T) {
 	const key = "AKIAIOSFODNN7EXAMPLE"
 	d := e.Evaluate(chat("mail a@example.com key "+key), nil, "")
 	err := d.Err()
-	if err == nil || err.Status != http.StatusForbidden || err.Type != llm.ErrPolicy || err.Code != "sensitive_data_blocked" {
+	if err == nil || err.Status != http.StatusForbidden || err.Type != llm.ErrPolicy || err.Code != "blocked_by_policy" {
 		t.Fatalf("Err() = %+v", err)
 	}
 	if !strings.Contains(err.Message, "secret") || strings.Contains(err.Message, key) || strings.Contains(err.Message, "a@example.com") {
@@ -141,7 +141,7 @@ func TestErrorsAndHeaders(t *testing.T) {
 		t.Errorf("Err() = %v for a non-blocked request", d.Err())
 	}
 	nt := d.NoTargetErr()
-	if nt.Status != http.StatusServiceUnavailable || nt.Code != "no_compliant_target" || !strings.Contains(nt.Message, "phi") ||
+	if nt.Status != http.StatusForbidden || nt.Code != "no_compliant_target" || !strings.Contains(nt.Message, "phi") ||
 		!strings.Contains(nt.Message, "self-hosted") || !strings.Contains(nt.Message, "eu") {
 		t.Errorf("NoTargetErr() = %+v", nt)
 	}

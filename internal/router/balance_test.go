@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -24,7 +26,7 @@ routes:
 	const n = 8000
 	count := map[string]int{}
 	for range n {
-		got, _, err := Execute(context.Background(), p, nil, ok)
+		got, _, err := Execute(context.Background(), p, permitAll, ok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +49,7 @@ routes:
 	run := func(n int) map[string]int {
 		count := map[string]int{}
 		for range n {
-			got, _, _ := Execute(context.Background(), p, nil, func(ctx context.Context, tg *Target, n int) (string, error) {
+			got, _, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
 				env.clk.Advance(delay[tg.Model])
 				return tg.Model, nil
 			})
@@ -80,7 +82,7 @@ routes:
 	done := make(chan struct{})
 	for range 3 {
 		go func() {
-			Execute(context.Background(), p, nil, func(ctx context.Context, tg *Target, n int) (string, error) {
+			Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
 				started <- tg.Model
 				<-release
 				return tg.Model, nil
@@ -100,7 +102,7 @@ routes:
 	if in["a"] > in["b"] {
 		want = "b"
 	}
-	got, _, _ := Execute(context.Background(), p, nil, ok)
+	got, _, _ := Execute(context.Background(), p, permitAll, ok)
 	if got != want {
 		t.Errorf("fourth request went to %s (in flight %v), want %s", got, in, want)
 	}
@@ -119,12 +121,12 @@ routes:
 	})
 	p := env.plan(t, "r")
 	for range 50 {
-		if got, _, _ := Execute(context.Background(), p, nil, ok); got != "a" {
+		if got, _, _ := Execute(context.Background(), p, permitAll, ok); got != "a" {
 			t.Fatalf("got %s, want the cheapest (a)", got)
 		}
 	}
 	// When the cheapest fails, the next cheapest serves.
-	got, _, _ := Execute(context.Background(), p, nil, func(ctx context.Context, tg *Target, n int) (string, error) {
+	got, _, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
 		if tg.Model == "a" {
 			return "", upstreamErr(503, 0)
 		}
@@ -135,7 +137,22 @@ routes:
 	}
 }
 
-func selfHostedOnly(i *provider.Info) bool { return i.Hosting == provider.SelfHosted }
+// selfHostedOnly is the clearance of a request carrying an e-mail address
+// under the default policy.
+var selfHostedOnly = func() policy.Clearance {
+	e, err := policy.New(config.Policy{})
+	if err != nil {
+		panic(err)
+	}
+	d, err := e.EvaluateBody(policy.Input{Body: []byte(`{"user":"ann@example.com"}`)})
+	if err != nil {
+		panic(err)
+	}
+	return d.Clearance()
+}()
+
+// permitAll permits every target.
+var permitAll = policy.Unrestricted()
 
 // TestSovereignty: a request that may only go to self-hosted targets fails
 // when the self-hosted target is down; the proprietary target is never

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -60,7 +61,7 @@ func TestSpillover(t *testing.T) {
 		served = map[string]int{}
 		leak   atomic.Int64
 	)
-	call := func(permit func(*provider.Info) bool, sensitive bool) (string, error) {
+	call := func(permit policy.Clearance, sensitive bool) (string, error) {
 		_, t, err := Execute(context.Background(), plan, permit, func(ctx context.Context, t *Target, n int) (struct{}, error) {
 			if sensitive && t.Info().Hosting != provider.SelfHosted {
 				leak.Add(1)
@@ -83,12 +84,12 @@ func TestSpillover(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
-		go func() { defer wg.Done(); call(nil, false) }()
+		go func() { defer wg.Done(); call(permitAll, false) }()
 	}
 	waitFor(t, func() bool { return r.Capacities()[0].InFlight() == 2 })
 	// Permitted anywhere: spill at once.
 	for range 4 {
-		if m, err := call(nil, false); err != nil || m != "gpt" {
+		if m, err := call(permitAll, false); err != nil || m != "gpt" {
 			t.Fatalf("permitted request: served by %q, err %v; want a spill to gpt", m, err)
 		}
 	}
@@ -139,7 +140,7 @@ func TestQueueTimeout(t *testing.T) {
 	plan, _ := r.Resolve("hybrid")
 	hold := make(chan struct{})
 	defer close(hold)
-	go Execute(context.Background(), plan, nil, func(ctx context.Context, t *Target, n int) (int, error) { <-hold; return 0, nil })
+	go Execute(context.Background(), plan, permitAll, func(ctx context.Context, t *Target, n int) (int, error) { <-hold; return 0, nil })
 	waitFor(t, func() bool { return r.Capacities()[0].InFlight() == 1 })
 	start := time.Now()
 	_, _, err := Execute(context.Background(), plan, selfHostedOnly, func(ctx context.Context, t *Target, n int) (int, error) {
@@ -174,7 +175,7 @@ func TestEngineMetrics(t *testing.T) {
 	plan, _ := r.Resolve("hybrid")
 	cp := r.Capacities()[0]
 	serve := func() string {
-		_, t, err := Execute(context.Background(), plan, nil, func(ctx context.Context, t *Target, n int) (int, error) { return 0, nil })
+		_, t, err := Execute(context.Background(), plan, permitAll, func(ctx context.Context, t *Target, n int) (int, error) { return 0, nil })
 		if err != nil {
 			return err.Error()
 		}

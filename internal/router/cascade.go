@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
-	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
 
 // CascadeSpec is what a cascade answer must pass to be accepted.
@@ -173,11 +173,16 @@ func ParseJudgeScore(reply string) (float64, error) {
 // the last answer that failed a check is returned if there is one, else the
 // error. Every attempt is reported through Options.OnAttempt. On a plan
 // that is not a cascade it behaves as Execute.
-func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, permit func(*provider.Info) bool, attempt func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error)) (*llm.ChatResponse, *Target, []Escalation, error) {
+//
+// req must be the request as the targets receive it (redacted by policy);
+// the judge, if any, is shown it and the answer, and is called with clr
+// like every target.
+func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, clr policy.Clearance, attempt func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error)) (*llm.ChatResponse, *Target, []Escalation, error) {
 	if p.cascade == nil {
-		resp, t, err := Execute(ctx, p, permit, attempt)
+		resp, t, err := Execute(ctx, p, clr, attempt)
 		return resp, t, nil, err
 	}
+	permit := clr.Permits
 	tiers := make([][]*Target, 0, len(p.tiers))
 	for _, tier := range p.tiers {
 		var ok []member
@@ -226,7 +231,7 @@ func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, permit f
 		}
 		ok, reason := CheckAnswer(p.cascade, req, resp)
 		if ok && p.cascade.JudgeModel != "" {
-			ok, reason = p.judge(ctx, req, resp)
+			ok, reason = p.judge(ctx, clr, req, resp)
 		}
 		if ok {
 			return resp, t, esc, nil
@@ -238,11 +243,11 @@ func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, permit f
 	panic("unreachable")
 }
 
-func (p *Plan) judge(ctx context.Context, req *llm.ChatRequest, resp *llm.ChatResponse) (bool, string) {
+func (p *Plan) judge(ctx context.Context, clr policy.Clearance, req *llm.ChatRequest, resp *llm.ChatResponse) (bool, string) {
 	if p.r.opts.Judge == nil {
 		return false, "judge_error"
 	}
-	reply, err := p.r.opts.Judge(ctx, p.cascade.JudgeModel, JudgePrompt(req, resp))
+	reply, err := p.r.opts.Judge(ctx, clr, p.cascade.JudgeModel, JudgePrompt(req, resp))
 	if err != nil {
 		return false, "judge_error"
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
 
 func answer(text string) *llm.ChatResponse {
@@ -102,13 +103,13 @@ func TestExecuteCascade(t *testing.T) {
 				routes = "routes:\n  - {name: r, strategy: cascade, targets: [a, b], retry: {attempts: 1}, cascade: {judge: {model: c, min_score: 7}}}\n"
 			}
 			env := newEnv(t, routes, func(o *Options) {
-				o.Judge = func(ctx context.Context, model, prompt string) (string, error) {
+				o.Judge = func(ctx context.Context, _ policy.Clearance, model, prompt string) (string, error) {
 					judged = model
 					return tt.judge, nil
 				}
 			})
 			p := env.plan(t, "r").For(req)
-			resp, tg, esc, err := ExecuteCascade(context.Background(), p, req, nil, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+			resp, tg, esc, err := ExecuteCascade(context.Background(), p, req, permitAll, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
 				if tg.Model == "a" {
 					return tt.cheap()
 				}
@@ -149,7 +150,7 @@ routes:
 	if p.Cascade() != nil {
 		t.Error("skip: still a cascade for a stream")
 	}
-	got, _, err := Execute(context.Background(), p, nil, ok)
+	got, _, err := Execute(context.Background(), p, permitAll, ok)
 	if err != nil || got != "b" {
 		t.Fatalf("skip stream went to %q (%v), want b", got, err)
 	}
@@ -163,7 +164,7 @@ routes:
 func TestCascadeLastFails(t *testing.T) {
 	env := newEnv(t, "routes:\n  - {name: r, strategy: cascade, targets: [a, b], retry: {attempts: 1}, cascade: {min_length: 10}}\n", nil)
 	req := &llm.ChatRequest{}
-	resp, tg, esc, err := ExecuteCascade(context.Background(), env.plan(t, "r"), req, nil, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+	resp, tg, esc, err := ExecuteCascade(context.Background(), env.plan(t, "r"), req, permitAll, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
 		if tg.Model == "a" {
 			return answer("short"), nil
 		}
@@ -173,7 +174,7 @@ func TestCascadeLastFails(t *testing.T) {
 		t.Fatalf("got %v from %v, esc %v, err %v", resp, tg, esc, err)
 	}
 	// A client error from the cheap target is not escalated.
-	_, _, _, err = ExecuteCascade(context.Background(), env.plan(t, "r"), req, nil, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+	_, _, _, err = ExecuteCascade(context.Background(), env.plan(t, "r"), req, permitAll, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
 		if tg.Model == "b" {
 			t.Error("escalated on a 400")
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -24,9 +25,11 @@ var errTotalTimeout = errors.New("router: route deadline exceeded")
 
 // Execute calls attempt on the plan's targets until one succeeds.
 //
-// permit is applied to every target before any choice (nil permits all); when
-// it rejects them all, the error wraps ErrNoPermittedTarget and attempt is
-// never called. Targets are tried in plan order (tiers, each balanced),
+// clr, the clearance of the client request the call is made for, is
+// applied to every target before any choice (the zero Clearance permits
+// none; see policy.Clearance for how a caller obtains one); when it rejects
+// them all, the error wraps ErrNoPermittedTarget and attempt is never
+// called. Targets are tried in plan order (tiers, each balanced),
 // skipping targets whose breaker is open. A retryable failure (see
 // config.Retry.On) moves on to the next untried target at once; once every
 // target was tried, failed targets are retried with exponential backoff and
@@ -43,8 +46,9 @@ var errTotalTimeout = errors.New("router: route deadline exceeded")
 //
 // Execute keeps the targets' in-flight counts, latency averages and breakers
 // up to date, and calls Options.OnAttempt once per attempt.
-func Execute[T any](ctx context.Context, p *Plan, permit func(*provider.Info) bool, attempt func(ctx context.Context, t *Target, n int) (T, error)) (T, *Target, error) {
+func Execute[T any](ctx context.Context, p *Plan, clr policy.Clearance, attempt func(ctx context.Context, t *Target, n int) (T, error)) (T, *Target, error) {
 	var out T
+	permit := clr.Permits
 	t, _, err := p.run(ctx, permit, p.order(permit), 0, 0, func(ctx context.Context, t *Target, n int) error {
 		v, err := attempt(ctx, t, n)
 		if err == nil {

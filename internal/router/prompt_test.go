@@ -55,7 +55,7 @@ routes:
 	if math.Abs(share-0.3) > 0.06 {
 		t.Fatalf("strong share on held-out %.3f, want 0.3±0.06", share)
 	}
-	got, _, _ := Execute(context.Background(), p.For(userReq("hi")), nil, ok)
+	got, _, _ := Execute(context.Background(), p.For(userReq("hi")), permitAll, ok)
 	if got != "a" {
 		t.Errorf("a trivial prompt went to %s, want the weak target", got)
 	}
@@ -169,7 +169,7 @@ routes:
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		Execute(ctx, p, nil, ok)
+		Execute(ctx, p, permitAll, ok)
 	}
 }
 

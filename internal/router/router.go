@@ -27,6 +27,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -56,8 +57,10 @@ type Options struct {
 	Price func(t *Target) float64
 	// Judge calls a model with a grading prompt for cascade judge checks
 	// and returns its reply text. Nil fails every judge check (the cascade
-	// escalates).
-	Judge func(ctx context.Context, model, prompt string) (string, error)
+	// escalates). clr is the clearance of the request being judged: the
+	// judge's own call must go through Execute with it, so it reaches only
+	// targets that request may reach (the prompt holds its redacted text).
+	Judge func(ctx context.Context, clr policy.Clearance, model, prompt string) (string, error)
 	// Retry, Breaker and Timeouts apply to plain models (routes carry
 	// their own). Zero fields take config's defaults.
 	Retry    config.Retry

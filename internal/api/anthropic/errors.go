@@ -44,10 +44,10 @@ func errorType(e *llm.Error) string {
 	case llm.ErrUpstream, llm.ErrTimeout:
 		return typeAPI
 	case llm.ErrPolicy:
-		if e.Status == http.StatusForbidden {
-			return typePermission
-		}
-		return typeInvalidRequest
+		// Fulcrum's own type, as in the OpenAI format: SDKs classify
+		// errors by HTTP status (403: permission denied, 503: retry), and
+		// the client can still tell that data policy is why.
+		return llm.ErrPolicy
 	}
 	// An unknown kind: go by status (StatusType returns only kinds
 	// handled above, so this recursion ends).

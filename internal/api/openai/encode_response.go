@@ -160,8 +160,12 @@ func errorTypeCode(e *llm.Error) (typ, code string) {
 		}
 	}
 	switch e.Type {
-	case llm.ErrInvalidRequest, llm.ErrPolicy:
+	case llm.ErrInvalidRequest:
 		typ = "invalid_request_error"
+	case llm.ErrPolicy:
+		// Fulcrum's own type: a refusal by data policy (403, or 503 when
+		// the only compliant providers are down), not a malformed request.
+		typ = llm.ErrPolicy
 	case llm.ErrAuthentication:
 		typ = "invalid_request_error"
 		def("invalid_api_key")

@@ -259,7 +259,8 @@ func (c *chatCall) routeErr(err error) error {
 		}
 		return err
 	}
-	if e := llm.AsError(err); e.Status >= 500 && e.Status != 504 && c.policyExcluded() {
+	// A capacity timeout already says that policy permits no other target.
+	if e := llm.AsError(err); e.Status >= 500 && e.Status != 504 && e.Code != "capacity_timeout" && c.policyExcluded() {
 		return c.verdict.UnavailableErr(e)
 	}
 	return err

@@ -5,8 +5,8 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
-	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/router"
 )
 
 // The admission pipeline. Every model endpoint (chat completions, messages,

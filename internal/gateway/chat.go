@@ -110,30 +110,14 @@ func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t 
 	return t, err
 }
 
-// Bounds on the x-fulcrum-* request headers: a client cannot make policy
-// evaluation, audit rows or logs grow with what it sends.
-const (
-	maxFulcrumHeaderBytes = 1 << 10 // per header, all its values together
-	maxDeclaredClasses    = 32
-)
+// maxDeclaredClasses bounds x-fulcrum-data-class, so that a client cannot
+// make policy evaluation and audit rows grow with what it declares. (The
+// x-fulcrum-* headers' total size is bounded before decoding, inputs.go.)
+const maxDeclaredClasses = 32
 
-// fulcrumHeaders checks the size of every x-fulcrum-* request header (431
-// when one is over 1 KB) and returns the classes x-fulcrum-data-class
-// declares (comma-separated; 400 when more than 32).
+// fulcrumHeaders returns the classes x-fulcrum-data-class declares
+// (comma-separated, malformed names dropped; 400 when more than 32).
 func fulcrumHeaders(h http.Header) ([]string, error) {
-	for name, vals := range h {
-		if len(name) < 10 || !strings.EqualFold(name[:10], "x-fulcrum-") {
-			continue
-		}
-		n := 0
-		for _, v := range vals {
-			n += len(v)
-		}
-		if n > maxFulcrumHeaderBytes {
-			return nil, &llm.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Type: llm.ErrInvalidRequest, Param: strings.ToLower(name),
-				Message: fmt.Sprintf("header %s is %d bytes; at most %d are accepted", strings.ToLower(name), n, maxFulcrumHeaderBytes)}
-		}
-	}
 	vals := h.Values("X-Fulcrum-Data-Class")
 	if len(vals) == 0 {
 		return nil, nil

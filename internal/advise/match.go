@@ -81,6 +81,17 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 		}
 	}
 	r.UnmatchedEvals = unmatched
+	if len(evals) > 0 {
+		var unmeasured []string
+		for _, c := range cands {
+			if r.scores[c.model] == nil {
+				unmeasured = append(unmeasured, c.model)
+			}
+		}
+		if len(unmeasured) > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("No eval result for %s: quality thresholds are not checked for them.", strings.Join(unmeasured, ", ")))
+		}
+	}
 	if len(unmatched) > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("Warning: %d eval result(s) match no candidate and are not used: %s. Name the model in the profile, set eval_model on the candidate, or pass the gateway --config that maps the eval's model names to upstream models.",
 			len(unmatched), strings.Join(unmatched, ", ")))

@@ -252,8 +252,8 @@ func parseGroupBy(s string) ([]store.GroupBy, error) {
 
 func usageCmd(e *env) *cobra.Command {
 	var (
-		cfgPath, since, until, groupBy, format string
-		f                                      store.UsageFilter
+		cfgPath, since, until, groupBy, format, shCost string
+		f                                              store.UsageFilter
 	)
 	cmd := &cobra.Command{
 		Use:   "usage",
@@ -263,6 +263,15 @@ of key, team, model, provider, hosting and day (UTC). Costs are exact sums of
 the records' nanodollars. For rows with self-hosted records, "reference" is what
 the same tokens would have cost on the configured reference model and
 "savings" is reference minus the self-hosted cost.
+
+Self-hosted providers that bill by GPU time (cost.gpu_hourly_usd) are charged
+their rent over the report's period (--since to --until, default now; without
+--since from the provider's oldest record), shared among the rows by output
+tokens, so idle time is paid for by the period's tokens as a whole; a
+SELF-HOSTED table shows each one's rent, output tokens, rent per million
+output tokens, busy share and the monthly output above which it is cheaper than
+its reference model. --self-hosted-cost recorded shows the recorded costs
+instead (the throughput model, see docs/metering.md).
 
 --since and --until take a duration back from now (24h, 7d, 2w), a UTC date
 (2026-11-01) or an RFC 3339 time; --since is inclusive, --until exclusive.`,
@@ -275,10 +284,14 @@ the same tokens would have cost on the configured reference model and
 			if err != nil {
 				return err
 			}
-			if f.From, f.To, err = timeRange(since, until, time.Now()); err != nil {
+			if err := checkChoice("self-hosted-cost", shCost, "amortised", "recorded"); err != nil {
 				return err
 			}
-			st, _, err := operatorStore(cmd.Context(), e, cfgPath)
+			now := time.Now()
+			if f.From, f.To, err = timeRange(since, until, now); err != nil {
+				return err
+			}
+			st, cfg, err := operatorStore(cmd.Context(), e, cfgPath)
 			if err != nil {
 				return err
 			}
@@ -287,13 +300,22 @@ the same tokens would have cost on the configured reference model and
 			if err != nil {
 				return err
 			}
+			var rent []rentLine
+			if shCost == "amortised" {
+				if rent, err = amortise(cmd.Context(), st, cfg, f, by, rows, now); err != nil {
+					return err
+				}
+			}
 			switch format {
 			case "csv":
 				return writeUsageCSV(e.stdout, by, rows)
 			case "json":
-				return writeUsageJSON(e.stdout, f, by, rows)
+				return writeUsageJSON(e.stdout, f, by, rows, rent)
 			}
-			return writeUsageTable(e.stdout, by, rows)
+			if err := writeUsageTable(e.stdout, by, rows); err != nil {
+				return err
+			}
+			return writeRentTable(e.stdout, rent)
 		},
 	}
 	fl := cmd.Flags()
@@ -307,6 +329,7 @@ the same tokens would have cost on the configured reference model and
 	fl.StringVar(&f.Provider, "provider", "", "only this provider name")
 	fl.StringVar(&f.Hosting, "hosting", "", "only self_hosted or proprietary")
 	fl.StringVar(&format, "format", "table", "table, csv or json")
+	fl.StringVar(&shCost, "self-hosted-cost", "amortised", "amortised: GPU rent over the period, shared by output tokens; recorded: as recorded")
 	return cmd
 }
 
@@ -417,14 +440,15 @@ func toUsageJSON(by []store.GroupBy, r *usageRow) usageJSONRow {
 	return j
 }
 
-func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow) error {
+func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow, rent []rentLine) error {
 	out := struct {
-		From    *time.Time      `json:"from,omitempty"`
-		To      *time.Time      `json:"to,omitempty"`
-		GroupBy []store.GroupBy `json:"group_by"`
-		Rows    []usageJSONRow  `json:"rows"`
-		Total   usageJSONRow    `json:"total"`
-	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows))}
+		From       *time.Time      `json:"from,omitempty"`
+		To         *time.Time      `json:"to,omitempty"`
+		GroupBy    []store.GroupBy `json:"group_by"`
+		Rows       []usageJSONRow  `json:"rows"`
+		Total      usageJSONRow    `json:"total"`
+		SelfHosted []rentLine      `json:"self_hosted,omitempty"`
+	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows)), SelfHosted: rent}
 	if out.GroupBy == nil {
 		out.GroupBy = []store.GroupBy{}
 	}

@@ -305,3 +305,74 @@ func TestUsageRelativeSince(t *testing.T) {
 		}
 	}
 }
+
+// GPU rent is amortised over the report's period and shared by output
+// tokens; the SELF-HOSTED table shows the hand computation's figures.
+func TestUsageAmortisesGPURent(t *testing.T) {
+	fx := newOpFixture(t)
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\n" +
+		"providers:\n  - name: gpu\n    type: openai\n    base_url: http://127.0.0.1:1/v1\n    hosting: self_hosted\n" +
+		"    cost: { gpu_hourly_usd: 2.5, gpus: 2 }\n" +
+		"models:\n  - name: mixtral\n    provider: gpu\n    upstream: mixtral\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := fx.store(t)
+	// Recorded by the throughput model: $3.60 in all, not what the GPUs cost.
+	recs := []store.UsageRecord{
+		{Time: day1.Add(time.Hour), RequestID: "g1", Attempt: 1, KeyID: "k1", Model: "mixtral", Provider: "gpu", Hosting: "self_hosted",
+			Status: 200, LatencyMS: 1800_000, OutputTokens: 1000, CostNanos: 900_000_000, ReferenceCostNanos: 10_000_000},
+		{Time: day1.Add(2 * time.Hour), RequestID: "g2", Attempt: 1, KeyID: "k2", Model: "mixtral", Provider: "gpu", Hosting: "self_hosted",
+			Status: 200, LatencyMS: 1800_000, OutputTokens: 3000, CostNanos: 2_700_000_000, ReferenceCostNanos: 30_000_000},
+		{Time: day1.Add(3 * time.Hour), RequestID: "o1", Attempt: 1, KeyID: "k1", Model: "gpt-4", Provider: "openai", Hosting: "proprietary",
+			Status: 200, OutputTokens: 10, CostNanos: 7},
+	}
+	if _, err := st.InsertUsage(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// 10 hours × 2 GPUs × $2.50 = $50 of rent; k1 served 1,000 of the
+	// 4,000 output tokens: $12.50; k2 $37.50. k1's row adds its $0.000000007
+	// of OpenAI. Busy: 3,600 s of attempts in 36,000 s = 10%.
+	out, _, err := opRun(t, "usage", "--config", fx.cfgPath, "--since", day1.Format(time.RFC3339),
+		"--until", day1.Add(10*time.Hour).Format(time.RFC3339), "--group-by", "key", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Rows []struct {
+			Group     map[string]string
+			CostNanos int64 `json:"cost_nanos"`
+		}
+		SelfHosted []rentLine `json:"self_hosted"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 2 || rep.Rows[0].CostNanos != 12_500_000_007 || rep.Rows[1].CostNanos != 37_500_000_000 {
+		t.Fatalf("rows = %+v, want k1 $12.500000007, k2 $37.50", rep.Rows)
+	}
+	if len(rep.SelfHosted) != 1 {
+		t.Fatalf("self_hosted = %+v", rep.SelfHosted)
+	}
+	l := rep.SelfHosted[0]
+	// $50 per 4,000 tokens = $12,500 per million; 30 days of rent ($3,600)
+	// at the reference's $0.00001 per output token = 360 M tokens.
+	if l.RentNanos != 50_000_000_000 || l.OutputTokens != 4000 || l.Busy != 0.1 || l.PerMillionNanos != 12_500_000_000_000 ||
+		l.RecordedNanos != 3_600_000_000 || l.BreakEvenTokens != 360_000_000 {
+		t.Errorf("self-hosted line = %+v", l)
+	}
+	out, _, err = opRun(t, "usage", "--config", fx.cfgPath, "--since", day1.Format(time.RFC3339),
+		"--until", day1.Add(10*time.Hour).Format(time.RFC3339), "--group-by", "key", "--self-hosted-cost", "recorded", "--format", "json")
+	if tbl, _, _ := opRun(t, "usage", "--config", fx.cfgPath, "--since", day1.Format(time.RFC3339), "--until", day1.Add(10*time.Hour).Format(time.RFC3339)); !strings.Contains(tbl, "SELF-HOSTED") || !strings.Contains(tbl, "50.00") {
+		t.Errorf("table has no SELF-HOSTED section with the rent:\n%s", tbl)
+	} else {
+		t.Log(tbl)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"cost_nanos": 900000007`) && !strings.Contains(out, `"cost_nanos":900000007`) {
+		t.Errorf("recorded costs not kept with --self-hosted-cost recorded:\n%s", out)
+	}
+}

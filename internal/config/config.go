@@ -155,6 +155,11 @@ type Provider struct {
 	AWS     *AWS     `yaml:"aws"`
 	Vertex  *Vertex  `yaml:"vertex"`
 	Mistral *Mistral `yaml:"mistral"`
+	// Responses says whether an openai-type upstream serves the Responses
+	// API (POST /responses), so /v1/responses requests are passed through
+	// to it rather than translated to Chat Completions. Default: true for
+	// api.openai.com, false for every other server.
+	Responses *bool `yaml:"responses"`
 	// Cost is the self-hosted cost model (GPU hours). Optional.
 	Cost *SelfHostedCost `yaml:"cost"`
 	// Replay configures a replay provider (type: replay).

@@ -18,7 +18,8 @@ import (
 // OpenAI plays the OpenAI API as documented at
 // https://platform.openai.com/docs/api-reference: POST /v1/chat/completions
 // (plain and streamed), POST /v1/embeddings (float and base64) and
-// GET /v1/models, with OpenAI's error bodies
+// GET /v1/models, POST /v1/responses (openai_responses.go), with OpenAI's
+// error bodies
 // ({"error":{"message","type","param","code"}}).
 //
 // Authentication is OpenAI's: Authorization: Bearer APIKey, else 401 with
@@ -86,6 +87,8 @@ func (f *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions":
 		f.chat(w, r, body, n)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/responses":
+		f.responses(w, r, body, n)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/embeddings":
 		f.embeddings(w, r, body)
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":

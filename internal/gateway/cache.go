@@ -137,7 +137,7 @@ func (c *chatCall) serveHit(w http.ResponseWriter, e *cache.Entry) error {
 	if c.verdict != nil && c.verdict.Redacts() {
 		c.verdict.Restore(resp)
 	}
-	out, err := c.rc.format.encode(resp)
+	out, err := c.rc.format.encode(c, resp)
 	if err != nil {
 		return &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Message: "could not encode the cached answer", Err: err}
 	}

@@ -157,8 +157,22 @@ func (c *chatCall) passThrough(t *Target) bool {
 	caps := &t.Provider.Info().Caps
 	// A cached call takes the canonical path: its entry must be
 	// replayable in either wire format.
-	return caps.Forward != nil && caps.Passthrough == c.rc.format.name &&
-		(c.verdict == nil || !c.verdict.Redacts()) && c.cache == nil
+	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil {
+		return false
+	}
+	if c.rc.format == fmtResponses {
+		return caps.Responses
+	}
+	return caps.Passthrough == c.rc.format.name
+}
+
+// translatable refuses, before any upstream call, a request the
+// translated path to t cannot carry (format-specific; nil for most).
+func (c *chatCall) translatable(t *Target) error {
+	if c.in != nil && c.in.responses != nil {
+		return responsesTranslatable(c.in.responses, t)
+	}
+	return nil
 }
 
 // upstreamRequest is the canonical request for t, with the upstream model
@@ -300,6 +314,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	c.rc.provider = t.Provider.Info().Name
 	h := w.Header()
 	h.Set("X-Fulcrum-Provider", c.rc.provider)
+	c.noteDropped(h, t)
 	h.Set("Content-Type", "application/json")
 	if raw != nil {
 		w.Write(raw)
@@ -309,7 +324,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	if c.verdict != nil && c.verdict.Redacts() {
 		c.verdict.Restore(resp)
 	}
-	out, err := c.rc.format.encode(resp)
+	out, err := c.rc.format.encode(c, resp)
 	if err != nil {
 		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "could not encode the upstream answer", Err: err}
 	}
@@ -319,7 +334,11 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 
 // chatAttempt is one canonical (translated) non-streaming attempt.
 func (c *chatCall) chatAttempt(ctx context.Context, t *Target, n int, start time.Time) (*llm.ChatResponse, error) {
-	out, err := t.Provider.Chat(ctx, c.upstreamRequest(t))
+	var out *llm.ChatResponse
+	err := c.translatable(t)
+	if err == nil {
+		out, err = t.Provider.Chat(ctx, c.upstreamRequest(t))
+	}
 	var u *llm.Usage
 	if err == nil {
 		u = c.s.ensureUsage(c.req, out)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/sse"
@@ -36,6 +37,7 @@ func (c *chatCall) cutUsage(u *llm.Usage, delivered string) *llm.Usage {
 var (
 	openaiTextKeys    = [][]byte{[]byte(`"content":"`), []byte(`"arguments":"`), []byte(`"reasoning_content":"`)}
 	anthropicTextKeys = [][]byte{[]byte(`"text":"`), []byte(`"partial_json":"`), []byte(`"thinking":"`)}
+	responsesTextKeys = [][]byte{[]byte(`"delta":"`)}
 )
 
 // appendDelivered appends the text a passed-through event carried (JSON
@@ -50,6 +52,12 @@ func appendDelivered(dst []byte, format string, ev *sse.Event) []byte {
 			return dst
 		}
 		keys = anthropicTextKeys
+	case "responses":
+		// Text, reasoning and argument deltas all end in ".delta".
+		if !strings.HasSuffix(ev.Event, ".delta") {
+			return dst
+		}
+		keys = responsesTextKeys
 	default:
 		return dst
 	}

@@ -17,8 +17,8 @@ type wireFormat struct {
 	// path is the upstream path a pass-through request is forwarded to.
 	path            string
 	decode          func(body []byte) (*llm.ChatRequest, error)
-	encode          func(resp *llm.ChatResponse) ([]byte, error)
-	newStream       func(id, model string, created int64, includeUsage bool) streamEncoder
+	encode          func(c *chatCall, resp *llm.ChatResponse) ([]byte, error)
+	newStream       func(c *chatCall, id, model string, created int64) streamEncoder
 	encodeError     func(e *llm.Error) []byte
 	streamError     func(b []byte, e *llm.Error) []byte
 	setModel        func(body []byte, model string) ([]byte, error)
@@ -31,6 +31,12 @@ type wireFormat struct {
 type streamEncoder interface {
 	Append(b []byte, c *llm.Chunk) []byte
 	Done(b []byte) []byte
+}
+
+// failer is a stream encoder (or pass-through tap) that ends a cut stream
+// itself, because its error event depends on what it has sent.
+type failer interface {
+	Fail(b []byte, e *llm.Error) []byte
 }
 
 // usageTap watches a passed-through stream for usage and decides which
@@ -47,9 +53,9 @@ var fmtOpenAI = &wireFormat{
 	name:   "openai",
 	path:   "/chat/completions",
 	decode: openai.DecodeChatRequest,
-	encode: openai.EncodeChatResponse,
-	newStream: func(id, model string, created int64, includeUsage bool) streamEncoder {
-		return openai.NewStreamEncoder(id, model, created, includeUsage)
+	encode: func(_ *chatCall, resp *llm.ChatResponse) ([]byte, error) { return openai.EncodeChatResponse(resp) },
+	newStream: func(c *chatCall, id, model string, created int64) streamEncoder {
+		return openai.NewStreamEncoder(id, model, created, c.req.IncludeUsage)
 	},
 	encodeError:   openai.EncodeError,
 	streamError:   openai.AppendStreamError,
@@ -71,8 +77,10 @@ var fmtAnthropic = &wireFormat{
 	name:   "anthropic",
 	path:   "/messages",
 	decode: anthropic.DecodeMessagesRequest,
-	encode: anthropic.EncodeMessagesResponse,
-	newStream: func(id, model string, created int64, includeUsage bool) streamEncoder {
+	encode: func(_ *chatCall, resp *llm.ChatResponse) ([]byte, error) {
+		return anthropic.EncodeMessagesResponse(resp)
+	},
+	newStream: func(_ *chatCall, id, model string, created int64) streamEncoder {
 		return anthropic.NewStreamEncoder(id, model)
 	},
 	encodeError:     anthropic.EncodeError,

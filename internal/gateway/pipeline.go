@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/responses"
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
@@ -41,6 +42,8 @@ type intake struct {
 	probe *llm.ChatRequest
 	// embed is the request of an embeddings call.
 	embed *llm.EmbedRequest
+	// responses is the request of a Responses API call.
+	responses *responses.Request
 }
 
 // decoder turns a request body into an intake. It may read the request's

@@ -79,6 +79,7 @@ func (c *chatCall) writeStreamHeaders(w http.ResponseWriter, t *Target) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Fulcrum-Provider", c.rc.provider)
+	c.noteDropped(h, t)
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 }
@@ -92,11 +93,14 @@ func (c *chatCall) replay(fw *flushWriter, resp *llm.ChatResponse) {
 	if id == "" {
 		id = c.rc.id
 	}
-	enc := c.rc.format.newStream(id, resp.Model, c.s.opts.Now().Unix(), c.req.IncludeUsage)
+	enc := c.rc.format.newStream(c, id, resp.Model, c.s.opts.Now().Unix())
 	buf := fw.buf[:0]
 	buf = enc.Append(buf, &llm.Chunk{ID: id, Model: resp.Model, Role: llm.RoleAssistant})
 	if len(resp.Choices) > 0 {
 		ch := &resp.Choices[0]
+		for _, t := range ch.Message.Thoughts {
+			buf = enc.Append(buf, &llm.Chunk{Reasoning: t.Text, Signature: t.Signature})
+		}
 		if text := ch.Message.Text(); text != "" {
 			buf = enc.Append(buf, &llm.Chunk{Text: text})
 		}
@@ -141,6 +145,9 @@ func (c *chatCall) open(ctx context.Context, t *Target, n int) (*openStream, err
 		o.ttft = s.opts.Now().Sub(o.start)
 		return o, nil
 	}
+	if err := c.translatable(t); err != nil {
+		return o, err
+	}
 	st, err := t.Provider.ChatStream(ctx, c.upstreamRequest(t))
 	if err != nil {
 		return o, err
@@ -169,7 +176,7 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 	if id == "" {
 		id = c.rc.id
 	}
-	enc := c.rc.format.newStream(id, model, s.opts.Now().Unix(), c.req.IncludeUsage)
+	enc := c.rc.format.newStream(c, id, model, s.opts.Now().Unix())
 	var restorer StreamRestorer
 	if c.verdict != nil && c.verdict.Redacts() {
 		restorer = c.verdict.NewStreamRestorer()
@@ -242,14 +249,15 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		fw.write(buf)
 		return
 	}
-	c.endWithError(ctx, fw, buf, o, c.cutUsage(usage, out.String()), err)
+	f, _ := enc.(failer)
+	c.endWithError(ctx, fw, buf, o, c.cutUsage(usage, out.String()), err, f)
 }
 
 // endWithError records a stream that failed after its first byte (usage
 // estimated from what was delivered when the upstream reported none, see
 // cutUsage) and ends the client's stream with an error event (never a fake
-// [DONE]).
-func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte, o *openStream, usage *llm.Usage, err error) {
+// [DONE]); f, when not nil, writes that event.
+func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte, o *openStream, usage *llm.Usage, err error, f failer) {
 	name := o.t.Provider.Info().Name
 	if ctx.Err() != nil || errors.Is(err, errClientGone) {
 		err = provider.TransportError(ctx, context.Canceled)
@@ -267,7 +275,11 @@ func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte
 	c.report(ctx, o.t, o.n, o.start, o.ttft, usage, e)
 	if c.rc.status != 499 {
 		c.s.log.Warn("stream failed", "request_id", c.rc.id, "provider", name, "err", err)
-		buf = c.rc.format.streamError(buf, e)
+		if f != nil {
+			buf = f.Fail(buf, e)
+		} else {
+			buf = c.rc.format.streamError(buf, e)
+		}
 		fw.write(buf)
 	}
 }
@@ -311,7 +323,8 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 	if errors.Is(err, io.EOF) {
 		err = provider.StreamCut(o.t.Provider.Info().Name, err)
 	}
-	c.endWithError(ctx, fw, buf[:0], o, c.cutUsage(o.tap.Usage(), string(o.text)), err)
+	f, _ := o.tap.(failer)
+	c.endWithError(ctx, fw, buf[:0], o, c.cutUsage(o.tap.Usage(), string(o.text)), err, f)
 }
 
 // flushWriter writes and flushes each event at once.

@@ -59,6 +59,10 @@ type ChatRequest struct {
 	N    int
 	User string
 
+	// Reasoning configures the model's reasoning (Anthropic thinking, OpenAI
+	// reasoning_effort, Gemini thinkingConfig); nil leaves the default.
+	Reasoning *Reasoning
+
 	Stream bool
 	// IncludeUsage is true when the client asked for a usage chunk at the end
 	// of a stream (OpenAI stream_options.include_usage). Anthropic clients
@@ -82,6 +86,40 @@ type Message struct {
 	// IsError marks a tool result that reports a failure (Anthropic is_error).
 	IsError bool
 	Name    string
+	// Thoughts is the reasoning an assistant message carries (in order,
+	// before its text and tool calls).
+	Thoughts []Thought
+}
+
+// Reasoning configures a model's reasoning. Each wire format maps what it
+// has: effort levels (OpenAI), a token budget (Anthropic, Gemini), or both.
+type Reasoning struct {
+	// Effort is "none", "minimal", "low", "medium", "high" or "xhigh"
+	// ("" = not set).
+	Effort string
+	// BudgetTokens is a thinking budget in tokens (0 = not set).
+	BudgetTokens int
+	// Adaptive leaves the amount of thinking to the model (Anthropic
+	// thinking type "adaptive").
+	Adaptive bool
+	// Disabled turns reasoning off where a model allows it.
+	Disabled bool
+	// Summary is OpenAI's reasoning.summary ("auto", "concise",
+	// "detailed"); Display is Anthropic's thinking.display ("summarized",
+	// "omitted"). Both only shape what the client sees.
+	Summary string
+	Display string
+}
+
+// Thought is one piece of model reasoning.
+type Thought struct {
+	Text string
+	// Signature lets the provider that produced the thought verify it when
+	// it is sent back (Anthropic signature, OpenAI encrypted_content).
+	Signature string
+	// Redacted is reasoning the provider returned encrypted (Anthropic
+	// redacted_thinking data); Text is then empty.
+	Redacted string
 }
 
 // Text returns the concatenated text parts of the message.
@@ -228,6 +266,10 @@ type Chunk struct {
 	Model string
 	Role  Role
 	Text  string
+	// Reasoning is a delta of the model's reasoning text; Signature, when
+	// set, closes the current thought (Anthropic signature_delta).
+	Reasoning string
+	Signature string
 	// ToolCalls are argument deltas; the first delta for an Index carries ID
 	// and Name.
 	ToolCalls    []ToolCallDelta

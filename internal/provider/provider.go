@@ -79,6 +79,10 @@ type Capabilities struct {
 	// Passthrough names the wire format ("openai" or "anthropic") whose
 	// requests Forward accepts unchanged; empty when there is none.
 	Passthrough string
+	// Responses is true when Forward also accepts OpenAI Responses API
+	// bodies at /responses (OpenAI itself, and OpenAI-compatible servers
+	// configured with responses: true).
+	Responses bool
 	// Forward sends a client body untouched (but for the model name, which
 	// the caller has already rewritten) and returns the upstream's response
 	// as is. Nil when Passthrough is empty. The caller closes the body.

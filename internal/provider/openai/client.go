@@ -91,8 +91,12 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 			Embeddings:      true,
 			MultipleChoices: true,
 			Passthrough:     "openai",
+			Responses:       u.Hostname() == "api.openai.com",
 			Forward:         c.Forward,
 		},
+	}
+	if cfg.Responses != nil {
+		c.info.Caps.Responses = *cfg.Responses
 	}
 	for _, o := range opts {
 		o(c)

@@ -1,0 +1,391 @@
+// Package responses is the OpenAI Responses API wire format
+// (POST /v1/responses): it decodes a client's request into the canonical
+// chat request, encodes a canonical answer as a Response object, and turns
+// a canonical chunk stream into the Responses event stream. It is pure: no
+// I/O, no gateway state. The pass-through helpers read usage from bodies
+// and events an OpenAI upstream sends back unchanged.
+package responses
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// NamespaceSep joins a namespace tool's namespace and function name into
+// the one flat name a chat-completions target sees ("ns__fn").
+const NamespaceSep = "__"
+
+// Request is a decoded Responses API request.
+type Request struct {
+	// Chat is the canonical request the target is asked.
+	Chat *llm.ChatRequest
+	// Raw fields echoed in the Response object.
+	Instructions       string
+	PreviousResponseID string
+	Store              bool
+	Include            []string
+	Metadata           json.RawMessage
+	Tools              json.RawMessage
+	ToolChoice         json.RawMessage
+	Text               json.RawMessage
+	Reasoning          json.RawMessage
+	MaxOutputTokens    *int
+	// Namespaced maps a flattened tool name to its namespace and name.
+	Namespaced map[string][2]string
+	// Hosted lists the hosted tools the request declares (web_search,
+	// file_search, ...), which only OpenAI itself can run. On a translated
+	// target they are not offered to the model (it could never call them);
+	// the gateway says so in a response header.
+	Hosted []string
+	// NeedsStore names the first field that only an upstream keeping
+	// responses can honour (previous_response_id, conversation,
+	// item_reference inputs, background), for a clear 400 elsewhere.
+	NeedsStore string
+	// Encrypted is true when the client asked for reasoning as
+	// encrypted_content (include: ["reasoning.encrypted_content"]).
+	Encrypted bool
+}
+
+type wireRequest struct {
+	Model              string          `json:"model"`
+	Input              json.RawMessage `json:"input"`
+	Instructions       json.RawMessage `json:"instructions"`
+	Tools              json.RawMessage `json:"tools"`
+	ToolChoice         json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls  *bool           `json:"parallel_tool_calls"`
+	Text               json.RawMessage `json:"text"`
+	Reasoning          json.RawMessage `json:"reasoning"`
+	Store              *bool           `json:"store"`
+	PreviousResponseID *string         `json:"previous_response_id"`
+	Include            []string        `json:"include"`
+	MaxOutputTokens    *int            `json:"max_output_tokens"`
+	Temperature        *float64        `json:"temperature"`
+	TopP               *float64        `json:"top_p"`
+	Stream             bool            `json:"stream"`
+	Metadata           json.RawMessage `json:"metadata"`
+	User               string          `json:"user"`
+	SafetyIdentifier   string          `json:"safety_identifier"`
+	Background         *bool           `json:"background"`
+	Conversation       json.RawMessage `json:"conversation"`
+	Prompt             json.RawMessage `json:"prompt"`
+	MaxToolCalls       *int            `json:"max_tool_calls"`
+	TopLogprobs        *int            `json:"top_logprobs"`
+	Truncation         string          `json:"truncation"`
+}
+
+// DecodeRequest decodes a POST /v1/responses body. Failures are 400
+// *llm.Error values in OpenAI's shape, with Param naming the field.
+func DecodeRequest(body []byte) (*Request, error) {
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, llm.Errorf("", "We could not parse the JSON body of your request. (%v)", err)
+	}
+	if w.Model == "" {
+		return nil, missing("model")
+	}
+	if isNull(w.Input) {
+		return nil, missing("input")
+	}
+	chat := &llm.ChatRequest{
+		Model:             w.Model,
+		ParallelToolCalls: w.ParallelToolCalls,
+		Temperature:       w.Temperature,
+		TopP:              w.TopP,
+		Stream:            w.Stream,
+		IncludeUsage:      true,
+		User:              w.User,
+		MaxTokens:         w.MaxOutputTokens,
+	}
+	if chat.User == "" {
+		chat.User = w.SafetyIdentifier
+	}
+	r := &Request{Chat: chat, Store: w.Store == nil || *w.Store, Include: w.Include, Metadata: w.Metadata,
+		Tools: w.Tools, ToolChoice: w.ToolChoice, Text: w.Text, Reasoning: w.Reasoning, MaxOutputTokens: w.MaxOutputTokens}
+	if w.MaxOutputTokens != nil && *w.MaxOutputTokens < 16 {
+		return nil, invalid("max_output_tokens", fmt.Sprintf("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got %d instead.", *w.MaxOutputTokens))
+	}
+	for _, inc := range w.Include {
+		if inc == "reasoning.encrypted_content" {
+			r.Encrypted = true
+		}
+	}
+	switch {
+	case w.PreviousResponseID != nil && *w.PreviousResponseID != "":
+		r.PreviousResponseID, r.NeedsStore = *w.PreviousResponseID, "previous_response_id"
+	case !isNull(w.Conversation):
+		r.NeedsStore = "conversation"
+	case w.Background != nil && *w.Background:
+		r.NeedsStore = "background"
+	case !isNull(w.Prompt):
+		r.NeedsStore = "prompt"
+	}
+	if w.MaxToolCalls != nil {
+		chat.Unsupported = append(chat.Unsupported, "max_tool_calls")
+	}
+	if w.TopLogprobs != nil && *w.TopLogprobs > 0 {
+		chat.Unsupported = append(chat.Unsupported, "top_logprobs")
+	}
+	if w.Truncation == "auto" {
+		chat.Unsupported = append(chat.Unsupported, "truncation")
+	}
+	if !isNull(w.Instructions) {
+		if err := json.Unmarshal(w.Instructions, &r.Instructions); err != nil {
+			return nil, invalid("instructions", "Invalid type for 'instructions': expected a string.")
+		}
+		if r.Instructions != "" {
+			chat.Messages = append(chat.Messages, llm.TextMessage(llm.RoleSystem, r.Instructions))
+		}
+	}
+	if err := decodeInput(w.Input, r); err != nil {
+		return nil, err
+	}
+	if err := decodeTools(w.Tools, r); err != nil {
+		return nil, err
+	}
+	if err := decodeToolChoice(w.ToolChoice, r); err != nil {
+		return nil, err
+	}
+	if err := decodeText(w.Text, chat); err != nil {
+		return nil, err
+	}
+	if err := decodeReasoning(w.Reasoning, chat); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}
+
+func missing(param string) *llm.Error {
+	e := llm.Errorf(param, "Missing required parameter: '%s'.", param)
+	e.Code = "missing_required_parameter"
+	return e
+}
+
+func invalid(param, msg string) *llm.Error {
+	e := llm.Errorf(param, "%s", msg)
+	e.Code = "invalid_value"
+	return e
+}
+
+// inputItem is one element of input: a message (type may be omitted), a
+// function call, a function call's output or a reasoning item.
+type inputItem struct {
+	Type             string          `json:"type"`
+	ID               string          `json:"id"`
+	Role             string          `json:"role"`
+	Content          json.RawMessage `json:"content"`
+	CallID           string          `json:"call_id"`
+	Name             string          `json:"name"`
+	Namespace        string          `json:"namespace"`
+	Arguments        string          `json:"arguments"`
+	Output           json.RawMessage `json:"output"`
+	Summary          []textPart      `json:"summary"`
+	EncryptedContent string          `json:"encrypted_content"`
+}
+
+type textPart struct {
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	Refusal  string          `json:"refusal"`
+	ImageURL string          `json:"image_url"`
+	FileID   string          `json:"file_id"`
+	Detail   string          `json:"detail"`
+	FileData json.RawMessage `json:"file_data"`
+}
+
+func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
+	chat := r.Chat
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		chat.Messages = append(chat.Messages, llm.TextMessage(llm.RoleUser, s))
+		return nil
+	}
+	var items []inputItem
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return invalid("input", "Invalid 'input': expected a string or an array of input items.")
+	}
+	// Reasoning and function calls join the assistant turn they belong to.
+	var pending []llm.Thought
+	assistant := func() *llm.Message {
+		n := len(chat.Messages)
+		if n > 0 && chat.Messages[n-1].Role == llm.RoleAssistant {
+			return &chat.Messages[n-1]
+		}
+		chat.Messages = append(chat.Messages, llm.Message{Role: llm.RoleAssistant})
+		return &chat.Messages[n]
+	}
+	for i := range items {
+		it := &items[i]
+		p := "input[" + strconv.Itoa(i) + "]"
+		switch it.Type {
+		case "message", "":
+			m, err := decodeMessage(it, p)
+			if err != nil {
+				return err
+			}
+			if m.Role == llm.RoleAssistant {
+				a := assistant()
+				a.Content = append(a.Content, m.Content...)
+				if len(pending) > 0 {
+					a.Thoughts = append(a.Thoughts, pending...)
+					pending = nil
+				}
+				continue
+			}
+			chat.Messages = append(chat.Messages, m)
+		case "function_call":
+			if it.CallID == "" {
+				return missing(p + ".call_id")
+			}
+			if it.Name == "" {
+				return missing(p + ".name")
+			}
+			name := it.Name
+			if it.Namespace != "" {
+				name = it.Namespace + NamespaceSep + it.Name
+			}
+			a := assistant()
+			if len(pending) > 0 {
+				a.Thoughts = append(a.Thoughts, pending...)
+				pending = nil
+			}
+			a.ToolCalls = append(a.ToolCalls, llm.ToolCall{ID: it.CallID, Name: name, Arguments: it.Arguments})
+		case "function_call_output":
+			if it.CallID == "" {
+				return missing(p + ".call_id")
+			}
+			m := llm.Message{Role: llm.RoleTool, ToolCallID: it.CallID}
+			if err := decodeOutput(it.Output, p+".output", &m); err != nil {
+				return err
+			}
+			chat.Messages = append(chat.Messages, m)
+		case "reasoning":
+			var t llm.Thought
+			for _, s := range it.Summary {
+				t.Text += s.Text
+			}
+			var content []textPart
+			if !isNull(it.Content) && json.Unmarshal(it.Content, &content) == nil && len(content) > 0 {
+				t.Text = ""
+				for _, c := range content {
+					t.Text += c.Text
+				}
+			}
+			t.Signature = it.EncryptedContent
+			pending = append(pending, t)
+		case "item_reference":
+			if r.NeedsStore == "" {
+				r.NeedsStore = p
+			}
+		default:
+			return unsupportedItem(p, it.Type)
+		}
+	}
+	if len(chat.Messages) == 0 {
+		return invalid("input", "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+	}
+	return nil
+}
+
+// unsupportedItem refuses an input item Fulcrum cannot carry to a
+// translated target (hosted-tool calls, custom tools, local shell).
+func unsupportedItem(p, typ string) *llm.Error {
+	e := llm.Errorf(p+".type", "Input items of type '%s' are not supported by Fulcrum's Responses translation; supported: message, function_call, function_call_output, reasoning.", typ)
+	e.Code = "unsupported_parameter"
+	return e
+}
+
+func decodeMessage(it *inputItem, p string) (llm.Message, *llm.Error) {
+	var m llm.Message
+	switch it.Role {
+	case "user":
+		m.Role = llm.RoleUser
+	case "assistant":
+		m.Role = llm.RoleAssistant
+	case "system", "developer":
+		m.Role = llm.RoleSystem
+	case "":
+		return m, missing(p + ".role")
+	default:
+		return m, invalid(p+".role", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'user', 'assistant', 'system', and 'developer'.", it.Role))
+	}
+	var s string
+	if json.Unmarshal(it.Content, &s) == nil {
+		m.Content = []llm.Part{{Type: llm.PartText, Text: s}}
+		return m, nil
+	}
+	var parts []textPart
+	if err := json.Unmarshal(it.Content, &parts); err != nil {
+		return m, invalid(p+".content", "Invalid 'content': expected a string or an array of content parts.")
+	}
+	for j := range parts {
+		part, err := decodePart(&parts[j], p+".content["+strconv.Itoa(j)+"]")
+		if err != nil {
+			return m, err
+		}
+		m.Content = append(m.Content, part)
+	}
+	return m, nil
+}
+
+func decodePart(c *textPart, p string) (llm.Part, *llm.Error) {
+	switch c.Type {
+	case "input_text", "output_text", "text":
+		return llm.Part{Type: llm.PartText, Text: c.Text}, nil
+	case "refusal":
+		return llm.Part{Type: llm.PartText, Text: c.Refusal}, nil
+	case "input_image":
+		if c.ImageURL == "" {
+			if c.FileID != "" {
+				e := llm.Errorf(p+".file_id", "Images given by file_id are not supported by Fulcrum; send image_url (an https or data URL).")
+				e.Code = "unsupported_parameter"
+				return llm.Part{}, e
+			}
+			return llm.Part{}, missing(p + ".image_url")
+		}
+		img := &llm.Image{URL: c.ImageURL, Detail: c.Detail}
+		if rest, ok := strings.CutPrefix(c.ImageURL, "data:"); ok {
+			mt, data, ok := strings.Cut(rest, ";base64,")
+			if !ok {
+				return llm.Part{}, invalid(p+".image_url", "Invalid 'image_url': a data URL must be base64-encoded.")
+			}
+			img = &llm.Image{MediaType: mt, Data: data, Detail: c.Detail}
+		}
+		return llm.Part{Type: llm.PartImage, Image: img}, nil
+	default:
+		e := llm.Errorf(p+".type", "Content parts of type '%s' are not supported by Fulcrum; supported: input_text, input_image, output_text, refusal.", c.Type)
+		e.Code = "unsupported_parameter"
+		return llm.Part{}, e
+	}
+}
+
+// decodeOutput reads a function_call_output's output: a string or a list
+// of input_text / input_image parts.
+func decodeOutput(raw json.RawMessage, p string, m *llm.Message) *llm.Error {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		m.Content = []llm.Part{{Type: llm.PartText, Text: s}}
+		return nil
+	}
+	var parts []textPart
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return invalid(p, "Invalid 'output': expected a string or an array of content parts.")
+	}
+	for j := range parts {
+		part, err := decodePart(&parts[j], p+"["+strconv.Itoa(j)+"]")
+		if err != nil {
+			return err
+		}
+		m.Content = append(m.Content, part)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package responses
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+type wireTool struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+	Strict      *bool           `json:"strict"`
+	Tools       []wireTool      `json:"tools"`
+}
+
+// hostedTools run on OpenAI's side; a model behind any other API can never
+// call them, so a translated request does not offer them.
+var hostedTools = map[string]bool{
+	"web_search": true, "web_search_preview": true, "web_search_2025_08_26": true,
+	"web_search_preview_2025_03_11": true, "file_search": true, "code_interpreter": true,
+	"image_generation": true, "mcp": true, "computer_use_preview": true, "tool_search": true,
+}
+
+func decodeTools(raw json.RawMessage, r *Request) *llm.Error {
+	if isNull(raw) {
+		return nil
+	}
+	var tools []wireTool
+	if err := json.Unmarshal(raw, &tools); err != nil {
+		return invalid("tools", "Invalid 'tools': expected an array of tools.")
+	}
+	for i := range tools {
+		t := &tools[i]
+		p := "tools[" + strconv.Itoa(i) + "]"
+		switch {
+		case t.Type == "function":
+			if t.Name == "" {
+				return missing(p + ".name")
+			}
+			r.Chat.Tools = append(r.Chat.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict})
+		case t.Type == "namespace":
+			if t.Name == "" {
+				return missing(p + ".name")
+			}
+			for j := range t.Tools {
+				f := &t.Tools[j]
+				if f.Type != "function" || f.Name == "" {
+					return invalid(fmt.Sprintf("%s.tools[%d]", p, j), "Namespace tools must be functions with a name.")
+				}
+				flat := t.Name + NamespaceSep + f.Name
+				if r.Namespaced == nil {
+					r.Namespaced = map[string][2]string{}
+				}
+				r.Namespaced[flat] = [2]string{t.Name, f.Name}
+				desc := f.Description
+				if t.Description != "" {
+					desc = t.Description + "\n\n" + desc
+				}
+				r.Chat.Tools = append(r.Chat.Tools, llm.Tool{Name: flat, Description: desc, Parameters: f.Parameters, Strict: f.Strict})
+			}
+		case hostedTools[t.Type]:
+			r.Hosted = append(r.Hosted, t.Type)
+		case t.Type == "":
+			return missing(p + ".type")
+		default:
+			// custom (free-form), local_shell, shell, apply_patch,
+			// computer: call items Fulcrum cannot produce from another API.
+			e := llm.Errorf(p+".type", "Tools of type '%s' cannot be translated for this target; supported: function, namespace (and hosted tools on OpenAI).", t.Type)
+			e.Code = "unsupported_parameter"
+			return e
+		}
+	}
+	return nil
+}
+
+func decodeToolChoice(raw json.RawMessage, r *Request) *llm.Error {
+	if isNull(raw) {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch llm.ToolChoiceMode(s) {
+		case llm.ToolChoiceAuto, llm.ToolChoiceNone, llm.ToolChoiceRequired:
+			r.Chat.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceMode(s)}
+			return nil
+		}
+		return invalid("tool_choice", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'none', 'auto', and 'required'.", s))
+	}
+	var o struct {
+		Type      string `json:"type"`
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return invalid("tool_choice", "Invalid type for 'tool_choice': expected a string or an object.")
+	}
+	if o.Type != "function" {
+		e := llm.Errorf("tool_choice.type", "tool_choice of type '%s' cannot be translated for this target; supported: a mode string or {\"type\":\"function\",\"name\":...}.", o.Type)
+		e.Code = "unsupported_parameter"
+		return e
+	}
+	if o.Name == "" {
+		return missing("tool_choice.name")
+	}
+	name := o.Name
+	if o.Namespace != "" {
+		name = o.Namespace + NamespaceSep + o.Name
+	}
+	r.Chat.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: name}
+	return nil
+}
+
+// decodeText reads text.format (structured output) and text.verbosity.
+func decodeText(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
+	if isNull(raw) {
+		return nil
+	}
+	var t struct {
+		Format *struct {
+			Type   string          `json:"type"`
+			Name   string          `json:"name"`
+			Schema json.RawMessage `json:"schema"`
+			Strict *bool           `json:"strict"`
+		} `json:"format"`
+		Verbosity string `json:"verbosity"`
+	}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return invalid("text", "Invalid 'text': expected an object.")
+	}
+	if t.Verbosity != "" && t.Verbosity != "medium" {
+		// Only OpenAI's GPT-5 family honours it; elsewhere it would be lost.
+		chat.Unsupported = append(chat.Unsupported, "text.verbosity")
+	}
+	if f := t.Format; f != nil {
+		switch f.Type {
+		case "text":
+		case "json_object":
+			chat.ResponseFormat = &llm.ResponseFormat{Type: f.Type}
+		case "json_schema":
+			if f.Name == "" {
+				return missing("text.format.name")
+			}
+			if isNull(f.Schema) {
+				return missing("text.format.schema")
+			}
+			chat.ResponseFormat = &llm.ResponseFormat{Type: f.Type, Name: f.Name, Schema: f.Schema, Strict: f.Strict}
+		case "":
+			return missing("text.format.type")
+		default:
+			return invalid("text.format.type", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'text', 'json_object', and 'json_schema'.", f.Type))
+		}
+	}
+	return nil
+}
+
+var efforts = map[string]bool{"none": true, "minimal": true, "low": true, "medium": true, "high": true, "xhigh": true}
+
+func decodeReasoning(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
+	if isNull(raw) {
+		return nil
+	}
+	var w struct {
+		Effort          *string `json:"effort"`
+		Summary         *string `json:"summary"`
+		GenerateSummary *string `json:"generate_summary"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return invalid("reasoning", "Invalid 'reasoning': expected an object.")
+	}
+	r := &llm.Reasoning{}
+	if w.Effort != nil {
+		if !efforts[*w.Effort] {
+			return invalid("reasoning.effort", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'.", *w.Effort))
+		}
+		r.Effort = *w.Effort
+	}
+	if w.Summary != nil {
+		r.Summary = *w.Summary
+	} else if w.GenerateSummary != nil {
+		r.Summary = *w.GenerateSummary
+	}
+	if r.Effort != "" || r.Summary != "" {
+		chat.Reasoning = r
+	}
+	return nil
+}

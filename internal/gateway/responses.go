@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
+	"github.com/fulcrumhq/fulcrum/internal/api/responses"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/sse"
+)
+
+// fmtResponses is the OpenAI Responses API (POST /v1/responses). It is
+// passed through to upstreams that serve it (Capabilities.Responses) and
+// translated to the canonical chat request for every other target.
+var fmtResponses = &wireFormat{
+	name: "responses",
+	path: "/responses",
+	encode: func(c *chatCall, resp *llm.ChatResponse) ([]byte, error) {
+		return c.in.responses.EncodeResponse(responseMeta(c, resp.Model, resp.Created), resp)
+	},
+	newStream: func(c *chatCall, id, model string, created int64) streamEncoder {
+		return c.in.responses.NewStreamEncoder(responseMeta(c, model, created))
+	},
+	encodeError:     openai.EncodeError,
+	streamError:     func(b []byte, e *llm.Error) []byte { return (&responsesTap{}).Fail(b, e) },
+	setModel:        openai.SetModel,
+	responseUsage:   responses.ResponseUsage,
+	errorMessage:    openai.ErrorMessage,
+	newTap:          func(bool) usageTap { return &responsesTap{} },
+	prepareForwared: func(body []byte, stream bool) ([]byte, error) { return body, nil },
+}
+
+// responseMeta names the Response object: its id derives from the request
+// id, so the record and the client's id match.
+func responseMeta(c *chatCall, model string, created int64) *responses.Meta {
+	if model == "" {
+		model = c.req.Model
+	}
+	if created == 0 {
+		created = c.s.opts.Now().Unix()
+	}
+	return &responses.Meta{ID: "resp_" + strings.TrimPrefix(c.rc.id, "req_"), CreatedAt: created, Model: model}
+}
+
+// decodeResponses is the decoder of POST /v1/responses.
+func decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
+	req, err := responses.DecodeRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	return &intake{model: req.Chat.Model, stream: req.Chat.Stream, chat: req.Chat, responses: req}, nil
+}
+
+// responsesTranslatable refuses what only an upstream serving the
+// Responses API itself can do.
+func responsesTranslatable(r *responses.Request, t *Target) error {
+	if r.NeedsStore == "" {
+		return nil
+	}
+	name := t.Provider.Info().Name
+	e := llm.Unsupported(name, r.NeedsStore)
+	e.Message = "parameter " + quote(r.NeedsStore) + " needs a stored response; Fulcrum does not keep responses, and provider " +
+		quote(name) + " is reached through translation (only upstreams serving the Responses API keep them)"
+	return e
+}
+
+// noteDropped tells the client which hosted tools a translated target was
+// not offered (web_search and the like run only on OpenAI's side).
+func (c *chatCall) noteDropped(h http.Header, t *Target) {
+	if c.in == nil || c.in.responses == nil || len(c.in.responses.Hosted) == 0 || c.passThrough(t) {
+		return
+	}
+	h.Set("X-Fulcrum-Dropped-Tools", strings.Join(c.in.responses.Hosted, ","))
+}
+
+// responsesTap watches a passed-through Responses stream: the terminal
+// event (response.completed, .incomplete or .failed) carries the usage.
+type responsesTap struct {
+	usage *llm.Usage
+	done  bool
+	seq   int
+}
+
+func (t *responsesTap) Event(ev *sse.Event) bool {
+	t.seq++
+	if u, last := responses.EventUsage(ev.Event, ev.Data); last {
+		t.usage, t.done = u, true
+	}
+	return true
+}
+
+func (t *responsesTap) Usage() *llm.Usage { return t.usage }
+func (t *responsesTap) Complete() bool    { return t.done }
+
+// Fail ends a cut pass-through stream with an error event numbered after
+// the events forwarded so far.
+func (t *responsesTap) Fail(b []byte, e *llm.Error) []byte {
+	code := e.Code
+	if code == "" {
+		code = "server_error"
+	}
+	data := []byte(`{"type":"error","sequence_number":` + itoa(int64(t.seq)) + `,"code":`)
+	data = append(data, quote(code)...)
+	data = append(data, `,"message":`...)
+	data = append(data, quote(e.Message)...)
+	data = append(data, `,"param":null}`...)
+	return sse.AppendEvent(b, "error", data)
+}
+
+// handleStoredResponse answers GET/DELETE /v1/responses/{id} and its
+// cancel: Fulcrum keeps no responses, so there is none to find.
+func (s *Server) handleStoredResponse(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Code: "not_found", Param: "response_id",
+		Message: "No response with id " + quote(r.PathValue("id")) + " found: Fulcrum does not store responses (send the conversation as input, or use store on an OpenAI pass-through with that provider directly)"}
+}

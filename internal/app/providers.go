@@ -13,6 +13,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/provider/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/provider/azure"
 	"github.com/fulcrumhq/fulcrum/internal/provider/bedrock"
 	"github.com/fulcrumhq/fulcrum/internal/provider/gemini"
 	"github.com/fulcrumhq/fulcrum/internal/provider/ollama"
@@ -35,6 +36,8 @@ func NewProvider(pc config.Provider) (provider.Provider, error) {
 		return replay.New(pc)
 	case config.TypeBedrock:
 		return bedrock.New(pc)
+	case config.TypeAzureOpenAI:
+		return azure.New(pc)
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 	}

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
+	"testing"
 
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 )
@@ -12,12 +15,43 @@ import (
 // e-<type>* models.
 func (u *upstreams) cloudProviders() string {
 	return fmt.Sprintf(`  - { name: p-bedrock, type: bedrock, base_url: %q, region: eu, retention: none,
-      aws: { region: eu-central-1, access_key_id: %q, secret_access_key: %q } }`,
-		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey)
+      aws: { region: eu-central-1, access_key_id: %q, secret_access_key: %q } }
+  - { name: p-azure, type: azure_openai, base_url: %q, region: eu, retention: none,
+      azure: { entra: { tenant_id: %q, client_id: %q, client_secret: %q, token_url: %q }, deployments: { gpt-4o: gpt4o-eu } } }`,
+		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey,
+		u.azure.URL, fake.AzureTenant, fake.AzureClientID, fake.AzureClientSecret, u.azure.TokenURL())
 }
 
 func (u *upstreams) cloudModels() string {
 	return `  - { name: m-bedrock, provider: p-bedrock, upstream: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0" }
   - { name: e-bedrock-titan, provider: p-bedrock, upstream: "amazon.titan-embed-text-v2:0", type: embedding }
-  - { name: e-bedrock-cohere, provider: p-bedrock, upstream: "cohere.embed-multilingual-v3", type: embedding }`
+  - { name: e-bedrock-cohere, provider: p-bedrock, upstream: "cohere.embed-multilingual-v3", type: embedding }
+  - { name: m-azure, provider: p-azure, upstream: gpt-4o }
+  - { name: e-azure, provider: p-azure, upstream: embed-eu, type: embedding }`
+}
+
+// TestCloudErrors: provider-specific refusals reach each client format
+// with the right status: Azure's content filter as a 400 content_filter,
+// Bedrock throttling as a 429 with Retry-After.
+func TestCloudErrors(t *testing.T) {
+	u := startUpstreams(t)
+	g := startGateway(t, u.config(), "FULCRUM_MASTER_KEY="+masterKey)
+	for _, stream := range []string{"false", "true"} {
+		resp, body := post(t, g, "/v1/chat/completions", `{"model":"m-azure","stream":`+stream+`,"messages":[{"role":"user","content":"[[filtered]]"}]}`)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"code":"content_filter"`) || !strings.Contains(string(body), "hate: high") {
+			t.Errorf("azure filtered prompt (stream %s) via openai: %d %s", stream, resp.StatusCode, body)
+		}
+		resp, body = post(t, g, "/v1/messages", `{"model":"m-azure","max_tokens":20,"stream":`+stream+`,"messages":[{"role":"user","content":"[[filtered]]"}]}`)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"invalid_request_error"`) || !strings.Contains(string(body), "content filter") {
+			t.Errorf("azure filtered prompt (stream %s) via anthropic: %d %s", stream, resp.StatusCode, body)
+		}
+	}
+	resp, body := post(t, g, "/v1/chat/completions", `{"model":"m-azure","messages":[{"role":"user","content":"[[filtered-output]]"}]}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"finish_reason":"content_filter"`) {
+		t.Errorf("azure filtered output: %d %s", resp.StatusCode, body)
+	}
+	resp, body = post(t, g, "/v1/chat/completions", `{"model":"m-bedrock","messages":[{"role":"user","content":"[[429]]"}]}`)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("bedrock throttling: %d retry-after %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
 }

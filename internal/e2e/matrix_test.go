@@ -26,12 +26,20 @@ type upstreams struct {
 	gemini    *fake.Gemini
 	ollama    *fake.Ollama
 	bedrock   *fake.Bedrock
+	azure     *fake.Azure
 }
 
 func startUpstreams(t testing.TB) *upstreams {
 	u := &upstreams{openai: fake.NewOpenAI(), anthropic: fake.NewAnthropic(), gemini: fake.NewGemini(), ollama: fake.NewOllama(),
-		bedrock: fake.NewBedrock("eu-central-1")}
-	t.Cleanup(func() { u.openai.Close(); u.anthropic.Close(); u.gemini.Close(); u.ollama.Close(); u.bedrock.Close() })
+		bedrock: fake.NewBedrock("eu-central-1"), azure: fake.NewAzure(map[string]string{"gpt4o-eu": "gpt-4o", "embed-eu": "text-embedding-3-small"})}
+	t.Cleanup(func() {
+		u.openai.Close()
+		u.anthropic.Close()
+		u.gemini.Close()
+		u.ollama.Close()
+		u.bedrock.Close()
+		u.azure.Close()
+	})
 	return u
 }
 
@@ -62,6 +70,7 @@ var providerModels = []struct{ model, provider string }{
 	{"m-gemini", "p-gemini"},
 	{"m-ollama", "p-ollama"},
 	{"m-bedrock", "p-bedrock"},
+	{"m-azure", "p-azure"},
 }
 
 func openaiClient(g *gateway) openai.Client {
@@ -282,7 +291,7 @@ func TestMatrix(t *testing.T) {
 	}
 
 	t.Run("embeddings", func(t *testing.T) {
-		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere"} {
+		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere", "e-azure"} {
 			for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
 				resp, err := oc.Embeddings.New(ctxT(t), openai.EmbeddingNewParams{
 					Model:          m,

@@ -1,0 +1,316 @@
+// Package azure is the adapter for Azure OpenAI (type azure_openai): chat
+// completions and embeddings sent to a resource's deployments
+// ({endpoint}/openai/deployments/{deployment}/...?api-version=...), with an
+// api-key or Microsoft Entra ID bearer tokens, and Azure's content filter
+// mapped to the client's error format: a filtered prompt is a 400 with
+// code content_filter and the categories that tripped it.
+//
+// The wire format is OpenAI's (internal/api/openai). See
+// docs/providers/azure_openai.md.
+package azure
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	api "github.com/fulcrumhq/fulcrum/internal/api/openai"
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/provider/oaicompat"
+)
+
+const providerType = "azure_openai"
+
+const maxErrorBody = 64 << 10
+
+// Client calls an Azure OpenAI resource. It is safe for concurrent use.
+type Client struct {
+	info        provider.Info
+	base        string
+	version     string
+	deployments map[string]string
+	auth        authorizer
+	headers     map[string]string
+	http        *provider.HTTP
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTP replaces the HTTP client.
+func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
+
+// New builds a client. cfg.BaseURL is the resource endpoint; exactly one
+// of cfg.APIKey, Azure.Entra, Azure.TokenEnv and Azure.TokenCommand
+// authenticates.
+func New(cfg config.Provider, opts ...Option) (*Client, error) {
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("azure_openai: provider %q: base_url %q is not the resource endpoint (https://NAME.openai.azure.com)", cfg.Name, cfg.BaseURL)
+	}
+	// Accept an endpoint written with the /openai suffix too.
+	base = strings.TrimSuffix(base, "/openai")
+	version := cfg.APIVersion
+	if version == "" {
+		version = config.DefaultAzureAPIVersion
+	}
+	hosting := provider.Hosting(cfg.Hosting)
+	if hosting == "" {
+		hosting = provider.Proprietary
+	}
+	c := &Client{
+		info: provider.Info{
+			Name: cfg.Name, Type: providerType, Hosting: hosting, Region: cfg.Region, Retention: cfg.Retention,
+			Caps: provider.Capabilities{Embeddings: true, MultipleChoices: true},
+		},
+		base:    base,
+		version: version,
+		headers: cfg.Headers,
+	}
+	a := cfg.Azure
+	if a == nil {
+		a = &config.Azure{}
+	}
+	c.deployments = a.Deployments
+	for _, o := range opts {
+		o(c)
+	}
+	if c.http == nil {
+		c.http = provider.NewHTTPFor(cfg.Timeouts)
+	}
+	switch {
+	case cfg.APIKey != "":
+		c.auth = keyAuth(cfg.APIKey)
+	case a.Entra != nil:
+		c.auth = entraAuth(a.Entra, c.http.Client)
+	case a.TokenEnv != "":
+		c.auth = envAuth(a.TokenEnv)
+	case len(a.TokenCommand) > 0:
+		c.auth = commandAuth(a.TokenCommand, a.TokenTTL.D(), time.Now)
+	default:
+		return nil, fmt.Errorf("azure_openai: provider %q: set api_key, azure.entra, azure.token_env or azure.token_command", cfg.Name)
+	}
+	return c, nil
+}
+
+// Info describes the provider.
+func (c *Client) Info() *provider.Info { return &c.info }
+
+// Deployment is the deployment a model name is sent to.
+func (c *Client) Deployment(model string) string {
+	if d, ok := c.deployments[model]; ok && d != "" {
+		return d
+	}
+	return model
+}
+
+// Chat calls POST /openai/deployments/{deployment}/chat/completions.
+func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if len(req.Unsupported) > 0 {
+		return nil, llm.Unsupported(c.info.Name, req.Unsupported[0])
+	}
+	r := *req
+	r.Stream, r.IncludeUsage = false, false
+	body, err := api.EncodeChatRequestWith(&r, api.RequestOptions{MaxCompletionTokens: true})
+	if err != nil {
+		return nil, err
+	}
+	resp, cancel, err := c.post(ctx, req.Model, "/chat/completions", body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	if err != nil {
+		return nil, c.transport(ctx, err)
+	}
+	out, err := api.DecodeChatResponse(b)
+	if err != nil {
+		return nil, c.own(err)
+	}
+	if out.Model == "" {
+		out.Model = req.Model
+	}
+	return out, nil
+}
+
+// ChatStream calls the same endpoint with stream: true. Azure's first
+// chunk (prompt_filter_results, no choices) yields nothing; a completion
+// stopped by the filter ends with finish_reason content_filter.
+func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+	if len(req.Unsupported) > 0 {
+		return nil, llm.Unsupported(c.info.Name, req.Unsupported[0])
+	}
+	r := *req
+	r.Stream = true
+	body, err := api.EncodeChatRequestWith(&r, api.RequestOptions{MaxCompletionTokens: true})
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := c.post(ctx, req.Model, "/chat/completions", body, true)
+	if err != nil {
+		return nil, err
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		b, _ := provider.ReadBody(resp.Body, maxErrorBody)
+		resp.Body.Close()
+		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "bad_upstream_response", Provider: c.info.Name,
+			Message: fmt.Sprintf("upstream %s: answered a stream request with JSON: %s", c.info.Name, api.ErrorMessage(b))}
+	}
+	return oaicompat.NewStream(c.info.Name, resp.Body), nil
+}
+
+// Embed calls POST /openai/deployments/{deployment}/embeddings.
+func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	body, err := api.EncodeEmbedRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, cancel, err := c.post(ctx, req.Model, "/embeddings", body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	if err != nil {
+		return nil, c.transport(ctx, err)
+	}
+	out, err := api.DecodeEmbedResponse(b)
+	if err != nil {
+		return nil, c.own(err)
+	}
+	if out.Model == "" {
+		out.Model = req.Model
+	}
+	return out, nil
+}
+
+// post sends body to the model's deployment; non-2xx answers become
+// *llm.Error.
+func (c *Client) post(ctx context.Context, model, op string, body []byte, stream bool) (*http.Response, context.CancelFunc, error) {
+	if model == "" {
+		return nil, nil, llm.Errorf("model", "model is required")
+	}
+	u := c.base + "/openai/deployments/" + url.PathEscape(c.Deployment(model)) + op + "?api-version=" + url.QueryEscape(c.version)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("azure_openai: new request: %w", err)
+	}
+	for k, v := range c.headers {
+		hr.Header.Set(k, v)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	if err := c.auth(ctx, hr.Header); err != nil {
+		return nil, nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_auth_failed", Provider: c.info.Name,
+			Message: fmt.Sprintf("upstream %s: no credentials: %v", c.info.Name, err), Err: err}
+	}
+	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	if err != nil {
+		return nil, nil, c.own(err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer cancel()
+		return nil, nil, c.MapError(resp)
+	}
+	return resp, cancel, nil
+}
+
+// MapError reads and closes a non-2xx response. A content-filter refusal
+// (error.code content_filter, or innererror.code
+// ResponsibleAIPolicyViolation) is a 400 with code content_filter naming
+// the filtered categories; other errors keep their status, with 401/403 as
+// 502 (the gateway's credentials failed, not the client's).
+func (c *Client) MapError(resp *http.Response) *llm.Error {
+	b, _ := provider.ReadBody(resp.Body, maxErrorBody)
+	resp.Body.Close()
+	var w struct {
+		Error struct {
+			Code       string          `json:"code"`
+			Message    string          `json:"message"`
+			Param      string          `json:"param"`
+			InnerError *innerError     `json:"innererror"`
+			Raw        json.RawMessage `json:"-"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &w) == nil && (w.Error.Code == "content_filter" || (w.Error.InnerError != nil && w.Error.InnerError.Code == "ResponsibleAIPolicyViolation")) {
+		msg := "the prompt was blocked by Azure OpenAI's content filter"
+		if cats := w.Error.InnerError.filtered(); cats != "" {
+			msg += " (" + cats + ")"
+		}
+		return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "content_filter", Param: "messages", Provider: c.info.Name,
+			Message: fmt.Sprintf("upstream %s: %s: %s", c.info.Name, msg, w.Error.Message), Err: errors.New("azure content filter")}
+	}
+	e := provider.StatusError(c.info.Name, resp, api.ErrorMessage(b))
+	if resp.StatusCode == http.StatusNotFound && w.Error.Code == "DeploymentNotFound" {
+		e.Code = "model_not_found"
+	}
+	return e
+}
+
+// innerError is Azure's error.innererror.
+type innerError struct {
+	Code                string                     `json:"code"`
+	ContentFilterResult map[string]json.RawMessage `json:"content_filter_result"`
+}
+
+// filtered lists the categories marked filtered, with their severity:
+// "hate: high, jailbreak".
+func (ie *innerError) filtered() string {
+	if ie == nil {
+		return ""
+	}
+	var out []string
+	for _, cat := range []string{"hate", "sexual", "violence", "self_harm", "jailbreak", "indirect_attack", "profanity", "protected_material_text", "protected_material_code", "custom_blocklists"} {
+		raw, ok := ie.ContentFilterResult[cat]
+		if !ok {
+			continue
+		}
+		var r struct {
+			Filtered bool   `json:"filtered"`
+			Severity string `json:"severity"`
+		}
+		if json.Unmarshal(raw, &r) == nil && r.Filtered {
+			if r.Severity != "" {
+				out = append(out, cat+": "+r.Severity)
+			} else {
+				out = append(out, cat)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (c *Client) transport(ctx context.Context, err error) error {
+	e := provider.TransportError(ctx, err)
+	e.Provider = c.info.Name
+	return e
+}
+
+// own marks an error from the wire decoder as this provider's.
+func (c *Client) own(err error) error {
+	var e *llm.Error
+	if errors.As(err, &e) && e.Provider == "" {
+		e.Provider = c.info.Name
+		if !strings.HasPrefix(e.Message, "upstream ") {
+			e.Message = fmt.Sprintf("upstream %s: %s", c.info.Name, e.Message)
+		}
+	}
+	return err
+}

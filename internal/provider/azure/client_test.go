@@ -1,0 +1,238 @@
+package azure
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/fake"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+func newFake(t *testing.T) *fake.Azure {
+	f := fake.NewAzure(map[string]string{"gpt4o-prod": "gpt-4o", "embed-small": "text-embedding-3-small"})
+	t.Cleanup(f.Close)
+	return f
+}
+
+func newClient(t *testing.T, f *fake.Azure, mod func(*config.Provider)) *Client {
+	t.Helper()
+	cfg := config.Provider{Name: "azure-eu", Type: "azure_openai", BaseURL: f.URL, APIKey: fake.APIKey, Region: "eu", Retention: "none",
+		Azure: &config.Azure{Deployments: map[string]string{"gpt-4o": "gpt4o-prod"}}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.http.Client.CloseIdleConnections)
+	return c
+}
+
+func userReq(text string) *llm.ChatRequest {
+	return &llm.ChatRequest{Model: "gpt-4o", Messages: []llm.Message{llm.TextMessage(llm.RoleUser, text)}}
+}
+
+func collect(t *testing.T, s provider.Stream) (text string, last *llm.Chunk, n int, err error) {
+	t.Helper()
+	defer s.Close()
+	for {
+		c, rerr := s.Recv()
+		if rerr != nil {
+			if rerr == io.EOF {
+				rerr = nil
+			}
+			return text, last, n, rerr
+		}
+		n++
+		text += c.Text
+		if c.FinishReason != "" || c.Usage != nil {
+			last = c
+		}
+	}
+}
+
+func TestChatGoesToTheDeployment(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, nil)
+	maxT := 50
+	req := userReq("Hello Azure")
+	req.MaxTokens = &maxT
+	resp, err := c.Chat(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Text(); got != fake.Reply("Hello Azure") {
+		t.Errorf("text = %q", got)
+	}
+	if resp.Usage == nil || resp.Usage.InputTokens != fake.InputTokens {
+		t.Errorf("usage = %+v", resp.Usage)
+	}
+	r := f.Log.All()[0]
+	if r.Path != "/openai/deployments/gpt4o-prod/chat/completions?api-version="+config.DefaultAzureAPIVersion {
+		t.Errorf("path = %q", r.Path)
+	}
+	if r.Header.Get("Api-Key") != fake.APIKey || r.Header.Get("Authorization") != "" {
+		t.Errorf("auth headers: api-key %q authorization %q", r.Header.Get("Api-Key"), r.Header.Get("Authorization"))
+	}
+	if !strings.Contains(string(r.Body), `"max_completion_tokens":50`) {
+		t.Errorf("body = %s", r.Body)
+	}
+}
+
+func TestStreamSkipsPromptFilterChunk(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, func(p *config.Provider) { p.APIVersion = "2025-04-01-preview" })
+	s, err := c.ChatStream(t.Context(), userReq("one two three"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, last, _, err := collect(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text != fake.Reply("one two three") || last == nil || last.Usage == nil || last.Usage.OutputTokens != fake.OutputTokens {
+		t.Errorf("text %q last %+v", text, last)
+	}
+	if p := f.Log.All()[0].Path; !strings.HasSuffix(p, "api-version=2025-04-01-preview") {
+		t.Errorf("path = %q", p)
+	}
+}
+
+func TestContentFilter(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, nil)
+	_, err := c.Chat(t.Context(), userReq("[[filtered]]"))
+	e := llm.AsError(err)
+	if e == nil || e.Status != http.StatusBadRequest || e.Code != "content_filter" || !strings.Contains(e.Message, "hate: high") {
+		t.Fatalf("filtered prompt: %#v", err)
+	}
+	if _, err := c.ChatStream(t.Context(), userReq("[[filtered]]")); llm.AsError(err) == nil || llm.AsError(err).Code != "content_filter" {
+		t.Fatalf("filtered prompt, streamed: %v", err)
+	}
+	// A completion stopped by the filter ends with finish_reason content_filter.
+	resp, err := c.Chat(t.Context(), userReq("[[filtered-output]]"))
+	if err != nil || resp.Choices[0].FinishReason != llm.FinishContentFilter {
+		t.Fatalf("filtered output: %v %+v", err, resp)
+	}
+	s, err := c.ChatStream(t.Context(), userReq("[[filtered-output]]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, last, _, err := collect(t, s)
+	if err != nil || last == nil || last.FinishReason != llm.FinishContentFilter {
+		t.Fatalf("filtered output streamed: %v %+v", err, last)
+	}
+}
+
+func TestEntraClientCredentials(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, func(p *config.Provider) {
+		p.APIKey = ""
+		p.Azure.Entra = &config.AzureEntra{TenantID: fake.AzureTenant, ClientID: fake.AzureClientID, ClientSecret: fake.AzureClientSecret, TokenURL: f.TokenURL()}
+	})
+	for range 3 {
+		if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.TokensIssued(); n != 1 {
+		t.Errorf("%d tokens issued for 3 calls, want 1 (cached)", n)
+	}
+	reqs := f.Log.All()
+	tokReq := reqs[0]
+	if !strings.Contains(string(tokReq.Body), "grant_type=client_credentials") || !strings.Contains(string(tokReq.Body), "scope=https%3A%2F%2Fcognitiveservices.azure.com%2F.default") {
+		t.Errorf("token request = %s", tokReq.Body)
+	}
+	if h := reqs[1].Header; !strings.HasPrefix(h.Get("Authorization"), "Bearer eyJ") || h.Get("Api-Key") != "" {
+		t.Errorf("chat auth = %q / %q", h.Get("Authorization"), h.Get("Api-Key"))
+	}
+
+	bad := newClient(t, f, func(p *config.Provider) {
+		p.APIKey = ""
+		p.Azure.Entra = &config.AzureEntra{TenantID: fake.AzureTenant, ClientID: fake.AzureClientID, ClientSecret: "wrong", TokenURL: f.TokenURL()}
+	})
+	_, err := bad.Chat(t.Context(), userReq("hi"))
+	e := llm.AsError(err)
+	if e == nil || e.Status != http.StatusBadGateway || e.Code != "upstream_auth_failed" {
+		t.Fatalf("bad secret: %v", err)
+	}
+	if strings.Contains(e.Message, "wrong") {
+		t.Errorf("the error reveals the secret: %s", e.Message)
+	}
+}
+
+func TestTokenFromEnvAndCommand(t *testing.T) {
+	f := newFake(t)
+	t.Setenv("AZURE_OPENAI_TOKEN", fake.AzureStaticToken)
+	c := newClient(t, f, func(p *config.Provider) { p.APIKey = ""; p.Azure.TokenEnv = "AZURE_OPENAI_TOKEN" })
+	if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "token.sh")
+	count := filepath.Join(t.TempDir(), "count")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho x >> "+count+"\necho "+fake.AzureStaticToken+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c = newClient(t, f, func(p *config.Provider) { p.APIKey = ""; p.Azure.TokenCommand = []string{script} })
+	for range 2 {
+		if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 1 {
+		t.Errorf("token command ran %d times for 2 calls, want 1", strings.Count(string(b), "x"))
+	}
+	t.Setenv("AZURE_OPENAI_TOKEN", "")
+	c = newClient(t, f, func(p *config.Provider) { p.APIKey = ""; p.Azure.TokenEnv = "AZURE_OPENAI_TOKEN" })
+	if _, err := c.Chat(t.Context(), userReq("hi")); llm.AsError(err) == nil || llm.AsError(err).Code != "upstream_auth_failed" {
+		t.Errorf("empty token: %v", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, nil)
+	_, err := c.Chat(t.Context(), userReq("[[429]]"))
+	if e := llm.AsError(err); e == nil || e.Status != 429 || e.RetryAfter.Seconds() != 1 {
+		t.Errorf("429: %#v", err)
+	}
+	req := userReq("hi")
+	req.Model = "no-such-deployment"
+	_, err = c.Chat(t.Context(), req)
+	if e := llm.AsError(err); e == nil || e.Status != 404 || e.Code != "model_not_found" {
+		t.Errorf("unknown deployment: %#v", err)
+	}
+	bad := newClient(t, f, func(p *config.Provider) { p.APIKey = "wrong" })
+	_, err = bad.Chat(t.Context(), userReq("hi"))
+	if e := llm.AsError(err); e == nil || e.Status != 502 || e.Code != "upstream_auth_failed" {
+		t.Errorf("wrong key: %#v", err)
+	}
+}
+
+func TestEmbeddings(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, nil)
+	out, err := c.Embed(t.Context(), &llm.EmbedRequest{Model: "embed-small", Input: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Vectors) != 2 || out.Usage == nil {
+		t.Fatalf("out = %+v", out)
+	}
+	if p := f.Log.All()[0].Path; !strings.HasPrefix(p, "/openai/deployments/embed-small/embeddings?api-version=") {
+		t.Errorf("path = %q", p)
+	}
+	var body map[string]any
+	_ = json.Unmarshal(f.Log.All()[0].Body, &body)
+	if body["input"] == nil {
+		t.Errorf("body = %v", body)
+	}
+}

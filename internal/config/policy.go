@@ -16,8 +16,9 @@ import (
 //
 // With no policy section, one policy named "default" applies: every built-in
 // detector runs, detected sensitive data keeps the request on self-hosted
-// providers (self_hosted_only), and private IP addresses (class ip_private)
-// are allowed anywhere.
+// providers (self_hosted_only), private IP addresses (class ip_private)
+// included; loopback, unspecified and documentation addresses are not
+// detected at all.
 type Policy struct {
 	// Disabled turns scanning off entirely. Classes a client declares with
 	// the x-fulcrum-data-class header still apply. Default false.
@@ -74,7 +75,7 @@ type DataPolicy struct {
 	// regions: [eu]}). Class names may be built-in, custom, or names
 	// clients declare (phi, pci). When several classes are present, the
 	// strictest action wins: block > self_hosted_only > redact > allow.
-	// Default: none (for the built-in default policy, ip_private: allow).
+	// Default: none.
 	Classes map[string]ClassRule `yaml:"classes"`
 	// Require constrains where a request carrying any sensitive class may
 	// go, in addition to the action. A class rule's own regions or
@@ -151,10 +152,7 @@ func (p *Policy) applyDefaults() {
 		p.PhoneRegions = []string{"US", "GB", "DE", "FR"}
 	}
 	if len(p.Policies) == 0 {
-		p.Policies = []DataPolicy{{
-			Name:    p.Default,
-			Classes: map[string]ClassRule{"ip_private": {Action: ActionAllow}},
-		}}
+		p.Policies = []DataPolicy{{Name: p.Default}}
 	}
 	for i := range p.Policies {
 		if p.Policies[i].OnSensitive == "" {

@@ -51,8 +51,8 @@ func (p *compiled) rule(class string) rule {
 
 // New compiles the policy configuration: every regular expression and
 // phone pattern is prepared here, never per request. A zero config.Policy
-// gives the built-in default (self_hosted_only for every detected class,
-// ip_private allowed).
+// gives the built-in default (self_hosted_only for every detected class;
+// loopback and documentation addresses are not detected at all).
 func New(cfg config.Policy) (*Engine, error) {
 	if cfg.Default == "" {
 		cfg.Default = config.DefaultPolicyName
@@ -61,10 +61,7 @@ func New(cfg config.Policy) (*Engine, error) {
 		cfg.PhoneRegions = []string{"US", "GB", "DE", "FR"}
 	}
 	if len(cfg.Policies) == 0 {
-		cfg.Policies = []config.DataPolicy{{
-			Name:    cfg.Default,
-			Classes: map[string]config.ClassRule{detect.ClassIPPrivate: {Action: config.ActionAllow}},
-		}}
+		cfg.Policies = []config.DataPolicy{{Name: cfg.Default}}
 	}
 	opts := detect.Options{PhoneRegions: cfg.PhoneRegions}
 	for _, c := range cfg.CustomDetectors {
@@ -384,4 +381,23 @@ func (ev *evaluator) count(class string, n int) {
 		return
 	}
 	ev.more = append(ev.more, ClassCount{Class: class, Count: n})
+}
+
+// Find returns the values the default policy's detectors find in text,
+// after the same normalisation requests get, with spans in text's own
+// bytes (for tests, corpora and tools).
+func (e *Engine) Find(text string) []detect.Span {
+	var n normalizer
+	t := text
+	normalized := needsNormalizing(text)
+	if normalized {
+		t = n.normalize(text)
+	}
+	spans := e.scanner.Scan(t, e.def.mask|e.scanner.AllCustom(), nil)
+	if normalized {
+		for i := range spans {
+			spans[i].Start, spans[i].End = n.span(text, spans[i].Start, spans[i].End)
+		}
+	}
+	return spans
 }

@@ -149,13 +149,19 @@ func (st *state) tryWindow(w *window, a, b int) bool {
 	if b-a == 3 && st.m&IP != 0 && !headAtt && w.sep[a+1] == "." && w.sep[a+2] == "." && w.sep[a+3] == "." &&
 		(a == 0 || w.sep[a] != ".") && (b == w.n-1 || w.sep[b+1] != ".") {
 		if ip, err := netip.ParseAddr(t[start:end]); err == nil {
-			class := ClassIP
-			if privateAddr(ip) {
-				class = ClassIPPrivate
+			// A network written with its prefix ("10.0.0.0/8") names
+			// no host.
+			network := ip.As4()[3] == 0 && end+1 < len(t) && t[end] == '/' && isDigit(t[end+1])
+			if class := addrClass(ip); class != "" && !network {
+				st.add(start, end, class, KindIPv4)
 			}
-			st.add(start, end, class, KindIPv4)
 			return true
 		}
+	}
+	if st.m&Medical != 0 && w.hash && a == b && !headAtt && !tailAtt && digits >= 5 && digits <= 12 && mrnContext(t, w.gs[a]-1) {
+		// "MRN#49011834"
+		st.add(start, end, ClassMedical, KindMRN)
+		return true
 	}
 	if headAtt || tailAtt || w.hash {
 		return false
@@ -187,7 +193,7 @@ func (st *state) tryWindow(w *window, a, b int) bool {
 				return true
 			}
 		}
-		if a == b && digits >= 5 && digits <= 12 && contextBefore(t, start, 40, mrnWords) {
+		if a == b && digits >= 5 && digits <= 12 && mrnContext(t, start) {
 			st.add(start, end, ClassMedical, KindMRN)
 			return true
 		}
@@ -266,9 +272,26 @@ func (st *state) ssn(w *window, a, b int) bool {
 
 var nhsWords = []string{"nhs"}
 
-var mrnWords = []string{"mrn", "medical record", "patient id", "patient number", "patient no", "patient #", "chart number", "chart no", "health record", "hospital number"}
+var mrnWords = []string{"mrn", "medical record", "patient id", "patient number", "patient no", "patient #", "chart number", "chart no",
+	"health record", "hospital number", "patientennummer", "patienten-nr", "fallnummer", "n° de dossier", "numéro de dossier",
+	"dossier médical", "n° patient", "historia clínica", "número de historia", "cartella clinica", "patiëntnummer"}
 
-var phoneWords = []string{"phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text me", "contact", "reach me", "telefon", "handy", "portable", "numéro"}
+var phoneWords = []string{"phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text me", "contact", "reach me", "telefon",
+	"handy", "portable", "numéro", "tél", "mobil", "móvil", "cellulare", "telefono", "teléfono", "bel ", "ring"}
+
+// mrnContext reports whether a medical record word occurs within 40 bytes
+// before pos with no digit between it and pos: in "MRN 4401, procedure
+// code 99213" only 4401 is the record number.
+func mrnContext(t string, pos int) bool {
+	lo := max(pos-40, 0)
+	for k := pos - 1; k >= lo; k-- {
+		if isDigit(t[k]) {
+			lo = k + 1
+			break
+		}
+	}
+	return contextBefore(t, pos, pos-lo, mrnWords)
+}
 
 // phone returns the span start of a valid phone number made of groups a..b,
 // or -1. International numbers start with '+' (or 00); national ones are
@@ -292,11 +315,17 @@ func (st *state) phone(w *window, a, b, digits int) int {
 		}
 	}
 	var buf [maxDigits + 1]byte
+	// A phone word just before ("phone", "tel", "mobile", "tél.") lets a
+	// well-formed number through even when its area code is unassigned
+	// in libphonenumber's metadata: people write numbers that are not in
+	// service yet, fictional or mistyped, and they are still numbers.
+	context := contextBefore(t, start, 32, phoneWords)
 	if plus {
 		if digits < 7 || digits > 15 {
 			return -1
 		}
-		if validIntl(string(w.digits(t, a, b, buf[:0]))) {
+		d := w.digits(t, a, b, buf[:0])
+		if validIntl(string(d)) || context && digits >= 8 && knownCallingCode(d) && phoneGrouping(w, a, b) {
 			return start
 		}
 		return -1
@@ -329,18 +358,61 @@ func (st *state) phone(w *window, a, b, digits int) int {
 			return start
 		}
 	}
+	if context && digits >= 9 && digits <= 11 && phoneGrouping(w, a, b) {
+		return start
+	}
 	return -1
 }
 
-// privateAddr reports addresses that do not identify anyone on the
-// internet: RFC 1918 / ULA, loopback, link-local, CGNAT, unspecified.
-func privateAddr(ip netip.Addr) bool {
-	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsLinkLocalMulticast() {
-		return true
+// phoneGrouping accepts groups of digits joined by one kind of separator
+// (space, '.', '-', or parentheses around the first group), as numbers
+// are written: "485.459.5429", "07.28.14.71.62", "(415) 555 0187".
+func phoneGrouping(w *window, a, b int) bool {
+	var sep string
+	for k := a + 1; k <= b; k++ {
+		s := w.sep[k]
+		if s == ")" || s == ") " || s == " (" || s == "(" {
+			continue
+		}
+		if sep == "" {
+			sep = s
+		} else if s != sep {
+			return false
+		}
+	}
+	return true
+}
+
+// Address ranges that identify no one: reserved for documentation (RFC
+// 5737, RFC 3849) and for benchmarking (RFC 2544).
+var notSensitive = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("198.18.0.0/15"),
+}
+
+// addrClass returns the class of an address: "" for addresses that
+// identify nothing (loopback, unspecified, multicast, broadcast,
+// documentation ranges), ip_private for private networks (RFC 1918, ULA,
+// link-local, CGNAT 100.64.0.0/10), ip_address otherwise.
+func addrClass(ip netip.Addr) string {
+	if ip.Is4In6() {
+		ip = ip.Unmap()
+	}
+	if ip.IsLoopback() || ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return ""
+	}
+	for _, p := range notSensitive {
+		if p.Contains(ip) {
+			return ""
+		}
+	}
+	if ip.IsPrivate() || ip.IsLinkLocalUnicast() {
+		return ClassIPPrivate
 	}
 	if ip.Is4() {
-		b := ip.As4()
-		return b[0] == 100 && b[1]&0xc0 == 64 // 100.64.0.0/10
+		if b := ip.As4(); b[0] == 100 && b[1]&0xc0 == 64 { // 100.64.0.0/10
+			return ClassIPPrivate
+		}
 	}
-	return false
+	return ClassIP
 }

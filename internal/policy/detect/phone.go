@@ -88,6 +88,20 @@ func validIntl(digits string) bool {
 	return false
 }
 
+// knownCallingCode reports whether digits start with an assigned country
+// calling code followed by at least six digits.
+func knownCallingCode(digits []byte) bool {
+	loadPhonePlan()
+	cc := 0
+	for l := 1; l <= 3 && l < len(digits); l++ {
+		cc = cc*10 + int(digits[l-1]-'0')
+		if len(phonePlan.byCC[cc]) > 0 {
+			return len(digits)-l >= 6
+		}
+	}
+	return false
+}
+
 // validNational reports whether digits form a valid number of region as
 // dialled inside it: with the trunk prefix outside North America ("020
 // 7946 0958"), with or without the leading 1 in North America.

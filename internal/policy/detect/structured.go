@@ -18,6 +18,7 @@ func (st *state) iban(i int) int {
 	}
 	var buf [34]byte
 	k, p := 0, i
+	var sep byte // ' ' or '-' between groups of four, the same throughout
 	for k < l && p < n {
 		c := t[p]
 		switch {
@@ -26,7 +27,8 @@ func (st *state) iban(i int) int {
 			k++
 			p++
 			continue
-		case c == ' ' && k > 0 && k%4 == 0 && p+1 < n && isAlnum(t[p+1]):
+		case (c == ' ' || c == '-') && (sep == 0 || sep == c) && k > 0 && k%4 == 0 && p+1 < n && isAlnum(t[p+1]):
+			sep = c
 			p++
 			continue
 		}
@@ -169,6 +171,11 @@ func (st *state) email(at int) {
 	for e > at+1 && (t[e-1] == '.' || t[e-1] == '-') {
 		e--
 	}
+	// "postgres://app@db.internal" is a URL's user, "git@github.com:org/x"
+	// an scp-style remote: neither is an address anyone is written to.
+	if s >= 3 && t[s-3:s] == "://" || e+1 < n && t[e] == ':' && (isAlnum(t[e+1]) || t[e+1] == '/' || t[e+1] == '~') {
+		return
+	}
 	dom := t[at+1 : e]
 	dot := strings.LastIndexByte(dom, '.')
 	if dot <= 0 || len(dom)-dot-1 < 2 || dom[0] == '-' || strings.Contains(dom, "..") {
@@ -231,9 +238,7 @@ func (st *state) ipv6(i int) {
 	if err != nil || !ip.Is6() {
 		return
 	}
-	class := ClassIP
-	if privateAddr(ip) || ip.Is4In6() && privateAddr(ip.Unmap()) {
-		class = ClassIPPrivate
+	if class := addrClass(ip); class != "" {
+		st.add(s, e, class, KindIPv6)
 	}
-	st.add(s, e, class, KindIPv6)
 }

@@ -67,8 +67,11 @@ func (st *state) number(i, lead int) int {
 		switch {
 		case c == '#':
 			w.hash = true
-		case c == '-' || c == '.' || c == '_' || c == '/' || c == ',':
+		case c == '-' || c == '.' || c == '_' || c == '/':
 			w.headAttached = p > 0 && isAlnum(t[p-1])
+		case c == ',':
+			// "1,299" groups thousands; "x,+46 70..." is a CSV field.
+			w.headAttached = lead < 0 && p > 0 && isDigit(t[p-1])
 		case c == ':':
 			w.headAttached = p > 0 && isDigit(t[p-1])
 		case c == '$' || c == '\xa3' || c == '\xac': // $, £ and € (last byte)
@@ -78,7 +81,7 @@ func (st *state) number(i, lead int) int {
 	end := w.ge[w.n-1]
 	if end+1 < n {
 		c := t[end]
-		if (c == '-' || c == '.' || c == '_' || c == '/' || c == ',' || c == ':') && isAlnum(t[end+1]) {
+		if (c == '-' || c == '.' || c == '_' || c == '/' || c == ':') && isAlnum(t[end+1]) || c == ',' && isDigit(t[end+1]) {
 			w.tailAttached = true
 		}
 	}
@@ -354,7 +357,7 @@ func (st *state) phone(w *window, a, b, digits int) int {
 	}
 	num := string(d)
 	for _, r := range st.s.regions {
-		if validNational(num, r) {
+		if validNational(num, r) && (a == b || !nanpRegion(r) || nanpGrouping(w, a, b)) {
 			return start
 		}
 	}
@@ -362,6 +365,30 @@ func (st *state) phone(w *window, a, b, digits int) int {
 		return start
 	}
 	return -1
+}
+
+// nanpRegion reports a region of the North American numbering plan.
+func nanpRegion(r string) bool { return r == "US" || r == "CA" }
+
+// nanpGrouping accepts how North American numbers are written: 3-3-4,
+// 1-3-3-4, or 3-7, so that a ticket "2025-118842" is not a Washington
+// number.
+func nanpGrouping(w *window, a, b int) bool {
+	var l [maxGroups]int
+	n := 0
+	for k := a; k <= b; k++ {
+		l[n] = w.ge[k] - w.gs[k]
+		n++
+	}
+	switch n {
+	case 2:
+		return l[0] == 3 && l[1] == 7
+	case 3:
+		return l[0] == 3 && l[1] == 3 && l[2] == 4
+	case 4:
+		return l[0] == 1 && l[1] == 3 && l[2] == 3 && l[3] == 4
+	}
+	return false
 }
 
 // phoneGrouping accepts groups of digits joined by one kind of separator

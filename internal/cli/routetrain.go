@@ -91,7 +91,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if len(ex) < 30 {
 				return fmt.Errorf("%d training records: need at least 30", len(ex))
 			}
-			res := difficulty.TrainAndBlend(ex, difficulty.RobustOptions{Buckets: buckets, L2: difficulty.DefaultRobustL2,
+			res := difficulty.TrainAndBlend(ex, difficulty.RobustOptions{Buckets: buckets, L2: difficulty.DefaultRobustL2, L2Words: 0.001, Iters: 600,
 				LabelName: "gain (1 + strong - weak) / 2 on " + label})
 			b, err := res.Model.Marshal()
 			if err != nil {
@@ -102,10 +102,14 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			}
 			var tune []string
 			for _, a := range difficulty.Alphas {
-				tune = append(tune, fmt.Sprintf("%g: %.3f", a, res.TuneAPGR[a]))
+				for _, b := range difficulty.Betas {
+					if v, ok := res.TuneAPGR[fmt.Sprintf("%g/%g", a, b)]; ok {
+						tune = append(tune, fmt.Sprintf("%g/%g: %.3f", a, b, v))
+					}
+				}
 			}
-			fmt.Fprintf(e.stderr, "trained on %d records of %s (%s split); blend weight %g chosen on the tuning third (APGR by weight: %s); wrote %s\n",
-				len(ex), label, split, res.Alpha, strings.Join(tune, ", "), out)
+			fmt.Fprintf(e.stderr, "trained on %d records of %s (%s split), %d topics; weights model %g, topics %g chosen on the tuning third (APGR by model/topic weight: %s); wrote %s\n",
+				len(ex), label, split, res.Topics, res.Alpha, res.Beta, strings.Join(tune, ", "), out)
 			return nil
 		},
 	}

@@ -1,6 +1,7 @@
 package difficulty
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -98,5 +99,44 @@ func TestBlendAndThreshold(t *testing.T) {
 	back, err := Parse(bs)
 	if err != nil || len(back.Quantiles) != 101 {
 		t.Fatalf("round trip: %v", err)
+	}
+}
+
+// The topic score learns which labelled topic gains from the strong model
+// from the words that mark it: "chemistry" prompts gain (weak wrong, strong
+// right), "poetry" prompts do not; an unseen prompt with chemistry words
+// scores higher than one with poetry words. It survives a file round trip.
+func TestTopics(t *testing.T) {
+	var ex []Example
+	for i := range 60 {
+		ex = append(ex,
+			Example{Prompt: fmt.Sprintf("molar mass of compound %d reacts with acid", i), Weak: 0, Strong: 1, Domain: "chemistry"},
+			Example{Prompt: fmt.Sprintf("write a sonnet about the moon, verse %d", i), Weak: 1, Strong: 1, Domain: "poetry"})
+	}
+	tp := FitTopics(ex, 256)
+	if tp == nil || len(tp.Names) != 2 || tp.Gain[0] != 1 || tp.Gain[1] != 0.5 {
+		t.Fatalf("topics %+v", tp)
+	}
+	if a, b := tp.raw("which acid reacts with this compound"), tp.raw("a sonnet for the moon"); !(a > 0.9 && b < 0.6) {
+		t.Errorf("chemistry-like %.3f, poetry-like %.3f", a, b)
+	}
+	res := TrainAndBlend(ex, RobustOptions{Iters: 30})
+	bs, err := res.Model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Beta > 0 && m.Topics == nil {
+		t.Error("topics lost in the round trip")
+	}
+	if m.Score("compound reacts with acid") <= m.Score("sonnet about the moon") {
+		t.Errorf("beta %v: chemistry %v <= poetry %v", res.Beta, m.Score("compound reacts with acid"), m.Score("sonnet about the moon"))
+	}
+	// Fewer than two labels with enough examples: no classifier.
+	if FitTopics(ex[:30], 256) != nil {
+		t.Error("topics from 15 examples per label")
 	}
 }

@@ -34,6 +34,8 @@ type Model struct {
 	// 1%, ..., 100%, so strong_share maps to a threshold on the model's own
 	// data. Optional.
 	Quantiles []float64 `json:"quantiles,omitempty"`
+	// Topics, when set, adds a topic score (see Topics).
+	Topics *Topics `json:"topics,omitempty"`
 	// Label says what the model predicts, for humans.
 	Label string `json:"label"`
 
@@ -62,6 +64,9 @@ func (m *Model) Score(prompt string) float64 {
 	bufPool.Put(bp)
 	if len(m.Words) > 0 {
 		wordBuckets(prompt, len(m.Words), func(b int, v float64) { z += m.Words[b] * v })
+	}
+	if m.Topics != nil {
+		z += m.Topics.logit(prompt)
 	}
 	return sigmoid(z)
 }
@@ -105,6 +110,11 @@ func Parse(b []byte) (*Model, error) {
 	if len(m.Quantiles) != 0 && len(m.Quantiles) != 101 {
 		return nil, fmt.Errorf("difficulty: %d quantiles, want 101", len(m.Quantiles))
 	}
+	if m.Topics != nil {
+		if err := m.Topics.check(); err != nil {
+			return nil, err
+		}
+	}
 	if len(m.Features) == 0 && len(m.Words) == 0 {
 		return nil, fmt.Errorf("difficulty: the model has no features")
 	}
@@ -141,8 +151,25 @@ func (m *Model) Marshal() ([]byte, error) {
 	for _, q := range m.Quantiles {
 		c.Quantiles = append(c.Quantiles, round(q))
 	}
+	if t := m.Topics; t != nil {
+		ct := *t
+		ct.Gain, ct.LogPrior, ct.LogLik = roundAll(t.Gain, round), roundAll(t.LogPrior, round), nil
+		for _, row := range t.LogLik {
+			ct.LogLik = append(ct.LogLik, roundAll(row, func(v float64) float64 { return math.Round(v*1e4) / 1e4 }))
+		}
+		ct.Mean, ct.Std, ct.Weight = round(t.Mean), round(t.Std), round(t.Weight)
+		c.Topics = &ct
+	}
 	for i, w := range m.Features {
 		c.Features[i] = Weight{Name: w.Name, Mean: round(w.Mean), Std: round(w.Std), Weight: round(w.Weight)}
 	}
 	return json.MarshalIndent(&c, "", " ")
+}
+
+func roundAll(xs []float64, round func(float64) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, v := range xs {
+		out[i] = round(v)
+	}
+	return out
 }

@@ -218,8 +218,15 @@ func logit(p float64) float64 {
 	return math.Log(p / (1 - p))
 }
 
-// Alphas are the blend weights TrainAndBlend chooses from.
-var Alphas = []float64{0, 0.1, 0.3, 1, 3}
+// Alphas are the blend weights of the learned model TrainAndBlend
+// chooses from; Betas those of the topic score.
+var (
+	Alphas = []float64{0, 0.1, 0.3, 1, 3}
+	Betas  = []float64{0, 1, 2, 4, 8, 16}
+)
+
+// TopicBuckets is the number of word buckets of the topic classifier.
+const TopicBuckets = 4096
 
 // Default training options for TrainAndBlend, chosen on the training
 // halves (docs/routing.md).
@@ -231,17 +238,21 @@ const (
 // TrainResult describes a TrainAndBlend run.
 type TrainResult struct {
 	Model *Model
-	// Alpha is the blend weight chosen on the tuning part.
-	Alpha float64
-	// TuneAPGR is each alpha's APGR on the tuning part.
-	TuneAPGR map[float64]float64
+	// Alpha and Beta are the blend weights chosen on the tuning part.
+	Alpha, Beta float64
+	// TuneAPGR is the APGR on the tuning part by "alpha/beta".
+	TuneAPGR map[string]float64
+	// Topics is how many topics the classifier knows (0: none).
+	Topics int
 }
 
 // TrainAndBlend trains on examples and blends the model with the length
-// rule: it fits on two thirds of examples (by a hash of the prompt), picks
-// the alpha of Alphas with the best APGR on the other third, then refits on
-// all examples and blends with that alpha. Alpha 0 (the length rule alone)
-// wins when nothing learned generalises to the tuning third.
+// rule and, when the examples carry two or more domain labels with enough
+// examples, a topic score (FitTopics): it fits on two thirds of examples (by
+// a hash of the prompt), picks the weights (Alphas × Betas) with the best
+// APGR on the other third, then refits on all examples with them. Alpha
+// and beta 0 (the length rule alone) win when nothing learned generalises
+// to the tuning third.
 func TrainAndBlend(examples []Example, o RobustOptions) TrainResult {
 	var fit, tune []Example
 	for _, e := range examples {
@@ -251,24 +262,43 @@ func TrainAndBlend(examples []Example, o RobustOptions) TrainResult {
 			fit = append(fit, e)
 		}
 	}
-	res := TrainResult{TuneAPGR: map[float64]float64{}}
+	res := TrainResult{TuneAPGR: map[string]float64{}}
+	betas := []float64{0}
 	best := -1.0
 	if len(tune) > 0 && len(fit) > 0 {
 		m := TrainRobust(fit, o)
+		topics := FitTopics(fit, TopicBuckets)
+		if topics != nil {
+			betas = Betas
+		}
 		for _, a := range Alphas {
 			b := Blend(m, fit, a)
-			s := make([]float64, len(tune))
-			for i := range tune {
-				s[i] = b.Score(tune[i].Prompt)
-			}
-			v := Evaluate(tune, s).APGR
-			res.TuneAPGR[a] = v
-			if v > best+1e-9 {
-				best, res.Alpha = v, a
+			for _, beta := range betas {
+				if topics != nil {
+					t := *topics
+					t.Weight = beta
+					b.Topics = &t
+				}
+				s := make([]float64, len(tune))
+				for i := range tune {
+					s[i] = b.Score(tune[i].Prompt)
+				}
+				v := Evaluate(tune, s).APGR
+				res.TuneAPGR[fmt.Sprintf("%g/%g", a, beta)] = v
+				if v > best+1e-9 {
+					best, res.Alpha, res.Beta = v, a, beta
+				}
 			}
 		}
 	}
 	res.Model = Blend(TrainRobust(examples, o), examples, res.Alpha)
+	if res.Beta > 0 {
+		if t := FitTopics(examples, TopicBuckets); t != nil {
+			t.Weight = res.Beta
+			res.Model.Topics = t
+			res.Topics = len(t.Names)
+		}
+	}
 	res.Model.Quantiles = quantiles(res.Model, examples)
 	return res
 }

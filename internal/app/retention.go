@@ -49,7 +49,7 @@ func PruneJobs(cfg *config.Config, st store.Store) []PruneJob {
 		for _, k := range []struct {
 			kind store.Kind
 			keep config.Days
-		}{{store.KindUsage, r.Usage}, {store.KindAudit, r.Audit}, {store.KindRollupHourly, r.HourlyRollups}, {store.KindRollupDaily, r.DailyRollups}} {
+		}{{store.KindUsage, r.Usage}, {store.KindAudit, r.Audit}, {store.KindRollupMinute, r.MinuteRollups}, {store.KindRollupHourly, r.HourlyRollups}, {store.KindRollupDaily, r.DailyRollups}} {
 			kind := k.kind
 			jobs = append(jobs, PruneJob{Kind: string(kind), Keep: k.keep.D(),
 				Prune: func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {

@@ -90,8 +90,9 @@ var unsetRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 const unsetMark = "__FULCRUM_UNSET_VARIABLE_"
 
 // parseWhen reads a --since or --until value: a duration back from now
-// ("90m", "24h", "7d", "2w"), a UTC date ("2026-11-01", midnight) or an
-// RFC 3339 time. "" is the zero time (no bound).
+// ("90m", "24h", "7d", "2w", taken back to the whole minute, so that a
+// summary reads whole minutes from the rollups at that edge), a UTC date
+// ("2026-11-01", midnight) or an RFC 3339 time. "" is the zero time (no bound).
 func parseWhen(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -113,10 +114,10 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	if unit != 0 {
 		n, err := strconv.Atoi(s[:len(s)-1])
 		if err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * unit).UTC(), nil
+			return now.Add(-time.Duration(n) * unit).UTC().Truncate(time.Minute), nil
 		}
 	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d).UTC(), nil
+		return now.Add(-d).UTC().Truncate(time.Minute), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a duration (24h, 7d, 2w), a date (2026-11-01) or an RFC 3339 time", s)
 }

@@ -16,6 +16,7 @@ import (
 //	  retention:
 //	    usage: 90d           # raw usage rows; the rollups keep their sums
 //	    audit: 0             # audit rows (pruned as a prefix, with a checkpoint)
+//	    minute_rollups: 90d  # minute rollups (summary edges); default: as usage
 //	    hourly_rollups: 400d
 //	    daily_rollups: 0
 //	    conversations: 30d   # stored Responses conversations
@@ -26,6 +27,7 @@ import (
 type Retention struct {
 	Usage         Days `yaml:"usage"`
 	Audit         Days `yaml:"audit"`
+	MinuteRollups Days `yaml:"minute_rollups"`
 	HourlyRollups Days `yaml:"hourly_rollups"`
 	DailyRollups  Days `yaml:"daily_rollups"`
 	// Conversations, Cache and Shadow are for the packages that keep those
@@ -39,11 +41,20 @@ type Retention struct {
 	Batch int `yaml:"batch"`
 }
 
-// Days is a retention period: "90d", "2w", "36h" or "0" (for ever).
+// Days is a retention period: "90d", "2w", "36h" or "0" (for ever). A 0
+// written in the config is kept as forEver, so that defaults, which fill
+// only unset fields, do not replace it.
 type Days time.Duration
 
-// D returns the period as a time.Duration.
-func (d Days) D() time.Duration { return time.Duration(d) }
+const forEver Days = -1
+
+// D returns the period as a time.Duration, 0 for ever.
+func (d Days) D() time.Duration {
+	if d < 0 {
+		return 0
+	}
+	return time.Duration(d)
+}
 
 // UnmarshalYAML reads "90d", "2w" or any Go duration.
 func (d *Days) UnmarshalYAML(n *yaml.Node) error {
@@ -56,11 +67,17 @@ func (d *Days) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
 	*d = Days(v)
+	if v == 0 {
+		*d = forEver
+	}
 	return nil
 }
 
 // MarshalYAML writes whole days as "Nd".
 func (d Days) MarshalYAML() (any, error) {
+	if d <= 0 {
+		return "0", nil
+	}
 	if d%Days(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(d/Days(24*time.Hour)), 10) + "d", nil
 	}
@@ -92,6 +109,9 @@ func ParseDays(s string) (time.Duration, error) {
 func (r *Retention) applyDefaults() {
 	if r.Usage == 0 {
 		r.Usage = Days(90 * 24 * time.Hour)
+	}
+	if r.MinuteRollups == 0 {
+		r.MinuteRollups = r.Usage // summary edges need them as long as raw rows
 	}
 	if r.HourlyRollups == 0 {
 		r.HourlyRollups = Days(400 * 24 * time.Hour)

@@ -14,12 +14,13 @@ type Kind string
 const (
 	KindUsage        Kind = "usage"
 	KindAudit        Kind = "audit"
+	KindRollupMinute Kind = "rollup_minute"
 	KindRollupHourly Kind = "rollup_hourly"
 	KindRollupDaily  Kind = "rollup_daily"
 )
 
 // Kinds lists the store's own kinds.
-var Kinds = []Kind{KindUsage, KindAudit, KindRollupHourly, KindRollupDaily}
+var Kinds = []Kind{KindUsage, KindAudit, KindRollupMinute, KindRollupHourly, KindRollupDaily}
 
 // Pruner deletes at most limit records of one kind older than before and
 // says how many it deleted; with dryRun it deletes nothing and counts all

@@ -43,16 +43,22 @@ func Percentile(hist [LatencyBuckets]int64, q float64) int64 {
 	return -1
 }
 
-// Rollup grains: hourly and daily buckets (UTC).
+// Rollup grains: minute, hourly and daily buckets (UTC). Minute rollups
+// are kept briefly (metering.retention.minute_rollups): they spare a
+// summary reading up to an hour of raw rows at each edge of its range.
 const (
-	GrainHour = "h"
-	GrainDay  = "d"
+	GrainMinute = "m"
+	GrainHour   = "h"
+	GrainDay    = "d"
 )
 
 // GrainWidth is a grain's bucket width.
 func GrainWidth(grain string) time.Duration {
-	if grain == GrainDay {
+	switch grain {
+	case GrainDay:
 		return 24 * time.Hour
+	case GrainMinute:
+		return time.Minute
 	}
 	return time.Hour
 }
@@ -92,11 +98,11 @@ func (d *RollupDelta) Add(r *UsageRecord) {
 	d.Latency[LatencyBucket(r.LatencyMS)]++
 }
 
-// AddRollups adds r to its hourly and daily rollup rows in m. classes is
+// AddRollups adds r to its minute, hourly and daily rollup rows in m. classes is
 // r.DataClasses as the store writes it (a JSON list).
 func AddRollups(m map[RollupKey]*RollupDelta, r *UsageRecord, classes string) {
 	us := r.Time.UnixMicro()
-	for _, g := range [...]string{GrainHour, GrainDay} {
+	for _, g := range [...]string{GrainMinute, GrainHour, GrainDay} {
 		w := GrainWidth(g).Microseconds()
 		b := us - us%w
 		if us%w < 0 {

@@ -148,6 +148,9 @@ type UsageFilter struct {
 	RequestID string
 	// Limit caps the rows returned by Usage; 0 means 1000.
 	Limit int
+	// Raw makes UsageSummary read raw rows only, not the rollups (for
+	// checks and comparisons; rows pruned are then missing).
+	Raw bool
 }
 
 // GroupBy is a dimension of a usage summary.

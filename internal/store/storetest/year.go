@@ -148,6 +148,16 @@ func testYear(t *testing.T, s store.Store) {
 			t.Fatalf("chain broken at seq %d", rows[i].Seq)
 		}
 	}
+	// Minute rollups pruned: edges before their cut come from raw rows.
+	if _, err := rt.Prune(ctx, store.KindRollupMinute, start.AddDate(0, 9, 0), 1<<20, false); err != nil {
+		t.Fatal(err)
+	}
+	ranges = append(ranges, struct {
+		name     string
+		from, to time.Time
+		by       []store.GroupBy
+	}{"month 7, odd edges, minute rollups pruned", start.AddDate(0, 7, 0).Add(23*time.Minute + 7*time.Second), start.AddDate(0, 7, 9).Add(41 * time.Minute), []store.GroupBy{store.ByModel}})
+	check("after pruning minute rollups")
 	if err := rt.Maintain(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,8 @@ func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit
 	switch kind {
 	case store.KindUsage:
 		n, err = s.pruneRows(ctx, kind, "usage", "id", "ts", "", before.Truncate(time.Hour), limit, dryRun)
+	case store.KindRollupMinute:
+		n, err = s.pruneRollups(ctx, kind, store.GrainMinute, before, limit, dryRun)
 	case store.KindRollupHourly:
 		n, err = s.pruneRollups(ctx, kind, store.GrainHour, before, limit, dryRun)
 	case store.KindRollupDaily:

@@ -80,8 +80,9 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecor
 
 // UsageSummary implements store.Store.
 //
-// Whole days and hours of the range are read from the rollups, only the
-// partial hours at its edges from raw rows; a range reaching before the
+// Whole days, hours and minutes of the range are read from the rollups,
+// only the partial minutes at its edges from raw rows (partial hours where
+// the minute rollups were pruned); a range reaching before the
 // raw rows' retention is widened to whole hours there (the raw rows are
 // gone, their hour's rollup is not). The parts are added up here.
 func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
@@ -90,7 +91,7 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			return nil, fmt.Errorf("store: usage summary: unknown group %q", g)
 		}
 	}
-	if f.RequestID != "" {
+	if f.RequestID != "" || f.Raw {
 		return s.summary(ctx, "", f, by)
 	}
 	mark, err := s.mark(ctx, store.KindUsage)
@@ -108,17 +109,32 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	if open {
 		to = s.now()
 	}
-	h1, h2 := ceilTo(from, time.Hour), to.Truncate(time.Hour)
+	minuteMark, err := s.mark(ctx, store.KindRollupMinute)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage summary: %w", err)
+	}
 	type part struct {
 		grain    string // "" for raw rows
 		from, to time.Time
 		open     bool
 	}
 	var parts []part
+	// edge covers [a, b), less than an hour: whole minutes from the minute
+	// rollups where they exist, the rest from raw rows.
+	edge := func(a, b time.Time, open bool) {
+		m1, m2 := ceilTo(a, time.Minute), b.Truncate(time.Minute)
+		if a.Before(minuteMark) || !m1.Before(m2) {
+			parts = append(parts, part{"", a, b, open})
+			return
+		}
+		parts = append(parts, part{"", a, m1, false}, part{store.GrainMinute, m1, m2, false}, part{"", m2, b, open})
+	}
+	h1, h2 := ceilTo(from, time.Hour), to.Truncate(time.Hour)
 	if !h1.Before(h2) {
-		parts = append(parts, part{"", from, to, open})
+		edge(from, to, open)
 	} else {
-		parts = append(parts, part{"", from, h1, false}, part{"", h2, to, open})
+		edge(from, h1, false)
+		edge(h2, to, open)
 		d1, d2 := ceilTo(h1, 24*time.Hour), h2.Truncate(24*time.Hour)
 		if d1.Before(d2) {
 			parts = append(parts, part{store.GrainHour, h1, d1, false}, part{store.GrainDay, d1, d2, false},
@@ -171,6 +187,9 @@ func ceilTo(t time.Time, d time.Duration) time.Time {
 }
 
 // summary aggregates one part of a range: raw rows (grain "") or rollups.
+// Raw rows are grouped by latency bucket too (one CASE a row, not one per
+// bucket), and folded here; a raw part within one UTC day gets its day as
+// a constant rather than formatting every row's time.
 func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
 	table, tsCol := "usage", "ts"
 	if grain != "" {
@@ -191,7 +210,11 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 		case store.ByHosting:
 			c = "hosting"
 		case store.ByDay:
-			c = strings.ReplaceAll(s.d.DayExpr, "ts /", tsCol+" /")
+			if day := oneDay(f.From, f.To); day != "" {
+				c = "'" + day + "'"
+			} else {
+				c = strings.ReplaceAll(s.d.DayExpr, "ts /", tsCol+" /")
+			}
 		}
 		cols = append(cols, c)
 	}
@@ -206,17 +229,22 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 		args = append(args, grain)
 	}
 	var sums string
+	group := make([]string, 0, len(cols)+1)
+	for i := range cols {
+		group = append(group, fmt.Sprint(i+1))
+	}
+	order := strings.Join(group, ", ")
 	if grain == "" {
-		sums = `COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),
+		lb := "CASE"
+		for i, hi := range store.LatencyBoundsMS {
+			lb += fmt.Sprintf(" WHEN latency_ms <= %d THEN %d", hi, i)
+		}
+		lb += fmt.Sprintf(" ELSE %d END", len(store.LatencyBoundsMS))
+		sums = lb + `, COUNT(*), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),
 		COALESCE(SUM(cached_tokens),0), COALESCE(SUM(reasoning_tokens),0), COALESCE(SUM(cost_nanos),0),
 		COALESCE(SUM(reference_cost_nanos),0), COALESCE(SUM(estimated),0),
 		COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END),0), COALESCE(SUM(latency_ms),0)`
-		lo := int64(-1 << 62)
-		for _, hi := range store.LatencyBoundsMS {
-			sums += fmt.Sprintf(", COALESCE(SUM(CASE WHEN latency_ms > %d AND latency_ms <= %d THEN 1 ELSE 0 END),0)", lo, hi)
-			lo = hi
-		}
-		sums += fmt.Sprintf(", COALESCE(SUM(CASE WHEN latency_ms > %d THEN 1 ELSE 0 END),0)", lo)
+		group = append(group, fmt.Sprint(len(cols)+1))
 	} else {
 		sums = `COALESCE(SUM(requests),0), COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),
 		COALESCE(SUM(cached_tokens),0), COALESCE(SUM(reasoning_tokens),0), COALESCE(SUM(cost_nanos),0),
@@ -228,12 +256,11 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 	}
 	sel := strings.Join(append(append([]string{}, cols...), ""), ", ")
 	q := "SELECT " + sel + sums + " FROM " + table + where
-	if len(cols) > 0 {
-		var idx []string
-		for i := range cols {
-			idx = append(idx, fmt.Sprint(i+1))
-		}
-		q += " GROUP BY " + strings.Join(idx, ", ") + " ORDER BY " + strings.Join(idx, ", ")
+	if len(group) > 0 {
+		q += " GROUP BY " + strings.Join(group, ", ")
+	}
+	if order != "" {
+		q += " ORDER BY " + order
 	}
 	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
@@ -243,24 +270,65 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 	var out []store.UsageGroup
 	for rows.Next() {
 		g := store.UsageGroup{Keys: make([]string, len(cols))}
-		dest := make([]any, 0, len(cols)+10+store.LatencyBuckets)
+		dest := make([]any, 0, len(cols)+11+store.LatencyBuckets)
 		for i := range g.Keys {
 			dest = append(dest, &g.Keys[i])
 		}
+		var bucket int
+		if grain == "" {
+			dest = append(dest, &bucket)
+		}
 		dest = append(dest, &g.Requests, &g.InputTokens, &g.OutputTokens, &g.CachedTokens, &g.ReasoningTokens,
 			&g.CostNanos, &g.ReferenceCostNanos, &g.Estimated, &g.Errors, &g.LatencyMSSum)
-		for i := range g.Latency {
-			dest = append(dest, &g.Latency[i])
+		if grain != "" {
+			for i := range g.Latency {
+				dest = append(dest, &g.Latency[i])
+			}
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: usage summary: %w", err)
 		}
-		if g.Requests == 0 && len(cols) == 0 {
+		if g.Requests == 0 {
 			continue // no rows: the aggregate of nothing
 		}
-		out = append(out, g)
+		if grain == "" {
+			g.Latency[bucket] = g.Requests
+		}
+		if n := len(out); n > 0 && equalKeys(out[n-1].Keys, g.Keys) {
+			out[n-1].Add(&g)
+			continue
+		}
+		var first store.UsageGroup
+		first.Keys = g.Keys
+		first.Add(&g)
+		out = append(out, first)
 	}
 	return out, rows.Err()
+}
+
+// oneDay returns the UTC day of [from, to) when the range lies within one
+// day, else "".
+func oneDay(from, to time.Time) string {
+	if from.IsZero() || to.IsZero() || !from.Before(to) {
+		return ""
+	}
+	d := from.UTC().Format(time.DateOnly)
+	if to.Add(-time.Microsecond).UTC().Format(time.DateOnly) != d {
+		return ""
+	}
+	return d
+}
+
+func equalKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonList encodes a list column as a JSON array of strings.

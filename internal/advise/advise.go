@@ -49,6 +49,10 @@ type Options struct {
 	// upstream model ids, from the gateway config, so an eval of "smart"
 	// counts for the candidate "gpt-4o" when "smart" is gpt-4o upstream.
 	Aliases map[string]string
+	// FineTuned looks up an API model's hosted fine-tuned inference prices
+	// in the price catalogue (e.g. ft:gpt-4o-mini-2024-07-18), to say what
+	// the vendor offers when the profile declares no fine_tuning for it.
+	FineTuned func(model string) (inPerMillion, outPerMillion float64, name string, ok bool)
 	// Now stamps the report. Default time.Now.
 	Now func() time.Time
 }
@@ -101,7 +105,8 @@ type Report struct {
 	Curve []CurvePoint `json:"curve"`
 	Notes []string     `json:"notes,omitempty"`
 
-	scores map[string]*ModelScore
+	scores    map[string]*ModelScore
+	fineTuned func(string) (float64, float64, string, bool)
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -262,6 +267,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := r.priceCandidates(p, opts.Price); err != nil {
 		return nil, err
 	}
+	r.fineTuned = opts.FineTuned
 	r.matchEvals(p, opts.Evals, opts.Aliases)
 	ws := r.workloads(p)
 	for _, w := range ws {

@@ -325,8 +325,13 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 				break
 			}
 			if ws[i].fineTune && r.apiFineTuning(p, as.Model) == nil {
-				c.exclude(CritCustomisation, fmt.Sprintf("the %s class must be fine-tuned and %s offers no hosted fine-tuning (none declared in the profile)", as.Workload, as.Model),
-					"qualifies if the vendor offers hosted fine-tuning (candidates.proprietary[].fine_tuning)")
+				reason := fmt.Sprintf("the %s class must be fine-tuned and the profile declares no hosted fine-tuning for %s", as.Workload, as.Model)
+				if r.fineTuned != nil {
+					if in, out, name, ok := r.fineTuned(as.Model); ok {
+						reason += fmt.Sprintf(" (the price catalogue lists %s at $%.2f / $%.2f per million; its training price is not listed)", name, in, out)
+					}
+				}
+				c.exclude(CritCustomisation, reason, "qualifies once its hosted fine-tuning offer is declared (candidates.proprietary[].fine_tuning, with the training price)")
 				break
 			}
 		}

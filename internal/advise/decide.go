@@ -237,6 +237,11 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	if len(needs) > 0 {
 		var offers []string
 		for _, c := range p.Candidates.Proprietary {
+			if c.FineTuning == nil && (ft || p.Customisation.Adapters) && r.fineTuned != nil {
+				if in, out, name, ok := r.fineTuned(c.Model); ok {
+					offers = append(offers, fmt.Sprintf("the price catalogue lists hosted fine-tuned %s (%s) at $%.2f / $%.2f per million, training price not listed: declare candidates.proprietary[].fine_tuning to consider it", c.Model, name, in, out))
+				}
+			}
 			if c.FineTuning != nil {
 				offers = append(offers, fmt.Sprintf("%s offers hosted fine-tuning ($%.2f per million training tokens, then $%.2f / $%.2f per million)", c.Model,
 					c.FineTuning.TrainingPerMillion, orPrice(c.FineTuning.InputPerMillion, r.apiPrice(c.Model).InputPerMillion), orPrice(c.FineTuning.OutputPerMillion, r.apiPrice(c.Model).OutputPerMillion)))

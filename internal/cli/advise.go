@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"os"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +12,8 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/advise"
 	"github.com/fulcrumhq/fulcrum/internal/app"
 	"github.com/fulcrumhq/fulcrum/internal/eval"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/meter"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/open"
 )
@@ -42,6 +46,9 @@ func adviseCmd(e *env) *cobra.Command {
 			}
 			if opts.Price, err = app.PriceFunc(cfg); err != nil {
 				return err
+			}
+			if cat, err := meter.Embedded(); err == nil {
+				opts.FineTuned = fineTunedLookup(cat)
 			}
 			for _, f := range evals {
 				r, err := eval.ReadJSONFile(f)
@@ -116,4 +123,29 @@ func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.Measure
 		m.PeakRPS = max(m.PeakRPS, float64(n))
 	}
 	return m, nil
+}
+
+// fineTunedLookup finds an API model's hosted fine-tuned prices in the
+// catalogue: an entry "ft:MODEL" or "ft:MODEL-YYYY-MM-DD" (the newest).
+func fineTunedLookup(cat *meter.Catalogue) func(string) (float64, float64, string, bool) {
+	dated := regexp.MustCompile(`^-\d{4}-\d{2}-\d{2}$`)
+	return func(model string) (float64, float64, string, bool) {
+		var best *meter.Entry
+		for _, e := range cat.List() {
+			rest, ok := strings.CutPrefix(e.Model, "ft:"+model)
+			if !ok || (rest != "" && !dated.MatchString(rest)) {
+				continue
+			}
+			if best == nil || e.Model > best.Model {
+				e := e
+				best = &e
+			}
+		}
+		if best == nil {
+			return 0, 0, "", false
+		}
+		in := meter.Cost(llm.Usage{InputTokens: 1_000_000}, best.Price).USD()
+		out := meter.Cost(llm.Usage{OutputTokens: 1_000_000}, best.Price).USD()
+		return in, out, best.Model, true
+	}
 }

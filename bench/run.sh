@@ -52,11 +52,6 @@ POLICY_OFF=${BENCH_FULCRUM_POLICY_OFF:-"policy: { disabled: true }"}
 METERING_OFF=${BENCH_FULCRUM_METERING_OFF:-"metering: { disabled: true }"}
 if [[ ${BENCH_PORTKEY:-0} == 1 ]]; then TARGETS="$TARGETS portkey"; fi
 
-MOCK_PORT=18081
-SLOW_MOCK_PORT=18083
-REFPROXY_PORT=18082
-FULCRUM_PORT=18080
-PORTKEY_PORT=8787
 PORTKEY_VERSION=${BENCH_PORTKEY_VERSION:-1.15.2}
 
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -101,6 +96,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 say "== building into $BIN"
 go build -o "$BIN/" ./bench/mock ./bench/load ./bench/refproxy ./bench/report
+# Ports are picked free at run time (no fixed ports: two runs on one
+# machine never collide).
+read -r MOCK_PORT SLOW_MOCK_PORT REFPROXY_PORT FULCRUM_PORT PORTKEY_PORT < <("$BIN/load" -free-ports 5)
+say "== ports: mock $MOCK_PORT, slow mock $SLOW_MOCK_PORT, refproxy $REFPROXY_PORT, fulcrum $FULCRUM_PORT, portkey $PORTKEY_PORT"
 HAVE_FULCRUM=0
 if [[ " $TARGETS " == *" fulcrum"* ]]; then
 	if go build -o "$BIN/fulcrum" ./cmd/fulcrum 2>"$WORK/fulcrum-build.log"; then

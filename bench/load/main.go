@@ -16,9 +16,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +53,7 @@ func run() error {
 		probe = flag.Duration("probe", 0, "only wait up to this long for one successful request")
 		quiet = flag.Bool("q", false, "no human-readable summary")
 		brief = flag.Bool("brief", false, "one-line human-readable summary")
+		ports = flag.Int("free-ports", 0, "print this many distinct free TCP ports on 127.0.0.1 and exit (run.sh picks its ports so)")
 		rec   loadgen.Record
 	)
 	flag.StringVar(&cfg.URL, "url", "http://127.0.0.1:18081/v1/chat/completions", "endpoint")
@@ -66,6 +69,9 @@ func run() error {
 	flag.StringVar(&rec.Scenario, "scenario", "", "label: scenario name (closed32, open500 ...)")
 	flag.IntVar(&rec.Rep, "rep", 1, "label: repetition number")
 	flag.Parse()
+	if *ports > 0 {
+		return freePorts(os.Stdout, *ports)
+	}
 
 	cfg.Header = http.Header{"Content-Type": {"application/json"}}
 	if *key != "" {
@@ -188,4 +194,27 @@ func probeOnce(ctx context.Context, cfg loadgen.Config, limit time.Duration) err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// freePorts prints n distinct ports the kernel has free on 127.0.0.1 now:
+// all n listeners are open at once (so the ports differ), then closed for
+// the caller to bind. Two harness runs so never share a fixed port.
+func freePorts(w io.Writer, n int) error {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	var ps []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		lns = append(lns, ln)
+		ps = append(ps, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
+	_, err := fmt.Fprintln(w, strings.Join(ps, " "))
+	return err
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -93,5 +92,3 @@ func (c *Config) JournalPath() string {
 	}
 	return filepath.Join(c.Storage.DataDir, "journal")
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -291,11 +291,3 @@ func (e *ExceededError) LLM() *llm.Error {
 	}
 	return le
 }
-
-// WorstCaseNanos is the most a call can cost: promptTokens at inPicos plus
-// maxOutputTokens at outPicos (prices in USD × 1e12 per token), rounded up
-// to whole nanodollars.
-func WorstCaseNanos(promptTokens, maxOutputTokens, inPicos, outPicos int64) int64 {
-	p := promptTokens*inPicos + maxOutputTokens*outPicos
-	return (p + 999) / 1000
-}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/api/anthropic"
 	"github.com/fulcrumhq/fulcrum/internal/api/openai"
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/sse"
 )
@@ -59,7 +60,7 @@ var fmtOpenAI = &wireFormat{
 	},
 	encodeError:   openai.EncodeError,
 	streamError:   openai.AppendStreamError,
-	setModel:      openai.SetModel,
+	setModel:      setModel,
 	responseUsage: openai.ResponseUsage,
 	errorMessage:  openai.ErrorMessage,
 	newTap:        func(want bool) usageTap { return &openaiTap{want: want} },
@@ -85,7 +86,7 @@ var fmtAnthropic = &wireFormat{
 	},
 	encodeError:     anthropic.EncodeError,
 	streamError:     anthropic.AppendStreamError,
-	setModel:        anthropic.SetModel,
+	setModel:        setModel,
 	responseUsage:   anthropic.ResponseUsage,
 	errorMessage:    anthropic.ErrorMessage,
 	newTap:          func(bool) usageTap { return &anthropicTap{} },
@@ -156,3 +157,8 @@ func (s *Server) writeError(w http.ResponseWriter, f *wireFormat, e *llm.Error) 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// setModel is the pass-through path's model rewrite for every format: one
+// function, one rule (jsonscan.SetModel: a top-level model that is not a
+// string is refused, a missing one is inserted).
+func setModel(body []byte, model string) ([]byte, error) { return jsonscan.SetModel(body, model) }

@@ -24,7 +24,7 @@ var fmtResponses = &wireFormat{
 	},
 	encodeError:     openai.EncodeError,
 	streamError:     func(b []byte, e *llm.Error) []byte { return (&responsesTap{}).Fail(b, e) },
-	setModel:        openai.SetModel,
+	setModel:        setModel,
 	responseUsage:   responses.ResponseUsage,
 	errorMessage:    openai.ErrorMessage,
 	newTap:          func(bool) usageTap { return &responsesTap{} },

@@ -101,14 +101,3 @@ func BenchmarkUsageTapContentDelta(b *testing.B) {
 		tap.Event("content_block_delta", data)
 	}
 }
-
-func BenchmarkSetModel(b *testing.B) {
-	body := readTestdata(b, "decreq_tools.in.json")
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := SetModel(body, "claude-sonnet-4-5-20250929"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -80,16 +80,6 @@ func BenchmarkStreamDecoder(b *testing.B) {
 	}
 }
 
-func BenchmarkSetModel(b *testing.B) {
-	b.ReportAllocs()
-	b.SetBytes(int64(len(typicalRequest)))
-	for b.Loop() {
-		if _, err := SetModel(typicalRequest, "gpt-4o-mini-2024-07-18"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkChunkUsage(b *testing.B) {
 	for _, c := range []struct{ name, data string }{
 		{"content", `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":" paperback"},"logprobs":null,"finish_reason":null}]}`},

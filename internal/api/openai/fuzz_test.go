@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/sse"
 )
@@ -46,7 +47,7 @@ func FuzzDecodeChatRequest(f *testing.F) {
 		if !json.Valid(enc) {
 			t.Fatalf("re-encoded body is not JSON: %s", enc)
 		}
-		if _, err := SetModel(body, "m"); err != nil {
+		if _, err := jsonscan.SetModel(body, "m"); err != nil {
 			t.Fatalf("SetModel failed on a body that decodes: %v", err)
 		}
 		if _, err := DecodeChatRequest(enc); err != nil {

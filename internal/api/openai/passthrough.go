@@ -10,50 +10,6 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
-// SetModel replaces the top-level "model" string of a request body without
-// re-encoding the rest (every occurrence, should the key be duplicated).
-// A body without one gets it inserted first. It is idempotent, and returns
-// body itself when the model is already right.
-func SetModel(body []byte, model string) ([]byte, error) {
-	quoted := appendString(make([]byte, 0, len(model)+2), model)
-	it := newObjIter(body, 0)
-	var spans [4]member
-	found := spans[:0]
-	same := true
-	for m, more := it.next(); more; m, more = it.next() {
-		if !keyIs(m.key, "model") {
-			continue
-		}
-		if body[m.vs] != '"' {
-			return nil, llm.Errorf("model", "Invalid type for 'model': expected a string.")
-		}
-		found = append(found, m)
-		same = same && bytes.Equal(body[m.vs:m.ve], quoted)
-	}
-	if it.err != nil {
-		return nil, fmt.Errorf("openai: set model: %w", it.err)
-	}
-	if len(found) == 0 {
-		open := skipWS(body, 0)
-		repl := append(append([]byte(`"model":`), quoted...), ',')
-		if isEmptyObject(body, open) {
-			repl = repl[:len(repl)-1]
-		}
-		return splice(body, open+1, open+1, repl), nil
-	}
-	if same {
-		return body, nil
-	}
-	out := make([]byte, 0, len(body)+len(found)*len(quoted))
-	last := 0
-	for _, m := range found {
-		out = append(out, body[last:m.vs]...)
-		out = append(out, quoted...)
-		last = m.ve
-	}
-	return append(out, body[last:]...), nil
-}
-
 var includeUsageTrue = []byte(`{"include_usage":true}`)
 
 // SetIncludeUsage makes a streaming request body ask for a final usage

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -9,56 +8,6 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
-
-func TestSetModel(t *testing.T) {
-	tests := []struct {
-		name, in, model, want string
-		wantErr               bool
-	}{
-		{"replace", `{"model":"gpt","messages":[]}`, "gpt-4o-2024-08-06", `{"model":"gpt-4o-2024-08-06","messages":[]}`, false},
-		{"keeps formatting", "{\n  \"messages\": [{\"role\":\"user\",\"content\":\"say \\\"model\\\": x\"}],\n  \"model\" : \"a\"\n}", "b",
-			"{\n  \"messages\": [{\"role\":\"user\",\"content\":\"say \\\"model\\\": x\"}],\n  \"model\" : \"b\"\n}", false},
-		{"nested model untouched", `{"metadata":{"model":"x"},"model":"a"}`, "b", `{"metadata":{"model":"x"},"model":"b"}`, false},
-		{"duplicate keys", `{"model":"a","model":"c"}`, "b", `{"model":"b","model":"b"}`, false},
-		{"escaped key", `{"mod\u0065l":"a"}`, "b", `{"mod\u0065l":"b"}`, false},
-		{"escapes value", `{"model":"a"}`, `we"ird`, `{"model":"we\"ird"}`, false},
-		{"insert", `{"messages":[]}`, "m", `{"model":"m","messages":[]}`, false},
-		{"insert empty", ` {}`, "m", ` {"model":"m"}`, false},
-		{"not a string", `{"model":5}`, "m", "", true},
-		{"not an object", `[1]`, "m", "", true},
-		{"truncated", `{"model":"a","messages":[`, "m", "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := SetModel([]byte(tt.in), tt.model)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if string(got) != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
-			again, err := SetModel(got, tt.model)
-			if err != nil || string(again) != string(got) {
-				t.Errorf("not idempotent: %s, %v", again, err)
-			}
-			var v struct{ Model string }
-			if err := json.Unmarshal(got, &v); err != nil || v.Model != tt.model {
-				t.Errorf("decoded model = %q, %v", v.Model, err)
-			}
-		})
-	}
-}
-
-func TestSetModelUnchangedIsSameSlice(t *testing.T) {
-	in := []byte(`{"model":"m","stream":true}`)
-	out, err := SetModel(in, "m")
-	if err != nil || &out[0] != &in[0] {
-		t.Errorf("want the input slice back when nothing changes")
-	}
-}
 
 func TestSetIncludeUsage(t *testing.T) {
 	tests := []struct{ name, in, want string }{

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/provider/ollama"
 	"github.com/fulcrumhq/fulcrum/internal/provider/openai"
 	"github.com/fulcrumhq/fulcrum/internal/provider/replay"
+	"github.com/fulcrumhq/fulcrum/internal/provider/vertex"
 )
 
 // NewProvider builds the adapter for one configured provider.
@@ -38,6 +40,8 @@ func NewProvider(pc config.Provider) (provider.Provider, error) {
 		return bedrock.New(pc)
 	case config.TypeAzureOpenAI:
 		return azure.New(pc)
+	case config.TypeVertex:
+		return vertex.New(pc, vertexGemini)
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 	}
@@ -71,6 +75,12 @@ func BuildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 		}
 	}
 	return out, nil
+}
+
+// vertexGemini builds the Gemini half of a vertex provider: the gemini
+// adapter's translation with Vertex's URLs and Google OAuth credentials.
+func vertexGemini(pc config.Provider, endpoint func(model, method string) string, auth func(context.Context, http.Header) error) (provider.Provider, error) {
+	return gemini.New(pc, gemini.WithEndpoint(endpoint), gemini.WithAuth(auth))
 }
 
 func hasModels(cfg *config.Config, provider string) bool {

@@ -3,11 +3,22 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 )
+
+// startClouds starts the fakes of the cloud provider types.
+func (u *upstreams) startClouds(t testing.TB) {
+	u.bedrock = fake.NewBedrock("eu-central-1")
+	u.azure = fake.NewAzure(map[string]string{"gpt4o-eu": "gpt-4o", "embed-eu": "text-embedding-3-small"})
+	u.vertex = fake.NewVertex("fake-project", "europe-west4")
+	t.Cleanup(func() { u.bedrock.Close(); u.azure.Close(); u.vertex.Close() })
+	u.vertexSA = writeFile(t, "vertex-sa.json", u.vertex.ServiceAccountJSON())
+}
 
 // cloudProviders and cloudModels add the cloud provider types
 // (azure_openai, bedrock, vertex, mistral) to the matrix config: each adds
@@ -17,9 +28,12 @@ func (u *upstreams) cloudProviders() string {
 	return fmt.Sprintf(`  - { name: p-bedrock, type: bedrock, base_url: %q, region: eu, retention: none,
       aws: { region: eu-central-1, access_key_id: %q, secret_access_key: %q } }
   - { name: p-azure, type: azure_openai, base_url: %q, region: eu, retention: none,
-      azure: { entra: { tenant_id: %q, client_id: %q, client_secret: %q, token_url: %q }, deployments: { gpt-4o: gpt4o-eu } } }`,
+      azure: { entra: { tenant_id: %q, client_id: %q, client_secret: %q, token_url: %q }, deployments: { gpt-4o: gpt4o-eu } } }
+  - { name: p-vertex, type: vertex, base_url: %q, region: eu, retention: none,
+      vertex: { project: fake-project, location: europe-west4, credentials_file: %q } }`,
 		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey,
-		u.azure.URL, fake.AzureTenant, fake.AzureClientID, fake.AzureClientSecret, u.azure.TokenURL())
+		u.azure.URL, fake.AzureTenant, fake.AzureClientID, fake.AzureClientSecret, u.azure.TokenURL(),
+		u.vertex.URL, u.vertexSA)
 }
 
 func (u *upstreams) cloudModels() string {
@@ -27,7 +41,19 @@ func (u *upstreams) cloudModels() string {
   - { name: e-bedrock-titan, provider: p-bedrock, upstream: "amazon.titan-embed-text-v2:0", type: embedding }
   - { name: e-bedrock-cohere, provider: p-bedrock, upstream: "cohere.embed-multilingual-v3", type: embedding }
   - { name: m-azure, provider: p-azure, upstream: gpt-4o }
-  - { name: e-azure, provider: p-azure, upstream: embed-eu, type: embedding }`
+  - { name: e-azure, provider: p-azure, upstream: embed-eu, type: embedding }
+  - { name: m-vertex-gemini, provider: p-vertex, upstream: gemini-2.5-flash }
+  - { name: m-vertex-claude, provider: p-vertex, upstream: "claude-sonnet-4-5@20250929" }
+  - { name: e-vertex, provider: p-vertex, upstream: text-embedding-005, type: embedding }`
+}
+
+// writeFile writes a file in the test's temporary directory.
+func writeFile(t testing.TB, name string, b []byte) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestCloudErrors: provider-specific refusals reach each client format

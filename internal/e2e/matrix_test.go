@@ -27,19 +27,14 @@ type upstreams struct {
 	ollama    *fake.Ollama
 	bedrock   *fake.Bedrock
 	azure     *fake.Azure
+	vertex    *fake.Vertex
+	vertexSA  string
 }
 
 func startUpstreams(t testing.TB) *upstreams {
-	u := &upstreams{openai: fake.NewOpenAI(), anthropic: fake.NewAnthropic(), gemini: fake.NewGemini(), ollama: fake.NewOllama(),
-		bedrock: fake.NewBedrock("eu-central-1"), azure: fake.NewAzure(map[string]string{"gpt4o-eu": "gpt-4o", "embed-eu": "text-embedding-3-small"})}
-	t.Cleanup(func() {
-		u.openai.Close()
-		u.anthropic.Close()
-		u.gemini.Close()
-		u.ollama.Close()
-		u.bedrock.Close()
-		u.azure.Close()
-	})
+	u := &upstreams{openai: fake.NewOpenAI(), anthropic: fake.NewAnthropic(), gemini: fake.NewGemini(), ollama: fake.NewOllama()}
+	t.Cleanup(func() { u.openai.Close(); u.anthropic.Close(); u.gemini.Close(); u.ollama.Close() })
+	u.startClouds(t)
 	return u
 }
 
@@ -71,6 +66,8 @@ var providerModels = []struct{ model, provider string }{
 	{"m-ollama", "p-ollama"},
 	{"m-bedrock", "p-bedrock"},
 	{"m-azure", "p-azure"},
+	{"m-vertex-gemini", "p-vertex"},
+	{"m-vertex-claude", "p-vertex"},
 }
 
 func openaiClient(g *gateway) openai.Client {
@@ -291,7 +288,7 @@ func TestMatrix(t *testing.T) {
 	}
 
 	t.Run("embeddings", func(t *testing.T) {
-		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere", "e-azure"} {
+		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere", "e-azure", "e-vertex"} {
 			for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
 				resp, err := oc.Embeddings.New(ctxT(t), openai.EmbeddingNewParams{
 					Model:          m,

@@ -41,6 +41,10 @@ type Client struct {
 	now     func() time.Time
 	newID   func() string
 	sigs    *sigCache
+	// endpoint and auth, when set, replace the Gemini API's URLs and key
+	// (Gemini on Vertex AI).
+	endpoint func(model, method string) string
+	auth     func(ctx context.Context, h http.Header) error
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -59,10 +63,25 @@ func WithIDs(newID func() string) Option { return func(c *Client) { c.newID = ne
 // configured timeouts.
 func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
 
+// WithEndpoint replaces the URL of each call: method is
+// ":generateContent" or ":streamGenerateContent?alt=sse". The vertex type
+// uses it to reach publishers/google/models on Vertex AI with the same
+// translation.
+func WithEndpoint(url func(model, method string) string) Option {
+	return func(c *Client) { c.endpoint = url }
+}
+
+// WithAuth replaces the x-goog-api-key header with auth's credentials
+// (a Google OAuth bearer token for Vertex AI); APIKey is then not needed.
+func WithAuth(auth func(ctx context.Context, h http.Header) error) Option {
+	return func(c *Client) { c.auth = auth }
+}
+
 // New builds a client from a provider config. BaseURL defaults to
-// https://generativelanguage.googleapis.com/v1beta; APIKey is required.
+// https://generativelanguage.googleapis.com/v1beta; APIKey is required
+// unless WithAuth is given.
 func New(cfg config.Provider, opts ...Option) (*Client, error) {
-	if cfg.APIKey == "" {
+	if cfg.APIKey == "" && !hasAuth(opts) {
 		return nil, fmt.Errorf("gemini: provider %q: api_key is required", cfg.Name)
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
@@ -99,6 +118,14 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		c.http = provider.NewHTTPFor(cfg.Timeouts)
 	}
 	return c, nil
+}
+
+func hasAuth(opts []Option) bool {
+	var c Client
+	for _, o := range opts {
+		o(&c)
+	}
+	return c.auth != nil
 }
 
 // Info describes the provider.
@@ -199,6 +226,9 @@ func (c *Client) encode(req *llm.ChatRequest) ([]byte, error) {
 // "models/x" is accepted too.
 func (c *Client) modelURL(model, method string) string {
 	model = strings.TrimPrefix(model, "models/")
+	if c.endpoint != nil {
+		return c.endpoint(model, method)
+	}
 	return c.base + "/models/" + url.PathEscape(model) + method
 }
 
@@ -213,7 +243,14 @@ func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (
 		hr.Header.Set(k, v)
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("x-goog-api-key", c.key)
+	if c.auth != nil {
+		if err := c.auth(ctx, hr.Header); err != nil {
+			return nil, nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_auth_failed", Provider: c.info.Name,
+				Message: fmt.Sprintf("upstream %s: no credentials: %v", c.info.Name, err), Err: err}
+		}
+	} else {
+		hr.Header.Set("x-goog-api-key", c.key)
+	}
 	resp, cancel, err := c.http.Do(ctx, hr, stream)
 	if err != nil {
 		var le *llm.Error

@@ -1,0 +1,128 @@
+// Package vertex is the adapter for Google Vertex AI (type vertex): Gemini
+// models through publishers/google/models/{m}:generateContent and
+// :streamGenerateContent (the gemini adapter's translation, built by the
+// caller with Vertex's URLs and credentials), Anthropic Claude models
+// through publishers/anthropic/models/{m}:rawPredict and :streamRawPredict
+// (the Messages format of internal/api/anthropic with anthropic_version
+// vertex-2023-10-16 and the model in the URL), and text embeddings through
+// :predict. Credentials are Google OAuth tokens from a service-account or
+// workload-identity JSON file or the application default credentials.
+//
+// See docs/providers/vertex.md.
+package vertex
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+)
+
+const providerType = "vertex"
+
+const maxErrorBody = 64 << 10
+
+// GeminiFactory builds the Gemini adapter for Vertex: endpoint gives the
+// URL of a model's method, auth sets the credentials. Adapters never
+// import each other, so the caller (internal/app) wires gemini.New in.
+type GeminiFactory func(cfg config.Provider, endpoint func(model, method string) string, auth func(context.Context, http.Header) error) (provider.Provider, error)
+
+// Client calls Vertex AI. It is safe for concurrent use.
+type Client struct {
+	info    provider.Info
+	root    string // {base}/projects/{p}/locations/{l}/publishers
+	gemini  provider.Provider
+	tokens  *tokens
+	headers map[string]string
+	http    *provider.HTTP
+	now     func() time.Time
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTP replaces the HTTP client.
+func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
+
+// WithClock sets the clock for Created of Claude answers. Default time.Now.
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// New builds a client. cfg.Vertex.Project and Location are required;
+// newGemini builds the Gemini half.
+func New(cfg config.Provider, newGemini GeminiFactory, opts ...Option) (*Client, error) {
+	v := cfg.Vertex
+	if v == nil || v.Project == "" || v.Location == "" {
+		return nil, fmt.Errorf("vertex: provider %q: vertex.project and vertex.location are required", cfg.Name)
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = config.VertexBaseURL(v.Location)
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("vertex: provider %q: base_url %q is not an http(s) URL", cfg.Name, base)
+	}
+	hosting := provider.Hosting(cfg.Hosting)
+	if hosting == "" {
+		hosting = provider.Proprietary
+	}
+	c := &Client{
+		info: provider.Info{Name: cfg.Name, Type: providerType, Hosting: hosting, Region: cfg.Region, Retention: cfg.Retention,
+			Caps: provider.Capabilities{Embeddings: true, MultipleChoices: true}},
+		root:    base + "/projects/" + url.PathEscape(v.Project) + "/locations/" + url.PathEscape(v.Location) + "/publishers",
+		headers: cfg.Headers,
+		now:     time.Now,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.http == nil {
+		c.http = provider.NewHTTPFor(cfg.Timeouts)
+	}
+	c.tokens = newTokens(v, c.http.Client)
+	g, err := newGemini(cfg, func(model, method string) string {
+		return c.root + "/google/models/" + url.PathEscape(model) + method
+	}, c.tokens.header)
+	if err != nil {
+		return nil, fmt.Errorf("vertex: provider %q: %w", cfg.Name, err)
+	}
+	c.gemini = g
+	return c, nil
+}
+
+// Info describes the provider.
+func (c *Client) Info() *provider.Info { return &c.info }
+
+// isClaude reports whether a model is Anthropic's (publishers/anthropic).
+func isClaude(model string) bool { return strings.HasPrefix(model, "claude") }
+
+// Chat sends Claude models to rawPredict, everything else to Gemini's
+// generateContent.
+func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if isClaude(req.Model) {
+		return c.claudeChat(ctx, req)
+	}
+	return c.gemini.Chat(ctx, req)
+}
+
+// ChatStream sends Claude models to streamRawPredict, everything else to
+// Gemini's streamGenerateContent?alt=sse.
+func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+	if isClaude(req.Model) {
+		return c.claudeStream(ctx, req)
+	}
+	return c.gemini.ChatStream(ctx, req)
+}
+
+// authError is the client's error when no token could be had.
+func (c *Client) authError(err error) *llm.Error {
+	return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_auth_failed", Provider: c.info.Name,
+		Message: fmt.Sprintf("upstream %s: no credentials: %v", c.info.Name, err), Err: err}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/meter"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
@@ -24,7 +25,7 @@ func parse(t *testing.T, y string) *config.Config {
 	return c
 }
 
-// TestPricerExact checks the observer's pricing against hand computation:
+// TestPricerExact checks the gateway's pricing (meter.Pricer) against hand computation:
 // GPT-4 at its launch price, $0.03 / 1K input and $0.06 / 1K output.
 func TestPricerExact(t *testing.T) {
 	c := parse(t, `
@@ -40,19 +41,19 @@ models:
 		t.Fatal(err)
 	}
 	oa := &provider.Info{Name: "oa", Type: "openai", Hosting: provider.Proprietary}
-	cost, ref := p.cost(oa, "gpt-4", &llm.Usage{InputTokens: 1000, OutputTokens: 500})
+	cost, ref := p.Price(oa, "gpt-4", &llm.Usage{InputTokens: 1000, OutputTokens: 500})
 	if cost != 60_000_000 || ref != 0 { // $0.03 + $0.03
 		t.Errorf("gpt-4 1000/500: cost %d nanos, ref %d; want 60,000,000", cost, ref)
 	}
 	gpu := &provider.Info{Name: "gpu", Type: "openai", Hosting: provider.SelfHosted}
-	cost, ref = p.cost(gpu, "llama", &llm.Usage{InputTokens: 1000, OutputTokens: 2000})
+	cost, ref = p.Price(gpu, "llama", &llm.Usage{InputTokens: 1000, OutputTokens: 2000})
 	if cost != 1_000_000 { // 2,000 output tokens at $0.50 per million
 		t.Errorf("self-hosted fixed price: cost %d nanos, want 1,000,000", cost)
 	}
 	if ref <= 0 {
 		t.Errorf("self-hosted record has no reference cost")
 	}
-	if cost, _ := p.cost(oa, "gpt-4", nil); cost != 0 {
+	if cost, _ := p.Price(oa, "gpt-4", nil); cost != 0 {
 		t.Errorf("unknown usage priced at %d", cost)
 	}
 	price, err := PriceFunc(c)
@@ -69,7 +70,7 @@ models:
 
 func TestPromptUpperBound(t *testing.T) {
 	req := &llm.ChatRequest{Messages: []llm.Message{llm.TextMessage(llm.RoleUser, strings.Repeat("word ", 300))}}
-	est := estimator(req, "")
+	est := (&meter.Pricer{}).Estimate(req, "")
 	if ub := promptTokensUpperBound(req); ub < est.InputTokens {
 		t.Errorf("upper bound %d below the tokenizer's count %d", ub, est.InputTokens)
 	}

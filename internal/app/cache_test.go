@@ -118,7 +118,7 @@ policy:
 	if g.prices, err = newPricer(cfg); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := newRouter(cfg, providers, g.prices, func() gateway.Observer { return nil }, log)
+	rt, err := newRouter(cfg, providers, g.prices, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,9 +126,9 @@ policy:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.obs = &attempts{recorder: &recorder{prices: g.prices, log: log}}
+	e.obs = &attempts{recorder: &recorder{log: log}}
 	opts := gateway.Options{
-		Router: rt, Guard: gd, Observer: e.obs, Now: e.clock,
+		Router: rt, Guard: gd, Observer: e.obs, Pricer: g.prices, Now: e.clock,
 		Auth: testKeys{
 			"key-open":    {KeyID: "k-open", Policy: "open"},
 			"key-default": {KeyID: "k-default"},

@@ -27,9 +27,10 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 	g.Store = st
 	g.closers = append(g.closers, st.Close)
 	o.Ready = readiness(st)
-	o.Estimate = estimator
+	o.Estimate = g.prices.Estimate
+	o.Pricer = g.prices
 
-	obs := &recorder{prices: g.prices, log: g.log}
+	obs := &recorder{log: g.log}
 	if !cfg.Metering.Disabled {
 		// Audit rows of an older version's own journal go first, so the
 		// chain keeps their order.
@@ -63,7 +64,6 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 	}
 	o.Guard = gd
 	o.Observer = obs
-	g.observer = obs
 	if !cfg.Metering.Disabled {
 		g.closers = append(g.closers, startRetention(context.WithoutCancel(ctx), cfg, st, g.log))
 	}

@@ -18,91 +18,49 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
-// pricer turns an attempt's usage into cost: catalogue prices for APIs,
-// the GPU-hour model for self-hosted providers that configure one.
-type pricer struct {
-	cat        *meter.Catalogue
-	selfHosted map[string]*meter.SelfHosted // by provider name
-}
+// pricer adapts meter.Pricer, the one home of pricing, to the gateway,
+// the limiter and the router.
+type pricer struct{ *meter.Pricer }
 
 func newPricer(cfg *config.Config) (*pricer, error) {
-	cat, err := meter.Embedded()
+	p, err := meter.NewPricer(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("price catalogue: %w", err)
+		return nil, err
 	}
-	cat = cat.WithOverrides(meter.OverridesFromConfig(cfg.Models)...)
-	p := &pricer{cat: cat, selfHosted: map[string]*meter.SelfHosted{}}
-	for _, pc := range cfg.Providers {
-		if pc.Cost == nil {
-			continue
-		}
-		var ref *meter.Price
-		for _, typ := range []string{config.TypeOpenAI, config.TypeAnthropic, config.TypeGemini} {
-			if rp, ok := cat.Lookup(typ, pc.Cost.ReferenceModel); ok {
-				ref = &rp
-				break
-			}
-		}
-		p.selfHosted[pc.Name] = meter.NewSelfHosted(*pc.Cost, ref, meter.SelfHostedOptions{
-			Window:             cfg.Metering.SelfHosted.Window.D(),
-			MinTokensPerSecond: cfg.Metering.SelfHosted.MinTokensPerSecond,
-		})
-	}
-	return p, nil
+	return &pricer{p}, nil
 }
 
-// cost prices usage on t; reference is what a self-hosted answer would have
-// cost on the reference proprietary model.
-func (p *pricer) cost(info *provider.Info, upstream string, u *llm.Usage) (cost, reference meter.Nanos) {
-	if u == nil {
-		return 0, 0
-	}
-	if sh := p.selfHosted[info.Name]; sh != nil {
-		return sh.Charge(*u)
-	}
-	price, ok := p.cat.Resolve(info.Name, info.Type, upstream)
-	if !ok {
-		return 0, 0
-	}
-	return meter.Cost(*u, price), 0
+// Price implements gateway.Pricer.
+func (p *pricer) Price(info *provider.Info, upstream string, u *llm.Usage) (cost, reference int64) {
+	c, r := p.Pricer.Price(info.Name, info.Type, upstream, u)
+	return int64(c), int64(r)
 }
 
-// worstCase is the most a request can cost on the given target: its
-// prompt at the input price plus max_tokens (or a default) at the output
-// price. Self-hosted targets with a cost model use its current price.
+// worstCase is the most a request can cost on the given target.
 func (p *pricer) worstCase(info *provider.Info, upstream string, promptTokens, maxOutput int64) meter.Nanos {
-	u := llm.Usage{InputTokens: promptTokens, OutputTokens: maxOutput}
-	if sh := p.selfHosted[info.Name]; sh != nil {
-		return meter.Cost(u, meter.Price{Output: sh.OutputPrice()})
-	}
-	price, ok := p.cat.Resolve(info.Name, info.Type, upstream)
-	if !ok {
-		return 0
-	}
-	return meter.Cost(u, price)
+	return p.WorstCase(info.Name, info.Type, upstream, promptTokens, maxOutput)
 }
 
-// recorder is the gateway's Observer: per upstream attempt a usage record,
-// priced, and an audit row, journaled together in one line before the
-// response's last bytes leave; per request that made no upstream call, an
-// audit row alone.
+// recorder is the gateway's Observer, a sink: per upstream attempt (priced
+// by the gateway) a usage record and an audit row, journaled together in
+// one line before the response's last bytes leave; per request that made
+// no upstream call, an audit row alone.
 type recorder struct {
-	rec    *meter.Recorder
-	prices *pricer
-	log    *slog.Logger
+	rec *meter.Recorder
+	log *slog.Logger
 	// called holds the ids of requests in flight that made an upstream
 	// call, so Request knows whether their audit rows are written.
 	called sync.Map
 }
 
 func (o *recorder) Attempt(a *gateway.Attempt) {
-	cost, ref := o.prices.cost(a.Info, a.Target.Upstream, a.Usage)
+	ref := a.ReferenceNanos
 	if a.Cached {
-		// A cache hit costs nothing upstream; its reference cost is what
-		// the original call cost, so savings reports count it.
-		cost, ref = 0, meter.Nanos(a.SavedNanos)
+		// A cache hit costs nothing upstream (the gateway does not price
+		// it); its reference cost is what the original call cost, so
+		// savings reports count it.
+		ref = a.SavedNanos
 	}
-	a.CostNanos = int64(cost)
 	if o.rec == nil {
 		return
 	}
@@ -117,10 +75,10 @@ func (o *recorder) Attempt(a *gateway.Attempt) {
 		Status:        a.Status,
 		LatencyMS:     a.Latency.Milliseconds(),
 		TTFTMS:        a.TTFT.Milliseconds(),
-		CostNanos:     int64(cost),
+		CostNanos:     a.CostNanos,
 		ErrorCode:     a.ErrCode,
 	}
-	r.ReferenceCostNanos = int64(ref)
+	r.ReferenceCostNanos = ref
 	row := store.AuditRow{Time: a.Time, RequestID: a.RequestID, Action: "none",
 		Chosen: a.Info.Name, ChosenHosting: string(a.Info.Hosting), Outcome: outcome(a.Status, a.ErrCode)}
 	if a.Caller != nil {
@@ -185,23 +143,6 @@ func auditVerdict(row *store.AuditRow, v gateway.Verdict) {
 	}
 }
 
-// estimator counts tokens with a real tokenizer when a provider reports none.
-func estimator(req *llm.ChatRequest, output string) *llm.Usage {
-	texts := make([]string, 0, len(req.Messages)+1)
-	for i := range req.Messages {
-		m := &req.Messages[i]
-		texts = append(texts, m.Text())
-		for _, tc := range m.ToolCalls {
-			texts = append(texts, tc.Name, tc.Arguments)
-		}
-	}
-	return &llm.Usage{
-		InputTokens:  meter.EstimateTokens(req.Model, texts...),
-		OutputTokens: meter.EstimateTokens(req.Model, output),
-		Estimated:    true,
-	}
-}
-
 // openStore opens (and migrates) the configured store.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	st, err := openStoreURL(ctx, cfg.Storage.URL, log)
@@ -241,14 +182,14 @@ func PriceFunc(cfg *config.Config) (func(model string, u llm.Usage) (float64, bo
 			if pc.Cost != nil {
 				return 0, false // self-hosted cost models price by GPU time, not here
 			}
-			price, ok := p.cat.Resolve(pc.Name, pc.Type, m.Upstream)
+			price, ok := p.Catalogue().Resolve(pc.Name, pc.Type, m.Upstream)
 			if !ok {
 				return 0, false
 			}
 			return meter.Cost(u, price).USD(), true
 		}
 		for _, typ := range []string{config.TypeOpenAI, config.TypeAnthropic, config.TypeGemini} {
-			if price, ok := p.cat.Lookup(typ, model); ok {
+			if price, ok := p.Catalogue().Lookup(typ, model); ok {
 				return meter.Cost(u, price).USD(), true
 			}
 		}

@@ -42,8 +42,6 @@ type Gateway struct {
 	Providers map[string]provider.Provider
 	Store     store.Store
 	prices    *pricer
-	// observer records attempts; set by wireFeatures, read by the judge.
-	observer gateway.Observer
 	// collectors are Prometheus collectors registered on the gateway's metrics.
 	collectors []prometheus.Collector
 	closers    []func() error
@@ -65,7 +63,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 	if g.prices, err = newPricer(cfg); err != nil {
 		return nil, err
 	}
-	router, err := newRouter(cfg, providers, g.prices, func() gateway.Observer { return g.observer }, log)
+	router, err := newRouter(cfg, providers, g.prices, log)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +111,7 @@ func (g *Gateway) Close() error {
 // least-cost balancing compares a typical call (1,000 tokens in, 250 out)
 // at each target's price; cascade judges are called directly on their
 // provider.
-func newRouter(cfg *config.Config, providers map[string]provider.Provider, prices *pricer, obs func() gateway.Observer, log *slog.Logger) (*router.Router, error) {
+func newRouter(cfg *config.Config, providers map[string]provider.Provider, prices *pricer, log *slog.Logger) (*router.Router, error) {
 	var r *router.Router
 	// The judge's call is made for the request it judges: its prompt holds
 	// that request's redacted text and it may reach only the targets that
@@ -130,7 +128,13 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 				up.Model = t.Upstream
 				start := time.Now()
 				out, err := t.Provider.Chat(ctx, &up)
-				recordJudge(ctx, obs(), model, t, start, out, err)
+				// Recorded, priced and settled as attempt 0 of the
+				// request it judges.
+				var u *llm.Usage
+				if err == nil && out != nil {
+					u = out.Usage
+				}
+				gateway.CallFrom(ctx).Judged(ctx, model, t, start, u, err)
 				return out, err
 			})
 		if err != nil {
@@ -150,26 +154,6 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 		},
 	})
 	return r, err
-}
-
-// recordJudge records a cascade judge's call as attempt 0 of the request
-// it judged, so its tokens are metered and billed like every other call.
-func recordJudge(ctx context.Context, obs gateway.Observer, model string, t *router.Target, start time.Time, resp *llm.ChatResponse, err error) {
-	ci := gateway.CallFrom(ctx)
-	if obs == nil || ci == nil {
-		return
-	}
-	a := &gateway.Attempt{
-		RequestID: ci.RequestID, N: 0, Time: start, Caller: ci.Caller, RequestedModel: model,
-		Target: t, Info: t.Provider.Info(), Status: 200, Latency: time.Since(start), Verdict: ci.Verdict,
-	}
-	if err != nil {
-		e := llm.AsError(err)
-		a.Status, a.ErrCode = e.Status, e.Code
-	} else if resp != nil {
-		a.Usage = resp.Usage
-	}
-	obs.Attempt(a)
 }
 
 // Serve runs the gateway on cfg.Server.Listen until ctx is done, then stops

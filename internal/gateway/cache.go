@@ -167,10 +167,10 @@ func (c *chatCall) reportHit(e *cache.Entry) {
 		Target: t, Info: cacheProvider(e), Stream: c.req.Stream, Status: http.StatusOK,
 		Usage: &u, Verdict: c.verdict, Declared: c.declared, Cached: true, SavedNanos: e.CostNanos,
 	}
+	// Not priced: a hit costs nothing upstream.
 	if s.opts.Observer != nil {
 		s.opts.Observer.Attempt(a)
 	}
-	a.CostNanos = 0 // whatever the observer priced: a hit costs nothing upstream
 	s.opts.Metrics.observeAttempt(a)
 }
 

@@ -37,9 +37,11 @@ type Attempt struct {
 	Usage    *llm.Usage
 	Verdict  Verdict
 	Declared []string
-	// CostNanos is set by the Observer (USD × 1e9) so the budget can be
-	// settled with it.
-	CostNanos int64
+	// CostNanos is the attempt's price (USD × 1e9), set by the gateway's
+	// Pricer; ReferenceNanos, for self-hosted attempts, what the same
+	// usage would have cost on the reference model.
+	CostNanos      int64
+	ReferenceNanos int64
 	// Cached is true when the answer came from the response cache: Info
 	// is then provider "cache" (with the hosting and region of the
 	// provider that produced it), the upstream cost is zero and
@@ -201,12 +203,17 @@ func (c *chatCall) mapRawError(t *Target, resp *http.Response) *llm.Error {
 	return provider.StatusError(t.Provider.Info().Name, resp, c.rc.format.errorMessage(body))
 }
 
-// report hands an attempt to the observer and the metrics.
+// report prices an attempt and hands it to the observer and the metrics;
+// its cost is settled against the request's budget with the others.
 func (c *chatCall) report(ctx context.Context, t *Target, n int, start time.Time, ttft time.Duration, u *llm.Usage, err error) {
+	c.reportAs(ctx, c.req.Model, c.req.Stream, t, n, start, ttft, u, err)
+}
+
+func (c *chatCall) reportAs(ctx context.Context, model string, stream bool, t *Target, n int, start time.Time, ttft time.Duration, u *llm.Usage, err error) {
 	s := c.s
 	a := &Attempt{
-		RequestID: c.rc.id, N: n, Time: start, Caller: c.rc.caller, RequestedModel: c.req.Model,
-		Target: t, Info: t.Provider.Info(), Stream: c.req.Stream, Status: http.StatusOK,
+		RequestID: c.rc.id, N: n, Time: start, Caller: c.rc.caller, RequestedModel: model,
+		Target: t, Info: t.Provider.Info(), Stream: stream, Status: http.StatusOK,
 		Latency: s.opts.Now().Sub(start), TTFT: ttft, Usage: u, Verdict: c.verdict, Declared: c.declared,
 	}
 	if err != nil {
@@ -221,11 +228,14 @@ func (c *chatCall) report(ctx context.Context, t *Target, n int, start time.Time
 			a.Status = 499
 		}
 	}
+	if s.opts.Pricer != nil {
+		a.CostNanos, a.ReferenceNanos = s.opts.Pricer.Price(a.Info, t.Upstream, u)
+	}
 	if s.opts.Observer != nil {
-		s.opts.Observer.Attempt(a) // prices it: a.CostNanos
+		s.opts.Observer.Attempt(a)
 	}
 	s.opts.Metrics.observeAttempt(a)
-	if c.hold != nil && err == nil {
+	if c.hold != nil && err == nil && n > 0 {
 		for _, cp := range c.hold.Spilled() {
 			cp.CountSpill(a.CostNanos, u)
 		}
@@ -356,7 +366,7 @@ func (c *chatCall) cascade(ctx context.Context) (*llm.ChatResponse, *Target, err
 	req := *c.req
 	req.Stream = false
 	// The judge, if the route has one, records its call under this request.
-	ctx = context.WithValue(ctx, callKey{}, &CallInfo{RequestID: c.rc.id, Caller: c.rc.caller, Verdict: c.verdict})
+	ctx = context.WithValue(ctx, callKey{}, &CallInfo{RequestID: c.rc.id, Caller: c.rc.caller, Verdict: c.verdict, call: c})
 	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.clr, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
 		return c.chatAttempt(ctx, t, n, c.s.opts.Now())
 	})
@@ -445,6 +455,17 @@ type CallInfo struct {
 	RequestID string
 	Caller    *Caller
 	Verdict   Verdict
+	call      *chatCall
+}
+
+// Judged records a call made for the request (a cascade judge asked about
+// model on t) as the request's attempt 0: priced, recorded and audited like
+// its other attempts, and settled against its budget with them.
+func (ci *CallInfo) Judged(ctx context.Context, model string, t *Target, start time.Time, u *llm.Usage, err error) {
+	if ci == nil || ci.call == nil {
+		return
+	}
+	ci.call.reportAs(ctx, model, false, t, 0, start, 0, u, err)
 }
 
 // CallFrom returns the request a context belongs to, or nil.

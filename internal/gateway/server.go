@@ -27,6 +27,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 )
 
@@ -90,6 +91,13 @@ type Observer interface {
 	Request(r *RequestLog)
 }
 
+// Pricer prices an upstream attempt's usage in nanodollars (USD × 1e9);
+// reference is what a self-hosted answer would have cost on its reference
+// model. meter.Pricer is the implementation (through app).
+type Pricer interface {
+	Price(info *provider.Info, upstream string, u *llm.Usage) (cost, reference int64)
+}
+
 // Limiter admits requests against rate limits and budgets before any
 // upstream call. Nil admits everything.
 type Limiter interface {
@@ -123,8 +131,13 @@ type Options struct {
 	Guard Guard
 	// Auth verifies virtual keys; nil accepts only MasterKey.
 	Auth Authenticator
-	// Observer records attempts and requests; nil records nothing.
+	// Observer records attempts and requests; nil records nothing. It is
+	// a sink: attempts reach it priced.
 	Observer Observer
+	// Pricer prices every upstream attempt (cost and, for self-hosted
+	// providers, reference cost) before it is recorded and settled
+	// against the budget; nil prices everything at 0.
+	Pricer Pricer
 	// Limiter enforces rate limits and budgets; nil enforces none.
 	Limiter Limiter
 	// MasterKey, when set, must be presented by every client (and is the

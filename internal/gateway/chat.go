@@ -380,7 +380,7 @@ func (c *chatCall) forwardOnce(ctx context.Context, t *Target) ([]byte, *llm.Usa
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path, Body: body, Header: forwardHeaders(c.rc)})
+	resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path + c.rc.query, Body: body, Header: forwardHeaders(c.rc)})
 	if err != nil {
 		return nil, nil, err
 	}

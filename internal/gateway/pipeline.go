@@ -168,8 +168,13 @@ func (s *Server) limits(w http.ResponseWriter, r *http.Request, c *chatCall, in 
 // decodeChat is the decoder of the chat-shaped endpoints: the request is
 // decoded by the client's wire format.
 func decodeChat(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
-	if v := r.Header.Values("Anthropic-Beta"); len(v) > 0 && rc.format == fmtAnthropic {
-		rc.fwd = http.Header{"Anthropic-Beta": v}
+	if rc.format == fmtAnthropic {
+		if v := r.Header.Values("Anthropic-Beta"); len(v) > 0 {
+			rc.fwd = http.Header{"Anthropic-Beta": v}
+		}
+		if r.URL.RawQuery != "" {
+			rc.query = "?" + r.URL.RawQuery
+		}
 	}
 	req, err := rc.format.decode(body)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -333,4 +334,60 @@ func (e *env) get(t *testing.T, path string) (*http.Response, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// TestClaudeCodeShape sends what current Claude Code sends (system turns
+// inside messages, adaptive thinking, context_management, output_config,
+// cache_control, metadata, ?beta=true and anthropic-beta) to an Anthropic
+// upstream, where it passes through untouched with the query and headers,
+// and to an OpenAI one, where it is translated.
+func TestClaudeCodeShape(t *testing.T) {
+	e, _ := newResponsesEnv(t)
+	body, err := os.ReadFile("../api/anthropic/testdata/decreq_claude_code.in.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{"m-anthropic", "m-openai"} {
+		b := strings.Replace(string(body), `"claude-sonnet-4-5"`, `"`+model+`"`, 1)
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/messages?beta=true", strings.NewReader(b))
+		req.Header.Set("anthropic-version", "2023-06-01")
+		req.Header.Set("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(out), "event: message_stop") {
+			t.Fatalf("%s: %d %s", model, resp.StatusCode, out)
+		}
+		if model == "m-anthropic" {
+			got := e.an.Log.All()[0]
+			if got.Path != "/v1/messages?beta=true" || got.Header.Get("Anthropic-Beta") != "claude-code-20250219,interleaved-thinking-2025-05-14" {
+				t.Errorf("pass-through lost the query or beta header: %s %v", got.Path, got.Header)
+			}
+			if string(got.Body) != strings.Replace(b, `"m-anthropic"`, `"claude-sonnet-4-5"`, 1) {
+				t.Errorf("pass-through body changed:\n%s", got.Body)
+			}
+			continue
+		}
+		sent := e.oa.Log.All()
+		var up struct {
+			Messages []struct{ Role string }
+			Tools    []struct{ Function struct{ Name string } }
+		}
+		if err := json.Unmarshal(sent[len(sent)-1].Body, &up); err != nil {
+			t.Fatal(err)
+		}
+		var roles []string
+		for _, m := range up.Messages {
+			roles = append(roles, m.Role)
+		}
+		if strings.Join(roles, ",") != "system,user,system,assistant,tool" {
+			t.Errorf("translated roles %v", roles)
+		}
+		if len(up.Tools) != 1 || up.Tools[0].Function.Name != "Read" {
+			t.Errorf("translated tools %+v (a deferred tool is not offered)", up.Tools)
+		}
+	}
 }

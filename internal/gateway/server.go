@@ -281,8 +281,11 @@ type reqCtx struct {
 	status   int
 	stream   bool
 	errCode  string
-	// fwd holds client headers forwarded on the pass-through path.
-	fwd http.Header
+	// fwd holds client headers forwarded on the pass-through path, query
+	// the client's query string ("?beta=true" from Claude Code), forwarded
+	// with it to an upstream of the same format.
+	fwd   http.Header
+	query string
 	// call is the chat call, for the request record.
 	call *chatCall
 }

@@ -123,7 +123,7 @@ func (c *chatCall) open(ctx context.Context, t *Target, n int) (*openStream, err
 		if err != nil {
 			return o, err
 		}
-		resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path, Body: body, Header: forwardHeaders(c.rc), Stream: true})
+		resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path + c.rc.query, Body: body, Header: forwardHeaders(c.rc), Stream: true})
 		if err != nil {
 			return o, err
 		}

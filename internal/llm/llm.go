@@ -69,6 +69,13 @@ type ChatRequest struct {
 	// always get usage.
 	IncludeUsage bool
 
+	// Extra holds top-level fields of the client's wire format kept
+	// verbatim, for a target of the same family to re-emit when the request
+	// takes the translated path (Anthropic: thinking, context_management,
+	// output_config, container, mcp_servers). A name both here and in
+	// Unsupported is refused by every other target.
+	Extra map[string]json.RawMessage
+
 	// Unsupported lists request fields that the ingress decoder understood
 	// but that only some targets can honour (for example "logprobs"). An
 	// adapter that cannot honour one fails with a 400 rather than dropping it.
@@ -89,6 +96,9 @@ type Message struct {
 	// Thoughts is the reasoning an assistant message carries (in order,
 	// before its text and tool calls).
 	Thoughts []Thought
+	// CacheControl is the cache_control of an Anthropic tool_result block
+	// (RoleTool messages).
+	CacheControl json.RawMessage
 }
 
 // Reasoning configures a model's reasoning. Each wire format maps what it
@@ -151,6 +161,10 @@ type Part struct {
 	Text string
 	// Image is set when Type is PartImage.
 	Image *Image
+	// CacheControl is an Anthropic cache_control marker, kept verbatim so
+	// it survives re-encoding for Anthropic targets (other targets cache
+	// on their own and ignore it).
+	CacheControl json.RawMessage
 }
 
 // Image is an image in a message: either a URL or inline base64 data.
@@ -173,6 +187,8 @@ type Tool struct {
 	// Parameters is the JSON Schema of the arguments object.
 	Parameters json.RawMessage
 	Strict     *bool
+	// CacheControl is an Anthropic cache_control marker (see Part).
+	CacheControl json.RawMessage
 }
 
 // ToolChoiceMode says how the model may use tools.

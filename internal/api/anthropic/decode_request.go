@@ -60,14 +60,30 @@ func DecodeMessagesRequest(body []byte) (*llm.ChatRequest, error) {
 	if err := decodeTools(req, &w); err != nil {
 		return nil, err
 	}
-	if present(w.Thinking) && !bytes.Contains(w.Thinking, []byte(`"disabled"`)) {
-		req.Unsupported = addName(req.Unsupported, "thinking")
+	if err := decodeOutputConfig(req, w.OutputConfig); err != nil {
+		return nil, err
+	}
+	if err := decodeThinking(req, w.Thinking); err != nil {
+		return nil, err
+	}
+	if err := decodeContextManagement(req, w.ContextManagement); err != nil {
+		return nil, err
+	}
+	if present(w.OutputFormat) {
+		rf, err := decodeFormat(w.OutputFormat, "output_format")
+		if err != nil {
+			return nil, err
+		}
+		req.ResponseFormat = rf
+		keep(req, "output_format", w.OutputFormat)
 	}
 	for _, f := range [...]struct {
 		name string
 		raw  json.RawMessage
-	}{{"mcp_servers", w.MCPServers}, {"container", w.Container}, {"context_management", w.ContextManagement}, {"output_format", w.OutputFormat}} {
+	}{{"mcp_servers", w.MCPServers}, {"container", w.Container}} {
 		if present(f.raw) {
+			// Anthropic-only: kept for Anthropic targets, refused elsewhere.
+			keep(req, f.name, f.raw)
 			req.Unsupported = addName(req.Unsupported, f.name)
 		}
 	}
@@ -141,7 +157,7 @@ func decodeSystem(req *llm.ChatRequest, raw json.RawMessage) error {
 		if b.Type != "text" {
 			return llm.Errorf("system["+strconv.Itoa(j)+"].type", "system[%d].type: only text blocks are allowed, got %q", j, b.Type)
 		}
-		m.Content = append(m.Content, llm.Part{Type: llm.PartText, Text: b.Text})
+		m.Content = append(m.Content, llm.Part{Type: llm.PartText, Text: b.Text, CacheControl: b.CacheControl})
 	}
 	if len(m.Content) > 0 {
 		req.Messages = append(req.Messages, m)
@@ -157,10 +173,14 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 		role = llm.RoleUser
 	case "assistant":
 		role = llm.RoleAssistant
+	case "system":
+		// Current Claude Code sends system turns inside messages; every
+		// target takes them as system messages.
+		role = llm.RoleSystem
 	case "":
 		return llm.Errorf(path+".role", "%s.role: field required", path)
 	default:
-		return llm.Errorf(path+".role", "%s.role: must be \"user\" or \"assistant\", got %q", path, wm.Role)
+		return llm.Errorf(path+".role", "%s.role: must be \"user\", \"assistant\" or \"system\", got %q", path, wm.Role)
 	}
 	if !present(wm.Content) {
 		return llm.Errorf(path+".content", "%s.content: field required", path)
@@ -180,7 +200,7 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 	// cur collects text and images; tool results split it, keeping order.
 	cur := llm.Message{Role: role}
 	flush := func() {
-		if len(cur.Content) > 0 || len(cur.ToolCalls) > 0 {
+		if len(cur.Content) > 0 || len(cur.ToolCalls) > 0 || len(cur.Thoughts) > 0 {
 			req.Messages = append(req.Messages, cur)
 		}
 		cur = llm.Message{Role: role}
@@ -190,13 +210,28 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 		bpath := path + ".content[" + strconv.Itoa(j) + "]"
 		switch b.Type {
 		case "text":
-			cur.Content = append(cur.Content, llm.Part{Type: llm.PartText, Text: b.Text})
+			cur.Content = append(cur.Content, llm.Part{Type: llm.PartText, Text: b.Text, CacheControl: b.CacheControl})
 		case "image":
+			if role == llm.RoleSystem {
+				return llm.Errorf(bpath+".type", "%s: system messages may hold only text", bpath)
+			}
 			img, err := decodeImage(b.Source, bpath+".source")
 			if err != nil {
 				return err
 			}
-			cur.Content = append(cur.Content, llm.Part{Type: llm.PartImage, Image: img})
+			cur.Content = append(cur.Content, llm.Part{Type: llm.PartImage, Image: img, CacheControl: b.CacheControl})
+		case "thinking", "redacted_thinking":
+			if role != llm.RoleAssistant {
+				return llm.Errorf(bpath+".type", "%s: %s blocks are only allowed in assistant messages", bpath, b.Type)
+			}
+			if b.Type == "thinking" {
+				cur.Thoughts = append(cur.Thoughts, llm.Thought{Text: thinkingText(b), Signature: signature(b)})
+			} else {
+				if b.Data == "" {
+					return llm.Errorf(bpath+".data", "%s.data: field required", bpath)
+				}
+				cur.Thoughts = append(cur.Thoughts, llm.Thought{Redacted: b.Data})
+			}
 		case "tool_use":
 			if role != llm.RoleAssistant {
 				return llm.Errorf(bpath+".type", "%s: tool_use blocks are only allowed in assistant messages", bpath)
@@ -217,23 +252,21 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 				return llm.Errorf(bpath+".tool_use_id", "%s.tool_use_id: field required", bpath)
 			}
 			flush()
-			tm := llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
+			tm := llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError, CacheControl: b.CacheControl}
 			parts, err := decodeToolResultContent(req, b.Content, bpath+".content")
 			if err != nil {
 				return err
 			}
 			tm.Content = parts
 			req.Messages = append(req.Messages, tm)
-		case "document", "thinking", "redacted_thinking", "search_result",
-			"server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
-			"code_execution_tool_result", "mcp_tool_use", "mcp_tool_result", "container_upload":
-			// Understood, but without a canonical form: a target that cannot
-			// take them refuses the request (see ChatRequest.Unsupported).
-			req.Unsupported = addName(req.Unsupported, b.Type)
 		case "":
 			return llm.Errorf(bpath+".type", "%s.type: field required", bpath)
 		default:
-			return llm.Errorf(bpath+".type", "%s.type: unknown content block type %q", bpath, b.Type)
+			// document, search_result, server-tool blocks, mcp_tool_use,
+			// container_upload, and block types newer than Fulcrum: they go
+			// through unchanged to Anthropic; a target that cannot take them
+			// refuses the request (see ChatRequest.Unsupported).
+			req.Unsupported = addName(req.Unsupported, b.Type)
 		}
 	}
 	flush()
@@ -290,10 +323,11 @@ func decodeToolResultContent(req *llm.ChatRequest, raw json.RawMessage, path str
 				return nil, err
 			}
 			parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
-		case "document", "search_result":
-			req.Unsupported = addName(req.Unsupported, b.Type)
+		case "":
+			return nil, llm.Errorf(bpath+".type", "%s.type: field required", bpath)
 		default:
-			return nil, llm.Errorf(bpath+".type", "%s.type: unknown tool result block type %q", bpath, b.Type)
+			// document, search_result, tool_reference, ...: Anthropic only.
+			req.Unsupported = addName(req.Unsupported, b.Type)
 		}
 	}
 	return parts, nil
@@ -311,10 +345,16 @@ func decodeTools(req *llm.ChatRequest, w *wireRequest) error {
 		if t.Name == "" {
 			return llm.Errorf(path+".name", "%s.name: field required", path)
 		}
+		if t.DeferLoading {
+			// A deferred tool is not in the model's context until tool
+			// search loads it; translated targets get the same: not
+			// offered. (Anthropic pass-through forwards it unchanged.)
+			continue
+		}
 		if !present(t.InputSchema) {
 			return llm.Errorf(path+".input_schema", "%s.input_schema: field required", path)
 		}
-		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema, CacheControl: t.CacheControl})
 	}
 	tc := w.ToolChoice
 	if tc == nil {

@@ -72,14 +72,14 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 				if p.Type != llm.PartText {
 					return nil, llm.Errorf(path+".content", "%s.content: system messages may hold only text", path)
 				}
-				system = append(system, wireBlock{Type: "text", Text: p.Text})
+				system = append(system, wireBlock{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
 			}
 		case llm.RoleTool:
 			content, err := toolResultContent(m.Content)
 			if err != nil {
 				return nil, err
 			}
-			pending = append(pending, wireBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: content, IsError: m.IsError})
+			pending = append(pending, wireBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: content, IsError: m.IsError, CacheControl: m.CacheControl})
 			pendingOpen = true
 		case llm.RoleUser:
 			blocks := contentBlocks(m.Content)
@@ -99,7 +99,7 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 			if err := closePending(); err != nil {
 				return nil, err
 			}
-			blocks := contentBlocks(m.Content)
+			blocks := append(thoughtBlocks(m.Thoughts), contentBlocks(m.Content)...)
 			for j, tc := range m.ToolCalls {
 				input, err := toolInput(tc.Arguments)
 				if err != nil {
@@ -122,7 +122,7 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 	if err := closePending(); err != nil {
 		return nil, err
 	}
-	if len(system) == 1 {
+	if len(system) == 1 && system[0].CacheControl == nil {
 		w.System, _ = json.Marshal(system[0].Text)
 	} else if len(system) > 1 {
 		w.System, _ = json.Marshal(system)
@@ -132,17 +132,23 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 		if len(schema) == 0 {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		w.Tools = append(w.Tools, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+		w.Tools = append(w.Tools, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema, CacheControl: t.CacheControl})
 	}
 	w.ToolChoice = toolChoice(req)
+	if err := encodeReasoning(req, &w); err != nil {
+		return nil, err
+	}
 	return json.Marshal(&w)
 }
 
 // checkSupported refuses what Anthropic cannot do.
 func checkSupported(req *llm.ChatRequest) error {
+	for _, name := range req.Unsupported {
+		if !kept(req, name) {
+			return llm.Unsupported(providerName, name)
+		}
+	}
 	switch {
-	case len(req.Unsupported) > 0:
-		return llm.Unsupported(providerName, req.Unsupported[0])
 	case req.N > 1:
 		return llm.Unsupported(providerName, "n")
 	case req.Seed != nil:
@@ -151,7 +157,8 @@ func checkSupported(req *llm.ChatRequest) error {
 		return llm.Unsupported(providerName, "presence_penalty")
 	case req.FrequencyPenalty != nil:
 		return llm.Unsupported(providerName, "frequency_penalty")
-	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text":
+	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text" &&
+		req.Extra["output_config"] == nil && req.Extra["output_format"] == nil:
 		// Anthropic has no JSON mode; prompting for JSON would not give the
 		// guarantee the client asked for.
 		return llm.Unsupported(providerName, "response_format")
@@ -193,11 +200,11 @@ func contentBlocks(parts []llm.Part) []wireBlock {
 		switch p.Type {
 		case llm.PartText:
 			if p.Text != "" {
-				blocks = append(blocks, wireBlock{Type: "text", Text: p.Text})
+				blocks = append(blocks, wireBlock{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
 			}
 		case llm.PartImage:
 			if p.Image != nil {
-				blocks = append(blocks, wireBlock{Type: "image", Source: imageSource(p.Image)})
+				blocks = append(blocks, wireBlock{Type: "image", Source: imageSource(p.Image), CacheControl: p.CacheControl})
 			}
 		}
 	}
@@ -214,7 +221,7 @@ func imageSource(img *llm.Image) *wireSource {
 // userContent is a plain string for a single text part (the common case,
 // and what Anthropic's own examples send), blocks otherwise.
 func userContent(parts []llm.Part, blocks []wireBlock) (json.RawMessage, error) {
-	if len(parts) == 1 && parts[0].Type == llm.PartText {
+	if len(parts) == 1 && parts[0].Type == llm.PartText && parts[0].CacheControl == nil {
 		return json.Marshal(parts[0].Text)
 	}
 	return json.Marshal(blocks)

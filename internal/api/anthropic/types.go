@@ -27,6 +27,7 @@ type wireRequest struct {
 	Container         json.RawMessage `json:"container,omitempty"`
 	ContextManagement json.RawMessage `json:"context_management,omitempty"`
 	OutputFormat      json.RawMessage `json:"output_format,omitempty"`
+	OutputConfig      json.RawMessage `json:"output_config,omitempty"`
 }
 
 type wireMetadata struct {
@@ -50,6 +51,11 @@ type wireBlock struct {
 	ToolUseID string          `json:"tool_use_id,omitempty"`
 	Content   json.RawMessage `json:"content,omitempty"`
 	IsError   bool            `json:"is_error,omitempty"`
+	// thinking and redacted_thinking blocks
+	Thinking     *string         `json:"thinking,omitempty"`
+	Signature    *string         `json:"signature,omitempty"`
+	Data         string          `json:"data,omitempty"`
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // wireSource is an image source: base64 data or a URL.
@@ -67,6 +73,10 @@ type wireTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	// CacheControl and the rest of a tool's fields are kept verbatim.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+	// DeferLoading marks a tool found only through tool search.
+	DeferLoading bool `json:"defer_loading,omitempty"`
 }
 
 type wireToolChoice struct {

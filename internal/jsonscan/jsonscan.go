@@ -49,6 +49,9 @@ type String struct {
 	Start, End int
 	// Key is true for an object key.
 	Key bool
+	// Number is true for a number (WalkAll only): Text is its literal,
+	// and doc[Start:End] has no quotes.
+	Number bool
 	// Member is the decoded key of the innermost object member this string
 	// belongs to ("" at the top level): for a key, the key itself; for a
 	// value, the key of the member whose value it is or (in an array) holds
@@ -66,7 +69,17 @@ type Visitor func(s *String)
 // an *Error when doc is refused; visit may then have been called for the
 // strings before the fault.
 func Walk(doc []byte, visit Visitor) error {
-	w := walker{doc: doc, visit: visit}
+	return walk(doc, visit, false)
+}
+
+// WalkAll is Walk that also visits numbers: a card or account number
+// written as a JSON number is data too.
+func WalkAll(doc []byte, visit Visitor) error {
+	return walk(doc, visit, true)
+}
+
+func walk(doc []byte, visit Visitor, numbers bool) error {
+	w := walker{doc: doc, visit: visit, numbers: numbers}
 	i, err := w.value(w.ws(0), 0, "")
 	if err != nil {
 		return err
@@ -81,8 +94,9 @@ func Walk(doc []byte, visit Visitor) error {
 func Valid(doc []byte) bool { return Walk(doc, nil) == nil }
 
 type walker struct {
-	doc   []byte
-	visit Visitor
+	doc     []byte
+	visit   Visitor
+	numbers bool
 	buf   []byte // decoded text of an escaped string
 	str   String
 	// keys holds the keys of the objects being read, innermost last;
@@ -118,7 +132,12 @@ func (w *walker) value(i, depth int, member string) (int, error) {
 		e, _, err := w.string(i, false, member)
 		return e, err
 	case c == '-' || c >= '0' && c <= '9':
-		return w.number(i)
+		e, err := w.number(i)
+		if err == nil && w.visit != nil && w.numbers {
+			w.str = String{Start: i, End: e, Number: true, Member: member, Text: unsafe.String(unsafe.SliceData(w.doc[i:]), e-i)}
+			w.visit(&w.str)
+		}
+		return e, err
 	case c == 't':
 		return w.literal(i, "true")
 	case c == 'f':

@@ -6,8 +6,8 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/jsonw"
 )
 
-// Edit replaces the string literal doc[Start:End] (a String's range) with
-// the JSON encoding of Text.
+// Edit replaces the literal doc[Start:End] (a String's range: a string,
+// or a number visited by WalkAll) with the JSON string encoding of Text.
 type Edit struct {
 	Start, End int
 	Text       string

@@ -58,23 +58,7 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	ev := e.evaluatorFor(in.Policies)
 	defer e.release(ev)
 	scan := !e.disabled
-	err := jsonscan.Walk(in.Body, func(s *jsonscan.String) {
-		if !s.Key {
-			if mt, ok := dataURL(s.Text); ok {
-				// An opaque payload: counted as its kind, not read.
-				ev.kind(mediaKindOr(mt, KindFile))
-				return
-			}
-			if k := valueKind(s.Member, s.Text); k != "" {
-				ev.kind(k)
-			}
-		} else if k := keyKind(s.Text); k != "" {
-			ev.kind(k)
-		}
-		if scan {
-			ev.scan(s.Text)
-		}
-	})
+	err := jsonscan.WalkAll(in.Body, func(s *jsonscan.String) { ev.visit(s, scan) })
 	if err != nil {
 		return nil, bodyError(err)
 	}
@@ -97,6 +81,47 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	return d, nil
 }
 
+// visit looks at one string, key or number of a body: it counts the
+// content kind it reveals, and scans it unless it is an opaque payload
+// (a base64 data: URL). A short value holding digits is scanned behind its
+// key ("phone: 4155552671"), so that the key serves as the context word a
+// bare number needs.
+func (ev *evaluator) visit(s *jsonscan.String, scan bool) {
+	switch {
+	case s.Key:
+		if k := keyKind(s.Text); k != "" {
+			ev.kind(k)
+		}
+	case s.Number:
+	default:
+		if mt, ok := dataURL(s.Text); ok {
+			ev.kind(mediaKindOr(mt, KindFile))
+			return
+		}
+		if k := valueKind(s.Member, s.Text); k != "" {
+			ev.kind(k)
+		}
+	}
+	if !scan {
+		return
+	}
+	if !s.Key && s.Member != "" && len(s.Text) <= 64 && hasDigit(s.Text) {
+		ev.kbuf = append(append(append(ev.kbuf[:0], s.Member...), ": "...), s.Text...)
+		ev.scan(string(ev.kbuf))
+		return
+	}
+	ev.scan(s.Text)
+}
+
+func hasDigit(t string) bool {
+	for k := 0; k < len(t); k++ {
+		if isDigit(t[k]) {
+			return true
+		}
+	}
+	return false
+}
+
 // bodyError is the client's 400 for a body the strict reader refused.
 func bodyError(err error) *llm.Error {
 	return &llm.Error{
@@ -114,7 +139,7 @@ func (d *Decision) Body() []byte { return d.body }
 // redactBody re-encodes every string of body holding a value to redact.
 func (d *Decision) redactBody(body []byte) []byte {
 	var edits []jsonscan.Edit
-	_ = jsonscan.Walk(body, func(s *jsonscan.String) {
+	_ = jsonscan.WalkAll(body, func(s *jsonscan.String) {
 		if _, ok := dataURL(s.Text); ok && !s.Key {
 			return
 		}
@@ -131,11 +156,11 @@ func (e *Engine) clean(d *Decision) bool {
 	ev := e.evaluatorFor(d.policies)
 	defer e.release(ev)
 	ok := true
-	err := jsonscan.Walk(d.body, func(s *jsonscan.String) {
-		if _, opaque := dataURL(s.Text); !ok || !s.Key && opaque {
+	err := jsonscan.WalkAll(d.body, func(s *jsonscan.String) {
+		if !ok {
 			return
 		}
-		ev.scan(s.Text)
+		ev.visit(s, true)
 		if len(ev.values) > 0 {
 			ok = false
 		}

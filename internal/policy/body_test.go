@@ -115,3 +115,36 @@ func TestRedactedBodyRestores(t *testing.T) {
 		t.Fatalf("restored %q", got)
 	}
 }
+
+func TestEvaluateBodyNumbersAndKeys(t *testing.T) {
+	e := testEngine(t)
+	tests := []struct {
+		name, body, classes string
+		action             Action
+		gone               string
+	}{
+		{"card as a number", `{"x_account":4111111111111111}`, "payment_card", ActionSelfHostedOnly, ""},
+		{"phone behind its key", `{"metadata":{"phone":"4155552671"}}`, "phone", ActionSelfHostedOnly, ""},
+		{"mrn behind its key", `{"metadata":{"mrn":49011834}}`, "medical_id", ActionSelfHostedOnly, ""},
+		{"redacted number becomes a string", `{"x_account":4111111111111111,"n":1}`, "payment_card", ActionRedact, "4111111111111111"},
+		{"ordinary numbers", `{"max_tokens":1024,"temperature":0.2,"seed":42,"metadata":{"build":"2025.11.3"}}`, "", ActionNone, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var pol []string
+			if tt.action == ActionRedact {
+				pol = []string{"redact"}
+			}
+			d, err := e.EvaluateBody(Input{Body: []byte(tt.body), Policies: pol})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := d.Header(); c != tt.classes || d.Action != tt.action {
+				t.Errorf("classes %q action %v, want %q %v", c, d.Action, tt.classes, tt.action)
+			}
+			if tt.gone != "" && strings.Contains(string(d.Body()), tt.gone) {
+				t.Errorf("forwarded body holds %q: %s", tt.gone, d.Body())
+			}
+		})
+	}
+}

@@ -302,6 +302,7 @@ type evaluator struct {
 	// kinds, opaque texts).
 	fixed []string
 	names []string
+	kbuf  []byte
 }
 
 type found struct{ class, value string }

@@ -109,6 +109,14 @@ func (st *state) number(i, lead int) int {
 			a++
 		}
 	}
+	// A window cut short by maxGroups or maxDigits may stop inside a
+	// value ("0000000000000000000 078-05-1120"): scan again from its
+	// second group, so the groups after the cut are tried with theirs.
+	if w.n > 1 {
+		if sep := sepAt(t, end); sep > 0 && end+sep < n && isDigit(t[end+sep]) {
+			return w.gs[1]
+		}
+	}
 	return end
 }
 
@@ -161,12 +169,14 @@ func (st *state) tryWindow(w *window, a, b int) bool {
 			return true
 		}
 	}
-	if st.m&Medical != 0 && w.hash && a == b && !headAtt && !tailAtt && digits >= 5 && digits <= 12 && mrnContext(t, w.gs[a]-1) {
+	// '#' (or a currency sign) marks only the number right after it.
+	hash := a == 0 && w.hash
+	if st.m&Medical != 0 && hash && a == b && !headAtt && !tailAtt && digits >= 5 && digits <= 12 && mrnContext(t, w.gs[a]-1) {
 		// "MRN#49011834"
 		st.add(start, end, ClassMedical, KindMRN)
 		return true
 	}
-	if headAtt || tailAtt || w.hash {
+	if headAtt || tailAtt || hash {
 		return false
 	}
 	for k := a + 1; k <= b; k++ {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/keys"
+	"github.com/fulcrumhq/fulcrum/internal/limits"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
@@ -44,6 +46,9 @@ type Gateway struct {
 	prices    *pricer
 	// collectors are Prometheus collectors registered on the gateway's metrics.
 	collectors []prometheus.Collector
+	// keys and gate are set by wireKeys, for the dashboard.
+	keys *keys.Service
+	gate *limits.Gate
 	closers    []func() error
 	log        *slog.Logger
 }
@@ -92,6 +97,10 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 	g.wireHybrid(&opts)
 	for _, c := range g.collectors {
 		opts.Metrics.Registry.MustRegister(c)
+	}
+	if err := g.wireUI(&opts, router); err != nil {
+		g.Close()
+		return nil, err
 	}
 	g.Handler = gateway.New(opts)
 	return g, nil

@@ -36,11 +36,26 @@ type Config struct {
 	Policy Policy `yaml:"policy"`
 	// Metering configures prices, keys, budgets and limits.
 	Metering Metering `yaml:"metering"`
+	// UI configures the dashboard under /ui.
+	UI UI `yaml:"ui"`
 	// Cache bounds the response cache (models and routes opt in).
 	Cache Cache `yaml:"cache"`
 	// ShadowSettings tune the shadow evaluation queue (models and routes
 	// name their candidates).
 	ShadowSettings ShadowSettings `yaml:"shadow"`
+}
+
+// UI configures the embedded dashboard. It is served whenever a master key
+// is set (the key opens it); without one it answers 403.
+type UI struct {
+	// Disabled turns the dashboard off (404). Default false.
+	Disabled bool `yaml:"disabled"`
+	// AdviseProfile is an advise profile (docs/advise.md) whose report the
+	// reports page shows. Default: none.
+	AdviseProfile string `yaml:"advise_profile"`
+	// ReportsDir holds `fulcrum eval --format json` reports to list on the
+	// reports page. Default: none.
+	ReportsDir string `yaml:"reports_dir"`
 }
 
 // Server configures the HTTP listener.

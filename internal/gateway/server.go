@@ -159,6 +159,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Admin, when set, serves /admin/ (behind the master key).
 	Admin http.Handler
+	// UI, when set, serves the dashboard under /ui (it checks the master
+	// key itself: a login form and a session cookie).
+	UI http.Handler
 	// Estimate counts tokens when a provider reports no usage; nil uses a
 	// rough four-bytes-a-token count.
 	Estimate func(req *llm.ChatRequest, output string) *llm.Usage
@@ -244,6 +247,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /admin/health", s.adminAuth(http.HandlerFunc(s.handleHealth)))
 	if s.opts.Admin != nil {
 		s.mux.Handle("/admin/", s.adminAuth(s.opts.Admin))
+	}
+	if s.opts.UI != nil {
+		s.mux.Handle("/ui/", s.opts.UI)
+		s.mux.Handle("GET /ui", s.opts.UI)
 	}
 	// Anything else under /v1 gets an error object, not Go's plain text.
 	s.mux.HandleFunc("/v1/", s.wrap(fmtOpenAI, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fulcrumhq/fulcrum/internal/advise"
+	"github.com/fulcrumhq/fulcrum/internal/audit"
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/web"
+)
+
+// wireUI adds the dashboard under /ui.
+func (g *Gateway) wireUI(o *gateway.Options, rt *router.Router) error {
+	cfg := g.Config
+	if cfg.UI.Disabled || g.Store == nil {
+		return nil
+	}
+	wo := web.Options{
+		MasterKey:  cfg.Server.MasterKey,
+		Store:      g.Store,
+		Keys:       g.keys,
+		Health:     rt.Health,
+		Metrics:    o.Metrics.Registry,
+		ReportsDir: cfg.UI.ReportsDir,
+		Logger:     g.log,
+		VerifyAudit: func(ctx context.Context) (int, int64, error) {
+			res, err := audit.Verify(ctx, g.Store)
+			var bad int64
+			if res.Bad != nil {
+				bad = res.Bad.Seq
+			}
+			return res.Rows, bad, err
+		},
+	}
+	if g.gate != nil {
+		wo.Budgets = g.gate
+	}
+	if path := cfg.UI.AdviseProfile; path != "" {
+		p, err := advise.LoadProfile(path)
+		if err != nil {
+			return fmt.Errorf("ui.advise_profile: %w", err)
+		}
+		price, err := PriceFunc(cfg)
+		if err != nil {
+			return err
+		}
+		wo.Advise = func(ctx context.Context) (*advise.Report, error) {
+			return advise.Run(ctx, advise.Options{Profile: p, Price: price})
+		}
+	}
+	if wo.Keys == nil {
+		return errors.New("ui: keys service not wired")
+	}
+	o.UI = web.New(wo)
+	return nil
+}

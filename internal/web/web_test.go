@@ -1,0 +1,118 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func client(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values, hdr ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// TestUIAuth: every page needs the session the master key buys; a wrong
+// key, a forged cookie or a form without its CSRF token changes nothing.
+func TestUIAuth(t *testing.T) {
+	g := startGateway(t)
+	c := client(t)
+	for _, p := range []string{"/ui/", "/ui/policy", "/ui/routing", "/ui/keys", "/ui/reports"} {
+		resp, err := c.Get(g.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login" {
+			t.Errorf("%s without a session: %d -> %q", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if st, body := post(t, c, g.URL+"/ui/login", url.Values{"key": {"wrong"}}); st != 401 || !strings.Contains(body, "not the master key") {
+		t.Errorf("wrong key: %d", st)
+	}
+	// A forged session cookie.
+	u, _ := url.Parse(g.URL + "/ui/")
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "fulcrum_ui", Value: "9999999999.00ff", Path: "/ui"}})
+	if st, _ := get(t, c, g.URL+"/ui/"); st != http.StatusSeeOther {
+		t.Errorf("forged cookie: %d", st)
+	}
+	// A virtual key is not the master key.
+	if st, _ := post(t, c, g.URL+"/ui/login", url.Values{"key": {""}}); st != 401 {
+		t.Errorf("empty key: %d", st)
+	}
+	if st, _ := post(t, c, g.URL+"/ui/login", url.Values{"key": {masterKey}}); st != http.StatusSeeOther {
+		t.Fatalf("master key: %d", st)
+	}
+	st, body := get(t, c, g.URL+"/ui/keys")
+	if st != 200 {
+		t.Fatalf("keys page: %d", st)
+	}
+	m := csrfRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no csrf token on the keys page")
+	}
+	// No token, a wrong token, a foreign origin: refused, nothing created.
+	for _, tc := range []struct {
+		form url.Values
+		hdr  []string
+	}{
+		{url.Values{"name": {"k1"}}, nil},
+		{url.Values{"name": {"k1"}, "csrf": {"00"}}, nil},
+		{url.Values{"name": {"k1"}, "csrf": {m[1]}}, []string{"Origin", "https://evil.example"}},
+	} {
+		if st, _ := post(t, c, g.URL+"/ui/keys", tc.form, tc.hdr...); st != 403 {
+			t.Errorf("forged post %v: %d, want 403", tc.form, st)
+		}
+	}
+	if _, body := get(t, c, g.URL+"/ui/keys"); strings.Contains(body, ">k1<") {
+		t.Error("a forged post created a key")
+	}
+	st, body = post(t, c, g.URL+"/ui/keys", url.Values{"name": {"k1"}, "csrf": {m[1]}, "budget_usd": {"abc"}})
+	if st != 400 || !strings.Contains(body, "not an amount") {
+		t.Errorf("bad budget: %d", st)
+	}
+	if st, _ = post(t, c, g.URL+"/ui/keys", url.Values{"name": {"k1"}, "csrf": {m[1]}, "budget_usd": {"2.50"}}); st != 200 {
+		t.Errorf("create: %d", st)
+	}
+	// The secret is on the creating page only.
+	if _, body := get(t, c, g.URL+"/ui/keys"); !strings.Contains(body, ">k1<") || strings.Contains(body, `id="secret"`) {
+		t.Error("key list: missing the key, or showing a secret again")
+	}
+	// Sign out ends the session in this browser.
+	post(t, c, g.URL+"/ui/logout", url.Values{"csrf": {m[1]}})
+	if st, _ := get(t, c, g.URL+"/ui/"); st != http.StatusSeeOther {
+		t.Errorf("after sign-out: %d", st)
+	}
+}

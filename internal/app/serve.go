@@ -47,10 +47,10 @@ type Gateway struct {
 	// collectors are Prometheus collectors registered on the gateway's metrics.
 	collectors []prometheus.Collector
 	// keys and gate are set by wireKeys, for the dashboard.
-	keys *keys.Service
-	gate *limits.Gate
-	closers    []func() error
-	log        *slog.Logger
+	keys    *keys.Service
+	gate    *limits.Gate
+	closers []func() error
+	log     *slog.Logger
 }
 
 // Build wires a gateway from cfg. Access-log lines go to log's handler

@@ -379,4 +379,3 @@ func (h *Handler) adviseReport(w http.ResponseWriter, r *http.Request, p *page) 
 	w.Write(b.Bytes())
 	return nil
 }
-

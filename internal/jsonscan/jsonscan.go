@@ -97,8 +97,8 @@ type walker struct {
 	doc     []byte
 	visit   Visitor
 	numbers bool
-	buf   []byte // decoded text of an escaped string
-	str   String
+	buf     []byte // decoded text of an escaped string
+	str     String
 	// keys holds the keys of the objects being read, innermost last;
 	// each object's keys start at its own offset.
 	keys []string

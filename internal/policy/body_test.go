@@ -120,8 +120,8 @@ func TestEvaluateBodyNumbersAndKeys(t *testing.T) {
 	e := testEngine(t)
 	tests := []struct {
 		name, body, classes string
-		action             Action
-		gone               string
+		action              Action
+		gone                string
 	}{
 		{"card as a number", `{"x_account":4111111111111111}`, "payment_card", ActionSelfHostedOnly, ""},
 		{"phone behind its key", `{"metadata":{"phone":"4155552671"}}`, "phone", ActionSelfHostedOnly, ""},

@@ -57,6 +57,10 @@ type String struct {
 	// value, the key of the member whose value it is or (in an array) holds
 	// it. Valid only during the visit.
 	Member string
+	// Parent is, for an object key, the key of the member whose value is
+	// the object holding it ("" at the top level): "properties" for the
+	// property names of a JSON Schema. Empty for values.
+	Parent string
 	// Text is the decoded string. Valid only during the visit: copy it
 	// (strings.Clone) to keep it.
 	Text string
@@ -125,7 +129,7 @@ func (w *walker) value(i, depth int, member string) (int, error) {
 	}
 	switch c := w.doc[i]; {
 	case c == '{':
-		return w.object(i, depth+1)
+		return w.object(i, depth+1, member)
 	case c == '[':
 		return w.array(i, depth+1, member)
 	case c == '"':
@@ -228,7 +232,7 @@ func (w *walker) array(i, depth int, member string) (int, error) {
 	}
 }
 
-func (w *walker) object(i, depth int) (int, error) {
+func (w *walker) object(i, depth int, parent string) (int, error) {
 	if depth > MaxDepth {
 		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(MaxDepth))
 	}
@@ -244,7 +248,7 @@ func (w *walker) object(i, depth int) (int, error) {
 			return i, w.fail(i, "expected a string key")
 		}
 		ks := i
-		e, key, err := w.string(i, true, "")
+		e, key, err := w.string(i, true, parent)
 		if err != nil {
 			return e, err
 		}
@@ -360,10 +364,11 @@ func (w *walker) emit(start, end int, key bool, member, text string) {
 	if w.visit == nil {
 		return
 	}
+	parent := ""
 	if key {
-		member = text
+		parent, member = member, text
 	}
-	w.str = String{Start: start, End: end, Key: key, Member: member, Text: text}
+	w.str = String{Start: start, End: end, Key: key, Member: member, Parent: parent, Text: text}
 	w.visit(&w.str)
 }
 

@@ -139,3 +139,21 @@ func TestRewrite(t *testing.T) {
 		t.Fatal("Rewrite without edits changed the document")
 	}
 }
+
+func TestParentOfKeys(t *testing.T) {
+	doc := `{"tools":[{"parameters":{"properties":{"image_url":{"type":"string"}}}}],"image_url":{"url":"x"}}`
+	got := map[string][]string{}
+	if err := Walk([]byte(doc), func(s *String) {
+		if s.Key {
+			got[s.Text] = append(got[s.Text], s.Parent)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := got["image_url"]; len(p) != 2 || p[0] != "properties" || p[1] != "" {
+		t.Errorf("parents of image_url = %q, want [properties \"\"]", p)
+	}
+	if p := got["parameters"]; len(p) != 1 || p[0] != "tools" {
+		t.Errorf("parent of parameters = %q, want [tools]", p)
+	}
+}

@@ -89,7 +89,9 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 func (ev *evaluator) visit(s *jsonscan.String, scan bool) {
 	switch {
 	case s.Key:
-		if k := keyKind(s.Text); k != "" {
+		// A schema's property names ("properties": {"image_url": ...} in
+		// a tool's parameters) describe data, they carry none.
+		if k := keyKind(s.Text); k != "" && !schemaNames(s.Parent) {
 			ev.kind(k)
 		}
 	case s.Number:
@@ -224,6 +226,16 @@ func valueKind(member, v string) string {
 		}
 	}
 	return ""
+}
+
+// schemaNames reports whether the keys of an object under member are the
+// names a JSON Schema defines rather than fields of a request.
+func schemaNames(member string) bool {
+	switch member {
+	case "properties", "patternProperties", "$defs", "definitions":
+		return true
+	}
+	return false
 }
 
 // keyKind returns the content kind an object key reveals, or "".

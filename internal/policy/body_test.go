@@ -127,6 +127,14 @@ func TestEvaluateBodyNumbersAndKeys(t *testing.T) {
 		{"phone behind its key", `{"metadata":{"phone":"4155552671"}}`, "phone", ActionSelfHostedOnly, ""},
 		{"mrn behind its key", `{"metadata":{"mrn":49011834}}`, "medical_id", ActionSelfHostedOnly, ""},
 		{"redacted number becomes a string", `{"x_account":4111111111111111,"n":1}`, "payment_card", ActionRedact, "4111111111111111"},
+		// What real coding agents send on every request (Codex 0.169,
+		// Claude Code 2.1): none of it is anyone's data.
+		{"agent cache key uuid", `{"prompt_cache_key":"01a23802-0bad-7043-a1c1-ec1e6b3a7f60"}`, "", ActionNone, ""},
+		{"agent no-reply address", `{"system":[{"type":"text","text":"Co-Authored-By: Claude <noreply@anthropic.com>"}]}`, "", ActionNone, ""},
+		{"schema property named image_url", `{"tools":[{"type":"function","parameters":{"type":"object","properties":{"image_url":{"type":"string"}}}}]}`, "", ActionNone, ""},
+		{"image_url field is an image", `{"input":[{"role":"user","content":[{"image_url":"https://img.example/x.png"}]}]}`, "image", ActionSelfHostedOnly, ""},
+		{"a real key is still a secret", `{"metadata":{"api_key":"sk_live_4eC39HqLyjWDarjtT1zdp7dc"}}`, "secret", ActionBlock, ""},
+		{"personal address still found", `{"metadata":{"to":"noreply.ann@example.com"}}`, "email", ActionSelfHostedOnly, ""},
 		{"ordinary numbers", `{"max_tokens":1024,"temperature":0.2,"seed":42,"metadata":{"build":"2025.11.3"}}`, "", ActionNone, ""},
 	}
 	for _, tt := range tests {

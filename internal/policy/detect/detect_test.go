@@ -40,6 +40,8 @@ func TestScan(t *testing.T) {
 	}{
 		{"email", "Contact jane.doe+billing@example.co.uk today.", []string{"email:jane.doe+billing@example.co.uk"}},
 		{"email trailing dot", "mail bob@corp.example.", []string{"email:bob@corp.example"}},
+		{"no-reply sender", "Co-Authored-By: Claude <noreply@anthropic.com>, do-not-reply@bank.example", nil},
+		{"uuid is no secret", "prompt_cache_key: 01a23802-0bad-7043-a1c1-ec1e6b3a7f60", nil},
 		{"not email", "@mention user@localhost npm i pkg@1.2.3", nil},
 		{"visa spaced", "card 4111 1111 1111 1111 exp 12/27", []string{"payment_card:4111 1111 1111 1111"}},
 		{"mastercard 2-series", "pay with 2223-0031-2200-3222.", []string{"payment_card:2223-0031-2200-3222"}},

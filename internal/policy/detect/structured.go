@@ -186,7 +186,22 @@ func (st *state) email(at int) {
 			return
 		}
 	}
+	// A no-reply address is a sender of machine mail, written into every
+	// coding agent's commit instructions (noreply@anthropic.com); it names
+	// nobody and is nobody's personal data.
+	if isNoReply(t[s:at]) {
+		return
+	}
 	st.add(s, e, ClassEmail, KindEmail)
+}
+
+// isNoReply reports whether an address's local part is a no-reply sender.
+func isNoReply(local string) bool {
+	switch strings.ToLower(local) {
+	case "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply":
+		return true
+	}
+	return false
 }
 
 func isHex(c byte) bool { return isDigit(c) || c-'a' < 6 || c-'A' < 6 }

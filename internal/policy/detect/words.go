@@ -257,7 +257,11 @@ func (st *state) assignment(i, j int) int {
 		if !l || !d && alnumOnly(v) || len(v) > 128 {
 			return 0
 		}
-	} else if len(v) < 16 || !l || !d || entropy(v) < 3.5 {
+	} else if len(v) < 16 || !l || !d || entropy(v) < 3.5 || isUUID(v) {
+		// A canonical UUID is an identifier (a session, a cache key, a
+		// request id), not a credential: its randomness is what entropy
+		// measures, and agents send them under names like
+		// prompt_cache_key on every request.
 		return 0
 	}
 	st.add(vs, p, ClassSecret, KindGeneric)
@@ -288,4 +292,24 @@ func matchKeyword(w string) (password, ok bool) {
 		return k.password, true
 	}
 	return false, false
+}
+
+// isUUID reports whether v is a canonical 8-4-4-4-12 hexadecimal UUID.
+func isUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for k := 0; k < 36; k++ {
+		switch k {
+		case 8, 13, 18, 23:
+			if v[k] != '-' {
+				return false
+			}
+		default:
+			if !isHex(v[k]) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -81,9 +81,16 @@ func (u *upstreams) log(provider string) *fake.Log {
 		return &u.anthropic.Log
 	case "p-gemini":
 		return &u.gemini.Log
-	default:
+	case "p-ollama":
 		return &u.ollama.Log
+	case "p-bedrock":
+		return &u.bedrock.Log
+	case "p-azure":
+		return &u.azure.Log
+	case "p-vertex":
+		return &u.vertex.Log
 	}
+	panic("no fake for provider " + provider)
 }
 
 // agentCase is one kind of exchange an agent goes through.
@@ -217,11 +224,12 @@ func checkAgentUpstream(t *testing.T, log *fake.Log, provider string, calls int)
 	}
 }
 
-// modelCalls drops model listings and other side requests from a log.
+// modelCalls drops model listings, token requests and other side
+// requests from a log.
 func modelCalls(all []fake.Request) []fake.Request {
 	var out []fake.Request
 	for _, r := range all {
-		if r.Method == "POST" {
+		if r.Method == "POST" && !strings.Contains(r.Path, "token") {
 			out = append(out, r)
 		}
 	}

@@ -251,13 +251,17 @@ func (b *Bedrock) converse(w http.ResponseWriter, r *http.Request, body []byte, 
 	id := b.n.Load()
 	var blocks []map[string]any
 	stop := "end_turn"
+	first := ""
+	if req.ToolConfig != nil && len(req.ToolConfig.Tools) > 0 {
+		first = req.ToolConfig.Tools[0].ToolSpec.Name
+	}
 	switch {
 	case toolResult:
 		blocks = []map[string]any{{"text": "Tool said: " + text}}
-	case req.ToolConfig != nil && len(req.ToolConfig.Tools) > 0:
+	case wantsCall(text, first):
 		stop = "tool_use"
-		name := req.ToolConfig.Tools[0].ToolSpec.Name
-		blocks = []map[string]any{bedrockToolUse(id, 0, name, ToolArgs)}
+		name, args, _ := ToolCall(text, first)
+		blocks = []map[string]any{bedrockToolUse(id, 0, name, args)}
 		if strings.Contains(text, "[[parallel]]") {
 			blocks = append(blocks, bedrockToolUse(id, 1, name, ToolArgs2))
 		}

@@ -357,7 +357,18 @@ func TestMatrix(t *testing.T) {
 				t.Errorf("m-openai health: %+v", tg)
 			}
 		}
+		// With a master key set, /metrics needs it (or a scrape token).
 		resp, err = http.Get(g.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("/metrics without a key: status %d, want 401", resp.StatusCode)
+		}
+		req, _ = http.NewRequest("GET", g.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+masterKey)
+		resp, err = http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

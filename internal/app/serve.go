@@ -95,6 +95,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		return nil, err
 	}
 	g.wireHybrid(&opts)
+	g.wireDisk(ctx, &opts)
 	for _, c := range g.collectors {
 		opts.Metrics.Registry.MustRegister(c)
 	}

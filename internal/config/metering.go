@@ -33,6 +33,8 @@ type Metering struct {
 	SelfHosted SelfHostedMetering `yaml:"self_hosted"`
 	// Retention says how long records are kept (retention.go).
 	Retention Retention `yaml:"retention"`
+	// Disk guards the data directory's free space (retention.go).
+	Disk Disk `yaml:"disk"`
 
 	// --- keys, budgets and rate limits: see limits.go and docs/keys.md ---
 
@@ -64,6 +66,7 @@ func (m *Metering) applyDefaults() {
 	}
 	m.Limits.applyDefaults()
 	m.Retention.applyDefaults()
+	m.Disk.applyDefaults()
 }
 
 func (m *Metering) validate(path string) []error {
@@ -82,6 +85,7 @@ func (m *Metering) validate(path string) []error {
 	}
 	errs = append(errs, m.Limits.validate(path+".limits")...)
 	errs = append(errs, m.Retention.validate(path+".retention")...)
+	errs = append(errs, m.Disk.validate(path+".disk")...)
 	return errs
 }
 

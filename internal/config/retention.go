@@ -143,3 +143,82 @@ func (r *Retention) validate(path string) []error {
 	}
 	return errs
 }
+
+// Disk guards the data directory's free space (docs/metering.md):
+//
+//	metering:
+//	  disk: { warn_free: 2GB, refuse_free: 256MB, check_interval: 10s }
+//
+// Under warn_free the gateway logs a warning and sets
+// fulcrum_data_dir_low_space to 1; under refuse_free it answers requests
+// that would need a record 503 (code insufficient_storage) rather than
+// lose records, and the gauge is 2. 0 turns a threshold off.
+type Disk struct {
+	WarnFree      ByteSize `yaml:"warn_free"`
+	RefuseFree    ByteSize `yaml:"refuse_free"`
+	CheckInterval Duration `yaml:"check_interval"`
+}
+
+// ByteSize is a size in bytes written "512MB", "2GB", "1GiB" or "1048576".
+type ByteSize int64
+
+// UnmarshalYAML reads a size with an optional unit.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := ParseByteSize(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*b = ByteSize(v)
+	if v == 0 {
+		*b = -1 // written as 0: off (unset takes the default)
+	}
+	return nil
+}
+
+// ParseByteSize reads "512MB", "2GB", "1GiB", "64KB" or a number of bytes.
+func ParseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(num), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q (want e.g. \"512MB\")", s)
+	}
+	return n * mult, nil
+}
+
+func (d *Disk) applyDefaults() {
+	if d.WarnFree == 0 {
+		d.WarnFree = ByteSize(2e9)
+	}
+	if d.RefuseFree == 0 {
+		d.RefuseFree = ByteSize(256e6)
+	}
+	if d.CheckInterval == 0 {
+		d.CheckInterval = Duration(10 * time.Second)
+	}
+}
+
+func (d *Disk) validate(path string) []error {
+	var errs []error
+	if d.WarnFree > 0 && d.RefuseFree > 0 && d.WarnFree < d.RefuseFree {
+		errs = append(errs, errorf(path+".warn_free", "must be at least refuse_free"))
+	}
+	if d.CheckInterval.D() < 100*time.Millisecond {
+		errs = append(errs, errorf(path+".check_interval", "must be at least 100ms, not %s", d.CheckInterval.D()))
+	}
+	return errs
+}

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// Disk states.
+const (
+	diskOK     = 0
+	diskLow    = 1 // under warn_free: logged, gauge 1
+	diskRefuse = 2 // under refuse_free: requests refused with 503
+)
+
+// diskGuard watches the data directory's free space.
+type diskGuard struct {
+	dir        string
+	warn, hard int64 // bytes; <= 0: off
+	free       func(dir string) (int64, error)
+	log        *slog.Logger
+	state      atomic.Int32
+	freeBytes  atomic.Int64
+}
+
+// check reads the free space and moves the state, logging transitions.
+func (d *diskGuard) check() {
+	free, err := d.free(d.dir)
+	if err != nil {
+		d.log.Warn("cannot read the data directory's free space", "dir", d.dir, "err", err)
+		return
+	}
+	d.freeBytes.Store(free)
+	st := int32(diskOK)
+	switch {
+	case d.hard > 0 && free < d.hard:
+		st = diskRefuse
+	case d.warn > 0 && free < d.warn:
+		st = diskLow
+	}
+	if old := d.state.Swap(st); old != st {
+		switch st {
+		case diskRefuse:
+			d.log.Error("data directory nearly full: refusing requests that need a record", "dir", d.dir, "free_bytes", free, "refuse_free", d.hard)
+		case diskLow:
+			d.log.Warn("data directory low on space", "dir", d.dir, "free_bytes", free, "warn_free", d.warn)
+		default:
+			d.log.Info("data directory has space again", "dir", d.dir, "free_bytes", free)
+		}
+	}
+}
+
+func (d *diskGuard) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.check()
+		}
+	}
+}
+
+// refusal is the error a request gets while the disk is past the hard limit.
+func (d *diskGuard) refusal() *llm.Error {
+	return &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Code: "insufficient_storage",
+		Message: fmt.Sprintf("the gateway's data directory has %d MB free, under its limit of %d MB "+
+			"(metering.disk.refuse_free): requests are refused until space is freed, so that none goes unrecorded",
+			d.freeBytes.Load()/1e6, d.hard/1e6),
+		RetryAfter: 30 * time.Second}
+}
+
+// diskLimiter refuses every request while the disk is past the hard
+// limit, then admits through next (nil admits everything).
+type diskLimiter struct {
+	d    *diskGuard
+	next gateway.Limiter
+}
+
+func (l *diskLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.ChatRequest) (gateway.Admission, error) {
+	if l.d.state.Load() == diskRefuse {
+		return nil, l.d.refusal()
+	}
+	if l.next == nil {
+		return noAdmission{}, nil
+	}
+	return l.next.Admit(ctx, c, req)
+}
+
+// wireDisk starts the free-space guard of the data directory: a warning
+// (log and metric) under warn_free, and under refuse_free a 503 for
+// requests instead of records lost.
+func (g *Gateway) wireDisk(ctx context.Context, o *gateway.Options) {
+	cfg := g.Config.Metering.Disk
+	if g.Config.Metering.Disabled || (cfg.WarnFree <= 0 && cfg.RefuseFree <= 0) {
+		return
+	}
+	d := &diskGuard{dir: g.Config.Storage.DataDir, warn: int64(cfg.WarnFree), hard: int64(cfg.RefuseFree), free: freeBytes, log: g.log}
+	d.check()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go d.run(ctx, cfg.CheckInterval.D())
+	g.closers = append(g.closers, func() error { cancel(); return nil })
+	o.Limiter = &diskLimiter{d: d, next: o.Limiter}
+	g.collectors = append(g.collectors,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fulcrum_data_dir_free_bytes",
+			Help: "Free space in the data directory's file system, in bytes."},
+			func() float64 { return float64(d.freeBytes.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fulcrum_data_dir_low_space",
+			Help: "0: enough free space; 1: under metering.disk.warn_free; 2: under refuse_free, requests refused."},
+			func() float64 { return float64(d.state.Load()) }))
+}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -26,16 +27,51 @@ func literalEnd(t string, i int) int {
 }
 
 // decodeLiteral returns the content of a JSON string literal (with its
-// quotes), or the raw content when it is not valid JSON.
+// quotes) with every valid escape decoded. An invalid escape ("\q") is
+// kept as written and does not stop the others from being decoded, so one
+// bad escape cannot hide "\u0040".
 func decodeLiteral(lit string) string {
-	if strings.IndexByte(lit, '\\') < 0 {
-		return lit[1 : len(lit)-1]
+	body := lit[1 : len(lit)-1]
+	if strings.IndexByte(body, '\\') < 0 {
+		return body
 	}
 	var s string
-	if err := json.Unmarshal([]byte(lit), &s); err != nil {
-		return lit[1 : len(lit)-1]
+	if err := json.Unmarshal([]byte(lit), &s); err == nil {
+		return s
 	}
-	return s
+	b := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' || i+1 >= len(body) {
+			b = append(b, c)
+			continue
+		}
+		switch e := body[i+1]; e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'n':
+			b = append(b, '\n')
+		case 't':
+			b = append(b, '\t')
+		case 'r':
+			b = append(b, '\r')
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'u':
+			if r, err := strconv.ParseUint(body[i+2:min(i+6, len(body))], 16, 32); err == nil && i+6 <= len(body) {
+				b = utf8.AppendRune(b, rune(r))
+				i += 5
+				continue
+			}
+			b = append(b, c, e)
+		default:
+			b = append(b, c, e)
+		}
+		i++
+	}
+	return string(b)
 }
 
 // unescapeJSONish appends t to dst with every string literal's escapes

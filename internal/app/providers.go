@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,14 +48,17 @@ func NewProvider(pc config.Provider) (provider.Provider, error) {
 	}
 }
 
-// BuildProviders builds every configured provider, and adds the models an
-// Ollama provider serves when the config names none for it.
-func BuildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (map[string]provider.Provider, error) {
+// BuildProviders builds every configured provider. When the config names
+// no models for an Ollama provider, the models it serves are discovered;
+// they are returned in effective, a copy of cfg with them added: cfg
+// itself is never modified (a config is an immutable value once loaded).
+func BuildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (providers map[string]provider.Provider, effective *config.Config, err error) {
 	out := make(map[string]provider.Provider, len(cfg.Providers))
+	var found []config.Model
 	for _, pc := range cfg.Providers {
 		p, err := NewProvider(pc)
 		if err != nil {
-			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+			return nil, nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
 		out[pc.Name] = p
 		if o, ok := p.(*ollama.Client); ok && !hasModels(cfg, pc.Name) {
@@ -70,11 +74,16 @@ func BuildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 				if isEmbeddingName(n) {
 					typ = "embedding"
 				}
-				cfg.Models = append(cfg.Models, config.Model{Name: n, Provider: pc.Name, Upstream: n, Type: typ})
+				found = append(found, config.Model{Name: n, Provider: pc.Name, Upstream: n, Type: typ})
 			}
 		}
 	}
-	return out, nil
+	if len(found) == 0 {
+		return out, cfg, nil
+	}
+	c := *cfg
+	c.Models = append(slices.Clip(cfg.Models), found...)
+	return out, &c, nil
 }
 
 // vertexGemini builds the Gemini half of a vertex provider: the gemini

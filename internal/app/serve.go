@@ -60,7 +60,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway,
 }
 
 func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*Gateway, error) {
-	providers, err := BuildProviders(ctx, cfg, log)
+	providers, cfg, err := BuildProviders(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}

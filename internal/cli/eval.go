@@ -11,6 +11,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/app"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/eval"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
 func evalCmd(e *env) *cobra.Command {
@@ -70,7 +71,8 @@ always prints one line with every model's failed calls.`,
 				if err != nil {
 					return err
 				}
-				providers, err := app.BuildProviders(cmd.Context(), cfg, app.NewLogger(cfg.Logging, e.stderr))
+				var providers map[string]provider.Provider
+				providers, cfg, err = app.BuildProviders(cmd.Context(), cfg, app.NewLogger(cfg.Logging, e.stderr))
 				if err != nil {
 					return err
 				}

@@ -57,7 +57,7 @@ routes:
 `)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	providers, err := BuildProviders(ctx, cfg, log)
+	providers, cfg, err := BuildProviders(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ models:
   - { name: m, provider: api, upstream: gpt-4o }
 `)
 	log := slog.New(slog.DiscardHandler)
-	providers, err := BuildProviders(context.Background(), cfg, log)
+	providers, cfg, err := BuildProviders(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy/detect"
 )
@@ -101,4 +102,48 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkEvaluateBody is the request path since #10: the strict read
+// and scan of the exact body (and, for -redact, the rewrite and rescan).
+// Compare with BenchmarkEvaluate, which scanned an already decoded
+// request (and whose decode, encoding/json, came on top).
+func BenchmarkEvaluateBody(b *testing.B) {
+	e := testEngine(b)
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"4KB", 4 << 10}, {"100KB", 100 << 10}} {
+		body, err := openai.EncodeChatRequest(benchRequest(c.size))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, pol := range []string{"", "redact"} {
+			b.Run(c.name+"-"+cmpOr(pol, "default"), func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.EvaluateBody(Input{Body: body, Policies: []string{cmpOr(pol, "default")}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run(c.name+"-decode-only", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := openai.DecodeChatRequest(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

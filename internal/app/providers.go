@@ -18,6 +18,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/provider/azure"
 	"github.com/fulcrumhq/fulcrum/internal/provider/bedrock"
 	"github.com/fulcrumhq/fulcrum/internal/provider/gemini"
+	"github.com/fulcrumhq/fulcrum/internal/provider/mistral"
 	"github.com/fulcrumhq/fulcrum/internal/provider/ollama"
 	"github.com/fulcrumhq/fulcrum/internal/provider/openai"
 	"github.com/fulcrumhq/fulcrum/internal/provider/replay"
@@ -43,6 +44,8 @@ func NewProvider(pc config.Provider) (provider.Provider, error) {
 		return azure.New(pc)
 	case config.TypeVertex:
 		return vertex.New(pc, vertexGemini)
+	case config.TypeMistral:
+		return mistral.New(pc)
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", pc.Name, pc.Type)
 	}

@@ -16,7 +16,8 @@ func (u *upstreams) startClouds(t testing.TB) {
 	u.bedrock = fake.NewBedrock("eu-central-1")
 	u.azure = fake.NewAzure(map[string]string{"gpt4o-eu": "gpt-4o", "embed-eu": "text-embedding-3-small"})
 	u.vertex = fake.NewVertex("fake-project", "europe-west4")
-	t.Cleanup(func() { u.bedrock.Close(); u.azure.Close(); u.vertex.Close() })
+	u.mistral = fake.NewMistral()
+	t.Cleanup(func() { u.bedrock.Close(); u.azure.Close(); u.vertex.Close(); u.mistral.Close() })
 	u.vertexSA = writeFile(t, "vertex-sa.json", u.vertex.ServiceAccountJSON())
 }
 
@@ -30,10 +31,11 @@ func (u *upstreams) cloudProviders() string {
   - { name: p-azure, type: azure_openai, base_url: %q, region: eu, retention: none,
       azure: { entra: { tenant_id: %q, client_id: %q, client_secret: %q, token_url: %q }, deployments: { gpt-4o: gpt4o-eu } } }
   - { name: p-vertex, type: vertex, base_url: %q, region: eu, retention: none,
-      vertex: { project: fake-project, location: europe-west4, credentials_file: %q } }`,
+      vertex: { project: fake-project, location: europe-west4, credentials_file: %q } }
+  - { name: p-mistral, type: mistral, base_url: %q, api_key: %q, region: eu, mistral: { safe_prompt: true } }`,
 		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey,
 		u.azure.URL, fake.AzureTenant, fake.AzureClientID, fake.AzureClientSecret, u.azure.TokenURL(),
-		u.vertex.URL, u.vertexSA)
+		u.vertex.URL, u.vertexSA, u.mistral.URL, fake.APIKey)
 }
 
 func (u *upstreams) cloudModels() string {
@@ -44,7 +46,9 @@ func (u *upstreams) cloudModels() string {
   - { name: e-azure, provider: p-azure, upstream: embed-eu, type: embedding }
   - { name: m-vertex-gemini, provider: p-vertex, upstream: gemini-2.5-flash }
   - { name: m-vertex-claude, provider: p-vertex, upstream: "claude-sonnet-4-5@20250929" }
-  - { name: e-vertex, provider: p-vertex, upstream: text-embedding-005, type: embedding }`
+  - { name: e-vertex, provider: p-vertex, upstream: text-embedding-005, type: embedding }
+  - { name: m-mistral, provider: p-mistral, upstream: mistral-large-latest }
+  - { name: e-mistral, provider: p-mistral, upstream: mistral-embed, type: embedding }`
 }
 
 // writeFile writes a file in the test's temporary directory.

@@ -29,6 +29,7 @@ type upstreams struct {
 	azure     *fake.Azure
 	vertex    *fake.Vertex
 	vertexSA  string
+	mistral   *fake.Mistral
 }
 
 func startUpstreams(t testing.TB) *upstreams {
@@ -68,6 +69,7 @@ var providerModels = []struct{ model, provider string }{
 	{"m-azure", "p-azure"},
 	{"m-vertex-gemini", "p-vertex"},
 	{"m-vertex-claude", "p-vertex"},
+	{"m-mistral", "p-mistral"},
 }
 
 func openaiClient(g *gateway) openai.Client {
@@ -288,7 +290,7 @@ func TestMatrix(t *testing.T) {
 	}
 
 	t.Run("embeddings", func(t *testing.T) {
-		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere", "e-azure", "e-vertex"} {
+		for _, m := range []string{"e-openai", "e-gemini", "e-ollama", "e-bedrock-titan", "e-bedrock-cohere", "e-azure", "e-vertex", "e-mistral"} {
 			for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
 				resp, err := oc.Embeddings.New(ctxT(t), openai.EmbeddingNewParams{
 					Model:          m,

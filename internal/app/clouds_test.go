@@ -68,7 +68,7 @@ func TestVertexGeminiWiring(t *testing.T) {
 // TestCloudExamplesBuild: the example configs of the cloud types load,
 // validate and build their providers.
 func TestCloudExamplesBuild(t *testing.T) {
-	for _, name := range []string{"bedrock", "azure_openai", "vertex", "mistral"} {
+	for _, name := range []string{"bedrock", "azure_openai", "vertex", "mistral", "eu-bank"} {
 		b, err := os.ReadFile("../../examples/" + name + ".yaml")
 		if err != nil {
 			t.Fatal(err)

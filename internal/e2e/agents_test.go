@@ -89,6 +89,8 @@ func (u *upstreams) log(provider string) *fake.Log {
 		return &u.azure.Log
 	case "p-vertex":
 		return &u.vertex.Log
+	case "p-mistral":
+		return &u.mistral.Log
 	}
 	panic("no fake for provider " + provider)
 }

@@ -8,7 +8,6 @@ package dataset
 
 import (
 	"embed"
-	"io/fs"
 )
 
 //go:embed routellm/gsm8k_responses.csv routellm/gsm8k_test.jsonl routellm/README.md
@@ -25,9 +24,6 @@ func GSM8KResponses() []byte { return mustRead("routellm/gsm8k_responses.csv") }
 
 // GSM8KTest returns the GSM8K test questions with gold answers (JSON lines).
 func GSM8KTest() []byte { return mustRead("routellm/gsm8k_test.jsonl") }
-
-// FS exposes the embedded files.
-func FS() fs.FS { return files }
 
 func mustRead(name string) []byte {
 	b, err := files.ReadFile(name)

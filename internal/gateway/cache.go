@@ -24,7 +24,6 @@ type CacheRule struct {
 type cacheState struct {
 	key  cache.Key
 	rule CacheRule
-	b    *cache.Builder // streamed answers, before restoring
 }
 
 // The cache stage runs after limits, before route: a hit is answered

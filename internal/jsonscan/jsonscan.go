@@ -94,9 +94,6 @@ func walk(doc []byte, visit Visitor, numbers bool) error {
 	return nil
 }
 
-// Valid reports whether Walk would accept doc.
-func Valid(doc []byte) bool { return Walk(doc, nil) == nil }
-
 type walker struct {
 	doc     []byte
 	visit   Visitor

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -194,12 +193,4 @@ func errorTypeCode(e *llm.Error) (typ, code string) {
 		}
 	}
 	return typ, code
-}
-
-// statusText is used when an upstream error carries no message.
-func statusText(status int) string {
-	if t := http.StatusText(status); t != "" {
-		return t
-	}
-	return "status " + strconv.Itoa(status)
 }

@@ -62,13 +62,4 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-// appendRaw appends a JSON value that is already encoded, or null for an
-// empty one.
-func appendRaw(b []byte, raw []byte) []byte {
-	if len(raw) == 0 {
-		return append(b, "null"...)
-	}
-	return append(b, raw...)
-}
-
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -56,7 +56,7 @@ func entraAuth(e *config.AzureEntra, hc *http.Client) authorizer {
 	return func(_ context.Context, h http.Header) error {
 		t, err := ts.Token()
 		if err != nil {
-			return fmt.Errorf("Entra ID token: %w", err)
+			return fmt.Errorf("token from Entra ID: %w", err)
 		}
 		return bearer(h, t.AccessToken)
 	}

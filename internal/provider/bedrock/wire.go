@@ -108,9 +108,6 @@ type usageWire struct {
 
 // Stream event payloads (ConverseStreamOutput members).
 type (
-	messageStartEvent struct {
-		Role string `json:"role"`
-	}
 	contentBlockStartEvent struct {
 		ContentBlockIndex int `json:"contentBlockIndex"`
 		Start             struct {

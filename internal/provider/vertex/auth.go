@@ -36,7 +36,7 @@ func (t *tokens) header(ctx context.Context, h http.Header) error {
 	}
 	tok, err := ts.Token()
 	if err != nil {
-		return fmt.Errorf("Google access token: %w", err)
+		return fmt.Errorf("access token from Google: %w", err)
 	}
 	h.Set("Authorization", "Bearer "+tok.AccessToken)
 	return nil
@@ -69,7 +69,7 @@ func (t *tokens) source(ctx context.Context) (oauth2.TokenSource, error) {
 		var err error
 		creds, err = google.FindDefaultCredentialsWithParams(bg, google.CredentialsParams{Scopes: []string{Scope}})
 		if err != nil {
-			return nil, fmt.Errorf("Google application default credentials: %w", err)
+			return nil, fmt.Errorf("application default credentials (Google): %w", err)
 		}
 	}
 	t.ts = creds.TokenSource

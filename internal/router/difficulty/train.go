@@ -114,9 +114,6 @@ const (
 // expected gain of a strong call.
 func LabelGain(e *Example) float64 { return (1 + e.Strong - e.Weak) / 2 }
 
-// LabelWeakWrong is 1 when the weak model got it wrong (1 - its score).
-func LabelWeakWrong(e *Example) float64 { return 1 - e.Weak }
-
 // Train screens the features (keeping the Keep most correlated with the
 // label, by absolute Pearson correlation) and fits a logistic regression on
 // them (soft labels, L2 penalty, Newton's method). It is deterministic.

@@ -89,7 +89,7 @@ func pricesListCmd(e *env) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&cfgPath, "config", "c", "", "apply this config's price overrides")
-	f.StringVar(&provider, "provider", "", "only openai, anthropic or gemini (or a configured provider's name or type)")
+	f.StringVar(&provider, "provider", "", "only this provider type (openai, anthropic, gemini, azure_openai, bedrock, vertex, mistral) or configured provider name")
 	f.StringVar(&format, "format", "table", "table, csv or json")
 	return cmd
 }
@@ -101,9 +101,12 @@ func pricesShowCmd(e *env) *cobra.Command {
 		Short: "Show every catalogue entry for a model",
 		Long: `Show every catalogue entry (and config override) for MODEL. The name is
 matched like the gateway matches it: case-insensitively, without an "openai/",
-"anthropic/", "gemini/" or "models/" prefix, exactly first and then without a
-dated or version suffix (gpt-4o-2024-08-06 finds gpt-4o when the catalogue has
-no such dated entry).`,
+"anthropic/", "gemini/", "mistral/" or "models/" prefix, exactly first and then
+without a dated or version suffix (gpt-4o-2024-08-06 finds gpt-4o when the
+catalogue has no such dated entry; claude-x@20250929 finds claude-x). The
+vendor's own entry comes first, then the clouds' (Azure OpenAI, Bedrock,
+Vertex, Mistral), with their regional entries (eu/gpt-4o-2024-08-06 is Azure's
+EU Data Zone price, eu-central-1/MODEL Bedrock's Frankfurt price).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkChoice("format", format, "table", "csv", "json"); err != nil {

@@ -49,7 +49,9 @@ func TestPricesShow(t *testing.T) {
 				"  cache write  $30.00 / M tokens",
 				"  reasoning    $60.00 / M tokens",
 				"",
-				priceAttribution + ", snapshot 2026-07-24.",
+				// Azure OpenAI resells it at the same price.
+				"gpt-4 (azure_openai, chat), catalogue snapshot 2026-07-24",
+				"  input        $30.00 / M tokens",
 			},
 		},
 		{
@@ -180,7 +182,7 @@ func TestPricesErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown model", []string{"show", "no-such-model"}, `no catalogue entry for "no-such-model"`},
-		{"unknown provider", []string{"list", "--provider", "mistral"}, "anthropic, gemini, openai"},
+		{"unknown provider", []string{"list", "--provider", "cohere"}, "anthropic, azure_openai, bedrock, gemini, mistral, openai, vertex"},
 		{"bad format", []string{"list", "--format", "yaml"}, "--format"},
 		{"show needs a model", []string{"show"}, "accepts 1 arg"},
 	}

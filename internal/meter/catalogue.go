@@ -18,11 +18,13 @@ var pricesJSON []byte
 
 // Entry is one catalogue line.
 type Entry struct {
-	// Provider is the provider type: openai, anthropic or gemini; for an
-	// operator override, the configured provider name.
+	// Provider is the provider type: openai, anthropic, gemini,
+	// azure_openai, bedrock, vertex or mistral; for an operator override,
+	// the configured provider name.
 	Provider string `json:"provider"`
 	Model    string `json:"model"`
-	// Mode is "chat" or "embedding".
+	// Mode is "chat", "responses" (served only by the Responses API) or
+	// "embedding".
 	Mode  string `json:"mode,omitempty"`
 	Price Price  `json:"price"`
 	// Source says where the price comes from: the catalogue snapshot date
@@ -52,6 +54,16 @@ type Catalogue struct {
 	byKey     map[provModel]int // (type, model) -> entries index
 	byModel   map[string]int    // model -> first entry, for lookups without a provider
 	overrides map[provModel]Price
+	// regions maps a configured provider name to the region prefix of its
+	// regional catalogue entries ("eu-central-1" for Bedrock, "eu" for an
+	// Azure Data Zone), tried before the unprefixed entry.
+	regions map[string]string
+}
+
+// firstParty reports whether a provider type is a model vendor's own API;
+// lookups without a provider prefer those entries to a cloud's resale.
+func firstParty(typ string) bool {
+	return typ == "openai" || typ == "anthropic" || typ == "gemini"
 }
 
 var (
@@ -121,7 +133,7 @@ func parseCatalogue(b []byte) (*Catalogue, error) {
 		}
 		k := provModel{r.P, strings.ToLower(r.M)}
 		c.byKey[k] = len(c.entries)
-		if _, ok := c.byModel[k.model]; !ok {
+		if i, ok := c.byModel[k.model]; !ok || firstParty(r.P) && !firstParty(c.entries[i].Provider) {
 			c.byModel[k.model] = len(c.entries)
 		}
 		c.entries = append(c.entries, Entry{Provider: r.P, Model: r.M, Mode: r.Mode, Price: p, Source: raw.Snapshot})
@@ -140,6 +152,45 @@ func (c *Catalogue) WithOverrides(ovs ...Override) *Catalogue {
 		n.overrides[provModel{o.Provider, strings.ToLower(o.Model)}] = o.Price
 	}
 	return &n
+}
+
+// WithRegions returns a copy of c in which the providers named in regions
+// (configured provider name -> region prefix) price a model at its
+// regional entry ("REGION/model") when the catalogue has one.
+func (c *Catalogue) WithRegions(regions map[string]string) *Catalogue {
+	n := *c
+	n.regions = make(map[string]string, len(c.regions)+len(regions))
+	for k, v := range c.regions {
+		n.regions[k] = v
+	}
+	for k, v := range regions {
+		n.regions[k] = strings.ToLower(v)
+	}
+	return &n
+}
+
+// PriceRegion is the region prefix of the catalogue's regional entries
+// that applies to a configured provider, "" when none does: a Bedrock
+// provider's AWS region (the catalogue lists in-region on-demand prices as
+// "eu-central-1/MODEL"), and for an Azure OpenAI provider whose region is
+// eu or us, that Data Zone ("eu/MODEL", Microsoft's Data Zone price, 10%
+// above Global). Vertex and Mistral have no regional entries.
+func PriceRegion(p *config.Provider) string {
+	switch p.Type {
+	case config.TypeBedrock:
+		if p.AWS != nil {
+			return p.AWS.Region
+		}
+	case config.TypeAzureOpenAI:
+		r := strings.ToLower(p.Region)
+		switch {
+		case strings.HasPrefix(r, "eu"):
+			return "eu"
+		case strings.HasPrefix(r, "us"):
+			return "us"
+		}
+	}
+	return ""
 }
 
 // OverridesFromConfig turns models[].price (USD per million tokens) into
@@ -174,26 +225,65 @@ func (c *Catalogue) Resolve(providerName, providerType, model string) (Price, bo
 	if p, ok := c.overrides[provModel{providerName, strings.ToLower(model)}]; ok {
 		return p, true
 	}
-	return c.Lookup(providerType, model)
+	return c.lookup(providerType, c.regions[providerName], model)
 }
 
 // Lookup finds the catalogue price of model for a provider type (openai,
-// anthropic, gemini; "" searches all). The name is normalised: lower case,
-// without a "openai/", "anthropic/", "gemini/" or "models/" prefix. An exact
-// match wins; otherwise a dated or versioned suffix is dropped
-// ("gpt-4o-2099-01-01" -> "gpt-4o", "claude-x-20990101" -> "claude-x",
-// "-latest", "-001"). Overrides are matched by provider name as well.
+// anthropic, gemini, azure_openai, bedrock, vertex, mistral; "" searches
+// all, preferring the vendors' own APIs). The name is normalised: lower
+// case, without a "openai/", "anthropic/", "gemini/", "mistral/" or
+// "models/" prefix. An exact match wins; otherwise a dated or versioned
+// suffix is dropped ("gpt-4o-2099-01-01" -> "gpt-4o", "claude-x-20990101"
+// -> "claude-x", "-latest", "-001", Vertex's "@20990101"). When the type
+// has no entry, a cloud type falls back to what it resells: a Bedrock
+// cross-region inference profile ("eu.", "us.", "apac.", "global." …) to
+// the model's on-demand id, azure_openai to openai, vertex to gemini and
+// anthropic. Overrides are matched by provider name as well.
 func (c *Catalogue) Lookup(provider, model string) (Price, bool) {
+	return c.lookup(provider, "", model)
+}
+
+// lookup is Lookup trying "region/candidate" before each candidate.
+func (c *Catalogue) lookup(provider, region, model string) (Price, bool) {
 	m := normalise(model)
 	if p, ok := c.overrides[provModel{provider, m}]; ok {
 		return p, true
 	}
+	if p, ok := c.find(provider, region, m); ok {
+		return p, true
+	}
+	switch provider {
+	case config.TypeBedrock:
+		if i := strings.IndexByte(m, '.'); i > 0 && bedrockGeo[m[:i]] {
+			return c.find(provider, region, m[i+1:])
+		}
+	case config.TypeAzureOpenAI:
+		return c.find(config.TypeOpenAI, "", m)
+	case config.TypeVertex:
+		if p, ok := c.find(config.TypeGemini, "", m); ok {
+			return p, true
+		}
+		return c.find(config.TypeAnthropic, "", m)
+	}
+	return Price{}, false
+}
+
+// bedrockGeo are the geography prefixes of Bedrock's cross-region
+// inference profile ids ("eu.anthropic.claude-…").
+var bedrockGeo = map[string]bool{"us": true, "eu": true, "apac": true, "jp": true, "au": true, "ca": true, "global": true, "us-gov": true}
+
+func (c *Catalogue) find(provider, region, m string) (Price, bool) {
 	for cand := m; cand != ""; cand = dropSuffix(cand) {
 		if provider == "" {
 			if i, ok := c.byModel[cand]; ok {
 				return c.entries[i].Price, true
 			}
 			continue
+		}
+		if region != "" {
+			if i, ok := c.byKey[provModel{provider, region + "/" + cand}]; ok {
+				return c.entries[i].Price, true
+			}
 		}
 		if i, ok := c.byKey[provModel{provider, cand}]; ok {
 			return c.entries[i].Price, true
@@ -204,7 +294,7 @@ func (c *Catalogue) Lookup(provider, model string) (Price, bool) {
 
 func normalise(model string) string {
 	m := strings.ToLower(strings.TrimSpace(model))
-	for _, p := range [...]string{"openai/", "anthropic/", "gemini/", "models/"} {
+	for _, p := range [...]string{"openai/", "anthropic/", "gemini/", "mistral/", "models/"} {
 		m = strings.TrimPrefix(m, p)
 	}
 	return m
@@ -212,6 +302,9 @@ func normalise(model string) string {
 
 // dropSuffix removes one dated or version suffix, or returns "".
 func dropSuffix(m string) string {
+	if i := strings.LastIndexByte(m, '@'); i > 0 { // Vertex: claude-x@20250929, @default
+		return m[:i]
+	}
 	i := strings.LastIndexByte(m, '-')
 	if i <= 0 {
 		return ""
@@ -266,17 +359,29 @@ func (c *Catalogue) List() []Entry {
 }
 
 // Find returns the entries whose model matches model after normalisation
-// (exact, then without a dated suffix), across providers and overrides.
+// (exact, then without a dated suffix), across providers and overrides,
+// with the regional entries of the same model ("eu/gpt-4o-2024-08-06"):
+// overrides first, then the vendors' own APIs, then the clouds.
 func (c *Catalogue) Find(model string) []Entry {
 	m := normalise(model)
 	var out []Entry
 	for cand := m; cand != "" && len(out) == 0; cand = dropSuffix(cand) {
 		for _, e := range c.List() {
-			if strings.ToLower(e.Model) == cand {
+			if em := strings.ToLower(e.Model); em == cand || strings.HasSuffix(em, "/"+cand) {
 				out = append(out, e)
 			}
 		}
 	}
+	rank := func(e Entry) int {
+		switch {
+		case e.Source == "config":
+			return 0
+		case firstParty(e.Provider):
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
 	return out
 }
 

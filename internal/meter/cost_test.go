@@ -227,9 +227,16 @@ func TestWriteTable(t *testing.T) {
 	if err := WriteTable(&b, catalogue(t).Find("gpt-4")); err != nil {
 		t.Fatal(err)
 	}
+	// gpt-4 is sold by OpenAI and by Azure OpenAI, both at $30 / $60.
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[1], "30.00") || !strings.Contains(lines[1], "60.00") || !strings.Contains(lines[1], "2026-07-24") {
-		t.Errorf("table:\n%s", b.String())
+	if len(lines) != 3 {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	for i, prov := range []string{"openai", "azure_openai"} {
+		l := lines[i+1]
+		if f := strings.Fields(l); f[0] != prov || f[1] != "gpt-4" || !strings.Contains(l, "30.00") || !strings.Contains(l, "60.00") || !strings.Contains(l, "2026-07-24") {
+			t.Errorf("line %d: %q", i+1, l)
+		}
 	}
 }
 
@@ -240,7 +247,7 @@ func TestCatalogueCredit(t *testing.T) {
 	}
 	for _, e := range c.List() {
 		switch e.Provider {
-		case "openai", "anthropic", "gemini":
+		case "openai", "anthropic", "gemini", "azure_openai", "bedrock", "vertex", "mistral":
 		default:
 			t.Errorf("unsupported provider in catalogue: %+v", e)
 		}

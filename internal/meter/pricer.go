@@ -25,6 +25,13 @@ func NewPricer(cfg *config.Config) (*Pricer, error) {
 		return nil, fmt.Errorf("price catalogue: %w", err)
 	}
 	cat = cat.WithOverrides(OverridesFromConfig(cfg.Models)...)
+	regions := map[string]string{}
+	for i := range cfg.Providers {
+		if r := PriceRegion(&cfg.Providers[i]); r != "" {
+			regions[cfg.Providers[i].Name] = r
+		}
+	}
+	cat = cat.WithRegions(regions)
 	p := &Pricer{cat: cat, selfHosted: map[string]*SelfHosted{}}
 	for _, pc := range cfg.Providers {
 		if pc.Cost == nil {

@@ -1,9 +1,15 @@
 // Command gen builds internal/meter/prices.json, the compact price catalogue
 // embedded in the binary, from a dated LiteLLM price snapshot.
 //
-// It keeps only the providers Fulcrum has adapters for (openai, anthropic,
-// gemini), the chat and embedding modes, and the price fields the cost
-// function uses, converted to exact integer picodollars per token.
+// It keeps only the providers Fulcrum has adapters for, under Fulcrum's
+// provider type (openai, anthropic, gemini; azure_openai from LiteLLM's
+// "azure", bedrock from "bedrock" and "bedrock_converse", vertex from its
+// Gemini, Claude and embedding families, mistral), the chat, responses and embedding modes,
+// and the price fields the cost function uses, converted to exact integer
+// picodollars per token. Regional entries keep their region as a model
+// prefix ("eu-central-1/anthropic.claude-v2:1" for Bedrock, "eu/gpt-4o-…"
+// for Azure Data Zone deployments); the catalogue tries them first for a
+// provider configured in that region.
 //
 //	go generate ./internal/meter
 package main
@@ -71,16 +77,21 @@ func run(in, out string) error {
 		var provider, mode string
 		json.Unmarshal(m["litellm_provider"], &provider)
 		json.Unmarshal(m["mode"], &mode)
-		switch provider {
-		case "openai", "anthropic", "gemini":
-		default:
+		typ, prefix := fulcrumType(provider)
+		if typ == "" {
 			continue
 		}
-		if mode != "chat" && mode != "embedding" {
+		if mode != "chat" && mode != "embedding" && mode != "responses" {
 			continue
 		}
-		model := strings.TrimPrefix(key, provider+"/")
-		e := entry{"p": provider, "m": model, "mode": mode}
+		model := strings.TrimPrefix(key, prefix)
+		if typ == "bedrock" && strings.HasPrefix(model, "invoke/") {
+			continue // the InvokeModel route's duplicate of a Converse id
+		}
+		if typ == "vertex" && strings.Contains(model, "/") {
+			continue // a partner publisher's model (xai/…): not reachable
+		}
+		e := entry{"p": typ, "m": model, "mode": mode}
 		for _, f := range fields {
 			v, ok := m[f.from]
 			if !ok {
@@ -95,10 +106,10 @@ func run(in, out string) error {
 		if _, ok := e["in"]; !ok {
 			continue // priced per image, second or character: not a token price
 		}
-		id := provider + "/" + model
+		id := typ + "/" + model
 		if prev, ok := chosen[id]; ok {
-			prefixed := strings.HasPrefix(key, provider+"/")
-			prevPrefixed := strings.HasPrefix(prev, provider+"/")
+			prefixed := strings.HasPrefix(key, prefix)
+			prevPrefixed := strings.HasPrefix(prev, prefix)
 			if prevPrefixed && !prefixed || prevPrefixed == prefixed && prev < key {
 				continue
 			}
@@ -134,6 +145,26 @@ func run(in, out string) error {
 	}
 	buf.WriteString("]}\n")
 	return os.WriteFile(out, buf.Bytes(), 0o644)
+}
+
+// fulcrumType maps a LiteLLM provider to the Fulcrum provider type whose
+// adapter calls it, and the key prefix LiteLLM writes before that
+// provider's model ids; "" for providers Fulcrum has no adapter for.
+func fulcrumType(litellm string) (typ, prefix string) {
+	switch {
+	case litellm == "openai", litellm == "anthropic", litellm == "gemini", litellm == "mistral":
+		return litellm, litellm + "/"
+	case litellm == "azure":
+		return "azure_openai", "azure/"
+	case litellm == "bedrock", litellm == "bedrock_converse":
+		return "bedrock", "bedrock/"
+	case litellm == "vertex_ai", litellm == "vertex_ai-language-models",
+		litellm == "vertex_ai-anthropic_models", litellm == "vertex_ai-embedding-models":
+		// Only the publishers the vertex adapter calls (google, anthropic);
+		// Vertex's partner models (Mistral, Llama, …) are not reachable.
+		return "vertex", "vertex_ai/"
+	}
+	return "", ""
 }
 
 // toPicos converts a decimal USD-per-token number to integer picodollars,

@@ -32,12 +32,12 @@ func (c *chatCall) cutUsage(u *llm.Usage, delivered string) *llm.Usage {
 	return &v
 }
 
-// Keys whose string values are text delivered to the client, per wire
-// format (content, tool-call arguments, reasoning).
+// Names of the keys whose string values are text delivered to the client,
+// per wire format (content, tool-call arguments, reasoning).
 var (
-	openaiTextKeys    = [][]byte{[]byte(`"content":"`), []byte(`"arguments":"`), []byte(`"reasoning_content":"`)}
-	anthropicTextKeys = [][]byte{[]byte(`"text":"`), []byte(`"partial_json":"`), []byte(`"thinking":"`)}
-	responsesTextKeys = [][]byte{[]byte(`"delta":"`)}
+	openaiTextKeys    = [][]byte{[]byte("content"), []byte("arguments"), []byte("reasoning_content")}
+	anthropicTextKeys = [][]byte{[]byte("text"), []byte("partial_json"), []byte("thinking")}
+	responsesTextKeys = [][]byte{[]byte("delta")}
 )
 
 // appendDelivered appends the text a passed-through event carried (JSON
@@ -61,29 +61,41 @@ func appendDelivered(dst []byte, format string, ev *sse.Event) []byte {
 	default:
 		return dst
 	}
-	for _, k := range keys {
-		dst = appendJSONStrings(dst, ev.Data, k)
-	}
-	return dst
+	return appendJSONStrings(dst, ev.Data, keys)
 }
 
-// appendJSONStrings appends every string value that follows key in data.
-func appendJSONStrings(dst, data, key []byte) []byte {
+var keyColonString = []byte(`":"`)
+
+// appendJSONStrings appends, in one pass over data, every string value
+// whose key is one of keys. In compact JSON (as providers stream it) the
+// bytes `":"` occur only between a key and a string value (a raw quote
+// cannot occur inside a string), so each occurrence is checked against
+// keys and, on a match, the value is copied up to its closing quote.
+func appendJSONStrings(dst, data []byte, keys [][]byte) []byte {
 	for {
-		i := bytes.Index(data, key)
+		i := bytes.Index(data, keyColonString)
 		if i < 0 {
 			return dst
 		}
-		data = data[i+len(key):]
+		name, rest := data[:i], data[i+len(keyColonString):]
+		match := false
+		for _, k := range keys {
+			if len(name) > len(k) && name[len(name)-len(k)-1] == '"' && string(name[len(name)-len(k):]) == string(k) {
+				match = true
+				break
+			}
+		}
 		j := 0
-		for j < len(data) && data[j] != '"' {
-			if data[j] == '\\' {
+		for j < len(rest) && rest[j] != '"' {
+			if rest[j] == '\\' {
 				j++
 			}
 			j++
 		}
-		j = min(j, len(data))
-		dst = append(dst, data[:j]...)
-		data = data[j:]
+		j = min(j, len(rest))
+		if match {
+			dst = append(dst, rest[:j]...)
+		}
+		data = rest[j:]
 	}
 }

@@ -14,7 +14,9 @@ import (
 type PruneJob struct {
 	Kind string
 	// Keep is how long records are kept; 0 keeps them for ever.
-	Keep  time.Duration
+	Keep time.Duration
+	// Unit, when set, rounds the cut-off down (store.PruneUnit).
+	Unit  time.Duration
 	Prune store.Pruner
 }
 
@@ -51,7 +53,11 @@ func PruneJobs(cfg *config.Config, st store.Store) []PruneJob {
 			keep config.Days
 		}{{store.KindUsage, r.Usage}, {store.KindAudit, r.Audit}, {store.KindRollupMinute, r.MinuteRollups}, {store.KindRollupHourly, r.HourlyRollups}, {store.KindRollupDaily, r.DailyRollups}} {
 			kind := k.kind
-			jobs = append(jobs, PruneJob{Kind: string(kind), Keep: k.keep.D(),
+			var unit time.Duration
+			if u, ok := st.(store.PruneUnit); ok {
+				unit = u.PruneUnit(kind)
+			}
+			jobs = append(jobs, PruneJob{Kind: string(kind), Keep: k.keep.D(), Unit: unit,
 				Prune: func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
 					return rt.Prune(ctx, kind, before, limit, dryRun)
 				}})
@@ -84,6 +90,9 @@ func Prune(ctx context.Context, jobs []PruneJob, now time.Time, batch int, pause
 			continue
 		}
 		res := PruneResult{Kind: j.Kind, Before: now.Add(-j.Keep).UTC()}
+		if j.Unit > 0 {
+			res.Before = res.Before.Truncate(j.Unit)
+		}
 		for {
 			n, err := j.Prune(ctx, res.Before, batch, dryRun)
 			res.Rows += n
@@ -115,6 +124,11 @@ func startRetention(ctx context.Context, cfg *config.Config, st store.Store, log
 		t := time.NewTicker(r.Interval.D())
 		defer t.Stop()
 		for {
+			if u, ok := st.(store.Upkeeper); ok {
+				if err := u.Upkeep(ctx); err != nil && ctx.Err() == nil {
+					log.Error("store upkeep failed; will retry", "err", err)
+				}
+			}
 			res, err := Prune(ctx, PruneJobs(cfg, st), time.Now(), r.Batch, 50*time.Millisecond, false)
 			if err != nil && ctx.Err() == nil {
 				log.Error("pruning records failed; will retry", "err", err)

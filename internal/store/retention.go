@@ -44,6 +44,22 @@ type Retention interface {
 	Maintain(ctx context.Context) error
 }
 
+// Upkeeper is implemented by stores with periodic work besides pruning
+// (PostgreSQL: day partitions created ahead, an unpartitioned table
+// converted online). The retention loop runs Upkeep every interval, before
+// pruning.
+type Upkeeper interface {
+	Upkeep(ctx context.Context) error
+}
+
+// PruneUnit is implemented by stores that prune some kinds in coarser
+// steps than the retention loop's cut-off (PostgreSQL drops whole day
+// partitions): the loop rounds its cut-off down to PruneUnit (0: none), so
+// that pruning drops partitions rather than deleting rows one by one.
+type PruneUnit interface {
+	PruneUnit(kind Kind) time.Duration
+}
+
 // AuditCheckpoint is where the kept audit chain starts: the seq and hash
 // of the last pruned row (the first kept row's seq is Seq+1 and its
 // prev_hash is Hash), that row's time, and when it was pruned.

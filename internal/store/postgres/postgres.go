@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,12 +24,23 @@ var migrations embed.FS
 // Migrations returns the embedded schema migrations.
 func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrations, "migrations") }
 
+// Store is the PostgreSQL store: the shared SQL implementation over a
+// pgx pool, with usage and audit partitioned by day (migration 0005).
+type Store struct {
+	*sqldb.DB
+	log   *slog.Logger
+	clock func() time.Time
+}
+
+// aheadDays is how many days of partitions upkeep keeps ready after today.
+const aheadDays = 3
+
 // Open connects to the database at url (postgres://user@host:5432/db?...;
 // a search_path parameter selects the schema). It does not migrate.
 //
 // Audit appends and migrations are serialised across replicas with
 // transaction-scoped advisory locks.
-func Open(ctx context.Context, url string, logger *slog.Logger) (*sqldb.DB, error) {
+func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -49,7 +61,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*sqldb.DB, erro
 	// database/sql over the pool lets both stores share one implementation;
 	// closing the *sql.DB closes the pool.
 	db := stdlib.OpenDBFromPool(pool)
-	return sqldb.New(db, sqldb.Dialect{
+	return &Store{DB: sqldb.New(db, sqldb.Dialect{
 		Name:       "postgres",
 		Numbered:   true,
 		DayExpr:    "to_char(to_timestamp(ts / 1000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
@@ -57,7 +69,105 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*sqldb.DB, erro
 		Migrations: ms,
 		Arrays:     true,
 		IsConflict: isConflict,
-	}, logger), nil
+		Partitions: parts{},
+	}, logger), log: logger}, nil
+}
+
+// SetNow replaces the clock (tests on a simulated calendar).
+func (s *Store) SetNow(now func() time.Time) {
+	s.clock = now
+	s.DB.SetNow(now)
+}
+
+func (s *Store) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// Migrate applies pending migrations, then creates the day partitions
+// from yesterday to aheadDays ahead and converts tables left unpartitioned
+// by migration 0005 when they are small (larger ones are converted online
+// by Upkeep).
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.DB.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureAhead(ctx); err != nil {
+		return err
+	}
+	for _, c := range conversions {
+		ok, err := pendingConversion(ctx, s.SQL(), c.table)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		var n int
+		if err := s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+ident(c.table)+` LIMIT $1) t`,
+			convertAtMigrate).Scan(&n); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if n >= convertAtMigrate {
+			s.log.Info("table will be converted to daily partitions in the background", "table", c.table)
+			continue
+		}
+		if _, err := s.convert(ctx, c); err != nil {
+			return fmt.Errorf("store: migrate: convert %s: %w", c.table, err)
+		}
+	}
+	return nil
+}
+
+// Upkeep is the periodic work of the store (the gateway's retention loop
+// runs it every interval): day partitions from yesterday to aheadDays
+// ahead, and the online conversion of a table still unpartitioned.
+func (s *Store) Upkeep(ctx context.Context) error {
+	if err := s.ensureAhead(ctx); err != nil {
+		return err
+	}
+	_, err := s.Convert(ctx)
+	return err
+}
+
+func (s *Store) ensureAhead(ctx context.Context) error {
+	now := s.now()
+	for _, t := range []string{"usage", "audit"} {
+		if _, err := ensureDays(ctx, s.SQL(), t, now.Add(-day), now.Add(aheadDays*day)); err != nil {
+			return fmt.Errorf("store: partitions: %w", err)
+		}
+	}
+	return nil
+}
+
+// EnsurePartitions creates the day partitions of usage and audit for the
+// days that overlap [from, to), moving the rows the default partitions
+// hold for them. It returns how many it created.
+func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, error) {
+	n := 0
+	for _, t := range []string{"usage", "audit"} {
+		c, err := ensureDays(ctx, s.SQL(), t, from, to)
+		n += c
+		if err != nil {
+			return n, fmt.Errorf("store: partitions: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// PruneUnit implements store.PruneUnit: usage and audit are pruned a
+// whole day at a time once they are partitioned, so pruning drops
+// partitions and deletes no rows.
+func (s *Store) PruneUnit(kind store.Kind) time.Duration {
+	if kind != store.KindUsage && kind != store.KindAudit {
+		return 0
+	}
+	if ok, _, err := partitions(context.Background(), s.SQL(), string(kind)); err != nil || !ok {
+		return 0
+	}
+	return day
 }
 
 // isConflict reports a unique_violation (SQLSTATE 23505).

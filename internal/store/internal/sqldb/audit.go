@@ -79,7 +79,17 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []s
 	}
 	var seq int64
 	var prev string
-	if err := tx.StmtContext(ctx, st.last).QueryRowContext(ctx).Scan(&seq, &prev); err != nil && !isNoRows(err) {
+	if err := tx.StmtContext(ctx, st.last).QueryRowContext(ctx).Scan(&seq, &prev); isNoRows(err) {
+		// Empty: a new log, or every row pruned, when the chain goes on
+		// from the checkpoint.
+		cp, err := s.checkpoint(ctx, tx)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		if cp != nil {
+			seq, prev = cp.Seq, cp.Hash
+		}
+	} else if err != nil {
 		return nil, fmt.Errorf("last: %w", err)
 	}
 	out := make([]store.AuditRow, len(rows))

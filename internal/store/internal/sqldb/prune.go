@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -87,6 +88,16 @@ func (s *DB) pruneRows(ctx context.Context, kind store.Kind, table, idCol, tsCol
 		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM `+table+` WHERE `+cond), args...).Scan(&n)
 		return n, err
 	}
+	var dropped int64
+	if table == "usage" && s.d.Partitions != nil {
+		var err error
+		if dropped, err = s.dropUsage(ctx, kind, before); err != nil {
+			return 0, fmt.Errorf("drop partitions: %w", err)
+		}
+		// Whatever is left: by the unique key, the only index that
+		// leads with ts in every partition (id is not indexed).
+		idCol = "(ts, request_id, attempt)"
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -94,8 +105,8 @@ func (s *DB) pruneRows(ctx context.Context, kind store.Kind, table, idCol, tsCol
 	defer tx.Rollback()
 	var q string
 	if idCol != "" {
-		q = `DELETE FROM ` + table + ` WHERE ` + idCol + ` IN (SELECT ` + idCol + ` FROM ` + table + ` WHERE ` + cond +
-			` ORDER BY ` + tsCol + ` LIMIT ` + fmt.Sprint(limit) + `)`
+		q = `DELETE FROM ` + table + ` WHERE ` + idCol + ` IN (SELECT ` + strings.Trim(idCol, "()") + ` FROM ` + table +
+			` WHERE ` + cond + ` ORDER BY ` + tsCol + ` LIMIT ` + fmt.Sprint(limit) + `)`
 	} else {
 		// Rollup rows: the oldest buckets, up to limit rows' worth of
 		// buckets (at least one bucket).
@@ -114,13 +125,79 @@ func (s *DB) pruneRows(ctx context.Context, kind store.Kind, table, idCol, tsCol
 	if err := s.setMark(ctx, tx, kind, before); err != nil {
 		return 0, err
 	}
+	return n + dropped, tx.Commit()
+}
+
+// dropUsage drops the usage partitions wholly before before, and marks
+// them pruned, in a transaction of its own: it holds an ACCESS EXCLUSIVE
+// lock on the table, which the row deletes after it need not.
+func (s *DB) dropUsage(ctx context.Context, kind store.Kind, before time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	parts, n, err := s.d.Partitions.DropUsage(ctx, tx, before)
+	if err != nil || parts == 0 {
+		return 0, err
+	}
+	if err := s.setMark(ctx, tx, kind, before); err != nil {
+		return 0, err
+	}
 	return n, tx.Commit()
+}
+
+// dropAudit drops the audit partitions wholly in the prunable prefix of
+// the chain and moves the checkpoint past them, in a transaction of its
+// own (see dropUsage).
+func (s *DB) dropAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if err := s.lock(ctx, tx, lockAudit); err != nil {
+		return 0, err
+	}
+	after := int64(0)
+	if cp, err := s.checkpoint(ctx, tx); err != nil {
+		return 0, err
+	} else if cp != nil {
+		after = cp.Seq
+	}
+	cut, err := s.d.Partitions.DropAudit(ctx, tx, after, before, limit)
+	if err != nil || cut.Parts == 0 {
+		return 0, err
+	}
+	if cut.Rows > 0 {
+		if err := s.setCheckpoint(ctx, tx, cut); err != nil {
+			return 0, err
+		}
+	}
+	return cut.Rows, tx.Commit()
+}
+
+// setCheckpoint makes cut, the last audit row pruned, the checkpoint.
+func (s *DB) setCheckpoint(ctx context.Context, tx *sql.Tx, cut AuditCut) error {
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_checkpoint (id, seq, hash, ts, pruned_at) VALUES (1, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, ts = excluded.ts, pruned_at = excluded.pruned_at`),
+		cut.Seq, cut.Hash, cut.TS, s.now().UnixMicro()); err != nil {
+		return err
+	}
+	return s.setMark(ctx, tx, store.KindAudit, fromMicros(cut.TS))
 }
 
 // pruneAudit deletes the chain's oldest rows, up to limit, as long as they
 // are older than before (a prefix in seq order: the chain stays whole from
 // the checkpoint on), and moves the checkpoint to the last one deleted.
 func (s *DB) pruneAudit(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
+	var dropped int64
+	if s.d.Partitions != nil && !dryRun {
+		var err error
+		if dropped, err = s.dropAudit(ctx, before, limit); err != nil {
+			return 0, fmt.Errorf("drop partitions: %w", err)
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -137,7 +214,7 @@ func (s *DB) pruneAudit(ctx context.Context, before time.Time, limit int, dryRun
 	} else if cp != nil {
 		after = cp.Seq
 	}
-	var total int64
+	total := dropped
 	for {
 		page := limit
 		if dryRun {
@@ -178,12 +255,7 @@ func (s *DB) pruneAudit(ctx context.Context, before time.Time, limit int, dryRun
 			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM audit WHERE seq > ? AND seq <= ?`), after, last.seq); err != nil {
 				return 0, err
 			}
-			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_checkpoint (id, seq, hash, ts, pruned_at) VALUES (1, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, ts = excluded.ts, pruned_at = excluded.pruned_at`),
-				last.seq, last.hash, last.ts, s.now().UnixMicro()); err != nil {
-				return 0, err
-			}
-			if err := s.setMark(ctx, tx, store.KindAudit, fromMicros(last.ts)); err != nil {
+			if err := s.setCheckpoint(ctx, tx, AuditCut{Seq: last.seq, TS: last.ts, Hash: last.hash}); err != nil {
 				return 0, err
 			}
 			return total, tx.Commit()

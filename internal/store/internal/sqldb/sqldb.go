@@ -43,6 +43,35 @@ type Dialect struct {
 	// they are inserted again skipping the rows already stored. When nil,
 	// any error is taken for a possible conflict.
 	IsConflict func(error) bool
+	// Partitions, when set, drops whole time partitions inside Prune's
+	// transaction, before the row deletes that handle what is left (the
+	// partial edge). Usage rows are then deleted by their unique key
+	// (ts, request_id, attempt), not by id, which is not indexed.
+	Partitions Partitions
+}
+
+// Partitions drops the partitions a prune removes entirely (PostgreSQL).
+type Partitions interface {
+	// DropUsage drops the usage partitions holding only rows before
+	// before and returns how many it dropped and how many rows they held.
+	DropUsage(ctx context.Context, tx *sql.Tx, before time.Time) (parts int, rows int64, err error)
+	// DropAudit drops audit partitions that lie wholly in the chain's
+	// prunable prefix: rows after the checkpoint seq after, up to the
+	// first row not before before. Rows of that prefix kept in other
+	// partitions (up to limit) are deleted too, so what goes is always a
+	// prefix. It returns the last row removed (zero Rows when none) and is
+	// called holding the audit lock. Empty partitions before before are
+	// dropped too (counted in Parts).
+	DropAudit(ctx context.Context, tx *sql.Tx, after int64, before time.Time, limit int) (AuditCut, error)
+}
+
+// AuditCut is the end of the prefix DropAudit removed: the last row
+// removed, how many rows went and how many partitions were dropped.
+type AuditCut struct {
+	Seq, TS int64
+	Hash    string
+	Rows    int64
+	Parts   int
 }
 
 // Lock ids for Dialect.Lock.

@@ -1,0 +1,30 @@
+package app
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// A job with a Unit (a store that drops day partitions) is pruned to a
+// cut-off rounded down to it; one without, to the exact cut-off.
+func TestPruneRoundsToUnit(t *testing.T) {
+	now := time.Date(2026, 3, 10, 13, 47, 5, 0, time.UTC)
+	var got []time.Time
+	prune := func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
+		got = append(got, before)
+		return 0, nil
+	}
+	jobs := []PruneJob{
+		{Kind: "usage", Keep: 48 * time.Hour, Unit: 24 * time.Hour, Prune: prune},
+		{Kind: "other", Keep: 48 * time.Hour, Prune: prune},
+	}
+	res, err := Prune(context.Background(), jobs, now, 100, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day, exact := time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), now.Add(-48*time.Hour)
+	if len(got) != 2 || !got[0].Equal(day) || !got[1].Equal(exact) || !res[0].Before.Equal(day) {
+		t.Errorf("cut-offs = %v (results %+v), want %v then %v", got, res, day, exact)
+	}
+}

@@ -1,5 +1,6 @@
-// Package admin serves the key-management API under /admin/: list, create,
-// revoke and rotate virtual keys, and read budgets. The gateway mounts it
+// Package admin serves the operator API under /admin/: list, create,
+// revoke and rotate virtual keys, read budgets, and read the savings ledger
+// of the self-hosted providers. The gateway mounts it
 // behind the master key; this package does no authentication of its own.
 //
 // Bodies are JSON; errors are OpenAI-style error objects
@@ -19,6 +20,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/keys"
 	"github.com/fulcrumhq/fulcrum/internal/limits"
+	"github.com/fulcrumhq/fulcrum/internal/savings"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -29,11 +31,19 @@ type Budgets interface {
 	State(ctx context.Context, budgets []limits.Budget) ([]limits.BudgetState, error)
 }
 
+// Ledger is what the savings endpoint reads.
+type Ledger interface {
+	Lines() []savings.Line
+}
+
 // Options configures New. Zero fields take the defaults noted.
 type Options struct {
 	Keys *keys.Service
 	// Budgets serves GET /admin/budgets; nil answers 404 there.
 	Budgets Budgets
+	// Savings serves GET /admin/savings; nil answers 404 there.
+	// *savings.Ledger implements it.
+	Savings Ledger
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
@@ -59,6 +69,7 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("POST /admin/keys/{id}/revoke", h.revoke)
 	h.mux.HandleFunc("POST /admin/keys/{id}/rotate", h.rotate)
 	h.mux.HandleFunc("GET /admin/budgets", h.budgets)
+	h.mux.HandleFunc("GET /admin/savings", h.savings)
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found_error", "unknown_url", "", "unknown admin endpoint "+r.Method+" "+r.URL.Path)
 	})
@@ -273,6 +284,33 @@ func (h *Handler) budgets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// SavingsView is the body of GET /admin/savings: the live ledger of every
+// self-hosted provider with a cost model, from the start of its records to
+// AsOf (field by field as `fulcrum savings --json`).
+type SavingsView struct {
+	Object    string         `json:"object"` // "savings"
+	AsOf      time.Time      `json:"as_of"`
+	Providers []savings.Line `json:"providers"`
+}
+
+func (h *Handler) savings(w http.ResponseWriter, r *http.Request) {
+	if h.o.Savings == nil {
+		writeError(w, http.StatusNotFound, "not_found_error", "savings_disabled", "", "no self-hosted provider has a cost model (providers[].cost)")
+		return
+	}
+	lines := h.o.Savings.Lines()
+	if lines == nil {
+		lines = []savings.Line{}
+	}
+	var asOf time.Time
+	if len(lines) > 0 {
+		asOf = lines[0].To
+	} else {
+		asOf = h.o.Now().UTC()
+	}
+	writeJSON(w, http.StatusOK, SavingsView{Object: "savings", AsOf: asOf, Providers: lines})
 }
 
 // fail maps a service error to its status.

@@ -23,6 +23,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/savings"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -47,8 +48,10 @@ type Gateway struct {
 	// collectors are Prometheus collectors registered on the gateway's metrics.
 	collectors []prometheus.Collector
 	// keys and gate are set by wireKeys, for the dashboard.
-	keys    *keys.Service
-	gate    *limits.Gate
+	keys *keys.Service
+	gate *limits.Gate
+	// ledger is the savings ledger (nil without self-hosted cost models).
+	ledger  *savings.Ledger
 	closers []func() error
 	log     *slog.Logger
 }
@@ -90,6 +93,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		g.Close()
 		return nil, err
 	}
+	g.wireSavings(ctx, &opts)
 	if err := g.wireKeys(ctx, &opts, g.Store, router); err != nil {
 		g.Close()
 		return nil, err

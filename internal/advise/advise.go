@@ -105,7 +105,10 @@ type Report struct {
 	Curve []CurvePoint `json:"curve"`
 	Notes []string     `json:"notes,omitempty"`
 
-	scores    map[string]*ModelScore
+	scores map[string]*ModelScore
+	// baseRatio is the base load's output tokens/s per monthly output
+	// token (workload.base_rps), for overflow candidates.
+	baseRatio float64
 	fineTuned func(string) (float64, float64, string, bool)
 }
 
@@ -274,6 +277,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		r.Workloads = append(r.Workloads, w.WorkloadClass)
 	}
 	peakRatio := peak / math.Max(out, 1)
+	r.baseRatio = p.Workload.BaseRPS * p.Workload.OutputTokensPerRequest / math.Max(out, 1)
 	cs := r.enumerate(p, ws)
 	for _, c := range cs {
 		r.cost(p, c, ws, peakRatio, in, out)

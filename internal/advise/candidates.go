@@ -46,12 +46,31 @@ type Candidate struct {
 	// Scores are the eval accuracies of the models it uses (absent when
 	// no eval result matched).
 	Scores []ModelScore `json:"scores,omitempty"`
+	// Overflow is set on a "self-host base + API overflow" candidate: the
+	// open model's GPUs are sized for the base load and, with spillover,
+	// what exceeds them at peak goes to APIModel.
+	Overflow *Overflow `json:"overflow,omitempty"`
 	// Exclusions are every criterion that rules it out (empty: eligible).
 	Exclusions []Exclusion `json:"exclusions,omitempty"`
 	Chosen     bool        `json:"chosen,omitempty"`
 
 	cm     *costModel
 	months []Month
+}
+
+// Overflow describes a fleet sized for base load with the peak's overflow
+// on an API (month 1 figures).
+type Overflow struct {
+	BaseRPS         float64 `json:"base_rps"`
+	PeakRPS         float64 `json:"peak_rps"`
+	PeakHoursPerDay float64 `json:"peak_hours_per_day"`
+	// Share is the share of the tokens that overflow to the API.
+	Share float64 `json:"share"`
+	// APIUSDMonth is what the overflow costs on the API in month 1.
+	APIUSDMonth float64 `json:"api_usd_month"`
+	// PeakSizedGPUs is what the same open model needs sized for the peak
+	// (the self-hosted candidate), against GPUsAtStart.
+	PeakSizedGPUs int `json:"peak_sized_gpus"`
 }
 
 // Assignment is where one workload class goes.
@@ -148,6 +167,15 @@ func (r *Report) enumerate(p *Profile, ws []workload) []*Candidate {
 	for _, o := range r.Open {
 		out = append(out, &Candidate{Name: "self-hosted " + o.Model, Kind: ScenarioSelfHosted, OpenModel: o.Model, SelfHostedShare: 1, Assignment: all(o.Model, ScenarioSelfHosted)})
 	}
+	if w := p.Workload; w.BaseRPS > 0 {
+		for _, a := range r.Proprietary {
+			for _, o := range r.Open {
+				out = append(out, &Candidate{Name: fmt.Sprintf("self-host base %s + API overflow %s", o.Model, a.Model), Kind: ScenarioHybrid,
+					APIModel: a.Model, OpenModel: o.Model, SelfHostedShare: 1, Assignment: all(o.Model, ScenarioSelfHosted),
+					Overflow: &Overflow{BaseRPS: w.BaseRPS, PeakRPS: w.PeakRPS, PeakHoursPerDay: w.PeakHoursPerDay}})
+			}
+		}
+	}
 	n := len(ws)
 	for _, a := range r.Proprietary {
 		for _, o := range r.Open {
@@ -224,8 +252,24 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 			}
 		}
 	}
+	if c.Overflow != nil {
+		m.overflow, m.baseRatio, m.peakFrac = true, r.baseRatio, p.Workload.PeakHoursPerDay/24
+		for _, w := range ws {
+			if w.Sensitive {
+				m.sensShare += w.Share
+			}
+		}
+	}
 	c.cm = m
 	c.months = m.project(in, out, p.Workload.GrowthPerMonth, c.SelfHostedShare, p.HorizonMonths)
+	if c.Overflow != nil {
+		f := c.months[0]
+		c.SelfHostedShare = 1 - f.OverflowShare
+		c.Overflow.Share, c.Overflow.APIUSDMonth = f.OverflowShare, f.APIUSD
+		peakSized := *m
+		peakSized.overflow = false
+		c.Overflow.PeakSizedGPUs = peakSized.month(in, out, 1).GPUs
+	}
 	n := len(c.months)
 	c.TotalUSD = c.months[n-1].CumulativeUSD
 	c.FirstMonthUSD = c.months[0].TotalUSD - c.months[0].SetupUSD
@@ -293,6 +337,21 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 				break
 			}
 		}
+		if c.Overflow != nil && !c.excludedBy(CritQuality) {
+			// The overflow of the classes that may leave is served by the API.
+			sc := r.score(c.APIModel)
+			for _, w := range ws {
+				minAcc := w.MinAccuracy
+				if minAcc == 0 {
+					minAcc = p.Quality.MinAccuracy
+				}
+				if !w.Sensitive && sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
+					c.exclude(CritQuality, fmt.Sprintf("%s, which takes the peak's overflow, scores %.1f%% in the evals, below the %.1f%% the %s class needs", c.APIModel, 100*sc.Accuracy, 100*minAcc, w.Name),
+						fmt.Sprintf("qualifies if %s reaches %.1f%%", c.APIModel, 100*minAcc))
+					break
+				}
+			}
+		}
 		if c.Kind == ScenarioProprietary {
 			continue
 		}
@@ -316,6 +375,22 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 	}
 	// Customisation.
 	for _, c := range cs {
+		if c.Overflow != nil {
+			for _, w := range ws {
+				if w.Sensitive {
+					continue // never overflows
+				}
+				if p.Customisation.Adapters {
+					c.exclude(CritCustomisation, fmt.Sprintf("the peak's overflow goes to %s, and adapters (LoRA) need open weights", c.APIModel), "")
+					break
+				}
+				if w.fineTune && r.apiFineTuning(p, c.APIModel) == nil {
+					c.exclude(CritCustomisation, fmt.Sprintf("the %s class must be fine-tuned, its overflow goes to %s and the profile declares no hosted fine-tuning for it", w.Name, c.APIModel),
+						"qualifies once its hosted fine-tuning offer is declared (candidates.proprietary[].fine_tuning, with the training price)")
+					break
+				}
+			}
+		}
 		for i, as := range c.Assignment {
 			if as.Target != ScenarioProprietary {
 				continue

@@ -279,6 +279,20 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 			cost.Finding += fmt.Sprintf("; the choice costs $%s (%.1f× as much): cost did not decide it", money(choice.TotalUSD), choice.TotalUSD/all.TotalUSD)
 		}
 	}
+	if choice != nil && choice.Overflow != nil {
+		// What sizing for the base load changed, against the same open
+		// model sized for the peak.
+		for _, c := range cs {
+			if c.Kind == ScenarioSelfHosted && c.OpenModel == choice.OpenModel {
+				cost.Finding += fmt.Sprintf("; sizing %s for the base load (%d GPUs, overflow on %s at $%s a month) instead of the peak (%d GPUs, $%s a month all self-hosted) saves $%s over %d months",
+					choice.OpenModel, choice.GPUsAtStart, choice.APIModel, money(choice.Overflow.APIUSDMonth), choice.Overflow.PeakSizedGPUs,
+					money(c.FirstMonthUSD), money(c.TotalUSD-choice.TotalUSD), p.HorizonMonths)
+				if c.Excluded() {
+					cost.Finding += fmt.Sprintf(" (self-hosting it all is ruled out anyway: %s)", c.Exclusions[0].Reason)
+				}
+			}
+		}
+	}
 	if r.BreakEven.Found {
 		cost.Finding += fmt.Sprintf("; self-hosting all traffic breaks even at %s tokens a month (now %s)", tokens(r.BreakEven.TokensPerMonth), tokens(r.BreakEven.CurrentTokensPerMonth))
 	}
@@ -301,6 +315,15 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	case ScenarioSelfHosted:
 		sum = fmt.Sprintf("Self-host %s for all traffic (%d × %s to start)", choice.OpenModel, choice.GPUsAtStart, orUnknown(r.openGPU(choice.OpenModel)))
 	case ScenarioHybrid:
+		if o := choice.Overflow; o != nil {
+			sum = fmt.Sprintf("Self-host %s sized for the base load of %g requests/s (%d × %s instead of %d for the peak of %g) and let spillover send the peak's overflow to %s (%.1f%% of tokens, $%s in month 1)",
+				choice.OpenModel, o.BaseRPS, choice.GPUsAtStart, orUnknown(r.openGPU(choice.OpenModel)), o.PeakSizedGPUs, o.PeakRPS,
+				choice.APIModel, 100*o.Share, money(o.APIUSDMonth))
+			if r.PrivateShare > 0 {
+				sum += fmt.Sprintf("; the %.0f%% sensitive traffic never overflows and the GPUs carry its peak", 100*r.PrivateShare)
+			}
+			break
+		}
 		var self, api []string
 		for _, a := range choice.Assignment {
 			if a.Target == ScenarioSelfHosted {

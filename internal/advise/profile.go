@@ -121,6 +121,15 @@ type Workload struct {
 	PeakRPS float64 `yaml:"peak_rps"`
 	// OutputTokensPerRequest turns the peak into output tokens/s.
 	OutputTokensPerRequest float64 `yaml:"output_tokens_per_request"`
+	// BaseRPS is the request rate outside the peak hours. With spillover
+	// (docs/hybrid.md) GPUs can be sized for it and the peak's overflow
+	// sent to an API: set it, with PeakHoursPerDay, to cost a "self-host
+	// base + API overflow" candidate for every API and open model pair.
+	// 0: no such candidate.
+	BaseRPS float64 `yaml:"base_rps"`
+	// PeakHoursPerDay is how many hours a day the load is at PeakRPS (at
+	// BaseRPS the rest of the day). Required with base_rps.
+	PeakHoursPerDay float64 `yaml:"peak_hours_per_day"`
 	// GrowthPerMonth is the monthly volume growth, e.g. 0.05 for 5%.
 	GrowthPerMonth float64 `yaml:"growth_per_month"`
 	// Latency is "interactive" or "batch". Default interactive.
@@ -289,6 +298,17 @@ func (p *Profile) validate() error {
 	}
 	if w.PeakRPS > 0 && w.OutputTokensPerRequest == 0 {
 		add("workload.output_tokens_per_request", "required with peak_rps (to size GPUs for the peak)")
+	}
+	if w.BaseRPS < 0 {
+		add("workload.base_rps", "must not be negative")
+	}
+	if w.BaseRPS > 0 {
+		if w.PeakRPS <= w.BaseRPS {
+			add("workload.peak_rps", "must be above base_rps (%g) to size for base load and spill the peak", w.BaseRPS)
+		}
+		if w.PeakHoursPerDay <= 0 || w.PeakHoursPerDay >= 24 {
+			add("workload.peak_hours_per_day", "required with base_rps, between 0 and 24 (exclusive), not %g", w.PeakHoursPerDay)
+		}
 	}
 	if w.GrowthPerMonth < -0.5 || w.GrowthPerMonth > 1 {
 		add("workload.growth_per_month", "must be between -0.5 and 1")

@@ -55,6 +55,12 @@ type costModel struct {
 	// peakRatio is peak output tokens/s per output token per month: the
 	// peak grows with the volume.
 	peakRatio float64
+	// overflow sizes the GPUs for the base load (baseRatio, like
+	// peakRatio) and sends what exceeds them during the peak hours
+	// (peakFrac of the time) to the API; sensShare of the traffic may not
+	// overflow, so the fleet also carries its peak.
+	overflow                       bool
+	baseRatio, peakFrac, sensShare float64
 }
 
 // Month is one month of one scenario.
@@ -76,10 +82,16 @@ type Month struct {
 	GPUs          int     `json:"gpus"`
 	// Utilisation is the average busy share of the GPUs paid for.
 	Utilisation float64 `json:"utilisation"`
+	// OverflowShare is, for a fleet sized for base load, the share of the
+	// tokens that spill to the API at peak.
+	OverflowShare float64 `json:"overflow_share,omitempty"`
 }
 
 // month prices in and out tokens with share of them on self-hosted GPUs.
 func (m *costModel) month(in, out, share float64) Month {
+	if m.overflow {
+		return m.monthOverflow(in, out)
+	}
 	r := Month{InputTokens: in, OutputTokens: out}
 	r.APIUSD = (1 - share) * (in*m.pin + out*m.pout) / 1e6
 	if share < 1 {
@@ -96,6 +108,41 @@ func (m *costModel) month(in, out, share float64) Month {
 		r.StaffUSD = m.staff
 		r.OtherUSD = m.other
 	}
+	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD + r.FineTuningUSD
+	return r
+}
+
+// monthOverflow prices a month on a fleet sized for the base load, with
+// the peak's overflow on the API (spillover):
+//
+//	replicas  = max(min_replicas, ⌈max(base, sensitive share × peak) ÷ (tokens/s × utilisation)⌉)
+//	capacity  = replicas × tokens/s × utilisation
+//	overflow  = max(peak − capacity, 0) × peak hours/24 × seconds per month   (output tokens)
+//	API share = min(overflow ÷ output tokens, 1 − sensitive share)
+//	API $     = API share × (input × $in + output × $out) / 1e6
+//
+// Sensitive traffic never overflows (spillover keeps it on its permitted
+// targets), so the fleet is sized to carry its peak too.
+func (m *costModel) monthOverflow(in, out float64) Month {
+	r := Month{InputTokens: in, OutputTokens: out}
+	per := m.open.OutputTokensPerSecond * m.util
+	peak, base := out*m.peakRatio, out*m.baseRatio
+	need := math.Max(base, m.sensShare*peak)
+	r.Replicas = max(m.minRep, int(math.Ceil(need/per-1e-9)))
+	r.GPUs = r.Replicas * m.open.GPUsPerReplica
+	capacity := float64(r.Replicas) * per
+	if out > 0 {
+		over := math.Max(peak-capacity, 0) * m.peakFrac * SecondsPerMonth
+		r.OverflowShare = math.Min(over/out, 1-m.sensShare)
+	}
+	r.APIUSD = r.OverflowShare * (in*m.pin + out*m.pout) / 1e6
+	if r.OverflowShare > 0 {
+		r.FineTuningUSD += m.apiTraining
+	}
+	r.FineTuningUSD += m.selfTraining
+	r.GPUUSD = GPUMonthlyUSD(m.gpuHourly, r.GPUs)
+	r.Utilisation = (1 - r.OverflowShare) * out / SecondsPerMonth / (float64(r.Replicas) * m.open.OutputTokensPerSecond)
+	r.StaffUSD, r.OtherUSD = m.staff, m.other
 	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD + r.FineTuningUSD
 	return r
 }

@@ -284,8 +284,8 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		// model sized for the peak.
 		for _, c := range cs {
 			if c.Kind == ScenarioSelfHosted && c.OpenModel == choice.OpenModel {
-				cost.Finding += fmt.Sprintf("; sizing %s for the base load (%d GPUs, overflow on %s at $%s a month) instead of the peak (%d GPUs, $%s a month all self-hosted) saves $%s over %d months",
-					choice.OpenModel, choice.GPUsAtStart, choice.APIModel, money(choice.Overflow.APIUSDMonth), choice.Overflow.PeakSizedGPUs,
+				cost.Finding += fmt.Sprintf("; sizing %s for the base load (%s, overflow on %s at $%s a month) instead of the peak (%s, $%s a month all self-hosted) saves $%s over %d months",
+					choice.OpenModel, gpus(choice.GPUsAtStart), choice.APIModel, money(choice.Overflow.APIUSDMonth), gpus(choice.Overflow.PeakSizedGPUs),
 					money(c.FirstMonthUSD), money(c.TotalUSD-choice.TotalUSD), p.HorizonMonths)
 				if c.Excluded() {
 					cost.Finding += fmt.Sprintf(" (self-hosting it all is ruled out anyway: %s)", c.Exclusions[0].Reason)
@@ -357,4 +357,11 @@ func orPrice(v, base float64) float64 {
 		return v
 	}
 	return base
+}
+
+func gpus(n int) string {
+	if n == 1 {
+		return "1 GPU"
+	}
+	return fmt.Sprintf("%d GPUs", n)
 }

@@ -185,23 +185,24 @@ func mulDiv(a, b, c int64) int64 {
 	return v.Quo(v, big.NewInt(c)).Int64()
 }
 
-// USD formats nanodollars as dollars with cents, exact to the cent when
-// the amount is at least a dollar and to the significant digit below:
-// "1234.56", "-0.50", "0.0042".
+// USD formats nanodollars as dollars for reports: to the cent from a
+// dollar up, to four decimals below (to the nanodollar when that would
+// show nothing): "1234.56", "-0.50", "0.0042", "0.000000123". JSON reports
+// carry the exact nanodollars beside it.
 func USD(n int64) string {
 	neg := n < 0
 	if neg {
 		n = -n
 	}
 	var s string
-	if n >= 1e9 || n == 0 {
+	switch {
+	case n >= 1e9 || n == 0:
 		cents := (n + 5_000_000) / 10_000_000 // rounded half up to the cent
 		s = big.NewInt(cents/100).String() + "." + pad2(cents%100)
-	} else {
+	case n >= 50_000:
+		s = trimZeros(new(big.Rat).SetFrac64((n+50_000)/100_000, 10_000).FloatString(4))
+	default:
 		s = trimZeros(new(big.Rat).SetFrac64(n, 1e9).FloatString(9))
-		if len(s) < 4 { // "0.5" -> "0.50"
-			s += "0"
-		}
 	}
 	if neg && s != "0.00" {
 		s = "-" + s

@@ -1,0 +1,96 @@
+//go:build unix
+
+package gateway_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/cache"
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+)
+
+// BenchmarkCacheCPU measures what the response cache costs per request, in
+// CPU time (user + system, of the whole process: client, gateway and fake
+// upstream) and wall time, for the same OpenAI pass-through request:
+//
+//	off        no cache configured (the default)
+//	elsewhere  a cache configured for another model only
+//	miss       the model opted in, every prompt new: key, look-up, store
+//	hit        the model opted in, the same prompt: answered from the cache
+//
+// Every variant but hit sends a different prompt each time, so they do
+// the same upstream work. docs/benchmarks.md has the numbers.
+func BenchmarkCacheCPU(b *testing.B) {
+	rules := func(model string) func(o *gateway.Options) {
+		return func(o *gateway.Options) {
+			o.Cache = cache.New(cache.Options{})
+			o.CacheRules = map[string]gateway.CacheRule{model: {TTL: time.Hour}}
+		}
+	}
+	for _, v := range []struct {
+		name   string
+		tweak  func(o *gateway.Options)
+		unique bool
+		header string // X-Fulcrum-Cache each answer must carry
+	}{
+		{"off", nil, true, ""},
+		{"elsewhere", rules("m-anthropic"), true, ""},
+		{"miss", rules("m-openai"), true, "miss"},
+		{"hit", rules("m-openai"), false, "hit"},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			e := newEnvWith(b, v.tweak)
+			e.oa.Record(false)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			defer client.CloseIdleConnections()
+			var n atomic.Int64
+			warm := false
+			send := func() {
+				prompt := "Summarise the quarterly report in three bullet points, please."
+				if v.unique {
+					prompt += fmt.Sprintf(" (request %d)", n.Add(1))
+				}
+				resp, err := client.Post(e.srv.URL+"/v1/chat/completions", "application/json",
+					strings.NewReader(`{"model":"m-openai","messages":[{"role":"user","content":"`+prompt+`"}]}`))
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+				if h := resp.Header.Get("X-Fulcrum-Cache"); h != v.header && !warm {
+					b.Fatalf("X-Fulcrum-Cache %q, want %q", h, v.header)
+				}
+			}
+			warm = true
+			send() // warm the connection (and, for hit, the cache)
+			warm = false
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				send()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// cpuTime is the CPU (user + system) this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -175,6 +175,9 @@ type Provider struct {
 	// to it rather than translated to Chat Completions. Default: true for
 	// api.openai.com, false for every other server.
 	Responses *bool `yaml:"responses"`
+	// Reasoning says how an openai or ollama upstream takes and returns
+	// reasoning (docs/providers/openai.md). Optional.
+	Reasoning *ProviderReasoning `yaml:"reasoning"`
 	// Cost is the self-hosted cost model (GPU hours). Optional.
 	Cost *SelfHostedCost `yaml:"cost"`
 	// Replay configures a replay provider (type: replay).
@@ -182,6 +185,24 @@ type Provider struct {
 	// Capacity, when set, limits the requests in flight on this provider
 	// and spills or queues the rest (see docs/hybrid.md). Default: none.
 	Capacity *Capacity `yaml:"capacity"`
+}
+
+// ProviderReasoning configures reasoning for an upstream whose API does
+// not say by itself what it supports (OpenAI-compatible servers, Ollama).
+type ProviderReasoning struct {
+	// Request is how the upstream is asked to reason:
+	//   - "reasoning_effort" (default for openai): OpenAI's reasoning_effort
+	//     (vLLM and llama.cpp accept it; gpt-oss honours it);
+	//   - "chat_template_kwargs": chat_template_kwargs.enable_thinking, what
+	//     vLLM and SGLang pass to Qwen3's and similar chat templates;
+	//   - "think" (default for ollama): Ollama's think flag;
+	//   - "none": the model cannot reason; hints (Anthropic adaptive
+	//     thinking, output_config.effort) are dropped, explicit requests
+	//     (a thinking budget, reasoning_effort) are refused with a 400.
+	Request string `yaml:"request"`
+	// ThinkTags reads <think>...</think> in answer text as
+	// reasoning (models served without a reasoning parser). Default false.
+	ThinkTags bool `yaml:"think_tags"`
 }
 
 // Timeouts bound one upstream call. Zero takes the default.

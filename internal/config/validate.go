@@ -63,6 +63,17 @@ func (c *Config) Validate() []error {
 		if p.Hosting != SelfHosted && p.Hosting != Proprietary {
 			add(path+".hosting", "must be self_hosted or proprietary, not %q", p.Hosting)
 		}
+		if r := p.Reasoning; r != nil {
+			switch {
+			case p.Type != TypeOpenAI && p.Type != TypeOllama:
+				add(path+".reasoning", "only openai and ollama providers take reasoning settings; the others' APIs say what they support")
+			case r.Request == "" || r.Request == "none" || p.Type == TypeOpenAI && (r.Request == "reasoning_effort" || r.Request == "chat_template_kwargs") || p.Type == TypeOllama && r.Request == "think":
+			case p.Type == TypeOpenAI:
+				add(path+".reasoning.request", "must be reasoning_effort, chat_template_kwargs or none, not %q", r.Request)
+			default:
+				add(path+".reasoning.request", "must be think or none, not %q", r.Request)
+			}
+		}
 		if p.Cost != nil {
 			if p.Cost.GPUHourlyUSD < 0 || p.Cost.PerMillionUSD < 0 {
 				add(path+".cost", "prices must not be negative")

@@ -71,6 +71,12 @@ type geminiRequest struct {
 	} `json:"tools"`
 	GenerationConfig *struct {
 		CandidateCount int `json:"candidateCount"`
+		// ThinkingConfig.IncludeThoughts makes the answer start with a
+		// thought part (Thought(text)), as thinking models answer
+		// (https://ai.google.dev/gemini-api/docs/thinking#summaries).
+		ThinkingConfig *struct {
+			IncludeThoughts bool `json:"includeThoughts"`
+		} `json:"thinkingConfig"`
 	} `json:"generationConfig"`
 }
 
@@ -171,6 +177,18 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 		}
 	}
 	malformed := strings.Contains(scenario, "[[malformed]]")
+	var thought map[string]any
+	if gc := req.GenerationConfig; gc != nil && gc.ThinkingConfig != nil && gc.ThinkingConfig.IncludeThoughts {
+		thought = map[string]any{"text": Thought(scenario), "thought": true}
+	}
+	usage := func(out int) map[string]any {
+		u := geminiUsage(out)
+		if thought != nil {
+			u["thoughtsTokenCount"] = ReasoningTokens
+			u["totalTokenCount"] = InputTokens + out + ReasoningTokens
+		}
+		return u
+	}
 
 	// The answer: function calls, or text split into pieces.
 	var calls []map[string]any
@@ -203,7 +221,10 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 		if req.GenerationConfig != nil && req.GenerationConfig.CandidateCount > 1 {
 			n = req.GenerationConfig.CandidateCount
 		}
-		parts := make([]any, 0, len(calls)+1)
+		parts := make([]any, 0, len(calls)+2)
+		if thought != nil {
+			parts = append(parts, thought)
+		}
 		for _, c := range calls {
 			parts = append(parts, c)
 		}
@@ -216,7 +237,7 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 		}
 		b, _ := json.Marshal(map[string]any{
 			"candidates":    cands,
-			"usageMetadata": geminiUsage(OutputTokens),
+			"usageMetadata": usage(OutputTokens),
 			"modelVersion":  GeminiModel,
 			"responseId":    "fake-response-id",
 		})
@@ -233,6 +254,9 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 
 	// Streams: one chunk per piece (or per call), usage a running total.
 	var chunks []map[string]any
+	if thought != nil {
+		chunks = append(chunks, map[string]any{"candidates": []any{map[string]any{"content": map[string]any{"parts": []any{thought}, "role": "model"}, "index": 0}}})
+	}
 	for _, c := range calls {
 		chunks = append(chunks, map[string]any{"candidates": []any{map[string]any{"content": map[string]any{"parts": []any{c}, "role": "model"}, "index": 0}}})
 	}
@@ -240,7 +264,7 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 		chunks = append(chunks, map[string]any{"candidates": []any{map[string]any{"content": map[string]any{"parts": []any{map[string]any{"text": p}}, "role": "model"}, "index": 0}}})
 	}
 	for i, c := range chunks {
-		c["usageMetadata"] = geminiUsage(OutputTokens * (i + 1) / len(chunks))
+		c["usageMetadata"] = usage(OutputTokens * (i + 1) / len(chunks))
 		c["modelVersion"] = GeminiModel
 		c["responseId"] = "fake-response-id"
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,6 +70,22 @@ type ollamaChatRequest struct {
 		} `json:"function"`
 	} `json:"tools"`
 	Stream *bool `json:"stream"`
+	// Think asks a thinking model to think (true or an effort level).
+	Think json.RawMessage `json:"think"`
+}
+
+// OllamaThinks reports whether the fake plays model as a thinking model
+// (qwen3, deepseek-r1, gpt-oss): think: true then streams
+// message.thinking (Thought(text)) before the content, and any other
+// model refuses think: true with Ollama's 400 ("... does not support
+// thinking"), https://docs.ollama.com/capabilities/thinking.
+func OllamaThinks(model string) bool {
+	for _, p := range [...]string{"qwen3", "deepseek-r1", "gpt-oss"} {
+		if strings.HasPrefix(model, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -114,6 +131,11 @@ func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		}
 	}
+	thinks := len(req.Think) > 0 && string(req.Think) != "false" && string(req.Think) != "null"
+	if thinks && !OllamaThinks(req.Model) {
+		ollamaError(w, http.StatusBadRequest, strconv.Quote(req.Model)+" does not support thinking")
+		return
+	}
 	stream := req.Stream == nil || *req.Stream
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC).Format(time.RFC3339Nano)
 	line := func(msg map[string]any) map[string]any {
@@ -121,6 +143,13 @@ func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	var lines []map[string]any
 	var calls []any
+	var thought string
+	if thinks {
+		thought = Thought(text)
+		for _, p := range splitKeepSpaces(thought) {
+			lines = append(lines, line(map[string]any{"role": "assistant", "content": "", "thinking": p}))
+		}
+	}
 	first := ""
 	if len(req.Tools) > 0 {
 		first = req.Tools[0].Function.Name
@@ -165,6 +194,9 @@ func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
 			content.WriteString(l["message"].(map[string]any)["content"].(string))
 		}
 		msg := map[string]any{"role": "assistant", "content": content.String()}
+		if thought != "" {
+			msg["thinking"] = thought
+		}
 		if len(calls) > 0 {
 			msg["tool_calls"] = calls
 		}

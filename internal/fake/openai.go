@@ -44,8 +44,9 @@ type OpenAI struct {
 	URL string
 	Log Log
 
-	seq      atomic.Int64
-	noRecord atomic.Bool
+	seq       atomic.Int64
+	noRecord  atomic.Bool
+	reasoning atomic.Value // Reasoning
 }
 
 // OpenAICreated is the fixed "created" timestamp of every fake answer.

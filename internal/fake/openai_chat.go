@@ -19,9 +19,12 @@ type openaiRequest struct {
 			Name string `json:"name"`
 		} `json:"function"`
 	} `json:"tools"`
-	N             int  `json:"n"`
-	Stream        bool `json:"stream"`
-	StreamOptions *struct {
+	N      int  `json:"n"`
+	Stream bool `json:"stream"`
+	// Reasoning controls (openai_reasoning.go).
+	ReasoningEffort    *string         `json:"reasoning_effort"`
+	ChatTemplateKwargs json.RawMessage `json:"chat_template_kwargs"`
+	StreamOptions      *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 }
@@ -63,6 +66,9 @@ type (
 		Content   *string       `json:"content"`
 		Refusal   *string       `json:"refusal"`
 		ToolCalls []oaiToolCall `json:"tool_calls,omitempty"`
+		// Reasoning of the fake's reasoning modes (openai_reasoning.go).
+		ReasoningContent *string `json:"reasoning_content,omitempty"`
+		Reasoning        *string `json:"reasoning,omitempty"`
 	}
 	oaiChoice struct {
 		Index        int         `json:"index"`
@@ -72,10 +78,12 @@ type (
 		FinishReason *string     `json:"finish_reason"`
 	}
 	oaiDelta struct {
-		Role      string        `json:"role,omitempty"`
-		Content   *string       `json:"content,omitempty"`
-		Refusal   *string       `json:"refusal,omitempty"`
-		ToolCalls []oaiToolCall `json:"tool_calls,omitempty"`
+		Role             string        `json:"role,omitempty"`
+		Content          *string       `json:"content,omitempty"`
+		Refusal          *string       `json:"refusal,omitempty"`
+		ToolCalls        []oaiToolCall `json:"tool_calls,omitempty"`
+		ReasoningContent *string       `json:"reasoning_content,omitempty"`
+		Reasoning        *string       `json:"reasoning,omitempty"`
 	}
 	oaiUsage struct {
 		PromptTokens        int `json:"prompt_tokens"`
@@ -175,8 +183,16 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 	if calls != nil {
 		finish = "tool_calls"
 	}
+	mode := f.ReasoningMode()
+	if mode != "" && !reasoningEffortOK(w, &req) {
+		return
+	}
+	thought := reasoningThought(mode, &req, text)
+	if mode == ThinkTags && thought != "" && calls == nil {
+		answer = "<think>\n" + thought + "\n</think>\n\n" + answer
+	}
 	if req.Stream {
-		openaiStream(w, &req, id, text, answer, calls, finish)
+		openaiStream(w, &req, id, text, answer, calls, finish, mode, thought)
 		return
 	}
 	if strings.Contains(text, "[[malformed]]") {
@@ -188,8 +204,9 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 	if calls == nil {
 		msg.Content = &answer
 	}
+	setThought(mode, thought, &msg.ReasoningContent, &msg.Reasoning)
 	resp := oaiCompletion{ID: id, Object: "chat.completion", Created: OpenAICreated, Model: req.Model,
-		Usage: fakeUsage(), ServiceTier: "default", SystemFingerprint: "fp_fake"}
+		Usage: reasoningUsage(thought), ServiceTier: "default", SystemFingerprint: "fp_fake"}
 	for i := range max(req.N, 1) {
 		resp.Choices = append(resp.Choices, oaiChoice{Index: i, Message: msg, FinishReason: &finish})
 	}
@@ -206,7 +223,7 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 
 // openaiStream writes an answer as chat.completion.chunk events.
 // https://platform.openai.com/docs/api-reference/chat-streaming
-func openaiStream(w http.ResponseWriter, req *openaiRequest, id, text, answer string, calls []oaiToolCall, finish string) {
+func openaiStream(w http.ResponseWriter, req *openaiRequest, id, text, answer string, calls []oaiToolCall, finish string, mode Reasoning, thought string) {
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -244,9 +261,24 @@ func openaiStream(w http.ResponseWriter, req *openaiRequest, id, text, answer st
 		raw(string(openaiErrorBody("The server had an error while processing your request. Sorry about that!", "server_error", "", "")))
 		return
 	}
-	if calls == nil {
+	if thought != "" && mode != ThinkTags {
 		send(first, nil)
+		first = &oaiDelta{}
+		for _, p := range openaiSplitWords(thought) {
+			d := &oaiDelta{}
+			setThought(mode, p, &d.ReasoningContent, &d.Reasoning)
+			send(d, nil)
+		}
+	}
+	if calls == nil {
+		if first.Role != "" || first.Content != nil {
+			send(first, nil)
+		}
 		pieces := openaiSplitWords(answer)
+		if mode == ThinkTags {
+			// Tags cut across chunks, as token streams cut them.
+			pieces = splitRunes(answer, 5)
+		}
 		if strings.Contains(text, "[[cut]]") {
 			for _, p := range pieces[:min(2, len(pieces))] {
 				send(&oaiDelta{Content: openaiPtr(p)}, nil)
@@ -274,7 +306,7 @@ func openaiStream(w http.ResponseWriter, req *openaiRequest, id, text, answer st
 	send(&oaiDelta{}, &finish)
 	if includeUsage {
 		b, _ := json.Marshal(oaiChunk{ID: id, Object: "chat.completion.chunk", Created: OpenAICreated, Model: req.Model,
-			ServiceTier: "default", SystemFingerprint: "fp_fake", Choices: []oaiChoice{}, Usage: fakeUsage()})
+			ServiceTier: "default", SystemFingerprint: "fp_fake", Choices: []oaiChoice{}, Usage: reasoningUsage(thought)})
 		raw(string(b))
 	}
 	raw("[DONE]")

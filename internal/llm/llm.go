@@ -119,6 +119,95 @@ type Reasoning struct {
 	// "omitted"). Both only shape what the client sees.
 	Summary string
 	Display string
+	// Param is the client's field that asked for reasoning ("thinking",
+	// "reasoning_effort", "reasoning.effort", "output_config.effort",
+	// "generationConfig.thinkingConfig"), named by a target that refuses it.
+	Param string
+	// Hint is true when only soft signals asked for reasoning: Anthropic
+	// adaptive thinking (the model decides whether to think) and
+	// output_config.effort (a behavioural signal). A target whose model
+	// cannot reason drops a hint, since answering without reasoning is
+	// what the hint allows; an explicit request (a thinking budget, an
+	// OpenAI effort) it refuses.
+	Hint bool
+}
+
+// Explicit reports whether r asks for reasoning with more than a hint
+// (see Reasoning.Hint); disabling reasoning is never explicit, since a
+// model that cannot reason honours it.
+func (r *Reasoning) Explicit() bool {
+	return r != nil && !r.Hint && !r.Disabled && r.Effort != "none" && (r.BudgetTokens > 0 || r.Effort != "")
+}
+
+// On reports whether r asks for reasoning at all (hint or explicit).
+func (r *Reasoning) On() bool {
+	return r != nil && !r.Disabled && r.Effort != "none" && (r.Adaptive || r.BudgetTokens > 0 || r.Effort != "")
+}
+
+// BudgetForEffort maps an effort level to a thinking budget in tokens,
+// for targets that take budgets (Anthropic, Gemini) from clients that
+// speak in efforts. 0 for "" and "none".
+func BudgetForEffort(effort string) int {
+	switch effort {
+	case "minimal":
+		return 1024
+	case "low":
+		return 2048
+	case "medium":
+		return 8192
+	case "high":
+		return 24576
+	case "xhigh":
+		return 32768
+	}
+	return 0
+}
+
+// EffortForBudget maps a thinking budget to an effort level, for targets
+// that take efforts (OpenAI) from clients that speak in budgets: under
+// 4096 tokens low, under 16384 medium, else high. It is the inverse of
+// BudgetForEffort for low, medium and high.
+func EffortForBudget(budget int) string {
+	switch {
+	case budget <= 0:
+		return ""
+	case budget < 4096:
+		return "low"
+	case budget < 16384:
+		return "medium"
+	}
+	return "high"
+}
+
+// EffortLevel is the effort level r asks for: its Effort, else the level of
+// its budget ("" when neither is set).
+func (r *Reasoning) EffortLevel() string {
+	if r == nil {
+		return ""
+	}
+	if r.Effort != "" {
+		return r.Effort
+	}
+	return EffortForBudget(r.BudgetTokens)
+}
+
+// Budget is the thinking budget r asks for: its BudgetTokens, else the
+// budget of its effort (0 when neither is set).
+func (r *Reasoning) Budget() int {
+	if r == nil {
+		return 0
+	}
+	if r.BudgetTokens > 0 {
+		return r.BudgetTokens
+	}
+	return BudgetForEffort(r.Effort)
+}
+
+// ReasoningParam reports whether name, listed in Unsupported, is the
+// field that asked for reasoning: an adapter that translates Reasoning
+// honours it and does not refuse it.
+func (r *ChatRequest) ReasoningParam(name string) bool {
+	return r.Reasoning != nil && r.Reasoning.Param == name
 }
 
 // Thought is one piece of model reasoning.

@@ -144,7 +144,7 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 // checkSupported refuses what Anthropic cannot do.
 func checkSupported(req *llm.ChatRequest) error {
 	for _, name := range req.Unsupported {
-		if !kept(req, name) {
+		if !kept(req, name) && !req.ReasoningParam(name) {
 			return llm.Unsupported(providerName, name)
 		}
 	}

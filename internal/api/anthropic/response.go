@@ -32,7 +32,7 @@ func EncodeMessagesResponse(resp *llm.ChatResponse) ([]byte, error) {
 		if c.FinishReason != "" {
 			finish = c.FinishReason
 		}
-		w.Content = contentBlocks(c.Message.Content)
+		w.Content = append(answerThoughts(c.Message.Thoughts), contentBlocks(c.Message.Content)...)
 		for j, tc := range c.Message.ToolCalls {
 			input, err := toolInput(tc.Arguments)
 			if err != nil {
@@ -61,6 +61,23 @@ func EncodeMessagesResponse(resp *llm.ChatResponse) ([]byte, error) {
 	return json.Marshal(&w)
 }
 
+// answerThoughts are an answer's thinking blocks. A thought from another
+// provider has no signature; the block carries an empty one, which
+// Anthropic's clients accept (they only send it back), and which Fulcrum
+// never forwards to Anthropic (see thoughtBlocks).
+func answerThoughts(ts []llm.Thought) []wireBlock {
+	var out []wireBlock
+	for _, t := range ts {
+		if t.Redacted != "" {
+			out = append(out, wireBlock{Type: "redacted_thinking", Data: t.Redacted})
+			continue
+		}
+		text, sig := t.Text, t.Signature
+		out = append(out, wireBlock{Type: "thinking", Thinking: &text, Signature: &sig})
+	}
+	return out
+}
+
 // toolUseID makes an id for a tool call whose upstream gave none.
 func toolUseID(msgID string, i int) string {
 	b := make([]byte, 0, len(msgID)+12)
@@ -72,8 +89,9 @@ func toolUseID(msgID string, i int) string {
 }
 
 // DecodeMessagesResponse decodes an upstream Anthropic Message into the
-// canonical answer. Thinking and server-tool blocks are skipped: the
-// canonical model has no place for them (and Fulcrum never asks for them).
+// canonical answer. Thinking and redacted_thinking blocks become the
+// message's Thoughts; server-tool blocks are skipped (the canonical model
+// has no place for them).
 func DecodeMessagesResponse(body []byte) (*llm.ChatResponse, error) {
 	var w wireResponse
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -93,6 +111,10 @@ func DecodeMessagesResponse(body []byte) (*llm.ChatResponse, error) {
 				args = string(b.Input)
 			}
 			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+		case "thinking":
+			msg.Thoughts = append(msg.Thoughts, llm.Thought{Text: thinkingText(&b), Signature: signature(&b)})
+		case "redacted_thinking":
+			msg.Thoughts = append(msg.Thoughts, llm.Thought{Redacted: b.Data})
 		}
 	}
 	resp := &llm.ChatResponse{

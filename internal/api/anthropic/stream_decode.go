@@ -31,9 +31,10 @@ type streamDelta struct {
 
 // Kinds of content blocks the decoder tracks.
 const (
-	blockOther = iota // thinking, server tools: skipped
+	blockOther = iota // server tools: skipped
 	blockText
 	blockTool
+	blockThinking
 )
 
 type blockState struct {
@@ -116,7 +117,14 @@ func (d *StreamDecoder) Process(event string, data []byte) (chunks []llm.Chunk, 
 			}
 			d.blocks[ev.Index] = bs
 			return []llm.Chunk{d.chunk(llm.Chunk{ToolCalls: []llm.ToolCallDelta{td}})}, false, nil
+		case "thinking":
+			d.blocks[ev.Index] = blockState{kind: blockThinking}
+			if t := thinkingText(cb); t != "" {
+				return []llm.Chunk{d.chunk(llm.Chunk{Reasoning: t})}, false, nil
+			}
 		default:
+			// redacted_thinking (its data cannot travel in a chunk) and
+			// server tools.
 			d.blocks[ev.Index] = blockState{kind: blockOther}
 		}
 	case "content_block_delta":
@@ -166,6 +174,8 @@ type blockDelta struct {
 		Type        string `json:"type"`
 		Text        string `json:"text"`
 		PartialJSON string `json:"partial_json"`
+		Thinking    string `json:"thinking"`
+		Signature   string `json:"signature"`
 	} `json:"delta"`
 }
 
@@ -184,6 +194,10 @@ func (d *StreamDecoder) delta(data []byte) ([]llm.Chunk, bool, error) {
 	case ev.Delta.Type == "input_json_delta" && bs.kind == blockTool && ev.Delta.PartialJSON != "":
 		bs.args = true
 		return []llm.Chunk{d.chunk(llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: bs.tool, Arguments: ev.Delta.PartialJSON}}})}, false, nil
+	case ev.Delta.Type == "thinking_delta" && bs.kind == blockThinking && ev.Delta.Thinking != "":
+		return []llm.Chunk{d.chunk(llm.Chunk{Reasoning: ev.Delta.Thinking})}, false, nil
+	case ev.Delta.Type == "signature_delta" && bs.kind == blockThinking && ev.Delta.Signature != "":
+		return []llm.Chunk{d.chunk(llm.Chunk{Signature: ev.Delta.Signature})}, false, nil
 	}
 	return nil, false, nil
 }

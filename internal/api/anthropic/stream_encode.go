@@ -25,7 +25,7 @@ type StreamEncoder struct {
 	started bool
 	// open is the index of the open content block, -1 when none.
 	open     int
-	openTool bool
+	openKind int // blockText, blockTool or blockThinking
 	next     int
 	// tools maps a canonical tool-call index to its open tool block.
 	tools map[int]toolBlock
@@ -47,10 +47,32 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 	if !e.started {
 		b = e.start(b, c.Usage)
 	}
-	if c.Text != "" {
-		if e.open < 0 || e.openTool {
+	if c.Reasoning != "" || c.Signature != "" {
+		if e.open < 0 || e.openKind != blockThinking {
 			b = e.closeBlock(b)
-			b = e.startBlock(b, false)
+			b = e.startBlock(b, blockThinking)
+			b = append(b, `{"type":"thinking","thinking":"","signature":""}}`...)
+			b = append(b, "\n\n"...)
+		}
+		if c.Reasoning != "" {
+			b = e.event(b, "content_block_delta", e.open)
+			b = append(b, `,"delta":{"type":"thinking_delta","thinking":`...)
+			b = appendString(b, c.Reasoning)
+			b = append(b, "}}\n\n"...)
+		}
+		if c.Signature != "" {
+			// The signature ends the thought.
+			b = e.event(b, "content_block_delta", e.open)
+			b = append(b, `,"delta":{"type":"signature_delta","signature":`...)
+			b = appendString(b, c.Signature)
+			b = append(b, "}}\n\n"...)
+			b = e.closeBlock(b)
+		}
+	}
+	if c.Text != "" {
+		if e.open < 0 || e.openKind != blockText {
+			b = e.closeBlock(b)
+			b = e.startBlock(b, blockText)
 			b = append(b, `{"type":"text","text":""}}`...)
 			b = append(b, "\n\n"...)
 		}
@@ -90,7 +112,7 @@ func (e *StreamEncoder) toolDelta(b []byte, d *llm.ToolCallDelta) []byte {
 			e.tools = make(map[int]toolBlock, 2)
 		}
 		b = e.closeBlock(b)
-		b = e.startBlock(b, true)
+		b = e.startBlock(b, blockTool)
 		id := d.ID
 		if id == "" {
 			id = toolUseID(e.id, e.open)
@@ -170,8 +192,8 @@ func (e *StreamEncoder) start(b []byte, u *llm.Usage) []byte {
 
 // startBlock opens block e.next and leaves b ready for the content_block
 // object.
-func (e *StreamEncoder) startBlock(b []byte, tool bool) []byte {
-	e.open, e.openTool = e.next, tool
+func (e *StreamEncoder) startBlock(b []byte, kind int) []byte {
+	e.open, e.openKind = e.next, kind
 	e.next++
 	b = e.event(b, "content_block_start", e.open)
 	return append(b, `,"content_block":`...)

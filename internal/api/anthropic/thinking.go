@@ -32,7 +32,7 @@ func decodeThinking(req *llm.ChatRequest, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return llm.Errorf("thinking", "thinking: expected an object")
 	}
-	r := &llm.Reasoning{Display: t.Display}
+	r := &llm.Reasoning{Display: t.Display, Param: "thinking"}
 	switch t.Type {
 	case "enabled":
 		if t.BudgetTokens == nil {
@@ -46,7 +46,8 @@ func decodeThinking(req *llm.ChatRequest, raw json.RawMessage) error {
 		}
 		r.BudgetTokens = *t.BudgetTokens
 	case "adaptive":
-		r.Adaptive = true
+		// The model decides whether to think: a hint (see llm.Reasoning).
+		r.Adaptive, r.Hint = true, true
 	case "disabled":
 		r.Disabled = true
 	case "":
@@ -89,7 +90,9 @@ func decodeOutputConfig(req *llm.ChatRequest, raw json.RawMessage) error {
 				return llm.Errorf("output_config.effort", "output_config.effort: must be low, medium, high or max, got %q", e)
 			}
 			if req.Reasoning == nil {
-				req.Reasoning = &llm.Reasoning{}
+				// Effort alone is a behavioural signal, not a request to
+				// think: a hint.
+				req.Reasoning = &llm.Reasoning{Param: "output_config.effort", Hint: true}
 			}
 			req.Reasoning.Effort = e
 		case "format":
@@ -186,11 +189,6 @@ func thoughtBlocks(ts []llm.Thought) []wireBlock {
 	return out
 }
 
-// budgetForEffort maps a reasoning effort to a thinking budget for
-// requests from clients that speak in efforts (OpenAI reasoning_effort,
-// Responses reasoning.effort).
-var budgetForEffort = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768}
-
 // encodeReasoning sets thinking (and the other Anthropic-only fields kept
 // from an Anthropic client) on an upstream request.
 func encodeReasoning(req *llm.ChatRequest, w *wireRequest) error {
@@ -211,7 +209,9 @@ func encodeReasoning(req *llm.ChatRequest, w *wireRequest) error {
 		}
 	}
 	r := req.Reasoning
-	if r == nil || w.Thinking != nil {
+	if r == nil || w.Thinking != nil || w.OutputConfig != nil && r.Param == "output_config.effort" {
+		// Anthropic's own fields travel as they are; effort alone stays
+		// in output_config.
 		return nil
 	}
 	switch {
@@ -220,12 +220,9 @@ func encodeReasoning(req *llm.ChatRequest, w *wireRequest) error {
 	case r.Adaptive:
 		w.Thinking = json.RawMessage(`{"type":"adaptive"}`)
 	case r.BudgetTokens > 0 || r.Effort != "":
-		budget := r.BudgetTokens
+		budget := r.Budget()
 		if budget == 0 {
-			budget = budgetForEffort[r.Effort]
-		}
-		if budget == 0 {
-			return llm.Unsupported(providerName, "reasoning_effort")
+			return llm.Unsupported(providerName, r.Param)
 		}
 		// The budget must stay below max_tokens; raise max_tokens to make
 		// room rather than cut the client's answer.

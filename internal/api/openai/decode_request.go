@@ -101,6 +101,20 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		}
 		req.ToolChoice = tc
 	}
+	if len(w.ReasoningEffort) > 0 && !bytes.Equal(w.ReasoningEffort, nullJSON) {
+		// Kept in Unsupported too: a target that does not translate
+		// reasoning refuses it (see llm.ChatRequest.ReasoningParam).
+		var e string
+		if unquote(w.ReasoningEffort, &e) != nil || w.ReasoningEffort[0] != '"' {
+			return nil, llm.Errorf("reasoning_effort", "Invalid type for 'reasoning_effort': expected a string.")
+		}
+		switch e {
+		case "none", "minimal", "low", "medium", "high", "xhigh":
+		default:
+			return nil, invalidValue("reasoning_effort", "Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'.", e)
+		}
+		req.Reasoning = &llm.Reasoning{Effort: e, Param: "reasoning_effort"}
+	}
 	if w.ResponseFormat != nil {
 		rf, err := decodeResponseFormat(w.ResponseFormat)
 		if err != nil {
@@ -154,6 +168,10 @@ func decodeMessage(w *message, i int, m *llm.Message) *llm.Error {
 		if m.Role != llm.RoleAssistant || (len(w.ToolCalls) == 0 && w.Refusal == nil) {
 			return missing(p+".content", "Missing required parameter: '"+p+".content'.")
 		}
+	}
+	if r := w.reasoningText(); r != "" && m.Role == llm.RoleAssistant {
+		// DeepSeek-style clients send the reasoning of earlier turns back.
+		m.Thoughts = []llm.Thought{{Text: r}}
 	}
 	if m.Role == llm.RoleAssistant && len(m.Content) == 0 && w.Refusal != nil && *w.Refusal != "" {
 		m.Content = []llm.Part{{Type: llm.PartText, Text: *w.Refusal}}

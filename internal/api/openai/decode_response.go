@@ -36,6 +36,9 @@ func DecodeChatResponse(body []byte) (*llm.ChatResponse, error) {
 		out.Index = c.Index
 		out.FinishReason = finishReason(c.FinishReason)
 		out.Message.Role = llm.RoleAssistant
+		if r := m.reasoningText(); r != "" {
+			out.Message.Thoughts = []llm.Thought{{Text: r}}
+		}
 		if text := responseText(m); text != "" || len(m.ToolCalls) == 0 {
 			out.Message.Content = []llm.Part{{Type: llm.PartText, Text: text}}
 		}
@@ -113,6 +116,8 @@ type StreamDecoder struct {
 	usage     *llm.Usage
 	// tools[i] is what has been emitted of tool call i.
 	tools []toolState
+	// think splits <think> tags out of the text when set.
+	think *llm.ThinkSplitter
 }
 
 type toolState struct {
@@ -122,6 +127,30 @@ type toolState struct {
 
 // NewStreamDecoder returns a decoder for one stream.
 func NewStreamDecoder() *StreamDecoder { return &StreamDecoder{} }
+
+// SplitThinkTags makes the decoder read <think>...</think> in the answer
+// text as reasoning (servers without a reasoning parser).
+func (d *StreamDecoder) SplitThinkTags() { d.think = &llm.ThinkSplitter{} }
+
+// SplitThinkTags moves reasoning written as <think>...</think> in each
+// choice's text into its Thoughts.
+func SplitThinkTags(resp *llm.ChatResponse) {
+	for i := range resp.Choices {
+		m := &resp.Choices[i].Message
+		if len(m.Content) == 0 {
+			continue
+		}
+		text := m.Text()
+		r, a := llm.SplitThink(text)
+		if r != "" {
+			m.Thoughts = append(m.Thoughts, llm.Thought{Text: r})
+		}
+		if a == text {
+			continue
+		}
+		m.Content = []llm.Part{{Type: llm.PartText, Text: a}}
+	}
+}
 
 // Finished reports whether a finish_reason has been seen.
 func (d *StreamDecoder) Finished() bool { return d.finished }
@@ -168,6 +197,16 @@ func (d *StreamDecoder) Process(data []byte) (chunks []llm.Chunk, done bool, err
 		}
 		c := llm.Chunk{ID: d.id, Model: d.model, FinishReason: finishReason(ch.FinishReason)}
 		c.Text = responseText(&ch.Delta)
+		c.Reasoning = ch.Delta.reasoningText()
+		if d.think != nil {
+			r, t := d.think.Split(c.Text)
+			if c.FinishReason != "" {
+				r2, t2 := d.think.Flush()
+				r, t = r+r2, t+t2
+			}
+			c.Reasoning += r
+			c.Text = t
+		}
 		if len(ch.Delta.ToolCalls) > 0 {
 			for _, tc := range ch.Delta.ToolCalls {
 				td, err := d.toolDelta(&tc)
@@ -179,14 +218,14 @@ func (d *StreamDecoder) Process(data []byte) (chunks []llm.Chunk, done bool, err
 				}
 			}
 		}
-		if !d.started && (ch.Delta.Role != "" || c.Text != "" || len(c.ToolCalls) > 0 || c.FinishReason != "") {
+		if !d.started && (ch.Delta.Role != "" || c.Text != "" || c.Reasoning != "" || len(c.ToolCalls) > 0 || c.FinishReason != "") {
 			c.Role = llm.RoleAssistant
 			d.started = true
 		}
 		if c.FinishReason != "" {
 			d.finished = true
 		}
-		if c.Role != "" || c.Text != "" || len(c.ToolCalls) > 0 || c.FinishReason != "" {
+		if c.Role != "" || c.Text != "" || c.Reasoning != "" || len(c.ToolCalls) > 0 || c.FinishReason != "" {
 			chunks = append(chunks, c)
 		}
 	}

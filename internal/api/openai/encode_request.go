@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -14,7 +15,31 @@ type RequestOptions struct {
 	// every OpenAI-compatible server (vLLM, llama.cpp, TGI) understands.
 	// Default false.
 	MaxCompletionTokens bool
+	// Reasoning is how req.Reasoning is sent. Default ReasoningOmit.
+	Reasoning ReasoningMode
+	// AllEfforts sends every OpenAI effort level as it is ("none" and
+	// "xhigh" included). Otherwise levels are clamped to low, medium and
+	// high, which is all vLLM accepts, and "none" is not sent.
+	AllEfforts bool
 }
+
+// ReasoningMode says how an upstream is asked to reason.
+type ReasoningMode int
+
+const (
+	// ReasoningOmit sends nothing: the adapter decided req.Reasoning is
+	// not for this upstream.
+	ReasoningOmit ReasoningMode = iota
+	// ReasoningEffort sends reasoning_effort: the request's effort, or the
+	// level of its thinking budget (llm.EffortForBudget). Adaptive
+	// thinking without an effort and disabled thinking send nothing: the
+	// model's default is what they ask for or the nearest the field has
+	// (OpenAI's "none" is not accepted by every reasoning model).
+	ReasoningEffort
+	// ReasoningTemplate sends chat_template_kwargs: {"enable_thinking":
+	// bool}, what vLLM and SGLang pass to Qwen3's chat template.
+	ReasoningTemplate
+)
 
 // EncodeChatRequest encodes a canonical request for an OpenAI-compatible
 // upstream with default options. req.Model is already the upstream name.
@@ -143,10 +168,44 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 	if req.User != "" {
 		b = appendStringField(b, "user", req.User)
 	}
+	b = appendReasoning(b, req.Reasoning, opt)
 	if req.Stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
 	}
 	return append(b, '}'), nil
+}
+
+func appendReasoning(b []byte, r *llm.Reasoning, opt RequestOptions) []byte {
+	if r == nil {
+		return b
+	}
+	switch opt.Reasoning {
+	case ReasoningEffort:
+		if r.Disabled {
+			return b
+		}
+		e := r.EffortLevel()
+		if !opt.AllEfforts {
+			switch e {
+			case "none":
+				e = ""
+			case "minimal":
+				e = "low"
+			case "xhigh":
+				e = "high"
+			}
+		}
+		if e != "" {
+			b = appendStringField(b, "reasoning_effort", e)
+		}
+	case ReasoningTemplate:
+		if r.On() || r.Disabled || r.Effort == "none" {
+			b = append(b, `,"chat_template_kwargs":{"enable_thinking":`...)
+			b = strconv.AppendBool(b, r.On())
+			b = append(b, '}')
+		}
+	}
+	return b
 }
 
 func appendFloatField(b []byte, key string, f *float64) []byte {

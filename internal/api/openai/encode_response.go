@@ -33,6 +33,11 @@ func EncodeChatResponse(resp *llm.ChatResponse) ([]byte, error) {
 			b = appendString(b, c.Message.Text())
 		}
 		b = append(appendKey(b, "refusal"), "null"...)
+		if r := thoughtText(c.Message.Thoughts); r != "" {
+			// DeepSeek's field, which vLLM, SGLang and the clients of
+			// reasoning models read; OpenAI itself returns no reasoning.
+			b = appendStringField(b, "reasoning_content", r)
+		}
 		if len(c.Message.ToolCalls) > 0 {
 			b = append(appendKey(b, "tool_calls"), '[')
 			for j, tc := range c.Message.ToolCalls {
@@ -65,11 +70,32 @@ func EncodeChatResponse(resp *llm.ChatResponse) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// thoughtText joins the readable text of an answer's thoughts (redacted
+// and encrypted-only thoughts have none).
+func thoughtText(ts []llm.Thought) string {
+	if len(ts) == 1 {
+		return ts[0].Text
+	}
+	var b []byte
+	for _, t := range ts {
+		if t.Text != "" {
+			if len(b) > 0 {
+				b = append(b, "\n\n"...)
+			}
+			b = append(b, t.Text...)
+		}
+	}
+	return string(b)
+}
+
 func responseTextLen(resp *llm.ChatResponse) int {
 	n := 0
 	for i := range resp.Choices {
 		for _, p := range resp.Choices[i].Message.Content {
 			n += len(p.Text)
+		}
+		for _, t := range resp.Choices[i].Message.Thoughts {
+			n += len(t.Text) + 32
 		}
 		for _, tc := range resp.Choices[i].Message.ToolCalls {
 			n += len(tc.Arguments) + 64

@@ -48,7 +48,7 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 	if e.done || e.finished && c.FinishReason == "" {
 		return b
 	}
-	hasDelta := c.Text != "" || len(c.ToolCalls) > 0
+	hasDelta := c.Text != "" || c.Reasoning != "" || len(c.ToolCalls) > 0
 	if e.started && !hasDelta && c.FinishReason == "" {
 		return b
 	}
@@ -56,7 +56,7 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 	b = append(b, `"choices":[{"index":0,"delta":{`...)
 	if !e.started {
 		b = appendStringField(b, "role", "assistant")
-		if c.Text == "" && len(c.ToolCalls) > 0 {
+		if c.Text == "" && (len(c.ToolCalls) > 0 || c.Reasoning != "") {
 			b = append(appendKey(b, "content"), "null"...)
 		} else {
 			b = appendStringField(b, "content", c.Text)
@@ -64,6 +64,9 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 		e.started = true
 	} else if c.Text != "" {
 		b = appendStringField(b, "content", c.Text)
+	}
+	if c.Reasoning != "" {
+		b = appendStringField(b, "reasoning_content", c.Reasoning)
 	}
 	if len(c.ToolCalls) > 0 {
 		b = append(appendKey(b, "tool_calls"), '[')

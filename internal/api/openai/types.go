@@ -94,6 +94,23 @@ type message struct {
 	ToolCalls  []toolCall `json:"tool_calls"`
 	ToolCallID string     `json:"tool_call_id"`
 	Refusal    *string    `json:"refusal"`
+	// ReasoningContent is the reasoning of DeepSeek, vLLM (before 0.11),
+	// SGLang and others; Reasoning is vLLM's newer name for it. Neither is
+	// OpenAI's.
+	ReasoningContent *string `json:"reasoning_content"`
+	Reasoning        *string `json:"reasoning"`
+}
+
+// reasoningText is a message's or delta's reasoning, whichever field
+// carries it.
+func (m *message) reasoningText() string {
+	if m.ReasoningContent != nil && *m.ReasoningContent != "" {
+		return *m.ReasoningContent
+	}
+	if m.Reasoning != nil {
+		return *m.Reasoning
+	}
+	return ""
 }
 
 // content is a message's content: a string, an array of parts, or null.

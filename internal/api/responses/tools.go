@@ -171,7 +171,7 @@ func decodeReasoning(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return invalid("reasoning", "Invalid 'reasoning': expected an object.")
 	}
-	r := &llm.Reasoning{}
+	r := &llm.Reasoning{Param: "reasoning.effort"}
 	if w.Effort != nil {
 		if !efforts[*w.Effort] {
 			return invalid("reasoning.effort", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'.", *w.Effort))

@@ -23,8 +23,10 @@ const filesPrefix = "https://generativelanguage.googleapis.com/"
 // GenerateContentRequest. It is a pure function: signature, when not nil,
 // returns a thought signature recorded for a tool call ID ("" if none).
 func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generateRequest, error) {
-	if len(req.Unsupported) > 0 {
-		return nil, llm.Unsupported(providerType, req.Unsupported[0])
+	for _, name := range req.Unsupported {
+		if !req.ReasoningParam(name) {
+			return nil, llm.Unsupported(providerType, name)
+		}
 	}
 	if req.N > 1 && req.Stream {
 		// A canonical chunk carries one choice; Gemini streams interleave
@@ -89,10 +91,54 @@ func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generat
 			return nil, llm.Errorf("response_format", "unknown response_format type %q", rf.Type)
 		}
 	}
+	gc.ThinkingConfig = thinking(req)
 	if !gc.empty() {
 		out.GenerationConfig = &gc
 	}
 	return out, nil
+}
+
+// maxThinkingBudget is the largest budget every thinking Gemini model
+// takes (2.5 Flash's; Pro goes to 32768).
+const maxThinkingBudget = 24576
+
+// thinking maps the request's reasoning (docs/providers/gemini.md):
+// adaptive thinking is Gemini's dynamic thinking (budget -1), a budget or
+// an effort a budget (efforts by llm.BudgetForEffort), disabled thinking
+// budget 0. Thoughts are returned unless the client asked for them to be
+// omitted (Anthropic display: "omitted"). An effort alone
+// (output_config.effort) leaves Gemini's default, and so does a hint to a
+// model that cannot think (Gemini 1.x and 2.0, Gemma).
+func thinking(req *llm.ChatRequest) *thinkingConfig {
+	r := req.Reasoning
+	if r == nil || r.Hint && !geminiThinks(req.Model) {
+		return nil
+	}
+	var budget int
+	switch {
+	case r.Disabled || r.Effort == "none":
+		return &thinkingConfig{ThinkingBudget: &budget}
+	case r.Adaptive:
+		budget = -1
+	case r.Hint:
+		return nil
+	default:
+		budget = min(r.Budget(), maxThinkingBudget)
+		if budget == 0 {
+			return nil
+		}
+	}
+	return &thinkingConfig{ThinkingBudget: &budget, IncludeThoughts: r.Display != "omitted"}
+}
+
+// geminiThinks reports whether a model is of a family that thinks.
+func geminiThinks(model string) bool {
+	for _, p := range [...]string{"gemini-1", "gemini-2.0", "gemma"} {
+		if strings.HasPrefix(model, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // toContents fills the system instruction and the turns.
@@ -222,5 +268,5 @@ func userParts(m *llm.Message, i int) ([]part, error) {
 func (g *generationConfig) empty() bool {
 	return len(g.StopSequences) == 0 && g.ResponseMimeType == "" && len(g.ResponseJSONSchema) == 0 &&
 		g.CandidateCount == 0 && g.MaxOutputTokens == nil && g.Temperature == nil && g.TopP == nil &&
-		g.TopK == nil && g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil
+		g.TopK == nil && g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil && g.ThinkingConfig == nil
 }

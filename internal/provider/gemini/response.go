@@ -36,6 +36,9 @@ func fromResponse(r *generateResponse, model string, created int64, newID func()
 				}
 				msg.ToolCalls = append(msg.ToolCalls, tc)
 			case p.Thought:
+				if p.Text != "" {
+					msg.Thoughts = append(msg.Thoughts, llm.Thought{Text: p.Text})
+				}
 			default:
 				text.WriteString(p.Text)
 			}

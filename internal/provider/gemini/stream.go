@@ -79,7 +79,9 @@ func (c *converter) process(ev *generateResponse, out []llm.Chunk) []llm.Chunk {
 				Index: c.nextIndex, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments,
 			}}})
 			c.nextIndex++
-		case p.Thought || p.Text == "":
+		case p.Text == "":
+		case p.Thought:
+			out = append(out, llm.Chunk{ID: c.id, Model: c.model, Reasoning: p.Text})
 		default:
 			out = append(out, llm.Chunk{ID: c.id, Model: c.model, Text: p.Text})
 		}

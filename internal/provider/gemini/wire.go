@@ -97,6 +97,15 @@ type generationConfig struct {
 	Seed               *int64          `json:"seed,omitempty"`
 	PresencePenalty    *float64        `json:"presencePenalty,omitempty"`
 	FrequencyPenalty   *float64        `json:"frequencyPenalty,omitempty"`
+	ThinkingConfig     *thinkingConfig `json:"thinkingConfig,omitempty"`
+}
+
+// thinkingConfig is https://ai.google.dev/gemini-api/docs/thinking:
+// thinkingBudget 0 turns thinking off (where the model allows it), -1
+// leaves the amount to the model; includeThoughts returns thought parts.
+type thinkingConfig struct {
+	ThinkingBudget  *int `json:"thinkingBudget,omitempty"`
+	IncludeThoughts bool `json:"includeThoughts,omitempty"`
 }
 
 // generateResponse is a GenerateContentResponse: the whole answer, or one

@@ -42,6 +42,8 @@ type Client struct {
 	http    *provider.HTTP
 	now     func() time.Time
 	id      ids
+	// noReasoning is reasoning.request: none; thinkTags reasoning.think_tags.
+	noReasoning, thinkTags bool
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -92,6 +94,9 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		now:     time.Now,
 		id:      ids{next: randomHex},
 	}
+	if r := cfg.Reasoning; r != nil {
+		c.noReasoning, c.thinkTags = r.Request == "none", r.ThinkTags
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -118,7 +123,11 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_error",
 			Message: "upstream " + c.info.Name + ": " + r.Error, Provider: c.info.Name}
 	}
-	return fromResponse(&r, c.now(), c.id), nil
+	resp := fromResponse(&r, c.now(), c.id)
+	if c.thinkTags {
+		splitThinkTags(resp)
+	}
+	return resp, nil
 }
 
 // ChatStream calls /api/chat with stream: true.
@@ -131,7 +140,11 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 	if err != nil {
 		return nil, err
 	}
-	return newStream(c.info.Name, resp, converter{id: c.id, now: c.now()}), nil
+	conv := converter{id: c.id, now: c.now()}
+	if c.thinkTags {
+		conv.think = &llm.ThinkSplitter{}
+	}
+	return newStream(c.info.Name, resp, conv), nil
 }
 
 // Embed calls /api/embed with all inputs in one request.
@@ -182,6 +195,9 @@ func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
 		return nil, err
 	}
 	or.Stream = stream
+	if or.Think, err = think(req, c.info.Name, c.noReasoning); err != nil {
+		return nil, err
+	}
 	b, err := json.Marshal(or)
 	if err != nil {
 		return nil, fmt.Errorf("ollama: encode request: %w", err)
@@ -256,4 +272,19 @@ func randomHex() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// splitThinkTags moves reasoning written as <think>...</think> (Ollama
+// versions before thinking support, or models it does not parse) out of
+// the answer text into its thoughts.
+func splitThinkTags(resp *llm.ChatResponse) {
+	m := &resp.Choices[0].Message
+	if len(m.Content) == 0 {
+		return
+	}
+	r, a := llm.SplitThink(m.Text())
+	if r != "" {
+		m.Thoughts = append(m.Thoughts, llm.Thought{Text: r})
+	}
+	m.Content = []llm.Part{{Type: llm.PartText, Text: a}}
 }

@@ -30,6 +30,8 @@ type converter struct {
 	started bool
 	chunkID string
 	calls   int
+	// think splits <think> tags out of the text when set.
+	think *llm.ThinkSplitter
 }
 
 // process converts one line, appending to out. It reports whether the line
@@ -40,8 +42,17 @@ func (c *converter) process(r *chatResponse, out []llm.Chunk) ([]llm.Chunk, bool
 		c.chunkID = c.id.response()
 		out = append(out, llm.Chunk{ID: c.chunkID, Model: r.Model, Role: llm.RoleAssistant})
 	}
-	if r.Message.Content != "" {
-		out = append(out, llm.Chunk{ID: c.chunkID, Model: r.Model, Text: r.Message.Content})
+	reasoning, text := r.Message.Thinking, r.Message.Content
+	if c.think != nil {
+		rt, t := c.think.Split(text)
+		if r.Done {
+			r2, t2 := c.think.Flush()
+			rt, t = rt+r2, t+t2
+		}
+		reasoning, text = reasoning+rt, t
+	}
+	if reasoning != "" || text != "" {
+		out = append(out, llm.Chunk{ID: c.chunkID, Model: r.Model, Reasoning: reasoning, Text: text})
 	}
 	for i := range r.Message.ToolCalls {
 		tc := toCall(&r.Message.ToolCalls[i], c.id)

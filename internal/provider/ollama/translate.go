@@ -17,8 +17,10 @@ import (
 // "required" and a named tool are refused; "none" is honoured by not
 // sending the tools. n > 1 has no equivalent either.
 func toRequest(req *llm.ChatRequest) (*chatRequest, error) {
-	if len(req.Unsupported) > 0 {
-		return nil, llm.Unsupported(providerType, req.Unsupported[0])
+	for _, name := range req.Unsupported {
+		if !req.ReasoningParam(name) {
+			return nil, llm.Unsupported(providerType, name)
+		}
 	}
 	if req.N > 1 {
 		return nil, llm.Unsupported(providerType, "n")
@@ -144,6 +146,9 @@ func fromResponse(r *chatResponse, now time.Time, id ids) *llm.ChatResponse {
 	if r.Message.Content != "" || len(msg.ToolCalls) == 0 {
 		msg.Content = []llm.Part{{Type: llm.PartText, Text: r.Message.Content}}
 	}
+	if r.Message.Thinking != "" {
+		msg.Thoughts = []llm.Thought{{Text: r.Message.Thinking}}
+	}
 	return &llm.ChatResponse{
 		ID:      rid,
 		Model:   r.Model,
@@ -170,6 +175,38 @@ func toCall(tc *toolCall, id ids) llm.ToolCall {
 		}
 	}
 	return llm.ToolCall{ID: cid, Name: tc.Function.Name, Arguments: args}
+}
+
+// think is the think field for the request's reasoning
+// (docs/providers/ollama.md): an explicit request (a thinking budget, an
+// effort) is think: true, or the effort level for gpt-oss, which takes
+// levels; disabled reasoning is think: false; a hint (Anthropic adaptive
+// thinking, output_config.effort) leaves the model's default, since
+// Ollama refuses think: true for a model that cannot think and a hint
+// allows not thinking. With reasoning.request: none nothing is sent and
+// an explicit request is refused.
+func think(req *llm.ChatRequest, provider string, none bool) (json.RawMessage, error) {
+	r := req.Reasoning
+	switch {
+	case r == nil:
+		return nil, nil
+	case none && r.Explicit():
+		return nil, llm.Unsupported(provider, r.Param)
+	case none || r.Hint && r.On():
+		return nil, nil
+	case !r.On():
+		return json.RawMessage("false"), nil
+	case strings.HasPrefix(req.Model, "gpt-oss"):
+		switch e := r.EffortLevel(); e {
+		case "minimal":
+			return json.RawMessage(`"low"`), nil
+		case "xhigh":
+			return json.RawMessage(`"high"`), nil
+		case "low", "medium", "high":
+			return json.RawMessage(`"` + e + `"`), nil
+		}
+	}
+	return json.RawMessage("true"), nil
 }
 
 // finishReason maps done_reason ("stop", "length", "load", "unload").

@@ -16,6 +16,10 @@ type chatRequest struct {
 	Options *options        `json:"options,omitempty"`
 	// Stream is always sent: Ollama streams when it is absent.
 	Stream bool `json:"stream"`
+	// Think is true or false, or "low", "medium" or "high" for gpt-oss
+	// (https://docs.ollama.com/capabilities/thinking); absent leaves the
+	// model's default.
+	Think json.RawMessage `json:"think,omitempty"`
 }
 
 type message struct {

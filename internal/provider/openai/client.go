@@ -38,6 +38,11 @@ type Client struct {
 	headers http.Header
 	http    *provider.HTTP
 	reqOpts api.RequestOptions
+	// openaiHost is true for api.openai.com.
+	openaiHost bool
+	// noReasoning is reasoning.request: none.
+	noReasoning bool
+	thinkTags   bool
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -70,10 +75,22 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 	if hosting == "" {
 		hosting = provider.Proprietary
 	}
+	openaiHost := u.Hostname() == "api.openai.com"
 	c := &Client{
-		base:    base,
-		headers: make(http.Header, len(cfg.Headers)),
-		reqOpts: api.RequestOptions{MaxCompletionTokens: u.Hostname() == "api.openai.com"},
+		base:       base,
+		headers:    make(http.Header, len(cfg.Headers)),
+		openaiHost: openaiHost,
+		reqOpts: api.RequestOptions{MaxCompletionTokens: openaiHost,
+			Reasoning: api.ReasoningEffort, AllEfforts: openaiHost},
+	}
+	if r := cfg.Reasoning; r != nil {
+		switch r.Request {
+		case "chat_template_kwargs":
+			c.reqOpts.Reasoning = api.ReasoningTemplate
+		case "none":
+			c.reqOpts.Reasoning, c.noReasoning = api.ReasoningOmit, true
+		}
+		c.thinkTags = r.ThinkTags
 	}
 	if cfg.APIKey != "" {
 		c.auth = "Bearer " + cfg.APIKey
@@ -114,10 +131,44 @@ func (c *Client) Info() *provider.Info { return &c.info }
 // ingress decoder only named (their values are not in the canonical
 // request, so they would be silently dropped).
 func (c *Client) check(req *llm.ChatRequest) error {
-	if len(req.Unsupported) > 0 {
-		return llm.Unsupported(c.info.Name, req.Unsupported[0])
+	for _, name := range req.Unsupported {
+		if !req.ReasoningParam(name) {
+			return llm.Unsupported(c.info.Name, name)
+		}
 	}
 	return nil
+}
+
+// reasoning decides what of the request's reasoning the upstream gets
+// (docs/providers/openai.md): all of it, unless the model cannot reason
+// (reasoning.request: none, or an api.openai.com model outside the
+// reasoning families), when a hint or a request to disable reasoning is
+// dropped — the answer is what they allow — and an explicit request is
+// refused. api.openai.com gets explicit requests whatever the model: it
+// answers for its own models better than a list of names can.
+func (c *Client) reasoning(r *llm.ChatRequest) error {
+	rs := r.Reasoning
+	if rs == nil {
+		return nil
+	}
+	switch {
+	case c.noReasoning && rs.Explicit():
+		return llm.Unsupported(c.info.Name, rs.Param)
+	case c.noReasoning, c.openaiHost && !rs.Explicit() && !openAIReasons(r.Model):
+		r.Reasoning = nil
+	}
+	return nil
+}
+
+// openAIReasons reports whether an OpenAI model takes reasoning_effort:
+// the o-series, gpt-5 (but not its chat snapshots), gpt-oss and codex.
+func openAIReasons(model string) bool {
+	for _, p := range [...]string{"o1", "o3", "o4", "gpt-5", "gpt-oss", "codex"} {
+		if strings.HasPrefix(model, p) {
+			return !strings.Contains(model, "-chat")
+		}
+	}
+	return false
 }
 
 // Chat calls POST /chat/completions.
@@ -127,6 +178,9 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 	}
 	r := *req
 	r.Stream, r.IncludeUsage = false, false
+	if err := c.reasoning(&r); err != nil {
+		return nil, err
+	}
 	body, err := api.EncodeChatRequestWith(&r, c.reqOpts)
 	if err != nil {
 		return nil, err
@@ -139,6 +193,9 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 	if err != nil {
 		return nil, c.annotate(err)
 	}
+	if c.thinkTags {
+		api.SplitThinkTags(resp)
+	}
 	return resp, nil
 }
 
@@ -150,6 +207,9 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 	}
 	r := *req
 	r.Stream = true
+	if err := c.reasoning(&r); err != nil {
+		return nil, err
+	}
 	body, err := api.EncodeChatRequestWith(&r, c.reqOpts)
 	if err != nil {
 		return nil, err
@@ -169,7 +229,11 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "bad_upstream_response", Provider: c.info.Name,
 			Message: fmt.Sprintf("upstream %s: answered a stream request with JSON: %s", c.info.Name, api.ErrorMessage(b))}
 	}
-	return newStream(c.info.Name, resp.Body), nil
+	s := newStream(c.info.Name, resp.Body)
+	if c.thinkTags {
+		s.conv.SplitThinkTags()
+	}
+	return s, nil
 }
 
 // Embed calls POST /embeddings.

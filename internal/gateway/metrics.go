@@ -127,13 +127,13 @@ func (m *Metrics) observeRequest(rc *reqCtx, d time.Duration) {
 		return // not a model request (auth failure before decode, 404 path)
 	}
 	model := m.modelLabel(rc.model)
-	m.requests.WithLabelValues(model, rc.provider, strconv.Itoa(rc.status)).Inc()
+	m.requests.WithLabelValues(model, rc.provider, statusLabel(rc.status)).Inc()
 	m.latency.WithLabelValues(model, rc.provider).Observe(d.Seconds())
 }
 
 func (m *Metrics) observeAttempt(a *Attempt) {
 	p := a.Info.Name
-	m.attempts.WithLabelValues(p, a.Target.Upstream, strconv.Itoa(a.Status)).Inc()
+	m.attempts.WithLabelValues(p, a.Target.Upstream, statusLabel(a.Status)).Inc()
 	if a.TTFT > 0 {
 		m.ttft.WithLabelValues(p, a.Target.Upstream).Observe(a.TTFT.Seconds())
 	}
@@ -150,4 +150,24 @@ func (m *Metrics) observeAttempt(a *Attempt) {
 			m.tokens.WithLabelValues(p, a.Target.Upstream, "reasoning").Add(float64(u.ReasoningTokens))
 		}
 	}
+}
+
+// statusLabel is strconv.Itoa(status) without an allocation for the
+// statuses nearly every request ends with.
+func statusLabel(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 400:
+		return "400"
+	case 429:
+		return "429"
+	case 499:
+		return "499"
+	case 502:
+		return "502"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(status)
 }

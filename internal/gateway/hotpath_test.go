@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/fulcrumhq/fulcrum/internal/sse"
@@ -39,5 +40,13 @@ func BenchmarkAppendDelivered(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = appendDelivered(buf[:0], "openai", ev)
+	}
+}
+
+func TestStatusLabel(t *testing.T) {
+	for s := 100; s < 600; s++ {
+		if got, want := statusLabel(s), strconv.Itoa(s); got != want {
+			t.Fatalf("statusLabel(%d) = %q, want %q", s, got, want)
+		}
 	}
 }

@@ -140,3 +140,35 @@ func TestReadRejectsBadLine(t *testing.T) {
 		t.Errorf("err = %v, want one naming line 3", err)
 	}
 }
+
+func TestProxyGoals(t *testing.T) {
+	recs := []loadgen.Record{
+		rec("refproxy", "closed32", false, 10000, 1, 2, 14<<10),
+		rec("fulcrum", "closed32", false, 8000, 2, 3, 30<<10),
+		rec("refproxy", "open500", false, 500, 0.50, 1.0, 14<<10),
+		rec("fulcrum", "open500", false, 500, 0.53, 2.5, 31<<10),
+		rec("refproxy", "streams1000", true, 900, 1000, 1100, 140<<10),
+		rec("fulcrum", "streams1000", true, 900, 1000, 1100, 130<<10),
+	}
+	cells := Aggregate(recs)
+	tests := []struct {
+		goal int
+		want float64
+		ok   bool
+		met  bool
+	}{
+		{0, 80, true, false},   // 8,000 of 10,000 req/s
+		{1, 0, false, false},   // no streaming closed loop
+		{2, 1.25, true, false}, // rec's CPU is 1e6/rps µs: 125 over 100
+		{4, 0.03, true, true},  // 0.53 - 0.50 ms
+		{5, 31, true, true},
+		{6, -10, true, true}, // 130 - 140 MB
+	}
+	for _, tt := range tests {
+		g := proxyGoals[tt.goal]
+		got, ok := g.value(cells, "fulcrum")
+		if ok != tt.ok || (ok && (abs(got-tt.want) > 1e-9 || g.met(got) != tt.met)) {
+			t.Errorf("%s = %v, %v (met %v); want %v, %v (met %v)", g.name, got, ok, g.met(got), tt.want, tt.ok, tt.met)
+		}
+	}
+}

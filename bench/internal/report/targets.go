@@ -86,7 +86,67 @@ var goals = []goal{
 	{"throughput features on ÷ off, streaming", "≥ 85%", true, 85, "%.0f%%", featuresOnOff(true)},
 }
 
-// writeTargets writes the issue's targets for every gateway target, with
+// Issue 16's targets are set against the bare proxy (refproxy) of the
+// same run rather than against direct.
+
+// ofProxy is a target's closed-loop throughput as a share of refproxy's.
+func ofProxy(stream bool) func(map[Key]Cell, string) (float64, bool) {
+	return func(cells map[Key]Cell, t string) (float64, bool) {
+		c, ok1 := cells[Key{t, Closed32, stream}]
+		p, ok2 := cells[Key{RefProxy, Closed32, stream}]
+		if !ok1 || !ok2 || p.RPS == 0 {
+			return 0, false
+		}
+		return 100 * c.RPS / p.RPS, true
+	}
+}
+
+// cpuOfProxy is a target's CPU per request in the closed loop over
+// refproxy's: the figure that decides throughput on a dedicated core, and
+// the one a shared machine disturbs least.
+func cpuOfProxy(stream bool) func(map[Key]Cell, string) (float64, bool) {
+	return func(cells map[Key]Cell, t string) (float64, bool) {
+		c, ok1 := cells[Key{t, Closed32, stream}]
+		p, ok2 := cells[Key{RefProxy, Closed32, stream}]
+		if !ok1 || !ok2 || p.CPUPerReqUS == 0 || c.CPUPerReqUS == 0 {
+			return 0, false
+		}
+		return c.CPUPerReqUS / p.CPUPerReqUS, true
+	}
+}
+
+// p50OverProxy is a target's p50 at 500 req/s (non-streaming) minus
+// refproxy's: the latency it adds beyond a do-nothing proxy.
+func p50OverProxy(cells map[Key]Cell, t string) (float64, bool) {
+	c, ok1 := cells[Key{t, Open500, false}]
+	p, ok2 := cells[Key{RefProxy, Open500, false}]
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return c.P50 - p.P50, true
+}
+
+// streamsRSSOfProxy is the 1,000-streams peak RSS minus refproxy's.
+func streamsRSSOfProxy(cells map[Key]Cell, t string) (float64, bool) {
+	c, ok1 := streamsRSS(cells, t)
+	p, ok2 := streamsRSS(cells, RefProxy)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return c - p, true
+}
+
+var proxyGoals = []goal{
+	{"non-streaming throughput, closed loop 32 conns, % of refproxy", "≥ 85%", true, 85, "%.0f%%", ofProxy(false)},
+	{"streaming throughput, closed loop 32 conns, % of refproxy", "≥ 85%", true, 85, "%.0f%%", ofProxy(true)},
+	{"CPU per request, non-streaming, ÷ refproxy's (≥ 85% throughput on a dedicated core)", "≤ 1.18×", false, 1 / 0.85, "%.2f×", cpuOfProxy(false)},
+	{"CPU per request, streaming, ÷ refproxy's", "≤ 1.18×", false, 1 / 0.85, "%.2f×", cpuOfProxy(true)},
+	{"p50 at 500 req/s (non-streaming) minus refproxy's", "≤ 0.050 ms", false, 0.05, "%+.3f ms", p50OverProxy},
+	{"peak RSS, 32 connections and open loops", "≤ 40 MB", false, 40, "%.1f MB", peakRSS},
+	{"peak RSS, 1,000 concurrent streams, minus refproxy's", "≤ 0 MB", false, 0, "%+.1f MB", streamsRSSOfProxy},
+}
+
+// writeTargets writes the issues' targets for every gateway target, with
 // a mark for Fulcrum (default features), the one they are set for.
 func writeTargets(w io.Writer, cells map[Key]Cell) {
 	var ts []string
@@ -98,7 +158,23 @@ func writeTargets(w io.Writer, cells map[Key]Cell) {
 	if len(ts) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "### Targets (issue 6), as ratios to direct in this run")
+	writeGoals(w, "### Targets (issue 6), as ratios to direct in this run", goals, ts, cells)
+	if _, ok := cells[Key{RefProxy, Closed32, false}]; !ok {
+		return
+	}
+	var gw []string
+	for _, t := range ts {
+		if t != RefProxy {
+			gw = append(gw, t)
+		}
+	}
+	if len(gw) > 0 {
+		writeGoals(w, "### Targets (issue 16), against the bare proxy in this run", proxyGoals, gw, cells)
+	}
+}
+
+func writeGoals(w io.Writer, title string, goals []goal, ts []string, cells map[Key]Cell) {
+	fmt.Fprintln(w, title)
 	fmt.Fprintln(w)
 	fmt.Fprint(w, "| target | goal for fulcrum |")
 	for _, t := range ts {

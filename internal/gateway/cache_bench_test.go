@@ -86,6 +86,65 @@ func BenchmarkCacheCPU(b *testing.B) {
 	}
 }
 
+// BenchmarkCacheOverhead runs "off" and "miss" (above) side by side,
+// alternating batches of 50 requests, so that a busy machine's drift
+// charges both alike, and reports each one's CPU per request and the
+// difference: what turning the cache on costs a request that misses (the
+// worst case: key, look-up and store, then the same upstream call).
+func BenchmarkCacheOverhead(b *testing.B) {
+	type side struct {
+		e   *env
+		c   *http.Client
+		cpu time.Duration
+		n   int
+	}
+	mk := func(tweak func(o *gateway.Options)) *side {
+		e := newEnvWith(b, tweak)
+		e.oa.Record(false)
+		return &side{e: e, c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+	}
+	off := mk(nil)
+	on := mk(func(o *gateway.Options) {
+		o.Cache = cache.New(cache.Options{})
+		o.CacheRules = map[string]gateway.CacheRule{"m-openai": {TTL: time.Hour}}
+	})
+	defer off.c.CloseIdleConnections()
+	defer on.c.CloseIdleConnections()
+	var seq atomic.Int64
+	send := func(s *side) {
+		prompt := fmt.Sprintf("Summarise the quarterly report in three bullet points, please. (request %d)", seq.Add(1))
+		resp, err := s.c.Post(s.e.srv.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"m-openai","messages":[{"role":"user","content":"`+prompt+`"}]}`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	send(off)
+	send(on)
+	const batch = 50
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		for _, s := range []*side{off, on} {
+			c0 := cpuTime()
+			for range min(batch, b.N-done) {
+				send(s)
+			}
+			s.cpu += cpuTime() - c0
+			s.n += min(batch, b.N-done)
+		}
+	}
+	b.StopTimer()
+	offNs, onNs := float64(off.cpu)/float64(off.n), float64(on.cpu)/float64(on.n)
+	b.ReportMetric(offNs, "off-cpu-ns/op")
+	b.ReportMetric(onNs, "miss-cpu-ns/op")
+	b.ReportMetric(100*(onNs-offNs)/offNs, "overhead-%")
+}
+
 // cpuTime is the CPU (user + system) this process has used so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

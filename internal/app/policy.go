@@ -25,7 +25,7 @@ type guard struct {
 }
 
 func newGuard(cfg *config.Config) (*guard, error) {
-	e, err := policy.New(cfg.Policy)
+	e, err := policy.New(cfg.Policy, policy.MaxJSONDepth(cfg.Server.MaxJSONDepth))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
+)
 
 // applyInputDefaults fills the request-input limits of server.
 func (s *Server) applyInputDefaults() {
@@ -50,6 +54,11 @@ func (s *Server) validateInputs() []error {
 		if f.v < 0 {
 			errs = append(errs, errorf(f.path, "must be positive"))
 		}
+	}
+	// The policy scan reads bodies to this depth too (one recursion per
+	// level), so a body the gateway accepts is always scanned to the end.
+	if s.MaxJSONDepth > jsonscan.DepthLimit {
+		errs = append(errs, errorf("server.max_json_depth", "at most %d (the deepest nesting the policy scanner reads), not %d", jsonscan.DepthLimit, s.MaxJSONDepth))
 	}
 	return errs
 }

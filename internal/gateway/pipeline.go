@@ -114,7 +114,7 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 	}
 	c.declared = declared
 	if s.opts.Guard == nil {
-		if err := jsonscan.Walk(c.rc.body, nil); err != nil {
+		if err := (jsonscan.Reader{MaxDepth: s.opts.Inputs.MaxJSONDepth}).Walk(c.rc.body, nil); err != nil {
 			return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "We could not parse the JSON body of your request: " + err.Error(), Err: err}
 		}
 		c.clr = policy.Unrestricted()

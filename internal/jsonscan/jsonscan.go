@@ -6,8 +6,8 @@
 // surrogates, invalid UTF-8, two keys in one object that are equal under
 // Unicode case folding ("content" and "Content": Go's encoding/json
 // matches keys case-insensitively and keeps the last, other parsers keep
-// the first or match exactly), nesting deeper than MaxDepth, and anything
-// after the top-level value.
+// the first or match exactly), nesting deeper than the limit (MaxDepth,
+// or a Reader's), and anything after the top-level value.
 //
 // It exists so that data policy can scan the very bytes that will be sent
 // upstream, whatever their fields, instead of a decoded model that may
@@ -25,11 +25,45 @@ import (
 	"unsafe"
 )
 
-// MaxDepth is the deepest nesting of objects and arrays accepted. JSON
-// schemas in tool definitions and response formats nest a few dozen levels
-// at most; parsers that recurse (Python's json, many SDKs) fail somewhere
-// around a thousand.
+// MaxDepth is the deepest nesting of objects and arrays Walk and WalkAll
+// accept, and the gateway's default server.max_json_depth. JSON schemas in
+// tool definitions and response formats nest a few dozen levels at most;
+// parsers that recurse (Python's json, many SDKs) fail somewhere around a
+// thousand.
 const MaxDepth = 128
+
+// DepthLimit is the deepest nesting any Reader accepts, whatever it asks
+// for: the reader recurses once per level. server.max_json_depth may not
+// exceed it, so that a body the gateway accepts is always read (and
+// scanned) to the end.
+const DepthLimit = 10000
+
+// Reader is Walk and WalkAll with a nesting limit of the caller's: the
+// gateway's server.max_json_depth, so that the scan never refuses as too
+// deep a body the gateway's own limit accepted. The zero Reader uses
+// MaxDepth.
+type Reader struct {
+	// MaxDepth is the deepest nesting accepted (the top-level object or
+	// array is depth 1); 0 means MaxDepth, more than DepthLimit means
+	// DepthLimit.
+	MaxDepth int
+}
+
+func (r Reader) depth() int {
+	switch {
+	case r.MaxDepth <= 0:
+		return MaxDepth
+	case r.MaxDepth > DepthLimit:
+		return DepthLimit
+	}
+	return r.MaxDepth
+}
+
+// Walk is the package's Walk with r's nesting limit.
+func (r Reader) Walk(doc []byte, visit Visitor) error { return walk(doc, visit, false, r.depth()) }
+
+// WalkAll is the package's WalkAll with r's nesting limit.
+func (r Reader) WalkAll(doc []byte, visit Visitor) error { return walk(doc, visit, true, r.depth()) }
 
 // Error says why a document was refused. Offset is the byte at fault.
 type Error struct {
@@ -73,17 +107,17 @@ type Visitor func(s *String)
 // an *Error when doc is refused; visit may then have been called for the
 // strings before the fault.
 func Walk(doc []byte, visit Visitor) error {
-	return walk(doc, visit, false)
+	return walk(doc, visit, false, MaxDepth)
 }
 
 // WalkAll is Walk that also visits numbers: a card or account number
 // written as a JSON number is data too.
 func WalkAll(doc []byte, visit Visitor) error {
-	return walk(doc, visit, true)
+	return walk(doc, visit, true, MaxDepth)
 }
 
-func walk(doc []byte, visit Visitor, numbers bool) error {
-	w := walker{doc: doc, visit: visit, numbers: numbers}
+func walk(doc []byte, visit Visitor, numbers bool, maxDepth int) error {
+	w := walker{doc: doc, visit: visit, numbers: numbers, maxDepth: maxDepth}
 	i, err := w.value(w.ws(0), 0, "")
 	if err != nil {
 		return err
@@ -98,8 +132,10 @@ type walker struct {
 	doc     []byte
 	visit   Visitor
 	numbers bool
-	buf     []byte // decoded text of an escaped string
-	str     String
+	// maxDepth is the deepest nesting accepted.
+	maxDepth int
+	buf      []byte // decoded text of an escaped string
+	str      String
 	// keys holds the keys of the objects being read, innermost last;
 	// each object's keys start at its own offset.
 	keys []string
@@ -202,8 +238,8 @@ func (w *walker) number(i int) (int, error) {
 }
 
 func (w *walker) array(i, depth int, member string) (int, error) {
-	if depth > MaxDepth {
-		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(MaxDepth))
+	if depth > w.maxDepth {
+		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(w.maxDepth))
 	}
 	i = w.ws(i + 1)
 	if i < len(w.doc) && w.doc[i] == ']' {
@@ -230,8 +266,8 @@ func (w *walker) array(i, depth int, member string) (int, error) {
 }
 
 func (w *walker) object(i, depth int, parent string) (int, error) {
-	if depth > MaxDepth {
-		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(MaxDepth))
+	if depth > w.maxDepth {
+		return i, w.fail(i, "nesting deeper than "+strconv.Itoa(w.maxDepth))
 	}
 	base := len(w.keys)
 	defer func() { clear(w.keys[base:]); w.keys = w.keys[:base] }()

@@ -157,3 +157,41 @@ func TestParentOfKeys(t *testing.T) {
 		t.Errorf("parent of parameters = %q, want [tools]", p)
 	}
 }
+
+// TestReaderDepth checks that a Reader reads to its own limit: a string
+// at the bottom of a 300-deep document is visited under MaxDepth 300 (so
+// a gateway configured for 300 scans it), and the document is refused
+// one level short of it, by the zero Reader (MaxDepth) and past
+// DepthLimit whatever the Reader asks.
+func TestReaderDepth(t *testing.T) {
+	deep := func(n int) []byte {
+		return []byte(strings.Repeat(`{"a":`, n-1) + `["ann.leak@example.com"]` + strings.Repeat("}", n-1))
+	}
+	var got []string
+	if err := (Reader{MaxDepth: 300}).WalkAll(deep(300), func(s *String) {
+		if !s.Key {
+			got = append(got, s.Text)
+		}
+	}); err != nil {
+		t.Fatalf("Reader{300} refused a 300-deep document: %v", err)
+	}
+	if len(got) != 1 || got[0] != "ann.leak@example.com" {
+		t.Errorf("values at depth 300 = %q", got)
+	}
+	for _, tt := range []struct {
+		r     Reader
+		depth int
+		want  string
+	}{
+		{Reader{MaxDepth: 299}, 300, "nesting deeper than 299"},
+		{Reader{}, MaxDepth + 1, "nesting deeper than 128"},
+		{Reader{MaxDepth: 1 << 30}, DepthLimit + 1, "nesting deeper than 10000"},
+	} {
+		if err := tt.r.Walk(deep(tt.depth), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Reader{%d}.Walk(depth %d) = %v, want %q", tt.r.MaxDepth, tt.depth, err, tt.want)
+		}
+	}
+	if err := (Reader{MaxDepth: 1 << 30}).Walk(deep(DepthLimit), nil); err != nil {
+		t.Errorf("depth DepthLimit refused: %v", err)
+	}
+}

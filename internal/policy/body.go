@@ -58,7 +58,7 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	ev := e.evaluatorFor(in.Policies)
 	defer e.release(ev)
 	scan := !e.disabled
-	err := jsonscan.WalkAll(in.Body, func(s *jsonscan.String) { ev.visit(s, scan) })
+	err := e.json.WalkAll(in.Body, func(s *jsonscan.String) { ev.visit(s, scan) })
 	if err != nil {
 		return nil, bodyError(err)
 	}
@@ -73,7 +73,7 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	d := ev.decide(in.Declared)
 	d.body = in.Body
 	if d.rep != nil {
-		d.body = d.redactBody(in.Body)
+		d.body = d.redactBody(e.json, in.Body)
 		if !e.clean(d) {
 			d.failRedaction()
 		}
@@ -139,9 +139,9 @@ func bodyError(err error) *llm.Error {
 func (d *Decision) Body() []byte { return d.body }
 
 // redactBody re-encodes every string of body holding a value to redact.
-func (d *Decision) redactBody(body []byte) []byte {
+func (d *Decision) redactBody(r jsonscan.Reader, body []byte) []byte {
 	var edits []jsonscan.Edit
-	_ = jsonscan.WalkAll(body, func(s *jsonscan.String) {
+	_ = r.WalkAll(body, func(s *jsonscan.String) {
 		if _, ok := dataURL(s.Text); ok && !s.Key {
 			return
 		}
@@ -158,7 +158,7 @@ func (e *Engine) clean(d *Decision) bool {
 	ev := e.evaluatorFor(d.policies)
 	defer e.release(ev)
 	ok := true
-	err := jsonscan.WalkAll(d.body, func(s *jsonscan.String) {
+	err := e.json.WalkAll(d.body, func(s *jsonscan.String) {
 		if !ok {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy/detect"
 )
@@ -25,7 +26,18 @@ type Engine struct {
 	// merged caches the strictest combination of several policies, by
 	// their names joined with '+'.
 	merged sync.Map
+	// json reads request bodies, to the gateway's server.max_json_depth.
+	json jsonscan.Reader
 }
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// MaxJSONDepth makes EvaluateBody read bodies nested up to n levels (the
+// gateway's server.max_json_depth; default jsonscan.MaxDepth), so that a
+// body the gateway's limit accepts is scanned to the end, never refused
+// by the scanner as too deep.
+func MaxJSONDepth(n int) Option { return func(e *Engine) { e.json.MaxDepth = n } }
 
 // compiled is one named policy, ready to apply.
 type compiled struct {
@@ -53,7 +65,7 @@ func (p *compiled) rule(class string) rule {
 // phone pattern is prepared here, never per request. A zero config.Policy
 // gives the built-in default (self_hosted_only for every detected class;
 // loopback and documentation addresses are not detected at all).
-func New(cfg config.Policy) (*Engine, error) {
+func New(cfg config.Policy, options ...Option) (*Engine, error) {
 	if cfg.Default == "" {
 		cfg.Default = config.DefaultPolicyName
 	}
@@ -72,6 +84,9 @@ func New(cfg config.Policy) (*Engine, error) {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	e := &Engine{scanner: sc, disabled: cfg.Disabled, byName: map[string]*compiled{}}
+	for _, o := range options {
+		o(e)
+	}
 	for i, dp := range cfg.Policies {
 		p, err := compile(sc, dp)
 		if err != nil {

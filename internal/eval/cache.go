@@ -30,6 +30,9 @@ type cacheEntry struct {
 	OutputTokens int64   `json:"output_tokens"`
 	Estimated    bool    `json:"estimated,omitempty"`
 	LatencyMs    float64 `json:"latency_ms"`
+	// Classes are the data classes policy found in the call (so a cached
+	// item still clears its judge call with them).
+	Classes []string `json:"classes,omitempty"`
 }
 
 // DefaultCacheDir is where answers are cached when the caller gives no

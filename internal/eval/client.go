@@ -13,6 +13,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -90,6 +91,9 @@ func (c *HTTPClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatR
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	if d := declareHeader(ctx); d != "" {
+		hr.Header.Set("X-Fulcrum-Data-Class", d)
+	}
 	if c.APIKey != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.APIKey)
 	}
@@ -102,6 +106,7 @@ func (c *HTTPClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatR
 		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "gateway unreachable", Err: err}
 	}
 	defer resp.Body.Close()
+	reportClasses(ctx, policy.ParseDeclared(resp.Header.Get("X-Fulcrum-Data-Classes")))
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
 		return nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "reading the answer", Err: err}
@@ -139,9 +144,15 @@ func (c *HTTPClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatR
 }
 
 // ProviderClient calls providers in-process, by model name: the way
-// `fulcrum eval --config` runs without a gateway.
+// `fulcrum eval --config` runs without a gateway. Built by
+// NewProviderClient, it applies the config's data policy to every call as
+// the gateway would (see clearance.go): a call its policy refuses, or
+// whose provider the policy does not permit, fails with the gateway's
+// 403 policy_error and never reaches the provider.
 type ProviderClient struct {
 	models map[string]providerModel
+	// policy is nil only for clients assembled with Add (tests).
+	policy *evalPolicy
 }
 
 type providerModel struct {
@@ -162,7 +173,11 @@ type Identifier interface {
 // NewProviderClient maps each configured model to its built provider
 // (providers by provider name, as app.BuildProviders returns them).
 func NewProviderClient(cfg *config.Config, providers map[string]provider.Provider) (*ProviderClient, error) {
-	c := &ProviderClient{models: map[string]providerModel{}}
+	pol, err := newEvalPolicy(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	c := &ProviderClient{models: map[string]providerModel{}, policy: pol}
 	for _, m := range cfg.Models {
 		p, ok := providers[m.Provider]
 		if !ok {
@@ -215,7 +230,18 @@ func (c *ProviderClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.C
 		return nil, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "model_not_found",
 			Message: fmt.Sprintf("model %q is not configured", req.Model)}
 	}
+	var d *policy.Decision
+	if c.policy != nil {
+		var err error
+		if req, d, err = c.policy.clear(ctx, req, m); err != nil {
+			return nil, err
+		}
+	}
 	r := *req
 	r.Model = m.upstream
-	return m.p.Chat(ctx, &r)
+	resp, err := m.p.Chat(ctx, &r)
+	if err == nil && d != nil && d.Redacts() {
+		d.Restore(resp)
+	}
+	return resp, err
 }

@@ -190,7 +190,14 @@ func (r *runner) runCase(ctx context.Context, c *Case, model string) Result {
 	for _, a := range r.suite.assertions(c) {
 		var ar AssertionResult
 		if a.Type == "judge" {
-			ar = r.judge(ctx, &a, c, lastUser(req.msgs), res.Answer)
+			// The judge is called on behalf of this item: cleared with
+			// what the item carried (see clearance.go).
+			j := &judged{model: model, classes: ans.Classes}
+			for _, m := range req.msgs {
+				j.texts = append(j.texts, m.Content)
+			}
+			j.texts = append(j.texts, res.Answer)
+			ar = r.judge(withJudged(ctx, j), &a, c, lastUser(req.msgs), res.Answer)
 		} else {
 			ar = a.check(&res, c.Vars)
 		}
@@ -255,6 +262,8 @@ func (r *runner) call(ctx context.Context, req callRequest) (*answer, error) {
 	var resp *llm.ChatResponse
 	var err error
 	var took time.Duration
+	var classes []string
+	ctx = withClassSink(ctx, &classes)
 	for attempt := 0; ; attempt++ {
 		r.calls.Add(1)
 		t0 := r.opts.Now()
@@ -278,6 +287,7 @@ func (r *runner) call(ctx context.Context, req callRequest) (*answer, error) {
 		Answer:       resp.Choices[0].Message.Text(),
 		FinishReason: resp.Choices[0].FinishReason,
 		LatencyMs:    ms(took),
+		Classes:      classes,
 	}
 	if u := resp.Usage; u != nil {
 		e.HasUsage, e.InputTokens, e.OutputTokens, e.Estimated = true, u.InputTokens, u.OutputTokens, u.Estimated

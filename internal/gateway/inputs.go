@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
@@ -160,16 +161,7 @@ func (s *Server) scanBody(b []byte) *llm.Error {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '"':
-			j := i + 1
-			for j < len(b) && b[j] != '"' {
-				if b[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j > len(b) {
-				j = len(b)
-			}
+			j := jsonscan.StringEnd(b, i+1)
 			lastStr = b[i+1 : j]
 			i = j
 			if counting && depth == 2 && elems == 0 {

@@ -23,6 +23,12 @@ func TestSavingsLedgerWired(t *testing.T) {
 	gpu, api := fake.NewOpenAI(), fake.NewOpenAI()
 	defer gpu.Close()
 	defer api.Close()
+	// The engine's own metrics: always one request running.
+	engine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"llama\"} 1\n"+
+			"# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"llama\"} 0\n")
+	}))
+	defer engine.Close()
 	c := parse(t, `
 server: { master_key: mk-test }
 storage: { data_dir: `+t.TempDir()+` }
@@ -30,7 +36,8 @@ metering: { flush_interval: 1ms }
 providers:
   - { name: api, type: openai, base_url: "`+api.URL+`", api_key: "`+fake.APIKey+`" }
   - { name: gpu, type: openai, base_url: "`+gpu.URL+`", api_key: "`+fake.APIKey+`", hosting: self_hosted,
-      cost: { gpu_hourly_usd: 2, gpus: 1, setup_usd: 500, reference_model: gpt-4o } }
+      cost: { gpu_hourly_usd: 2, gpus: 1, setup_usd: 500, reference_model: gpt-4o },
+      capacity: { max_concurrency: 8, metrics_url: "`+engine.URL+`/metrics", metrics_interval: 10ms } }
 models:
   - { name: llama, provider: gpu, upstream: llama }
   - { name: m-api, provider: api, upstream: gpt-4o }
@@ -89,6 +96,16 @@ models:
 		l.Billing != "gpu_hours" || l.PaidNanos <= 0 || l.ReferenceModel != "gpt-4o" {
 		t.Errorf("live line = %+v", l)
 	}
+	// The engine reports a request running at every sample: its busy
+	// share is 1 once two samples are in.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if u := ledger(srv).Providers[0].EngineUtilisation; u != nil && *u == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no engine utilisation: %+v", ledger(srv).Providers[0])
+		}
+	}
 	mreq, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
 	mreq.Header.Set("Authorization", "Bearer mk-test")
 	mresp, err := http.DefaultClient.Do(mreq)
@@ -97,7 +114,7 @@ models:
 	}
 	body, _ := io.ReadAll(mresp.Body)
 	mresp.Body.Close()
-	for _, want := range []string{`fulcrum_savings_tokens{provider="gpu",type="output"} 14`, `fulcrum_savings_paid_usd{provider="gpu"}`} {
+	for _, want := range []string{`fulcrum_savings_tokens{provider="gpu",type="output"} 14`, `fulcrum_savings_paid_usd{provider="gpu"}`, `fulcrum_savings_engine_busy_ratio{provider="gpu"} 1`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -40,6 +40,8 @@ type entry struct {
 	seed     Served
 	seedFrom time.Time
 	seeded   bool
+	// engine is sampled from the serving engine's metrics, when configured.
+	engine engine
 }
 
 // NewLedger returns a ledger of the given providers, starting now.
@@ -142,7 +144,12 @@ func (l *Ledger) Lines() []Line {
 				s.BusyFrom = from
 			}
 		}
-		out = append(out, Compute(e.p, from, now, s))
+		ln := Compute(e.p, from, now, s)
+		if g := e.engine; g.observed > 0 {
+			u := float64(g.busy) / float64(g.observed)
+			ln.EngineUtilisation, ln.EngineObservedSeconds = &u, g.observed.Seconds()
+		}
+		out = append(out, ln)
 	}
 	return out
 }
@@ -157,6 +164,7 @@ var (
 	descPerM     = prometheus.NewDesc("fulcrum_savings_usd_per_million_tokens", "Effective price: what was paid per million tokens served (input and output).", []string{"provider"}, nil)
 	descRef      = prometheus.NewDesc("fulcrum_savings_reference_usd", "What the same tokens would have cost on the provider's reference API model.", []string{"provider"}, nil)
 	descSaved    = prometheus.NewDesc("fulcrum_savings_usd", "Reference cost minus what was paid (negative: self-hosting cost more).", []string{"provider"}, nil)
+	descEngine   = prometheus.NewDesc("fulcrum_savings_engine_busy_ratio", "Share of the sampled time the serving engine reported requests running (vllm:num_requests_running > 0), since the gateway started; absent without capacity.metrics_url.", []string{"provider"}, nil)
 	descPayback  = prometheus.NewDesc("fulcrum_savings_payback_remaining_months", "Months left to pay back the configured set-up cost at the current savings rate (absent when there is no set-up cost or savings are not positive).", []string{"provider"}, nil)
 )
 
@@ -166,7 +174,7 @@ func (l *Ledger) Collector() prometheus.Collector { return collector{l} }
 type collector struct{ l *Ledger }
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGPUHours, descPaid, descUtil, descTokens, descPerM, descRef, descSaved, descPayback} {
+	for _, d := range []*prometheus.Desc{descGPUHours, descPaid, descUtil, descTokens, descPerM, descRef, descSaved, descPayback, descEngine} {
 		ch <- d
 	}
 }
@@ -185,6 +193,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		g(descPerM, float64(ln.PerMillionNanos)/1e9)
 		g(descRef, float64(ln.ReferenceNanos)/1e9)
 		g(descSaved, float64(ln.SavingsNanos)/1e9)
+		if ln.EngineUtilisation != nil {
+			g(descEngine, *ln.EngineUtilisation)
+		}
 		if ln.PaybackRemainingMonths != nil {
 			g(descPayback, *ln.PaybackRemainingMonths)
 		}

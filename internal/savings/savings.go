@@ -86,8 +86,16 @@ type Line struct {
 	// Utilisation is Busy over the time it was measured, in [0, 1].
 	Utilisation float64 `json:"utilisation"`
 	BusySeconds float64 `json:"busy_seconds"`
-	Requests    int64   `json:"requests"`
-	InputTokens int64   `json:"input_tokens"`
+	// EngineUtilisation is, in the gateway's live ledger of a provider
+	// with capacity.metrics_url, the share of the time since the gateway
+	// started that the engine itself reported requests running
+	// (vllm:num_requests_running > 0, sampled every metrics_interval): it
+	// counts work sent by anything, not only this gateway.
+	// EngineObservedSeconds is the time those samples cover.
+	EngineUtilisation     *float64 `json:"engine_utilisation,omitempty"`
+	EngineObservedSeconds float64  `json:"engine_observed_seconds,omitempty"`
+	Requests              int64    `json:"requests"`
+	InputTokens           int64    `json:"input_tokens"`
 	// OutputTokens and Tokens (input + output) served.
 	OutputTokens int64 `json:"output_tokens"`
 	Tokens       int64 `json:"tokens"`

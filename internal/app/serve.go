@@ -24,6 +24,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/savings"
+	"github.com/fulcrumhq/fulcrum/internal/shadow"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -51,7 +52,9 @@ type Gateway struct {
 	keys *keys.Service
 	gate *limits.Gate
 	// ledger is the savings ledger (nil without self-hosted cost models).
-	ledger  *savings.Ledger
+	ledger *savings.Ledger
+	// shadow is the shadow evaluation engine (nil when off).
+	shadow  *shadow.Engine
 	closers []func() error
 	log     *slog.Logger
 }
@@ -99,6 +102,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		return nil, err
 	}
 	g.wireHybrid(&opts)
+	g.wireShadow(&opts)
 	g.wireDisk(ctx, &opts)
 	for _, c := range g.collectors {
 		opts.Metrics.Registry.MustRegister(c)

@@ -79,7 +79,23 @@ type Shadow struct {
 	// Judge, when set, is a model asked to grade the candidate's answer
 	// against the live one. It too is called only when the verdict permits.
 	Judge string `yaml:"judge"`
+	// Compare is how the candidate's answer is checked against the live
+	// one with the eval assertions: "numeric" (the same number, as eval's
+	// numeric assertion with the live answer's number as the value),
+	// "equals" (the same text, ignoring case and surrounding space),
+	// "json" (valid JSON whenever the live answer is) or "auto" (json when
+	// the live answer is JSON, else numeric when it holds a number, else
+	// equals). Default auto.
+	Compare string `yaml:"compare"`
 }
+
+// Shadow comparison methods.
+const (
+	CompareAuto    = "auto"
+	CompareNumeric = "numeric"
+	CompareEquals  = "equals"
+	CompareJSON    = "json"
+)
 
 // ShadowSettings tune the shadow evaluation queue.
 type ShadowSettings struct {
@@ -167,6 +183,26 @@ func (s *Shadow) validate(path string, models map[string]bool) []error {
 	}
 	if s.Judge != "" && !models[s.Judge] {
 		errs = append(errs, errorf(path+".judge", "unknown model %q", s.Judge))
+	}
+	switch s.Compare {
+	case "", CompareAuto, CompareNumeric, CompareEquals, CompareJSON:
+	default:
+		errs = append(errs, errorf(path+".compare", "must be auto, numeric, equals or json, not %q", s.Compare))
+	}
+	for i, k := range s.Keys {
+		if k == "" {
+			errs = append(errs, errorf(fmt.Sprintf("%s.keys[%d]", path, i), "must not be empty"))
+		}
+	}
+	for i, t := range s.Teams {
+		if t == "" {
+			errs = append(errs, errorf(fmt.Sprintf("%s.teams[%d]", path, i), "must not be empty"))
+		}
+	}
+	for i, d := range s.DataClasses {
+		if d == "" {
+			errs = append(errs, errorf(fmt.Sprintf("%s.data_classes[%d]", path, i), "must not be empty"))
+		}
 	}
 	return errs
 }

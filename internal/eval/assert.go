@@ -239,3 +239,13 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Compile checks the assertion and prepares it, for callers outside eval
+// that check answers themselves (shadow comparisons).
+func (a *Assertion) Compile() error { return a.compile() }
+
+// CheckAnswer evaluates a compiled assertion other than judge on an
+// answer with its latency and cost, as a suite run would.
+func (a *Assertion) CheckAnswer(answer string, latencyMs, costUSD float64, costKnown bool) AssertionResult {
+	return a.check(&Result{Answer: answer, LatencyMs: latencyMs, CostUSD: costUSD, CostKnown: costKnown}, nil)
+}

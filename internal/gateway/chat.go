@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
@@ -89,6 +90,8 @@ type chatCall struct {
 	served *Target
 	// cache is set when the call uses the response cache.
 	cache *cacheState
+	// shadow is set when the call was sampled for shadow evaluation.
+	shadow *shadowState
 	// hold keeps capacity slots and notes spills (nil when no provider
 	// has a capacity limit).
 	hold *router.SlotHolder
@@ -159,7 +162,7 @@ func (c *chatCall) passThrough(t *Target) bool {
 	caps := &t.Provider.Info().Caps
 	// A cached call takes the canonical path: its entry must be
 	// replayable in either wire format.
-	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil {
+	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil || c.shadow != nil {
 		return false
 	}
 	if c.rc.format == fmtResponses {
@@ -331,6 +334,10 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	c.cacheStore(t, resp, c.rc.usage)
+	var live *llm.ChatResponse
+	if c.shadow != nil {
+		live = cache.Clone(resp) // before restoring
+	}
 	if c.verdict != nil && c.verdict.Redacts() {
 		c.verdict.Restore(resp)
 	}
@@ -339,6 +346,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "could not encode the upstream answer", Err: err}
 	}
 	w.Write(out)
+	c.shadowOffer(t, live, c.rc.usage)
 	return nil
 }
 

@@ -189,6 +189,7 @@ func serveChat(w http.ResponseWriter, r *http.Request, c *chatCall) error {
 	if hit, err := c.cacheLookup(w, r); hit || err != nil {
 		return err
 	}
+	c.shadowSample()
 	if c.s.capacities {
 		// A target with a capacity limit keeps a stream's slot until the
 		// stream ends (not just until its first chunk), and spills are

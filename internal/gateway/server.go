@@ -169,6 +169,10 @@ type Options struct {
 	// the response cache (see cache.go). Nil caches nothing.
 	Cache      *cache.Cache
 	CacheRules map[string]CacheRule
+	// Shadow, when set, samples requests for shadow evaluation and is
+	// handed their complete live answers (see shadow.go). Nil shadows
+	// nothing and costs nothing.
+	Shadow Shadower
 	// Now and NewID are injected for tests.
 	Now   func() time.Time
 	NewID func() string

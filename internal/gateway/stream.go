@@ -45,8 +45,13 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 			return c.routeErr(err)
 		}
 		c.cacheStore(t, resp, c.rc.usage)
+		var live *llm.ChatResponse
+		if c.shadow != nil {
+			live = cache.Clone(resp) // replay restores resp
+		}
 		c.writeStreamHeaders(w, t)
 		c.replay(newFlushWriter(w), resp)
+		c.shadowOffer(t, live, c.rc.usage)
 		return nil
 	}
 	var os *openStream
@@ -189,6 +194,8 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 	var cb *cache.Builder
 	if c.cache != nil {
 		cb = cache.NewBuilder(c.s.opts.Cache.MaxEntryBytes())
+	} else if c.shadow != nil {
+		cb = cache.NewBuilder(maxShadowAnswer)
 	}
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
@@ -241,12 +248,15 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		// Record before the final bytes go out: a client that saw the end
 		// of the stream has a record.
 		c.report(ctx, o.t, o.n, o.start, o.ttft, usage, nil)
+		var live *llm.ChatResponse
 		if cb != nil {
 			cb.Add(&llm.Chunk{Usage: usage})
-			c.cacheStore(o.t, cb.Response(), usage)
+			live = cb.Response()
+			c.cacheStore(o.t, live, usage)
 		}
 		buf = enc.Done(buf)
 		fw.write(buf)
+		c.shadowOffer(o.t, live, usage)
 		return
 	}
 	f, _ := enc.(failer)

@@ -61,6 +61,8 @@ func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit
 		n, err = s.pruneRollups(ctx, kind, store.GrainDay, before, limit, dryRun)
 	case store.KindAudit:
 		n, err = s.pruneAudit(ctx, before, limit, dryRun)
+	case store.KindShadow:
+		n, err = s.pruneRows(ctx, kind, "shadow_results", "id", "ts", "", before, limit, dryRun)
 	default:
 		return 0, fmt.Errorf("store: prune: unknown kind %q", kind)
 	}

@@ -25,6 +25,7 @@ func shadowRules(cfg *config.Config) []shadow.Rule {
 		rules = append(rules, shadow.Rule{
 			Name: name, Candidates: s.Candidates, SampleRate: s.SampleRate,
 			Keys: s.Keys, Teams: s.Teams, DataClasses: s.DataClasses, Judge: s.Judge, Compare: s.Compare,
+			RecordPrompts: s.RecordPrompts,
 		})
 	}
 	for i := range cfg.Models {

@@ -87,6 +87,11 @@ type Shadow struct {
 	// the live answer is JSON, else numeric when it holds a number, else
 	// equals). Default auto.
 	Compare string `yaml:"compare"`
+	// RecordPrompts keeps, with each comparison, the request's last user
+	// message as policy cleared it, so that `fulcrum shadow export
+	// --format route-train` can write router training labels. Never for a
+	// request carrying a data class. Default false: no text is stored.
+	RecordPrompts bool `yaml:"record_prompts"`
 }
 
 // Shadow comparison methods.

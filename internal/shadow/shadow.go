@@ -57,6 +57,9 @@ type Rule struct {
 	Judge string
 	// Compare is the comparison method (config.Compare*); "" is auto.
 	Compare string
+	// RecordPrompts stores the request's last user message (as policy
+	// cleared it) with each comparison of a request without data classes.
+	RecordPrompts bool
 }
 
 // Budget reserves a shadow call's worst case against the budgets of the
@@ -416,6 +419,9 @@ func (e *Engine) baseRow(j job, cand string) store.ShadowResult {
 			row.DataClasses = strings.Split(classes, ",")
 		}
 		row.PolicyAction = action
+	}
+	if j.rule.RecordPrompts && len(row.DataClasses) == 0 && r.Request != nil {
+		row.Prompt = router.PromptText(r.Request)
 	}
 	return row
 }

@@ -9,8 +9,9 @@ import (
 const KindShadow Kind = "shadow"
 
 // ShadowResult is one shadow comparison: a live answer and a candidate's
-// answer to the same (policy-cleared) request, compared. Texts are never
-// stored, only the verdict and what each call measured.
+// answer to the same (policy-cleared) request, compared. Answers are never
+// stored, only the verdict and what each call measured (and the prompt
+// when a rule opts in).
 type ShadowResult struct {
 	Time      time.Time `json:"time"`
 	RequestID string    `json:"request_id"`
@@ -53,6 +54,10 @@ type ShadowResult struct {
 	CandidateCostNanos int64   `json:"candidate_cost_nanos"`
 	JudgeCostNanos     int64   `json:"judge_cost_nanos,omitempty"`
 	SampleRate         float64 `json:"sample_rate"`
+	// Prompt is the last user message as policy cleared it, kept only
+	// when the rule says record_prompts and the request carries no data
+	// class (for `fulcrum shadow export --format route-train`).
+	Prompt string `json:"prompt,omitempty"`
 }
 
 // ShadowFilter selects shadow results. Zero fields do not filter.

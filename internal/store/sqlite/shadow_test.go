@@ -30,7 +30,7 @@ func TestShadowResults(t *testing.T) {
 		{Time: t0, RequestID: "r1", KeyID: "k", Team: "red", Route: "m", Live: "m", LiveProvider: "api", LiveHosting: "proprietary",
 			Candidate: "c1", CandidateProvider: "gpu", CandidateHosting: "self_hosted", DataClasses: []string{"email"}, PolicyAction: "self_hosted_only",
 			Method: "numeric", Verdict: "agree", Judge: "tie", JudgeModel: "j", LiveLatencyMS: 120, CandidateLatencyMS: 340,
-			LiveInputTokens: 10, LiveOutputTokens: 20, CandInputTokens: 11, CandOutputTokens: 21, LiveCostNanos: 5000, CandidateCostNanos: 700, JudgeCostNanos: 90, SampleRate: 0.25},
+			LiveInputTokens: 10, LiveOutputTokens: 20, CandInputTokens: 11, CandOutputTokens: 21, LiveCostNanos: 5000, CandidateCostNanos: 700, JudgeCostNanos: 90, SampleRate: 0.25, Prompt: "what is 2+2?"},
 		{Time: t0.Add(48 * time.Hour), RequestID: "r2", Route: "m", Candidate: "c2", Verdict: "error", ErrorCode: "upstream_timeout"},
 	}
 	if err := s.InsertShadow(ctx, rows); err != nil {

@@ -14,9 +14,9 @@ const shadowCols = `ts, request_id, key_id, team, route, live, live_provider, li
 	candidate_provider, candidate_hosting, data_classes, policy_action, method, verdict, detail, error_code,
 	judge, judge_model, live_latency_ms, candidate_latency_ms, live_input_tokens, live_output_tokens,
 	candidate_input_tokens, candidate_output_tokens, live_cost_nanos, candidate_cost_nanos, judge_cost_nanos,
-	sample_rate`
+	sample_rate, prompt`
 
-const shadowNCols = 29
+const shadowNCols = 30
 
 // InsertShadow implements store.Shadows.
 func (s *DB) InsertShadow(ctx context.Context, rows []store.ShadowResult) error {
@@ -40,7 +40,7 @@ func (s *DB) InsertShadow(ctx context.Context, rows []store.ShadowResult) error 
 			r.LiveHosting, r.Candidate, r.CandidateProvider, r.CandidateHosting, jsonList(r.DataClasses), r.PolicyAction,
 			r.Method, r.Verdict, r.Detail, r.ErrorCode, r.Judge, r.JudgeModel, r.LiveLatencyMS, r.CandidateLatencyMS,
 			r.LiveInputTokens, r.LiveOutputTokens, r.CandInputTokens, r.CandOutputTokens, r.LiveCostNanos,
-			r.CandidateCostNanos, r.JudgeCostNanos, r.SampleRate); err != nil {
+			r.CandidateCostNanos, r.JudgeCostNanos, r.SampleRate, r.Prompt); err != nil {
 			return fmt.Errorf("store: shadow: %w", err)
 		}
 	}
@@ -90,7 +90,7 @@ func (s *DB) ShadowResults(ctx context.Context, f store.ShadowFilter) ([]store.S
 			&r.Candidate, &r.CandidateProvider, &r.CandidateHosting, &classes, &r.PolicyAction, &r.Method, &r.Verdict,
 			&r.Detail, &r.ErrorCode, &r.Judge, &r.JudgeModel, &r.LiveLatencyMS, &r.CandidateLatencyMS,
 			&r.LiveInputTokens, &r.LiveOutputTokens, &r.CandInputTokens, &r.CandOutputTokens, &r.LiveCostNanos,
-			&r.CandidateCostNanos, &r.JudgeCostNanos, &r.SampleRate); err != nil {
+			&r.CandidateCostNanos, &r.JudgeCostNanos, &r.SampleRate, &r.Prompt); err != nil {
 			return nil, fmt.Errorf("store: shadow results: %w", err)
 		}
 		r.Time = fromMicros(ts)

@@ -1,6 +1,8 @@
 -- Shadow comparisons (internal/shadow): one row per candidate answer
 -- compared with the live answer of a sampled request. No prompt or answer
--- text is kept, only the verdict and the measurements of both calls.
+-- text is kept, only the verdict and the measurements of both calls, unless
+-- a rule opts in with record_prompts (prompt: the last user message as
+-- policy cleared it, never for a request carrying a data class).
 -- Pruned by metering.retention.shadow.
 CREATE TABLE shadow_results (
 	id INTEGER PRIMARY KEY,
@@ -32,6 +34,7 @@ CREATE TABLE shadow_results (
 	live_cost_nanos INTEGER NOT NULL DEFAULT 0,
 	candidate_cost_nanos INTEGER NOT NULL DEFAULT 0,
 	judge_cost_nanos INTEGER NOT NULL DEFAULT 0,
+	prompt TEXT NOT NULL DEFAULT '',
 	sample_rate REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX shadow_results_ts ON shadow_results (ts);

@@ -16,7 +16,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
-func parse(t *testing.T, y string) *config.Config {
+func parse(t testing.TB, y string) *config.Config {
 	t.Helper()
 	c, err := config.Parse([]byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {

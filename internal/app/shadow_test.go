@@ -28,25 +28,33 @@ type shadowEnv struct {
 	srv      *httptest.Server
 	g        *Gateway
 	obs      *attempts
-	// hold, when set, blocks gpu requests until it is closed.
+	// hold, when set, blocks gpu requests until it is closed; delay
+	// slows every gpu request.
 	mu      sync.Mutex
 	hold    chan struct{}
+	delay   time.Duration
 	arrived chan struct{}
 }
 
-func newShadowEnv(t *testing.T, models, settings string) *shadowEnv {
+func newShadowEnv(t testing.TB, models, settings string) *shadowEnv {
 	t.Helper()
 	e := &shadowEnv{api: fake.NewOpenAI(), gpu: fake.NewOpenAI(), arrived: make(chan struct{}, 64)}
 	t.Cleanup(e.api.Close)
 	t.Cleanup(e.gpu.Close)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		e.arrived <- struct{}{}
+		select {
+		case e.arrived <- struct{}{}:
+		default:
+		}
 		e.mu.Lock()
-		h := e.hold
+		h, d := e.hold, e.delay
 		e.mu.Unlock()
 		if h != nil {
 			<-h
+		}
+		if d > 0 {
+			time.Sleep(d)
 		}
 		if strings.Contains(string(body), "odd") {
 			// An answer in OpenAI's chat completion format that differs.

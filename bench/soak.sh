@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# bench/soak.sh — a soak of the gateway with recording on (issue 17): a
+# steady open-loop load for a long time, reported window by window, so that
+# what grows with the store shows: latency percentiles (p50, p99, p99.9,
+# max), RSS, the data directory's size, and the time of a `fulcrum usage`
+# query against the live store.
+#
+#   bash bench/soak.sh                                   # 10 minutes, SQLite
+#   SOAK_DURATION=30m SOAK_RATE=1000 bash bench/soak.sh  # the issue's soak
+#   SOAK_STORE=postgres bash bench/soak.sh               # PostgreSQL (a fresh schema)
+#   SOAK_DURATION=20s SOAK_WINDOW=10s SOAK_RATE=50 bash bench/soak.sh   # smoke
+#
+# Settings (environment):
+#   SOAK_DURATION=10m     total measured time
+#   SOAK_WINDOW=30s       one report line per window
+#   SOAK_RATE=200         requests/s in total (open loop: latency counts from
+#                         the scheduled start, so a stall is charged to every
+#                         request it delayed)
+#   SOAK_STREAM_PCT=20    share of them streaming (SSE), in percent
+#   SOAK_STORE=sqlite     or postgres
+#   SOAK_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+#                         (a schema of the run's own is created and dropped)
+#   SOAK_QUERY="usage --since 1h --group-by day,model"   the query timed
+#                         after each window (empty: none)
+#   SOAK_VERIFY=1         time `fulcrum audit verify` at the end
+#   SOAK_BASELINE=1       first one window of the same load straight to the
+#                         mock (no gateway): the machine's own latency noise
+#   SOAK_PROFILE=0        1: a 20 s CPU profile and a 5 s execution trace of
+#                         the gateway in the middle of the run (pprof on a
+#                         loopback port, files next to the report)
+#   SOAK_GOMAXPROCS=""    GOMAXPROCS of the gateway (default: all cores)
+#   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
+#   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
+#
+# Not run in CI (minutes by design); the smoke line above checks that it
+# works in about half a minute.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+DUR=${SOAK_DURATION:-10m}
+WIN=${SOAK_WINDOW:-30s}
+RATE=${SOAK_RATE:-200}
+STREAM_PCT=${SOAK_STREAM_PCT:-20}
+STORE=${SOAK_STORE:-sqlite}
+PGURL=${SOAK_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+QUERY=${SOAK_QUERY-usage --since 1h --group-by day,model}
+VERIFY=${SOAK_VERIFY:-1}
+PROFILE=${SOAK_PROFILE:-0}
+OUT=${SOAK_OUT:-$ROOT/bench/results}
+
+secs() { # 90s, 10m, 1h -> seconds
+	local v=$1
+	case $v in
+	*h) echo $((${v%h} * 3600)) ;;
+	*m) echo $((${v%m} * 60)) ;;
+	*s) echo "${v%s}" ;;
+	*) echo "$v" ;;
+	esac
+}
+DUR_S=$(secs "$DUR")
+WIN_S=$(secs "$WIN")
+WINDOWS=$(((DUR_S + WIN_S - 1) / WIN_S))
+STREAM_RATE=$(awk "BEGIN{print $RATE*$STREAM_PCT/100}")
+PLAIN_RATE=$(awk "BEGIN{print $RATE-$STREAM_RATE}")
+
+STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
+WORK=$(mktemp -d /tmp/fulcrum-soak.XXXXXX)
+BIN=$WORK/bin
+DATA=$WORK/data
+JSONL=$OUT/soak-$STAMP.jsonl
+MD=$OUT/soak-$STAMP.md
+mkdir -p "$BIN" "$OUT" "$DATA"
+: >"$JSONL"
+
+say() { printf '%s\n' "$*" >&2; }
+
+PIDS=()
+SCHEMA=""
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [[ -n $SCHEMA ]]; then
+		psql -q "$PGURL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+say "== building into $BIN"
+go build -o "$BIN/" ./bench/mock ./bench/load ./cmd/fulcrum
+read -r MOCK_PORT FULCRUM_PORT PPROF_PORT < <("$BIN/load" -free-ports 3)
+
+case $STORE in
+sqlite) STORAGE="storage: { data_dir: $DATA }" ;;
+postgres)
+	SCHEMA=fulcrum_soak_$$
+	psql -q "$PGURL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+	sep='&'
+	[[ $PGURL == *\?* ]] || sep='?'
+	STORAGE="storage: { data_dir: $DATA, url: \"$PGURL${sep}search_path=$SCHEMA\" }"
+	;;
+*)
+	say "SOAK_STORE must be sqlite or postgres"
+	exit 2
+	;;
+esac
+
+CFG=$WORK/fulcrum.yaml
+{
+	echo "server: { listen: \"127.0.0.1:$FULCRUM_PORT\" }"
+	echo "$STORAGE"
+	echo "providers:"
+	echo "  - { name: mock, type: openai, base_url: \"http://127.0.0.1:$MOCK_PORT/v1\", api_key: \"sk-bench\", hosting: self_hosted }"
+	echo "models:"
+	echo "  - { name: bench-model, provider: mock }"
+	[[ -n ${SOAK_EXTRA_YAML:-} ]] && echo "$SOAK_EXTRA_YAML"
+} >"$CFG"
+
+"$BIN/mock" -listen "127.0.0.1:$MOCK_PORT" >>"$WORK/mock.log" 2>&1 &
+PIDS+=($!)
+"$BIN/load" -url "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -probe 10s
+
+# The machine's own noise: one window of the same load straight to the
+# mock (no gateway), reported as window 0.
+BASELINE_JSON='{}'
+if [[ ${SOAK_BASELINE:-1} == 1 ]]; then
+	say "== baseline: $WIN straight to the mock"
+	BASELINE_JSON=$("$BIN/load" -url "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -rate "$RATE" -duration "${WIN_S}s" \
+		-warmup 1s -q -target direct -scenario baseline)
+	jq -r '"baseline (direct to the mock): p50 \(.latency_ms.p50*10|round/10) p99 \(.latency_ms.p99*10|round/10) p99.9 \(.latency_ms.p999*10|round/10) max \(.latency_ms.max*10|round/10) ms"' <<<"$BASELINE_JSON" >&2
+fi
+
+GW_ENV=(FULCRUM_PPROF_ADDR="127.0.0.1:$PPROF_PORT")
+[[ -n ${SOAK_GOMAXPROCS:-} ]] && GW_ENV+=(GOMAXPROCS="$SOAK_GOMAXPROCS")
+env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
+GW=$!
+PIDS+=($GW)
+URL="http://127.0.0.1:$FULCRUM_PORT/v1/chat/completions"
+"$BIN/load" -url "$URL" -probe 30s
+
+say "== soak: $DUR at $RATE req/s ($PLAIN_RATE plain + $STREAM_RATE streaming), $STORE, windows of $WIN; work dir $WORK"
+
+data_bytes() {
+	if [[ $STORE == sqlite ]]; then
+		du -sb "$DATA" | cut -f1
+	else
+		psql -qtA "$PGURL" -c "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '$SCHEMA' AND c.relkind IN ('r', 'm')"
+	fi
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$GW/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$GW/status"; }
+
+START=$(date +%s)
+for ((w = 1; w <= WINDOWS; w++)); do
+	d=$WIN_S
+	if ((w == WINDOWS && DUR_S % WIN_S != 0)); then d=$((DUR_S % WIN_S)); fi
+	warm=0s
+	((w == 1)) && warm=2s
+	"$BIN/load" -url "$URL" -rate "$PLAIN_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
+		-scenario "w$w" -pid "$GW" >"$WORK/plain.json" &
+	LP=$!
+	SP=""
+	if [[ $STREAM_PCT != 0 ]]; then
+		"$BIN/load" -url "$URL" -stream -rate "$STREAM_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
+			-scenario "w$w" >"$WORK/stream.json" &
+		SP=$!
+	fi
+	if [[ $PROFILE == 1 && $w == $(((WINDOWS + 1) / 2)) ]]; then
+		(sleep 2 && curl -s -o "$OUT/soak-$STAMP.cpu.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=20" &&
+			curl -s -o "$OUT/soak-$STAMP.trace" "http://127.0.0.1:$PPROF_PORT/debug/pprof/trace?seconds=5") &
+	fi
+	wait "$LP"
+	[[ -n $SP ]] && wait "$SP"
+	qms=null
+	if [[ -n $QUERY ]]; then
+		t0=$(date +%s%N)
+		# shellcheck disable=SC2086
+		"$BIN/fulcrum" $QUERY --config "$CFG" >/dev/null 2>>"$WORK/query.log" || say "query failed (see $WORK/query.log)"
+		qms=$((($(date +%s%N) - t0) / 1000000))
+	fi
+	stream='{}'
+	[[ -n $SP ]] && stream=$(cat "$WORK/stream.json")
+	jq -c -n --argjson w "$w" --argjson t "$(($(date +%s) - START))" --slurpfile p "$WORK/plain.json" \
+		--argjson s "$stream" --argjson rss "$(rss_kb)" --argjson hwm "$(hwm_kb)" --argjson bytes "$(data_bytes)" \
+		--argjson qms "$qms" \
+		'{window: $w, t_s: $t, plain: $p[0], stream: $s, rss_kb: $rss, rss_peak_kb: $hwm, data_bytes: $bytes, query_ms: $qms}' >>"$JSONL"
+	jq -r '"window \(.window) t=\(.t_s)s: \(.plain.requests + (.stream.requests // 0)) req, errors \(.plain.errors_total + (.stream.errors_total // 0)), p50 \(.plain.latency_ms.p50*10|round/10) p99 \(.plain.latency_ms.p99*10|round/10) p99.9 \(.plain.latency_ms.p999*10|round/10) max \(.plain.latency_ms.max*10|round/10) ms, RSS \(.rss_kb/1024|floor) MB, data \(.data_bytes/1048576|floor) MB, query \(.query_ms) ms"' \
+		<(tail -1 "$JSONL") >&2
+done
+
+VERIFY_MS=null
+if [[ $VERIFY == 1 ]]; then
+	sleep 1
+	t0=$(date +%s%N)
+	"$BIN/fulcrum" audit verify --config "$CFG" >"$WORK/verify.out" 2>&1 || say "audit verify failed: $(cat "$WORK/verify.out")"
+	VERIFY_MS=$((($(date +%s%N) - t0) / 1000000))
+fi
+
+{
+	echo "# Soak, $STAMP"
+	echo
+	echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming), store $STORE, default features;"
+	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Latency columns are the non-streaming requests"
+	echo "of the window (ms, from the scheduled start); errors count both kinds. Query: \`fulcrum $QUERY\` after the window."
+	echo
+	echo "| window | t (s) | requests | errors | p50 | p99 | p99.9 | max | stream p99 | RSS MB | data MB | query ms |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+	if [[ $BASELINE_JSON != '{}' ]]; then
+		jq -r '"| 0: direct to the mock, no gateway | | \(.requests) | \(.errors_total) | \(.latency_ms.p50*10|round/10) | \(.latency_ms.p99*10|round/10) | \(.latency_ms.p999*10|round/10) | \(.latency_ms.max*10|round/10) | | | | |"' <<<"$BASELINE_JSON"
+	fi
+	jq -r '"| \(.window) | \(.t_s) | \(.plain.requests + (.stream.requests // 0)) | \(.plain.errors_total + (.stream.errors_total // 0)) | \(.plain.latency_ms.p50*10|round/10) | \(.plain.latency_ms.p99*10|round/10) | \(.plain.latency_ms.p999*10|round/10) | \(.plain.latency_ms.max*10|round/10) | \((.stream.latency_ms.p99 // 0)*10|round/10) | \(.rss_kb/1024*10|floor/10) | \(.data_bytes/1048576*10|floor/10) | \(.query_ms) |"' "$JSONL"
+	echo
+	jq -s -r '"Total: \(map(.plain.requests + (.stream.requests // 0)) | add) requests, \(map(.plain.errors_total + (.stream.errors_total // 0)) | add) errors; RSS peak \(map(.rss_peak_kb) | max / 1024 | floor) MB; data \(.[-1].data_bytes / 1048576 | floor) MB (\(.[-1].data_bytes / (map(.plain.requests + (.stream.requests // 0)) | add) | floor) bytes a request); worst window p99.9 \(map(.plain.latency_ms.p999) | max | round) ms, max \(map(.plain.latency_ms.max) | max | round) ms."' "$JSONL"
+	echo
+	echo "\`fulcrum audit verify\` at the end: $VERIFY_MS ms ($(tail -1 "$WORK/verify.out" 2>/dev/null || echo -))."
+} >"$MD"
+cat "$MD"
+say "== wrote $MD and $JSONL"

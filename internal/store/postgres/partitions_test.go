@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,6 +194,24 @@ func TestPartitions(t *testing.T) {
 	}
 	if n := count(t, s, `SELECT count(*) FROM usage_p20260303`); n == 0 {
 		t.Fatal("usage_p20260303 is empty")
+	}
+	// A time range reads only its partitions (the summaries' raw edges,
+	// the dashboard's last 24 hours).
+	rows, err := s.SQL().Query(`EXPLAIN SELECT count(*) FROM usage WHERE ts >= $1 AND ts < $2`,
+		date(3, 10).UnixMicro(), date(3, 11).UnixMicro())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for rows.Next() {
+		var line string
+		rows.Scan(&line)
+		plan = append(plan, line)
+	}
+	rows.Close()
+	if p := strings.Join(plan, "\n"); !strings.Contains(p, "usage_p20260303") || strings.Contains(p, "usage_p20260304") ||
+		strings.Contains(p, "usage_default") {
+		t.Errorf("plan of an hour's range reads other partitions than 3 March's:\n%s", p)
 	}
 	all := store.UsageFilter{From: date(1, 0), To: date(11, 0)}
 	checkSummary(t, s, "rollups before pruning", all, sums(recs, all.From, all.To))

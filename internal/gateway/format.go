@@ -78,11 +78,18 @@ var fmtAnthropic = &wireFormat{
 	name:   "anthropic",
 	path:   "/messages",
 	decode: anthropic.DecodeMessagesRequest,
-	encode: func(_ *chatCall, resp *llm.ChatResponse) ([]byte, error) {
+	encode: func(c *chatCall, resp *llm.ChatResponse) ([]byte, error) {
+		if omitThinking(c) {
+			resp = anthropic.OmitThinking(resp)
+		}
 		return anthropic.EncodeMessagesResponse(resp)
 	},
-	newStream: func(_ *chatCall, id, model string, created int64) streamEncoder {
-		return anthropic.NewStreamEncoder(id, model)
+	newStream: func(c *chatCall, id, model string, created int64) streamEncoder {
+		e := anthropic.NewStreamEncoder(id, model)
+		if omitThinking(c) {
+			e.OmitThinking()
+		}
+		return e
 	},
 	encodeError:     anthropic.EncodeError,
 	streamError:     anthropic.AppendStreamError,
@@ -91,6 +98,13 @@ var fmtAnthropic = &wireFormat{
 	errorMessage:    anthropic.ErrorMessage,
 	newTap:          func(bool) usageTap { return &anthropicTap{} },
 	prepareForwared: func(body []byte, stream bool) ([]byte, error) { return body, nil },
+}
+
+// omitThinking reports whether an Anthropic client asked for thinking
+// blocks without their text (thinking.display "omitted", what Claude Code
+// sends).
+func omitThinking(c *chatCall) bool {
+	return c != nil && c.req != nil && c.req.Reasoning != nil && c.req.Reasoning.Display == "omitted"
 }
 
 // openaiTap reads usage from the final chunk and drops the usage-only chunk

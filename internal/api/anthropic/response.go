@@ -61,6 +61,25 @@ func EncodeMessagesResponse(resp *llm.ChatResponse) ([]byte, error) {
 	return json.Marshal(&w)
 }
 
+// OmitThinking returns resp with the text of its thoughts left out (their
+// signatures kept), as Anthropic answers a request with thinking.display
+// "omitted". resp itself is not changed.
+func OmitThinking(resp *llm.ChatResponse) *llm.ChatResponse {
+	out := *resp
+	out.Choices = make([]llm.Choice, len(resp.Choices))
+	for i, c := range resp.Choices {
+		if len(c.Message.Thoughts) > 0 {
+			ts := make([]llm.Thought, len(c.Message.Thoughts))
+			for j, t := range c.Message.Thoughts {
+				ts[j] = llm.Thought{Signature: t.Signature, Redacted: t.Redacted}
+			}
+			c.Message.Thoughts = ts
+		}
+		out.Choices[i] = c
+	}
+	return &out
+}
+
 // answerThoughts are an answer's thinking blocks. A thought from another
 // provider has no signature; the block carries an empty one, which
 // Anthropic's clients accept (they only send it back), and which Fulcrum

@@ -33,7 +33,12 @@ type StreamEncoder struct {
 	finish, stopSeq string
 	usage           *llm.Usage
 	sawTools        bool
+	omitThinking    bool
 }
+
+// OmitThinking makes thinking blocks carry no text, only their signature,
+// as Anthropic answers a request with thinking.display "omitted".
+func (e *StreamEncoder) OmitThinking() { e.omitThinking = true }
 
 // NewStreamEncoder returns an encoder for the message id (a canonical id is
 // turned into "msg_...") and model name.
@@ -54,7 +59,7 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 			b = append(b, `{"type":"thinking","thinking":"","signature":""}}`...)
 			b = append(b, "\n\n"...)
 		}
-		if c.Reasoning != "" {
+		if c.Reasoning != "" && !e.omitThinking {
 			b = e.event(b, "content_block_delta", e.open)
 			b = append(b, `,"delta":{"type":"thinking_delta","thinking":`...)
 			b = appendString(b, c.Reasoning)

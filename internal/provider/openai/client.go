@@ -115,6 +115,12 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 	if cfg.Responses != nil {
 		c.info.Caps.Responses = *cfg.Responses
 	}
+	if c.thinkTags || c.reqOpts.Reasoning != api.ReasoningEffort {
+		// The server's reasoning needs translating both ways (tags to
+		// reasoning_content, efforts to chat_template_kwargs, refusals):
+		// OpenAI-format requests take the translated path too.
+		c.info.Caps.Passthrough = ""
+	}
 	for _, o := range opts {
 		o(c)
 	}

@@ -154,6 +154,21 @@ func TestReasoningHintsOpenAIModels(t *testing.T) {
 	}
 }
 
+// A server whose reasoning needs translating is not passed OpenAI-format
+// bodies verbatim: <think> tags would reach the client.
+func TestReasoningConfigTurnsOffPassthrough(t *testing.T) {
+	f := fake.NewOpenAI()
+	t.Cleanup(f.Close)
+	if p := reasoningClient(t, f, nil).Info().Caps.Passthrough; p != "openai" {
+		t.Errorf("default: passthrough %q", p)
+	}
+	for _, r := range []*config.ProviderReasoning{{ThinkTags: true}, {Request: "chat_template_kwargs"}, {Request: "none"}} {
+		if p := reasoningClient(t, f, r).Info().Caps.Passthrough; p != "" {
+			t.Errorf("%+v: passthrough %q", r, p)
+		}
+	}
+}
+
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)

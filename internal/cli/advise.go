@@ -64,6 +64,13 @@ func adviseCmd(e *env) *cobra.Command {
 				}
 				defer st.Close()
 				opts.Usage = storeUsage{st}
+				// Shadow comparisons are eval evidence measured on live
+				// traffic (docs/shadow.md).
+				if rep, err := shadowEvidence(cmd.Context(), st, usageDays); err != nil {
+					return err
+				} else if rep != nil {
+					opts.Evals = append(opts.Evals, rep)
+				}
 			}
 			rep, err := advise.Run(cmd.Context(), opts)
 			if err != nil {
@@ -85,7 +92,7 @@ func adviseCmd(e *env) *cobra.Command {
 	f.StringVar(&profile, "profile", "", "organisation profile (YAML), see examples/profiles/")
 	f.StringVarP(&cfgPath, "config", "c", "", "gateway config: prices and, with --measured, the store to read usage from")
 	f.StringSliceVar(&evals, "eval", nil, "results.json files from `fulcrum eval` to compare quality")
-	f.BoolVar(&measured, "measured", false, "use the usage measured by the gateway (from the store) instead of the profile's volumes")
+	f.BoolVar(&measured, "measured", false, "use the usage measured by the gateway (from the store) instead of the profile's volumes, and its shadow comparisons as eval evidence")
 	f.IntVar(&usageDays, "days", 30, "with --measured: how many days of usage to read")
 	f.StringVar(&format, "format", "table", "table, md, json or html")
 	f.StringVarP(&out, "out", "o", "", "write the report to this file instead of standard output")
@@ -107,6 +114,9 @@ func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.Measure
 	seen := map[string]bool{}
 	for i := range recs {
 		r := &recs[i]
+		if r.Attempt < 0 {
+			continue // a shadow call (internal/shadow), not client traffic
+		}
 		m.InputTokens += r.InputTokens
 		m.OutputTokens += r.OutputTokens
 		if seen[r.RequestID] {

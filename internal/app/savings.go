@@ -99,7 +99,9 @@ type ledgerObserver struct {
 func (o ledgerObserver) Attempt(a *gateway.Attempt) {
 	if !a.Cached && a.Info != nil {
 		la := savings.Attempt{Provider: a.Info.Name, Start: a.Time, Latency: a.Latency,
-			CostNanos: a.CostNanos, ReferenceNanos: a.ReferenceNanos}
+			CostNanos: a.CostNanos, ReferenceNanos: a.ReferenceNanos,
+			// Shadow calls are attempts below zero, judges' attempt 0.
+			Evaluation: a.N <= 0}
 		if u := a.Usage; u != nil {
 			la.Input, la.Output = u.InputTokens, u.OutputTokens
 		}

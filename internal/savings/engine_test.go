@@ -3,10 +3,15 @@ package savings
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/sqlite"
 )
 
 // Samples every 2 s, by hand:
@@ -68,4 +73,66 @@ func TestPollEngine(t *testing.T) {
 	if ln.EngineUtilisation == nil || *ln.EngineUtilisation != 1 || ln.EngineObservedSeconds != 1 {
 		t.Errorf("engine utilisation %v over %v s, want 1 over 1 s", ln.EngineUtilisation, ln.EngineObservedSeconds)
 	}
+}
+
+// A shadow call to the self-hosted provider (attempt below zero) and a
+// judge's call (attempt 0) keep the GPU busy but replace no API call: by
+// hand, over 10 hours of $1 rent,
+//
+//	client   01:00–02:00  1,000 in / 1,000 out, reference $30
+//	shadow   01:30–03:00  5,000 in / 5,000 out, reference $150 (not saved)
+//	judge    05:00–05:30  100 in / 10 out, reference $1 (not saved)
+//
+//	busy = 01:00–03:00 + 05:00–05:30 = 2.5 h of 10 = 25%
+//	tokens 2,000 (the client's only), reference $30, paid $10, savings $20
+//
+// Live and from the store the ledger reads the same.
+func TestEvaluationCallsAreBusyTimeOnly(t *testing.T) {
+	p := Provider{Name: "gpu", GPUHourlyUSD: 1}
+	h := func(m int) time.Time { return month0.Add(time.Duration(m) * time.Minute) }
+	calls := []struct {
+		n          int
+		start, end int
+		in, out    int64
+		ref        int64
+	}{{1, 60, 120, 1000, 1000, 30e9}, {-1, 90, 180, 5000, 5000, 150e9}, {0, 300, 330, 100, 10, 1e9}}
+	check := func(name string, ln Line) {
+		t.Helper()
+		if ln.Utilisation != 0.25 || ln.Tokens != 2000 || ln.ReferenceNanos != 30e9 || ln.PaidNanos != 10e9 ||
+			ln.SavingsNanos != 20e9 || ln.Requests != 1 || ln.EvaluationRequests != 2 {
+			t.Errorf("%s: %+v", name, ln)
+		}
+	}
+
+	now := month0
+	l := NewLedger([]Provider{p}, LedgerOptions{Now: func() time.Time { return now }})
+	for _, c := range calls {
+		l.Observe(Attempt{Provider: "gpu", Start: h(c.start), Latency: h(c.end).Sub(h(c.start)), Input: c.in, Output: c.out,
+			ReferenceNanos: c.ref, Evaluation: c.n <= 0})
+	}
+	now = h(600)
+	check("live", l.Lines()[0])
+
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recs []store.UsageRecord
+	for i, c := range calls {
+		recs = append(recs, store.UsageRecord{Time: h(c.start), RequestID: "r" + string(rune('a'+i)), Attempt: c.n, Model: "m", Provider: "gpu",
+			Hosting: "self_hosted", Status: 200, LatencyMS: h(c.end).Sub(h(c.start)).Milliseconds(), InputTokens: c.in, OutputTokens: c.out, ReferenceCostNanos: c.ref})
+	}
+	if _, err := st.InsertUsage(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	s, _, ok, err := Load(ctx, st, "gpu", month0, h(600))
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	check("store", Compute(p, month0, h(600), s))
 }

@@ -84,6 +84,10 @@ type Attempt struct {
 	// CostNanos is its recorded cost, ReferenceNanos what the reference
 	// model would have charged.
 	CostNanos, ReferenceNanos int64
+	// Evaluation marks a call made to evaluate, not to answer a client
+	// (a shadow candidate's or a judge's): it kept the GPUs busy, but its
+	// tokens replaced no API call, so it adds busy time only.
+	Evaluation bool
 }
 
 // Observe counts an attempt that has ended. Attempts on providers the
@@ -95,16 +99,20 @@ func (l *Ledger) Observe(a Attempt) {
 	if e == nil {
 		return
 	}
-	e.live.Requests++
-	e.live.InputTokens += a.Input
-	e.live.OutputTokens += a.Output
-	e.live.RecordedNanos += a.CostNanos
-	e.live.ReferenceNanos += a.ReferenceNanos
 	start := a.Start
 	if start.Before(l.start) {
 		start = l.start // before the ledger started: the seed covers that
 	}
 	e.busy.Add(start, a.Start.Add(a.Latency))
+	if a.Evaluation {
+		e.live.EvaluationRequests++
+		return
+	}
+	e.live.Requests++
+	e.live.InputTokens += a.Input
+	e.live.OutputTokens += a.Output
+	e.live.RecordedNanos += a.CostNanos
+	e.live.ReferenceNanos += a.ReferenceNanos
 }
 
 // Seed adds the history of provider before the ledger's start: what it
@@ -134,6 +142,7 @@ func (l *Ledger) Lines() []Line {
 		if e.seeded && e.seedFrom.Before(l.start) {
 			from = e.seedFrom
 			s.Requests += e.seed.Requests
+			s.EvaluationRequests += e.seed.EvaluationRequests
 			s.InputTokens += e.seed.InputTokens
 			s.OutputTokens += e.seed.OutputTokens
 			s.RecordedNanos += e.seed.RecordedNanos

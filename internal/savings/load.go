@@ -69,6 +69,16 @@ func Load(ctx context.Context, st store.Store, provider string, from, to time.Ti
 			// Records are read oldest first, so nothing reaches back
 			// further than the horizon.
 			b.Add(r.Time, r.Time.Add(time.Duration(r.LatencyMS)*time.Millisecond))
+			if r.Attempt <= 0 {
+				// A shadow (attempt < 0) or judge (0) call: busy time
+				// only, out of the client totals.
+				s.EvaluationRequests++
+				s.Requests--
+				s.InputTokens -= r.InputTokens
+				s.OutputTokens -= r.OutputTokens
+				s.RecordedNanos -= r.CostNanos
+				s.ReferenceNanos -= r.ReferenceCostNanos
+			}
 		}
 		if len(rows) < pageSize {
 			break
@@ -89,7 +99,7 @@ func Load(ctx context.Context, st store.Store, provider string, from, to time.Ti
 	}
 	s.Busy = b.Total()
 	switch {
-	case raw >= s.Requests:
+	case raw >= s.Requests+s.EvaluationRequests:
 		s.BusyFrom = from // every record is there
 	case raw > 0:
 		s.BusyFrom = first // the oldest raw records were pruned

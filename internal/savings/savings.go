@@ -49,10 +49,14 @@ func (p *Provider) hourlyNanos() int64 {
 // Served is what a provider did in a period.
 type Served struct {
 	// Requests counts upstream attempts (failed ones included: they held
-	// the GPUs too).
-	Requests     int64
-	InputTokens  int64
-	OutputTokens int64
+	// the GPUs too) made to answer clients; EvaluationRequests the shadow
+	// and judge calls, whose time is in Busy but whose tokens and
+	// reference cost are not in the other fields (they replaced no API
+	// call: the client's answer was paid for where it was served).
+	Requests           int64
+	EvaluationRequests int64
+	InputTokens        int64
+	OutputTokens       int64
 	// Busy is the time at least one request was in flight on the
 	// provider (overlapping requests count once), measured over
 	// [BusyFrom, period end). BusyFrom is the period's start unless the
@@ -95,7 +99,9 @@ type Line struct {
 	EngineUtilisation     *float64 `json:"engine_utilisation,omitempty"`
 	EngineObservedSeconds float64  `json:"engine_observed_seconds,omitempty"`
 	Requests              int64    `json:"requests"`
-	InputTokens           int64    `json:"input_tokens"`
+	// EvaluationRequests are shadow and judge calls: busy time only.
+	EvaluationRequests int64 `json:"evaluation_requests,omitempty"`
+	InputTokens        int64 `json:"input_tokens"`
 	// OutputTokens and Tokens (input + output) served.
 	OutputTokens int64 `json:"output_tokens"`
 	Tokens       int64 `json:"tokens"`
@@ -141,7 +147,7 @@ const (
 // Line and in docs/hybrid.md.
 func Compute(p Provider, from, to time.Time, s Served) Line {
 	l := Line{Provider: p.Name, From: from.UTC(), To: to.UTC(), ReferenceModel: p.ReferenceModel,
-		Requests: s.Requests, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens,
+		Requests: s.Requests, EvaluationRequests: s.EvaluationRequests, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens,
 		Tokens: s.InputTokens + s.OutputTokens, ReferenceNanos: s.ReferenceNanos, ReferenceKnown: s.ReferenceNanos > 0}
 	period := max(to.Sub(from), 0)
 	if p.PerMillionUSD > 0 || p.GPUHourlyUSD <= 0 {

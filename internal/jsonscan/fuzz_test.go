@@ -16,6 +16,8 @@ func FuzzWalk(f *testing.F) {
 	for _, s := range []string{
 		`{"a":"b"}`, `{"a":"\u0040\ud83d\ude00","b":[1,2.5e3,{"c":null}]}`, `{"a":1,"A":2}`, `"\q"`,
 		`{"model":"m","messages":[{"role":"user","content":"hi"}],"user":"x@y.com"}`, `[[[]]]`, `{"a":"\ud800"}`,
+		// Long runs, to exercise the eight-bytes-at-a-time string scan.
+		`{"k":"0123456789abcdefghij\n0123456789 ü0123456789\"quoted\"0123456789\\","l":"plain plain plain plain"}`,
 	} {
 		f.Add([]byte(s))
 	}

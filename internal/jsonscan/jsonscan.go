@@ -18,6 +18,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -343,6 +344,10 @@ func (w *walker) string(i int, key bool, member string) (int, string, error) {
 	i++
 	// Fast path: no escapes and ASCII only.
 	for i < n {
+		i = plainRun(d, i)
+		if i >= n {
+			break
+		}
 		c := d[i]
 		if c == '"' {
 			text := unsafe.String(unsafe.SliceData(d[s+1:]), i-s-1)
@@ -379,8 +384,10 @@ func (w *walker) string(i int, key bool, member string) (int, string, error) {
 		case c < 0x20:
 			return i, "", w.fail(i, "control character in string")
 		case c < utf8.RuneSelf:
-			w.buf = append(w.buf, c)
-			i++
+			// Copy the whole run of plain ASCII at once.
+			j := plainRun(d, i+1)
+			w.buf = append(w.buf, d[i:j]...)
+			i = j
 		default:
 			r, size := utf8.DecodeRune(d[i:])
 			if r == utf8.RuneError && size <= 1 {
@@ -391,6 +398,37 @@ func (w *walker) string(i int, key bool, member string) (int, string, error) {
 		}
 	}
 	return i, "", w.fail(s, "unterminated string")
+}
+
+// plainRun returns the first index from i at which d holds a byte a
+// string scan must look at ('"', '\\', a control character or a non-ASCII
+// byte), or len(d). It tests eight bytes at a time (SWAR): prompts are most
+// of a request's bytes, and nearly all of them are plain.
+func plainRun(d []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for i+8 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i:])
+		q := x ^ (ones * '"')
+		b := x ^ (ones * '\\')
+		// A zero byte in q or b is a quote or a backslash; (x - 0x20…)
+		// sets the high bit of a byte below 0x20; x's own high bits are
+		// non-ASCII bytes.
+		special := ((q - ones) &^ q) | ((b - ones) &^ b) | (x - ones*0x20) | x
+		if special&highs != 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(d) {
+		if c := d[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 func (w *walker) emit(start, end int, key bool, member, text string) {

@@ -52,3 +52,42 @@ func BenchmarkStringEnd(b *testing.B) {
 		StringEnd(s, 0)
 	}
 }
+
+func TestPlainRun(t *testing.T) {
+	naive := func(d []byte, i int) int {
+		for ; i < len(d); i++ {
+			if c := d[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				return i
+			}
+		}
+		return len(d)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	// Mostly plain bytes, with each kind of special byte now and then,
+	// and the bytes next to the boundaries (0x1f/0x20, 0x7f/0x80, '!', '#', '[', ']').
+	special := []byte{'"', '\\', 0x00, 0x1f, 0x80, 0xff, 0xc3, '\n'}
+	near := []byte{0x20, 0x7f, '!', '#', '[', ']', 'a', '~'}
+	for range 20000 {
+		d := make([]byte, r.IntN(40))
+		for i := range d {
+			switch r.IntN(20) {
+			case 0:
+				d[i] = special[r.IntN(len(special))]
+			case 1, 2, 3:
+				d[i] = near[r.IntN(len(near))]
+			default:
+				d[i] = byte(0x20 + r.IntN(0x5f))
+				if d[i] == '"' || d[i] == '\\' {
+					d[i] = 'x'
+				}
+			}
+		}
+		i := 0
+		if len(d) > 0 {
+			i = r.IntN(len(d))
+		}
+		if got, want := plainRun(d, i), naive(d, i); got != want {
+			t.Fatalf("plainRun(%q, %d) = %d, want %d", d, i, got, want)
+		}
+	}
+}

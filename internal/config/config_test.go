@@ -177,3 +177,29 @@ func TestCloudProviderValidation(t *testing.T) {
 		t.Errorf("vertex base_url = %q", p.BaseURL)
 	}
 }
+
+func TestReasoningSettings(t *testing.T) {
+	ok := `
+providers:
+  - { name: q, type: openai, base_url: "http://gpu:8000/v1", reasoning: { request: chat_template_kwargs, think_tags: true } }
+  - { name: o, type: ollama, base_url: "http://127.0.0.1:11434", reasoning: { request: none } }
+`
+	c, err := Parse([]byte(ok), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Providers[0].Reasoning; r == nil || r.Request != "chat_template_kwargs" || !r.ThinkTags {
+		t.Errorf("reasoning %+v", r)
+	}
+	for _, bad := range []string{
+		`{ name: g, type: gemini, api_key: k, reasoning: { think_tags: true } }`,
+		`{ name: q, type: openai, base_url: "http://gpu:8000/v1", reasoning: { request: think } }`,
+		`{ name: o, type: ollama, base_url: "http://127.0.0.1:11434", reasoning: { request: reasoning_effort } }`,
+	} {
+		_, err := Parse([]byte("providers:\n  - "+bad+"\n"), env(nil))
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "reasoning") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -162,7 +162,10 @@ func (c *chatCall) passThrough(t *Target) bool {
 	caps := &t.Provider.Info().Caps
 	// A cached call takes the canonical path: its entry must be
 	// replayable in either wire format.
-	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil || c.shadow != nil {
+	// A sampled stream too, so its chunks can be assembled for the
+	// comparison (a sampled non-streaming answer is decoded off the
+	// request path from the bytes forwarded).
+	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil || (c.shadow != nil && c.req.Stream) {
 		return false
 	}
 	if c.rc.format == fmtResponses {
@@ -331,6 +334,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", "application/json")
 	if raw != nil {
 		w.Write(raw)
+		c.shadowOfferRaw(t, raw, c.rc.usage)
 		return nil
 	}
 	c.cacheStore(t, resp, c.rc.usage)

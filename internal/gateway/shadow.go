@@ -3,6 +3,8 @@ package gateway
 import (
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
@@ -13,8 +15,8 @@ import (
 // request path and must neither block nor do I/O.
 type Shadower interface {
 	// Sample decides, before routing, whether a request for model (a model
-	// or route name) is shadowed. A sampled request takes the canonical
-	// (decoded) path, so that its answer can be compared.
+	// or route name) is shadowed. A sampled stream takes the canonical
+	// (decoded) path, so that its answer can be assembled and compared.
 	Sample(model string, caller *Caller, v Verdict, declared []string) bool
 	// Offer hands over a sampled request whose live answer is complete.
 	Offer(r *ShadowRequest)
@@ -40,7 +42,13 @@ type ShadowRequest struct {
 	// answer, and no restored value leaves the request path).
 	Served   *Target
 	Response *llm.ChatResponse
-	Usage    *llm.Usage
+	// Raw and Decode, when Response is nil, are a passed-through answer
+	// (the upstream's bytes, which policy did not need to change) and the
+	// function that decodes it: the shadow worker decodes it, not the
+	// request path.
+	Raw    []byte
+	Decode func([]byte) (*llm.ChatResponse, error)
+	Usage  *llm.Usage
 	// Latency is the live call's duration; CostNanos what its attempts
 	// cost.
 	Latency   time.Duration
@@ -81,6 +89,30 @@ func (c *chatCall) shadowOffer(t *Target, resp *llm.ChatResponse, u *llm.Usage) 
 		RequestID: c.rc.id, Time: c.shadow.start, Caller: c.rc.caller, Model: c.req.Model,
 		Request: c.req, Clearance: c.clr, Verdict: c.verdict, Declared: c.declared,
 		Served: t, Response: resp, Usage: u,
+		Latency: s.opts.Now().Sub(c.shadow.start), CostNanos: c.spent.ProprietaryNanos + c.spent.SelfHostedNanos,
+	})
+}
+
+// shadowOfferRaw offers a passed-through answer: the worker decodes it.
+// raw is not written to again after the response.
+func (c *chatCall) shadowOfferRaw(t *Target, raw []byte, u *llm.Usage) {
+	if c.shadow == nil || t == nil {
+		return
+	}
+	var dec func([]byte) (*llm.ChatResponse, error)
+	switch c.rc.format {
+	case fmtOpenAI:
+		dec = openai.DecodeChatResponse
+	case fmtAnthropic:
+		dec = anthropic.DecodeMessagesResponse
+	default:
+		return
+	}
+	s := c.s
+	s.opts.Shadow.Offer(&ShadowRequest{
+		RequestID: c.rc.id, Time: c.shadow.start, Caller: c.rc.caller, Model: c.req.Model,
+		Request: c.req, Clearance: c.clr, Verdict: c.verdict, Declared: c.declared,
+		Served: t, Raw: raw, Decode: dec, Usage: u,
 		Latency: s.opts.Now().Sub(c.shadow.start), CostNanos: c.spent.ProprietaryNanos + c.spent.SelfHostedNanos,
 	})
 }

@@ -382,7 +382,13 @@ func (e *Engine) shadowOne(ctx context.Context, j job, i int, cand string) (stor
 		row.Verdict, row.ErrorCode = VerdictError, errorCode(call.err)
 		return row, true
 	}
-	liveText, candText := AnswerText(r.Response), AnswerText(call.resp)
+	live := r.Response
+	if live == nil && r.Decode != nil {
+		if live, err = r.Decode(r.Raw); err != nil {
+			live = nil
+		}
+	}
+	liveText, candText := AnswerText(live), AnswerText(call.resp)
 	c := Compare(j.rule.Compare, liveText, candText)
 	row.Method, row.Detail = c.Method, c.Detail
 	row.Verdict = VerdictDisagree

@@ -35,6 +35,12 @@ const (
 	attachLockTimeout = "2s"    // ACCESS EXCLUSIVE on the default partition, to attach one
 )
 
+// maxDrops is the most partitions one prune transaction drops: each holds
+// locks until the end of the transaction, and PostgreSQL's lock table is
+// sized for about max_locks_per_transaction (64) per connection. The
+// retention loop comes back for the rest.
+const maxDrops = 16
+
 // partition is one child of a partitioned table.
 type partition struct {
 	name   string
@@ -219,6 +225,9 @@ func (parts) DropUsage(ctx context.Context, tx *sql.Tx, before time.Time) (int, 
 		if p.def || p.hi > before.UnixMicro() {
 			continue
 		}
+		if n == maxDrops {
+			break
+		}
 		if n == 0 {
 			if err := dropLocks(ctx, tx); err != nil {
 				return 0, 0, err
@@ -254,7 +263,7 @@ func (parts) DropAudit(ctx context.Context, tx *sql.Tx, after int64, before time
 	}
 	end := after
 	for _, p := range ps {
-		if p.def || p.hi > before.UnixMicro() {
+		if p.def || p.hi > before.UnixMicro() || cut.Parts == maxDrops {
 			break
 		}
 		if cut.Parts == 0 {

@@ -32,6 +32,11 @@ type Azure struct {
 	// TokenTTL is how long a token printed by TokenCommand is reused.
 	// Default 5m.
 	TokenTTL Duration `yaml:"token_ttl"`
+	// ResponsesAPIVersion, when set (e.g. "2025-04-01-preview"), sends
+	// Responses API calls (the provider's responses: true) to the preview
+	// surface POST /openai/responses?api-version=V. Default: the v1 API,
+	// POST /openai/v1/responses, which takes no api-version.
+	ResponsesAPIVersion string `yaml:"responses_api_version"`
 }
 
 // AzureEntra is a Microsoft Entra ID app registration.

@@ -173,7 +173,9 @@ type Provider struct {
 	// Responses says whether an openai-type upstream serves the Responses
 	// API (POST /responses), so /v1/responses requests are passed through
 	// to it rather than translated to Chat Completions. Default: true for
-	// api.openai.com, false for every other server.
+	// api.openai.com, false for every other server. For azure_openai, true
+	// passes them to the resource's Responses API (/openai/v1/responses;
+	// see azure.responses_api_version); default false.
 	Responses *bool `yaml:"responses"`
 	// Reasoning says how an openai or ollama upstream takes and returns
 	// reasoning (docs/providers/openai.md). Optional.

@@ -28,6 +28,14 @@ import (
 // TokenURL; the tokens it issues are accepted as bearer tokens, as is
 // AzureStaticToken.
 //
+// The Responses API is served where Azure serves it: POST
+// /openai/v1/responses (the v1 API: no api-version, or api-version=preview)
+// and POST /openai/responses?api-version=YYYY-MM-DD-preview (the earlier
+// preview surface); in both the body's model is the deployment name, and
+// the answer is OpenAI's Response object (the fake OpenAI API's, with the
+// deployment's model). "[[filtered]]" in the input is refused like a chat
+// prompt.
+//
 // Markers beyond the package convention: "[[filtered]]" (prompt refused),
 // "[[filtered-output]]" (completion stopped by the filter). Answers
 // themselves come from the fake OpenAI API, with the deployment's model.
@@ -86,6 +94,10 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !a.authorized(r) {
 		azureError(w, http.StatusUnauthorized, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")
+		return
+	}
+	if r.URL.Path == "/openai/v1/responses" || r.URL.Path == "/openai/responses" {
+		a.responses(w, r, body)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
@@ -164,6 +176,42 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Del("Content-Length")
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(out)
+}
+
+// responses serves the Responses API: the v1 path takes no api-version
+// (or "preview"), the preview path requires a dated preview version.
+func (a *Azure) responses(w http.ResponseWriter, r *http.Request, body []byte) {
+	v := r.URL.Query().Get("api-version")
+	if r.Method != http.MethodPost ||
+		r.URL.Path == "/openai/v1/responses" && v != "" && v != "preview" ||
+		r.URL.Path == "/openai/responses" && !strings.HasSuffix(v, "-preview") {
+		azureError(w, http.StatusNotFound, "404", "Resource not found")
+		return
+	}
+	var req map[string]json.RawMessage
+	if json.Unmarshal(body, &req) != nil {
+		azureError(w, http.StatusBadRequest, "BadRequest", "Your request is not valid JSON.")
+		return
+	}
+	var dep string
+	_ = json.Unmarshal(req["model"], &dep)
+	model, ok := a.Deployments[dep]
+	if !ok {
+		azureError(w, http.StatusNotFound, "DeploymentNotFound", "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.")
+		return
+	}
+	if strings.Contains(string(req["input"]), "[[filtered]]") {
+		azureFiltered(w)
+		return
+	}
+	req["model"], _ = json.Marshal(model)
+	body, _ = json.Marshal(req)
+	inner := r.Clone(r.Context())
+	inner.URL.Path = "/v1/responses"
+	inner.URL.RawQuery = ""
+	inner.Header.Set("Authorization", "Bearer "+APIKey)
+	inner.Body = io.NopCloser(bytes.NewReader(body))
+	a.inner.ServeHTTP(w, inner)
 }
 
 func (a *Azure) authorized(r *http.Request) bool {

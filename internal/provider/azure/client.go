@@ -5,8 +5,11 @@
 // mapped to the client's error format: a filtered prompt is a 400 with
 // code content_filter and the categories that tripped it.
 //
-// The wire format is OpenAI's (internal/api/openai). See
-// docs/providers/azure_openai.md.
+// The wire format is OpenAI's (internal/api/openai). With responses: true,
+// OpenAI Responses API requests are passed through to the resource's
+// Responses API (POST {endpoint}/openai/v1/responses, or the preview
+// /openai/responses?api-version=V), the body's model rewritten to the
+// deployment name. See docs/providers/azure_openai.md.
 package azure
 
 import (
@@ -15,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +26,7 @@ import (
 
 	api "github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/provider/oaicompat"
@@ -37,9 +42,12 @@ type Client struct {
 	base        string
 	version     string
 	deployments map[string]string
-	auth        authorizer
-	headers     map[string]string
-	http        *provider.HTTP
+	// responsesURL is where Responses API calls go ("" when the provider
+	// does not pass them through).
+	responsesURL string
+	auth         authorizer
+	headers      map[string]string
+	http         *provider.HTTP
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -82,6 +90,15 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		a = &config.Azure{}
 	}
 	c.deployments = a.Deployments
+	if cfg.Responses != nil && *cfg.Responses {
+		c.responsesURL = base + "/openai/v1/responses"
+		if a.ResponsesAPIVersion != "" {
+			c.responsesURL = base + "/openai/responses?api-version=" + url.QueryEscape(a.ResponsesAPIVersion)
+		}
+		// Only the Responses API is passed through: chat completions
+		// keep the translated path, where the content filter is mapped.
+		c.info.Caps.Responses, c.info.Caps.Forward = true, c.Forward
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -197,6 +214,48 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	return out, nil
 }
 
+// Forward passes an OpenAI Responses API body (raw.Path /responses)
+// through to the resource's Responses API, with the body's model rewritten
+// to its deployment name (Azure reads the deployment from the body there,
+// not from the URL) and the client's query dropped. A non-2xx answer is
+// returned as an *llm.Error, the content filter mapped as for chat; a 2xx
+// answer comes back unread. The caller closes the body.
+func (c *Client) Forward(ctx context.Context, raw *provider.RawRequest) (*http.Response, error) {
+	if path, _, _ := strings.Cut(raw.Path, "?"); c.responsesURL == "" || path != "/responses" {
+		return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Provider: c.info.Name,
+			Message: fmt.Sprintf("provider %s passes through only the Responses API, not %s", c.info.Name, path)}
+	}
+	var m struct {
+		Model string `json:"model"`
+	}
+	if err := json.Unmarshal(raw.Body, &m); err != nil || m.Model == "" {
+		return nil, llm.Errorf("model", "model is required")
+	}
+	body, err := jsonscan.SetModel(raw.Body, c.Deployment(m.Model))
+	if err != nil {
+		return nil, llm.Errorf("model", "could not rewrite the model: %v", err)
+	}
+	resp, cancel, err := c.send(ctx, c.responsesURL, body, raw.Stream)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody releases the total-timeout context of a non-streaming
+// forwarded call when the caller closes the body.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
 // post sends body to the model's deployment; non-2xx answers become
 // *llm.Error.
 func (c *Client) post(ctx context.Context, model, op string, body []byte, stream bool) (*http.Response, context.CancelFunc, error) {
@@ -204,6 +263,12 @@ func (c *Client) post(ctx context.Context, model, op string, body []byte, stream
 		return nil, nil, llm.Errorf("model", "model is required")
 	}
 	u := c.base + "/openai/deployments/" + url.PathEscape(c.Deployment(model)) + op + "?api-version=" + url.QueryEscape(c.version)
+	return c.send(ctx, u, body, stream)
+}
+
+// send posts body to u with the provider's headers and credentials;
+// non-2xx answers become *llm.Error.
+func (c *Client) send(ctx context.Context, u string, body []byte, stream bool) (*http.Response, context.CancelFunc, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("azure_openai: new request: %w", err)

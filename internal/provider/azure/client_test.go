@@ -236,3 +236,104 @@ func TestEmbeddings(t *testing.T) {
 		t.Errorf("body = %v", body)
 	}
 }
+
+func responsesOn(p *config.Provider) {
+	on := true
+	p.Responses = &on
+}
+
+// TestResponsesPassThrough: with responses: true, a Responses API body goes
+// to the resource's v1 Responses API (no api-version) with the deployment
+// name as its model, streamed and not, and comes back as Azure sent it.
+func TestResponsesPassThrough(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, responsesOn)
+	caps := c.Info().Caps
+	if !caps.Responses || caps.Forward == nil || caps.Passthrough != "" {
+		t.Fatalf("caps = %+v: want Responses pass-through only (chat stays translated)", caps)
+	}
+	resp, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/responses?client=query", Body: []byte(`{"model":"gpt-4o","input":"Hello Azure"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var out struct {
+		Object string `json:"object"`
+		Model  string `json:"model"`
+		Output []struct {
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"output"`
+		Usage struct {
+			InputTokens int64 `json:"input_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	if out.Object != "response" || out.Model != "gpt-4o" || out.Usage.InputTokens != fake.InputTokens ||
+		len(out.Output) == 0 || len(out.Output[0].Content) == 0 || out.Output[0].Content[0].Text != fake.Reply("Hello Azure") {
+		t.Errorf("response = %s", b)
+	}
+	r := f.Log.All()[0]
+	if r.Path != "/openai/v1/responses" {
+		t.Errorf("path = %q, want /openai/v1/responses (no api-version, no client query)", r.Path)
+	}
+	if !strings.Contains(string(r.Body), `"model":"gpt4o-prod"`) || r.Header.Get("api-key") != fake.APIKey {
+		t.Errorf("sent %s with api-key %q: want the deployment name as model", r.Body, r.Header.Get("api-key"))
+	}
+
+	resp, err = c.Forward(t.Context(), &provider.RawRequest{Path: "/responses", Stream: true, Body: []byte(`{"model":"gpt-4o","input":"Hello stream","stream":true}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") || !strings.Contains(string(b), "response.completed") {
+		t.Errorf("stream: %s\n%s", ct, b)
+	}
+}
+
+// TestResponsesPreviewAndErrors: azure.responses_api_version selects the
+// preview surface; the content filter is a 400 content_filter; an unknown
+// deployment a 404 model_not_found; without responses: true nothing is
+// passed through.
+func TestResponsesPreviewAndErrors(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, func(p *config.Provider) {
+		responsesOn(p)
+		p.Azure.ResponsesAPIVersion = "2025-04-01-preview"
+	})
+	resp, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/responses", Body: []byte(`{"model":"gpt-4o","input":"hi"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if p := f.Log.All()[0].Path; p != "/openai/responses?api-version=2025-04-01-preview" {
+		t.Errorf("preview path = %q", p)
+	}
+	tests := []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"model":"gpt-4o","input":"[[filtered]] text"}`, 400, "content_filter"},
+		{`{"model":"no-such-model","input":"hi"}`, 404, "model_not_found"},
+	}
+	for _, tt := range tests {
+		_, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/responses", Body: []byte(tt.body)})
+		e := llm.AsError(err)
+		if err == nil || e.Status != tt.status || e.Code != tt.code {
+			t.Errorf("%s: err = %v (%d %s), want %d %s", tt.body, err, e.Status, e.Code, tt.status, tt.code)
+		}
+	}
+	if _, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/chat/completions", Body: []byte(`{"model":"gpt-4o"}`)}); llm.AsError(err).Status != 400 {
+		t.Errorf("chat pass-through: %v, want a 400", err)
+	}
+	off := newClient(t, f, nil)
+	if caps := off.Info().Caps; caps.Responses || caps.Forward != nil {
+		t.Errorf("responses unset: caps = %+v", caps)
+	}
+}

@@ -164,6 +164,54 @@ func validateCloud(path string, p *Provider, add func(path, format string, args 
 			add(path+".base_url", "must be an http(s) URL, not %q", p.BaseURL)
 		}
 	}
+	// region is a fact the data policy trusts: it may not contradict
+	// where the configured endpoint processes data.
+	if where, geo := endpointGeo(p); geo != "" && p.Region != "" {
+		if r := strings.ToLower(p.Region); knownGeo[geoOf(r)] && geoOf(r) != geo {
+			add(path+".region", "%q contradicts %s, which processes data in %s: the data policy trusts region, so it must say where the endpoint is", p.Region, where, geoName(geo))
+		}
+	}
+}
+
+// knownGeo are the geographies a region value can be judged by; other
+// values (a country code, a city) are taken as stated.
+var knownGeo = map[string]bool{"eu": true, "us": true, "ap": true, "ca": true, "sa": true, "me": true, "af": true, "il": true, "mx": true, "global": true}
+
+// geoOf is the geography of a region value: its first dash-separated part
+// ("eu-central-1" -> "eu"), with Google's and Bedrock's names mapped
+// ("europe-west4" -> "eu", "apac" -> "ap").
+func geoOf(r string) string {
+	g, _, _ := strings.Cut(r, "-")
+	switch g {
+	case "europe":
+		return "eu"
+	case "asia", "apac", "australia", "jp", "au":
+		return "ap"
+	case "northamerica":
+		return "ca"
+	case "southamerica":
+		return "sa"
+	}
+	return g
+}
+
+func geoName(g string) string {
+	if g == "global" {
+		return "any region (a global endpoint)"
+	}
+	return "the " + g + " geography"
+}
+
+// endpointGeo says where a bedrock or vertex provider's endpoint processes
+// data, from its AWS region or Vertex location ("" when unknown).
+func endpointGeo(p *Provider) (where, geo string) {
+	switch {
+	case p.Type == TypeBedrock && p.AWS != nil && p.AWS.Region != "":
+		return "aws.region " + p.AWS.Region, geoOf(strings.ToLower(p.AWS.Region))
+	case p.Type == TypeVertex && p.Vertex != nil && p.Vertex.Location != "":
+		return "vertex.location " + p.Vertex.Location, geoOf(strings.ToLower(p.Vertex.Location))
+	}
+	return "", ""
 }
 
 // cloudDefaults fills the defaults of the cloud provider types.

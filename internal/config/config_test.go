@@ -159,11 +159,26 @@ func TestCloudProviderValidation(t *testing.T) {
 		"providers[0].vertex.location": `providers: [{name: v, type: vertex, vertex: {project: p}}]`,
 		"providers[0].base_url":        `providers: [{name: a, type: azure_openai, api_key: k}]`,
 		"exactly one of":               `providers: [{name: a, type: azure_openai, base_url: "https://x.openai.azure.com", api_key: k, azure: {token_env: T}}]`,
+		// region is what the policy trusts: it may not contradict the endpoint.
+		"the us geography":                        `providers: [{name: b, type: bedrock, region: eu, aws: {region: us-east-1}}]`,
+		"any region (a global":                    `providers: [{name: v, type: vertex, region: eu, vertex: {project: p, location: global}}]`,
+		"contradicts vertex.location us-central1": `providers: [{name: v, type: vertex, region: EU, vertex: {project: p, location: us-central1}}]`,
 	}
 	for want, y := range bad {
 		_, err := Parse([]byte(y), env)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to name %q", y, err, want)
+		}
+	}
+	for _, y := range []string{
+		`providers: [{name: b, type: bedrock, region: eu, aws: {region: eu-central-1}}]`,
+		`providers: [{name: b, type: bedrock, region: eu-central-1, aws: {region: eu-central-1}}]`,
+		`providers: [{name: b, type: bedrock, region: de, aws: {region: eu-central-1}}]`, // not judged
+		`providers: [{name: v, type: vertex, region: eu, vertex: {project: p, location: europe-west4}}]`,
+		`providers: [{name: v, type: vertex, region: global, vertex: {project: p, location: global}}]`,
+	} {
+		if _, err := Parse([]byte(y), env); err != nil {
+			t.Errorf("%s: %v", y, err)
 		}
 	}
 	cfg, err := Parse([]byte(`providers: [{name: m, type: mistral, api_key: k}, {name: v, type: vertex, vertex: {project: p, location: europe-west4}}]`), env)

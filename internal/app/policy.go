@@ -95,14 +95,19 @@ var (
 	cl100k     tokenizer.Codec
 )
 
-// decodeTokens turns embeddings token-id inputs back into text with the
-// model's tokenizer, when Fulcrum knows it: OpenAI's text-embedding-3 and
-// ada-002 models use cl100k_base. An id outside the vocabulary (or a
+// decodeTokens turns token-id inputs (embeddings inputs, completions
+// prompts) back into text with the model's tokenizer, when Fulcrum knows
+// it: OpenAI's text-embedding-3 and ada-002 models and its completions
+// models (gpt-3.5-turbo-instruct, davinci-002, babbage-002) use
+// cl100k_base. An id outside the vocabulary (or a
 // special token) makes the input undecodable: it is then the tokens
 // content kind, which policy cannot read.
 func (g *guard) decodeTokens(model string, tokens [][]int) ([]string, bool) {
 	up := cmpOr(g.upstream[model], model)
-	if !strings.HasPrefix(up, "text-embedding-3-") && up != "text-embedding-ada-002" {
+	switch {
+	case strings.HasPrefix(up, "text-embedding-3-"), up == "text-embedding-ada-002",
+		up == "gpt-3.5-turbo-instruct", up == "davinci-002", up == "babbage-002":
+	default:
 		return nil, false
 	}
 	cl100kOnce.Do(func() { cl100k, _ = tokenizer.Get(tokenizer.Cl100kBase) })

@@ -17,6 +17,7 @@ models:
   - { name: m-plain, provider: cloud, upstream: gpt-4o }
   - { name: emb, provider: cloud, upstream: text-embedding-3-small, type: embedding }
   - { name: emb-other, provider: box, upstream: nomic-embed-text, type: embedding }
+  - { name: instruct, provider: cloud, upstream: gpt-3.5-turbo-instruct }
 routes:
   - { name: r-mixed, targets: [m-open, m-strict] }
   - { name: r-open, targets: [m-open, m-plain] }
@@ -86,6 +87,14 @@ func TestGuardEmbeddingTokens(t *testing.T) {
 	}
 	if c, _ := v.Header(); c != "email" || v.Action != policy.ActionSelfHostedOnly {
 		t.Errorf("known tokenizer: classes %q action %v, want email self_hosted_only", c, v.Action)
+	}
+	// A completions prompt of token ids for OpenAI's instruct model.
+	v, err = g.Evaluate(&gateway.PolicyInput{Body: []byte(`{"model":"instruct","prompt":[1]}`), Model: "instruct", Tokens: [][]int{toks}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Header(); c != "email" || v.Action != policy.ActionSelfHostedOnly {
+		t.Errorf("instruct model: classes %q action %v, want email self_hosted_only", c, v.Action)
 	}
 	v, err = g.Evaluate(&gateway.PolicyInput{Body: []byte(`{"model":"emb-other","input":[[1]]}`), Model: "emb-other", Tokens: [][]int{toks}})
 	if err != nil {

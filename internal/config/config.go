@@ -180,6 +180,14 @@ type Provider struct {
 	// Reasoning says how an openai or ollama upstream takes and returns
 	// reasoning (docs/providers/openai.md). Optional.
 	Reasoning *ProviderReasoning `yaml:"reasoning"`
+	// Completions says whether an openai-type upstream serves the legacy
+	// Completions API (POST /completions), so /v1/completions requests
+	// are passed through to it (fill-in-the-middle with suffix, echo,
+	// logprobs, token prompts) rather than translated to chat. Default:
+	// true for self-hosted providers (vLLM, llama.cpp and Ollama's /v1
+	// serve it), false otherwise (api.openai.com serves it only for its
+	// instruct models: declare a provider with completions: true for them).
+	Completions *bool `yaml:"completions"`
 	// Cost is the self-hosted cost model (GPU hours). Optional.
 	Cost *SelfHostedCost `yaml:"cost"`
 	// Replay configures a replay provider (type: replay).

@@ -65,6 +65,18 @@ var anthropicFields = []string{
 	`{"model":M,"max_tokens":50,"stream":S,"messages":[{"role":"user","content":"hi"}],"x_unknown_field":V}`,
 }
 
+// completionsFields are legacy completions bodies
+// (platform.openai.com/docs/api-reference/completions/create), as above.
+var completionsFields = []string{
+	`{"model":M,"stream":S,"prompt":V}`,
+	`{"model":M,"stream":S,"prompt":[V]}`,
+	`{"model":M,"stream":S,"prompt":"def f():","suffix":V}`,
+	`{"model":M,"stream":S,"prompt":"hi","stop":V}`,
+	`{"model":M,"stream":S,"prompt":"hi","stop":["x",V]}`,
+	`{"model":M,"stream":S,"prompt":"hi","user":V}`,
+	`{"model":M,"stream":S,"prompt":"hi","x_unknown_field":{"deep":[V]}}`,
+}
+
 // adversarialValues are sensitive values in plain and obfuscated spellings.
 var adversarialValues = []string{
 	"ann.leak@example.com",
@@ -148,6 +160,7 @@ func TestAdversarialFieldsNeverReachProprietary(t *testing.T) {
 	}
 	run("/v1/chat/completions", openaiFields, openaiModels)
 	run("/v1/messages", anthropicFields, anthropicModels)
+	run("/v1/completions", completionsFields, openaiModels)
 	wg.Wait()
 	t.Logf("%d requests, statuses %v", n, statuses)
 	if statuses[200] == 0 || statuses[403] == 0 {

@@ -18,7 +18,8 @@ import (
 // OpenAI plays the OpenAI API as documented at
 // https://platform.openai.com/docs/api-reference: POST /v1/chat/completions
 // (plain and streamed), POST /v1/embeddings (float and base64) and
-// GET /v1/models, POST /v1/responses (openai_responses.go), with OpenAI's
+// GET /v1/models, POST /v1/responses (openai_responses.go), POST
+// /v1/completions (legacy, openai_completions.go), with OpenAI's
 // error bodies
 // ({"error":{"message","type","param","code"}}).
 //
@@ -88,6 +89,8 @@ func (f *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions":
 		f.chat(w, r, body, n)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/completions":
+		f.completions(w, r, body, n)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/responses":
 		f.responses(w, r, body, n)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/embeddings":

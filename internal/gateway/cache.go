@@ -47,7 +47,9 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 	}
 	h := w.Header()
 	noStore, noCache := cacheControl(r.Header)
-	if noStore || c.req.N > 1 {
+	// A completions request only a completions endpoint can serve (FIM,
+	// echo, logprobs...) takes the pass-through path, which is not cached.
+	if noStore || c.req.N > 1 || (c.in.completions != nil && c.in.completions.Native != "") {
 		h.Set("X-Fulcrum-Cache", "bypass")
 		return false, nil
 	}

@@ -168,8 +168,11 @@ func (c *chatCall) passThrough(t *Target) bool {
 	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil || (c.shadow != nil && c.req.Stream) {
 		return false
 	}
-	if c.rc.format == fmtResponses {
+	switch c.rc.format {
+	case fmtResponses:
 		return caps.Responses
+	case fmtCompletions:
+		return caps.Completions
 	}
 	return caps.Passthrough == c.rc.format.name
 }
@@ -179,6 +182,9 @@ func (c *chatCall) passThrough(t *Target) bool {
 func (c *chatCall) translatable(t *Target) error {
 	if c.in != nil && c.in.responses != nil {
 		return responsesTranslatable(c.in.responses, t)
+	}
+	if c.in != nil && c.in.completions != nil {
+		return completionsTranslatable(c.in.completions, t)
 	}
 	return nil
 }

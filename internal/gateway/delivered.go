@@ -35,9 +35,10 @@ func (c *chatCall) cutUsage(u *llm.Usage, delivered string) *llm.Usage {
 // Names of the keys whose string values are text delivered to the client,
 // per wire format (content, tool-call arguments, reasoning).
 var (
-	openaiTextKeys    = [][]byte{[]byte("content"), []byte("arguments"), []byte("reasoning_content")}
-	anthropicTextKeys = [][]byte{[]byte("text"), []byte("partial_json"), []byte("thinking")}
-	responsesTextKeys = [][]byte{[]byte("delta")}
+	openaiTextKeys      = [][]byte{[]byte("content"), []byte("arguments"), []byte("reasoning_content")}
+	anthropicTextKeys   = [][]byte{[]byte("text"), []byte("partial_json"), []byte("thinking")}
+	responsesTextKeys   = [][]byte{[]byte("delta")}
+	completionsTextKeys = [][]byte{[]byte("text")}
 )
 
 // appendDelivered appends the text a passed-through event carried (JSON
@@ -52,6 +53,8 @@ func appendDelivered(dst []byte, format string, ev *sse.Event) []byte {
 			return dst
 		}
 		keys = anthropicTextKeys
+	case "completions":
+		keys = completionsTextKeys
 	case "responses":
 		// Text, reasoning and argument deltas all end in ".delta".
 		if !strings.HasSuffix(ev.Event, ".delta") {

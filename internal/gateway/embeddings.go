@@ -23,7 +23,7 @@ func decodeEmbeddings(r *http.Request, rc *reqCtx, body []byte) (*intake, error)
 	if texts == nil {
 		texts = []string{}
 	}
-	return &intake{model: req.Model, chat: &llm.ChatRequest{Model: req.Model}, texts: texts, probe: probe, embed: req}, nil
+	return &intake{model: req.Model, chat: &llm.ChatRequest{Model: req.Model}, texts: texts, tokens: req.Tokens, probe: probe, embed: req}, nil
 }
 
 // serveEmbeddings routes an embeddings call and encodes the vectors.

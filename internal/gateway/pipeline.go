@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/completions"
 	"github.com/fulcrumhq/fulcrum/internal/api/responses"
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -11,7 +12,7 @@ import (
 )
 
 // The admission pipeline. Every model endpoint (chat completions, messages,
-// embeddings, and any endpoint added later) runs the same stages, in this
+// responses, completions, embeddings, and any endpoint added later) runs the same stages, in this
 // order:
 //
 //	authenticate  wrap: the caller's key (before the body is read)
@@ -40,8 +41,13 @@ type intake struct {
 	texts []string
 	// probe, when set, is what limits reserve for instead of chat.
 	probe *llm.ChatRequest
+	// tokens, when set, are inputs given as token ids (embeddings,
+	// completions prompts): policy decodes and scans them too.
+	tokens [][]int
 	// embed is the request of an embeddings call.
 	embed *llm.EmbedRequest
+	// completions is the request of a legacy completions call.
+	completions *completions.Request
 	// responses is the request of a Responses API call.
 	responses *responses.Request
 }
@@ -121,9 +127,7 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 		return nil
 	}
 	in := &PolicyInput{Body: c.rc.body, Declared: declared, Caller: c.rc.caller, Model: c.in.model}
-	if c.in.embed != nil {
-		in.Tokens = c.in.embed.Tokens
-	}
+	in.Tokens = c.in.tokens
 	v, err := s.opts.Guard.Evaluate(in)
 	if err != nil {
 		return err

@@ -83,6 +83,11 @@ type Capabilities struct {
 	// bodies at /responses (OpenAI itself, and OpenAI-compatible servers
 	// configured with responses: true).
 	Responses bool
+	// Completions is true when Forward also accepts legacy Completions
+	// bodies at /completions (vLLM, llama.cpp, Ollama's /v1: openai-type
+	// providers configured with completions: true, the default for
+	// self-hosted ones).
+	Completions bool
 	// Forward sends a client body untouched (but for the model name, which
 	// the caller has already rewritten) and returns the upstream's response
 	// as is. Nil when Passthrough is empty. The caller closes the body.

@@ -121,6 +121,10 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		// OpenAI-format requests take the translated path too.
 		c.info.Caps.Passthrough = ""
 	}
+	c.info.Caps.Completions = hosting == provider.SelfHosted
+	if cfg.Completions != nil {
+		c.info.Caps.Completions = *cfg.Completions
+	}
 	for _, o := range opts {
 		o(c)
 	}

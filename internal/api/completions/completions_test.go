@@ -1,0 +1,67 @@
+package completions
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+func TestDecodePromptShapes(t *testing.T) {
+	for _, c := range []struct {
+		body, native string
+		prompts      int
+		tokens       int
+	}{
+		{`{"model":"m","prompt":"a"}`, "", 1, 0},
+		{`{"model":"m","prompt":["a"]}`, "", 1, 0},
+		{`{"model":"m","prompt":["a","b"]}`, "prompt", 2, 0},
+		{`{"model":"m","prompt":[1,2]}`, "prompt", 0, 1},
+		{`{"model":"m","prompt":[[1],[2,3]]}`, "prompt", 0, 2},
+		{`{"model":"m","prompt":"a","suffix":""}`, "", 1, 0},
+		{`{"model":"m","prompt":"a","suffix":"b"}`, "suffix", 1, 0},
+		{`{"model":"m","prompt":"a","echo":false,"n":1,"best_of":1,"logit_bias":{}}`, "", 1, 0},
+	} {
+		r, err := DecodeRequest([]byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if r.Native != c.native || len(r.Prompts) != c.prompts || len(r.Tokens) != c.tokens {
+			t.Errorf("%s: native %q prompts %d tokens %d", c.body, r.Native, len(r.Prompts), len(r.Tokens))
+		}
+		if tr := r.Translated(); *tr.MaxTokens != DefaultMaxTokens || tr.Messages[0].Role != llm.RoleUser {
+			t.Errorf("%s: translated %+v", c.body, tr)
+		}
+	}
+}
+
+// TestStreamSequence: text chunks, a finish chunk with empty text, the
+// usage chunk with empty choices (asked for), [DONE]; nothing after.
+func TestStreamSequence(t *testing.T) {
+	e := NewStreamEncoder(&Meta{ID: "cmpl-1", Model: "m", Created: 7}, true)
+	var b []byte
+	b = e.Append(b, &llm.Chunk{Role: llm.RoleAssistant})
+	b = e.Append(b, &llm.Chunk{Reasoning: "hmm"})
+	b = e.Append(b, &llm.Chunk{Text: "Hi"})
+	b = e.Append(b, &llm.Chunk{FinishReason: llm.FinishLength, Usage: &llm.Usage{InputTokens: 3, OutputTokens: 1}})
+	b = e.Done(b)
+	b = e.Append(b, &llm.Chunk{Text: "late"})
+	want := `data: {"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"text":"Hi","index":0,"logprobs":null,"finish_reason":null}],"usage":null}
+
+data: {"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"text":"","index":0,"logprobs":null,"finish_reason":"length"}],"usage":null}
+
+data: {"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}
+
+data: [DONE]
+
+`
+	if string(b) != want {
+		t.Errorf("stream:\n%s\nwant:\n%s", b, want)
+	}
+	got := string(EncodeResponse(&Meta{ID: "cmpl-2", Model: "m", Created: 7}, &llm.ChatResponse{
+		Choices: []llm.Choice{{Message: llm.TextMessage(llm.RoleAssistant, "x"), FinishReason: llm.FinishToolCalls}},
+		Usage:   &llm.Usage{InputTokens: 1, OutputTokens: 2}}))
+	if !strings.Contains(got, `"finish_reason":"stop"`) || !strings.Contains(got, `"object":"text_completion"`) {
+		t.Errorf("response %s", got)
+	}
+}

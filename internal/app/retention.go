@@ -51,7 +51,8 @@ func PruneJobs(cfg *config.Config, st store.Store) []PruneJob {
 		for _, k := range []struct {
 			kind store.Kind
 			keep config.Days
-		}{{store.KindUsage, r.Usage}, {store.KindAudit, r.Audit}, {store.KindRollupMinute, r.MinuteRollups}, {store.KindRollupHourly, r.HourlyRollups}, {store.KindRollupDaily, r.DailyRollups}, {store.KindShadow, r.Shadow}} {
+		}{{store.KindUsage, r.Usage}, {store.KindAudit, r.Audit}, {store.KindRollupMinute, r.MinuteRollups}, {store.KindRollupHourly, r.HourlyRollups}, {store.KindRollupDaily, r.DailyRollups}, {store.KindShadow, r.Shadow},
+			{store.KindResponses, r.Conversations}} {
 			kind := k.kind
 			var unit time.Duration
 			if u, ok := st.(store.PruneUnit); ok {

@@ -104,6 +104,9 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 	g.wireHybrid(&opts)
 	g.wireShadow(&opts)
 	g.wireDisk(ctx, &opts)
+	if rs, ok := g.Store.(store.Responses); ok && (cfg.Storage.Responses == nil || *cfg.Storage.Responses) {
+		opts.Responses = rs
+	}
 	for _, c := range g.collectors {
 		opts.Metrics.Registry.MustRegister(c)
 	}

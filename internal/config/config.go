@@ -120,6 +120,13 @@ type Storage struct {
 	// Redis, when set ("redis://host:6379/0"), shares budgets and rate
 	// limits across replicas.
 	Redis string `yaml:"redis"`
+	// Responses keeps Responses API conversations answered through
+	// translation (requests with store, the API's default), so that
+	// previous_response_id and GET/DELETE /v1/responses/{id} work on every
+	// provider; they are kept for metering.retention.conversations
+	// (default 30d). Default true; false keeps none (previous_response_id
+	// to a translated target is then a 400 that says so).
+	Responses *bool `yaml:"responses"`
 }
 
 // Logging configures structured logs.

@@ -19,7 +19,7 @@ import (
 //	    minute_rollups: 90d  # minute rollups (summary edges); default: as usage
 //	    hourly_rollups: 400d
 //	    daily_rollups: 0
-//	    conversations: 30d   # stored Responses conversations
+//	    conversations: 30d   # stored Responses conversations (default 30d)
 //	    cache: 7d            # cache entries
 //	    shadow: 30d          # shadow comparisons
 //	    interval: 10m        # how often pruning runs
@@ -115,6 +115,10 @@ func (r *Retention) applyDefaults() {
 	}
 	if r.HourlyRollups == 0 {
 		r.HourlyRollups = Days(400 * 24 * time.Hour)
+	}
+	if r.Conversations == 0 {
+		// OpenAI keeps stored responses for 30 days.
+		r.Conversations = Days(30 * 24 * time.Hour)
 	}
 	if r.Interval == 0 {
 		r.Interval = Duration(10 * time.Minute)

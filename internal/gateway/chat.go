@@ -181,7 +181,7 @@ func (c *chatCall) passThrough(t *Target) bool {
 // translated path to t cannot carry (format-specific; nil for most).
 func (c *chatCall) translatable(t *Target) error {
 	if c.in != nil && c.in.responses != nil {
-		return responsesTranslatable(c.in.responses, t)
+		return c.responsesTranslatable(t)
 	}
 	if c.in != nil && c.in.completions != nil {
 		return completionsTranslatable(c.in.completions, t)
@@ -348,6 +348,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	if c.shadow != nil {
 		live = cache.Clone(resp) // before restoring
 	}
+	c.keepResponse(r.Context(), resp)
 	if c.verdict != nil && c.verdict.Redacts() {
 		c.verdict.Restore(resp)
 	}

@@ -43,25 +43,27 @@ func responseMeta(c *chatCall, model string, created int64) *responses.Meta {
 	return &responses.Meta{ID: "resp_" + strings.TrimPrefix(c.rc.id, "req_"), CreatedAt: created, Model: model}
 }
 
-// decodeResponses is the decoder of POST /v1/responses.
-func decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
-	req, err := responses.DecodeRequest(body)
-	if err != nil {
-		return nil, err
-	}
-	return &intake{model: req.Chat.Model, stream: req.Chat.Stream, chat: req.Chat, responses: req}, nil
-}
-
 // responsesTranslatable refuses what only an upstream serving the
-// Responses API itself can do.
-func responsesTranslatable(r *responses.Request, t *Target) error {
+// Responses API itself can do, and a previous response Fulcrum's store
+// does not hold for the caller.
+func (c *chatCall) responsesTranslatable(t *Target) error {
+	r := c.in.responses
 	if r.NeedsStore == "" {
 		return nil
 	}
 	name := t.Provider.Info().Name
+	if r.NeedsStore == "previous_response_id" && c.s.opts.Responses != nil {
+		// The store is on and does not hold it (for this key).
+		return previousMissing(r.PreviousResponseID)
+	}
 	e := llm.Unsupported(name, r.NeedsStore)
-	e.Message = "parameter " + quote(r.NeedsStore) + " needs a stored response; Fulcrum does not keep responses, and provider " +
-		quote(name) + " is reached through translation (only upstreams serving the Responses API keep them)"
+	if r.NeedsStore == "previous_response_id" {
+		e.Message = "parameter \"previous_response_id\" needs a stored response, and response storage is off in this Fulcrum; provider " +
+			quote(name) + " is reached through translation (send the whole conversation as input instead)"
+		return e
+	}
+	e.Message = "parameter " + quote(r.NeedsStore) + " needs state Fulcrum does not keep, and provider " +
+		quote(name) + " is reached through translation (only upstreams serving the Responses API keep it)"
 	return e
 }
 
@@ -106,11 +108,4 @@ func (t *responsesTap) Fail(b []byte, e *llm.Error) []byte {
 	data = append(data, quote(e.Message)...)
 	data = append(data, `,"param":null}`...)
 	return sse.AppendEvent(b, "error", data)
-}
-
-// handleStoredResponse answers GET/DELETE /v1/responses/{id} and its
-// cancel: Fulcrum keeps no responses, so there is none to find.
-func (s *Server) handleStoredResponse(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	return &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Code: "not_found", Param: "response_id",
-		Message: "No response with id " + quote(r.PathValue("id")) + " found: Fulcrum does not store responses (send the conversation as input, or use store on an OpenAI pass-through with that provider directly)"}
 }

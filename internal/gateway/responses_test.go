@@ -28,6 +28,13 @@ import (
 // and m-anthropic are translated.
 func newResponsesEnv(t *testing.T) (*env, oa.Client) {
 	t.Helper()
+	return newResponsesEnvWith(t, nil)
+}
+
+// newResponsesEnvWith is newResponsesEnv with tweak applied to the
+// gateway's options.
+func newResponsesEnvWith(t *testing.T, tweak func(o *gateway.Options)) (*env, oa.Client) {
+	t.Helper()
 	e := &env{oa: fake.NewOpenAI(), an: fake.NewAnthropic()}
 	yes := true
 	pr, err := openai.New(config.Provider{Name: "p-oresp", Type: "openai", BaseURL: e.oa.URL, APIKey: fake.APIKey, Responses: &yes})
@@ -55,7 +62,11 @@ func newResponsesEnv(t *testing.T) (*env, oa.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(gateway.New(gateway.Options{Router: r}))
+	o := gateway.Options{Router: r}
+	if tweak != nil {
+		tweak(&o)
+	}
+	e.srv = httptest.NewServer(gateway.New(o))
 	t.Cleanup(func() {
 		e.srv.Close()
 		e.oa.Close()

@@ -29,6 +29,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 // Target is one configured model on its provider.
@@ -165,6 +166,11 @@ type Options struct {
 	// Estimate counts tokens when a provider reports no usage; nil uses a
 	// rough four-bytes-a-token count.
 	Estimate func(req *llm.ChatRequest, output string) *llm.Usage
+	// Responses, when set, keeps Responses API conversations answered by
+	// translated targets (store: true), so that previous_response_id and
+	// GET/DELETE /v1/responses/{id} work on every target (see
+	// responses_store.go). Nil keeps none.
+	Responses store.Responses
 	// Cache, when set, serves the models and routes in CacheRules from
 	// the response cache (see cache.go). Nil caches nothing.
 	Cache      *cache.Cache
@@ -233,7 +239,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /chat/completions", chat)
 	s.mux.HandleFunc("POST /v1/messages", s.endpoint(fmtAnthropic, decodeChat, serveChat))
 	s.mux.HandleFunc("POST /v1/messages/count_tokens", s.wrap(fmtAnthropic, s.handleCountTokens))
-	s.mux.HandleFunc("POST /v1/responses", s.endpoint(fmtResponses, decodeResponses, serveChat))
+	s.mux.HandleFunc("POST /v1/responses", s.endpoint(fmtResponses, s.decodeResponses, serveChat))
 	s.mux.HandleFunc("GET /v1/responses/{id}", s.wrap(fmtOpenAI, s.handleStoredResponse))
 	s.mux.HandleFunc("DELETE /v1/responses/{id}", s.wrap(fmtOpenAI, s.handleStoredResponse))
 	s.mux.HandleFunc("POST /v1/responses/{id}/cancel", s.wrap(fmtOpenAI, s.handleStoredResponse))
@@ -302,6 +308,10 @@ type reqCtx struct {
 	query string
 	// call is the chat call, for the request record.
 	call *chatCall
+	// prevResponse is the stored response a Responses request continues
+	// (its history is in body); prevMissing says the store had none.
+	prevResponse string
+	prevMissing  bool
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error

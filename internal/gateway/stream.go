@@ -49,6 +49,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 		if c.shadow != nil {
 			live = cache.Clone(resp) // replay restores resp
 		}
+		c.keepResponse(r.Context(), resp)
 		c.writeStreamHeaders(w, t)
 		c.replay(newFlushWriter(w), resp)
 		c.shadowOffer(t, live, c.rc.usage)
@@ -191,11 +192,15 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		out   strings.Builder // output text, for estimates only
 		buf   = fw.buf[:0]
 	)
-	var cb *cache.Builder
+	var cb, kb *cache.Builder
 	if c.cache != nil {
 		cb = cache.NewBuilder(c.s.opts.Cache.MaxEntryBytes())
 	} else if c.shadow != nil {
 		cb = cache.NewBuilder(maxShadowAnswer)
+	}
+	if c.keepsResponse() {
+		// The answer as the target gave it (before restoring), to store.
+		kb = cache.NewBuilder(c.s.opts.MaxBodyBytes)
 	}
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
@@ -203,6 +208,9 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		}
 		if cb != nil {
 			cb.Add(ch)
+		}
+		if kb != nil {
+			kb.Add(ch)
 		}
 		// Kept whatever the usage so far: a stream that ends early is
 		// estimated from it (cutUsage).
@@ -253,6 +261,10 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 			cb.Add(&llm.Chunk{Usage: usage})
 			live = cb.Response()
 			c.cacheStore(o.t, live, usage)
+		}
+		if kb != nil {
+			kb.Add(&llm.Chunk{Usage: usage})
+			c.keepResponse(ctx, kb.Response())
 		}
 		buf = enc.Done(buf)
 		fw.write(buf)

@@ -69,3 +69,7 @@ type AuditCheckpoint struct {
 	Time     time.Time `json:"time"`
 	PrunedAt time.Time `json:"pruned_at"`
 }
+
+// KindResponses is the stored Responses API conversations
+// (store.Responses), pruned by their creation time.
+const KindResponses Kind = "responses"

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Commit", testCommit},
 		{"Year", testYear},
 		{"Keys", testKeys},
+		{"Responses", testResponses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -63,6 +63,8 @@ func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit
 		n, err = s.pruneAudit(ctx, before, limit, dryRun)
 	case store.KindShadow:
 		n, err = s.pruneRows(ctx, kind, "shadow_results", "id", "ts", "", before, limit, dryRun)
+	case store.KindResponses:
+		n, err = s.pruneRows(ctx, kind, "responses", "id", "created_us", "", before, limit, dryRun)
 	default:
 		return 0, fmt.Errorf("store: prune: unknown kind %q", kind)
 	}

@@ -1,0 +1,210 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/fulcrumhq/fulcrum/internal/api/responses"
+	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// Stored Responses conversations (Options.Responses).
+//
+// A Responses request with store (the API's default) that a translated
+// target answers is kept: its input items (the conversation so far, as
+// policy cleared it), its output items and the Response object, owned by
+// the caller's key. A later request naming it as previous_response_id
+// has the stored items spliced in front of its own input, and the body so
+// built — history and new input together — is what the pipeline scans,
+// decodes and forwards: history can never carry anything to a target that
+// policy would not clear for it today. Stored copies hold what policy
+// cleared, so redacted values are stored as their placeholders, never in
+// clear.
+//
+// Responses served by pass-through (an upstream keeping its own, OpenAI)
+// are kept by that upstream: a previous_response_id Fulcrum does not know
+// is forwarded to it unchanged.
+
+// owner is the key a stored response belongs to.
+func owner(c *Caller) string {
+	if c == nil {
+		return ""
+	}
+	return c.KeyID
+}
+
+// decodeResponses is the decoder of POST /v1/responses. With a store, a
+// previous_response_id that names a response the caller's key stored is
+// expanded into the body before policy sees it (see above).
+func (s *Server) decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
+	req, err := responses.DecodeRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if rc.prevResponse != "" {
+		// Decoding again the body policy redacted, which was expanded
+		// already: it names no previous response any more.
+		req.PreviousResponseID = rc.prevResponse
+	} else if req.PreviousResponseID != "" && s.opts.Responses != nil {
+		prev, err := s.opts.Responses.GetResponse(r.Context(), req.PreviousResponseID, owner(rc.caller))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			rc.prevMissing = true
+		case err != nil:
+			return nil, &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrUpstream, Code: "storage_unavailable",
+				Message: "the stored response could not be read; try again", Err: err}
+		default:
+			expanded, err := expandHistory(body, prev)
+			if err != nil {
+				return nil, err
+			}
+			if req, err = responses.DecodeRequest(expanded); err != nil {
+				return nil, err
+			}
+			rc.body, rc.prevResponse = expanded, prev.ID
+			req.PreviousResponseID = prev.ID
+		}
+	}
+	return &intake{model: req.Chat.Model, stream: req.Chat.Stream, chat: req.Chat, responses: req}, nil
+}
+
+// expandHistory returns body with the stored conversation (its input
+// items, then its output items) in front of the body's own input, and
+// without previous_response_id. The client's body is checked as strictly
+// as policy checks it first: what is rebuilt must be what was sent.
+func expandHistory(body []byte, prev *store.StoredResponse) ([]byte, error) {
+	if err := jsonscan.Walk(body, nil); err != nil {
+		return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "We could not parse the JSON body of your request: " + err.Error(), Err: err}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, llm.Errorf("", "We could not parse the JSON body of your request. (%v)", err)
+	}
+	input, err := inputItems(m["input"])
+	if err != nil {
+		return nil, err
+	}
+	var hist, out []json.RawMessage
+	if json.Unmarshal(prev.Items, &hist) != nil || json.Unmarshal(prev.Output, &out) != nil {
+		return nil, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Message: "the stored response is unreadable"}
+	}
+	all := make([]json.RawMessage, 0, len(hist)+len(out)+len(input))
+	all = append(append(append(all, hist...), out...), input...)
+	if m["input"], err = json.Marshal(all); err != nil {
+		return nil, err
+	}
+	delete(m, "previous_response_id")
+	return json.Marshal(m)
+}
+
+// inputItems is input as a list of items (a string is one user message).
+func inputItems(raw json.RawMessage) ([]json.RawMessage, error) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		b, _ := json.Marshal(map[string]string{"role": "user", "content": s})
+		return []json.RawMessage{b}, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, llm.Errorf("input", "Invalid 'input': expected a string or an array of input items.")
+	}
+	return items, nil
+}
+
+// keepResponse stores a translated Responses answer (before redacted
+// values are restored in it) when the client asked for storage and the
+// gateway keeps responses. A failure to store is logged, not returned:
+// the answer itself is good.
+func (c *chatCall) keepResponse(ctx context.Context, resp *llm.ChatResponse) {
+	if !c.keepsResponse() || resp == nil {
+		return
+	}
+	s, req := c.s, c.in.responses
+	meta := responseMeta(c, resp.Model, resp.Created)
+	obj, err := req.EncodeResponse(meta, resp)
+	if err != nil {
+		s.log.Warn("could not store response", "request_id", c.rc.id, "err", err)
+		return
+	}
+	var body, o struct {
+		Input  json.RawMessage              `json:"input"`
+		Output []map[string]json.RawMessage `json:"output"`
+	}
+	if json.Unmarshal(c.rc.body, &body) != nil || json.Unmarshal(obj, &o) != nil {
+		return
+	}
+	items, err := inputItems(body.Input)
+	if err != nil {
+		return
+	}
+	// Output items go back as input items: without their ids, which only
+	// the server that made them knows.
+	for _, it := range o.Output {
+		delete(it, "id")
+	}
+	ib, _ := json.Marshal(items)
+	ob, _ := json.Marshal(o.Output)
+	sr := &store.StoredResponse{ID: meta.ID, Owner: owner(c.rc.caller), Created: s.opts.Now().UTC(), Model: meta.Model,
+		Items: ib, Output: ob, Response: obj}
+	// The client may be gone; the response is still its to continue.
+	if err := s.opts.Responses.PutResponse(context.WithoutCancel(ctx), sr); err != nil {
+		s.log.Warn("could not store response", "request_id", c.rc.id, "err", err)
+	}
+}
+
+// keepsResponse reports whether the call's answer is to be stored.
+func (c *chatCall) keepsResponse() bool {
+	return c.in != nil && c.in.responses != nil && c.in.responses.Store && c.s.opts.Responses != nil
+}
+
+// previousMissing refuses, on a translated target, a previous_response_id
+// the store does not hold for this key.
+func previousMissing(id string) *llm.Error {
+	return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "previous_response_not_found", Param: "previous_response_id",
+		Message: "Previous response with id " + quote(id) + " not found."}
+}
+
+// handleStoredResponse answers GET and DELETE /v1/responses/{id} and its
+// cancel from the store (only the key that stored a response finds it).
+func (s *Server) handleStoredResponse(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id := r.PathValue("id")
+	if s.opts.Responses == nil {
+		return &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Code: "not_found", Param: "response_id",
+			Message: "No response with id " + quote(id) + " found: response storage is off in this Fulcrum (send the conversation as input, or use store on an OpenAI pass-through with that provider directly)"}
+	}
+	notFound := &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Code: "not_found", Param: "response_id",
+		Message: "Response with id " + quote(id) + " not found."}
+	ctx := r.Context()
+	var err error
+	switch {
+	case r.Method == http.MethodDelete:
+		err = s.opts.Responses.DeleteResponse(ctx, id, owner(rc.caller))
+		if err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			b, _ := json.Marshal(map[string]any{"id": id, "object": "response", "deleted": true})
+			w.Write(b)
+			return nil
+		}
+	default:
+		var sr *store.StoredResponse
+		sr, err = s.opts.Responses.GetResponse(ctx, id, owner(rc.caller))
+		if err == nil && r.Method == http.MethodPost {
+			return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "invalid_value", Param: "response_id",
+				Message: "Only responses created with background=true can be cancelled; Fulcrum runs no background responses."}
+		}
+		if err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(bytes.TrimSpace(sr.Response))
+			return nil
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound
+	}
+	return &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrUpstream, Code: "storage_unavailable", Message: "the response store could not be reached", Err: err}
+}

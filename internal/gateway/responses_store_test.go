@@ -1,0 +1,250 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	oa "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/fulcrumhq/fulcrum/internal/fake"
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/sqlite"
+)
+
+// keyAuth knows two keys, "sk-a" and "sk-b".
+type keyAuth struct{}
+
+func (keyAuth) Authenticate(_ context.Context, secret string) (*gateway.Caller, *llm.Error) {
+	switch secret {
+	case "sk-a", "sk-b":
+		return &gateway.Caller{KeyID: "key-" + secret[3:]}, nil
+	}
+	return nil, &llm.Error{Status: 401, Type: llm.ErrAuthentication, Code: "invalid_api_key", Message: "bad key"}
+}
+
+// newStoredEnv is newResponsesEnv with a SQLite response store and two
+// keys; the client uses key a.
+func newStoredEnv(t *testing.T) (*env, oa.Client, store.Responses) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e, _ := newResponsesEnvWith(t, func(o *gateway.Options) { o.Responses = db; o.Auth = keyAuth{} })
+	return e, clientAs(e, "sk-a"), db
+}
+
+func clientAs(e *env, key string) oa.Client {
+	return oa.NewClient(option.WithBaseURL(e.srv.URL+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+}
+
+// anthropicTurns returns the (role, text) turns of the last request the
+// Anthropic fake received.
+func anthropicTurns(t *testing.T, e *env) []string {
+	t.Helper()
+	log := e.an.Log.All()
+	var body struct {
+		Messages []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(log[len(log)-1].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range body.Messages {
+		var s string
+		if json.Unmarshal(m.Content, &s) != nil {
+			var parts []struct{ Text string }
+			json.Unmarshal(m.Content, &parts)
+			for _, p := range parts {
+				s += p.Text
+			}
+		}
+		out = append(out, m.Role+": "+s)
+	}
+	return out
+}
+
+// TestStoredConversation: on a translated target, previous_response_id
+// continues a stored conversation (plain and streamed turns), GET returns
+// the stored response and DELETE removes it, for the key that made it
+// only.
+func TestStoredConversation(t *testing.T) {
+	e, client, _ := newStoredEnv(t)
+	ctx := context.Background()
+	first, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "m-anthropic",
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("My name is Ann")}, Instructions: oa.String("be brief")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Second turn, streamed.
+	st := client.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "m-anthropic", PreviousResponseID: oa.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("What is my name?")}})
+	var second responses.Response
+	for st.Next() {
+		if ev := st.Current(); ev.Type == "response.completed" {
+			second = ev.Response
+		}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"user: My name is Ann", "assistant: " + fake.Reply("My name is Ann"), "user: What is my name?"}
+	if got := anthropicTurns(t, e); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("second turn sent %q, want %q", got, want)
+	}
+	if second.PreviousResponseID != first.ID || second.ID == first.ID {
+		t.Errorf("second %q previous %q, first %q", second.ID, second.PreviousResponseID, first.ID)
+	}
+	// Third turn, from the streamed one: the whole chain.
+	third, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "m-anthropic", PreviousResponseID: oa.String(second.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("Thanks")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "assistant: "+fake.Reply("What is my name?"), "user: Thanks")
+	if got := anthropicTurns(t, e); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("third turn sent %q, want %q", got, want)
+	}
+	// Instructions are not carried over (the API's rule).
+	if body := string(e.an.Log.All()[len(e.an.Log.All())-1].Body); strings.Contains(body, "be brief") {
+		t.Errorf("instructions carried over: %s", body)
+	}
+
+	got, err := client.Responses.Get(ctx, third.ID, responses.ResponseGetParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != third.ID || got.OutputText() != third.OutputText() || got.PreviousResponseID != second.ID {
+		t.Errorf("GET %+v", got)
+	}
+	// Another key finds nothing: not to read, continue or delete.
+	other := clientAs(e, "sk-b")
+	var ae *oa.Error
+	if _, err := other.Responses.Get(ctx, third.ID, responses.ResponseGetParams{}); !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("GET by another key: %v", err)
+	}
+	_, err = other.Responses.New(ctx, responses.ResponseNewParams{Model: "m-anthropic", PreviousResponseID: oa.String(third.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("hi")}})
+	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Code != "previous_response_not_found" || ae.Param != "previous_response_id" {
+		t.Errorf("continue by another key: %v", err)
+	}
+	if err := other.Responses.Delete(ctx, third.ID); !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("DELETE by another key: %v", err)
+	}
+	// The owner deletes it; then it is gone.
+	if err := client.Responses.Delete(ctx, third.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Responses.Get(ctx, third.ID, responses.ResponseGetParams{}); !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("GET after DELETE: %v", err)
+	}
+	_, err = client.Responses.New(ctx, responses.ResponseNewParams{Model: "m-anthropic", PreviousResponseID: oa.String(third.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("hi")}})
+	if !errors.As(err, &ae) || ae.Code != "previous_response_not_found" {
+		t.Errorf("continue after DELETE: %v", err)
+	}
+	// Cancel: only background responses, which Fulcrum does not run.
+	if _, err := client.Responses.Cancel(ctx, second.ID); !errors.As(err, &ae) || ae.StatusCode != 400 {
+		t.Errorf("cancel: %v", err)
+	}
+}
+
+// TestStoredToolRoundTrip: a function call answered by a stored response
+// is continued with only the function_call_output as input.
+func TestStoredToolRoundTrip(t *testing.T) {
+	e, client, _ := newStoredEnv(t)
+	ctx := context.Background()
+	resp, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "m-openai", Tools: []responses.ToolUnionParam{weatherTool},
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("weather in Paris?")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Output) != 1 || resp.Output[0].Type != "function_call" {
+		t.Fatalf("output %+v", resp.Output)
+	}
+	next, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "m-openai", PreviousResponseID: oa.String(resp.ID),
+		Tools: []responses.ToolUnionParam{weatherTool},
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			{OfFunctionCallOutput: &responses.ResponseInputItemFunctionCallOutputParam{CallID: oa.String(resp.Output[0].CallID),
+				Output: responses.ResponseInputItemFunctionCallOutputOutputUnionParam{OfString: oa.String("22 degrees")}}},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.OutputText() != "Tool said: 22 degrees" {
+		t.Errorf("answer %q", next.OutputText())
+	}
+	log := e.oa.Log.All()
+	body := string(log[len(log)-1].Body)
+	if !strings.Contains(body, `"tool_calls"`) || !strings.Contains(body, resp.Output[0].CallID) || !strings.Contains(body, "weather in Paris?") {
+		t.Errorf("the chat target did not get the history: %s", body)
+	}
+}
+
+// TestStoreFalseAndStorageOff: store: false keeps nothing; with storage
+// off, previous_response_id to a translated target is a 400 that says so.
+func TestStoreFalseAndStorageOff(t *testing.T) {
+	e, client, _ := newStoredEnv(t)
+	ctx := context.Background()
+	resp, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "m-anthropic", Store: oa.Bool(false),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oa.String("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae *oa.Error
+	if _, err := client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("GET of an unstored response: %v", err)
+	}
+	_ = e
+
+	off, _ := newResponsesEnv(t)
+	r, out := off.post(t, "/v1/responses", `{"model":"m-anthropic","input":"hi","previous_response_id":"resp_1"}`)
+	if r.StatusCode != 400 || !strings.Contains(out, "storage is off") || !strings.Contains(out, `"param":"previous_response_id"`) {
+		t.Errorf("storage off: %d %s", r.StatusCode, out)
+	}
+	req, _ := http.NewRequest("GET", off.srv.URL+"/v1/responses/resp_1", nil)
+	hr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(hr.Body)
+	hr.Body.Close()
+	if hr.StatusCode != 404 || !strings.Contains(string(b), "storage is off") {
+		t.Errorf("GET with storage off: %d %s", hr.StatusCode, b)
+	}
+}
+
+// TestStoredPassThroughUnknownID: an id the store does not hold goes to
+// an upstream serving the Responses API unchanged (it keeps its own).
+func TestStoredPassThroughUnknownID(t *testing.T) {
+	e, _, _ := newStoredEnv(t)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(`{"model":"m-oresp","input":"hi","previous_response_id":"resp_upstream"}`))
+	req.Header.Set("Authorization", "Bearer sk-a")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	log := e.oa.Log.All()
+	if len(log) == 0 || !strings.Contains(string(log[len(log)-1].Body), `"previous_response_id":"resp_upstream"`) {
+		t.Errorf("not forwarded unchanged: %d", resp.StatusCode)
+	}
+}

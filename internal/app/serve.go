@@ -26,6 +26,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/savings"
 	"github.com/fulcrumhq/fulcrum/internal/shadow"
 	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
 
 // NewLogger builds the process logger from the logging config.
@@ -54,7 +55,9 @@ type Gateway struct {
 	// ledger is the savings ledger (nil without self-hosted cost models).
 	ledger *savings.Ledger
 	// shadow is the shadow evaluation engine (nil when off).
-	shadow  *shadow.Engine
+	shadow *shadow.Engine
+	// tracer exports spans (nil when tracing is off).
+	tracer  *telemetry.Tracer
 	closers []func() error
 	log     *slog.Logger
 }
@@ -91,6 +94,9 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		},
 		Logger:    log,
 		AccessLog: access,
+	}
+	if err := g.wireTracing(ctx, &opts); err != nil {
+		return nil, err
 	}
 	if err := g.wireFeatures(ctx, &opts); err != nil {
 		g.Close()

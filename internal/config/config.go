@@ -43,6 +43,8 @@ type Config struct {
 	// ShadowSettings tune the shadow evaluation queue (models and routes
 	// name their candidates).
 	ShadowSettings ShadowSettings `yaml:"shadow"`
+	// Telemetry configures OpenTelemetry tracing (off by default).
+	Telemetry Telemetry `yaml:"telemetry"`
 }
 
 // UI configures the embedded dashboard. It is served whenever a master key

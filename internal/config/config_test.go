@@ -218,3 +218,20 @@ providers:
 		}
 	}
 }
+
+func TestTelemetryValidate(t *testing.T) {
+	for _, tt := range []struct{ yaml, wantErr string }{
+		{"telemetry: { otlp: { endpoint: \"http://collector:4318\" }, sample_ratio: 0.5 }", ""},
+		{"telemetry: { otlp: { endpoint: \"collector:4318\" } }", "telemetry.otlp.endpoint"},
+		{"telemetry: { sample_ratio: 2 }", "telemetry.sample_ratio"},
+		{"telemetry: { otlp: { headers: { \"bad name\": x } } }", "telemetry.otlp.headers"},
+	} {
+		_, err := Parse([]byte(tt.yaml), func(string) (string, bool) { return "", false })
+		if tt.wantErr == "" && err != nil {
+			t.Errorf("%s: %v", tt.yaml, err)
+		}
+		if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s: error %v, want one naming %s", tt.yaml, err, tt.wantErr)
+		}
+	}
+}

@@ -15,6 +15,7 @@ func (c *Config) Validate() []error {
 		add("server.max_body_bytes", "must be positive")
 	}
 	errs = append(errs, c.Server.validateInputs()...)
+	errs = append(errs, c.Telemetry.validate("telemetry")...)
 	if c.Server.MasterKey == "" && !IsLoopback(c.Server.Listen) {
 		add("server.listen", "%q is not a loopback address: set FULCRUM_MASTER_KEY (or server.master_key) before listening on other interfaces", c.Server.Listen)
 	}

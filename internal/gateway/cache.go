@@ -6,9 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
 
 // CacheRule opts a model or route into the response cache.
@@ -168,6 +171,7 @@ func (c *chatCall) reportHit(e *cache.Entry) {
 		Target: t, Info: cacheProvider(e), Stream: c.req.Stream, Status: http.StatusOK,
 		Usage: &u, Verdict: c.verdict, Declared: c.declared, Cached: true, SavedNanos: e.CostNanos,
 	}
+	c.rc.span.Set(attribute.Bool(telemetry.AttrCached, true))
 	// Not priced: a hit costs nothing upstream.
 	if s.opts.Observer != nil {
 		s.opts.Observer.Attempt(a)

@@ -14,6 +14,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
 
 // Attempt is one upstream call, reported to the Observer before the
@@ -95,6 +96,10 @@ type chatCall struct {
 	// hold keeps capacity slots and notes spills (nil when no provider
 	// has a capacity limit).
 	hold *router.SlotHolder
+	// attempts counts upstream attempts started; att is the open
+	// attempt's span (nil when tracing is off), see trace.go.
+	attempts int
+	att      *telemetry.Span
 }
 
 // resolve finds the plan for the requested model.
@@ -110,6 +115,7 @@ func (c *chatCall) resolve() error {
 // run executes attempt over the plan's permitted targets.
 func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t *Target, n int) error) (*Target, error) {
 	_, t, err := router.Execute(ctx, c.plan, c.clr, func(ctx context.Context, t *Target, n int) (struct{}, error) {
+		ctx = c.startAttempt(ctx, t, n)
 		return struct{}{}, attempt(ctx, t, n)
 	})
 	return t, err
@@ -247,6 +253,7 @@ func (c *chatCall) reportAs(ctx context.Context, model string, stream bool, t *T
 		s.opts.Observer.Attempt(a)
 	}
 	s.opts.Metrics.observeAttempt(a)
+	c.endAttempt(ctx, a)
 	if c.hold != nil && err == nil && n > 0 {
 		for _, cp := range c.hold.Spilled() {
 			cp.CountSpill(a.CostNanos, u)
@@ -316,6 +323,9 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 			start := s.opts.Now()
 			if c.passThrough(t) {
 				b, u, err := c.forwardOnce(ctx, t)
+				if err == nil {
+					c.traceRaw(b)
+				}
 				c.report(ctx, t, n, start, 0, u, err)
 				if err == nil {
 					raw, c.rc.usage = b, u
@@ -371,6 +381,7 @@ func (c *chatCall) chatAttempt(ctx context.Context, t *Target, n int, start time
 	var u *llm.Usage
 	if err == nil {
 		u = c.s.ensureUsage(c.req, out)
+		c.traceResponse(out)
 	}
 	c.report(ctx, t, n, start, 0, u, err)
 	if err == nil {
@@ -387,6 +398,7 @@ func (c *chatCall) cascade(ctx context.Context) (*llm.ChatResponse, *Target, err
 	// The judge, if the route has one, records its call under this request.
 	ctx = context.WithValue(ctx, callKey{}, &CallInfo{RequestID: c.rc.id, Caller: c.rc.caller, Verdict: c.verdict, call: c})
 	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.clr, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
+		ctx = c.startAttempt(ctx, t, n)
 		return c.chatAttempt(ctx, t, n, c.s.opts.Now())
 	})
 	return resp, t, err

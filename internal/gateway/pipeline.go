@@ -92,10 +92,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decod
 	}
 	c := &chatCall{s: s, rc: rc, in: in, req: in.chat}
 	rc.call = c
+	c.traceRequest()
 	if err := s.policy(w, r, c, decode); err != nil {
 		return c, err
 	}
 	in = c.in
+	c.traceInput()
 	if err := c.resolve(); err != nil {
 		return c, err
 	}

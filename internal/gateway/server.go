@@ -30,6 +30,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
 
 // Target is one configured model on its provider.
@@ -179,6 +180,9 @@ type Options struct {
 	// handed their complete live answers (see shadow.go). Nil shadows
 	// nothing and costs nothing.
 	Shadow Shadower
+	// Tracer exports OpenTelemetry spans (a server span per request, a
+	// client span per upstream attempt); nil traces nothing.
+	Tracer *telemetry.Tracer
 	// Now and NewID are injected for tests.
 	Now   func() time.Time
 	NewID func() string
@@ -312,6 +316,8 @@ type reqCtx struct {
 	// (its history is in body); prevMissing says the store had none.
 	prevResponse string
 	prevMissing  bool
+	// span is the request's server span (nil when tracing is off).
+	span *telemetry.Span
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -324,6 +330,11 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 		defer s.opts.Metrics.inflight.Dec()
 		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
 		w.Header().Set("X-Request-Id", rc.id)
+		if s.opts.Tracer != nil {
+			var ctx context.Context
+			ctx, rc.span = s.opts.Tracer.StartRequest(r.Context(), r.Header, r.Method, r.URL.Path)
+			r = r.WithContext(ctx)
+		}
 		var err error
 		n := s.inflight.Add(1)
 		defer s.inflight.Add(-1)
@@ -373,6 +384,7 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 func (s *Server) finish(r *http.Request, rc *reqCtx) {
 	d := s.opts.Now().Sub(rc.start)
 	s.opts.Metrics.observeRequest(rc, d)
+	s.endRequest(rc)
 	if s.opts.Observer != nil && rc.model != "" {
 		rl := &RequestLog{
 			ID: rc.id, Time: rc.start, Caller: rc.caller, Model: rc.model, Provider: rc.provider,

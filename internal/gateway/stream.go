@@ -188,9 +188,10 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		restorer = c.verdict.NewStreamRestorer()
 	}
 	var (
-		usage *llm.Usage
-		out   strings.Builder // output text, for estimates only
-		buf   = fw.buf[:0]
+		usage  *llm.Usage
+		out    strings.Builder // output text, for estimates only
+		buf    = fw.buf[:0]
+		finish string // for the trace
 	)
 	var cb, kb *cache.Builder
 	if c.cache != nil {
@@ -205,6 +206,9 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
 			usage = ch.Usage
+		}
+		if ch.FinishReason != "" {
+			finish = ch.FinishReason
 		}
 		if cb != nil {
 			cb.Add(ch)
@@ -253,6 +257,7 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 			buf = enc.Append(buf, &llm.Chunk{Usage: usage})
 		}
 		c.rc.usage = usage
+		c.traceStreamEnd(id, model, finish, out.String())
 		// Record before the final bytes go out: a client that saw the end
 		// of the stream has a record.
 		c.report(ctx, o.t, o.n, o.start, o.ttft, usage, nil)
@@ -312,13 +317,27 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 	buf := fw.buf[:0]
 	ev := o.firstEv
 	var err error
+	// The trace's answer metadata, read only when the span records.
+	tracing := c.att.Recording()
+	var id, model, finish string
+	if tracing {
+		id, model, _ = scanMeta(ev.Data)
+	}
 	for {
+		if tracing {
+			if f := rawFinish(ev.Data); f != "" {
+				finish = f
+			}
+		}
 		if o.tap.Event(&ev) {
 			o.text = appendDelivered(o.text, c.rc.format.name, &ev)
 			buf = sse.AppendEvent(buf, ev.Event, ev.Data)
 			if o.tap.Complete() {
 				// Record before the terminal event reaches the client.
 				c.rc.usage = o.tap.Usage()
+				if tracing {
+					c.traceStreamEnd(id, model, finish, string(o.text))
+				}
 				c.report(ctx, o.t, o.n, o.start, o.ttft, c.rc.usage, nil)
 				fw.write(buf)
 				return

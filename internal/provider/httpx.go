@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -83,6 +86,7 @@ func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Re
 	if !stream {
 		ctx, cancel = context.WithTimeout(ctx, h.Timeouts.Total)
 	}
+	injectTrace(ctx, req.Header)
 	resp, err := h.Client.Do(req.WithContext(ctx))
 	if err != nil {
 		// Classify before cancel: after it, ctx.Err() is always Canceled
@@ -92,6 +96,19 @@ func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Re
 		return nil, nil, te
 	}
 	return resp, cancel, nil
+}
+
+// injectTrace writes the W3C traceparent (and tracestate) of the span ctx
+// carries, the gateway's span for this upstream attempt, so the upstream's
+// own traces join the request's trace. With tracing off ctx carries no
+// span and nothing is written (one context lookup). A client's own
+// traceparent is never forwarded as is: the upstream's parent is the
+// gateway's attempt span.
+func injectTrace(ctx context.Context, h http.Header) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return
+	}
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
 }
 
 // TransportError maps a failed round trip to an *llm.Error: 504 for

@@ -1,0 +1,109 @@
+//go:build unix
+
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/fake"
+)
+
+// BenchmarkTracing measures a request through the whole gateway (policy
+// scan, routing, metering, the SQLite recorder) with tracing off and on.
+// On, every request is sampled and its spans go to an in-process OTLP/HTTP
+// collector (export, protobuf encoding and the collector's reading of the
+// body all count). cpu-ns/op is the process's CPU time (user + system:
+// client, gateway, fake upstream and collector, all in this process) per
+// request; docs/benchmarks.md has the numbers.
+func BenchmarkTracing(b *testing.B) {
+	for _, bc := range []struct{ name, body string }{
+		{"pass-through", `{"model":"m","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`},
+		{"stream", `{"model":"m","stream":true,"messages":[{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`},
+	} {
+		for _, mode := range []struct {
+			name  string
+			ratio string // "" = tracing off
+		}{{"off", ""}, {"on", "1"}, {"on-sampled-0.1", "0.1"}} {
+			b.Run(bc.name+"/"+mode.name, func(b *testing.B) { benchTracing(b, bc.body, mode.ratio) })
+		}
+	}
+}
+
+func benchTracing(b *testing.B, body string, ratio string) {
+	on := ratio != ""
+	oa := fake.NewOpenAI()
+	defer oa.Close()
+	oa.Record(false)
+	var exported atomic.Int64
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		exported.Add(n)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	tel := ""
+	if on {
+		tel = "telemetry: { sample_ratio: " + ratio + ", otlp: { endpoint: \"" + collector.URL + "\" } }"
+	}
+	c := parse(b, `
+storage: { data_dir: `+b.TempDir()+` }
+`+tel+`
+providers:
+  - { name: oa, type: openai, base_url: "`+oa.URL+`", api_key: "`+fake.APIKey+`" }
+models:
+  - { name: m, provider: oa, upstream: gpt-4o }
+`)
+	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	srv := httptest.NewServer(g.Handler)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	// Export what is buffered inside the measurement: its CPU is the
+	// tracing's cost too.
+	g.tracer.ForceFlush(context.Background())
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	if on && exported.Load() == 0 {
+		b.Error("tracing on, but nothing reached the collector")
+	}
+}
+
+// cpuTime is the CPU (user + system) this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,34 @@
+package gateway
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestScanMeta: the trace's answer metadata is found in the shapes
+// upstreams send (compact and pretty-printed OpenAI, Anthropic, stream
+// events), and a key inside a string value is not mistaken for one.
+func TestScanMeta(t *testing.T) {
+	tests := []struct {
+		name, body string
+		id, model  string
+		finish     []string
+	}{
+		{"openai compact", `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"say \"model\":\"x\""},"finish_reason":"stop"},{"index":1,"finish_reason":"length"}]}`,
+			"chatcmpl-1", "gpt-4o-2024-08-06", []string{"stop", "length"}},
+		{"openai pretty", "{\n  \"id\": \"chatcmpl-2\",\n  \"model\": \"gpt-4o\",\n  \"choices\": [{\"finish_reason\": \"tool_calls\"}]\n}", "chatcmpl-2", "gpt-4o", []string{"tool_calls"}},
+		{"anthropic", `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null}`, "msg_1", "claude-sonnet-4-5", []string{"end_turn"}},
+		{"anthropic message_start", `{"type":"message_start","message":{"id":"msg_2","model":"claude-haiku","stop_reason":null}}`, "msg_2", "claude-haiku", nil},
+		{"stream chunk without finish", `{"id":"c","model":"m","choices":[{"delta":{"content":"x"},"finish_reason":null}]}`, "c", "m", nil},
+		{"not json", `garbage "id"`, "", "", nil},
+	}
+	for _, tt := range tests {
+		id, model, finish := scanMeta([]byte(tt.body))
+		if id != tt.id || model != tt.model || !slices.Equal(finish, tt.finish) {
+			t.Errorf("%s: scanMeta = %q %q %q, want %q %q %q", tt.name, id, model, finish, tt.id, tt.model, tt.finish)
+		}
+	}
+	if got := rawFinish([]byte(`{"type":"message_delta","delta":{"stop_reason":"max_tokens"}}`)); got != "max_tokens" {
+		t.Errorf("rawFinish = %q", got)
+	}
+}

@@ -123,6 +123,7 @@ func (c *chatCall) serveHit(w http.ResponseWriter, e *cache.Entry) error {
 	}
 	h := w.Header()
 	h.Set("X-Fulcrum-Cache", "hit")
+	c.setCost(h) // a hit costs nothing upstream
 	h.Set("Age", strconv.Itoa(int(s.opts.Now().Sub(e.Stored)/time.Second)))
 	c.rc.provider = e.Provider
 	u := e.Usage

@@ -347,6 +347,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("X-Fulcrum-Provider", c.rc.provider)
 	c.noteDropped(h, t)
+	c.setCost(h)
 	h.Set("Content-Type", "application/json")
 	if raw != nil {
 		w.Write(raw)

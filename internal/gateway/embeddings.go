@@ -61,6 +61,7 @@ func serveEmbeddings(w http.ResponseWriter, r *http.Request, c *chatCall) error 
 		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "could not encode embeddings", Err: err}
 	}
 	w.Header().Set("X-Fulcrum-Provider", rc.provider)
+	c.setCost(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 	return nil

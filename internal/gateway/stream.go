@@ -53,6 +53,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 		c.writeStreamHeaders(w, t)
 		c.replay(newFlushWriter(w), resp)
 		c.shadowOffer(t, live, c.rc.usage)
+		c.setCost(w.Header())
 		return nil
 	}
 	var os *openStream
@@ -75,6 +76,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		c.pumpRaw(r.Context(), fw, os)
 	}
+	c.setCost(w.Header()) // the trailer writeStreamHeaders declared
 	return nil
 }
 
@@ -87,6 +89,7 @@ func (c *chatCall) writeStreamHeaders(w http.ResponseWriter, t *Target) {
 	h.Set("X-Fulcrum-Provider", c.rc.provider)
 	c.noteDropped(h, t)
 	h.Set("X-Accel-Buffering", "no")
+	h.Set("Trailer", costHeader)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -32,3 +32,13 @@ func TestScanMeta(t *testing.T) {
 		t.Errorf("rawFinish = %q", got)
 	}
 }
+
+func TestFormatUSD(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0", 1: "0.000000001", 105_000: "0.000105", 1_000_000_000: "1", 12_500_000_000: "12.5", -2_000_000: "-0.002",
+	} {
+		if got := formatUSD(n); got != want {
+			t.Errorf("formatUSD(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -77,6 +77,8 @@ func (o *recorder) Attempt(a *gateway.Attempt) {
 		TTFTMS:        a.TTFT.Milliseconds(),
 		CostNanos:     a.CostNanos,
 		ErrorCode:     a.ErrCode,
+		Tags:          a.Tags,
+		EndUser:       a.EndUser,
 	}
 	r.ReferenceCostNanos = ref
 	row := store.AuditRow{Time: a.Time, RequestID: a.RequestID, Action: "none",

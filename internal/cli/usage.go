@@ -241,7 +241,7 @@ func parseGroupBy(s string) ([]store.GroupBy, error) {
 			continue
 		}
 		if !store.ValidGroupBy(g) {
-			return nil, fmt.Errorf("--group-by: unknown dimension %q (want key, team, model, provider, hosting, day)", g)
+			return nil, fmt.Errorf("--group-by: unknown dimension %q (want key, team, model, provider, hosting, day, user or tag:NAME)", g)
 		}
 		if !seen[g] {
 			seen[g] = true
@@ -260,7 +260,10 @@ func usageCmd(e *env) *cobra.Command {
 		Use:   "usage",
 		Short: "Report requests, tokens and cost from the usage records",
 		Long: `Report requests, tokens and cost from the stored usage records, grouped by any
-of key, team, model, provider, hosting and day (UTC). Costs are exact sums of
+of key, team, model, provider, hosting and day (UTC), and by end user (user)
+or request tag (tag:team for the tag team=..., from x-fulcrum-tags or OpenAI
+metadata; these two read the raw records, so they cover the raw retention
+period). Costs are exact sums of
 the records' nanodollars. For rows with self-hosted records, "reference" is what
 the same tokens would have cost on the configured reference model and
 "savings" is reference minus the self-hosted cost.
@@ -323,7 +326,7 @@ instead (the throughput model, see docs/metering.md).
 	fl.StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
 	fl.StringVar(&since, "since", "", "from this time, inclusive: 24h, 7d, 2026-11-01 or RFC 3339 (default: all)")
 	fl.StringVar(&until, "until", "", "up to this time, exclusive (default: now)")
-	fl.StringVar(&groupBy, "group-by", "model", "comma-separated dimensions: key, team, model, provider, hosting, day; \"\" for one total")
+	fl.StringVar(&groupBy, "group-by", "model", "comma-separated dimensions: key, team, model, provider, hosting, day, user (end user), tag:NAME (a request tag); \"\" for one total")
 	fl.StringVar(&f.KeyID, "key", "", "only this virtual key id")
 	fl.StringVar(&f.Team, "team", "", "only this team")
 	fl.StringVar(&f.Model, "model", "", "only this requested model or route")

@@ -171,6 +171,7 @@ func (c *chatCall) reportHit(e *cache.Entry) {
 		RequestID: c.rc.id, N: 1, Time: s.opts.Now(), Caller: c.rc.caller, RequestedModel: c.req.Model,
 		Target: t, Info: cacheProvider(e), Stream: c.req.Stream, Status: http.StatusOK,
 		Usage: &u, Verdict: c.verdict, Declared: c.declared, Cached: true, SavedNanos: e.CostNanos,
+		Tags: c.tags, EndUser: c.endUser,
 	}
 	c.rc.span.Set(attribute.Bool(telemetry.AttrCached, true))
 	// Not priced: a hit costs nothing upstream.

@@ -44,6 +44,11 @@ type Attempt struct {
 	// usage would have cost on the reference model.
 	CostNanos      int64
 	ReferenceNanos int64
+	// Tags and EndUser attribute the attempt's cost: the request's tags
+	// (x-fulcrum-tags, OpenAI metadata) and its end user (OpenAI user,
+	// Anthropic metadata.user_id).
+	Tags    map[string]string
+	EndUser string
 	// Cached is true when the answer came from the response cache: Info
 	// is then provider "cache" (with the hosting and region of the
 	// provider that produced it), the upstream cost is zero and
@@ -100,6 +105,9 @@ type chatCall struct {
 	// attempt's span (nil when tracing is off), see trace.go.
 	attempts int
 	att      *telemetry.Span
+	// tags and endUser attribute the call's cost (tags.go).
+	tags    map[string]string
+	endUser string
 }
 
 // resolve finds the plan for the requested model.
@@ -233,6 +241,7 @@ func (c *chatCall) reportAs(ctx context.Context, model string, stream bool, t *T
 		RequestID: c.rc.id, N: n, Time: start, Caller: c.rc.caller, RequestedModel: model,
 		Target: t, Info: t.Provider.Info(), Stream: stream, Status: http.StatusOK,
 		Latency: s.opts.Now().Sub(start), TTFT: ttft, Usage: u, Verdict: c.verdict, Declared: c.declared,
+		Tags: c.tags, EndUser: c.endUser,
 	}
 	if err != nil {
 		e := llm.AsError(err)

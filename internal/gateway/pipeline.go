@@ -90,7 +90,19 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decod
 	if err := authorise(rc.caller, in.model); err != nil {
 		return nil, err
 	}
-	c := &chatCall{s: s, rc: rc, in: in, req: in.chat}
+	tags, err := requestTags(r.Header, rc.format, body)
+	if err != nil {
+		return nil, err
+	}
+	c := &chatCall{s: s, rc: rc, in: in, req: in.chat, tags: tags}
+	if in.embed != nil {
+		c.endUser = in.embed.User
+	} else if in.chat != nil {
+		c.endUser = in.chat.User
+	}
+	if err := checkEndUser(c.endUser); err != nil {
+		return nil, err
+	}
 	rc.call = c
 	c.traceRequest()
 	if err := s.policy(w, r, c, decode); err != nil {

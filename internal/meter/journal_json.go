@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,6 +51,24 @@ func appendRecordJSON(b []byte, r *Record) []byte {
 	}
 	b = appendStringField(b, `,"policy_action":`, r.PolicyAction, true)
 	b = appendStringField(b, `,"error_code":`, r.ErrorCode, true)
+	if len(r.Tags) > 0 {
+		// Sorted keys, as encoding/json writes a map.
+		keys := make([]string, 0, len(r.Tags))
+		for k := range r.Tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, `,"tags":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJSONString(b, k), ':')
+			b = appendJSONString(b, r.Tags[k])
+		}
+		b = append(b, '}')
+	}
+	b = appendStringField(b, `,"end_user":`, r.EndUser, true)
 	return append(b, '}')
 }
 

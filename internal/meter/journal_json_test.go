@@ -15,6 +15,7 @@ func TestAppendRecordJSONMatchesEncodingJSON(t *testing.T) {
 	full.TTFTMS, full.CachedTokens, full.CacheWriteTokens, full.ReasoningTokens = 95, 200, 100, 64
 	full.ReferenceCostNanos, full.Estimated, full.PolicyAction, full.ErrorCode = -7, true, "redact", "rate_limit_error"
 	full.DataClasses = []string{"email", "iban"}
+	full.Tags, full.EndUser = map[string]string{"team": "search", "feature": "sum\"maries", "a": ""}, "user-42"
 	odd := Record{RequestID: "q\"uote\\back\nnl\ttab\x01ctl é ✓ \u2028", Model: "m\x7f", Attempt: -1,
 		DataClasses: []string{""}}
 	tests := []struct {

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -133,6 +134,12 @@ type UsageRecord struct {
 	PolicyAction string   `json:"policy_action,omitempty"`
 	// ErrorCode is the llm.Error type or code of a failed attempt.
 	ErrorCode string `json:"error_code,omitempty"`
+	// Tags are the request's cost-attribution tags (x-fulcrum-tags and
+	// OpenAI metadata, bounded and validated by the gateway).
+	Tags map[string]string `json:"tags,omitempty"`
+	// EndUser is the end user the client named (OpenAI user, Anthropic
+	// metadata.user_id); "" when none.
+	EndUser string `json:"end_user,omitempty"`
 }
 
 // UsageFilter selects usage records. Zero fields do not filter.
@@ -165,15 +172,55 @@ const (
 	ByHosting  GroupBy = "hosting"
 	// ByDay groups by UTC date, "2006-01-02".
 	ByDay GroupBy = "day"
+	// ByUser groups by end user (UsageRecord.EndUser). Like tag groups,
+	// it reads raw rows only (not the rollups): summaries by user or tag
+	// cover the raw rows' retention.
+	ByUser GroupBy = "user"
 )
+
+// ByTag groups by the value of one request tag ("tag:team"; "" for
+// records without it).
+func ByTag(key string) GroupBy { return GroupBy("tag:" + key) }
+
+// Tag returns the tag key of a tag dimension.
+func (g GroupBy) Tag() (string, bool) {
+	k, ok := strings.CutPrefix(string(g), "tag:")
+	return k, ok && ValidTagKey(k)
+}
+
+// RawOnly reports whether g is read from raw rows only (not rolled up).
+func (g GroupBy) RawOnly() bool {
+	_, tag := g.Tag()
+	return tag || g == ByUser
+}
 
 // ValidGroupBy reports whether g is a known dimension.
 func ValidGroupBy(g GroupBy) bool {
 	switch g {
-	case ByKey, ByTeam, ByModel, ByProvider, ByHosting, ByDay:
+	case ByKey, ByTeam, ByModel, ByProvider, ByHosting, ByDay, ByUser:
 		return true
 	}
-	return false
+	_, ok := g.Tag()
+	return ok
+}
+
+// MaxTagKey bounds a tag key's length.
+const MaxTagKey = 64
+
+// ValidTagKey reports whether k may name a tag: 1 to 64 ASCII letters,
+// digits, '_', '-' and '.' (it is used in SQL JSON paths, so never a
+// quote).
+func ValidTagKey(k string) bool {
+	if k == "" || len(k) > MaxTagKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // UsageGroup is one row of a summary. Keys holds the group's value for each

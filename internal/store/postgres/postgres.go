@@ -65,6 +65,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		Name:       "postgres",
 		Numbered:   true,
 		DayExpr:    "to_char(to_timestamp(ts / 1000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+		TagExpr:    `COALESCE(CASE WHEN tags = '' THEN '' ELSE tags::jsonb ->> '%s' END, '')`,
 		Lock:       "SELECT pg_advisory_xact_lock($1)",
 		Migrations: ms,
 		Arrays:     true,

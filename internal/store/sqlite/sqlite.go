@@ -71,6 +71,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, err
 	return sqldb.New(db, sqldb.Dialect{
 		Name:       "sqlite",
 		DayExpr:    "strftime('%Y-%m-%d', ts / 1000000, 'unixepoch')",
+		TagExpr:    `COALESCE(CASE WHEN tags = '' THEN '' ELSE json_extract(tags, '$."%s"') END, '')`,
 		Migrations: ms,
 		IsConflict: isConflict,
 	}, logger), nil

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageReplayInLargeBatch", testUsageReplayLarge},
 		{"UsageFilter", testUsageFilter},
 		{"UsageSummary", testUsageSummary},
+		{"UsageTags", testUsageTags},
 		{"Totals", testTotals},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"Audit", testAudit},

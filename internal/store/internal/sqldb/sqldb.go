@@ -26,6 +26,9 @@ type Dialect struct {
 	Numbered bool
 	// DayExpr formats the ts column (Unix µs) as a UTC "YYYY-MM-DD".
 	DayExpr string
+	// TagExpr reads one key (the %s, a validated tag name) from the tags
+	// column (a JSON object, or "" for none) as text, "" when absent.
+	TagExpr string
 	// Lock, when set, is run at the start of a transaction that must be
 	// serialised with others (audit appends, migrations) with the lock id
 	// as its one argument. SQLite needs none: its write transactions are

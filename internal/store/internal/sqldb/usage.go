@@ -14,9 +14,10 @@ import (
 
 const usageCols = `ts, request_id, attempt, key_id, team, model, provider, upstream_model, hosting,
 	status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens,
-	reasoning_tokens, cost_nanos, reference_cost_nanos, estimated, data_classes, policy_action, error_code`
+	reasoning_tokens, cost_nanos, reference_cost_nanos, estimated, data_classes, policy_action, error_code,
+	tags, end_user`
 
-const usageNCols = 23
+const usageNCols = 25
 
 // where builds the WHERE clause of a usage filter.
 func usageWhere(f store.UsageFilter) (string, []any) {
@@ -61,17 +62,22 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecor
 		var r store.UsageRecord
 		var ts int64
 		var est int
-		var classes string
+		var classes, tags string
 		if err := rows.Scan(&ts, &r.RequestID, &r.Attempt, &r.KeyID, &r.Team, &r.Model, &r.Provider,
 			&r.UpstreamModel, &r.Hosting, &r.Status, &r.LatencyMS, &r.TTFTMS, &r.InputTokens, &r.OutputTokens,
 			&r.CachedTokens, &r.CacheWriteTokens, &r.ReasoningTokens, &r.CostNanos, &r.ReferenceCostNanos,
-			&est, &classes, &r.PolicyAction, &r.ErrorCode); err != nil {
+			&est, &classes, &r.PolicyAction, &r.ErrorCode, &tags, &r.EndUser); err != nil {
 			return nil, fmt.Errorf("store: usage: %w", err)
 		}
 		r.Time = fromMicros(ts)
 		r.Estimated = est != 0
 		if r.DataClasses, err = parseList(classes); err != nil {
 			return nil, fmt.Errorf("store: usage: data_classes: %w", err)
+		}
+		if tags != "" {
+			if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+				return nil, fmt.Errorf("store: usage: tags: %w", err)
+			}
 		}
 		out = append(out, r)
 	}
@@ -91,7 +97,11 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			return nil, fmt.Errorf("store: usage summary: unknown group %q", g)
 		}
 	}
-	if f.RequestID != "" || f.Raw {
+	raw := f.RequestID != "" || f.Raw
+	for _, g := range by {
+		raw = raw || g.RawOnly()
+	}
+	if raw {
 		return s.summary(ctx, "", f, by)
 	}
 	mark, err := s.mark(ctx, store.KindUsage)
@@ -209,12 +219,18 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 			c = "provider"
 		case store.ByHosting:
 			c = "hosting"
+		case store.ByUser:
+			c = "end_user"
 		case store.ByDay:
 			if day := oneDay(f.From, f.To); day != "" {
 				c = "'" + day + "'"
 			} else {
 				c = strings.ReplaceAll(s.d.DayExpr, "ts /", tsCol+" /")
 			}
+		default:
+			// A tag: its key is a validated name (ValidTagKey: no quote).
+			k, _ := g.Tag()
+			c = fmt.Sprintf(s.d.TagExpr, k)
 		}
 		cols = append(cols, c)
 	}
@@ -329,6 +345,29 @@ func equalKeys(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// jsonTags encodes the tags column: a JSON object with sorted keys, ""
+// for none.
+func jsonTags(tags map[string]string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b := []byte{'{'}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, tags[k])
+	}
+	return string(append(b, '}'))
 }
 
 // jsonList encodes a list column as a JSON array of strings.

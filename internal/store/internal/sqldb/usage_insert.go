@@ -77,13 +77,13 @@ func appendUsageArgs(args []any, r *store.UsageRecord) []any {
 	return append(args, r.Time.UnixMicro(), r.RequestID, r.Attempt, r.KeyID, r.Team, r.Model, r.Provider,
 		r.UpstreamModel, r.Hosting, r.Status, r.LatencyMS, r.TTFTMS, r.InputTokens, r.OutputTokens,
 		r.CachedTokens, r.CacheWriteTokens, r.ReasoningTokens, r.CostNanos, r.ReferenceCostNanos,
-		boolInt(r.Estimated), jsonList(r.DataClasses), r.PolicyAction, r.ErrorCode)
+		boolInt(r.Estimated), jsonList(r.DataClasses), r.PolicyAction, r.ErrorCode, jsonTags(r.Tags), r.EndUser)
 }
 
 // usageColumns holds a batch as one slice per column, for unnest.
 type usageColumns struct {
 	ints [13][]int64  // ts, attempt, status ... estimated, in usageCols' order
-	strs [10][]string // request_id, key_id ... error_code
+	strs [12][]string // request_id, key_id ... error_code, tags, end_user
 }
 
 func (c *usageColumns) add(recs []store.UsageRecord) {
@@ -101,7 +101,7 @@ func (c *usageColumns) add(recs []store.UsageRecord) {
 			c.ints[j] = append(c.ints[j], v)
 		}
 		for j, v := range [...]string{r.RequestID, r.KeyID, r.Team, r.Model, r.Provider, r.UpstreamModel,
-			r.Hosting, jsonList(r.DataClasses), r.PolicyAction, r.ErrorCode} {
+			r.Hosting, jsonList(r.DataClasses), r.PolicyAction, r.ErrorCode, jsonTags(r.Tags), r.EndUser} {
 			c.strs[j] = append(c.strs[j], v)
 		}
 	}
@@ -110,14 +110,14 @@ func (c *usageColumns) add(recs []store.UsageRecord) {
 func (c *usageColumns) args() []any {
 	i, s := c.ints, c.strs
 	return []any{i[0], s[0], i[1], s[1], s[2], s[3], s[4], s[5], s[6], i[2], i[3], i[4], i[5], i[6], i[7], i[8],
-		i[9], i[10], i[11], i[12], s[7], s[8], s[9]}
+		i[9], i[10], i[11], i[12], s[7], s[8], s[9], s[10], s[11]}
 }
 
 // usageArraysSQL inserts a batch given as one array per column.
 const usageArraysSQL = `INSERT INTO usage (` + usageCols + `) SELECT * FROM unnest($1::bigint[], $2::text[],
 	$3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
 	$11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
-	$18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $22::text[], $23::text[])`
+	$18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[])`
 
 // writeUsageCareful inserts the records not stored yet, and adds only
 // those to the totals, in tx. It returns which records were new.

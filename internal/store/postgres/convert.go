@@ -54,7 +54,8 @@ var convertAtMigrate = 200000
 // usageCopyCols are usage's columns, id included.
 const usageCopyCols = `id, ts, request_id, attempt, key_id, team, model, provider, upstream_model, hosting,
 	status, latency_ms, ttft_ms, input_tokens, output_tokens, cached_tokens, cache_write_tokens,
-	reasoning_tokens, cost_nanos, reference_cost_nanos, estimated, data_classes, policy_action, error_code`
+	reasoning_tokens, cost_nanos, reference_cost_nanos, estimated, data_classes, policy_action, error_code,
+	tags, end_user`
 
 const auditCopyCols = `seq, ts, request_id, key_id, classes, action, candidates, chosen, chosen_hosting, outcome, prev_hash, hash`
 

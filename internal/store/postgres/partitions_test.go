@@ -315,6 +315,11 @@ func TestConvert(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The rows are written by today's code, which writes the tags columns
+	// of migration 0006 (added IF NOT EXISTS there).
+	if _, err := db.Exec(`ALTER TABLE usage ADD COLUMN tags TEXT NOT NULL DEFAULT '', ADD COLUMN end_user TEXT NOT NULL DEFAULT ''`); err != nil {
+		t.Fatal(err)
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	recs := gen(r, "old", 3000, date(7, 0), date(10, 10))
 	commit(t, s, recs)

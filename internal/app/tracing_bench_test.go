@@ -1,5 +1,3 @@
-//go:build unix
-
 package app
 
 import (
@@ -10,9 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 )
@@ -97,13 +93,4 @@ models:
 	if ratio == "1" && exported.Load() == 0 {
 		b.Error("tracing on, but nothing reached the collector")
 	}
-}
-
-// cpuTime is the CPU (user + system) this process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -316,7 +316,7 @@ func TestConvert(t *testing.T) {
 		}
 	}
 	// The rows are written by today's code, which writes the tags columns
-	// of migration 0007 (added IF NOT EXISTS there).
+	// of migration 0008 (added IF NOT EXISTS there).
 	if _, err := db.Exec(`ALTER TABLE usage ADD COLUMN tags TEXT NOT NULL DEFAULT '', ADD COLUMN end_user TEXT NOT NULL DEFAULT ''`); err != nil {
 		t.Fatal(err)
 	}

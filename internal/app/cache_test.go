@@ -353,3 +353,31 @@ func TestCacheStreamReplay(t *testing.T) {
 		t.Fatalf("upstream called %d times", len(e.api.Log.All()))
 	}
 }
+
+// TestCachePassThroughReplay: a cached model's non-streamed answer keeps
+// pass-through (the entry holds the bytes sent), a hit in the same format
+// replays those bytes exactly, and a streamed hit decodes them.
+func TestCachePassThroughReplay(t *testing.T) {
+	e := newHybridEnv(t, "")
+	prompt := "say something worth caching"
+	r1, b1 := e.do(t, "key-open", chatBody("m-api", prompt, false))
+	r2, b2 := e.do(t, "key-open", chatBody("m-api", prompt, false))
+	if r1.Header.Get("X-Fulcrum-Cache") != "miss" || r2.Header.Get("X-Fulcrum-Cache") != "hit" {
+		t.Fatalf("cache %q then %q", r1.Header.Get("X-Fulcrum-Cache"), r2.Header.Get("X-Fulcrum-Cache"))
+	}
+	// service_tier is a field of OpenAI's answer the canonical path does
+	// not carry: its presence shows the miss was passed through.
+	if !strings.Contains(b1, `"service_tier":"default"`) {
+		t.Fatalf("the miss was not passed through: %s", b1)
+	}
+	if b1 != b2 {
+		t.Fatalf("hit body differs from the miss body:\n%s\n%s", b1, b2)
+	}
+	r3, b3 := e.do(t, "key-open", chatBody("m-api", prompt, true))
+	if r3.Header.Get("X-Fulcrum-Cache") != "hit" || streamText(t, b3) != fake.Reply(prompt) {
+		t.Fatalf("streamed hit: %q %q", r3.Header.Get("X-Fulcrum-Cache"), streamText(t, b3))
+	}
+	if len(e.api.Log.All()) != 1 {
+		t.Fatalf("upstream called %d times", len(e.api.Log.All()))
+	}
+}

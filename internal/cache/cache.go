@@ -43,10 +43,35 @@ type Entry struct {
 	// Model is the client-facing target model, Upstream the provider's name.
 	Model    string
 	Upstream string
+	// Raw is the answer as the upstream sent it, in the client wire format
+	// named RawFormat: a passed-through call's body, kept without decoding
+	// so that a miss costs what an uncached call costs. A hit in the same
+	// format replays it; any other hit decodes it once, with Decode (see
+	// Answer). Response is nil until then.
+	Raw       []byte
+	RawFormat string
+	Decode    func([]byte) (*llm.ChatResponse, error)
 	// Stored is when the entry was written.
 	Stored  time.Time
 	expires time.Time
 	size    int64
+	once    sync.Once
+	decErr  error
+}
+
+// Answer returns the entry's canonical answer, decoding Raw the first time
+// when the entry was stored without one. The result must not be modified:
+// Clone it first.
+func (e *Entry) Answer() (*llm.ChatResponse, error) {
+	if e.Raw == nil || e.Decode == nil {
+		return e.Response, nil
+	}
+	e.once.Do(func() {
+		if e.Response == nil {
+			e.Response, e.decErr = e.Decode(e.Raw)
+		}
+	})
+	return e.Response, e.decErr
 }
 
 // Info returns a provider description of who produced the answer, for a
@@ -132,7 +157,7 @@ func (c *Cache) Get(k Key) (*Entry, bool) {
 // to stay within MaxBytes. It reports whether the entry was kept (not when
 // it is larger than MaxEntryBytes or ttl is not positive).
 func (c *Cache) Put(k Key, e *Entry, ttl time.Duration) bool {
-	if ttl <= 0 || e == nil || e.Response == nil {
+	if ttl <= 0 || e == nil || (e.Response == nil && (e.Raw == nil || e.Decode == nil)) {
 		return false
 	}
 	now := c.opt.Now()
@@ -181,8 +206,13 @@ const entryOverhead = 512
 
 // entrySize approximates the memory an entry holds.
 func entrySize(e *Entry) int64 {
-	n := int64(entryOverhead + len(e.Provider) + len(e.Region) + len(e.Model) + len(e.Upstream))
+	n := int64(entryOverhead + len(e.Provider) + len(e.Region) + len(e.Model) + len(e.Upstream) + len(e.Raw))
 	r := e.Response
+	if r == nil {
+		// Raw only: a decoded answer, made on a hit in another format,
+		// holds about what the raw text does.
+		return n + int64(len(e.Raw))
+	}
 	n += int64(len(r.ID) + len(r.Model) + len(r.StopSequence) + len(r.SystemFingerprint))
 	for i := range r.Choices {
 		m := &r.Choices[i].Message

@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
@@ -129,7 +131,20 @@ func (c *chatCall) serveHit(w http.ResponseWriter, e *cache.Entry) error {
 	u := e.Usage
 	c.rc.usage = &u
 	c.reportHit(e)
-	resp := cache.Clone(e.Response)
+	// A passed-through answer is replayed as it was sent when the client
+	// speaks its format and wants it whole; otherwise it is decoded (once
+	// per entry) and encoded for this client.
+	if e.Raw != nil && !c.req.Stream && e.RawFormat == c.rc.format.name && (c.verdict == nil || !c.verdict.Redacts()) {
+		h.Set("X-Fulcrum-Provider", e.Provider)
+		h.Set("Content-Type", "application/json")
+		w.Write(e.Raw)
+		return nil
+	}
+	answer, err := e.Answer()
+	if err != nil || answer == nil {
+		return &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Message: "could not decode the cached answer", Err: err}
+	}
+	resp := cache.Clone(answer)
 	if c.req.Stream {
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
@@ -196,4 +211,36 @@ func (c *chatCall) cacheStore(t *Target, resp *llm.ChatResponse, u *llm.Usage) {
 		e.Usage = *u
 	}
 	c.s.opts.Cache.Put(c.cache.key, e, c.cache.rule.TTL)
+}
+
+// cacheStoreRaw keeps a passed-through answer as the bytes sent to the
+// client, decoded only if a later hit needs another format or a stream.
+func (c *chatCall) cacheStoreRaw(t *Target, raw []byte, u *llm.Usage) {
+	dec := rawDecoder(c.rc.format)
+	if c.cache == nil || t == nil || dec == nil {
+		return
+	}
+	info := t.Provider.Info()
+	e := &cache.Entry{
+		Raw: raw, RawFormat: c.rc.format.name, Decode: dec,
+		Provider: info.Name, Hosting: info.Hosting, Region: info.Region,
+		Model: t.Model, Upstream: t.Upstream, CostNanos: c.spent.ProprietaryNanos + c.spent.SelfHostedNanos,
+	}
+	if u != nil {
+		e.Usage = *u
+	}
+	c.s.opts.Cache.Put(c.cache.key, e, c.cache.rule.TTL)
+}
+
+// rawDecoder decodes a passed-through answer body of format f into the
+// canonical answer, for the formats whose answers can be replayed in any
+// other (nil for the rest, which then take the canonical path).
+func rawDecoder(f *wireFormat) func([]byte) (*llm.ChatResponse, error) {
+	switch f {
+	case fmtOpenAI:
+		return openai.DecodeChatResponse
+	case fmtAnthropic:
+		return anthropic.DecodeMessagesResponse
+	}
+	return nil
 }

@@ -174,12 +174,14 @@ func setPolicyHeaders(h http.Header, v Verdict) {
 // to restore the redacted values.
 func (c *chatCall) passThrough(t *Target) bool {
 	caps := &t.Provider.Info().Caps
-	// A cached call takes the canonical path: its entry must be
-	// replayable in either wire format.
-	// A sampled stream too, so its chunks can be assembled for the
-	// comparison (a sampled non-streaming answer is decoded off the
-	// request path from the bytes forwarded).
-	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) || c.cache != nil || (c.shadow != nil && c.req.Stream) {
+	// A cached stream takes the canonical path, so its chunks can be
+	// assembled into an entry; a cached non-streaming answer keeps
+	// pass-through in the formats whose bodies the entry can decode later
+	// (rawDecoder). A sampled stream also takes the canonical path, so its
+	// chunks can be assembled for the comparison (a sampled non-streaming
+	// answer is decoded off the request path from the bytes forwarded).
+	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) ||
+		(c.cache != nil && (c.req.Stream || rawDecoder(c.rc.format) == nil)) || (c.shadow != nil && c.req.Stream) {
 		return false
 	}
 	switch c.rc.format {
@@ -360,6 +362,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", "application/json")
 	if raw != nil {
 		w.Write(raw)
+		c.cacheStoreRaw(t, raw, c.rc.usage)
 		c.shadowOfferRaw(t, raw, c.rc.usage)
 		return nil
 	}

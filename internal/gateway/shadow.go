@@ -3,8 +3,6 @@ package gateway
 import (
 	"time"
 
-	"github.com/fulcrumhq/fulcrum/internal/api/anthropic"
-	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
@@ -99,13 +97,8 @@ func (c *chatCall) shadowOfferRaw(t *Target, raw []byte, u *llm.Usage) {
 	if c.shadow == nil || t == nil {
 		return
 	}
-	var dec func([]byte) (*llm.ChatResponse, error)
-	switch c.rc.format {
-	case fmtOpenAI:
-		dec = openai.DecodeChatResponse
-	case fmtAnthropic:
-		dec = anthropic.DecodeMessagesResponse
-	default:
+	dec := rawDecoder(c.rc.format)
+	if dec == nil {
 		return
 	}
 	s := c.s

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Year", testYear},
 		{"Keys", testKeys},
 		{"Responses", testResponses},
+		{"Shadow", testShadow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/advise"
 	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/shadow"
+	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/web"
 )
 
@@ -49,6 +52,18 @@ func (g *Gateway) wireUI(o *gateway.Options, rt *router.Router) error {
 		}
 		wo.Advise = func(ctx context.Context) (*advise.Report, error) {
 			return advise.Run(ctx, advise.Options{Profile: p, Price: price})
+		}
+	}
+	if ss, ok := g.Store.(store.Shadows); ok {
+		st := g.Store
+		wo.Shadow = func(ctx context.Context) (*shadow.Report, error) {
+			to := time.Now().UTC()
+			from := to.AddDate(0, 0, -30)
+			rows, err := ss.ShadowResults(ctx, store.ShadowFilter{From: from, To: to})
+			if err != nil {
+				return nil, err
+			}
+			return shadow.Summarise(rows, from, to, shadow.UsageVolume(ctx, st)), nil
 		}
 	}
 	if wo.Keys == nil {

@@ -99,7 +99,7 @@ func shadowReportCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			rep := shadow.Summarise(rows, from, now, usageVolume(cmd.Context(), st))
+			rep := shadow.Summarise(rows, from, now, shadow.UsageVolume(cmd.Context(), st))
 			w, done, err := f.writer(e)
 			if err != nil {
 				return err
@@ -120,27 +120,6 @@ func shadowReportCmd(e *env) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --format json")
 	cmd.Flags().BoolVar(&asHTML, "html", false, "same as --format html (self-contained, charts inline)")
 	return cmd
-}
-
-// usageVolume counts the requests recorded for a model or route (usage
-// records of attempt 1: one per request that reached an upstream; shadow
-// calls, numbered below zero, are not counted).
-func usageVolume(ctx context.Context, st store.Store) shadow.Volume {
-	return func(name string, from, to time.Time) int64 {
-		recs, err := st.Usage(ctx, store.UsageFilter{From: from, To: to, Model: name, Limit: 5_000_000})
-		if err != nil {
-			return -1
-		}
-		var n int64
-		seen := map[string]bool{}
-		for i := range recs {
-			if recs[i].Attempt > 0 && !seen[recs[i].RequestID] {
-				seen[recs[i].RequestID] = true
-				n++
-			}
-		}
-		return n
-	}
 }
 
 func shadowExportCmd(e *env) *cobra.Command {

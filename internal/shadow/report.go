@@ -1,6 +1,7 @@
 package shadow
 
 import (
+	"context"
 	"math"
 	"sort"
 	"time"
@@ -258,4 +259,25 @@ func Percentile(v []int64, p float64) int64 {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// UsageVolume counts the requests recorded for a model or route (usage
+// records of attempt 1: one per request that reached an upstream; shadow
+// calls, numbered below zero, are not counted).
+func UsageVolume(ctx context.Context, st store.Store) Volume {
+	return func(name string, from, to time.Time) int64 {
+		recs, err := st.Usage(ctx, store.UsageFilter{From: from, To: to, Model: name, Limit: 5_000_000})
+		if err != nil {
+			return -1
+		}
+		var n int64
+		seen := map[string]bool{}
+		for i := range recs {
+			if recs[i].Attempt > 0 && !seen[recs[i].RequestID] {
+				seen[recs[i].RequestID] = true
+				n++
+			}
+		}
+		return n
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/advise"
 	"github.com/fulcrumhq/fulcrum/internal/eval"
 	"github.com/fulcrumhq/fulcrum/internal/keys"
+	"github.com/fulcrumhq/fulcrum/internal/shadow"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -332,6 +333,8 @@ type reportsData struct {
 	HasAdvise bool
 	Advise    *advise.Report
 	AdviseErr string
+	Shadow    *shadow.Report
+	ShadowErr string
 }
 
 func (h *Handler) reports(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -355,8 +358,36 @@ func (h *Handler) reports(w http.ResponseWriter, r *http.Request, p *page) error
 		}
 		d.Advise = rep
 	}
+	if h.o.Shadow != nil {
+		rep, err := h.o.Shadow(r.Context())
+		if err != nil {
+			d.ShadowErr = err.Error()
+		} else if len(rep.Candidates) > 0 {
+			d.Shadow = rep
+		}
+	}
 	p.Title, p.Data = "Reports", d
 	h.render(w, r, http.StatusOK, "reports", *p)
+	return nil
+}
+
+// shadowReport serves the shadow HTML report (`fulcrum shadow report
+// --html`: rates with intervals, charts) for the reports page's frame.
+func (h *Handler) shadowReport(w http.ResponseWriter, r *http.Request, p *page) error {
+	if h.o.Shadow == nil {
+		http.Error(w, "this store keeps no shadow comparisons", http.StatusNotFound)
+		return nil
+	}
+	rep, err := h.o.Shadow(r.Context())
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := shadow.WriteHTML(&b, rep); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(b.Bytes())
 	return nil
 }
 

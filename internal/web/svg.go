@@ -172,4 +172,5 @@ var funcs = template.FuncMap{
 		return template.CSS(fmt.Sprintf("width:%.1f%%", v*100))
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	"join": func(v []string) string { return strings.Join(v, ", ") },
 }

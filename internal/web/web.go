@@ -27,6 +27,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/keys"
 	"github.com/fulcrumhq/fulcrum/internal/limits"
 	"github.com/fulcrumhq/fulcrum/internal/router"
+	"github.com/fulcrumhq/fulcrum/internal/shadow"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -60,6 +61,9 @@ type Options struct {
 	// Advise builds the advise report shown on the reports page; nil
 	// when no profile is configured (ui.advise_profile).
 	Advise func(ctx context.Context) (*advise.Report, error)
+	// Shadow summarises the stored shadow comparisons (the report of
+	// `fulcrum shadow report`); nil when the store keeps none.
+	Shadow func(ctx context.Context) (*shadow.Report, error)
 	// ReportsDir holds `fulcrum eval` JSON reports to list.
 	ReportsDir string
 	Now        func() time.Time
@@ -101,6 +105,7 @@ func New(o Options) *Handler {
 	h.mux.Handle("POST /ui/keys/{id}/revoke", h.authed(h.revokeKey))
 	h.mux.Handle("GET /ui/reports", h.authed(h.reports))
 	h.mux.Handle("GET /ui/advise", h.authed(h.adviseReport))
+	h.mux.Handle("GET /ui/shadow", h.authed(h.shadowReport))
 	h.mux.HandleFunc("GET /ui", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/", http.StatusMovedPermanently)
 	})

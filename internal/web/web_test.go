@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -8,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 func client(t *testing.T) *http.Client {
@@ -114,5 +119,47 @@ func TestUIAuth(t *testing.T) {
 	post(t, c, g.URL+"/ui/logout", url.Values{"csrf": {m[1]}})
 	if st, _ := get(t, c, g.URL+"/ui/"); st != http.StatusSeeOther {
 		t.Errorf("after sign-out: %d", st)
+	}
+}
+
+// TestReportsShadow: the reports page summarises the stored shadow
+// comparisons (agreement with its interval per candidate) and frames the
+// full shadow report; without comparisons it says how to get some.
+func TestReportsShadow(t *testing.T) {
+	g := startGateway(t)
+	c := client(t)
+	if st, _ := post(t, c, g.URL+"/ui/login", url.Values{"key": {masterKey}}); st != http.StatusSeeOther {
+		t.Fatalf("login: %d", st)
+	}
+	if st, body := get(t, c, g.URL+"/ui/reports"); st != 200 || !strings.Contains(body, `id="shadow-empty"`) {
+		t.Fatalf("reports without comparisons: %d, empty state missing", st)
+	}
+	ss, ok := g.store.(store.Shadows)
+	if !ok {
+		t.Fatal("the store keeps no shadow comparisons")
+	}
+	now := time.Now().UTC()
+	var rows []store.ShadowResult
+	for i, v := range []string{"agree", "agree", "agree", "disagree"} {
+		rows = append(rows, store.ShadowResult{Time: now.Add(-time.Duration(i+1) * time.Minute), RequestID: fmt.Sprintf("r%d", i),
+			Route: "m-openai", Live: "m-openai", LiveProvider: "openai", LiveHosting: "proprietary",
+			Candidate: "m-llama", CandidateProvider: "gpu", CandidateHosting: "self_hosted", Method: "equals", Verdict: v,
+			LiveLatencyMS: 100, CandidateLatencyMS: 300, LiveCostNanos: 4000, CandidateCostNanos: 500})
+	}
+	if err := ss.InsertShadow(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	st, body := get(t, c, g.URL+"/ui/reports")
+	if st != 200 || !strings.Contains(body, `id="shadow-table"`) || strings.Contains(body, `id="shadow-empty"`) {
+		t.Fatalf("reports with comparisons: %d\n%s", st, body)
+	}
+	// 3 of 4 agree: 75.0%, Wilson 95% interval 30.1%–95.4%.
+	for _, want := range []string{"m-llama", "m-openai", "75.0%", "30.1%", "95.4%", `src="/ui/shadow"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("reports page lacks %q", want)
+		}
+	}
+	if st, body := get(t, c, g.URL+"/ui/shadow"); st != 200 || !strings.Contains(body, "m-llama") || !strings.Contains(body, "<svg") {
+		t.Errorf("/ui/shadow: %d", st)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"html/template"
 	"net/http"
 	"path/filepath"
@@ -158,6 +159,70 @@ type routingData struct {
 	Fallbacks int
 	Retried   []countRow
 	Sampled   int
+	Spill     []spillRow
+}
+
+// spillRow is one capacity-limited provider's spillover since this
+// replica started, from the gateway's own counters.
+type spillRow struct {
+	Provider                         string
+	Spilled, CostUSD, Tokens, Queued float64
+	Timeouts, QueueFull              float64
+}
+
+// spillRows reads the spillover and capacity counters (app/hybrid.go) by
+// provider; nil when no provider has a capacity limit.
+func spillRows(g prometheus.Gatherer) []spillRow {
+	if g == nil {
+		return nil
+	}
+	mfs, err := g.Gather()
+	if err != nil {
+		return nil
+	}
+	rows := map[string]*spillRow{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var prov, reason string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "provider":
+					prov = l.GetValue()
+				case "reason":
+					reason = l.GetValue()
+				}
+			}
+			row := func() *spillRow {
+				if rows[prov] == nil {
+					rows[prov] = &spillRow{Provider: prov}
+				}
+				return rows[prov]
+			}
+			v := m.GetCounter().GetValue()
+			switch mf.GetName() {
+			case "fulcrum_spillover_total":
+				row().Spilled += v
+			case "fulcrum_spillover_cost_usd_total":
+				row().CostUSD += v
+			case "fulcrum_spillover_tokens_total":
+				row().Tokens += v
+			case "fulcrum_capacity_queued_total":
+				row().Queued += v
+			case "fulcrum_capacity_rejected_total":
+				if reason == "timeout" {
+					row().Timeouts += v
+				} else {
+					row().QueueFull += v
+				}
+			}
+		}
+	}
+	out := make([]spillRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b spillRow) int { return strings.Compare(a.Provider, b.Provider) })
+	return out
 }
 
 func (h *Handler) routing(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -180,6 +245,7 @@ func (h *Handler) routing(w http.ResponseWriter, r *http.Request, p *page) error
 		}
 	}
 	d.Retried = sorted(by)
+	d.Spill = spillRows(h.o.Metrics)
 	p.Title, p.Data = "Routing", d
 	h.render(w, r, http.StatusOK, "routing", *p)
 	return nil

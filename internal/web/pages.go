@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,7 +36,25 @@ type overviewData struct {
 	Sampled                                               int
 	SpendChart, TokensChart                               template.HTML
 	ByModel                                               []store.UsageGroup
+	// Attribution is spend by request tag and by end user (14 days), for
+	// the tag keys seen in the last 24 hours' sample (at most maxTagKeys).
+	Attribution []attribution
 }
+
+// attribution is one grouping of spend: by the values of a tag key, or
+// by end user.
+type attribution struct {
+	Title  string
+	ID     string
+	Groups []store.UsageGroup
+}
+
+// maxTagKeys bounds the tag keys the overview groups by (and the queries
+// it makes); maxAttributionRows the rows shown per grouping.
+const (
+	maxTagKeys         = 5
+	maxAttributionRows = 10
+)
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) error {
 	ctx := r.Context()
@@ -73,9 +92,18 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) erro
 	}
 	var lat []int64
 	reqs := map[string]bool{}
+	tagKeys := map[string]bool{}
+	users := false
 	for _, rc := range recs {
 		lat = append(lat, rc.LatencyMS)
 		reqs[rc.RequestID] = true
+		for k := range rc.Tags {
+			tagKeys[k] = true
+		}
+		users = users || rc.EndUser != ""
+	}
+	if d.Attribution, err = h.attribution(ctx, from, tagKeys, users); err != nil {
+		return err
 	}
 	d.Requests = int64(len(reqs))
 	d.Sampled = len(lat)
@@ -87,6 +115,48 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) erro
 	p.Title, p.Data = "Overview", d
 	h.render(w, r, http.StatusOK, "overview", *p)
 	return nil
+}
+
+// attribution groups the window's spend by each tag key (sorted, at most
+// maxTagKeys) and by end user, the costliest first.
+func (h *Handler) attribution(ctx context.Context, from time.Time, tagKeys map[string]bool, users bool) ([]attribution, error) {
+	ks := make([]string, 0, len(tagKeys))
+	for k := range tagKeys {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	ks = ks[:min(len(ks), maxTagKeys)]
+	var out []attribution
+	add := func(title, id string, by store.GroupBy) error {
+		gs, err := h.o.Store.UsageSummary(ctx, store.UsageFilter{From: from}, []store.GroupBy{by})
+		if err != nil {
+			return err
+		}
+		slices.SortStableFunc(gs, func(a, b store.UsageGroup) int { return cmpInt64(b.CostNanos, a.CostNanos) })
+		out = append(out, attribution{Title: title, ID: id, Groups: gs[:min(len(gs), maxAttributionRows)]})
+		return nil
+	}
+	for _, k := range ks {
+		if err := add("By tag "+k, "by-tag-"+k, store.ByTag(k)); err != nil {
+			return nil, err
+		}
+	}
+	if users {
+		if err := add("By end user", "by-user", store.ByUser); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 type countRow struct {

@@ -163,3 +163,55 @@ func TestReportsShadow(t *testing.T) {
 		t.Errorf("/ui/shadow: %d", st)
 	}
 }
+
+// TestOverviewAttribution: spend is grouped by the tag keys the recent
+// requests carried and by end user; without tags the page says how to
+// send them.
+func TestOverviewAttribution(t *testing.T) {
+	g := startGateway(t)
+	c := client(t)
+	if st, _ := post(t, c, g.URL+"/ui/login", url.Values{"key": {masterKey}}); st != http.StatusSeeOther {
+		t.Fatalf("login: %d", st)
+	}
+	if _, body := get(t, c, g.URL+"/ui/"); !strings.Contains(body, `id="attribution-empty"`) {
+		t.Fatal("no attribution empty state before tagged traffic")
+	}
+	send := func(tags, user string) {
+		body := fmt.Sprintf(`{"model":"m-openai","user":%q,"messages":[{"role":"user","content":"hello"}]}`, user)
+		req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+masterKey)
+		req.Header.Set("X-Fulcrum-Tags", tags)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("tagged request: %d", resp.StatusCode)
+		}
+	}
+	send("team=search,feature=summaries", "u-alice")
+	send("team=search", "u-alice")
+	send("team=ads", "u-bob")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs, _ := g.store.Usage(context.Background(), store.UsageFilter{})
+		if len(recs) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d usage records committed, want 3", len(recs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, body := get(t, c, g.URL+"/ui/")
+	for _, want := range []string{`id="by-tag-feature"`, `id="by-tag-team"`, `id="by-user"`,
+		"<td>search</td><td>2</td>", "<td>ads</td><td>1</td>", "<td>u-alice</td><td>2</td>", "<td>u-bob</td><td>1</td>", "<td>summaries</td><td>1</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `id="attribution-empty"`) {
+		t.Error("empty state shown with tagged traffic")
+	}
+}

@@ -120,7 +120,7 @@ func (r *Request) shell(m *Meta, status string) *response {
 	o := &response{
 		ID: m.ID, Object: "response", CreatedAt: m.CreatedAt, Status: status, Model: m.Model,
 		Output: []any{}, ParallelToolCalls: true, Store: r.Store, Truncation: "disabled",
-		MaxOutputTokens: r.MaxOutputTokens, Temperature: r.Chat.Temperature, TopP: r.Chat.TopP,
+		MaxOutputTokens: r.MaxOutputTokens, Temperature: orOne(r.Chat.Temperature), TopP: orOne(r.Chat.TopP),
 		Reasoning:  orDefault(r.Reasoning, `{"effort":null,"summary":null}`),
 		Text:       orDefault(r.Text, `{"format":{"type":"text"}}`),
 		ToolChoice: orDefault(r.ToolChoice, `"auto"`), Tools: orDefault(r.Tools, `[]`),
@@ -139,6 +139,26 @@ func (r *Request) shell(m *Meta, status string) *response {
 		o.User = &r.Chat.User
 	}
 	return o
+}
+
+// orOne echoes a sampling parameter the request left unset as the API's
+// default, 1, as OpenAI's Response object does.
+func orOne(v *float64) *float64 {
+	if v != nil {
+		return v
+	}
+	one := 1.0
+	return &one
+}
+
+// itemStatus is an output item's status for the answer's finish reason:
+// "incomplete" when max_output_tokens or a content filter cut it.
+func itemStatus(reason string) string {
+	switch reason {
+	case llm.FinishLength, llm.FinishContentFilter:
+		return "incomplete"
+	}
+	return "completed"
 }
 
 func orDefault(raw json.RawMessage, def string) json.RawMessage {
@@ -192,13 +212,13 @@ func (r *Request) EncodeResponse(m *Meta, resp *llm.ChatResponse) ([]byte, error
 			o.Output = append(o.Output, r.thoughtItem(itemID("rs", m.ID, len(o.Output)), &ch.Message.Thoughts[i]))
 		}
 		if text := ch.Message.Text(); text != "" {
-			o.Output = append(o.Output, &messageItem{Type: "message", ID: itemID("msg", m.ID, len(o.Output)), Status: "completed",
+			o.Output = append(o.Output, &messageItem{Type: "message", ID: itemID("msg", m.ID, len(o.Output)), Status: itemStatus(ch.FinishReason),
 				Role: "assistant", Content: []outputText{newOutputText(text)}})
 		}
 		for _, tc := range ch.Message.ToolCalls {
 			name, ns := r.toolName(tc.Name)
 			o.Output = append(o.Output, &functionCallItem{Type: "function_call", ID: itemID("fc", m.ID, len(o.Output)),
-				Status: "completed", Arguments: tc.Arguments, CallID: tc.ID, Name: name, Namespace: ns})
+				Status: itemStatus(ch.FinishReason), Arguments: tc.Arguments, CallID: tc.ID, Name: name, Namespace: ns})
 		}
 		o.finish(ch.FinishReason)
 	}

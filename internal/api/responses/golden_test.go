@@ -25,10 +25,9 @@ var goldenMeta = &Meta{ID: "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795
 // response.output_text.done, response.content_part.done,
 // response.output_item.done, response.completed; function calls with
 // response.function_call_arguments.delta/.done; error + response.failed on
-// a cut). Known differences from what OpenAI itself returns, kept visible
-// here: unset temperature and top_p are echoed as null (OpenAI echoes its
-// defaults, 1.0), and in an incomplete response (max_output_tokens) the
-// message item's status is "completed" where OpenAI says "incomplete".
+// a cut). Unset temperature and top_p are echoed as OpenAI echoes them,
+// at their default 1; in an incomplete response (max_output_tokens, a
+// content filter) the output items are "incomplete" too, as OpenAI's are.
 var goldenKinds = map[string]golden.Kind{
 	// Ingress: a Responses request -> the canonical request.
 	"decreq": {WantExt: "json", Run: func(t *testing.T, in []byte) []byte {

@@ -155,7 +155,7 @@ func (e *StreamEncoder) closeMessage(b []byte) []byte {
 		return b
 	}
 	e.message = nil
-	it.Status = "completed"
+	it.Status = itemStatus(e.finish)
 	part := it.Content[0]
 	b = e.event(b, "response.output_text.done", map[string]any{"item_id": it.ID, "output_index": e.msgIndex, "content_index": 0, "text": part.Text, "logprobs": []any{}})
 	b = e.event(b, "response.content_part.done", map[string]any{"item_id": it.ID, "output_index": e.msgIndex, "content_index": 0, "part": part})
@@ -165,7 +165,7 @@ func (e *StreamEncoder) closeMessage(b []byte) []byte {
 func (e *StreamEncoder) closeCalls(b []byte) []byte {
 	for _, idx := range e.order {
 		oc := e.calls[idx]
-		oc.item.Status = "completed"
+		oc.item.Status = itemStatus(e.finish)
 		b = e.event(b, "response.function_call_arguments.done", map[string]any{"item_id": oc.item.ID, "output_index": oc.index, "name": oc.item.Name, "arguments": oc.item.Arguments})
 		b = e.event(b, "response.output_item.done", map[string]any{"output_index": oc.index, "item": oc.item})
 	}

@@ -203,6 +203,20 @@ func (r *Reasoning) Budget() int {
 	return BudgetForEffort(r.Effort)
 }
 
+// Untranslated is the refusal of an adapter that translates neither
+// Unsupported nor reasoning: the first unsupported field, else the field
+// that asked explicitly for reasoning (a hint is dropped, see
+// Reasoning.Hint), else nil.
+func (r *ChatRequest) Untranslated(provider string) *Error {
+	if len(r.Unsupported) > 0 {
+		return Unsupported(provider, r.Unsupported[0])
+	}
+	if r.Reasoning.Explicit() {
+		return Unsupported(provider, r.Reasoning.Param)
+	}
+	return nil
+}
+
 // ReasoningParam reports whether name, listed in Unsupported, is the
 // field that asked for reasoning: an adapter that translates Reasoning
 // honours it and does not refuse it.

@@ -133,8 +133,8 @@ func (c *Client) Deployment(model string) string {
 
 // Chat calls POST /openai/deployments/{deployment}/chat/completions.
 func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
-	if len(req.Unsupported) > 0 {
-		return nil, llm.Unsupported(c.info.Name, req.Unsupported[0])
+	if err := req.Untranslated(c.info.Name); err != nil {
+		return nil, err
 	}
 	r := *req
 	r.Stream, r.IncludeUsage = false, false
@@ -166,8 +166,8 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 // chunk (prompt_filter_results, no choices) yields nothing; a completion
 // stopped by the filter ends with finish_reason content_filter.
 func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
-	if len(req.Unsupported) > 0 {
-		return nil, llm.Unsupported(c.info.Name, req.Unsupported[0])
+	if err := req.Untranslated(c.info.Name); err != nil {
+		return nil, err
 	}
 	r := *req
 	r.Stream = true

@@ -11,9 +11,10 @@ import (
 // toConverse translates a canonical request into a Converse body. What
 // Converse cannot carry fails with a 400 naming the parameter.
 func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
+	if err := req.Untranslated(providerType); err != nil {
+		return nil, err
+	}
 	switch {
-	case len(req.Unsupported) > 0:
-		return nil, llm.Unsupported(providerType, req.Unsupported[0])
 	case req.N > 1:
 		return nil, llm.Unsupported(providerType, "n")
 	case req.Seed != nil:

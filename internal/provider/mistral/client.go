@@ -172,8 +172,8 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 
 // encode translates a request with Mistral's differences.
 func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
-	if len(req.Unsupported) > 0 {
-		return nil, llm.Unsupported(c.info.Name, req.Unsupported[0])
+	if err := req.Untranslated(c.info.Name); err != nil {
+		return nil, err
 	}
 	r := *req
 	r.Stream, r.IncludeUsage, r.User = stream, false, ""

@@ -111,8 +111,8 @@ func (c *Client) answer(req *llm.ChatRequest) (text, finish string, usage *llm.U
 	if req.N > 1 {
 		return "", "", nil, llm.Unsupported(c.info.Name, "n")
 	}
-	if len(req.Unsupported) > 0 {
-		return "", "", nil, llm.Unsupported(c.info.Name, req.Unsupported[0])
+	if err := req.Untranslated(c.info.Name); err != nil {
+		return "", "", nil, err
 	}
 	model := c.model
 	if model == "" {

@@ -1,5 +1,6 @@
 // Package admin serves the operator API under /admin/: list, create,
-// revoke and rotate virtual keys, read budgets, and read the savings ledger
+// revoke and rotate virtual keys, read budgets, read usage summaries
+// (GET /admin/usage, grouped by tag, end user, model...), and read the savings ledger
 // of the self-hosted providers. The gateway mounts it
 // behind the master key; this package does no authentication of its own.
 //
@@ -12,8 +13,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +39,11 @@ type Ledger interface {
 	Lines() []savings.Line
 }
 
+// Usage is what the usage endpoint reads; store.Store implements it.
+type Usage interface {
+	UsageSummary(ctx context.Context, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error)
+}
+
 // Options configures New. Zero fields take the defaults noted.
 type Options struct {
 	Keys *keys.Service
@@ -44,8 +52,10 @@ type Options struct {
 	// Savings serves GET /admin/savings; nil answers 404 there.
 	// *savings.Ledger implements it.
 	Savings Ledger
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Usage serves GET /admin/usage; nil answers 404 there.
+	Usage  Usage
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Handler is the admin API.
@@ -70,6 +80,7 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("POST /admin/keys/{id}/rotate", h.rotate)
 	h.mux.HandleFunc("GET /admin/budgets", h.budgets)
 	h.mux.HandleFunc("GET /admin/savings", h.savings)
+	h.mux.HandleFunc("GET /admin/usage", h.usage)
 	h.mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found_error", "unknown_url", "", "unknown admin endpoint "+r.Method+" "+r.URL.Path)
 	})
@@ -311,6 +322,119 @@ func (h *Handler) savings(w http.ResponseWriter, r *http.Request) {
 		asOf = h.o.Now().UTC()
 	}
 	writeJSON(w, http.StatusOK, SavingsView{Object: "savings", AsOf: asOf, Providers: lines})
+}
+
+// UsageView is the body of GET /admin/usage.
+type UsageView struct {
+	Object  string           `json:"object"` // "usage"
+	From    *time.Time       `json:"from,omitempty"`
+	To      *time.Time       `json:"to,omitempty"`
+	GroupBy []string         `json:"group_by"`
+	Groups  []UsageGroupView `json:"groups"`
+}
+
+// UsageGroupView is one group of a usage summary: the store's sums plus the
+// cost in USD as a decimal string.
+type UsageGroupView struct {
+	store.UsageGroup
+	CostUSD string `json:"cost_usd"`
+}
+
+// usage serves GET /admin/usage?since=7d&until=...&group_by=tag:team,model
+// with optional key, team, model, provider and hosting filters: the same
+// summary as `fulcrum usage` (store.UsageSummary). Groups by user or tag
+// read raw rows only (their retention).
+func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
+	if h.o.Usage == nil {
+		writeError(w, http.StatusNotFound, "not_found_error", "usage_disabled", "", "no usage store is configured")
+		return
+	}
+	q := r.URL.Query()
+	now := h.o.Now()
+	from, err := parseWhen(q.Get("since"), now)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "since", "since: "+err.Error())
+		return
+	}
+	to, err := parseWhen(q.Get("until"), now)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "until", "until: "+err.Error())
+		return
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "since", "since is not before until")
+		return
+	}
+	var by []store.GroupBy
+	gb := "model"
+	if q.Has("group_by") {
+		gb = q.Get("group_by")
+	}
+	for g := range strings.SplitSeq(gb, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		if !store.ValidGroupBy(store.GroupBy(g)) {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "group_by",
+				fmt.Sprintf("group_by: unknown dimension %q (want key, team, model, provider, hosting, day, user or tag:NAME)", g))
+			return
+		}
+		by = append(by, store.GroupBy(g))
+	}
+	f := store.UsageFilter{From: from, To: to, KeyID: q.Get("key"), Team: q.Get("team"),
+		Model: q.Get("model"), Provider: q.Get("provider"), Hosting: q.Get("hosting")}
+	groups, err := h.o.Usage.UsageSummary(r.Context(), f, by)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	out := UsageView{Object: "usage", GroupBy: []string{}, Groups: []UsageGroupView{}}
+	if !from.IsZero() {
+		out.From = &from
+	}
+	if !to.IsZero() {
+		out.To = &to
+	}
+	for _, g := range by {
+		out.GroupBy = append(out.GroupBy, string(g))
+	}
+	for _, g := range groups {
+		out.Groups = append(out.Groups, UsageGroupView{UsageGroup: g, CostUSD: limits.FormatUSD(g.CostNanos)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// parseWhen reads since/until as `fulcrum usage` does: a duration back from
+// now (90m, 24h, 7d, 2w; to the whole minute), a UTC date or an RFC 3339
+// time. "" is no bound.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	var unit time.Duration
+	switch {
+	case strings.HasSuffix(s, "d"):
+		unit = 24 * time.Hour
+	case strings.HasSuffix(s, "w"):
+		unit = 7 * 24 * time.Hour
+	}
+	if unit != 0 {
+		n, err := strconv.Atoi(s[:len(s)-1])
+		if err == nil && n >= 0 && n < 100000 {
+			return now.Add(-time.Duration(n) * unit).UTC().Truncate(time.Minute), nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d).UTC().Truncate(time.Minute), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a duration (24h, 7d, 2w), a date (2026-11-01) or an RFC 3339 time", s)
 }
 
 // fail maps a service error to its status.

@@ -50,7 +50,7 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 	})
 	o.Auth = keyAuth{ks}
 	o.Limiter = &gateLimiter{ks: ks, gate: gate, router: rt, prices: g.prices}
-	o.Admin = admin.New(admin.Options{Keys: ks, Budgets: gate, Savings: g.adminLedger(), Logger: g.log})
+	o.Admin = admin.New(admin.Options{Keys: ks, Budgets: gate, Savings: g.adminLedger(), Usage: st, Logger: g.log})
 	g.keys, g.gate = ks, gate
 	g.collectors = append(g.collectors, limits.NewCollector(gate))
 	return nil

@@ -66,9 +66,10 @@ type anthropicRequest struct {
 }
 
 type anthropicBlock struct {
-	Type    string          `json:"type"`
-	Text    string          `json:"text"`
-	Content json.RawMessage `json:"content"`
+	Type      string          `json:"type"`
+	Signature *string         `json:"signature"`
+	Text      string          `json:"text"`
+	Content   json.RawMessage `json:"content"`
 }
 
 func (a *Anthropic) serve(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +106,19 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 	case len(req.Messages) == 0:
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", "messages: at least one message is required")
 		return
+	}
+	// Anthropic verifies the signature of every thinking block sent back
+	// and rejects one that has none.
+	for i, m := range req.Messages {
+		var blocks []anthropicBlock
+		_ = json.Unmarshal(m.Content, &blocks)
+		for j, bl := range blocks {
+			if bl.Type == "thinking" && (bl.Signature == nil || *bl.Signature == "") {
+				anthropicError(w, http.StatusBadRequest, "invalid_request_error",
+					fmt.Sprintf("messages.%d.content.%d: Invalid `signature` in `thinking` block", i, j))
+				return
+			}
+		}
 	}
 	// The scenario is read from the last message that is not a system
 	// instruction: agents append system messages after the user's turn.

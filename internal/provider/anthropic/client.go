@@ -171,7 +171,10 @@ func (c *Client) Forward(ctx context.Context, raw *provider.RawRequest) (*http.R
 	if v := raw.Header.Values("anthropic-beta"); len(v) > 0 {
 		extra = http.Header{"Anthropic-Beta": v}
 	}
-	resp, cancel, err := c.post(ctx, raw.Path, raw.Body, extra, raw.Stream)
+	// Unsigned thinking blocks (relayed from a provider that signs
+	// nothing) are removed: Anthropic rejects them. Removal only, after
+	// the policy scan, so the forwarded body stays within what was scanned.
+	resp, cancel, err := c.post(ctx, raw.Path, wire.DropUnsignedThinking(raw.Body), extra, raw.Stream)
 	if err != nil {
 		return nil, err
 	}

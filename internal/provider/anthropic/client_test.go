@@ -435,3 +435,41 @@ func TestUnsupportedIs400(t *testing.T) {
 		t.Errorf("%d requests reached the upstream", n)
 	}
 }
+
+// TestForwardDropsUnsignedThinking: a thinking block relayed from a
+// provider that signs nothing is removed before the body is forwarded (the
+// fake, like Anthropic, rejects it); signed blocks and the rest stay.
+func TestForwardDropsUnsignedThinking(t *testing.T) {
+	f := fake.NewAnthropic()
+	defer f.Close()
+	c := newClient(t, f, nil)
+	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[` +
+		`{"role":"user","content":"q1"},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"from vllm","signature":""},{"type":"text","text":"a1"}]},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"signed","signature":"sig"},{"type":"text","text":"a2"}]},` +
+		`{"role":"user","content":"q2"}]}`)
+	// Sent as it is, the fake refuses it as Anthropic does.
+	hr, _ := http.NewRequest("POST", f.URL+"/messages", strings.NewReader(string(body)))
+	hr.Header.Set("x-api-key", fake.APIKey)
+	hr.Header.Set("anthropic-version", "2023-06-01")
+	raw, _ := http.DefaultClient.Do(hr)
+	if raw != nil {
+		raw.Body.Close()
+		if raw.StatusCode != 400 {
+			t.Fatalf("fake accepted an unsigned thinking block: %d", raw.StatusCode)
+		}
+	}
+	resp, err := c.Forward(context.Background(), &provider.RawRequest{Path: "/messages", Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("forward: %d %s", resp.StatusCode, b)
+	}
+	sent := string(f.Log.All()[len(f.Log.All())-1].Body)
+	if strings.Contains(sent, "from vllm") || !strings.Contains(sent, `"signature":"sig"`) || !strings.Contains(sent, "a1") || !strings.Contains(sent, "q2") {
+		t.Errorf("forwarded %s", sent)
+	}
+}

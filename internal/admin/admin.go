@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -351,12 +350,12 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	now := h.o.Now()
-	from, err := parseWhen(q.Get("since"), now)
+	from, err := store.ParseWhen(q.Get("since"), now)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "since", "since: "+err.Error())
 		return
 	}
-	to, err := parseWhen(q.Get("until"), now)
+	to, err := store.ParseWhen(q.Get("until"), now)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "until", "until: "+err.Error())
 		return
@@ -403,38 +402,6 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 		out.Groups = append(out.Groups, UsageGroupView{UsageGroup: g, CostUSD: limits.FormatUSD(g.CostNanos)})
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// parseWhen reads since/until as `fulcrum usage` does: a duration back from
-// now (90m, 24h, 7d, 2w; to the whole minute), a UTC date or an RFC 3339
-// time. "" is no bound.
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	var unit time.Duration
-	switch {
-	case strings.HasSuffix(s, "d"):
-		unit = 24 * time.Hour
-	case strings.HasSuffix(s, "w"):
-		unit = 7 * 24 * time.Hour
-	}
-	if unit != 0 {
-		n, err := strconv.Atoi(s[:len(s)-1])
-		if err == nil && n >= 0 && n < 100000 {
-			return now.Add(-time.Duration(n) * unit).UTC().Truncate(time.Minute), nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d).UTC().Truncate(time.Minute), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a duration (24h, 7d, 2w), a date (2026-11-01) or an RFC 3339 time", s)
 }
 
 // fail maps a service error to its status.

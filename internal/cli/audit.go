@@ -205,7 +205,7 @@ Archive the output before 'fulcrum store prune' deletes the rows.`,
 			if until == "" {
 				return fmt.Errorf("--until is required (e.g. 400d, 2026-01-01)")
 			}
-			cut, err := parseWhen(until, time.Now())
+			cut, err := store.ParseWhen(until, time.Now())
 			if err != nil {
 				return fmt.Errorf("--until: %w", err)
 			}

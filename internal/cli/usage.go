@@ -89,45 +89,12 @@ var unsetRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 const unsetMark = "__FULCRUM_UNSET_VARIABLE_"
 
-// parseWhen reads a --since or --until value: a duration back from now
-// ("90m", "24h", "7d", "2w", taken back to the whole minute, so that a
-// summary reads whole minutes from the rollups at that edge), a UTC date
-// ("2026-11-01", midnight) or an RFC 3339 time. "" is the zero time (no bound).
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	var unit time.Duration
-	switch {
-	case strings.HasSuffix(s, "d"):
-		unit = 24 * time.Hour
-	case strings.HasSuffix(s, "w"):
-		unit = 7 * 24 * time.Hour
-	}
-	if unit != 0 {
-		n, err := strconv.Atoi(s[:len(s)-1])
-		if err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * unit).UTC().Truncate(time.Minute), nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d).UTC().Truncate(time.Minute), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a duration (24h, 7d, 2w), a date (2026-11-01) or an RFC 3339 time", s)
-}
-
 // timeRange parses --since and --until against now.
 func timeRange(since, until string, now time.Time) (from, to time.Time, err error) {
-	if from, err = parseWhen(since, now); err != nil {
+	if from, err = store.ParseWhen(since, now); err != nil {
 		return from, to, fmt.Errorf("--since: %w", err)
 	}
-	if to, err = parseWhen(until, now); err != nil {
+	if to, err = store.ParseWhen(until, now); err != nil {
 		return from, to, fmt.Errorf("--until: %w", err)
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {

@@ -266,7 +266,7 @@ func TestParseWhen(t *testing.T) {
 		{in: "2026-13-01", wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := parseWhen(tt.in, now)
+		got, err := store.ParseWhen(tt.in, now)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("parseWhen(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
 			continue

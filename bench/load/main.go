@@ -113,6 +113,10 @@ func run() error {
 			return err
 		}
 	}
+	var anonPeak func() int64
+	if *pid > 0 {
+		anonPeak = sampleAnon(*pid, 50*time.Millisecond)
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -129,6 +133,7 @@ func run() error {
 			return err
 		}
 		r.PID, r.CPUSeconds, r.RSSPeakKB, r.RSSKB = *pid, cpu1-cpu0, mem.PeakKB, mem.RSSKB
+		r.RSSAnonPeakKB, r.RSSFileKB = max(anonPeak(), mem.AnonKB), mem.FileKB
 		if res.Requests > 0 {
 			r.CPUPerReqUS = r.CPUSeconds / float64(res.Requests) * 1e6
 		}
@@ -216,4 +221,33 @@ func freePorts(w io.Writer, n int) error {
 	}
 	_, err := fmt.Fprintln(w, strings.Join(ps, " "))
 	return err
+}
+
+// sampleAnon reads pid's anonymous resident memory (RssAnon) every period
+// until the returned function is called, which stops the sampling and
+// returns the largest value seen. The kernel keeps a high-water mark only
+// for the whole RSS (VmHWM), whose file-backed part is mostly the
+// executable's clean pages; the anonymous part is what load makes grow.
+func sampleAnon(pid int, period time.Duration) func() int64 {
+	stop, done := make(chan struct{}), make(chan int64, 1)
+	go func() {
+		var peak int64
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			if m, err := proc.Mem(pid); err == nil {
+				peak = max(peak, m.AnonKB)
+			}
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		return <-done
+	}
 }

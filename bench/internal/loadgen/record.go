@@ -58,6 +58,11 @@ type Record struct {
 	CPUPerReqUS float64 `json:"cpu_us_per_req,omitempty"`
 	RSSPeakKB   int64   `json:"rss_peak_kb,omitempty"`
 	RSSKB       int64   `json:"rss_kb,omitempty"`
+	// RSSAnonPeakKB is the largest anonymous resident memory (RssAnon:
+	// heap, stacks, buffers) sampled during the run; RSSFileKB the
+	// file-backed part (RssFile: the executable's pages) at its end.
+	RSSAnonPeakKB int64 `json:"rss_anon_peak_kb,omitempty"`
+	RSSFileKB     int64 `json:"rss_file_kb,omitempty"`
 }
 
 // NewRecord summarises r for cfg.

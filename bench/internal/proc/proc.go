@@ -49,6 +49,14 @@ func ParseStatCPU(b []byte) (float64, error) {
 type Memory struct {
 	PeakKB int64 // VmHWM: the most resident memory the process ever had
 	RSSKB  int64 // VmRSS: resident memory now
+	// VmRSS is the sum of these two (and RssShmem). AnonKB is private
+	// memory: heap, stacks, buffers, what load makes grow. FileKB is pages
+	// of mapped files, mostly the executable's code and read-only data:
+	// clean, shared with every process mapping the same file, and
+	// reclaimable; the kernel maps them in blocks around each touched page
+	// (fault-around), so a large binary shows more of it than it reads.
+	AnonKB int64 // RssAnon
+	FileKB int64 // RssFile
 }
 
 // Mem reads /proc/PID/status.
@@ -60,18 +68,24 @@ func Mem(pid int) (Memory, error) {
 	return ParseStatusMem(b)
 }
 
-// ParseStatusMem reads VmHWM and VmRSS ("VmHWM:\t  12345 kB") from the text
-// of /proc/PID/status.
+// ParseStatusMem reads VmHWM and VmRSS ("VmHWM:\t  12345 kB"), and RssAnon
+// and RssFile where the kernel reports them (Linux 4.5 and later), from the
+// text of /proc/PID/status.
 func ParseStatusMem(b []byte) (Memory, error) {
 	var m Memory
 	var found int
 	for line := range bytes.Lines(b) {
 		var dst *int64
+		required := true
 		switch {
 		case bytes.HasPrefix(line, []byte("VmHWM:")):
 			dst = &m.PeakKB
 		case bytes.HasPrefix(line, []byte("VmRSS:")):
 			dst = &m.RSSKB
+		case bytes.HasPrefix(line, []byte("RssAnon:")):
+			dst, required = &m.AnonKB, false
+		case bytes.HasPrefix(line, []byte("RssFile:")):
+			dst, required = &m.FileKB, false
 		default:
 			continue
 		}
@@ -84,7 +98,9 @@ func ParseStatusMem(b []byte) (Memory, error) {
 			return m, fmt.Errorf("proc: status: bad line %q: %w", line, err)
 		}
 		*dst = v
-		found++
+		if required {
+			found++
+		}
 	}
 	if found < 2 {
 		return m, fmt.Errorf("proc: status: no VmHWM/VmRSS")

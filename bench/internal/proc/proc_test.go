@@ -31,6 +31,14 @@ func TestParseStatusMem(t *testing.T) {
 	if err != nil || got != (Memory{PeakKB: 14336, RSSKB: 12000}) {
 		t.Errorf("got %+v, %v", got, err)
 	}
+	in = "VmHWM:\t   48684 kB\nVmRSS:\t   48104 kB\nRssAnon:\t    9820 kB\nRssFile:\t   38284 kB\nRssShmem:\t       0 kB\n"
+	got, err = ParseStatusMem([]byte(in))
+	if err != nil || got != (Memory{PeakKB: 48684, RSSKB: 48104, AnonKB: 9820, FileKB: 38284}) {
+		t.Errorf("with RssAnon/RssFile: got %+v, %v", got, err)
+	}
+	if _, err := ParseStatusMem([]byte("RssAnon:\t 1 kB\nRssFile:\t 2 kB\n")); err == nil {
+		t.Error("want an error with RssAnon/RssFile but no VmHWM/VmRSS")
+	}
 	if _, err := ParseStatusMem([]byte("Name:\tx\n")); err == nil {
 		t.Error("want an error without VmHWM")
 	}
@@ -44,7 +52,7 @@ func TestSelf(t *testing.T) {
 		t.Error(err)
 	}
 	m, err := Mem(os.Getpid())
-	if err != nil || m.PeakKB <= 0 || m.RSSKB <= 0 || m.RSSKB > m.PeakKB {
+	if err != nil || m.PeakKB <= 0 || m.RSSKB <= 0 || m.RSSKB > m.PeakKB || m.AnonKB <= 0 || m.AnonKB > m.RSSKB {
 		t.Errorf("Mem(self) = %+v, %v", m, err)
 	}
 }

@@ -75,6 +75,8 @@ type Cell struct {
 	TTFT50, TTFT99      float64 // ms, streams only
 	CPUPerReqUS         float64 // 0 when not measured
 	RSSPeakMB           float64 // 0 when not measured
+	RSSAnonPeakMB       float64 // peak anonymous RSS; 0 when not measured
+	RSSFileMB           float64 // file-backed RSS at the end of the run
 	Requests, Errors    int64
 }
 
@@ -96,13 +98,15 @@ func Aggregate(recs []loadgen.Record) map[Key]Cell {
 		}
 		c := Cell{
 			Reps: len(rs), Mode: rs[0].Mode, Conns: rs[0].Conns, Rate: rs[0].Rate,
-			RPS:         med(func(r loadgen.Record) float64 { return r.RPS }),
-			P50:         med(func(r loadgen.Record) float64 { return r.Latency.P50 }),
-			P90:         med(func(r loadgen.Record) float64 { return r.Latency.P90 }),
-			P99:         med(func(r loadgen.Record) float64 { return r.Latency.P99 }),
-			P999:        med(func(r loadgen.Record) float64 { return r.Latency.P999 }),
-			CPUPerReqUS: med(func(r loadgen.Record) float64 { return r.CPUPerReqUS }),
-			RSSPeakMB:   med(func(r loadgen.Record) float64 { return float64(r.RSSPeakKB) / 1024 }),
+			RPS:           med(func(r loadgen.Record) float64 { return r.RPS }),
+			P50:           med(func(r loadgen.Record) float64 { return r.Latency.P50 }),
+			P90:           med(func(r loadgen.Record) float64 { return r.Latency.P90 }),
+			P99:           med(func(r loadgen.Record) float64 { return r.Latency.P99 }),
+			P999:          med(func(r loadgen.Record) float64 { return r.Latency.P999 }),
+			CPUPerReqUS:   med(func(r loadgen.Record) float64 { return r.CPUPerReqUS }),
+			RSSPeakMB:     med(func(r loadgen.Record) float64 { return float64(r.RSSPeakKB) / 1024 }),
+			RSSAnonPeakMB: med(func(r loadgen.Record) float64 { return float64(r.RSSAnonPeakKB) / 1024 }),
+			RSSFileMB:     med(func(r loadgen.Record) float64 { return float64(r.RSSFileKB) / 1024 }),
 		}
 		if k.Stream {
 			c.TTFT50 = med(func(r loadgen.Record) float64 { return ttft(r).P50 })

@@ -116,7 +116,7 @@ func TestMatrixResponsesAndThinking(t *testing.T) {
 var refusesThinking = map[string]string{
 	"m-ollama":  "does not support thinking",
 	"m-bedrock": `parameter \"thinking\" is not supported`,
-	"m-azure":   `parameter \"thinking\" is not supported`,
+	"m-azure":   "'reasoning_effort' is not supported with this model",
 	"m-mistral": `parameter \"thinking\" is not supported`,
 }
 

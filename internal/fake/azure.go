@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,6 +137,13 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 	if n := len(cr.Messages); n > 0 {
 		text = openaiText(cr.Messages[n-1].Content)
 	}
+	if !azureReasoningEffortOK(w, model, cr.ReasoningEffort) {
+		return
+	}
+	// A reasoning model reasons whether asked or not (at its default
+	// effort, medium) and reports it in usage; its reasoning text is not
+	// returned by chat completions.
+	reasoning := azureReasons(model) && (cr.ReasoningEffort == nil || *cr.ReasoningEffort != "none")
 	switch {
 	case strings.Contains(text, "[[filtered]]"):
 		azureFiltered(w)
@@ -150,7 +158,7 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cr.Stream {
-		a.inner.ServeHTTP(&azureStreamWriter{ResponseWriter: w}, inner)
+		a.inner.ServeHTTP(&azureStreamWriter{ResponseWriter: w, reasoning: reasoning}, inner)
 		return
 	}
 	rec := httptest.NewRecorder()
@@ -168,6 +176,9 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			out, _ = json.Marshal(m)
+		}
+		if reasoning {
+			out = azureReasoningUsage(out)
 		}
 	}
 	for k, v := range rec.Header() {
@@ -311,6 +322,8 @@ type azureStreamWriter struct {
 	http.ResponseWriter
 	status int
 	done   bool
+	// reasoning reports reasoning tokens in the usage chunk.
+	reasoning bool
 }
 
 func (s *azureStreamWriter) WriteHeader(code int) {
@@ -325,7 +338,67 @@ func (s *azureStreamWriter) Write(p []byte) (int, error) {
 			_, _ = io.WriteString(s.ResponseWriter, `data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"filtered":false,"detected":false},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}}]}`+"\n\n")
 		}
 	}
+	if s.reasoning {
+		if _, err := s.ResponseWriter.Write(azureReasoningUsage(p)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	return s.ResponseWriter.Write(p)
+}
+
+// azureReasons reports whether a deployment's model takes reasoning_effort
+// (https://learn.microsoft.com/azure/foundry/openai/how-to/reasoning): the
+// o-series and gpt-5, not its chat snapshots.
+func azureReasons(model string) bool {
+	return (strings.HasPrefix(model, "o1") || strings.HasPrefix(model, "o3") || strings.HasPrefix(model, "o4") ||
+		strings.HasPrefix(model, "gpt-5")) && !strings.Contains(model, "-chat")
+}
+
+// azureReasoningEffortOK answers reasoning_effort as Azure does: a model
+// that does not reason refuses the parameter, a reasoning model the levels
+// it does not have (o-series: low, medium, high; gpt-5 adds minimal;
+// gpt-5.1 and later none and xhigh).
+func azureReasoningEffortOK(w http.ResponseWriter, model string, effort *string) bool {
+	if effort == nil {
+		return true
+	}
+	if !azureReasons(model) {
+		azureParamError(w, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", "reasoning_effort", "unsupported_parameter")
+		return false
+	}
+	levels := []string{"low", "medium", "high"}
+	supported := "'low', 'medium', and 'high'"
+	switch {
+	case strings.HasPrefix(model, "gpt-5.") && !strings.HasPrefix(model, "gpt-5.0"):
+		levels = append(levels, "none", "minimal", "xhigh")
+		supported = "'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'"
+	case strings.HasPrefix(model, "gpt-5"):
+		levels = append(levels, "minimal")
+		supported = "'minimal', 'low', 'medium', and 'high'"
+	}
+	for _, l := range levels {
+		if *effort == l {
+			return true
+		}
+	}
+	azureParamError(w, "Invalid value: '"+*effort+"'. Supported values are: "+supported+".", "reasoning_effort", "invalid_value")
+	return false
+}
+
+// azureReasoningUsage reports ReasoningTokens in the usage of a chat
+// completion or of the stream's usage chunk (the OpenAI fake writes one
+// event per Write).
+func azureReasoningUsage(p []byte) []byte {
+	return bytes.Replace(p, []byte(`"reasoning_tokens":0`), []byte(`"reasoning_tokens":`+strconv.Itoa(ReasoningTokens)), 1)
+}
+
+// azureParamError writes the OpenAI-shaped error Azure returns for a
+// parameter the model refuses.
+func azureParamError(w http.ResponseWriter, msg, param, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "param": param, "code": code}})
 }
 
 func (s *azureStreamWriter) Flush() {

@@ -131,14 +131,79 @@ func (c *Client) Deployment(model string) string {
 	return model
 }
 
+// requestOptions is Azure's chat dialect: the token limit as
+// max_completion_tokens (its reasoning deployments refuse max_tokens),
+// reasoning as reasoning_effort with every level OpenAI defines, which the
+// deployment's model accepts or refuses with its own 400 (o-series take
+// low, medium and high; gpt-5 adds minimal, gpt-5.1 none).
+var requestOptions = api.RequestOptions{MaxCompletionTokens: true, Reasoning: api.ReasoningEffort, AllEfforts: true}
+
+// check refuses what the translated path cannot carry: fields the ingress
+// decoder only named, except the one that asked for reasoning, which
+// reasoning translates.
+func (c *Client) check(req *llm.ChatRequest) error {
+	for _, name := range req.Unsupported {
+		if !req.ReasoningParam(name) {
+			return llm.Unsupported(c.info.Name, name)
+		}
+	}
+	return nil
+}
+
+// reasoning decides what of the request's reasoning the deployment gets
+// (docs/providers/azure_openai.md#reasoning). An explicit request (an
+// effort, or a thinking budget mapped to one by llm.EffortForBudget) is
+// sent whatever the deployment: Azure answers for its model with a precise
+// 400 (unsupported_parameter for gpt-4o) better than a list of names can,
+// since a deployment's name need not say its model. Everything softer (a
+// hint, an effort of "none", disabled thinking) is sent only when the
+// model or deployment name is of a reasoning family, and a hint's effort
+// is kept to low, medium or high, the levels every reasoning deployment
+// takes: Claude Code sends adaptive thinking and output_config.effort on
+// every request, and a gpt-4o deployment must still answer it.
+func (c *Client) reasoning(r *llm.ChatRequest) {
+	rs := r.Reasoning
+	if rs == nil || rs.Explicit() {
+		return
+	}
+	if !reasons(r.Model) && !reasons(c.Deployment(r.Model)) {
+		r.Reasoning = nil
+		return
+	}
+	if rs.Hint {
+		h := *rs
+		switch h.Effort {
+		case "minimal":
+			h.Effort = "low"
+		case "xhigh":
+			h.Effort = "high"
+		}
+		r.Reasoning = &h
+	}
+}
+
+// reasons reports whether a model or deployment name is of a family that
+// takes reasoning_effort on Azure: the o-series, gpt-5 (but not its chat
+// snapshots), gpt-oss and codex.
+func reasons(name string) bool {
+	name = strings.ToLower(name)
+	for _, p := range [...]string{"o1", "o3", "o4", "gpt-5", "gpt-oss", "codex"} {
+		if strings.HasPrefix(name, p) {
+			return !strings.Contains(name, "-chat")
+		}
+	}
+	return false
+}
+
 // Chat calls POST /openai/deployments/{deployment}/chat/completions.
 func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
-	if err := req.Untranslated(c.info.Name); err != nil {
+	if err := c.check(req); err != nil {
 		return nil, err
 	}
 	r := *req
 	r.Stream, r.IncludeUsage = false, false
-	body, err := api.EncodeChatRequestWith(&r, api.RequestOptions{MaxCompletionTokens: true})
+	c.reasoning(&r)
+	body, err := api.EncodeChatRequestWith(&r, requestOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -166,12 +231,13 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 // chunk (prompt_filter_results, no choices) yields nothing; a completion
 // stopped by the filter ends with finish_reason content_filter.
 func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
-	if err := req.Untranslated(c.info.Name); err != nil {
+	if err := c.check(req); err != nil {
 		return nil, err
 	}
 	r := *req
 	r.Stream = true
-	body, err := api.EncodeChatRequestWith(&r, api.RequestOptions{MaxCompletionTokens: true})
+	c.reasoning(&r)
+	body, err := api.EncodeChatRequestWith(&r, requestOptions)
 	if err != nil {
 		return nil, err
 	}

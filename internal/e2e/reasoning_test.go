@@ -23,11 +23,13 @@ type reasoningUpstreams struct {
 	vllm, qwen *fake.OpenAI
 	gemini     *fake.Gemini
 	ollama     *fake.Ollama
+	bedrock    *fake.Bedrock
 }
 
 func startReasoning(t *testing.T) (*reasoningUpstreams, *gateway) {
-	u := &reasoningUpstreams{vllm: fake.NewOpenAI(), qwen: fake.NewOpenAI(), gemini: fake.NewGemini(), ollama: fake.NewOllama()}
-	t.Cleanup(func() { u.vllm.Close(); u.qwen.Close(); u.gemini.Close(); u.ollama.Close() })
+	u := &reasoningUpstreams{vllm: fake.NewOpenAI(), qwen: fake.NewOpenAI(), gemini: fake.NewGemini(), ollama: fake.NewOllama(),
+		bedrock: fake.NewBedrock("eu-central-1")}
+	t.Cleanup(func() { u.vllm.Close(); u.qwen.Close(); u.gemini.Close(); u.ollama.Close(); u.bedrock.Close() })
 	u.vllm.SetReasoning(fake.ReasoningField)
 	u.qwen.SetReasoning(fake.ThinkTags)
 	g := startGateway(t, fmt.Sprintf(`
@@ -38,16 +40,24 @@ providers:
       reasoning: { request: chat_template_kwargs, think_tags: true } }
   - { name: p-gemini, type: gemini, base_url: %q, api_key: %q }
   - { name: p-ollama, type: ollama, base_url: %q }
+  - { name: p-bedrock, type: bedrock, base_url: %q, aws: { region: eu-central-1, access_key_id: %q, secret_access_key: %q } }
 models:
   - { name: r-vllm, provider: p-vllm, upstream: deepseek-r1 }
   - { name: r-qwen, provider: p-qwen, upstream: qwen3 }
   - { name: r-gemini, provider: p-gemini, upstream: gemini-2.5-flash }
   - { name: r-ollama, provider: p-ollama, upstream: "qwen3:8b" }
-`, u.vllm.URL, fake.APIKey, u.qwen.URL, fake.APIKey, u.gemini.URL, fake.APIKey, u.ollama.URL), "FULCRUM_MASTER_KEY="+masterKey)
+  - { name: r-bedrock, provider: p-bedrock, upstream: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0" }
+`, u.vllm.URL, fake.APIKey, u.qwen.URL, fake.APIKey, u.gemini.URL, fake.APIKey, u.ollama.URL,
+		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey), "FULCRUM_MASTER_KEY="+masterKey)
 	return u, g
 }
 
-var reasoningModels = []string{"r-vllm", "r-qwen", "r-gemini", "r-ollama"}
+var reasoningModels = []string{"r-vllm", "r-qwen", "r-gemini", "r-ollama", "r-bedrock"}
+
+// reportsReasoningTokens says which upstreams count reasoning tokens
+// apart: Ollama reports none, and Bedrock's Converse usage has no such
+// field (Claude's thinking is in outputTokens).
+func reportsReasoningTokens(model string) bool { return model != "r-ollama" && model != "r-bedrock" }
 
 // lastBody is the last request an upstream fake received, decoded.
 func (u *reasoningUpstreams) lastBody(t *testing.T, model string) map[string]any {
@@ -60,6 +70,8 @@ func (u *reasoningUpstreams) lastBody(t *testing.T, model string) map[string]any
 		log = &u.qwen.Log
 	case "r-gemini":
 		log = &u.gemini.Log
+	case "r-bedrock":
+		log = &u.bedrock.Log
 	default:
 		log = &u.ollama.Log
 	}
@@ -89,6 +101,8 @@ func (u *reasoningUpstreams) checkAsked(t *testing.T, model, effort string) {
 		got, want = gc["thinkingConfig"], map[string]any{"thinkingBudget": float64(2048), "includeThoughts": true}
 	case "r-ollama":
 		got, want = b["think"], true
+	case "r-bedrock":
+		got, want = b["additionalModelRequestFields"], map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": float64(2048)}}
 	}
 	if mustJSON(got) != mustJSON(want) {
 		t.Errorf("%s was asked %s, want %s", model, mustJSON(got), mustJSON(want))
@@ -181,7 +195,7 @@ func TestReasoningOpenAIChat(t *testing.T) {
 			if rc != fake.Thought(prompt) || m.Content != fake.Reply(prompt) {
 				t.Errorf("reasoning_content %q, content %q", rc, m.Content)
 			}
-			if model != "r-ollama" && resp.Usage.CompletionTokensDetails.ReasoningTokens != fake.ReasoningTokens {
+			if reportsReasoningTokens(model) && resp.Usage.CompletionTokensDetails.ReasoningTokens != fake.ReasoningTokens {
 				t.Errorf("reasoning tokens %d", resp.Usage.CompletionTokensDetails.ReasoningTokens)
 			}
 
@@ -222,7 +236,7 @@ func TestReasoningResponses(t *testing.T) {
 			}
 			u.checkAsked(t, model, "low")
 			checkReasoningItem(t, resp, prompt)
-			if model != "r-ollama" && resp.Usage.OutputTokensDetails.ReasoningTokens != fake.ReasoningTokens {
+			if reportsReasoningTokens(model) && resp.Usage.OutputTokensDetails.ReasoningTokens != fake.ReasoningTokens {
 				t.Errorf("reasoning tokens %d", resp.Usage.OutputTokensDetails.ReasoningTokens)
 			}
 

@@ -143,7 +143,14 @@ func (b *Bedrock) verify(r *http.Request, body []byte) (string, string) {
 }
 
 type bedrockBlock struct {
-	Text    *string `json:"text"`
+	Text             *string `json:"text"`
+	ReasoningContent *struct {
+		ReasoningText *struct {
+			Text      string `json:"text"`
+			Signature string `json:"signature"`
+		} `json:"reasoningText"`
+		RedactedContent string `json:"redactedContent"`
+	} `json:"reasoningContent"`
 	ToolUse *struct {
 		ToolUseID string          `json:"toolUseId"`
 		Name      string          `json:"name"`
@@ -169,6 +176,18 @@ type bedrockConverse struct {
 			} `json:"toolSpec"`
 		} `json:"tools"`
 	} `json:"toolConfig"`
+	InferenceConfig *struct {
+		MaxTokens *int `json:"maxTokens"`
+	} `json:"inferenceConfig"`
+	AdditionalModelRequestFields *struct {
+		Thinking *struct {
+			Type         string `json:"type"`
+			BudgetTokens *int   `json:"budget_tokens"`
+		} `json:"thinking"`
+		OutputConfig *struct {
+			Effort string `json:"effort"`
+		} `json:"output_config"`
+	} `json:"additionalModelRequestFields"`
 }
 
 // check validates a conversation as Bedrock does.
@@ -209,6 +228,11 @@ func (b *Bedrock) converse(w http.ResponseWriter, r *http.Request, body []byte, 
 		return
 	}
 	if msg := req.check(); msg != "" {
+		bedrockError(w, http.StatusBadRequest, "ValidationException", msg)
+		return
+	}
+	thinks, msg := req.thinking(model)
+	if msg != "" {
 		bedrockError(w, http.StatusBadRequest, "ValidationException", msg)
 		return
 	}
@@ -268,6 +292,13 @@ func (b *Bedrock) converse(w http.ResponseWriter, r *http.Request, body []byte, 
 	default:
 		blocks = []map[string]any{{"text": Reply(text)}}
 	}
+	if thinks {
+		thought := []map[string]any{{"reasoningContent": map[string]any{"reasoningText": map[string]any{"text": Thought(text), "signature": BedrockSignature}}}}
+		if strings.Contains(text, "[[redacted]]") {
+			thought = append(thought, map[string]any{"reasoningContent": map[string]any{"redactedContent": BedrockRedacted}})
+		}
+		blocks = append(thought, blocks...)
+	}
 	if stream {
 		bedrockStream(w, text, blocks, stop)
 		return
@@ -289,6 +320,87 @@ func (b *Bedrock) converse(w http.ResponseWriter, r *http.Request, body []byte, 
 		return
 	}
 	_, _ = w.Write(out)
+}
+
+// BedrockSignature signs the fake's reasoning; BedrockRedacted is the
+// redactedContent (base64, as blobs travel in JSON) it adds for
+// "[[redacted]]". Reasoning sent back must carry them unchanged.
+const (
+	BedrockSignature = "EqoBCkgIARABGAIiQGZha2UtYmVkcm9jay1zaWduYXR1cmU="
+	BedrockRedacted  = "ZmFrZS1yZWRhY3RlZC1yZWFzb25pbmc="
+)
+
+// thinking checks additionalModelRequestFields.thinking as Claude on
+// Bedrock does
+// (https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html):
+// only Claude models take it; "enabled" needs budget_tokens of at least
+// 1,024 and below maxTokens; "adaptive" (and output_config.effort) only
+// Claude 4.6 and later. It reports whether the model thinks, or the
+// ValidationException's message. Reasoning sent back is checked whatever
+// the request: its signature must be the one the fake gave, and with
+// thinking on, an assistant turn that uses a tool must start with its
+// reasoning.
+func (req *bedrockConverse) thinking(model string) (bool, string) {
+	for i, m := range req.Messages {
+		for _, bl := range m.Content {
+			rc := bl.ReasoningContent
+			switch {
+			case rc == nil:
+			case rc.ReasoningText != nil && rc.ReasoningText.Signature != BedrockSignature:
+				return false, fmt.Sprintf("The model returned the following errors: messages.%d.content: Invalid `signature` in `thinking` block", i)
+			case rc.ReasoningText == nil && rc.RedactedContent != BedrockRedacted:
+				return false, fmt.Sprintf("The model returned the following errors: messages.%d.content: Invalid `data` in `redacted_thinking` block", i)
+			}
+		}
+	}
+	f := req.AdditionalModelRequestFields
+	if f == nil || f.Thinking == nil {
+		return false, ""
+	}
+	claude := strings.Contains(model, "anthropic.claude")
+	adaptive := claude && (strings.Contains(model, "-4-6") || strings.Contains(model, "-4-7"))
+	if !claude {
+		return false, "The model returned the following errors: Malformed input request: extraneous key [thinking] is not permitted, please reformat your input and try again."
+	}
+	switch f.Thinking.Type {
+	case "enabled":
+		b := f.Thinking.BudgetTokens
+		switch {
+		case b == nil:
+			return false, "The model returned the following errors: thinking.enabled.budget_tokens: Field required"
+		case *b < 1024:
+			return false, "The model returned the following errors: thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+		case req.InferenceConfig == nil || req.InferenceConfig.MaxTokens == nil || *req.InferenceConfig.MaxTokens <= *b:
+			return false, "The model returned the following errors: `max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
+		}
+	case "adaptive":
+		if !adaptive {
+			return false, "The model returned the following errors: thinking.type: adaptive thinking is not supported on this model"
+		}
+	case "disabled":
+		return false, ""
+	default:
+		return false, "The model returned the following errors: thinking.type: Input tag '" + f.Thinking.Type + "' found using 'type' does not match any of the expected tags: 'adaptive', 'disabled', 'enabled'"
+	}
+	if f.OutputConfig != nil && !adaptive {
+		return false, "The model returned the following errors: output_config.effort: not supported on this model"
+	}
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		m := req.Messages[i]
+		if m.Role != "assistant" {
+			continue
+		}
+		if m.Content[0].ReasoningContent != nil {
+			break
+		}
+		for _, bl := range m.Content {
+			if bl.ToolUse != nil {
+				return false, fmt.Sprintf("The model returned the following errors: messages.%d.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns.", i)
+			}
+		}
+		break
+	}
+	return true, ""
 }
 
 func bedrockToolUse(id int64, i int, name, args string) map[string]any {

@@ -10,7 +10,8 @@ import (
 
 // bedrockStream writes a ConverseStream answer as AWS event-stream
 // messages: messageStart, per content block an optional contentBlockStart
-// (tool use), contentBlockDelta pieces and contentBlockStop, then
+// (tool use), contentBlockDelta pieces (text, tool input, or reasoning
+// text then signature) and contentBlockStop, then
 // messageStop and metadata (usage). Each payload carries Bedrock's "p"
 // padding field.
 func bedrockStream(w http.ResponseWriter, text string, blocks []map[string]any, stop string) {
@@ -56,6 +57,17 @@ func bedrockStream(w http.ResponseWriter, text string, blocks []map[string]any, 
 					return
 				}
 				send("contentBlockDelta", map[string]any{"contentBlockIndex": i, "delta": map[string]any{"text": piece}})
+			}
+		} else if rc, ok := bl["reasoningContent"].(map[string]any); ok {
+			// Reasoning streams as text pieces, then its signature;
+			// redacted reasoning as one redactedContent delta.
+			if rt, ok := rc["reasoningText"].(map[string]any); ok {
+				for _, piece := range splitKeepSpaces(rt["text"].(string)) {
+					send("contentBlockDelta", map[string]any{"contentBlockIndex": i, "delta": map[string]any{"reasoningContent": map[string]any{"text": piece}}})
+				}
+				send("contentBlockDelta", map[string]any{"contentBlockIndex": i, "delta": map[string]any{"reasoningContent": map[string]any{"signature": rt["signature"]}}})
+			} else {
+				send("contentBlockDelta", map[string]any{"contentBlockIndex": i, "delta": map[string]any{"reasoningContent": map[string]any{"redactedContent": rc["redactedContent"]}}})
 			}
 		} else if tu, ok := bl["toolUse"].(map[string]any); ok {
 			send("contentBlockStart", map[string]any{"contentBlockIndex": i, "start": map[string]any{"toolUse": map[string]any{"toolUseId": tu["toolUseId"], "name": tu["name"]}}})

@@ -117,6 +117,21 @@ func (s *stream) event(m *eventstream.Message) error {
 			if *e.Delta.Text != "" {
 				s.pending = append(s.pending, llm.Chunk{ID: s.id, Model: s.model, Text: *e.Delta.Text})
 			}
+		case e.Delta.ReasoningContent != nil:
+			// Reasoning text, then the signature that closes the thought.
+			// Redacted reasoning cannot travel in a chunk and is dropped,
+			// as the Anthropic stream decoder drops redacted_thinking.
+			rc := e.Delta.ReasoningContent
+			c := llm.Chunk{ID: s.id, Model: s.model}
+			if rc.Text != nil {
+				c.Reasoning = *rc.Text
+			}
+			if rc.Signature != nil {
+				c.Signature = *rc.Signature
+			}
+			if c.Reasoning != "" || c.Signature != "" {
+				s.pending = append(s.pending, c)
+			}
 		case e.Delta.ToolUse != nil:
 			i, ok := s.tools[e.ContentBlockIndex]
 			if !ok {

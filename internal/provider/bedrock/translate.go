@@ -11,8 +11,11 @@ import (
 // toConverse translates a canonical request into a Converse body. What
 // Converse cannot carry fails with a 400 naming the parameter.
 func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
-	if err := req.Untranslated(providerType); err != nil {
-		return nil, err
+	for _, name := range req.Unsupported {
+		// The field that asked for reasoning is translated by thinking.
+		if !req.ReasoningParam(name) {
+			return nil, llm.Unsupported(providerType, name)
+		}
 	}
 	switch {
 	case req.N > 1:
@@ -30,14 +33,22 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 	if req.MaxTokens != nil || req.Temperature != nil || req.TopP != nil || len(req.Stop) > 0 {
 		out.InferenceConfig = &inferenceConfig{MaxTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP, StopSequences: req.Stop}
 	}
+	fields := map[string]any{}
 	if req.TopK != nil {
 		// top_k is not a Converse field; Anthropic models take it as an
 		// additional model request field, other families have no equivalent.
 		if !strings.Contains(req.Model, "anthropic.") {
 			return nil, llm.Unsupported(providerType, "top_k")
 		}
-		out.AdditionalModelRequestFields, _ = json.Marshal(map[string]int{"top_k": *req.TopK})
+		fields["top_k"] = *req.TopK
 	}
+	if err := thinking(req, fields, &out.InferenceConfig); err != nil {
+		return nil, err
+	}
+	if len(fields) > 0 {
+		out.AdditionalModelRequestFields, _ = json.Marshal(fields)
+	}
+	claude := isClaude(req.Model)
 	used := map[string]bool{}
 	for i := range req.Messages {
 		m := &req.Messages[i]
@@ -54,6 +65,9 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 			out.add("user", blocks)
 		case llm.RoleAssistant:
 			var blocks []contentBlock
+			if claude {
+				blocks = thoughtBlocks(m.Thoughts)
+			}
 			if t := m.Text(); t != "" {
 				blocks = append(blocks, contentBlock{Text: &t})
 			}
@@ -198,6 +212,13 @@ func fromConverse(r *converseResponse, id, model string, created int64) *llm.Cha
 			switch {
 			case b.Text != nil:
 				text.WriteString(*b.Text)
+			case b.ReasoningContent != nil:
+				switch rc := b.ReasoningContent; {
+				case rc.ReasoningText != nil:
+					msg.Thoughts = append(msg.Thoughts, llm.Thought{Text: rc.ReasoningText.Text, Signature: rc.ReasoningText.Signature})
+				case rc.RedactedContent != "":
+					msg.Thoughts = append(msg.Thoughts, llm.Thought{Redacted: rc.RedactedContent})
+				}
 			case b.ToolUse != nil:
 				args := string(b.ToolUse.Input)
 				if args == "" || args == "null" {

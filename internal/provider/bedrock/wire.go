@@ -30,8 +30,20 @@ type contentBlock struct {
 	Image      *imageBlock `json:"image,omitempty"`
 	ToolUse    *toolUse    `json:"toolUse,omitempty"`
 	ToolResult *toolResult `json:"toolResult,omitempty"`
-	// ReasoningContent and others are read only to be skipped.
-	ReasoningContent json.RawMessage `json:"reasoningContent,omitempty"`
+	// ReasoningContent is a model's reasoning (ReasoningContentBlock).
+	ReasoningContent *reasoningBlock `json:"reasoningContent,omitempty"`
+}
+
+// reasoningBlock is a ReasoningContentBlock, a union: reasoningText, or
+// redactedContent (a blob: base64 in JSON, kept as it came).
+type reasoningBlock struct {
+	ReasoningText   *reasoningText `json:"reasoningText,omitempty"`
+	RedactedContent string         `json:"redactedContent,omitempty"`
+}
+
+type reasoningText struct {
+	Text      string `json:"text"`
+	Signature string `json:"signature,omitempty"`
 }
 
 type imageBlock struct {
@@ -124,6 +136,13 @@ type (
 			ToolUse *struct {
 				Input string `json:"input"`
 			} `json:"toolUse"`
+			// ReasoningContent is a ReasoningContentBlockDelta, a union
+			// of text, signature and redactedContent.
+			ReasoningContent *struct {
+				Text            *string `json:"text"`
+				Signature       *string `json:"signature"`
+				RedactedContent *string `json:"redactedContent"`
+			} `json:"reasoningContent"`
 		} `json:"delta"`
 	}
 	messageStopEvent struct {

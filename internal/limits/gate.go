@@ -22,10 +22,14 @@ type Gate struct {
 	l        Limiter
 	hosting  string
 	teams    map[string][]Budget
+	endUser  EndUserBudget
 	failOpen bool
 	log      *slog.Logger
 
-	seen sync.Map // budgetKey -> Budget, every budget admitted against (for metrics)
+	// seen holds every key and team budget admitted against (for
+	// metrics). End-user budgets are left out: their number is the
+	// clients' choice, and a metric label per user would be too.
+	seen sync.Map // budgetKey -> Budget
 }
 
 // GateOptions configures NewGate. Zero fields take the defaults noted.
@@ -38,6 +42,9 @@ type GateOptions struct {
 	// team may have several (e.g. one for proprietary spend, one for
 	// self-hosted).
 	Teams []Budget
+	// EndUser is the budget each end user of a key gets; the zero value
+	// sets none.
+	EndUser EndUserBudget
 	// FailOpen admits requests when the limiter itself fails (Redis down),
 	// logging the error. Default false: such requests get a 503.
 	FailOpen bool
@@ -52,7 +59,7 @@ func NewGate(o GateOptions) *Gate {
 	if o.KeyBudgetHosting == "" {
 		o.KeyBudgetHosting = HostingProprietary
 	}
-	g := &Gate{l: o.Limiter, hosting: o.KeyBudgetHosting, teams: map[string][]Budget{}, failOpen: o.FailOpen, log: o.Logger}
+	g := &Gate{l: o.Limiter, hosting: o.KeyBudgetHosting, teams: map[string][]Budget{}, endUser: o.EndUser, failOpen: o.FailOpen, log: o.Logger}
 	for _, b := range o.Teams {
 		name := b.Scope[len("team:"):]
 		g.teams[name] = append(g.teams[name], b)
@@ -103,6 +110,16 @@ type Admission struct {
 // (insufficient_quota for a budget, rate_limit_error for a rate limit) with
 // Retry-After; a limiter failure is a 503 unless FailOpen.
 func (g *Gate) Admit(ctx context.Context, k *store.Key, promptTokens int64, worst Amount) (*Admission, *llm.Error) {
+	return g.AdmitUser(ctx, k, "", promptTokens, worst)
+}
+
+// AdmitUser is Admit for a request naming an end user ("" for none): the
+// worst case is reserved against the end user's budget in the same
+// all-or-nothing Reserve as the key's and team's.
+func (g *Gate) AdmitUser(ctx context.Context, k *store.Key, endUser string, promptTokens int64, worst Amount) (*Admission, *llm.Error) {
+	if le := g.requireEndUser(endUser); le != nil {
+		return nil, le
+	}
 	a := &Admission{g: g, rateKey: store.ScopeKey(k.ID), rates: Rates{RPM: k.RPM, TPM: k.TPM}, estimated: promptTokens}
 	if a.rates.RPM > 0 || a.rates.TPM > 0 {
 		st, err := g.l.Rate(ctx, a.rateKey, a.rates, promptTokens)
@@ -115,13 +132,17 @@ func (g *Gate) Admit(ctx context.Context, k *store.Key, promptTokens int64, wors
 		}
 	}
 	budgets := g.KeyBudgets(k)
-	if len(budgets) == 0 {
-		return a, nil
-	}
 	for _, b := range budgets {
 		if _, ok := g.seen.Load(keyOf(b)); !ok {
 			g.seen.Store(keyOf(b), b)
 		}
+	}
+	if eu := g.EndUserBudgets(k, endUser); len(eu) > 0 {
+		// A new slice: KeyBudgets may return the team's own.
+		budgets = append(append(make([]Budget, 0, len(budgets)+len(eu)), budgets...), eu...)
+	}
+	if len(budgets) == 0 {
+		return a, nil
 	}
 	res, err := g.l.Reserve(ctx, budgets, worst)
 	if err != nil {

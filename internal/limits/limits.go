@@ -43,7 +43,8 @@ const (
 
 // Budget is a spend limit for one scope and period.
 type Budget struct {
-	// Scope is store.ScopeKey(id) or store.ScopeTeam(name).
+	// Scope is store.ScopeKey(id), store.ScopeTeam(name) or, for an
+	// end-user budget, EndUserScope(keyID, user).
 	Scope  string
 	Period store.Period
 	// Hosting is which spend counts: HostingProprietary (the default when
@@ -51,6 +52,9 @@ type Budget struct {
 	Hosting string
 	// LimitNanos is the budget in USD × 1e9; must be positive.
 	LimitNanos int64
+	// EndUser is set on an end-user budget: whose stored spend seeds it
+	// (its Scope carries only a hash of the user id).
+	EndUser EndUserRef
 }
 
 func (b Budget) hosting() string {
@@ -192,12 +196,23 @@ type Totals interface {
 	Totals(ctx context.Context, scope string, p store.Period, at time.Time) ([]store.Total, error)
 }
 
-// seed sums the stored totals b counts. A nil ts seeds zero.
+// seed sums the stored totals b counts. A nil ts seeds zero; so does an
+// end-user budget when ts cannot sum an end user's spend.
 func seed(ctx context.Context, ts Totals, b Budget, at time.Time) (int64, error) {
 	if ts == nil {
 		return 0, nil
 	}
-	rows, err := ts.Totals(ctx, b.Scope, b.Period, at)
+	var rows []store.Total
+	var err error
+	if b.isEndUser() {
+		ut, ok := ts.(EndUserTotals)
+		if !ok {
+			return 0, nil
+		}
+		rows, err = ut.EndUserTotals(ctx, b.EndUser.KeyID, b.EndUser.User, b.Period, at)
+	} else {
+		rows, err = ts.Totals(ctx, b.Scope, b.Period, at)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("limits: seed %s %s: %w", b.Scope, b.Period, err)
 	}
@@ -276,6 +291,12 @@ func (e *ExceededError) LLM() *llm.Error {
 	case KindBudget:
 		le.Type, le.Code = llm.ErrQuota, "insufficient_quota"
 		le.Message = fmt.Sprintf("budget exceeded for %s (%s, %s spend)", e.Budget.Scope, e.Budget.Period, e.Budget.hosting())
+		if e.Budget.isEndUser() {
+			// Neither the user id (the client's own string, maybe an
+			// email) nor its hash is echoed.
+			le.Message = fmt.Sprintf("end-user budget exceeded: this end user of key %s has used its %s budget (%s spend)",
+				e.Budget.EndUser.KeyID, e.Budget.Period, e.Budget.hosting())
+		}
 		if !e.ResetsAt.IsZero() {
 			le.Message += "; it resets at " + e.ResetsAt.UTC().Format(time.RFC3339)
 		}

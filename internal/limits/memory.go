@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"container/list"
 	"context"
 	"strconv"
 	"sync"
@@ -18,7 +19,11 @@ type Memory struct {
 
 	mu      sync.Mutex // guards the following fields
 	budgets map[budgetKey]*budgetState
-	rates   map[string]*rateState
+	// users orders the end-user budgets' states (budgetKey values) by
+	// last use, most recent in front; it holds at most maxUsers idle ones.
+	users    *list.List
+	maxUsers int
+	rates    map[string]*rateState
 	calls   int // Rate calls since the last sweep
 	nextID  uint64
 }
@@ -32,6 +37,7 @@ type budgetKey struct {
 type budgetState struct {
 	start           time.Time
 	spent, reserved int64
+	elem            *list.Element // in Memory.users, for an end-user budget
 }
 
 // MemoryOptions configures NewMemory. Zero fields take the defaults noted.
@@ -44,7 +50,15 @@ type MemoryOptions struct {
 	// Rate says how rate limits count; the zero value is ModeSliding. An
 	// invalid policy panics: validate it first (RatePolicy via config).
 	Rate RatePolicy
+	// MaxEndUsers bounds how many end-user budget states are kept: past
+	// it, the least recently used idle ones (no reservation in flight) are
+	// dropped, and read again from the store when their user comes back.
+	// States of periods that have ended are dropped too. Default 100000.
+	MaxEndUsers int
 }
+
+// DefaultMaxEndUsers is MemoryOptions.MaxEndUsers's default.
+const DefaultMaxEndUsers = 100_000
 
 // NewMemory returns an in-process limiter.
 func NewMemory(o MemoryOptions) *Memory {
@@ -55,7 +69,11 @@ func NewMemory(o MemoryOptions) *Memory {
 	if err != nil {
 		panic(err)
 	}
-	return &Memory{totals: o.Totals, now: o.Now, policy: p, budgets: map[budgetKey]*budgetState{}, rates: map[string]*rateState{}}
+	if o.MaxEndUsers <= 0 {
+		o.MaxEndUsers = DefaultMaxEndUsers
+	}
+	return &Memory{totals: o.Totals, now: o.Now, policy: p, budgets: map[budgetKey]*budgetState{},
+		users: list.New(), maxUsers: o.MaxEndUsers, rates: map[string]*rateState{}}
 }
 
 func keyOf(b Budget) budgetKey { return budgetKey{b.Scope, b.Period, b.hosting()} }
@@ -87,11 +105,25 @@ func (m *Memory) lockSeeded(ctx context.Context, budgets []Budget, now time.Time
 			seeds[i] = v
 		}
 		m.mu.Lock()
+		added := false
 		for i, b := range missing {
 			start := b.Period.Start(now)
-			if st := m.budgets[keyOf(b)]; st == nil || st.start.Before(start) {
-				m.budgets[keyOf(b)] = &budgetState{start: start, spent: seeds[i]}
+			k := keyOf(b)
+			if st := m.budgets[k]; st == nil || st.start.Before(start) {
+				ns := &budgetState{start: start, spent: seeds[i]}
+				switch {
+				case st != nil && st.elem != nil:
+					ns.elem = st.elem
+					m.users.MoveToFront(ns.elem)
+				case b.isEndUser():
+					ns.elem = m.users.PushFront(k)
+					added = true
+				}
+				m.budgets[k] = ns
 			}
+		}
+		if added {
+			m.evictUsersLocked(now)
 		}
 		m.mu.Unlock()
 	}
@@ -118,9 +150,42 @@ func (m *Memory) Reserve(ctx context.Context, budgets []Budget, worst Amount) (*
 	for i, b := range budgets {
 		st := m.budgets[keyOf(b)]
 		st.reserved = satAdd(st.reserved, amounts[i])
+		if st.elem != nil {
+			m.users.MoveToFront(st.elem)
+		}
 	}
 	m.nextID++
 	return &Reservation{ID: "m" + strconv.FormatUint(m.nextID, 10), At: now, budgets: budgets, amounts: amounts}, nil
+}
+
+// evictUsersLocked drops end-user budget states from the least recently
+// used end: while there are more than maxUsers, or the oldest one's period
+// has ended. A state with a reservation in flight is kept (dropping it
+// would let its user reserve that amount again), so the bound is maxUsers
+// plus the users with a request in flight.
+func (m *Memory) evictUsersLocked(now time.Time) {
+	for e := m.users.Back(); e != nil; {
+		prev := e.Prev()
+		k := e.Value.(budgetKey)
+		st := m.budgets[k]
+		end := periodEnd(k.period, st.start)
+		ended := !end.IsZero() && !end.After(now)
+		if m.users.Len() <= m.maxUsers && !ended {
+			return
+		}
+		if st.reserved == 0 {
+			m.users.Remove(e)
+			delete(m.budgets, k)
+		}
+		e = prev
+	}
+}
+
+// endUserStates is how many end-user budget states m holds (for tests).
+func (m *Memory) endUserStates() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.users.Len()
 }
 
 // retryUntil is the Retry-After of a spent budget: until its period ends.

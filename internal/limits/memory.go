@@ -24,8 +24,8 @@ type Memory struct {
 	users    *list.List
 	maxUsers int
 	rates    map[string]*rateState
-	calls   int // Rate calls since the last sweep
-	nextID  uint64
+	calls    int // Rate calls since the last sweep
+	nextID   uint64
 }
 
 type budgetKey struct {

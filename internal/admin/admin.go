@@ -30,6 +30,8 @@ import (
 type Budgets interface {
 	KeyBudgets(k *store.Key) []limits.Budget
 	TeamBudgets(team string) []limits.Budget
+	// EndUserBudgets is empty when end-user budgets are off.
+	EndUserBudgets(k *store.Key, user string) []limits.Budget
 	State(ctx context.Context, budgets []limits.Budget) ([]limits.BudgetState, error)
 }
 
@@ -244,7 +246,9 @@ type BudgetView struct {
 	ResetsAt       *time.Time   `json:"resets_at,omitempty"`
 }
 
-// budgets serves GET /admin/budgets?scope=key:ID or scope=team:NAME.
+// budgets serves GET /admin/budgets?scope=key:ID, scope=team:NAME or
+// scope=user:KEYID:USER (the end user USER of key KEYID; USER is the id
+// as the client sends it, and may itself hold ':').
 func (h *Handler) budgets(w http.ResponseWriter, r *http.Request) {
 	if h.o.Budgets == nil {
 		writeError(w, http.StatusNotFound, "not_found_error", "budgets_disabled", "", "budgets are not enabled")
@@ -262,8 +266,16 @@ func (h *Handler) budgets(w http.ResponseWriter, r *http.Request) {
 		bs = h.o.Budgets.KeyBudgets(k)
 	case strings.HasPrefix(scope, "team:") && len(scope) > len("team:"):
 		bs = h.o.Budgets.TeamBudgets(strings.TrimPrefix(scope, "team:"))
+	case strings.HasPrefix(scope, "user:") && strings.Contains(scope[len("user:"):], ":"):
+		id, user, _ := strings.Cut(scope[len("user:"):], ":")
+		k, err := h.o.Keys.Get(r.Context(), id)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		bs = h.o.Budgets.EndUserBudgets(k, user)
 	default:
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "scope", "scope must be key:ID or team:NAME")
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "scope", "scope must be key:ID, team:NAME or user:KEYID:USER")
 		return
 	}
 	out := struct {

@@ -43,6 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	g := limits.NewGate(limits.GateOptions{
 		Limiter: limits.NewMemory(limits.MemoryOptions{Totals: st, Now: now}),
 		Teams:   []limits.Budget{{Scope: "team:ml", Period: store.Weekly, LimitNanos: 50e9}},
+		EndUser: limits.EndUserBudget{Period: store.Daily, LimitNanos: 1e9},
 	})
 	srv := httptest.NewServer(New(Options{Keys: ks, Budgets: g, Now: now}))
 	t.Cleanup(srv.Close)

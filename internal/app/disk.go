@@ -87,14 +87,14 @@ type diskLimiter struct {
 	next gateway.Limiter
 }
 
-func (l *diskLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.ChatRequest) (gateway.Admission, error) {
+func (l *diskLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.ChatRequest, endUser string) (gateway.Admission, error) {
 	if l.d.state.Load() == diskRefuse {
 		return nil, l.d.refusal()
 	}
 	if l.next == nil {
 		return noAdmission{}, nil
 	}
-	return l.next.Admit(ctx, c, req)
+	return l.next.Admit(ctx, c, req, endUser)
 }
 
 // wireDisk starts the free-space guard of the data directory: a warning

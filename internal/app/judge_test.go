@@ -20,7 +20,7 @@ type spendLimiter struct {
 	spent []gateway.Spend
 }
 
-func (l *spendLimiter) Admit(context.Context, *gateway.Caller, *llm.ChatRequest) (gateway.Admission, error) {
+func (l *spendLimiter) Admit(context.Context, *gateway.Caller, *llm.ChatRequest, string) (gateway.Admission, error) {
 	return &spendAdmission{l}, nil
 }
 

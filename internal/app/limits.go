@@ -39,12 +39,17 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 			Rate: rate,
 		})
 	} else {
-		lim = limits.NewMemory(limits.MemoryOptions{Totals: st, Rate: rate})
+		mo := limits.MemoryOptions{Totals: st, Rate: rate}
+		if eu := cfg.Metering.Limits.EndUserBudget; eu != nil {
+			mo.MaxEndUsers = eu.MaxTrackedUsers
+		}
+		lim = limits.NewMemory(mo)
 	}
 	gate := limits.NewGate(limits.GateOptions{
 		Limiter:          lim,
 		KeyBudgetHosting: cfg.Metering.Limits.BudgetHosting,
 		Teams:            limits.TeamBudgetsFromConfig(cfg.Metering.Limits.Teams),
+		EndUser:          limits.EndUserBudgetFromConfig(cfg.Metering.Limits.EndUserBudget),
 		FailOpen:         cfg.Metering.Limits.FailOpen,
 		Logger:           g.log,
 	})
@@ -80,7 +85,7 @@ type gateLimiter struct {
 // sets no max_tokens.
 const defaultMaxOutput = 4096
 
-func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.ChatRequest) (gateway.Admission, error) {
+func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.ChatRequest, endUser string) (gateway.Admission, error) {
 	if c == nil || c.KeyID == "" || c.KeyID == "master" {
 		return noAdmission{}, nil
 	}
@@ -105,7 +110,7 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 			}
 		}
 	}
-	a, le := l.gate.Admit(ctx, &p.Key, prompt, worst)
+	a, le := l.gate.AdmitUser(ctx, &p.Key, endUser, prompt, worst)
 	if le != nil {
 		return nil, le
 	}

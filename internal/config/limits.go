@@ -19,6 +19,10 @@ type Limits struct {
 	// Teams are team budgets. A team may have several, e.g. one for
 	// proprietary spend and one for self-hosted. Default none.
 	Teams []TeamBudget `yaml:"teams"`
+	// EndUserBudget, when set, gives each distinct end user of a virtual
+	// key (OpenAI user, Anthropic metadata.user_id) its own budget
+	// (enduser.go). Default none.
+	EndUserBudget *EndUserBudget `yaml:"end_user_budget"`
 	// ReservationTTL is how long a budget reservation is held if its
 	// replica dies before settling it (Redis only). Default 15m.
 	ReservationTTL Duration `yaml:"reservation_ttl"`
@@ -102,6 +106,7 @@ func (l *Limits) applyDefaults() {
 	if l.RedisPrefix == "" {
 		l.RedisPrefix = "fulcrum:"
 	}
+	l.EndUserBudget.applyDefaults()
 	for i := range l.Teams {
 		if l.Teams[i].Period == "" {
 			l.Teams[i].Period = "monthly"
@@ -132,6 +137,7 @@ func (l *Limits) validate(path string) []error {
 	if l.RateBurstPercent < 0 || l.RateBurstPercent > 100 {
 		errs = append(errs, errorf(path+".rate_burst_percent", "must be between 1 and 100 (0 for the default, 100), not %d", l.RateBurstPercent))
 	}
+	errs = append(errs, l.EndUserBudget.validate(path+".end_user_budget")...)
 	for i, t := range l.Teams {
 		p := fmt.Sprintf("%s.teams[%d]", path, i)
 		if strings.TrimSpace(t.Team) == "" {

@@ -85,6 +85,7 @@ func (m *Metering) validate(path string) []error {
 	}
 	errs = append(errs, m.Limits.validate(path+".limits")...)
 	errs = append(errs, m.Retention.validate(path+".retention")...)
+	errs = append(errs, m.Limits.EndUserBudget.checkRetention(path+".limits.end_user_budget.period", m.Retention)...)
 	errs = append(errs, m.Disk.validate(path+".disk")...)
 	return errs
 }

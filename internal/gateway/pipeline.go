@@ -174,7 +174,7 @@ func (s *Server) limits(w http.ResponseWriter, r *http.Request, c *chatCall, in 
 	if req == nil {
 		req = in.chat
 	}
-	adm, err := s.opts.Limiter.Admit(r.Context(), c.rc.caller, req)
+	adm, err := s.opts.Limiter.Admit(r.Context(), c.rc.caller, req, c.endUser)
 	if err != nil {
 		return err
 	}

@@ -104,8 +104,10 @@ type Pricer interface {
 // upstream call. Nil admits everything.
 type Limiter interface {
 	// Admit checks rate limits and reserves the worst-case cost of req for
-	// the caller. A refusal is an *llm.Error (429) with Retry-After.
-	Admit(ctx context.Context, c *Caller, req *llm.ChatRequest) (Admission, error)
+	// the caller and its end user ("" when the request names none; the
+	// id recorded on usage, taken before any redaction). A refusal is an
+	// *llm.Error (429) with Retry-After.
+	Admit(ctx context.Context, c *Caller, req *llm.ChatRequest, endUser string) (Admission, error)
 }
 
 // Admission is an admitted request's hold on limits and budget.

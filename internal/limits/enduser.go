@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
@@ -77,4 +78,13 @@ func (g *Gate) requireEndUser(user string) *llm.Error {
 	}
 	return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "end_user_required", Param: "user",
 		Message: "this gateway requires an end-user id on every request (OpenAI user, Anthropic metadata.user_id)"}
+}
+
+// EndUserBudgetFromConfig converts metering.limits.end_user_budget (nil:
+// none).
+func EndUserBudgetFromConfig(c *config.EndUserBudget) EndUserBudget {
+	if c == nil {
+		return EndUserBudget{}
+	}
+	return EndUserBudget{Period: store.Period(c.Period), Hosting: c.Hosting, LimitNanos: int64(c.BudgetUSD), Require: c.RequireUser}
 }

@@ -109,6 +109,11 @@ type KeyView struct {
 	Created     time.Time    `json:"created"`
 	RevokedAt   *time.Time   `json:"revoked_at,omitempty"`
 	ExpiresAt   *time.Time   `json:"expires_at,omitempty"`
+	// UserBudgetUSD is the key's end-user budget: what each of its end
+	// users may spend per UserPeriod.
+	UserBudgetUSD   string       `json:"user_budget_usd,omitempty"`
+	UserBudgetNanos int64        `json:"user_budget_nanos,omitempty"`
+	UserPeriod      store.Period `json:"user_period,omitempty"`
 	// Secret is set only when the key is created or rotated.
 	Secret string `json:"secret,omitempty"`
 }
@@ -120,6 +125,9 @@ func View(k *store.Key, now time.Time) KeyView {
 		Created: k.Created, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt}
 	if k.BudgetNanos > 0 {
 		v.BudgetUSD = limits.FormatUSD(k.BudgetNanos)
+	}
+	if k.UserBudgetNanos > 0 {
+		v.UserBudgetUSD, v.UserBudgetNanos, v.UserPeriod = limits.FormatUSD(k.UserBudgetNanos), k.UserBudgetNanos, k.UserPeriod
 	}
 	return v
 }
@@ -164,6 +172,11 @@ type CreateBody struct {
 	TPM       int64           `json:"tpm"`
 	// Expires is a Go duration from now, e.g. "720h".
 	Expires string `json:"expires"`
+	// UserBudgetUSD (a JSON number or string) is what each end user of
+	// the key may spend per UserPeriod (daily by default, weekly or
+	// monthly).
+	UserBudgetUSD json.RawMessage `json:"user_budget_usd"`
+	UserPeriod    string          `json:"user_period"`
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
@@ -183,6 +196,15 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		}
 		req.BudgetNanos = n
 	}
+	if len(b.UserBudgetUSD) > 0 && string(b.UserBudgetUSD) != "null" {
+		n, err := config.ParseUSD(strings.Trim(string(b.UserBudgetUSD), `"`))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "user_budget_usd", err.Error())
+			return
+		}
+		req.UserBudgetNanos = n
+	}
+	req.UserPeriod = store.Period(b.UserPeriod)
 	if b.Expires != "" {
 		d, err := time.ParseDuration(b.Expires)
 		if err != nil || d <= 0 {

@@ -47,3 +47,30 @@ func TestEndUserBudgets(t *testing.T) {
 		t.Errorf("unknown key: %d %v", code, got)
 	}
 }
+
+// TestKeyUserBudgetAPI: POST /admin/keys takes a key's own end-user
+// budget, and /admin/budgets?scope=user:... then reads it.
+func TestKeyUserBudgetAPI(t *testing.T) {
+	f := newFixture(t)
+	code, k := f.do(t, "POST", "/admin/keys", `{"name":"per-user","user_budget_usd":"0.50","user_period":"weekly"}`)
+	if code != 201 || k["user_budget_usd"] != "0.50" || k["user_budget_nanos"] != 0.5e9 || k["user_period"] != "weekly" {
+		t.Fatalf("create: %d %v", code, k)
+	}
+	code, got := f.do(t, "GET", "/admin/budgets?scope=user:"+k["id"].(string)+":bob", "")
+	bs, _ := got["budgets"].([]any)
+	if code != 200 || len(bs) != 1 || bs[0].(map[string]any)["limit_usd"] != "0.50" || bs[0].(map[string]any)["period"] != "weekly" {
+		t.Errorf("budgets: %d %v", code, got)
+	}
+	code, k = f.do(t, "POST", "/admin/keys", `{"name":"default-period","user_budget_usd":1}`)
+	if code != 201 || k["user_period"] != "daily" {
+		t.Errorf("default period: %d %v", code, k)
+	}
+	for _, body := range []string{
+		`{"name":"x","user_budget_usd":"ten"}`,
+		`{"name":"y","user_budget_usd":1,"user_period":"total"}`,
+	} {
+		if code, got := f.do(t, "POST", "/admin/keys", body); code != 400 {
+			t.Errorf("%s: %d %v", body, code, got)
+		}
+	}
+}

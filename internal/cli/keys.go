@@ -43,13 +43,15 @@ rotated; Fulcrum keeps only its SHA-256.`,
 
 	var (
 		name, team, models, budget, period, expires string
+		userBudget, userPeriod                      string
 		rpm, tpm                                    int64
 	)
 	create := &cobra.Command{
 		Use:   "create --name NAME",
 		Short: "Create a key and print its secret (shown once)",
 		Example: `  fulcrum keys create --name billing-bot --team finance --models gpt-4o,smart \
-    --budget 10.00 --period monthly --rpm 60 --tpm 100000 --expires 720h`,
+    --budget 10.00 --period monthly --rpm 60 --tpm 100000 --expires 720h \
+    --user-budget 0.50 --user-period daily`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := keys.CreateRequest{Name: name, Team: team, Period: store.Period(period), RPM: rpm, TPM: tpm}
@@ -63,6 +65,14 @@ rotated; Fulcrum keeps only its SHA-256.`,
 				}
 				req.BudgetNanos = n
 			}
+			if userBudget != "" {
+				n, err := config.ParseUSD(userBudget)
+				if err != nil {
+					return fmt.Errorf("--user-budget: %w", err)
+				}
+				req.UserBudgetNanos = n
+			}
+			req.UserPeriod = store.Period(userPeriod)
 			if expires != "" {
 				d, err := time.ParseDuration(expires)
 				if err != nil || d <= 0 {
@@ -87,6 +97,8 @@ rotated; Fulcrum keeps only its SHA-256.`,
 	f.StringVar(&models, "models", "", "comma-separated models and routes the key may use (default all)")
 	f.StringVar(&budget, "budget", "", "budget in USD per period, e.g. 10.00 (default none)")
 	f.StringVar(&period, "period", "", "budget period: daily, weekly, monthly (default) or total")
+	f.StringVar(&userBudget, "user-budget", "", "budget in USD per user-period for each end user of the key (OpenAI user, Anthropic metadata.user_id), e.g. 0.50 (default: metering.limits.end_user_budget)")
+	f.StringVar(&userPeriod, "user-period", "", "end-user budget period: daily (default), weekly or monthly")
 	f.Int64Var(&rpm, "rpm", 0, "requests per minute (default no limit)")
 	f.Int64Var(&tpm, "tpm", 0, "tokens per minute (default no limit)")
 	f.StringVar(&expires, "expires", "", "lifetime from now, e.g. 720h (default never)")
@@ -146,20 +158,23 @@ rotated; Fulcrum keeps only its SHA-256.`,
 func writeKeys(w io.Writer, ks []store.Key) {
 	now := time.Now()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tTEAM\tPREFIX\tMODELS\tBUDGET\tRPM\tTPM\tEXPIRES\tSTATUS")
+	fmt.Fprintln(tw, "ID\tNAME\tTEAM\tPREFIX\tMODELS\tBUDGET\tPER USER\tRPM\tTPM\tEXPIRES\tSTATUS")
 	for i := range ks {
 		k := &ks[i]
-		models, budget, exp := "*", "-", "-"
+		models, budget, perUser, exp := "*", "-", "-", "-"
 		if len(k.Models) > 0 {
 			models = strings.Join(k.Models, ",")
 		}
 		if k.BudgetNanos > 0 {
 			budget = "$" + limits.FormatUSD(k.BudgetNanos) + "/" + string(k.Period)
 		}
+		if k.UserBudgetNanos > 0 {
+			perUser = "$" + limits.FormatUSD(k.UserBudgetNanos) + "/" + string(k.UserPeriod)
+		}
 		if k.ExpiresAt != nil {
 			exp = k.ExpiresAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, keyTeam(k.Team), k.Prefix, models, budget,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, keyTeam(k.Team), k.Prefix, models, budget, perUser,
 			keyLimit(k.RPM), keyLimit(k.TPM), exp, admin.Status(k, now))
 	}
 	tw.Flush()

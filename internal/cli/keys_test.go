@@ -33,7 +33,8 @@ func TestKeysCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runKeys(t, cfg, "create", "--name", "bot", "--team", "fin", "--models", "gpt-4o,smart",
-		"--budget", "10.00", "--period", "weekly", "--rpm", "60", "--tpm", "100000", "--expires", "720h")
+		"--budget", "10.00", "--period", "weekly", "--rpm", "60", "--tpm", "100000", "--expires", "720h",
+		"--user-budget", "0.50", "--user-period", "weekly")
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, out)
 	}
@@ -41,7 +42,7 @@ func TestKeysCLI(t *testing.T) {
 	if secret == "" || !strings.Contains(out, "shown only now") {
 		t.Fatalf("create printed no secret and warning:\n%s", out)
 	}
-	for _, want := range []string{"bot", "fin", "gpt-4o,smart", "$10.00/weekly", "60", "100000", "active", secret[:10] + "…"} {
+	for _, want := range []string{"bot", "fin", "gpt-4o,smart", "$10.00/weekly", "$0.50/weekly", "60", "100000", "active", secret[:10] + "…"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("create output lacks %q:\n%s", want, out)
 		}
@@ -64,6 +65,8 @@ func TestKeysCLI(t *testing.T) {
 	for _, bad := range [][]string{
 		{"create"},
 		{"create", "--name", "x", "--budget", "ten"},
+		{"create", "--name", "x", "--user-budget", "ten"},
+		{"create", "--name", "x", "--user-budget", "1", "--user-period", "total"},
 		{"create", "--name", "x", "--expires", "-1h"},
 		{"create", "--name", "bot"},
 		{"revoke", "key_missing"},

@@ -165,6 +165,12 @@ type CreateRequest struct {
 	TPM    int64        `json:"tpm,omitempty"`
 	// ExpiresIn, when positive, makes the key expire that long after now.
 	ExpiresIn time.Duration `json:"-"`
+	// UserBudgetNanos is what each distinct end user of the key may spend
+	// per UserPeriod (USD × 1e9); 0 leaves the gateway's end_user_budget.
+	UserBudgetNanos int64 `json:"user_budget_nanos,omitempty"`
+	// UserPeriod is daily (the default with a user budget), weekly or
+	// monthly: an end user's spend is re-read from raw usage rows.
+	UserPeriod store.Period `json:"user_period,omitempty"`
 }
 
 func (r *CreateRequest) validate() error {
@@ -179,6 +185,16 @@ func (r *CreateRequest) validate() error {
 		return fmt.Errorf("%w: rpm and tpm must not be negative", ErrInvalid)
 	case r.ExpiresIn < 0:
 		return fmt.Errorf("%w: expires must not be negative", ErrInvalid)
+	case r.UserBudgetNanos < 0:
+		return fmt.Errorf("%w: user budget must not be negative", ErrInvalid)
+	}
+	if r.UserPeriod == "" && r.UserBudgetNanos > 0 {
+		r.UserPeriod = store.Daily
+	}
+	switch r.UserPeriod {
+	case "", store.Daily, store.Weekly, store.Monthly:
+	default:
+		return fmt.Errorf("%w: user period %q is not daily, weekly or monthly", ErrInvalid, r.UserPeriod)
 	}
 	if r.Period == "" && r.BudgetNanos > 0 {
 		r.Period = store.Monthly
@@ -212,7 +228,8 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*store.Key, stri
 	}
 	now := s.o.Now().UTC()
 	k := &store.Key{ID: id, Name: r.Name, Team: r.Team, SecretHash: HashSecret(secret), Prefix: secret[:prefixLen],
-		Models: r.Models, BudgetNanos: r.BudgetNanos, Period: r.Period, RPM: r.RPM, TPM: r.TPM, Created: now}
+		Models: r.Models, BudgetNanos: r.BudgetNanos, Period: r.Period, RPM: r.RPM, TPM: r.TPM, Created: now,
+		UserBudgetNanos: r.UserBudgetNanos, UserPeriod: r.UserPeriod}
 	if r.ExpiresIn > 0 {
 		exp := now.Add(r.ExpiresIn)
 		k.ExpiresAt = &exp

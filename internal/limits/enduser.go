@@ -52,22 +52,37 @@ type EndUserBudget struct {
 	Period store.Period
 	// Hosting is which spend counts (HostingProprietary when empty).
 	Hosting string
-	// LimitNanos is the budget per user and period; 0 disables end-user
-	// budgets.
+	// LimitNanos is the budget per user and period; 0 sets none (a key's
+	// UserBudgetNanos still applies to its users).
 	LimitNanos int64
-	// Require refuses (400) a key's request that names no end user.
+	// Require refuses (400) a key's request that names no end user (only
+	// with LimitNanos set).
 	// Without it such requests are not limited by an end-user budget.
 	Require bool
 }
 
 // EndUserBudgets returns the end-user budget a request by user with key k
-// counts against: none when end-user budgets are off or user is "".
+// counts against: the key's own (UserBudgetNanos) or else the gateway's;
+// none when neither is set or user is "".
 func (g *Gate) EndUserBudgets(k *store.Key, user string) []Budget {
-	if g.endUser.LimitNanos <= 0 || user == "" {
+	if user == "" {
 		return nil
 	}
-	return []Budget{{Scope: EndUserScope(k.ID, user), Period: g.endUser.Period, Hosting: g.endUser.Hosting,
-		LimitNanos: g.endUser.LimitNanos, EndUser: EndUserRef{KeyID: k.ID, User: user}}}
+	b := Budget{Scope: EndUserScope(k.ID, user), Period: g.endUser.Period, Hosting: g.endUser.Hosting,
+		LimitNanos: g.endUser.LimitNanos, EndUser: EndUserRef{KeyID: k.ID, User: user}}
+	if k.UserBudgetNanos > 0 {
+		b.LimitNanos, b.Period = k.UserBudgetNanos, k.UserPeriod
+		if b.Period == "" {
+			b.Period = store.Daily
+		}
+		if b.Hosting == "" {
+			b.Hosting = g.hosting // as the key's own budget counts
+		}
+	}
+	if b.LimitNanos <= 0 {
+		return nil
+	}
+	return []Budget{b}
 }
 
 // requireEndUser is the refusal of a request without an end user when

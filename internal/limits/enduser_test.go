@@ -300,3 +300,38 @@ func TestGateEndUserNotInMetrics(t *testing.T) {
 		t.Errorf("seen %+v, want only key:km", got)
 	}
 }
+
+// TestKeyEndUserBudget: a key's own end-user budget replaces the
+// gateway's for its users, and applies without one.
+func TestKeyEndUserBudget(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(t0)
+	for _, tc := range []struct {
+		name string
+		def  EndUserBudget
+	}{
+		{"over the gateway's", EndUserBudget{Period: store.Monthly, LimitNanos: 100 * usd}},
+		{"alone", EndUserBudget{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewGate(GateOptions{Limiter: NewMemory(MemoryOptions{Now: c.Now}), EndUser: tc.def})
+			k := &store.Key{ID: "kk", UserBudgetNanos: 2 * usd, UserPeriod: store.Weekly}
+			bs := g.EndUserBudgets(k, "u")
+			if len(bs) != 1 || bs[0].LimitNanos != 2*usd || bs[0].Period != store.Weekly || bs[0].hosting() != HostingProprietary {
+				t.Fatalf("budgets %+v", bs)
+			}
+			a, le := g.AdmitUser(ctx, k, "u", 0, Amount{ProprietaryNanos: 2 * usd})
+			if le != nil {
+				t.Fatal(le)
+			}
+			a.Done(Amount{ProprietaryNanos: 2 * usd}, 0)
+			_, le = g.AdmitUser(ctx, k, "u", 0, Amount{ProprietaryNanos: 1})
+			if le == nil || !strings.Contains(le.Message, "weekly") {
+				t.Errorf("over the key's user budget: %v", le)
+			}
+			if got := g.EndUserBudgets(&store.Key{ID: "other"}, "u"); len(got) != 0 && got[0].LimitNanos != tc.def.LimitNanos {
+				t.Errorf("a key without its own: %+v", got)
+			}
+		})
+	}
+}

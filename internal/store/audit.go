@@ -61,6 +61,10 @@ type Key struct {
 	Created   time.Time  `json:"created"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// UserBudgetNanos is what each distinct end user of the key may spend
+	// per UserPeriod; 0 means the gateway's end_user_budget, if any.
+	UserBudgetNanos int64  `json:"user_budget_nanos,omitempty"`
+	UserPeriod      Period `json:"user_period,omitempty"`
 }
 
 // Active reports whether the key may be used at t.

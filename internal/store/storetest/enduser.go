@@ -64,3 +64,32 @@ func EndUserTotals(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	}
 }
+
+// KeyUserBudget checks that a key's end-user budget is stored and read
+// back by every key query.
+func KeyUserBudget(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := context.Background()
+	k := store.Key{ID: "key_u", Name: "u", SecretHash: "h-u", Prefix: "fk-u", Created: t0.Truncate(time.Microsecond),
+		UserBudgetNanos: 1_500_000_000, UserPeriod: store.Weekly}
+	if err := s.CreateKey(ctx, &k); err != nil {
+		t.Fatal(err)
+	}
+	byID, err := s.Key(ctx, "key_u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHash, err := s.KeyByHash(ctx, "h-u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []store.Key{*byID, *byHash, all[0]} {
+		if diff := cmp.Diff(k, got); diff != "" {
+			t.Errorf("key (-want +got):\n%s", diff)
+		}
+	}
+}

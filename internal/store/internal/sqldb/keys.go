@@ -9,15 +9,16 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
-const keyCols = `id, name, team, secret_hash, prefix, models, budget_nanos, period, rpm, tpm, created_us, revoked_us, expires_us`
+const keyCols = `id, name, team, secret_hash, prefix, models, budget_nanos, period, rpm, tpm, created_us, revoked_us, expires_us,
+	user_budget_nanos, user_period`
 
 // CreateKey implements store.Store.
 func (s *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	models := jsonList(k.Models)
-	res, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO keys (`+keyCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+	res, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO keys (`+keyCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT DO NOTHING`),
 		k.ID, k.Name, k.Team, k.SecretHash, k.Prefix, models, k.BudgetNanos, string(k.Period), k.RPM, k.TPM,
-		k.Created.UnixMicro(), nullMicros(k.RevokedAt), nullMicros(k.ExpiresAt))
+		k.Created.UnixMicro(), nullMicros(k.RevokedAt), nullMicros(k.ExpiresAt), k.UserBudgetNanos, string(k.UserPeriod))
 	if err != nil {
 		return fmt.Errorf("store: create key: %w", err)
 	}
@@ -68,11 +69,11 @@ func scanKeys(rows *sql.Rows) ([]store.Key, error) {
 	var out []store.Key
 	for rows.Next() {
 		var k store.Key
-		var models, period string
+		var models, period, userPeriod string
 		var created int64
 		var revoked, expires sql.NullInt64
 		if err := rows.Scan(&k.ID, &k.Name, &k.Team, &k.SecretHash, &k.Prefix, &models, &k.BudgetNanos, &period,
-			&k.RPM, &k.TPM, &created, &revoked, &expires); err != nil {
+			&k.RPM, &k.TPM, &created, &revoked, &expires, &k.UserBudgetNanos, &userPeriod); err != nil {
 			return nil, fmt.Errorf("store: keys: %w", err)
 		}
 		var err error
@@ -80,6 +81,7 @@ func scanKeys(rows *sql.Rows) ([]store.Key, error) {
 			return nil, fmt.Errorf("store: keys: models: %w", err)
 		}
 		k.Period = store.Period(period)
+		k.UserPeriod = store.Period(userPeriod)
 		k.Created = fromMicros(created)
 		k.RevokedAt = timePtr(revoked)
 		k.ExpiresAt = timePtr(expires)

@@ -230,3 +230,30 @@ func endUserSpend(t *testing.T, st store.Store, keyID, user string) int64 {
 	}
 	return n
 }
+
+// TestKeyEndUserBudget: a key's own end-user budget, set through the admin
+// API on a gateway with no end_user_budget in its config, binds its users
+// one by one.
+func TestKeyEndUserBudget(t *testing.T) {
+	u := startUpstreams(t)
+	u.openai.Record(false)
+	g := startGateway(t, u.config()+"metering: { flush_interval: 5ms }\n", "FULCRUM_MASTER_KEY="+masterKey)
+	_, secret := createKey(t, g, `{"name":"per-user","user_budget_usd":"0.0005"}`)
+	_, unlimited := createKey(t, g, `{"name":"no user budget"}`)
+	n := exhaust(t, g, secret, "dan")
+	if n < 1 {
+		t.Fatalf("dan admitted %d times", n)
+	}
+	resp, body := openaiAs(t, g, secret, "dan")
+	var oe openaiErr
+	json.Unmarshal(body, &oe)
+	checkEndUserRefusal(t, resp, oe.Error.Message, "dan")
+	if resp, body := openaiAs(t, g, secret, "eve"); resp.StatusCode != 200 {
+		t.Errorf("eve: %d %s", resp.StatusCode, body)
+	}
+	for range n + 2 {
+		if resp, body := openaiAs(t, g, unlimited, "dan"); resp.StatusCode != 200 {
+			t.Fatalf("dan on a key without a user budget: %d %s", resp.StatusCode, body)
+		}
+	}
+}

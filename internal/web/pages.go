@@ -381,6 +381,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *page) err
 	if b := strings.TrimSpace(r.PostFormValue("budget_usd")); b != "" {
 		req.BudgetNanos, formErr = parseUSD(b)
 	}
+	if b := strings.TrimSpace(r.PostFormValue("user_budget_usd")); b != "" && formErr == nil {
+		req.UserBudgetNanos, formErr = parseUSD(b) // per day (keys.CreateRequest's default)
+	}
 	if v := strings.TrimSpace(r.PostFormValue("rpm")); v != "" && formErr == nil {
 		req.RPM, formErr = strconv.ParseInt(v, 10, 64)
 	}

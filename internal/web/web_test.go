@@ -108,12 +108,14 @@ func TestUIAuth(t *testing.T) {
 	if st != 400 || !strings.Contains(body, "not an amount") {
 		t.Errorf("bad budget: %d", st)
 	}
-	if st, _ = post(t, c, g.URL+"/ui/keys", url.Values{"name": {"k1"}, "csrf": {m[1]}, "budget_usd": {"2.50"}}); st != 200 {
+	if st, _ = post(t, c, g.URL+"/ui/keys", url.Values{"name": {"k1"}, "csrf": {m[1]}, "budget_usd": {"2.50"}, "user_budget_usd": {"0.25"}}); st != 200 {
 		t.Errorf("create: %d", st)
 	}
 	// The secret is on the creating page only.
 	if _, body := get(t, c, g.URL+"/ui/keys"); !strings.Contains(body, ">k1<") || strings.Contains(body, `id="secret"`) {
 		t.Error("key list: missing the key, or showing a secret again")
+	} else if !strings.Contains(body, "each end user: $0.2500 daily") {
+		t.Errorf("key list: no per-end-user budget:\n%s", body)
 	}
 	// Sign out ends the session in this browser.
 	post(t, c, g.URL+"/ui/logout", url.Values{"csrf": {m[1]}})

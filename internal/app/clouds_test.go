@@ -10,6 +10,8 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
 // TestVertexGeminiWiring: a vertex provider sends Gemini models through
@@ -31,14 +33,14 @@ func TestVertexGeminiWiring(t *testing.T) {
 		t.Errorf("info = %+v", i)
 	}
 	req := &llm.ChatRequest{Model: "gemini-2.5-flash", Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "Salut")}}
-	resp, err := p.Chat(t.Context(), req)
+	resp, err := p.Chat(t.Context(), permit(p), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := resp.Choices[0].Message.Text(); got != fake.Reply("Salut") {
 		t.Errorf("text = %q", got)
 	}
-	s, err := p.ChatStream(t.Context(), req)
+	s, err := p.ChatStream(t.Context(), permit(p), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,4 +85,14 @@ func TestCloudExamplesBuild(t *testing.T) {
 			}
 		}
 	}
+}
+
+// permit mints the permit a direct call in these wiring tests presents
+// (they test the adapters as built, not data policy).
+func permit(p provider.Provider) policy.Permit {
+	pm, err := policy.Unrestricted().Permit(p.Info())
+	if err != nil {
+		panic(err)
+	}
+	return pm
 }

@@ -150,11 +150,11 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 		}
 		req := &llm.ChatRequest{Model: model, Messages: []llm.Message{llm.TextMessage(llm.RoleUser, prompt)}}
 		resp, _, err := router.Execute(ctx, plan.For(req), clr,
-			func(ctx context.Context, t *router.Target, n int) (*llm.ChatResponse, error) {
+			func(ctx context.Context, t *router.Target, pm policy.Permit, n int) (*llm.ChatResponse, error) {
 				up := *req
 				up.Model = t.Upstream
 				start := time.Now()
-				out, err := t.Provider.Chat(ctx, &up)
+				out, err := t.Provider.Chat(ctx, pm, &up)
 				// Recorded, priced and settled as attempt 0 of the
 				// request it judges.
 				var u *llm.Usage

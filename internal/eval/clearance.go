@@ -82,14 +82,14 @@ func newEvalPolicy(cfg *config.Config) (*evalPolicy, error) {
 	return p, nil
 }
 
-// clear evaluates req (for model m, served by a provider described by
-// permits) and returns the request to send: req itself, or req with its
-// messages redacted. The decision is returned so the answer's redacted
-// values can be restored.
-func (p *evalPolicy) clear(ctx context.Context, req *llm.ChatRequest, m providerModel) (*llm.ChatRequest, *policy.Decision, error) {
+// clear evaluates req (for model m) and returns the request to send (req
+// itself, or req with its messages redacted) and the permit for m's
+// provider that the decision mints. The decision is returned so the
+// answer's redacted values can be restored.
+func (p *evalPolicy) clear(ctx context.Context, req *llm.ChatRequest, m providerModel) (*llm.ChatRequest, *policy.Decision, policy.Permit, error) {
 	body, err := json.Marshal(wireRequest(req))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, policy.Permit{}, err
 	}
 	in := policy.Input{Body: body, Policies: p.byModel[req.Model]}
 	if j := judgedFrom(ctx); j != nil {
@@ -102,7 +102,7 @@ func (p *evalPolicy) clear(ctx context.Context, req *llm.ChatRequest, m provider
 	}
 	d, err := p.engine.EvaluateBody(in)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, policy.Permit{}, err
 	}
 	names := make([]string, len(d.Classes))
 	for i, c := range d.Classes {
@@ -110,24 +110,25 @@ func (p *evalPolicy) clear(ctx context.Context, req *llm.ChatRequest, m provider
 	}
 	reportClasses(ctx, names)
 	if e := d.Err(); e != nil {
-		return nil, nil, e
+		return nil, nil, policy.Permit{}, e
 	}
-	if !d.Clearance().Permits(m.p.Info()) {
-		return nil, nil, d.NoTargetErr()
+	pm, err := d.Clearance().Permit(m.p.Info())
+	if err != nil {
+		return nil, nil, policy.Permit{}, d.NoTargetErr()
 	}
 	if !d.Redacts() {
-		return req, d, nil
+		return req, d, pm, nil
 	}
 	var w chatRequest
 	if err := json.Unmarshal(d.Body(), &w); err != nil || len(w.Messages) != len(req.Messages) {
-		return nil, nil, &llm.Error{Status: http.StatusForbidden, Type: llm.ErrPolicy, Code: "blocked_by_policy", Message: "eval: the redacted request could not be read back"}
+		return nil, nil, policy.Permit{}, &llm.Error{Status: http.StatusForbidden, Type: llm.ErrPolicy, Code: "blocked_by_policy", Message: "eval: the redacted request could not be read back"}
 	}
 	r := *req
 	r.Messages = make([]llm.Message, len(w.Messages))
 	for i, msg := range w.Messages {
 		r.Messages[i] = llm.TextMessage(llm.Role(msg.Role), msg.Content)
 	}
-	return &r, d, nil
+	return &r, d, pm, nil
 }
 
 func contains(list []string, s string) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -26,7 +27,10 @@ type hostedProvider struct {
 }
 
 func (p *hostedProvider) Info() *provider.Info { return &p.info }
-func (p *hostedProvider) Chat(_ context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (p *hostedProvider) Chat(_ context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(p.Info()); err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	for _, m := range req.Messages {
 		b.WriteString(m.Text())
@@ -37,11 +41,14 @@ func (p *hostedProvider) Chat(_ context.Context, req *llm.ChatRequest) (*llm.Cha
 	p.mu.Unlock()
 	return textResp(p.answer, 10, 5), nil
 }
-func (p *hostedProvider) ChatStream(context.Context, *llm.ChatRequest) (provider.Stream, error) {
+func (p *hostedProvider) ChatStream(context.Context, policy.Permit, *llm.ChatRequest) (provider.Stream, error) {
 	return nil, errors.New("no streams")
 }
-func (p *hostedProvider) Embed(context.Context, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (p *hostedProvider) Embed(context.Context, policy.Permit, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	return nil, errors.New("no embeddings")
+}
+func (p *hostedProvider) Forward(context.Context, policy.Permit, *provider.RawRequest) (*http.Response, error) {
+	return nil, errors.New("no pass-through")
 }
 
 // TestJudgeClearance: under the default policy (self_hosted_only for

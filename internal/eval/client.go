@@ -230,16 +230,24 @@ func (c *ProviderClient) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.C
 		return nil, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrNotFound, Code: "model_not_found",
 			Message: fmt.Sprintf("model %q is not configured", req.Model)}
 	}
-	var d *policy.Decision
+	var (
+		d   *policy.Decision
+		pm  policy.Permit
+		err error
+	)
 	if c.policy != nil {
-		var err error
-		if req, d, err = c.policy.clear(ctx, req, m); err != nil {
+		if req, d, pm, err = c.policy.clear(ctx, req, m); err != nil {
 			return nil, err
 		}
+	} else if pm, err = policy.Unrestricted().Permit(m.p.Info()); err != nil {
+		// A client assembled with Add has no config and so no data
+		// policy (tests); Unrestricted is reviewed for it in
+		// policy's TestUnrestrictedIsReviewed.
+		return nil, err
 	}
 	r := *req
 	r.Model = m.upstream
-	resp, err := m.p.Chat(ctx, &r)
+	resp, err := m.p.Chat(ctx, pm, &r)
 	if err == nil && d != nil && d.Redacts() {
 		d.Restore(resp)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -103,18 +104,25 @@ func TestOutputDirNeverOverwritesSilently(t *testing.T) {
 type echoProvider struct {
 	name  string
 	calls int
+	info  provider.Info
 }
 
-func (p *echoProvider) Info() *provider.Info { return &provider.Info{} }
-func (p *echoProvider) Chat(_ context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (p *echoProvider) Info() *provider.Info { return &p.info }
+func (p *echoProvider) Chat(_ context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(p.Info()); err != nil {
+		return nil, err
+	}
 	p.calls++
 	return textResp(fmt.Sprintf("%s/%s", p.name, req.Model), 1, 1), nil
 }
-func (p *echoProvider) ChatStream(context.Context, *llm.ChatRequest) (provider.Stream, error) {
+func (p *echoProvider) ChatStream(context.Context, policy.Permit, *llm.ChatRequest) (provider.Stream, error) {
 	return nil, errors.New("no streams")
 }
-func (p *echoProvider) Embed(context.Context, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (p *echoProvider) Embed(context.Context, policy.Permit, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	return nil, errors.New("no embeddings")
+}
+func (p *echoProvider) Forward(context.Context, policy.Permit, *provider.RawRequest) (*http.Response, error) {
+	return nil, errors.New("no pass-through")
 }
 
 // Repointing a model (same name, another upstream model or provider) must

@@ -120,11 +120,12 @@ func (c *chatCall) resolve() error {
 	return nil
 }
 
-// run executes attempt over the plan's permitted targets.
-func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t *Target, n int) error) (*Target, error) {
-	_, t, err := router.Execute(ctx, c.plan, c.clr, func(ctx context.Context, t *Target, n int) (struct{}, error) {
+// run executes attempt over the plan's permitted targets, each with the
+// permit the request's clearance mints for it.
+func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t *Target, pm policy.Permit, n int) error) (*Target, error) {
+	_, t, err := router.Execute(ctx, c.plan, c.clr, func(ctx context.Context, t *Target, pm policy.Permit, n int) (struct{}, error) {
 		ctx = c.startAttempt(ctx, t, n)
-		return struct{}{}, attempt(ctx, t, n)
+		return struct{}{}, attempt(ctx, t, pm, n)
 	})
 	return t, err
 }
@@ -180,7 +181,7 @@ func (c *chatCall) passThrough(t *Target) bool {
 	// (rawDecoder). A sampled stream also takes the canonical path, so its
 	// chunks can be assembled for the comparison (a sampled non-streaming
 	// answer is decoded off the request path from the bytes forwarded).
-	if caps.Forward == nil || (c.verdict != nil && c.verdict.Redacts()) ||
+	if (c.verdict != nil && c.verdict.Redacts()) ||
 		(c.cache != nil && (c.req.Stream || rawDecoder(c.rc.format) == nil)) || (c.shadow != nil && c.req.Stream) {
 		return false
 	}
@@ -330,10 +331,10 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	if c.plan.Cascade() != nil {
 		resp, t, err = c.cascade(r.Context())
 	} else {
-		t, err = c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
+		t, err = c.run(r.Context(), func(ctx context.Context, t *Target, pm policy.Permit, n int) error {
 			start := s.opts.Now()
 			if c.passThrough(t) {
-				b, u, err := c.forwardOnce(ctx, t)
+				b, u, err := c.forwardOnce(ctx, t, pm)
 				if err == nil {
 					c.traceRaw(b)
 				}
@@ -343,7 +344,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 				}
 				return err
 			}
-			out, err := c.chatAttempt(ctx, t, n, start)
+			out, err := c.chatAttempt(ctx, t, pm, n, start)
 			if err == nil {
 				resp = out
 			}
@@ -385,11 +386,11 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 }
 
 // chatAttempt is one canonical (translated) non-streaming attempt.
-func (c *chatCall) chatAttempt(ctx context.Context, t *Target, n int, start time.Time) (*llm.ChatResponse, error) {
+func (c *chatCall) chatAttempt(ctx context.Context, t *Target, pm policy.Permit, n int, start time.Time) (*llm.ChatResponse, error) {
 	var out *llm.ChatResponse
 	err := c.translatable(t)
 	if err == nil {
-		out, err = t.Provider.Chat(ctx, c.upstreamRequest(t))
+		out, err = t.Provider.Chat(ctx, pm, c.upstreamRequest(t))
 	}
 	var u *llm.Usage
 	if err == nil {
@@ -410,21 +411,21 @@ func (c *chatCall) cascade(ctx context.Context) (*llm.ChatResponse, *Target, err
 	req.Stream = false
 	// The judge, if the route has one, records its call under this request.
 	ctx = context.WithValue(ctx, callKey{}, &CallInfo{RequestID: c.rc.id, Caller: c.rc.caller, Verdict: c.verdict, call: c})
-	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.clr, func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error) {
+	resp, t, _, err := router.ExecuteCascade(ctx, c.plan, &req, c.clr, func(ctx context.Context, t *Target, pm policy.Permit, n int) (*llm.ChatResponse, error) {
 		ctx = c.startAttempt(ctx, t, n)
-		return c.chatAttempt(ctx, t, n, c.s.opts.Now())
+		return c.chatAttempt(ctx, t, pm, n, c.s.opts.Now())
 	})
 	return resp, t, err
 }
 
 // forwardOnce sends the client's body to t unchanged but for the model and
 // returns the upstream body with its usage.
-func (c *chatCall) forwardOnce(ctx context.Context, t *Target) ([]byte, *llm.Usage, error) {
+func (c *chatCall) forwardOnce(ctx context.Context, t *Target, pm policy.Permit) ([]byte, *llm.Usage, error) {
 	body, err := c.forwardBody(t)
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path + c.rc.query, Body: body, Header: forwardHeaders(c.rc)})
+	resp, err := t.Provider.Forward(ctx, pm, &provider.RawRequest{Path: c.rc.format.path + c.rc.query, Body: body, Header: forwardHeaders(c.rc)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
 
 // decodeEmbeddings is the decoder of POST /v1/embeddings: policy reads the
@@ -34,11 +35,11 @@ func serveEmbeddings(w http.ResponseWriter, r *http.Request, c *chatCall) error 
 	// to restore).
 	input := req.Input
 	var resp *llm.EmbedResponse
-	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
+	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, pm policy.Permit, n int) error {
 		start := s.opts.Now()
 		up := *req
 		up.Model, up.Input = t.Upstream, input
-		out, err := t.Provider.Embed(ctx, &up)
+		out, err := t.Provider.Embed(ctx, pm, &up)
 		var u *llm.Usage
 		if err == nil {
 			if out.Usage == nil {

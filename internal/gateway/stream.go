@@ -10,6 +10,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/sse"
 )
@@ -57,8 +58,8 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	var os *openStream
-	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, n int) error {
-		o, err := c.open(ctx, t, n)
+	t, err := c.run(r.Context(), func(ctx context.Context, t *Target, pm policy.Permit, n int) error {
+		o, err := c.open(ctx, t, pm, n)
 		if err != nil {
 			c.report(ctx, t, n, o.start, 0, nil, err)
 			return err
@@ -123,7 +124,7 @@ func (c *chatCall) replay(fw *flushWriter, resp *llm.ChatResponse) {
 }
 
 // open starts one attempt and reads its first event.
-func (c *chatCall) open(ctx context.Context, t *Target, n int) (*openStream, error) {
+func (c *chatCall) open(ctx context.Context, t *Target, pm policy.Permit, n int) (*openStream, error) {
 	s := c.s
 	o := &openStream{t: t, n: n, start: s.opts.Now()}
 	name := t.Provider.Info().Name
@@ -132,7 +133,7 @@ func (c *chatCall) open(ctx context.Context, t *Target, n int) (*openStream, err
 		if err != nil {
 			return o, err
 		}
-		resp, err := t.Provider.Info().Caps.Forward(ctx, &provider.RawRequest{Path: c.rc.format.path + c.rc.query, Body: body, Header: forwardHeaders(c.rc), Stream: true})
+		resp, err := t.Provider.Forward(ctx, pm, &provider.RawRequest{Path: c.rc.format.path + c.rc.query, Body: body, Header: forwardHeaders(c.rc), Stream: true})
 		if err != nil {
 			return o, err
 		}
@@ -157,7 +158,7 @@ func (c *chatCall) open(ctx context.Context, t *Target, n int) (*openStream, err
 	if err := c.translatable(t); err != nil {
 		return o, err
 	}
-	st, err := t.Provider.ChatStream(ctx, c.upstreamRequest(t))
+	st, err := t.Provider.ChatStream(ctx, pm, c.upstreamRequest(t))
 	if err != nil {
 		return o, err
 	}

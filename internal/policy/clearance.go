@@ -1,13 +1,14 @@
 package policy
 
-import "github.com/fulcrumhq/fulcrum/internal/provider"
+import "github.com/fulcrumhq/fulcrum/internal/upstream"
 
-// Clearance is what every upstream call must present: the policy decision
-// of the client request it is made for. The router takes one in Execute
-// and ExecuteCascade and tries only the targets it permits, so a call
-// without a decision cannot be written: the zero Clearance permits
-// nothing, and only this package makes one that permits anything
-// (Decision.Clearance, or Unrestricted for a gateway without data policy).
+// Clearance is the policy decision of the client request a call is made
+// for. The router takes one in Execute and ExecuteCascade, tries only the
+// targets it permits, and mints from it the Permit that every provider
+// method requires (Clearance.Permit), so a call without a decision cannot
+// be written: the zero Clearance permits nothing, and only this package
+// makes one that permits anything (Decision.Clearance, or Unrestricted
+// for a gateway without data policy).
 //
 // How a later caller makes a call on behalf of a request (a cascade judge,
 // a shadow call, a cache fill, an eval judge):
@@ -19,8 +20,9 @@ import "github.com/fulcrumhq/fulcrum/internal/provider"
 //     redacted body (Clearance.Body), so its text is already redacted.
 //     Text derived from it (a judge prompt, a summary) stays redacted; do
 //     not add anything from elsewhere that policy has not scanned.
-//  3. Call through router.Execute (or ExecuteCascade) with that Clearance:
-//     only permitted targets are tried, and when none is available the
+//  3. Call through router.Execute (or ExecuteCascade) with that Clearance
+//     and pass the provider the Permit it hands your attempt: only
+//     permitted targets are tried, and when none is available the
 //     error wraps router.ErrNoPermittedTarget; answer it with
 //     Decision.NoTargetErr, never by calling another target.
 type Clearance struct {
@@ -38,7 +40,7 @@ func (d *Decision) Clearance() Clearance { return Clearance{d: d} }
 func Unrestricted() Clearance { return Clearance{all: true} }
 
 // Permits reports whether a call may go to the provider.
-func (c Clearance) Permits(info *provider.Info) bool {
+func (c Clearance) Permits(info *upstream.Info) bool {
 	if c.all {
 		return true
 	}

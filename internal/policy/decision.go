@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
-	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/upstream"
 )
 
 // ClassCount is a data class and how many values of it were detected (0
@@ -120,12 +120,12 @@ func (d *Decision) Redacts() bool { return d.Action == ActionRedact && d.rep != 
 // when blocked; only to self-hosted providers for self_hosted_only; and
 // only to providers whose region and retention satisfy the requirements
 // of the classes present.
-func (d *Decision) Permits(info *provider.Info) bool {
+func (d *Decision) Permits(info *upstream.Info) bool {
 	switch d.Action {
 	case ActionBlock:
 		return false
 	case ActionSelfHostedOnly:
-		if info.Hosting != provider.SelfHosted {
+		if info.Hosting != upstream.SelfHosted {
 			return false
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
-	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/upstream"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -91,10 +91,10 @@ func TestEvaluate(t *testing.T) {
 
 func TestPermits(t *testing.T) {
 	e := testEngine(t)
-	self := &provider.Info{Name: "gpu", Hosting: provider.SelfHosted, Region: "eu"}
-	selfUS := &provider.Info{Name: "gpu-us", Hosting: provider.SelfHosted, Region: "us"}
-	api := &provider.Info{Name: "openai", Hosting: provider.Proprietary, Region: "us", Retention: "30d"}
-	apiEU := &provider.Info{Name: "azure-eu", Hosting: provider.Proprietary, Region: "EU", Retention: "none"}
+	self := &upstream.Info{Name: "gpu", Hosting: upstream.SelfHosted, Region: "eu"}
+	selfUS := &upstream.Info{Name: "gpu-us", Hosting: upstream.SelfHosted, Region: "us"}
+	api := &upstream.Info{Name: "openai", Hosting: upstream.Proprietary, Region: "us", Retention: "30d"}
+	apiEU := &upstream.Info{Name: "azure-eu", Hosting: upstream.Proprietary, Region: "EU", Retention: "none"}
 	tests := []struct {
 		name string
 		d    *Decision
@@ -110,7 +110,7 @@ func TestPermits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []bool
-			for _, p := range []*provider.Info{self, selfUS, api, apiEU} {
+			for _, p := range []*upstream.Info{self, selfUS, api, apiEU} {
 				got = append(got, tt.d.Permits(p))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {

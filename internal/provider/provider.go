@@ -9,37 +9,60 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/upstream"
 )
 
-// Hosting says who runs the model, the distinction data policy rests on.
-type Hosting string
+// The facts about an upstream live in the leaf package upstream, so that
+// policy can decide on them (and mint the Permit every call below
+// requires) without importing this package. They are re-exported here.
+type (
+	Hosting      = upstream.Hosting
+	Info         = upstream.Info
+	Capabilities = upstream.Capabilities
+)
 
 const (
 	// SelfHosted models run on the organisation's own infrastructure.
-	SelfHosted Hosting = "self_hosted"
+	SelfHosted = upstream.SelfHosted
 	// Proprietary models are third-party APIs: prompts leave the building.
-	Proprietary Hosting = "proprietary"
+	Proprietary = upstream.Proprietary
 )
 
 // Provider is one configured upstream.
 //
+// Every method that sends data upstream takes a policy.Permit: proof that
+// the policy verdict of the request the call is made for permits this
+// upstream. Only policy mints one (Clearance.Permit, which router.Execute
+// calls for each target it tries), so an uncleared call does not compile;
+// and every implementation checks at its top that the permit was minted
+// for its own Info (Permit.Check), so a zero permit, or one for another
+// upstream, fails closed with a 500 before anything is sent.
+//
 // Implementations are safe for concurrent use. Every method honours ctx:
 // a cancelled context aborts the upstream call.
 type Provider interface {
-	// Info describes the upstream. It never changes after construction.
+	// Info describes the upstream. It never changes after construction,
+	// and it is the same pointer every time (permits are minted for it).
 	Info() *Info
 	// Chat sends a non-streaming request. req.Model is the upstream model name.
-	Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error)
+	Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error)
 	// ChatStream starts a streaming request. The returned error is for
 	// failures before the first chunk (status, connection); later failures
 	// come from Stream.Recv.
-	ChatStream(ctx context.Context, req *llm.ChatRequest) (Stream, error)
+	ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (Stream, error)
 	// Embed computes embeddings; adapters without them return an *llm.Error
 	// with status 400 (see Capabilities.Embeddings).
-	Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error)
+	Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error)
+	// Forward sends a client body untouched (but for the model name, which
+	// the caller has already rewritten) and returns the upstream's response
+	// as is; the caller closes the body. Adapters whose
+	// Capabilities.Passthrough is empty refuse with NoForward.
+	Forward(ctx context.Context, pm policy.Permit, req *RawRequest) (*http.Response, error)
 }
 
 // Stream yields canonical chunks of one streamed answer.
@@ -50,48 +73,6 @@ type Stream interface {
 	Recv() (*llm.Chunk, error)
 	// Close releases the connection. It is safe to call more than once.
 	Close() error
-}
-
-// Info is what the gateway, policy and router know about a provider.
-type Info struct {
-	// Name is the operator's name for the provider, shown in the
-	// x-fulcrum-provider response header and in usage records.
-	Name string
-	// Type is the adapter: openai, anthropic, gemini, ollama, replay.
-	Type    string
-	Hosting Hosting
-	// Region is where the upstream processes data (e.g. "eu", "us"); empty
-	// when unknown. Policies may require one.
-	Region string
-	// Retention is the upstream's data-retention term as configured (e.g.
-	// "none", "30d"); empty when unknown.
-	Retention string
-	Caps      Capabilities
-}
-
-// Capabilities lists what an adapter can do, so the gateway can refuse a
-// request it cannot honour with a clear 400 instead of silently dropping
-// parameters.
-type Capabilities struct {
-	Embeddings bool
-	// MultipleChoices is true when n > 1 is supported.
-	MultipleChoices bool
-	// Passthrough names the wire format ("openai" or "anthropic") whose
-	// requests Forward accepts unchanged; empty when there is none.
-	Passthrough string
-	// Responses is true when Forward also accepts OpenAI Responses API
-	// bodies at /responses (OpenAI itself, and OpenAI-compatible servers
-	// configured with responses: true).
-	Responses bool
-	// Completions is true when Forward also accepts legacy Completions
-	// bodies at /completions (vLLM, llama.cpp, Ollama's /v1: openai-type
-	// providers configured with completions: true, the default for
-	// self-hosted ones).
-	Completions bool
-	// Forward sends a client body untouched (but for the model name, which
-	// the caller has already rewritten) and returns the upstream's response
-	// as is. Nil when Passthrough is empty. The caller closes the body.
-	Forward func(ctx context.Context, req *RawRequest) (*http.Response, error)
 }
 
 // RawRequest is a pass-through call.
@@ -108,3 +89,11 @@ type RawRequest struct {
 
 // ErrNoEmbeddings is wrapped by adapters that cannot embed.
 var ErrNoEmbeddings = errors.New("provider does not support embeddings")
+
+// NoForward is the error of Forward on an adapter without pass-through
+// (Capabilities.Passthrough empty): the gateway never calls it there, so
+// reaching it is a bug, answered with a 500 rather than a silent drop.
+func NoForward(info *Info) error {
+	return &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Code: "no_passthrough", Provider: info.Name,
+		Message: fmt.Sprintf("provider %q has no pass-through", info.Name)}
+}

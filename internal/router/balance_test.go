@@ -13,7 +13,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
-func ok(ctx context.Context, t *Target, n int) (string, error) { return t.Model, nil }
+func ok(ctx context.Context, t *Target, _ policy.Permit, n int) (string, error) { return t.Model, nil }
 
 func TestBalanceWeights(t *testing.T) {
 	env := newEnv(t, `
@@ -49,7 +49,7 @@ routes:
 	run := func(n int) map[string]int {
 		count := map[string]int{}
 		for range n {
-			got, _, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+			got, _, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 				env.clk.Advance(delay[tg.Model])
 				return tg.Model, nil
 			})
@@ -82,7 +82,7 @@ routes:
 	done := make(chan struct{})
 	for range 3 {
 		go func() {
-			Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+			Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 				started <- tg.Model
 				<-release
 				return tg.Model, nil
@@ -126,7 +126,7 @@ routes:
 		}
 	}
 	// When the cheapest fails, the next cheapest serves.
-	got, _, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+	got, _, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 		if tg.Model == "a" {
 			return "", upstreamErr(503, 0)
 		}
@@ -170,7 +170,7 @@ routes:
 	for _, name := range []string{"fb", "bal", "cas", "rt", "b"} {
 		t.Run(name, func(t *testing.T) {
 			calledCloud := false
-			attempt := func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+			attempt := func(ctx context.Context, tg *Target, _ policy.Permit, n int) (*llm.ChatResponse, error) {
 				if tg.Info().Hosting != provider.SelfHosted {
 					calledCloud = true
 					return &llm.ChatResponse{}, nil
@@ -203,7 +203,7 @@ routes:
 			}
 		})
 	}
-	_, _, err := Execute(context.Background(), env.plan(t, "cloud"), selfHostedOnly, func(ctx context.Context, tg *Target, n int) (int, error) {
+	_, _, err := Execute(context.Background(), env.plan(t, "cloud"), selfHostedOnly, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) {
 		t.Fatal("attempt called with no permitted target")
 		return 0, nil
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
 
 // TestRateLimitIsNotFailure: two client requests answered 429 with
@@ -24,7 +25,7 @@ routes:
 	limited := true
 	calls := 0
 	call := func(p *Plan) (string, error) {
-		out, _, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+		out, _, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 			calls++
 			if limited && tg.Model == "a" {
 				return "", upstreamErr(429, time.Second)
@@ -85,13 +86,13 @@ routes:
 			err = &llm.Error{Status: 403, Type: llm.ErrPermission, Code: "policy_error", Message: "refused by policy"}
 		}
 		ctx := WithTenant(context.Background(), "key_bad")
-		Execute(ctx, p, permitAll, func(context.Context, *Target, int) (int, error) { return 0, err })
+		Execute(ctx, p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) { return 0, err })
 	}
 	if h := env.health("a"); h.State != StateClosed || h.Failures != 0 {
 		t.Fatalf("after ten 4xx: %+v, want closed", h)
 	}
 	called := false
-	Execute(WithTenant(context.Background(), "key_bad"), p, permitAll, func(context.Context, *Target, int) (int, error) { called = true; return 1, nil })
+	Execute(WithTenant(context.Background(), "key_bad"), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) { called = true; return 1, nil })
 	if !called {
 		t.Error("the tenant that sent 4xx requests was blocked")
 	}
@@ -107,7 +108,7 @@ routes:
 	p := env.plan(t, "r")
 	calls := map[string]int{}
 	call := func(tenant string, fail bool) error {
-		_, _, err := Execute(WithTenant(context.Background(), tenant), p, permitAll, func(context.Context, *Target, int) (int, error) {
+		_, _, err := Execute(WithTenant(context.Background(), tenant), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) {
 			calls[tenant]++
 			if fail {
 				return 0, upstreamErr(500, 0)
@@ -158,7 +159,7 @@ routes:
 `, nil)
 	p := env.plan(t, "r")
 	for range 3 {
-		Execute(WithTenant(context.Background(), "key_a"), p, permitAll, func(context.Context, *Target, int) (int, error) {
+		Execute(WithTenant(context.Background(), "key_a"), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) {
 			return 0, &llm.Error{Status: 502, Type: llm.ErrUpstream, Code: "upstream_unreachable", Message: "connection refused"}
 		})
 	}

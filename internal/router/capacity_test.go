@@ -62,7 +62,7 @@ func TestSpillover(t *testing.T) {
 		leak   atomic.Int64
 	)
 	call := func(permit policy.Clearance, sensitive bool) (string, error) {
-		_, t, err := Execute(context.Background(), plan, permit, func(ctx context.Context, t *Target, n int) (struct{}, error) {
+		_, t, err := Execute(context.Background(), plan, permit, func(ctx context.Context, t *Target, _ policy.Permit, n int) (struct{}, error) {
 			if sensitive && t.Info().Hosting != provider.SelfHosted {
 				leak.Add(1)
 			}
@@ -140,10 +140,10 @@ func TestQueueTimeout(t *testing.T) {
 	plan, _ := r.Resolve("hybrid")
 	hold := make(chan struct{})
 	defer close(hold)
-	go Execute(context.Background(), plan, permitAll, func(ctx context.Context, t *Target, n int) (int, error) { <-hold; return 0, nil })
+	go Execute(context.Background(), plan, permitAll, func(ctx context.Context, t *Target, _ policy.Permit, n int) (int, error) { <-hold; return 0, nil })
 	waitFor(t, func() bool { return r.Capacities()[0].InFlight() == 1 })
 	start := time.Now()
-	_, _, err := Execute(context.Background(), plan, selfHostedOnly, func(ctx context.Context, t *Target, n int) (int, error) {
+	_, _, err := Execute(context.Background(), plan, selfHostedOnly, func(ctx context.Context, t *Target, _ policy.Permit, n int) (int, error) {
 		t2 := t
 		return 0, fmt.Errorf("attempt on %s should not run", t2.Model)
 	})
@@ -175,7 +175,7 @@ func TestEngineMetrics(t *testing.T) {
 	plan, _ := r.Resolve("hybrid")
 	cp := r.Capacities()[0]
 	serve := func() string {
-		_, t, err := Execute(context.Background(), plan, permitAll, func(ctx context.Context, t *Target, n int) (int, error) { return 0, nil })
+		_, t, err := Execute(context.Background(), plan, permitAll, func(ctx context.Context, t *Target, _ policy.Permit, n int) (int, error) { return 0, nil })
 		if err != nil {
 			return err.Error()
 		}

@@ -177,7 +177,7 @@ func ParseJudgeScore(reply string) (float64, error) {
 // req must be the request as the targets receive it (redacted by policy);
 // the judge, if any, is shown it and the answer, and is called with clr
 // like every target.
-func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, clr policy.Clearance, attempt func(ctx context.Context, t *Target, n int) (*llm.ChatResponse, error)) (*llm.ChatResponse, *Target, []Escalation, error) {
+func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, clr policy.Clearance, attempt func(ctx context.Context, t *Target, pm policy.Permit, n int) (*llm.ChatResponse, error)) (*llm.ChatResponse, *Target, []Escalation, error) {
 	if p.cascade == nil {
 		resp, t, err := Execute(ctx, p, clr, attempt)
 		return resp, t, nil, err
@@ -208,7 +208,11 @@ func ExecuteCascade(ctx context.Context, p *Plan, req *llm.ChatRequest, clr poli
 		lastTier := i == len(tiers)-1
 		var resp *llm.ChatResponse
 		t, n, err := p.run(ctx, permit, order, 0, offset, func(ctx context.Context, t *Target, n int) error {
-			r, err := attempt(ctx, t, n)
+			pm, err := clr.Permit(t.info)
+			if err != nil {
+				return err
+			}
+			r, err := attempt(ctx, t, pm, n)
 			if err == nil {
 				resp = r
 			}

@@ -109,7 +109,7 @@ func TestExecuteCascade(t *testing.T) {
 				}
 			})
 			p := env.plan(t, "r").For(req)
-			resp, tg, esc, err := ExecuteCascade(context.Background(), p, req, permitAll, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+			resp, tg, esc, err := ExecuteCascade(context.Background(), p, req, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (*llm.ChatResponse, error) {
 				if tg.Model == "a" {
 					return tt.cheap()
 				}
@@ -164,7 +164,7 @@ routes:
 func TestCascadeLastFails(t *testing.T) {
 	env := newEnv(t, "routes:\n  - {name: r, strategy: cascade, targets: [a, b], retry: {attempts: 1}, cascade: {min_length: 10}}\n", nil)
 	req := &llm.ChatRequest{}
-	resp, tg, esc, err := ExecuteCascade(context.Background(), env.plan(t, "r"), req, permitAll, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+	resp, tg, esc, err := ExecuteCascade(context.Background(), env.plan(t, "r"), req, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (*llm.ChatResponse, error) {
 		if tg.Model == "a" {
 			return answer("short"), nil
 		}
@@ -174,7 +174,7 @@ func TestCascadeLastFails(t *testing.T) {
 		t.Fatalf("got %v from %v, esc %v, err %v", resp, tg, esc, err)
 	}
 	// A client error from the cheap target is not escalated.
-	_, _, _, err = ExecuteCascade(context.Background(), env.plan(t, "r"), req, permitAll, func(ctx context.Context, tg *Target, n int) (*llm.ChatResponse, error) {
+	_, _, _, err = ExecuteCascade(context.Background(), env.plan(t, "r"), req, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (*llm.ChatResponse, error) {
 		if tg.Model == "b" {
 			t.Error("escalated on a 400")
 		}

@@ -38,19 +38,25 @@ var errTotalTimeout = errors.New("router: route deadline exceeded")
 // When every attempt failed, the last upstream error is returned as is
 // (a 429 stays a 429 with its RetryAfter).
 //
-// attempt receives a context bounded by timeouts.attempt (for streaming
-// plans: also by TTFT, and only until attempt returns, so a stream opened in
-// attempt keeps running afterwards) and n, the attempt's number from 1. For
+// attempt receives the policy.Permit for t, minted from clr (the only way
+// to obtain what t.Provider's methods require), a context bounded by
+// timeouts.attempt (for streaming plans: also by TTFT, and only until
+// attempt returns, so a stream opened in attempt keeps running afterwards)
+// and n, the attempt's number from 1. For
 // streams, attempt should return only once the first chunk has arrived:
 // fallback is possible only before the first byte reaches the client.
 //
 // Execute keeps the targets' in-flight counts, latency averages and breakers
 // up to date, and calls Options.OnAttempt once per attempt.
-func Execute[T any](ctx context.Context, p *Plan, clr policy.Clearance, attempt func(ctx context.Context, t *Target, n int) (T, error)) (T, *Target, error) {
+func Execute[T any](ctx context.Context, p *Plan, clr policy.Clearance, attempt func(ctx context.Context, t *Target, pm policy.Permit, n int) (T, error)) (T, *Target, error) {
 	var out T
 	permit := clr.Permits
 	t, _, err := p.run(ctx, permit, p.order(permit), 0, 0, func(ctx context.Context, t *Target, n int) error {
-		v, err := attempt(ctx, t, n)
+		pm, err := clr.Permit(t.info)
+		if err != nil {
+			return err
+		}
+		v, err := attempt(ctx, t, pm, n)
 		if err == nil {
 			out = v
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -90,7 +91,7 @@ routes:
     timeouts: {attempt: 50ms}
 `, nil)
 			p := env.plan(t, "r")
-			got, tgt, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+			got, tgt, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 				if tg.Model == "a" {
 					return "", tt.fail(ctx)
 				}
@@ -125,7 +126,7 @@ routes:
   - {name: r, targets: [b], retry: {attempts: 3}, breaker: {disabled: true}}
 `, nil)
 	calls := 0
-	_, _, err := Execute(context.Background(), env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, n int) (int, error) {
+	_, _, err := Execute(context.Background(), env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) {
 		calls++
 		return 0, upstreamErr(429, 2*time.Second)
 	})
@@ -146,7 +147,7 @@ routes:
   - {name: r, targets: [b], retry: {attempts: 3, max_retry_after: 1s}}
 `, nil)
 	calls = 0
-	_, _, err = Execute(context.Background(), env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, n int) (int, error) {
+	_, _, err = Execute(context.Background(), env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) {
 		calls++
 		return 0, upstreamErr(429, time.Minute)
 	})
@@ -165,7 +166,7 @@ routes:
 	fail := true
 	calls := 0
 	call := func() error {
-		_, _, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (int, error) {
+		_, _, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) {
 			calls++
 			if fail {
 				return 0, upstreamErr(503, 0)
@@ -189,7 +190,7 @@ routes:
 		t.Fatalf("open breaker: err %v, calls %d", err, calls)
 	}
 	// A route with a fallback skips the open target.
-	got, tgt, err := Execute(context.Background(), env.plan(t, "fb"), permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+	got, tgt, err := Execute(context.Background(), env.plan(t, "fb"), permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 		return tg.Model, nil
 	})
 	if err != nil || got != "b" || tgt.Model != "b" {
@@ -225,13 +226,13 @@ routes:
   - {name: r, targets: [a], retry: {attempts: 1}, breaker: {failures: 1, cooldown: 1s, probes: 1}}
 `, nil)
 	p := env.plan(t, "r")
-	Execute(context.Background(), p, permitAll, func(context.Context, *Target, int) (int, error) { return 0, upstreamErr(500, 0) })
+	Execute(context.Background(), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) { return 0, upstreamErr(500, 0) })
 	env.clk.Advance(time.Second)
 	inProbe := make(chan struct{})
 	release := make(chan struct{})
 	done := make(chan error)
 	go func() {
-		_, _, err := Execute(context.Background(), p, permitAll, func(context.Context, *Target, int) (int, error) {
+		_, _, err := Execute(context.Background(), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) {
 			close(inProbe)
 			<-release
 			return 1, nil
@@ -239,7 +240,7 @@ routes:
 		done <- err
 	}()
 	<-inProbe
-	_, _, err := Execute(context.Background(), p, permitAll, func(context.Context, *Target, int) (int, error) {
+	_, _, err := Execute(context.Background(), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) {
 		t.Error("second attempt passed a half-open breaker with one probe in flight")
 		return 1, nil
 	})
@@ -265,7 +266,7 @@ routes:
 `, nil)
 	p := env.plan(t, "r")
 	for i := range 10 {
-		Execute(context.Background(), p, permitAll, func(context.Context, *Target, int) (int, error) {
+		Execute(context.Background(), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) {
 			if i%2 == 1 { // the 10th outcome, completing the window, fails
 				return 0, upstreamErr(500, 0)
 			}
@@ -288,7 +289,7 @@ routes:
 	calls := 0
 	const requests = 200
 	for range requests {
-		Execute(context.Background(), p, permitAll, func(context.Context, *Target, int) (int, error) {
+		Execute(context.Background(), p, permitAll, func(context.Context, *Target, policy.Permit, int) (int, error) {
 			calls++
 			return 0, upstreamErr(500, 0)
 		})
@@ -319,7 +320,7 @@ routes:
 		t.Fatalf("TTFT = %s", p.TTFT())
 	}
 	var streamCtx context.Context
-	got, _, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (string, error) {
+	got, _, err := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (string, error) {
 		if tg.Model == "a" {
 			<-ctx.Done()
 			if !errors.Is(context.Cause(ctx), ErrAttemptTimeout) {
@@ -348,7 +349,7 @@ routes:
   - {name: r, targets: [a, b]}
 `, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, _, err := Execute(ctx, env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, n int) (int, error) {
+	_, _, err := Execute(ctx, env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) {
 		cancel()
 		return 0, provider.TransportError(ctx, ctx.Err())
 	})
@@ -375,7 +376,7 @@ routes:
 	}
 	first := map[string]int{}
 	for range 400 {
-		_, tg, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, n int) (int, error) { return 1, nil })
+		_, tg, _ := Execute(context.Background(), p, permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) { return 1, nil })
 		first[tg.Model]++
 	}
 	if first["b"] != 0 || first["a"] < 150 || first["a2"] < 150 {
@@ -388,7 +389,7 @@ func TestNotRetriedCodes(t *testing.T) {
 routes:
   - {name: r, targets: [a, b], retry: {on: ["429"]}}
 `, nil)
-	_, _, err := Execute(context.Background(), env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, n int) (int, error) {
+	_, _, err := Execute(context.Background(), env.plan(t, "r"), permitAll, func(ctx context.Context, tg *Target, _ policy.Permit, n int) (int, error) {
 		return 0, upstreamErr(http.StatusInternalServerError, 0)
 	})
 	if got := env.attempts(); len(got) != 1 || err == nil {

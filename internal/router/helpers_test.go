@@ -11,6 +11,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -19,13 +20,16 @@ import (
 type fakeProvider struct{ info provider.Info }
 
 func (f *fakeProvider) Info() *provider.Info { return &f.info }
-func (f *fakeProvider) Chat(context.Context, *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (f *fakeProvider) Chat(context.Context, policy.Permit, *llm.ChatRequest) (*llm.ChatResponse, error) {
 	return nil, errors.New("not used")
 }
-func (f *fakeProvider) ChatStream(context.Context, *llm.ChatRequest) (provider.Stream, error) {
+func (f *fakeProvider) ChatStream(context.Context, policy.Permit, *llm.ChatRequest) (provider.Stream, error) {
 	return nil, errors.New("not used")
 }
-func (f *fakeProvider) Embed(context.Context, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (f *fakeProvider) Embed(context.Context, policy.Permit, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	return nil, errors.New("not used")
+}
+func (f *fakeProvider) Forward(context.Context, policy.Permit, *provider.RawRequest) (*http.Response, error) {
 	return nil, errors.New("not used")
 }
 

@@ -468,11 +468,11 @@ func (e *Engine) call(ctx context.Context, plan *router.Plan, r *gateway.ShadowR
 	}
 	var out callResult
 	start := e.opts.Now()
-	resp, t, err := router.Execute(ctx, plan, r.Clearance, func(ctx context.Context, t *router.Target, _ int) (*llm.ChatResponse, error) {
+	resp, t, err := router.Execute(ctx, plan, r.Clearance, func(ctx context.Context, t *router.Target, pm policy.Permit, _ int) (*llm.ChatResponse, error) {
 		q := *req
 		q.Model, q.Stream, q.IncludeUsage = t.Upstream, false, false
 		astart := e.opts.Now()
-		resp, err := t.Provider.Chat(ctx, &q)
+		resp, err := t.Provider.Chat(ctx, pm, &q)
 		var u *llm.Usage
 		if err == nil {
 			u = resp.Usage

@@ -20,6 +20,7 @@ import (
 	wire "github.com/fulcrumhq/fulcrum/internal/api/anthropic"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -88,7 +89,7 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		headers: cfg.Headers,
 		now:     time.Now,
 	}
-	c.info.Caps = provider.Capabilities{Passthrough: "anthropic", Forward: c.Forward}
+	c.info.Caps = provider.Capabilities{Passthrough: "anthropic"}
 	for _, o := range opts {
 		o(c)
 	}
@@ -102,7 +103,10 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 func (c *Client) Info() *provider.Info { return &c.info }
 
 // Chat sends a non-streaming request to POST /messages.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	r := *req
 	r.Stream = false
 	body, err := c.encode(&r)
@@ -131,7 +135,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 }
 
 // ChatStream sends a streaming request to POST /messages.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	r := *req
 	r.Stream = true
 	body, err := c.encode(&r)
@@ -150,7 +157,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 }
 
 // Embed always fails: Anthropic has no embeddings endpoint.
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	return nil, &llm.Error{
 		Status:   http.StatusBadRequest,
 		Type:     llm.ErrInvalidRequest,
@@ -166,7 +176,10 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 // rewritten the model) to the provider's API root + raw.Path, with the
 // provider's own key and anthropic-version, and the client's anthropic-beta
 // header. The response is returned unread; the caller closes its body.
-func (c *Client) Forward(ctx context.Context, raw *provider.RawRequest) (*http.Response, error) {
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	var extra http.Header
 	if v := raw.Header.Values("anthropic-beta"); len(v) > 0 {
 		extra = http.Header{"Anthropic-Beta": v}

@@ -76,7 +76,7 @@ func TestChat(t *testing.T) {
 	c := newClient(t, f, nil)
 	req := userReq("hi there")
 	req.Messages = append([]llm.Message{llm.TextMessage(llm.RoleSystem, "be nice")}, req.Messages...)
-	resp, err := c.Chat(context.Background(), req)
+	resp, err := c.Chat(context.Background(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestChatStream(t *testing.T) {
 	f := fake.NewAnthropic()
 	defer f.Close()
 	c := newClient(t, f, nil)
-	s, err := c.ChatStream(context.Background(), userReq("stream me"))
+	s, err := c.ChatStream(context.Background(), permit(c), userReq("stream me"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestToolRoundTrip(t *testing.T) {
 			var calls []llm.ToolCall
 			var finish string
 			if streamed {
-				s, err := c.ChatStream(context.Background(), req)
+				s, err := c.ChatStream(context.Background(), permit(c), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -151,7 +151,7 @@ func TestToolRoundTrip(t *testing.T) {
 				}
 				finish = last.FinishReason
 			} else {
-				resp, err := c.Chat(context.Background(), req)
+				resp, err := c.Chat(context.Background(), permit(c), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -169,7 +169,7 @@ func TestToolRoundTrip(t *testing.T) {
 				llm.Message{Role: llm.RoleTool, ToolCallID: calls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "15C"}}},
 				llm.Message{Role: llm.RoleTool, ToolCallID: calls[1].ID, Content: []llm.Part{{Type: llm.PartText, Text: "11C"}}},
 			)
-			resp, err := c.Chat(context.Background(), req)
+			resp, err := c.Chat(context.Background(), permit(c), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,9 +211,9 @@ func TestErrors(t *testing.T) {
 				c := newClient(t, f, func(p *config.Provider) { p.APIKey = tt.key })
 				var err error
 				if streamed {
-					_, err = c.ChatStream(context.Background(), userReq(tt.text))
+					_, err = c.ChatStream(context.Background(), permit(c), userReq(tt.text))
 				} else {
-					_, err = c.Chat(context.Background(), userReq(tt.text))
+					_, err = c.Chat(context.Background(), permit(c), userReq(tt.text))
 				}
 				var e *llm.Error
 				if !errors.As(err, &e) {
@@ -244,7 +244,7 @@ func TestStreamFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			s, err := c.ChatStream(context.Background(), userReq(tt.text))
+			s, err := c.ChatStream(context.Background(), permit(c), userReq(tt.text))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,7 +266,7 @@ func TestNonStreamFaults(t *testing.T) {
 	defer f.Close()
 	c := newClient(t, f, nil)
 	for text, code := range map[string]string{"[[cut]]": "upstream_error", "[[malformed]]": "upstream_malformed"} {
-		_, err := c.Chat(context.Background(), userReq(text))
+		_, err := c.Chat(context.Background(), permit(c), userReq(text))
 		var e *llm.Error
 		if !errors.As(err, &e) || e.Status != 502 || e.Code != code {
 			t.Errorf("%s: err = %v, want 502 %s", text, err, code)
@@ -282,9 +282,9 @@ func TestSlowFirstByte(t *testing.T) {
 		start := time.Now()
 		var err error
 		if streamed {
-			_, err = c.ChatStream(context.Background(), userReq("[[slow]]"))
+			_, err = c.ChatStream(context.Background(), permit(c), userReq("[[slow]]"))
 		} else {
-			_, err = c.Chat(context.Background(), userReq("[[slow]]"))
+			_, err = c.Chat(context.Background(), permit(c), userReq("[[slow]]"))
 		}
 		var e *llm.Error
 		if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout {
@@ -304,7 +304,7 @@ func TestCancel(t *testing.T) {
 	// Before the headers: the call returns 499 at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err := c.Chat(ctx, userReq("[[slow]]"))
+	_, err := c.Chat(ctx, permit(c), userReq("[[slow]]"))
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 499 {
 		t.Errorf("cancelled chat: err = %v, want 499", err)
@@ -325,7 +325,7 @@ func TestCancel(t *testing.T) {
 	}
 	defer sc.http.Client.CloseIdleConnections()
 	ctx, cancel = context.WithCancel(context.Background())
-	s, err := sc.ChatStream(ctx, userReq("hi"))
+	s, err := sc.ChatStream(ctx, permit(sc), userReq("hi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,12 +351,12 @@ func TestForward(t *testing.T) {
 	f := fake.NewAnthropic()
 	defer f.Close()
 	c := newClient(t, f, nil)
-	if c.Info().Caps.Passthrough != "anthropic" || c.Info().Caps.Forward == nil {
+	if c.Info().Caps.Passthrough != "anthropic" {
 		t.Fatal("no pass-through capability")
 	}
 	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"fwd"}],"thinking":{"type":"enabled","budget_tokens":1024}}`)
 	hdr := http.Header{"Anthropic-Beta": {"prompt-caching-2024-07-31"}, "X-Api-Key": {"client-key-must-not-leak"}}
-	resp, err := c.Info().Caps.Forward(context.Background(), &provider.RawRequest{Path: "/messages", Body: body, Header: hdr})
+	resp, err := c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/messages", Body: body, Header: hdr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestForward(t *testing.T) {
 
 	// An upstream error comes back unread; MapError turns it into the
 	// canonical error.
-	resp, err = c.Forward(context.Background(), &provider.RawRequest{Path: "/messages",
+	resp, err = c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/messages",
 		Body: []byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"[[503]]"}]}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +386,7 @@ func TestForward(t *testing.T) {
 	}
 
 	// Streamed pass-through, usage read on the side.
-	resp, err = c.Forward(context.Background(), &provider.RawRequest{Path: "/messages", Stream: true,
+	resp, err = c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/messages", Stream: true,
 		Body: []byte(`{"model":"m","max_tokens":1,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +404,7 @@ func TestEmbedAndInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.http.Client.CloseIdleConnections()
-	_, err = c.Embed(context.Background(), &llm.EmbedRequest{Model: "x", Input: []string{"a"}})
+	_, err = c.Embed(context.Background(), permit(c), &llm.EmbedRequest{Model: "x", Input: []string{"a"}})
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 400 || !errors.Is(err, provider.ErrNoEmbeddings) {
 		t.Errorf("Embed err = %v", err)
@@ -426,7 +426,7 @@ func TestUnsupportedIs400(t *testing.T) {
 	c := newClient(t, f, nil)
 	req := userReq("hi")
 	req.N = 2
-	_, err := c.Chat(context.Background(), req)
+	_, err := c.Chat(context.Background(), permit(c), req)
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 400 || e.Param != "n" || e.Provider != "claude" {
 		t.Errorf("err = %v", err)
@@ -459,7 +459,7 @@ func TestForwardDropsUnsignedThinking(t *testing.T) {
 			t.Fatalf("fake accepted an unsigned thinking block: %d", raw.StatusCode)
 		}
 	}
-	resp, err := c.Forward(context.Background(), &provider.RawRequest{Path: "/messages", Body: body})
+	resp, err := c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/messages", Body: body})
 	if err != nil {
 		t.Fatal(err)
 	}

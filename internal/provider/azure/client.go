@@ -28,6 +28,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/provider/oaicompat"
 )
@@ -97,7 +98,7 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		}
 		// Only the Responses API is passed through: chat completions
 		// keep the translated path, where the content filter is mapped.
-		c.info.Caps.Responses, c.info.Caps.Forward = true, c.Forward
+		c.info.Caps.Responses = true
 	}
 	for _, o := range opts {
 		o(c)
@@ -196,7 +197,10 @@ func reasons(name string) bool {
 }
 
 // Chat calls POST /openai/deployments/{deployment}/chat/completions.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if err := c.check(req); err != nil {
 		return nil, err
 	}
@@ -230,7 +234,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 // ChatStream calls the same endpoint with stream: true. Azure's first
 // chunk (prompt_filter_results, no choices) yields nothing; a completion
 // stopped by the filter ends with finish_reason content_filter.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if err := c.check(req); err != nil {
 		return nil, err
 	}
@@ -255,7 +262,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 }
 
 // Embed calls POST /openai/deployments/{deployment}/embeddings.
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := api.EncodeEmbedRequest(req)
 	if err != nil {
 		return nil, err
@@ -286,7 +296,10 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 // not from the URL) and the client's query dropped. A non-2xx answer is
 // returned as an *llm.Error, the content filter mapped as for chat; a 2xx
 // answer comes back unread. The caller closes the body.
-func (c *Client) Forward(ctx context.Context, raw *provider.RawRequest) (*http.Response, error) {
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if path, _, _ := strings.Cut(raw.Path, "?"); c.responsesURL == "" || path != "/responses" {
 		return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Provider: c.info.Name,
 			Message: fmt.Sprintf("provider %s passes through only the Responses API, not %s", c.info.Name, path)}

@@ -65,7 +65,7 @@ func TestChatGoesToTheDeployment(t *testing.T) {
 	maxT := 50
 	req := userReq("Hello Azure")
 	req.MaxTokens = &maxT
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestChatGoesToTheDeployment(t *testing.T) {
 func TestStreamSkipsPromptFilterChunk(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, func(p *config.Provider) { p.APIVersion = "2025-04-01-preview" })
-	s, err := c.ChatStream(t.Context(), userReq("one two three"))
+	s, err := c.ChatStream(t.Context(), permit(c), userReq("one two three"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,20 +109,20 @@ func TestStreamSkipsPromptFilterChunk(t *testing.T) {
 func TestContentFilter(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
-	_, err := c.Chat(t.Context(), userReq("[[filtered]]"))
+	_, err := c.Chat(t.Context(), permit(c), userReq("[[filtered]]"))
 	e := llm.AsError(err)
 	if e == nil || e.Status != http.StatusBadRequest || e.Code != "content_filter" || !strings.Contains(e.Message, "hate: high") {
 		t.Fatalf("filtered prompt: %#v", err)
 	}
-	if _, err := c.ChatStream(t.Context(), userReq("[[filtered]]")); llm.AsError(err) == nil || llm.AsError(err).Code != "content_filter" {
+	if _, err := c.ChatStream(t.Context(), permit(c), userReq("[[filtered]]")); llm.AsError(err) == nil || llm.AsError(err).Code != "content_filter" {
 		t.Fatalf("filtered prompt, streamed: %v", err)
 	}
 	// A completion stopped by the filter ends with finish_reason content_filter.
-	resp, err := c.Chat(t.Context(), userReq("[[filtered-output]]"))
+	resp, err := c.Chat(t.Context(), permit(c), userReq("[[filtered-output]]"))
 	if err != nil || resp.Choices[0].FinishReason != llm.FinishContentFilter {
 		t.Fatalf("filtered output: %v %+v", err, resp)
 	}
-	s, err := c.ChatStream(t.Context(), userReq("[[filtered-output]]"))
+	s, err := c.ChatStream(t.Context(), permit(c), userReq("[[filtered-output]]"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestEntraClientCredentials(t *testing.T) {
 		p.Azure.Entra = &config.AzureEntra{TenantID: fake.AzureTenant, ClientID: fake.AzureClientID, ClientSecret: fake.AzureClientSecret, TokenURL: f.TokenURL()}
 	})
 	for range 3 {
-		if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+		if _, err := c.Chat(t.Context(), permit(c), userReq("hi")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -159,7 +159,7 @@ func TestEntraClientCredentials(t *testing.T) {
 		p.APIKey = ""
 		p.Azure.Entra = &config.AzureEntra{TenantID: fake.AzureTenant, ClientID: fake.AzureClientID, ClientSecret: "wrong", TokenURL: f.TokenURL()}
 	})
-	_, err := bad.Chat(t.Context(), userReq("hi"))
+	_, err := bad.Chat(t.Context(), permit(bad), userReq("hi"))
 	e := llm.AsError(err)
 	if e == nil || e.Status != http.StatusBadGateway || e.Code != "upstream_auth_failed" {
 		t.Fatalf("bad secret: %v", err)
@@ -173,7 +173,7 @@ func TestTokenFromEnvAndCommand(t *testing.T) {
 	f := newFake(t)
 	t.Setenv("AZURE_OPENAI_TOKEN", fake.AzureStaticToken)
 	c := newClient(t, f, func(p *config.Provider) { p.APIKey = ""; p.Azure.TokenEnv = "AZURE_OPENAI_TOKEN" })
-	if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+	if _, err := c.Chat(t.Context(), permit(c), userReq("hi")); err != nil {
 		t.Fatal(err)
 	}
 	script := filepath.Join(t.TempDir(), "token.sh")
@@ -183,7 +183,7 @@ func TestTokenFromEnvAndCommand(t *testing.T) {
 	}
 	c = newClient(t, f, func(p *config.Provider) { p.APIKey = ""; p.Azure.TokenCommand = []string{script} })
 	for range 2 {
-		if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+		if _, err := c.Chat(t.Context(), permit(c), userReq("hi")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,7 +192,7 @@ func TestTokenFromEnvAndCommand(t *testing.T) {
 	}
 	t.Setenv("AZURE_OPENAI_TOKEN", "")
 	c = newClient(t, f, func(p *config.Provider) { p.APIKey = ""; p.Azure.TokenEnv = "AZURE_OPENAI_TOKEN" })
-	if _, err := c.Chat(t.Context(), userReq("hi")); llm.AsError(err) == nil || llm.AsError(err).Code != "upstream_auth_failed" {
+	if _, err := c.Chat(t.Context(), permit(c), userReq("hi")); llm.AsError(err) == nil || llm.AsError(err).Code != "upstream_auth_failed" {
 		t.Errorf("empty token: %v", err)
 	}
 }
@@ -200,18 +200,18 @@ func TestTokenFromEnvAndCommand(t *testing.T) {
 func TestErrors(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
-	_, err := c.Chat(t.Context(), userReq("[[429]]"))
+	_, err := c.Chat(t.Context(), permit(c), userReq("[[429]]"))
 	if e := llm.AsError(err); e == nil || e.Status != 429 || e.RetryAfter.Seconds() != 1 {
 		t.Errorf("429: %#v", err)
 	}
 	req := userReq("hi")
 	req.Model = "no-such-deployment"
-	_, err = c.Chat(t.Context(), req)
+	_, err = c.Chat(t.Context(), permit(c), req)
 	if e := llm.AsError(err); e == nil || e.Status != 404 || e.Code != "model_not_found" {
 		t.Errorf("unknown deployment: %#v", err)
 	}
 	bad := newClient(t, f, func(p *config.Provider) { p.APIKey = "wrong" })
-	_, err = bad.Chat(t.Context(), userReq("hi"))
+	_, err = bad.Chat(t.Context(), permit(bad), userReq("hi"))
 	if e := llm.AsError(err); e == nil || e.Status != 502 || e.Code != "upstream_auth_failed" {
 		t.Errorf("wrong key: %#v", err)
 	}
@@ -220,7 +220,7 @@ func TestErrors(t *testing.T) {
 func TestEmbeddings(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
-	out, err := c.Embed(t.Context(), &llm.EmbedRequest{Model: "embed-small", Input: []string{"a", "b"}})
+	out, err := c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "embed-small", Input: []string{"a", "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,10 +249,10 @@ func TestResponsesPassThrough(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, responsesOn)
 	caps := c.Info().Caps
-	if !caps.Responses || caps.Forward == nil || caps.Passthrough != "" {
+	if !caps.Responses || caps.Passthrough != "" {
 		t.Fatalf("caps = %+v: want Responses pass-through only (chat stays translated)", caps)
 	}
-	resp, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/responses?client=query", Body: []byte(`{"model":"gpt-4o","input":"Hello Azure"}`)})
+	resp, err := c.Forward(t.Context(), permit(c), &provider.RawRequest{Path: "/responses?client=query", Body: []byte(`{"model":"gpt-4o","input":"Hello Azure"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestResponsesPassThrough(t *testing.T) {
 		t.Errorf("sent %s with api-key %q: want the deployment name as model", r.Body, r.Header.Get("api-key"))
 	}
 
-	resp, err = c.Forward(t.Context(), &provider.RawRequest{Path: "/responses", Stream: true, Body: []byte(`{"model":"gpt-4o","input":"Hello stream","stream":true}`)})
+	resp, err = c.Forward(t.Context(), permit(c), &provider.RawRequest{Path: "/responses", Stream: true, Body: []byte(`{"model":"gpt-4o","input":"Hello stream","stream":true}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestResponsesPreviewAndErrors(t *testing.T) {
 		responsesOn(p)
 		p.Azure.ResponsesAPIVersion = "2025-04-01-preview"
 	})
-	resp, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/responses", Body: []byte(`{"model":"gpt-4o","input":"hi"}`)})
+	resp, err := c.Forward(t.Context(), permit(c), &provider.RawRequest{Path: "/responses", Body: []byte(`{"model":"gpt-4o","input":"hi"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,17 +323,17 @@ func TestResponsesPreviewAndErrors(t *testing.T) {
 		{`{"model":"no-such-model","input":"hi"}`, 404, "model_not_found"},
 	}
 	for _, tt := range tests {
-		_, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/responses", Body: []byte(tt.body)})
+		_, err := c.Forward(t.Context(), permit(c), &provider.RawRequest{Path: "/responses", Body: []byte(tt.body)})
 		e := llm.AsError(err)
 		if err == nil || e.Status != tt.status || e.Code != tt.code {
 			t.Errorf("%s: err = %v (%d %s), want %d %s", tt.body, err, e.Status, e.Code, tt.status, tt.code)
 		}
 	}
-	if _, err := c.Forward(t.Context(), &provider.RawRequest{Path: "/chat/completions", Body: []byte(`{"model":"gpt-4o"}`)}); llm.AsError(err).Status != 400 {
+	if _, err := c.Forward(t.Context(), permit(c), &provider.RawRequest{Path: "/chat/completions", Body: []byte(`{"model":"gpt-4o"}`)}); llm.AsError(err).Status != 400 {
 		t.Errorf("chat pass-through: %v, want a 400", err)
 	}
 	off := newClient(t, f, nil)
-	if caps := off.Info().Caps; caps.Responses || caps.Forward != nil {
+	if caps := off.Info().Caps; caps.Responses {
 		t.Errorf("responses unset: caps = %+v", caps)
 	}
 }

@@ -31,6 +31,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -126,7 +127,10 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 func (c *Client) Info() *provider.Info { return &c.info }
 
 // Chat calls POST /model/{modelId}/converse.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req)
 	if err != nil {
 		return nil, err
@@ -149,7 +153,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 }
 
 // ChatStream calls POST /model/{modelId}/converse-stream.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req)
 	if err != nil {
 		return nil, err
@@ -318,4 +325,13 @@ func (c *Client) own(err error) error {
 		e.Provider = c.info.Name
 	}
 	return err
+}
+
+// Forward refuses: this adapter has no pass-through (Caps.Passthrough is
+// empty), so the gateway always translates.
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
+	return nil, provider.NoForward(c.Info())
 }

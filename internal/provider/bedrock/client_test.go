@@ -81,7 +81,7 @@ func TestChatSignedConverse(t *testing.T) {
 	maxT, temp := 100, 0.5
 	req := userReq("Hi there")
 	req.MaxTokens, req.Temperature, req.Stop = &maxT, &temp, []string{"END"}
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestChatSignedConverse(t *testing.T) {
 func TestWrongSecretIsAnUpstreamAuthFailure(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, func(p *config.Provider) { p.AWS.SecretAccessKey = "not-the-secret" })
-	_, err := c.Chat(t.Context(), userReq("Hi"))
+	_, err := c.Chat(t.Context(), permit(c), userReq("Hi"))
 	e := llm.AsError(err)
 	if e == nil || e.Status != http.StatusBadGateway || e.Code != "upstream_auth_failed" || !strings.Contains(e.Message, "InvalidSignatureException") {
 		t.Fatalf("err = %v", err)
@@ -134,7 +134,7 @@ func TestCredentialsFromSharedProfile(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	f := newFake(t)
 	c := newClient(t, f, func(p *config.Provider) { p.AWS = &config.AWS{Region: region, Profile: "fulcrum"} })
-	if _, err := c.Chat(t.Context(), userReq("Hi")); err != nil {
+	if _, err := c.Chat(t.Context(), permit(c), userReq("Hi")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -147,7 +147,7 @@ func TestCredentialsFromEnvironment(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	f := newFake(t)
 	c := newClient(t, f, func(p *config.Provider) { p.AWS = &config.AWS{Region: region} })
-	if _, err := c.Chat(t.Context(), userReq("Hi")); err != nil {
+	if _, err := c.Chat(t.Context(), permit(c), userReq("Hi")); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.Log.All()[0].Header.Get("X-Amz-Security-Token"); got != "session-token-1" {
@@ -158,7 +158,7 @@ func TestCredentialsFromEnvironment(t *testing.T) {
 func TestStreamEventStream(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
-	s, err := c.ChatStream(t.Context(), userReq("Paris in spring"))
+	s, err := c.ChatStream(t.Context(), permit(c), userReq("Paris in spring"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestToolsRoundTrip(t *testing.T) {
 	req := userReq("Weather? [[parallel]]")
 	req.Tools = []llm.Tool{weatherTool}
 	req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceRequired}
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestToolsRoundTrip(t *testing.T) {
 	}
 
 	// Stream the same request: the calls arrive as deltas.
-	s, err := c.ChatStream(t.Context(), req)
+	s, err := c.ChatStream(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestToolsRoundTrip(t *testing.T) {
 	req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, ToolCalls: calls},
 		llm.Message{Role: llm.RoleTool, ToolCallID: calls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}},
 		llm.Message{Role: llm.RoleTool, ToolCallID: calls[1].ID, Content: []llm.Part{{Type: llm.PartText, Text: "12C"}}, IsError: true})
-	resp, err = c.Chat(t.Context(), req)
+	resp, err = c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,12 +240,12 @@ func TestToolsRoundTrip(t *testing.T) {
 func TestThrottlingIs429WithRetryAfter(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
-	_, err := c.Chat(t.Context(), userReq("[[429]]"))
+	_, err := c.Chat(t.Context(), permit(c), userReq("[[429]]"))
 	e := llm.AsError(err)
 	if e == nil || e.Status != http.StatusTooManyRequests || e.RetryAfter != DefaultRetryAfter || e.Type != llm.ErrRateLimit || !strings.Contains(e.Message, "ThrottlingException") {
 		t.Fatalf("err = %#v", err)
 	}
-	_, err = c.ChatStream(t.Context(), userReq("[[429]]"))
+	_, err = c.ChatStream(t.Context(), permit(c), userReq("[[429]]"))
 	if e := llm.AsError(err); e == nil || e.Status != http.StatusTooManyRequests {
 		t.Fatalf("stream err = %v", err)
 	}
@@ -255,7 +255,7 @@ func TestErrorsMapped(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
 	for marker, status := range map[string]int{"[[400]]": 400, "[[500]]": 502, "[[503]]": 503} {
-		_, err := c.Chat(t.Context(), userReq(marker))
+		_, err := c.Chat(t.Context(), permit(c), userReq(marker))
 		if e := llm.AsError(err); e == nil || e.Status != status || e.Provider != "bedrock-eu" {
 			t.Errorf("%s: err = %v, want status %d", marker, err, status)
 		}
@@ -266,7 +266,7 @@ func TestStreamFaults(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
 	for marker, want := range map[string]int{"[[midstream-error]] a b c": 429, "[[cut]] a b c d": 502, "[[malformed]] a b c": 502} {
-		s, err := c.ChatStream(t.Context(), userReq(marker))
+		s, err := c.ChatStream(t.Context(), permit(c), userReq(marker))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestStreamFaults(t *testing.T) {
 			t.Errorf("%s: text %q err %v, want status %d after some text", marker, text, err, want)
 		}
 	}
-	_, err := c.Chat(t.Context(), userReq("[[cut]]"))
+	_, err := c.Chat(t.Context(), permit(c), userReq("[[cut]]"))
 	if e := llm.AsError(err); e == nil || e.Status != http.StatusBadGateway {
 		t.Errorf("cut body: err = %v", err)
 	}
@@ -288,7 +288,7 @@ func TestInferenceProfileMustStayInRegion(t *testing.T) {
 	for _, m := range []string{"us.anthropic.claude-3-5-haiku-20241022-v1:0", "global.anthropic.claude-sonnet-4-5-20250929-v1:0"} {
 		req := userReq("Hi")
 		req.Model = m
-		_, err := c.Chat(t.Context(), req)
+		_, err := c.Chat(t.Context(), permit(c), req)
 		if e := llm.AsError(err); e == nil || e.Status != 400 || e.Code != "model_outside_region" {
 			t.Errorf("%s: err = %v", m, err)
 		}
@@ -300,7 +300,7 @@ func TestInferenceProfileMustStayInRegion(t *testing.T) {
 	for _, m := range []string{"eu.meta.llama3-2-3b-instruct-v1:0", "mistral.mistral-large-2402-v1:0", "arn:aws:bedrock:eu-central-1:123456789012:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0"} {
 		req := userReq("Hi")
 		req.Model = m
-		if _, err := c.Chat(t.Context(), req); err != nil {
+		if _, err := c.Chat(t.Context(), permit(c), req); err != nil {
 			t.Errorf("%s: %v", m, err)
 		}
 	}
@@ -325,7 +325,7 @@ func TestUnsupportedParameters(t *testing.T) {
 	for name, mod := range cases {
 		req := userReq("Hi")
 		mod(req)
-		_, err := c.Chat(t.Context(), req)
+		_, err := c.Chat(t.Context(), permit(c), req)
 		if e := llm.AsError(err); e == nil || e.Status != 400 {
 			t.Errorf("%s: err = %v", name, err)
 		}
@@ -335,7 +335,7 @@ func TestUnsupportedParameters(t *testing.T) {
 	c = newClient(t, f, nil)
 	req := userReq("Hi")
 	req.TopK = &k
-	if _, err := c.Chat(t.Context(), req); err != nil {
+	if _, err := c.Chat(t.Context(), permit(c), req); err != nil {
 		t.Fatal(err)
 	}
 	if b := string(f.Log.All()[0].Body); !strings.Contains(b, `"additionalModelRequestFields":{"top_k":5}`) {
@@ -347,7 +347,7 @@ func TestEmbeddings(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f, nil)
 	dims := 4
-	out, err := c.Embed(t.Context(), &llm.EmbedRequest{Model: "amazon.titan-embed-text-v2:0", Input: []string{"one two", "three"}, Dimensions: &dims})
+	out, err := c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "amazon.titan-embed-text-v2:0", Input: []string{"one two", "three"}, Dimensions: &dims})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +357,7 @@ func TestEmbeddings(t *testing.T) {
 	if string(mustJSON(fake.HashVector("three", 4))) != string(mustJSON(out.Vectors[1])) {
 		t.Errorf("vector order: %v", out.Vectors)
 	}
-	out, err = c.Embed(t.Context(), &llm.EmbedRequest{Model: "cohere.embed-multilingual-v3", Input: make([]string, 100)})
+	out, err = c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "cohere.embed-multilingual-v3", Input: make([]string, 100)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestEmbeddings(t *testing.T) {
 	if n := len(f.Log.All()); n != 4 {
 		t.Errorf("%d calls, want 2 Titan + 2 Cohere batches", n)
 	}
-	_, err = c.Embed(t.Context(), &llm.EmbedRequest{Model: "eu.anthropic.claude-3-haiku-20240307-v1:0", Input: []string{"x"}})
+	_, err = c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "eu.anthropic.claude-3-haiku-20240307-v1:0", Input: []string{"x"}})
 	if e := llm.AsError(err); e == nil || e.Status != 400 || e.Code != "embeddings_unsupported" {
 		t.Errorf("chat model embed: %v", err)
 	}

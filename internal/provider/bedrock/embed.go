@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -18,7 +19,10 @@ const cohereBatch = 96
 // Embed calls POST /model/{modelId}/invoke with the model family's body:
 // Amazon Titan text embeddings take one inputText per call, Cohere Embed
 // takes up to 96 texts. Other families are refused with a 400.
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if len(req.Tokens) > 0 {
 		return nil, c.own(llm.Unsupported(providerType, "input (token arrays)"))
 	}

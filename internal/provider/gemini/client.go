@@ -23,6 +23,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -132,7 +133,10 @@ func hasAuth(opts []Option) bool {
 func (c *Client) Info() *provider.Info { return &c.info }
 
 // Chat calls models/{model}:generateContent.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req)
 	if err != nil {
 		return nil, err
@@ -155,7 +159,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 }
 
 // ChatStream calls models/{model}:streamGenerateContent?alt=sse.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req)
 	if err != nil {
 		return nil, err
@@ -169,7 +176,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 
 // Embed calls models/{model}:batchEmbedContents. Gemini reports no token
 // usage for embeddings, so Usage is nil (the meter estimates it).
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if len(req.Tokens) > 0 {
 		return nil, llm.Unsupported(providerType, "input (token arrays)")
 	}
@@ -284,4 +294,13 @@ func randomID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "call_" + hex.EncodeToString(b[:])
+}
+
+// Forward refuses: this adapter has no pass-through (Caps.Passthrough is
+// empty), so the gateway always translates.
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
+	return nil, provider.NoForward(c.Info())
 }

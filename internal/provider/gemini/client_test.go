@@ -59,7 +59,7 @@ func TestChat(t *testing.T) {
 	f := fake.NewGemini()
 	defer f.Close()
 	c := newTestClient(t, f)
-	got, err := c.Chat(context.Background(), userReq("hi there"))
+	got, err := c.Chat(context.Background(), permit(c), userReq("hi there"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,8 @@ func TestChatCandidates(t *testing.T) {
 	defer f.Close()
 	req := userReq("two please")
 	req.N = 3
-	got, err := newTestClient(t, f).Chat(context.Background(), req)
+	tc := newTestClient(t, f)
+	got, err := tc.Chat(context.Background(), permit(tc), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,8 @@ func TestChatStream(t *testing.T) {
 	defer f.Close()
 	req := userReq("one two three")
 	req.Stream = true
-	s, err := newTestClient(t, f).ChatStream(context.Background(), req)
+	tc := newTestClient(t, f)
+	s, err := tc.ChatStream(context.Background(), permit(tc), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +155,7 @@ func TestToolRoundTrip(t *testing.T) {
 
 			var calls []llm.ToolCall
 			if stream {
-				s, err := c.ChatStream(context.Background(), req)
+				s, err := c.ChatStream(context.Background(), permit(c), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -173,7 +175,7 @@ func TestToolRoundTrip(t *testing.T) {
 					t.Errorf("finish = %q", fr)
 				}
 			} else {
-				resp, err := c.Chat(context.Background(), req)
+				resp, err := c.Chat(context.Background(), permit(c), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -196,7 +198,7 @@ func TestToolRoundTrip(t *testing.T) {
 				{Role: llm.RoleTool, ToolCallID: calls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}},
 				{Role: llm.RoleTool, ToolCallID: calls[1].ID, Content: []llm.Part{{Type: llm.PartText, Text: "12C"}}},
 			}}
-			resp, err := c.Chat(context.Background(), follow)
+			resp, err := c.Chat(context.Background(), permit(c), follow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,9 +246,9 @@ func TestErrors(t *testing.T) {
 			req := userReq(tt.text)
 			var err error
 			if tt.stream {
-				_, err = c.ChatStream(context.Background(), req)
+				_, err = c.ChatStream(context.Background(), permit(c), req)
 			} else {
-				_, err = c.Chat(context.Background(), req)
+				_, err = c.Chat(context.Background(), permit(c), req)
 			}
 			var le *llm.Error
 			if !errors.As(err, &le) {
@@ -276,7 +278,7 @@ func TestStreamFailures(t *testing.T) {
 		t.Run(tt.text, func(t *testing.T) {
 			req := userReq(tt.text)
 			req.Stream = true
-			s, err := c.ChatStream(context.Background(), req)
+			s, err := c.ChatStream(context.Background(), permit(c), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,9 +311,9 @@ func TestSlowFirstByte(t *testing.T) {
 		start := time.Now()
 		var err error
 		if stream {
-			_, err = c.ChatStream(context.Background(), userReq("[[slow]]"))
+			_, err = c.ChatStream(context.Background(), permit(c), userReq("[[slow]]"))
 		} else {
-			_, err = c.Chat(context.Background(), userReq("[[slow]]"))
+			_, err = c.Chat(context.Background(), permit(c), userReq("[[slow]]"))
 		}
 		var le *llm.Error
 		if !errors.As(err, &le) || le.Status != http.StatusGatewayTimeout {
@@ -330,7 +332,7 @@ func TestCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err := c.Chat(ctx, userReq("[[slow]]"))
+	_, err := c.Chat(ctx, permit(c), userReq("[[slow]]"))
 	if le := llm.AsError(err); le.Status != 499 {
 		t.Errorf("cancelled chat: %v, want 499", err)
 	}
@@ -351,7 +353,7 @@ func TestCancel(t *testing.T) {
 	defer hc.http.Client.CloseIdleConnections()
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	s, err := hc.ChatStream(ctx, userReq("hi"))
+	s, err := hc.ChatStream(ctx, permit(hc), userReq("hi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +374,8 @@ func TestEmbed(t *testing.T) {
 	f := fake.NewGemini()
 	defer f.Close()
 	dims := 4
-	got, err := newTestClient(t, f).Embed(context.Background(), &llm.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a", "b"}, Dimensions: &dims})
+	tc := newTestClient(t, f)
+	got, err := tc.Embed(context.Background(), permit(tc), &llm.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a", "b"}, Dimensions: &dims})
 	if err != nil {
 		t.Fatal(err)
 	}

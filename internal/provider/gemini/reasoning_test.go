@@ -50,7 +50,7 @@ func TestThoughtParts(t *testing.T) {
 	c := newTestClient(t, f)
 	req := userReq("hi there")
 	req.Reasoning = &llm.Reasoning{BudgetTokens: 2048, Param: "thinking"}
-	resp, err := c.Chat(context.Background(), req)
+	resp, err := c.Chat(context.Background(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestThoughtParts(t *testing.T) {
 	if u := resp.Usage; u.ReasoningTokens != fake.ReasoningTokens || u.OutputTokens != fake.OutputTokens+fake.ReasoningTokens {
 		t.Errorf("usage %+v", u)
 	}
-	s, err := c.ChatStream(context.Background(), req)
+	s, err := c.ChatStream(context.Background(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	api "github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/provider/oaicompat"
 )
@@ -89,7 +90,10 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 func (c *Client) Info() *provider.Info { return &c.info }
 
 // Chat calls POST /chat/completions.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req, false)
 	if err != nil {
 		return nil, err
@@ -121,7 +125,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 
 // ChatStream calls POST /chat/completions with stream: true (Mistral
 // always ends a stream with usage).
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req, true)
 	if err != nil {
 		return nil, err
@@ -134,7 +141,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 }
 
 // Embed calls POST /embeddings (mistral-embed, codestral-embed).
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	r := *req
 	r.User = ""
 	body, err := api.EncodeEmbedRequest(&r)
@@ -269,4 +279,13 @@ func (c *Client) own(err error) error {
 		e.Provider = c.info.Name
 	}
 	return err
+}
+
+// Forward refuses: this adapter has no pass-through (Caps.Passthrough is
+// empty), so the gateway always translates.
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
+	return nil, provider.NoForward(c.Info())
 }

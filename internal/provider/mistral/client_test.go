@@ -41,7 +41,7 @@ func TestForeignToolCallIDsAreMappedBothWays(t *testing.T) {
 		{Role: llm.RoleTool, ToolCallID: "call_Abc123def456ghi789", Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}},
 		{Role: llm.RoleTool, ToolCallID: "toolu_01XyZ", Content: []llm.Part{{Type: llm.PartText, Text: "12C"}}},
 	}}
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestToolCallsAndStream(t *testing.T) {
 	c, f := newClient(t, func(p *config.Provider) { p.Mistral = &config.Mistral{SafePrompt: true} })
 	req := &llm.ChatRequest{Model: "mistral-small-latest", Tools: []llm.Tool{weather}, ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceRequired},
 		Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "Weather?")}}
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestToolCallsAndStream(t *testing.T) {
 	// Mistral's own ID goes back unchanged in the next turn.
 	req.ToolChoice = nil
 	req.Messages = append(req.Messages, resp.Choices[0].Message, llm.Message{Role: llm.RoleTool, ToolCallID: calls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "sunny"}}})
-	s, err := c.ChatStream(t.Context(), req)
+	s, err := c.ChatStream(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +124,11 @@ func TestToolCallsAndStream(t *testing.T) {
 
 func TestErrorsAndEmbeddings(t *testing.T) {
 	c, _ := newClient(t, nil)
-	_, err := c.Chat(t.Context(), &llm.ChatRequest{Model: "m", Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "[[429]]")}})
+	_, err := c.Chat(t.Context(), permit(c), &llm.ChatRequest{Model: "m", Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "[[429]]")}})
 	if e := llm.AsError(err); e == nil || e.Status != 429 || e.RetryAfter == 0 {
 		t.Errorf("429: %#v", err)
 	}
-	out, err := c.Embed(t.Context(), &llm.EmbedRequest{Model: "mistral-embed", Input: []string{"a", "b"}})
+	out, err := c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "mistral-embed", Input: []string{"a", "b"}})
 	if err != nil || len(out.Vectors) != 2 {
 		t.Fatalf("embed: %v %+v", err, out)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -110,7 +111,10 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 func (c *Client) Info() *provider.Info { return &c.info }
 
 // Chat calls /api/chat with stream: false.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req, false)
 	if err != nil {
 		return nil, err
@@ -131,7 +135,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 }
 
 // ChatStream calls /api/chat with stream: true.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := c.encode(req, true)
 	if err != nil {
 		return nil, err
@@ -148,7 +155,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 }
 
 // Embed calls /api/embed with all inputs in one request.
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if len(req.Tokens) > 0 {
 		return nil, llm.Unsupported(providerType, "input (token arrays)")
 	}
@@ -287,4 +297,13 @@ func splitThinkTags(resp *llm.ChatResponse) {
 		m.Thoughts = append(m.Thoughts, llm.Thought{Text: r})
 	}
 	m.Content = []llm.Part{{Type: llm.PartText, Text: a}}
+}
+
+// Forward refuses: this adapter has no pass-through (Caps.Passthrough is
+// empty), so the gateway always translates.
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
+	return nil, provider.NoForward(c.Info())
 }

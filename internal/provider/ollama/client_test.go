@@ -55,7 +55,8 @@ func collect(t *testing.T, s provider.Stream) ([]llm.Chunk, error) {
 func TestChat(t *testing.T) {
 	f := fake.NewOllama()
 	defer f.Close()
-	got, err := newTestClient(t, f.URL).Chat(context.Background(), userReq("hi there"))
+	tc := newTestClient(t, f.URL)
+	got, err := tc.Chat(context.Background(), permit(tc), userReq("hi there"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,8 @@ func TestChatStream(t *testing.T) {
 	defer f.Close()
 	req := userReq("one two three")
 	req.Stream = true
-	s, err := newTestClient(t, f.URL).ChatStream(context.Background(), req)
+	tc := newTestClient(t, f.URL)
+	s, err := tc.ChatStream(context.Background(), permit(tc), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestToolRoundTrip(t *testing.T) {
 			req.Stream = stream
 			var calls []llm.ToolCall
 			if stream {
-				s, err := c.ChatStream(context.Background(), req)
+				s, err := c.ChatStream(context.Background(), permit(c), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -139,7 +141,7 @@ func TestToolRoundTrip(t *testing.T) {
 					t.Errorf("finish = %q", fr)
 				}
 			} else {
-				resp, err := c.Chat(context.Background(), req)
+				resp, err := c.Chat(context.Background(), permit(c), req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -160,7 +162,7 @@ func TestToolRoundTrip(t *testing.T) {
 				{Role: llm.RoleAssistant, ToolCalls: calls},
 				{Role: llm.RoleTool, ToolCallID: calls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}},
 			}}
-			resp, err := c.Chat(context.Background(), follow)
+			resp, err := c.Chat(context.Background(), permit(c), follow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,9 +203,9 @@ func TestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
 			if tt.stream {
-				_, err = c.ChatStream(context.Background(), userReq(tt.text))
+				_, err = c.ChatStream(context.Background(), permit(c), userReq(tt.text))
 			} else {
-				_, err = c.Chat(context.Background(), userReq(tt.text))
+				_, err = c.Chat(context.Background(), permit(c), userReq(tt.text))
 			}
 			var le *llm.Error
 			if !errors.As(err, &le) {
@@ -222,7 +224,8 @@ func TestNotFound(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":"model \"nope\" not found, try pulling it first"}`)
 	}))
 	defer srv.Close()
-	_, err := newTestClient(t, srv.URL).Chat(context.Background(), userReq("hi"))
+	tc := newTestClient(t, srv.URL)
+	_, err := tc.Chat(context.Background(), permit(tc), userReq("hi"))
 	le := llm.AsError(err)
 	if le.Status != 404 || le.Type != llm.ErrNotFound || !strings.Contains(le.Message, "try pulling it first") {
 		t.Errorf("err = %+v", le)
@@ -246,7 +249,7 @@ func TestStreamFailures(t *testing.T) {
 		t.Run(tt.text, func(t *testing.T) {
 			req := userReq(tt.text)
 			req.Stream = true
-			s, err := c.ChatStream(context.Background(), req)
+			s, err := c.ChatStream(context.Background(), permit(c), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,9 +282,9 @@ func TestSlowFirstByte(t *testing.T) {
 		start := time.Now()
 		var err error
 		if stream {
-			_, err = c.ChatStream(context.Background(), userReq("[[slow]]"))
+			_, err = c.ChatStream(context.Background(), permit(c), userReq("[[slow]]"))
 		} else {
-			_, err = c.Chat(context.Background(), userReq("[[slow]]"))
+			_, err = c.Chat(context.Background(), permit(c), userReq("[[slow]]"))
 		}
 		if le := llm.AsError(err); le.Status != http.StatusGatewayTimeout {
 			t.Fatalf("stream=%v: err = %v, want 504", stream, err)
@@ -297,7 +300,8 @@ func TestCancel(t *testing.T) {
 	defer f.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err := newTestClient(t, f.URL).Chat(ctx, userReq("[[slow]]"))
+	tc := newTestClient(t, f.URL)
+	_, err := tc.Chat(ctx, permit(tc), userReq("[[slow]]"))
 	if le := llm.AsError(err); le.Status != 499 {
 		t.Errorf("cancelled chat: %v, want 499", err)
 	}
@@ -311,7 +315,8 @@ func TestCancel(t *testing.T) {
 	defer hang.Close()
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	s, err := newTestClient(t, hang.URL).ChatStream(ctx, userReq("hi"))
+	tc = newTestClient(t, hang.URL)
+	s, err := tc.ChatStream(ctx, permit(tc), userReq("hi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +336,8 @@ func TestEmbed(t *testing.T) {
 	f := fake.NewOllama()
 	defer f.Close()
 	dims := 5
-	got, err := newTestClient(t, f.URL).Embed(context.Background(), &llm.EmbedRequest{Model: "nomic-embed-text", Input: []string{"a", "b"}, Dimensions: &dims})
+	tc := newTestClient(t, f.URL)
+	got, err := tc.Embed(context.Background(), permit(tc), &llm.EmbedRequest{Model: "nomic-embed-text", Input: []string{"a", "b"}, Dimensions: &dims})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,14 +25,14 @@ func TestThink(t *testing.T) {
 	explicit := &llm.Reasoning{BudgetTokens: 4096, Param: "thinking"}
 	hint := &llm.Reasoning{Adaptive: true, Effort: "high", Hint: true, Param: "thinking"}
 
-	resp, err := c.Chat(context.Background(), reasoningReq("qwen3:8b", explicit))
+	resp, err := c.Chat(context.Background(), permit(c), reasoningReq("qwen3:8b", explicit))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := resp.Choices[0].Message; len(m.Thoughts) != 1 || m.Thoughts[0].Text != fake.Thought("hi") || m.Text() != fake.Reply("hi") {
 		t.Errorf("message %+v", m)
 	}
-	s, err := c.ChatStream(context.Background(), reasoningReq("qwen3:8b", explicit))
+	s, err := c.ChatStream(context.Background(), permit(c), reasoningReq("qwen3:8b", explicit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,12 +49,12 @@ func TestThink(t *testing.T) {
 		t.Errorf("streamed %q, %q", reasoning, text)
 	}
 
-	if _, err := c.Chat(context.Background(), reasoningReq("llama3.2:latest", hint)); err != nil {
+	if _, err := c.Chat(context.Background(), permit(c), reasoningReq("llama3.2:latest", hint)); err != nil {
 		t.Errorf("a hint to a model that cannot think: %v", err)
 	}
 	// An explicit request to such a model gets Ollama's own refusal.
 	var e *llm.Error
-	if _, err := c.Chat(context.Background(), reasoningReq("llama3.2:latest", explicit)); !errors.As(err, &e) || e.Status != 400 {
+	if _, err := c.Chat(context.Background(), permit(c), reasoningReq("llama3.2:latest", explicit)); !errors.As(err, &e) || e.Status != 400 {
 		t.Errorf("explicit thinking to llama3.2: %v", err)
 	}
 
@@ -76,10 +76,10 @@ func TestThink(t *testing.T) {
 	}
 	// reasoning.request: none refuses the explicit request, drops the hint.
 	none := newTestClient(t, f.URL, func(p *config.Provider) { p.Reasoning = &config.ProviderReasoning{Request: "none"} })
-	if _, err := none.Chat(context.Background(), reasoningReq("qwen3", explicit)); !errors.As(err, &e) || e.Code != "unsupported_parameter" || e.Param != "thinking" {
+	if _, err := none.Chat(context.Background(), permit(none), reasoningReq("qwen3", explicit)); !errors.As(err, &e) || e.Code != "unsupported_parameter" || e.Param != "thinking" {
 		t.Errorf("none + explicit: %v", err)
 	}
-	if _, err := none.Chat(context.Background(), reasoningReq("qwen3", hint)); err != nil {
+	if _, err := none.Chat(context.Background(), permit(none), reasoningReq("qwen3", hint)); err != nil {
 		t.Errorf("none + hint: %v", err)
 	}
 	var body map[string]any

@@ -22,6 +22,7 @@ import (
 	api "github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -109,7 +110,6 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 			MultipleChoices: true,
 			Passthrough:     "openai",
 			Responses:       u.Hostname() == "api.openai.com",
-			Forward:         c.Forward,
 		},
 	}
 	if cfg.Responses != nil {
@@ -182,7 +182,10 @@ func openAIReasons(model string) bool {
 }
 
 // Chat calls POST /chat/completions.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if err := c.check(req); err != nil {
 		return nil, err
 	}
@@ -211,7 +214,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 
 // ChatStream calls POST /chat/completions with stream: true, always asking
 // for the usage chunk.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if err := c.check(req); err != nil {
 		return nil, err
 	}
@@ -247,7 +253,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 }
 
 // Embed calls POST /embeddings.
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	body, err := api.EncodeEmbedRequest(req)
 	if err != nil {
 		return nil, err
@@ -334,7 +343,10 @@ func (c *Client) post(ctx context.Context, path string, body []byte, extra http.
 // with the provider's credentials and headers, and the upstream's response
 // comes back unread, whatever its status (MapError turns a non-2xx one into
 // an *llm.Error). The caller closes the body.
-func (c *Client) Forward(ctx context.Context, raw *provider.RawRequest) (*http.Response, error) {
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	resp, cancel, err := c.post(ctx, raw.Path, raw.Body, raw.Header, raw.Stream)
 	if err != nil {
 		return nil, err

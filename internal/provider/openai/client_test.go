@@ -113,7 +113,7 @@ func TestInfo(t *testing.T) {
 	if info.Name != "gpu-box" || info.Type != "openai" || info.Hosting != provider.SelfHosted || info.Region != "eu" || info.Retention != "none" {
 		t.Errorf("info = %+v", info)
 	}
-	if !info.Caps.Embeddings || !info.Caps.MultipleChoices || info.Caps.Passthrough != "openai" || info.Caps.Forward == nil {
+	if !info.Caps.Embeddings || !info.Caps.MultipleChoices || info.Caps.Passthrough != "openai" {
 		t.Errorf("caps = %+v", info.Caps)
 	}
 	if _, err := New(config.Provider{Name: "x", BaseURL: "ftp://host"}); err == nil {
@@ -138,7 +138,7 @@ func TestChat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.Log.Reset()
-			resp, err := c.Chat(context.Background(), chatReq(tt.text, tt.tools))
+			resp, err := c.Chat(context.Background(), permit(c), chatReq(tt.text, tt.tools))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func TestChatStream(t *testing.T) {
 			f.Log.Reset()
 			req := chatReq(tt.text, tt.tools)
 			req.Stream, req.IncludeUsage = true, tt.includeUsage
-			s, err := c.ChatStream(context.Background(), req)
+			s, err := c.ChatStream(context.Background(), permit(c), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -260,9 +260,9 @@ func TestErrors(t *testing.T) {
 				req := chatReq(tt.text, false)
 				var err error
 				if stream {
-					_, err = tt.client.ChatStream(context.Background(), req)
+					_, err = tt.client.ChatStream(context.Background(), permit(tt.client), req)
 				} else {
-					_, err = tt.client.Chat(context.Background(), req)
+					_, err = tt.client.Chat(context.Background(), permit(tt.client), req)
 				}
 				var e *llm.Error
 				if !errors.As(err, &e) {
@@ -289,7 +289,7 @@ func TestNoKeySendsNoAuthorization(t *testing.T) {
 	f := fake.NewOpenAI()
 	defer f.Close()
 	c := newClient(t, f.URL, "", config.Timeouts{})
-	_, _ = c.Chat(context.Background(), chatReq("hi", false))
+	_, _ = c.Chat(context.Background(), permit(c), chatReq("hi", false))
 	if got := f.Log.All()[0].Header.Values("Authorization"); len(got) != 0 {
 		t.Errorf("Authorization = %q, want none", got)
 	}
@@ -303,9 +303,9 @@ func TestFirstByteTimeout(t *testing.T) {
 		start := time.Now()
 		var err error
 		if stream {
-			_, err = c.ChatStream(context.Background(), chatReq("x [[slow]]", false))
+			_, err = c.ChatStream(context.Background(), permit(c), chatReq("x [[slow]]", false))
 		} else {
-			_, err = c.Chat(context.Background(), chatReq("x [[slow]]", false))
+			_, err = c.Chat(context.Background(), permit(c), chatReq("x [[slow]]", false))
 		}
 		var e *llm.Error
 		if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout || e.Type != llm.ErrTimeout || e.Provider != "gpu-box" {
@@ -335,7 +335,7 @@ func TestStreamFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := chatReq(tt.text, false)
 			req.Stream = true
-			s, err := c.ChatStream(context.Background(), req)
+			s, err := c.ChatStream(context.Background(), permit(c), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -391,7 +391,7 @@ func TestStreamEndings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := scripted(t, tt.body)
 			c := newClient(t, srv.URL+"/v1", "", config.Timeouts{})
-			s, err := c.ChatStream(context.Background(), chatReq("hi", false))
+			s, err := c.ChatStream(context.Background(), permit(c), chatReq("hi", false))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -418,7 +418,7 @@ func TestClientCancel(t *testing.T) {
 	c := newClient(t, srv.URL+"/v1", "", config.Timeouts{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := c.ChatStream(ctx, chatReq("hi", false))
+	s, err := c.ChatStream(ctx, permit(c), chatReq("hi", false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func TestClientCancel(t *testing.T) {
 func TestCloseUnblocksRecv(t *testing.T) {
 	srv := scripted(t, chunk0, "")
 	c := newClient(t, srv.URL+"/v1", "", config.Timeouts{})
-	s, err := c.ChatStream(context.Background(), chatReq("hi", false))
+	s, err := c.ChatStream(context.Background(), permit(c), chatReq("hi", false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +461,7 @@ func TestUnsupportedParameter(t *testing.T) {
 	f, c := newFake(t)
 	req := chatReq("hi", false)
 	req.Unsupported = []string{"logprobs"}
-	_, err := c.Chat(context.Background(), req)
+	_, err := c.Chat(context.Background(), permit(c), req)
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 400 || e.Param != "logprobs" || e.Code != "unsupported_parameter" {
 		t.Fatalf("err = %v", err)
@@ -484,7 +484,7 @@ func TestMaxCompletionTokensForOpenAI(t *testing.T) {
 func TestEmbed(t *testing.T) {
 	f, c := newFake(t)
 	dims := 4
-	resp, err := c.Embed(context.Background(), &llm.EmbedRequest{Model: "text-embedding-3-small", Input: []string{"a b", "c"}, Dimensions: &dims, EncodingFormat: "base64"})
+	resp, err := c.Embed(context.Background(), permit(c), &llm.EmbedRequest{Model: "text-embedding-3-small", Input: []string{"a b", "c"}, Dimensions: &dims, EncodingFormat: "base64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestEmbed(t *testing.T) {
 	if body := string(f.Log.All()[0].Body); body != `{"model":"text-embedding-3-small","input":["a b","c"],"dimensions":4}` {
 		t.Errorf("sent %s", body)
 	}
-	_, err = c.Embed(context.Background(), &llm.EmbedRequest{Model: "m", Input: []string{"[[500]]"}})
+	_, err = c.Embed(context.Background(), permit(c), &llm.EmbedRequest{Model: "m", Input: []string{"[[500]]"}})
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 500 {
 		t.Errorf("err = %v", err)
@@ -509,7 +509,7 @@ func TestForward(t *testing.T) {
 	f, c := newFake(t)
 	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"logprobs":true}`)
 	hdr := http.Header{"Authorization": {"Bearer client-virtual-key"}, "X-Custom": {"1"}, "Accept-Encoding": {"gzip"}}
-	resp, err := c.Info().Caps.Forward(context.Background(), &provider.RawRequest{Path: "/chat/completions", Body: body, Header: hdr})
+	resp, err := c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/chat/completions", Body: body, Header: hdr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +531,7 @@ func TestForward(t *testing.T) {
 	}
 
 	// A non-2xx answer comes back as is; MapError reads it.
-	resp, err = c.Forward(context.Background(), &provider.RawRequest{Path: "/chat/completions",
+	resp, err = c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/chat/completions",
 		Body: []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"[[429]]"}]}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -542,7 +542,7 @@ func TestForward(t *testing.T) {
 	}
 
 	// A streamed pass-through arrives as the upstream's own SSE bytes.
-	resp, err = c.Forward(context.Background(), &provider.RawRequest{Path: "/chat/completions", Stream: true,
+	resp, err = c.Forward(context.Background(), permit(c), &provider.RawRequest{Path: "/chat/completions", Stream: true,
 		Body: []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -563,7 +563,7 @@ func TestConfigHeadersOverrideKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.http.Client.CloseIdleConnections()
-	if _, err := c.Chat(context.Background(), chatReq("hi", false)); err != nil {
+	if _, err := c.Chat(context.Background(), permit(c), chatReq("hi", false)); err != nil {
 		t.Fatalf("configured Authorization header was not used: %v", err)
 	}
 }
@@ -577,7 +577,7 @@ func TestMaxCompletionTokensSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.http.Client.CloseIdleConnections()
-	if _, err := c.Chat(context.Background(), chatReq("hi", false)); err != nil {
+	if _, err := c.Chat(context.Background(), permit(c), chatReq("hi", false)); err != nil {
 		t.Fatal(err)
 	}
 	body := string(f.Log.All()[0].Body)

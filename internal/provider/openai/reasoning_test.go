@@ -30,7 +30,7 @@ func TestReasoningAnswers(t *testing.T) {
 	for _, mode := range []fake.Reasoning{fake.ReasoningContent, fake.ReasoningField, fake.ThinkTags} {
 		f.SetReasoning(mode)
 		c := reasoningClient(t, f, &config.ProviderReasoning{ThinkTags: mode == fake.ThinkTags})
-		resp, err := c.Chat(context.Background(), chatReq(prompt, false))
+		resp, err := c.Chat(context.Background(), permit(c), chatReq(prompt, false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestReasoningAnswers(t *testing.T) {
 		if resp.Usage.ReasoningTokens != fake.ReasoningTokens {
 			t.Errorf("%s: reasoning tokens %d", mode, resp.Usage.ReasoningTokens)
 		}
-		s, err := c.ChatStream(context.Background(), chatReq(prompt, false))
+		s, err := c.ChatStream(context.Background(), permit(c), chatReq(prompt, false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,8 @@ func TestReasoningAnswers(t *testing.T) {
 	}
 	// Without think_tags the tags stay in the text, as the server sent them.
 	f.SetReasoning(fake.ThinkTags)
-	resp, err := reasoningClient(t, f, nil).Chat(context.Background(), chatReq(prompt, false))
+	tc := reasoningClient(t, f, nil)
+	resp, err := tc.Chat(context.Background(), permit(tc), chatReq(prompt, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestReasoningRequests(t *testing.T) {
 			f.Log.Reset()
 			req := chatReq("hi", false)
 			req.Reasoning = tc.r
-			_, err := c.Chat(context.Background(), req)
+			_, err := c.Chat(context.Background(), permit(c), req)
 			if tc.refused != "" {
 				var e *llm.Error
 				if !errors.As(err, &e) || e.Status != 400 || e.Code != "unsupported_parameter" || e.Param != tc.refused {

@@ -30,7 +30,7 @@ func TestDemoConfig(t *testing.T) {
 		if c.Info().Hosting != want[pc.Name] {
 			t.Errorf("%s: hosting %s, want %s", pc.Name, c.Info().Hosting, want[pc.Name])
 		}
-		resp, err := c.Chat(context.Background(), &llm.ChatRequest{Model: "x", Messages: []llm.Message{
+		resp, err := c.Chat(context.Background(), permit(c), &llm.ChatRequest{Model: "x", Messages: []llm.Message{
 			llm.TextMessage(llm.RoleUser, "A robe takes 2 bolts of blue fiber and half that much white fiber.  How many bolts in total does it take?"),
 		}})
 		if err != nil || resp.Choices[0].Message.Text() == "" {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -163,7 +164,10 @@ func lastUserText(msgs []llm.Message) (string, bool) {
 }
 
 // Chat answers with the recorded answer.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -182,7 +186,10 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 
 // ChatStream streams the recorded answer in pieces of a few words: a role
 // chunk, text chunks, a finish chunk and a usage chunk.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -203,7 +210,10 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider
 }
 
 // Embed is not supported: recordings hold chat answers only.
-func (c *Client) Embed(context.Context, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	return nil, &llm.Error{
 		Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "unsupported_operation",
 		Provider: c.info.Name,
@@ -263,4 +273,13 @@ func randomID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "chatcmpl-replay-" + hex.EncodeToString(b[:])
+}
+
+// Forward refuses: a replay has no pass-through (Caps.Passthrough is
+// empty), so the gateway always translates.
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
+	return nil, provider.NoForward(c.Info())
 }

@@ -61,7 +61,7 @@ func TestChat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClient(t, tt.file, tt.model)
-			resp, err := c.Chat(context.Background(), chat(tt.reqModel, tt.user))
+			resp, err := c.Chat(context.Background(), permit(c), chat(tt.reqModel, tt.user))
 			if tt.wantStatus != 0 {
 				var e *llm.Error
 				if !errors.As(err, &e) || e.Status != tt.wantStatus || e.Code != tt.wantCode {
@@ -91,7 +91,7 @@ func TestChat(t *testing.T) {
 
 func TestUsageCountsTokens(t *testing.T) {
 	c := newClient(t, "testdata/small.jsonl", "m2")
-	resp, err := c.Chat(context.Background(), &llm.ChatRequest{Messages: []llm.Message{
+	resp, err := c.Chat(context.Background(), permit(c), &llm.ChatRequest{Messages: []llm.Message{
 		llm.TextMessage(llm.RoleUser, "What is the capital of France?"),
 	}})
 	if err != nil {
@@ -110,7 +110,7 @@ func TestMaxTokensAndStop(t *testing.T) {
 	max := 3
 	req := chat("", "What is the capital of France?")
 	req.MaxTokens = &max
-	resp, err := c.Chat(context.Background(), req)
+	resp, err := c.Chat(context.Background(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestMaxTokensAndStop(t *testing.T) {
 	}
 	req = chat("", "What is the capital of France?")
 	req.Stop = []string{" is"}
-	resp, err = c.Chat(context.Background(), req)
+	resp, err = c.Chat(context.Background(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +131,11 @@ func TestMaxTokensAndStop(t *testing.T) {
 func TestStream(t *testing.T) {
 	c := newClient(t, BuiltinGSM8K, dataset.GSM8KStrong)
 	const q = "James decides to run 3 sprints 3 times a week.  He runs 60 meters each sprint.  How many total meters does he run a week?"
-	full, err := c.Chat(context.Background(), chat("gpt-4", q))
+	full, err := c.Chat(context.Background(), permit(c), chat("gpt-4", q))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := c.ChatStream(context.Background(), chat("gpt-4", q))
+	st, err := c.ChatStream(context.Background(), permit(c), chat("gpt-4", q))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestStream(t *testing.T) {
 func TestStreamCancelled(t *testing.T) {
 	c := newClient(t, "testdata/small.jsonl", "m1")
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := c.ChatStream(ctx, chat("", "What is the capital of France?"))
+	st, err := c.ChatStream(ctx, permit(c), chat("", "What is the capital of France?"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestStreamCancelled(t *testing.T) {
 
 func TestEmbedUnsupported(t *testing.T) {
 	c := newClient(t, "testdata/small.jsonl", "m1")
-	_, err := c.Embed(context.Background(), &llm.EmbedRequest{Input: []string{"x"}})
+	_, err := c.Embed(context.Background(), permit(c), &llm.EmbedRequest{Input: []string{"x"}})
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 400 || !errors.Is(err, provider.ErrNoEmbeddings) {
 		t.Errorf("embed err = %v", err)
@@ -286,7 +286,7 @@ func BenchmarkChatStream(b *testing.B) {
 	req := chat("m", "James decides to run 3 sprints 3 times a week.  He runs 60 meters each sprint.  How many total meters does he run a week?")
 	b.ReportAllocs()
 	for b.Loop() {
-		st, err := c.ChatStream(context.Background(), req)
+		st, err := c.ChatStream(context.Background(), permit(c), req)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -31,11 +32,15 @@ const maxErrorBody = 64 << 10
 // GeminiFactory builds the Gemini adapter for Vertex: endpoint gives the
 // URL of a model's method, auth sets the credentials. Adapters never
 // import each other, so the caller (internal/app) wires gemini.New in.
+// New overwrites the *Info the Gemini half returns with Vertex's, and
+// returns that pointer as its own Info, so one permit clears both halves.
 type GeminiFactory func(cfg config.Provider, endpoint func(model, method string) string, auth func(context.Context, http.Header) error) (provider.Provider, error)
 
 // Client calls Vertex AI. It is safe for concurrent use.
 type Client struct {
-	info    provider.Info
+	// info is shared with the Gemini half (see New), so that the one
+	// permit minted for this upstream passes both.
+	info    *provider.Info
 	root    string // {base}/projects/{p}/locations/{l}/publishers
 	gemini  provider.Provider
 	tokens  *tokens
@@ -74,7 +79,7 @@ func New(cfg config.Provider, newGemini GeminiFactory, opts ...Option) (*Client,
 		hosting = provider.Proprietary
 	}
 	c := &Client{
-		info: provider.Info{Name: cfg.Name, Type: providerType, Hosting: hosting, Region: cfg.Region, Retention: cfg.Retention,
+		info: &provider.Info{Name: cfg.Name, Type: providerType, Hosting: hosting, Region: cfg.Region, Retention: cfg.Retention,
 			Caps: provider.Capabilities{Embeddings: true, MultipleChoices: true}},
 		root:    base + "/projects/" + url.PathEscape(v.Project) + "/locations/" + url.PathEscape(v.Location) + "/publishers",
 		headers: cfg.Headers,
@@ -93,36 +98,58 @@ func New(cfg config.Provider, newGemini GeminiFactory, opts ...Option) (*Client,
 	if err != nil {
 		return nil, fmt.Errorf("vertex: provider %q: %w", cfg.Name, err)
 	}
+	// One upstream, one Info: the Gemini half describes itself with
+	// Vertex's facts and the same pointer, so a permit minted for this
+	// provider (policy.Permit checks the pointer) passes the Gemini half
+	// too, and no permit for anything else does.
+	gi := g.Info()
+	*gi = *c.info
+	c.info = gi
 	c.gemini = g
 	return c, nil
 }
 
 // Info describes the provider.
-func (c *Client) Info() *provider.Info { return &c.info }
+func (c *Client) Info() *provider.Info { return c.info }
 
 // isClaude reports whether a model is Anthropic's (publishers/anthropic).
 func isClaude(model string) bool { return strings.HasPrefix(model, "claude") }
 
 // Chat sends Claude models to rawPredict, everything else to Gemini's
 // generateContent.
-func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if isClaude(req.Model) {
 		return c.claudeChat(ctx, req)
 	}
-	return c.gemini.Chat(ctx, req)
+	return c.gemini.Chat(ctx, pm, req)
 }
 
 // ChatStream sends Claude models to streamRawPredict, everything else to
 // Gemini's streamGenerateContent?alt=sse.
-func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (provider.Stream, error) {
+func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if isClaude(req.Model) {
 		return c.claudeStream(ctx, req)
 	}
-	return c.gemini.ChatStream(ctx, req)
+	return c.gemini.ChatStream(ctx, pm, req)
 }
 
 // authError is the client's error when no token could be had.
 func (c *Client) authError(err error) *llm.Error {
 	return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_auth_failed", Provider: c.info.Name,
 		Message: fmt.Sprintf("upstream %s: no credentials: %v", c.info.Name, err), Err: err}
+}
+
+// Forward refuses: this adapter has no pass-through (Caps.Passthrough is
+// empty), so the gateway always translates.
+func (c *Client) Forward(ctx context.Context, pm policy.Permit, raw *provider.RawRequest) (*http.Response, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
+	return nil, provider.NoForward(c.Info())
 }

@@ -20,9 +20,12 @@ import (
 // itself is tested through the real wiring in internal/app.
 type stubGemini struct {
 	provider.Provider
+	info     provider.Info
 	endpoint func(model, method string) string
 	auth     func(context.Context, http.Header) error
 }
+
+func (g *stubGemini) Info() *provider.Info { return &g.info }
 
 func newFake(t *testing.T) *fake.Vertex {
 	f := fake.NewVertex("fake-project", "europe-west4")
@@ -67,7 +70,7 @@ func userReq(text string) *llm.ChatRequest {
 func TestClaudeRawPredict(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, nil)
-	resp, err := c.Chat(t.Context(), userReq("Bonjour"))
+	resp, err := c.Chat(t.Context(), permit(c), userReq("Bonjour"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +100,7 @@ func TestClaudeStreamAndTools(t *testing.T) {
 	c, _ := newClient(t, f, nil)
 	req := userReq("Weather?")
 	req.Tools = []llm.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}
-	s, err := c.ChatStream(t.Context(), req)
+	s, err := c.ChatStream(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,14 +140,14 @@ func TestTokenReusedAndErrors(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, nil)
 	for range 3 {
-		if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+		if _, err := c.Chat(t.Context(), permit(c), userReq("hi")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := f.TokensIssued(); n != 1 {
 		t.Errorf("%d tokens for 3 calls, want 1", n)
 	}
-	_, err := c.Chat(t.Context(), userReq("[[429]]"))
+	_, err := c.Chat(t.Context(), permit(c), userReq("[[429]]"))
 	if e := llm.AsError(err); e == nil || e.Status != 429 || e.RetryAfter == 0 {
 		t.Errorf("429: %#v", err)
 	}
@@ -155,12 +158,12 @@ func TestTokenReusedAndErrors(t *testing.T) {
 		p.Vertex.CredentialsFile = saFile(t, other)
 		p.Vertex.TokenURL = f.TokenURL()
 	})
-	_, err = bad.Chat(t.Context(), userReq("hi"))
+	_, err = bad.Chat(t.Context(), permit(bad), userReq("hi"))
 	if e := llm.AsError(err); e == nil || e.Status != http.StatusBadGateway || e.Code != "upstream_auth_failed" {
 		t.Errorf("bad key: %#v", err)
 	}
 	missing, _ := newClient(t, f, func(p *config.Provider) { p.Vertex.CredentialsFile = "/nonexistent/sa.json" })
-	if _, err := missing.Chat(t.Context(), userReq("hi")); llm.AsError(err) == nil || llm.AsError(err).Code != "upstream_auth_failed" {
+	if _, err := missing.Chat(t.Context(), permit(missing), userReq("hi")); llm.AsError(err) == nil || llm.AsError(err).Code != "upstream_auth_failed" {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -175,7 +178,7 @@ func TestTokenURLOverride(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "sa.json")
 	_ = os.WriteFile(p, b, 0o600)
 	c, g := newClient(t, f, func(pc *config.Provider) { pc.Vertex.CredentialsFile = p; pc.Vertex.TokenURL = f.TokenURL() })
-	if _, err := c.Chat(t.Context(), userReq("hi")); err != nil {
+	if _, err := c.Chat(t.Context(), permit(c), userReq("hi")); err != nil {
 		t.Fatal(err)
 	}
 	// The Gemini half gets Vertex's URL and the same credentials.
@@ -191,14 +194,14 @@ func TestTokenURLOverride(t *testing.T) {
 func TestEmbeddings(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, nil)
-	out, err := c.Embed(t.Context(), &llm.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a b", "c"}})
+	out, err := c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a b", "c"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Vectors) != 2 || out.Usage == nil || out.Usage.InputTokens != 3 {
 		t.Fatalf("out = %+v", out)
 	}
-	out, err = c.Embed(t.Context(), &llm.EmbedRequest{Model: "text-embedding-005", Input: []string{"a", "b", "c"}})
+	out, err = c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: "text-embedding-005", Input: []string{"a", "b", "c"}})
 	if err != nil || len(out.Vectors) != 3 {
 		t.Fatalf("text-embedding-005: %v %+v", err, out)
 	}
@@ -206,7 +209,7 @@ func TestEmbeddings(t *testing.T) {
 	if n := len(f.Log.All()); n != 4 {
 		t.Errorf("%d requests", n)
 	}
-	if _, err := c.Embed(t.Context(), &llm.EmbedRequest{Model: claude, Input: []string{"x"}}); llm.AsError(err) == nil || llm.AsError(err).Status != 400 {
+	if _, err := c.Embed(t.Context(), permit(c), &llm.EmbedRequest{Model: claude, Input: []string{"x"}}); llm.AsError(err) == nil || llm.AsError(err).Status != 400 {
 		t.Errorf("claude embed: %v", err)
 	}
 }

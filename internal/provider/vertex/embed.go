@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -18,7 +19,10 @@ const predictBatch = 250
 
 // Embed calls publishers/google/models/{m}:predict with
 // {"instances": [{"content"}], "parameters": {"outputDimensionality"}}.
-func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	if err := pm.Check(c.Info()); err != nil {
+		return nil, err
+	}
 	if len(req.Tokens) > 0 {
 		return nil, llm.Unsupported(c.info.Name, "input (token arrays)")
 	}

@@ -56,7 +56,7 @@ func TestReasoning(t *testing.T) {
 				var text string
 				var err error
 				if stream {
-					s, serr := c.ChatStream(t.Context(), req)
+					s, serr := c.ChatStream(t.Context(), permit(c), req)
 					err = serr
 					if serr == nil {
 						var last *llm.Chunk
@@ -66,7 +66,7 @@ func TestReasoning(t *testing.T) {
 						}
 					}
 				} else {
-					resp, cerr := c.Chat(t.Context(), req)
+					resp, cerr := c.Chat(t.Context(), permit(c), req)
 					err = cerr
 					if cerr == nil {
 						text, usage = resp.Choices[0].Message.Text(), resp.Usage

@@ -96,7 +96,7 @@ func TestThinkingAnswers(t *testing.T) {
 	const prompt = "Think first [[redacted]]"
 	req := userReq(prompt)
 	req.Reasoning = &llm.Reasoning{BudgetTokens: 2048, Param: "thinking"}
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestThinkingAnswers(t *testing.T) {
 		t.Errorf("sent %s", sent.AdditionalModelRequestFields)
 	}
 
-	s, err := c.ChatStream(t.Context(), req)
+	s, err := c.ChatStream(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestThinkingToolRoundTrip(t *testing.T) {
 	req := userReq(prompt)
 	req.Tools = []llm.Tool{weatherTool}
 	req.Reasoning = &llm.Reasoning{BudgetTokens: 2048, Param: "thinking"}
-	resp, err := c.Chat(t.Context(), req)
+	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestThinkingToolRoundTrip(t *testing.T) {
 			asst.Thoughts = tc.thoughts
 			next.Messages = append(append([]llm.Message{}, req.Messages...), asst,
 				llm.Message{Role: llm.RoleTool, ToolCallID: call.ToolCalls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}})
-			resp, err := c.Chat(t.Context(), &next)
+			resp, err := c.Chat(t.Context(), permit(c), &next)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)

@@ -6,6 +6,11 @@
 // request leaves and restore them in the answer (Redact, Restore,
 // StreamRestorer), and to label the response (Header).
 //
+// A Decision's Clearance is the only source of the Permit every provider
+// call requires (Clearance.Permit mints one for one upstream, only when
+// the decision permits it; router.Execute does so for each target), so a
+// provider cannot be called without a verdict.
+//
 // It also holds the audit record's hash chain (ChainHash, VerifyChain) as
 // pure functions; storage lives elsewhere.
 //

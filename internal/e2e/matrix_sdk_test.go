@@ -114,8 +114,8 @@ func TestMatrixResponsesAndThinking(t *testing.T) {
 // refusesThinking are the matrix models an explicit thinking budget is
 // refused for, with what the refusal says: Ollama's llama3.2 cannot think
 // (Ollama's own 400), Azure's gpt-4o takes no reasoning_effort (Azure's
-// own 400), and the mistral adapter translates no reasoning
-// (unsupported_parameter naming the field).
+// own 400), and mistral-large-latest is not one of Mistral's reasoning
+// models (unsupported_parameter naming the field).
 var refusesThinking = map[string]string{
 	"m-ollama":  "does not support thinking",
 	"m-azure":   "'reasoning_effort' is not supported with this model",

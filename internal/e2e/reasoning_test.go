@@ -24,12 +24,20 @@ type reasoningUpstreams struct {
 	gemini     *fake.Gemini
 	ollama     *fake.Ollama
 	bedrock    *fake.Bedrock
+	mistral    *fake.Mistral
 }
 
 func startReasoning(t *testing.T) (*reasoningUpstreams, *gateway) {
 	u := &reasoningUpstreams{vllm: fake.NewOpenAI(), qwen: fake.NewOpenAI(), gemini: fake.NewGemini(), ollama: fake.NewOllama(),
-		bedrock: fake.NewBedrock("eu-central-1")}
-	t.Cleanup(func() { u.vllm.Close(); u.qwen.Close(); u.gemini.Close(); u.ollama.Close(); u.bedrock.Close() })
+		bedrock: fake.NewBedrock("eu-central-1"), mistral: fake.NewMistral()}
+	t.Cleanup(func() {
+		u.vllm.Close()
+		u.qwen.Close()
+		u.gemini.Close()
+		u.ollama.Close()
+		u.bedrock.Close()
+		u.mistral.Close()
+	})
 	u.vllm.SetReasoning(fake.ReasoningField)
 	u.qwen.SetReasoning(fake.ThinkTags)
 	g := startGateway(t, fmt.Sprintf(`
@@ -41,23 +49,28 @@ providers:
   - { name: p-gemini, type: gemini, base_url: %q, api_key: %q }
   - { name: p-ollama, type: ollama, base_url: %q }
   - { name: p-bedrock, type: bedrock, base_url: %q, aws: { region: eu-central-1, access_key_id: %q, secret_access_key: %q } }
+  - { name: p-mistral, type: mistral, base_url: %q, api_key: %q }
 models:
   - { name: r-vllm, provider: p-vllm, upstream: deepseek-r1 }
   - { name: r-qwen, provider: p-qwen, upstream: qwen3 }
   - { name: r-gemini, provider: p-gemini, upstream: gemini-2.5-flash }
   - { name: r-ollama, provider: p-ollama, upstream: "qwen3:8b" }
   - { name: r-bedrock, provider: p-bedrock, upstream: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0" }
+  - { name: r-mistral, provider: p-mistral, upstream: mistral-small-latest }
 `, u.vllm.URL, fake.APIKey, u.qwen.URL, fake.APIKey, u.gemini.URL, fake.APIKey, u.ollama.URL,
-		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey), "FULCRUM_MASTER_KEY="+masterKey)
+		u.bedrock.URL, fake.BedrockAccessKey, fake.BedrockSecretKey, u.mistral.URL, fake.APIKey), "FULCRUM_MASTER_KEY="+masterKey)
 	return u, g
 }
 
-var reasoningModels = []string{"r-vllm", "r-qwen", "r-gemini", "r-ollama", "r-bedrock"}
+var reasoningModels = []string{"r-vllm", "r-qwen", "r-gemini", "r-ollama", "r-bedrock", "r-mistral"}
 
 // reportsReasoningTokens says which upstreams count reasoning tokens
-// apart: Ollama reports none, and Bedrock's Converse usage has no such
-// field (Claude's thinking is in outputTokens).
-func reportsReasoningTokens(model string) bool { return model != "r-ollama" && model != "r-bedrock" }
+// apart: Ollama reports none, Bedrock's Converse usage has no such field
+// (Claude's thinking is in outputTokens), and the Mistral fake reports
+// none, as Mistral's reasoning reference shows none.
+func reportsReasoningTokens(model string) bool {
+	return model != "r-ollama" && model != "r-bedrock" && model != "r-mistral"
+}
 
 // lastBody is the last request an upstream fake received, decoded.
 func (u *reasoningUpstreams) lastBody(t *testing.T, model string) map[string]any {
@@ -72,6 +85,8 @@ func (u *reasoningUpstreams) lastBody(t *testing.T, model string) map[string]any
 		log = &u.gemini.Log
 	case "r-bedrock":
 		log = &u.bedrock.Log
+	case "r-mistral":
+		log = &u.mistral.Log
 	default:
 		log = &u.ollama.Log
 	}
@@ -103,6 +118,9 @@ func (u *reasoningUpstreams) checkAsked(t *testing.T, model, effort string) {
 		got, want = b["think"], true
 	case "r-bedrock":
 		got, want = b["additionalModelRequestFields"], map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": float64(2048)}}
+	case "r-mistral":
+		// Small 4 takes only none and high.
+		got, want = b["reasoning_effort"], "high"
 	}
 	if mustJSON(got) != mustJSON(want) {
 		t.Errorf("%s was asked %s, want %s", model, mustJSON(got), mustJSON(want))

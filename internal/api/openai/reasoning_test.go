@@ -77,6 +77,48 @@ func TestStreamReasoningDeltas(t *testing.T) {
 	}
 }
 
+// Mistral answers with content chunks: a "thinking" chunk holding text
+// chunks before the text chunk, streamed as one-chunk lists during the
+// thinking and strings after it
+// (https://docs.mistral.ai/capabilities/reasoning/).
+func TestDecodeThinkingChunks(t *testing.T) {
+	body := `{"id":"x","object":"chat.completion","model":"mistral-small-latest","choices":[{"index":0,"message":{"role":"assistant","content":[` +
+		`{"type":"thinking","thinking":[{"type":"text","text":"Compare 9.11 "},{"type":"text","text":"and 9.8."}],"closed":true},` +
+		`{"type":"text","text":"9.8 is greater."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":30}}`
+	resp, err := DecodeChatResponse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := resp.Choices[0].Message
+	if len(m.Thoughts) != 1 || m.Thoughts[0].Text != "Compare 9.11 and 9.8." || m.Text() != "9.8 is greater." {
+		t.Errorf("thoughts %+v, text %q", m.Thoughts, m.Text())
+	}
+
+	d := NewStreamDecoder()
+	var reasoning, text strings.Builder
+	for _, data := range []string{
+		`{"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":[{"type":"thinking","thinking":[{"type":"text","text":"Think "}]}]}}]}`,
+		`{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"hard."}]}]}}]}`,
+		`{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"Answer."}}]}`,
+		`{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}]}`,
+	} {
+		chunks, _, err := d.Process([]byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range chunks {
+			if c.Reasoning != "" && text.Len() > 0 {
+				t.Error("reasoning after the answer")
+			}
+			reasoning.WriteString(c.Reasoning)
+			text.WriteString(c.Text)
+		}
+	}
+	if reasoning.String() != "Think hard." || text.String() != "Answer." {
+		t.Errorf("streamed reasoning %q, text %q", reasoning.String(), text.String())
+	}
+}
+
 // Think tags cut anywhere across chunks come out as reasoning, and the
 // answer keeps none of them.
 func TestStreamThinkTags(t *testing.T) {

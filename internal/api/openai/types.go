@@ -102,7 +102,10 @@ type message struct {
 }
 
 // reasoningText is a message's or delta's reasoning, whichever field
-// carries it.
+// carries it: reasoning_content, reasoning, or content parts of type
+// "thinking" (Mistral's ThinkChunk: {"type": "thinking", "thinking":
+// [{"type": "text", "text": ...}]}, in answers and stream deltas;
+// https://docs.mistral.ai/capabilities/reasoning/).
 func (m *message) reasoningText() string {
 	if m.ReasoningContent != nil && *m.ReasoningContent != "" {
 		return *m.ReasoningContent
@@ -110,7 +113,17 @@ func (m *message) reasoningText() string {
 	if m.Reasoning != nil {
 		return *m.Reasoning
 	}
-	return ""
+	var text string
+	for _, p := range m.Content.parts {
+		if p.Type == "thinking" {
+			for _, t := range p.Thinking {
+				if t.Type == "text" {
+					text += t.Text
+				}
+			}
+		}
+	}
+	return text
 }
 
 // content is a message's content: a string, an array of parts, or null.
@@ -141,6 +154,8 @@ type contentPart struct {
 	Text     string    `json:"text"`
 	Refusal  string    `json:"refusal"`
 	ImageURL *imageURL `json:"image_url"`
+	// Thinking holds the text parts of a "thinking" part (Mistral).
+	Thinking []contentPart `json:"thinking"`
 }
 
 type imageURL struct {

@@ -3,8 +3,10 @@
 // format is OpenAI's (internal/api/openai) with Mistral's differences
 // handled here: tool call IDs must be nine characters of [a-zA-Z0-9]
 // (other IDs are mapped to such IDs and back), the seed is random_seed,
-// fields Mistral rejects (stream_options, user) are not sent, and
-// safe_prompt is set from the config. See docs/providers/mistral.md.
+// fields Mistral rejects (stream_options, user) are not sent,
+// safe_prompt is set from the config, and reasoning is reasoning_effort
+// for the models that take it (reasoning.go). See
+// docs/providers/mistral.md.
 package mistral
 
 import (
@@ -182,7 +184,14 @@ func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequ
 
 // encode translates a request with Mistral's differences.
 func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
-	if err := req.Untranslated(c.info.Name); err != nil {
+	for _, name := range req.Unsupported {
+		// The field that asked for reasoning is translated below.
+		if !req.ReasoningParam(name) {
+			return nil, llm.Unsupported(c.info.Name, name)
+		}
+	}
+	effort, err := reasoningEffort(c.info.Name, req)
+	if err != nil {
 		return nil, err
 	}
 	r := *req
@@ -207,6 +216,14 @@ func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
 	}
 	if c.safePrompt {
 		m["safe_prompt"] = json.RawMessage("true")
+	}
+	if effort != "" {
+		m["reasoning_effort"], _ = json.Marshal(effort)
+	}
+	if reasons(req.Model) {
+		if m["messages"], err = replayThoughts(m["messages"], r.Messages); err != nil {
+			return nil, fmt.Errorf("mistral: re-encode: %w", err)
+		}
 	}
 	return json.Marshal(m)
 }

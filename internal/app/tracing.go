@@ -18,7 +18,7 @@ func (g *Gateway) wireTracing(ctx context.Context, o *gateway.Options) error {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		version = bi.Main.Version
 	}
-	tr, err := telemetry.New(ctx, g.Config.Telemetry, telemetry.Options{Lookup: os.LookupEnv, Version: version})
+	tr, err := telemetry.New(ctx, g.Config.Telemetry, telemetry.Options{Lookup: os.LookupEnv, Version: version, Log: g.log})
 	if err != nil || tr == nil {
 		return err
 	}

@@ -6,14 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/fulcrumhq/fulcrum/internal/api/anthropic"
 	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
-	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
 
 // CacheRule opts a model or route into the response cache.
@@ -188,7 +185,7 @@ func (c *chatCall) reportHit(e *cache.Entry) {
 		Usage: &u, Verdict: c.verdict, Declared: c.declared, Cached: true, SavedNanos: e.CostNanos,
 		Tags: c.tags, EndUser: c.endUser,
 	}
-	c.rc.span.Set(attribute.Bool(telemetry.AttrCached, true))
+	c.rc.span.Cached()
 	// Not priced: a hit costs nothing upstream.
 	if s.opts.Observer != nil {
 		s.opts.Observer.Attempt(a)

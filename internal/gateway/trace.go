@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"strings"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
@@ -53,7 +51,7 @@ func (c *chatCall) endAttempt(ctx context.Context, a *Attempt) {
 			Op: "chat", ProviderType: a.Info.Type, ProviderName: a.Info.Name, Hosting: string(a.Info.Hosting), Region: a.Info.Region,
 			Model: a.Target.Upstream, N: 0, Start: a.Time,
 		})
-		sp.Set(attribute.Bool("fulcrum.judge", true))
+		sp.Judge()
 	} else {
 		c.att = nil
 	}
@@ -85,9 +83,9 @@ func (c *chatCall) traceRequest() {
 		p = &telemetry.Params{MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP, Seed: r.Seed, Stop: r.Stop, N: r.N}
 	}
 	sp.Request(c.op(), c.in.model, c.in.stream, p)
-	sp.Set(attribute.String(telemetry.AttrRequestID, c.rc.id))
+	sp.RequestID(c.rc.id)
 	if k := c.rc.caller; k != nil && k.KeyID != "" {
-		sp.Set(attribute.String(telemetry.AttrKeyID, k.KeyID))
+		sp.KeyID(k.KeyID)
 	}
 }
 

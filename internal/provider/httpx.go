@@ -12,11 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/telemetry"
 )
 
 // Timeouts bound an upstream call. Zero fields take the defaults noted.
@@ -104,12 +102,7 @@ func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Re
 // span and nothing is written (one context lookup). A client's own
 // traceparent is never forwarded as is: the upstream's parent is the
 // gateway's attempt span.
-func injectTrace(ctx context.Context, h http.Header) {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		return
-	}
-	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
-}
+func injectTrace(ctx context.Context, h http.Header) { telemetry.Inject(ctx, h) }
 
 // TransportError maps a failed round trip to an *llm.Error: 504 for
 // timeouts, 499 when the client went away, 502 otherwise.

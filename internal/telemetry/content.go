@@ -3,8 +3,6 @@ package telemetry
 import (
 	"encoding/json"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
@@ -77,7 +75,7 @@ func (s *Span) Input(msgs []llm.Message) {
 	for i := range msgs {
 		out = append(out, message{Role: string(msgs[i].Role), Parts: parts(&msgs[i])})
 	}
-	s.kv = append(s.kv, attribute.String(InputMessages, encodeMessages(out)))
+	s.input = encodeMessages(out)
 }
 
 // Output records the upstream's answer, before any redacted value was
@@ -90,7 +88,7 @@ func (s *Span) Output(choices []llm.Choice) {
 	for i := range choices {
 		out = append(out, message{Role: "assistant", Parts: parts(&choices[i].Message), FinishReason: choices[i].FinishReason})
 	}
-	s.kv = append(s.kv, attribute.String(OutputMessages, encodeMessages(out)))
+	s.output = encodeMessages(out)
 }
 
 // OutputText records a streamed answer's text.
@@ -102,7 +100,7 @@ func (s *Span) OutputText(text, finish string) {
 	if text != "" {
 		m.Parts = []part{{Type: "text", Content: text}}
 	}
-	s.kv = append(s.kv, attribute.String(OutputMessages, encodeMessages([]message{m})))
+	s.output = encodeMessages([]message{m})
 }
 
 // Withheld notes that content capture is on but this request's content
@@ -111,5 +109,5 @@ func (s *Span) Withheld() {
 	if !s.Recording() {
 		return
 	}
-	s.kv = append(s.kv, attribute.Bool(AttrContentWithheld, true))
+	s.flag |= flagWithheld
 }

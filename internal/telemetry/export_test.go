@@ -242,7 +242,7 @@ func TestExportWireFormat(t *testing.T) {
 		"gen_ai.usage.input_tokens": int64(12), "gen_ai.usage.output_tokens": int64(7), "fulcrum.cost_usd": 1.75,
 		"fulcrum.data_classes": []any{"email", "phone"}, "fulcrum.policy.action": "redact",
 		"fulcrum.route": "smart", "fulcrum.route.strategy": "fallback",
-		"gen_ai.output.messages": `[{"role":"assistant","parts":[{"type":"text","content":"hi"}],"finish_reason":"stop"}]`,
+		"gen_ai.output.messages":    `[{"role":"assistant","parts":[{"type":"text","content":"hi"}],"finish_reason":"stop"}]`,
 		"http.response.status_code": int64(429), "error.type": "rate_limit_exceeded",
 	}, attrs(s.Attributes)); diff != "" {
 		t.Errorf("server span attributes (-want +got):\n%s", diff)
@@ -252,7 +252,7 @@ func TestExportWireFormat(t *testing.T) {
 		"fulcrum.provider": "gpu", "fulcrum.hosting": "self_hosted", "fulcrum.region": "eu", "fulcrum.attempt": int64(1),
 		"fulcrum.pass_through": true, "gen_ai.response.id": "id-9", "gen_ai.response.model": "llama-3",
 		"gen_ai.response.finish_reasons": []any{"stop", "length"},
-		"gen_ai.usage.input_tokens": int64(12), "gen_ai.usage.output_tokens": int64(7), "gen_ai.usage.cache_read.input_tokens": int64(3),
+		"gen_ai.usage.input_tokens":      int64(12), "gen_ai.usage.output_tokens": int64(7), "gen_ai.usage.cache_read.input_tokens": int64(3),
 		"fulcrum.usage.estimated": true, "fulcrum.cost_usd": 1.5, "fulcrum.reference_cost_usd": 0.25,
 		"http.response.status_code": int64(200),
 	}, attrs(a.Attributes)); diff != "" {

@@ -363,3 +363,127 @@ func TestCodexReasoning(t *testing.T) {
 		})
 	}
 }
+
+// TestBedrockThinkingToolRoundTrip drives a tool call with thinking to
+// Claude on Bedrock through anthropic-sdk-go, streamed and not, and sends
+// the assistant turn back as the SDK builds it: the thinking block with
+// its signature must reach Bedrock as reasoningContent before the tool
+// use, or the fake refuses the turn as Claude does.
+func TestBedrockThinkingToolRoundTrip(t *testing.T) {
+	u, g := startReasoning(t)
+	ac := anthropicClient(g)
+	const prompt = "What is the weather like in Paris today?"
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("streamed=%v", streamed), func(t *testing.T) {
+			params := anthropic.MessageNewParams{
+				Model: "r-bedrock", MaxTokens: 4096, Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+				Tools:    []anthropic.ToolUnionParam{anthropicWeatherTool},
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt))},
+			}
+			var msg anthropic.Message
+			if streamed {
+				st := ac.Messages.NewStreaming(ctxT(t), params)
+				for st.Next() {
+					if err := msg.Accumulate(st.Current()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := st.Err(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				m, err := ac.Messages.New(ctxT(t), params)
+				if err != nil {
+					t.Fatal(err)
+				}
+				msg = *m
+			}
+			if len(msg.Content) != 2 || msg.Content[0].Type != "thinking" || msg.Content[1].Type != "tool_use" {
+				t.Fatalf("content %s", mustJSON(msg.Content))
+			}
+			if msg.Content[0].Signature != fake.BedrockSignature || msg.Content[0].Thinking != fake.Thought(prompt) {
+				t.Errorf("thinking block %s", mustJSON(msg.Content[0]))
+			}
+			params.Messages = append(params.Messages, msg.ToParam(),
+				anthropic.NewUserMessage(anthropic.NewToolResultBlock(msg.Content[1].ID, "22 degrees and sunny", false)))
+			out, err := ac.Messages.New(ctxT(t), params)
+			if err != nil {
+				t.Fatalf("tool result: %v", err)
+			}
+			if text, _ := anthropicBlocks(out.Content); text != "Tool said: 22 degrees and sunny" {
+				t.Errorf("after the tool result: %s", mustJSON(out.Content))
+			}
+			var sent struct {
+				Messages []struct {
+					Content []json.RawMessage `json:"content"`
+				} `json:"messages"`
+			}
+			if err := json.Unmarshal([]byte(mustJSON(u.lastBody(t, "r-bedrock"))), &sent); err != nil || len(sent.Messages) != 3 {
+				t.Fatalf("sent %v: %v", sent, err)
+			}
+			want := mustJSON(map[string]any{"reasoningContent": map[string]any{"reasoningText": map[string]any{"text": fake.Thought(prompt), "signature": fake.BedrockSignature}}})
+			if got := string(sent.Messages[1].Content[0]); got != want {
+				t.Errorf("assistant turn sent back starts with %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestAzureReasoningEffort drives an Azure o4-mini deployment with
+// openai-go's reasoning_effort and anthropic-sdk-go's thinking budget:
+// the deployment gets reasoning_effort, and the reasoning tokens it
+// reports reach the client, streamed and not.
+func TestAzureReasoningEffort(t *testing.T) {
+	az := fake.NewAzure(map[string]string{"o4-mini-eu": "o4-mini"})
+	t.Cleanup(az.Close)
+	g := startGateway(t, fmt.Sprintf(`
+storage: { data_dir: DATA_DIR }
+providers:
+  - { name: p-azure, type: azure_openai, base_url: %q, api_key: %q, azure: { deployments: { o4-mini: o4-mini-eu } } }
+models:
+  - { name: r-azure, provider: p-azure, upstream: o4-mini }
+`, az.URL, fake.APIKey), "FULCRUM_MASTER_KEY="+masterKey)
+	sentEffort := func() any {
+		all := modelCalls(az.Log.All())
+		var b map[string]any
+		_ = json.Unmarshal(all[len(all)-1].Body, &b)
+		return b["reasoning_effort"]
+	}
+	const prompt = "think about Azure"
+	oc := openaiClient(g)
+	params := openai.ChatCompletionNewParams{
+		Model: "r-azure", ReasoningEffort: "high",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+	}
+	resp, err := oc.Chat.Completions.New(ctxT(t), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sentEffort() != "high" || resp.Choices[0].Message.Content != fake.Reply(prompt) ||
+		resp.Usage.CompletionTokensDetails.ReasoningTokens != fake.ReasoningTokens {
+		t.Errorf("sent %v; answer %q, usage %+v", sentEffort(), resp.Choices[0].Message.Content, resp.Usage)
+	}
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	st := oc.Chat.Completions.NewStreaming(ctxT(t), params)
+	var reasoningTokens int64
+	for st.Next() {
+		if u := st.Current().Usage; u.TotalTokens > 0 {
+			reasoningTokens = u.CompletionTokensDetails.ReasoningTokens
+		}
+	}
+	if err := st.Err(); err != nil || reasoningTokens != fake.ReasoningTokens {
+		t.Errorf("streamed reasoning tokens %d, err %v", reasoningTokens, err)
+	}
+
+	ac := anthropicClient(g)
+	msg, err := ac.Messages.New(ctxT(t), anthropic.MessageNewParams{
+		Model: "r-azure", MaxTokens: 4096, Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := anthropicBlocks(msg.Content); sentEffort() != "low" || text != fake.Reply(prompt) {
+		t.Errorf("budget 2048 sent reasoning_effort %v; answer %q", sentEffort(), text)
+	}
+}

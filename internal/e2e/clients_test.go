@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Third-party client libraries, driven through the real binary against a
+// fake of every provider kind: the official OpenAI and Anthropic
+// JavaScript SDKs, the Vercel AI SDK (whose default OpenAI provider speaks
+// the Responses API) and LangChain (ChatOpenAI with and without
+// useResponsesApi, ChatAnthropic). test/clients/clients.mjs makes the calls
+// and reports each; this test judges them. .ci/run installs the pinned
+// packages and sets FULCRUM_TEST_CLIENTS; without it the test is skipped.
+
+// clientLine is one check's report from clients.mjs.
+type clientLine struct {
+	Client, Check, Model string
+	OK                   bool
+	Text                 string
+	Tools                []string
+	Usage                float64
+	Status               int
+	Type                 string
+	Error                string
+}
+
+func TestJSClients(t *testing.T) {
+	dir := os.Getenv("FULCRUM_TEST_CLIENTS")
+	if dir == "" {
+		t.Skip("FULCRUM_TEST_CLIENTS is not set: .ci/run installs the pinned client libraries (test/clients) and sets it")
+	}
+	script := filepath.Join(dir, "clients.mjs")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai")); err != nil {
+		t.Fatalf("FULCRUM_TEST_CLIENTS=%s but its packages are not installed: %v", dir, err)
+	}
+	u := startUpstreams(t)
+	g := startGateway(t, u.config())
+
+	var models []string
+	for _, pm := range providerModels {
+		models = append(models, pm.model)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Dir = dir
+	cmd.Env = append(agentBaseEnv(), "FULCRUM_URL="+g.URL, "FULCRUM_KEY=sk-client-test", "MODELS="+strings.Join(models, ","))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node clients.mjs: %v\n%s\ngateway log:\n%s", err, stderr.String(), tail(g.Logs(), 20))
+	}
+
+	seen := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var l clientLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("bad report line %q: %v", sc.Text(), err)
+		}
+		seen[l.Check]++
+		t.Run(l.Model+"/"+l.Check, func(t *testing.T) { judgeClient(t, l) })
+	}
+	// Every check ran for every model: a check that silently vanished from
+	// the script must not pass.
+	for _, c := range []string{
+		"openai.chat", "openai.chat.stream", "openai.responses", "openai.responses.stream", "openai.responses.tools",
+		"anthropic.messages", "anthropic.stream", "anthropic.tools", "anthropic.thinking.stream",
+		"ai.responses", "ai.responses.stream", "ai.responses.tools", "ai.chat", "ai.anthropic", "ai.anthropic.stream",
+		"langchain.responses", "langchain.responses.stream", "langchain.chat", "langchain.anthropic",
+	} {
+		if seen[c] != len(models) {
+			t.Errorf("check %s reported %d times, want once per model (%d)", c, seen[c], len(models))
+		}
+	}
+	// And each provider's fake was reached: no answer came from anywhere else.
+	for _, pm := range providerModels {
+		if n := len(u.log(pm.provider).All()); n == 0 {
+			t.Errorf("%s received no request", pm.provider)
+		}
+	}
+}
+
+// judgeClient checks one report against the fakes' convention (package
+// fake): a plain prompt is answered "Hello! You said: <prompt>", a tool
+// declared with a user turn is called with fake.ToolArgs, and a tool
+// result is answered "Tool said: <result>".
+func judgeClient(t *testing.T, l clientLine) {
+	t.Helper()
+	if !l.OK {
+		// Thinking is translated where the target has an equivalent and
+		// refused precisely where it has none: a 400 invalid_request_error
+		// naming the field, which the SDK surfaces as an APIError.
+		if l.Check == "anthropic.thinking.stream" && l.Status == 400 && strings.Contains(l.Error, "thinking") {
+			t.Logf("refused precisely: %s", l.Error)
+			return
+		}
+		t.Fatalf("failed: status %d type %q: %s", l.Status, l.Type, l.Error)
+	}
+	if strings.HasSuffix(l.Check, ".tools") {
+		if len(l.Tools) == 0 || !strings.HasPrefix(l.Tools[0], "get_weather ") || !strings.Contains(l.Tools[0], "Paris") {
+			t.Errorf("tool calls %q, want get_weather with Paris", l.Tools)
+		}
+		if !strings.Contains(l.Text, "Tool said:") || !strings.Contains(l.Text, "sunny, 21C") {
+			t.Errorf("second turn %q, want the tool's result echoed", l.Text)
+		}
+		return
+	}
+	prompt := "say pong"
+	switch {
+	case strings.Contains(l.Check, "thinking"):
+		prompt = "think about pong"
+	case strings.HasSuffix(l.Check, ".stream"):
+		prompt = "stream pong"
+	}
+	if want := "Hello! You said: " + prompt; !strings.Contains(l.Text, want) {
+		t.Errorf("text %q, want it to contain %q", l.Text, want)
+	}
+	if l.Usage < 0 {
+		t.Errorf("usage %v", l.Usage)
+	}
+}

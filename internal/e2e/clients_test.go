@@ -101,8 +101,11 @@ func judgeClient(t *testing.T, l clientLine) {
 	if !l.OK {
 		// Thinking is translated where the target has an equivalent and
 		// refused precisely where it has none: a 400 invalid_request_error
-		// naming the field, which the SDK surfaces as an APIError.
-		if l.Check == "anthropic.thinking.stream" && l.Status == 400 && strings.Contains(l.Error, "thinking") {
+		// naming the field (thinking, or the reasoning parameter it became
+		// when the upstream model refuses it), which the SDK surfaces as an
+		// APIError.
+		if l.Check == "anthropic.thinking.stream" && l.Status == 400 && l.Type == "invalid_request_error" &&
+			(strings.Contains(l.Error, "thinking") || strings.Contains(l.Error, "reasoning")) {
 			t.Logf("refused precisely: %s", l.Error)
 			return
 		}

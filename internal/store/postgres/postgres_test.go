@@ -52,3 +52,18 @@ func TestUpgrade(t *testing.T) {
 	}
 	storetest.Upgrade(t, s, s.SQL(), ms)
 }
+
+func TestAuditHead(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	storetest.AuditHead(t, func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), u, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

@@ -68,3 +68,18 @@ func TestUpgrade(t *testing.T) {
 	}
 	storetest.Upgrade(t, s, s.SQL(), ms)
 }
+
+func TestAuditHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.db")
+	storetest.AuditHead(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), path, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -55,6 +56,20 @@ func Upgrade(t *testing.T, s store.Store, db *sql.DB, ms []store.Migration) {
 		VALUES ('team:red', 'total', 0, 'proprietary', 180000000, 4500, 3)`); err != nil {
 		t.Fatal(err)
 	}
+	// Two audit rows, chained as the first schema's code did: the head
+	// migration starts the head table from them.
+	prev := ""
+	for i, id := range []string{"a", "b"} {
+		r := store.AuditRow{Seq: int64(i + 1), Time: t0, RequestID: id, Classes: []string{}, Action: "allow",
+			Candidates: []string{}, PrevHash: prev}
+		r.Hash = audit.Hash(prev, &r)
+		prev = r.Hash
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO audit (seq, ts, request_id, key_id, classes, action,
+			candidates, chosen, chosen_hosting, outcome, prev_hash, hash) VALUES (%d, %d, '%s', '', '[]', 'allow', '[]', '', '', '', '%s', '%s')`,
+			r.Seq, r.Time.UnixMicro(), r.RequestID, r.PrevHash, r.Hash)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate from version %d: %v", ms[0].Version, err)
 	}
@@ -77,6 +92,13 @@ func Upgrade(t *testing.T, s store.Store, db *sql.DB, ms []store.Migration) {
 	}
 	if len(tot) != 1 || tot[0].Requests != 4 {
 		t.Errorf("team totals = %+v, want 4 requests", tot)
+	}
+	next := store.AuditRow{Time: t0, RequestID: "c", Action: "allow"}
+	if err := s.AppendAudit(ctx, &next, audit.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := audit.Verify(ctx, s); err != nil || res.Rows != 3 || next.Seq != 3 {
+		t.Errorf("audit after the migrations: verify %d rows, %v; appended seq %d; want 3 rows, seq 3", res.Rows, err, next.Seq)
 	}
 	// The rollups were filled from the rows stored before them.
 	if _, err := db.ExecContext(ctx, `DELETE FROM usage`); err != nil {

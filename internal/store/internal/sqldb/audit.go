@@ -32,7 +32,14 @@ func (s *DB) AppendAuditBatch(ctx context.Context, rows []store.AuditRow, hash f
 	return nil
 }
 
-const auditLastSQL = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
+// auditHeadSQL reads the chain's head (migration audit_head): one row,
+// kept by the appends themselves, so finding where the chain goes on costs
+// the same whatever the audit table's size or (PostgreSQL) partitions.
+const auditHeadSQL = `SELECT seq, hash FROM audit_head WHERE id = 1`
+
+// auditSetHeadSQL moves the head to the last row a transaction appended.
+const auditSetHeadSQL = `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
 
 // auditArraysSQL appends rows given as one array per column.
 const auditArraysSQL = `INSERT INTO audit (` + auditCols + `) SELECT * FROM unnest($1::bigint[], $2::bigint[],
@@ -40,13 +47,16 @@ const auditArraysSQL = `INSERT INTO audit (` + auditCols + `) SELECT * FROM unne
 
 // auditStmts are the prepared statements an audit append needs.
 type auditStmts struct {
-	last, arr *sql.Stmt
-	rows      rowStmts
+	head, setHead, arr *sql.Stmt
+	rows               rowStmts
 }
 
 // prepareAudit prepares them; call it before BeginTx.
 func (s *DB) prepareAudit(ctx context.Context) (a auditStmts, err error) {
-	if a.last, err = s.prepared(ctx, auditLastSQL); err != nil {
+	if a.head, err = s.prepared(ctx, auditHeadSQL); err != nil {
+		return a, err
+	}
+	if a.setHead, err = s.prepared(ctx, s.rebind(auditSetHeadSQL)); err != nil {
 		return a, err
 	}
 	if s.d.Arrays {
@@ -79,18 +89,10 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []s
 	}
 	var seq int64
 	var prev string
-	if err := tx.StmtContext(ctx, st.last).QueryRowContext(ctx).Scan(&seq, &prev); isNoRows(err) {
-		// Empty: a new log, or every row pruned, when the chain goes on
-		// from the checkpoint.
-		cp, err := s.checkpoint(ctx, tx)
-		if err != nil {
-			return nil, fmt.Errorf("checkpoint: %w", err)
-		}
-		if cp != nil {
-			seq, prev = cp.Seq, cp.Hash
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("last: %w", err)
+	// No head: a new log (the migration that made the table set it from
+	// the rows and checkpoint stored before it).
+	if err := tx.StmtContext(ctx, st.head).QueryRowContext(ctx).Scan(&seq, &prev); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("head: %w", err)
 	}
 	out := make([]store.AuditRow, len(rows))
 	ins := make([]store.AuditRow, 0, len(rows))
@@ -114,6 +116,9 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []s
 	}
 	if len(ins) == 0 {
 		return out, nil
+	}
+	if _, err := tx.StmtContext(ctx, st.setHead).ExecContext(ctx, seq, prev); err != nil {
+		return nil, fmt.Errorf("head: %w", err)
 	}
 	var err error
 	if s.d.Arrays {

@@ -75,7 +75,7 @@ func TestJSClients(t *testing.T) {
 	// Every check ran for every model: a check that silently vanished from
 	// the script must not pass.
 	for _, c := range []string{
-		"openai.chat", "openai.chat.stream", "openai.responses", "openai.responses.stream", "openai.responses.tools",
+		"openai.chat", "openai.chat.stream", "openai.responses", "openai.responses.stream", "openai.responses.tools", "openai.responses.previous",
 		"anthropic.messages", "anthropic.stream", "anthropic.tools", "anthropic.thinking.stream",
 		"ai.responses", "ai.responses.stream", "ai.responses.tools", "ai.chat", "ai.anthropic", "ai.anthropic.stream",
 		"langchain.responses", "langchain.responses.stream", "langchain.chat", "langchain.anthropic",

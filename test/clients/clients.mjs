@@ -86,6 +86,14 @@ const checks = {
     });
     return { text: r2.output_text, tools: [`${call.name} ${call.arguments}`] };
   },
+  "openai.responses.previous": async (model) => {
+    // A conversation continued by id, as the Agents SDK and LangChain do.
+    const r1 = await oai.responses.create({ model, input: "remember pong" });
+    const r2 = await oai.responses.create({ model, previous_response_id: r1.id, input: "say pong" });
+    const got = await oai.responses.retrieve(r2.id);
+    if (got.id !== r2.id || got.output_text !== r2.output_text) throw new Error(`retrieve gave ${JSON.stringify(got).slice(0, 200)}`);
+    return { text: r2.output_text };
+  },
   // The official Anthropic SDK.
   "anthropic.messages": async (model) => {
     const r = await ant.messages.create({ model, max_tokens: 256, system: "Be brief.", messages: [{ role: "user", content: "say pong" }] });

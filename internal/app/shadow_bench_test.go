@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"slices"
@@ -94,5 +95,118 @@ func benchLive(b *testing.B, e *shadowEnv) {
 	if n := len(lats); n > 0 {
 		b.ReportMetric(float64(lats[n/2].Microseconds()), "p50-µs")
 		b.ReportMetric(float64(lats[min(n-1, n*99/100)].Microseconds()), "p99-µs")
+	}
+}
+
+// BenchmarkShadowOverhead runs shadowing "off" and "on" side by side, one
+// request at a time, alternating batches of 50 requests (off, on, then on,
+// off: neither side always follows the other) so that a busy machine's
+// drift charges both alike, and reports each side's process CPU per live
+// request and the difference (overhead-%):
+//
+//   - rate-0.05: a fast candidate, 5% of requests shadowed. After each "on"
+//     batch the benchmark waits for the shadow queue to drain, so the
+//     shadow calls, comparisons and stored rows of that batch are charged
+//     to it: the whole cost of shadowing at a realistic rate.
+//   - saturated: every request sampled, but the candidate never answers
+//     (the four workers hold, the queue stays full): every sample is
+//     dropped at the queue, so this is the request path's own cost
+//     (sample decision, capture, offer) and nothing else.
+//
+// "off" is the same gateway configuration without the shadow rule.
+func BenchmarkShadowOverhead(b *testing.B) {
+	const (
+		plain  = "  - { name: m-api, provider: api, upstream: gpt-4o }\n  - { name: m-gpu, provider: gpu, upstream: llama }\n"
+		shadow = "  - { name: m-api, provider: api, upstream: gpt-4o, shadow: { candidates: [m-gpu], sample_rate: %s } }\n  - { name: m-gpu, provider: gpu, upstream: llama }\n"
+	)
+	for _, c := range []struct {
+		name, rate string
+		saturate   bool
+	}{
+		{"rate-0.05", "0.05", false},
+		{"saturated", "1", true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			type side struct {
+				e   *shadowEnv
+				c   *http.Client
+				cpu time.Duration
+				n   int
+			}
+			mk := func(models string) *side {
+				e := newShadowEnv(b, models, "")
+				e.api.Record(false)
+				e.gpu.Record(false)
+				return &side{e: e, c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+			}
+			off := mk(plain)
+			on := mk(strings.Replace(shadow, "%s", c.rate, 1))
+			if on.e.g.shadow == nil {
+				b.Fatal("the shadow engine did not start")
+			}
+			if c.saturate {
+				hold := make(chan struct{})
+				on.e.mu.Lock()
+				on.e.hold = hold
+				on.e.mu.Unlock()
+				b.Cleanup(func() { close(hold) }) // before the servers close
+			}
+			defer off.c.CloseIdleConnections()
+			defer on.c.CloseIdleConnections()
+			body := chatBody("m-api", "Summarise the quarterly report in three bullet points, please.", false)
+			send := func(s *side) {
+				req, _ := http.NewRequest(http.MethodPost, s.e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer key-open")
+				resp, err := s.c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			drain := func() {
+				if !c.saturate {
+					on.e.g.shadow.Wait(context.Background())
+				}
+			}
+			// Warm both; saturated: fill the workers and the queue first.
+			warm := 1
+			if c.saturate {
+				warm = 300
+			}
+			for range warm {
+				send(off)
+				send(on)
+			}
+			drain()
+			const batch = 50
+			b.ResetTimer()
+			for done, round := 0, 0; done < b.N; done, round = done+batch, round+1 {
+				order := []*side{off, on}
+				if round%2 == 1 {
+					order = []*side{on, off}
+				}
+				n := min(batch, b.N-done)
+				for _, s := range order {
+					c0 := cpuTime()
+					for range n {
+						send(s)
+					}
+					if s == on {
+						drain()
+					}
+					s.cpu += cpuTime() - c0
+					s.n += n
+				}
+			}
+			b.StopTimer()
+			offNs, onNs := float64(off.cpu)/float64(off.n), float64(on.cpu)/float64(on.n)
+			b.ReportMetric(offNs, "off-cpu-ns/op")
+			b.ReportMetric(onNs, "on-cpu-ns/op")
+			b.ReportMetric(100*(onNs-offNs)/offNs, "overhead-%")
+		})
 	}
 }

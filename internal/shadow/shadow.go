@@ -117,6 +117,9 @@ type job struct {
 type compiled struct {
 	Rule
 	keys, teams, classes map[string]bool
+	// sampled is the rule's fulcrum_shadow_sampled_total series, resolved
+	// once: Sample runs on every request of the model.
+	sampled prometheus.Counter
 }
 
 // Engine samples requests and runs their shadow calls. It implements
@@ -160,7 +163,8 @@ func New(o Options) *Engine {
 	}
 	e := &Engine{opts: o, rules: map[string]*compiled{}, queue: make(chan job, o.QueueSize), log: o.Logger, m: newMetrics()}
 	for _, r := range o.Rules {
-		c := &compiled{Rule: r, keys: set(r.Keys), teams: set(r.Teams), classes: set(r.DataClasses)}
+		c := &compiled{Rule: r, keys: set(r.Keys), teams: set(r.Teams), classes: set(r.DataClasses),
+			sampled: e.m.sampled.WithLabelValues(r.Name)}
 		e.rules[r.Name] = c
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -232,7 +236,7 @@ func (e *Engine) Sample(model string, c *gateway.Caller, v gateway.Verdict, decl
 	if e.opts.Rand() >= r.SampleRate {
 		return false
 	}
-	e.m.sampled.WithLabelValues(model).Inc()
+	r.sampled.Inc()
 	return true
 }
 

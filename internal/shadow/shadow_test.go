@@ -1,9 +1,14 @@
 package shadow
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 func TestCompare(t *testing.T) {
@@ -86,5 +91,60 @@ func TestOfferDropsWhenFull(t *testing.T) {
 	e.Close()
 	if d := e.Dropped(); d != 5 {
 		t.Fatalf("after Close: dropped %d, want 5 (the queued ones too)", d)
+	}
+}
+
+// sink records each InsertShadow call's rows.
+type sink struct {
+	mu    sync.Mutex
+	calls [][]store.ShadowResult
+}
+
+func (s *sink) InsertShadow(_ context.Context, rows []store.ShadowResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, rows)
+	return nil
+}
+
+// TestStoreBatches: samples finished within StoreInterval are stored in
+// one InsertShadow; Wait returns only once they are stored, and Close
+// stores what the writer still holds.
+func TestStoreBatches(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		interval time.Duration
+		close    bool
+	}{
+		{"wait", 20 * time.Millisecond, false},
+		{"close", time.Hour, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sk := &sink{}
+			e := New(Options{Sink: sk, StoreInterval: c.interval})
+			e.Start()
+			defer e.Close()
+			for i, id := range []string{"r1", "r2", "r3"} {
+				e.pending.Add(1)
+				e.writes <- sampleRows{requestID: id, rows: []store.ShadowResult{{RequestID: id, Candidate: fmt.Sprint("c", i)}}}
+			}
+			if c.close {
+				e.Close()
+			} else {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := e.Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := e.pending.Load(); n != 0 {
+				t.Errorf("pending %d after the rows were stored", n)
+			}
+			sk.mu.Lock()
+			defer sk.mu.Unlock()
+			if len(sk.calls) != 1 || len(sk.calls[0]) != 3 || sk.calls[0][2].RequestID != "r3" {
+				t.Errorf("InsertShadow calls %+v; want one with r1, r2, r3", sk.calls)
+			}
+		})
 	}
 }

@@ -10,9 +10,9 @@ import (
 // allocated a KeyValue per attribute, copied them at End and again into
 // the exporter's protobuf structs: docs/benchmarks.md#tracing).
 //
-// A nil *Span is valid and records nothing; a span that was not sampled
-// carries only its ids (for the upstream's traceparent) and records
-// nothing either. A Span is not safe for concurrent use: the gateway
+// A nil *Span is valid and records nothing: it is what a request or
+// attempt that was not sampled gets (the context then carries only its
+// ids, for the upstream's traceparent and the attempts under it). A Span is not safe for concurrent use: the gateway
 // touches a request's spans from one goroutine at a time.
 type Span struct {
 	t            *Tracer

@@ -308,32 +308,39 @@ func (t *Tracer) CaptureContent() bool { return t != nil && t.content }
 // the client's traceparent when it sent a valid one (its sampled flag
 // decides, and its tracestate is passed on). name is a placeholder
 // ("POST /v1/chat/completions") until Request names it by operation and
-// model.
+// model. A request that is not sampled gets a nil span (it records
+// nothing); its ids still reach the upstream's traceparent.
 func (t *Tracer) StartRequest(ctx context.Context, h http.Header, method, path string) (context.Context, *Span) {
 	if t == nil {
 		return ctx, nil
 	}
-	s := &Span{t: t, kind: kindServer, method: method, path: path, name1: method, name2: path}
-	var parent *spanContext
+	var (
+		sc           spanContext
+		parentID     [8]byte
+		parent       *spanContext
+		traceState   string
+		remoteParent bool
+	)
 	// Server-side headers are canonical: index the map, no key lookup work.
 	if v := h["Traceparent"]; len(v) == 1 {
-		if sc, ok := parseTraceparent(v[0]); ok {
-			parent = &sc
-			s.sc.traceID, s.parent, s.remoteParent = sc.traceID, sc.spanID, true
+		if p, ok := parseTraceparent(v[0]); ok {
+			parent, remoteParent = &p, true
+			sc.traceID, parentID = p.traceID, p.spanID
 			if ts := strings.Join(h["Tracestate"], ","); validTracestate(ts) {
-				s.traceState = ts
+				traceState = ts
 			}
 		}
 	}
 	if parent == nil {
-		s.sc.traceID = newTraceID()
+		sc.traceID = newTraceID()
 	}
-	s.sc.spanID = newSpanID()
-	s.rec = t.sampler.sample(parent, &s.sc.traceID)
-	s.sc.sampled = s.rec
-	if s.rec {
-		s.start = t.now()
+	sc.spanID = newSpanID()
+	sc.sampled = t.sampler.sample(parent, &sc.traceID)
+	if !sc.sampled {
+		return context.WithValue(ctx, ctxKey{}, &unsampled{sc: sc, traceState: traceState}), nil
 	}
+	s := &Span{t: t, kind: kindServer, sc: sc, parent: parentID, remoteParent: remoteParent, traceState: traceState,
+		rec: true, start: t.now(), method: method, path: path, name1: method, name2: path}
 	return context.WithValue(ctx, ctxKey{}, s), s
 }
 
@@ -365,31 +372,31 @@ func (t *Tracer) StartAttempt(ctx context.Context, a *Attempt) (context.Context,
 	if t == nil {
 		return ctx, nil
 	}
-	s := &Span{t: t, kind: kindClient}
-	p := spanFrom(ctx)
+	var sc spanContext
+	var parentID [8]byte
+	p, traceState := current(ctx)
 	if p != nil {
-		s.sc.traceID, s.parent, s.traceState = p.sc.traceID, p.sc.spanID, p.traceState
-		s.rec = p.sc.sampled // parent-based: a child follows its parent
+		sc.traceID, parentID = p.traceID, p.spanID
+		sc.sampled = p.sampled // parent-based: a child follows its parent
 	} else {
-		s.sc.traceID = newTraceID()
-		s.rec = t.sampler.sample(nil, &s.sc.traceID)
+		sc.traceID = newTraceID()
+		sc.sampled = t.sampler.sample(nil, &sc.traceID)
 	}
-	s.sc.spanID = newSpanID()
-	s.sc.sampled = s.rec
-	if s.rec {
-		s.name1, s.name2 = a.Op, a.Model
-		s.op, s.model = a.Op, a.Model
-		s.providerName = ProviderNameFor(a.ProviderType, a.ProviderName, a.Hosting)
-		s.provider, s.hosting, s.region = a.ProviderName, a.Hosting, a.Region
-		s.attempt = int64(a.N)
-		if a.PassThrough {
-			s.flag |= flagPassThrough
-		}
-		if a.Start.IsZero() {
-			s.start = t.now()
-		} else {
-			s.start = a.Start.UnixNano()
-		}
+	sc.spanID = newSpanID()
+	if !sc.sampled {
+		return context.WithValue(ctx, ctxKey{}, &unsampled{sc: sc, traceState: traceState}), nil
+	}
+	s := &Span{t: t, kind: kindClient, sc: sc, parent: parentID, traceState: traceState, rec: true,
+		name1: a.Op, name2: a.Model, op: a.Op, model: a.Model,
+		providerName: ProviderNameFor(a.ProviderType, a.ProviderName, a.Hosting),
+		provider:     a.ProviderName, hosting: a.Hosting, region: a.Region, attempt: int64(a.N)}
+	if a.PassThrough {
+		s.flag |= flagPassThrough
+	}
+	if a.Start.IsZero() {
+		s.start = t.now()
+	} else {
+		s.start = a.Start.UnixNano()
 	}
 	return context.WithValue(ctx, ctxKey{}, s), s
 }

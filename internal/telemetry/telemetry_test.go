@@ -212,6 +212,11 @@ func TestAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { request(on); on.exp.buf, on.exp.n = on.exp.buf[:0], 0 }); n > 4 {
 		t.Errorf("tracing on: %v allocations per request, want 4", n)
 	}
+	// Not sampled: the ids of each span and the context carrying them.
+	h["Traceparent"] = []string{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}
+	if n := testing.AllocsPerRun(100, func() { request(on) }); n > 4 || on.exp.n != 0 {
+		t.Errorf("not sampled: %v allocations per request (want 4), %d spans queued", n, on.exp.n)
+	}
 }
 
 func TestEndpointFromEnv(t *testing.T) {

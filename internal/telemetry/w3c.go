@@ -186,12 +186,27 @@ func samplerFor(ratio float64, env func(string) string) sampler {
 	return ratioSampler(true, 1)
 }
 
-// ctxKey keys the current span in a context.
+// ctxKey keys the current span in a context: a *Span when it records, an
+// *unsampled when it does not (its ids are still propagated).
 type ctxKey struct{}
 
-func spanFrom(ctx context.Context) *Span {
-	s, _ := ctx.Value(ctxKey{}).(*Span)
-	return s
+// unsampled is a span that is not recorded: only its ids, for the
+// upstream's traceparent and its children. Much smaller than a Span, it
+// keeps sampled-out requests cheap.
+type unsampled struct {
+	sc         spanContext
+	traceState string
+}
+
+// current returns the ids of the span ctx carries, recorded or not.
+func current(ctx context.Context) (sc *spanContext, traceState string) {
+	switch v := ctx.Value(ctxKey{}).(type) {
+	case *Span:
+		return &v.sc, v.traceState
+	case *unsampled:
+		return &v.sc, v.traceState
+	}
+	return nil, ""
 }
 
 // Inject writes the W3C traceparent (and the client's tracestate) of the
@@ -199,13 +214,13 @@ func spanFrom(ctx context.Context) *Span {
 // upstream request's headers, replacing any there. With tracing off ctx
 // carries no span and nothing is written.
 func Inject(ctx context.Context, h http.Header) {
-	s := spanFrom(ctx)
-	if s == nil {
+	sc, ts := current(ctx)
+	if sc == nil {
 		return
 	}
-	h["Traceparent"] = []string{s.sc.traceparent()}
-	if s.traceState != "" {
-		h["Tracestate"] = []string{s.traceState}
+	h["Traceparent"] = []string{sc.traceparent()}
+	if ts != "" {
+		h["Tracestate"] = []string{ts}
 	} else {
 		delete(h, "Tracestate")
 	}

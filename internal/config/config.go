@@ -222,6 +222,14 @@ type ProviderReasoning struct {
 	// ThinkTags reads <think>...</think> in answer text as
 	// reasoning (models served without a reasoning parser). Default false.
 	ThinkTags bool `yaml:"think_tags"`
+	// Replay sends the reasoning of earlier assistant turns back as
+	// reasoning_content when a request is translated (an Anthropic client
+	// such as Claude Code, or a Responses client, replays its thinking).
+	// DeepSeek's thinking mode answers 400 without it on turns that
+	// called tools. openai providers only. Default: true for
+	// api.deepseek.com, false otherwise (api.openai.com does not take the
+	// field).
+	Replay *bool `yaml:"replay"`
 }
 
 // Timeouts bound one upstream call. Zero takes the default.

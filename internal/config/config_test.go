@@ -197,6 +197,7 @@ func TestReasoningSettings(t *testing.T) {
 	ok := `
 providers:
   - { name: q, type: openai, base_url: "http://gpu:8000/v1", reasoning: { request: chat_template_kwargs, think_tags: true } }
+  - { name: d, type: openai, base_url: "http://gpu:8000/v1", reasoning: { replay: true } }
   - { name: o, type: ollama, base_url: "http://127.0.0.1:11434", reasoning: { request: none } }
 `
 	c, err := Parse([]byte(ok), env(nil))
@@ -210,6 +211,7 @@ providers:
 		`{ name: g, type: gemini, api_key: k, reasoning: { think_tags: true } }`,
 		`{ name: q, type: openai, base_url: "http://gpu:8000/v1", reasoning: { request: think } }`,
 		`{ name: o, type: ollama, base_url: "http://127.0.0.1:11434", reasoning: { request: reasoning_effort } }`,
+		`{ name: o, type: ollama, base_url: "http://127.0.0.1:11434", reasoning: { replay: true } }`,
 	} {
 		_, err := Parse([]byte("providers:\n  - "+bad+"\n"), env(nil))
 		var ve *ValidationError

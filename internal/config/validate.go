@@ -68,6 +68,8 @@ func (c *Config) Validate() []error {
 			switch {
 			case p.Type != TypeOpenAI && p.Type != TypeOllama:
 				add(path+".reasoning", "only openai and ollama providers take reasoning settings; the others' APIs say what they support")
+			case r.Replay != nil && p.Type != TypeOpenAI:
+				add(path+".reasoning.replay", "only openai providers take it (reasoning_content is their field)")
 			case r.Request == "" || r.Request == "none" || p.Type == TypeOpenAI && (r.Request == "reasoning_effort" || r.Request == "chat_template_kwargs") || p.Type == TypeOllama && r.Request == "think":
 			case p.Type == TypeOpenAI:
 				add(path+".reasoning.request", "must be reasoning_effort, chat_template_kwargs or none, not %q", r.Request)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -485,5 +486,70 @@ models:
 	}
 	if text, _ := anthropicBlocks(msg.Content); sentEffort() != "low" || text != fake.Reply(prompt) {
 		t.Errorf("budget 2048 sent reasoning_effort %v; answer %q", sentEffort(), text)
+	}
+}
+
+// TestDeepSeekThinkingToolRoundTrip is Claude Code's loop on a DeepSeek
+// model in thinking mode: the answer to a tool-using turn carries
+// reasoning_content, and DeepSeek refuses the next request unless that
+// assistant turn carries it back. With reasoning.replay the gateway sends
+// the thinking block the Anthropic client replays as reasoning_content;
+// without it the upstream's 400 reaches the client.
+func TestDeepSeekThinkingToolRoundTrip(t *testing.T) {
+	ds := fake.NewOpenAI()
+	t.Cleanup(ds.Close)
+	ds.SetReasoning(fake.DeepSeek)
+	g := startGateway(t, fmt.Sprintf(`
+storage: { data_dir: DATA_DIR }
+providers:
+  - { name: p-ds, type: openai, base_url: %[1]q, api_key: %[2]q, hosting: self_hosted, reasoning: { replay: true } }
+  - { name: p-ds-plain, type: openai, base_url: %[1]q, api_key: %[2]q, hosting: self_hosted }
+models:
+  - { name: ds, provider: p-ds, upstream: deepseek-v4-flash }
+  - { name: ds-plain, provider: p-ds-plain, upstream: deepseek-v4-flash }
+`, ds.URL, fake.APIKey), "FULCRUM_MASTER_KEY="+masterKey)
+	ac := anthropicClient(g)
+	const prompt = "What is the weather like in Paris today?"
+	for _, model := range []string{"ds", "ds-plain"} {
+		t.Run(model, func(t *testing.T) {
+			params := anthropic.MessageNewParams{
+				Model: anthropic.Model(model), MaxTokens: 4096, Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+				Tools:    []anthropic.ToolUnionParam{anthropicWeatherTool},
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt))},
+			}
+			msg, err := ac.Messages.New(ctxT(t), params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msg.Content) != 2 || msg.Content[0].Type != "thinking" || msg.Content[1].Type != "tool_use" || msg.Content[0].Thinking != fake.Thought(prompt) {
+				t.Fatalf("content %s", mustJSON(msg.Content))
+			}
+			params.Messages = append(params.Messages, msg.ToParam(),
+				anthropic.NewUserMessage(anthropic.NewToolResultBlock(msg.Content[1].ID, "22 degrees and sunny", false)))
+			out, err := ac.Messages.New(ctxT(t), params)
+			if model == "ds-plain" {
+				var apiErr *anthropic.Error
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(err.Error(), "reasoning_content") {
+					t.Fatalf("without replay: %v, want DeepSeek's 400 about reasoning_content", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("tool result: %v", err)
+			}
+			if text, _ := anthropicBlocks(out.Content); text != "Tool said: 22 degrees and sunny" {
+				t.Errorf("after the tool result: %s", mustJSON(out.Content))
+			}
+			all := ds.Log.All()
+			var sent struct {
+				Messages []map[string]json.RawMessage `json:"messages"`
+			}
+			if err := json.Unmarshal(all[len(all)-1].Body, &sent); err != nil || len(sent.Messages) != 3 {
+				t.Fatalf("sent %s: %v", all[len(all)-1].Body, err)
+			}
+			if got, want := string(sent.Messages[1]["reasoning_content"]), mustJSON(fake.Thought(prompt)); got != want {
+				t.Errorf("assistant turn sent back with reasoning_content %s, want %s", got, want)
+			}
+		})
 	}
 }

@@ -11,8 +11,10 @@ import (
 type openaiRequest struct {
 	Model    string `json:"model"`
 	Messages []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
+		Role             string          `json:"role"`
+		Content          json.RawMessage `json:"content"`
+		ToolCalls        json.RawMessage `json:"tool_calls"`
+		ReasoningContent *string         `json:"reasoning_content"`
 	} `json:"messages"`
 	Tools []struct {
 		Function struct {
@@ -185,6 +187,9 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 	}
 	mode := f.ReasoningMode()
 	if mode != "" && !reasoningEffortOK(w, &req) {
+		return
+	}
+	if mode == DeepSeek && !deepSeekReplayOK(w, &req) {
 		return
 	}
 	thought := reasoningThought(mode, &req, text)

@@ -3,6 +3,7 @@ package fake
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -16,6 +17,11 @@ import (
 //     before 0.11 and SGLang with a reasoning parser;
 //   - ReasoningField: the same under "reasoning", vLLM's name since 0.11
 //     (https://docs.vllm.ai/en/latest/features/reasoning_outputs/);
+//   - DeepSeek: ReasoningContent, and DeepSeek's thinking-mode rule for
+//     tool calls: an assistant message with tool_calls must carry back
+//     the reasoning_content it was answered with, or the request is a 400
+//     (https://api-docs.deepseek.com/guides/thinking_mode, "tool calls";
+//     the message wording here is the fake's);
 //   - ThinkTags: "<think>\n...\n</think>\n\n" at the start of the content,
 //     what a Qwen3 or DeepSeek-R1 server without a reasoning parser
 //     returns; streamed in 5-character pieces, so the tags are cut
@@ -31,6 +37,7 @@ type Reasoning string
 const (
 	ReasoningContent Reasoning = "reasoning_content"
 	ReasoningField   Reasoning = "reasoning"
+	DeepSeek         Reasoning = "deepseek"
 	ThinkTags        Reasoning = "think_tags"
 )
 
@@ -85,7 +92,7 @@ func setThought(m Reasoning, thought string, reasoningContent, reasoning **strin
 		return
 	}
 	switch m {
-	case ReasoningContent:
+	case ReasoningContent, DeepSeek:
 		*reasoningContent = &thought
 	case ReasoningField:
 		*reasoning = &thought
@@ -116,4 +123,19 @@ func splitRunes(s string, n int) []string {
 		s = s[i:]
 	}
 	return out
+}
+
+// deepSeekReplayOK answers DeepSeek's 400 for an assistant tool-call turn
+// sent back without its reasoning_content.
+func deepSeekReplayOK(w http.ResponseWriter, req *openaiRequest) bool {
+	for i, m := range req.Messages {
+		if m.Role != "assistant" || len(m.ToolCalls) == 0 || string(m.ToolCalls) == "null" || string(m.ToolCalls) == "[]" {
+			continue
+		}
+		if m.ReasoningContent == nil || *m.ReasoningContent == "" {
+			openaiError(w, http.StatusBadRequest, "Missing `reasoning_content` field in the assistant message at message index "+strconv.Itoa(i)+": in thinking mode the reasoning of a turn with tool calls must be passed back", "invalid_request_error", "messages", "")
+			return false
+		}
+	}
+	return true
 }

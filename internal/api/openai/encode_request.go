@@ -21,6 +21,11 @@ type RequestOptions struct {
 	// "xhigh" included). Otherwise levels are clamped to low, medium and
 	// high, which is all vLLM accepts, and "none" is not sent.
 	AllEfforts bool
+	// ReplayReasoning sends an assistant message's earlier reasoning back
+	// as reasoning_content (the text of its thoughts; redacted ones have
+	// none). DeepSeek's thinking mode requires it on turns that called
+	// tools; OpenAI itself does not take the field. Default false.
+	ReplayReasoning bool
 }
 
 // ReasoningMode says how an upstream is asked to reason.
@@ -67,7 +72,7 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = appendMessage(b, &req.Messages[i], i); err != nil {
+		if b, err = appendMessage(b, &req.Messages[i], i, opt.ReplayReasoning); err != nil {
 			return nil, err
 		}
 	}
@@ -240,7 +245,7 @@ func requestTextLen(req *llm.ChatRequest) int {
 	return n
 }
 
-func appendMessage(b []byte, m *llm.Message, i int) ([]byte, error) {
+func appendMessage(b []byte, m *llm.Message, i int, replayReasoning bool) ([]byte, error) {
 	b = append(b, '{')
 	switch m.Role {
 	case llm.RoleSystem, llm.RoleUser, llm.RoleAssistant, llm.RoleTool:
@@ -274,6 +279,19 @@ func appendMessage(b []byte, m *llm.Message, i int) ([]byte, error) {
 	}
 	if m.Role == llm.RoleTool {
 		b = appendStringField(b, "tool_call_id", m.ToolCallID)
+	}
+	if replayReasoning && m.Role == llm.RoleAssistant && len(m.Thoughts) > 0 {
+		var n int
+		for _, t := range m.Thoughts {
+			n += len(t.Text)
+		}
+		if n > 0 {
+			text := make([]byte, 0, n)
+			for _, t := range m.Thoughts {
+				text = append(text, t.Text...)
+			}
+			b = appendStringField(b, "reasoning_content", string(text))
+		}
 	}
 	if len(m.ToolCalls) > 0 && m.Role == llm.RoleAssistant {
 		b = append(appendKey(b, "tool_calls"), '[')

@@ -201,3 +201,40 @@ func TestDecodeReasoningEffort(t *testing.T) {
 		t.Errorf("bad effort: %v", err)
 	}
 }
+
+func TestEncodeReplayReasoning(t *testing.T) {
+	req := &llm.ChatRequest{Model: "deepseek-v4-flash", Messages: []llm.Message{
+		{Role: llm.RoleUser, Content: []llm.Part{{Type: llm.PartText, Text: "weather?"}}},
+		{Role: llm.RoleAssistant, Thoughts: []llm.Thought{{Text: "Look it "}, {Redacted: "opaque"}, {Text: "up."}},
+			ToolCalls: []llm.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+		{Role: llm.RoleTool, ToolCallID: "call_1", Content: []llm.Part{{Type: llm.PartText, Text: "sunny"}}},
+		{Role: llm.RoleAssistant, Thoughts: []llm.Thought{{Redacted: "only-opaque"}}, Content: []llm.Part{{Type: llm.PartText, Text: "It is sunny."}}},
+	}}
+	for _, replay := range []bool{false, true} {
+		b, err := EncodeChatRequestWith(req, RequestOptions{ReplayReasoning: replay})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Messages []map[string]any `json:"messages"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		rc, ok := got.Messages[1]["reasoning_content"]
+		switch {
+		case replay && rc != "Look it up.":
+			t.Errorf("replay: tool-call turn reasoning_content %v, want the thoughts' text", rc)
+		case !replay && ok:
+			t.Errorf("no replay: reasoning_content sent: %s", b)
+		}
+		if _, ok := got.Messages[3]["reasoning_content"]; ok {
+			t.Errorf("replay=%v: a turn with only redacted thoughts got reasoning_content: %s", replay, b)
+		}
+		for _, i := range []int{0, 2} {
+			if _, ok := got.Messages[i]["reasoning_content"]; ok {
+				t.Errorf("replay=%v: non-assistant message %d got reasoning_content", replay, i)
+			}
+		}
+	}
+}

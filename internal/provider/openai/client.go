@@ -82,7 +82,8 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		headers:    make(http.Header, len(cfg.Headers)),
 		openaiHost: openaiHost,
 		reqOpts: api.RequestOptions{MaxCompletionTokens: openaiHost,
-			Reasoning: api.ReasoningEffort, AllEfforts: openaiHost},
+			Reasoning: api.ReasoningEffort, AllEfforts: openaiHost,
+			ReplayReasoning: u.Hostname() == "api.deepseek.com"},
 	}
 	if r := cfg.Reasoning; r != nil {
 		switch r.Request {
@@ -92,6 +93,9 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 			c.reqOpts.Reasoning, c.noReasoning = api.ReasoningOmit, true
 		}
 		c.thinkTags = r.ThinkTags
+		if r.Replay != nil {
+			c.reqOpts.ReplayReasoning = *r.Replay
+		}
 	}
 	if cfg.APIKey != "" {
 		c.auth = "Bearer " + cfg.APIKey

@@ -15,6 +15,10 @@ const (
 	KindUsage        Kind = "usage"
 	KindAudit        Kind = "audit"
 	KindRollupMinute Kind = "rollup_minute"
+	// KindRollupSecond is not configured: second rollups are pruned by
+	// the writers (SecondRollupsKept); its mark says from when a store
+	// created before them has them.
+	KindRollupSecond Kind = "rollup_second"
 	KindRollupHourly Kind = "rollup_hourly"
 	KindRollupDaily  Kind = "rollup_daily"
 )

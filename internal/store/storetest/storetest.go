@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageFilter", testUsageFilter},
 		{"UsageSummary", testUsageSummary},
 		{"UsageTags", testUsageTags},
+		{"SecondRollups", testSecondRollups},
 		{"Totals", testTotals},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"Audit", testAudit},

@@ -33,8 +33,11 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 	}
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	start := end.AddDate(0, 0, -30)
+	// "now" is 17 minutes and 59.5 seconds into the last hour: the end of
+	// its minute, when the most raw rows of it are stored.
+	now := end.Add(17*time.Minute + 59500*time.Millisecond)
 	if c, ok := s.(interface{ SetNow(func() time.Time) }); ok {
-		c.SetNow(func() time.Time { return end.Add(17 * time.Minute) })
+		c.SetNow(func() time.Time { return now })
 	}
 	var batch []store.UsageRecord
 	n := 0
@@ -54,11 +57,12 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 		}
 	}
 	// --since 30d, as the CLI makes it: back to the whole minute. The
-	// other edge is "now", 17 minutes into the last hour: the raw rows of
-	// the current minute are read (60,000 at 1,000 requests/s).
+	// other edge is now: the current minute's rows so far (59,500 at 1,000
+	// requests/s) are all the raw rows there are after the last whole
+	// minute; the second rollups leave only the current second's (500).
 	from := end.AddDate(0, 0, -30).Add(-13 * time.Minute)
-	for _, edge := range []time.Time{from, end.Add(17 * time.Minute)} {
-		for at := edge.Add(-time.Minute); at.Before(edge.Add(time.Minute)); at = at.Add(edgeStep) {
+	for _, edge := range []time.Time{from, now.Truncate(time.Minute)} {
+		for at := edge.Add(-time.Minute); at.Before(edge.Add(time.Minute)) && at.Before(now); at = at.Add(edgeStep) {
 			n++
 			batch = append(batch, store.UsageRecord{Time: at, RequestID: fmt.Sprintf("s-%d", n), Attempt: 1,
 				KeyID: fmt.Sprintf("k%d", n%3), Team: "t", Model: fmt.Sprintf("m%d", n%4), Provider: "p", UpstreamModel: "u",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
@@ -91,5 +92,26 @@ func (s *DB) commit(ctx context.Context, b store.Batch, careful bool) (int, erro
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	copy(b.Audit, audit)
+	if len(b.Usage) > 0 {
+		s.pruneSeconds(ctx)
+	}
 	return n, nil
+}
+
+// pruneSeconds deletes the second rollups older than
+// store.SecondRollupsKept, at most once a minute, after a commit and in a
+// statement of its own (about a minute's worth of rows: 60 × the active
+// combinations), so that they stay a bounded hour's worth without a
+// retention setting. A failure is logged; the next commit tries again.
+func (s *DB) pruneSeconds(ctx context.Context) {
+	now := s.now()
+	last := s.secondsPruned.Load()
+	if now.UnixMicro()-last < time.Minute.Microseconds() || !s.secondsPruned.CompareAndSwap(last, now.UnixMicro()) {
+		return
+	}
+	cut := now.Add(-store.SecondRollupsKept).UnixMicro()
+	if _, err := s.db.ExecContext(stmtCtx(ctx), s.rebind(`DELETE FROM usage_rollup WHERE grain = ? AND bucket < ?`),
+		store.GrainSecond, cut); err != nil {
+		s.log.Warn("pruning second rollups", "err", err)
+	}
 }

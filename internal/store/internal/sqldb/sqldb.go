@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -91,6 +92,10 @@ type DB struct {
 
 	qTotals string
 	clock   func() time.Time
+
+	// secondsPruned is when (Unix µs, s.now) second rollups were last
+	// pruned (see pruneSeconds).
+	secondsPruned atomic.Int64
 
 	stmtMu sync.Mutex // guards stmts
 	stmts  map[string]*sql.Stmt

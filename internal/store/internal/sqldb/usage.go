@@ -123,21 +123,46 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	if err != nil {
 		return nil, fmt.Errorf("store: usage summary: %w", err)
 	}
+	// Second rollups, for edges from secFrom on: kept an hour by the
+	// writers, and only since the migration that made them.
+	secFrom, err := s.mark(ctx, store.KindRollupSecond)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage summary: %w", err)
+	}
+	if recent := s.now().Add(-store.SecondRollupsUsable); secFrom.Before(recent) {
+		secFrom = recent
+	}
 	type part struct {
 		grain    string // "" for raw rows
 		from, to time.Time
 		open     bool
 	}
 	var parts []part
-	// edge covers [a, b), less than an hour: whole minutes from the minute
-	// rollups where they exist, the rest from raw rows.
-	edge := func(a, b time.Time, open bool) {
-		m1, m2 := ceilTo(a, time.Minute), b.Truncate(time.Minute)
-		if a.Before(minuteMark) || !m1.Before(m2) {
+	// sub covers [a, b), less than a minute: whole seconds from the
+	// second rollups where they exist, the rest from raw rows.
+	sub := func(a, b time.Time, open bool) {
+		s1, s2 := ceilTo(a, time.Second), b.Truncate(time.Second)
+		if a.Before(secFrom) || !s1.Before(s2) {
 			parts = append(parts, part{"", a, b, open})
 			return
 		}
-		parts = append(parts, part{"", a, m1, false}, part{store.GrainMinute, m1, m2, false}, part{"", m2, b, open})
+		parts = append(parts, part{"", a, s1, false}, part{store.GrainSecond, s1, s2, false}, part{"", s2, b, open})
+	}
+	// edge covers [a, b), less than an hour: whole minutes from the minute
+	// rollups where they exist, the rest as sub does.
+	edge := func(a, b time.Time, open bool) {
+		m1, m2 := ceilTo(a, time.Minute), b.Truncate(time.Minute)
+		if a.Before(minuteMark) || !m1.Before(m2) {
+			if b.Sub(a) < time.Minute {
+				sub(a, b, open)
+			} else {
+				parts = append(parts, part{"", a, b, open})
+			}
+			return
+		}
+		sub(a, m1, false)
+		parts = append(parts, part{store.GrainMinute, m1, m2, false})
+		sub(m2, b, open)
 	}
 	h1, h2 := ceilTo(from, time.Hour), to.Truncate(time.Hour)
 	if !h1.Before(h2) {

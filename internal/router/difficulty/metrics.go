@@ -2,6 +2,7 @@ package difficulty
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 )
 
@@ -134,4 +135,29 @@ func Threshold(scores []float64, share float64) float64 {
 		return math.Nextafter(s[len(s)-1], math.Inf(1))
 	}
 	return s[k]
+}
+
+// BootstrapSD is the standard deviation of APGR over reps resamples (with
+// replacement, fixed seed) of examples with their scores: how much the APGR
+// of one router would move on another sample of the same size.
+func BootstrapSD(examples []Example, scores []float64, reps int) float64 {
+	n := len(examples)
+	if n == 0 || reps < 2 {
+		return 0
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ex := make([]Example, n)
+	sc := make([]float64, n)
+	var s, ss float64
+	for range reps {
+		for i := range n {
+			j := rng.IntN(n)
+			ex[i], sc[i] = examples[j], scores[j]
+		}
+		v := Evaluate(ex, sc).APGR
+		s += v
+		ss += v * v
+	}
+	m := s / float64(reps)
+	return math.Sqrt(math.Max(ss/float64(reps)-m*m, 0) * float64(reps) / float64(reps-1))
 }

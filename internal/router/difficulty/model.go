@@ -30,6 +30,9 @@ type Model struct {
 	// Words[h] / sqrt(k) for each of its k distinct word buckets h (FNV-1a
 	// of the lower-cased word, modulo len(Words)). Empty: none.
 	Words []float64 `json:"words,omitempty"`
+	// Bigrams, when set, hashes each pair of consecutive words into the
+	// same buckets as the words.
+	Bigrams bool `json:"bigrams,omitempty"`
 	// Quantiles are the model's scores on its training prompts at 0%,
 	// 1%, ..., 100%, so strong_share maps to a threshold on the model's own
 	// data. Optional.
@@ -63,7 +66,7 @@ func (m *Model) Score(prompt string) float64 {
 	z := m.logit(*bp)
 	bufPool.Put(bp)
 	if len(m.Words) > 0 {
-		wordBuckets(prompt, len(m.Words), func(b int, v float64) { z += m.Words[b] * v })
+		wordBuckets(prompt, len(m.Words), m.Bigrams, func(b int, v float64) { z += m.Words[b] * v })
 	}
 	if m.Topics != nil {
 		z += m.Topics.logit(prompt)
@@ -144,7 +147,7 @@ func (m *Model) link() error {
 // Marshal encodes the model as JSON (numbers rounded to 6 digits).
 func (m *Model) Marshal() ([]byte, error) {
 	round := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-	c := Model{Bias: round(m.Bias), Label: m.Label, Features: make([]Weight, len(m.Features))}
+	c := Model{Bias: round(m.Bias), Label: m.Label, Bigrams: m.Bigrams, Features: make([]Weight, len(m.Features))}
 	for _, w := range m.Words {
 		c.Words = append(c.Words, round(w))
 	}

@@ -67,7 +67,7 @@ func FitTopics(examples []Example, buckets int) *Topics {
 		}
 		num[k]++
 		t.Gain[k] += LabelGain(&examples[i])
-		wordBuckets(examples[i].Prompt, buckets, func(b int, _ float64) { cnt[k][b]++; tot[k]++ })
+		wordBuckets(examples[i].Prompt, buckets, false, func(b int, _ float64) { cnt[k][b]++; tot[k]++ })
 	}
 	var all float64
 	for _, v := range num {
@@ -103,7 +103,7 @@ func (t *Topics) raw(prompt string) float64 {
 	}
 	lp = append(lp, t.LogPrior...)
 	buckets := len(t.LogLik[0])
-	wordBuckets(prompt, buckets, func(b int, _ float64) {
+	wordBuckets(prompt, buckets, false, func(b int, _ float64) {
 		for k := range lp {
 			lp[k] += t.LogLik[k][b]
 		}

@@ -182,7 +182,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := text(row + "td:nth-child(5)"); !strings.Contains(got, "of $5") {
 		t.Errorf("budget cell = %q, want spend of $5", got)
 	}
-	do(chromedp.Click(chromedp.CSS(row+"button.danger")), visible("#keys"))
+	// The revoke form navigates; a screenshot taken while that navigation
+	// is in flight can hang, and the old page also matches #keys. Let the
+	// form's answer arrive, then load the page afresh.
+	do(chromedp.Click(chromedp.CSS(row + "button.danger")))
+	time.Sleep(time.Second)
+	do(chromedp.Navigate(g.URL+"/ui/keys"), visible("#keys"))
 	shot("keys")
 	if got := text(row + ".state"); got != "revoked" {
 		t.Errorf("after revoke the key is %q", got)

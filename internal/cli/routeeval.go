@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +11,7 @@ import (
 
 func routeEvalCmd(e *env) *cobra.Command {
 	var split, format, data, domain, routerFile string
+	var bootstrap int
 	cmd := &cobra.Command{
 		Use:   "route-eval",
 		Short: "Score the prompt router on recorded GSM8K answers of GPT-4 and Mixtral-8x7B",
@@ -26,7 +28,10 @@ its numbers are a fair estimate.
 --data FILE scores any CSV or JSONL of (prompt, weak, strong) records (weak and
 strong: true/false or a score in [0, 1]; columns prompt, weak, strong); --domain
 gsm8k|mmlu|mt_bench picks an embedded recording; --router FILE scores a router
-written by route-train instead of the embedded one.`,
+written by route-train instead of the embedded one.
+
+Each APGR comes with its bootstrap standard deviation (--bootstrap resamples of
+the scored records, default 500): differences smaller than it are noise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkChoice("format", format, "table", "json"); err != nil {
@@ -35,7 +40,10 @@ written by route-train instead of the embedded one.`,
 			if err := checkChoice("split", split, "heldout", "train", "all"); err != nil {
 				return err
 			}
-			opts := router.RouteEvalOptions{Split: split}
+			if bootstrap < 0 {
+				return errors.New("--bootstrap must be 0 or more")
+			}
+			opts := router.RouteEvalOptions{Split: split, Bootstrap: bootstrap}
 			var err error
 			if opts.Examples, opts.Label, err = loadRouteData(data, domain); err != nil {
 				return err
@@ -64,6 +72,7 @@ written by route-train instead of the embedded one.`,
 	f.StringVar(&data, "data", "", "CSV or JSONL of (prompt, weak, strong) records to score on instead of GSM8K")
 	f.StringVar(&domain, "domain", "", "embedded recording to score on: gsm8k, mmlu or mt_bench")
 	f.StringVar(&routerFile, "router", "", "router file from route-train (default: the embedded router)")
+	f.IntVar(&bootstrap, "bootstrap", 500, "resamples for the bootstrap s.d. of each APGR (0: none)")
 	return cmd
 }
 
@@ -71,6 +80,7 @@ func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
 	type row struct {
 		Name    string  `json:"name"`
 		APGR    float64 `json:"apgr"`
+		SD      float64 `json:"apgr_sd,omitempty"`
 		Share50 float64 `json:"strong_share_50"`
 		Share80 float64 `json:"strong_share_80"`
 	}
@@ -84,7 +94,7 @@ func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
 		DecideNanos    int64   `json:"decide_ns_per_prompt"`
 	}{Split: res.Split, N: res.N, WeakAccuracy: m.WeakAccuracy, StrongAccuracy: m.StrongAccuracy, DecideNanos: res.DecideTime.Nanoseconds()}
 	for _, r := range res.Rows {
-		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, Share50: r.Share50, Share80: r.Share80})
+		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, SD: r.SD, Share50: r.Share50, Share80: r.Share80})
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")

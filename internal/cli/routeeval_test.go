@@ -15,14 +15,25 @@ func TestRouteEval(t *testing.T) {
 		}
 		for _, re := range []string{
 			`(?m)^route-eval: GSM8K recordings, heldout split, \d+ questions$`,
-			`(?m)^\| router \| APGR \| strong share for 50% of gap \| for 80% of gap \|$`,
-			`(?m)^\| random \| 0\.500 \| 50\.0% \| 80\.0% \|$`,
-			`(?m)^\| longer prompt to strong \| 0\.\d{3} \| \d+\.\d% \| \d+\.\d% \|$`,
-			`(?m)^\| difficulty router \| 0\.\d{3} \| \d+\.\d% \| \d+\.\d% \|$`,
+			`(?m)^\| router \| APGR \| ± s\.d\. \| strong share for 50% of gap \| for 80% of gap \|$`,
+			`(?m)^\| random \| 0\.500 \| 0\.000 \| 50\.0% \| 80\.0% \|$`,
+			// The s.d. on 673 questions is about 0.03 (docs/routing.md).
+			`(?m)^\| longer prompt to strong \| 0\.\d{3} \| 0\.0[1-5]\d \| \d+\.\d% \| \d+\.\d% \|$`,
+			`(?m)^\| difficulty router \| 0\.\d{3} \| 0\.0[1-5]\d \| \d+\.\d% \| \d+\.\d% \|$`,
+			`(?m)^\(± s\.d\.: bootstrap over 500 resamples of these \d+ questions`,
 		} {
 			if !regexp.MustCompile(re).MatchString(out) {
 				t.Errorf("output does not match %s:\n%s", re, out)
 			}
+		}
+	})
+	t.Run("no bootstrap", func(t *testing.T) {
+		out, _, err := opRun(t, "route-eval", "--bootstrap", "0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if re := `(?m)^\| difficulty router \| 0\.\d{3} \| \d+\.\d% \| \d+\.\d% \|$`; !regexp.MustCompile(re).MatchString(out) || strings.Contains(out, "s.d.") {
+			t.Errorf("--bootstrap 0: want the table without s.d.:\n%s", out)
 		}
 	})
 	t.Run("json", func(t *testing.T) {
@@ -36,6 +47,7 @@ func TestRouteEval(t *testing.T) {
 			Rows  []struct {
 				Name string
 				APGR float64
+				SD   float64 `json:"apgr_sd"`
 			}
 		}
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -47,6 +59,11 @@ func TestRouteEval(t *testing.T) {
 		apgr := map[string]float64{}
 		for _, r := range got.Rows {
 			apgr[r.Name] = r.APGR
+			// 1,319 questions: the s.d. is about 0.02 except for random's
+			// expected curve, which does not move.
+			if r.Name != "random" && (r.SD < 0.005 || r.SD > 0.06) {
+				t.Errorf("%s: apgr_sd %v, want about 0.02", r.Name, r.SD)
+			}
 		}
 		// The issue's figures on the full set: random 0.5, length ≈ 0.60.
 		if a := apgr["random"]; a < 0.499 || a > 0.501 {

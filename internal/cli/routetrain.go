@@ -51,7 +51,7 @@ func loadRouterFile(path string) (*difficulty.Model, error) {
 func routeTrainCmd(e *env) *cobra.Command {
 	var data, domain, out, split string
 	var buckets int
-	var bigrams, average bool
+	var bigrams, average, structure bool
 	cmd := &cobra.Command{
 		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
 		Short: "Train a prompt router on recorded answers of a weak and a strong model",
@@ -92,12 +92,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if len(ex) < 30 {
 				return fmt.Errorf("%d training records: need at least 30", len(ex))
 			}
-			var avg []float64
-			if average {
-				avg = difficulty.AverageL2Words
-			}
-			res := difficulty.TrainAndBlend(ex, difficulty.RobustOptions{Buckets: buckets, Bigrams: bigrams, Average: avg, L2: difficulty.DefaultRobustL2, L2Words: 0.001, Iters: 600,
-				LabelName: "gain (1 + strong - weak) / 2 on " + label})
+			res := difficulty.TrainAndBlend(ex, difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "gain (1 + strong - weak) / 2 on "+label))
 			b, err := res.Model.Marshal()
 			if err != nil {
 				return err
@@ -126,5 +121,6 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.IntVar(&buckets, "word-buckets", 1024, "hashed word features (0: none)")
 	f.BoolVar(&bigrams, "bigrams", false, "hash pairs of consecutive words too (with --word-buckets)")
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
+	f.BoolVar(&structure, "structure", false, "add the structure features: quantities, operation cues, question form, answer options (docs/routing.md: no held-out gain)")
 	return cmd
 }

@@ -35,6 +35,21 @@ func TestRouteTrainThenEval(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "route-eval: "+data+", heldout split") || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
 		t.Errorf("%v\n%s", err, stdout)
 	}
+	// --structure adds the structure features to the file; without it the
+	// file lists none (like the files written before they existed).
+	if b, err := os.ReadFile(out); err != nil || strings.Contains(string(b), `"s:`) {
+		t.Errorf("router file without --structure has structure features (%v)", err)
+	}
+	outS := filepath.Join(dir, "router-structure.json")
+	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outS, "--word-buckets", "64", "--structure"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if b, err := os.ReadFile(outS); err != nil || !strings.Contains(string(b), `"name": "s:option_overlap"`) {
+		t.Errorf("router file with --structure lacks the structure features (%v)", err)
+	}
+	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outS); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
+		t.Errorf("--structure router: %v\n%s", err, stdout)
+	}
 	if _, _, err := opRun(t, "route-train", "--data", data); err == nil {
 		t.Error("no --out accepted")
 	}

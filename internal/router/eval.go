@@ -23,12 +23,20 @@ type RouteEvalOptions struct {
 	Scorer Scorer
 	// Label names the data in the table. Default: the GSM8K recordings.
 	Label string
+	// Bootstrap is the number of resamples of the examples for each row's
+	// APGR standard deviation (difficulty.BootstrapSD; fulcrum route-eval
+	// uses 500). Default 0: none.
+	Bootstrap int
 }
 
 // RouteEvalRow is one router's metrics.
 type RouteEvalRow struct {
 	Name string
 	difficulty.Metrics
+	// SD is the bootstrap standard deviation of APGR: how much it would
+	// move on another sample of the same size (0 without
+	// RouteEvalOptions.Bootstrap).
+	SD float64
 }
 
 // RouteEvalResult is what RouteEval measured.
@@ -43,6 +51,8 @@ type RouteEvalResult struct {
 	Router RouteEvalRow
 	// DecideTime is the mean time to score one prompt.
 	DecideTime time.Duration
+	// Bootstrap is the number of resamples behind each row's SD (0: none).
+	Bootstrap int
 }
 
 // RouteEval scores the prompt router on recorded answers of a strong and a
@@ -80,7 +90,7 @@ func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteE
 	if sc == nil {
 		sc = difficulty.Default()
 	}
-	res := &RouteEvalResult{Split: opts.Split, N: len(ex), Label: opts.Label}
+	res := &RouteEvalResult{Split: opts.Split, N: len(ex), Label: opts.Label, Bootstrap: opts.Bootstrap}
 	if res.Label == "" {
 		res.Label = "GSM8K recordings"
 	}
@@ -93,14 +103,21 @@ func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteE
 		scores[i] = sc.Score(ex[i].Prompt)
 	}
 	res.DecideTime = time.Since(start) / time.Duration(len(ex))
+	row := func(name string, s []float64) RouteEvalRow {
+		r := RouteEvalRow{Name: name, Metrics: difficulty.Evaluate(ex, s)}
+		if opts.Bootstrap > 1 {
+			r.SD = difficulty.BootstrapSD(ex, s, opts.Bootstrap)
+		}
+		return r
+	}
 	baseline := func(name string, f func(e *difficulty.Example) float64) RouteEvalRow {
 		s := make([]float64, len(ex))
 		for i := range ex {
 			s[i] = f(&ex[i])
 		}
-		return RouteEvalRow{Name: name, Metrics: difficulty.Evaluate(ex, s)}
+		return row(name, s)
 	}
-	res.Router = RouteEvalRow{Name: "difficulty router", Metrics: difficulty.Evaluate(ex, scores)}
+	res.Router = row("difficulty router", scores)
 	res.Rows = []RouteEvalRow{
 		// Equal scores are one tie group: the expected curve of random routing.
 		baseline("random", func(*difficulty.Example) float64 { return 0 }),
@@ -118,9 +135,20 @@ func writeEval(w io.Writer, res *RouteEvalResult) {
 	m := res.Router.Metrics
 	fmt.Fprintf(w, "route-eval: %s, %s split, %d questions\n", res.Label, res.Split, res.N)
 	fmt.Fprintf(w, "weak accuracy %.1f%%, strong accuracy %.1f%%\n\n", 100*m.WeakAccuracy, 100*m.StrongAccuracy)
-	fmt.Fprintf(w, "| router | APGR | strong share for 50%% of gap | for 80%% of gap |\n|---|---:|---:|---:|\n")
+	if res.Bootstrap > 1 {
+		fmt.Fprintf(w, "| router | APGR | ± s.d. | strong share for 50%% of gap | for 80%% of gap |\n|---|---:|---:|---:|---:|\n")
+	} else {
+		fmt.Fprintf(w, "| router | APGR | strong share for 50%% of gap | for 80%% of gap |\n|---|---:|---:|---:|\n")
+	}
 	for _, r := range res.Rows {
-		fmt.Fprintf(w, "| %s | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, 100*r.Share50, 100*r.Share80)
+		if res.Bootstrap > 1 {
+			fmt.Fprintf(w, "| %s | %.3f | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, r.SD, 100*r.Share50, 100*r.Share80)
+		} else {
+			fmt.Fprintf(w, "| %s | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, 100*r.Share50, 100*r.Share80)
+		}
+	}
+	if res.Bootstrap > 1 {
+		fmt.Fprintf(w, "(± s.d.: bootstrap over %d resamples of these %d questions; random is the expected curve of random routing, so 0)\n", res.Bootstrap, res.N)
 	}
 	fmt.Fprintf(w, "\n| strong share | router accuracy | random accuracy |\n|---:|---:|---:|\n")
 	for s := 0; s <= 100; s += 10 {

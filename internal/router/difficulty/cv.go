@@ -20,6 +20,13 @@ type CVResult struct {
 // cross-validation repeated reps times with fixed seeds, on examples only
 // (pass the training half: the held-out half stays unseen).
 func CrossValidate(examples []Example, o TrainOptions, k, reps int) CVResult {
+	return CrossValidateFit(examples, func(tr []Example) *Model { return Train(tr, o) }, k, reps)
+}
+
+// CrossValidateFit is CrossValidate for any training procedure, e.g. all
+// of route-train's (TrainAndBlend, its tuning third included) rerun inside
+// each fold.
+func CrossValidateFit(examples []Example, fit func([]Example) *Model, k, reps int) CVResult {
 	var vals []float64
 	for r := range reps {
 		perm := rand.New(rand.NewPCG(uint64(r+1), 99)).Perm(len(examples))
@@ -32,7 +39,7 @@ func CrossValidate(examples []Example, o TrainOptions, k, reps int) CVResult {
 					tr = append(tr, examples[i])
 				}
 			}
-			m := Train(tr, o)
+			m := fit(tr)
 			s := make([]float64, len(te))
 			for i := range te {
 				s[i] = m.Score(te[i].Prompt)

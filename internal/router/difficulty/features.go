@@ -14,11 +14,18 @@ var FeatureNames = func() []string {
 	for _, b := range cuePairs {
 		n = append(n, "b:"+b[0]+" "+b[1])
 	}
-	return n
+	if len(n) != nBase {
+		panic("difficulty: nBase is not the number of base features")
+	}
+	return append(n, structNames[:]...)
 }()
 
-// nFeatures is len(FeatureNames).
-var nFeatures = nShape + len(cueWords) + len(cuePairs)
+// nBase is the number of base features (shape, cue words, cue pairs): the
+// features a model trained without RobustOptions.Structure chooses from.
+const nBase = nShape + 91 + 15
+
+// nFeatures is len(FeatureNames): the base and the structure features.
+const nFeatures = nBase + nStruct
 
 const nShape = 22
 
@@ -79,12 +86,20 @@ func (b *bitset) add(h uint32) bool {
 }
 
 // extract writes the features of text into f (len nFeatures, zeroed by
-// extract). It is one pass over the bytes and allocates nothing.
+// extract): the base features in one pass over the bytes, then the
+// structure features in another. It allocates nothing.
+func extract(text string, f []float64) {
+	extractBase(text, f)
+	structure(text, f)
+}
+
+// extractBase zeroes f and writes the base features of text into it, in
+// one pass over the bytes, without allocating.
 //
 // Words are runs of ASCII letters and apostrophes, lower-cased; numbers are
 // digit runs joined by '.', ',' or '/' before a digit; a sentence ends at
 // '.', '?' or '!' followed by a space or the end.
-func extract(text string, f []float64) {
+func extractBase(text string, f []float64) {
 	clear(f)
 	var (
 		words, sentences, letters, nums, long int

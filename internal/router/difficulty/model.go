@@ -44,6 +44,10 @@ type Model struct {
 
 	// index[i] is the position of Features[i] in FeatureNames.
 	index []int
+	// structure is set when a feature is a structure feature: only then
+	// does Score compute them (a model without them scores as fast as
+	// before they existed).
+	structure bool
 }
 
 // Weight is one feature's standardisation and weight: the model adds
@@ -62,7 +66,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]float64, nFeatures); retur
 // Higher means send to the strong model.
 func (m *Model) Score(prompt string) float64 {
 	bp := bufPool.Get().(*[]float64)
-	extract(prompt, *bp)
+	extractBase(prompt, *bp)
+	if m.structure {
+		structure(prompt, *bp)
+	}
 	z := m.logit(*bp)
 	bufPool.Put(bp)
 	if len(m.Words) > 0 {
@@ -140,6 +147,7 @@ func (m *Model) link() error {
 			return fmt.Errorf("difficulty: unknown feature %q", w.Name)
 		}
 		m.index[i] = j
+		m.structure = m.structure || j >= nBase
 	}
 	return nil
 }

@@ -22,8 +22,14 @@ type RobustOptions struct {
 	// is pulled towards: the "longer prompts to the strong model" rule.
 	// With strong penalties the model is that rule. Default 0.
 	Prior float64
-	// Dense limits the dense features to these names (nil: all).
+	// Dense limits the dense features to these names (nil: all base
+	// features, and the structure features with Structure).
 	Dense []string
+	// Structure adds the structure features (structure.go) to the dense
+	// features: quantities, operation cues and references back for word
+	// problems, question form and answer options for multiple choice.
+	// Off, the model is what it was before they existed.
+	Structure bool
 	// Average, when set, trains one model per word penalty listed (in
 	// place of L2Words) and averages their weights: a ranking with less
 	// variance than any one of them. Features and standardisation are the
@@ -85,7 +91,11 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 	// Dense features.
 	var cols []int
 	if o.Dense == nil {
-		for j := range nFeatures {
+		n := nBase
+		if o.Structure {
+			n = nFeatures
+		}
+		for j := range n {
 			cols = append(cols, j)
 		}
 	} else {
@@ -273,6 +283,18 @@ const (
 	DefaultBuckets  = 0
 	DefaultRobustL2 = 0.1
 )
+
+// RouteTrainOptions are the options fulcrum route-train passes to
+// TrainAndBlend for its flags (--word-buckets, --bigrams, --average,
+// --structure): the dense penalty DefaultRobustL2, word penalty 0.001, 600
+// steps.
+func RouteTrainOptions(buckets int, bigrams, average, structure bool, label string) RobustOptions {
+	o := RobustOptions{Buckets: buckets, Bigrams: bigrams, Structure: structure, L2: DefaultRobustL2, L2Words: 0.001, Iters: 600, LabelName: label}
+	if average {
+		o.Average = AverageL2Words
+	}
+	return o
+}
 
 // TrainResult describes a TrainAndBlend run.
 type TrainResult struct {

@@ -181,7 +181,7 @@ func screen(xs [][]float64, y []float64, k int) []int {
 		j int
 		c float64
 	}
-	cs := make([]fc, nFeatures)
+	cs := make([]fc, nBase) // the structure features are RobustOptions' only
 	for j := range cs {
 		var mx float64
 		for i := range xs {

@@ -1,0 +1,134 @@
+// Command cv chooses route-train options honestly: it cross-validates all
+// of route-train (TrainAndBlend, tuning third included) on the training
+// half of embedded recordings only, and with -heldout scores the held-out
+// half once, with the bootstrap s.d., next to the length rule:
+//
+//	go run ./internal/router/difficulty/cmd/cv -domain gsm8k -structure
+//	go run ./internal/router/difficulty/cmd/cv -domain mmlu -reps 1 -heldout
+//
+// -lodo instead prints the leave-one-domain-out table of the shipped
+// router's training (difficulty.TrainDefault) with or without -structure.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/router/difficulty"
+)
+
+func main() {
+	domain := flag.String("domain", "gsm8k", "embedded recordings, comma-separated")
+	buckets := flag.Int("word-buckets", 1024, "hashed word features, as route-train")
+	bigrams := flag.Bool("bigrams", false, "as route-train --bigrams")
+	average := flag.Bool("average", false, "as route-train --average")
+	structure := flag.Bool("structure", false, "as route-train --structure")
+	l2 := flag.Float64("l2", difficulty.DefaultRobustL2, "penalty on the dense weights (route-train: DefaultRobustL2)")
+	k := flag.Int("k", 5, "folds")
+	reps := flag.Int("reps", 3, "repeats of the k folds (0: no cross-validation)")
+	heldout := flag.Bool("heldout", false, "train on the whole training half and score the held-out half")
+	lodo := flag.Bool("lodo", false, "print the shipped router's leave-one-domain-out table instead")
+	lodoOn := flag.String("lodo-on", "heldout", "with -lodo, score the left-out domain's heldout half (TrainDefault's table) or its train half (never used for anything else)")
+	flag.Parse()
+	var err error
+	if *lodo && *lodoOn == "train" {
+		err = lodoTrain(*structure)
+	} else {
+		err = run(*domain, *buckets, *bigrams, *average, *structure, *l2, *k, *reps, *heldout, *lodo)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cv:", err)
+		os.Exit(1)
+	}
+}
+
+func run(domain string, buckets int, bigrams, average, structure bool, l2 float64, k, reps int, heldout, lodo bool) error {
+	start := time.Now()
+	if lodo {
+		o := difficulty.RobustOptions{Buckets: difficulty.DefaultBuckets, L2: difficulty.DefaultRobustL2, Structure: structure}
+		_, alpha, table, err := difficulty.TrainDefault(difficulty.DefaultGrid, o)
+		if err != nil {
+			return err
+		}
+		fmt.Print(table)
+		fmt.Printf("structure %v: chosen blend weight %g (%s)\n", structure, alpha, time.Since(start).Round(time.Second))
+		return nil
+	}
+	var all []difficulty.Example
+	for d := range strings.SplitSeq(domain, ",") {
+		ex, err := difficulty.LoadDomain(d)
+		if err != nil {
+			return err
+		}
+		all = append(all, ex...)
+	}
+	train, held := difficulty.Split(all)
+	o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "cv")
+	o.L2 = l2
+	fit := func(ex []difficulty.Example) *difficulty.Model { return difficulty.TrainAndBlend(ex, o).Model }
+	name := fmt.Sprintf("%s buckets=%d bigrams=%v average=%v structure=%v l2=%g", domain, buckets, bigrams, average, structure, l2)
+	if reps > 0 {
+		cv := difficulty.CrossValidateFit(train, fit, k, reps)
+		fmt.Printf("%s: CV on %d training records, %d folds: APGR %.4f ± %.4f (s.e.) (%s)\n", name, len(train), cv.Folds, cv.APGR, cv.SE, time.Since(start).Round(time.Second))
+	}
+	if heldout {
+		res := difficulty.TrainAndBlend(train, o)
+		score := func(f func(string) float64) (float64, float64) {
+			s := make([]float64, len(held))
+			for i := range held {
+				s[i] = f(held[i].Prompt)
+			}
+			return difficulty.Evaluate(held, s).APGR, difficulty.BootstrapSD(held, s, 500)
+		}
+		a, sd := score(res.Model.Score)
+		la, lsd := score(func(p string) float64 { return float64(len(p)) })
+		fmt.Printf("%s: held-out %d records: APGR %.3f ± %.3f (model %g, topics %g); length rule %.3f ± %.3f\n", name, len(held), a, sd, res.Alpha, res.Beta, la, lsd)
+	}
+	return nil
+}
+
+// lodoTrain is TrainDefault's leave-one-domain-out table, scored on the
+// left-out domain's training half instead of its held-out half: the left-out
+// domain is not trained on either way, and the held-out halves stay unseen
+// while choosing.
+func lodoTrain(structure bool) error {
+	o := difficulty.RobustOptions{Buckets: difficulty.DefaultBuckets, L2: difficulty.DefaultRobustL2, Structure: structure}
+	train := map[string][]difficulty.Example{}
+	for _, d := range difficulty.Domains {
+		ex, err := difficulty.LoadDomain(d)
+		if err != nil {
+			return err
+		}
+		train[d], _ = difficulty.Split(ex)
+	}
+	apgr := func(sc func(string) float64, ex []difficulty.Example) float64 {
+		s := make([]float64, len(ex))
+		for i := range ex {
+			s[i] = sc(ex[i].Prompt)
+		}
+		return difficulty.Evaluate(ex, s).APGR
+	}
+	fmt.Printf("structure %v, left-out domain's training half scored\n| left out | length rule |", structure)
+	for _, a := range difficulty.DefaultGrid {
+		fmt.Printf(" blend %g |", a)
+	}
+	fmt.Println()
+	for _, d := range difficulty.Domains {
+		var tr []difficulty.Example
+		for _, o2 := range difficulty.Domains {
+			if o2 != d {
+				tr = append(tr, train[o2]...)
+			}
+		}
+		m := difficulty.TrainRobust(tr, o)
+		fmt.Printf("| %s | %.3f |", d, apgr(func(p string) float64 { return float64(len(p)) }, train[d]))
+		for _, a := range difficulty.DefaultGrid {
+			fmt.Printf(" %.3f |", apgr(difficulty.Blend(m, tr, a).Score, train[d]))
+		}
+		fmt.Println()
+	}
+	return nil
+}

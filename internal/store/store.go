@@ -173,8 +173,8 @@ const (
 	// ByDay groups by UTC date, "2006-01-02".
 	ByDay GroupBy = "day"
 	// ByUser groups by end user (UsageRecord.EndUser). Like tag groups,
-	// it reads raw rows only (not the rollups): summaries by user or tag
-	// cover the raw rows' retention.
+	// it is read from the attribution rollups (AttrKey) for whole hours,
+	// and a day's end users beyond its cap are summed under OtherUser.
 	ByUser GroupBy = "user"
 )
 
@@ -188,8 +188,10 @@ func (g GroupBy) Tag() (string, bool) {
 	return k, ok && ValidTagKey(k)
 }
 
-// RawOnly reports whether g is read from raw rows only (not rolled up).
-func (g GroupBy) RawOnly() bool {
+// Attribution reports whether g is a tag or the end user, which the main
+// rollups do not keep: summaries grouped by one read the attribution
+// rollups (hours and days only) and raw rows for the partial hours.
+func (g GroupBy) Attribution() bool {
 	_, tag := g.Tag()
 	return tag || g == ByUser
 }

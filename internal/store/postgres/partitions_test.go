@@ -316,16 +316,24 @@ func TestConvert(t *testing.T) {
 		}
 	}
 	// The rows are written by today's code, which writes the tags columns
-	// of migration 0008 (added IF NOT EXISTS there) and the audit head of
-	// 0009 (dropped again, so that 0009 starts it from the rows).
+	// of migration 0008 (added IF NOT EXISTS there), the audit head of
+	// 0009 and the attribution rollups of 0012 (dropped again, so that
+	// 0009 and 0012 start them from the rows).
 	if _, err := db.Exec(`ALTER TABLE usage ADD COLUMN tags TEXT NOT NULL DEFAULT '', ADD COLUMN end_user TEXT NOT NULL DEFAULT '';
 		CREATE TABLE audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
+	for _, m := range ms {
+		if m.Version == 12 {
+			if _, err := db.Exec(m.SQL); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	recs := gen(r, "old", 3000, date(7, 0), date(10, 10))
 	commit(t, s, recs)
-	if _, err := db.Exec(`DROP TABLE audit_head`); err != nil {
+	if _, err := db.Exec(`DROP TABLE audit_head; DROP TABLE usage_rollup_attr; DROP TABLE rollup_end_users`); err != nil {
 		t.Fatal(err)
 	}
 

@@ -67,3 +67,19 @@ func TestAuditHead(t *testing.T) {
 		return s
 	})
 }
+
+func TestAttrUpgrade(t *testing.T) {
+	s, err := postgres.Open(context.Background(), storetest.PostgresURL(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.AttrUpgrade(t, s, s.SQL(), ms[len(ms)-1])
+}

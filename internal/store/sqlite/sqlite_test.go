@@ -83,3 +83,19 @@ func TestAuditHead(t *testing.T) {
 		return s
 	})
 }
+
+func TestAttrUpgrade(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqlite.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.AttrUpgrade(t, s, s.SQL(), ms[len(ms)-1])
+}

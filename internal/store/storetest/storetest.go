@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditBatch", testAuditBatch},
 		{"Commit", testCommit},
 		{"Year", testYear},
+		{"AttrRollups", testAttrRollups},
 		{"Keys", testKeys},
 		{"Responses", testResponses},
 		{"Shadow", testShadow},

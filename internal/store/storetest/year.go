@@ -205,6 +205,11 @@ func rawSummary(recs []store.UsageRecord, from, to time.Time, by []store.GroupBy
 				ks = append(ks, r.Hosting)
 			case store.ByDay:
 				ks = append(ks, r.Time.UTC().Format(time.DateOnly))
+			case store.ByUser:
+				ks = append(ks, r.EndUser)
+			default:
+				k, _ := g.Tag()
+				ks = append(ks, r.Tags[k])
 			}
 		}
 		k := strings.Join(ks, "\x00")

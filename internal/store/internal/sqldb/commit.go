@@ -72,11 +72,12 @@ func (s *DB) commit(ctx context.Context, b store.Batch, careful bool) (int, erro
 		}
 	}
 	n := len(b.Usage)
+	var w attrWork
 	if n > 0 {
 		if careful {
-			_, n, err = s.writeUsageCareful(ectx, tx, us, b.Usage)
+			_, n, err = s.writeUsageCareful(ectx, tx, us, b.Usage, &w)
 		} else {
-			err = s.writeUsageNew(ectx, tx, us, b.Usage)
+			err = s.writeUsageNew(ectx, tx, us, b.Usage, &w)
 		}
 		if err != nil {
 			return 0, err
@@ -92,6 +93,9 @@ func (s *DB) commit(ctx context.Context, b store.Batch, careful bool) (int, erro
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	copy(b.Audit, audit)
+	if len(w.found) > 0 {
+		s.users.learn(w.found, w.full, s.endUsersPerDay())
+	}
 	if len(b.Usage) > 0 {
 		s.pruneSeconds(ctx)
 	}

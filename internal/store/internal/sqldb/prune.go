@@ -53,6 +53,9 @@ func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit
 	switch kind {
 	case store.KindUsage:
 		n, err = s.pruneRows(ctx, kind, "usage", "id", "ts", "", before.Truncate(time.Hour), limit, dryRun)
+		if err == nil && !dryRun {
+			err = s.pruneEndUsers(ctx, before.Truncate(time.Hour))
+		}
 	case store.KindRollupMinute:
 		n, err = s.pruneRollups(ctx, kind, store.GrainMinute, before, limit, dryRun)
 	case store.KindRollupHourly:
@@ -74,8 +77,24 @@ func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit
 	return n, nil
 }
 
+// pruneRollups prunes one grain of the main rollups and, for hours and
+// days, of the attribution rollups, to the same cut.
 func (s *DB) pruneRollups(ctx context.Context, kind store.Kind, grain string, before time.Time, limit int, dryRun bool) (int64, error) {
-	return s.pruneRows(ctx, kind, "usage_rollup", "", "bucket", grain, before.Truncate(store.GrainWidth(grain)), limit, dryRun)
+	before = before.Truncate(store.GrainWidth(grain))
+	n, err := s.pruneRows(ctx, kind, "usage_rollup", "", "bucket", grain, before, limit, dryRun)
+	if err != nil || (grain != store.GrainHour && grain != store.GrainDay) {
+		return n, err
+	}
+	a, err := s.pruneRows(ctx, kind, "usage_rollup_attr", "", "bucket", grain, before, limit, dryRun)
+	return n + a, err
+}
+
+// pruneEndUsers forgets the end users of the days whose raw rows are all
+// pruned (before is the raw rows' cut): only summaries of raw rows and
+// late records of those days would ask.
+func (s *DB) pruneEndUsers(ctx context.Context, before time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM rollup_end_users WHERE day <= ?`), before.Add(-24*time.Hour).UnixMicro())
+	return err
 }
 
 // pruneRows deletes up to limit rows of table whose tsCol is before

@@ -97,12 +97,14 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			return nil, fmt.Errorf("store: usage summary: unknown group %q", g)
 		}
 	}
-	raw := f.RequestID != "" || f.Raw
-	for _, g := range by {
-		raw = raw || g.RawOnly()
-	}
-	if raw {
+	if f.RequestID != "" || f.Raw {
 		return s.summary(ctx, "", f, by)
+	}
+	// Grouped by tag or end user: the attribution rollups, which have
+	// hours and days only.
+	attr := false
+	for _, g := range by {
+		attr = attr || g.Attribution()
 	}
 	mark, err := s.mark(ctx, store.KindUsage)
 	if err != nil {
@@ -152,6 +154,10 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	// rollups where they exist, the rest as sub does.
 	edge := func(a, b time.Time, open bool) {
 		m1, m2 := ceilTo(a, time.Minute), b.Truncate(time.Minute)
+		if attr {
+			parts = append(parts, part{"", a, b, open})
+			return
+		}
 		if a.Before(minuteMark) || !m1.Before(m2) {
 			if b.Sub(a) < time.Minute {
 				sub(a, b, open)
@@ -189,7 +195,11 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 		if p.open {
 			pf.To = time.Time{}
 		}
-		gs, err := s.summary(ctx, p.grain, pf, by)
+		grain := p.grain
+		if attr && grain != "" {
+			grain = "attr:" + grain
+		}
+		gs, err := s.summary(ctx, grain, pf, by)
 		if err != nil {
 			return nil, err
 		}
@@ -225,9 +235,12 @@ func ceilTo(t time.Time, d time.Duration) time.Time {
 // Raw rows are grouped by latency bucket too (one CASE a row, not one per
 // bucket), and folded here; a raw part within one UTC day gets its day as
 // a constant rather than formatting every row's time.
+// grain "attr:h" or "attr:d" reads the attribution rollups.
 func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
 	table, tsCol := "usage", "ts"
-	if grain != "" {
+	if g, ok := strings.CutPrefix(grain, "attr:"); ok {
+		table, tsCol, grain = "usage_rollup_attr", "bucket", g
+	} else if grain != "" {
 		table, tsCol = "usage_rollup", "bucket"
 	}
 	var cols []string
@@ -246,6 +259,9 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 			c = "hosting"
 		case store.ByUser:
 			c = "end_user"
+			if grain == "" {
+				c = userExpr // named as the rollups name it
+			}
 		case store.ByDay:
 			if day := oneDay(f.From, f.To); day != "" {
 				c = "'" + day + "'"

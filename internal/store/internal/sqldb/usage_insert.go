@@ -36,6 +36,7 @@ func stmtCtx(ctx context.Context) context.Context { return context.WithoutCancel
 type usageStmts struct {
 	rows                 rowStmts
 	arr, totals, rollups *sql.Stmt
+	attr                 attrStmts
 }
 
 // prepareUsage prepares them; call it before BeginTx.
@@ -50,12 +51,15 @@ func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
 	if u.totals, err = s.prepared(ctx, s.totalsSQL()); err != nil {
 		return u, err
 	}
-	u.rollups, err = s.prepared(ctx, s.rollupSQL())
+	if u.rollups, err = s.prepared(ctx, s.rollupSQL()); err != nil {
+		return u, err
+	}
+	u.attr, err = s.prepareAttr(ctx)
 	return u, err
 }
 
 // writeUsageNew inserts recs, all taken to be new, and their totals in tx.
-func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord) error {
+func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord, w *attrWork) error {
 	var err error
 	if s.d.Arrays {
 		var c usageColumns
@@ -70,7 +74,10 @@ func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs 
 	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, nil)); err != nil {
 		return fmt.Errorf("totals: %w", err)
 	}
-	return s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, nil))
+	if err := s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, nil)); err != nil {
+		return err
+	}
+	return s.writeAttr(ctx, tx, st.attr, recs, nil, w)
 }
 
 func appendUsageArgs(args []any, r *store.UsageRecord) []any {
@@ -121,7 +128,7 @@ const usageArraysSQL = `INSERT INTO usage (` + usageCols + `) SELECT * FROM unne
 
 // writeUsageCareful inserts the records not stored yet, and adds only
 // those to the totals, in tx. It returns which records were new.
-func (s *DB) writeUsageCareful(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord) ([]bool, int, error) {
+func (s *DB) writeUsageCareful(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord, w *attrWork) ([]bool, int, error) {
 	keep := make([]bool, len(recs))
 	inserted := 0
 	for start := 0; start < len(recs); start += carefulChunk {
@@ -143,6 +150,9 @@ func (s *DB) writeUsageCareful(ctx context.Context, tx *sql.Tx, st usageStmts, r
 		return nil, 0, fmt.Errorf("totals: %w", err)
 	}
 	if err := s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, keep)); err != nil {
+		return nil, 0, err
+	}
+	if err := s.writeAttr(ctx, tx, st.attr, recs, keep, w); err != nil {
 		return nil, 0, err
 	}
 	return keep, inserted, nil

@@ -1,0 +1,329 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
+)
+
+// Attribution rollups (store.AttrKey): usage_rollup_attr, kept in the
+// transaction that stores the raw rows, like usage_rollup; and
+// rollup_end_users, the end users each UTC day's rollups name (at most
+// endUsersPerDay of them, see store.OtherUser).
+
+const attrKeyCols = `grain, bucket, key_id, team, model, provider, hosting, tags, end_user`
+
+const attrNCols = 9 + 11 + store.LatencyBuckets
+
+// attrRowsPerStmt is how many rows one attribution upsert carries on
+// SQLite: a combination's daily row and its hourly one, which is what a
+// batch within one hour has per combination.
+const attrRowsPerStmt = 2
+
+// attrSQL upserts rows rows of attribution sums; with Arrays, every row
+// given as one array per column.
+func (s *DB) attrSQL(rows int) string {
+	var set []string
+	for _, c := range strings.Split(rollupSumCols, ",") {
+		c = strings.TrimSpace(c)
+		set = append(set, c+" = usage_rollup_attr."+c+" + excluded."+c)
+	}
+	upsert := ` ON CONFLICT (` + attrKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
+	if s.d.Arrays {
+		types := make([]string, attrNCols)
+		for i := range types {
+			t := "bigint"
+			if i == 0 || (i >= 2 && i < 9) {
+				t = "text"
+			}
+			types[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
+		}
+		return `INSERT INTO usage_rollup_attr (` + attrKeyCols + `, ` + rollupSumCols + `) SELECT * FROM unnest(` +
+			strings.Join(types, ", ") + `)` + upsert
+	}
+	return s.insertSQL("usage_rollup_attr", attrKeyCols+", "+rollupSumCols, attrNCols, rows) + upsert
+}
+
+// attrStmts are the prepared attribution upserts: Arrays's one, or
+// SQLite's for attrRowsPerStmt rows and for one.
+type attrStmts struct{ many, one *sql.Stmt }
+
+func (s *DB) prepareAttr(ctx context.Context) (a attrStmts, err error) {
+	if a.many, err = s.prepared(ctx, s.attrSQL(attrRowsPerStmt)); err != nil || s.d.Arrays {
+		return a, err
+	}
+	a.one, err = s.prepared(ctx, s.attrSQL(1))
+	return a, err
+}
+
+func appendAttrArgs(args []any, k store.AttrKey, d *store.RollupDelta) []any {
+	args = append(args, k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.Hosting, k.Tags, k.EndUser,
+		d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens, d.CacheWriteTokens, d.ReasoningTokens,
+		d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum)
+	for _, c := range d.Latency {
+		args = append(args, c)
+	}
+	return args
+}
+
+// upsertAttr adds m to the attribution rollups in tx, in key order.
+func (s *DB) upsertAttr(ctx context.Context, tx *sql.Tx, st attrStmts, m map[store.AttrKey]*store.RollupDelta) error {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := store.SortedAttrKeys(m)
+	if s.d.Arrays {
+		cols := make([][]any, attrNCols)
+		for _, k := range keys {
+			for i, v := range appendAttrArgs(make([]any, 0, attrNCols), k, m[k]) {
+				cols[i] = append(cols[i], v)
+			}
+		}
+		args := make([]any, attrNCols)
+		for i, c := range cols {
+			if i == 0 || (i >= 2 && i < 9) {
+				a := make([]string, len(c))
+				for j, v := range c {
+					a[j] = v.(string)
+				}
+				args[i] = a
+			} else {
+				a := make([]int64, len(c))
+				for j, v := range c {
+					a[j] = v.(int64)
+				}
+				args[i] = a
+			}
+		}
+		_, err := tx.StmtContext(ctx, st.many).ExecContext(ctx, args...)
+		return err
+	}
+	args := make([]any, 0, attrRowsPerStmt*attrNCols)
+	i := 0
+	if len(keys) >= attrRowsPerStmt {
+		many := tx.StmtContext(ctx, st.many)
+		defer many.Close()
+		for ; i+attrRowsPerStmt <= len(keys); i += attrRowsPerStmt {
+			args = args[:0]
+			for _, k := range keys[i : i+attrRowsPerStmt] {
+				args = appendAttrArgs(args, k, m[k])
+			}
+			if _, err := many.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+		}
+	}
+	if i < len(keys) {
+		one := tx.StmtContext(ctx, st.one)
+		defer one.Close()
+		for ; i < len(keys); i++ {
+			if _, err := one.ExecContext(ctx, appendAttrArgs(args[:0], keys[i], m[keys[i]])...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// userDay is an end user on a UTC day (the day's start, Unix µs).
+type userDay struct {
+	day  int64
+	user string
+}
+
+// endUsers caches what rollup_end_users said: which end users each recent
+// day names (true) or sums under store.OtherUser (false), and which days
+// are full. A day that is full never names another user, so both answers
+// hold for good; they are cached only once the transaction that found
+// them has committed.
+type endUsers struct {
+	mu   sync.Mutex // guards days
+	days map[int64]*endUserDay
+}
+
+type endUserDay struct {
+	users map[string]bool
+	full  bool
+}
+
+// endUsersDays is how many days endUsers keeps (the most recent ones).
+const endUsersDays = 3
+
+// lookup returns what the cache knows of u (known false: ask the database).
+func (c *endUsers) lookup(u userDay) (named, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.days[u.day]
+	if d == nil {
+		return false, false
+	}
+	named, known = d.users[u.user]
+	return named, known
+}
+
+// isFull reports whether day is known to be full.
+func (c *endUsers) isFull(day int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.days[day]
+	return d != nil && d.full
+}
+
+// learn records answers found by a committed transaction.
+func (c *endUsers) learn(found map[userDay]bool, full map[int64]bool, limit int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.days == nil {
+		c.days = map[int64]*endUserDay{}
+	}
+	for u, named := range found {
+		d := c.days[u.day]
+		if d == nil {
+			d = &endUserDay{users: map[string]bool{}}
+			c.days[u.day] = d
+		}
+		d.full = d.full || full[u.day]
+		// Named users are at most limit a day; users over the cap are
+		// kept only as many, then asked about again each time.
+		if named || len(d.users) < 2*limit {
+			d.users[u.user] = named
+		}
+	}
+	for len(c.days) > endUsersDays {
+		oldest := int64(1<<63 - 1)
+		for day := range c.days {
+			oldest = min(oldest, day)
+		}
+		delete(c.days, oldest)
+	}
+}
+
+// endUsersPerDay is the cap in force.
+func (s *DB) endUsersPerDay() int {
+	if n := s.userCap.Load(); n > 0 {
+		return int(n)
+	}
+	return store.DefaultEndUsersPerDay
+}
+
+// SetEndUsersPerDay sets how many distinct end users a UTC day's
+// attribution rollups name before summing the rest under
+// store.OtherUser; n <= 0 restores store.DefaultEndUsersPerDay.
+func (s *DB) SetEndUsersPerDay(n int) { s.userCap.Store(int64(n)) }
+
+// attrWork is what a batch found about end users, for the cache once the
+// batch has committed.
+type attrWork struct {
+	found map[userDay]bool
+	full  map[int64]bool
+}
+
+// capUsers returns, for each end user of the records keep allows, the name
+// the rollups sum them under: their own, or store.OtherUser once their day
+// names endUsersPerDay others. Users new to a day are admitted in tx, in
+// the order the batch first names them.
+func (s *DB) capUsers(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord, keep []bool, w *attrWork) (map[userDay]string, error) {
+	var names map[userDay]string
+	limit := s.endUsersPerDay()
+	for i := range recs {
+		r := &recs[i]
+		if r.EndUser == "" || (keep != nil && !keep[i]) {
+			continue
+		}
+		u := userDay{store.BucketStart(r.Time.UnixMicro(), store.GrainDay), r.EndUser}
+		if _, ok := names[u]; ok {
+			continue
+		}
+		if names == nil {
+			names = map[userDay]string{}
+		}
+		named, known := s.users.lookup(u)
+		if !known {
+			var err error
+			if named, err = s.admit(ctx, tx, u, limit, w); err != nil {
+				return nil, fmt.Errorf("end users: %w", err)
+			}
+		}
+		names[u] = store.OtherUser
+		if named {
+			names[u] = u.user
+		}
+	}
+	return names, nil
+}
+
+// admit names u on its day if it is named already or the day has room.
+// Under concurrent PostgreSQL writers a day may name a few more than
+// limit: each counts the day's users before adding its own.
+func (s *DB) admit(ctx context.Context, tx *sql.Tx, u userDay, limit int, w *attrWork) (bool, error) {
+	if w.found == nil {
+		w.found, w.full = map[userDay]bool{}, map[int64]bool{}
+	}
+	exists := func() (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rollup_end_users WHERE day = ? AND end_user = ?`), u.day, u.user).Scan(&n)
+		return n > 0, err
+	}
+	ok, err := exists()
+	if err != nil || ok {
+		w.found[u] = ok
+		return ok, err
+	}
+	if !w.full[u.day] && !s.users.isFull(u.day) {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rollup_end_users WHERE day = ?`), u.day).Scan(&n); err != nil {
+			return false, err
+		}
+		if n < limit {
+			// Another writer may name u meanwhile (PostgreSQL): then
+			// the insert does nothing and u is named all the same.
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO rollup_end_users (day, end_user) VALUES (?, ?) ON CONFLICT DO NOTHING`),
+				u.day, u.user); err != nil {
+				return false, err
+			}
+			w.found[u] = true
+			return true, nil
+		}
+		w.full[u.day] = true
+	}
+	w.found[u] = false
+	return false, nil
+}
+
+// sumAttr is store.AddAttr over the records keep allows.
+func sumAttr(recs []store.UsageRecord, keep []bool, names map[userDay]string) map[store.AttrKey]*store.RollupDelta {
+	m := make(map[store.AttrKey]*store.RollupDelta, 4)
+	for i := range recs {
+		if keep != nil && !keep[i] {
+			continue
+		}
+		r := &recs[i]
+		user := ""
+		if r.EndUser != "" {
+			user = names[userDay{store.BucketStart(r.Time.UnixMicro(), store.GrainDay), r.EndUser}]
+		}
+		store.AddAttr(m, r, jsonTags(r.Tags), user)
+	}
+	return m
+}
+
+// writeAttr adds the records keep allows to the attribution rollups in tx.
+func (s *DB) writeAttr(ctx context.Context, tx *sql.Tx, st attrStmts, recs []store.UsageRecord, keep []bool, w *attrWork) error {
+	names, err := s.capUsers(ctx, tx, recs, keep, w)
+	if err != nil {
+		return err
+	}
+	if err := s.upsertAttr(ctx, tx, st, sumAttr(recs, keep, names)); err != nil {
+		return fmt.Errorf("attribution rollups: %w", err)
+	}
+	return nil
+}
+
+// userExpr is the end user of a raw usage row as the attribution rollups
+// name it (see capUsers).
+const userExpr = `CASE WHEN end_user = '' OR EXISTS (SELECT 1 FROM rollup_end_users e
+	WHERE e.day = usage.ts - usage.ts % 86400000000 AND e.end_user = usage.end_user) THEN end_user ELSE '` + store.OtherUser + `' END`

@@ -33,10 +33,10 @@ const DefaultEndUsersPerDay = 10000
 // one tag reads that tag's value from it, as it does on raw rows, so a
 // record with several tags counts once in a summary by any one of them.
 type AttrKey struct {
-	Grain                                string // GrainHour or GrainDay
-	Bucket                               int64  // bucket start, Unix µs
+	Grain                                 string // GrainHour or GrainDay
+	Bucket                                int64  // bucket start, Unix µs
 	KeyID, Team, Model, Provider, Hosting string
-	Tags, EndUser                        string
+	Tags, EndUser                         string
 }
 
 // AddAttr adds r, whose tags column is tags and whose end user, capped, is

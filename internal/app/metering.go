@@ -151,6 +151,9 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
+	if c, ok := st.(interface{ SetEndUsersPerDay(int) }); ok {
+		c.SetEndUsersPerDay(cfg.Metering.Retention.RollupEndUsers)
+	}
 	return st, nil
 }
 

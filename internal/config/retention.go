@@ -24,6 +24,7 @@ import (
 //	    shadow: 30d          # shadow comparisons
 //	    interval: 10m        # how often pruning runs
 //	    batch: 5000          # rows deleted per transaction
+//	    rollup_end_users: 10000  # end users a day the rollups name
 type Retention struct {
 	Usage         Days `yaml:"usage"`
 	Audit         Days `yaml:"audit"`
@@ -39,6 +40,10 @@ type Retention struct {
 	Interval Duration `yaml:"interval"`
 	// Batch is the most rows one delete transaction removes. Default 5000.
 	Batch int `yaml:"batch"`
+	// RollupEndUsers is how many distinct end users a UTC day's
+	// attribution rollups (summaries by tag and end user) name; later ones
+	// that day are summed under "(other)". Default 10000.
+	RollupEndUsers int `yaml:"rollup_end_users"`
 }
 
 // Days is a retention period: "90d", "2w", "36h" or "0" (for ever). A 0
@@ -126,6 +131,9 @@ func (r *Retention) applyDefaults() {
 	if r.Batch == 0 {
 		r.Batch = 5000
 	}
+	if r.RollupEndUsers == 0 {
+		r.RollupEndUsers = 10000
+	}
 }
 
 func (r *Retention) validate(path string) []error {
@@ -144,6 +152,9 @@ func (r *Retention) validate(path string) []error {
 	}
 	if r.Batch < 1 || r.Batch > 100000 {
 		errs = append(errs, errorf(path+".batch", "must be between 1 and 100000, not %d", r.Batch))
+	}
+	if r.RollupEndUsers < 1 || r.RollupEndUsers > 1000000 {
+		errs = append(errs, errorf(path+".rollup_end_users", "must be between 1 and 1000000, not %d", r.RollupEndUsers))
 	}
 	return errs
 }

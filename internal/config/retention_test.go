@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,6 +33,31 @@ func TestRetention(t *testing.T) {
 		r := c.Metering.Retention
 		if r.Usage.D() != tt.usage || r.Audit.D() != tt.audit || r.MinuteRollups.D() != tt.minute {
 			t.Errorf("%q: usage %s audit %s minute %s", tt.yaml, r.Usage.D(), r.Audit.D(), r.MinuteRollups.D())
+		}
+	}
+}
+
+func TestRollupEndUsers(t *testing.T) {
+	env := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		yaml string
+		want int
+		bad  bool
+	}{
+		{"metering: {}", 10000, false},
+		{"metering: {retention: {rollup_end_users: 50}}", 50, false},
+		{"metering: {retention: {rollup_end_users: -1}}", 0, true},
+		{"metering: {retention: {rollup_end_users: 2000000}}", 0, true},
+	} {
+		c, err := Parse([]byte(tc.yaml), env)
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "metering.retention.rollup_end_users") {
+				t.Errorf("%s: err %v, want one naming metering.retention.rollup_end_users", tc.yaml, err)
+			}
+			continue
+		}
+		if err != nil || c.Metering.Retention.RollupEndUsers != tc.want {
+			t.Errorf("%s: %v, rollup_end_users %d; want %d", tc.yaml, err, c.Metering.Retention.RollupEndUsers, tc.want)
 		}
 	}
 }

@@ -18,8 +18,16 @@ import (
 // store and arranges its cleanup. ns/op is per record (per row).
 func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	for _, n := range []int{1, 128, 500} {
-		b.Run("InsertUsage/batch="+strconv.Itoa(n), func(b *testing.B) { benchInsertUsage(b, open(b), n) })
+		b.Run("InsertUsage/batch="+strconv.Itoa(n), func(b *testing.B) { benchInsertUsage(b, open(b), n, nil) })
 	}
+	// Records that name one of 2,000 end users and carry a team tag: the
+	// attribution rollups then have a row per user (and day, and hour).
+	b.Run("InsertUsage/users/batch=128", func(b *testing.B) {
+		benchInsertUsage(b, open(b), 128, func(r *store.UsageRecord, seq int) {
+			r.EndUser = "user-" + strconv.Itoa(seq%2000)
+			r.Tags = benchTags[seq%len(benchTags)]
+		})
+	})
 	for _, n := range []int{128, 500} {
 		b.Run("AppendAuditBatch/batch="+strconv.Itoa(n), func(b *testing.B) { benchAppendAudit(b, open(b), n) })
 	}
@@ -40,7 +48,11 @@ func BenchRecord() store.UsageRecord {
 	}
 }
 
-func benchInsertUsage(b *testing.B, s store.Store, batch int) {
+var benchTags = []map[string]string{{"team": "search"}, {"team": "ads"}, {"team": "support", "feature": "chat"}, nil}
+
+// benchInsertUsage inserts BenchRecords in batches; mod, when set, changes
+// the seq-th record.
+func benchInsertUsage(b *testing.B, s store.Store, batch int, mod func(r *store.UsageRecord, seq int)) {
 	ctx := context.Background()
 	recs := make([]store.UsageRecord, batch)
 	for i := range recs {
@@ -56,6 +68,9 @@ func benchInsertUsage(b *testing.B, s store.Store, batch int) {
 			seq++
 			recs[i].RequestID = BenchRequestID(seq)
 			recs[i].Time = recs[i].Time.Add(time.Microsecond)
+			if mod != nil {
+				mod(&recs[i], seq)
+			}
 		}
 		got, err := s.InsertUsage(ctx, recs[:n])
 		if err != nil {

@@ -21,7 +21,7 @@ const attrNCols = 9 + 11 + store.LatencyBuckets
 
 // attrRowsPerStmt is how many rows one attribution upsert carries on
 // SQLite: a combination's daily row and its hourly one, which is what a
-// batch within one hour has per combination.
+// batch within one hour has per combination (see SortedAttrKeys).
 const attrRowsPerStmt = 2
 
 // attrSQL upserts rows rows of attribution sums; with Arrays, every row
@@ -50,13 +50,17 @@ func (s *DB) attrSQL(rows int) string {
 
 // attrStmts are the prepared attribution upserts: Arrays's one, or
 // SQLite's for attrRowsPerStmt rows and for one.
-type attrStmts struct{ many, one *sql.Stmt }
+type attrStmts struct {
+	arr  *sql.Stmt
+	rows rowStmts
+}
 
 func (s *DB) prepareAttr(ctx context.Context) (a attrStmts, err error) {
-	if a.many, err = s.prepared(ctx, s.attrSQL(attrRowsPerStmt)); err != nil || s.d.Arrays {
+	if s.d.Arrays {
+		a.arr, err = s.prepared(ctx, s.attrSQL(0))
 		return a, err
 	}
-	a.one, err = s.prepared(ctx, s.attrSQL(1))
+	a.rows, err = s.rowStmtsOf(ctx, attrNCols, attrRowsPerStmt, s.attrSQL)
 	return a, err
 }
 
@@ -99,34 +103,10 @@ func (s *DB) upsertAttr(ctx context.Context, tx *sql.Tx, st attrStmts, m map[sto
 				args[i] = a
 			}
 		}
-		_, err := tx.StmtContext(ctx, st.many).ExecContext(ctx, args...)
+		_, err := tx.StmtContext(ctx, st.arr).ExecContext(ctx, args...)
 		return err
 	}
-	args := make([]any, 0, attrRowsPerStmt*attrNCols)
-	i := 0
-	if len(keys) >= attrRowsPerStmt {
-		many := tx.StmtContext(ctx, st.many)
-		defer many.Close()
-		for ; i+attrRowsPerStmt <= len(keys); i += attrRowsPerStmt {
-			args = args[:0]
-			for _, k := range keys[i : i+attrRowsPerStmt] {
-				args = appendAttrArgs(args, k, m[k])
-			}
-			if _, err := many.ExecContext(ctx, args...); err != nil {
-				return err
-			}
-		}
-	}
-	if i < len(keys) {
-		one := tx.StmtContext(ctx, st.one)
-		defer one.Close()
-		for ; i < len(keys); i++ {
-			if _, err := one.ExecContext(ctx, appendAttrArgs(args[:0], keys[i], m[keys[i]])...); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return st.rows.exec(ctx, tx, len(keys), func(args []any, i int) []any { return appendAttrArgs(args, keys[i], m[keys[i]]) })
 }
 
 // userDay is an end user on a UTC day (the day's start, Unix µs).

@@ -15,17 +15,23 @@ const rollupSumCols = `requests, input_tokens, output_tokens, cached_tokens, cac
 	cost_nanos, reference_cost_nanos, estimated, errors, latency_ms_sum,
 	lat_0, lat_1, lat_2, lat_3, lat_4, lat_5, lat_6, lat_7, lat_8, lat_9, lat_10, lat_11`
 
-// rollupSQL adds one row of sums to a rollup row, creating it if needed.
-func (s *DB) rollupSQL() string {
+// rollupRowsPerStmt is how many rows one rollup upsert carries: a
+// combination's second, minute, hourly and daily rows, which is what a
+// batch within one second has per combination.
+const rollupRowsPerStmt = 4
+
+// rollupSQL adds rows rows of sums to rollup rows, creating them if needed.
+func (s *DB) rollupSQL(rows int) string {
 	var set []string
 	for _, c := range strings.Split(rollupSumCols, ",") {
 		c = strings.TrimSpace(c)
 		set = append(set, c+" = usage_rollup."+c+" + excluded."+c)
 	}
-	return s.rebind(`INSERT INTO usage_rollup (` + rollupKeyCols + `, ` + rollupSumCols + `) VALUES (` +
-		strings.TrimSuffix(strings.Repeat("?, ", 10+11+store.LatencyBuckets), ", ") + `)
-		ON CONFLICT (` + rollupKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", "))
+	return s.insertSQL("usage_rollup", rollupKeyCols+", "+rollupSumCols, rollupNCols, rows) +
+		` ON CONFLICT (` + rollupKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
 }
+
+const rollupNCols = 10 + 11 + store.LatencyBuckets
 
 // sumRollups is store.AddRollups over the records keep allows (all when
 // keep is nil).
@@ -40,25 +46,26 @@ func sumRollups(recs []store.UsageRecord, keep []bool) map[store.RollupKey]*stor
 	return m
 }
 
-// upsertRollups adds m to the rollups in tx, in key order.
-func (s *DB) upsertRollups(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, m map[store.RollupKey]*store.RollupDelta) error {
+// upsertRollups adds m to the rollups in tx, in key order, several rows
+// a statement (PostgreSQL, like SQLite, writes a multi-row upsert's rows
+// in order, so locks are still taken in key order).
+func (s *DB) upsertRollups(ctx context.Context, tx *sql.Tx, st rowStmts, m map[store.RollupKey]*store.RollupDelta) error {
 	if len(m) == 0 {
 		return nil
 	}
-	st := tx.StmtContext(ctx, stmt)
-	defer st.Close()
-	args := make([]any, 0, 21+store.LatencyBuckets)
-	for _, k := range store.SortedRollupKeys(m) {
-		d := m[k]
-		args = append(args[:0], k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.UpstreamModel, k.Hosting,
+	keys := store.SortedRollupKeys(m)
+	err := st.exec(ctx, tx, len(keys), func(args []any, i int) []any {
+		k, d := keys[i], m[keys[i]]
+		args = append(args, k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.UpstreamModel, k.Hosting,
 			k.PolicyAction, k.DataClasses, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens, d.CacheWriteTokens,
 			d.ReasoningTokens, d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum)
 		for _, c := range d.Latency {
 			args = append(args, c)
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("rollups: %w", err)
-		}
+		return args
+	})
+	if err != nil {
+		return fmt.Errorf("rollups: %w", err)
 	}
 	return nil
 }

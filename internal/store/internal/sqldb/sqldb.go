@@ -102,6 +102,9 @@ type DB struct {
 	userCap atomic.Int64
 	users   endUsers
 
+	// usageStmts are prepareUsage's statements, once prepared.
+	usageStmts atomic.Pointer[usageStmts]
+
 	stmtMu sync.Mutex // guards stmts
 	stmts  map[string]*sql.Stmt
 }

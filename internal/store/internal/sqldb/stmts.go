@@ -60,32 +60,39 @@ func (s *DB) insertSQL(table, cols string, n, rows int) string {
 
 // rowStmts are the two prepared INSERTs a batch of rows goes through.
 type rowStmts struct {
-	many, one *sql.Stmt // rowsPerStmt rows, one row
+	many, one *sql.Stmt // per rows, one row
 	ncols     int
+	per       int
 }
 
 func (s *DB) rowStmts(ctx context.Context, table, cols string, ncols int) (rowStmts, error) {
-	many, err := s.prepared(ctx, s.insertSQL(table, cols, ncols, rowsPerStmt))
+	return s.rowStmtsOf(ctx, ncols, rowsPerStmt, func(rows int) string { return s.insertSQL(table, cols, ncols, rows) })
+}
+
+// rowStmtsOf prepares the statements q returns for per rows and for one.
+func (s *DB) rowStmtsOf(ctx context.Context, ncols, per int, q func(rows int) string) (rowStmts, error) {
+	many, err := s.prepared(ctx, q(per))
 	if err != nil {
 		return rowStmts{}, err
 	}
-	one, err := s.prepared(ctx, s.insertSQL(table, cols, ncols, 1))
+	one, err := s.prepared(ctx, q(1))
 	if err != nil {
 		return rowStmts{}, err
 	}
-	return rowStmts{many: many, one: one, ncols: ncols}, nil
+	return rowStmts{many: many, one: one, ncols: ncols, per: per}, nil
 }
 
 // exec inserts n rows in tx; appendRow appends row i's values to args.
 func (rs rowStmts) exec(ctx context.Context, tx *sql.Tx, n int, appendRow func(args []any, i int) []any) error {
-	args := make([]any, 0, rowsPerStmt*rs.ncols)
+	per := rs.per
+	args := make([]any, 0, per*rs.ncols)
 	i := 0
-	if n >= rowsPerStmt {
+	if n >= per {
 		many := tx.StmtContext(ctx, rs.many)
 		defer many.Close()
-		for ; i+rowsPerStmt <= n; i += rowsPerStmt {
+		for ; i+per <= n; i += per {
 			args = args[:0]
-			for j := i; j < i+rowsPerStmt; j++ {
+			for j := i; j < i+per; j++ {
 				args = appendRow(args, j)
 			}
 			if _, err := many.ExecContext(ctx, args...); err != nil {

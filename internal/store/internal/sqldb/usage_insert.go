@@ -34,13 +34,23 @@ func stmtCtx(ctx context.Context) context.Context { return context.WithoutCancel
 
 // usageStmts are the prepared statements a usage batch needs.
 type usageStmts struct {
-	rows                 rowStmts
-	arr, totals, rollups *sql.Stmt
-	attr                 attrStmts
+	rows, rollups rowStmts
+	arr, totals   *sql.Stmt
+	attr          attrStmts
 }
 
-// prepareUsage prepares them; call it before BeginTx.
+// prepareUsage prepares them; call it before BeginTx. They are kept
+// (s.usageStmts) once prepared, so that a batch does not build their SQL
+// again to look them up.
 func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
+	if p := s.usageStmts.Load(); p != nil {
+		return *p, nil
+	}
+	defer func() {
+		if err == nil {
+			s.usageStmts.Store(&u)
+		}
+	}()
 	if s.d.Arrays {
 		if u.arr, err = s.prepared(ctx, usageArraysSQL); err != nil {
 			return u, err
@@ -51,7 +61,7 @@ func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
 	if u.totals, err = s.prepared(ctx, s.totalsSQL()); err != nil {
 		return u, err
 	}
-	if u.rollups, err = s.prepared(ctx, s.rollupSQL()); err != nil {
+	if u.rollups, err = s.rowStmtsOf(ctx, rollupNCols, rollupRowsPerStmt, s.rollupSQL); err != nil {
 		return u, err
 	}
 	u.attr, err = s.prepareAttr(ctx)

@@ -27,12 +27,7 @@ const attrRowsPerStmt = 2
 // attrSQL upserts rows rows of attribution sums; with Arrays, every row
 // given as one array per column.
 func (s *DB) attrSQL(rows int) string {
-	var set []string
-	for _, c := range strings.Split(rollupSumCols, ",") {
-		c = strings.TrimSpace(c)
-		set = append(set, c+" = usage_rollup_attr."+c+" + excluded."+c)
-	}
-	upsert := ` ON CONFLICT (` + attrKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
+	upsert := attrUpsert()
 	if s.d.Arrays {
 		types := make([]string, attrNCols)
 		for i := range types {
@@ -48,8 +43,17 @@ func (s *DB) attrSQL(rows int) string {
 	return s.insertSQL("usage_rollup_attr", attrKeyCols+", "+rollupSumCols, attrNCols, rows) + upsert
 }
 
-// attrStmts are the prepared attribution upserts: Arrays's one, or
-// SQLite's for attrRowsPerStmt rows and for one.
+func attrUpsert() string {
+	var set []string
+	for _, c := range strings.Split(rollupSumCols, ",") {
+		c = strings.TrimSpace(c)
+		set = append(set, c+" = usage_rollup_attr."+c+" + excluded."+c)
+	}
+	return ` ON CONFLICT (` + attrKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
+}
+
+// attrStmts are the prepared attribution upserts: for attrRowsPerStmt
+// rows and for one and, with Arrays, for any number given as arrays.
 type attrStmts struct {
 	arr  *sql.Stmt
 	rows rowStmts
@@ -57,12 +61,24 @@ type attrStmts struct {
 
 func (s *DB) prepareAttr(ctx context.Context) (a attrStmts, err error) {
 	if s.d.Arrays {
-		a.arr, err = s.prepared(ctx, s.attrSQL(0))
-		return a, err
+		if a.arr, err = s.prepared(ctx, s.attrSQL(0)); err != nil {
+			return a, err
+		}
 	}
-	a.rows, err = s.rowStmtsOf(ctx, attrNCols, attrRowsPerStmt, s.attrSQL)
+	a.rows, err = s.rowStmtsOf(ctx, attrNCols, attrRowsPerStmt, func(rows int) string {
+		if s.d.Arrays {
+			// attrSQL gives arrays; these are plain rows.
+			return s.insertSQL("usage_rollup_attr", attrKeyCols+", "+rollupSumCols, attrNCols, rows) + attrUpsert()
+		}
+		return s.attrSQL(rows)
+	})
 	return a, err
 }
+
+// attrArraysFrom is how many rows make an attribution upsert go as arrays
+// (Arrays): fewer go as plain rows, whose parameters cost the client less
+// to encode than 32 arrays.
+const attrArraysFrom = 5
 
 func appendAttrArgs(args []any, k store.AttrKey, d *store.RollupDelta) []any {
 	args = append(args, k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.Hosting, k.Tags, k.EndUser,
@@ -80,28 +96,29 @@ func (s *DB) upsertAttr(ctx context.Context, tx *sql.Tx, st attrStmts, m map[sto
 		return nil
 	}
 	keys := store.SortedAttrKeys(m)
-	if s.d.Arrays {
-		cols := make([][]any, attrNCols)
+	if s.d.Arrays && len(keys) >= attrArraysFrom {
+		var strs [8][]string // grain, key_id ... end_user
+		var ints [1 + 11 + store.LatencyBuckets][]int64
 		for _, k := range keys {
-			for i, v := range appendAttrArgs(make([]any, 0, attrNCols), k, m[k]) {
-				cols[i] = append(cols[i], v)
+			d := m[k]
+			for i, v := range [...]string{k.Grain, k.KeyID, k.Team, k.Model, k.Provider, k.Hosting, k.Tags, k.EndUser} {
+				strs[i] = append(strs[i], v)
+			}
+			for i, v := range [...]int64{k.Bucket, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens,
+				d.CacheWriteTokens, d.ReasoningTokens, d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum} {
+				ints[i] = append(ints[i], v)
+			}
+			for i, c := range d.Latency {
+				ints[12+i] = append(ints[12+i], c)
 			}
 		}
-		args := make([]any, attrNCols)
-		for i, c := range cols {
-			if i == 0 || (i >= 2 && i < 9) {
-				a := make([]string, len(c))
-				for j, v := range c {
-					a[j] = v.(string)
-				}
-				args[i] = a
-			} else {
-				a := make([]int64, len(c))
-				for j, v := range c {
-					a[j] = v.(int64)
-				}
-				args[i] = a
-			}
+		args := make([]any, 0, attrNCols)
+		args = append(args, strs[0], ints[0])
+		for _, c := range strs[1:] {
+			args = append(args, c)
+		}
+		for _, c := range ints[1:] {
+			args = append(args, c)
 		}
 		_, err := tx.StmtContext(ctx, st.arr).ExecContext(ctx, args...)
 		return err

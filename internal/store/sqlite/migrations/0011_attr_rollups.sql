@@ -30,7 +30,7 @@ CREATE TABLE usage_rollup_attr (
 	lat_6 INTEGER NOT NULL DEFAULT 0, lat_7 INTEGER NOT NULL DEFAULT 0, lat_8 INTEGER NOT NULL DEFAULT 0,
 	lat_9 INTEGER NOT NULL DEFAULT 0, lat_10 INTEGER NOT NULL DEFAULT 0, lat_11 INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (grain, bucket, key_id, team, model, provider, hosting, tags, end_user)
-);
+) WITHOUT ROWID; -- rows live in the key's b-tree: no second copy of the key in an index
 
 -- The end users each UTC day (its start, Unix µs) names in the
 -- attribution rollups: at most metering.retention.rollup_end_users a day
@@ -41,7 +41,7 @@ CREATE TABLE rollup_end_users (
 	day INTEGER NOT NULL,
 	end_user TEXT NOT NULL,
 	PRIMARY KEY (day, end_user)
-);
+) WITHOUT ROWID;
 
 -- Rows stored before this migration: each day's first 10,000 end users
 -- (the default cap) by their first record, and the rollups over them.

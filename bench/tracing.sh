@@ -2,67 +2,106 @@
 # bench/tracing.sh — what OpenTelemetry tracing costs the gateway's own
 # process (issue 14: "tracing on adds < 5% CPU per request"):
 #
-#   bash bench/tracing.sh            # 8 pairs of 6 s runs, non-streaming
-#   TRACING_STREAM=1 bash bench/tracing.sh
+#   bash bench/tracing.sh                   # 16 rounds of 2.5 s runs, non-streaming
+#   TRACING_STREAM=1 bash bench/tracing.sh  # streaming
+#   TRACING_BIN=/tmp/fulcrum-old bash bench/tracing.sh   # measure another build
 #
-# Each pair starts a fresh gateway with tracing off and one with every
-# request sampled and exported to bench/otlpsink, in alternating order, and
-# drives each with bench/load (32 connections, closed loop) against the
-# mock upstream. The gateway is pinned to core 1 with GOMAXPROCS=1; load,
-# mock and sink to core 0. It prints the gateway's CPU per request (from
-# /proc, as bench/run.sh reads it) for each run, each pair's difference,
-# and the ratio of the sums.
+# Three gateways run side by side for the whole benchmark: "off" and
+# "off2" with tracing off, "on" with every request sampled and exported to
+# bench/otlpsink (a collector that accepts and discards). Each is pinned to
+# core 1 with GOMAXPROCS=1; the load generator, mock upstream and sink run
+# on core 0. Only one gateway is driven at a time (bench/load, 32
+# connections, closed loop), so they take turns on core 1. After a
+# discarded warm-up of each, every round drives the three once, in an
+# order that rotates through all six permutations, and reads each
+# gateway's CPU per request from its own /proc/PID/stat (user + system,
+# measured around the run only: its start-up is not in it).
 #
-# Settings: TRACING_PAIRS=8 TRACING_DURATION=6s TRACING_STREAM=0
+# Per round it prints the three µs/request, "on" against the mean of the
+# two "off" runs of that round, and the A/A control "off2" against "off":
+# the same comparison between two identical gateways, that is, the noise
+# floor. At the end: the median of the per-round ratios, their
+# interquartile range and the ratio of sums, for both. Gateways that live
+# through all rounds (no cold start per run), short runs and many rounds,
+# and the median, are what keep one disturbed run from moving the result.
+#
+# Settings: TRACING_ROUNDS=16 TRACING_DURATION=2.5s TRACING_WARMUP=5s
+# TRACING_STREAM=0 TRACING_BIN= (default: build ./cmd/fulcrum)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-PAIRS=${TRACING_PAIRS:-8}
-DUR=${TRACING_DURATION:-6s}
+ROUNDS=${TRACING_ROUNDS:-16}
+DUR=${TRACING_DURATION:-2.5s}
+WARM=${TRACING_WARMUP:-5s}
 STREAM=()
 [[ ${TRACING_STREAM:-0} == 1 ]] && STREAM=(-stream)
 WORK=$(mktemp -d /tmp/fulcrum-tracing.XXXXXX)
 go build -o "$WORK/" ./bench/mock ./bench/load ./bench/otlpsink ./cmd/fulcrum
+BIN="$WORK/fulcrum"
+if [[ -n ${TRACING_BIN:-} ]]; then
+	BIN=$TRACING_BIN
+fi
 PIN_GW=(taskset -c 1)
 PIN_LOAD=(taskset -c 0)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-read -r MOCK_PORT SINK_PORT GW_PORT < <("$WORK/load" -free-ports 3)
+read -r MOCK_PORT SINK_PORT P_OFF P_OFF2 P_ON < <("$WORK/load" -free-ports 5)
 "${PIN_LOAD[@]}" "$WORK/mock" -listen "127.0.0.1:$MOCK_PORT" >"$WORK/mock.log" 2>&1 &
 PIDS+=($!)
 "${PIN_LOAD[@]}" "$WORK/otlpsink" -listen "127.0.0.1:$SINK_PORT" >"$WORK/sink.log" 2>&1 &
 PIDS+=($!)
 "$WORK/load" -url "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -probe 10s
-for mode in off on; do
+
+declare -A PORT=([off]=$P_OFF [off2]=$P_OFF2 [on]=$P_ON) GWPID=()
+for mode in off off2 on; do
 	{
-		echo "server: { listen: \"127.0.0.1:$GW_PORT\" }"
-		echo "storage: { data_dir: $WORK/data }"
+		echo "server: { listen: \"127.0.0.1:${PORT[$mode]}\" }"
+		echo "storage: { data_dir: $WORK/data-$mode }"
 		echo "providers:"
 		echo "  - { name: mock, type: openai, base_url: \"http://127.0.0.1:$MOCK_PORT/v1\", api_key: \"sk-bench\", hosting: self_hosted }"
 		echo "models:"
 		echo "  - { name: bench-model, provider: mock }"
 		[[ $mode == on ]] && echo "telemetry: { otlp: { endpoint: \"http://127.0.0.1:$SINK_PORT\" }, sample_ratio: 1 }"
 	} >"$WORK/$mode.yaml"
+	GOMAXPROCS=1 "${PIN_GW[@]}" "$BIN" serve --config "$WORK/$mode.yaml" >"$WORK/$mode.log" 2>&1 &
+	GWPID[$mode]=$!
+	PIDS+=($!)
+	"$WORK/load" -url "http://127.0.0.1:${PORT[$mode]}/v1/chat/completions" -probe 10s
 done
-run() { # run MODE: prints the gateway's CPU µs per request
-	rm -rf "$WORK/data"
-	GOMAXPROCS=1 "${PIN_GW[@]}" "$WORK/fulcrum" serve --config "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 &
-	local gp=$!
-	"$WORK/load" -url "http://127.0.0.1:$GW_PORT/v1/chat/completions" -probe 10s
-	"${PIN_LOAD[@]}" "$WORK/load" -url "http://127.0.0.1:$GW_PORT/v1/chat/completions" "${STREAM[@]}" \
-		-conns 32 -duration "$DUR" -warmup 1s -pid "$gp" -q | tail -1 |
-		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["cpu_us_per_req"], 1))'
-	kill "$gp"
-	wait "$gp" 2>/dev/null || true
+
+drive() { # drive MODE DURATION: prints that gateway's CPU µs per request
+	"${PIN_LOAD[@]}" "$WORK/load" -url "http://127.0.0.1:${PORT[$1]}/v1/chat/completions" "${STREAM[@]}" \
+		-conns 32 -duration "$2" -warmup 300ms -pid "${GWPID[$1]}" -q | tail -1 |
+		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["cpu_us_per_req"], 2))'
 }
-echo "pair  off µs/req  on µs/req  difference"
-sum_off=0 sum_on=0
-for i in $(seq 1 "$PAIRS"); do
-	if ((i % 2)); then off=$(run off); on=$(run on); else on=$(run on); off=$(run off); fi
-	printf '%4d  %10s  %9s  %+9.1f%%\n' "$i" "$off" "$on" "$(python3 -c "print(100*($on/$off-1))")"
-	sum_off=$(python3 -c "print($sum_off+$off)") sum_on=$(python3 -c "print($sum_on+$on)")
+for mode in off off2 on; do drive "$mode" "$WARM" >/dev/null; done # warm-up, discarded
+
+PERMS=("off on off2" "on off2 off" "off2 off on" "off off2 on" "on off off2" "off2 on off")
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); binary: $BIN; ${STREAM[*]:-non-streaming}"
+echo "round  off µs/req  off2 µs/req  on µs/req  on vs off  off2 vs off (A/A)"
+: >"$WORK/rounds"
+for r in $(seq 1 "$ROUNDS"); do
+	declare -A us=()
+	for mode in ${PERMS[$(((r - 1) % 6))]}; do us[$mode]=$(drive "$mode" "$DUR"); done
+	echo "${us[off]} ${us[off2]} ${us[on]}" >>"$WORK/rounds"
+	python3 - "$r" "${us[off]}" "${us[off2]}" "${us[on]}" <<-'EOF'
+		import sys
+		r, off, off2, on = int(sys.argv[1]), *map(float, sys.argv[2:])
+		print(f"{r:5d}  {off:10.1f}  {off2:11.1f}  {on:9.1f}  {100*(2*on/(off+off2)-1):+8.1f}%  {100*(off2/off-1):+8.1f}%")
+	EOF
 done
-printf 'sums: off %.1f, on %.1f: tracing on adds %+.1f%% CPU per request (load average now: %s)\n' \
-	"$sum_off" "$sum_on" "$(python3 -c "print(100*($sum_on/$sum_off-1))")" "$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$WORK/rounds" "$(cut -d' ' -f1-3 /proc/loadavg)" <<-'EOF'
+	import statistics, sys
+	rows = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
+	ab = [2 * on / (off + off2) for off, off2, on in rows]
+	aa = [off2 / off for off, off2, on in rows]
+	def q(xs):
+	    qs = statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
+	    return f"median {100*(qs[1]-1):+.1f}% (middle half {100*(qs[0]-1):+.1f}% … {100*(qs[2]-1):+.1f}%)"
+	s_off, s_off2, s_on = (sum(c) for c in zip(*rows))
+	print(f"tracing on vs off: {q(ab)}, sums {100*(2*s_on/(s_off+s_off2)-1):+.1f}%")
+	print(f"A/A control, off2 vs off: {q(aa)}, sums {100*(s_off2/s_off-1):+.1f}%")
+	print(f"load average now: {sys.argv[2]}")
+EOF
 curl -s "http://127.0.0.1:$SINK_PORT/stats"

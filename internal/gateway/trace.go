@@ -34,6 +34,7 @@ func (c *chatCall) startAttempt(ctx context.Context, t *Target, n int) context.C
 	ctx, c.att = tr.StartAttempt(ctx, &telemetry.Attempt{
 		Op: c.op(), ProviderType: info.Type, ProviderName: info.Name, Hosting: string(info.Hosting), Region: info.Region,
 		Model: t.Upstream, N: n, PassThrough: c.passThrough(t),
+		Timed: true, // endAttempt gives the attempt record's times
 	})
 	return ctx
 }
@@ -61,7 +62,10 @@ func (c *chatCall) endAttempt(ctx context.Context, a *Attempt) {
 	if u := a.Usage; u != nil {
 		sp.Usage(u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.Estimated, a.CostNanos, a.ReferenceNanos)
 	}
-	sp.End(a.Status, a.ErrCode)
+	// The span's times are the attempt record's (a.Time is taken as the
+	// attempt starts, a.Latency as it is reported): the trace and the
+	// usage record agree, and the span reads no clock of its own.
+	sp.EndAt(a.Status, a.ErrCode, a.Time, a.Time.Add(a.Latency))
 }
 
 // op is the GenAI operation name of the call.
@@ -118,7 +122,8 @@ func (c *chatCall) traceInput() {
 // when content is captured, on the request's span (before restore).
 func (c *chatCall) traceResponse(resp *llm.ChatResponse) {
 	if c.att.Recording() {
-		var finish []string
+		var fb [4]string // Response copies: no allocation for up to four
+		finish := fb[:0]
 		for i := range resp.Choices {
 			if f := resp.Choices[i].FinishReason; f != "" {
 				finish = append(finish, f)
@@ -135,9 +140,10 @@ func (c *chatCall) traceResponse(resp *llm.ChatResponse) {
 // (when captured) text on the attempt's and the request's spans.
 func (c *chatCall) traceStreamEnd(id, model, finish, text string) {
 	if c.att.Recording() {
-		var fr []string
+		var fb [1]string
+		fr := fb[:0]
 		if finish != "" {
-			fr = []string{finish}
+			fr = append(fr, finish)
 		}
 		c.att.Response(id, model, fr)
 	}
@@ -236,7 +242,8 @@ func (c *chatCall) traceRaw(b []byte) {
 	if !c.att.Recording() {
 		return
 	}
-	id, model, finish := scanMeta(b)
+	var fb [4]string // Response copies the reasons: this stays on the stack
+	id, model, finish := appendMeta(b, fb[:0])
 	c.att.Response(id, model, finish)
 	if c.captures() {
 		_, _, _, text := rawMeta(b)
@@ -253,23 +260,48 @@ func (c *chatCall) traceRaw(b []byte) {
 // string value cannot hide an unescaped key) and every finish_reason /
 // stop_reason.
 func scanMeta(b []byte) (id, model string, finish []string) {
+	return appendMeta(b, nil)
+}
+
+// appendMeta is scanMeta appending the reasons to finish (a caller's
+// stack array: traceRaw).
+func appendMeta(b []byte, finish []string) (id, model string, _ []string) {
 	id, _ = jsonString(b, `"id"`)
 	model, _ = jsonString(b, `"model"`)
-	for _, k := range [...]string{`"finish_reason"`, `"stop_reason"`} {
-		rest := b
-		for {
-			v, n := jsonString(rest, k)
-			if n < 0 {
-				break
-			}
-			if v != "" {
-				finish = append(finish, v)
-			}
-			rest = rest[n:]
+	for rest := b; ; {
+		v, ok := nextReason(&rest)
+		if !ok {
+			break
+		}
+		if v != "" {
+			finish = append(finish, v)
 		}
 	}
 	return id, model, finish
 }
+
+// nextReason reads the next finish_reason or stop_reason in *rest and
+// moves *rest past it: one pass over the body finds both keys. v is ""
+// when the value is not a plain string (null); ok is false when no
+// reason is left.
+func nextReason(rest *[]byte) (v string, ok bool) {
+	for {
+		b := *rest
+		i := bytes.Index(b, reasonKey)
+		if i < 0 {
+			return "", false
+		}
+		key := bytes.HasSuffix(b[:i], []byte(`"finish`)) || bytes.HasSuffix(b[:i], []byte(`"stop`))
+		b = b[i+len(reasonKey):]
+		v, n, colon := stringValue(b)
+		*rest = b[n:]
+		if key && colon {
+			return v, true
+		}
+	}
+}
+
+var reasonKey = []byte(`_reason"`)
 
 // jsonString returns the string value after the first occurrence of key
 // (a quoted name) followed by a colon, and the offset just past it; -1
@@ -283,40 +315,54 @@ func jsonString(b []byte, key string) (string, int) {
 			return "", -1
 		}
 		p := off + i + len(key)
-		for p < len(b) && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r') {
-			p++
-		}
-		if p >= len(b) || b[p] != ':' {
-			off = p
+		v, n, ok := stringValue(b[p:])
+		if !ok {
+			off = p + n
 			continue
 		}
-		p++
-		for p < len(b) && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r') {
-			p++
-		}
-		if p >= len(b) || b[p] != '"' {
-			return "", p
-		}
-		p++
-		end := bytes.IndexByte(b[p:], '"')
-		if end < 0 {
-			return "", len(b)
-		}
-		v := b[p : p+end]
-		if bytes.IndexByte(v, '\\') >= 0 {
-			return "", p + end + 1
-		}
-		return string(v), p + end + 1
+		return v, p + n
 	}
 }
 
-// rawFinish returns the finish (stop) reason a stream event carries, if
-// any; read only when the attempt's span records.
+// stringValue reads what follows a key: white space, a colon and a
+// value. ok is false when there is no colon (the key was a value); the
+// value is returned when it is a plain string (none with escapes), with
+// the offset just past what was read.
+func stringValue(b []byte) (v string, n int, ok bool) {
+	p := skipSpace(b, 0)
+	if p >= len(b) || b[p] != ':' {
+		return "", p, false
+	}
+	p = skipSpace(b, p+1)
+	if p >= len(b) || b[p] != '"' {
+		return "", p, true
+	}
+	p++
+	end := bytes.IndexByte(b[p:], '"')
+	if end < 0 {
+		return "", len(b), true
+	}
+	s := b[p : p+end]
+	if bytes.IndexByte(s, '\\') >= 0 {
+		return "", p + end + 1, true
+	}
+	return string(s), p + end + 1, true
+}
+
+func skipSpace(b []byte, p int) int {
+	for p < len(b) && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r') {
+		p++
+	}
+	return p
+}
+
+// rawFinish returns the first finish (stop) reason a stream event
+// carries, if any; read only when the attempt's span records.
 func rawFinish(data []byte) string {
-	for _, k := range [...]string{`"finish_reason"`, `"stop_reason"`} {
-		if v, _ := jsonString(data, k); v != "" {
+	for rest := data; ; {
+		v, ok := nextReason(&rest)
+		if !ok || v != "" {
 			return v
 		}
 	}
-	return ""
 }

@@ -21,6 +21,8 @@ func TestScanMeta(t *testing.T) {
 		{"anthropic message_start", `{"type":"message_start","message":{"id":"msg_2","model":"claude-haiku","stop_reason":null}}`, "msg_2", "claude-haiku", nil},
 		{"stream chunk without finish", `{"id":"c","model":"m","choices":[{"delta":{"content":"x"},"finish_reason":null}]}`, "c", "m", nil},
 		{"not json", `garbage "id"`, "", "", nil},
+		{"reason keys as string values", `{"id":"c","model":"m","choices":[{"message":{"content":"finish_reason"},"x":"stop_reason","finish_reason":"stop"}],"stop_reason":"end_turn"}`,
+			"c", "m", []string{"stop", "end_turn"}},
 	}
 	for _, tt := range tests {
 		id, model, finish := scanMeta([]byte(tt.body))
@@ -28,8 +30,14 @@ func TestScanMeta(t *testing.T) {
 			t.Errorf("%s: scanMeta = %q %q %q, want %q %q %q", tt.name, id, model, finish, tt.id, tt.model, tt.finish)
 		}
 	}
-	if got := rawFinish([]byte(`{"type":"message_delta","delta":{"stop_reason":"max_tokens"}}`)); got != "max_tokens" {
-		t.Errorf("rawFinish = %q", got)
+	for data, want := range map[string]string{
+		`{"type":"message_delta","delta":{"stop_reason":"max_tokens"}}`:                                "max_tokens",
+		`{"choices":[{"index":0,"finish_reason":null},{"index":1,"finish_reason":"length"}]}`:          "length",
+		`{"choices":[{"delta":{"content":"the finish_reason is"},"finish_reason":null}],"usage":null}`: "",
+	} {
+		if got := rawFinish([]byte(data)); got != want {
+			t.Errorf("rawFinish(%s) = %q, want %q", data, got, want)
+		}
 	}
 }
 

@@ -328,6 +328,37 @@ func TestExportQueueFull(t *testing.T) {
 	}
 }
 
+// TestEndAt: a Timed attempt reads no clock; EndAt gives its start and
+// end (the gateway's attempt record), and one ended without them is
+// exported with zero length at its end rather than starting at 1970.
+func TestEndAt(t *testing.T) {
+	r := newReceiver(t)
+	reads := 0
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	tr := newTestTracer(t, r, config.Telemetry{}, nil, Options{Now: func() time.Time { reads++; return t0 }})
+	_, timed := tr.StartAttempt(context.Background(), &Attempt{Op: "chat", Model: "m", N: 1, Timed: true})
+	start := t0.Add(-time.Second)
+	timed.EndAt(200, "", start, start.Add(250*time.Millisecond))
+	_, bare := tr.StartAttempt(context.Background(), &Attempt{Op: "chat", Model: "m", N: 2, Timed: true})
+	bare.End(0, "")
+	if reads != 1 {
+		t.Errorf("%d clock reads, want 1 (the untimed End)", reads)
+	}
+	if err := tr.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := r.spans()
+	if len(spans) != 2 {
+		t.Fatalf("got %d spans, want 2", len(spans))
+	}
+	for i, want := range [][2]time.Time{{start, start.Add(250 * time.Millisecond)}, {t0, t0}} {
+		got := [2]time.Time{time.Unix(0, int64(spans[i].StartTimeUnixNano)).UTC(), time.Unix(0, int64(spans[i].EndTimeUnixNano)).UTC()}
+		if !got[0].Equal(want[0]) || !got[1].Equal(want[1]) {
+			t.Errorf("span %d: start, end %v, want %v", i, got, want)
+		}
+	}
+}
+
 // TestShutdown: Shutdown exports what is pending, ends the exporter's
 // goroutine, and spans ending later are dropped.
 func TestShutdown(t *testing.T) {

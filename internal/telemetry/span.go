@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"sync"
 	"time"
 )
 
@@ -10,17 +11,31 @@ import (
 // allocated a KeyValue per attribute, copied them at End and again into
 // the exporter's protobuf structs: docs/benchmarks.md#tracing).
 //
+// A Span is two parts. What identifies it (its ids, the client's
+// tracestate, the context that carries it) is immutable and may outlive
+// it: the request's context, and any context derived from it, still
+// answer with these ids after End. What it records (spanData, some 600
+// bytes) is taken from a pool at the start and returned to it at End,
+// once encoded, so a traced request allocates only the two small
+// identifying parts; a Span whose spanData is gone records nothing more.
+//
 // A nil *Span is valid and records nothing: it is what a request or
 // attempt that was not sampled gets (the context then carries only its
-// ids, for the upstream's traceparent and the attempts under it). A Span is not safe for concurrent use: the gateway
-// touches a request's spans from one goroutine at a time.
+// ids, for the upstream's traceparent and the attempts under it). A Span
+// is not safe for concurrent use: the gateway touches a request's spans
+// from one goroutine at a time.
 type Span struct {
+	ctx        spanCtx // the context that carries this span (withSpan)
+	sc         spanContext
+	traceState string
+	*spanData  // nil once the span has ended
+}
+
+// spanData is what a span records until it ends; pooled (see Span).
+type spanData struct {
 	t            *Tracer
-	sc           spanContext
 	parent       [8]byte // zero for a root span
 	remoteParent bool
-	traceState   string
-	rec, ended   bool
 	kind         uint8 // kindServer or kindClient
 	start        int64 // unix nanoseconds
 	end          int64
@@ -43,6 +58,7 @@ type Span struct {
 	choices             int64
 	responseID, respMod string
 	finish              []string
+	finishBuf           [2]string // finish's storage for up to two reasons (Response)
 	inTok, outTok       int64
 	cacheRead           int64
 	costUSD, refUSD     float64
@@ -91,7 +107,17 @@ func (t *Tracer) now() int64 {
 
 // Recording reports whether the span records attributes (a nil span, or
 // one not sampled, does not: skip work done only for it).
-func (s *Span) Recording() bool { return s != nil && s.rec && !s.ended }
+func (s *Span) Recording() bool { return s != nil && s.spanData != nil }
+
+var spanPool = sync.Pool{New: func() any { return new(spanData) }}
+
+// newSpan returns a span recording into a pooled spanData, initialised
+// to d.
+func newSpan(sc spanContext, traceState string, d *spanData) *Span {
+	p := spanPool.Get().(*spanData)
+	*p = *d
+	return &Span{sc: sc, traceState: traceState, spanData: p}
+}
 
 // Request names a server span by operation and requested model (or
 // route) and records the request's parameters.
@@ -140,7 +166,10 @@ func (s *Span) Response(id, model string, finish []string) {
 	if !s.Recording() {
 		return
 	}
-	s.responseID, s.respMod, s.finish = id, model, finish
+	// Copied, so that a caller's slice (often on its stack) need not
+	// escape to the heap.
+	s.responseID, s.respMod = id, model
+	s.finish = append(s.finishBuf[:0], finish...)
 }
 
 // Usage records token counts and the cost in nanodollars (USD × 1e9);
@@ -234,8 +263,29 @@ func (s *Span) End(status int, errType string) {
 	if !s.Recording() {
 		return
 	}
-	s.ended = true
-	s.status, s.errType = int64(status), errType
 	s.end = s.t.now()
-	s.t.exp.add(s)
+	s.close(status, errType)
+}
+
+// EndAt is End with the span's start and end given by the caller: times
+// it took anyway (the gateway's record of an attempt), so the span reads
+// no clock of its own and agrees with that record to the nanosecond.
+func (s *Span) EndAt(status int, errType string, start, end time.Time) {
+	if !s.Recording() {
+		return
+	}
+	s.start, s.end = start.UnixNano(), end.UnixNano()
+	s.close(status, errType)
+}
+
+func (s *Span) close(status int, errType string) {
+	d := s.spanData
+	if d.start == 0 { // a Timed span ended without its times
+		d.start = d.end
+	}
+	d.status, d.errType = int64(status), errType
+	d.t.exp.add(s) // encodes it: nothing refers to d afterwards
+	s.spanData = nil
+	*d = spanData{} // let go of the strings it holds
+	spanPool.Put(d)
 }

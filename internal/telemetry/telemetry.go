@@ -337,11 +337,11 @@ func (t *Tracer) StartRequest(ctx context.Context, h http.Header, method, path s
 	sc.spanID = newSpanID()
 	sc.sampled = t.sampler.sample(parent, &sc.traceID)
 	if !sc.sampled {
-		return context.WithValue(ctx, ctxKey{}, &unsampled{sc: sc, traceState: traceState}), nil
+		return withUnsampled(ctx, sc, traceState), nil
 	}
-	s := &Span{t: t, kind: kindServer, sc: sc, parent: parentID, remoteParent: remoteParent, traceState: traceState,
-		rec: true, start: t.now(), method: method, path: path, name1: method, name2: path}
-	return context.WithValue(ctx, ctxKey{}, s), s
+	s := newSpan(sc, traceState, &spanData{t: t, kind: kindServer, parent: parentID, remoteParent: remoteParent,
+		start: t.now(), method: method, path: path, name1: method, name2: path})
+	return withSpan(ctx, s), s
 }
 
 // Attempt describes an upstream attempt as it starts.
@@ -362,6 +362,9 @@ type Attempt struct {
 	// Start, when not zero, backdates the span (a call recorded after it
 	// was made).
 	Start time.Time
+	// Timed says the caller gives the span's start and end when it ends
+	// (EndAt): StartAttempt reads no clock.
+	Timed bool
 }
 
 // StartAttempt starts the client span of one upstream attempt under the
@@ -384,19 +387,20 @@ func (t *Tracer) StartAttempt(ctx context.Context, a *Attempt) (context.Context,
 	}
 	sc.spanID = newSpanID()
 	if !sc.sampled {
-		return context.WithValue(ctx, ctxKey{}, &unsampled{sc: sc, traceState: traceState}), nil
+		return withUnsampled(ctx, sc, traceState), nil
 	}
-	s := &Span{t: t, kind: kindClient, sc: sc, parent: parentID, traceState: traceState, rec: true,
+	s := newSpan(sc, traceState, &spanData{t: t, kind: kindClient, parent: parentID,
 		name1: a.Op, name2: a.Model, op: a.Op, model: a.Model,
 		providerName: ProviderNameFor(a.ProviderType, a.ProviderName, a.Hosting),
-		provider:     a.ProviderName, hosting: a.Hosting, region: a.Region, attempt: int64(a.N)}
+		provider:     a.ProviderName, hosting: a.Hosting, region: a.Region, attempt: int64(a.N)})
 	if a.PassThrough {
 		s.flag |= flagPassThrough
 	}
-	if a.Start.IsZero() {
-		s.start = t.now()
-	} else {
+	switch {
+	case !a.Start.IsZero():
 		s.start = a.Start.UnixNano()
+	case !a.Timed:
+		s.start = t.now()
 	}
-	return context.WithValue(ctx, ctxKey{}, s), s
+	return withSpan(ctx, s), s
 }

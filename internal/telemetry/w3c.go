@@ -190,12 +190,44 @@ func samplerFor(ratio float64, env func(string) string) sampler {
 // *unsampled when it does not (its ids are still propagated).
 type ctxKey struct{}
 
+// spanCtx is the context that carries a span. It is embedded in the Span
+// (or unsampled) it carries, so starting a span allocates once where
+// context.WithValue would allocate a second time for its node. It answers
+// Value(ctxKey{}) and hands every other question (deadline, cancellation,
+// other values) to its parent, as a valueCtx does.
+type spanCtx struct {
+	context.Context
+	v any // the *Span or *unsampled this node is embedded in
+}
+
+func (c *spanCtx) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c.v
+	}
+	return c.Context.Value(key)
+}
+
 // unsampled is a span that is not recorded: only its ids, for the
 // upstream's traceparent and its children. Much smaller than a Span, it
 // keeps sampled-out requests cheap.
 type unsampled struct {
+	ctx        spanCtx
 	sc         spanContext
 	traceState string
+}
+
+// withUnsampled returns a context carrying the ids of a span that is not
+// recorded.
+func withUnsampled(parent context.Context, sc spanContext, traceState string) context.Context {
+	u := &unsampled{ctx: spanCtx{Context: parent}, sc: sc, traceState: traceState}
+	u.ctx.v = u
+	return &u.ctx
+}
+
+// withSpan returns a context carrying s.
+func withSpan(parent context.Context, s *Span) context.Context {
+	s.ctx = spanCtx{Context: parent, v: s}
+	return &s.ctx
 }
 
 // current returns the ids of the span ctx carries, recorded or not.

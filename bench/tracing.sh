@@ -34,7 +34,11 @@ ROUNDS=${TRACING_ROUNDS:-16}
 DUR=${TRACING_DURATION:-2.5s}
 WARM=${TRACING_WARMUP:-5s}
 STREAM=()
-[[ ${TRACING_STREAM:-0} == 1 ]] && STREAM=(-stream)
+RATE=${TRACING_RATE:-2000}
+if [[ ${TRACING_STREAM:-0} == 1 ]]; then
+	STREAM=(-stream)
+	RATE=${TRACING_RATE:-800}
+fi
 WORK=$(mktemp -d /tmp/fulcrum-tracing.XXXXXX)
 go build -o "$WORK/" ./bench/mock ./bench/load ./bench/otlpsink ./cmd/fulcrum
 BIN="$WORK/fulcrum"
@@ -70,25 +74,29 @@ for mode in off off2 on; do
 	"$WORK/load" -url "http://127.0.0.1:${PORT[$mode]}/v1/chat/completions" -probe 10s
 done
 
-drive() { # drive MODE DURATION: prints that gateway's CPU µs per request
+LOAD=(-rate "$RATE")
+[[ $RATE == 0 ]] && LOAD=(-conns 32)
+drive() { # drive MODE DURATION: prints that gateway's CPU µs per request and the requests/s it served
 	"${PIN_LOAD[@]}" "$WORK/load" -url "http://127.0.0.1:${PORT[$1]}/v1/chat/completions" "${STREAM[@]}" \
-		-conns 32 -duration "$2" -warmup 300ms -pid "${GWPID[$1]}" -q | tail -1 |
-		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["cpu_us_per_req"], 2))'
+		"${LOAD[@]}" -duration "$2" -warmup 300ms -pid "${GWPID[$1]}" -q | tail -1 |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(round(r["cpu_us_per_req"], 2), round(r["rps"]))'
 }
 for mode in off off2 on; do drive "$mode" "$WARM" >/dev/null; done # warm-up, discarded
 
 PERMS=("off on off2" "on off2 off" "off2 off on" "off off2 on" "on off off2" "off2 on off")
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); binary: $BIN; ${STREAM[*]:-non-streaming}"
-echo "round  off µs/req  off2 µs/req  on µs/req  on vs off  off2 vs off (A/A)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); binary: $BIN; ${STREAM[*]:-non-streaming}; load: ${LOAD[*]}"
+echo "round  off µs/req  off2 µs/req  on µs/req  on vs off  off2 vs off (A/A)  req/s off/off2/on"
 : >"$WORK/rounds"
 for r in $(seq 1 "$ROUNDS"); do
-	declare -A us=()
-	for mode in ${PERMS[$(((r - 1) % 6))]}; do us[$mode]=$(drive "$mode" "$DUR"); done
+	declare -A us=() rps=()
+	for mode in ${PERMS[$(((r - 1) % 6))]}; do
+		read -r us[$mode] rps[$mode] < <(drive "$mode" "$DUR")
+	done
 	echo "${us[off]} ${us[off2]} ${us[on]}" >>"$WORK/rounds"
-	python3 - "$r" "${us[off]}" "${us[off2]}" "${us[on]}" <<-'EOF'
+	python3 - "$r" "${us[off]}" "${us[off2]}" "${us[on]}" "${rps[off]}/${rps[off2]}/${rps[on]}" <<-'EOF'
 		import sys
-		r, off, off2, on = int(sys.argv[1]), *map(float, sys.argv[2:])
-		print(f"{r:5d}  {off:10.1f}  {off2:11.1f}  {on:9.1f}  {100*(2*on/(off+off2)-1):+8.1f}%  {100*(off2/off-1):+8.1f}%")
+		r, (off, off2, on), rps = int(sys.argv[1]), map(float, sys.argv[2:5]), sys.argv[5]
+		print(f"{r:5d}  {off:10.1f}  {off2:11.1f}  {on:9.1f}  {100*(2*on/(off+off2)-1):+8.1f}%  {100*(off2/off-1):+16.1f}%  {rps}")
 	EOF
 done
 python3 - "$WORK/rounds" "$(cut -d' ' -f1-3 /proc/loadavg)" <<-'EOF'

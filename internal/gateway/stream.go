@@ -340,7 +340,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 				// Record before the terminal event reaches the client.
 				c.rc.usage = o.tap.Usage()
 				if tracing {
-					c.traceStreamEnd(id, model, finish, string(o.text))
+					c.traceStreamEndRaw(id, model, finish, o.text)
 				}
 				c.report(ctx, o.t, o.n, o.start, o.ttft, c.rc.usage, nil)
 				fw.write(buf)

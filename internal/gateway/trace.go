@@ -139,6 +139,22 @@ func (c *chatCall) traceResponse(resp *llm.ChatResponse) {
 // traceStreamEnd records a streamed answer's model, finish reason and
 // (when captured) text on the attempt's and the request's spans.
 func (c *chatCall) traceStreamEnd(id, model, finish, text string) {
+	c.traceStreamMeta(id, model, finish)
+	if c.captures() {
+		c.rc.span.OutputText(text, finish)
+	}
+}
+
+// traceStreamEndRaw is traceStreamEnd for a passed-through stream, whose
+// text is bytes: made a string only when it is captured.
+func (c *chatCall) traceStreamEndRaw(id, model, finish string, text []byte) {
+	c.traceStreamMeta(id, model, finish)
+	if c.captures() {
+		c.rc.span.OutputText(string(text), finish)
+	}
+}
+
+func (c *chatCall) traceStreamMeta(id, model, finish string) {
 	if c.att.Recording() {
 		var fb [1]string
 		fr := fb[:0]
@@ -146,9 +162,6 @@ func (c *chatCall) traceStreamEnd(id, model, finish, text string) {
 			fr = append(fr, finish)
 		}
 		c.att.Response(id, model, fr)
-	}
-	if c.captures() {
-		c.rc.span.OutputText(text, finish)
 	}
 }
 

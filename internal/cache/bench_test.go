@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
@@ -30,8 +29,6 @@ func BenchmarkMissWork(b *testing.B) {
 		if _, ok := c.Get(k); ok && i < len(reqs) {
 			b.Fatal("unexpected hit")
 		}
-		c.Put(k, &Entry{Raw: raw, RawFormat: "openai", Decode: decodeNothing, Provider: "api", Model: "m"}, time.Hour)
+		c.Put(k, &Entry{Raw: raw, RawFormat: "openai", Provider: "api", Model: "m"}, time.Hour)
 	}
 }
-
-func decodeNothing([]byte) (*llm.ChatResponse, error) { return nil, nil }

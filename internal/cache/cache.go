@@ -18,7 +18,8 @@
 package cache
 
 import (
-	"container/list"
+	"encoding/binary"
+	"math"
 	"sync"
 	"time"
 
@@ -26,11 +27,12 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
-// Entry is one cached answer.
+// Entry is one cached answer, as Put takes it and Get returns it.
 type Entry struct {
-	// Response is the upstream's answer (redacted form when the request's
-	// verdict redacts). Never modified once stored: use Clone before
-	// restoring values into it.
+	// Response is the upstream's canonical answer (redacted form when the
+	// request's verdict redacts), or nil for an entry kept as Raw only
+	// until a hit decodes it (see Cache.Answer). Never modified once
+	// stored: use Clone before restoring values into it.
 	Response *llm.ChatResponse
 	// Usage is what the original call used (the tokens a hit did not need).
 	Usage llm.Usage
@@ -46,32 +48,15 @@ type Entry struct {
 	// Raw is the answer as the upstream sent it, in the client wire format
 	// named RawFormat: a passed-through call's body, kept without decoding
 	// so that a miss costs what an uncached call costs. A hit in the same
-	// format replays it; any other hit decodes it once, with Decode (see
-	// Answer). Response is nil until then.
+	// format replays it; any other hit decodes it, once per entry (see
+	// Cache.Answer). Put copies it; the Raw that Get returns must not be
+	// modified.
 	Raw       []byte
 	RawFormat string
-	Decode    func([]byte) (*llm.ChatResponse, error)
-	// Stored is when the entry was written.
-	Stored  time.Time
-	expires time.Time
-	size    int64
-	once    sync.Once
-	decErr  error
-}
+	// Stored is when the entry was written (set by Put).
+	Stored time.Time
 
-// Answer returns the entry's canonical answer, decoding Raw the first time
-// when the entry was stored without one. The result must not be modified:
-// Clone it first.
-func (e *Entry) Answer() (*llm.ChatResponse, error) {
-	if e.Raw == nil || e.Decode == nil {
-		return e.Response, nil
-	}
-	e.once.Do(func() {
-		if e.Response == nil {
-			e.Response, e.decErr = e.Decode(e.Raw)
-		}
-	})
-	return e.Response, e.decErr
+	blob []byte // the stored form this entry was read from (Get)
 }
 
 // Info returns a provider description of who produced the answer, for a
@@ -100,19 +85,46 @@ type Stats struct {
 }
 
 // Cache is a bounded in-memory map from Key to Entry with a TTL per entry.
+//
+// It is laid out for the garbage collector, which otherwise charges every
+// request for the entries the cache holds: an entry is one slot in a slice
+// (its LRU links are slot indices, not pointers), its fields and Raw are
+// serialised into one pointer-free byte slice, and the index maps the key's
+// first 8 bytes to a slot, a map with no pointers that the collector never
+// scans. A live entry thus costs the collector one pointer to one object
+// that needs no scanning (two for an entry that holds a decoded answer),
+// where a map of keys to list elements of structs cost it five objects and
+// about twenty pointers. docs/benchmarks.md ("Response cache") has the
+// measurement.
 type Cache struct {
 	opt Options
 
 	mu    sync.Mutex // guards the following fields
-	lru   *list.List // of *item, most recently used at the front
-	items map[Key]*list.Element
-	bytes int64
-	stats Stats
+	index index
+	// chunks hold the slots, chunkSize each: the cache grows without
+	// copying (or re-faulting) the slots it has.
+	chunks [][]slot
+	nslots int32
+	// head and tail are the most and least recently used slots, free the
+	// first unused one (linked by next); -1 for none.
+	head, tail, free int32
+	bytes            int64
+	stats            Stats
 }
 
-type item struct {
-	key Key
-	e   *Entry
+const chunkSize = 1024
+
+// slot is one entry of the cache.
+type slot struct {
+	key        Key
+	prev, next int32
+	expires    int64 // Unix nanoseconds
+	size       int64
+	cost       int64 // the entry's CostNanos, for Stats.SavedNanos
+	blob       []byte
+	// resp is the canonical answer: the one stored, or Raw decoded by a
+	// hit in another format (nil until then).
+	resp *llm.ChatResponse
 }
 
 // New returns an empty cache.
@@ -126,58 +138,110 @@ func New(o Options) *Cache {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Cache{opt: o, lru: list.New(), items: map[Key]*list.Element{}}
+	return &Cache{opt: o, head: -1, tail: -1, free: -1}
 }
 
+func (c *Cache) slot(i int32) *slot { return &c.chunks[i/chunkSize][i%chunkSize] }
+
+// short is the index's key: the first 8 bytes of a SHA-256. Two keys that
+// share them (about one chance in 2^64 per pair) share a slot: each
+// replaces the other on Put, and Get compares the whole key, so the worst
+// case is an early eviction, never a wrong answer.
+func short(k Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) }
+
 // Get returns the live entry for k. An expired entry is removed and
-// reported as a miss.
+// reported as a miss. A miss reads no clock.
 func (c *Cache) Get(k Key) (*Entry, bool) {
-	now := c.opt.Now()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	el := c.items[k]
-	if el == nil {
+	i, ok := c.index.get(short(k))
+	if !ok || c.slot(i).key != k {
 		c.stats.Misses++
+		c.mu.Unlock()
 		return nil, false
 	}
-	it := el.Value.(*item)
-	if !now.Before(it.e.expires) {
-		c.removeLocked(el)
+	s := c.slot(i)
+	if c.opt.Now().UnixNano() >= s.expires {
+		c.removeLocked(i)
 		c.stats.Expired++
 		c.stats.Misses++
+		c.mu.Unlock()
 		return nil, false
 	}
-	c.lru.MoveToFront(el)
+	c.unlinkLocked(i)
+	c.pushFrontLocked(i)
 	c.stats.Hits++
-	c.stats.SavedNanos += it.e.CostNanos
-	return it.e, true
+	c.stats.SavedNanos += s.cost
+	blob, resp := s.blob, s.resp
+	c.mu.Unlock()
+	e := decodeEntry(blob)
+	e.Response = resp
+	return e, true
+}
+
+// Answer returns e's canonical answer: e.Response, or else e.Raw decoded
+// with decode. A decoded answer is kept with the cached entry (while it is
+// still the one under k), so later hits decode nothing; two first hits at
+// once may both decode. The result must not be modified: Clone it first.
+func (c *Cache) Answer(k Key, e *Entry, decode func([]byte) (*llm.ChatResponse, error)) (*llm.ChatResponse, error) {
+	if e.Response != nil || e.Raw == nil || decode == nil {
+		return e.Response, nil
+	}
+	r, err := decode(e.Raw)
+	if err != nil {
+		return nil, err
+	}
+	e.Response = r
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i, ok := c.index.get(short(k)); ok {
+		if s := c.slot(i); s.key == k && s.resp == nil && len(e.blob) > 0 && &s.blob[0] == &e.blob[0] {
+			s.resp = r
+		}
+	}
+	return r, nil
 }
 
 // Put stores e under k for ttl, evicting the least recently used entries
 // to stay within MaxBytes. It reports whether the entry was kept (not when
-// it is larger than MaxEntryBytes or ttl is not positive).
+// it is larger than MaxEntryBytes, has no answer, or ttl is not positive).
+// Put keeps e.Response (which must not be modified afterwards) and copies
+// everything else, Raw included: e itself is not retained.
 func (c *Cache) Put(k Key, e *Entry, ttl time.Duration) bool {
-	if ttl <= 0 || e == nil || (e.Response == nil && (e.Raw == nil || e.Decode == nil)) {
+	if ttl <= 0 || e == nil || (e.Response == nil && e.Raw == nil) {
+		return false
+	}
+	size := entrySize(e)
+	if size > c.opt.MaxEntryBytes || size > c.opt.MaxBytes {
+		c.mu.Lock()
+		c.stats.TooLarge++
+		c.mu.Unlock()
 		return false
 	}
 	now := c.opt.Now()
-	e.Stored, e.expires = now, now.Add(ttl)
-	e.size = entrySize(e)
+	blob := encodeEntry(e, now.UnixNano())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.size > c.opt.MaxEntryBytes || e.size > c.opt.MaxBytes {
-		c.stats.TooLarge++
-		return false
+	if i, ok := c.index.get(short(k)); ok {
+		c.removeLocked(i)
 	}
-	if el := c.items[k]; el != nil {
-		c.removeLocked(el)
-	}
-	for c.bytes+e.size > c.opt.MaxBytes {
-		c.removeLocked(c.lru.Back())
+	for c.bytes+size > c.opt.MaxBytes || (c.free < 0 && c.nslots > math.MaxInt32-chunkSize) {
+		c.removeLocked(c.tail)
 		c.stats.Evictions++
 	}
-	c.items[k] = c.lru.PushFront(&item{key: k, e: e})
-	c.bytes += e.size
+	i := c.free
+	if i >= 0 {
+		c.free = c.slot(i).next
+	} else {
+		if c.nslots%chunkSize == 0 {
+			c.chunks = append(c.chunks, make([]slot, chunkSize))
+		}
+		i = c.nslots
+		c.nslots++
+	}
+	*c.slot(i) = slot{key: k, expires: now.Add(ttl).UnixNano(), size: size, cost: e.CostNanos, blob: blob, resp: e.Response}
+	c.pushFrontLocked(i)
+	c.index.set(short(k), i)
+	c.bytes += size
 	c.stats.Stores++
 	return true
 }
@@ -190,19 +254,48 @@ func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stats
-	s.Entries, s.Bytes = len(c.items), c.bytes
+	s.Entries, s.Bytes = c.index.len(), c.bytes
 	return s
 }
 
-func (c *Cache) removeLocked(el *list.Element) {
-	it := c.lru.Remove(el).(*item)
-	delete(c.items, it.key)
-	c.bytes -= it.e.size
+// removeLocked drops slot i and puts it on the free list.
+func (c *Cache) removeLocked(i int32) {
+	c.unlinkLocked(i)
+	s := c.slot(i)
+	c.index.del(short(s.key))
+	c.bytes -= s.size
+	*s = slot{next: c.free}
+	c.free = i
 }
 
-// entryOverhead approximates the fixed cost of an entry: the structs, the
-// map slot and the list element.
-const entryOverhead = 512
+func (c *Cache) unlinkLocked(i int32) {
+	s := c.slot(i)
+	if s.prev >= 0 {
+		c.slot(s.prev).next = s.next
+	} else {
+		c.head = s.next
+	}
+	if s.next >= 0 {
+		c.slot(s.next).prev = s.prev
+	} else {
+		c.tail = s.prev
+	}
+}
+
+func (c *Cache) pushFrontLocked(i int32) {
+	s := c.slot(i)
+	s.prev, s.next = -1, c.head
+	if c.head >= 0 {
+		c.slot(c.head).prev = i
+	} else {
+		c.tail = i
+	}
+	c.head = i
+}
+
+// entryOverhead approximates the fixed cost of an entry: its slot, its
+// share of the index and the rounding of its blob's allocation.
+const entryOverhead = 256
 
 // entrySize approximates the memory an entry holds.
 func entrySize(e *Entry) int64 {

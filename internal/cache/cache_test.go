@@ -84,7 +84,7 @@ func TestEvictionLRU(t *testing.T) {
 	if st := c.Stats(); st.Evictions != 1 || st.Bytes != 3*one || st.Entries != 3 {
 		t.Fatalf("stats = %+v", st)
 	}
-	small := New(Options{MaxEntryBytes: 600})
+	small := New(Options{MaxEntryBytes: entrySize(answer(strings.Repeat("y", 200))) - 1})
 	if small.Put(keys[0], answer(strings.Repeat("y", 200)), time.Hour) {
 		t.Fatal("entry over max_entry_bytes kept")
 	}

@@ -66,13 +66,23 @@ var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 // fixed 8-byte fields (the key is most of the cache's own work on a miss).
 type hasher struct{ b []byte }
 
+// str and u64 write a value under 0x80 as the one byte its uvarint is,
+// without the call: most lengths and numbers in a request are that small.
 func (h *hasher) str(tag byte, s string) {
-	h.b = append(h.b, tag)
-	h.b = binary.AppendUvarint(h.b, uint64(len(s)))
+	if len(s) < 0x80 {
+		h.b = append(h.b, tag, byte(len(s)))
+	} else {
+		h.b = append(h.b, tag)
+		h.b = binary.AppendUvarint(h.b, uint64(len(s)))
+	}
 	h.b = append(h.b, s...)
 }
 
 func (h *hasher) u64(tag byte, v uint64) {
+	if v < 0x80 {
+		h.b = append(h.b, tag, byte(v))
+		return
+	}
 	h.b = append(h.b, tag)
 	h.b = binary.AppendUvarint(h.b, v)
 }

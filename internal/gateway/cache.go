@@ -55,7 +55,8 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 		h.Set("X-Fulcrum-Cache", "bypass")
 		return false, nil
 	}
-	sc := cache.Scope{Targets: c.permittedInfos()}
+	var infos [4]*provider.Info // on the stack for plans of up to four targets
+	sc := cache.Scope{Targets: c.appendPermittedInfos(infos[:0])}
 	if cl := c.rc.caller; cl != nil {
 		sc.Policy = cl.Policy
 		switch rule.Scope {
@@ -97,12 +98,10 @@ func cacheControl(h http.Header) (noStore, noCache bool) {
 	return noStore, noCache
 }
 
-// permittedInfos are the providers of the plan the verdict permits, in
-// plan order.
-func (c *chatCall) permittedInfos() []*provider.Info {
-	ts := c.plan.Targets()
-	out := make([]*provider.Info, 0, len(ts))
-	for _, t := range ts {
+// appendPermittedInfos appends the providers of the plan the verdict
+// permits, in plan order, to out.
+func (c *chatCall) appendPermittedInfos(out []*provider.Info) []*provider.Info {
+	for _, t := range c.plan.Targets() {
 		if info := t.Provider.Info(); c.clr.Permits(info) {
 			out = append(out, info)
 		}
@@ -137,7 +136,7 @@ func (c *chatCall) serveHit(w http.ResponseWriter, e *cache.Entry) error {
 		w.Write(e.Raw)
 		return nil
 	}
-	answer, err := e.Answer()
+	answer, err := s.opts.Cache.Answer(c.cache.key, e, rawDecoder(formatNamed(e.RawFormat)))
 	if err != nil || answer == nil {
 		return &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Message: "could not decode the cached answer", Err: err}
 	}
@@ -213,13 +212,12 @@ func (c *chatCall) cacheStore(t *Target, resp *llm.ChatResponse, u *llm.Usage) {
 // cacheStoreRaw keeps a passed-through answer as the bytes sent to the
 // client, decoded only if a later hit needs another format or a stream.
 func (c *chatCall) cacheStoreRaw(t *Target, raw []byte, u *llm.Usage) {
-	dec := rawDecoder(c.rc.format)
-	if c.cache == nil || t == nil || dec == nil {
+	if c.cache == nil || t == nil || rawDecoder(c.rc.format) == nil {
 		return
 	}
 	info := t.Provider.Info()
-	e := &cache.Entry{
-		Raw: raw, RawFormat: c.rc.format.name, Decode: dec,
+	e := &cache.Entry{ // Put copies it: on the stack
+		Raw: raw, RawFormat: c.rc.format.name,
 		Provider: info.Name, Hosting: info.Hosting, Region: info.Region,
 		Model: t.Model, Upstream: t.Upstream, CostNanos: c.spent.ProprietaryNanos + c.spent.SelfHostedNanos,
 	}
@@ -227,6 +225,16 @@ func (c *chatCall) cacheStoreRaw(t *Target, raw []byte, u *llm.Usage) {
 		e.Usage = *u
 	}
 	c.s.opts.Cache.Put(c.cache.key, e, c.cache.rule.TTL)
+}
+
+// formatNamed is the wire format a raw cache entry was stored in.
+func formatNamed(name string) *wireFormat {
+	for _, f := range []*wireFormat{fmtOpenAI, fmtAnthropic} {
+		if f.name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // rawDecoder decodes a passed-through answer body of format f into the

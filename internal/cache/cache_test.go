@@ -179,3 +179,62 @@ func BenchmarkKey(b *testing.B) {
 		NewKey(r, s)
 	}
 }
+
+// TestRawEntry: an entry kept as raw bytes comes back field for field, its
+// Raw a copy of what was put, and a hit in another format decodes it once
+// per entry (the decoded answer is kept for later hits, and dropped with
+// the entry).
+func TestRawEntry(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 123)}
+	c := New(Options{Now: clk.now})
+	k := NewKey(req("hello"), &Scope{Policy: "default"})
+	raw := []byte(`{"id":"r","choices":[]}`)
+	in := Entry{
+		Usage:     llm.Usage{InputTokens: 12, OutputTokens: 300, CacheReadTokens: 4, CacheWriteTokens: 5, ReasoningTokens: 200, Estimated: true},
+		CostNanos: 1_234_567, Provider: "gpu-eu", Hosting: provider.SelfHosted, Region: "eu-west",
+		Model: "m", Upstream: "llama-3", Raw: raw, RawFormat: "openai",
+	}
+	if !c.Put(k, &in, time.Minute) {
+		t.Fatal("Put refused a raw entry")
+	}
+	raw[0] = 'X' // the caller's buffer is not the cache's
+	e, ok := c.Get(k)
+	if !ok {
+		t.Fatal("miss after Put")
+	}
+	want := in
+	want.Raw, want.Stored = []byte(`{"id":"r","choices":[]}`), clk.t
+	if string(e.Raw) != string(want.Raw) || e.Usage != want.Usage || e.CostNanos != want.CostNanos || e.Provider != want.Provider ||
+		e.Hosting != want.Hosting || e.Region != want.Region || e.Model != want.Model || e.Upstream != want.Upstream ||
+		e.RawFormat != want.RawFormat || !e.Stored.Equal(want.Stored) || e.Response != nil {
+		t.Fatalf("Get = %+v\nwant %+v", e, want)
+	}
+	decodes := 0
+	decode := func(b []byte) (*llm.ChatResponse, error) {
+		decodes++
+		return &llm.ChatResponse{ID: string(b[7:8])}, nil
+	}
+	for range 3 {
+		e, _ := c.Get(k)
+		r, err := c.Answer(k, e, decode)
+		if err != nil || r == nil || r.ID != "r" {
+			t.Fatalf("Answer = %v, %v", r, err)
+		}
+	}
+	if decodes != 1 {
+		t.Fatalf("decoded %d times, want once per entry", decodes)
+	}
+	// A new entry under the same key is decoded afresh; an answer decoded
+	// from the old entry is not attached to it.
+	old, _ := c.Get(k)
+	old.Response = nil
+	c.Put(k, &in, time.Minute)
+	c.Answer(k, old, decode)
+	e, _ = c.Get(k)
+	if e.Response != nil {
+		t.Fatal("an answer decoded from a replaced entry was attached to the new one")
+	}
+	if st := c.Stats(); st.Entries != 1 || st.Bytes != entrySize(&in) {
+		t.Fatalf("stats = %+v", st)
+	}
+}

@@ -52,7 +52,7 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 	// A completions request only a completions endpoint can serve (FIM,
 	// echo, logprobs...) takes the pass-through path, which is not cached.
 	if noStore || c.req.N > 1 || (c.in.completions != nil && c.in.completions.Native != "") {
-		h.Set("X-Fulcrum-Cache", "bypass")
+		h["X-Fulcrum-Cache"] = cacheBypass
 		return false, nil
 	}
 	var infos [4]*provider.Info // on the stack for plans of up to four targets
@@ -71,16 +71,25 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 	}
 	c.cache = &cacheState{key: cache.NewKey(c.req, &sc), rule: rule}
 	if noCache {
-		h.Set("X-Fulcrum-Cache", "miss")
+		h["X-Fulcrum-Cache"] = cacheMiss
 		return false, nil
 	}
 	e, ok := s.opts.Cache.Get(c.cache.key)
 	if !ok || !c.clr.Permits(e.Info()) {
-		h.Set("X-Fulcrum-Cache", "miss")
+		h["X-Fulcrum-Cache"] = cacheMiss
 		return false, nil
 	}
 	return true, c.serveHit(w, e)
 }
+
+// The X-Fulcrum-Cache values, shared by every response so that setting one
+// allocates nothing (Header.Set makes a new slice each time). No code
+// modifies a header value in place; Header.Add would append to a copy.
+var (
+	cacheMiss   = []string{"miss"}
+	cacheHit    = []string{"hit"}
+	cacheBypass = []string{"bypass"}
+)
 
 // cacheControl reads the client's Cache-Control: no-store (neither read
 // nor write the cache) and no-cache (do not answer from it, but store).
@@ -120,7 +129,7 @@ func (c *chatCall) serveHit(w http.ResponseWriter, e *cache.Entry) error {
 		}
 	}
 	h := w.Header()
-	h.Set("X-Fulcrum-Cache", "hit")
+	h["X-Fulcrum-Cache"] = cacheHit
 	c.setCost(h) // a hit costs nothing upstream
 	h.Set("Age", strconv.Itoa(int(s.opts.Now().Sub(e.Stored)/time.Second)))
 	c.rc.provider = e.Provider

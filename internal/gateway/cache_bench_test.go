@@ -23,14 +23,15 @@ import (
 //	off        no cache configured (the default)
 //	elsewhere  a cache configured for another model only
 //	miss       the model opted in, every prompt new: key, look-up, store
+//	miss-full  the same into a cache bounded to 2 MiB: every store evicts
 //	hit        the model opted in, the same prompt: answered from the cache
 //
 // Every variant but hit sends a different prompt each time, so they do
 // the same upstream work. docs/benchmarks.md has the numbers.
 func BenchmarkCacheCPU(b *testing.B) {
-	rules := func(model string) func(o *gateway.Options) {
+	rules := func(model string, co cache.Options) func(o *gateway.Options) {
 		return func(o *gateway.Options) {
-			o.Cache = cache.New(cache.Options{})
+			o.Cache = cache.New(co)
 			o.CacheRules = map[string]gateway.CacheRule{model: {TTL: time.Hour}}
 		}
 	}
@@ -41,9 +42,10 @@ func BenchmarkCacheCPU(b *testing.B) {
 		header string // X-Fulcrum-Cache each answer must carry
 	}{
 		{"off", nil, true, ""},
-		{"elsewhere", rules("m-anthropic"), true, ""},
-		{"miss", rules("m-openai"), true, "miss"},
-		{"hit", rules("m-openai"), false, "hit"},
+		{"elsewhere", rules("m-anthropic", cache.Options{}), true, ""},
+		{"miss", rules("m-openai", cache.Options{}), true, "miss"},
+		{"miss-full", rules("m-openai", cache.Options{MaxBytes: 2 << 20}), true, "miss"},
+		{"hit", rules("m-openai", cache.Options{}), false, "hit"},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			e := newEnvWith(b, v.tweak)
@@ -86,9 +88,9 @@ func BenchmarkCacheCPU(b *testing.B) {
 	}
 }
 
-// BenchmarkCacheOverhead runs "off" and "miss" (above) side by side,
-// alternating batches of 50 requests (off, on, on, off...), so that a busy machine's drift
-// charges both alike, and reports each one's CPU per request and the
+// BenchmarkCacheOverhead runs "off" and "miss" (above) side by side, with
+// a second "off" gateway as an A/A control, in batches of 50 requests in
+// rotating order, so that a busy machine's drift charges all alike, and reports each one's CPU per request and the
 // difference: what turning the cache on costs a request that misses (the
 // worst case: key, look-up and store, then the same upstream call).
 //
@@ -115,7 +117,7 @@ func cacheOverhead(b *testing.B, co cache.Options) {
 		e.oa.Record(false)
 		return &side{e: e, c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
 	}
-	off := mk(nil)
+	off, off2 := mk(nil), mk(nil)
 	var c *cache.Cache
 	on := mk(func(o *gateway.Options) {
 		c = cache.New(co)
@@ -123,6 +125,7 @@ func cacheOverhead(b *testing.B, co cache.Options) {
 		o.CacheRules = map[string]gateway.CacheRule{"m-openai": {TTL: time.Hour}}
 	})
 	defer off.c.CloseIdleConnections()
+	defer off2.c.CloseIdleConnections()
 	defer on.c.CloseIdleConnections()
 	var seq atomic.Int64
 	send := func(s *side) {
@@ -139,6 +142,7 @@ func cacheOverhead(b *testing.B, co cache.Options) {
 		}
 	}
 	send(off)
+	send(off2)
 	send(on)
 	if co.MaxBytes > 0 {
 		for c.Stats().Evictions == 0 {
@@ -148,12 +152,10 @@ func cacheOverhead(b *testing.B, co cache.Options) {
 	const batch = 50
 	b.ResetTimer()
 	for done, round := 0, 0; done < b.N; done, round = done+batch, round+1 {
-		// off, on, then on, off: neither side always runs right after the
-		// other (and pays for the garbage it left).
-		order := []*side{off, on}
-		if round%2 == 1 {
-			order = []*side{on, off}
-		}
+		// The order rotates through all six permutations: no side
+		// always runs right after another (and pays for the garbage it
+		// left).
+		order := orders(off, off2, on)[round%6]
 		for _, s := range order {
 			c0 := cpuTime()
 			for range min(batch, b.N-done) {
@@ -164,10 +166,18 @@ func cacheOverhead(b *testing.B, co cache.Options) {
 		}
 	}
 	b.StopTimer()
-	offNs, onNs := float64(off.cpu)/float64(off.n), float64(on.cpu)/float64(on.n)
+	offNs, off2Ns, onNs := float64(off.cpu)/float64(off.n), float64(off2.cpu)/float64(off2.n), float64(on.cpu)/float64(on.n)
 	b.ReportMetric(offNs, "off-cpu-ns/op")
 	b.ReportMetric(onNs, "miss-cpu-ns/op")
 	b.ReportMetric(100*(onNs-offNs)/offNs, "overhead-%")
+	// off2 is a second gateway without a cache: how far two identical
+	// sides drift apart, the noise floor of overhead-%.
+	b.ReportMetric(100*(off2Ns-offNs)/offNs, "aa-%")
+}
+
+// orders lists the six orders of three sides.
+func orders[T any](a, b, c T) [6][]T {
+	return [6][]T{{a, b, c}, {c, a, b}, {b, c, a}, {a, c, b}, {b, a, c}, {c, b, a}}
 }
 
 // cpuTime is the CPU (user + system) this process has used so far.

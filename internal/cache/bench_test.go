@@ -10,7 +10,7 @@ import (
 
 // BenchmarkMissWork is the cache's own work on a miss, without any HTTP:
 // the key of a one-message request, the look-up that misses, and the
-// store of a passed-through answer (~600 bytes, copied into the entry),
+// store of a passed-through answer (~600 bytes, kept as it is),
 // into a cache that keeps growing as the gateway benchmark's does. Its
 // data stays in the CPU's caches, unlike a gateway's between requests. It is what BenchmarkCacheOverhead
 // (internal/gateway) tries to see inside a whole request's CPU.

@@ -13,10 +13,9 @@ import (
 //	uvarint ×6  lengths of Provider, Hosting, Region, Model, Upstream, RawFormat
 //	varint ×8   Usage (5 counts, Estimated), CostNanos, Stored (Unix ns)
 //	bytes       the six strings, back to back
-//	bytes       Raw, to the end
 //
-// The canonical Response, when the entry has one, is kept beside it in the
-// slot.
+// Raw (the bytes sent to the client, not copied) and the canonical
+// Response, when the entry has them, are kept beside it in the slot.
 
 // encodeEntry serialises e, stored at storedNanos, in one allocation of
 // exactly its size.
@@ -37,16 +36,16 @@ func encodeEntry(e *Entry, storedNanos int64) []byte {
 	for _, v := range [8]int64{u.InputTokens, u.OutputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.ReasoningTokens, est, e.CostNanos, storedNanos} {
 		hdr = binary.AppendVarint(hdr, v)
 	}
-	b := make([]byte, 0, len(hdr)+n+len(e.Raw))
+	b := make([]byte, 0, len(hdr)+n)
 	b = append(b, hdr...)
 	for _, s := range strs {
 		b = append(b, s...)
 	}
-	return append(b, e.Raw...)
+	return b
 }
 
 // decodeEntry reads what encodeEntry wrote. The strings share one
-// allocation; Raw aliases b (never modified once stored).
+// allocation.
 func decodeEntry(b []byte) *Entry {
 	var lens [6]int
 	p, n := 0, 0
@@ -70,8 +69,5 @@ func decodeEntry(b []byte) *Entry {
 	}
 	e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CacheReadTokens = nums[0], nums[1], nums[2]
 	e.Usage.CacheWriteTokens, e.Usage.ReasoningTokens, e.Usage.Estimated = nums[3], nums[4], nums[5] == 1
-	if raw := b[p+n:]; len(raw) > 0 {
-		e.Raw = raw[:len(raw):len(raw)]
-	}
 	return e
 }

@@ -49,8 +49,8 @@ type Entry struct {
 	// named RawFormat: a passed-through call's body, kept without decoding
 	// so that a miss costs what an uncached call costs. A hit in the same
 	// format replays it; any other hit decodes it, once per entry (see
-	// Cache.Answer). Put copies it; the Raw that Get returns must not be
-	// modified.
+	// Cache.Answer). Put keeps it without copying: it must not be
+	// modified afterwards.
 	Raw       []byte
 	RawFormat string
 	// Stored is when the entry was written (set by Put).
@@ -86,16 +86,15 @@ type Stats struct {
 
 // Cache is a bounded in-memory map from Key to Entry with a TTL per entry.
 //
-// It is laid out for the garbage collector, which otherwise charges every
-// request for the entries the cache holds: an entry is one slot in a slice
-// (its LRU links are slot indices, not pointers), its fields and Raw are
-// serialised into one pointer-free byte slice, and the index maps the key's
-// first 8 bytes to a slot, a map with no pointers that the collector never
-// scans. A live entry thus costs the collector one pointer to one object
-// that needs no scanning (two for an entry that holds a decoded answer),
-// where a map of keys to list elements of structs cost it five objects and
-// about twenty pointers. docs/benchmarks.md ("Response cache") has the
-// measurement.
+// It is laid out for the request that misses, whose cost is the key, one
+// look-up and one store in a cache of tens of thousands of entries that are
+// rarely in the CPU's caches: an entry is a slot in chunked arrays (its LRU
+// links are slot indices, not list elements), its small fields are
+// serialised into one pointer-free byte slice, and the index is an
+// open-addressing table of key prefixes (index.go) that a look-up reads one
+// cache line of, where a Go map reads two or three. Nothing of it needs a
+// pointer scan but the slots, and a store allocates one small object. The
+// profile behind this is in docs/benchmarks.md ("Response cache").
 type Cache struct {
 	opt Options
 
@@ -120,8 +119,9 @@ type slot struct {
 	prev, next int32
 	expires    int64 // Unix nanoseconds
 	size       int64
-	cost       int64 // the entry's CostNanos, for Stats.SavedNanos
-	blob       []byte
+	cost       int64  // the entry's CostNanos, for Stats.SavedNanos
+	blob       []byte // the entry's other fields (blob.go)
+	raw        []byte
 	// resp is the canonical answer: the one stored, or Raw decoded by a
 	// hit in another format (nil until then).
 	resp *llm.ChatResponse
@@ -171,10 +171,10 @@ func (c *Cache) Get(k Key) (*Entry, bool) {
 	c.pushFrontLocked(i)
 	c.stats.Hits++
 	c.stats.SavedNanos += s.cost
-	blob, resp := s.blob, s.resp
+	blob, raw, resp := s.blob, s.raw, s.resp
 	c.mu.Unlock()
 	e := decodeEntry(blob)
-	e.Response = resp
+	e.Raw, e.Response = raw, resp
 	return e, true
 }
 
@@ -204,8 +204,8 @@ func (c *Cache) Answer(k Key, e *Entry, decode func([]byte) (*llm.ChatResponse, 
 // Put stores e under k for ttl, evicting the least recently used entries
 // to stay within MaxBytes. It reports whether the entry was kept (not when
 // it is larger than MaxEntryBytes, has no answer, or ttl is not positive).
-// Put keeps e.Response (which must not be modified afterwards) and copies
-// everything else, Raw included: e itself is not retained.
+// Put keeps e.Response and e.Raw (neither may be modified afterwards) and
+// copies everything else: e itself is not retained.
 func (c *Cache) Put(k Key, e *Entry, ttl time.Duration) bool {
 	if ttl <= 0 || e == nil || (e.Response == nil && e.Raw == nil) {
 		return false
@@ -238,7 +238,7 @@ func (c *Cache) Put(k Key, e *Entry, ttl time.Duration) bool {
 		i = c.nslots
 		c.nslots++
 	}
-	*c.slot(i) = slot{key: k, expires: now.Add(ttl).UnixNano(), size: size, cost: e.CostNanos, blob: blob, resp: e.Response}
+	*c.slot(i) = slot{key: k, expires: now.Add(ttl).UnixNano(), size: size, cost: e.CostNanos, blob: blob, raw: e.Raw, resp: e.Response}
 	c.pushFrontLocked(i)
 	c.index.set(short(k), i)
 	c.bytes += size
@@ -299,7 +299,7 @@ const entryOverhead = 256
 
 // entrySize approximates the memory an entry holds.
 func entrySize(e *Entry) int64 {
-	n := int64(entryOverhead + len(e.Provider) + len(e.Region) + len(e.Model) + len(e.Upstream) + len(e.Raw))
+	n := int64(entryOverhead + len(e.Provider) + len(e.Region) + len(e.Model) + len(e.Upstream) + cap(e.Raw))
 	r := e.Response
 	if r == nil {
 		// Raw only: a decoded answer, made on a hit in another format,

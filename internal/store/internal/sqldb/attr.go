@@ -55,8 +55,8 @@ func attrUpsert() string {
 // attrStmts are the prepared attribution upserts: for attrRowsPerStmt
 // rows and for one and, with Arrays, for any number given as arrays.
 type attrStmts struct {
-	arr  *sql.Stmt
-	rows rowStmts
+	arr       *sql.Stmt
+	rows, big rowStmts // attrRowsPerStmt rows and one; rowsPerStmt rows
 }
 
 func (s *DB) prepareAttr(ctx context.Context) (a attrStmts, err error) {
@@ -65,13 +65,17 @@ func (s *DB) prepareAttr(ctx context.Context) (a attrStmts, err error) {
 			return a, err
 		}
 	}
-	a.rows, err = s.rowStmtsOf(ctx, attrNCols, attrRowsPerStmt, func(rows int) string {
+	q := func(rows int) string {
 		if s.d.Arrays {
 			// attrSQL gives arrays; these are plain rows.
 			return s.insertSQL("usage_rollup_attr", attrKeyCols+", "+rollupSumCols, attrNCols, rows) + attrUpsert()
 		}
 		return s.attrSQL(rows)
-	})
+	}
+	if a.rows, err = s.rowStmtsOf(ctx, attrNCols, attrRowsPerStmt, q); err != nil || s.d.Arrays {
+		return a, err
+	}
+	a.big, err = s.rowStmtsOf(ctx, attrNCols, rowsPerStmt, q)
 	return a, err
 }
 
@@ -123,7 +127,16 @@ func (s *DB) upsertAttr(ctx context.Context, tx *sql.Tx, st attrStmts, m map[sto
 		_, err := tx.StmtContext(ctx, st.arr).ExecContext(ctx, args...)
 		return err
 	}
-	return st.rows.exec(ctx, tx, len(keys), func(args []any, i int) []any { return appendAttrArgs(args, keys[i], m[keys[i]]) })
+	// Many rows (a batch of many end users) go rowsPerStmt a statement,
+	// the rest attrRowsPerStmt.
+	i := 0
+	if n := len(keys) / rowsPerStmt * rowsPerStmt; n > 0 && st.big.many != nil {
+		if err := st.big.exec(ctx, tx, n, func(args []any, j int) []any { return appendAttrArgs(args, keys[j], m[keys[j]]) }); err != nil {
+			return err
+		}
+		i = n
+	}
+	return st.rows.exec(ctx, tx, len(keys)-i, func(args []any, j int) []any { return appendAttrArgs(args, keys[i+j], m[keys[i+j]]) })
 }
 
 // userDay is an end user on a UTC day (the day's start, Unix µs).
@@ -222,10 +235,10 @@ type attrWork struct {
 // capUsers returns, for each end user of the records keep allows, the name
 // the rollups sum them under: their own, or store.OtherUser once their day
 // names endUsersPerDay others. Users new to a day are admitted in tx, in
-// the order the batch first names them.
+// the order the batch first names them, a day's at a time (admit).
 func (s *DB) capUsers(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord, keep []bool, w *attrWork) (map[userDay]string, error) {
 	var names map[userDay]string
-	limit := s.endUsersPerDay()
+	var ask []userDay // not cached, in first-named order
 	for i := range recs {
 		r := &recs[i]
 		if r.EndUser == "" || (keep != nil && !keep[i]) {
@@ -239,56 +252,118 @@ func (s *DB) capUsers(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord,
 			names = map[userDay]string{}
 		}
 		named, known := s.users.lookup(u)
-		if !known {
-			var err error
-			if named, err = s.admit(ctx, tx, u, limit, w); err != nil {
-				return nil, fmt.Errorf("end users: %w", err)
+		switch {
+		case !known:
+			names[u] = "" // decided below
+			ask = append(ask, u)
+		case named:
+			names[u] = u.user
+		default:
+			names[u] = store.OtherUser
+		}
+	}
+	for len(ask) > 0 {
+		// One day's users at a time; the rest wait for the next turn.
+		day, users, rest := ask[0].day, []string(nil), ask[:0:0]
+		for _, u := range ask {
+			if u.day == day {
+				users = append(users, u.user)
+			} else {
+				rest = append(rest, u)
 			}
 		}
-		names[u] = store.OtherUser
-		if named {
-			names[u] = u.user
+		named, err := s.admit(ctx, tx, day, users, w)
+		if err != nil {
+			return nil, fmt.Errorf("end users: %w", err)
 		}
+		for _, user := range users {
+			u := userDay{day, user}
+			names[u] = store.OtherUser
+			if named[user] {
+				names[u] = user
+			}
+		}
+		ask = rest
 	}
 	return names, nil
 }
 
-// admit names u on its day if it is named already or the day has room.
-// Under concurrent PostgreSQL writers a day may name a few more than
-// limit: each counts the day's users before adding its own.
-func (s *DB) admit(ctx context.Context, tx *sql.Tx, u userDay, limit int, w *attrWork) (bool, error) {
+// admitChunk bounds the users one statement of admit names (2 parameters
+// each on insert).
+const admitChunk = 200
+
+// admit returns which of users (new to the cache, in first-named order)
+// day names: those it names already, then new ones while the day has room.
+// Under concurrent PostgreSQL writers a day may name a few more than the
+// cap: each counts the day's users before adding its own.
+func (s *DB) admit(ctx context.Context, tx *sql.Tx, day int64, users []string, w *attrWork) (map[string]bool, error) {
 	if w.found == nil {
 		w.found, w.full = map[userDay]bool{}, map[int64]bool{}
 	}
-	exists := func() (bool, error) {
-		var n int
-		err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rollup_end_users WHERE day = ? AND end_user = ?`), u.day, u.user).Scan(&n)
-		return n > 0, err
-	}
-	ok, err := exists()
-	if err != nil || ok {
-		w.found[u] = ok
-		return ok, err
-	}
-	if !w.full[u.day] && !s.users.isFull(u.day) {
-		var n int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rollup_end_users WHERE day = ?`), u.day).Scan(&n); err != nil {
-			return false, err
+	named := make(map[string]bool, len(users))
+	for i := 0; i < len(users); i += admitChunk {
+		chunk := users[i:min(i+admitChunk, len(users))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, day)
+		for _, u := range chunk {
+			args = append(args, u)
 		}
-		if n < limit {
-			// Another writer may name u meanwhile (PostgreSQL): then
-			// the insert does nothing and u is named all the same.
-			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO rollup_end_users (day, end_user) VALUES (?, ?) ON CONFLICT DO NOTHING`),
-				u.day, u.user); err != nil {
-				return false, err
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT end_user FROM rollup_end_users WHERE day = ? AND end_user IN (?`+
+			strings.Repeat(", ?", len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, err
 			}
-			w.found[u] = true
-			return true, nil
+			named[u] = true
 		}
-		w.full[u.day] = true
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	w.found[u] = false
-	return false, nil
+	var fresh []string
+	for _, u := range users {
+		if !named[u] {
+			fresh = append(fresh, u)
+		}
+	}
+	if len(fresh) > 0 && !s.users.isFull(day) {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rollup_end_users WHERE day = ?`), day).Scan(&n); err != nil {
+			return nil, err
+		}
+		room := max(0, s.endUsersPerDay()-n)
+		admitted := fresh[:min(room, len(fresh))]
+		w.full[day] = room <= len(fresh)
+		for i := 0; i < len(admitted); i += admitChunk {
+			chunk := admitted[i:min(i+admitChunk, len(admitted))]
+			args := make([]any, 0, 2*len(chunk))
+			for _, u := range chunk {
+				args = append(args, day, u)
+			}
+			// Another writer may name a user meanwhile (PostgreSQL):
+			// then its insert does nothing and the user is named all
+			// the same.
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO rollup_end_users (day, end_user) VALUES (?, ?)`+
+				strings.Repeat(", (?, ?)", len(chunk)-1)+` ON CONFLICT DO NOTHING`), args...); err != nil {
+				return nil, err
+			}
+			for _, u := range chunk {
+				named[u] = true
+			}
+		}
+	} else if len(fresh) > 0 {
+		w.full[day] = true
+	}
+	for _, u := range users {
+		w.found[userDay{day, u}] = named[u]
+	}
+	return named, nil
 }
 
 // sumAttr is store.AddAttr over the records keep allows.

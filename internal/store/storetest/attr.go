@@ -145,9 +145,11 @@ func testAttrRollups(t *testing.T, s store.Store) {
 		many = append(many, rec(id, 1, func(r *store.UsageRecord) { r.Time, r.EndUser = at, user }),
 			rec(id, 2, func(r *store.UsageRecord) { r.Time, r.EndUser, r.CostNanos = at.Add(time.Second), user, 7 }))
 	}
-	// Batches of one user (two rollup rows: PostgreSQL sends them as
-	// plain rows) and of several (as arrays); each admits the next users.
-	insert(t, s, many[:2]...)
+	// Batches of one record (four main and two attribution rollup rows:
+	// PostgreSQL upserts them in one statement), of two users (plain
+	// rows) and of four (arrays); each admits the next users.
+	insert(t, s, many[:1]...)
+	insert(t, s, many[1:2]...)
 	insert(t, s, many[2:6]...)
 	insert(t, s, many[6:]...)
 	got, err := s.UsageSummary(ctx, store.UsageFilter{From: day, To: day.Add(24 * time.Hour)}, []store.GroupBy{store.ByUser})

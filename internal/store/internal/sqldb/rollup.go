@@ -22,13 +22,16 @@ const rollupRowsPerStmt = 4
 
 // rollupSQL adds rows rows of sums to rollup rows, creating them if needed.
 func (s *DB) rollupSQL(rows int) string {
+	return s.insertSQL("usage_rollup", rollupKeyCols+", "+rollupSumCols, rollupNCols, rows) + rollupUpsert()
+}
+
+func rollupUpsert() string {
 	var set []string
 	for _, c := range strings.Split(rollupSumCols, ",") {
 		c = strings.TrimSpace(c)
 		set = append(set, c+" = usage_rollup."+c+" + excluded."+c)
 	}
-	return s.insertSQL("usage_rollup", rollupKeyCols+", "+rollupSumCols, rollupNCols, rows) +
-		` ON CONFLICT (` + rollupKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
+	return ` ON CONFLICT (` + rollupKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
 const rollupNCols = 10 + 11 + store.LatencyBuckets
@@ -54,18 +57,19 @@ func (s *DB) upsertRollups(ctx context.Context, tx *sql.Tx, st rowStmts, m map[s
 		return nil
 	}
 	keys := store.SortedRollupKeys(m)
-	err := st.exec(ctx, tx, len(keys), func(args []any, i int) []any {
-		k, d := keys[i], m[keys[i]]
-		args = append(args, k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.UpstreamModel, k.Hosting,
-			k.PolicyAction, k.DataClasses, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens, d.CacheWriteTokens,
-			d.ReasoningTokens, d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum)
-		for _, c := range d.Latency {
-			args = append(args, c)
-		}
-		return args
-	})
+	err := st.exec(ctx, tx, len(keys), func(args []any, i int) []any { return appendRollupArgs(args, keys[i], m[keys[i]]) })
 	if err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	return nil
+}
+
+func appendRollupArgs(args []any, k store.RollupKey, d *store.RollupDelta) []any {
+	args = append(args, k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.UpstreamModel, k.Hosting,
+		k.PolicyAction, k.DataClasses, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens, d.CacheWriteTokens,
+		d.ReasoningTokens, d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum)
+	for _, c := range d.Latency {
+		args = append(args, c)
+	}
+	return args
 }

@@ -40,6 +40,11 @@ func (s *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 // insertSQL is an INSERT of rows rows of n columns each, bound to ? (or
 // $n) placeholders.
 func (s *DB) insertSQL(table, cols string, n, rows int) string {
+	return s.rebind(rowsSQL(table, cols, n, rows))
+}
+
+// rowsSQL is insertSQL with ? placeholders.
+func rowsSQL(table, cols string, n, rows int) string {
 	var b strings.Builder
 	b.Grow(len(table) + len(cols) + 32 + rows*(n*2+3))
 	b.WriteString("INSERT INTO ")
@@ -55,7 +60,7 @@ func (s *DB) insertSQL(table, cols string, n, rows int) string {
 		b.WriteString(strings.Repeat(",?", n-1))
 		b.WriteByte(')')
 	}
-	return s.rebind(b.String())
+	return b.String()
 }
 
 // rowStmts are the two prepared INSERTs a batch of rows goes through.

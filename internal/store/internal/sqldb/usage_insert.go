@@ -37,6 +37,8 @@ type usageStmts struct {
 	rows, rollups rowStmts
 	arr, totals   *sql.Stmt
 	attr          attrStmts
+	// both is bothSQL's statement (Arrays only).
+	both *sql.Stmt
 }
 
 // prepareUsage prepares them; call it before BeginTx. They are kept
@@ -64,7 +66,10 @@ func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
 	if u.rollups, err = s.rowStmtsOf(ctx, rollupNCols, rollupRowsPerStmt, s.rollupSQL); err != nil {
 		return u, err
 	}
-	u.attr, err = s.prepareAttr(ctx)
+	if u.attr, err = s.prepareAttr(ctx); err != nil || !s.d.Arrays {
+		return u, err
+	}
+	u.both, err = s.prepared(ctx, s.bothSQL())
 	return u, err
 }
 
@@ -84,10 +89,7 @@ func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs 
 	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, nil)); err != nil {
 		return fmt.Errorf("totals: %w", err)
 	}
-	if err := s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, nil)); err != nil {
-		return err
-	}
-	return s.writeAttr(ctx, tx, st.attr, recs, nil, w)
+	return s.writeRollups(ctx, tx, st, recs, nil, w)
 }
 
 func appendUsageArgs(args []any, r *store.UsageRecord) []any {
@@ -159,10 +161,7 @@ func (s *DB) writeUsageCareful(ctx context.Context, tx *sql.Tx, st usageStmts, r
 	if err := s.upsertTotals(ctx, tx, st.totals, sumTotals(recs, keep)); err != nil {
 		return nil, 0, fmt.Errorf("totals: %w", err)
 	}
-	if err := s.upsertRollups(ctx, tx, st.rollups, sumRollups(recs, keep)); err != nil {
-		return nil, 0, err
-	}
-	if err := s.writeAttr(ctx, tx, st.attr, recs, keep, w); err != nil {
+	if err := s.writeRollups(ctx, tx, st, recs, keep, w); err != nil {
 		return nil, 0, err
 	}
 	return keep, inserted, nil

@@ -4,11 +4,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
+
+// benchUser is the n-th record's end user: one of 50 (a team's users of
+// a tool), "" for every fifth record.
+func benchUser(n int) string {
+	if n%5 == 0 {
+		return ""
+	}
+	return "user-" + strconv.Itoa(n%50)
+}
 
 // BenchSummary30Days measures `fulcrum usage --since 30d --group-by
 // day,model` over 30 days of traffic: perHour rows an hour spread over 3
@@ -47,7 +57,8 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 			batch = append(batch, store.UsageRecord{Time: h.Add(time.Duration(i) * time.Hour / time.Duration(perHour)),
 				RequestID: fmt.Sprintf("s-%d", n), Attempt: 1, KeyID: fmt.Sprintf("k%d", n%3), Team: "t",
 				Model: fmt.Sprintf("m%d", n%4), Provider: "p", UpstreamModel: "u", Hosting: []string{"proprietary", "self_hosted"}[n%2],
-				Status: 200, LatencyMS: int64(n % 3000), InputTokens: 900, OutputTokens: 200, CostNanos: 12345})
+				Status: 200, LatencyMS: int64(n % 3000), InputTokens: 900, OutputTokens: 200, CostNanos: 12345,
+				EndUser: benchUser(n), Tags: benchTags[n%len(benchTags)]})
 			if len(batch) == 500 {
 				if _, err := s.InsertUsage(ctx, batch); err != nil {
 					b.Fatal(err)
@@ -67,7 +78,7 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 			batch = append(batch, store.UsageRecord{Time: at, RequestID: fmt.Sprintf("s-%d", n), Attempt: 1,
 				KeyID: fmt.Sprintf("k%d", n%3), Team: "t", Model: fmt.Sprintf("m%d", n%4), Provider: "p", UpstreamModel: "u",
 				Hosting: []string{"proprietary", "self_hosted"}[n%2], Status: 200, LatencyMS: int64(n % 3000),
-				InputTokens: 900, OutputTokens: 200, CostNanos: 12345})
+				InputTokens: 900, OutputTokens: 200, CostNanos: 12345, EndUser: benchUser(n), Tags: benchTags[n%len(benchTags)]})
 			if len(batch) == 500 {
 				if _, err := s.InsertUsage(ctx, batch); err != nil {
 					b.Fatal(err)
@@ -79,14 +90,23 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 	if _, err := s.InsertUsage(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
-	var want []store.UsageGroup
-	for _, raw := range []bool{false, true} {
-		name := "rollups"
-		if raw {
-			name = "raw"
-		}
-		b.Run(name, func(b *testing.B) {
-			f := store.UsageFilter{From: from, Raw: raw}
+	// By day and model (the main rollups), and by day and end user and
+	// by a tag (the attribution rollups: whole hours from them, the
+	// partial hours at the edges from raw rows).
+	want := map[string][]store.UsageGroup{}
+	for _, c := range []struct {
+		name string
+		raw  bool
+		by   []store.GroupBy
+	}{
+		{"rollups", false, []store.GroupBy{store.ByDay, store.ByModel}},
+		{"raw", true, []store.GroupBy{store.ByDay, store.ByModel}},
+		{"user/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}},
+		{"user/raw", true, []store.GroupBy{store.ByDay, store.ByUser}},
+		{"tag/rollups", false, []store.GroupBy{store.ByTag("team")}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := store.UsageFilter{From: from, Raw: c.raw}
 			var gs []store.UsageGroup
 			iterations := b.N
 			if quick {
@@ -94,17 +114,18 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 			}
 			for i := 0; i < iterations; i++ {
 				var err error
-				gs, err = s.UsageSummary(ctx, f, []store.GroupBy{store.ByDay, store.ByModel})
+				gs, err = s.UsageSummary(ctx, f, c.by)
 				if err != nil || len(gs) == 0 {
 					b.Fatal(err, len(gs))
 				}
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(n), "rows")
-			if want == nil {
-				want = gs
-			} else if fmt.Sprint(want) != fmt.Sprint(gs) {
-				b.Errorf("raw and rollup summaries differ:\n%v\n%v", want[:2], gs[:2])
+			k := fmt.Sprint(c.by)
+			if want[k] == nil {
+				want[k] = gs
+			} else if fmt.Sprint(want[k]) != fmt.Sprint(gs) {
+				b.Errorf("raw and rollup summaries differ:\n%v\n%v", want[k][:2], gs[:2])
 			}
 		})
 	}

@@ -94,19 +94,29 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 	// by a tag (the attribution rollups: whole hours from them, the
 	// partial hours at the edges from raw rows).
 	want := map[string][]store.UsageGroup{}
+	// "hours": the same range on whole hours (from --since to the end of
+	// the last whole hour), where the attribution rollups read no raw rows.
+	hours := store.UsageFilter{From: from.Truncate(time.Hour), To: now.Truncate(time.Hour)}
 	for _, c := range []struct {
 		name string
 		raw  bool
 		by   []store.GroupBy
+		f    *store.UsageFilter
 	}{
-		{"rollups", false, []store.GroupBy{store.ByDay, store.ByModel}},
-		{"raw", true, []store.GroupBy{store.ByDay, store.ByModel}},
-		{"user/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}},
-		{"user/raw", true, []store.GroupBy{store.ByDay, store.ByUser}},
-		{"tag/rollups", false, []store.GroupBy{store.ByTag("team")}},
+		{"rollups", false, []store.GroupBy{store.ByDay, store.ByModel}, nil},
+		{"raw", true, []store.GroupBy{store.ByDay, store.ByModel}, nil},
+		{"user/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}, nil},
+		{"user/raw", true, []store.GroupBy{store.ByDay, store.ByUser}, nil},
+		{"tag/rollups", false, []store.GroupBy{store.ByTag("team")}, nil},
+		{"user/hours/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}, &hours},
+		{"user/hours/raw", true, []store.GroupBy{store.ByDay, store.ByUser}, &hours},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			f := store.UsageFilter{From: from, Raw: c.raw}
+			if c.f != nil {
+				f = *c.f
+				f.Raw = c.raw
+			}
 			var gs []store.UsageGroup
 			iterations := b.N
 			if quick {
@@ -121,7 +131,7 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(n), "rows")
-			k := fmt.Sprint(c.by)
+			k := fmt.Sprint(c.by, c.f != nil)
 			if want[k] == nil {
 				want[k] = gs
 			} else if fmt.Sprint(want[k]) != fmt.Sprint(gs) {

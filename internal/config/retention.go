@@ -24,7 +24,7 @@ import (
 //	    shadow: 30d          # shadow comparisons
 //	    interval: 10m        # how often pruning runs
 //	    batch: 5000          # rows deleted per transaction
-//	    rollup_end_users: 10000  # end users a day the rollups name
+//	    rollup_end_users: 0  # end users a day the rollups name (0: none)
 type Retention struct {
 	Usage         Days `yaml:"usage"`
 	Audit         Days `yaml:"audit"`
@@ -42,7 +42,10 @@ type Retention struct {
 	Batch int `yaml:"batch"`
 	// RollupEndUsers is how many distinct end users a UTC day's
 	// attribution rollups (summaries by tag and end user) name; later ones
-	// that day are summed under "(other)". Default 10000.
+	// that day are summed under "(other)". Default 0: the rollups name no
+	// end user (an end user id is often personal data, and naming each one
+	// costs two more rows a record), so summaries by end user read the raw
+	// rows, within usage retention.
 	RollupEndUsers int `yaml:"rollup_end_users"`
 }
 
@@ -131,9 +134,6 @@ func (r *Retention) applyDefaults() {
 	if r.Batch == 0 {
 		r.Batch = 5000
 	}
-	if r.RollupEndUsers == 0 {
-		r.RollupEndUsers = 10000
-	}
 }
 
 func (r *Retention) validate(path string) []error {
@@ -153,8 +153,8 @@ func (r *Retention) validate(path string) []error {
 	if r.Batch < 1 || r.Batch > 100000 {
 		errs = append(errs, errorf(path+".batch", "must be between 1 and 100000, not %d", r.Batch))
 	}
-	if r.RollupEndUsers < 1 || r.RollupEndUsers > 1000000 {
-		errs = append(errs, errorf(path+".rollup_end_users", "must be between 1 and 1000000, not %d", r.RollupEndUsers))
+	if r.RollupEndUsers < 0 || r.RollupEndUsers > 1000000 {
+		errs = append(errs, errorf(path+".rollup_end_users", "must be between 0 (name none) and 1000000, not %d", r.RollupEndUsers))
 	}
 	return errs
 }

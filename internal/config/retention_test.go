@@ -44,7 +44,8 @@ func TestRollupEndUsers(t *testing.T) {
 		want int
 		bad  bool
 	}{
-		{"metering: {}", 10000, false},
+		{"metering: {}", 0, false},
+		{"metering: {retention: {rollup_end_users: 0}}", 0, false},
 		{"metering: {retention: {rollup_end_users: 50}}", 50, false},
 		{"metering: {retention: {rollup_end_users: -1}}", 0, true},
 		{"metering: {retention: {rollup_end_users: 2000000}}", 0, true},

@@ -13,20 +13,21 @@ import (
 // They are kept beside the main rollups (which have no tag or user
 // dimension) and pruned with the hourly and daily ones.
 //
-// End users are as many as the clients choose to name, so they are
-// bounded: the first EndUsersPerDay distinct end users of a UTC day (in
-// the order their first record commits) keep their name in the rollups;
-// later ones are summed under OtherUser. Summaries grouped by end user
-// apply the same rule to the raw rows they read, so a summary does not
-// change with the path that answers it.
+// End users are as many as the clients choose to name, and an end user
+// id is often personal data, so the rollups name none by default: every
+// end user is summed under OtherUser, a record costs no more to roll up
+// than one without an end user, and summaries grouped by end user read the
+// raw rows (within their retention). With a per-day cap set
+// (metering.retention.rollup_end_users), the first that many distinct end
+// users of a UTC day (in the order their first record commits) keep their
+// name in the rollups and later ones are summed under OtherUser;
+// summaries grouped by end user then apply the same rule to the raw rows
+// they read, so a summary does not change with the path that answers it.
 
-// OtherUser is the end user the rollups sum a day's end users under once
-// the day has EndUsersPerDay of them.
+// OtherUser is the end user the rollups sum a day's end users under: all
+// of them when the rollups name none, the rest once the day has named its
+// cap.
 const OtherUser = "(other)"
-
-// DefaultEndUsersPerDay is the default per-day cap on distinct end users
-// the attribution rollups name (metering.retention.rollup_end_users).
-const DefaultEndUsersPerDay = 10000
 
 // AttrKey identifies an attribution rollup row. Tags is the usage row's
 // tags column (a JSON object with sorted keys, "" for none): grouping by

@@ -209,6 +209,76 @@ func testAttrRollups(t *testing.T, s store.Store) {
 	}
 }
 
+// testAttrUsersOff: with no per-day cap (the default), the rollups name no
+// end user. Summaries by end user read the raw rows, under the users' own
+// names, and name no one once those rows are pruned; summaries by tag
+// still read the rollups and equal the raw sums after the pruning.
+func testAttrUsersOff(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	rt, ok := s.(store.Retention)
+	uc, ok2 := s.(userCapper)
+	if !ok || !ok2 {
+		t.Skip("store has no retention or no end-user cap")
+	}
+	uc.SetEndUsersPerDay(0)
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	if c, ok := s.(interface{ SetNow(func() time.Time) }); ok {
+		c.SetNow(func() time.Time { return start.AddDate(0, 3, 0) })
+	}
+	recs := attrRecords(rand.New(rand.NewPCG(9, 10)), "off", 1200, start, []string{"", "u1", "u2", "u3", "u4", "u5", "u6"})
+	for i := 0; i < len(recs); i += 200 {
+		if _, err := s.Commit(ctx, store.Batch{Usage: recs[i:min(i+200, len(recs))]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := recs[len(recs)-1].Time.Add(time.Second)
+	byUser := []store.GroupBy{store.ByDay, store.ByUser}
+	byTag := []store.GroupBy{store.ByTag("team"), store.ByModel}
+	summary := func(from, to time.Time, by []store.GroupBy) []store.UsageGroup {
+		t.Helper()
+		got, err := s.UsageSummary(ctx, store.UsageFilter{From: from, To: to}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	from, to := start.AddDate(0, 0, 2).Add(13*time.Minute+5*time.Second), end.Add(-50*time.Hour-7*time.Minute)
+	for _, by := range [][]store.GroupBy{byUser, byTag} {
+		if diff := cmp.Diff(rawSummary(recs, from, to, by), summary(from, to, by)); diff != "" {
+			t.Errorf("by %v, before pruning (-raw +store):\n%s", by, diff)
+		}
+	}
+	named := false
+	for _, g := range summary(time.Time{}, time.Time{}, []store.GroupBy{store.ByUser}) {
+		named = named || g.Keys[0] == "u3"
+	}
+	if !named {
+		t.Error("summary by end user names no one; want the raw rows' own names")
+	}
+
+	cut := start.AddDate(0, 0, 20)
+	for {
+		n, err := rt.Prune(ctx, store.KindUsage, cut, 500, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 500 {
+			break
+		}
+	}
+	// Before the cut only the rollups are left, and they name no one.
+	if got := summary(start, cut, byUser); len(got) != 0 {
+		t.Errorf("by end user before the cut after pruning: %d groups, want none (the first: %v)", len(got), got[0].Keys)
+	}
+	if diff := cmp.Diff(rawSummary(recs, cut, to, byUser), summary(start, to, byUser)); diff != "" {
+		t.Errorf("by end user across the cut: want the raw rows kept (-raw +store):\n%s", diff)
+	}
+	whole := start.AddDate(0, 0, 1).Add(5 * time.Hour)
+	if diff := cmp.Diff(rawSummary(recs, whole, to, byTag), summary(whole, to, byTag)); diff != "" {
+		t.Errorf("by tag after pruning, from the rollups (-raw +store):\n%s", diff)
+	}
+}
+
 // AttrUpgrade checks that the migration adding the attribution rollups
 // fills them from the usage rows already stored: a store holding rows
 // without them (its last migration undone) is migrated, its raw rows are
@@ -242,7 +312,14 @@ func AttrUpgrade(t *testing.T, s store.Store, db *sql.DB, last store.Migration) 
 	if _, err := db.ExecContext(ctx, `DELETE FROM usage`); err != nil {
 		t.Fatal(err)
 	}
-	all := append(recs, more...)
+	// The rollups name no end user (the default, and the migration names
+	// none): every end user is summed under "(other)". A summary by end
+	// user reads the rollups only with a cap set, so set one to read them.
+	all := capUsers(append(recs, more...), 0)
+	if uc, ok := s.(userCapper); ok {
+		uc.SetEndUsersPerDay(10)
+		defer uc.SetEndUsersPerDay(0)
+	}
 	for _, by := range [][]store.GroupBy{{store.ByUser}, {store.ByTag("team"), store.ByTag("feature")}, {store.ByDay, store.ByUser}} {
 		// Whole hours: the raw rows are gone.
 		from, to := start, all[len(all)-1].Time.Truncate(time.Hour).Add(time.Hour)

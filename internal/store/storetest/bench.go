@@ -20,14 +20,26 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	for _, n := range []int{1, 128, 500} {
 		b.Run("InsertUsage/batch="+strconv.Itoa(n), func(b *testing.B) { benchInsertUsage(b, open(b), n, nil) })
 	}
-	// Records that name one of 2,000 end users and carry a team tag: the
-	// attribution rollups then have a row per user (and day, and hour).
-	b.Run("InsertUsage/users/batch=128", func(b *testing.B) {
-		benchInsertUsage(b, open(b), 128, func(r *store.UsageRecord, seq int) {
-			r.EndUser = "user-" + strconv.Itoa(seq%2000)
-			r.Tags = benchTags[seq%len(benchTags)]
+	// Records that name one of 2,000 end users and carry a team tag. By
+	// default the attribution rollups name no end user (users=off); with a
+	// per-day cap (users=named) they have a row per user (and day, and
+	// hour).
+	for _, named := range []bool{false, true} {
+		name := "InsertUsage/users=off/batch=128"
+		if named {
+			name = "InsertUsage/users=named/batch=128"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			if c, ok := s.(userCapper); ok && named {
+				c.SetEndUsersPerDay(10000)
+			}
+			benchInsertUsage(b, s, 128, func(r *store.UsageRecord, seq int) {
+				r.EndUser = "user-" + strconv.Itoa(seq%2000)
+				r.Tags = benchTags[seq%len(benchTags)]
+			})
 		})
-	})
+	}
 	for _, n := range []int{128, 500} {
 		b.Run("AppendAuditBatch/batch="+strconv.Itoa(n), func(b *testing.B) { benchAppendAudit(b, open(b), n) })
 	}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Commit", testCommit},
 		{"Year", testYear},
 		{"AttrRollups", testAttrRollups},
+		{"AttrUsersOff", testAttrUsersOff},
 		{"Keys", testKeys},
 		{"Responses", testResponses},
 		{"Shadow", testShadow},

@@ -213,18 +213,14 @@ func (c *endUsers) learn(found map[userDay]bool, full map[int64]bool, limit int)
 	}
 }
 
-// endUsersPerDay is the cap in force.
-func (s *DB) endUsersPerDay() int {
-	if n := s.userCap.Load(); n > 0 {
-		return int(n)
-	}
-	return store.DefaultEndUsersPerDay
-}
+// endUsersPerDay is the cap in force; 0: the rollups name no end user.
+func (s *DB) endUsersPerDay() int { return int(s.userCap.Load()) }
 
 // SetEndUsersPerDay sets how many distinct end users a UTC day's
 // attribution rollups name before summing the rest under
-// store.OtherUser; n <= 0 restores store.DefaultEndUsersPerDay.
-func (s *DB) SetEndUsersPerDay(n int) { s.userCap.Store(int64(n)) }
+// store.OtherUser; n <= 0 (the default) names none: every end user is
+// summed under store.OtherUser, and summaries by end user read raw rows.
+func (s *DB) SetEndUsersPerDay(n int) { s.userCap.Store(int64(max(n, 0))) }
 
 // attrWork is what a batch found about end users, for the cache once the
 // batch has committed.
@@ -238,6 +234,9 @@ type attrWork struct {
 // names endUsersPerDay others. Users new to a day are admitted in tx, in
 // the order the batch first names them, a day's at a time (admit).
 func (s *DB) capUsers(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord, keep []bool, w *attrWork) (map[userDay]string, error) {
+	if s.endUsersPerDay() == 0 {
+		return nil, nil // sumAttr names no one
+	}
 	var names map[userDay]string
 	var ask []userDay // not cached, in first-named order
 	for i := range recs {
@@ -379,7 +378,10 @@ func sumAttr(recs []store.UsageRecord, keep []bool, names map[userDay]string) ma
 		r := &recs[i]
 		user := ""
 		if r.EndUser != "" {
-			user = names[userDay{store.BucketStart(r.Time.UnixMicro(), store.GrainDay), r.EndUser}]
+			user = store.OtherUser
+			if names != nil {
+				user = names[userDay{store.BucketStart(r.Time.UnixMicro(), store.GrainDay), r.EndUser}]
+			}
 		}
 		store.AddAttr(m, r, jsonTags(r.Tags), user)
 	}

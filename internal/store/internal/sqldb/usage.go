@@ -101,9 +101,13 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 		return s.summary(ctx, "", f, by)
 	}
 	// Grouped by tag or end user: the attribution rollups, which have
-	// hours and days only.
+	// hours and days only. By end user only where they name end users;
+	// otherwise from raw rows, as far as they are kept.
 	attr := false
 	for _, g := range by {
+		if g == store.ByUser && s.endUsersPerDay() == 0 {
+			return s.summary(ctx, "", f, by)
+		}
 		attr = attr || g.Attribution()
 	}
 	mark, err := s.mark(ctx, store.KindUsage)
@@ -259,7 +263,7 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 			c = "hosting"
 		case store.ByUser:
 			c = "end_user"
-			if grain == "" {
+			if grain == "" && s.endUsersPerDay() > 0 {
 				c = userExpr // named as the rollups name it
 			}
 		case store.ByDay:

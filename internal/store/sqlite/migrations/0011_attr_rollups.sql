@@ -34,7 +34,7 @@ CREATE TABLE usage_rollup_attr (
 
 -- The end users each UTC day (its start, Unix µs) names in the
 -- attribution rollups: at most metering.retention.rollup_end_users a day
--- (default 10,000), in the order their first record committed; the day's
+-- (default 0: none), in the order their first record committed; the day's
 -- other end users are summed under '(other)'. Pruned with the raw usage
 -- rows (summaries by end user apply the same names to them).
 CREATE TABLE rollup_end_users (
@@ -43,15 +43,10 @@ CREATE TABLE rollup_end_users (
 	PRIMARY KEY (day, end_user)
 ) WITHOUT ROWID;
 
--- Rows stored before this migration: each day's first 10,000 end users
--- (the default cap) by their first record, and the rollups over them.
-INSERT INTO rollup_end_users (day, end_user)
-SELECT day, end_user FROM (
-	SELECT day, end_user, ROW_NUMBER() OVER (PARTITION BY day ORDER BY first_ts, end_user) AS n
-	FROM (SELECT ts - (ts % 86400000000) AS day, end_user, MIN(ts) AS first_ts
-		FROM usage WHERE end_user <> '' GROUP BY ts - (ts % 86400000000), end_user) AS firsts
-) AS ranked WHERE n <= 10000;
-
+-- Rows stored before this migration: the rollups over them, with every end
+-- user summed under '(other)' (rollup_end_users starts empty: the rollups
+-- name end users only when metering.retention.rollup_end_users is set, and
+-- only from then on).
 INSERT INTO usage_rollup_attr (grain, bucket, key_id, team, model, provider, hosting, tags, end_user,
 	requests, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens,
 	cost_nanos, reference_cost_nanos, estimated, errors, latency_ms_sum,

@@ -49,6 +49,11 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 	if c, ok := s.(interface{ SetNow(func() time.Time) }); ok {
 		c.SetNow(func() time.Time { return now })
 	}
+	// End users named in the rollups (not the default), so that "user/"
+	// measures them.
+	if c, ok := s.(userCapper); ok && os.Getenv("FULCRUM_BENCH_USERS_OFF") == "" {
+		c.SetEndUsersPerDay(10000)
+	}
 	var batch []store.UsageRecord
 	n := 0
 	for h := start; h.Before(end.Add(time.Hour)); h = h.Add(time.Hour) {
@@ -90,9 +95,10 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 	if _, err := s.InsertUsage(ctx, batch); err != nil {
 		b.Fatal(err)
 	}
-	// By day and model (the main rollups), and by day and end user and
-	// by a tag (the attribution rollups: whole hours from them, the
-	// partial hours at the edges from raw rows).
+	// By day and model (the main rollups), by a tag (the attribution
+	// rollups, seconds and minutes at the edges included) and by day and
+	// end user (the attribution rollups for whole hours, the partial hours
+	// at the edges from raw rows).
 	want := map[string][]store.UsageGroup{}
 	// "hours": the same range on whole hours (from --since to the end of
 	// the last whole hour), where the attribution rollups read no raw rows.
@@ -108,6 +114,7 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 		{"user/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}, nil},
 		{"user/raw", true, []store.GroupBy{store.ByDay, store.ByUser}, nil},
 		{"tag/rollups", false, []store.GroupBy{store.ByTag("team")}, nil},
+		{"tag/raw", true, []store.GroupBy{store.ByTag("team")}, nil},
 		{"user/hours/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}, &hours},
 		{"user/hours/raw", true, []store.GroupBy{store.ByDay, store.ByUser}, &hours},
 	} {

@@ -21,9 +21,11 @@ type CacheRule struct {
 	Scope string
 }
 
-// cacheState is one call's use of the response cache: set when the model
-// or route opted in and the client did not say no-store.
+// cacheState is one call's use of the response cache: on when the model
+// or route opted in and the client did not say no-store. It is a value in
+// the call, not a pointer: a miss allocates nothing for it.
 type cacheState struct {
+	on   bool
 	key  cache.Key
 	rule CacheRule
 }
@@ -69,7 +71,7 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 	if c.verdict != nil {
 		sc.Classes, sc.Action = c.verdict.Header()
 	}
-	c.cache = &cacheState{key: cache.NewKey(c.req, &sc), rule: rule}
+	c.cache = cacheState{on: true, key: cache.NewKey(c.req, &sc), rule: rule}
 	if noCache {
 		h["X-Fulcrum-Cache"] = cacheMiss
 		return false, nil
@@ -204,7 +206,7 @@ func (c *chatCall) reportHit(e *cache.Entry) {
 // cacheStore keeps a complete answer from t (before restoring) when the
 // call uses the cache. resp is cloned: the caller goes on to restore it.
 func (c *chatCall) cacheStore(t *Target, resp *llm.ChatResponse, u *llm.Usage) {
-	if c.cache == nil || resp == nil || t == nil {
+	if !c.cache.on || resp == nil || t == nil {
 		return
 	}
 	info := t.Provider.Info()
@@ -221,7 +223,7 @@ func (c *chatCall) cacheStore(t *Target, resp *llm.ChatResponse, u *llm.Usage) {
 // cacheStoreRaw keeps a passed-through answer as the bytes sent to the
 // client, decoded only if a later hit needs another format or a stream.
 func (c *chatCall) cacheStoreRaw(t *Target, raw []byte, u *llm.Usage) {
-	if c.cache == nil || t == nil || rawDecoder(c.rc.format) == nil {
+	if !c.cache.on || t == nil || rawDecoder(c.rc.format) == nil {
 		return
 	}
 	info := t.Provider.Info()

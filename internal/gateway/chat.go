@@ -95,7 +95,7 @@ type chatCall struct {
 	// served is the target that answered.
 	served *Target
 	// cache is set when the call uses the response cache.
-	cache *cacheState
+	cache cacheState
 	// shadow is set when the call was sampled for shadow evaluation.
 	shadow *shadowState
 	// hold keeps capacity slots and notes spills (nil when no provider
@@ -182,7 +182,7 @@ func (c *chatCall) passThrough(t *Target) bool {
 	// chunks can be assembled for the comparison (a sampled non-streaming
 	// answer is decoded off the request path from the bytes forwarded).
 	if (c.verdict != nil && c.verdict.Redacts()) ||
-		(c.cache != nil && (c.req.Stream || rawDecoder(c.rc.format) == nil)) || (c.shadow != nil && c.req.Stream) {
+		(c.cache.on && (c.req.Stream || rawDecoder(c.rc.format) == nil)) || (c.shadow != nil && c.req.Stream) {
 		return false
 	}
 	switch c.rc.format {

@@ -198,7 +198,7 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		finish string // for the trace
 	)
 	var cb, kb *cache.Builder
-	if c.cache != nil {
+	if c.cache.on {
 		cb = cache.NewBuilder(c.s.opts.Cache.MaxEntryBytes())
 	} else if c.shadow != nil {
 		cb = cache.NewBuilder(maxShadowAnswer)

@@ -173,30 +173,14 @@ func testAttrRollups(t *testing.T, s store.Store) {
 	want = capUsers(all, limit)
 
 	cut := start.AddDate(0, 0, 25)
-	for {
-		n, err := rt.Prune(ctx, store.KindUsage, cut, 500, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 500 {
-			break
-		}
-	}
+	pruneAll(t, rt, store.KindUsage, cut, 500)
 	if left, _ := s.Usage(ctx, store.UsageFilter{To: cut, Limit: 10}); len(left) != 0 {
 		t.Fatalf("%d raw rows left before the cut", len(left))
 	}
 	check("after pruning raw rows", false)
 
 	// Hourly rollups pruned too: whole days come from the daily ones.
-	for {
-		n, err := rt.Prune(ctx, store.KindRollupHourly, cut, 1000, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 1000 {
-			break
-		}
-	}
+	pruneAll(t, rt, store.KindRollupHourly, cut, 1000)
 	from, to := start.AddDate(0, 0, 2), start.AddDate(0, 0, 22)
 	for _, by := range [][]store.GroupBy{{store.ByUser}, {store.ByTag("team"), store.ByDay}} {
 		got, err := s.UsageSummary(ctx, store.UsageFilter{From: from, To: to}, by)
@@ -257,15 +241,7 @@ func testAttrUsersOff(t *testing.T, s store.Store) {
 	}
 
 	cut := start.AddDate(0, 0, 20)
-	for {
-		n, err := rt.Prune(ctx, store.KindUsage, cut, 500, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 500 {
-			break
-		}
-	}
+	pruneAll(t, rt, store.KindUsage, cut, 500)
 	// Before the cut only the rollups are left, and they name no one.
 	if got := summary(start, cut, byUser); len(got) != 0 {
 		t.Errorf("by end user before the cut after pruning: %d groups, want none (the first: %v)", len(got), got[0].Keys)
@@ -329,6 +305,23 @@ func AttrUpgrade(t *testing.T, s store.Store, db *sql.DB, last store.Migration) 
 		}
 		if diff := cmp.Diff(rawSummary(all, from, to, by), got); diff != "" {
 			t.Errorf("by %v after the upgrade, from the rollups only (-raw +store):\n%s", by, diff)
+		}
+	}
+}
+
+// pruneAll prunes kind before cut in batches of batch rows until a batch
+// comes back short, and returns how many rows went.
+func pruneAll(t *testing.T, rt store.Retention, kind store.Kind, cut time.Time, batch int) int64 {
+	t.Helper()
+	var pruned int64
+	for {
+		n, err := rt.Prune(context.Background(), kind, cut, batch, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruned += n
+		if n < int64(batch) {
+			return pruned
 		}
 	}
 }

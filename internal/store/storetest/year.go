@@ -120,15 +120,7 @@ func testYear(t *testing.T, s store.Store) {
 
 	// Audit: prune a prefix, in bounded steps; the rest verifies from the checkpoint.
 	acut := start.AddDate(0, 8, 0)
-	for {
-		n, err := rt.Prune(ctx, store.KindAudit, acut, 700, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 700 {
-			break
-		}
-	}
+	pruneAll(t, rt, store.KindAudit, acut, 700)
 	cp, err := rt.AuditCheckpoint(ctx)
 	if err != nil || cp == nil {
 		t.Fatalf("checkpoint = %v, %v", cp, err)
@@ -162,15 +154,7 @@ func testYear(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	// Hourly rollups pruned too: the daily ones still answer whole days.
-	for {
-		n, err := rt.Prune(ctx, store.KindRollupHourly, cut, 1000, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 1000 {
-			break
-		}
-	}
+	pruneAll(t, rt, store.KindRollupHourly, cut, 1000)
 	from, to := start.AddDate(0, 1, 0), start.AddDate(0, 2, 0)
 	got, err := s.UsageSummary(ctx, store.UsageFilter{From: from, To: to}, []store.GroupBy{store.ByModel})
 	if err != nil {

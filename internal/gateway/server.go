@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -195,8 +194,6 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
-	// bufs pools response buffers for streaming and encoding.
-	bufs sync.Pool
 	// capacities is true when some provider has a capacity limit.
 	capacities bool
 	// inflight counts /v1 requests being served, for Inputs.MaxInFlight.
@@ -234,7 +231,6 @@ func New(o Options) *Server {
 		}
 		o.Metrics.SetModels(names)
 	}
-	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.routes()
 	return s
 }

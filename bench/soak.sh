@@ -28,6 +28,11 @@
 #   SOAK_PROFILE=0        1: a 20 s CPU profile and a 5 s execution trace of
 #                         the gateway in the middle of the run (pprof on a
 #                         loopback port, files next to the report)
+#   SOAK_TAIL_PROFILE=0   1: the first time a window's p99.9 exceeds
+#                         SOAK_TAIL_X (10) times its p50, the same 20 s CPU
+#                         profile and 5 s execution trace in the next window
+#                         (files soak-<date>.tail-w<N>.*), to catch what a
+#                         tail episode is made of
 #   SOAK_GOMAXPROCS=""    GOMAXPROCS of the gateway (default: all cores)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
@@ -48,6 +53,9 @@ PGURL=${SOAK_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disab
 QUERY=${SOAK_QUERY-usage --since 1h --group-by day,model}
 VERIFY=${SOAK_VERIFY:-1}
 PROFILE=${SOAK_PROFILE:-0}
+TAIL_PROFILE=${SOAK_TAIL_PROFILE:-0}
+TAIL_X=${SOAK_TAIL_X:-10}
+tail_next="" # set to the window whose tail triggered a capture in the next one
 OUT=${SOAK_OUT:-$ROOT/bench/results}
 
 secs() { # 90s, 10m, 1h -> seconds
@@ -173,6 +181,12 @@ for ((w = 1; w <= WINDOWS; w++)); do
 		(sleep 2 && curl -s -o "$OUT/soak-$STAMP.cpu.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=20" &&
 			curl -s -o "$OUT/soak-$STAMP.trace" "http://127.0.0.1:$PPROF_PORT/debug/pprof/trace?seconds=5") &
 	fi
+	if [[ -n $tail_next && $tail_next != done ]]; then
+		say "== window $tail_next's p99.9 was over ${TAIL_X}x its p50: profiling window $w"
+		(curl -s -o "$OUT/soak-$STAMP.tail-w$w.cpu.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=20" &&
+			curl -s -o "$OUT/soak-$STAMP.tail-w$w.trace" "http://127.0.0.1:$PPROF_PORT/debug/pprof/trace?seconds=5") &
+		tail_next=done
+	fi
 	wait "$LP"
 	[[ -n $SP ]] && wait "$SP"
 	qms=null
@@ -190,6 +204,10 @@ for ((w = 1; w <= WINDOWS; w++)); do
 		'{window: $w, t_s: $t, plain: $p[0], stream: $s, rss_kb: $rss, rss_peak_kb: $hwm, data_bytes: $bytes, query_ms: $qms}' >>"$JSONL"
 	jq -r '"window \(.window) t=\(.t_s)s: \(.plain.requests + (.stream.requests // 0)) req, errors \(.plain.errors_total + (.stream.errors_total // 0)), p50 \(.plain.latency_ms.p50*10|round/10) p99 \(.plain.latency_ms.p99*10|round/10) p99.9 \(.plain.latency_ms.p999*10|round/10) max \(.plain.latency_ms.max*10|round/10) ms, RSS \(.rss_kb/1024|floor) MB, data \(.data_bytes/1048576|floor) MB, query \(.query_ms) ms"' \
 		<(tail -1 "$JSONL") >&2
+	if [[ $TAIL_PROFILE == 1 && -z $tail_next ]] &&
+		jq -e --argjson x "$TAIL_X" '.plain.latency_ms.p999 > $x * .plain.latency_ms.p50' <(tail -1 "$JSONL") >/dev/null; then
+		tail_next=$w
+	fi
 done
 
 VERIFY_MS=null

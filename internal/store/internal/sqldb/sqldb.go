@@ -97,8 +97,8 @@ type DB struct {
 	// pruned (see pruneSeconds).
 	secondsPruned atomic.Int64
 
-	// userCap is the attribution rollups' end users per day (0: the
-	// default); users caches which they name (attr.go).
+	// userCap is the attribution rollups' end users per day (0, the
+	// default: they name none); users caches which they name (attr.go).
 	userCap atomic.Int64
 	users   endUsers
 

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Built-in data classes.
@@ -156,7 +154,7 @@ func New(o Options) (*Scanner, error) {
 	loadPhonePlan()
 	for _, r := range o.PhoneRegions {
 		r = strings.ToUpper(r)
-		if phonenumbers.GetCountryCodeForRegion(r) == 0 {
+		if callingCodeForRegion(r) == 0 {
 			return nil, fmt.Errorf("detect: unknown phone region %q", r)
 		}
 		s.regions = append(s.regions, r)

@@ -50,8 +50,8 @@ func loadRouterFile(path string) (*difficulty.Model, error) {
 
 func routeTrainCmd(e *env) *cobra.Command {
 	var data, domain, out, split string
-	var buckets int
-	var bigrams, average, structure bool
+	var buckets, boostRounds int
+	var bigrams, average, structure, contrast bool
 	cmd := &cobra.Command{
 		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
 		Short: "Train a prompt router on recorded answers of a weak and a strong model",
@@ -79,6 +79,9 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if buckets < 0 || buckets > 4096 {
 				return errors.New("--word-buckets must be between 0 and 4096")
 			}
+			if boostRounds < 0 || boostRounds > 1000 {
+				return errors.New("--boost must be between 0 and 1000")
+			}
 			ex, label, err := loadRouteData(data, domain)
 			if err != nil {
 				return err
@@ -92,7 +95,13 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if len(ex) < 30 {
 				return fmt.Errorf("%d training records: need at least 30", len(ex))
 			}
-			res := difficulty.TrainAndBlend(ex, difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "gain (1 + strong - weak) / 2 on "+label))
+			what := "gain (1 + strong - weak) / 2"
+			if contrast {
+				what = "logit P(strong right) - logit P(weak right)"
+			}
+			o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, what+" on "+label)
+			o.Contrast, o.Boost = contrast, boostRounds
+			res := difficulty.TrainAndBlend(ex, o)
 			b, err := res.Model.Marshal()
 			if err != nil {
 				return err
@@ -121,6 +130,8 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.IntVar(&buckets, "word-buckets", 1024, "hashed word features (0: none)")
 	f.BoolVar(&bigrams, "bigrams", false, "hash pairs of consecutive words too (with --word-buckets)")
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
+	f.BoolVar(&contrast, "contrast", false, "fit the strong and the weak model's quality separately and rank by the difference of their logits (docs/routing.md: better in cross-validation on GSM8K, not on MMLU)")
+	f.IntVar(&boostRounds, "boost", 0, "add this many boosted stumps over the dense features to the linear model (0: none)")
 	f.BoolVar(&structure, "structure", false, "add the structure features: quantities, operation cues, question form, answer options (docs/routing.md: no held-out gain)")
 	return cmd
 }

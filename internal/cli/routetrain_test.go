@@ -50,6 +50,20 @@ func TestRouteTrainThenEval(t *testing.T) {
 	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outS); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
 		t.Errorf("--structure router: %v\n%s", err, stdout)
 	}
+	// --contrast --boost: two fitted models' difference, with stumps.
+	outC := filepath.Join(dir, "router-contrast.json")
+	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outC, "--word-buckets", "64", "--contrast", "--boost", "10"); err != nil || !strings.Contains(stderr, "trained on") {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if b, err := os.ReadFile(outC); err != nil || !strings.Contains(string(b), `"stumps"`) || !strings.Contains(string(b), "logit P(strong right) - logit P(weak right)") {
+		t.Errorf("router file with --contrast --boost lacks stumps or its label (%v)", err)
+	}
+	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outC); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
+		t.Errorf("--contrast router: %v\n%s", err, stdout)
+	}
+	if _, _, err := opRun(t, "route-train", "--data", data, "--out", outC, "--boost", "-1"); err == nil {
+		t.Error("--boost -1 accepted")
+	}
 	if _, _, err := opRun(t, "route-train", "--data", data); err == nil {
 		t.Error("no --out accepted")
 	}

@@ -14,6 +14,9 @@ type CVResult struct {
 	SE float64
 	// Folds is how many fold models were scored.
 	Folds int
+	// Values are the folds' APGRs in a fixed order (the same folds for
+	// every configuration, so two results can be compared fold by fold).
+	Values []float64
 }
 
 // CrossValidate estimates the APGR of Train(·, o) by k-fold
@@ -27,6 +30,12 @@ func CrossValidate(examples []Example, o TrainOptions, k, reps int) CVResult {
 // of route-train's (TrainAndBlend, its tuning third included) rerun inside
 // each fold.
 func CrossValidateFit(examples []Example, fit func([]Example) *Model, k, reps int) CVResult {
+	return CrossValidateScorer(examples, func(tr []Example) func(string) float64 { return fit(tr).Score }, k, reps)
+}
+
+// CrossValidateScorer is CrossValidateFit for a training procedure that
+// returns any scoring function (an experiment not yet a Model).
+func CrossValidateScorer(examples []Example, fit func([]Example) func(string) float64, k, reps int) CVResult {
 	var vals []float64
 	for r := range reps {
 		perm := rand.New(rand.NewPCG(uint64(r+1), 99)).Perm(len(examples))
@@ -39,15 +48,15 @@ func CrossValidateFit(examples []Example, fit func([]Example) *Model, k, reps in
 					tr = append(tr, examples[i])
 				}
 			}
-			m := fit(tr)
+			score := fit(tr)
 			s := make([]float64, len(te))
 			for i := range te {
-				s[i] = m.Score(te[i].Prompt)
+				s[i] = score(te[i].Prompt)
 			}
 			vals = append(vals, Evaluate(te, s).APGR)
 		}
 	}
-	res := CVResult{Folds: len(vals)}
+	res := CVResult{Folds: len(vals), Values: vals}
 	for _, v := range vals {
 		res.APGR += v / float64(len(vals))
 	}

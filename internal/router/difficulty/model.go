@@ -37,6 +37,8 @@ type Model struct {
 	// 1%, ..., 100%, so strong_share maps to a threshold on the model's own
 	// data. Optional.
 	Quantiles []float64 `json:"quantiles,omitempty"`
+	// Stumps, when set, add a boosted correction to the logit (see Stump).
+	Stumps []Stump `json:"stumps,omitempty"`
 	// Topics, when set, adds a topic score (see Topics).
 	Topics *Topics `json:"topics,omitempty"`
 	// Label says what the model predicts, for humans.
@@ -71,6 +73,9 @@ func (m *Model) Score(prompt string) float64 {
 		structure(prompt, *bp)
 	}
 	z := m.logit(*bp)
+	for i := range m.Stumps {
+		z += m.Stumps[i].value(*bp)
+	}
 	bufPool.Put(bp)
 	if len(m.Words) > 0 {
 		wordBuckets(prompt, len(m.Words), m.Bigrams, func(b int, v float64) { z += m.Words[b] * v })
@@ -125,6 +130,9 @@ func Parse(b []byte) (*Model, error) {
 			return nil, err
 		}
 	}
+	if err := checkStumps(m.Stumps); err != nil {
+		return nil, err
+	}
 	if len(m.Features) == 0 && len(m.Words) == 0 {
 		return nil, fmt.Errorf("difficulty: the model has no features")
 	}
@@ -147,6 +155,14 @@ func (m *Model) link() error {
 			return fmt.Errorf("difficulty: unknown feature %q", w.Name)
 		}
 		m.index[i] = j
+		m.structure = m.structure || j >= nBase
+	}
+	for i, s := range m.Stumps {
+		j, ok := pos[s.Name]
+		if !ok {
+			return fmt.Errorf("difficulty: stump on unknown feature %q", s.Name)
+		}
+		m.Stumps[i].index = j
 		m.structure = m.structure || j >= nBase
 	}
 	return nil
@@ -173,6 +189,9 @@ func (m *Model) Marshal() ([]byte, error) {
 	}
 	for i, w := range m.Features {
 		c.Features[i] = Weight{Name: w.Name, Mean: round(w.Mean), Std: round(w.Std), Weight: round(w.Weight)}
+	}
+	for _, s := range m.Stumps {
+		c.Stumps = append(c.Stumps, Stump{Name: s.Name, Threshold: round(s.Threshold), Left: round(s.Left), Right: round(s.Right)})
 	}
 	return json.MarshalIndent(&c, "", " ")
 }

@@ -35,6 +35,23 @@ type RobustOptions struct {
 	// variance than any one of them. Features and standardisation are the
 	// same, so the average is one linear model.
 	Average []float64
+	// Contrast fits one model of the strong model's quality and one of the
+	// weak model's (Label is ignored) and subtracts the second's weights from
+	// the first's: the logit ranks by logit P(strong right) - logit P(weak
+	// right), still one linear model.
+	Contrast bool
+	// WithinDomain fits what tells prompts apart within each domain (the
+	// part of Example.Domain before the first "/"), not what tells the
+	// domains apart: dense features are centred on their domain's mean
+	// (scaled by the overall standard deviation, so a feature that hardly
+	// varies within a domain cannot get a huge weight), and each
+	// domain gets its own intercept (the model keeps their mean). A router
+	// only ranks prompts of one kind of traffic against each other, so
+	// differences between benchmarks are noise to it.
+	WithinDomain bool
+	// Boost adds this many gradient-boosted stumps (see Stump) over the
+	// dense features, fitted to what the linear model leaves. Default 0.
+	Boost int
 	// Iters is the number of full-batch Adam steps. Default 300.
 	Iters     int
 	LabelName string
@@ -63,6 +80,7 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 				for i := range avg.Words {
 					avg.Words[i] /= k
 				}
+				avg.Stumps = scaleStumps(avg.Stumps, 1/k)
 				continue
 			}
 			avg.Bias += m.Bias / k
@@ -72,8 +90,28 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 			for i := range avg.Words {
 				avg.Words[i] += m.Words[i] / k
 			}
+			avg.Stumps = append(avg.Stumps, scaleStumps(m.Stumps, 1/k)...)
 		}
 		return avg
+	}
+	if o.Contrast {
+		o.Contrast = false
+		o.Label = func(e *Example) float64 { return e.Strong }
+		m := TrainRobust(examples, o)
+		o.Label = func(e *Example) float64 { return e.Weak }
+		w := TrainRobust(examples, o)
+		m.Bias -= w.Bias
+		for i := range m.Features {
+			m.Features[i].Weight -= w.Features[i].Weight
+		}
+		for i := range m.Words {
+			m.Words[i] -= w.Words[i]
+		}
+		for _, st := range w.Stumps {
+			st.Left, st.Right = -st.Left, -st.Right
+			m.Stumps = append(m.Stumps, st)
+		}
+		return m
 	}
 	if o.Label == nil {
 		o.Label = LabelGain
@@ -142,10 +180,53 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 			prior[k] = o.Prior
 		}
 	}
+	var raw [][]float64
+	if o.Boost > 0 {
+		raw = make([][]float64, n)
+		for i := range x {
+			raw[i] = append([]float64(nil), x[i]...)
+		}
+	}
+	// centre[i] is what example i's features are centred on: the global
+	// means, or with WithinDomain its domain's means.
+	centre := make([][]float64, n)
+	for i := range centre {
+		centre[i] = make([]float64, d)
+		for k := range d {
+			centre[i][k] = m.Features[k].Mean
+		}
+	}
+	dix := make([]int, n) // example i's domain, for the intercepts
+	nb := 1
+	if o.WithinDomain && len(domains) > 1 {
+		names := make([]string, 0, len(domains))
+		for nm := range domains {
+			names = append(names, nm)
+		}
+		sort.Strings(names)
+		id := map[string]int{}
+		for j, nm := range names {
+			id[nm] = j
+		}
+		nb = len(names)
+		mu := make([][]float64, nb)
+		for j := range mu {
+			mu[j] = make([]float64, d)
+		}
+		for i := range x {
+			dix[i] = id[dom(&examples[i])]
+			for k, v := range x[i] {
+				mu[dix[i]][k] += v / domains[names[dix[i]]]
+			}
+		}
+		for i := range centre {
+			centre[i] = mu[dix[i]]
+		}
+	}
 	for i := range x {
 		for k := range x[i] {
 			if s := m.Features[k].Std; s > 0 {
-				x[i][k] = (x[i][k] - m.Features[k].Mean) / s
+				x[i][k] = (x[i][k] - centre[i][k]) / s
 			} else {
 				x[i][k] = 0
 			}
@@ -161,8 +242,10 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 			wordBuckets(examples[i].Prompt, o.Buckets, o.Bigrams, func(b int, v float64) { words[i] = append(words[i], wv{b, v}) })
 		}
 	}
-	// Parameters: dense (from the prior), words, bias; Adam.
-	nd := d + o.Buckets + 1
+	// Parameters: dense (from the prior), words, one bias per domain
+	// (one in all without WithinDomain); Adam.
+	nw := d + o.Buckets
+	nd := nw + nb
 	beta := make([]float64, nd)
 	copy(beta, prior)
 	g := make([]float64, nd)
@@ -172,7 +255,7 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 	for it := 1; it <= o.Iters; it++ {
 		clear(g)
 		for i := range x {
-			z := beta[nd-1]
+			z := beta[nw+dix[i]]
 			for k, v := range x[i] {
 				z += beta[k] * v
 			}
@@ -186,12 +269,12 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 			for _, w := range words[i] {
 				g[d+w.b] += r * w.v
 			}
-			g[nd-1] += r
+			g[nw+dix[i]] += r
 		}
 		for k := range d {
 			g[k] += o.L2 * (beta[k] - prior[k])
 		}
-		for k := d; k < nd-1; k++ {
+		for k := d; k < nw; k++ {
 			g[k] += o.L2Words * beta[k]
 		}
 		c1, c2 := 1-math.Pow(b1, float64(it)), 1-math.Pow(b2, float64(it))
@@ -207,7 +290,22 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 	if o.Buckets > 0 {
 		m.Words = beta[d : d+o.Buckets]
 	}
-	m.Bias = beta[nd-1]
+	for _, b := range beta[nw:] {
+		m.Bias += b / float64(nb)
+	}
+	if o.Boost > 0 {
+		z := make([]float64, n)
+		for i := range x {
+			z[i] = beta[nw+dix[i]]
+			for k, v := range x[i] {
+				z[i] += beta[k] * v
+			}
+			for _, w := range words[i] {
+				z[i] += beta[d+w.b] * w.v
+			}
+		}
+		m.Stumps = boost(raw, cols, y, wt, z, o.Boost)
+	}
 	if err := m.link(); err != nil {
 		panic(err)
 	}
@@ -253,8 +351,19 @@ func Blend(m *Model, examples []Example, alpha float64) *Model {
 	for _, w := range m.Words {
 		out.Words = append(out.Words, w*k)
 	}
+	out.Stumps = scaleStumps(m.Stumps, k)
 	if err := out.link(); err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// scaleStumps returns copies of ss with their values times k.
+func scaleStumps(ss []Stump, k float64) []Stump {
+	var out []Stump
+	for _, s := range ss {
+		s.Left, s.Right = s.Left*k, s.Right*k
+		out = append(out, s)
 	}
 	return out
 }

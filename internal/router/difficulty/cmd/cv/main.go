@@ -32,10 +32,16 @@ func main() {
 	heldout := flag.Bool("heldout", false, "train on the whole training half and score the held-out half")
 	lodo := flag.Bool("lodo", false, "print the shipped router's leave-one-domain-out table instead")
 	lodoOn := flag.String("lodo-on", "heldout", "with -lodo, score the left-out domain's heldout half (TrainDefault's table) or its train half (never used for anything else)")
+	label := flag.String("label", "gain", "training label: gain (route-train's), weakwrong (1 - weak), win (strong right and weak wrong), contrast (two models, strong minus weak)")
+	flag.StringVar(&foldsFile, "folds", "", "write each fold's APGR to this file, one a line (for paired comparisons)")
+	flag.BoolVar(&within, "within", false, "fit within-domain differences only (RobustOptions.WithinDomain)")
+	flag.StringVar(&expName, "exp", "", "cross-validate a raw learner instead of route-train: gain, contrast, probdiff, length")
+	flag.IntVar(&boostRounds, "boost", 0, "boosted stumps (RobustOptions.Boost)")
 	flag.Parse()
+	labelName = *label
 	var err error
 	if *lodo && *lodoOn == "train" {
-		err = lodoTrain(*structure)
+		err = lodoTrain(*structure, *label == "contrast")
 	} else {
 		err = run(*domain, *buckets, *bigrams, *average, *structure, *l2, *k, *reps, *heldout, *lodo)
 	}
@@ -44,6 +50,13 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var (
+	labelName, foldsFile string
+	within               bool
+	expName              string
+	boostRounds          int
+)
 
 func run(domain string, buckets int, bigrams, average, structure bool, l2 float64, k, reps int, heldout, lodo bool) error {
 	start := time.Now()
@@ -58,6 +71,7 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 		return nil
 	}
 	var all []difficulty.Example
+	var err error
 	for d := range strings.SplitSeq(domain, ",") {
 		ex, err := difficulty.LoadDomain(d)
 		if err != nil {
@@ -68,11 +82,41 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 	train, held := difficulty.Split(all)
 	o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "cv")
 	o.L2 = l2
+	o.WithinDomain = within
+	o.Boost = boostRounds
+	switch labelName {
+	case "gain":
+	case "weakwrong":
+		o.Label = func(e *difficulty.Example) float64 { return 1 - e.Weak }
+	case "win":
+		o.Label = func(e *difficulty.Example) float64 { return e.Strong * (1 - e.Weak) }
+	case "contrast":
+		o.Contrast = true
+	default:
+		return fmt.Errorf("unknown -label %q", labelName)
+	}
 	fit := func(ex []difficulty.Example) *difficulty.Model { return difficulty.TrainAndBlend(ex, o).Model }
-	name := fmt.Sprintf("%s buckets=%d bigrams=%v average=%v structure=%v l2=%g", domain, buckets, bigrams, average, structure, l2)
+	name := fmt.Sprintf("boost=%d within=%v %s label=%s buckets=%d bigrams=%v average=%v structure=%v l2=%g", boostRounds, within, domain, labelName, buckets, bigrams, average, structure, l2)
 	if reps > 0 {
-		cv := difficulty.CrossValidateFit(train, fit, k, reps)
+		var cv difficulty.CVResult
+		if expName == "" {
+			cv = difficulty.CrossValidateFit(train, fit, k, reps)
+		} else {
+			name = "raw " + expName + " " + name
+			if cv, err = experiment(expName, train, o, k, reps); err != nil {
+				return err
+			}
+		}
 		fmt.Printf("%s: CV on %d training records, %d folds: APGR %.4f ± %.4f (s.e.) (%s)\n", name, len(train), cv.Folds, cv.APGR, cv.SE, time.Since(start).Round(time.Second))
+		if foldsFile != "" {
+			var b strings.Builder
+			for _, v := range cv.Values {
+				fmt.Fprintf(&b, "%.6f\n", v)
+			}
+			if err := os.WriteFile(foldsFile, []byte(b.String()), 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	if heldout {
 		res := difficulty.TrainAndBlend(train, o)
@@ -94,8 +138,8 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 // left-out domain's training half instead of its held-out half: the left-out
 // domain is not trained on either way, and the held-out halves stay unseen
 // while choosing.
-func lodoTrain(structure bool) error {
-	o := difficulty.RobustOptions{Buckets: difficulty.DefaultBuckets, L2: difficulty.DefaultRobustL2, Structure: structure}
+func lodoTrain(structure, contrast bool) error {
+	o := difficulty.RobustOptions{Buckets: difficulty.DefaultBuckets, L2: difficulty.DefaultRobustL2, Structure: structure, Contrast: contrast, WithinDomain: within, Boost: boostRounds}
 	train := map[string][]difficulty.Example{}
 	for _, d := range difficulty.Domains {
 		ex, err := difficulty.LoadDomain(d)
@@ -111,7 +155,7 @@ func lodoTrain(structure bool) error {
 		}
 		return difficulty.Evaluate(ex, s).APGR
 	}
-	fmt.Printf("structure %v, left-out domain's training half scored\n| left out | length rule |", structure)
+	fmt.Printf("structure %v contrast %v within %v, left-out domain's training half scored\n| left out | length rule |", structure, contrast, within)
 	for _, a := range difficulty.DefaultGrid {
 		fmt.Printf(" blend %g |", a)
 	}

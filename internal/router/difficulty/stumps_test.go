@@ -99,3 +99,22 @@ func TestContrastBoost(t *testing.T) {
 		t.Errorf("last stump %+v, want the weak model's %+v negated", last, want)
 	}
 }
+
+// BenchmarkScoreBoost scores with a contrast model of 2 × 50 stumps, as
+// route-train --contrast --boost 50 writes.
+func BenchmarkScoreBoost(b *testing.B) {
+	ex, err := LoadGSM8K()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ex, _ = Split(ex)
+	m := Blend(TrainRobust(ex, RobustOptions{Contrast: true, Boost: 50, Buckets: 1024, Iters: 50}), ex, 1)
+	if len(m.Stumps) != 100 {
+		b.Fatalf("%d stumps, want 100", len(m.Stumps))
+	}
+	p := "Janet’s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?"
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Score(p)
+	}
+}

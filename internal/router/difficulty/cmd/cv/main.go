@@ -8,6 +8,14 @@
 //
 // -lodo instead prints the leave-one-domain-out table of the shipped
 // router's training (difficulty.TrainDefault) with or without -structure.
+//
+// Learners: -label contrast (route-train --contrast), -boost N (route-train
+// --boost N), -within (RobustOptions.WithinDomain); -exp NAME cross-validates
+// a raw learner without the length blend (gain, contrast, probdiff, length).
+// -folds FILE writes each fold's APGR, so two runs compare fold by fold:
+//
+//	go run ./internal/router/difficulty/cmd/cv -domain gsm8k -reps 10 -folds a.txt
+//	go run ./internal/router/difficulty/cmd/cv -domain gsm8k -reps 10 -label contrast -folds b.txt
 package main
 
 import (

@@ -37,6 +37,8 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 		if _, err := audit.RecoverJournal(ctx, st, filepath.Join(cfg.Storage.DataDir, "audit-journal"), g.log); err != nil {
 			return err
 		}
+		commits := newCommitMetrics()
+		g.collectors = append(g.collectors, commits.took, commits.failed)
 		rec, err := meter.NewRecorder(ctx, meter.RecorderOptions{
 			Store:         st,
 			Dir:           cfg.JournalPath(),
@@ -45,6 +47,7 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 			Fsync:         cfg.Metering.JournalFsync,
 			Logger:        g.log,
 			AuditHash:     audit.Hash,
+			OnBatch:       commits.observe,
 		})
 		if err != nil {
 			return fmt.Errorf("usage recorder: %w", err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
@@ -200,4 +202,33 @@ func PriceFunc(cfg *config.Config) (func(model string, u llm.Usage) (float64, bo
 		}
 		return 0, false
 	}, nil
+}
+
+// commitMetrics time the recorder's commits to the store (one per batch,
+// off the request path): a slow database shows here before it shows as
+// a growing journal.
+type commitMetrics struct {
+	took   prometheus.Histogram
+	failed prometheus.Counter
+}
+
+func newCommitMetrics() *commitMetrics {
+	return &commitMetrics{
+		took: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "fulcrum_record_commit_seconds",
+			Help:    "Time of one commit of a batch of usage records and audit rows to the store.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fulcrum_record_commit_failures_total",
+			Help: "Failed commits of record batches (each is retried; records stay in the journal).",
+		}),
+	}
+}
+
+func (m *commitMetrics) observe(_ int, took time.Duration, err error) {
+	m.took.Observe(took.Seconds())
+	if err != nil {
+		m.failed.Inc()
+	}
 }

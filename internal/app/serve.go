@@ -57,7 +57,10 @@ type Gateway struct {
 	// shadow is the shadow evaluation engine (nil when off).
 	shadow *shadow.Engine
 	// tracer exports spans (nil when tracing is off).
-	tracer  *telemetry.Tracer
+	tracer *telemetry.Tracer
+	// flight writes execution-trace snapshots of slow requests (nil when
+	// diagnostics.flight_recorder is off).
+	flight  *flightRecorder
 	closers []func() error
 	log     *slog.Logger
 }
@@ -110,6 +113,10 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 	g.wireHybrid(&opts)
 	g.wireShadow(&opts)
 	g.wireDisk(ctx, &opts)
+	if err := g.wireFlight(); err != nil {
+		g.Close()
+		return nil, err
+	}
 	if rs, ok := g.Store.(store.Responses); ok && (cfg.Storage.Responses == nil || *cfg.Storage.Responses) {
 		opts.Responses = rs
 	}
@@ -212,8 +219,12 @@ func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready f
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var h http.Handler = g.Handler
+	if g.flight != nil {
+		h = g.flight.wrap(h)
+	}
 	srv := &http.Server{
-		Handler:           g.Handler,
+		Handler:           h,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		IdleTimeout:       120 * time.Second,

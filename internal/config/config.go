@@ -45,6 +45,8 @@ type Config struct {
 	ShadowSettings ShadowSettings `yaml:"shadow"`
 	// Telemetry configures OpenTelemetry tracing (off by default).
 	Telemetry Telemetry `yaml:"telemetry"`
+	// Diagnostics configures latency diagnostics (off by default).
+	Diagnostics Diagnostics `yaml:"diagnostics"`
 }
 
 // UI configures the embedded dashboard. It is served whenever a master key

@@ -16,6 +16,7 @@ func (c *Config) Validate() []error {
 	}
 	errs = append(errs, c.Server.validateInputs()...)
 	errs = append(errs, c.Telemetry.validate("telemetry")...)
+	errs = append(errs, c.Diagnostics.validate("diagnostics")...)
 	if c.Server.MasterKey == "" && !IsLoopback(c.Server.Listen) {
 		add("server.listen", "%q is not a loopback address: set FULCRUM_MASTER_KEY (or server.master_key) before listening on other interfaces", c.Server.Listen)
 	}

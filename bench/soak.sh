@@ -33,9 +33,26 @@
 #                         profile and 5 s execution trace in the next window
 #                         (files soak-<date>.tail-w<N>.*), to catch what a
 #                         tail episode is made of
+#   SOAK_FLIGHT=0         1: the gateway's flight recorder on
+#                         (diagnostics.flight_recorder, docs/diagnostics.md):
+#                         a request slower than SOAK_FLIGHT_SLOW (20ms)
+#                         writes the last seconds of the execution trace to
+#                         soak-<date>.flight/ (at most SOAK_FLIGHT_MAX, 10,
+#                         one a SOAK_FLIGHT_GAP, 60s); the report lists them
+#                         with each one's window
 #   SOAK_GOMAXPROCS=""    GOMAXPROCS of the gateway (default: all cores)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
+#
+# Every window also reports where a tail could come from, in a second
+# table: the machine's CPU busy and steal (/proc/stat), the gateway's
+# run delay (time its threads were runnable and waiting for a CPU,
+# /proc/PID/task/*/schedstat) and involuntary context switches, its GC
+# cycles and longest pause (go_gc_duration_seconds), its record commits
+# to the store over 25 ms (fulcrum_record_commit_seconds), and the load
+# generators' own lateness (how late they started requests against the
+# timetable) and goroutine scheduling latency: a stall there is the
+# harness's, not the gateway's.
 #
 # Not run in CI (minutes by design); the smoke line above checks that it
 # works in about half a minute.
@@ -55,6 +72,7 @@ VERIFY=${SOAK_VERIFY:-1}
 PROFILE=${SOAK_PROFILE:-0}
 TAIL_PROFILE=${SOAK_TAIL_PROFILE:-0}
 TAIL_X=${SOAK_TAIL_X:-10}
+FLIGHT=${SOAK_FLIGHT:-0}
 tail_next="" # set to the window whose tail triggered a capture in the next one
 OUT=${SOAK_OUT:-$ROOT/bench/results}
 
@@ -124,7 +142,11 @@ CFG=$WORK/fulcrum.yaml
 	echo "  - { name: mock, type: openai, base_url: \"http://127.0.0.1:$MOCK_PORT/v1\", api_key: \"sk-bench\", hosting: self_hosted }"
 	echo "models:"
 	echo "  - { name: bench-model, provider: mock }"
+	if [[ $FLIGHT == 1 ]]; then
+		echo "diagnostics: { flight_recorder: { enabled: true, slow_request: ${SOAK_FLIGHT_SLOW:-20ms}, dir: \"$OUT/soak-$STAMP.flight\", max_snapshots: ${SOAK_FLIGHT_MAX:-10}, min_interval: ${SOAK_FLIGHT_GAP:-60s} } }"
+	fi
 	[[ -n ${SOAK_EXTRA_YAML:-} ]] && echo "$SOAK_EXTRA_YAML"
+	true
 } >"$CFG"
 
 "$BIN/mock" -listen "127.0.0.1:$MOCK_PORT" >>"$WORK/mock.log" 2>&1 &
@@ -162,14 +184,25 @@ data_bytes() {
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$GW/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$GW/status"; }
 
+# The diagnostics of a window (JSONL line) as a log line and a table row.
+# n/a where a figure is missing (an older load generator, no /metrics).
+DIAG_DEFS='def r1: if . == null then "n/a" else (.*10|round/10|tostring) end;
+def lateq: [.plain.send_late_ms.p999, .stream.send_late_ms.p999] | map(select(. != null)) | max;
+def latemax: [.plain.send_late_ms.max, .stream.send_late_ms.max] | map(select(. != null)) | max;
+def hsched: [.plain.harness.sched_max_ms, .stream.harness.sched_max_ms] | map(select(. != null)) | max;
+def hgc: [.plain.harness.gc_pause_max_ms, .stream.harness.gc_pause_max_ms] | map(select(. != null)) | max;'
+DIAG_LINE="$DIAG_DEFS"'"  machine busy \(.plain.machine.busy_pct|r1)% steal \(.plain.machine.steal_pct|r1)%; gateway run delay \(.plain.sched.run_delay_pct|r1)%, \(.plain.sched.involuntary_switches // "n/a") involuntary switches, GC \(.plain.target_go.gc_cycles // "n/a") (max pause \(.plain.target_go.gc_pause_max_ms|r1) ms), commits >25ms \(.plain.target_go.commits_over_25ms // "n/a") (slowest <= \(.plain.target_go.commit_max_le_ms|r1) ms); load gen late p99.9 \(lateq|r1) max \(latemax|r1) ms, its sched max \(hsched|r1) ms, GC max \(hgc|r1) ms; snapshots \(.snapshots|length)"'
+DIAG_ROW="$DIAG_DEFS"'"| \(.window) | \(.plain.latency_ms.p999 / .plain.latency_ms.p50 | r1) | \(.plain.machine.busy_pct|r1) | \(.plain.machine.steal_pct|r1) | \(.plain.sched.run_delay_pct|r1) | \(.plain.sched.involuntary_switches // "n/a") | \(.plain.target_go.gc_cycles // "n/a") | \(.plain.target_go.gc_pause_max_ms|r1) | \(.plain.target_go.commits_over_25ms // "n/a") | \(.plain.target_go.commit_max_le_ms|r1) | \(lateq|r1) | \(latemax|r1) | \(hsched|r1) | \(hgc|r1) | \(.plain.target_go.slow_requests // "n/a") | \(.snapshots | join(" ")) |"'
+
 START=$(date +%s)
+: >"$WORK/snaps.seen"
 for ((w = 1; w <= WINDOWS; w++)); do
 	d=$WIN_S
 	if ((w == WINDOWS && DUR_S % WIN_S != 0)); then d=$((DUR_S % WIN_S)); fi
 	warm=0s
 	((w == 1)) && warm=2s
 	"$BIN/load" -url "$URL" -rate "$PLAIN_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
-		-scenario "w$w" -pid "$GW" >"$WORK/plain.json" &
+		-scenario "w$w" -pid "$GW" -metrics "http://127.0.0.1:$FULCRUM_PORT/metrics" >"$WORK/plain.json" &
 	LP=$!
 	SP=""
 	if [[ $STREAM_PCT != 0 ]]; then
@@ -198,12 +231,20 @@ for ((w = 1; w <= WINDOWS; w++)); do
 	fi
 	stream='{}'
 	[[ -n $SP ]] && stream=$(cat "$WORK/stream.json")
+	snaps='[]'
+	if [[ $FLIGHT == 1 ]]; then
+		# Snapshots are written a moment after their slow request; those
+		# of the window's last second may count in the next window.
+		snaps=$(comm -13 "$WORK/snaps.seen" <(ls "$OUT/soak-$STAMP.flight" 2>/dev/null | sort) | jq -R . | jq -s -c .)
+		ls "$OUT/soak-$STAMP.flight" 2>/dev/null | sort >"$WORK/snaps.seen"
+	fi
 	jq -c -n --argjson w "$w" --argjson t "$(($(date +%s) - START))" --slurpfile p "$WORK/plain.json" \
 		--argjson s "$stream" --argjson rss "$(rss_kb)" --argjson hwm "$(hwm_kb)" --argjson bytes "$(data_bytes)" \
-		--argjson qms "$qms" \
-		'{window: $w, t_s: $t, plain: $p[0], stream: $s, rss_kb: $rss, rss_peak_kb: $hwm, data_bytes: $bytes, query_ms: $qms}' >>"$JSONL"
+		--argjson qms "$qms" --argjson snaps "$snaps" \
+		'{window: $w, t_s: $t, plain: $p[0], stream: $s, rss_kb: $rss, rss_peak_kb: $hwm, data_bytes: $bytes, query_ms: $qms, snapshots: $snaps}' >>"$JSONL"
 	jq -r '"window \(.window) t=\(.t_s)s: \(.plain.requests + (.stream.requests // 0)) req, errors \(.plain.errors_total + (.stream.errors_total // 0)), p50 \(.plain.latency_ms.p50*10|round/10) p99 \(.plain.latency_ms.p99*10|round/10) p99.9 \(.plain.latency_ms.p999*10|round/10) max \(.plain.latency_ms.max*10|round/10) ms, RSS \(.rss_kb/1024|floor) MB, data \(.data_bytes/1048576|floor) MB, query \(.query_ms) ms"' \
 		<(tail -1 "$JSONL") >&2
+	jq -r "$DIAG_LINE" <(tail -1 "$JSONL") >&2
 	if [[ $TAIL_PROFILE == 1 && -z $tail_next ]] &&
 		jq -e --argjson x "$TAIL_X" '.plain.latency_ms.p999 > $x * .plain.latency_ms.p50' <(tail -1 "$JSONL") >/dev/null; then
 		tail_next=$w
@@ -235,6 +276,17 @@ fi
 	jq -s -r '"Total: \(map(.plain.requests + (.stream.requests // 0)) | add) requests, \(map(.plain.errors_total + (.stream.errors_total // 0)) | add) errors; RSS peak \(map(.rss_peak_kb) | max / 1024 | floor) MB; data \(.[-1].data_bytes / 1048576 | floor) MB (\(.[-1].data_bytes / (map(.plain.requests + (.stream.requests // 0)) | add) | floor) bytes a request); worst window p99.9 \(map(.plain.latency_ms.p999) | max | round) ms, max \(map(.plain.latency_ms.max) | max | round) ms."' "$JSONL"
 	echo
 	echo "\`fulcrum audit verify\` at the end: $VERIFY_MS ms ($(tail -1 "$WORK/verify.out" 2>/dev/null || echo -))."
+	echo
+	echo "Where a tail could come from, per window: p99.9/p50; the machine's CPU busy and steal (% of all CPUs);"
+	echo "the gateway's run delay (% of wall time its threads waited for a CPU) and involuntary context switches;"
+	echo "its GC cycles and longest pause (ms, of the runtime's last 256); its record commits over 25 ms and the"
+	echo "slowest one's bucket bound (ms); the load generators' lateness against the timetable (p99.9, max ms),"
+	echo "their own longest goroutine wait for a CPU and GC pause (ms); requests over the flight recorder's"
+	echo "threshold and the snapshots written (SOAK_FLIGHT=1)."
+	echo
+	echo "| window | p99.9/p50 | busy % | steal % | gw run delay % | gw invol. switches | gw GCs | gw GC max | commits >25ms | commit max <= | lg late p99.9 | lg late max | lg sched max | lg GC max | slow req | snapshots |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	jq -r "$DIAG_ROW" "$JSONL"
 } >"$MD"
 cat "$MD"
 say "== wrote $MD and $JSONL"

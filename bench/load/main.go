@@ -47,7 +47,8 @@ func run() error {
 		model = flag.String("model", "bench-model", "model name in the request body")
 		key   = flag.String("api-key", "sk-bench", "sent as Authorization: Bearer KEY (empty: no header)")
 		bodyF = flag.String("body-file", "", "request body file (default: the built-in ~300-byte chat)")
-		pid   = flag.Int("pid", 0, "target process: report its CPU time per request and RSS")
+		pid   = flag.Int("pid", 0, "target process: report its CPU time per request, RSS and scheduling (run delay, context switches), and the machine's CPU and steal")
+		promU = flag.String("metrics", "", "target's Prometheus /metrics URL: report its GC, record commits and slow requests over the run")
 		out   = flag.String("out", "", "append the JSON line to this file")
 		probe = flag.Duration("probe", 0, "only wait up to this long for one successful request")
 		quiet = flag.Bool("q", false, "no human-readable summary")
@@ -114,15 +115,45 @@ func run() error {
 		}
 	}
 	var anonPeak func() int64
+	var sched0 proc.Sched
+	var mach0 proc.MachineCPU
 	if *pid > 0 {
 		anonPeak = sampleAnon(*pid, 50*time.Millisecond)
+		sched0, _ = proc.ReadSched(*pid)
+		mach0, _ = proc.ReadMachineCPU()
 	}
+	var prom0 map[string]float64
+	if *promU != "" {
+		prom0 = scrape(*promU)
+	}
+	rt0, t0 := loadgen.ReadRuntime(), time.Now()
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	r := loadgen.NewRecord(cfg, res, time.Now())
 	r.Target, r.Scenario, r.Rep = rec.Target, rec.Scenario, rec.Rep
+	r.Harness = loadgen.HarnessSince(rt0)
+	wall := time.Since(t0)
+	if prom0 != nil {
+		if prom1 := scrape(*promU); prom1 != nil {
+			r.TargetGo = loadgen.TargetGoDelta(prom0, prom1)
+		}
+	}
+	if *pid > 0 {
+		if s1, err := proc.ReadSched(*pid); err == nil {
+			d := s1.Sub(sched0)
+			r.Sched = &loadgen.Sched{RunDelayMs: float64(d.RunDelayNS) / 1e6, RunDelayPct: float64(d.RunDelayNS) / float64(wall) * 100,
+				Voluntary: d.Voluntary, Involuntary: d.Involuntary}
+		}
+		if m1, err := proc.ReadMachineCPU(); err == nil {
+			d := m1.Sub(mach0)
+			if tot := float64(d.Total()); tot > 0 {
+				r.Machine = &loadgen.Machine{BusyPct: float64(d.Total()-d.Idle-d.IOWait) / tot * 100,
+					StealPct: float64(d.Steal) / tot * 100, IOWaitPct: float64(d.IOWait) / tot * 100}
+			}
+		}
+	}
 	if *pid > 0 {
 		cpu1, err := proc.CPU(*pid)
 		if err != nil {
@@ -198,6 +229,22 @@ func probeOnce(ctx context.Context, cfg loadgen.Config, limit time.Duration) err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// scrape reads a Prometheus text endpoint, or returns nil (the figures
+// are then left out; a failed scrape must not fail a run).
+func scrape(url string) map[string]float64 {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	return loadgen.ParseProm(b)
 }
 
 // freePorts prints n distinct ports the kernel has free on 127.0.0.1 now:

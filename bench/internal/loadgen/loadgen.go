@@ -90,6 +90,12 @@ type Result struct {
 	TTFT *hist.Histogram
 	// Events counts data events (excluding [DONE]) of successful streams.
 	Events int64
+	// SendLate (open loop) is how late each request was started against
+	// its due time: the load generator's own lateness (a wake-up or a
+	// goroutine that waited for a CPU), plus waiting for a free worker
+	// when MaxInFlight are busy. It is inside Latency already; a tail in
+	// it is the harness's, or the machine's, not the target's.
+	SendLate *hist.Histogram
 }
 
 // RPS is successful requests per second of elapsed time.
@@ -166,6 +172,7 @@ type worker struct {
 	cfg    *Config
 	lat    *hist.Histogram
 	ttft   *hist.Histogram
+	late   *hist.Histogram
 	ok     int64
 	n      int64
 	events int64
@@ -175,7 +182,7 @@ type worker struct {
 }
 
 func newWorker(cfg *Config) *worker {
-	w := &worker{cfg: cfg, lat: hist.New(), buf: make([]byte, 16<<10)}
+	w := &worker{cfg: cfg, lat: hist.New(), late: hist.New(), buf: make([]byte, 16<<10)}
 	if cfg.Stream {
 		w.ttft = hist.New()
 		w.br = bufio.NewReaderSize(nil, 16<<10)
@@ -185,7 +192,7 @@ func newWorker(cfg *Config) *worker {
 
 // merge folds the workers' tallies into one Result.
 func merge(ws []*worker, elapsed time.Duration, stream bool) *Result {
-	r := &Result{Elapsed: elapsed, Latency: hist.New()}
+	r := &Result{Elapsed: elapsed, Latency: hist.New(), SendLate: hist.New()}
 	if stream {
 		r.TTFT = hist.New()
 	}
@@ -195,6 +202,7 @@ func merge(ws []*worker, elapsed time.Duration, stream bool) *Result {
 		r.Events += w.events
 		r.Errors.add(w.errs)
 		r.Latency.Merge(w.lat)
+		r.SendLate.Merge(w.late)
 		if stream {
 			r.TTFT.Merge(w.ttft)
 		}
@@ -246,6 +254,7 @@ func runOpen(ctx context.Context, cfg Config) *Result {
 					w.errs.Incomplete++
 					continue
 				}
+				w.late.Record(int64(time.Since(at)))
 				w.do(ctx, at)
 			}
 		})

@@ -51,6 +51,18 @@ type Record struct {
 	Latency         Quantiles  `json:"latency_ms"`
 	TTFT            *Quantiles `json:"ttft_ms,omitempty"`
 	EventsPerStream float64    `json:"events_per_stream,omitempty"`
+	// SendLate (open loop): how late requests were started against the
+	// timetable (see Result.SendLate).
+	SendLate *Quantiles `json:"send_late_ms,omitempty"`
+	// Harness is the load generator process's own runtime during the run.
+	Harness *Harness `json:"harness,omitempty"`
+	// Machine is the whole machine's CPU during the run (/proc/stat), and
+	// Sched the target process's scheduling, when its pid was given.
+	Machine *Machine `json:"machine,omitempty"`
+	Sched   *Sched   `json:"sched,omitempty"`
+	// TargetGo holds figures from the target's Prometheus metrics, when
+	// their URL was given.
+	TargetGo *TargetGo `json:"target_go,omitempty"`
 
 	// Target process figures, when its pid was given.
 	PID         int     `json:"pid,omitempty"`
@@ -84,6 +96,10 @@ func NewRecord(cfg Config, r *Result, now time.Time) Record {
 		rec.Mode, rec.Rate = "open", cfg.Rate
 	} else {
 		rec.Mode, rec.Conns = "closed", cfg.Conns
+	}
+	if cfg.Rate > 0 && r.SendLate != nil {
+		q := QuantilesOf(r.SendLate)
+		rec.SendLate = &q
 	}
 	if cfg.Stream {
 		q := QuantilesOf(r.TTFT)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -54,5 +55,46 @@ func TestSelf(t *testing.T) {
 	m, err := Mem(os.Getpid())
 	if err != nil || m.PeakKB <= 0 || m.RSSKB <= 0 || m.RSSKB > m.PeakKB || m.AnonKB <= 0 || m.AnonKB > m.RSSKB {
 		t.Errorf("Mem(self) = %+v, %v", m, err)
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	got, err := ParseProcStat([]byte("cpu  100 2 30 400 5 6 7 8 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"))
+	want := MachineCPU{User: 100, Nice: 2, System: 30, Idle: 400, IOWait: 5, IRQ: 6, SoftIRQ: 7, Steal: 8}
+	if err != nil || got != want || got.Total() != 558 {
+		t.Errorf("got %+v, %v; want %+v (total 558)", got, err, want)
+	}
+	if _, err := ParseProcStat([]byte("intr 1 2 3\n")); err == nil {
+		t.Error("a file without a cpu line parsed")
+	}
+}
+
+func TestParseStatusSwitches(t *testing.T) {
+	v, n := ParseStatusSwitches([]byte("Name:\tx\nvoluntary_ctxt_switches:\t150\nnonvoluntary_ctxt_switches:\t7\n"))
+	if v != 150 || n != 7 {
+		t.Errorf("got %d, %d; want 150, 7", v, n)
+	}
+}
+
+func TestReadSchedSelf(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux /proc only")
+	}
+	s0, err := ReadSched(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		time.Sleep(time.Millisecond) // each sleep is a voluntary switch
+	}
+	s1, err := ReadSched(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s1.Sub(s0); d.Voluntary < 1 || d.RunDelayNS < 0 {
+		t.Errorf("after 20 sleeps: %+v", d)
+	}
+	if _, err := ReadMachineCPU(); err != nil {
+		t.Error(err)
 	}
 }

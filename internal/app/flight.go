@@ -89,10 +89,15 @@ func newFlightRecorder(cfg config.FlightRecorder, dataDir string, log *slog.Logg
 }
 
 // wrap times each request through h and takes a snapshot after a slow one.
+// Each request is a region named "http request" in the trace, so a
+// snapshot shows where each one began and ended and what its goroutine
+// did in between.
 func (f *flightRecorder) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		region := trace.StartRegion(r.Context(), "http request")
 		h.ServeHTTP(w, r)
+		region.End()
 		if d := time.Since(start); d > f.slow {
 			f.slowRequest(d, r.URL.Path)
 		}

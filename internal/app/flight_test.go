@@ -117,7 +117,7 @@ func parseTrace(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("go tool trace -d=parsed %s: %v\n%.2000s", path, err, out)
 	}
-	for _, want := range []string{"StateTransition", "GoID="} {
+	for _, want := range []string{"StateTransition", "GoID=", `Type="http request"`} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("parsed trace has no %s events:\n%.2000s", want, out)
 		}

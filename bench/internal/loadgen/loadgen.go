@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/bench/internal/hist"
@@ -96,6 +98,9 @@ type Result struct {
 	// when MaxInFlight are busy. It is inside Latency already; a tail in
 	// it is the harness's, or the machine's, not the target's.
 	SendLate *hist.Histogram
+	// Workers is how many request goroutines the run started (open loop:
+	// grown on demand up to MaxInFlight; closed loop: Conns).
+	Workers int
 }
 
 // RPS is successful requests per second of elapsed time.
@@ -233,38 +238,62 @@ func runClosed(ctx context.Context, cfg Config) *Result {
 		})
 	}
 	wg.Wait()
-	return merge(ws, time.Since(start), cfg.Stream)
+	r := merge(ws, time.Since(start), cfg.Stream)
+	r.Workers = len(ws)
+	return r
 }
+
+// openStartWorkers is how many workers an open-loop run starts with;
+// more are started while every one is busy, up to MaxInFlight.
+const openStartWorkers = 16
 
 func runOpen(ctx context.Context, cfg Config) *Result {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	start := time.Now()
-	tt := NewTimetable(start, cfg.Rate, cfg.Duration)
-	jobs := make(chan time.Time, min(tt.Len(), 1<<20))
-	ws := make([]*worker, min(int64(cfg.MaxInFlight), max(tt.Len(), 1)))
-	var wg sync.WaitGroup
-	for i := range ws {
-		ws[i] = newWorker(&cfg)
+	total := int64(math.Floor(cfg.Rate*cfg.Duration.Seconds() + 1e-9))
+	jobs := make(chan time.Time, min(max(total, 1), 1<<20))
+	// Workers are started as they are needed, not MaxInFlight of them up
+	// front: each holds ~120 KB of histograms and buffers, and allocating
+	// 512 of them (60-90 MB) when the timetable starts stalled the first
+	// requests of every run and left the run a large heap to collect, a
+	// stall the open loop charged to the target.
+	var (
+		ws   []*worker
+		idle atomic.Int64 // workers waiting for a job
+		wg   sync.WaitGroup
+	)
+	spawn := func() {
+		w := newWorker(&cfg)
+		ws = append(ws, w)
+		idle.Add(1)
 		wg.Go(func() {
-			w := ws[i]
 			for at := range jobs {
+				idle.Add(-1)
 				if ctx.Err() != nil {
 					w.n++
 					w.errs.Incomplete++
-					continue
+				} else {
+					w.late.Record(int64(time.Since(at)))
+					w.do(ctx, at)
 				}
-				w.late.Record(int64(time.Since(at)))
-				w.do(ctx, at)
+				idle.Add(1)
 			}
 		})
 	}
+	for range min(int64(openStartWorkers), int64(cfg.MaxInFlight), max(total, 1)) {
+		spawn()
+	}
+	start := time.Now()
+	tt := NewTimetable(start, cfg.Rate, cfg.Duration)
 	stop := time.AfterFunc(cfg.Duration+cfg.Grace, cancel)
 	defer stop.Stop()
 	buf := make([]time.Time, 0, 64)
 	for ctx.Err() == nil {
 		buf = tt.Due(time.Now(), buf[:0])
 		for _, at := range buf {
+			if idle.Load() <= int64(len(jobs)) && len(ws) < cfg.MaxInFlight {
+				spawn()
+			}
 			jobs <- at
 		}
 		next, ok := tt.Next()
@@ -278,6 +307,7 @@ func runOpen(ctx context.Context, cfg Config) *Result {
 	close(jobs)
 	wg.Wait()
 	r := merge(ws, time.Since(start), cfg.Stream)
+	r.Workers = len(ws)
 	// Requests never handed out (the caller's context ended) count as
 	// incomplete too, so Requests is always the timetable's length.
 	if missing := tt.Len() - r.Requests; missing > 0 {

@@ -54,6 +54,8 @@ type Record struct {
 	// SendLate (open loop): how late requests were started against the
 	// timetable (see Result.SendLate).
 	SendLate *Quantiles `json:"send_late_ms,omitempty"`
+	// Workers is how many request goroutines the run started.
+	Workers int `json:"workers,omitempty"`
 	// Harness is the load generator process's own runtime during the run.
 	Harness *Harness `json:"harness,omitempty"`
 	// Machine is the whole machine's CPU during the run (/proc/stat), and
@@ -91,6 +93,7 @@ func NewRecord(cfg Config, r *Result, now time.Time) Record {
 		ErrorsAll: r.Errors.Total(),
 		RPS:       r.RPS(),
 		Latency:   QuantilesOf(r.Latency),
+		Workers:   r.Workers,
 	}
 	if cfg.Rate > 0 {
 		rec.Mode, rec.Rate = "open", cfg.Rate

@@ -186,7 +186,7 @@ hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$GW/status"; }
 
 # The diagnostics of a window (JSONL line) as a log line and a table row.
 # n/a where a figure is missing (an older load generator, no /metrics).
-DIAG_DEFS='def r1: if . == null then "n/a" else (.*10|round/10|tostring) end;
+DIAG_DEFS='def r1: if . == null then "n/a" elif . < 0 then ">2500" else (.*10|round/10|tostring) end;
 def lateq: [.plain.send_late_ms.p999, .stream.send_late_ms.p999] | map(select(. != null)) | max;
 def latemax: [.plain.send_late_ms.max, .stream.send_late_ms.max] | map(select(. != null)) | max;
 def hsched: [.plain.harness.sched_max_ms, .stream.harness.sched_max_ms] | map(select(. != null)) | max;

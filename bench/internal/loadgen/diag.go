@@ -49,7 +49,7 @@ type TargetGo struct {
 	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
 	// Commits of record batches to the store (fulcrum_record_commit_seconds):
 	// how many, their total time, how many took over 25 ms and the upper
-	// bound of the slowest one's bucket (+Inf: over 2.5 s).
+	// bound of the slowest one's bucket (-1: over the largest, 2.5 s).
 	Commits        int64   `json:"commits"`
 	CommitTotalMs  float64 `json:"commit_total_ms"`
 	CommitsOver25  int64   `json:"commits_over_25ms"`
@@ -108,6 +108,9 @@ func histDiff(a, b *metrics.Float64Histogram, q float64) (qMs, maxMs float64) {
 		u := b.Buckets[i+1]
 		if math.IsInf(u, 1) {
 			u = b.Buckets[i]
+		}
+		if math.IsInf(u, 0) {
+			return 0
 		}
 		return u * 1e3
 	}

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"encoding/json"
 	"math"
 	"runtime"
 	"runtime/metrics"
@@ -41,6 +42,18 @@ fulcrum_flight_slow_requests_total 3
 	// All 100 commits fell under 0.1 but only 99 under 0.05.
 	if got.CommitMaxLeMs != 100 {
 		t.Errorf("slowest commit's bucket %v ms, want 100", got.CommitMaxLeMs)
+	}
+}
+
+func TestTargetGoDeltaSlowestOverLastBucket(t *testing.T) {
+	a := ParseProm([]byte("fulcrum_record_commit_seconds_bucket{le=\"2.5\"} 10\nfulcrum_record_commit_seconds_bucket{le=\"+Inf\"} 10\nfulcrum_record_commit_seconds_count 10\n"))
+	b := ParseProm([]byte("fulcrum_record_commit_seconds_bucket{le=\"2.5\"} 12\nfulcrum_record_commit_seconds_bucket{le=\"+Inf\"} 13\nfulcrum_record_commit_seconds_count 13\n"))
+	got := TargetGoDelta(a, b)
+	if got.CommitMaxLeMs != -1 || got.CommitsOver25 != 3 {
+		t.Errorf("a commit over 2.5 s: %+v, want commit_max_le_ms -1", got)
+	}
+	if _, err := json.Marshal(got); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -63,7 +63,11 @@ func TargetGoDelta(a, b map[string]float64) *TargetGo {
 			best = bound
 		}
 	}
-	if t.Commits > 0 {
+	switch {
+	case t.Commits == 0:
+	case math.IsInf(best, 1):
+		t.CommitMaxLeMs = -1 // over the largest finite bucket (JSON has no +Inf)
+	default:
 		t.CommitMaxLeMs = best * 1e3
 	}
 	return t

@@ -211,9 +211,13 @@ func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready f
 	}
 	defer g.Close()
 	logInventory(log, cfg)
-	// Start-up decodes catalogues and phone metadata and leaves garbage
-	// behind; give it back to the OS before serving.
+	// Start-up decodes catalogues and leaves garbage behind; give it back
+	// to the OS before serving, and unmap the executable's pages only
+	// start-up touched (FULCRUM_KEEP_START_PAGES=1 keeps them, to compare).
 	debug.FreeOSMemory()
+	if os.Getenv("FULCRUM_KEEP_START_PAGES") == "" {
+		releaseStartPages()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -41,6 +41,7 @@
 #                         one a SOAK_FLIGHT_GAP, 60s); the report lists them
 #                         with each one's window
 #   SOAK_GOMAXPROCS=""    GOMAXPROCS of the gateway (default: all cores)
+#   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
 #
@@ -165,6 +166,7 @@ fi
 
 GW_ENV=(FULCRUM_PPROF_ADDR="127.0.0.1:$PPROF_PORT")
 [[ -n ${SOAK_GOMAXPROCS:-} ]] && GW_ENV+=(GOMAXPROCS="$SOAK_GOMAXPROCS")
+[[ -n ${SOAK_GOGC:-} ]] && GW_ENV+=(GOGC="$SOAK_GOGC")
 env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
 GW=$!
 PIDS+=($GW)

@@ -39,7 +39,8 @@
 #                         writes the last seconds of the execution trace to
 #                         soak-<date>.flight/ (at most SOAK_FLIGHT_MAX, 10,
 #                         one a SOAK_FLIGHT_GAP, 60s); the report lists them
-#                         with each one's window
+#                         with each one's window and ends with what each
+#                         snapshot's slow requests were made of (bench/flight)
 #   SOAK_GOMAXPROCS=""    GOMAXPROCS of the gateway (default: all cores)
 #   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
@@ -289,6 +290,22 @@ fi
 	echo "| window | p99.9/p50 | busy % | steal % | gw run delay % | gw invol. switches | gw GCs | gw GC max | commits >25ms | commit max <= | lg late p99.9 | lg late max | lg sched max | lg GC max | slow req | snapshots |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	jq -r "$DIAG_ROW" "$JSONL"
+	if [[ $FLIGHT == 1 ]]; then
+		echo
+		snaps=("$OUT/soak-$STAMP.flight"/*.trace)
+		if [[ -e ${snaps[0]} ]]; then
+			# What each snapshot's slow requests were made of (bench/flight,
+			# a module of its own: the first run downloads its parser).
+			echo "Flight-recorder snapshots (\`cd bench/flight && go run . -slow ${SOAK_FLIGHT_SLOW:-20ms} FILE\`):"
+			echo
+			echo '```'
+			(cd "$ROOT/bench/flight" && go run . -slow "${SOAK_FLIGHT_SLOW:-20ms}" -detail 1 "${snaps[@]}" 2>&1) |
+				sed "s#$OUT/##" || echo "(bench/flight failed: see above)"
+			echo '```'
+		else
+			echo "Flight recorder on: no request over ${SOAK_FLIGHT_SLOW:-20ms}, no snapshot."
+		fi
+	fi
 } >"$MD"
 cat "$MD"
 say "== wrote $MD and $JSONL"

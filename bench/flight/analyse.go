@@ -97,7 +97,7 @@ func Analyse(r io.Reader, slow time.Duration) (*Analysis, error) {
 			if to == trace.GoWaiting {
 				name += " (" + st.Reason + ")"
 			}
-			cur[g] = &stint{state: name, start: t, stack: frames(st.Stack, 5)}
+			cur[g] = &stint{state: name, start: t, stack: frames(st.Stack, 8)}
 		case trace.EventRegionBegin:
 			if ev.Region().Type == RequestRegion {
 				open[ev.Goroutine()] = t
@@ -173,9 +173,13 @@ func Analyse(r io.Reader, slow time.Duration) (*Analysis, error) {
 				continue
 			}
 			k := x.state
-			if strings.HasPrefix(k, "Waiting (sync") {
+			switch {
+			case strings.HasPrefix(k, "Waiting (sync"):
 				// Which lock: the runtime's (a GC starting) or ours.
 				k += " " + lockSite(x.stack)
+			case k == "Syscall":
+				// Which call: a socket, the journal, SQLite.
+				k += " " + syscallSite(x.stack)
 			}
 			by[k] += time.Duration(hi - lo)
 		}
@@ -241,6 +245,26 @@ func lockSite(stack string) string {
 		if !strings.HasPrefix(f, "sync.") && !strings.HasPrefix(f, "runtime.") && !strings.HasPrefix(f, "internal/sync.") {
 			return "in " + f
 		}
+	}
+	return ""
+}
+
+// syscallSite names a system call by the first frame above the
+// syscall, poll and os plumbing (net.(*conn).Write, os.(*File).Write,
+// a SQLite function ...).
+func syscallSite(stack string) string {
+	fs := strings.Split(stack, " < ")
+	for i, f := range fs {
+		switch {
+		case strings.HasPrefix(f, "syscall."), strings.HasPrefix(f, "poll."), strings.HasPrefix(f, "runtime."),
+			strings.HasPrefix(f, "unix."), strings.HasPrefix(f, "os.(*File).write"), strings.HasPrefix(f, "os.(*File).read"),
+			strings.HasPrefix(f, "net.(*netFD)"), strings.HasPrefix(f, "libc."):
+			continue
+		}
+		if strings.HasPrefix(f, "os.(*File)") && i+1 < len(fs) {
+			return "in " + f + " < " + fs[i+1] // whose file
+		}
+		return "in " + f
 	}
 	return ""
 }

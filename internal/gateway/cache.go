@@ -93,6 +93,16 @@ var (
 	cacheBypass = []string{"bypass"}
 )
 
+// The same for the headers of every answer: the content types, and a
+// stream's Cache-Control, X-Accel-Buffering and Trailer declaration.
+var (
+	hdrJSON        = []string{"application/json"}
+	hdrEventStream = []string{"text/event-stream"}
+	hdrNoCache     = []string{"no-cache"}
+	hdrNo          = []string{"no"}
+	hdrTrailerCost = []string{costHeader}
+)
+
 // cacheControl reads the client's Cache-Control: no-store (neither read
 // nor write the cache) and no-cache (do not answer from it, but store).
 func cacheControl(h http.Header) (noStore, noCache bool) {

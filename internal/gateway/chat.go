@@ -360,7 +360,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h.Set("X-Fulcrum-Provider", c.rc.provider)
 	c.noteDropped(h, t)
 	c.setCost(h)
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = hdrJSON
 	if raw != nil {
 		w.Write(raw)
 		c.cacheStoreRaw(t, raw, c.rc.usage)

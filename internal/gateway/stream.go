@@ -85,12 +85,12 @@ func (c *chatCall) writeStreamHeaders(w http.ResponseWriter, t *Target) {
 	c.served = t
 	c.rc.provider = t.Provider.Info().Name
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
+	h["Content-Type"] = hdrEventStream
+	h["Cache-Control"] = hdrNoCache
 	h.Set("X-Fulcrum-Provider", c.rc.provider)
 	c.noteDropped(h, t)
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("Trailer", costHeader)
+	h["X-Accel-Buffering"] = hdrNo
+	h["Trailer"] = hdrTrailerCost
 	w.WriteHeader(http.StatusOK)
 }
 

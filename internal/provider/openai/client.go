@@ -35,7 +35,8 @@ const maxErrorBody = 64 << 10
 type Client struct {
 	info    provider.Info
 	base    string
-	auth    string // "Bearer <key>", or empty for keyless local servers
+	auth    string   // "Bearer <key>", or empty for keyless local servers
+	authHdr []string // {auth}, shared by every request; nil without a key
 	headers http.Header
 	http    *provider.HTTP
 	reqOpts api.RequestOptions
@@ -98,7 +99,7 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		}
 	}
 	if cfg.APIKey != "" {
-		c.auth = "Bearer " + cfg.APIKey
+		c.authHdr = []string{"Bearer " + cfg.APIKey}
 	}
 	for k, v := range cfg.Headers {
 		c.headers.Set(k, v)
@@ -320,14 +321,16 @@ func (c *Client) post(ctx context.Context, path string, body []byte, extra http.
 			req.Header[http.CanonicalHeaderKey(k)] = vs
 		}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	// Shared value slices: Header.Set would allocate one per header per
+	// request; nothing modifies a header value in place.
+	req.Header["Content-Type"] = hdrJSON
 	if stream {
-		req.Header.Set("Accept", "text/event-stream")
+		req.Header["Accept"] = hdrEventStream
 	} else {
-		req.Header.Set("Accept", "application/json")
+		req.Header["Accept"] = hdrJSON
 	}
-	if c.auth != "" {
-		req.Header.Set("Authorization", c.auth)
+	if c.authHdr != nil {
+		req.Header["Authorization"] = c.authHdr
 	}
 	for k, vs := range c.headers {
 		req.Header[k] = vs
@@ -391,3 +394,8 @@ func (c *Client) annotate(err error) error {
 	}
 	return err
 }
+
+var (
+	hdrJSON        = []string{"application/json"}
+	hdrEventStream = []string{"text/event-stream"}
+)

@@ -51,7 +51,7 @@ func loadRouterFile(path string) (*difficulty.Model, error) {
 func routeTrainCmd(e *env) *cobra.Command {
 	var data, domain, out, split string
 	var buckets, boostRounds int
-	var bigrams, average, structure, contrast bool
+	var bigrams, average, structure, contrast, choose bool
 	cmd := &cobra.Command{
 		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
 		Short: "Train a prompt router on recorded answers of a weak and a strong model",
@@ -95,13 +95,10 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if len(ex) < 30 {
 				return fmt.Errorf("%d training records: need at least 30", len(ex))
 			}
-			what := "gain (1 + strong - weak) / 2"
-			if contrast {
-				what = "logit P(strong right) - logit P(weak right)"
-			}
-			o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, what+" on "+label)
-			o.Contrast, o.Boost = contrast, boostRounds
+			o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "")
+			o.Contrast, o.Boost, o.Choose = contrast, boostRounds, choose
 			res := difficulty.TrainAndBlend(ex, o)
+			res.Model.Label = learnerLabel(res.Learner) + " on " + label
 			b, err := res.Model.Marshal()
 			if err != nil {
 				return err
@@ -109,16 +106,38 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
 				return err
 			}
-			var tune []string
-			for _, a := range difficulty.Alphas {
-				for _, b := range difficulty.Betas {
-					if v, ok := res.TuneAPGR[fmt.Sprintf("%g/%g", a, b)]; ok {
-						tune = append(tune, fmt.Sprintf("%g/%g: %.3f", a, b, v))
+			var tune, learners []string
+			ls := []difficulty.Learner{res.Learner}
+			if choose {
+				ls = difficulty.Learners
+			}
+			for _, l := range ls {
+				prefix, best := "", -1.0
+				if choose {
+					prefix = l.String() + " "
+				}
+				for _, a := range difficulty.Alphas {
+					for _, b := range difficulty.Betas {
+						v, ok := res.TuneAPGR[prefix+fmt.Sprintf("%g/%g", a, b)]
+						if !ok {
+							continue
+						}
+						best = max(best, v)
+						if l == res.Learner {
+							tune = append(tune, fmt.Sprintf("%g/%g: %.3f", a, b, v))
+						}
 					}
 				}
+				if choose {
+					learners = append(learners, fmt.Sprintf("%s %.3f", l, best))
+				}
 			}
-			fmt.Fprintf(e.stderr, "trained on %d records of %s (%s split), %d topics; weights model %g, topics %g chosen on the tuning third (APGR by model/topic weight: %s); wrote %s\n",
-				len(ex), label, split, res.Topics, res.Alpha, res.Beta, strings.Join(tune, ", "), out)
+			chosen := ""
+			if choose {
+				chosen = fmt.Sprintf("learner %s chosen on the tuning third (best APGR by learner: %s); ", res.Learner, strings.Join(learners, ", "))
+			}
+			fmt.Fprintf(e.stderr, "trained on %d records of %s (%s split), %d topics; %sweights model %g, topics %g chosen on the tuning third (APGR by model/topic weight: %s); wrote %s\n",
+				len(ex), label, split, res.Topics, chosen, res.Alpha, res.Beta, strings.Join(tune, ", "), out)
 			return nil
 		},
 	}
@@ -131,7 +150,20 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.BoolVar(&bigrams, "bigrams", false, "hash pairs of consecutive words too (with --word-buckets)")
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
 	f.BoolVar(&contrast, "contrast", false, "fit the strong and the weak model's quality separately and rank by the difference of their logits (docs/routing.md: better in cross-validation on GSM8K, not on MMLU)")
+	f.BoolVar(&choose, "choose", false, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third too (4-6x the training time)")
 	f.IntVar(&boostRounds, "boost", 0, "add this many boosted stumps over the dense features to the linear model (0: none)")
 	f.BoolVar(&structure, "structure", false, "add the structure features: quantities, operation cues, question form, answer options (docs/routing.md: no held-out gain)")
 	return cmd
+}
+
+// learnerLabel says what a router file's model predicts.
+func learnerLabel(l difficulty.Learner) string {
+	s := "gain (1 + strong - weak) / 2"
+	if l.Contrast {
+		s = "logit P(strong right) - logit P(weak right)"
+	}
+	if l.Boost > 0 {
+		s += fmt.Sprintf(", with %d boosted stumps", l.Boost)
+	}
+	return s
 }

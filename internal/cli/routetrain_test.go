@@ -61,6 +61,14 @@ func TestRouteTrainThenEval(t *testing.T) {
 	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outC); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
 		t.Errorf("--contrast router: %v\n%s", err, stdout)
 	}
+	// --choose tries the four learners on the tuning third and says which
+	// it kept.
+	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outC, "--word-buckets", "64", "--choose"); err != nil || !strings.Contains(stderr, "chosen on the tuning third (best APGR by learner: gain ") || !strings.Contains(stderr, "contrast+boost50 ") {
+		t.Errorf("--choose: %v\n%s", err, stderr)
+	}
+	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outC); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
+		t.Errorf("--choose router: %v\n%s", err, stdout)
+	}
 	if _, _, err := opRun(t, "route-train", "--data", data, "--out", outC, "--boost", "-1"); err == nil {
 		t.Error("--boost -1 accepted")
 	}

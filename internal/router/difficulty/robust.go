@@ -49,6 +49,10 @@ type RobustOptions struct {
 	// only ranks prompts of one kind of traffic against each other, so
 	// differences between benchmarks are noise to it.
 	WithinDomain bool
+	// Choose makes TrainAndBlend pick the learner too: each of Learners
+	// (Contrast and Boost set as they say, the other options as given) is
+	// tried on the tuning third with every blend weight.
+	Choose bool
 	// Boost adds this many gradient-boosted stumps (see Stump) over the
 	// dense features, fitted to what the linear model leaves. Default 0.
 	Boost int
@@ -414,6 +418,34 @@ type TrainResult struct {
 	TuneAPGR map[string]float64
 	// Topics is how many topics the classifier knows (0: none).
 	Topics int
+	// Learner is the learner chosen (with RobustOptions.Choose) or given.
+	Learner Learner
+}
+
+// Learner is a choice of learner for TrainAndBlend: the label and the
+// boosted stumps.
+type Learner struct {
+	Contrast bool
+	Boost    int
+}
+
+// Learners are the learners RobustOptions.Choose picks from.
+var Learners = []Learner{{}, {Contrast: true}, {Boost: 50}, {Contrast: true, Boost: 50}}
+
+func (l Learner) apply(o RobustOptions) RobustOptions {
+	o.Contrast, o.Boost, o.Choose = l.Contrast, l.Boost, false
+	return o
+}
+
+func (l Learner) String() string {
+	s := "gain"
+	if l.Contrast {
+		s = "contrast"
+	}
+	if l.Boost > 0 {
+		s += fmt.Sprintf("+boost%d", l.Boost)
+	}
+	return s
 }
 
 // TrainAndBlend trains on examples and blends the model with the length
@@ -433,35 +465,48 @@ func TrainAndBlend(examples []Example, o RobustOptions) TrainResult {
 		}
 	}
 	res := TrainResult{TuneAPGR: map[string]float64{}}
+	learners := []Learner{{Contrast: o.Contrast, Boost: o.Boost}}
+	if o.Choose {
+		learners = Learners
+	}
+	res.Learner = learners[0]
+	final := learners[0].apply(o)
 	betas := []float64{0}
 	best := -1.0
 	if len(tune) > 0 && len(fit) > 0 {
-		m := TrainRobust(fit, o)
 		topics := FitTopics(fit, TopicBuckets)
 		if topics != nil {
 			betas = Betas
 		}
-		for _, a := range Alphas {
-			b := Blend(m, fit, a)
-			for _, beta := range betas {
-				if topics != nil {
-					t := *topics
-					t.Weight = beta
-					b.Topics = &t
-				}
-				s := make([]float64, len(tune))
-				for i := range tune {
-					s[i] = b.Score(tune[i].Prompt)
-				}
-				v := Evaluate(tune, s).APGR
-				res.TuneAPGR[fmt.Sprintf("%g/%g", a, beta)] = v
-				if v > best+1e-9 {
-					best, res.Alpha, res.Beta = v, a, beta
+		for _, l := range learners {
+			ol := l.apply(o)
+			m := TrainRobust(fit, ol)
+			for _, a := range Alphas {
+				b := Blend(m, fit, a)
+				for _, beta := range betas {
+					if topics != nil {
+						t := *topics
+						t.Weight = beta
+						b.Topics = &t
+					}
+					s := make([]float64, len(tune))
+					for i := range tune {
+						s[i] = b.Score(tune[i].Prompt)
+					}
+					v := Evaluate(tune, s).APGR
+					key := fmt.Sprintf("%g/%g", a, beta)
+					if o.Choose {
+						key = l.String() + " " + key
+					}
+					res.TuneAPGR[key] = v
+					if v > best+1e-9 {
+						best, res.Alpha, res.Beta, res.Learner, final = v, a, beta, l, ol
+					}
 				}
 			}
 		}
 	}
-	res.Model = Blend(TrainRobust(examples, o), examples, res.Alpha)
+	res.Model = Blend(TrainRobust(examples, final), examples, res.Alpha)
 	if res.Beta > 0 {
 		if t := FitTopics(examples, TopicBuckets); t != nil {
 			t.Weight = res.Beta

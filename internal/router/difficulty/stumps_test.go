@@ -118,3 +118,24 @@ func BenchmarkScoreBoost(b *testing.B) {
 		m.Score(p)
 	}
 }
+
+// With Choose, TrainAndBlend tries every learner on the tuning third and
+// keeps one with stumps where only stumps can fit.
+func TestChooseLearner(t *testing.T) {
+	ex := nonMonotone()
+	o := RobustOptions{Dense: []string{"numbers", "log_chars"}, Choose: true}
+	res := TrainAndBlend(ex, o)
+	if res.Learner.Boost == 0 || len(res.Model.Stumps) == 0 {
+		t.Errorf("chose %v (%d stumps), want a learner with stumps", res.Learner, len(res.Model.Stumps))
+	}
+	if len(res.TuneAPGR) != len(Learners)*len(Alphas) {
+		t.Errorf("%d tuning results, want %d", len(res.TuneAPGR), len(Learners)*len(Alphas))
+	}
+	if _, ok := res.TuneAPGR["contrast+boost50 0.3/0"]; !ok {
+		t.Errorf("no tuning result for contrast+boost50 at 0.3/0: %v", res.TuneAPGR)
+	}
+	o.Choose = false
+	if plain := TrainAndBlend(ex, o); plain.Learner != (Learner{}) || len(plain.Model.Stumps) != 0 {
+		t.Errorf("without Choose: learner %v, %d stumps", plain.Learner, len(plain.Model.Stumps))
+	}
+}

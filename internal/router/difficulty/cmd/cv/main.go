@@ -100,6 +100,8 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 		o.Label = func(e *difficulty.Example) float64 { return e.Strong * (1 - e.Weak) }
 	case "contrast":
 		o.Contrast = true
+	case "choose":
+		o.Choose = true
 	default:
 		return fmt.Errorf("unknown -label %q", labelName)
 	}
@@ -137,7 +139,7 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 		}
 		a, sd := score(res.Model.Score)
 		la, lsd := score(func(p string) float64 { return float64(len(p)) })
-		fmt.Printf("%s: held-out %d records: APGR %.3f ± %.3f (model %g, topics %g); length rule %.3f ± %.3f\n", name, len(held), a, sd, res.Alpha, res.Beta, la, lsd)
+		fmt.Printf("%s: held-out %d records: APGR %.3f ± %.3f (model %g, topics %g, learner %s); length rule %.3f ± %.3f\n", name, len(held), a, sd, res.Alpha, res.Beta, res.Learner, la, lsd)
 	}
 	return nil
 }

@@ -60,8 +60,10 @@ func routeTrainCmd(e *env) *cobra.Command {
 strong, optional domain), or on embedded recordings (--domain gsm8k,mmlu,mt_bench).
 
 The model is blended with the "longer prompts to the strong model" rule; the
-blend weight is chosen on a third of the training records held back for it
-(0 = the length rule alone, when nothing learned generalises). By default only
+blend weight, and the learner (label gain or contrast, with or without 50
+boosted stumps; --choose=false keeps the gain label alone), are chosen on a
+third of the training records held back for it (0 = the length rule alone,
+when nothing learned generalises). By default only
 the training half (a fixed hash of the prompt) is used, so
 "fulcrum route-eval --data FILE --router router.json" on the held-out half is a
 fair estimate; --split all trains on everything.
@@ -94,6 +96,9 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			}
 			if len(ex) < 30 {
 				return fmt.Errorf("%d training records: need at least 30", len(ex))
+			}
+			if f := cmd.Flags(); (f.Changed("contrast") || f.Changed("boost")) && !f.Changed("choose") {
+				choose = false // a learner given is a learner meant
 			}
 			o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "")
 			o.Contrast, o.Boost, o.Choose = contrast, boostRounds, choose
@@ -150,7 +155,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.BoolVar(&bigrams, "bigrams", false, "hash pairs of consecutive words too (with --word-buckets)")
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
 	f.BoolVar(&contrast, "contrast", false, "fit the strong and the weak model's quality separately and rank by the difference of their logits (docs/routing.md: better in cross-validation on GSM8K, not on MMLU)")
-	f.BoolVar(&choose, "choose", false, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third too (4-6x the training time)")
+	f.BoolVar(&choose, "choose", true, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third with the blend weights (4-6x the training time; off when --contrast or --boost is given)")
 	f.IntVar(&boostRounds, "boost", 0, "add this many boosted stumps over the dense features to the linear model (0: none)")
 	f.BoolVar(&structure, "structure", false, "add the structure features: quantities, operation cues, question form, answer options (docs/routing.md: no held-out gain)")
 	return cmd

@@ -61,13 +61,19 @@ func TestRouteTrainThenEval(t *testing.T) {
 	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outC); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
 		t.Errorf("--contrast router: %v\n%s", err, stdout)
 	}
-	// --choose tries the four learners on the tuning third and says which
-	// it kept.
-	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outC, "--word-buckets", "64", "--choose"); err != nil || !strings.Contains(stderr, "chosen on the tuning third (best APGR by learner: gain ") || !strings.Contains(stderr, "contrast+boost50 ") {
+	// By default route-train tries the four learners on the tuning third
+	// and says which it kept; --choose=false and a learner given do not.
+	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outC, "--word-buckets", "64"); err != nil || !strings.Contains(stderr, "chosen on the tuning third (best APGR by learner: gain ") || !strings.Contains(stderr, "contrast+boost50 ") {
 		t.Errorf("--choose: %v\n%s", err, stderr)
 	}
 	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outC); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
 		t.Errorf("--choose router: %v\n%s", err, stdout)
+	}
+	for _, args := range [][]string{{"--choose=false"}, {"--boost", "5"}, {"--contrast"}} {
+		_, stderr, err := opRun(t, append([]string{"route-train", "--data", data, "--out", outC, "--word-buckets", "64"}, args...)...)
+		if err != nil || strings.Contains(stderr, "best APGR by learner") {
+			t.Errorf("route-train %v chose a learner: %v\n%s", args, err, stderr)
+		}
 	}
 	if _, _, err := opRun(t, "route-train", "--data", data, "--out", outC, "--boost", "-1"); err == nil {
 		t.Error("--boost -1 accepted")

@@ -212,8 +212,15 @@ func (a *Analysis) Write(w io.Writer, detail int) {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return a.Breakdown[keys[i]] > a.Breakdown[keys[j]] })
+	var sum time.Duration
 	for _, k := range keys {
+		sum += a.Breakdown[k]
 		fmt.Fprintf(w, "      %-58s %8.1f ms %4.0f%%\n", k, ms(a.Breakdown[k]), 100*float64(a.Breakdown[k])/float64(a.SlowTotal))
+	}
+	if rest := a.SlowTotal - sum; rest > 0 {
+		// Waits whose waker's states the snapshot does not cover (it
+		// began before the window), or no state event at all.
+		fmt.Fprintf(w, "      %-58s %8.1f ms %4.0f%%\n", "(not attributed)", ms(rest), 100*float64(rest)/float64(a.SlowTotal))
 	}
 	for i := 0; i < detail && i < len(a.Details); i++ {
 		fmt.Fprintf(w, "   slowest %d: %s\n", i+1, a.Details[i])

@@ -5,7 +5,8 @@
 // The model is a logistic regression over a screened subset of dense
 // features of the prompt (length, sentences, how many numbers and of what
 // kind and size, vocabulary, names, and counts of cue words such as "each",
-// "twice" or "how much"). It needs no dependency and no model call:
+// "twice" or "how much"), optionally with hashed words, a topic score and
+// boosted stumps (see Stump). It needs no dependency and no model call:
 // scoring is one pass over the prompt's bytes without allocation (well
 // under a millisecond). Weights are trained offline by Train (see
 // cmd/train) on the training half of the recorded GSM8K answers and

@@ -155,7 +155,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.BoolVar(&bigrams, "bigrams", false, "hash pairs of consecutive words too (with --word-buckets)")
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
 	f.BoolVar(&contrast, "contrast", false, "fit the strong and the weak model's quality separately and rank by the difference of their logits (docs/routing.md: better in cross-validation on GSM8K, not on MMLU)")
-	f.BoolVar(&choose, "choose", true, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third with the blend weights (4-6x the training time; off when --contrast or --boost is given)")
+	f.BoolVar(&choose, "choose", true, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third with the blend weights (about 3.5x the training time; off when --contrast or --boost is given)")
 	f.IntVar(&boostRounds, "boost", 0, "add this many boosted stumps over the dense features to the linear model (0: none)")
 	f.BoolVar(&structure, "structure", false, "add the structure features: quantities, operation cues, question form, answer options (docs/routing.md: no held-out gain)")
 	return cmd

@@ -42,6 +42,12 @@
 #                         with each one's window and ends with what each
 #                         snapshot's slow requests were made of (bench/flight)
 #   SOAK_GOMAXPROCS=""    GOMAXPROCS of the gateway (default: all cores)
+#   SOAK_PIN=0            1: as bench/run.sh does, pin the gateway to core 1
+#                         and the mock, the load generators and the query to
+#                         core 0 (taskset), so the gateway's tail is not the
+#                         harness's: unpinned on 2 cores, the three processes
+#                         take turns on the same cores and each one's
+#                         descheduling shows up as the gateway's latency
 #   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
@@ -104,6 +110,17 @@ mkdir -p "$BIN" "$OUT" "$DATA"
 
 say() { printf '%s\n' "$*" >&2; }
 
+PIN_GW=()
+PIN_H=()
+if [[ ${SOAK_PIN:-0} == 1 ]]; then
+	if ! command -v taskset >/dev/null || (($(nproc) < 2)); then
+		say "SOAK_PIN=1 needs taskset and at least 2 cores"
+		exit 2
+	fi
+	PIN_GW=(taskset -c 1)
+	PIN_H=(taskset -c 0)
+fi
+
 PIDS=()
 SCHEMA=""
 cleanup() {
@@ -151,7 +168,7 @@ CFG=$WORK/fulcrum.yaml
 	true
 } >"$CFG"
 
-"$BIN/mock" -listen "127.0.0.1:$MOCK_PORT" >>"$WORK/mock.log" 2>&1 &
+"${PIN_H[@]}" "$BIN/mock" -listen "127.0.0.1:$MOCK_PORT" >>"$WORK/mock.log" 2>&1 &
 PIDS+=($!)
 "$BIN/load" -url "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -probe 10s
 
@@ -160,7 +177,7 @@ PIDS+=($!)
 BASELINE_JSON='{}'
 if [[ ${SOAK_BASELINE:-1} == 1 ]]; then
 	say "== baseline: $WIN straight to the mock"
-	BASELINE_JSON=$("$BIN/load" -url "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -rate "$RATE" -duration "${WIN_S}s" \
+	BASELINE_JSON=$("${PIN_H[@]}" "$BIN/load" -url "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" -rate "$RATE" -duration "${WIN_S}s" \
 		-warmup 1s -q -target direct -scenario baseline)
 	jq -r '"baseline (direct to the mock): p50 \(.latency_ms.p50*10|round/10) p99 \(.latency_ms.p99*10|round/10) p99.9 \(.latency_ms.p999*10|round/10) max \(.latency_ms.max*10|round/10) ms"' <<<"$BASELINE_JSON" >&2
 fi
@@ -168,7 +185,7 @@ fi
 GW_ENV=(FULCRUM_PPROF_ADDR="127.0.0.1:$PPROF_PORT")
 [[ -n ${SOAK_GOMAXPROCS:-} ]] && GW_ENV+=(GOMAXPROCS="$SOAK_GOMAXPROCS")
 [[ -n ${SOAK_GOGC:-} ]] && GW_ENV+=(GOGC="$SOAK_GOGC")
-env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
+"${PIN_GW[@]}" env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
 GW=$!
 PIDS+=($GW)
 URL="http://127.0.0.1:$FULCRUM_PORT/v1/chat/completions"
@@ -204,12 +221,12 @@ for ((w = 1; w <= WINDOWS; w++)); do
 	if ((w == WINDOWS && DUR_S % WIN_S != 0)); then d=$((DUR_S % WIN_S)); fi
 	warm=0s
 	((w == 1)) && warm=2s
-	"$BIN/load" -url "$URL" -rate "$PLAIN_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
+	"${PIN_H[@]}" "$BIN/load" -url "$URL" -rate "$PLAIN_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
 		-scenario "w$w" -pid "$GW" -metrics "http://127.0.0.1:$FULCRUM_PORT/metrics" >"$WORK/plain.json" &
 	LP=$!
 	SP=""
 	if [[ $STREAM_PCT != 0 ]]; then
-		"$BIN/load" -url "$URL" -stream -rate "$STREAM_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
+		"${PIN_H[@]}" "$BIN/load" -url "$URL" -stream -rate "$STREAM_RATE" -duration "${d}s" -warmup "$warm" -q -target fulcrum \
 			-scenario "w$w" >"$WORK/stream.json" &
 		SP=$!
 	fi
@@ -229,7 +246,7 @@ for ((w = 1; w <= WINDOWS; w++)); do
 	if [[ -n $QUERY ]]; then
 		t0=$(date +%s%N)
 		# shellcheck disable=SC2086
-		"$BIN/fulcrum" $QUERY --config "$CFG" >/dev/null 2>>"$WORK/query.log" || say "query failed (see $WORK/query.log)"
+		"${PIN_H[@]}" "$BIN/fulcrum" $QUERY --config "$CFG" >/dev/null 2>>"$WORK/query.log" || say "query failed (see $WORK/query.log)"
 		qms=$((($(date +%s%N) - t0) / 1000000))
 	fi
 	stream='{}'
@@ -258,7 +275,7 @@ VERIFY_MS=null
 if [[ $VERIFY == 1 ]]; then
 	sleep 1
 	t0=$(date +%s%N)
-	"$BIN/fulcrum" audit verify --config "$CFG" >"$WORK/verify.out" 2>&1 || say "audit verify failed: $(cat "$WORK/verify.out")"
+	"${PIN_H[@]}" "$BIN/fulcrum" audit verify --config "$CFG" >"$WORK/verify.out" 2>&1 || say "audit verify failed: $(cat "$WORK/verify.out")"
 	VERIFY_MS=$((($(date +%s%N) - t0) / 1000000))
 fi
 
@@ -266,7 +283,7 @@ fi
 	echo "# Soak, $STAMP"
 	echo
 	echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming), store $STORE, default features;"
-	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Latency columns are the non-streaming requests"
+	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $(if [[ ${SOAK_PIN:-0} == 1 ]]; then echo "gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)"; else echo "nothing pinned"; fi)$([[ $FLIGHT == 1 ]] && echo "; flight recorder on"). Latency columns are the non-streaming requests"
 	echo "of the window (ms, from the scheduled start); errors count both kinds. Query: \`fulcrum $QUERY\` after the window."
 	echo
 	echo "| window | t (s) | requests | errors | p50 | p99 | p99.9 | max | stream p99 | RSS MB | data MB | query ms |"

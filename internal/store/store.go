@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -153,6 +154,22 @@ type UsageFilter struct {
 	Hosting  string
 	// RequestID selects the attempts of one request.
 	RequestID string
+	// Tags selects records whose tag NAME has the value VALUE, for every
+	// NAME: VALUE given (AND); a value "" selects records without the tag,
+	// as a summary by tag:NAME groups them under "". Names must be
+	// ValidTagKey. A summary filtered by tags equals the matching group of
+	// the same summary grouped by those tags, and is read the same way
+	// (attribution rollups for whole hours, raw rows at the edges).
+	Tags map[string]string
+	// EndUser selects one end user's records ("": no filter). In
+	// UsageSummary it selects the group a summary by ByUser would give
+	// that name, read the same way: from raw rows only when the
+	// attribution rollups name no end user (the default; rows pruned are
+	// then missing, as they are from a summary by user), else from the
+	// rollups for whole hours, where a day's end users beyond its cap are
+	// summed under OtherUser (and EndUser OtherUser selects them). In
+	// Usage it matches the record's own end user.
+	EndUser string
 	// Limit caps the rows returned by Usage; 0 means 1000.
 	Limit int
 	// Raw makes UsageSummary read raw rows only, not the rollups (for
@@ -204,6 +221,32 @@ func ValidGroupBy(g GroupBy) bool {
 	}
 	_, ok := g.Tag()
 	return ok
+}
+
+// ParseTagFilter parses items of the form NAME=VALUE (a tag filter, as
+// `fulcrum usage --tag` and GET /admin/usage?tag= take it) into a
+// UsageFilter's Tags. VALUE may be empty (records without the tag) and
+// may hold '='; a NAME given twice with different values is an error (no
+// record could match both).
+func ParseTagFilter(items []string) (map[string]string, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(items))
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok {
+			return nil, fmt.Errorf("tag filter %q: want NAME=VALUE", it)
+		}
+		if !ValidTagKey(k) {
+			return nil, fmt.Errorf("tag filter %q: invalid tag name %q (1 to %d ASCII letters, digits, '_', '-', '.')", it, k, MaxTagKey)
+		}
+		if old, dup := m[k]; dup && old != v {
+			return nil, fmt.Errorf("tag filter: tag %q given twice (%q and %q); no record has both", k, old, v)
+		}
+		m[k] = v
+	}
+	return m, nil
 }
 
 // MaxTagKey bounds a tag key's length.

@@ -112,15 +112,23 @@ func testAttrRollups(t *testing.T, s store.Store) {
 		name     string
 		from, to time.Time
 		by       []store.GroupBy
+		// filter: check filters by tags and end user over the range too
+		// (checkFilters).
+		filter bool
 	}{
-		{"all by user", time.Time{}, time.Time{}, []store.GroupBy{store.ByUser}},
-		{"all by tag", time.Time{}, time.Time{}, []store.GroupBy{store.ByTag("team")}},
-		{"30 days by day and user", start.AddDate(0, 0, 3), start.AddDate(0, 0, 33), []store.GroupBy{store.ByDay, store.ByUser}},
+		{"all by user", time.Time{}, time.Time{}, []store.GroupBy{store.ByUser}, false},
+		{"all by tag", time.Time{}, time.Time{}, []store.GroupBy{store.ByTag("team")}, false},
+		{"30 days by day and user", start.AddDate(0, 0, 3), start.AddDate(0, 0, 33), []store.GroupBy{store.ByDay, store.ByUser}, false},
 		{"odd edges (after the cut) by two tags and user", start.AddDate(0, 0, 29).Add(17*time.Minute + 3*time.Second), end.Add(-5*time.Hour - 9*time.Minute),
-			[]store.GroupBy{store.ByTag("feature"), store.ByTag("x.y"), store.ByUser}},
+			[]store.GroupBy{store.ByTag("feature"), store.ByTag("x.y"), store.ByUser}, false},
 		{"old, whole hours, by model and tag", start.AddDate(0, 0, 2).Add(7 * time.Hour), start.AddDate(0, 0, 20).Add(2 * time.Hour),
-			[]store.GroupBy{store.ByModel, store.ByTag("team")}},
-		{"recent, by key and user", end.AddDate(0, 0, -10).Add(31 * time.Minute), time.Time{}, []store.GroupBy{store.ByKey, store.ByUser}},
+			[]store.GroupBy{store.ByModel, store.ByTag("team")}, false},
+		{"recent, by key and user", end.AddDate(0, 0, -10).Add(31 * time.Minute), time.Time{}, []store.GroupBy{store.ByKey, store.ByUser}, false},
+		{"old (whole hour) to recent (odd edge), by day", start.AddDate(0, 0, 20).Add(2 * time.Hour), end.Add(-3*time.Hour - 13*time.Minute),
+			[]store.GroupBy{store.ByDay}, true},
+		{"old, whole hours, by model", start.AddDate(0, 0, 1).Add(5 * time.Hour), start.AddDate(0, 0, 24).Add(19 * time.Hour),
+			[]store.GroupBy{store.ByModel}, true},
+		{"recent, odd edge to now, one total", end.AddDate(0, 0, -6).Add(9*time.Minute + 500*time.Millisecond), time.Time{}, nil, true},
 	}
 	check := func(when string, raw bool) {
 		t.Helper()
@@ -131,6 +139,9 @@ func testAttrRollups(t *testing.T, s store.Store) {
 			}
 			if diff := cmp.Diff(rawSummary(want, r.from, r.to, r.by), got); diff != "" {
 				t.Errorf("%s, %s: summary differs from the raw sums (-raw +store):\n%s", when, r.name, diff)
+			}
+			if r.filter {
+				checkFilters(t, s, when+", "+r.name, store.UsageFilter{From: r.from, To: r.to, Raw: raw}, r.by, want)
 			}
 		}
 	}
@@ -232,6 +243,7 @@ func testAttrUsersOff(t *testing.T, s store.Store) {
 			t.Errorf("by %v, before pruning (-raw +store):\n%s", by, diff)
 		}
 	}
+	checkFilters(t, s, "no cap, before pruning", store.UsageFilter{From: from, To: to}, []store.GroupBy{store.ByDay}, recs)
 	named := false
 	for _, g := range summary(time.Time{}, time.Time{}, []store.GroupBy{store.ByUser}) {
 		named = named || g.Keys[0] == "u3"
@@ -249,6 +261,10 @@ func testAttrUsersOff(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(rawSummary(recs, cut, to, byUser), summary(start, to, byUser)); diff != "" {
 		t.Errorf("by end user across the cut: want the raw rows kept (-raw +store):\n%s", diff)
 	}
+	// Filters by end user read what group by user reads (the raw rows
+	// kept); by tags, the rollups.
+	testFilterUsersOff(t, s, recs, start, cut, to)
+	checkFilters(t, s, "no cap, after pruning", store.UsageFilter{From: start.Add(7 * time.Hour), To: to}, []store.GroupBy{store.ByModel}, nil)
 	whole := start.AddDate(0, 0, 1).Add(5 * time.Hour)
 	if diff := cmp.Diff(rawSummary(recs, whole, to, byTag), summary(whole, to, byTag)); diff != "" {
 		t.Errorf("by tag after pruning, from the rollups (-raw +store):\n%s", diff)

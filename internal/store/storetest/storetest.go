@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageFilter", testUsageFilter},
 		{"UsageSummary", testUsageSummary},
 		{"UsageTags", testUsageTags},
+		{"UsageTagFilter", testUsageTagFilter},
 		{"SecondRollups", testSecondRollups},
 		{"Totals", testTotals},
 		{"ConcurrentInsert", testConcurrentInsert},

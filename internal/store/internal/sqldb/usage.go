@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,16 +21,21 @@ const usageCols = `ts, request_id, attempt, key_id, team, model, provider, upstr
 
 const usageNCols = 25
 
-// where builds the WHERE clause of a usage filter.
-func usageWhere(f store.UsageFilter) (string, []any) {
+// usageWhere builds the WHERE clause of a usage filter. tsCol is the time
+// column (ts on raw rows, bucket in the rollups); user is what the end-user
+// filter compares: end_user, or userExpr (the name the attribution rollups
+// give the row) in summaries of raw rows under a cap. Tag filters read the
+// tags column as grouping by tag does (TagExpr), so that a filtered summary
+// is a group of the grouped one.
+func (s *DB) usageWhere(f store.UsageFilter, tsCol, user string) (string, []any, error) {
 	var conds []string
 	var args []any
 	add := func(cond string, v any) { conds = append(conds, cond); args = append(args, v) }
 	if !f.From.IsZero() {
-		add("ts >= ?", f.From.UnixMicro())
+		add(tsCol+" >= ?", f.From.UnixMicro())
 	}
 	if !f.To.IsZero() {
-		add("ts < ?", f.To.UnixMicro())
+		add(tsCol+" < ?", f.To.UnixMicro())
 	}
 	for _, c := range []struct{ col, v string }{
 		{"key_id", f.KeyID}, {"team", f.Team}, {"model", f.Model}, {"provider", f.Provider},
@@ -38,15 +45,32 @@ func usageWhere(f store.UsageFilter) (string, []any) {
 			add(c.col+" = ?", c.v)
 		}
 	}
-	if len(conds) == 0 {
-		return "", nil
+	if f.EndUser != "" {
+		if user != "end_user" && f.EndUser != store.OtherUser {
+			// Only the user's own rows can be named so: the plain
+			// comparison spares the others userExpr's lookup.
+			add("end_user = ?", f.EndUser)
+		}
+		add(user+" = ?", f.EndUser)
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	for _, k := range slices.Sorted(maps.Keys(f.Tags)) {
+		if !store.ValidTagKey(k) {
+			return "", nil, fmt.Errorf("invalid tag name %q", k)
+		}
+		add(fmt.Sprintf(s.d.TagExpr, k)+" = ?", f.Tags[k]) // k has no quote (ValidTagKey)
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
 // Usage implements store.Store.
 func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecord, error) {
-	where, args := usageWhere(f)
+	where, args, err := s.usageWhere(f, "ts", "end_user")
+	if err != nil {
+		return nil, fmt.Errorf("store: usage: %w", err)
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1000
@@ -97,13 +121,21 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			return nil, fmt.Errorf("store: usage summary: unknown group %q", g)
 		}
 	}
+	for k := range f.Tags {
+		if !store.ValidTagKey(k) {
+			return nil, fmt.Errorf("store: usage summary: invalid tag name %q", k)
+		}
+	}
 	if f.RequestID != "" || f.Raw {
 		return s.summary(ctx, "", f, by)
 	}
-	// Grouped by tag or end user: the attribution rollups, which have
-	// hours and days only. By end user only where they name end users;
-	// otherwise from raw rows, as far as they are kept.
-	attr := false
+	// Grouped or filtered by tag or end user: the attribution rollups,
+	// which have hours and days only. By end user only where they name
+	// end users; otherwise from raw rows, as far as they are kept.
+	if f.EndUser != "" && s.endUsersPerDay() == 0 {
+		return s.summary(ctx, "", f, by)
+	}
+	attr := len(f.Tags) > 0 || f.EndUser != ""
 	for _, g := range by {
 		if g == store.ByUser && s.endUsersPerDay() == 0 {
 			return s.summary(ctx, "", f, by)
@@ -279,9 +311,19 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 		}
 		cols = append(cols, c)
 	}
-	where, args := usageWhere(f)
+	user := "end_user"
+	if grain == "" && s.endUsersPerDay() > 0 {
+		user = userExpr // named as the rollups name it
+	}
+	if table == "usage_rollup" && (len(f.Tags) > 0 || f.EndUser != "") {
+		// UsageSummary reads the attribution rollups for these.
+		return nil, fmt.Errorf("store: usage summary: the rollups have no tags or end users")
+	}
+	where, args, err := s.usageWhere(f, tsCol, user)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage summary: %w", err)
+	}
 	if grain != "" {
-		where = strings.ReplaceAll(where, "ts ", "bucket ")
 		if where == "" {
 			where = " WHERE grain = ?"
 		} else {

@@ -221,6 +221,7 @@ func parseGroupBy(s string) ([]store.GroupBy, error) {
 func usageCmd(e *env) *cobra.Command {
 	var (
 		cfgPath, since, until, groupBy, format, shCost string
+		tags                                           []string
 		f                                              store.UsageFilter
 	)
 	cmd := &cobra.Command{
@@ -229,8 +230,18 @@ func usageCmd(e *env) *cobra.Command {
 		Long: `Report requests, tokens and cost from the stored usage records, grouped by any
 of key, team, model, provider, hosting and day (UTC), and by end user (user)
 or request tag (tag:team for the tag team=..., from x-fulcrum-tags or OpenAI
-metadata; these two read the raw records, so they cover the raw retention
-period). Costs are exact sums of
+metadata). Tags are read from the attribution rollups for whole hours and
+days (so they cover the rollups' retention) and from raw records at the
+edges; end users from the raw records only (usage retention), unless
+metering.retention.rollup_end_users makes the rollups name them.
+
+--tag NAME=VALUE (repeatable: every one must match) and --user ID keep only
+the matching records; each gives exactly the row that --group-by tag:NAME or
+--group-by user would show for that value, read the same way. --tag NAME=
+keeps the records without the tag. --user over a range whose raw records were
+pruned counts only the raw records kept (as --group-by user does), unless the
+rollups name end users; then a user beyond a day's cap is counted under
+--user "(other)" that day. Costs are exact sums of
 the records' nanodollars. For rows with self-hosted records, "reference" is what
 the same tokens would have cost on the configured reference model and
 "savings" is reference minus the self-hosted cost.
@@ -257,6 +268,12 @@ instead (the throughput model, see docs/metering.md).
 			}
 			if err := checkChoice("self-hosted-cost", shCost, "amortised", "recorded"); err != nil {
 				return err
+			}
+			if f.Tags, err = store.ParseTagFilter(tags); err != nil {
+				return fmt.Errorf("--tag: %w", err)
+			}
+			if cmd.Flags().Changed("user") && f.EndUser == "" {
+				return errors.New(`--user: empty; records without an end user are the "" row of --group-by user`)
 			}
 			now := time.Now()
 			if f.From, f.To, err = timeRange(since, until, now); err != nil {
@@ -299,6 +316,8 @@ instead (the throughput model, see docs/metering.md).
 	fl.StringVar(&f.Model, "model", "", "only this requested model or route")
 	fl.StringVar(&f.Provider, "provider", "", "only this provider name")
 	fl.StringVar(&f.Hosting, "hosting", "", "only self_hosted or proprietary")
+	fl.StringArrayVar(&tags, "tag", nil, "only records whose request tag NAME is VALUE: NAME=VALUE, repeatable (all must match); NAME= for records without the tag")
+	fl.StringVar(&f.EndUser, "user", "", "only this end user (the row --group-by user shows for it)")
 	fl.StringVar(&format, "format", "table", "table, csv or json")
 	fl.StringVar(&shCost, "self-hosted-cost", "amortised", "amortised: GPU rent over the period, shared by output tokens; recorded: as recorded")
 	return cmd

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/open"
@@ -374,5 +375,72 @@ func TestUsageAmortisesGPURent(t *testing.T) {
 	}
 	if !strings.Contains(out, `"cost_nanos": 900000007`) && !strings.Contains(out, `"cost_nanos":900000007`) {
 		t.Errorf("recorded costs not kept with --self-hosted-cost recorded:\n%s", out)
+	}
+}
+
+// TestUsageTagAndUserFilters: --tag (repeatable, AND) and --user keep the
+// records the matching row of --group-by tag:NAME / user counts; bad
+// values are errors that name the flag.
+func TestUsageTagAndUserFilters(t *testing.T) {
+	fx := newOpFixture(t)
+	rec := func(id string, cost int64, user string, tags map[string]string) store.UsageRecord {
+		return store.UsageRecord{Time: day1, RequestID: id, Attempt: 1, KeyID: "k1", Model: "gpt-4", Provider: "openai",
+			Hosting: "proprietary", Status: 200, InputTokens: 10, OutputTokens: 5, CostNanos: cost, EndUser: user, Tags: tags}
+	}
+	st := fx.store(t)
+	if _, err := st.InsertUsage(context.Background(), []store.UsageRecord{
+		rec("a", 1_000_000, "alice", map[string]string{"team": "search", "feature": "chat"}),
+		rec("b", 20_000, "bob", map[string]string{"team": "search"}),
+		rec("c", 300, "alice", map[string]string{"team": "ads", "feature": "chat"}),
+		rec("d", 4, "", nil),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	total := func(args ...string) [][]string {
+		t.Helper()
+		out, stderr, err := opRun(t, append([]string{"usage", "-c", fx.cfgPath, "--format", "csv", "--group-by", "model"}, args...)...)
+		if err != nil {
+			t.Fatalf("usage %q: %v\n%s", args, err, stderr)
+		}
+		return parseCSV(t, out)[1:]
+	}
+	row := func(n, cost string) [][]string {
+		return [][]string{{"gpt-4", n, "", "", "0", "0", cost, "", "", "0", "0"}}
+	}
+	tests := []struct {
+		args []string
+		want [][]string
+	}{
+		{[]string{"--tag", "team=search"}, row("2", "0.00102")},
+		{[]string{"--tag", "feature=chat"}, row("2", "0.0010003")},
+		{[]string{"--tag", "team=search", "--tag", "feature=chat"}, row("1", "0.001")},
+		{[]string{"--tag", "team=ads", "--tag", "feature=none"}, nil},
+		{[]string{"--tag", "feature="}, row("2", "0.000020004")},
+		{[]string{"--user", "alice"}, row("2", "0.0010003")},
+		{[]string{"--user", "alice", "--tag", "team=ads"}, row("1", "0.0000003")},
+	}
+	for _, tt := range tests {
+		got := total(tt.args...)
+		for _, r := range got {
+			r[2], r[3] = "", "" // tokens: not what is checked
+		}
+		if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tt.args, diff)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tag", "team"}, "--tag: "},
+		{[]string{"--tag", "bad'key=x"}, "invalid tag name"},
+		{[]string{"--tag", "team=a", "--tag", "team=b"}, "given twice"},
+		{[]string{"--user", ""}, "--user: empty"},
+	} {
+		_, _, err := opRun(t, append([]string{"usage", "-c", fx.cfgPath}, tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("usage %q: %v, want an error with %q", tt.args, err, tt.want)
+		}
 	}
 }

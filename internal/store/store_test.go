@@ -1,6 +1,8 @@
 package store
 
 import (
+	"maps"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -59,5 +61,36 @@ func TestAddTotals(t *testing.T) {
 	k := TotalKey{Scope: "team:t", Period: Daily, PeriodStart: time.Date(2026, 7, 24, 0, 0, 0, 0, time.UTC), Hosting: "proprietary"}
 	if got := d[k]; got != (TotalDelta{SpentNanos: 20, Tokens: 14, Requests: 2}) {
 		t.Errorf("%+v = %+v", k, got)
+	}
+}
+
+func TestParseTagFilter(t *testing.T) {
+	tests := []struct {
+		items   []string
+		want    map[string]string
+		wantErr string
+	}{
+		{nil, nil, ""},
+		{[]string{"team=red"}, map[string]string{"team": "red"}, ""},
+		{[]string{"team=red", "feature=chat"}, map[string]string{"team": "red", "feature": "chat"}, ""},
+		{[]string{"x.y=a=b"}, map[string]string{"x.y": "a=b"}, ""}, // the first '=' splits
+		{[]string{"team="}, map[string]string{"team": ""}, ""},     // records without the tag
+		{[]string{"team=red", "team=red"}, map[string]string{"team": "red"}, ""},
+		{[]string{"team"}, nil, "want NAME=VALUE"},
+		{[]string{"=red"}, nil, "invalid tag name"},
+		{[]string{"bad'key=x"}, nil, "invalid tag name"},
+		{[]string{"team=red", "team=blue"}, nil, "given twice"},
+	}
+	for _, tt := range tests {
+		got, err := ParseTagFilter(tt.items)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseTagFilter(%q) = %v, %v; want an error with %q", tt.items, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !maps.Equal(got, tt.want) {
+			t.Errorf("ParseTagFilter(%q) = %v, %v; want %v", tt.items, got, err, tt.want)
+		}
 	}
 }

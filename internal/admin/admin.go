@@ -416,7 +416,16 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 		by = append(by, store.GroupBy(g))
 	}
 	f := store.UsageFilter{From: from, To: to, KeyID: q.Get("key"), Team: q.Get("team"),
-		Model: q.Get("model"), Provider: q.Get("provider"), Hosting: q.Get("hosting")}
+		Model: q.Get("model"), Provider: q.Get("provider"), Hosting: q.Get("hosting"), EndUser: q.Get("user")}
+	if f.Tags, err = store.ParseTagFilter(q["tag"]); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "tag", err.Error())
+		return
+	}
+	if q.Has("user") && f.EndUser == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "user",
+			`user: empty; records without an end user are the "" group of group_by=user`)
+		return
+	}
 	groups, err := h.o.Usage.UsageSummary(r.Context(), f, by)
 	if err != nil {
 		h.fail(w, err)

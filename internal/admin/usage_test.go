@@ -84,7 +84,46 @@ func TestUsageGroupByTagAndUser(t *testing.T) {
 		t.Errorf("total for gpt-4o: %v", gs)
 	}
 
+	// Filters by tag (repeatable, AND; "team=" for untagged records) and
+	// by end user: the matching group of the grouped summary.
+	for _, tt := range []struct {
+		q        string
+		requests float64
+		cost     string
+	}{
+		{"tag=team%3Dsearch", 2, "1.50"},
+		{"tag=team=search", 2, "1.50"}, // an unescaped '=' in the value is the same
+		{"tag=team=search&user=alice&model=gpt-4o", 2, "1.50"},
+		{"tag=team=", 1, "0.10"},
+		{"user=bob", 1, "0.25"},
+		{"user=bob&tag=team=search", 0, ""},
+		{"tag=team=search&tag=team=search", 2, "1.50"},
+	} {
+		code, m := f.do(t, "GET", "/admin/usage?since=7d&group_by=&"+tt.q, "")
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %v", tt.q, code, m)
+		}
+		gs := m["groups"].([]any)
+		if tt.requests == 0 {
+			if len(gs) != 0 {
+				t.Errorf("%s: %v, want no group", tt.q, gs)
+			}
+			continue
+		}
+		if len(gs) != 1 {
+			t.Fatalf("%s: %v, want one total", tt.q, gs)
+		}
+		g := gs[0].(map[string]any)
+		if g["requests"].(float64) != tt.requests || !sameUSD(g["cost_usd"].(string), tt.cost) {
+			t.Errorf("%s: %v requests costing %v, want %v costing %s", tt.q, g["requests"], g["cost_usd"], tt.requests, tt.cost)
+		}
+	}
+
 	for _, tt := range []struct{ q, param string }{
+		{"tag=team", "tag"},
+		{"tag=bad'key=x", "tag"},
+		{"tag=team=a&tag=team=b", "tag"},
+		{"user=", "user"},
 		{"group_by=colour", "group_by"},
 		{"group_by=tag:bad'key", "group_by"},
 		{"since=yesterday", "since"},

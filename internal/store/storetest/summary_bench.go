@@ -114,6 +114,10 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 	// "hours": the same range on whole hours (from --since to the end of
 	// the last whole hour), where the attribution rollups read no raw rows.
 	hours := store.UsageFilter{From: from.Truncate(time.Hour), To: now.Truncate(time.Hour)}
+	teamAds := store.UsageFilter{From: from, Tags: map[string]string{"team": "ads"}}
+	teamAdsHours, user7Hours := hours, hours
+	teamAdsHours.Tags = teamAds.Tags
+	user7Hours.EndUser = "user-7"
 	for _, c := range []struct {
 		name string
 		raw  bool
@@ -128,6 +132,13 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 		{"tag/raw", true, []store.GroupBy{store.ByTag("team")}, nil},
 		{"user/hours/rollups", false, []store.GroupBy{store.ByDay, store.ByUser}, &hours},
 		{"user/hours/raw", true, []store.GroupBy{store.ByDay, store.ByUser}, &hours},
+		// Filtered by a tag and by an end user (--tag team=ads, --user
+		// user-7), by day: read as the summaries by tag and user are.
+		{"tagfilter/rollups", false, []store.GroupBy{store.ByDay}, &teamAds},
+		{"tagfilter/raw", true, []store.GroupBy{store.ByDay}, &teamAds},
+		{"tagfilter/hours/rollups", false, []store.GroupBy{store.ByDay}, &teamAdsHours},
+		{"userfilter/hours/rollups", false, []store.GroupBy{store.ByDay}, &user7Hours},
+		{"userfilter/hours/raw", true, []store.GroupBy{store.ByDay}, &user7Hours},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			f := store.UsageFilter{From: from, Raw: c.raw}
@@ -149,7 +160,7 @@ func BenchSummary30Days(b *testing.B, s store.Store, perHour int) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(n), "rows")
-			k := fmt.Sprint(c.by, c.f != nil)
+			k := fmt.Sprint(c.by, c.f != nil, f.From, f.Tags, f.EndUser)
 			if want[k] == nil {
 				want[k] = gs
 			} else if fmt.Sprint(want[k]) != fmt.Sprint(gs) {

@@ -45,6 +45,11 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	return open(ctx, cfg, logger)
+}
+
+// open is Open with a parsed configuration (tests set a tracer in it).
+func open(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -69,8 +74,11 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		Lock:       "SELECT pg_advisory_xact_lock($1)",
 		Migrations: ms,
 		Arrays:     true,
-		IsConflict: isConflict,
-		Partitions: parts{},
+		// Not database/sql's prepared statements: they would be
+		// prepared again on every transaction (see sqldb.stmt).
+		CachesStatements: true,
+		IsConflict:       isConflict,
+		Partitions:       parts{},
 	}, logger), log: logger}, nil
 }
 

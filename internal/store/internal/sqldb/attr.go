@@ -56,7 +56,7 @@ func attrUpsert() string {
 // attrStmts are the prepared attribution upserts: for attrRowsPerStmt
 // rows and for one and, with Arrays, for any number given as arrays.
 type attrStmts struct {
-	arr       *sql.Stmt
+	arr       stmt
 	rows, big rowStmts // attrRowsPerStmt rows and one; rowsPerStmt rows
 }
 
@@ -125,13 +125,12 @@ func (s *DB) upsertAttr(ctx context.Context, tx *sql.Tx, st attrStmts, m map[sto
 		for _, c := range ints[1:] {
 			args = append(args, c)
 		}
-		_, err := tx.StmtContext(ctx, st.arr).ExecContext(ctx, args...)
-		return err
+		return st.arr.exec(ctx, tx, args...)
 	}
 	// Many rows (a batch of many end users) go rowsPerStmt a statement,
 	// the rest attrRowsPerStmt.
 	i := 0
-	if n := len(keys) / rowsPerStmt * rowsPerStmt; n > 0 && st.big.many != nil {
+	if n := len(keys) / rowsPerStmt * rowsPerStmt; n > 0 && st.big.many.ok() {
 		if err := st.big.exec(ctx, tx, n, func(args []any, j int) []any { return appendAttrArgs(args, keys[j], m[keys[j]]) }); err != nil {
 			return err
 		}
@@ -401,7 +400,7 @@ func (s *DB) writeRollups(ctx context.Context, tx *sql.Tx, st usageStmts, recs [
 		return err
 	}
 	rm, am := sumRollups(recs, keep), sumAttr(recs, keep, names)
-	if st.both != nil && len(rm) == rollupRowsPerStmt && len(am) == attrRowsPerStmt {
+	if st.both.ok() && len(rm) == rollupRowsPerStmt && len(am) == attrRowsPerStmt {
 		args := make([]any, 0, rollupRowsPerStmt*rollupNCols+attrRowsPerStmt*attrNCols)
 		for _, k := range store.SortedRollupKeys(rm) {
 			args = appendRollupArgs(args, k, rm[k])
@@ -409,7 +408,7 @@ func (s *DB) writeRollups(ctx context.Context, tx *sql.Tx, st usageStmts, recs [
 		for _, k := range store.SortedAttrKeys(am) {
 			args = appendAttrArgs(args, k, am[k])
 		}
-		if _, err := tx.StmtContext(ctx, st.both).ExecContext(ctx, args...); err != nil {
+		if err := st.both.exec(ctx, tx, args...); err != nil {
 			return fmt.Errorf("rollups: %w", err)
 		}
 		return nil

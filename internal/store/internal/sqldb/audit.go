@@ -47,7 +47,7 @@ const auditArraysSQL = `INSERT INTO audit (` + auditCols + `) SELECT * FROM unne
 
 // auditStmts are the prepared statements an audit append needs.
 type auditStmts struct {
-	head, setHead, arr *sql.Stmt
+	head, setHead, arr stmt
 	rows               rowStmts
 }
 
@@ -91,7 +91,7 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []s
 	var prev string
 	// No head: a new log (the migration that made the table set it from
 	// the rows and checkpoint stored before it).
-	if err := tx.StmtContext(ctx, st.head).QueryRowContext(ctx).Scan(&seq, &prev); err != nil && !isNoRows(err) {
+	if err := st.head.queryRow(ctx, tx, &seq, &prev); err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("head: %w", err)
 	}
 	out := make([]store.AuditRow, len(rows))
@@ -117,12 +117,12 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []s
 	if len(ins) == 0 {
 		return out, nil
 	}
-	if _, err := tx.StmtContext(ctx, st.setHead).ExecContext(ctx, seq, prev); err != nil {
+	if err := st.setHead.exec(ctx, tx, seq, prev); err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
 	var err error
 	if s.d.Arrays {
-		_, err = tx.StmtContext(ctx, st.arr).ExecContext(ctx, auditArrays(ins)...)
+		err = st.arr.exec(ctx, tx, auditArrays(ins)...)
 	} else {
 		err = st.rows.exec(ctx, tx, len(ins), func(args []any, i int) []any {
 			r := &ins[i]

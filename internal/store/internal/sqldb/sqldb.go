@@ -37,6 +37,11 @@ type Dialect struct {
 	Lock string
 	// Migrations are this database's schema changes.
 	Migrations []store.Migration
+	// CachesStatements is true when the driver prepares each query once
+	// per connection by itself and keeps it (pgx's default
+	// QueryExecModeCacheStatement): the write path then runs plain SQL
+	// instead of statements prepared through database/sql (see stmt).
+	CachesStatements bool
 	// Arrays is true when a batch of rows is best sent as one array per
 	// column through unnest (PostgreSQL): one statement whatever the
 	// batch size, so one round trip and one cached plan.

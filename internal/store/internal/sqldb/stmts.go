@@ -16,25 +16,99 @@ import (
 // for each batch size; measured in storetest.Bench.)
 const rowsPerStmt = 16
 
-// prepared returns the statement for q, preparing it on first use; it is
-// kept until Close, and database/sql prepares it again on each connection
-// that runs it. Call it before BeginTx: preparing may need a connection of
-// its own, and a transaction that waits for one can wait for ever.
-func (s *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt is a statement transactions run: prepared once through
+// database/sql (st), or, when the driver keeps its own per-connection
+// statement cache (Dialect.CachesStatements), only its SQL (q).
+//
+// Why not prepare on PostgreSQL as well: the *sql.DB over a pgx pool keeps
+// no idle connections (stdlib.OpenDBFromPool sets SetMaxIdleConns(0), so
+// that the pool owns them), so every transaction gets a new database/sql
+// connection, on which Tx.StmtContext prepares the statement again (a
+// Parse/Describe round trip) and which deallocates it when released
+// (another). pgx's default QueryExecModeCacheStatement instead prepares a
+// query once per pool connection and keeps it across acquisitions.
+type stmt struct {
+	st *sql.Stmt
+	q  string
+}
+
+// ok reports whether st is a statement (not the zero stmt).
+func (st stmt) ok() bool { return st.st != nil || st.q != "" }
+
+// on binds st to tx; Close the result when done.
+func (st stmt) on(ctx context.Context, tx *sql.Tx) txStmt {
+	if st.st == nil {
+		return txStmt{tx: tx, q: st.q}
+	}
+	return txStmt{st: tx.StmtContext(ctx, st.st)}
+}
+
+// txStmt is a stmt bound to a transaction.
+type txStmt struct {
+	st *sql.Stmt // tx's copy of the prepared statement, or nil
+	tx *sql.Tx
+	q  string
+}
+
+func (t txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if t.st != nil {
+		return t.st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, t.q, args...)
+}
+
+func (t txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	if t.st != nil {
+		return t.st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, t.q, args...)
+}
+
+func (t txStmt) Close() {
+	if t.st != nil {
+		t.st.Close()
+	}
+}
+
+// exec runs st once in tx.
+func (st stmt) exec(ctx context.Context, tx *sql.Tx, args ...any) error {
+	t := st.on(ctx, tx)
+	defer t.Close()
+	_, err := t.ExecContext(ctx, args...)
+	return err
+}
+
+// queryRow runs st, a query of one row without arguments, in tx and
+// scans the row into dest.
+func (st stmt) queryRow(ctx context.Context, tx *sql.Tx, dest ...any) error {
+	t := st.on(ctx, tx)
+	defer t.Close()
+	return t.QueryRowContext(ctx).Scan(dest...)
+}
+
+// prepared returns the statement for q, preparing it on first use unless
+// the driver caches statements itself; it is kept until Close, and
+// database/sql prepares it again on each connection that runs it. Call it
+// before BeginTx: preparing may need a connection of its own, and a
+// transaction that waits for one can wait for ever.
+func (s *DB) prepared(ctx context.Context, q string) (stmt, error) {
+	if s.d.CachesStatements {
+		return stmt{q: q}, nil
+	}
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
 	if st := s.stmts[q]; st != nil {
-		return st, nil
+		return stmt{st: st}, nil
 	}
 	st, err := s.db.PrepareContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
+		return stmt{}, fmt.Errorf("prepare: %w", err)
 	}
 	if s.stmts == nil {
 		s.stmts = map[string]*sql.Stmt{}
 	}
 	s.stmts[q] = st
-	return st, nil
+	return stmt{st: st}, nil
 }
 
 // insertSQL is an INSERT of rows rows of n columns each, bound to ? (or
@@ -65,7 +139,7 @@ func rowsSQL(table, cols string, n, rows int) string {
 
 // rowStmts are the two prepared INSERTs a batch of rows goes through.
 type rowStmts struct {
-	many, one *sql.Stmt // per rows, one row
+	many, one stmt // per rows, one row
 	ncols     int
 	per       int
 }
@@ -93,7 +167,7 @@ func (rs rowStmts) exec(ctx context.Context, tx *sql.Tx, n int, appendRow func(a
 	args := make([]any, 0, per*rs.ncols)
 	i := 0
 	if n >= per {
-		many := tx.StmtContext(ctx, rs.many)
+		many := rs.many.on(ctx, tx)
 		defer many.Close()
 		for ; i+per <= n; i += per {
 			args = args[:0]
@@ -111,7 +185,7 @@ func (rs rowStmts) exec(ctx context.Context, tx *sql.Tx, n int, appendRow func(a
 	if i == n {
 		return nil
 	}
-	one := tx.StmtContext(ctx, rs.one)
+	one := rs.one.on(ctx, tx)
 	defer one.Close()
 	for ; i < n; i++ {
 		if _, err := one.ExecContext(ctx, appendRow(args[:0], i)...); err != nil {

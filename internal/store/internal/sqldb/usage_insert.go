@@ -35,10 +35,10 @@ func stmtCtx(ctx context.Context) context.Context { return context.WithoutCancel
 // usageStmts are the prepared statements a usage batch needs.
 type usageStmts struct {
 	rows, rollups rowStmts
-	arr, totals   *sql.Stmt
+	arr, totals   stmt
 	attr          attrStmts
 	// both is bothSQL's statement (Arrays only).
-	both *sql.Stmt
+	both stmt
 }
 
 // prepareUsage prepares them; call it before BeginTx. They are kept
@@ -79,7 +79,7 @@ func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs 
 	if s.d.Arrays {
 		var c usageColumns
 		c.add(recs)
-		_, err = tx.StmtContext(ctx, st.arr).ExecContext(ctx, c.args()...)
+		err = st.arr.exec(ctx, tx, c.args()...)
 	} else {
 		err = st.rows.exec(ctx, tx, len(recs), func(args []any, i int) []any { return appendUsageArgs(args, &recs[i]) })
 	}
@@ -278,7 +278,7 @@ func (s *DB) totalsSQL() string {
 		VALUES (?, ?, ?, ?, ?, ?, ?)` + upsert)
 }
 
-func (s *DB) upsertTotals(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, d map[store.TotalKey]store.TotalDelta) error {
+func (s *DB) upsertTotals(ctx context.Context, tx *sql.Tx, stmt stmt, d map[store.TotalKey]store.TotalDelta) error {
 	if len(d) == 0 {
 		return nil
 	}
@@ -292,7 +292,7 @@ func (s *DB) upsertTotals(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, d map
 		return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(string(a.Period), string(b.Period)),
 			a.PeriodStart.Compare(b.PeriodStart), strings.Compare(a.Hosting, b.Hosting))
 	})
-	st := tx.StmtContext(ctx, stmt)
+	st := stmt.on(ctx, tx)
 	defer st.Close()
 	if s.d.Arrays {
 		var scope, period, hosting []string

@@ -35,6 +35,13 @@ func operatorStore(ctx context.Context, e *env, cfgPath string) (store.Store, *c
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: %w", err)
 	}
+	// As the gateway does: summaries by (or filtered to) an end user read
+	// the attribution rollups and name users as they do only with the
+	// configured cap; without it they would read raw rows only, under
+	// names the gateway's own reports do not give.
+	if c, ok := st.(interface{ SetEndUsersPerDay(int) }); ok {
+		c.SetEndUsersPerDay(cfg.Metering.Retention.RollupEndUsers)
+	}
 	return st, cfg, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -442,5 +443,60 @@ func TestUsageTagAndUserFilters(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("usage %q: %v, want an error with %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestUsageUserCap: with metering.retention.rollup_end_users set, fulcrum
+// usage names end users as the gateway's rollups do (a day's users beyond
+// the cap under "(other)"), by --group-by user and by --user, and reads
+// them from the rollups once the raw rows are pruned.
+func TestUsageUserCap(t *testing.T) {
+	fx := newOpFixture(t)
+	cfg, err := os.ReadFile(fx.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append(cfg, "metering:\n  retention:\n    rollup_end_users: 2\n"...)
+	if err := os.WriteFile(fx.cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := fx.store(t)
+	st.(interface{ SetEndUsersPerDay(int) }).SetEndUsersPerDay(2) // as the gateway that wrote them
+	var recs []store.UsageRecord
+	for i, u := range []string{"ann", "bob", "cid", "ann"} {
+		recs = append(recs, store.UsageRecord{Time: day1.Add(time.Duration(i) * time.Minute), RequestID: u + strconv.Itoa(i),
+			Attempt: 1, KeyID: "k1", Model: "gpt-4", Provider: "openai", Hosting: "proprietary", Status: 200,
+			CostNanos: int64(1000 * (i + 1)), EndUser: u})
+	}
+	if _, err := st.InsertUsage(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() [][]string {
+		t.Helper()
+		var got [][]string
+		for _, args := range [][]string{{"--group-by", "user"}, {"--group-by", "", "--user", "ann"},
+			{"--group-by", "", "--user", "cid"}, {"--group-by", "", "--user", "(other)"}} {
+			out, stderr, err := opRun(t, append([]string{"usage", "-c", fx.cfgPath, "--format", "csv", "--since", "2026-11-01",
+				"--until", "2026-11-02"}, args...)...)
+			if err != nil {
+				t.Fatalf("usage %q: %v\n%s", args, err, stderr)
+			}
+			for _, r := range parseCSV(t, out)[1:] {
+				got = append(got, append([]string{args[len(args)-1]}, r[:len(r)-9]...)) // the keys and requests
+			}
+		}
+		return got
+	}
+	want := [][]string{{"user", "(other)", "1"}, {"user", "ann", "2"}, {"user", "bob", "1"}, {"ann", "2"}, {"(other)", "1"}}
+	if diff := cmp.Diff(want, rows()); diff != "" {
+		t.Errorf("before pruning (-want +got):\n%s", diff)
+	}
+	// The raw rows pruned: the rollups answer, alike.
+	if _, err := st.(store.Retention).Prune(context.Background(), store.KindUsage, day1.Add(24*time.Hour), 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if diff := cmp.Diff(want, rows()); diff != "" {
+		t.Errorf("after pruning the raw rows (-want +got):\n%s", diff)
 	}
 }

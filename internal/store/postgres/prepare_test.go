@@ -54,9 +54,10 @@ func TestCommitPreparesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetEndUsersPerDay(100)
-	seq := 0
+	seq, rounds := 0, 0
 	// Each round commits the batch shapes of recording: one record, a
-	// batch with end users and tags, and usage with audit rows.
+	// batch with end users and tags, a replayed batch, and usage with
+	// audit rows.
 	round := func() {
 		t.Helper()
 		batch := func(n int) []store.UsageRecord {
@@ -78,6 +79,12 @@ func TestCommitPreparesOnce(t *testing.T) {
 			recs[i].Tags = map[string]string{"team": "search"}
 		}
 		if _, err := s.InsertUsage(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		// A replay goes the careful way (ON CONFLICT ... RETURNING); its
+		// size differs each round and must not make a new statement.
+		rounds++
+		if _, err := s.Commit(ctx, store.Batch{Usage: batch(rounds), Replay: true}); err != nil {
 			t.Fatal(err)
 		}
 		recs = batch(2)

@@ -182,11 +182,21 @@ type recKey struct {
 // insertChunkCareful inserts the rows not stored yet in one statement and
 // returns which were new.
 func (s *DB) insertChunkCareful(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord) (map[recKey]bool, error) {
-	q := s.insertSQL("usage", usageCols, usageNCols, len(recs)) +
-		" ON CONFLICT (ts, request_id, attempt) DO NOTHING RETURNING ts, request_id, attempt"
-	args := make([]any, 0, len(recs)*usageNCols)
-	for i := range recs {
-		args = appendUsageArgs(args, &recs[i])
+	const skip = " ON CONFLICT (ts, request_id, attempt) DO NOTHING RETURNING ts, request_id, attempt"
+	var q string
+	var args []any
+	if s.d.Arrays {
+		// One statement text for every chunk size, so that the driver's
+		// statement cache keeps one entry, not one per size.
+		var c usageColumns
+		c.add(recs)
+		q, args = usageArraysSQL+skip, c.args()
+	} else {
+		q = s.insertSQL("usage", usageCols, usageNCols, len(recs)) + skip
+		args = make([]any, 0, len(recs)*usageNCols)
+		for i := range recs {
+			args = appendUsageArgs(args, &recs[i])
+		}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -42,6 +42,9 @@ func TestCommitPreparesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
+		t.Skip("the URL sets a default_query_exec_mode without a statement cache")
+	}
 	var p prepares
 	cfg.ConnConfig.Tracer = &p
 	cfg.MaxConns = 1 // so that one round warms every connection

@@ -19,6 +19,10 @@ const (
 	// the writers (SecondRollupsKept); its mark says from when a store
 	// created before them has them.
 	KindRollupSecond Kind = "rollup_second"
+	// KindRollupTags is not configured either: its mark says from when a
+	// store created before the second and minute rollups carried tags
+	// has them with tags (summaries by tag read raw rows before it).
+	KindRollupTags   Kind = "rollup_tags"
 	KindRollupHourly Kind = "rollup_hourly"
 	KindRollupDaily  Kind = "rollup_daily"
 )

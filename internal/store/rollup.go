@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,12 +72,19 @@ func GrainWidth(grain string) time.Duration {
 	return time.Hour
 }
 
-// RollupKey identifies a rollup row.
+// RollupKey identifies a rollup row. Tags is the usage row's tags column
+// (see AttrKey) in second and minute rows, "" in hourly and daily ones:
+// a summary by tag reads the edges of its range from the seconds and
+// minutes as other summaries do (the whole hours from the attribution
+// rollups), and a combination whose records carry one tag set (the common
+// case) still has one row a grain, so recording writes no more rows than
+// without it. Hourly and daily rows stay one per combination, so that
+// summaries of many days read no more rows for the tags.
 type RollupKey struct {
 	Grain                                       string
 	Bucket                                      int64 // bucket start, Unix µs
 	KeyID, Team, Model, Provider, UpstreamModel string
-	Hosting, PolicyAction, DataClasses          string
+	Hosting, PolicyAction, DataClasses, Tags    string
 }
 
 // RollupDelta is what records add to a rollup row.
@@ -113,9 +122,10 @@ const (
 	SecondRollupsUsable = 50 * time.Minute
 )
 
-// AddRollups adds r to its second, minute, hourly and daily rollup rows in m. classes is
-// r.DataClasses as the store writes it (a JSON list).
-func AddRollups(m map[RollupKey]*RollupDelta, r *UsageRecord, classes string) {
+// AddRollups adds r to its second, minute, hourly and daily rollup rows in m. classes and
+// tags are r.DataClasses and r.Tags as the store writes them (a JSON list;
+// a JSON object, "" for none); tags go in the second and minute rows only.
+func AddRollups(m map[RollupKey]*RollupDelta, r *UsageRecord, classes, tags string) {
 	us := r.Time.UnixMicro()
 	for _, g := range [...]string{GrainSecond, GrainMinute, GrainHour, GrainDay} {
 		w := GrainWidth(g).Microseconds()
@@ -125,6 +135,9 @@ func AddRollups(m map[RollupKey]*RollupDelta, r *UsageRecord, classes string) {
 		}
 		k := RollupKey{Grain: g, Bucket: b, KeyID: r.KeyID, Team: r.Team, Model: r.Model, Provider: r.Provider,
 			UpstreamModel: r.UpstreamModel, Hosting: r.Hosting, PolicyAction: r.PolicyAction, DataClasses: classes}
+		if g == GrainSecond || g == GrainMinute {
+			k.Tags = tags
+		}
 		d := m[k]
 		if d == nil {
 			d = &RollupDelta{}
@@ -141,16 +154,14 @@ func SortedRollupKeys(m map[RollupKey]*RollupDelta) []RollupKey {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.Grain != b.Grain {
-			return a.Grain < b.Grain
-		}
-		if a.Bucket != b.Bucket {
-			return a.Bucket < b.Bucket
-		}
-		return strings.Join([]string{a.KeyID, a.Team, a.Model, a.Provider, a.UpstreamModel, a.Hosting, a.PolicyAction, a.DataClasses}, "\x00") <
-			strings.Join([]string{b.KeyID, b.Team, b.Model, b.Provider, b.UpstreamModel, b.Hosting, b.PolicyAction, b.DataClasses}, "\x00")
+	// Field by field, the order of the table's key (no joined strings
+	// to allocate per comparison).
+	slices.SortFunc(keys, func(a, b RollupKey) int {
+		return cmp.Or(strings.Compare(a.Grain, b.Grain), cmp.Compare(a.Bucket, b.Bucket), strings.Compare(a.KeyID, b.KeyID),
+			strings.Compare(a.Team, b.Team), strings.Compare(a.Model, b.Model), strings.Compare(a.Provider, b.Provider),
+			strings.Compare(a.UpstreamModel, b.UpstreamModel), strings.Compare(a.Hosting, b.Hosting),
+			strings.Compare(a.PolicyAction, b.PolicyAction), strings.Compare(a.DataClasses, b.DataClasses),
+			strings.Compare(a.Tags, b.Tags))
 	})
 	return keys
 }

@@ -159,7 +159,8 @@ type UsageFilter struct {
 	// as a summary by tag:NAME groups them under "". Names must be
 	// ValidTagKey. A summary filtered by tags equals the matching group of
 	// the same summary grouped by those tags, and is read the same way
-	// (attribution rollups for whole hours, raw rows at the edges).
+	// (attribution rollups for whole hours, the main rollups' seconds and
+	// minutes at the edges, raw rows for partial seconds).
 	Tags map[string]string
 	// EndUser selects one end user's records ("": no filter). In
 	// UsageSummary it selects the group a summary by ByUser would give
@@ -206,8 +207,10 @@ func (g GroupBy) Tag() (string, bool) {
 }
 
 // Attribution reports whether g is a tag or the end user, which the main
-// rollups do not keep: summaries grouped by one read the attribution
-// rollups (hours and days only) and raw rows for the partial hours.
+// rollups' hourly and daily rows do not keep: summaries grouped by one
+// read the attribution rollups (hours and days only) for whole hours, and
+// for the partial hours the main rollups' seconds and minutes (a tag) or
+// raw rows (the end user).
 func (g GroupBy) Attribution() bool {
 	_, tag := g.Tag()
 	return tag || g == ByUser

@@ -317,14 +317,15 @@ func TestConvert(t *testing.T) {
 	}
 	// The rows are written by today's code, which writes the tags columns
 	// of migration 0008 (added IF NOT EXISTS there), the audit head of
-	// 0009 and the attribution rollups of 0012 (dropped again, so that
-	// 0009 and 0012 start them from the rows).
+	// 0009, the attribution rollups of 0012 (dropped again, so that
+	// 0009 and 0012 start them from the rows) and the rollups' tags of
+	// 0013 (which takes the column as it finds it).
 	if _, err := db.Exec(`ALTER TABLE usage ADD COLUMN tags TEXT NOT NULL DEFAULT '', ADD COLUMN end_user TEXT NOT NULL DEFAULT '';
 		CREATE TABLE audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if m.Version == 12 {
+		if m.Version == 12 || m.Version == 13 {
 			if _, err := db.Exec(m.SQL); err != nil {
 				t.Fatal(err)
 			}

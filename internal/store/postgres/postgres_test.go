@@ -81,5 +81,5 @@ func TestAttrUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.AttrUpgrade(t, s, s.SQL(), ms[len(ms)-1])
+	storetest.AttrUpgrade(t, s, s.SQL(), ms)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,8 @@ func testAttrRollups(t *testing.T, s store.Store) {
 		{"all by user", time.Time{}, time.Time{}, []store.GroupBy{store.ByUser}, false},
 		{"all by tag", time.Time{}, time.Time{}, []store.GroupBy{store.ByTag("team")}, false},
 		{"30 days by day and user", start.AddDate(0, 0, 3), start.AddDate(0, 0, 33), []store.GroupBy{store.ByDay, store.ByUser}, false},
+		{"odd edges (after the cut) by two tags", start.AddDate(0, 0, 29).Add(17*time.Minute + 3*time.Second), end.Add(-5*time.Hour - 9*time.Minute),
+			[]store.GroupBy{store.ByTag("feature"), store.ByTag("x.y")}, false},
 		{"odd edges (after the cut) by two tags and user", start.AddDate(0, 0, 29).Add(17*time.Minute + 3*time.Second), end.Add(-5*time.Hour - 9*time.Minute),
 			[]store.GroupBy{store.ByTag("feature"), store.ByTag("x.y"), store.ByUser}, false},
 		{"old, whole hours, by model and tag", start.AddDate(0, 0, 2).Add(7 * time.Hour), start.AddDate(0, 0, 20).Add(2 * time.Hour),
@@ -273,12 +276,20 @@ func testAttrUsersOff(t *testing.T, s store.Store) {
 
 // AttrUpgrade checks that the migration adding the attribution rollups
 // fills them from the usage rows already stored: a store holding rows
-// without them (its last migration undone) is migrated, its raw rows are
+// without them (that migration undone) is migrated, its raw rows are
 // deleted, and summaries by tag and end user still equal the raw sums.
-// s is a migrated, empty store; db is its database and last its last
-// migration.
-func AttrUpgrade(t *testing.T, s store.Store, db *sql.DB, last store.Migration) {
+// s is a migrated, empty store; db is its database and ms its migrations.
+func AttrUpgrade(t *testing.T, s store.Store, db *sql.DB, ms []store.Migration) {
 	ctx := context.Background()
+	var attr store.Migration
+	for _, m := range ms {
+		if strings.HasSuffix(m.Name, "_attr_rollups.sql") {
+			attr = m
+		}
+	}
+	if attr.Version == 0 {
+		t.Fatal("no attribution rollups migration")
+	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	recs := attrRecords(rng, "up", 400, start, []string{"", "u1", "u2", "u3"})
@@ -286,7 +297,7 @@ func AttrUpgrade(t *testing.T, s store.Store, db *sql.DB, last store.Migration) 
 		t.Fatal(err)
 	}
 	for _, q := range []string{`DROP TABLE usage_rollup_attr`, `DROP TABLE rollup_end_users`,
-		fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, last.Version)} {
+		fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, attr.Version)} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -294,8 +305,8 @@ func AttrUpgrade(t *testing.T, s store.Store, db *sql.DB, last store.Migration) 
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != last.Version {
-		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, last.Version)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != ms[len(ms)-1].Version {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].Version)
 	}
 	more := attrRecords(rng, "up2", 50, recs[len(recs)-1].Time, []string{"", "u1", "u4"})
 	if n := insert(t, s, append(recs[:10:10], more...)...); n != len(more) {

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageTags", testUsageTags},
 		{"UsageTagFilter", testUsageTagFilter},
 		{"SecondRollups", testSecondRollups},
+		{"TagEdges", testTagEdges},
 		{"Totals", testTotals},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"Audit", testAudit},

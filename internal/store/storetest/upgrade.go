@@ -100,6 +100,12 @@ func Upgrade(t *testing.T, s store.Store, db *sql.DB, ms []store.Migration) {
 	if res, err := audit.Verify(ctx, s); err != nil || res.Rows != 3 || next.Seq != 3 {
 		t.Errorf("audit after the migrations: verify %d rows, %v; appended seq %d; want 3 rows, seq 3", res.Rows, err, next.Seq)
 	}
+	// The second and minute rollups carry tags from the migration on: a
+	// store that had rows has the mark saying so.
+	var mark int64
+	if err := db.QueryRowContext(ctx, `SELECT before_us FROM retention_marks WHERE kind = 'rollup_tags'`).Scan(&mark); err != nil || mark <= 0 {
+		t.Errorf("rollup_tags mark = %d, %v; want the migration's time", mark, err)
+	}
 	// The rollups were filled from the rows stored before them.
 	if _, err := db.ExecContext(ctx, `DELETE FROM usage`); err != nil {
 		t.Fatal(err)

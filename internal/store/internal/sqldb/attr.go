@@ -234,7 +234,7 @@ type attrWork struct {
 // the order the batch first names them, a day's at a time (admit).
 func (s *DB) capUsers(ctx context.Context, tx *sql.Tx, recs []store.UsageRecord, keep []bool, w *attrWork) (map[userDay]string, error) {
 	if s.endUsersPerDay() == 0 {
-		return nil, nil // sumAttr names no one
+		return nil, nil // sumRollups names no one
 	}
 	var names map[userDay]string
 	var ask []userDay // not cached, in first-named order
@@ -367,9 +367,12 @@ func (s *DB) admit(ctx context.Context, tx *sql.Tx, day int64, users []string, w
 	return named, nil
 }
 
-// sumAttr is store.AddAttr over the records keep allows.
-func sumAttr(recs []store.UsageRecord, keep []bool, names map[userDay]string) map[store.AttrKey]*store.RollupDelta {
-	m := make(map[store.AttrKey]*store.RollupDelta, 4)
+// sumRollups is store.AddRollups and store.AddAttr over the records keep
+// allows (all when keep is nil): the main rollups' rows and the
+// attribution ones, each record's tags encoded once for both.
+func sumRollups(recs []store.UsageRecord, keep []bool, names map[userDay]string) (map[store.RollupKey]*store.RollupDelta, map[store.AttrKey]*store.RollupDelta) {
+	rm := make(map[store.RollupKey]*store.RollupDelta, 8)
+	am := make(map[store.AttrKey]*store.RollupDelta, 4)
 	for i := range recs {
 		if keep != nil && !keep[i] {
 			continue
@@ -382,24 +385,26 @@ func sumAttr(recs []store.UsageRecord, keep []bool, names map[userDay]string) ma
 				user = names[userDay{store.BucketStart(r.Time.UnixMicro(), store.GrainDay), r.EndUser}]
 			}
 		}
-		store.AddAttr(m, r, jsonTags(r.Tags), user)
+		tags := jsonTags(r.Tags)
+		store.AddRollups(rm, r, jsonList(r.DataClasses), tags)
+		store.AddAttr(am, r, tags, user)
 	}
-	return m
+	return rm, am
 }
 
 // writeRollups adds the records keep allows to the main and the
 // attribution rollups in tx: the end users first (capUsers), then the main
 // rollups' rows, then the attribution ones, in key order, so that every
 // transaction locks them in one order. With Arrays, a batch of one
-// combination within one second (four main rows and two attribution rows,
-// what a lightly loaded gateway commits) goes in one statement: PostgreSQL
+// combination and one tag set within one second (four main rows and two
+// attribution rows, what a lightly loaded gateway commits) goes in one statement: PostgreSQL
 // then pays one round trip for both.
 func (s *DB) writeRollups(ctx context.Context, tx *sql.Tx, st usageStmts, recs []store.UsageRecord, keep []bool, w *attrWork) error {
 	names, err := s.capUsers(ctx, tx, recs, keep, w)
 	if err != nil {
 		return err
 	}
-	rm, am := sumRollups(recs, keep), sumAttr(recs, keep, names)
+	rm, am := sumRollups(recs, keep, names)
 	if st.both.ok() && len(rm) == rollupRowsPerStmt && len(am) == attrRowsPerStmt {
 		args := make([]any, 0, rollupRowsPerStmt*rollupNCols+attrRowsPerStmt*attrNCols)
 		for _, k := range store.SortedRollupKeys(rm) {

@@ -9,7 +9,10 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
-const rollupKeyCols = `grain, bucket, key_id, team, model, provider, upstream_model, hosting, policy_action, data_classes`
+// rollupKeyCols are usage_rollup's key: tags is the usage row's tags
+// column in second and minute rows, "" in hourly and daily ones
+// (store.RollupKey).
+const rollupKeyCols = `grain, bucket, key_id, team, model, provider, upstream_model, hosting, policy_action, data_classes, tags`
 
 const rollupSumCols = `requests, input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens,
 	cost_nanos, reference_cost_nanos, estimated, errors, latency_ms_sum,
@@ -34,20 +37,7 @@ func rollupUpsert() string {
 	return ` ON CONFLICT (` + rollupKeyCols + `) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
-const rollupNCols = 10 + 11 + store.LatencyBuckets
-
-// sumRollups is store.AddRollups over the records keep allows (all when
-// keep is nil).
-func sumRollups(recs []store.UsageRecord, keep []bool) map[store.RollupKey]*store.RollupDelta {
-	m := make(map[store.RollupKey]*store.RollupDelta, 8)
-	for i := range recs {
-		if keep != nil && !keep[i] {
-			continue
-		}
-		store.AddRollups(m, &recs[i], jsonList(recs[i].DataClasses))
-	}
-	return m
-}
+const rollupNCols = 11 + 11 + store.LatencyBuckets
 
 // upsertRollups adds m to the rollups in tx, in key order, several rows
 // a statement (PostgreSQL, like SQLite, writes a multi-row upsert's rows
@@ -66,7 +56,7 @@ func (s *DB) upsertRollups(ctx context.Context, tx *sql.Tx, st rowStmts, m map[s
 
 func appendRollupArgs(args []any, k store.RollupKey, d *store.RollupDelta) []any {
 	args = append(args, k.Grain, k.Bucket, k.KeyID, k.Team, k.Model, k.Provider, k.UpstreamModel, k.Hosting,
-		k.PolicyAction, k.DataClasses, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens, d.CacheWriteTokens,
+		k.PolicyAction, k.DataClasses, k.Tags, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens, d.CacheWriteTokens,
 		d.ReasoningTokens, d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum)
 	for _, c := range d.Latency {
 		args = append(args, c)

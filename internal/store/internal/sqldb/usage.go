@@ -115,6 +115,14 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecor
 // the minute rollups were pruned); a range reaching before the
 // raw rows' retention is widened to whole hours there (the raw rows are
 // gone, their hour's rollup is not). The parts are added up here.
+//
+// Summaries by tag (grouped or filtered) read their whole hours and days
+// from the attribution rollups and their edges from the main rollups'
+// seconds and minutes, which carry the tags (store.RollupKey), as far as
+// those were written with tags (the rollup_tags mark). Summaries by end
+// user read whole hours and days from the attribution rollups and the
+// edges from raw rows: second and minute rows by end user would add about
+// a row per record to every commit.
 func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
 	for _, g := range by {
 		if !store.ValidGroupBy(g) {
@@ -135,12 +143,13 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	if f.EndUser != "" && s.endUsersPerDay() == 0 {
 		return s.summary(ctx, "", f, by)
 	}
-	attr := len(f.Tags) > 0 || f.EndUser != ""
+	attr, users := len(f.Tags) > 0 || f.EndUser != "", f.EndUser != ""
 	for _, g := range by {
 		if g == store.ByUser && s.endUsersPerDay() == 0 {
 			return s.summary(ctx, "", f, by)
 		}
 		attr = attr || g.Attribution()
+		users = users || g == store.ByUser
 	}
 	mark, err := s.mark(ctx, store.KindUsage)
 	if err != nil {
@@ -170,6 +179,14 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	if recent := s.now().Add(-store.SecondRollupsUsable); secFrom.Before(recent) {
 		secFrom = recent
 	}
+	if attr && !users {
+		// By tag: seconds and minutes only where they carry tags.
+		tagsFrom, err := s.mark(ctx, store.KindRollupTags)
+		if err != nil {
+			return nil, fmt.Errorf("store: usage summary: %w", err)
+		}
+		minuteMark, secFrom = laterOf(minuteMark, tagsFrom), laterOf(secFrom, tagsFrom)
+	}
 	type part struct {
 		grain    string // "" for raw rows
 		from, to time.Time
@@ -190,7 +207,7 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	// rollups where they exist, the rest as sub does.
 	edge := func(a, b time.Time, open bool) {
 		m1, m2 := ceilTo(a, time.Minute), b.Truncate(time.Minute)
-		if attr {
+		if users {
 			parts = append(parts, part{"", a, b, open})
 			return
 		}
@@ -232,7 +249,7 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			pf.To = time.Time{}
 		}
 		grain := p.grain
-		if attr && grain != "" {
+		if attr && (grain == store.GrainHour || grain == store.GrainDay) {
 			grain = "attr:" + grain
 		}
 		gs, err := s.summary(ctx, grain, pf, by)
@@ -259,6 +276,13 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	return out, nil
 }
 
+func laterOf(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
 func ceilTo(t time.Time, d time.Duration) time.Time {
 	if c := t.Truncate(d); c.Equal(t) {
 		return c
@@ -271,7 +295,9 @@ func ceilTo(t time.Time, d time.Duration) time.Time {
 // Raw rows are grouped by latency bucket too (one CASE a row, not one per
 // bucket), and folded here; a raw part within one UTC day gets its day as
 // a constant rather than formatting every row's time.
-// grain "attr:h" or "attr:d" reads the attribution rollups.
+// grain "attr:h" or "attr:d" reads the attribution rollups; tags can be
+// read from the main rollups' seconds and minutes only (their hours and
+// days have none), end users from neither.
 func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by []store.GroupBy) ([]store.UsageGroup, error) {
 	table, tsCol := "usage", "ts"
 	if g, ok := strings.CutPrefix(grain, "attr:"); ok {
@@ -315,9 +341,15 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 	if grain == "" && s.endUsersPerDay() > 0 {
 		user = userExpr // named as the rollups name it
 	}
-	if table == "usage_rollup" && (len(f.Tags) > 0 || f.EndUser != "") {
-		// UsageSummary reads the attribution rollups for these.
-		return nil, fmt.Errorf("store: usage summary: the rollups have no tags or end users")
+	if table == "usage_rollup" {
+		tags := len(f.Tags) > 0
+		for _, g := range by {
+			tags = tags || g.Attribution()
+		}
+		if f.EndUser != "" || (tags && grain != store.GrainSecond && grain != store.GrainMinute) {
+			// UsageSummary reads the attribution rollups for these.
+			return nil, fmt.Errorf("store: usage summary: the rollups' %q rows have no tags or end users", grain)
+		}
 	}
 	where, args, err := s.usageWhere(f, tsCol, user)
 	if err != nil {

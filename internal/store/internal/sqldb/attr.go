@@ -418,7 +418,7 @@ func (s *DB) writeRollups(ctx context.Context, tx *sql.Tx, st usageStmts, recs [
 		}
 		return nil
 	}
-	if err := s.upsertRollups(ctx, tx, st.rollups, rm); err != nil {
+	if err := s.upsertRollups(ctx, tx, st, rm); err != nil {
 		return err
 	}
 	if err := s.upsertAttr(ctx, tx, st.attr, am); err != nil {

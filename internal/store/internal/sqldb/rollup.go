@@ -28,6 +28,21 @@ func (s *DB) rollupSQL(rows int) string {
 	return s.insertSQL("usage_rollup", rollupKeyCols+", "+rollupSumCols, rollupNCols, rows) + rollupUpsert()
 }
 
+// rollupArraysSQL upserts any number of rollup rows given as one array
+// per column (Arrays).
+func rollupArraysSQL() string {
+	types := make([]string, rollupNCols)
+	for i := range types {
+		t := "bigint"
+		if i == 0 || (i >= 2 && i < 11) {
+			t = "text"
+		}
+		types[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
+	}
+	return `INSERT INTO usage_rollup (` + rollupKeyCols + `, ` + rollupSumCols + `) SELECT * FROM unnest(` +
+		strings.Join(types, ", ") + `)` + rollupUpsert()
+}
+
 func rollupUpsert() string {
 	var set []string
 	for _, c := range strings.Split(rollupSumCols, ",") {
@@ -41,17 +56,53 @@ const rollupNCols = 11 + 11 + store.LatencyBuckets
 
 // upsertRollups adds m to the rollups in tx, in key order, several rows
 // a statement (PostgreSQL, like SQLite, writes a multi-row upsert's rows
-// in order, so locks are still taken in key order).
-func (s *DB) upsertRollups(ctx context.Context, tx *sql.Tx, st rowStmts, m map[store.RollupKey]*store.RollupDelta) error {
+// in order, so locks are still taken in key order). On PostgreSQL more
+// rows than one statement of rows carries (several tag sets in a second)
+// go as arrays, in one statement: one round trip instead of several.
+func (s *DB) upsertRollups(ctx context.Context, tx *sql.Tx, st usageStmts, m map[store.RollupKey]*store.RollupDelta) error {
 	if len(m) == 0 {
 		return nil
 	}
 	keys := store.SortedRollupKeys(m)
-	err := st.exec(ctx, tx, len(keys), func(args []any, i int) []any { return appendRollupArgs(args, keys[i], m[keys[i]]) })
+	var err error
+	if st.rollupArr.ok() && len(keys) > rollupRowsPerStmt {
+		err = st.rollupArr.exec(ctx, tx, rollupArrays(keys, m)...)
+	} else {
+		err = st.rollups.exec(ctx, tx, len(keys), func(args []any, i int) []any { return appendRollupArgs(args, keys[i], m[keys[i]]) })
+	}
 	if err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	return nil
+}
+
+// rollupArrays is keys' rows of m as rollupArraysSQL's arguments.
+func rollupArrays(keys []store.RollupKey, m map[store.RollupKey]*store.RollupDelta) []any {
+	var strs [10][]string // grain, key_id ... tags
+	var ints [1 + 11 + store.LatencyBuckets][]int64
+	for _, k := range keys {
+		d := m[k]
+		for i, v := range [...]string{k.Grain, k.KeyID, k.Team, k.Model, k.Provider, k.UpstreamModel, k.Hosting,
+			k.PolicyAction, k.DataClasses, k.Tags} {
+			strs[i] = append(strs[i], v)
+		}
+		for i, v := range [...]int64{k.Bucket, d.Requests, d.InputTokens, d.OutputTokens, d.CachedTokens,
+			d.CacheWriteTokens, d.ReasoningTokens, d.CostNanos, d.ReferenceCostNanos, d.Estimated, d.Errors, d.LatencyMSSum} {
+			ints[i] = append(ints[i], v)
+		}
+		for i, c := range d.Latency {
+			ints[12+i] = append(ints[12+i], c)
+		}
+	}
+	args := make([]any, 0, rollupNCols)
+	args = append(args, strs[0], ints[0])
+	for _, c := range strs[1:] {
+		args = append(args, c)
+	}
+	for _, c := range ints[1:] {
+		args = append(args, c)
+	}
+	return args
 }
 
 func appendRollupArgs(args []any, k store.RollupKey, d *store.RollupDelta) []any {

@@ -36,7 +36,9 @@ func stmtCtx(ctx context.Context) context.Context { return context.WithoutCancel
 type usageStmts struct {
 	rows, rollups rowStmts
 	arr, totals   stmt
-	attr          attrStmts
+	// rollupArr is rollupArraysSQL's statement (Arrays only).
+	rollupArr stmt
+	attr      attrStmts
 	// both is bothSQL's statement (Arrays only).
 	both stmt
 }
@@ -65,6 +67,11 @@ func (s *DB) prepareUsage(ctx context.Context) (u usageStmts, err error) {
 	}
 	if u.rollups, err = s.rowStmtsOf(ctx, rollupNCols, rollupRowsPerStmt, s.rollupSQL); err != nil {
 		return u, err
+	}
+	if s.d.Arrays {
+		if u.rollupArr, err = s.prepared(ctx, rollupArraysSQL()); err != nil {
+			return u, err
+		}
 	}
 	if u.attr, err = s.prepareAttr(ctx); err != nil || !s.d.Arrays {
 		return u, err

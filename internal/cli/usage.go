@@ -238,8 +238,9 @@ func usageCmd(e *env) *cobra.Command {
 of key, team, model, provider, hosting and day (UTC), and by end user (user)
 or request tag (tag:team for the tag team=..., from x-fulcrum-tags or OpenAI
 metadata). Tags are read from the attribution rollups for whole hours and
-days (so they cover the rollups' retention) and from raw records at the
-edges; end users from the raw records only (usage retention), unless
+days (so they cover the rollups' retention) and from the per-second and
+per-minute rollups at the edges; end users from the raw records only (usage
+retention), unless
 metering.retention.rollup_end_users makes the rollups name them.
 
 --tag NAME=VALUE (repeatable: every one must match) and --user ID keep only

@@ -30,6 +30,8 @@
 #   BENCH_OUT=bench/results  where the report goes
 #   BENCH_FULCRUM_POLICY_OFF / BENCH_FULCRUM_METERING_OFF: YAML lines that
 #                           turn the features off (defaults below)
+#   BENCH_BUILD_FLAGS=""    extra \`go build\` flags for every binary; .ci/run
+#                           sets -race (see there): never for real numbers
 # Short mode for CI: BENCH_DURATION=1s BENCH_WARMUP=200ms BENCH_REPS=1 BENCH_STREAMS=100
 set -euo pipefail
 
@@ -52,6 +54,7 @@ POLICY_OFF=${BENCH_FULCRUM_POLICY_OFF:-"policy: { disabled: true }"}
 METERING_OFF=${BENCH_FULCRUM_METERING_OFF:-"metering: { disabled: true }"}
 if [[ ${BENCH_PORTKEY:-0} == 1 ]]; then TARGETS="$TARGETS portkey"; fi
 
+BUILD_FLAGS=(${BENCH_BUILD_FLAGS:-})
 PORTKEY_VERSION=${BENCH_PORTKEY_VERSION:-1.15.2}
 
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -95,14 +98,17 @@ stop_pid() {
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 say "== building into $BIN"
-go build -o "$BIN/" ./bench/mock ./bench/load ./bench/refproxy ./bench/report
+if ((${#BUILD_FLAGS[@]} > 0)); then
+	NOTES+=("Built with \`${BUILD_FLAGS[*]}\`: the numbers are not comparable with an ordinary build.")
+fi
+go build "${BUILD_FLAGS[@]}" -o "$BIN/" ./bench/mock ./bench/load ./bench/refproxy ./bench/report
 # Ports are picked free at run time (no fixed ports: two runs on one
 # machine never collide).
 read -r MOCK_PORT SLOW_MOCK_PORT REFPROXY_PORT FULCRUM_PORT PORTKEY_PORT < <("$BIN/load" -free-ports 5)
 say "== ports: mock $MOCK_PORT, slow mock $SLOW_MOCK_PORT, refproxy $REFPROXY_PORT, fulcrum $FULCRUM_PORT, portkey $PORTKEY_PORT"
 HAVE_FULCRUM=0
 if [[ " $TARGETS " == *" fulcrum"* ]]; then
-	if go build -o "$BIN/fulcrum" ./cmd/fulcrum 2>"$WORK/fulcrum-build.log"; then
+	if go build "${BUILD_FLAGS[@]}" -o "$BIN/fulcrum" ./cmd/fulcrum 2>"$WORK/fulcrum-build.log"; then
 		HAVE_FULCRUM=1
 	else
 		NOTES+=("Fulcrum skipped: \`go build ./cmd/fulcrum\` failed.")

@@ -379,8 +379,15 @@ type flushWriter struct {
 	buf []byte
 }
 
+// flushBufSize is the first capacity of a stream's framing buffer. The
+// pumps batch the events the SSE decoder already holds complete, and its
+// buffer is 1 KB (sse.readSize), so a batch rarely outgrows this. A stream
+// holds the buffer for its whole life: the previous 2 KB was 2 MB of heap
+// per 1,000 streams.
+const flushBufSize = 1 << 10
+
 func newFlushWriter(w http.ResponseWriter) *flushWriter {
-	return &flushWriter{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, 2048)}
+	return &flushWriter{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, flushBufSize)}
 }
 
 func (f *flushWriter) write(b []byte) error {

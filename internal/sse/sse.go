@@ -38,9 +38,17 @@ type Decoder struct {
 	line    []byte
 }
 
+// readSize is the decoder's read buffer. A stream holds it for its whole
+// life, so with a thousand concurrent streams every KB here is a MB of
+// heap, twice over once the garbage collector's headroom is counted. 1 KB
+// holds a whole chat chunk event (OpenAI's are about 250 bytes, Anthropic's
+// 300-500); a longer line is assembled in line (readLine) and the reads
+// come from the HTTP client's own buffer, not the socket.
+const readSize = 1 << 10
+
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 4<<10)}
+	return &Decoder{r: bufio.NewReaderSize(r, readSize)}
 }
 
 // readLine returns one line without its terminator (CRLF, LF or CR).

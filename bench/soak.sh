@@ -48,6 +48,15 @@
 #                         harness's: unpinned on 2 cores, the three processes
 #                         take turns on the same cores and each one's
 #                         descheduling shows up as the gateway's latency
+#   SOAK_HARNESS_RT=0     1: the mock and the load generators run under the
+#                         real-time FIFO policy (chrt -f 50; needs root or
+#                         CAP_SYS_NICE), so on a machine with fewer cores
+#                         than busy processes neither the upstream's answer
+#                         nor a request's send waits behind the gateway for
+#                         a CPU. The gateway keeps the normal policy: every
+#                         moment the harness takes a CPU from it is still
+#                         charged to the gateway. Nothing is pinned unless
+#                         SOAK_PIN=1 too.
 #   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
@@ -120,6 +129,17 @@ if [[ ${SOAK_PIN:-0} == 1 ]]; then
 	PIN_GW=(taskset -c 1)
 	PIN_H=(taskset -c 0)
 fi
+if [[ ${SOAK_HARNESS_RT:-0} == 1 ]]; then
+	if ! chrt -f 50 true 2>/dev/null; then
+		say "SOAK_HARNESS_RT=1 needs chrt and the right to use SCHED_FIFO (root or CAP_SYS_NICE)"
+		exit 2
+	fi
+	PIN_H=(chrt -f 50 "${PIN_H[@]}")
+fi
+# The query an operator would run, timed after each window: pinned with
+# the harness (SOAK_PIN=1) but never real-time, as an operator's is not.
+PIN_Q=()
+[[ ${SOAK_PIN:-0} == 1 ]] && PIN_Q=(taskset -c 0)
 
 PIDS=()
 SCHEMA=""
@@ -246,7 +266,7 @@ for ((w = 1; w <= WINDOWS; w++)); do
 	if [[ -n $QUERY ]]; then
 		t0=$(date +%s%N)
 		# shellcheck disable=SC2086
-		"${PIN_H[@]}" "$BIN/fulcrum" $QUERY --config "$CFG" >/dev/null 2>>"$WORK/query.log" || say "query failed (see $WORK/query.log)"
+		"${PIN_Q[@]}" "$BIN/fulcrum" $QUERY --config "$CFG" >/dev/null 2>>"$WORK/query.log" || say "query failed (see $WORK/query.log)"
 		qms=$((($(date +%s%N) - t0) / 1000000))
 	fi
 	stream='{}'
@@ -275,7 +295,7 @@ VERIFY_MS=null
 if [[ $VERIFY == 1 ]]; then
 	sleep 1
 	t0=$(date +%s%N)
-	"${PIN_H[@]}" "$BIN/fulcrum" audit verify --config "$CFG" >"$WORK/verify.out" 2>&1 || say "audit verify failed: $(cat "$WORK/verify.out")"
+	"${PIN_Q[@]}" "$BIN/fulcrum" audit verify --config "$CFG" >"$WORK/verify.out" 2>&1 || say "audit verify failed: $(cat "$WORK/verify.out")"
 	VERIFY_MS=$((($(date +%s%N) - t0) / 1000000))
 fi
 
@@ -283,7 +303,7 @@ fi
 	echo "# Soak, $STAMP"
 	echo
 	echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming), store $STORE, default features;"
-	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $(if [[ ${SOAK_PIN:-0} == 1 ]]; then echo "gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)"; else echo "nothing pinned"; fi)$([[ $FLIGHT == 1 ]] && echo "; flight recorder on"). Latency columns are the non-streaming requests"
+	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $(if [[ ${SOAK_PIN:-0} == 1 ]]; then echo "gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)"; else echo "nothing pinned"; fi)$([[ ${SOAK_HARNESS_RT:-0} == 1 ]] && echo "; mock and load generators real-time (SOAK_HARNESS_RT=1)")$([[ $FLIGHT == 1 ]] && echo "; flight recorder on"). Latency columns are the non-streaming requests"
 	echo "of the window (ms, from the scheduled start); errors count both kinds. Query: \`fulcrum $QUERY\` after the window."
 	echo
 	echo "| window | t (s) | requests | errors | p50 | p99 | p99.9 | max | stream p99 | RSS MB | data MB | query ms |"

@@ -50,13 +50,24 @@
 #                         descheduling shows up as the gateway's latency
 #   SOAK_HARNESS_RT=0     1: the mock and the load generators run under the
 #                         real-time FIFO policy (chrt -f 50; needs root or
-#                         CAP_SYS_NICE), so on a machine with fewer cores
-#                         than busy processes neither the upstream's answer
-#                         nor a request's send waits behind the gateway for
-#                         a CPU. The gateway keeps the normal policy: every
-#                         moment the harness takes a CPU from it is still
-#                         charged to the gateway. Nothing is pinned unless
-#                         SOAK_PIN=1 too.
+#                         CAP_SYS_NICE). Measured worse, kept to show it:
+#                         the Go runtimes' spinning threads then take the
+#                         CPUs from the gateway (docs/benchmarks.md)
+#   SOAK_HARNESS_NICE=""  a nice value for the mock and the load generators
+#                         (e.g. -10; negative needs root or CAP_SYS_NICE): a
+#                         larger CFS share, so on a machine with fewer cores
+#                         than busy processes the upstream's answer and a
+#                         request's send wait less behind the gateway. The
+#                         gateway keeps nice 0: every moment the harness
+#                         takes a CPU from it is still charged to it
+#   SOAK_HARNESS_PROCS="" GOMAXPROCS of the mock and the load generators
+#                         (fewer spinning scheduler threads competing with
+#                         the gateway's)
+#   SOAK_TARGET=fulcrum   or refproxy: the same harness against the bare
+#                         httputil.ReverseProxy of bench/run.sh (no store,
+#                         no query, no audit): how much of a window's tail
+#                         any Go proxy between the load and the mock gets
+#                         on this machine
 #   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
@@ -92,6 +103,15 @@ TAIL_X=${SOAK_TAIL_X:-10}
 FLIGHT=${SOAK_FLIGHT:-0}
 tail_next="" # set to the window whose tail triggered a capture in the next one
 OUT=${SOAK_OUT:-$ROOT/bench/results}
+TARGET=${SOAK_TARGET:-fulcrum}
+case $TARGET in
+fulcrum) ;;
+refproxy) QUERY="" VERIFY=0 ;;
+*)
+	echo "SOAK_TARGET must be fulcrum or refproxy" >&2
+	exit 2
+	;;
+esac
 
 secs() { # 90s, 10m, 1h -> seconds
 	local v=$1
@@ -129,6 +149,13 @@ if [[ ${SOAK_PIN:-0} == 1 ]]; then
 	PIN_GW=(taskset -c 1)
 	PIN_H=(taskset -c 0)
 fi
+if [[ -n ${SOAK_HARNESS_NICE:-} ]]; then
+	if ! nice -n "$SOAK_HARNESS_NICE" true 2>/dev/null || [[ $(nice -n "$SOAK_HARNESS_NICE" nice) != "$SOAK_HARNESS_NICE" ]]; then
+		say "SOAK_HARNESS_NICE=$SOAK_HARNESS_NICE could not be applied (a negative value needs root or CAP_SYS_NICE)"
+		exit 2
+	fi
+	PIN_H=(nice -n "$SOAK_HARNESS_NICE" "${PIN_H[@]}")
+fi
 if [[ ${SOAK_HARNESS_RT:-0} == 1 ]]; then
 	if ! chrt -f 50 true 2>/dev/null; then
 		say "SOAK_HARNESS_RT=1 needs chrt and the right to use SCHED_FIFO (root or CAP_SYS_NICE)"
@@ -136,6 +163,7 @@ if [[ ${SOAK_HARNESS_RT:-0} == 1 ]]; then
 	fi
 	PIN_H=(chrt -f 50 "${PIN_H[@]}")
 fi
+[[ -n ${SOAK_HARNESS_PROCS:-} ]] && PIN_H=(env GOMAXPROCS="$SOAK_HARNESS_PROCS" "${PIN_H[@]}")
 # The query an operator would run, timed after each window: pinned with
 # the harness (SOAK_PIN=1) but never real-time, as an operator's is not.
 PIN_Q=()
@@ -155,7 +183,7 @@ trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 say "== building into $BIN"
-go build -o "$BIN/" ./bench/mock ./bench/load ./cmd/fulcrum
+go build -o "$BIN/" ./bench/mock ./bench/load ./bench/refproxy ./cmd/fulcrum
 read -r MOCK_PORT FULCRUM_PORT PPROF_PORT < <("$BIN/load" -free-ports 3)
 
 case $STORE in
@@ -205,7 +233,11 @@ fi
 GW_ENV=(FULCRUM_PPROF_ADDR="127.0.0.1:$PPROF_PORT")
 [[ -n ${SOAK_GOMAXPROCS:-} ]] && GW_ENV+=(GOMAXPROCS="$SOAK_GOMAXPROCS")
 [[ -n ${SOAK_GOGC:-} ]] && GW_ENV+=(GOGC="$SOAK_GOGC")
-"${PIN_GW[@]}" env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
+if [[ $TARGET == refproxy ]]; then
+	"${PIN_GW[@]}" env "${GW_ENV[@]}" "$BIN/refproxy" -listen "127.0.0.1:$FULCRUM_PORT" -upstream "http://127.0.0.1:$MOCK_PORT" >>"$WORK/fulcrum.log" 2>&1 &
+else
+	"${PIN_GW[@]}" env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
+fi
 GW=$!
 PIDS+=($GW)
 URL="http://127.0.0.1:$FULCRUM_PORT/v1/chat/completions"
@@ -214,7 +246,9 @@ URL="http://127.0.0.1:$FULCRUM_PORT/v1/chat/completions"
 say "== soak: $DUR at $RATE req/s ($PLAIN_RATE plain + $STREAM_RATE streaming), $STORE, windows of $WIN; work dir $WORK"
 
 data_bytes() {
-	if [[ $STORE == sqlite ]]; then
+	if [[ $TARGET == refproxy ]]; then
+		echo 0
+	elif [[ $STORE == sqlite ]]; then
 		du -sb "$DATA" | cut -f1
 	else
 		psql -qtA "$PGURL" -c "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
@@ -302,8 +336,12 @@ fi
 {
 	echo "# Soak, $STAMP"
 	echo
-	echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming), store $STORE, default features;"
-	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $(if [[ ${SOAK_PIN:-0} == 1 ]]; then echo "gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)"; else echo "nothing pinned"; fi)$([[ ${SOAK_HARNESS_RT:-0} == 1 ]] && echo "; mock and load generators real-time (SOAK_HARNESS_RT=1)")$([[ $FLIGHT == 1 ]] && echo "; flight recorder on"). Latency columns are the non-streaming requests"
+	if [[ $TARGET == refproxy ]]; then
+		echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming) through the bare reverse proxy (SOAK_TARGET=refproxy): no store, no query; \"gateway\" below means the proxy;"
+	else
+		echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming), store $STORE, default features;"
+	fi
+	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $(if [[ ${SOAK_PIN:-0} == 1 ]]; then echo "gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)"; else echo "nothing pinned"; fi)$([[ ${SOAK_HARNESS_RT:-0} == 1 ]] && echo "; mock and load generators real-time (SOAK_HARNESS_RT=1)")$([[ -n ${SOAK_HARNESS_NICE:-} ]] && echo "; mock and load generators at nice $SOAK_HARNESS_NICE")$([[ -n ${SOAK_HARNESS_PROCS:-} ]] && echo "; mock and load generators GOMAXPROCS=$SOAK_HARNESS_PROCS")$([[ -n ${SOAK_GOMAXPROCS:-} ]] && echo "; gateway GOMAXPROCS=$SOAK_GOMAXPROCS")$([[ -n ${SOAK_GOGC:-} ]] && echo "; gateway GOGC=$SOAK_GOGC")$([[ -n ${SOAK_EXTRA_YAML:-} ]] && echo "; extra config \`$SOAK_EXTRA_YAML\`")$([[ $FLIGHT == 1 ]] && echo "; flight recorder on"). Latency columns are the non-streaming requests"
 	echo "of the window (ms, from the scheduled start); errors count both kinds. Query: \`fulcrum $QUERY\` after the window."
 	echo
 	echo "| window | t (s) | requests | errors | p50 | p99 | p99.9 | max | stream p99 | RSS MB | data MB | query ms |"

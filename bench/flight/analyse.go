@@ -177,6 +177,10 @@ func Analyse(r io.Reader, slow time.Duration) (*Analysis, error) {
 			case strings.HasPrefix(k, "Waiting (sync"):
 				// Which lock: the runtime's (a GC starting) or ours.
 				k += " " + lockSite(x.stack)
+			case strings.HasPrefix(k, "Waiting (chan"), strings.HasPrefix(k, "Waiting (select"):
+				// Which channel: the upstream call's (a connection
+				// being dialled or handed over), the handler's own.
+				k += " " + lockSite(x.stack)
 			case k == "Syscall":
 				// Which call: a socket, the journal, SQLite.
 				k += " " + syscallSite(x.stack)

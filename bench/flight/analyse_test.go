@@ -54,3 +54,37 @@ func TestAnalyse(t *testing.T) {
 		t.Errorf("report:\n%s", out.String())
 	}
 }
+
+// TestAnalyseChannelSite checks that a wait on a channel is charged to the
+// function that waited, so that a slow request's channel and select waits
+// say where they were.
+func TestAnalyseChannelSite(t *testing.T) {
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{})
+	go func() { time.Sleep(40 * time.Millisecond); close(ch) }()
+	func() {
+		defer trace.StartRegion(context.Background(), RequestRegion).End()
+		waitForUpstream(ch)
+	}()
+	trace.Stop()
+
+	a, err := Analyse(&buf, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var site time.Duration
+	for k, v := range a.Breakdown {
+		if strings.HasPrefix(k, "Waiting (chan receive) in ") && strings.Contains(k, "waitForUpstream") {
+			site += v
+		}
+	}
+	if site < 35*time.Millisecond {
+		t.Errorf("channel wait in waitForUpstream %v of %v; breakdown %v", site, a.SlowTotal, a.Breakdown)
+	}
+}
+
+//go:noinline
+func waitForUpstream(ch chan struct{}) { <-ch }

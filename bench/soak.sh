@@ -67,7 +67,9 @@
 #                         httputil.ReverseProxy of bench/run.sh (no store,
 #                         no query, no audit): how much of a window's tail
 #                         any Go proxy between the load and the mock gets
-#                         on this machine
+#                         on this machine. The Fulcrum-only settings
+#                         (SOAK_PROFILE, SOAK_TAIL_PROFILE, SOAK_FLIGHT,
+#                         SOAK_EXTRA_YAML) are refused with it
 #   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
@@ -106,12 +108,21 @@ OUT=${SOAK_OUT:-$ROOT/bench/results}
 TARGET=${SOAK_TARGET:-fulcrum}
 case $TARGET in
 fulcrum) ;;
-refproxy) QUERY="" VERIFY=0 ;;
+refproxy)
+	# No store, no query, no audit, no pprof or flight recorder.
+	QUERY="" VERIFY=0
+	if [[ $PROFILE == 1 || $TAIL_PROFILE == 1 || $FLIGHT == 1 || -n ${SOAK_EXTRA_YAML:-} ]]; then
+		echo "SOAK_TARGET=refproxy cannot honour SOAK_PROFILE, SOAK_TAIL_PROFILE, SOAK_FLIGHT or SOAK_EXTRA_YAML (Fulcrum's)" >&2
+		exit 2
+	fi
+	;;
 *)
 	echo "SOAK_TARGET must be fulcrum or refproxy" >&2
 	exit 2
 	;;
 esac
+# What the run changed from the defaults, for the report's header.
+SETTINGS=()
 
 secs() { # 90s, 10m, 1h -> seconds
 	local v=$1
@@ -148,13 +159,19 @@ if [[ ${SOAK_PIN:-0} == 1 ]]; then
 	fi
 	PIN_GW=(taskset -c 1)
 	PIN_H=(taskset -c 0)
+	SETTINGS+=("gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)")
+else
+	SETTINGS+=("nothing pinned")
 fi
 if [[ -n ${SOAK_HARNESS_NICE:-} ]]; then
-	if ! nice -n "$SOAK_HARNESS_NICE" true 2>/dev/null || [[ $(nice -n "$SOAK_HARNESS_NICE" nice) != "$SOAK_HARNESS_NICE" ]]; then
+	# nice(1) only warns when it may not lower the value: check the result.
+	want=$(($(nice) + SOAK_HARNESS_NICE))
+	if [[ $(nice -n "$SOAK_HARNESS_NICE" nice 2>/dev/null) != "$want" ]]; then
 		say "SOAK_HARNESS_NICE=$SOAK_HARNESS_NICE could not be applied (a negative value needs root or CAP_SYS_NICE)"
 		exit 2
 	fi
 	PIN_H=(nice -n "$SOAK_HARNESS_NICE" "${PIN_H[@]}")
+	SETTINGS+=("mock and load generators at nice $SOAK_HARNESS_NICE")
 fi
 if [[ ${SOAK_HARNESS_RT:-0} == 1 ]]; then
 	if ! chrt -f 50 true 2>/dev/null; then
@@ -162,8 +179,12 @@ if [[ ${SOAK_HARNESS_RT:-0} == 1 ]]; then
 		exit 2
 	fi
 	PIN_H=(chrt -f 50 "${PIN_H[@]}")
+	SETTINGS+=("mock and load generators real-time (SOAK_HARNESS_RT=1)")
 fi
-[[ -n ${SOAK_HARNESS_PROCS:-} ]] && PIN_H=(env GOMAXPROCS="$SOAK_HARNESS_PROCS" "${PIN_H[@]}")
+if [[ -n ${SOAK_HARNESS_PROCS:-} ]]; then
+	PIN_H=(env GOMAXPROCS="$SOAK_HARNESS_PROCS" "${PIN_H[@]}")
+	SETTINGS+=("mock and load generators GOMAXPROCS=$SOAK_HARNESS_PROCS")
+fi
 # The query an operator would run, timed after each window: pinned with
 # the harness (SOAK_PIN=1) but never real-time, as an operator's is not.
 PIN_Q=()
@@ -231,13 +252,19 @@ if [[ ${SOAK_BASELINE:-1} == 1 ]]; then
 fi
 
 GW_ENV=(FULCRUM_PPROF_ADDR="127.0.0.1:$PPROF_PORT")
-[[ -n ${SOAK_GOMAXPROCS:-} ]] && GW_ENV+=(GOMAXPROCS="$SOAK_GOMAXPROCS")
-[[ -n ${SOAK_GOGC:-} ]] && GW_ENV+=(GOGC="$SOAK_GOGC")
-if [[ $TARGET == refproxy ]]; then
-	"${PIN_GW[@]}" env "${GW_ENV[@]}" "$BIN/refproxy" -listen "127.0.0.1:$FULCRUM_PORT" -upstream "http://127.0.0.1:$MOCK_PORT" >>"$WORK/fulcrum.log" 2>&1 &
-else
-	"${PIN_GW[@]}" env "${GW_ENV[@]}" "$BIN/fulcrum" serve --config "$CFG" >>"$WORK/fulcrum.log" 2>&1 &
+if [[ -n ${SOAK_GOMAXPROCS:-} ]]; then
+	GW_ENV+=(GOMAXPROCS="$SOAK_GOMAXPROCS")
+	SETTINGS+=("gateway GOMAXPROCS=$SOAK_GOMAXPROCS")
 fi
+if [[ -n ${SOAK_GOGC:-} ]]; then
+	GW_ENV+=(GOGC="$SOAK_GOGC")
+	SETTINGS+=("gateway GOGC=$SOAK_GOGC")
+fi
+[[ -n ${SOAK_EXTRA_YAML:-} ]] && SETTINGS+=("extra config \`$SOAK_EXTRA_YAML\`")
+[[ $FLIGHT == 1 ]] && SETTINGS+=("flight recorder on")
+GW_CMD=("$BIN/fulcrum" serve --config "$CFG")
+[[ $TARGET == refproxy ]] && GW_CMD=("$BIN/refproxy" -listen "127.0.0.1:$FULCRUM_PORT" -upstream "http://127.0.0.1:$MOCK_PORT")
+"${PIN_GW[@]}" env "${GW_ENV[@]}" "${GW_CMD[@]}" >>"$WORK/fulcrum.log" 2>&1 &
 GW=$!
 PIDS+=($GW)
 URL="http://127.0.0.1:$FULCRUM_PORT/v1/chat/completions"
@@ -341,8 +368,9 @@ fi
 	else
 		echo "$DUR at $RATE requests/s open loop ($PLAIN_RATE plain + $STREAM_RATE streaming), store $STORE, default features;"
 	fi
-	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); $(if [[ ${SOAK_PIN:-0} == 1 ]]; then echo "gateway pinned to core 1, mock, load generators and queries to core 0 (SOAK_PIN=1)"; else echo "nothing pinned"; fi)$([[ ${SOAK_HARNESS_RT:-0} == 1 ]] && echo "; mock and load generators real-time (SOAK_HARNESS_RT=1)")$([[ -n ${SOAK_HARNESS_NICE:-} ]] && echo "; mock and load generators at nice $SOAK_HARNESS_NICE")$([[ -n ${SOAK_HARNESS_PROCS:-} ]] && echo "; mock and load generators GOMAXPROCS=$SOAK_HARNESS_PROCS")$([[ -n ${SOAK_GOMAXPROCS:-} ]] && echo "; gateway GOMAXPROCS=$SOAK_GOMAXPROCS")$([[ -n ${SOAK_GOGC:-} ]] && echo "; gateway GOGC=$SOAK_GOGC")$([[ -n ${SOAK_EXTRA_YAML:-} ]] && echo "; extra config \`$SOAK_EXTRA_YAML\`")$([[ $FLIGHT == 1 ]] && echo "; flight recorder on"). Latency columns are the non-streaming requests"
-	echo "of the window (ms, from the scheduled start); errors count both kinds. Query: \`fulcrum $QUERY\` after the window."
+	settings=$(printf '; %s' "${SETTINGS[@]}")
+	echo "$(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)$settings. Latency columns are the non-streaming requests"
+	echo "of the window (ms, from the scheduled start); errors count both kinds.$([[ -n $QUERY ]] && echo " Query: \`fulcrum $QUERY\` after the window.")"
 	echo
 	echo "| window | t (s) | requests | errors | p50 | p99 | p99.9 | max | stream p99 | RSS MB | data MB | query ms |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

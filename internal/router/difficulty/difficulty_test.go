@@ -11,9 +11,16 @@ import (
 // TestEmbeddedWeightsReproduce retrains on the training half and checks the
 // embedded weights are exactly what the trainer produces: the model never
 // saw the held-out half.
+//
+// It is one single-goroutine training run with no concurrency for the race
+// detector to check, and the detector makes it about nine times slower (27
+// against 3 s); .ci/run runs it in an invocation of its own without -race.
 func TestEmbeddedWeightsReproduce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on 7,700 recordings")
+	}
+	if raceEnabled {
+		t.Skip("single-goroutine training, 9x slower under -race: .ci/run runs it without -race")
 	}
 	m, alpha, table, err := TrainDefault(DefaultGrid, RobustOptions{Buckets: DefaultBuckets, L2: DefaultRobustL2, LabelName: Default().Label})
 	if err != nil {

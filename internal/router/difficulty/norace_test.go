@@ -1,0 +1,5 @@
+//go:build !race
+
+package difficulty
+
+const raceEnabled = false

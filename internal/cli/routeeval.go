@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"math"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,7 @@ goes to the strong model" baselines and an oracle.
 --split heldout (the default) is the half the router never saw in training; only
 its numbers are a fair estimate.
 
---data FILE scores any CSV or JSONL of (prompt, weak, strong) records (weak and
+--data FILE scores any CSV, TSV, JSON Lines or JSON array of (prompt, weak, strong) records (weak and
 strong: true/false or a score in [0, 1]; columns prompt, weak, strong); --domain
 gsm8k|mmlu|mt_bench picks an embedded recording; --router FILE scores a router
 written by route-train instead of the embedded one.
@@ -69,7 +70,7 @@ the scored records, default 500): differences smaller than it are noise.`,
 	f := cmd.Flags()
 	f.StringVar(&split, "split", "heldout", "heldout, train or all")
 	f.StringVar(&format, "format", "table", "table or json")
-	f.StringVar(&data, "data", "", "CSV or JSONL of (prompt, weak, strong) records to score on instead of GSM8K")
+	f.StringVar(&data, "data", "", "CSV, TSV, JSONL or JSON array of (prompt, weak, strong) records to score on instead of GSM8K")
 	f.StringVar(&domain, "domain", "", "embedded recording to score on: gsm8k, mmlu or mt_bench")
 	f.StringVar(&routerFile, "router", "", "router file from route-train (default: the embedded router)")
 	f.IntVar(&bootstrap, "bootstrap", 500, "resamples for the bootstrap s.d. of each APGR (0: none)")
@@ -78,11 +79,11 @@ the scored records, default 500): differences smaller than it are noise.`,
 
 func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
 	type row struct {
-		Name    string  `json:"name"`
-		APGR    float64 `json:"apgr"`
-		SD      float64 `json:"apgr_sd,omitempty"`
-		Share50 float64 `json:"strong_share_50"`
-		Share80 float64 `json:"strong_share_80"`
+		Name    string   `json:"name"`
+		APGR    float64  `json:"apgr"`
+		SD      *float64 `json:"apgr_sd,omitempty"` // absent without a bootstrap or when undefined
+		Share50 float64  `json:"strong_share_50"`
+		Share80 float64  `json:"strong_share_80"`
 	}
 	m := res.Router.Metrics
 	out := struct {
@@ -94,7 +95,11 @@ func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
 		DecideNanos    int64   `json:"decide_ns_per_prompt"`
 	}{Split: res.Split, N: res.N, WeakAccuracy: m.WeakAccuracy, StrongAccuracy: m.StrongAccuracy, DecideNanos: res.DecideTime.Nanoseconds()}
 	for _, r := range res.Rows {
-		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, SD: r.SD, Share50: r.Share50, Share80: r.Share80})
+		var sd *float64
+		if res.Bootstrap > 1 && !math.IsNaN(r.SD) {
+			sd = &r.SD
+		}
+		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, SD: sd, Share50: r.Share50, Share80: r.Share80})
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,6 +76,47 @@ func TestRouteEval(t *testing.T) {
 		}
 		if apgr["difficulty router"] <= apgr["longer prompt to strong"] {
 			t.Errorf("router APGR %.3f not above the length baseline", apgr["difficulty router"])
+		}
+	})
+	t.Run("json random s.d. is present and 0", func(t *testing.T) {
+		out, _, err := opRun(t, "route-eval", "--format", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Rows []struct {
+				Name string
+				SD   *float64 `json:"apgr_sd"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got.Rows {
+			if r.SD == nil || (r.Name == "random") != (*r.SD == 0) {
+				t.Errorf("%s: apgr_sd %v; want present, and 0 only for random", r.Name, r.SD)
+			}
+		}
+	})
+	t.Run("tiny file", func(t *testing.T) {
+		// Two records: a quarter of the resamples have no quality gap. They
+		// are left out of the s.d., so random's expected curve stays at 0.
+		p := filepath.Join(t.TempDir(), "two.json")
+		os.WriteFile(p, []byte(`[{"prompt":"What is 2+2?","weak":true,"strong":true},{"prompt":"Explain quantum tunnelling in detail","weak":false,"strong":true}]`), 0o644)
+		out, _, err := opRun(t, "route-eval", "--data", p, "--split", "all")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "| random | 0.500 | 0.000 |") {
+			t.Errorf("random's s.d. is not 0:\n%s", out)
+		}
+	})
+	t.Run("no quality gap", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "same.csv")
+		os.WriteFile(p, []byte("prompt,weak,strong\na,1,1\nb,0,0\nc,1,1\n"), 0o644)
+		_, _, err := opRun(t, "route-eval", "--data", p, "--split", "all")
+		if err == nil || !strings.Contains(err.Error(), "equally accurate on these 3 records (66.7%): there is no quality gap to recover, so APGR is undefined") {
+			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("bad split", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/router/difficulty"
@@ -86,6 +87,11 @@ func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteE
 	if len(ex) == 0 {
 		return nil, fmt.Errorf("route-eval: no examples in split %q", opts.Split)
 	}
+	if m := difficulty.Evaluate(ex, make([]float64, len(ex))); m.StrongAccuracy == m.WeakAccuracy {
+		// APGR is the share of the quality gap a router recovers: with no
+		// gap there is nothing to measure, and 0 would look like a result.
+		return nil, fmt.Errorf("route-eval: the weak and the strong model are equally accurate on these %d records (%.1f%%): there is no quality gap to recover, so APGR is undefined", len(ex), 100*m.WeakAccuracy)
+	}
 	sc := opts.Scorer
 	if sc == nil {
 		sc = difficulty.Default()
@@ -135,6 +141,9 @@ func writeEval(w io.Writer, res *RouteEvalResult) {
 	m := res.Router.Metrics
 	fmt.Fprintf(w, "route-eval: %s, %s split, %d questions\n", res.Label, res.Split, res.N)
 	fmt.Fprintf(w, "weak accuracy %.1f%%, strong accuracy %.1f%%\n\n", 100*m.WeakAccuracy, 100*m.StrongAccuracy)
+	if m.WeakAccuracy > m.StrongAccuracy {
+		fmt.Fprintf(w, "note: the \"weak\" model is the more accurate one here; the gap is negative and a router that sends it more traffic scores higher than 1\n\n")
+	}
 	if res.Bootstrap > 1 {
 		fmt.Fprintf(w, "| router | APGR | ± s.d. | strong share for 50%% of gap | for 80%% of gap |\n|---|---:|---:|---:|---:|\n")
 	} else {
@@ -142,7 +151,11 @@ func writeEval(w io.Writer, res *RouteEvalResult) {
 	}
 	for _, r := range res.Rows {
 		if res.Bootstrap > 1 {
-			fmt.Fprintf(w, "| %s | %.3f | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, r.SD, 100*r.Share50, 100*r.Share80)
+			sd := fmt.Sprintf("%.3f", r.SD)
+			if math.IsNaN(r.SD) {
+				sd = "n/a" // too few resamples with a quality gap
+			}
+			fmt.Fprintf(w, "| %s | %.3f | %s | %.1f%% | %.1f%% |\n", r.Name, r.APGR, sd, 100*r.Share50, 100*r.Share80)
 		} else {
 			fmt.Fprintf(w, "| %s | %.3f | %.1f%% | %.1f%% |\n", r.Name, r.APGR, 100*r.Share50, 100*r.Share80)
 		}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Recorded answers of GPT-4 (gpt-4-1106-preview, strong) and Mixtral-8x7B
@@ -59,9 +60,9 @@ type Columns struct {
 
 var defaultColumns = Columns{Prompt: "prompt|question|input", Weak: "weak|weak_correct|weak_score", Strong: "strong|strong_correct|strong_score", Domain: "domain"}
 
-// LoadFile reads recorded answers from a CSV file (with a header row) or a
-// JSON Lines file (one object per line), by extension (.csv, .jsonl, .json,
-// optionally .gz). Each record is a prompt and each model's outcome:
+// LoadFile reads recorded answers from a CSV or TSV file (with a header
+// row), a JSON Lines file (one object per line) or a JSON array of the same
+// objects, by extension (.csv, .tsv, .jsonl, .ndjson, .json, optionally .gz). Each record is a prompt and each model's outcome:
 // true/false, 1/0, yes/no, or a score in [0, 1] (for judge scores, divide by
 // the scale first). Every error names the line.
 func LoadFile(path string, cols Columns) ([]Example, error) {
@@ -95,11 +96,13 @@ func ReadExamples(r io.Reader, name string, cols Columns) ([]Example, error) {
 	var err error
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".csv":
-		ex, err = readCSV(r, cols)
+		ex, err = readCSV(r, ',', cols)
+	case ".tsv":
+		ex, err = readCSV(r, '\t', cols)
 	case ".jsonl", ".json", ".ndjson":
-		ex, err = readJSONL(r, cols)
+		ex, err = readJSON(r, cols)
 	default:
-		return nil, fmt.Errorf("difficulty: %s: unknown format %q (want .csv or .jsonl)", name, ext)
+		return nil, fmt.Errorf("difficulty: %s: unknown format %q (want .csv, .tsv, .jsonl or .json)", name, ext)
 	}
 	if err != nil {
 		return nil, err
@@ -136,8 +139,9 @@ func pick(names string, has func(string) bool) (string, bool) {
 	return "", false
 }
 
-func readCSV(r io.Reader, cols Columns) ([]Example, error) {
+func readCSV(r io.Reader, comma rune, cols Columns) ([]Example, error) {
 	cr := csv.NewReader(r)
+	cr.Comma = comma
 	cr.ReuseRecord = false
 	head, err := cr.Read()
 	if err != nil {
@@ -181,11 +185,52 @@ func readCSV(r io.Reader, cols Columns) ([]Example, error) {
 	}
 }
 
-func readJSONL(r io.Reader, cols Columns) ([]Example, error) {
+// readJSON reads JSON Lines, or a file holding one JSON array of the same
+// objects (what many tools export): the first character decides.
+func readJSON(r io.Reader, cols Columns) ([]Example, error) {
+	br := bufio.NewReader(r)
+	line := 1
+	for {
+		c, _, err := br.ReadRune()
+		if err != nil {
+			return nil, nil // empty: "no records"
+		}
+		if c == '\n' {
+			line++
+		}
+		if c == '\ufeff' || unicode.IsSpace(c) {
+			continue
+		}
+		br.UnreadRune()
+		if c == '[' {
+			return readJSONArray(br, cols)
+		}
+		return readJSONL(br, line, cols)
+	}
+}
+
+func readJSONArray(r io.Reader, cols Columns) ([]Example, error) {
+	var objs []map[string]any
+	if err := json.NewDecoder(r).Decode(&objs); err != nil {
+		return nil, fmt.Errorf("difficulty: json array: %w", err)
+	}
+	out := make([]Example, 0, len(objs))
+	for i, m := range objs {
+		e, err := jsonExample(m, cols)
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: json array element %d: %w", i+1, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// readJSONL reads JSON Lines; the first line read is line first of the file.
+func readJSONL(r io.Reader, first int, cols Columns) ([]Example, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	var out []Example
-	for line := 1; sc.Scan(); line++ {
+	for line := first; sc.Scan(); line++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
@@ -194,30 +239,9 @@ func readJSONL(r io.Reader, cols Columns) ([]Example, error) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("difficulty: jsonl line %d: %w", line, err)
 		}
-		has := func(n string) bool { _, ok := m[n]; return ok }
-		var vals [3]string
-		for i, want := range []string{cols.Prompt, cols.Weak, cols.Strong} {
-			n, ok := pick(want, has)
-			if !ok {
-				return nil, fmt.Errorf("difficulty: jsonl line %d: no field %s", line, strings.ReplaceAll(want, "|", " or "))
-			}
-			switch v := m[n].(type) {
-			case string:
-				vals[i] = v
-			case bool:
-				vals[i] = strconv.FormatBool(v)
-			case float64:
-				vals[i] = strconv.FormatFloat(v, 'g', -1, 64)
-			default:
-				return nil, fmt.Errorf("difficulty: jsonl line %d: field %s is %T, want a string, boolean or number", line, n, v)
-			}
-		}
-		e, err := example(vals[0], vals[1], vals[2])
+		e, err := jsonExample(m, cols)
 		if err != nil {
 			return nil, fmt.Errorf("difficulty: jsonl line %d: %w", line, err)
-		}
-		if n, ok := pick(cols.Domain, has); ok {
-			e.Domain, _ = m[n].(string)
 		}
 		out = append(out, e)
 	}
@@ -225,6 +249,48 @@ func readJSONL(r io.Reader, cols Columns) ([]Example, error) {
 		return nil, fmt.Errorf("difficulty: jsonl: %w", err)
 	}
 	return out, nil
+}
+
+// jsonExample reads one record's fields from a JSON object.
+func jsonExample(m map[string]any, cols Columns) (Example, error) {
+	has := func(n string) bool { _, ok := m[n]; return ok }
+	var vals [3]string
+	for i, want := range []string{cols.Prompt, cols.Weak, cols.Strong} {
+		n, ok := pick(want, has)
+		if !ok {
+			return Example{}, fmt.Errorf("no field %s", strings.ReplaceAll(want, "|", " or "))
+		}
+		switch v := m[n].(type) {
+		case string:
+			vals[i] = v
+		case bool:
+			vals[i] = strconv.FormatBool(v)
+		case float64:
+			vals[i] = strconv.FormatFloat(v, 'g', -1, 64)
+		case nil:
+			return Example{}, fmt.Errorf("field %s is null", n)
+		default:
+			return Example{}, fmt.Errorf("field %s is a JSON %s, want a string, boolean or number", n, jsonKind(v))
+		}
+	}
+	e, err := example(vals[0], vals[1], vals[2])
+	if err != nil {
+		return Example{}, err
+	}
+	if n, ok := pick(cols.Domain, has); ok {
+		e.Domain, _ = m[n].(string)
+	}
+	return e, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func example(prompt, weak, strong string) (Example, error) {

@@ -140,3 +140,59 @@ func TestTopics(t *testing.T) {
 		t.Error("topics from 15 examples per label")
 	}
 }
+
+// What other tools export: a JSON array, a byte-order mark and blank lines
+// before JSON Lines, tab-separated values; and errors that say what is wrong.
+func TestLoadFileExportFormats(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, body string
+		n          int
+		weak0      float64
+	}{
+		{"arr.json", "\ufeff\n  [{\"prompt\":\"A\",\"weak\":true,\"strong\":false},\n{\"prompt\":\"B\",\"weak\":0.25,\"strong\":\"yes\"}]\n", 2, 1},
+		{"bom.jsonl", "\ufeff\n\n{\"prompt\":\"A\",\"weak\":false,\"strong\":true}\n", 1, 0},
+		{"t.tsv", "prompt\tweak\tstrong\nWhat is 2, plus 2?\t0.5\t1\n", 1, 0.5},
+	} {
+		ex, err := LoadFile(write(tc.name, tc.body), Columns{})
+		if err != nil || len(ex) != tc.n || ex[0].Weak != tc.weak0 {
+			t.Errorf("%s: %+v %v", tc.name, ex, err)
+		}
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		// The line number counts the blank lines before the first record.
+		{"e1.jsonl", "\n\n{\"prompt\":\"q\",\"weak\":null,\"strong\":1}\n", "jsonl line 3: field weak is null"},
+		{"e2.json", `[{"prompt":"q","weak":1,"strong":1},{"prompt":"r","weak":[1],"strong":1}]`, "json array element 2: field weak is a JSON array"},
+		{"e3.json", `[{"prompt":"q","weak":1,"strong":1}`, "json array"},
+		{"e4.json", "  \n", "no records"},
+	} {
+		if _, err := LoadFile(write(tc.name, tc.body), Columns{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// A resample in which both models are equally accurate has no APGR; the
+// s.d. leaves it out instead of counting it as 0, and says when it cannot
+// be estimated at all.
+func TestBootstrapSDSkipsResamplesWithoutGap(t *testing.T) {
+	// Two records, one with a gap: a quarter of resamples draw b twice and
+	// have no gap. With equal scores (random routing's expected curve) every
+	// resample with a gap has APGR 0.5: the s.d. must be 0, not the spread
+	// between 0.5 and the 0 an undefined APGR used to count as.
+	ex := []Example{{Prompt: "a", Weak: 0, Strong: 1}, {Prompt: "b", Weak: 1, Strong: 1}}
+	if sd := BootstrapSD(ex, []float64{0, 0}, 200); sd != 0 {
+		t.Errorf("s.d. %g, want 0", sd)
+	}
+	same := []Example{{Prompt: "a", Weak: 1, Strong: 1}, {Prompt: "b", Weak: 0, Strong: 0}}
+	if sd := BootstrapSD(same, []float64{1, 0}, 200); !math.IsNaN(sd) {
+		t.Errorf("no gap in any resample: s.d. %g, want NaN", sd)
+	}
+}

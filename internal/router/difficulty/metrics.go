@@ -139,7 +139,10 @@ func Threshold(scores []float64, share float64) float64 {
 
 // BootstrapSD is the standard deviation of APGR over reps resamples (with
 // replacement, fixed seed) of examples with their scores: how much the APGR
-// of one router would move on another sample of the same size.
+// of one router would move on another sample of the same size. A resample
+// in which the two models are equally accurate has no APGR (no gap to
+// recover) and is left out; with fewer than two resamples left the result
+// is NaN, not a number that looks like a measurement.
 func BootstrapSD(examples []Example, scores []float64, reps int) float64 {
 	n := len(examples)
 	if n == 0 || reps < 2 {
@@ -149,15 +152,23 @@ func BootstrapSD(examples []Example, scores []float64, reps int) float64 {
 	ex := make([]Example, n)
 	sc := make([]float64, n)
 	var s, ss float64
+	k := 0
 	for range reps {
 		for i := range n {
 			j := rng.IntN(n)
 			ex[i], sc[i] = examples[j], scores[j]
 		}
-		v := Evaluate(ex, sc).APGR
-		s += v
-		ss += v * v
+		m := Evaluate(ex, sc)
+		if m.StrongAccuracy == m.WeakAccuracy {
+			continue
+		}
+		s += m.APGR
+		ss += m.APGR * m.APGR
+		k++
 	}
-	m := s / float64(reps)
-	return math.Sqrt(math.Max(ss/float64(reps)-m*m, 0) * float64(reps) / float64(reps-1))
+	if k < 2 {
+		return math.NaN()
+	}
+	m := s / float64(k)
+	return math.Sqrt(math.Max(ss/float64(k)-m*m, 0) * float64(k) / float64(k-1))
 }

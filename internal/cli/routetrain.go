@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ func routeTrainCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
 		Short: "Train a prompt router on recorded answers of a weak and a strong model",
-		Long: `Train the difficulty router on a CSV or JSONL of (prompt, weak, strong) records
+		Long: `Train the difficulty router on a CSV, TSV, JSON Lines or JSON array of (prompt, weak, strong) records
 (weak and strong: true/false or a score in [0, 1]; columns prompt, weak,
 strong, optional domain), or on embedded recordings (--domain gsm8k,mmlu,mt_bench).
 
@@ -96,6 +97,9 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			}
 			if len(ex) < 30 {
 				return fmt.Errorf("%d training records: need at least 30", len(ex))
+			}
+			if !slices.ContainsFunc(ex, func(e difficulty.Example) bool { return e.Strong != e.Weak }) {
+				return fmt.Errorf("the weak and the strong model did equally well on every one of the %d training records: there is nothing for a router to learn", len(ex))
 			}
 			if f := cmd.Flags(); (f.Changed("contrast") || f.Changed("boost")) && !f.Changed("choose") {
 				choose = false // a learner given is a learner meant
@@ -147,7 +151,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&data, "data", "", "CSV or JSONL of (prompt, weak, strong) records")
+	f.StringVar(&data, "data", "", "CSV, TSV, JSONL or JSON array of (prompt, weak, strong) records")
 	f.StringVar(&domain, "domain", "", "embedded recordings: gsm8k, mmlu, mt_bench (comma-separated)")
 	f.StringVarP(&out, "out", "o", "", "router file to write")
 	f.StringVar(&split, "split", "train", "train (the hash-selected training half) or all")

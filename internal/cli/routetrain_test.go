@@ -85,3 +85,27 @@ func TestRouteTrainThenEval(t *testing.T) {
 		t.Error("missing file accepted")
 	}
 }
+
+// Records on which the two models never differ teach a router nothing:
+// route-train says so and writes no file, rather than a router that looks
+// trained.
+func TestRouteTrainRefusesDataWithoutDifferences(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("prompt\tweak\tstrong\n")
+	for i := range 80 {
+		fmt.Fprintf(&b, "question %d %s\t%d\t%d\n", i, strings.Repeat("x ", i), i%2, i%2)
+	}
+	data := filepath.Join(dir, "same.tsv")
+	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "router.json")
+	_, _, err := opRun(t, "route-train", "--data", data, "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "equally well on every one of the 40 training records") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a router file was written: %v", err)
+	}
+}

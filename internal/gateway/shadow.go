@@ -3,7 +3,6 @@ package gateway
 import (
 	"time"
 
-	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
@@ -56,7 +55,6 @@ type ShadowRequest struct {
 // shadowState is a sampled call's capture.
 type shadowState struct {
 	start time.Time
-	b     *cache.Builder // streamed answers
 }
 
 // maxShadowAnswer bounds a streamed answer kept for comparison.

@@ -27,12 +27,11 @@ func ToEvalReport(rows []store.ShadowResult) *eval.Report {
 		return nil
 	}
 	type acc struct {
-		sum                  eval.ModelSummary
-		lat                  []int64
-		cost                 int64
-		in, out              int64
-		isLive               bool
-		liveN, liveErr, pass int
+		sum     eval.ModelSummary
+		lat     []int64
+		cost    int64
+		in, out int64
+		isLive  bool
 	}
 	by := map[string]*acc{}
 	get := func(name string) *acc {

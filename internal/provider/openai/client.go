@@ -35,8 +35,7 @@ const maxErrorBody = 64 << 10
 type Client struct {
 	info    provider.Info
 	base    string
-	auth    string   // "Bearer <key>", or empty for keyless local servers
-	authHdr []string // {auth}, shared by every request; nil without a key
+	authHdr []string // {"Bearer <key>"}, shared by every request; nil without a key (local servers)
 	headers http.Header
 	http    *provider.HTTP
 	reqOpts api.RequestOptions

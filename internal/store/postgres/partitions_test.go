@@ -290,6 +290,10 @@ func TestPartitions(t *testing.T) {
 	if ns := names(t, s, "audit"); ns[0] != "audit_p20260304" {
 		t.Errorf("audit partitions = %v, want 4 March's kept", ns)
 	}
+	var auditRows int64
+	if err := s.SQL().QueryRow(`SELECT count(*) FROM audit`).Scan(&auditRows); err != nil || auditRows != total-before(date(4, 0)) {
+		t.Errorf("audit rows after the refused prune = %d, %v; want %d (none pruned)", auditRows, err, total-before(date(4, 0)))
+	}
 }
 
 // TestConvert: a store created before migration 0005 holds rows; they are

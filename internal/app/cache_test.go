@@ -381,3 +381,23 @@ func TestCachePassThroughReplay(t *testing.T) {
 		t.Fatalf("upstream called %d times", len(e.api.Log.All()))
 	}
 }
+
+// metering.retention.cache bounds how long an entry lives: with 30s it
+// caps the model's 1m ttl, so 31 s later the same request is a miss.
+func TestCacheRetentionCapsTTL(t *testing.T) {
+	e := newHybridEnv(t, "metering: { retention: { cache: 30s } }\n")
+	body := chatBody("m-api", "what is three and three", false)
+	for i, want := range []string{"miss", "hit"} {
+		if r, _ := e.do(t, "key-open", body); r.Header.Get("X-Fulcrum-Cache") != want {
+			t.Fatalf("request %d: %q, want %s", i+1, r.Header.Get("X-Fulcrum-Cache"), want)
+		}
+	}
+	e.advance(29 * time.Second)
+	if r, _ := e.do(t, "key-open", body); r.Header.Get("X-Fulcrum-Cache") != "hit" {
+		t.Fatalf("29 s later: %q, want hit", r.Header.Get("X-Fulcrum-Cache"))
+	}
+	e.advance(2 * time.Second)
+	if r, _ := e.do(t, "key-open", body); r.Header.Get("X-Fulcrum-Cache") != "miss" {
+		t.Fatalf("31 s later (retention 30s, ttl 1m): %q, want miss", r.Header.Get("X-Fulcrum-Cache"))
+	}
+}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fulcrumhq/fulcrum/internal/cache"
@@ -13,15 +15,24 @@ import (
 // sit on the request path.
 func (g *Gateway) wireHybrid(o *gateway.Options) {
 	cfg := g.Config
+	// The response cache lives in memory, so its retention is a bound on
+	// how long an entry may live: metering.retention.cache caps every
+	// model's and route's ttl (entries go at the earlier of the two).
+	ttl := func(d time.Duration) time.Duration {
+		if keep := cfg.Metering.Retention.Cache.D(); keep > 0 && d > keep {
+			return keep
+		}
+		return d
+	}
 	rules := map[string]gateway.CacheRule{}
 	for _, m := range cfg.Models {
 		if m.Cache != nil {
-			rules[m.Name] = gateway.CacheRule{TTL: m.Cache.TTL.D(), Scope: m.Cache.Scope}
+			rules[m.Name] = gateway.CacheRule{TTL: ttl(m.Cache.TTL.D()), Scope: m.Cache.Scope}
 		}
 	}
 	for _, r := range cfg.Routes {
 		if r.Cache != nil {
-			rules[r.Name] = gateway.CacheRule{TTL: r.Cache.TTL.D(), Scope: r.Cache.Scope}
+			rules[r.Name] = gateway.CacheRule{TTL: ttl(r.Cache.TTL.D()), Scope: r.Cache.Scope}
 		}
 	}
 	if len(rules) > 0 {

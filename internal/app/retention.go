@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
@@ -18,29 +17,6 @@ type PruneJob struct {
 	// Unit, when set, rounds the cut-off down (store.PruneUnit).
 	Unit  time.Duration
 	Prune store.Pruner
-}
-
-// prunerReg is a kind of record kept outside the store's own tables.
-type prunerReg struct {
-	kind string
-	keep func(*config.Config) time.Duration
-	make func(store.Store) store.Pruner
-}
-
-var (
-	prunersMu sync.Mutex
-	pruners   []prunerReg
-)
-
-// RegisterPruner adds a kind of record to the retention loop and to
-// `fulcrum store prune`: keep reads its retention from the config (e.g.
-// cfg.Metering.Retention.Cache), pruner returns its Pruner over the store
-// (nil when the store does not hold that kind). Call it from an init
-// function of the package that keeps the records.
-func RegisterPruner(kind string, keep func(*config.Config) time.Duration, pruner func(store.Store) store.Pruner) {
-	prunersMu.Lock()
-	defer prunersMu.Unlock()
-	pruners = append(pruners, prunerReg{kind, keep, pruner})
 }
 
 // PruneJobs lists the kinds of record cfg keeps in st with their retention.
@@ -62,13 +38,6 @@ func PruneJobs(cfg *config.Config, st store.Store) []PruneJob {
 				Prune: func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
 					return rt.Prune(ctx, kind, before, limit, dryRun)
 				}})
-		}
-	}
-	prunersMu.Lock()
-	defer prunersMu.Unlock()
-	for _, p := range pruners {
-		if fn := p.make(st); fn != nil {
-			jobs = append(jobs, PruneJob{Kind: p.kind, Keep: p.keep(cfg), Prune: fn})
 		}
 	}
 	return jobs

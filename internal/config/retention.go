@@ -31,8 +31,9 @@ type Retention struct {
 	MinuteRollups Days `yaml:"minute_rollups"`
 	HourlyRollups Days `yaml:"hourly_rollups"`
 	DailyRollups  Days `yaml:"daily_rollups"`
-	// Conversations, Cache and Shadow are for the packages that keep those
-	// records; each registers its pruner with the retention loop.
+	// Conversations are stored Responses conversations, Shadow shadow
+	// comparisons (both in the store). Cache bounds how long a response
+	// cache entry lives (the cache is in memory): it caps every cache ttl.
 	Conversations Days `yaml:"conversations"`
 	Cache         Days `yaml:"cache"`
 	Shadow        Days `yaml:"shadow"`

@@ -142,18 +142,10 @@ func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
 	return r, nil
 }
 
-// Recover commits to st every entry journaled in dir and removes the
+// recoverDir commits to st every entry journaled in dir and removes the
 // journal. It returns how many entries were found (those the store already
-// had are not stored again). NewRecorder calls it; it is exported for tools.
-// It must not run while a Recorder uses dir. hash chains audit rows.
-func Recover(ctx context.Context, dir string, st store.Store, hash func(string, *store.AuditRow) string, logger *slog.Logger) (int, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	n, _, err := recoverDir(ctx, dir, st, 500, hash, logger)
-	return n, err
-}
-
+// had are not stored again) and the last segment's number. NewRecorder
+// calls it before the batcher starts. hash chains audit rows.
 func recoverDir(ctx context.Context, dir string, st store.Store, batch int, hash func(string, *store.AuditRow) string, log *slog.Logger) (found int, last int64, err error) {
 	ids, err := segments(dir)
 	if err != nil {

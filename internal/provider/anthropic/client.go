@@ -52,10 +52,6 @@ type Option func(*Client)
 // no creation time). Default time.Now.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
 
-// WithHTTP replaces the HTTP client. Default: provider.NewHTTP with the
-// configured timeouts.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
 // New builds a client from a provider config. BaseURL defaults to
 // https://api.anthropic.com/v1, APIVersion to 2023-06-01. An empty APIKey
 // is allowed (a proxy in front may add it) but Anthropic itself answers 401.

@@ -53,16 +53,10 @@ type Client struct {
 
 var _ provider.Provider = (*Client)(nil)
 
-// Option configures a Client.
-type Option func(*Client)
-
-// WithHTTP replaces the HTTP client.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
 // New builds a client. cfg.BaseURL is the resource endpoint; exactly one
 // of cfg.APIKey, Azure.Entra, Azure.TokenEnv and Azure.TokenCommand
 // authenticates.
-func New(cfg config.Provider, opts ...Option) (*Client, error) {
+func New(cfg config.Provider) (*Client, error) {
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("azure_openai: provider %q: base_url %q is not the resource endpoint (https://NAME.openai.azure.com)", cfg.Name, cfg.BaseURL)
@@ -99,9 +93,6 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		// Only the Responses API is passed through: chat completions
 		// keep the translated path, where the content filter is mapped.
 		c.info.Caps.Responses = true
-	}
-	for _, o := range opts {
-		o(c)
 	}
 	if c.http == nil {
 		c.http = provider.NewHTTPFor(cfg.Timeouts)

@@ -56,22 +56,10 @@ type Client struct {
 
 var _ provider.Provider = (*Client)(nil)
 
-// Option configures a Client.
-type Option func(*Client)
-
-// WithHTTP replaces the HTTP client.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
-// WithClock sets the clock for signing times and Created. Default time.Now.
-func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
-
-// WithCredentials replaces the credential chain.
-func WithCredentials(p aws.CredentialsProvider) Option { return func(c *Client) { c.creds = p } }
-
 // New builds a client. cfg.AWS.Region is required; credentials come from
 // cfg.AWS's static keys when set, else the SDK's default chain (resolved
 // lazily, on the first call).
-func New(cfg config.Provider, opts ...Option) (*Client, error) {
+func New(cfg config.Provider) (*Client, error) {
 	if cfg.AWS == nil || cfg.AWS.Region == "" {
 		return nil, fmt.Errorf("bedrock: provider %q: aws.region is required", cfg.Name)
 	}
@@ -97,9 +85,6 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		signer:  v4.NewSigner(),
 		headers: cfg.Headers,
 		now:     time.Now,
-	}
-	for _, o := range opts {
-		o(c)
 	}
 	if c.creds == nil {
 		a := cfg.AWS

@@ -60,10 +60,6 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = n
 // Gemini sends none). Default: "call_" and 24 random hex digits.
 func WithIDs(newID func() string) Option { return func(c *Client) { c.newID = newID } }
 
-// WithHTTP replaces the HTTP client. Default: provider.NewHTTP with the
-// configured timeouts.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
 // WithEndpoint replaces the URL of each call: method is
 // ":generateContent" or ":streamGenerateContent?alt=sse". The vertex type
 // uses it to reach publishers/google/models on Vertex AI with the same

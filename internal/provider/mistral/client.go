@@ -47,14 +47,8 @@ type Client struct {
 
 var _ provider.Provider = (*Client)(nil)
 
-// Option configures a Client.
-type Option func(*Client)
-
-// WithHTTP replaces the HTTP client.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
 // New builds a client. cfg.APIKey is sent as a Bearer token.
-func New(cfg config.Provider, opts ...Option) (*Client, error) {
+func New(cfg config.Provider) (*Client, error) {
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	if base == "" {
 		base = DefaultBaseURL
@@ -78,9 +72,6 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 	}
 	if cfg.Mistral != nil {
 		c.safePrompt = cfg.Mistral.SafePrompt
-	}
-	for _, o := range opts {
-		o(c)
 	}
 	if c.http == nil {
 		c.http = provider.NewHTTPFor(cfg.Timeouts)

@@ -61,10 +61,6 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = n
 // random hex digits.
 func WithIDs(next func() string) Option { return func(c *Client) { c.id = ids{next: next} } }
 
-// WithHTTP replaces the HTTP client. Default: provider.NewHTTP with the
-// configured timeouts.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
 // New builds a client from a provider config. BaseURL defaults to
 // http://127.0.0.1:11434. Ollama needs no key; when APIKey is set (a proxy
 // or ollama.com in front) it is sent as a bearer token.

@@ -51,10 +51,6 @@ var _ provider.Provider = (*Client)(nil)
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTP replaces the HTTP client. Default: provider.NewHTTP with the
-// configured timeouts.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
 // WithRequestOptions sets the request dialect. Default: the token limit is
 // sent as max_completion_tokens to api.openai.com (its reasoning models
 // reject max_tokens) and as max_tokens to every other server.

@@ -51,18 +51,9 @@ type Client struct {
 
 var _ provider.Provider = (*Client)(nil)
 
-// Option configures a Client.
-type Option func(*Client)
-
-// WithHTTP replaces the HTTP client.
-func WithHTTP(h *provider.HTTP) Option { return func(c *Client) { c.http = h } }
-
-// WithClock sets the clock for Created of Claude answers. Default time.Now.
-func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
-
 // New builds a client. cfg.Vertex.Project and Location are required;
 // newGemini builds the Gemini half.
-func New(cfg config.Provider, newGemini GeminiFactory, opts ...Option) (*Client, error) {
+func New(cfg config.Provider, newGemini GeminiFactory) (*Client, error) {
 	v := cfg.Vertex
 	if v == nil || v.Project == "" || v.Location == "" {
 		return nil, fmt.Errorf("vertex: provider %q: vertex.project and vertex.location are required", cfg.Name)
@@ -84,9 +75,6 @@ func New(cfg config.Provider, newGemini GeminiFactory, opts ...Option) (*Client,
 		root:    base + "/projects/" + url.PathEscape(v.Project) + "/locations/" + url.PathEscape(v.Location) + "/publishers",
 		headers: cfg.Headers,
 		now:     time.Now,
-	}
-	for _, o := range opts {
-		o(c)
 	}
 	if c.http == nil {
 		c.http = provider.NewHTTPFor(cfg.Timeouts)

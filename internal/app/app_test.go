@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -127,3 +129,69 @@ models:
 }
 
 func storeFilterAll() store.UsageFilter { return store.UsageFilter{Limit: 100} }
+
+// A request for n choices can be billed for n times its max_tokens, and
+// one without max_tokens for the model's output limit: the budget's
+// worst-case reservation counts all of it. The budget below holds
+// one request's worst case for one choice (gpt-4o, max_tokens 1000: about
+// $0.01) but not for eight, so the first request is admitted and the
+// second refused before any upstream call.
+func TestBudgetReservesEveryChoice(t *testing.T) {
+	oa := fake.NewOpenAI()
+	defer oa.Close()
+	c := parse(t, `
+server: { master_key: sk-master-test }
+storage: { data_dir: `+t.TempDir()+` }
+providers:
+  - { name: oa, type: openai, base_url: "`+oa.URL+`", api_key: "`+fake.APIKey+`" }
+models:
+  - { name: m, provider: oa, upstream: gpt-4o }
+`)
+	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	srv := httptest.NewServer(g.Handler)
+	defer srv.Close()
+	post := func(path, secret, body string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := post("/admin/keys", "sk-master-test", `{"name":"n-test","budget_usd":"0.05","period":"monthly"}`)
+	var k struct{ Secret string }
+	if err := json.Unmarshal([]byte(body), &k); err != nil || resp.StatusCode != 201 || k.Secret == "" {
+		t.Fatalf("create key: %d %s", resp.StatusCode, body)
+	}
+	one := `{"model":"m","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`
+	if resp, body := post("/v1/chat/completions", k.Secret, one); resp.StatusCode != 200 {
+		t.Fatalf("n=1: %d %s", resp.StatusCode, body)
+	}
+	eight := `{"model":"m","max_tokens":1000,"n":8,"messages":[{"role":"user","content":"hi"}]}`
+	resp, body = post("/v1/chat/completions", k.Secret, eight)
+	if resp.StatusCode != 429 || !strings.Contains(body, "budget") {
+		t.Fatalf("n=8 against a $0.05 budget (worst case 8 × 1000 output tokens at $10/M = $0.08): %d %s", resp.StatusCode, body)
+	}
+	if got := len(oa.Log.All()); got != 1 {
+		t.Errorf("upstream called %d times, want 1 (the refused request must not reach it)", got)
+	}
+	// Without max_tokens the model may write up to its output limit
+	// (gpt-4o: 16,384 tokens, $0.16 at $10/M), which the $0.05 budget
+	// cannot hold either: refused, where a 4,096-token guess ($0.04) would
+	// have admitted a request that can cost four times that.
+	unset := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	resp, body = post("/v1/chat/completions", k.Secret, unset)
+	if resp.StatusCode != 429 || !strings.Contains(body, "budget") {
+		t.Fatalf("no max_tokens against a $0.05 budget (gpt-4o's 16,384-token limit: $0.16): %d %s", resp.StatusCode, body)
+	}
+	if got := len(oa.Log.All()); got != 1 {
+		t.Errorf("upstream called %d times, want 1", got)
+	}
+}

@@ -81,10 +81,6 @@ type gateLimiter struct {
 	prices *pricer
 }
 
-// defaultMaxOutput is the output assumed for the worst case when a request
-// sets no max_tokens.
-const defaultMaxOutput = 4096
-
 func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.ChatRequest, endUser string) (gateway.Admission, error) {
 	if c == nil || c.KeyID == "" || c.KeyID == "master" {
 		return noAdmission{}, nil
@@ -94,15 +90,12 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 		return nil, keys.LLMError(err)
 	}
 	prompt := promptTokensUpperBound(req)
-	maxOut := int64(defaultMaxOutput)
-	if req.MaxTokens != nil {
-		maxOut = int64(*req.MaxTokens)
-	}
+	maxTokens, choices := outputBound(req)
 	var worst limits.Amount
 	if plan, err := l.router.Resolve(req.Model); err == nil {
 		for _, t := range plan.Targets() {
 			info := t.Provider.Info()
-			n := int64(l.prices.worstCase(info, t.Upstream, prompt, maxOut))
+			n := int64(l.prices.worstCase(info, t.Upstream, prompt, maxTokens, choices))
 			if info.Hosting == provider.SelfHosted {
 				worst.SelfHostedNanos = max(worst.SelfHostedNanos, n)
 			} else {
@@ -115,6 +108,17 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 		return nil, le
 	}
 	return admission{a}, nil
+}
+
+// outputBound is what bounds a request's billed output: its max_tokens (0
+// when it sets none: the worst case then takes the model's output limit)
+// and its n choices, which the upstream generates and bills separately.
+// Both are range-checked before decoding (gateway.scanBody).
+func outputBound(req *llm.ChatRequest) (maxTokens, choices int64) {
+	if req.MaxTokens != nil {
+		maxTokens = int64(*req.MaxTokens)
+	}
+	return maxTokens, int64(max(req.N, 1))
 }
 
 // promptTokensUpperBound over-counts the prompt cheaply (a token is at

@@ -38,9 +38,10 @@ func (p *pricer) Price(info *provider.Info, upstream string, u *llm.Usage) (cost
 	return int64(c), int64(r)
 }
 
-// worstCase is the most a request can cost on the given target.
-func (p *pricer) worstCase(info *provider.Info, upstream string, promptTokens, maxOutput int64) meter.Nanos {
-	return p.WorstCase(info.Name, info.Type, upstream, promptTokens, maxOutput)
+// worstCase is the most a request can cost on the given target
+// (meter.Pricer.WorstCase; maxTokens 0: the request set none).
+func (p *pricer) worstCase(info *provider.Info, upstream string, promptTokens, maxTokens, choices int64) meter.Nanos {
+	return p.WorstCase(info.Name, info.Type, upstream, promptTokens, maxTokens, choices)
 }
 
 // recorder is the gateway's Observer, a sink: per upstream attempt (priced

@@ -184,7 +184,7 @@ func newRouter(cfg *config.Config, providers map[string]provider.Provider, price
 		Logger: log,
 		Judge:  judge,
 		Price: func(t *router.Target) float64 {
-			return float64(prices.worstCase(t.Provider.Info(), t.Upstream, 1000, 250))
+			return float64(prices.worstCase(t.Provider.Info(), t.Upstream, 1000, 250, 1))
 		},
 	})
 	return r, err

@@ -84,17 +84,14 @@ func (b shadowBudget) Reserve(ctx context.Context, c *gateway.Caller, plan *rout
 		return noHold{}, nil
 	}
 	prompt := promptTokensUpperBound(req)
-	maxOut := int64(defaultMaxOutput)
-	if req.MaxTokens != nil {
-		maxOut = int64(*req.MaxTokens)
-	}
+	maxTokens, choices := outputBound(req)
 	var worst limits.Amount
 	for _, t := range plan.Targets() {
 		info := t.Provider.Info()
 		if !clr.Permits(info) {
 			continue
 		}
-		n := int64(b.l.prices.worstCase(info, t.Upstream, prompt, maxOut))
+		n := int64(b.l.prices.worstCase(info, t.Upstream, prompt, maxTokens, choices))
 		if info.Hosting == provider.SelfHosted {
 			worst.SelfHostedNanos = max(worst.SelfHostedNanos, n)
 		} else {

@@ -196,6 +196,10 @@ func writePriceBlocks(w io.Writer, entries []meter.Entry) error {
 			row("input, prompt > 200K", p.Long.Input)
 			row("output, prompt > 200K", p.Long.Output)
 		}
+		if p.MaxOutputTokens > 0 {
+			// What a budget reserves for a request without max_tokens.
+			fmt.Fprintf(tw, "  max output\t%d tokens\n", p.MaxOutputTokens)
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}

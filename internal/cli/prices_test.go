@@ -48,6 +48,7 @@ func TestPricesShow(t *testing.T) {
 				"  cache read   $30.00 / M tokens",
 				"  cache write  $30.00 / M tokens",
 				"  reasoning    $60.00 / M tokens",
+				"  max output   4096 tokens",
 				"",
 				// Azure OpenAI resells it at the same price.
 				"gpt-4 (azure_openai, chat), catalogue snapshot 2026-07-24",

@@ -91,6 +91,7 @@ type rawEntry struct {
 	Out2 *int64 `json:"out200"`
 	CR2  *int64 `json:"cr200"`
 	CW2  *int64 `json:"cw200"`
+	MO   int64  `json:"mo"`
 }
 
 func parseCatalogue(b []byte) (*Catalogue, error) {
@@ -115,6 +116,7 @@ func parseCatalogue(b []byte) (*Catalogue, error) {
 	for _, r := range raw.Models {
 		p := Price{Input: val(r.In), Output: val(r.Out), CacheRead: val(r.CR), CacheWrite: val(r.CW), Reasoning: val(r.Rsn)}
 		p = p.filled(r.CR != nil, r.CW != nil, r.Rsn != nil)
+		p.MaxOutputTokens = r.MO
 		if r.In2 != nil {
 			long := Price{Input: val(r.In2), Output: p.Output, CacheRead: p.CacheRead, CacheWrite: p.CacheWrite, Reasoning: p.Reasoning}
 			if r.Out2 != nil {

@@ -129,7 +129,7 @@ func TestExampleModelsPriced(t *testing.T) {
 			if strings.EqualFold(m.Type, "embedding") {
 				continue
 			}
-			if wc := p.WorstCase(pc.Name, pc.Type, up, 1000, 100); wc <= cost/2 {
+			if wc := p.WorstCase(pc.Name, pc.Type, up, 1000, 100, 1); wc <= cost/2 {
 				t.Errorf("%s: model %s worst case %d below its cost %d", filepath.Base(f), m.Name, wc, cost)
 			}
 			seen[pc.Type]++

@@ -24,6 +24,10 @@ type Price struct {
 	// Long is the price when the prompt exceeds LongContextThreshold
 	// tokens; nil when the model has no such tier.
 	Long *Price `json:"long,omitempty"`
+	// MaxOutputTokens is not a price: the model's output limit from the
+	// catalogue (0: unknown), the most output a request that sets no
+	// max_tokens can be billed for.
+	MaxOutputTokens int64 `json:"max_output_tokens,omitempty"`
 }
 
 // filled returns p with absent cache and reasoning prices defaulted.

@@ -76,19 +76,37 @@ func (p *Pricer) Price(provider, providerType, upstream string, u *llm.Usage) (c
 	return Cost(*u, price), 0
 }
 
+// DefaultMaxOutput is the output WorstCase assumes for a request without
+// max_tokens on a model whose output limit the catalogue does not know
+// (self-hosted models, operator overrides, unknown models).
+const DefaultMaxOutput = 4096
+
 // WorstCase is the most a call can cost on a provider's upstream model:
-// its prompt at the input price plus maxOutput tokens at the output price
-// (a self-hosted provider with a cost model at its current price).
-func (p *Pricer) WorstCase(provider, providerType, upstream string, promptTokens, maxOutput int64) Nanos {
-	u := llm.Usage{InputTokens: promptTokens, OutputTokens: maxOutput}
+// its prompt at the input price plus its output at the output price (a
+// self-hosted provider with a cost model at its current price), the
+// output being maxTokens for each of its choices. maxTokens 0 means the
+// request set none: the model's output limit from the catalogue, else
+// DefaultMaxOutput. Callers range-check maxTokens and choices (the
+// gateway refuses more than 2^31 and 128) so the product cannot overflow.
+func (p *Pricer) WorstCase(provider, providerType, upstream string, promptTokens, maxTokens, choices int64) Nanos {
+	choices = max(choices, 1)
+	out := func(limit int64) int64 {
+		if maxTokens > 0 {
+			return maxTokens * choices
+		}
+		if limit > 0 {
+			return limit * choices
+		}
+		return DefaultMaxOutput * choices
+	}
 	if sh := p.selfHosted[provider]; sh != nil {
-		return Cost(u, Price{Output: sh.OutputPrice()})
+		return Cost(llm.Usage{InputTokens: promptTokens, OutputTokens: out(0)}, Price{Output: sh.OutputPrice()})
 	}
 	price, ok := p.cat.Resolve(provider, providerType, upstream)
 	if !ok {
 		return 0
 	}
-	return Cost(u, price)
+	return Cost(llm.Usage{InputTokens: promptTokens, OutputTokens: out(price.MaxOutputTokens)}, price)
 }
 
 // Estimate counts tokens with a real tokenizer when a provider reports

@@ -106,6 +106,14 @@ func run(in, out string) error {
 		if _, ok := e["in"]; !ok {
 			continue // priced per image, second or character: not a token price
 		}
+		// The output limit bounds what a request without max_tokens can be
+		// billed for (the budgets' worst case).
+		var mo json.Number
+		if json.Unmarshal(m["max_output_tokens"], &mo) == nil {
+			if n, err := mo.Int64(); err == nil && n > 0 {
+				e["mo"] = n
+			}
+		}
 		id := typ + "/" + model
 		if prev, ok := chosen[id]; ok {
 			prefixed := strings.HasPrefix(key, prefix)

@@ -1,12 +1,9 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +27,7 @@ providers:
 models:
   - { name: m-api, provider: api, upstream: gpt-4o }
 `)
-	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	srv := httptest.NewServer(g.Handler)
-	defer srv.Close()
+	_, srv := serve(t, c)
 	for _, u := range []struct{ team, user string }{{"search", "alice"}, {"search", "alice"}, {"ads", "bob"}} {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions",
 			strings.NewReader(`{"model":"m-api","user":"`+u.user+`","messages":[{"role":"user","content":"hi"}]}`))

@@ -128,6 +128,38 @@ models:
 	}
 }
 
+// postAs POSTs body to url with secret as the bearer key and the header
+// pairs hdr, and returns the response with its body read.
+func postAs(t *testing.T, url, secret, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// serve builds the gateway c describes and serves it; both are closed
+// when the test ends.
+func serve(t *testing.T, c *config.Config) (*Gateway, *httptest.Server) {
+	t.Helper()
+	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	srv := httptest.NewServer(g.Handler)
+	t.Cleanup(srv.Close)
+	return g, srv
+}
+
 func storeFilterAll() store.UsageFilter { return store.UsageFilter{Limit: 100} }
 
 // A request for n choices can be billed for n times its max_tokens, and
@@ -147,24 +179,8 @@ providers:
 models:
   - { name: m, provider: oa, upstream: gpt-4o }
 `)
-	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	srv := httptest.NewServer(g.Handler)
-	defer srv.Close()
-	post := func(path, secret, body string) (*http.Response, string) {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
-	}
+	_, srv := serve(t, c)
+	post := func(path, secret, body string) (*http.Response, string) { return postAs(t, srv.URL+path, secret, body) }
 	resp, body := post("/admin/keys", "sk-master-test", `{"name":"n-test","budget_usd":"0.05","period":"monthly"}`)
 	var k struct{ Secret string }
 	if err := json.Unmarshal([]byte(body), &k); err != nil || resp.StatusCode != 201 || k.Secret == "" {

@@ -30,13 +30,7 @@ providers:
 models:
   - { name: m, provider: oa, upstream: gpt-4o, price: { input: 2.5, output: 10 } }
 `)
-	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	srv := httptest.NewServer(g.Handler)
-	defer srv.Close()
+	g, srv := serve(t, c)
 	// 12 input tokens at $2.50/M + 7 output at $10/M = $0.0001
 	cost, _ := g.prices.Price(&provider.Info{Name: "oa", Type: "openai", Hosting: provider.Proprietary}, "gpt-4o",
 		&llm.Usage{InputTokens: fake.InputTokens, OutputTokens: fake.OutputTokens})

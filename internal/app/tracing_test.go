@@ -326,13 +326,7 @@ models:
 `)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
-	g, err := Build(context.Background(), c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	srv := httptest.NewServer(g.Handler)
-	defer srv.Close()
+	_, srv := serve(t, c)
 	post(t, srv.URL+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
 		map[string]string{"traceparent": "00-" + clientTraceID + "-" + clientSpanID + "-01"})
 	reqs := oa.Log.All()

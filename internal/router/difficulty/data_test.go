@@ -10,14 +10,7 @@ import (
 )
 
 func TestLoadFileFormatsAndErrors(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempWriter(t)
 	csvPath := write("a.csv", "prompt,weak,strong,domain\n\"Hi, there\",true,false,x/y\nQ2,0.3,1,x\n")
 	ex, err := LoadFile(csvPath, Columns{})
 	if err != nil {
@@ -45,6 +38,19 @@ func TestLoadFileFormatsAndErrors(t *testing.T) {
 		if _, err := LoadFile(write(tc.name, tc.body), Columns{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// tempWriter returns a function that writes a file in a fresh temporary
+// directory and returns its path.
+func tempWriter(t *testing.T) func(name, body string) string {
+	dir := t.TempDir()
+	return func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
 
@@ -144,14 +150,7 @@ func TestTopics(t *testing.T) {
 // What other tools export: a JSON array, a byte-order mark and blank lines
 // before JSON Lines, tab-separated values; and errors that say what is wrong.
 func TestLoadFileExportFormats(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempWriter(t)
 	for _, tc := range []struct {
 		name, body string
 		n          int

@@ -52,7 +52,7 @@ func loadRouterFile(path string) (*difficulty.Model, error) {
 func routeTrainCmd(e *env) *cobra.Command {
 	var data, domain, out, split string
 	var buckets, boostRounds int
-	var bigrams, average, structure, contrast, choose bool
+	var bigrams, charNgrams, average, structure, contrast, choose bool
 	cmd := &cobra.Command{
 		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
 		Short: "Train a prompt router on recorded answers of a weak and a strong model",
@@ -106,6 +106,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			}
 			o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "")
 			o.Contrast, o.Boost, o.Choose = contrast, boostRounds, choose
+			o.CharNgrams = charNgrams
 			res := difficulty.TrainAndBlend(ex, o)
 			res.Model.Label = learnerLabel(res.Learner) + " on " + label
 			b, err := res.Model.Marshal()
@@ -157,6 +158,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.StringVar(&split, "split", "train", "train (the hash-selected training half) or all")
 	f.IntVar(&buckets, "word-buckets", 1024, "hashed word features (0: none)")
 	f.BoolVar(&bigrams, "bigrams", false, "hash pairs of consecutive words too (with --word-buckets)")
+	f.BoolVar(&charNgrams, "char-ngrams", false, "hash the character 3- to 5-grams of every word too (with --word-buckets; docs/routing.md)")
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
 	f.BoolVar(&contrast, "contrast", false, "fit the strong and the weak model's quality separately and rank by the difference of their logits (docs/routing.md: better in cross-validation on GSM8K, not on MMLU)")
 	f.BoolVar(&choose, "choose", true, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third with the blend weights (about 3.5x the training time; off when --contrast or --boost is given)")

@@ -34,6 +34,10 @@ type Model struct {
 	// Bigrams, when set, hashes each pair of consecutive words into the
 	// same buckets as the words.
 	Bigrams bool `json:"bigrams,omitempty"`
+	// CharNgrams, when set, hashes the character 3- to 5-grams of every
+	// word (with a boundary mark at each end) into the same buckets as
+	// the words (see hashedBuckets). Files without it score as before.
+	CharNgrams bool `json:"char_ngrams,omitempty"`
 	// Quantiles are the model's scores on its training prompts at 0%,
 	// 1%, ..., 100%, so strong_share maps to a threshold on the model's own
 	// data. Optional.
@@ -79,7 +83,7 @@ func (m *Model) Score(prompt string) float64 {
 	}
 	bufPool.Put(bp)
 	if len(m.Words) > 0 {
-		wordBuckets(prompt, len(m.Words), m.Bigrams, func(b int, v float64) { z += m.Words[b] * v })
+		hashedBuckets(prompt, len(m.Words), m.Bigrams, m.CharNgrams, func(b int, v float64) { z += m.Words[b] * v })
 	}
 	if m.Topics != nil {
 		z += m.Topics.logit(prompt)
@@ -172,7 +176,7 @@ func (m *Model) link() error {
 // Marshal encodes the model as JSON (numbers rounded to 6 digits).
 func (m *Model) Marshal() ([]byte, error) {
 	round := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-	c := Model{Bias: round(m.Bias), Label: m.Label, Bigrams: m.Bigrams, Features: make([]Weight, len(m.Features))}
+	c := Model{Bias: round(m.Bias), Label: m.Label, Bigrams: m.Bigrams, CharNgrams: m.CharNgrams, Features: make([]Weight, len(m.Features))}
 	for _, w := range m.Words {
 		c.Words = append(c.Words, round(w))
 	}

@@ -15,6 +15,9 @@ type RobustOptions struct {
 	Buckets int
 	// Bigrams adds pairs of consecutive words to the hashed word features.
 	Bigrams bool
+	// CharNgrams adds the character 3- to 5-grams of every word to the
+	// hashed word features (same buckets; see hashedBuckets).
+	CharNgrams bool
 	// L2 penalises the dense weights' distance from the prior; L2Words the
 	// word weights' distance from 0. Defaults 0.05 and 0.05.
 	L2, L2Words float64
@@ -168,7 +171,7 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 		y[i] = o.Label(&examples[i])
 		wt[i] = float64(n) / (float64(len(domains)) * domains[dom(&examples[i])])
 	}
-	m := &Model{Label: o.LabelName, Features: make([]Weight, d), Bigrams: o.Bigrams && o.Buckets > 0}
+	m := &Model{Label: o.LabelName, Features: make([]Weight, d), Bigrams: o.Bigrams && o.Buckets > 0, CharNgrams: o.CharNgrams && o.Buckets > 0}
 	prior := make([]float64, d)
 	for k, j := range cols {
 		w := Weight{Name: FeatureNames[j]}
@@ -243,7 +246,7 @@ func TrainRobust(examples []Example, o RobustOptions) *Model {
 	words := make([][]wv, n)
 	if o.Buckets > 0 {
 		for i := range examples {
-			wordBuckets(examples[i].Prompt, o.Buckets, o.Bigrams, func(b int, v float64) { words[i] = append(words[i], wv{b, v}) })
+			hashedBuckets(examples[i].Prompt, o.Buckets, o.Bigrams, o.CharNgrams, func(b int, v float64) { words[i] = append(words[i], wv{b, v}) })
 		}
 	}
 	// Parameters: dense (from the prior), words, one bias per domain
@@ -338,7 +341,7 @@ func Blend(m *Model, examples []Example, alpha float64) *Model {
 	ml := sl / n
 	sdl := math.Sqrt(math.Max(sll/n-ml*ml, 1e-12))
 	k := alpha / sdz
-	out := &Model{Label: m.Label, Bias: m.Bias * k, Bigrams: m.Bigrams}
+	out := &Model{Label: m.Label, Bias: m.Bias * k, Bigrams: m.Bigrams, CharNgrams: m.CharNgrams}
 	found := false
 	for _, w := range m.Features {
 		w.Weight *= k

@@ -7,14 +7,36 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/router/difficulty"
 )
 
-// experiment cross-validates a raw learner (no length blend, no tuning
-// third) on the training half: "gain" (route-train's label), "contrast"
-// (logit P(strong) - logit P(weak), one linear model) or "probdiff"
-// (P(strong) - P(weak) from the same two models: not linear, so not a
-// Model).
+// experiment cross-validates an experimental learner on the training half.
 func experiment(name string, train []difficulty.Example, o difficulty.RobustOptions, k, reps int) (difficulty.CVResult, error) {
+	fit, err := expFit(name, o)
+	if err != nil {
+		return difficulty.CVResult{}, err
+	}
+	return difficulty.CrossValidateScorer(train, fit, k, reps), nil
+}
+
+// expFit is an experimental learner: a raw one (no length blend, no tuning
+// third): "gain" (route-train's label), "contrast" (logit P(strong) - logit
+// P(weak), one linear model), "probdiff" (P(strong) - P(weak) from the same
+// two models: not linear, so not a Model) or "length"; or nearest
+// neighbours over the training prompts: "knn" (alone, the neighbour count
+// chosen on a tuning third) and "knnblend" (route-train's whole procedure
+// with o plus gamma times the kNN score, neighbour count and gamma chosen on
+// a tuning third: difficulty.TrainKNNBlend).
+func expFit(name string, o difficulty.RobustOptions) (func([]difficulty.Example) func(string) float64, error) {
 	var fit func([]difficulty.Example) func(string) float64
 	switch name {
+	case "knn":
+		fit = func(tr []difficulty.Example) func(string) float64 { return difficulty.TrainKNN(tr).Score }
+	case "knnblend":
+		fit = func(tr []difficulty.Example) func(string) float64 {
+			r := difficulty.TrainKNNBlend(tr, o)
+			if verbose {
+				fmt.Printf("  knnblend on %d: k %d gamma %g\n", len(tr), r.K, r.Gamma)
+			}
+			return r.Score
+		}
 	case "gain":
 		fit = func(tr []difficulty.Example) func(string) float64 { return difficulty.TrainRobust(tr, o).Score }
 	case "contrast":
@@ -33,7 +55,7 @@ func experiment(name string, train []difficulty.Example, o difficulty.RobustOpti
 			return func(p string) float64 { return math.Log(float64(len(p))) }
 		}
 	default:
-		return difficulty.CVResult{}, fmt.Errorf("unknown -exp %q", name)
+		return nil, fmt.Errorf("unknown -exp %q", name)
 	}
-	return difficulty.CrossValidateScorer(train, fit, k, reps), nil
+	return fit, nil
 }

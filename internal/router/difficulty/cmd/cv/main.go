@@ -11,7 +11,9 @@
 //
 // Learners: -label contrast (route-train --contrast), -boost N (route-train
 // --boost N), -within (RobustOptions.WithinDomain); -exp NAME cross-validates
-// a raw learner without the length blend (gain, contrast, probdiff, length).
+// a raw learner without the length blend (gain, contrast, probdiff, length)
+// or nearest neighbours (knn alone, knnblend: route-train's model plus the
+// kNN score); -char-ngrams is route-train --char-ngrams.
 // -folds FILE writes each fold's APGR, so two runs compare fold by fold:
 //
 //	go run ./internal/router/difficulty/cmd/cv -domain gsm8k -reps 10 -folds a.txt
@@ -45,6 +47,8 @@ func main() {
 	flag.BoolVar(&within, "within", false, "fit within-domain differences only (RobustOptions.WithinDomain)")
 	flag.StringVar(&expName, "exp", "", "cross-validate a raw learner instead of route-train: gain, contrast, probdiff, length")
 	flag.IntVar(&boostRounds, "boost", 0, "boosted stumps (RobustOptions.Boost)")
+	flag.BoolVar(&charNgrams, "char-ngrams", false, "as route-train --char-ngrams")
+	flag.BoolVar(&verbose, "v", false, "print what each fold chose (-exp knnblend)")
 	flag.Parse()
 	labelName = *label
 	var err error
@@ -64,6 +68,7 @@ var (
 	within               bool
 	expName              string
 	boostRounds          int
+	charNgrams, verbose  bool
 )
 
 func run(domain string, buckets int, bigrams, average, structure bool, l2 float64, k, reps int, heldout, lodo bool) error {
@@ -92,6 +97,7 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 	o.L2 = l2
 	o.WithinDomain = within
 	o.Boost = boostRounds
+	o.CharNgrams = charNgrams
 	switch labelName {
 	case "gain":
 	case "weakwrong":
@@ -106,7 +112,7 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 		return fmt.Errorf("unknown -label %q", labelName)
 	}
 	fit := func(ex []difficulty.Example) *difficulty.Model { return difficulty.TrainAndBlend(ex, o).Model }
-	name := fmt.Sprintf("boost=%d within=%v %s label=%s buckets=%d bigrams=%v average=%v structure=%v l2=%g", boostRounds, within, domain, labelName, buckets, bigrams, average, structure, l2)
+	name := fmt.Sprintf("chars=%v boost=%d within=%v %s label=%s buckets=%d bigrams=%v average=%v structure=%v l2=%g", charNgrams, boostRounds, within, domain, labelName, buckets, bigrams, average, structure, l2)
 	if reps > 0 {
 		var cv difficulty.CVResult
 		if expName == "" {
@@ -127,6 +133,19 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 				return err
 			}
 		}
+	}
+	if heldout && expName != "" {
+		fit, err := expFit(expName, o)
+		if err != nil {
+			return err
+		}
+		sc := fit(train)
+		s := make([]float64, len(held))
+		for i := range held {
+			s[i] = sc(held[i].Prompt)
+		}
+		fmt.Printf("%s: held-out %d records: APGR %.3f ± %.3f\n", name, len(held), difficulty.Evaluate(held, s).APGR, difficulty.BootstrapSD(held, s, 500))
+		return nil
 	}
 	if heldout {
 		res := difficulty.TrainAndBlend(train, o)

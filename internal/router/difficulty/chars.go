@@ -35,11 +35,6 @@ func hashedBuckets(text string, n int, bigrams, chars bool, f func(bucket int, v
 	}
 	var seen bitset
 	k := 0
-	add := func(h uint32) {
-		if seen.add(h % uint32(n)) {
-			k++
-		}
-	}
 	prev := uint32(0)
 	for i := 0; i < len(text); {
 		if !isLetter(text[i]) {
@@ -52,12 +47,16 @@ func hashedBuckets(text string, n int, bigrams, chars bool, f func(bucket int, v
 			h ^= uint32(text[i] | 0x20)
 			h *= 16777619
 		}
-		add(h)
+		if seen.add(h % uint32(n)) {
+			k++
+		}
 		if bigrams && prev != 0 {
-			add((prev*16777619 ^ h) * 2654435761)
+			if seen.add((prev*16777619 ^ h) * 2654435761 % uint32(n)) {
+				k++
+			}
 		}
 		prev = h
-		charNgrams(text[start:i], add)
+		k += charNgrams(text[start:i], n, &seen)
 	}
 	if k == 0 {
 		return
@@ -72,29 +71,61 @@ func hashedBuckets(text string, n int, bigrams, chars bool, f func(bucket int, v
 	}
 }
 
-// charNgrams calls add with the hash of every 3- to 5-gram of "<" + word +
-// ">" (word: ASCII letters, lower-cased here). The hash is FNV-1a seeded
-// with the n-gram's length, then mixed, so an n-gram never shares a hash
-// with the word it spells (a 3-letter word is also its own 5-gram).
-func charNgrams(word string, add func(uint32)) {
+// charNgrams adds to seen the bucket (modulo n) of every 3- to 5-gram of
+// "<" + word + ">" (word: ASCII letters, lower-cased here) and returns how
+// many were new. The hash is FNV-1a seeded with the n-gram's length, then
+// mixed, so an n-gram never shares a hash with the word it spells (a
+// 3-letter word is also its own 5-gram).
+func charNgrams(word string, n int, seen *bitset) (added int) {
 	l := len(word) + 2
-	at := func(j int) byte {
-		switch j {
-		case 0:
-			return '<'
-		case l - 1:
-			return '>'
-		}
-		return word[j-1] | 0x20
+	var buf [64]byte
+	if l > len(buf) {
+		return charNgramsLong(word, n, seen)
+	}
+	padded := buf[:l]
+	padded[0], padded[l-1] = '<', '>'
+	for j := 0; j < len(word); j++ {
+		padded[j+1] = word[j] | 0x20
 	}
 	for nn := charMin; nn <= charMax && nn <= l; nn++ {
+		seed := uint32(2166136261) ^ uint32(nn)*0x9e3779b9
 		for p := 0; p+nn <= l; p++ {
-			h := uint32(2166136261) ^ uint32(nn)*0x9e3779b9
-			for j := p; j < p+nn; j++ {
-				h ^= uint32(at(j))
+			h := seed
+			for _, c := range padded[p : p+nn] {
+				h ^= uint32(c)
 				h *= 16777619
 			}
-			add(h * 0x85ebca6b)
+			if seen.add(h * 0x85ebca6b % uint32(n)) {
+				added++
+			}
 		}
 	}
+	return added
+}
+
+// charNgramsLong is charNgrams for a word too long for its buffer (62
+// letters or more), reading the padded word in place.
+func charNgramsLong(word string, n int, seen *bitset) (added int) {
+	l := len(word) + 2
+	for nn := charMin; nn <= charMax; nn++ {
+		seed := uint32(2166136261) ^ uint32(nn)*0x9e3779b9
+		for p := 0; p+nn <= l; p++ {
+			h := seed
+			for j := p; j < p+nn; j++ {
+				c := byte('<')
+				switch {
+				case j == l-1:
+					c = '>'
+				case j > 0:
+					c = word[j-1] | 0x20
+				}
+				h ^= uint32(c)
+				h *= 16777619
+			}
+			if seen.add(h * 0x85ebca6b % uint32(n)) {
+				added++
+			}
+		}
+	}
+	return added
 }

@@ -63,6 +63,85 @@ func TestCharNgramBuckets(t *testing.T) {
 	}
 }
 
+// refBuckets is the first, plain version of hashedBuckets with char
+// n-grams (the one the December 2026 cross-validation ran): the faster
+// code must give the same buckets.
+func refBuckets(text string, n int, bigrams bool) []int {
+	var seen bitset
+	add := func(h uint32) { seen.add(h % uint32(n)) }
+	prev := uint32(0)
+	for i := 0; i < len(text); {
+		if !isLetter(text[i]) {
+			i++
+			continue
+		}
+		start := i
+		h := uint32(2166136261)
+		for ; i < len(text) && isLetter(text[i]); i++ {
+			h ^= uint32(text[i] | 0x20)
+			h *= 16777619
+		}
+		add(h)
+		if bigrams && prev != 0 {
+			add((prev*16777619 ^ h) * 2654435761)
+		}
+		prev = h
+		word := text[start:i]
+		l := len(word) + 2
+		at := func(j int) byte {
+			switch j {
+			case 0:
+				return '<'
+			case l - 1:
+				return '>'
+			}
+			return word[j-1] | 0x20
+		}
+		for nn := 3; nn <= 5 && nn <= l; nn++ {
+			for p := 0; p+nn <= l; p++ {
+				h := uint32(2166136261) ^ uint32(nn)*0x9e3779b9
+				for j := p; j < p+nn; j++ {
+					h ^= uint32(at(j))
+					h *= 16777619
+				}
+				add(h * 0x85ebca6b)
+			}
+		}
+	}
+	var out []int
+	for b := range n {
+		if seen[b/64]&(1<<(b%64)) != 0 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func TestCharNgramBucketsMatchReference(t *testing.T) {
+	ex, err := LoadGSM8K()
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"", "a", "ab", "Tom's half; THE REST?", strings.Repeat("x", 61), strings.Repeat("Yz", 31), strings.Repeat("q", 200) + " end"}
+	for i := 0; i < len(ex); i += 7 {
+		texts = append(texts, ex[i].Prompt)
+	}
+	for _, text := range texts {
+		for _, n := range []int{100, 1024, 4096} {
+			want := refBuckets(text, n, n == 100)
+			got, v := bucketsOf(text, n, n == 100, true)
+			if !slices.Equal(got, want) || (len(got) > 0 && math.Abs(v-1/math.Sqrt(float64(len(got)))) > 1e-12) {
+				t.Fatalf("%.40q, %d buckets: %v (value %g), reference %v", text, n, got, v, want)
+			}
+		}
+	}
+	long := strings.Repeat("abc", 40)
+	k := 0
+	if n := testing.AllocsPerRun(20, func() { hashedBuckets(long, 1024, false, true, func(int, float64) { k++ }) }); n != 0 || k == 0 {
+		t.Errorf("a %d-letter word allocates %v times (%d buckets)", len(long), n, k)
+	}
+}
+
 // A model with char n-grams is told apart from one without, survives
 // Marshal and Parse, learns from spelling a word model cannot use, and
 // scores without allocating.
@@ -136,15 +215,21 @@ func numberWord(i int) string {
 	return string(b)
 }
 
+// BenchmarkScoreCharNgrams compares a 1,024-bucket word model with and
+// without char n-grams (route-train's default buckets).
 func BenchmarkScoreCharNgrams(b *testing.B) {
 	ex, err := LoadGSM8K()
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := TrainRobust(ex[:200], RobustOptions{Iters: 30, Buckets: 1024, CharNgrams: true})
 	p := "Janet’s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?"
-	b.ReportAllocs()
-	for b.Loop() {
-		m.Score(p)
+	for _, chars := range []bool{false, true} {
+		m := TrainRobust(ex[:200], RobustOptions{Iters: 30, Buckets: 1024, CharNgrams: chars})
+		b.Run(fmt.Sprintf("chars=%v", chars), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Score(p)
+			}
+		})
 	}
 }

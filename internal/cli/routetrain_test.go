@@ -50,6 +50,20 @@ func TestRouteTrainThenEval(t *testing.T) {
 	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outS); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
 		t.Errorf("--structure router: %v\n%s", err, stdout)
 	}
+	// --char-ngrams: the file says so, and route-eval scores it with them.
+	outN := filepath.Join(dir, "router-chars.json")
+	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outN, "--word-buckets", "64", "--char-ngrams"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if b, err := os.ReadFile(outN); err != nil || !strings.Contains(string(b), `"char_ngrams": true`) {
+		t.Errorf("router file with --char-ngrams does not say so (%v)", err)
+	}
+	if b, err := os.ReadFile(out); err != nil || strings.Contains(string(b), `"char_ngrams"`) {
+		t.Errorf("router file without --char-ngrams names them (%v)", err)
+	}
+	if stdout, _, err := opRun(t, "route-eval", "--data", data, "--router", outN); err != nil || !strings.Contains(stdout, "| difficulty router | 0.750 |") {
+		t.Errorf("--char-ngrams router: %v\n%s", err, stdout)
+	}
 	// --contrast --boost: two fitted models' difference, with stumps.
 	outC := filepath.Join(dir, "router-contrast.json")
 	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", outC, "--word-buckets", "64", "--contrast", "--boost", "10"); err != nil || !strings.Contains(stderr, "trained on") {

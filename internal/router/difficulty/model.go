@@ -46,6 +46,9 @@ type Model struct {
 	Stumps []Stump `json:"stumps,omitempty"`
 	// Topics, when set, adds a topic score (see Topics).
 	Topics *Topics `json:"topics,omitempty"`
+	// Gate, when set, makes the model a gated mixture (see Gate): Score is
+	// the gate's, and the fields above are unused.
+	Gate *Gate `json:"gate,omitempty"`
 	// Label says what the model predicts, for humans.
 	Label string `json:"label"`
 
@@ -72,6 +75,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]float64, nFeatures); retur
 // the strong model gains an answer the weak one misses (ties count half).
 // Higher means send to the strong model.
 func (m *Model) Score(prompt string) float64 {
+	if m.Gate != nil {
+		return m.Gate.score(prompt)
+	}
 	bp := bufPool.Get().(*[]float64)
 	extractBase(prompt, *bp)
 	if m.structure {
@@ -124,27 +130,35 @@ func Parse(b []byte) (*Model, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("difficulty: %w", err)
 	}
-	if len(m.Words) > 4096 {
-		return nil, fmt.Errorf("difficulty: %d word buckets, at most 4096", len(m.Words))
-	}
-	if len(m.Quantiles) != 0 && len(m.Quantiles) != 101 {
-		return nil, fmt.Errorf("difficulty: %d quantiles, want 101", len(m.Quantiles))
-	}
-	if m.Topics != nil {
-		if err := m.Topics.check(); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkStumps(m.Stumps); err != nil {
-		return nil, err
-	}
-	if len(m.Features) == 0 && len(m.Words) == 0 {
-		return nil, fmt.Errorf("difficulty: the model has no features")
-	}
-	if err := m.link(); err != nil {
+	if err := m.validate(); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// validate checks a decoded model and links its features.
+func (m *Model) validate() error {
+	if len(m.Quantiles) != 0 && len(m.Quantiles) != 101 {
+		return fmt.Errorf("difficulty: %d quantiles, want 101", len(m.Quantiles))
+	}
+	if m.Gate != nil {
+		return m.Gate.check()
+	}
+	if len(m.Words) > 4096 {
+		return fmt.Errorf("difficulty: %d word buckets, at most 4096", len(m.Words))
+	}
+	if m.Topics != nil {
+		if err := m.Topics.check(); err != nil {
+			return err
+		}
+	}
+	if err := checkStumps(m.Stumps); err != nil {
+		return err
+	}
+	if len(m.Features) == 0 && len(m.Words) == 0 {
+		return fmt.Errorf("difficulty: the model has no features")
+	}
+	return m.link()
 }
 
 // link resolves the feature names to positions in the feature vector.
@@ -175,6 +189,12 @@ func (m *Model) link() error {
 
 // Marshal encodes the model as JSON (numbers rounded to 6 digits).
 func (m *Model) Marshal() ([]byte, error) {
+	c := m.rounded()
+	return json.MarshalIndent(&c, "", " ")
+}
+
+// rounded is a copy of m for the file, numbers rounded to 6 digits.
+func (m *Model) rounded() Model {
 	round := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 	c := Model{Bias: round(m.Bias), Label: m.Label, Bigrams: m.Bigrams, CharNgrams: m.CharNgrams, Features: make([]Weight, len(m.Features))}
 	for _, w := range m.Words {
@@ -198,7 +218,10 @@ func (m *Model) Marshal() ([]byte, error) {
 	for _, s := range m.Stumps {
 		c.Stumps = append(c.Stumps, Stump{Name: s.Name, Threshold: round(s.Threshold), Left: round(s.Left), Right: round(s.Right)})
 	}
-	return json.MarshalIndent(&c, "", " ")
+	if m.Gate != nil {
+		c.Gate = m.Gate.rounded(round, func(e *Model) *Model { r := e.rounded(); return &r })
+	}
+	return c
 }
 
 func roundAll(xs []float64, round func(float64) float64) []float64 {

@@ -75,9 +75,13 @@ type GateData struct {
 	Expert   *Model // with Quantiles on Examples (TrainAndBlend writes them)
 }
 
-// FitGate builds the gate over domains (in the order given). It is
+// FitGate builds the gate over domains (in the order given), each domain's
+// threshold at quantile q of its own similarities (0: GateQuantile). It is
 // deterministic.
-func FitGate(domains []GateData) (*Gate, error) {
+func FitGate(domains []GateData, q float64) (*Gate, error) {
+	if q == 0 {
+		q = GateQuantile
+	}
 	if len(domains) == 0 || len(domains) > maxGateDomains {
 		return nil, fmt.Errorf("difficulty: gate: %d domains, want 1 to %d", len(domains), maxGateDomains)
 	}
@@ -159,7 +163,7 @@ func FitGate(domains []GateData) (*Gate, error) {
 			}
 		}
 		sort.Float64s(sims)
-		thr := sims[int(math.Floor(GateQuantile*float64(len(sims)-1)))]
+		thr := sims[int(math.Floor(q*float64(len(sims)-1)))]
 		g.Domains = append(g.Domains, GateDomain{Name: d.Name, Centroid: c, Threshold: thr, Expert: d.Expert})
 	}
 	sort.Float64s(lengths)
@@ -211,6 +215,21 @@ func (g *Gate) Route(prompt string) int {
 		}
 	}
 	return best
+}
+
+// Similarity is the cosine similarity of prompt's vector to a centroid
+// (for diagnostics; Route computes all of them in one pass).
+func (g *Gate) Similarity(prompt string, centroid []float64) float64 {
+	var dot, norm float64
+	wordBuckets(prompt, len(g.IDF), false, func(b int, _ float64) {
+		w := g.IDF[b]
+		norm += w * w
+		dot += w * centroid[b]
+	})
+	if norm == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(norm)
 }
 
 // score is the gated score in (0, 1): the prompt's quantile under its
@@ -279,8 +298,8 @@ func (g *Gate) check() error {
 	return nil
 }
 
-// marshalGate is g with numbers rounded for the file (round: 6 digits, for
-// thresholds and quantiles; the vectors to 5).
+// rounded is a copy of g for the file: thresholds and quantiles rounded by
+// round (6 digits), the vectors to 5 digits, each expert by expert.
 func (g *Gate) rounded(round func(float64) float64, expert func(*Model) *Model) *Gate {
 	r5 := func(v float64) float64 { return math.Round(v*1e5) / 1e5 }
 	c := &Gate{IDF: roundAll(g.IDF, r5), Length: roundAll(g.Length, round)}
@@ -290,14 +309,15 @@ func (g *Gate) rounded(round func(float64) float64, expert func(*Model) *Model) 
 	return c
 }
 
-// TrainGated returns the gated mixture over domains (their experts already
+// TrainGated returns the gated mixture over domains (thresholds at quantile
+// q, see FitGate) (their experts already
 // trained, see GateData) as a Model: a router file that carries the gate and
 // the experts, with Quantiles over all the domains' prompts so that
 // strong_share maps to a threshold. The model is what Parse reads back from
 // its Marshal output (numbers rounded as in the file), so what is measured
 // on it is what a file scores.
-func TrainGated(domains []GateData, label string) (*Model, error) {
-	g, err := FitGate(domains)
+func TrainGated(domains []GateData, q float64, label string) (*Model, error) {
+	g, err := FitGate(domains, q)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func gateFixture(t testing.TB) (*Model, []GateData) {
 		{Name: "maths", Examples: maths, Expert: expert("numbers", maths)},
 		{Name: "cities", Examples: cities, Expert: expert("log_words", cities)},
 	}
-	m, err := TrainGated(data, "test")
+	m, err := TrainGated(data, 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestGateIDFWeighsDomainsEqually(t *testing.T) {
 	big := data[0]
 	big.Examples = slices.Repeat(big.Examples, 10)
 	big.Expert = &Model{Quantiles: big.Expert.Quantiles}
-	g, err := FitGate([]GateData{big, data[1]})
+	g, err := FitGate([]GateData{big, data[1]}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

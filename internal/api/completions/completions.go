@@ -32,6 +32,9 @@ import (
 // otherwise write until its own limit).
 const DefaultMaxTokens = 16
 
+// maxBestOf is the API's largest best_of.
+const maxBestOf = 20
+
 // Request is a decoded completions request.
 type Request struct {
 	// Chat is the canonical request a translated target is asked: the
@@ -116,6 +119,12 @@ func DecodeRequest(body []byte) (*Request, error) {
 	if w.Logprobs != nil && (*w.Logprobs < 0 || *w.Logprobs > 5) {
 		return nil, invalid("logprobs", fmt.Sprintf("Invalid 'logprobs': expected a value between 0 and 5, but got %d instead.", *w.Logprobs))
 	}
+	if w.BestOf != nil && (*w.BestOf < 1 || *w.BestOf > maxBestOf) {
+		return nil, invalid("best_of", fmt.Sprintf("Invalid 'best_of': expected a value between 1 and %d, but got %d instead.", maxBestOf, *w.BestOf))
+	}
+	if w.BestOf != nil && w.N != nil && *w.BestOf < *w.N {
+		return nil, invalid("best_of", fmt.Sprintf("Invalid 'best_of': best_of (%d) must be greater than or equal to n (%d).", *w.BestOf, *w.N))
+	}
 	if w.BestOf != nil && w.Stream && *w.BestOf > 1 {
 		return nil, invalid("best_of", "Invalid 'best_of': results cannot be streamed when best_of is greater than 1.")
 	}
@@ -151,6 +160,20 @@ func DecodeRequest(body []byte) (*Request, error) {
 		r.Native, r.NativeWhy = "best_of", "best_of is not translated to chat"
 	case !isNull(w.LogitBias) && !bytes.Equal(bytes.TrimSpace(w.LogitBias), []byte("{}")):
 		r.Native, r.NativeWhy = "logit_bias", "logit_bias is not translated to chat (token ids differ between models)"
+	}
+	// What the upstream generates and bills: best_of (or n) completions of
+	// every prompt. chat.N carries it to the budgets' worst case; a request
+	// with more than one is never translated (Native is set above), so the
+	// chat request itself never asks for them.
+	choices := 1
+	if w.N != nil {
+		choices = *w.N
+	}
+	if w.BestOf != nil {
+		choices = max(choices, *w.BestOf)
+	}
+	if billed := choices * max(len(r.Prompts), len(r.Tokens), 1); billed > 1 {
+		chat.N = billed
 	}
 	return r, nil
 }

@@ -35,6 +35,41 @@ func TestDecodePromptShapes(t *testing.T) {
 	}
 }
 
+// The completions the upstream bills — best_of (or n) for each prompt —
+// reach the budgets' worst case as the chat request's N; best_of is
+// range-checked as the API does.
+func TestBilledCompletions(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		n    int
+	}{
+		{`{"model":"m","prompt":"a"}`, 0},
+		{`{"model":"m","prompt":"a","n":3}`, 3},
+		{`{"model":"m","prompt":"a","n":2,"best_of":5}`, 5},
+		{`{"model":"m","prompt":["a","b","c"],"n":2}`, 6},
+		{`{"model":"m","prompt":[[1],[2],[3],[4]],"best_of":3}`, 12},
+	} {
+		r, err := DecodeRequest([]byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if r.Chat.N != c.n {
+			t.Errorf("%s: N = %d, want %d", c.body, r.Chat.N, c.n)
+		}
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"model":"m","prompt":"a","best_of":21}`, "Invalid 'best_of': expected a value between 1 and 20, but got 21 instead."},
+		{`{"model":"m","prompt":"a","best_of":0}`, "between 1 and 20"},
+		{`{"model":"m","prompt":"a","best_of":9223372036854775807}`, "between 1 and 20"},
+		{`{"model":"m","prompt":"a","n":4,"best_of":2}`, "best_of (2) must be greater than or equal to n (4)"},
+	} {
+		_, err := DecodeRequest([]byte(c.body))
+		if le, ok := err.(*llm.Error); !ok || le.Status != 400 || le.Param != "best_of" || !strings.Contains(le.Message, c.want) {
+			t.Errorf("%s: %v, want a 400 on best_of saying %q", c.body, err, c.want)
+		}
+	}
+}
+
 // TestStreamSequence: text chunks, a finish chunk with empty text, the
 // usage chunk with empty choices (asked for), [DONE]; nothing after.
 func TestStreamSequence(t *testing.T) {

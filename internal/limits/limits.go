@@ -301,13 +301,13 @@ func (e *ExceededError) LLM() *llm.Error {
 			le.Message += "; it resets at " + e.ResetsAt.UTC().Format(time.RFC3339)
 		}
 	case KindTokens:
-		le.Type, le.Code = llm.ErrRateLimit, "rate_limit_exceeded"
+		le.Type, le.Code, le.RateLimit = llm.ErrRateLimit, "rate_limit_exceeded", KindTokens
 		le.Message = fmt.Sprintf("rate limit reached: %d tokens per minute", e.Limit)
 		if e.TooLarge {
 			le.Message = fmt.Sprintf("request too large: it needs more than the key's limit of %d tokens per minute", e.Limit)
 		}
 	default:
-		le.Type, le.Code = llm.ErrRateLimit, "rate_limit_exceeded"
+		le.Type, le.Code, le.RateLimit = llm.ErrRateLimit, "rate_limit_exceeded", KindRequests
 		le.Message = fmt.Sprintf("rate limit reached: %d requests per minute", e.Limit)
 	}
 	return le

@@ -3,6 +3,8 @@ package limits
 import (
 	"testing"
 	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
 func memoryFactory(p RatePolicy) factory {
@@ -15,3 +17,17 @@ func memoryFactory(p RatePolicy) factory {
 }
 
 func TestMemory(t *testing.T) { runSuite(t, memoryFactory, 1) }
+
+// A rate-limit refusal says which limit refused, so OpenAI clients see the
+// error type the API uses ("requests" or "tokens").
+func TestExceededNamesTheLimit(t *testing.T) {
+	for kind, want := range map[string]string{KindRequests: "requests", KindTokens: "tokens"} {
+		le := (&ExceededError{Kind: kind, Limit: 10, RetryAfter: time.Second}).LLM()
+		if le.Status != 429 || le.Type != llm.ErrRateLimit || le.RateLimit != want || le.RetryAfter != time.Second {
+			t.Errorf("%s: LLM() = %+v, want a 429 rate limit naming %q", kind, le, want)
+		}
+	}
+	if le := (&ExceededError{Kind: KindBudget}).LLM(); le.RateLimit != "" {
+		t.Errorf("budget refusal names a rate limit: %+v", le)
+	}
+}

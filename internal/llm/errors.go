@@ -38,6 +38,9 @@ type Error struct {
 	Message string
 	// RetryAfter, when positive, is sent as the Retry-After header.
 	RetryAfter time.Duration
+	// RateLimit says, for an ErrRateLimit, which limit refused: "requests"
+	// or "tokens" (OpenAI's error type; "" is taken as "requests").
+	RateLimit string
 	// Provider names the upstream that produced the error, if any.
 	Provider string
 	// Err is the cause, for logs only.

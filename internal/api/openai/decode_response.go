@@ -92,13 +92,17 @@ func upstreamError(w *wireErr) *llm.Error {
 	}
 	typ := llm.ErrUpstream
 	status := http.StatusBadGateway
+	limit := ""
 	switch w.Type {
 	case "requests", "tokens", "rate_limit_error", "rate_limit_exceeded":
 		typ, status = llm.ErrRateLimit, http.StatusTooManyRequests
+		if w.Type == "tokens" {
+			limit = "tokens"
+		}
 	case "insufficient_quota":
 		typ, status = llm.ErrQuota, http.StatusTooManyRequests
 	}
-	return &llm.Error{Status: status, Type: typ, Code: rawText(w.Code), Message: msg}
+	return &llm.Error{Status: status, Type: typ, Code: rawText(w.Code), Message: msg, RateLimit: limit}
 }
 
 // StreamDecoder turns the data payloads of an upstream's SSE stream into

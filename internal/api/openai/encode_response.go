@@ -204,7 +204,11 @@ func errorTypeCode(e *llm.Error) (typ, code string) {
 		typ = "invalid_request_error"
 		def("request_too_large")
 	case llm.ErrRateLimit:
+		// OpenAI names the limit that refused: requests or tokens.
 		typ = "requests"
+		if e.RateLimit == "tokens" {
+			typ = "tokens"
+		}
 		def("rate_limit_exceeded")
 	case llm.ErrQuota:
 		typ = "insufficient_quota"

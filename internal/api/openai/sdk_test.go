@@ -265,6 +265,9 @@ func TestSDKErrors(t *testing.T) {
 	}{
 		{"unknown model", &llm.Error{Status: 404, Type: llm.ErrNotFound, Message: "The model `x` does not exist."}, false, "invalid_request_error", "model_not_found", "The model `x` does not exist."},
 		{"budget", &llm.Error{Status: 429, Type: llm.ErrQuota, Message: "Budget exceeded."}, false, "insufficient_quota", "insufficient_quota", "Budget exceeded."},
+		// OpenAI's rate-limit errors name the limit: requests or tokens.
+		{"rpm", &llm.Error{Status: 429, Type: llm.ErrRateLimit, RateLimit: "requests", Message: "rate limit reached: 10 requests per minute"}, false, "requests", "rate_limit_exceeded", "rate limit reached: 10 requests per minute"},
+		{"tpm", &llm.Error{Status: 429, Type: llm.ErrRateLimit, RateLimit: "tokens", Message: "rate limit reached: 100 tokens per minute"}, false, "tokens", "rate_limit_exceeded", "rate limit reached: 100 tokens per minute"},
 		{"bad request", nil, true, "invalid_request_error", "invalid_value", "Invalid value: 'robot'. Supported values are: 'system', 'assistant', 'user', 'tool', and 'developer'."},
 	}
 	for _, tt := range tests {

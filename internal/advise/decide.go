@@ -267,7 +267,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	staff := p.Expertise.MLStaff + p.Expertise.InfraStaff
 	staffCost := *p.SelfHosting.StaffFTE * p.Expertise.StaffCostUSDMonth
 	ex := Criterion{Name: CritExpertise}
-	if staff == 0 {
+	if len(p.Candidates.Open) == 0 {
+		ex.Finding = "no open candidate: no self-hosting to staff"
+	} else if staff == 0 {
 		ex.Finding = fmt.Sprintf("no ML or infrastructure staff: self-hosting means hiring %.1f FTE ($%s a month, included in its costs)", *p.SelfHosting.StaffFTE, money(staffCost))
 	} else {
 		ex.Finding = fmt.Sprintf("%.1f ML and %.1f infrastructure staff; self-hosting takes %.1f FTE ($%s a month, included in its costs)", p.Expertise.MLStaff, p.Expertise.InfraStaff, *p.SelfHosting.StaffFTE, money(staffCost))

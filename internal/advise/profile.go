@@ -345,8 +345,10 @@ func (p *Profile) validate() error {
 	if p.Expertise.StaffCostUSDMonth < 0 || *p.SelfHosting.StaffFTE < 0 || p.SelfHosting.SetupUSD < 0 || p.SelfHosting.OtherFixedUSDMonth < 0 {
 		add("self_hosting", "costs and staff must not be negative")
 	}
-	if *p.SelfHosting.StaffFTE > 0 && p.Expertise.StaffCostUSDMonth == 0 {
-		add("expertise.staff_cost_usd_month", "required when self_hosting.staff_fte is above 0")
+	if len(p.Candidates.Open) > 0 && *p.SelfHosting.StaffFTE > 0 && p.Expertise.StaffCostUSDMonth == 0 {
+		// Only self-hosting is staffed: a profile with no open candidate
+		// needs no staff cost.
+		add("expertise.staff_cost_usd_month", "required when self_hosting.staff_fte is above 0 (an open candidate is costed)")
 	}
 	if u := p.SelfHosting.TargetUtilisation; u <= 0 || u > 1 {
 		add("self_hosting.target_utilisation", "must be in (0, 1]")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -85,7 +86,14 @@ func adviseCmd(e *env) *cobra.Command {
 				defer f.Close()
 				w = f
 			}
-			return advise.Write(w, rep, format)
+			if err := advise.Write(w, rep, format); err != nil {
+				return err
+			}
+			if rep.Recommendation.Candidate == "" {
+				// The report says why; a script must not take it for advice.
+				return errors.New("advise: no candidate is eligible: every one is ruled out (the report says by what)")
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,5 +42,31 @@ func TestAdviseWarnsOnUnmatchedEvals(t *testing.T) {
 	}
 	if !strings.Contains(out, `Warning: 2 eval result(s) match no candidate and are not used: "mixtral-8x7b" (suite gsm8k), "gpt-4" (suite gsm8k)`) {
 		t.Errorf("no warning:\n%s", out)
+	}
+}
+
+// A profile whose every candidate is ruled out (all traffic is patient data
+// under HIPAA, and the only candidate is an API) gets the full report, and
+// the command fails, so that a script cannot take it for advice. With no
+// open candidate, no staff cost is asked for.
+func TestAdviseFailsWhenNothingIsEligible(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "api-only.yaml")
+	os.WriteFile(p, []byte(`name: API only, all PHI
+data: { classes: [phi], private_share: 1 }
+compliance: { hipaa: true }
+workload: { input_tokens_per_month: 100000000, output_tokens_per_month: 20000000 }
+candidates:
+  proprietary:
+    - { model: gpt-4o, input_per_million: 2.50, output_per_million: 10 }
+`), 0o644)
+	out, _, err := opRun(t, "advise", "--profile", p)
+	if err == nil || !strings.Contains(err.Error(), "no candidate is eligible") {
+		t.Fatalf("err = %v, want the command to fail", err)
+	}
+	// 100 M × $2.50 + 20 M × $10 = $450 a month, shown though ruled out.
+	for _, want := range []string{"RECOMMENDATION: No candidate is eligible", "$450", "no open candidate: no self-hosting to staff"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -35,6 +35,8 @@ func money(v float64) string {
 // tokens formats a token count as "449 M" or "1.2 B".
 func tokens(v float64) string {
 	switch {
+	case v >= 1e12:
+		return fmt.Sprintf("%.1f T", v/1e12)
 	case v >= 1e9:
 		return fmt.Sprintf("%.1f B", v/1e9)
 	case v >= 1e6:

@@ -65,6 +65,10 @@ models:
 	if usd, ok := price("gpt-4", llm.Usage{InputTokens: 1000, OutputTokens: 1000}); !ok || usd != 0.09 {
 		t.Errorf("PriceFunc(gpt-4) = %v %v, want 0.09", usd, ok)
 	}
+	// Mistral's own API prices its models too (not a cloud's resale).
+	if usd, ok := price("mistral-large-2402", llm.Usage{InputTokens: 1000, OutputTokens: 1000}); !ok || usd != 0.016 {
+		t.Errorf("PriceFunc(mistral-large-2402) = %v %v, want 0.016 ($4 + $12 per M)", usd, ok)
+	}
 	if _, ok := price("llama", llm.Usage{OutputTokens: 1}); ok {
 		t.Errorf("a GPU-priced model must not get a catalogue price")
 	}

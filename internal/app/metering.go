@@ -196,7 +196,9 @@ func PriceFunc(cfg *config.Config) (func(model string, u llm.Usage) (float64, bo
 			}
 			return meter.Cost(u, price).USD(), true
 		}
-		for _, typ := range []string{config.TypeOpenAI, config.TypeAnthropic, config.TypeGemini} {
+		// A model no configured name matches is priced at its vendor's own
+		// API: the four vendors Fulcrum has adapters for.
+		for _, typ := range []string{config.TypeOpenAI, config.TypeAnthropic, config.TypeGemini, config.TypeMistral} {
 			if price, ok := p.Catalogue().Lookup(typ, model); ok {
 				return meter.Cost(u, price).USD(), true
 			}

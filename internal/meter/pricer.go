@@ -2,6 +2,7 @@ package meter
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -86,18 +87,25 @@ const DefaultMaxOutput = 4096
 // self-hosted provider with a cost model at its current price), the
 // output being maxTokens for each of its choices. maxTokens 0 means the
 // request set none: the model's output limit from the catalogue, else
-// DefaultMaxOutput. Callers range-check maxTokens and choices (the
-// gateway refuses more than 2^31 and 128) so the product cannot overflow.
+// DefaultMaxOutput. The product saturates (the gateway range-checks both
+// before decoding, but a worst case must never wrap).
 func (p *Pricer) WorstCase(provider, providerType, upstream string, promptTokens, maxTokens, choices int64) Nanos {
 	choices = max(choices, 1)
+	per := func(limit int64) int64 {
+		switch {
+		case maxTokens > 0:
+			return maxTokens
+		case limit > 0:
+			return limit
+		}
+		return DefaultMaxOutput
+	}
 	out := func(limit int64) int64 {
-		if maxTokens > 0 {
-			return maxTokens * choices
+		n := per(limit)
+		if n > math.MaxInt64/choices {
+			return math.MaxInt64
 		}
-		if limit > 0 {
-			return limit * choices
-		}
-		return DefaultMaxOutput * choices
+		return n * choices
 	}
 	if sh := p.selfHosted[provider]; sh != nil {
 		return Cost(llm.Usage{InputTokens: promptTokens, OutputTokens: out(0)}, Price{Output: sh.OutputPrice()})

@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"math"
 	"testing"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
@@ -49,6 +50,11 @@ models:
 	// price; compared with an explicit max_tokens of the same size.
 	if a, b := p.WorstCase("gpu", config.TypeOpenAI, "llama", 10, 0, 3), p.WorstCase("gpu", config.TypeOpenAI, "llama", 10, DefaultMaxOutput, 3); a <= 0 || a != b {
 		t.Errorf("self-hosted without max_tokens: %d, want %d (DefaultMaxOutput per choice)", a, b)
+	}
+	// A product beyond int64 saturates instead of wrapping to a small or
+	// negative reservation.
+	if got := p.WorstCase("oa", config.TypeOpenAI, "gpt-4o", 1000, 1<<60, 1<<10); got != math.MaxInt64 {
+		t.Errorf("2^60 tokens × 2^10 choices: %d, want the saturated maximum", got)
 	}
 	if got := p.WorstCase("oa", config.TypeOpenAI, "no-such-model", 1000, 0, 1); got != 0 {
 		t.Errorf("unpriced model: %d, want 0", got)

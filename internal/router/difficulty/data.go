@@ -192,8 +192,11 @@ func readJSON(r io.Reader, cols Columns) ([]Example, error) {
 	line := 1
 	for {
 		c, _, err := br.ReadRune()
-		if err != nil {
+		if errors.Is(err, io.EOF) {
 			return nil, nil // empty: "no records"
+		}
+		if err != nil {
+			return nil, fmt.Errorf("difficulty: %w", err)
 		}
 		if c == '\n' {
 			line++
@@ -211,8 +214,12 @@ func readJSON(r io.Reader, cols Columns) ([]Example, error) {
 
 func readJSONArray(r io.Reader, cols Columns) ([]Example, error) {
 	var objs []map[string]any
-	if err := json.NewDecoder(r).Decode(&objs); err != nil {
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&objs); err != nil {
 		return nil, fmt.Errorf("difficulty: json array: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("difficulty: json array: more after the array's end (one array of records, or JSON Lines)")
 	}
 	out := make([]Example, 0, len(objs))
 	for i, m := range objs {

@@ -171,6 +171,7 @@ func TestLoadFileExportFormats(t *testing.T) {
 		{"e2.json", `[{"prompt":"q","weak":1,"strong":1},{"prompt":"r","weak":[1],"strong":1}]`, "json array element 2: field weak is a JSON array"},
 		{"e3.json", `[{"prompt":"q","weak":1,"strong":1}`, "json array"},
 		{"e4.json", "  \n", "no records"},
+		{"e5.json", `[{"prompt":"q","weak":1,"strong":0}] [{"prompt":"r","weak":1,"strong":0}]`, "more after the array's end"},
 	} {
 		if _, err := LoadFile(write(tc.name, tc.body), Columns{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)

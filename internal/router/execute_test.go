@@ -5,11 +5,13 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
@@ -21,6 +23,25 @@ func TestResolveUnknownModel(t *testing.T) {
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Status != 404 || e.Code != "model_not_found" || e.Type != llm.ErrInvalidRequest {
 		t.Fatalf("Resolve(nope) = %v, want 404 model_not_found", err)
+	}
+}
+
+func TestResolveWithNoModels(t *testing.T) {
+	r, err := New(&config.Config{}, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Resolve("gpt-4o-mini")
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Status != 404 || e.Code != "model_not_found" {
+		t.Fatalf("Resolve = %v, want 404 model_not_found", err)
+	}
+	if !strings.Contains(e.Message, "no models configured") || !strings.Contains(e.Message, "OPENAI_API_KEY") {
+		t.Errorf("message %q does not say the gateway has no models nor how to add one", e.Message)
+	}
+	env := newEnv(t, "", nil)
+	if _, err := env.r.Resolve("nope"); err == nil || strings.Contains(err.Error(), "no models configured") {
+		t.Errorf("with models configured, Resolve(nope) = %v, want the plain message", err)
 	}
 }
 

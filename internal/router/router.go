@@ -212,17 +212,25 @@ func New(cfg *config.Config, providers map[string]provider.Provider, opts Option
 }
 
 // Resolve returns the plan for a model or route name. An unknown name is a
-// 404 *llm.Error with code model_not_found, as OpenAI answers.
+// 404 *llm.Error with code model_not_found, as OpenAI answers. When the
+// gateway has no model at all (embedded defaults with no provider key in
+// the environment) the message says so, rather than leaving a first-time
+// user to guess why every model "does not exist".
 func (r *Router) Resolve(model string) (*Plan, error) {
 	if p := r.plans[model]; p != nil {
 		return p, nil
+	}
+	msg := fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", model)
+	if len(r.plans) == 0 {
+		msg = fmt.Sprintf("The model `%s` does not exist: this gateway has no models configured "+
+			"(set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or OLLAMA_HOST, or start it with --config).", model)
 	}
 	return nil, &llm.Error{
 		Status:  http.StatusNotFound,
 		Type:    llm.ErrInvalidRequest,
 		Code:    "model_not_found",
 		Param:   "model",
-		Message: fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", model),
+		Message: msg,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/eval"
@@ -109,7 +110,14 @@ type Report struct {
 	// baseRatio is the base load's output tokens/s per monthly output
 	// token (workload.base_rps), for overflow candidates.
 	baseRatio float64
-	fineTuned func(string) (float64, float64, string, bool)
+	// peakAbs and baseAbs are the peak and base output tokens/s as given
+	// (peak 0: none given, sized for the average). What-if volumes
+	// (runner-up flips, break-even, sensitivity, the curve) hold them, as
+	// editing only the profile's volumes does.
+	peakAbs, baseAbs float64
+	in, out          float64
+	ws               []workload
+	fineTuned        func(string) (float64, float64, string, bool)
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -261,11 +269,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 		}
 	}
+	r.peakAbs, r.baseAbs = peak, p.Workload.BaseRPS*p.Workload.OutputTokensPerRequest
 	if peak == 0 {
 		peak = out / SecondsPerMonth
 		r.Notes = append(r.Notes, "No peak given: GPUs are sized for the average rate.")
 	}
 	r.InputTokens, r.OutputTokens, r.PeakOutputTokensPerSecond = in, out, peak
+	r.in, r.out = in, out
 
 	if err := r.priceCandidates(p, opts.Price); err != nil {
 		return nil, err
@@ -273,17 +283,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.fineTuned = opts.FineTuned
 	r.matchEvals(p, opts.Evals, opts.Aliases)
 	ws := r.workloads(p)
+	r.ws = ws
 	for _, w := range ws {
 		r.Workloads = append(r.Workloads, w.WorkloadClass)
 	}
-	peakRatio := peak / math.Max(out, 1)
-	r.baseRatio = p.Workload.BaseRPS * p.Workload.OutputTokensPerRequest / math.Max(out, 1)
-	cs := r.enumerate(p, ws)
-	for _, c := range cs {
-		r.cost(p, c, ws, peakRatio, in, out)
-	}
-	r.constrain(p, cs, ws)
-	choice, decided := r.decide(p, cs, in, out)
+	peakRatio, _ := r.ratiosAt(out)
+	cs, choice, decided := r.candidatesAt(p, in, out)
 	r.Candidates = cs
 	r.scenarios(p, cs, choice)
 	base := r.baseModel(p, cs, choice, peakRatio)
@@ -296,6 +301,58 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r.explain(p, cs, ws, choice, decided, in, out)
 	return r, nil
+}
+
+// ratiosAt is the peak and base output tokens/s per monthly output token
+// when the month-1 output volume is out: the peak and base rates as given
+// (the average rate when no peak is given).
+func (r *Report) ratiosAt(out float64) (peakRatio, baseRatio float64) {
+	peak := r.peakAbs
+	if peak == 0 {
+		peak = out / SecondsPerMonth
+	}
+	return peak / math.Max(out, 1), r.baseAbs / math.Max(out, 1)
+}
+
+// candidatesAt builds, costs and constrains every candidate for a month-1
+// volume of in and out tokens, and decides. It leaves r's notes and
+// candidates alone apart from budget notes, so a what-if volume can be
+// decided on a copy (see whatIf).
+func (r *Report) candidatesAt(p *Profile, in, out float64) ([]*Candidate, *Candidate, []string) {
+	peakRatio, baseRatio := r.ratiosAt(out)
+	r.baseRatio = baseRatio
+	cs := r.enumerate(p, r.ws)
+	for _, c := range cs {
+		r.cost(p, c, r.ws, peakRatio, in, out)
+	}
+	r.constrain(p, cs, r.ws)
+	choice, decided := r.decide(p, cs, in, out)
+	return cs, choice, decided
+}
+
+// whatIf decides again on a copy of the report, for the month-1 volume
+// scaled by k (mix, peak and base rates kept, as when only the profile's
+// volumes are edited) and with the profile and scores as change leaves
+// them (nil: unchanged). It returns the choice's name ("" when none).
+func (r *Report) whatIf(p *Profile, k float64, change func(p *Profile, scores map[string]*ModelScore)) string {
+	s := &Report{Proprietary: r.Proprietary, Open: r.Open, PrivateShare: r.PrivateShare, fineTuned: r.fineTuned,
+		peakAbs: r.peakAbs, baseAbs: r.baseAbs, ws: r.ws, scores: r.scores}
+	q := p
+	if change != nil {
+		cp := *p
+		q = &cp
+		s.scores = make(map[string]*ModelScore, len(r.scores))
+		for m, sc := range r.scores {
+			c := *sc
+			s.scores[m] = &c
+		}
+		change(q, s.scores)
+	}
+	_, choice, _ := s.candidatesAt(q, r.in*k, r.out*k)
+	if choice == nil {
+		return ""
+	}
+	return choice.Name
 }
 
 // priceCandidates resolves API prices and serving costs.
@@ -314,7 +371,8 @@ func (r *Report) priceCandidates(p *Profile, price PriceFunc) error {
 			in, out = pi, po
 		}
 		ap := APIPrice{Model: c.Model, InputPerMillion: in, OutputPerMillion: out, BlendedPerMillion: Blended(in, out), Region: c.Region, Allowed: true}
-		if res := p.Compliance.Residency; res != "" && c.Region != res {
+		// Regions compare case-insensitively: "EU" is "eu".
+		if res := p.Compliance.Residency; res != "" && !strings.EqualFold(strings.TrimSpace(c.Region), strings.TrimSpace(res)) {
 			ap.Allowed = false
 			ap.Why = fmt.Sprintf("data must stay in %q; the API processes it in %q", res, orUnknown(c.Region))
 		}
@@ -434,7 +492,7 @@ func (r *Report) Scenario(name string) *Scenario {
 
 func (r *Report) breakEven(m *costModel, in, out float64) {
 	b := BreakEven{CurrentTokensPerMonth: in + out}
-	b.TokensPerMonth, b.Found = m.breakEven(in / (in + out))
+	b.TokensPerMonth, b.Found = m.breakEven(in/(in+out), r.peakAbs)
 	switch {
 	case !m.hasAPI || !m.hasOpen:
 		b.Note = "needs both an allowed proprietary and an open candidate"
@@ -468,6 +526,7 @@ func (r *Report) sensitivity(p *Profile, in, out float64) {
 				switch v {
 				case "volume":
 					vin, vout = in*f, out*f
+					m.peakRatio, m.baseRatio = r.ratiosAt(vout)
 				case "gpu_price":
 					m.gpuHourly *= f
 				case "utilisation":
@@ -502,11 +561,13 @@ func (r *Report) curve(m *costModel, in, out float64) {
 		v := top * float64(i) / n
 		k := v / math.Max(total, 1)
 		pt := CurvePoint{TokensPerMonth: v}
+		mk := *m
+		mk.peakRatio, _ = r.ratiosAt(out * k)
 		if m.hasAPI {
-			pt.ProprietaryUSD = m.month(in*k, out*k, 0).TotalUSD
+			pt.ProprietaryUSD = mk.month(in*k, out*k, 0).TotalUSD
 		}
 		if m.hasOpen {
-			pt.SelfHostedUSD = m.month(in*k, out*k, 1).TotalUSD
+			pt.SelfHostedUSD = mk.month(in*k, out*k, 1).TotalUSD
 		}
 		r.Curve = append(r.Curve, pt)
 	}

@@ -3,6 +3,7 @@ package advise
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -97,6 +98,9 @@ type Exclusion struct {
 	Reason    string `json:"reason"`
 	// Flip says what would lift the exclusion, when a number can.
 	Flip string `json:"flip,omitempty"`
+	// lift changes the inputs as Flip says, so that the runner-up's flip
+	// can be checked by deciding again.
+	lift func(p *Profile, scores map[string]*ModelScore)
 }
 
 // Excluded reports whether any criterion rules the candidate out.
@@ -113,6 +117,20 @@ func (c *Candidate) excludedBy(crit string) bool {
 
 func (c *Candidate) exclude(crit, reason, flip string) {
 	c.Exclusions = append(c.Exclusions, Exclusion{Criterion: crit, Reason: reason, Flip: flip})
+}
+
+// excludeLift is exclude with the change of inputs that Flip describes.
+func (c *Candidate) excludeLift(crit, reason, flip string, lift func(*Profile, map[string]*ModelScore)) {
+	c.Exclusions = append(c.Exclusions, Exclusion{Criterion: crit, Reason: reason, Flip: flip, lift: lift})
+}
+
+// raiseTo is a lift that sets model's eval accuracy to acc.
+func raiseTo(model string, acc float64) func(*Profile, map[string]*ModelScore) {
+	return func(_ *Profile, s map[string]*ModelScore) {
+		if sc := s[model]; sc != nil {
+			sc.Accuracy = math.Max(sc.Accuracy, acc)
+		}
+	}
 }
 
 // workload is a resolved workload class.
@@ -228,26 +246,50 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 		setup: p.SelfHosting.SetupUSD, util: p.SelfHosting.TargetUtilisation, minRep: p.SelfHosting.MinReplicas,
 		peakRatio: peakRatio,
 	}
-	needFT := false
+	// Fine-tuning is priced class by class: a class that must be fine-tuned
+	// is served by the API at its fine-tuned prices (training charged when
+	// any such class is on the API), the other API classes at the base
+	// prices; the open model pays in-house training only when a class that
+	// must be fine-tuned is on it (or adapters are needed). The API's price
+	// is the share-weighted mean over the classes it serves (for an overflow
+	// candidate, the non-sensitive classes, which are the ones that spill).
+	var apiW, apiIn, apiOut float64
+	ftOnAPI, ftOnOpen := false, false
+	a := r.apiPrice(c.APIModel)
+	ft := r.apiFineTuning(p, c.APIModel)
 	for i, as := range c.Assignment {
-		if ws[i].fineTune {
-			needFT = true
-			_ = as
+		w := ws[i]
+		onAPI := as.Target == ScenarioProprietary || (c.Overflow != nil && !w.Sensitive)
+		if as.Target == ScenarioSelfHosted && w.fineTune {
+			ftOnOpen = true
 		}
-	}
-	if a := r.apiPrice(c.APIModel); a != nil {
-		m.pin, m.pout, m.hasAPI = a.InputPerMillion, a.OutputPerMillion, true
-		if ft := r.apiFineTuning(p, c.APIModel); needFT && ft != nil {
+		if !onAPI || a == nil {
+			continue
+		}
+		pin, pout := a.InputPerMillion, a.OutputPerMillion
+		if w.fineTune && ft != nil {
+			ftOnAPI = true
 			if ft.InputPerMillion > 0 || ft.OutputPerMillion > 0 {
-				m.pin, m.pout = ft.InputPerMillion, ft.OutputPerMillion
+				pin, pout = ft.InputPerMillion, ft.OutputPerMillion
 			}
+		}
+		apiW += w.Share
+		apiIn += w.Share * pin
+		apiOut += w.Share * pout
+	}
+	if a != nil {
+		m.pin, m.pout, m.hasAPI = a.InputPerMillion, a.OutputPerMillion, true
+		if apiW > 0 {
+			m.pin, m.pout = apiIn/apiW, apiOut/apiW
+		}
+		if ftOnAPI {
 			m.apiTraining = p.Customisation.TrainingTokensPerMonth * ft.TrainingPerMillion / 1e6
 		}
 	}
 	for i := range p.Candidates.Open {
 		if p.Candidates.Open[i].Model == c.OpenModel {
 			m.open, m.hasOpen, m.gpuHourly = p.Candidates.Open[i], true, p.Candidates.Open[i].GPUHourlyUSD
-			if needFT || p.Customisation.Adapters {
+			if ftOnOpen || p.Customisation.Adapters {
 				m.selfTraining = p.Customisation.SelfHostedTrainingUSDMonth
 			}
 		}
@@ -332,8 +374,8 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 				minAcc = p.Quality.MinAccuracy
 			}
 			if sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
-				c.exclude(CritQuality, fmt.Sprintf("%s scores %.1f%% in the evals, below the %.1f%% the %s class needs", as.Model, 100*sc.Accuracy, 100*minAcc, as.Workload),
-					fmt.Sprintf("qualifies if %s reaches %.1f%%", as.Model, 100*minAcc))
+				c.excludeLift(CritQuality, fmt.Sprintf("%s scores %.1f%% in the evals, below the %.1f%% the %s class needs", as.Model, 100*sc.Accuracy, 100*minAcc, as.Workload),
+					fmt.Sprintf("qualifies if %s reaches %s%%", as.Model, pct(minAcc)), raiseTo(as.Model, minAcc))
 				break
 			}
 		}
@@ -346,8 +388,8 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 					minAcc = p.Quality.MinAccuracy
 				}
 				if !w.Sensitive && sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
-					c.exclude(CritQuality, fmt.Sprintf("%s, which takes the peak's overflow, scores %.1f%% in the evals, below the %.1f%% the %s class needs", c.APIModel, 100*sc.Accuracy, 100*minAcc, w.Name),
-						fmt.Sprintf("qualifies if %s reaches %.1f%%", c.APIModel, 100*minAcc))
+					c.excludeLift(CritQuality, fmt.Sprintf("%s, which takes the peak's overflow, scores %.1f%% in the evals, below the %.1f%% the %s class needs", c.APIModel, 100*sc.Accuracy, 100*minAcc, w.Name),
+						fmt.Sprintf("qualifies if %s reaches %s%%", c.APIModel, pct(minAcc)), raiseTo(c.APIModel, minAcc))
 					break
 				}
 			}
@@ -367,8 +409,9 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		// The gap matters for the classes that could go to the API.
 		for i, as := range c.Assignment {
 			if as.Target == ScenarioSelfHosted && !ws[i].Sensitive && gap > p.Quality.MaxGapPP {
-				c.exclude(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %.0f", c.OpenModel, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
-					fmt.Sprintf("wins if the quality gap is below %.0f pts (now %.1f)", p.Quality.MaxGapPP, gap))
+				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", c.OpenModel, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
+					fmt.Sprintf("qualifies if the quality gap is at most %g pts (now %.1f)", p.Quality.MaxGapPP, gap),
+					raiseTo(c.OpenModel, ref.Accuracy-(p.Quality.MaxGapPP-1e-6)/100))
 				break
 			}
 		}
@@ -421,8 +464,11 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		}
 		for _, c := range cs {
 			if within && c.OverBudgetMonths > 0 {
-				c.exclude(CritBudget, fmt.Sprintf("exceeds the $%s monthly limit in %d of %d months (up to $%s)", money(lim), c.OverBudgetMonths, p.HorizonMonths, money(maxMonth(c.months))),
-					fmt.Sprintf("qualifies with a monthly limit of $%s", money(maxMonth(c.months))))
+				// Rounded up, so that the limit quoted does let it in.
+				need := math.Ceil(maxMonth(c.months))
+				c.excludeLift(CritBudget, fmt.Sprintf("exceeds the $%s monthly limit in %d of %d months (up to $%s)", money(lim), c.OverBudgetMonths, p.HorizonMonths, money(need)),
+					fmt.Sprintf("qualifies with a monthly limit of $%s", money(need)),
+					func(p *Profile, _ map[string]*ModelScore) { p.Budget.MonthlyLimitUSD = need })
 			}
 		}
 		if !within {
@@ -436,6 +482,12 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			}
 		}
 	}
+}
+
+// pct formats a share as a percentage with up to two decimals, never
+// rounding a threshold down ("70", "72.35").
+func pct(v float64) string {
+	return strconv.FormatFloat(math.Ceil(100*v*100-1e-9)/100, 'f', -1, 64)
 }
 
 func maxMonth(ms []Month) float64 {

@@ -15,6 +15,9 @@ type RunnerUp struct {
 	// LostOn is the criterion it lost on (a stage, or cost).
 	LostOn string `json:"lost_on"`
 	Flip   string `json:"flip"`
+	// VolumeFlips are the nearest monthly volumes, below and above today's,
+	// at which the recommendation changes (checked by deciding again).
+	VolumeFlips []VolumeFlip `json:"volume_flips,omitempty"`
 }
 
 // decide applies the stages in order to the candidates, picks the
@@ -84,6 +87,9 @@ func altTotal(c *Candidate, staff float64, p *Profile) float64 {
 
 // runnerUp is the cheapest eligible candidate of another kind, else the
 // cheapest excluded one of another kind, with what would flip the choice.
+// Every flip it states is checked by deciding again (whatIf): a volume is
+// where the recommendation really changes, and "wins if" is said only when
+// lifting the exclusion makes the runner-up the choice.
 func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, out float64) *RunnerUp {
 	other := func(c *Candidate) bool { return c.Kind != choice.Kind }
 	ru := cheapest(cs, func(c *Candidate) bool { return other(c) && !c.Excluded() })
@@ -93,18 +99,19 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 	if ru != nil {
 		res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: CritCost}
 		res.Flip = fmt.Sprintf("costs $%s over %d months, %.0f%% more", money(ru.TotalUSD), p.HorizonMonths, 100*(ru.TotalUSD/choice.TotalUSD-1))
-		if v, below, ok := crossover(p, choice, ru, in, out); ok {
-			dir := "above"
-			if below {
-				dir = "below"
-			}
-			res.Flip += fmt.Sprintf("; it becomes cheaper %s %s tokens a month (now %s)", dir, tokens(v), tokens(in+out))
-		} else {
-			res.Flip += "; it stays dearer at any volume from 1/100 to 100 times today's"
+		if math.Abs(ru.TotalUSD-choice.TotalUSD) < 0.005 {
+			// cheapest keeps the first of equals: APIs are listed before
+			// self-hosting, which is then not worth its risk.
+			res.Flip = fmt.Sprintf("costs the same, $%s over %d months: at a tie the candidate listed first (an API before self-hosting, self-hosting before a hybrid) is chosen", money(ru.TotalUSD), p.HorizonMonths)
 		}
+		res.VolumeFlips = r.volumeFlips(p, choice.Name)
+		res.Flip += "; " + r.volumeFlipText(res.VolumeFlips, ru.Name)
 		return res
 	}
 	ru = cheapest(cs, func(c *Candidate) bool { return other(c) && c.Excluded() })
+	if ru == nil {
+		ru = cheapest(cs, func(c *Candidate) bool { return c != choice && c.Excluded() })
+	}
 	if ru == nil {
 		return nil
 	}
@@ -114,54 +121,99 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 	if ru.TotalUSD < choice.TotalUSD {
 		res.Flip += fmt.Sprintf(" (it would cost $%s, %.1f× less)", money(ru.TotalUSD), choice.TotalUSD/ru.TotalUSD)
 	}
-	if e.Flip != "" {
-		res.Flip += "; it " + e.Flip
-	} else {
+	if e.Flip == "" {
 		res.Flip += "; no price or volume changes this: only lifting the constraint would"
+		return res
+	}
+	res.Flip += "; it " + e.Flip
+	if e.lift == nil {
+		return res
+	}
+	switch got := r.whatIf(p, 1, e.lift); got {
+	case ru.Name:
+		res.Flip += ", and then wins"
+	case choice.Name:
+		if len(ru.Exclusions) > 1 {
+			res.Flip += fmt.Sprintf(", but would still be ruled out by %s (%s)", ru.Exclusions[1].Criterion, ru.Exclusions[1].Reason)
+		} else {
+			res.Flip += fmt.Sprintf(", but %s would still be chosen", choice.Name)
+		}
+	case "":
+		res.Flip += ", but no candidate would then be eligible"
+	default:
+		res.Flip += fmt.Sprintf("; the recommendation would then be %s", got)
 	}
 	return res
 }
 
-// crossover finds the monthly volume (at today's mix, growth included)
-// nearest today's at which b's horizon total equals a's: below reports
-// whether b wins below it.
-func crossover(p *Profile, a, b *Candidate, in, out float64) (volume float64, below, ok bool) {
-	diff := func(k float64) float64 {
-		ma := a.cm.project(in*k, out*k, p.Workload.GrowthPerMonth, a.SelfHostedShare, p.HorizonMonths)
-		mb := b.cm.project(in*k, out*k, p.Workload.GrowthPerMonth, b.SelfHostedShare, p.HorizonMonths)
-		return mb[len(mb)-1].CumulativeUSD - ma[len(ma)-1].CumulativeUSD
-	}
-	d1 := diff(1)
-	// Scan outwards from k = 1 in both directions, nearest first.
-	const steps = 200
-	prevLo, prevHi := 1.0, 1.0
-	for i := 1; i <= steps; i++ {
-		f := math.Pow(100, float64(i)/steps)
-		for _, k := range []float64{1 / f, f} {
-			prev := prevHi
-			if k < 1 {
-				prev = prevLo
+// VolumeFlip is a monthly volume at which the recommendation changes.
+type VolumeFlip struct {
+	// Direction is "below" or "above": the recommendation is To at any
+	// volume just beyond TokensPerMonth in that direction.
+	Direction      string  `json:"direction"`
+	TokensPerMonth float64 `json:"tokens_per_month"`
+	To             string  `json:"to"`
+}
+
+// volumeFlips scans the month-1 volume from today's down to 1/100 and up
+// to 100 times, deciding again at each (mix, peak and base rates kept,
+// growth included), and returns in each direction the nearest volume at
+// which the choice changes, found by bisection.
+func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
+	const steps = 120
+	var flips []VolumeFlip
+	for _, dir := range []string{"below", "above"} {
+		prev := 1.0
+		for i := 1; i <= steps; i++ {
+			k := math.Pow(100, float64(i)/steps)
+			if dir == "below" {
+				k = 1 / k
 			}
-			if d := diff(k); (d < 0) != (d1 < 0) {
-				lo, hi := prev, k
-				for range 60 {
-					mid := math.Sqrt(lo * hi)
-					if (diff(mid) < 0) == (d1 < 0) {
-						lo = mid
-					} else {
-						hi = mid
-					}
+			got := r.whatIf(p, k, nil)
+			if got == choice {
+				prev = k
+				continue
+			}
+			// The boundary is between prev (choice) and k (got).
+			lo, hi := prev, k
+			for range 50 {
+				mid := math.Sqrt(lo * hi)
+				if g := r.whatIf(p, mid, nil); g == choice {
+					lo = mid
+				} else {
+					hi, got = mid, g
 				}
-				return hi * (in + out), k < 1, true
+				if math.Abs(hi/lo-1) < 1e-7 {
+					break
+				}
 			}
-			if k < 1 {
-				prevLo = k
-			} else {
-				prevHi = k
-			}
+			flips = append(flips, VolumeFlip{Direction: dir, TokensPerMonth: hi * (r.in + r.out), To: got})
+			break
 		}
 	}
-	return 0, false, false
+	return flips
+}
+
+func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
+	held := "at today's input:output mix"
+	if r.peakAbs > 0 {
+		held += " and peak rate"
+	}
+	if len(flips) == 0 {
+		return fmt.Sprintf("no volume from 1/100 to 100 times today's (%s) changes the recommendation", held)
+	}
+	var parts []string
+	for _, f := range flips {
+		to := f.To
+		switch {
+		case f.To == runnerUp:
+			to = "it"
+		case f.To == "":
+			to = "no candidate"
+		}
+		parts = append(parts, fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", to, f.Direction, preciseTokens(f.TokensPerMonth)))
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(" (now %s, %s)", tokens(r.in+r.out), held)
 }
 
 // explain fills Criteria and Recommendation.
@@ -296,7 +348,7 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		}
 	}
 	if r.BreakEven.Found {
-		cost.Finding += fmt.Sprintf("; self-hosting all traffic breaks even at %s tokens a month (now %s)", tokens(r.BreakEven.TokensPerMonth), tokens(r.BreakEven.CurrentTokensPerMonth))
+		cost.Finding += fmt.Sprintf("; self-hosting all traffic breaks even at %s tokens a month (now %s)", preciseTokens(r.BreakEven.TokensPerMonth), tokens(r.BreakEven.CurrentTokensPerMonth))
 	}
 	for _, c := range []*Criterion{&ds, &co, &q, &cu, &bu, &cost, &ex} {
 		c.Decisive = isDecisive(c.Name)

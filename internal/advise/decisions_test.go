@@ -3,7 +3,9 @@ package advise
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -215,25 +217,27 @@ func TestQualityThresholdAndFlip(t *testing.T) {
 	if r.Recommendation.Scenario != ScenarioProprietary || decidedBy(r) != CritQuality {
 		t.Fatalf("%q by %q", r.Recommendation.Scenario, decidedBy(r))
 	}
-	if ru := r.RunnerUp; ru == nil || ru.LostOn != CritQuality || !strings.Contains(ru.Flip, "qualifies if mixtral-8x7b reaches 70.0%") || !strings.Contains(ru.Flip, "3.1× less") {
+	if ru := r.RunnerUp; ru == nil || ru.LostOn != CritQuality || !strings.Contains(ru.Flip, "qualifies if mixtral-8x7b reaches 70%") || !strings.Contains(ru.Flip, "3.1× less") {
 		t.Errorf("runner-up %+v", r.RunnerUp)
 	}
 	// Without the minimum, the 21.9 pp gap (> max_gap_pp 5) still keeps the
-	// traffic on the API, and the flip names the gap.
+	// traffic on the API, and the flip names the gap; deciding again with
+	// the gap at 5 pts makes self-hosting (3.1× cheaper) the choice, so it
+	// "wins".
 	p.Quality.MinAccuracy = 0
 	r = run(t, p, func(o *Options) { o.Evals = []*eval.Report{ev} })
-	if ru := r.RunnerUp; r.Recommendation.Scenario != ScenarioProprietary || ru == nil || !strings.Contains(ru.Flip, "wins if the quality gap is below 5 pts (now 21.9)") {
+	if ru := r.RunnerUp; r.Recommendation.Scenario != ScenarioProprietary || ru == nil || !strings.Contains(ru.Flip, "it qualifies if the quality gap is at most 5 pts (now 21.9), and then wins") {
 		t.Errorf("%s; runner-up %+v", r.Recommendation.Summary, ru)
 	}
 	// Without evals cost decides, and the runner-up's flip is a volume:
 	// GPT-4 costs $40 per million tokens at this 2:1 mix, the GPU $1,963.70,
-	// so the API is cheaper below 1,963.70 / 40 × 1e6 ≈ 49 M tokens a month
-	// (set-up is 0; growth 0).
+	// so the API is cheaper below 1,963.70 / 40 × 1e6 = 49.0925 M tokens a
+	// month (set-up is 0; growth 0), given to four digits.
 	r = run(t, p)
 	if r.Recommendation.Scenario != ScenarioSelfHosted || decidedBy(r) != CritCost {
 		t.Fatalf("%s", r.Recommendation.Summary)
 	}
-	if ru := r.RunnerUp; ru == nil || !strings.Contains(ru.Flip, "becomes cheaper below 49 M tokens a month (now 150 M)") {
+	if ru := r.RunnerUp; ru == nil || !strings.Contains(ru.Flip, "it becomes the recommendation below 49.09 M tokens a month (now 150 M") {
 		t.Errorf("runner-up %+v", r.RunnerUp)
 	}
 }
@@ -268,5 +272,43 @@ func TestJSONListsEveryCandidate(t *testing.T) {
 		if strings.Contains(c.Name, "gpt-4o") && (len(c.Exclusions) == 0 || c.Exclusions[0].Reason == "") {
 			t.Errorf("%s has no exclusion reason", c.Name)
 		}
+	}
+}
+
+// flipClaim matches a volume flip in a runner-up's text, old or new wording.
+var flipClaim = regexp.MustCompile(`(above|below) ([\d.]+) ?([KMBT]?) tokens a month`)
+
+// Every volume at which the runner-up's text says the recommendation
+// changes holds when only the profile's volumes are edited: at 0.99 × X
+// on the far side the choice is another candidate, at 1.01 × X on the near
+// side it is today's. Before the fix the crossover compared two candidates'
+// totals with the peak scaled alike and printed two digits: the bank was
+// told self-hosting wins "below 1.7 B tokens a month", yet at 1.68 B and
+// 1.72 B the hybrid stays the choice (the true change is above 6.573 B).
+func TestVolumeFlipsHoldEitherSide(t *testing.T) {
+	names := append(slices.Clone(exampleProfiles), "peaky-chat", "public-agency", "ecommerce", "budget-cut", "tie-point", "open-only", "legal-firm")
+	unit := map[string]float64{"": 1, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			r := run(t, loadExample(t, name))
+			if r.RunnerUp == nil {
+				return
+			}
+			for _, m := range flipClaim.FindAllStringSubmatch(r.RunnerUp.Flip, -1) {
+				v, _ := strconv.ParseFloat(m[2], 64)
+				x := v * unit[m[3]]
+				for _, f := range []float64{0.99, 1.01} {
+					p := loadExample(t, name)
+					k := x * f / (r.InputTokens + r.OutputTokens)
+					p.Workload.InputTokensPerMonth *= k
+					p.Workload.OutputTokensPerMonth *= k
+					got := run(t, p).Recommendation.Candidate
+					beyond := (f < 1) == (m[1] == "below")
+					if beyond == (got == r.Recommendation.Candidate) {
+						t.Errorf("%q: at %.4g tokens (%g × X) the choice is %q (today %q)", m[0], x*f, f, got, r.Recommendation.Candidate)
+					}
+				}
+			}
+		})
 	}
 }

@@ -156,10 +156,10 @@ func breakEvenText(r *Report) string {
 	if !be.Found {
 		return "Break-even: none (" + be.Note + ")."
 	}
-	s := fmt.Sprintf("Break-even: self-hosting all traffic costs less than the API from %s tokens a month (now %s).",
-		tokens(be.TokensPerMonth), tokens(be.CurrentTokensPerMonth))
+	s := fmt.Sprintf("Break-even: self-hosting all traffic costs no more a month than the API from %s tokens a month (now %s; input:output mix and peak rate as today).",
+		preciseTokens(be.TokensPerMonth), tokens(be.CurrentTokensPerMonth))
 	if be.PaybackMonth > 0 {
-		s += fmt.Sprintf(" Including set-up, self-hosting is cheaper in total from month %d.", be.PaybackMonth)
+		s += fmt.Sprintf(" Including set-up, self-hosting costs no more in total from month %d.", be.PaybackMonth)
 	} else {
 		s += fmt.Sprintf(" Including set-up, it is not cheaper in total within %d months.", r.HorizonMonths)
 	}

@@ -168,10 +168,13 @@ func (m *costModel) project(in, out, growth, share float64, months int) []Month 
 
 // breakEven is the smallest monthly token volume (at the workload's
 // input:output mix) at which self-hosting everything costs no more per
-// month than the API, set-up excluded. ok is false when the API stays
-// cheaper at any volume (its price per token is below the marginal GPU
-// cost) or a kind of model is missing.
-func (m *costModel) breakEven(inShare float64) (tokens float64, ok bool) {
+// month than the API, set-up excluded. peak is the peak output tokens/s,
+// held as the profile gives it whatever the volume (0: none given, the
+// GPUs are sized for the average rate), so that the figure is what
+// `fulcrum advise` finds when only the profile's volumes are changed. ok
+// is false when the API stays cheaper at any volume (its price per token
+// is below the marginal GPU cost) or a kind of model is missing.
+func (m *costModel) breakEven(inShare, peak float64) (tokens float64, ok bool) {
 	if !m.hasAPI || !m.hasOpen {
 		return 0, false
 	}
@@ -179,21 +182,21 @@ func (m *costModel) breakEven(inShare float64) (tokens float64, ok bool) {
 	if blended <= 0 {
 		return 0, false
 	}
-	outPerToken := 1 - inShare
-	// Demand in output tokens/s per token per month, and the volume one
-	// replica carries at the target utilisation.
-	d := math.Max(outPerToken*m.peakRatio, outPerToken/SecondsPerMonth)
-	perReplica := m.open.OutputTokensPerSecond * m.util / d
+	// Average output tokens/s per token a month, and the output tokens/s
+	// one replica carries at the target utilisation.
+	avg := (1 - inShare) / SecondsPerMonth
+	capacity := m.open.OutputTokensPerSecond * m.util
+	perReplica := capacity / avg // monthly tokens one replica carries on average
 	gpuPerReplica := GPUMonthlyUSD(m.gpuHourly, m.open.GPUsPerReplica)
-	if gpuPerReplica/perReplica*1e6 >= blended {
-		return 0, false // each extra replica costs more than the tokens it carries
-	}
 	fixed := m.staff + m.other + m.selfTraining - m.apiTraining
-	for k := m.minRep; k < 1e6; k++ {
+	// The fleet that the peak alone needs serves every volume whose average
+	// stays below the peak; beyond that, replicas are added for the average.
+	first := max(m.minRep, int(math.Ceil(peak/capacity-1e-9)))
+	for k := first; k < first+1e6; k++ {
 		self := fixed + float64(k)*gpuPerReplica
 		v := BreakEvenTokens(self, blended)
 		lo := float64(k-1) * perReplica
-		if k == m.minRep {
+		if k == first {
 			lo = 0
 		}
 		hi := float64(k) * perReplica
@@ -202,6 +205,8 @@ func (m *costModel) breakEven(inShare float64) (tokens float64, ok bool) {
 			return lo, true // the API bill jumps past the fleet cost at a step
 		case v <= hi:
 			return v, true
+		case gpuPerReplica/perReplica*1e6 >= blended:
+			return 0, false // each extra replica costs more than the tokens it carries
 		}
 	}
 	return 0, false

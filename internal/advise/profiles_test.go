@@ -1,0 +1,243 @@
+package advise
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/eval"
+)
+
+func evalOf(scores map[string]float64) *eval.Report {
+	r := &eval.Report{Suite: "own"}
+	for m, a := range scores {
+		r.Models = append(r.Models, eval.ModelSummary{Model: m, Accuracy: a, Cases: 200})
+	}
+	slices.SortFunc(r.Models, func(a, b eval.ModelSummary) int { return strings.Compare(a.Model, b.Model) })
+	return r
+}
+
+func withEvals(scores map[string]float64) func(*Options) {
+	return func(o *Options) { o.Evals = []*eval.Report{evalOf(scores)} }
+}
+
+// checkMonth1 compares candidates' month-1 costs (set-up excluded) with
+// the hand computations.
+func checkMonth1(t *testing.T, r *Report, want map[string]float64) {
+	t.Helper()
+	for name, usd := range want {
+		if got := candidate(t, r, name).FirstMonthUSD; !near(got, usd, 0.005) {
+			t.Errorf("%s: month 1 = %.4f, want %.2f", name, got, usd)
+		}
+	}
+}
+
+// Public agency: residency "eu" (the profile writes mistral's region "EU")
+// and a 75% floor. Month 1 by hand, growth 0, 24 months:
+//
+//	gpt-4o:  600 × $2.50 + 200 × $10   = $3,500 (US: out by residency)
+//	mistral: 600 × $0.50 + 200 × $1.50 = $600
+//	llama-3.1-70b: peak 3 rps × 400 = 1,200 tok/s ≤ 1,728 × 0.7 = 1,209.6: one
+//	  replica of 2 H100 × $3.99 × 730 = $5,825.40, + 1 FTE × $9,000 + $1,000
+//	  = $15,825.40; over 24 months + $30,000 set-up = $409,809.60
+//
+// Evals (by alias "smart" = gpt-4o's eval_model, and "meta-llama/Llama-3.1-70B"
+// without its prefix and case; "claude-x" matches nothing): mistral 72% is
+// below 75%, so quality decides; compliance does not (gpt-4o was never the
+// cheapest). Lifting mistral to 75% makes it the choice again: "and then wins".
+func TestPublicAgencyResidencyAndQualityFloor(t *testing.T) {
+	p := loadExample(t, "public-agency")
+	r := run(t, p)
+	checkMonth1(t, r, map[string]float64{"API gpt-4o": 3500, "API mistral-large-latest": 600, "self-hosted llama-3.1-70b": 15825.40})
+	if c := candidate(t, r, "API mistral-large-latest"); c.Excluded() || !c.Chosen {
+		t.Errorf("mistral (region EU, residency eu) %+v", c.Exclusions)
+	}
+	if decidedBy(r) != CritCost {
+		t.Errorf("without evals decided by %q", decidedBy(r))
+	}
+	r = run(t, p, withEvals(map[string]float64{"smart": 0.88, "mistral-large-latest": 0.72, "meta-llama/Llama-3.1-70B": 0.81, "claude-x": 0.95}))
+	self := candidate(t, r, "self-hosted llama-3.1-70b")
+	if !self.Chosen || !near(self.TotalUSD, 409809.60, 0.01) {
+		t.Fatalf("%s", r.Recommendation.Summary)
+	}
+	if decidedBy(r) != CritQuality {
+		t.Errorf("decided by %q, want quality only", decidedBy(r))
+	}
+	if !slices.Equal(r.UnmatchedEvals, []string{`"claude-x" (suite own)`}) {
+		t.Errorf("unmatched %v", r.UnmatchedEvals)
+	}
+	// The gap is measured against mistral (the allowed API), not gpt-4o.
+	if r.QualityGapPP == nil || !near(*r.QualityGapPP, -9, 1e-9) {
+		t.Errorf("gap %v %v", r.QualityGapPP, r.QualityGapModels)
+	}
+	if ru := r.RunnerUp; ru == nil || ru.Candidate != "API mistral-large-latest" || !strings.Contains(ru.Flip, "qualifies if mistral-large-latest reaches 75%, and then wins") {
+		t.Errorf("runner-up %+v", r.RunnerUp)
+	}
+}
+
+// E-commerce, three classes. Month 1 by hand (3,000 M in, 1,000 M out;
+// API all traffic: mini 3,000 × 0.15 + 1,000 × 0.60 = $1,050, gpt-4o
+// 3,000 × 2.50 + 1,000 × 10 = $17,500). Peak 20 × 250 = 5,000 tok/s, one
+// H100 carries 3,400 × 0.7 = 2,380, at least 2 replicas; staff 0.5 × $12,000
+// + $500 = $6,500:
+//
+//	all self-hosted: ⌈5,000 / 2,380⌉ = 3 GPUs = $5,891.10 + $6,500 = $12,391.10
+//	checkout (20%) self-hosted: 1,000 tok/s → 2 GPUs $3,927.40 + $6,500
+//	  = $10,427.40, + 80% of the API: mini $840 → $11,267.40; gpt-4o $14,000 → $24,427.40
+//	checkout + tagging (50%): 2,500 tok/s → 2 GPUs, + 50%: mini $10,952.40; gpt-4o $19,177.40
+//	checkout + product answers (70%): 3,500 → 2 GPUs, + 30%: mini $10,742.40; gpt-4o $15,677.40
+//
+// With evals gpt-4o 90%, mini 80%, llama 83%: product answers (85%) can go
+// only to gpt-4o, and llama trails gpt-4o by 7 pp (> 5) so tagging cannot
+// go to llama beside it: the one eligible candidate is checkout on llama and
+// the rest on gpt-4o, $24,427.40 a month, $303,128.80 with the $10,000 set-up.
+// Data sensitivity ruled out the cheapest of all (mini alone), quality the
+// cheapest after it (checkout + product answers on llama beside mini).
+func TestEcommerceThreeClasses(t *testing.T) {
+	p := loadExample(t, "ecommerce")
+	r := run(t, p)
+	checkMonth1(t, r, map[string]float64{
+		"API gpt-4o-mini": 1050, "API gpt-4o": 17500, "self-hosted llama-3.1-8b": 12391.10,
+		"hybrid llama-3.1-8b + gpt-4o-mini (checkout support self-hosted)":                    11267.40,
+		"hybrid llama-3.1-8b + gpt-4o (checkout support self-hosted)":                         24427.40,
+		"hybrid llama-3.1-8b + gpt-4o-mini (checkout support, catalogue tagging self-hosted)": 10952.40,
+		"hybrid llama-3.1-8b + gpt-4o (checkout support, catalogue tagging self-hosted)":      19177.40,
+		"hybrid llama-3.1-8b + gpt-4o-mini (checkout support, product answers self-hosted)":   10742.40,
+		"hybrid llama-3.1-8b + gpt-4o (checkout support, product answers self-hosted)":        15677.40,
+	})
+	if decidedBy(r) != CritDataSensitivity || !candidate(t, r, "hybrid llama-3.1-8b + gpt-4o-mini (checkout support, product answers self-hosted)").Chosen {
+		t.Errorf("without evals: %s", r.Recommendation.Summary)
+	}
+	r = run(t, p, withEvals(map[string]float64{"gpt-4o": 0.90, "gpt-4o-mini": 0.80, "llama-3.1-8b": 0.83}))
+	c := candidate(t, r, "hybrid llama-3.1-8b + gpt-4o (checkout support self-hosted)")
+	if !c.Chosen || !near(c.TotalUSD, 303128.80, 0.01) {
+		t.Fatalf("%s", r.Recommendation.Summary)
+	}
+	if decidedBy(r) != "data sensitivity,quality" {
+		t.Errorf("decided by %q", decidedBy(r))
+	}
+	for _, c := range r.Candidates {
+		if !c.Chosen && !c.Excluded() {
+			t.Errorf("%s is eligible", c.Name)
+		}
+		if len(c.Scores) == 0 {
+			t.Errorf("%s has no scores", c.Name)
+		}
+	}
+}
+
+// A budget that rules out the cheapest option passing the quality floor.
+// Month 1 by hand (1,200 M in, 300 M out, growing 3% a month, 24 months):
+//
+//	mini:   1,200 × 0.15 + 300 × 0.60 = $360 (74% < 80%: out on quality)
+//	gpt-4o: 1,200 × 2.50 + 300 × 10 = $6,000; month m = 6,000 × 1.03^(m−1),
+//	        above $10,000 from month 19 (1.03^18 = 1.702): 6 of 24 months, up to
+//	        6,000 × 1.03^23 = $11,841.52; total 6,000 × (1.03^24 − 1) / 0.03
+//	        = $206,558.82
+//	llama-3.1-70b: no peak, average 300 M / 2,628,000 s = 114 tok/s → one
+//	        replica (2 H100 × $2.69 × 730 = $3,927.40) + 0.5 × $10,000 + $500
+//	        = $9,427.40 a month, $226,257.60 over 24 months
+//
+// Quality rules out mini, budget then gpt-4o (the cheapest left): both
+// decided. gpt-4o's flip says the limit that lets it in ($11,842, rounded
+// up), and with that limit it is the choice.
+func TestBudgetRulesOutCheapestQualityPassing(t *testing.T) {
+	p := loadExample(t, "budget-cut")
+	ev := withEvals(map[string]float64{"gpt-4o": 0.88, "gpt-4o-mini": 0.74, "llama-3.1-70b": 0.84})
+	r := run(t, p, ev)
+	checkMonth1(t, r, map[string]float64{"API gpt-4o-mini": 360, "API gpt-4o": 6000, "self-hosted llama-3.1-70b": 9427.40})
+	g := candidate(t, r, "API gpt-4o")
+	if !near(g.TotalUSD, 206558.82, 0.01) || g.OverBudgetMonths != 6 || !near(g.LastMonthUSD, 11841.52, 0.01) {
+		t.Errorf("gpt-4o total %.2f, %d months over, last %.2f", g.TotalUSD, g.OverBudgetMonths, g.LastMonthUSD)
+	}
+	self := candidate(t, r, "self-hosted llama-3.1-70b")
+	if !self.Chosen || !near(self.TotalUSD, 226257.60, 0.01) || decidedBy(r) != "quality,budget" {
+		t.Fatalf("decided by %q: %s", decidedBy(r), r.Recommendation.Summary)
+	}
+	if len(g.Exclusions) != 1 || g.Exclusions[0].Flip != "qualifies with a monthly limit of $11,842" {
+		t.Fatalf("gpt-4o exclusions %+v", g.Exclusions)
+	}
+	p.Budget.MonthlyLimitUSD = 11842
+	if r := run(t, p, ev); !candidate(t, r, "API gpt-4o").Chosen {
+		t.Errorf("with the limit the flip names: %s", r.Recommendation.Summary)
+	}
+}
+
+// Exactly at a tie: $1,000 + 115 × $4 = $1,460 on the API, $2 × 730 h =
+// $1,460 for the GPU, every month. The first listed (the API) is chosen and
+// the runner-up says it costs the same, not "0% more"; break-even is the
+// current volume, 1,460 / ((1,000 × 1 + 115 × 4) / 1,115) × 1e6 = 1.115 B,
+// and any volume above it flips the choice. Payback is month 1 ("no more",
+// not "cheaper").
+func TestTiePoint(t *testing.T) {
+	r := run(t, loadExample(t, "tie-point"))
+	checkMonth1(t, r, map[string]float64{"API house-api": 1460, "self-hosted llama-3.1-8b": 1460})
+	if !candidate(t, r, "API house-api").Chosen || decidedBy(r) != CritCost {
+		t.Fatalf("%s", r.Recommendation.Summary)
+	}
+	ru := r.RunnerUp
+	if ru == nil || !strings.Contains(ru.Flip, "costs the same, $17,520 over 12 months") || !strings.Contains(ru.Flip, "it becomes the recommendation above 1.115 B tokens a month") {
+		t.Errorf("runner-up %+v", ru)
+	}
+	if !r.BreakEven.Found || !near(r.BreakEven.TokensPerMonth, 1.115e9, 1) {
+		t.Errorf("break-even %+v", r.BreakEven)
+	}
+	if s := breakEvenText(r); !strings.Contains(s, "no more in total from month 1") {
+		t.Errorf("%s", s)
+	}
+}
+
+// Only open candidates, all traffic classified. Peak 4 × 500 = 2,000 tok/s;
+// staff 1 × $11,000 + $800:
+//
+//	8B:  1,518 × 0.7 = 1,062.6 a replica → 2 A100 × $1.39 × 730 = $2,029.40 → $13,829.40
+//	70B: 1,728 × 0.7 = 1,209.6 → 2 replicas × 2 H100 × $1,963.70 = $7,854.80 → $19,654.80
+//
+// With the 8B at 66% (< 70%) the 70B is chosen; the runner-up is the
+// excluded 8B (there is no other kind), and lifting it to 70% makes it win.
+func TestOpenOnly(t *testing.T) {
+	p := loadExample(t, "open-only")
+	r := run(t, p)
+	checkMonth1(t, r, map[string]float64{"self-hosted llama-3.1-8b": 13829.40, "self-hosted llama-3.1-70b": 19654.80})
+	if !candidate(t, r, "self-hosted llama-3.1-8b").Chosen || decidedBy(r) != CritCost {
+		t.Errorf("%s", r.Recommendation.Summary)
+	}
+	r = run(t, p, withEvals(map[string]float64{"llama-3.1-8b": 0.66, "llama-3.1-70b": 0.79}))
+	if !candidate(t, r, "self-hosted llama-3.1-70b").Chosen || decidedBy(r) != CritQuality {
+		t.Fatalf("%s", r.Recommendation.Summary)
+	}
+	if ru := r.RunnerUp; ru == nil || !strings.Contains(ru.Flip, "qualifies if llama-3.1-8b reaches 70%, and then wins") {
+		t.Errorf("runner-up %+v", ru)
+	}
+}
+
+// Only the class that must be fine-tuned pays fine-tuned prices; the open
+// model pays in-house training only when it serves that class. Month 1 by
+// hand (400 M in, 100 M out; contract drafting 25% must be fine-tuned):
+//
+//	gpt-4o-mini: drafting 0.25 × (400 × 0.30 + 100 × 1.20) = $60, the rest
+//	  0.75 × (400 × 0.15 + 100 × 0.60) = $90, training 20 M × $3 = $60 → $210
+//	  (before the fix every class paid fine-tuned prices: $300)
+//	llama-3.1-8b: 1 A100 × $1.39 × 730 = $1,014.70 + 0.5 × $13,000 + $300 = $7,814.70,
+//	  + $600 in-house training when it serves drafting
+//	hybrid, drafting on llama: 0.75 × $120 = $90 on mini (no training) + $8,414.70 = $8,504.70
+//	hybrid, general on llama: $60 + $60 training on mini + $7,814.70 = $7,934.70
+//	groq (no fine-tuning offer): 400 × 0.05 + 100 × 0.08 = $28, out on customisation
+//
+// Hosted fine-tuning ($210) beats self-hosting ($8,414.70): customisation
+// decided (groq alone was cheapest).
+func TestFineTuningPricedByClass(t *testing.T) {
+	r := run(t, loadExample(t, "legal-firm"))
+	checkMonth1(t, r, map[string]float64{
+		"API gpt-4o-mini": 210, "API groq-llama-3.1-8b": 28, "self-hosted llama-3.1-8b": 8414.70,
+		"hybrid llama-3.1-8b + gpt-4o-mini (contract drafting self-hosted)":       8504.70,
+		"hybrid llama-3.1-8b + gpt-4o-mini (general questions self-hosted)":       7934.70,
+		"hybrid llama-3.1-8b + groq-llama-3.1-8b (contract drafting self-hosted)": 0.75*28 + 8414.70,
+	})
+	if !candidate(t, r, "API gpt-4o-mini").Chosen || decidedBy(r) != CritCustomisation {
+		t.Errorf("decided by %q: %s", decidedBy(r), r.Recommendation.Summary)
+	}
+	if got := candidate(t, r, "hybrid llama-3.1-8b + gpt-4o-mini (contract drafting self-hosted)").FineTuningUSDMonth; !near(got, 600, 1e-9) {
+		t.Errorf("fine-tuning with drafting on llama: %v, want 600 (in-house only)", got)
+	}
+}

@@ -492,7 +492,11 @@ func (r *Report) Scenario(name string) *Scenario {
 
 func (r *Report) breakEven(m *costModel, in, out float64) {
 	b := BreakEven{CurrentTokensPerMonth: in + out}
-	b.TokensPerMonth, b.Found = m.breakEven(in/(in+out), r.peakAbs)
+	inShare := 0.75 // no traffic today: the 3:1 mix of the blended price
+	if in+out > 0 {
+		inShare = in / (in + out)
+	}
+	b.TokensPerMonth, b.Found = m.breakEven(inShare, r.peakAbs)
 	switch {
 	case !m.hasAPI || !m.hasOpen:
 		b.Note = "needs both an allowed proprietary and an open candidate"

@@ -385,6 +385,14 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly_usd: 1}]}\n", "output_tokens_per_second"},
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly_usd: 1, output_tokens_per_second: 9}]}\n", "staff_cost_usd_month"},
 		{"wrkload: {}\n", "wrkload"},
+		{"workload: {output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\n", "workload.input_tokens_per_month: required (0 for no traffic)"},
+		// Before, a negative input volume was reported under output_tokens_per_month.
+		{"workload: {input_tokens_per_month: -5, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\n", "workload.input_tokens_per_month: must not be negative, not -5"},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: .nan}\ncandidates: {proprietary: [{model: x}]}\n", "workload.output_tokens_per_month: must be a finite number, not NaN"},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x, input_per_million: .inf}]}\n", "candidates.proprietary[0].input_per_million: must be a finite number"},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nquality: {max_gap_pp: -3}\n", "quality.max_gap_pp: must not be negative"},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nbudget: {monthly_limit_usd: -1}\n", "budget.monthly_limit_usd: must not be negative"},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.5}, {name: b, share: 0.3}]\n", "workloads: shares must sum to 1, not 0.8"},
 	}
 	for _, tt := range tests {
 		_, err := ParseProfile([]byte(tt.yaml))

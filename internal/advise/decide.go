@@ -160,6 +160,9 @@ type VolumeFlip struct {
 // growth included), and returns in each direction the nearest volume at
 // which the choice changes, found by bisection.
 func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
+	if r.in+r.out == 0 {
+		return nil // no multiple of nothing is a different volume
+	}
 	const steps = 120
 	var flips []VolumeFlip
 	for _, dir := range []string{"below", "above"} {
@@ -198,6 +201,9 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 	held := "at today's input:output mix"
 	if r.peakAbs > 0 {
 		held += " and peak rate"
+	}
+	if r.in+r.out == 0 {
+		return "no traffic today: set the expected volume to compare at it"
 	}
 	if len(flips) == 0 {
 		return fmt.Sprintf("no volume from 1/100 to 100 times today's (%s) changes the recommendation", held)

@@ -244,7 +244,20 @@ func ParseProfile(b []byte) (*Profile, error) {
 		return nil, err
 	}
 	p.applyDefaults()
-	return &p, p.validate()
+	err := p.validate()
+	// The volumes may be 0 (no traffic yet: the API costs nothing) but
+	// must be written: a profile without them is unfinished, not empty.
+	var raw struct {
+		Workload map[string]any `yaml:"workload"`
+	}
+	if yaml.Unmarshal(b, &raw) == nil {
+		for _, k := range []string{"input_tokens_per_month", "output_tokens_per_month"} {
+			if _, ok := raw.Workload[k]; !ok {
+				err = errors.Join(err, fmt.Errorf("workload.%s: required (0 for no traffic)", k))
+			}
+		}
+	}
+	return &p, err
 }
 
 func (p *Profile) applyDefaults() {
@@ -274,6 +287,50 @@ func (p *Profile) applyDefaults() {
 	}
 }
 
+type number struct {
+	path string
+	v    float64
+}
+
+// numbers are the profile's numeric fields with their paths.
+func (p *Profile) numbers() []number {
+	w := p.Workload
+	ns := []number{
+		{"data.private_share", p.Data.PrivateShare},
+		{"customisation.training_tokens_per_month", p.Customisation.TrainingTokensPerMonth},
+		{"customisation.self_hosted_training_usd_month", p.Customisation.SelfHostedTrainingUSDMonth},
+		{"expertise.ml_staff", p.Expertise.MLStaff}, {"expertise.infra_staff", p.Expertise.InfraStaff},
+		{"expertise.staff_cost_usd_month", p.Expertise.StaffCostUSDMonth},
+		{"budget.monthly_limit_usd", p.Budget.MonthlyLimitUSD},
+		{"workload.input_tokens_per_month", w.InputTokensPerMonth}, {"workload.output_tokens_per_month", w.OutputTokensPerMonth},
+		{"workload.peak_rps", w.PeakRPS}, {"workload.output_tokens_per_request", w.OutputTokensPerRequest},
+		{"workload.base_rps", w.BaseRPS}, {"workload.peak_hours_per_day", w.PeakHoursPerDay},
+		{"workload.growth_per_month", w.GrowthPerMonth},
+		{"self_hosting.staff_fte", *p.SelfHosting.StaffFTE}, {"self_hosting.setup_usd", p.SelfHosting.SetupUSD},
+		{"self_hosting.other_fixed_usd_month", p.SelfHosting.OtherFixedUSDMonth},
+		{"self_hosting.target_utilisation", p.SelfHosting.TargetUtilisation},
+		{"hybrid.routed_share", p.Hybrid.RoutedShare},
+		{"quality.max_gap_pp", p.Quality.MaxGapPP}, {"quality.min_accuracy", p.Quality.MinAccuracy},
+	}
+	for i, c := range p.Candidates.Proprietary {
+		path := fmt.Sprintf("candidates.proprietary[%d].", i)
+		ns = append(ns, number{path + "input_per_million", c.InputPerMillion}, number{path + "output_per_million", c.OutputPerMillion})
+		if f := c.FineTuning; f != nil {
+			ns = append(ns, number{path + "fine_tuning.training_per_million", f.TrainingPerMillion},
+				number{path + "fine_tuning.input_per_million", f.InputPerMillion}, number{path + "fine_tuning.output_per_million", f.OutputPerMillion})
+		}
+	}
+	for i, c := range p.Candidates.Open {
+		path := fmt.Sprintf("candidates.open[%d].", i)
+		ns = append(ns, number{path + "gpu_hourly_usd", c.GPUHourlyUSD}, number{path + "output_tokens_per_second", c.OutputTokensPerSecond})
+	}
+	for i, w := range p.Workloads {
+		path := fmt.Sprintf("workloads[%d].", i)
+		ns = append(ns, number{path + "share", w.Share}, number{path + "min_accuracy", w.MinAccuracy})
+	}
+	return ns
+}
+
 func (p *Profile) validate() error {
 	var errs []error
 	add := func(path, f string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(f, a...))) }
@@ -290,8 +347,17 @@ func (p *Profile) validate() error {
 		add("data.private_share", "sensitive classes are listed: say which share of traffic carries them")
 	}
 	w := p.Workload
-	if w.InputTokensPerMonth < 0 || w.OutputTokensPerMonth <= 0 {
-		add("workload.output_tokens_per_month", "required and positive (input_tokens_per_month must not be negative)")
+	// A number YAML reads as .nan or .inf would turn every cost into NaN.
+	for _, f := range p.numbers() {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			add(f.path, "must be a finite number, not %g", f.v)
+		}
+	}
+	if w.InputTokensPerMonth < 0 {
+		add("workload.input_tokens_per_month", "must not be negative, not %g", w.InputTokensPerMonth)
+	}
+	if w.OutputTokensPerMonth < 0 {
+		add("workload.output_tokens_per_month", "must not be negative, not %g", w.OutputTokensPerMonth)
 	}
 	if w.PeakRPS < 0 || w.OutputTokensPerRequest < 0 {
 		add("workload.peak_rps", "must not be negative")
@@ -326,6 +392,9 @@ func (p *Profile) validate() error {
 		if c.InputPerMillion < 0 || c.OutputPerMillion < 0 {
 			add(fmt.Sprintf("candidates.proprietary[%d]", i), "prices must not be negative")
 		}
+		if f := c.FineTuning; f != nil && (f.TrainingPerMillion < 0 || f.InputPerMillion < 0 || f.OutputPerMillion < 0) {
+			add(fmt.Sprintf("candidates.proprietary[%d].fine_tuning", i), "prices must not be negative")
+		}
 	}
 	for i, c := range p.Candidates.Open {
 		path := fmt.Sprintf("candidates.open[%d]", i)
@@ -352,6 +421,12 @@ func (p *Profile) validate() error {
 	}
 	if u := p.SelfHosting.TargetUtilisation; u <= 0 || u > 1 {
 		add("self_hosting.target_utilisation", "must be in (0, 1]")
+	}
+	if p.Quality.MaxGapPP < 0 {
+		add("quality.max_gap_pp", "must not be negative, not %g", p.Quality.MaxGapPP)
+	}
+	if p.Budget.MonthlyLimitUSD < 0 {
+		add("budget.monthly_limit_usd", "must not be negative (0: no limit), not %g", p.Budget.MonthlyLimitUSD)
 	}
 	share("hybrid.routed_share", p.Hybrid.RoutedShare)
 	share("quality.min_accuracy", p.Quality.MinAccuracy)

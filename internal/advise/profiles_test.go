@@ -241,3 +241,27 @@ func TestFineTuningPricedByClass(t *testing.T) {
 		t.Errorf("fine-tuning with drafting on llama: %v, want 600 (in-house only)", got)
 	}
 }
+
+// Zero and huge volumes. With no traffic the APIs cost $0 and are chosen;
+// the runner-up names no volume (no multiple of nothing differs). At 10
+// trillion tokens a month (3:1) on the tie profile's prices: API 7.5e12 ×
+// $1 + 2.5e12 × $4 per million = $17.5 M a month; self-hosted needs
+// ⌈2.5e12 / 2,628,000 s / (3,400 × 0.7)⌉ = ⌈951,294 / 2,380⌉ = 400 GPUs ×
+// $1,460 = $584,000.
+func TestZeroAndHugeVolume(t *testing.T) {
+	p := loadExample(t, "tie-point")
+	p.Workload.InputTokensPerMonth, p.Workload.OutputTokensPerMonth = 0, 0
+	r := run(t, p)
+	if !candidate(t, r, "API house-api").Chosen || candidate(t, r, "API house-api").TotalUSD != 0 {
+		t.Errorf("zero volume: %s", r.Recommendation.Summary)
+	}
+	if ru := r.RunnerUp; ru == nil || !strings.Contains(ru.Flip, "no traffic today") || strings.Contains(r.Recommendation.Summary, "NaN") {
+		t.Errorf("zero volume runner-up %+v", ru)
+	}
+	p.Workload.InputTokensPerMonth, p.Workload.OutputTokensPerMonth = 7.5e12, 2.5e12
+	r = run(t, p)
+	checkMonth1(t, r, map[string]float64{"API house-api": 17.5e6, "self-hosted llama-3.1-8b": 584000})
+	if c := candidate(t, r, "self-hosted llama-3.1-8b"); !c.Chosen || c.GPUsAtStart != 400 {
+		t.Errorf("huge volume: %s", r.Recommendation.Summary)
+	}
+}

@@ -2,6 +2,7 @@ package advise
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -67,10 +68,23 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 					s = &ModelScore{Model: c.model}
 					r.scores[c.model] = s
 				}
-				// Accuracy weighted by cases over the matched results.
+				// A failed call says nothing about the model's answers: the
+				// eval counts it as a wrong answer (passed ÷ cases), the
+				// advisor scores the answered cases only (passed ÷ answered)
+				// and says so.
+				answered := m.Cases - m.Errors
+				passed := m.Accuracy * float64(m.Cases)
+				if n := math.Round(passed); math.Abs(passed-n) < 1e-9 {
+					passed = n // a count: 0.56 × 100 is 56, not 56.000000000000007
+				}
+				if m.Errors > 0 {
+					r.Notes = append(r.Notes, fmt.Sprintf("Eval result %q (suite %s): %d of %d calls failed; its accuracy is taken over the %d answered cases (%.1f%%, not %.1f%%).",
+						m.Model, e.Suite, m.Errors, m.Cases, answered, 100*passed/float64(answered), 100*m.Accuracy))
+				}
+				// Accuracy weighted by answered cases over the matched results.
 				tot := float64(s.Cases) * s.Accuracy
-				s.Cases += m.Cases
-				s.Accuracy = (tot + m.Accuracy*float64(m.Cases)) / float64(s.Cases)
+				s.Cases += answered
+				s.Accuracy = (tot + passed) / float64(s.Cases)
 				if !slices.Contains(s.EvalModels, m.Model) {
 					s.EvalModels = append(s.EvalModels, m.Model)
 				}

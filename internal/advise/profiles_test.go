@@ -265,3 +265,25 @@ func TestZeroAndHugeVolume(t *testing.T) {
 		t.Errorf("huge volume: %s", r.Recommendation.Summary)
 	}
 }
+
+// Failed eval calls are not wrong answers. Open-only profile, 70% floor:
+// llama-3.1-8b answered 80 of 100 cases (20 calls failed) and passed 56,
+// which the eval reports as 56%; over its answers it is 56 / 80 = 70%, so
+// it qualifies (before, the failures ruled it out on quality), and a note
+// says how the figure was taken.
+func TestEvalErrorsAreNotWrongAnswers(t *testing.T) {
+	ev := &eval.Report{Suite: "own", Models: []eval.ModelSummary{
+		{Model: "llama-3.1-8b", Accuracy: 0.56, Cases: 100, Errors: 20},
+		{Model: "llama-3.1-70b", Accuracy: 0.79, Cases: 100},
+	}}
+	r := run(t, loadExample(t, "open-only"), func(o *Options) { o.Evals = []*eval.Report{ev} })
+	if s := r.score("llama-3.1-8b"); s == nil || !near(s.Accuracy, 0.70, 1e-12) || s.Cases != 80 {
+		t.Errorf("score %+v", s)
+	}
+	if !candidate(t, r, "self-hosted llama-3.1-8b").Chosen {
+		t.Errorf("%s", r.Recommendation.Summary)
+	}
+	if !strings.Contains(strings.Join(r.Notes, "\n"), `"llama-3.1-8b" (suite own): 20 of 100 calls failed; its accuracy is taken over the 80 answered cases (70.0%, not 56.0%)`) {
+		t.Errorf("notes %v", r.Notes)
+	}
+}

@@ -148,49 +148,83 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 
 // VolumeFlip is a monthly volume at which the recommendation changes.
 type VolumeFlip struct {
-	// Direction is "below" or "above": the recommendation is To at any
-	// volume just beyond TokensPerMonth in that direction.
+	// Direction is "below" or "above": the recommendation is To just
+	// beyond TokensPerMonth in that direction.
 	Direction      string  `json:"direction"`
 	TokensPerMonth float64 `json:"tokens_per_month"`
 	To             string  `json:"to"`
+	// ForGoodTokensPerMonth, when set, is where the choice stops returning
+	// to today's: GPUs come in whole replicas, so near a crossover the
+	// self-hosted cost steps past the API's and back; beyond it the choice
+	// is Then.
+	ForGoodTokensPerMonth float64 `json:"for_good_tokens_per_month,omitempty"`
+	// Then is the choice beyond the flip's settling range when it differs
+	// from To (another candidate takes over within it).
+	Then string `json:"then,omitempty"`
 }
 
 // volumeFlips scans the month-1 volume from today's down to 1/100 and up
 // to 100 times, deciding again at each (mix, peak and base rates kept,
 // growth included), and returns in each direction the nearest volume at
-// which the choice changes, found by bisection.
+// which the choice changes, found by bisection. It then looks 25% further
+// in steps of 0.25% for a return to today's choice (replica steps) or a
+// third candidate, so that the text never claims a choice that a run 1%
+// beyond the figure contradicts.
 func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
 	if r.in+r.out == 0 {
 		return nil // no multiple of nothing is a different volume
 	}
 	const steps = 120
+	// boundary bisects between a (choice) and b (not), geometric.
+	boundary := func(a, b float64) (float64, string) {
+		got := r.whatIf(p, b, nil)
+		for range 60 {
+			mid := math.Sqrt(a * b)
+			if g := r.whatIf(p, mid, nil); g == choice {
+				a = mid
+			} else {
+				b, got = mid, g
+			}
+			if math.Abs(b/a-1) < 1e-7 {
+				break
+			}
+		}
+		return b, got
+	}
 	var flips []VolumeFlip
 	for _, dir := range []string{"below", "above"} {
+		step := func(k, f float64) float64 {
+			if dir == "below" {
+				return k / f
+			}
+			return k * f
+		}
 		prev := 1.0
 		for i := 1; i <= steps; i++ {
-			k := math.Pow(100, float64(i)/steps)
-			if dir == "below" {
-				k = 1 / k
-			}
-			got := r.whatIf(p, k, nil)
-			if got == choice {
+			k := step(1, math.Pow(100, float64(i)/steps))
+			if r.whatIf(p, k, nil) == choice {
 				prev = k
 				continue
 			}
-			// The boundary is between prev (choice) and k (got).
-			lo, hi := prev, k
-			for range 50 {
-				mid := math.Sqrt(lo * hi)
-				if g := r.whatIf(p, mid, nil); g == choice {
-					lo = mid
-				} else {
-					hi, got = mid, g
+			b, to := boundary(prev, k)
+			f := VolumeFlip{Direction: dir, TokensPerMonth: b * (r.in + r.out), To: to}
+			// Settle: the last return to today's choice within 25%.
+			last, then := 0, to
+			for j := 1; j <= 100; j++ {
+				g := r.whatIf(p, step(b, 1+0.0025*float64(j)), nil)
+				if g == choice {
+					last = j
 				}
-				if math.Abs(hi/lo-1) < 1e-7 {
-					break
-				}
+				then = g
 			}
-			flips = append(flips, VolumeFlip{Direction: dir, TokensPerMonth: hi * (r.in + r.out), To: got})
+			if last > 0 {
+				end, _ := boundary(step(b, 1+0.0025*float64(last)), step(b, 1+0.0025*float64(last+1)))
+				f.ForGoodTokensPerMonth = end * (r.in + r.out)
+				f.Then = r.whatIf(p, step(end, 1.01), nil)
+			} else if then != to {
+				f.Then = then
+			}
+			flips = append(flips, f)
 			break
 		}
 	}
@@ -208,16 +242,26 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 	if len(flips) == 0 {
 		return fmt.Sprintf("no volume from 1/100 to 100 times today's (%s) changes the recommendation", held)
 	}
+	name := func(c string) string {
+		switch c {
+		case runnerUp:
+			return "it"
+		case "":
+			return "no candidate"
+		}
+		return c
+	}
 	var parts []string
 	for _, f := range flips {
-		to := f.To
+		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, preciseTokens(f.TokensPerMonth))
 		switch {
-		case f.To == runnerUp:
-			to = "it"
-		case f.To == "":
-			to = "no candidate"
+		case f.ForGoodTokensPerMonth > 0:
+			t = fmt.Sprintf("the recommendation first changes %s %s tokens a month (to %s), but GPUs come in whole replicas, so today's choice returns in places up to %s tokens, %s which %s is the recommendation",
+				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then))
+		case f.Then != "":
+			t += fmt.Sprintf(" (%s takes over further %s, within 25%%)", f.Then, f.Direction)
 		}
-		parts = append(parts, fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", to, f.Direction, preciseTokens(f.TokensPerMonth)))
+		parts = append(parts, t)
 	}
 	return strings.Join(parts, "; ") + fmt.Sprintf(" (now %s, %s)", tokens(r.in+r.out), held)
 }

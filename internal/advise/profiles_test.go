@@ -287,3 +287,56 @@ func TestEvalErrorsAreNotWrongAnswers(t *testing.T) {
 		t.Errorf("notes %v", r.Notes)
 	}
 }
+
+// Near a crossover the self-hosted cost climbs in whole replicas (month by
+// month, as the volume grows 2% a month) while the API's climbs smoothly,
+// so the choice can flip and flip back within 1%. 1 B tokens a month (3:1),
+// 20% of it fine-tuned, on gpt-4o-mini: 0.8 × (750 × 0.15 + 250 × 0.60) +
+// 0.2 × (750 × 0.30 + 250 × 1.20) = $210 + $105 = $315 in month 1, against
+// llama-3.1-8b (2 H100 at least, peak 7 × 300 = 2,100 tok/s; 1 FTE at
+// $10,000 + $500). Self-hosting is first cheaper at 42.37 B tokens a
+// month, the API again at 42.8 B, self-hosting for good from 42.84 B. Before,
+// the text said only "cheaper above" the first figure, which a run at 1.01
+// times it contradicts; now it names both, and runs either side agree.
+func TestVolumeFlipWithReplicaSteps(t *testing.T) {
+	fte := 1.0
+	p := &Profile{Name: "steps", HorizonMonths: 12,
+		Expertise:   Expertise{StaffCostUSDMonth: 10000},
+		Workload:    Workload{InputTokensPerMonth: 7.5e8, OutputTokensPerMonth: 2.5e8, PeakRPS: 7, OutputTokensPerRequest: 300, GrowthPerMonth: 0.02},
+		SelfHosting: SelfHosting{StaffFTE: &fte, OtherFixedUSDMonth: 500, MinReplicas: 2},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6,
+				FineTuning: &HostedFineTuning{TrainingPerMillion: 3, InputPerMillion: 0.3, OutputPerMillion: 1.2}}},
+			Open: []OpenModel{{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, OutputTokensPerSecond: 3400}},
+		},
+		Workloads: []WorkloadClass{{Name: "a", Share: 0.8}, {Name: "c", Share: 0.2, FineTuning: true}},
+	}
+	p.applyDefaults()
+	r := run(t, p)
+	if len(r.RunnerUp.VolumeFlips) != 1 {
+		t.Fatalf("runner-up %+v", r.RunnerUp)
+	}
+	f := r.RunnerUp.VolumeFlips[0]
+	if f.ForGoodTokensPerMonth == 0 || !strings.Contains(r.RunnerUp.Flip, "the recommendation first changes above "+preciseTokens(f.TokensPerMonth)) ||
+		!strings.Contains(r.RunnerUp.Flip, "returns in places up to "+preciseTokens(f.ForGoodTokensPerMonth)+" tokens, above which it is the recommendation") {
+		t.Fatalf("runner-up %+v", r.RunnerUp)
+	}
+	at := func(v float64) string {
+		q := *p
+		k := v / 1e9
+		q.Workload.InputTokensPerMonth *= k
+		q.Workload.OutputTokensPerMonth *= k
+		return run(t, &q).Recommendation.Candidate
+	}
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0.99 * f.TokensPerMonth, "API gpt-4o-mini"}, {1.0001 * f.TokensPerMonth, "self-hosted llama-3.1-8b"},
+		{0.9999 * f.ForGoodTokensPerMonth, "API gpt-4o-mini"}, {1.01 * f.ForGoodTokensPerMonth, "self-hosted llama-3.1-8b"},
+	} {
+		if got := at(c.v); got != c.want {
+			t.Errorf("at %s tokens: %s, want %s", preciseTokens(c.v), got, c.want)
+		}
+	}
+}

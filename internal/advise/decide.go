@@ -161,6 +161,9 @@ type VolumeFlip struct {
 	// Then is the choice beyond the flip's settling range when it differs
 	// from To (another candidate takes over within it).
 	Then string `json:"then,omitempty"`
+	// UntilTokensPerMonth, when set, ends a window: beyond it (further in
+	// Direction) today's choice is the recommendation again.
+	UntilTokensPerMonth float64 `json:"until_tokens_per_month,omitempty"`
 }
 
 // volumeFlips scans the month-1 volume from today's down to 1/100 and up
@@ -206,23 +209,40 @@ func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
 				prev = k
 				continue
 			}
+			// The nearest change between prev and k, at 0.25% resolution:
+			// replica steps can make short windows a coarse step skips.
+			for x := step(prev, 1.0025); (dir == "above" && x < k) || (dir == "below" && x > k); x = step(x, 1.0025) {
+				if r.whatIf(p, x, nil) != choice {
+					k = x
+					break
+				}
+				prev = x
+			}
 			b, to := boundary(prev, k)
 			f := VolumeFlip{Direction: dir, TokensPerMonth: b * (r.in + r.out), To: to}
-			// Settle: the last return to today's choice within 25%.
-			last, then := 0, to
+			// Settle: re-decide the 25% beyond in steps of 0.25%.
+			last, lastOther, final := 0, 0, to
 			for j := 1; j <= 100; j++ {
 				g := r.whatIf(p, step(b, 1+0.0025*float64(j)), nil)
 				if g == choice {
 					last = j
+				} else {
+					lastOther = j
 				}
-				then = g
+				final = g
 			}
-			if last > 0 {
-				end, _ := boundary(step(b, 1+0.0025*float64(last)), step(b, 1+0.0025*float64(last+1)))
+			at := func(j int) float64 { return step(b, 1+0.0025*float64(j)) }
+			switch {
+			case final == choice && lastOther > 0:
+				// A window: today's choice is back by the end of the range.
+				end, _ := boundary(at(lastOther+1), at(lastOther))
+				f.UntilTokensPerMonth = end * (r.in + r.out)
+			case last > 0:
+				end, _ := boundary(at(last), at(last+1))
 				f.ForGoodTokensPerMonth = end * (r.in + r.out)
 				f.Then = r.whatIf(p, step(end, 1.01), nil)
-			} else if then != to {
-				f.Then = then
+			case final != to:
+				f.Then = final
 			}
 			flips = append(flips, f)
 			break
@@ -255,6 +275,12 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 	for _, f := range flips {
 		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, preciseTokens(f.TokensPerMonth))
 		switch {
+		case f.UntilTokensPerMonth > 0:
+			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
+			if f.Direction == "above" {
+				lo, hi = hi, lo
+			}
+			t = fmt.Sprintf("%s becomes the recommendation between %s and %s tokens a month, today's choice again %s", name(f.To), preciseTokens(lo), preciseTokens(hi), f.Direction)
 		case f.ForGoodTokensPerMonth > 0:
 			t = fmt.Sprintf("the recommendation first changes %s %s tokens a month (to %s), but GPUs come in whole replicas, so today's choice returns in places up to %s tokens, %s which %s is the recommendation",
 				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then))

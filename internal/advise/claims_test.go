@@ -1,0 +1,191 @@
+package advise
+
+import (
+	"math/rand"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/eval"
+)
+
+// randomProfile draws a profile from the published figures (REFERENCE:
+// gpt-4o, gpt-4o-mini, mistral-large; Llama 8B on one H100, 70B on two),
+// with or without classes, peak, budget, residency, fine-tuning and evals.
+func randomProfile(rng *rand.Rand) (*Profile, []*eval.Report) {
+	pick := func(xs ...float64) float64 { return xs[rng.Intn(len(xs))] }
+	fte := pick(0, 0.5, 1)
+	vol := pick(1e7, 1e8, 1e9, 1e10, 5e10)
+	p := &Profile{Name: "random", HorizonMonths: int(pick(12, 24, 36)),
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: vol * 0.75, OutputTokensPerMonth: vol * 0.25, GrowthPerMonth: pick(0, 0.02, 0.05)},
+		SelfHosting: SelfHosting{StaffFTE: &fte, SetupUSD: pick(0, 10000, 20000), OtherFixedUSDMonth: pick(0, 500, 1000),
+			MinReplicas: int(pick(1, 2))},
+		Quality: Quality{MinAccuracy: pick(0, 0.7)},
+	}
+	if rng.Intn(2) == 0 {
+		p.Workload.PeakRPS, p.Workload.OutputTokensPerRequest = pick(1, 5, 20), 300
+	}
+	if rng.Intn(2) == 0 {
+		p.Budget.MonthlyLimitUSD = pick(500, 2000, 10000, 40000)
+	}
+	if rng.Intn(3) == 0 {
+		p.Compliance.Residency = "eu"
+	}
+	apis := []ProprietaryModel{
+		{Model: "gpt-4o", InputPerMillion: 2.5, OutputPerMillion: 10, Region: "us"},
+		{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6, Region: "us", FineTuning: &HostedFineTuning{TrainingPerMillion: 3, InputPerMillion: 0.3, OutputPerMillion: 1.2}},
+		{Model: "mistral-large-latest", InputPerMillion: 0.5, OutputPerMillion: 1.5, Region: "eu"},
+	}
+	opens := []OpenModel{
+		{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, OutputTokensPerSecond: 3400},
+		{Model: "llama-3.1-70b", GPUHourlyUSD: 2.69, GPUsPerReplica: 2, OutputTokensPerSecond: 1728},
+	}
+	for _, a := range apis {
+		if rng.Intn(2) == 0 {
+			p.Candidates.Proprietary = append(p.Candidates.Proprietary, a)
+		}
+	}
+	for _, o := range opens {
+		if rng.Intn(2) == 0 {
+			p.Candidates.Open = append(p.Candidates.Open, o)
+		}
+	}
+	if len(p.Candidates.Open) == 0 || rng.Intn(4) > 0 && len(p.Candidates.Proprietary) == 0 {
+		p.Candidates.Open = append(p.Candidates.Open, opens[rng.Intn(2)])
+		p.Candidates.Proprietary = append(p.Candidates.Proprietary, apis[rng.Intn(3)])
+	}
+	switch rng.Intn(3) {
+	case 0:
+		p.Workloads = []WorkloadClass{{Name: "a", Share: 0.3, Sensitive: rng.Intn(2) == 0}, {Name: "b", Share: 0.5, MinAccuracy: pick(0, 0.8)}, {Name: "c", Share: 0.2, FineTuning: rng.Intn(3) == 0}}
+	case 1:
+		p.Data = DataSensitivity{Classes: []string{"pii"}, PrivateShare: 0.4}
+	}
+	if rng.Intn(3) == 0 {
+		p.Customisation = Customisation{FineTuning: true, TrainingTokensPerMonth: 1e8, SelfHostedTrainingUSDMonth: 500}
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		panic(err)
+	}
+	var evs []*eval.Report
+	if rng.Intn(3) > 0 {
+		ev := &eval.Report{Suite: "s"}
+		for _, m := range []string{"gpt-4o", "gpt-4o-mini", "mistral-large-latest", "llama-3.1-8b", "llama-3.1-70b"} {
+			ev.Models = append(ev.Models, eval.ModelSummary{Model: m, Accuracy: 0.6 + 0.3*rng.Float64(), Cases: 100})
+		}
+		evs = append(evs, ev)
+	}
+	return p, evs
+}
+
+var (
+	winsAtAccuracy = regexp.MustCompile(`qualifies if (\S+) reaches ([\d.]+)%, and then wins`)
+	winsAtLimit    = regexp.MustCompile(`qualifies with a monthly limit of \$([\d,]+), and then wins`)
+	winsAtGap      = regexp.MustCompile(`qualifies if the quality gap is at most ([\d.]+) pts \(now ([\d.-]+)\), and then wins`)
+)
+
+// withScore is evs with model's accuracy set to acc (or raised by by).
+func withScore(evs []*eval.Report, model string, acc, by float64) []*eval.Report {
+	var out []*eval.Report
+	for _, e := range evs {
+		c := *e
+		c.Models = append([]eval.ModelSummary(nil), e.Models...)
+		for i := range c.Models {
+			if c.Models[i].Model == model {
+				if by != 0 {
+					c.Models[i].Accuracy += by
+				} else {
+					c.Models[i].Accuracy = acc
+				}
+			}
+		}
+		out = append(out, &c)
+	}
+	return out
+}
+
+// Property: on random profiles every claim the runner-up makes holds when
+// the profile is run again, as a reader would check it: at 0.99 and 1.01
+// times each volume figure the choice is today's on the near side and the
+// named one on the far side; "and then wins" means the lifted input makes
+// it the choice. The choice is never a ruled-out candidate.
+func TestRandomProfilesClaimsHold(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	n := 150
+	if testing.Short() {
+		n = 40
+	}
+	for i := range n {
+		p, evs := randomProfile(rng)
+		withEv := func(o *Options) { o.Evals = evs }
+		r := run(t, p, withEv)
+		ch := r.Recommendation.Candidate
+		if ch != "" && candidate(t, r, ch).Excluded() {
+			t.Errorf("profile %d: the choice %s is ruled out", i, ch)
+		}
+		if r.RunnerUp == nil {
+			continue
+		}
+		at := func(v float64) string {
+			q := *p
+			k := v / (r.InputTokens + r.OutputTokens)
+			q.Workload.InputTokensPerMonth *= k
+			q.Workload.OutputTokensPerMonth *= k
+			return run(t, &q, withEv).Recommendation.Candidate
+		}
+		ru := candidate(t, r, r.RunnerUp.Candidate)
+		if m := winsAtAccuracy.FindStringSubmatch(r.RunnerUp.Flip); m != nil {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			if got := run(t, p, func(o *Options) { o.Evals = withScore(evs, m[1], v/100, 0) }).Recommendation.Candidate; got != ru.Name {
+				t.Errorf("profile %d: with %s at %s%% the choice is %q: %s", i, m[1], m[2], got, r.RunnerUp.Flip)
+			}
+		}
+		if m := winsAtLimit.FindStringSubmatch(r.RunnerUp.Flip); m != nil {
+			v, _ := strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+			q := *p
+			q.Budget.MonthlyLimitUSD = v
+			if got := run(t, &q, withEv).Recommendation.Candidate; got != ru.Name {
+				t.Errorf("profile %d: with a limit of $%s the choice is %q: %s", i, m[1], got, r.RunnerUp.Flip)
+			}
+		}
+		if m := winsAtGap.FindStringSubmatch(r.RunnerUp.Flip); m != nil {
+			limit, _ := strconv.ParseFloat(m[1], 64)
+			now, _ := strconv.ParseFloat(m[2], 64)
+			// "now" is rounded to 0.1: close the gap to 0.06 pts inside the limit.
+			by := (now - limit + 0.06) / 100
+			if got := run(t, p, func(o *Options) { o.Evals = withScore(evs, ru.OpenModel, 0, by) }).Recommendation.Candidate; got != ru.Name {
+				t.Errorf("profile %d: with the gap at %g pts the choice is %q: %s", i, limit-0.06, got, r.RunnerUp.Flip)
+			}
+		}
+		for _, f := range r.RunnerUp.VolumeFlips {
+			near, far := 1.01, 0.99
+			if f.Direction == "above" {
+				near, far = 0.99, 1.01
+			}
+			x, want := f.TokensPerMonth, f.To
+			if f.UntilTokensPerMonth > 0 {
+				// A window: today's choice just outside it on both sides.
+				if got := at(near * x); got != ch {
+					t.Errorf("profile %d: at %g × %s the choice is %q, not today's %q: %s", i, near, preciseTokens(x), got, ch, r.RunnerUp.Flip)
+				}
+				if got := at(far * f.UntilTokensPerMonth); got != ch {
+					t.Errorf("profile %d: at %g × %s the choice is %q, not today's %q: %s", i, far, preciseTokens(f.UntilTokensPerMonth), got, ch, r.RunnerUp.Flip)
+				}
+				continue
+			}
+			if f.ForGoodTokensPerMonth > 0 {
+				x, want = f.ForGoodTokensPerMonth, f.Then
+			} else if got := at(near * x); got != ch {
+				t.Errorf("profile %d: at %g × %s the choice is %q, not today's %q: %s", i, near, preciseTokens(x), got, ch, r.RunnerUp.Flip)
+			}
+			if f.Then != "" && f.ForGoodTokensPerMonth == 0 {
+				want = "" // the named one, then another: only "not today's" is claimed at 1%
+			}
+			if got := at(far * x); got == ch || (want != "" && got != want) {
+				t.Errorf("profile %d: at %g × %s the choice is %q, want %q: %s", i, far, preciseTokens(x), got, want, r.RunnerUp.Flip)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,7 +118,14 @@ type Report struct {
 	peakAbs, baseAbs float64
 	in, out          float64
 	ws               []workload
-	fineTuned        func(string) (float64, float64, string, bool)
+	// ignore are criteria whose exclusions a what-if leaves out (to see
+	// whether they changed the choice); quick skips explaining the choice.
+	ignore map[string]bool
+	quick  bool
+	// jointly names the cheapest candidate of all when the criteria
+	// ruling it out changed the choice only together.
+	jointly   string
+	fineTuned func(string) (float64, float64, string, bool)
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -223,6 +231,9 @@ type Recommendation struct {
 	Candidate string   `json:"candidate"`
 	Summary   string   `json:"summary"`
 	DecidedBy []string `json:"decided_by"`
+	// DecidedJointly says that no criterion of DecidedBy changed the choice
+	// alone, but together they did (each rules out the cheapest of all).
+	DecidedJointly bool `json:"decided_jointly,omitempty"`
 }
 
 // CurvePoint is the monthly cost of all traffic at one volume.
@@ -334,9 +345,21 @@ func (r *Report) candidatesAt(p *Profile, in, out float64) ([]*Candidate, *Candi
 // scaled by k (mix, peak and base rates kept, as when only the profile's
 // volumes are edited) and with the profile and scores as change leaves
 // them (nil: unchanged). It returns the choice's name ("" when none).
-func (r *Report) whatIf(p *Profile, k float64, change func(p *Profile, scores map[string]*ModelScore)) string {
+func (r *Report) whatIf(p *Profile, k float64, change func(p *Profile, scores map[string]*ModelScore), ignore ...string) string {
 	s := &Report{Proprietary: r.Proprietary, Open: r.Open, PrivateShare: r.PrivateShare, fineTuned: r.fineTuned,
-		peakAbs: r.peakAbs, baseAbs: r.baseAbs, ws: r.ws, scores: r.scores}
+		peakAbs: r.peakAbs, baseAbs: r.baseAbs, ws: r.ws, scores: r.scores, quick: true, ignore: map[string]bool{}}
+	for _, c := range ignore {
+		s.ignore[c] = true
+	}
+	if s.ignore[CritDataSensitivity] {
+		// Without the constraint no class is sensitive: besides going to an
+		// API, it then has to meet the quality gap like any other.
+		s.ws = slices.Clone(r.ws)
+		for i := range s.ws {
+			s.ws[i].Sensitive = false
+		}
+		s.PrivateShare = 0
+	}
 	q := p
 	if change != nil {
 		cp := *p

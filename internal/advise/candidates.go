@@ -3,6 +3,7 @@ package advise
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -200,13 +201,11 @@ func (r *Report) enumerate(p *Profile, ws []workload) []*Candidate {
 			for mask := 0; mask < 1<<n; mask++ { // bit set: on the open model
 				var as []Assignment
 				share, onAPI := 0.0, 0
-				ok := true
 				for i, w := range ws {
+					// A sensitive class on the API is costed too, and ruled
+					// out by data sensitivity: so removing the constraint
+					// (or checking what it cost) needs no other candidates.
 					open := mask&(1<<i) != 0
-					if w.Sensitive && !open {
-						ok = false
-						break
-					}
 					if open {
 						share += w.Share
 						as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: o.Model, Target: ScenarioSelfHosted})
@@ -215,7 +214,7 @@ func (r *Report) enumerate(p *Profile, ws []workload) []*Candidate {
 						as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: a.Model, Target: ScenarioProprietary})
 					}
 				}
-				if !ok || onAPI == 0 {
+				if onAPI == 0 {
 					continue
 				}
 				share += p.Hybrid.RoutedShare * (1 - share)
@@ -363,6 +362,7 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			}
 		}
 	}
+	r.dropIgnored(cs)
 	// Quality: absolute minimums, then the gap to the API an open model
 	// replaces, measured only against APIs the hard constraints allow.
 	bestAPI := r.bestAllowedAPIScore(cs)
@@ -416,6 +416,7 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			}
 		}
 	}
+	r.dropIgnored(cs)
 	// Customisation.
 	for _, c := range cs {
 		if c.Overflow != nil {
@@ -454,8 +455,9 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			}
 		}
 	}
+	r.dropIgnored(cs)
 	// Budget: only when some candidate left stays within it.
-	if lim := p.Budget.MonthlyLimitUSD; lim > 0 {
+	if lim := p.Budget.MonthlyLimitUSD; lim > 0 && !r.ignore[CritBudget] {
 		within := false
 		for _, c := range cs {
 			if !c.Excluded() && c.OverBudgetMonths == 0 {
@@ -488,6 +490,16 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 // rounding a threshold down ("70", "72.35").
 func pct(v float64) string {
 	return strconv.FormatFloat(math.Ceil(100*v*100-1e-9)/100, 'f', -1, 64)
+}
+
+// dropIgnored removes the exclusions of the criteria a what-if ignores.
+func (r *Report) dropIgnored(cs []*Candidate) {
+	if len(r.ignore) == 0 {
+		return
+	}
+	for _, c := range cs {
+		c.Exclusions = slices.DeleteFunc(c.Exclusions, func(e Exclusion) bool { return r.ignore[e.Criterion] })
+	}
 }
 
 func maxMonth(ms []Month) float64 {

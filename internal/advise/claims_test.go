@@ -3,6 +3,7 @@ package advise
 import (
 	"math/rand"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,7 +114,7 @@ func withScore(evs []*eval.Report, model string, acc, by float64) []*eval.Report
 // it the choice. The choice is never a ruled-out candidate.
 func TestRandomProfilesClaimsHold(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	n := 150
+	n := 80
 	if testing.Short() {
 		n = 40
 	}
@@ -124,6 +125,35 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 		ch := r.Recommendation.Candidate
 		if ch != "" && candidate(t, r, ch).Excluded() {
 			t.Errorf("profile %d: the choice %s is ruled out", i, ch)
+		}
+		// Each criterion named changed the choice, and each that did is
+		// named: removing it from the profile picks another candidate.
+		if ch != "" && !r.Recommendation.DecidedJointly {
+			for _, st := range []string{CritDataSensitivity, CritCompliance, CritQuality, CritBudget} {
+				q, qe := *p, evs
+				q.Workloads = slices.Clone(p.Workloads)
+				switch st {
+				case CritDataSensitivity:
+					// The same classes, none sensitive.
+					if len(q.Workloads) == 0 && q.Data.PrivateShare > 0 {
+						q.Workloads = []WorkloadClass{{Name: "sensitive", Share: q.Data.PrivateShare}, {Name: "general", Share: 1 - q.Data.PrivateShare}}
+					}
+					q.Data.PrivateShare = 0
+					for j := range q.Workloads {
+						q.Workloads[j].Sensitive = false
+					}
+				case CritCompliance:
+					q.Compliance.Residency = ""
+				case CritQuality:
+					qe = nil
+				case CritBudget:
+					q.Budget.MonthlyLimitUSD = 0
+				}
+				changed := run(t, &q, func(o *Options) { o.Evals = qe }).Recommendation.Candidate != ch
+				if named := slices.Contains(r.Recommendation.DecidedBy, st); named != changed {
+					t.Errorf("profile %d: %s named %v, but removing it changes the choice: %v (%s)", i, st, named, changed, r.Recommendation.Summary)
+				}
+			}
 		}
 		if r.RunnerUp == nil {
 			continue

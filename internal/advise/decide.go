@@ -3,6 +3,7 @@ package advise
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -20,38 +21,53 @@ type RunnerUp struct {
 	VolumeFlips []VolumeFlip `json:"volume_flips,omitempty"`
 }
 
-// decide applies the stages in order to the candidates, picks the
-// cheapest one left, and records which criteria changed the choice: a
-// stage is decisive when it rules out the candidate that would have been
-// chosen without it (the cheapest still in the running); cost is named
-// only when no stage changed anything, i.e. the choice is the cheapest of
-// all candidates.
+// decide applies the stages in order to the candidates and picks the
+// cheapest one left. A stage is decisive when it changed the choice: when
+// deciding again without its exclusions (everything else kept) picks
+// another candidate. When no stage alone did but the choice is not the
+// cheapest of all, the criteria ruling out the cheapest of all changed it
+// together (each alone is covered by another): they are named, jointly.
+// Cost is named only when the choice is the cheapest of all candidates.
 func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidate, []string) {
-	alive := func(done map[string]bool) func(*Candidate) bool {
-		return func(c *Candidate) bool {
-			for _, e := range c.Exclusions {
-				if done[e.Criterion] {
-					return false
-				}
-			}
-			return true
-		}
+	choice := cheapest(cs, func(c *Candidate) bool { return !c.Excluded() })
+	if choice == nil || r.quick {
+		return choice, nil
 	}
-	done := map[string]bool{}
+	choice.Chosen = true
 	var decided []string
 	for _, st := range stages {
-		before := cheapest(cs, alive(done))
-		done[st] = true
-		if before != nil && before.excludedBy(st) {
+		if r.whatIf(p, 1, nil, st) != choice.Name {
 			decided = append(decided, st)
 		}
 	}
-	choice := cheapest(cs, alive(done))
-	if choice == nil {
-		return nil, decided
+	all := cheapest(cs, func(*Candidate) bool { return true })
+	if len(decided) == 0 && all != choice {
+		var joint []string
+		for _, st := range stages {
+			if all.excludedBy(st) {
+				joint = append(joint, st)
+			}
+		}
+		if len(joint) > 1 && r.whatIf(p, 1, nil, joint...) != choice.Name {
+			decided, r.jointly = joint, all.Name
+		}
 	}
-	choice.Chosen = true
-	if len(decided) == 0 && len(cs) > 1 {
+	if len(decided) == 0 && all != choice {
+		// Not reached on any profile we know; keep the explanation from
+		// being empty: the stages that ruled out the cheapest one left
+		// before them, in order.
+		done := map[string]bool{}
+		for _, st := range stages {
+			before := cheapest(cs, func(c *Candidate) bool {
+				return !slices.ContainsFunc(c.Exclusions, func(e Exclusion) bool { return done[e.Criterion] })
+			})
+			done[st] = true
+			if before != nil && before.excludedBy(st) {
+				decided = append(decided, st)
+			}
+		}
+	}
+	if len(decided) == 0 && len(cs) > 1 && all == choice {
 		decided = append(decided, CritCost)
 		// Expertise changed the choice when, without the staff cost of
 		// self-hosting, another candidate would be cheapest.
@@ -62,11 +78,7 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 				if c.Excluded() {
 					continue
 				}
-				t := c.TotalUSD
-				if c.SelfHostedShare > 0 {
-					t -= staff * float64(p.HorizonMonths)
-				}
-				if alt == nil || t < altTotal(alt, staff, p) {
+				if alt == nil || altTotal(c, staff, p) < altTotal(alt, staff, p) {
 					alt = c
 				}
 			}
@@ -431,7 +443,7 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		c.Favours = favours(c.Name)
 		r.Criteria = append(r.Criteria, *c)
 	}
-	r.Recommendation = Recommendation{DecidedBy: decided}
+	r.Recommendation = Recommendation{DecidedBy: decided, DecidedJointly: r.jointly != ""}
 	if choice == nil {
 		r.Recommendation.Summary = "No candidate is eligible: every one is ruled out (see the candidates' exclusions). Add an open candidate (sensitive data must stay self-hosted), an API allowed by compliance, or relax a threshold."
 		return
@@ -466,7 +478,11 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 			strings.Join(api, ", "), choice.APIModel, 100*choice.SelfHostedShare)
 	}
 	sum += fmt.Sprintf(": $%s over %d months ($%s in month 1, $%s in month %d).", money(choice.TotalUSD), p.HorizonMonths, money(choice.FirstMonthUSD), money(choice.LastMonthUSD), p.HorizonMonths)
-	sum += " Decided by: " + strings.Join(decided, ", ") + "."
+	if r.jointly != "" {
+		sum += fmt.Sprintf(" Decided by: %s together (%s, the cheapest of all, is ruled out by each; neither alone changed the choice).", strings.Join(decided, " and "), r.jointly)
+	} else {
+		sum += " Decided by: " + strings.Join(decided, ", ") + "."
+	}
 	if r.RunnerUp != nil {
 		sum += fmt.Sprintf(" Runner-up: %s, %s.", r.RunnerUp.Candidate, r.RunnerUp.Flip)
 	}

@@ -43,8 +43,10 @@ func checkMonth1(t *testing.T, r *Report, want map[string]float64) {
 //
 // Evals (by alias "smart" = gpt-4o's eval_model, and "meta-llama/Llama-3.1-70B"
 // without its prefix and case; "claude-x" matches nothing): mistral 72% is
-// below 75%, so quality decides; compliance does not (gpt-4o was never the
-// cheapest). Lifting mistral to 75% makes it the choice again: "and then wins".
+// below 75%. Both criteria changed the choice: without the floor mistral
+// ($600) is chosen, without residency gpt-4o (88%, $3,500 a month, far
+// below $15,825.40). Lifting mistral to 75% makes it the choice: "and then
+// wins".
 func TestPublicAgencyResidencyAndQualityFloor(t *testing.T) {
 	p := loadExample(t, "public-agency")
 	r := run(t, p)
@@ -60,8 +62,8 @@ func TestPublicAgencyResidencyAndQualityFloor(t *testing.T) {
 	if !self.Chosen || !near(self.TotalUSD, 409809.60, 0.01) {
 		t.Fatalf("%s", r.Recommendation.Summary)
 	}
-	if decidedBy(r) != CritQuality {
-		t.Errorf("decided by %q, want quality only", decidedBy(r))
+	if decidedBy(r) != "compliance,quality" {
+		t.Errorf("decided by %q, want compliance and quality", decidedBy(r))
 	}
 	if !slices.Equal(r.UnmatchedEvals, []string{`"claude-x" (suite own)`}) {
 		t.Errorf("unmatched %v", r.UnmatchedEvals)
@@ -338,5 +340,38 @@ func TestVolumeFlipWithReplicaSteps(t *testing.T) {
 		if got := at(c.v); got != c.want {
 			t.Errorf("at %s tokens: %s, want %s", preciseTokens(c.v), got, c.want)
 		}
+	}
+}
+
+// Criteria that changed the choice only together. Tie-point prices, all
+// traffic sensitive, a 70% floor: the API (1,000 × $0.50 + 115 × $4 = $960
+// a month, the cheapest of all) is ruled out by data sensitivity and, at
+// 60%, by quality. Without either
+// one alone the other still rules it out, so neither alone is decisive;
+// without both the API is chosen. Before, the explanation named data
+// sensitivity alone, which removing it from the profile contradicts.
+func TestDecidedJointly(t *testing.T) {
+	p := loadExample(t, "tie-point")
+	p.Data = DataSensitivity{Classes: []string{"pii"}, PrivateShare: 1}
+	p.Quality.MinAccuracy = 0.7
+	p.Candidates.Proprietary[0].InputPerMillion = 0.5 // $960 a month: the cheapest of all
+	ev := withEvals(map[string]float64{"house-api": 0.60, "llama-3.1-8b": 0.75})
+	r := run(t, p, ev)
+	if !candidate(t, r, "self-hosted llama-3.1-8b").Chosen || decidedBy(r) != "data sensitivity,quality" || !r.Recommendation.DecidedJointly ||
+		!strings.Contains(r.Recommendation.Summary, "Decided by: data sensitivity and quality together (API house-api, the cheapest of all, is ruled out by each") {
+		t.Errorf("%s", r.Recommendation.Summary)
+	}
+	// Each alone: removing one leaves the choice as it is.
+	q := *p
+	q.Data = DataSensitivity{}
+	if got := run(t, &q, ev).Recommendation.Candidate; got != "self-hosted llama-3.1-8b" {
+		t.Errorf("without data sensitivity: %s", got)
+	}
+	if got := run(t, p).Recommendation.Candidate; got != "self-hosted llama-3.1-8b" {
+		t.Errorf("without evals: %s", got)
+	}
+	q.Quality.MinAccuracy = 0
+	if got := run(t, &q).Recommendation.Candidate; got != "API house-api" {
+		t.Errorf("without both: %s", got)
 	}
 }

@@ -400,6 +400,11 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		bu.Finding = "no monthly limit"
 	} else {
 		bu.Finding = fmt.Sprintf("limit $%s a month; ", money(p.Budget.MonthlyLimitUSD)) + bu.Finding
+		if n, _ := count(CritBudget); n == 0 && choice != nil && choice.OverBudgetMonths > 0 {
+			// No exclusion because none left stays within it.
+			bu.Finding = fmt.Sprintf("limit $%s a month; every candidate left exceeds it, so none is ruled out: the choice does in %d of %d months (up to $%s)",
+				money(p.Budget.MonthlyLimitUSD), choice.OverBudgetMonths, p.HorizonMonths, money(math.Ceil(maxMonth(choice.months))))
+		}
 	}
 	if !p.Budget.CapexPossible && p.SelfHosting.SetupUSD > 0 {
 		bu.Finding += fmt.Sprintf("; no capital spending, so the $%s set-up must come from operating budget (GPUs are rented)", money(p.SelfHosting.SetupUSD))

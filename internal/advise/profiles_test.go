@@ -375,3 +375,18 @@ func TestDecidedJointly(t *testing.T) {
 		t.Errorf("without both: %s", got)
 	}
 }
+
+// When every candidate left is over the limit, none is ruled out and the
+// finding says so (before: "no candidate left is over budget"). Budget-cut
+// profile with a $300 limit: gpt-4o-mini, $360 in month 1 and 360 × 1.03^23
+// = $710.49 in month 24 (quoted rounded up, $711), is over it too.
+func TestBudgetFindingWhenAllOver(t *testing.T) {
+	p := loadExample(t, "budget-cut")
+	p.Budget.MonthlyLimitUSD = 300
+	r := run(t, p)
+	for _, c := range r.Criteria {
+		if c.Name == CritBudget && !strings.Contains(c.Finding, "every candidate left exceeds it, so none is ruled out: the choice does in 24 of 24 months (up to $711)") {
+			t.Errorf("budget finding: %s", c.Finding)
+		}
+	}
+}

@@ -47,13 +47,13 @@ type Candidate struct {
 	FineTuningUSDMonth float64 `json:"fine_tuning_usd_month,omitempty"`
 	// Scores are the eval accuracies of the models it uses (absent when
 	// no eval result matched).
-	Scores []ModelScore `json:"scores,omitempty"`
+	Scores []ModelScore `json:"scores"`
 	// Overflow is set on a "self-host base + API overflow" candidate: the
 	// open model's GPUs are sized for the base load and, with spillover,
 	// what exceeds them at peak goes to APIModel.
 	Overflow *Overflow `json:"overflow,omitempty"`
 	// Exclusions are every criterion that rules it out (empty: eligible).
-	Exclusions []Exclusion `json:"exclusions,omitempty"`
+	Exclusions []Exclusion `json:"exclusions"`
 	Chosen     bool        `json:"chosen,omitempty"`
 
 	cm     *costModel
@@ -478,6 +478,11 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		}
 	}
 	for _, c := range cs {
+		// Always present in JSON, empty rather than absent.
+		c.Scores = []ModelScore{}
+		if c.Exclusions == nil {
+			c.Exclusions = []Exclusion{}
+		}
 		for _, m := range []string{c.APIModel, c.OpenModel} {
 			if sc := r.score(m); m != "" && sc != nil {
 				c.Scores = append(c.Scores, *sc)

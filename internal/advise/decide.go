@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -110,7 +111,7 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 	}
 	if ru != nil {
 		res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: CritCost}
-		res.Flip = fmt.Sprintf("costs $%s over %d months, %.0f%% more", money(ru.TotalUSD), p.HorizonMonths, 100*(ru.TotalUSD/choice.TotalUSD-1))
+		res.Flip = fmt.Sprintf("costs $%s over %d months, %s%% more", money(ru.TotalUSD), p.HorizonMonths, percentMore(ru.TotalUSD, choice.TotalUSD))
 		if math.Abs(ru.TotalUSD-choice.TotalUSD) < 0.005 {
 			// cheapest keeps the first of equals: APIs are listed before
 			// self-hosting, which is then not worth its risk.
@@ -156,6 +157,22 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 		res.Flip += fmt.Sprintf("; the recommendation would then be %s", got)
 	}
 	return res
+}
+
+// percentMore is how much dearer a is than b, in percent, to two
+// significant digits below 10% so that a small gap never reads "0%".
+func percentMore(a, b float64) string {
+	if b <= 0 {
+		return "∞"
+	}
+	v := 100 * (a/b - 1)
+	if v < 0.01 {
+		return "<0.01"
+	}
+	if v < 10 {
+		return strconv.FormatFloat(v, 'g', 2, 64)
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 // VolumeFlip is a monthly volume at which the recommendation changes.

@@ -1,6 +1,8 @@
 package advise
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -388,5 +390,33 @@ func TestBudgetFindingWhenAllOver(t *testing.T) {
 		if c.Name == CritBudget && !strings.Contains(c.Finding, "every candidate left exceeds it, so none is ruled out: the choice does in 24 of 24 months (up to $711)") {
 			t.Errorf("budget finding: %s", c.Finding)
 		}
+	}
+}
+
+// JSON gives every candidate its scores and exclusions, empty rather than
+// absent; a runner-up 0.92% dearer says so, not "1% more" or "0% more".
+// Hospital, month 1: the hybrid's $11,490 against $11,427, over 36 months
+// $435,373 against $431,386.
+func TestJSONFieldsAlwaysPresentAndSmallGaps(t *testing.T) {
+	r := run(t, loadExample(t, "hospital"))
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Candidates []map[string]json.RawMessage `json:"candidates"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range back.Candidates {
+		for _, k := range []string{"total_usd", "first_month_usd", "scores", "exclusions", "assignment"} {
+			if v, ok := c[k]; !ok || string(v) == "null" {
+				t.Errorf("%s: %s is %s", c["name"], k, v)
+			}
+		}
+	}
+	if ru := r.RunnerUp; ru == nil || !strings.Contains(ru.Flip, "costs $435,373 over 36 months, 0.92% more") {
+		t.Errorf("runner-up %+v", ru)
 	}
 }

@@ -215,11 +215,13 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 			if role == llm.RoleSystem {
 				return llm.Errorf(bpath+".type", "%s: system messages may hold only text", bpath)
 			}
-			img, err := decodeImage(b.Source, bpath+".source")
+			img, err := decodeImage(req, b.Source, bpath+".source")
 			if err != nil {
 				return err
 			}
-			cur.Content = append(cur.Content, llm.Part{Type: llm.PartImage, Image: img, CacheControl: b.CacheControl})
+			if img != nil {
+				cur.Content = append(cur.Content, llm.Part{Type: llm.PartImage, Image: img, CacheControl: b.CacheControl})
+			}
 		case "thinking", "redacted_thinking":
 			if role != llm.RoleAssistant {
 				return llm.Errorf(bpath+".type", "%s: %s blocks are only allowed in assistant messages", bpath, b.Type)
@@ -273,7 +275,11 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 	return nil
 }
 
-func decodeImage(s *wireSource, path string) (*llm.Image, error) {
+// decodeImage reads an image block's source. A file source (Files API)
+// names a file only Anthropic holds: it goes through unchanged to
+// Anthropic, and a target that cannot read it refuses the request (nil
+// image, the path in ChatRequest.Unsupported).
+func decodeImage(req *llm.ChatRequest, s *wireSource, path string) (*llm.Image, error) {
 	if s == nil {
 		return nil, llm.Errorf(path, "%s: field required", path)
 	}
@@ -288,8 +294,14 @@ func decodeImage(s *wireSource, path string) (*llm.Image, error) {
 			return nil, llm.Errorf(path+".url", "%s.url: field required", path)
 		}
 		return &llm.Image{URL: s.URL}, nil
+	case "file":
+		if s.FileID == "" {
+			return nil, llm.Errorf(path+".file_id", "%s.file_id: field required", path)
+		}
+		req.Unsupported = addName(req.Unsupported, path+".type")
+		return nil, nil
 	default:
-		return nil, llm.Errorf(path+".type", "%s.type: unsupported image source type %q (want base64 or url)", path, s.Type)
+		return nil, llm.Errorf(path+".type", "%s.type: unsupported image source type %q (want base64, url or file)", path, s.Type)
 	}
 }
 
@@ -318,11 +330,13 @@ func decodeToolResultContent(req *llm.ChatRequest, raw json.RawMessage, path str
 		case "text":
 			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
 		case "image":
-			img, err := decodeImage(b.Source, bpath+".source")
+			img, err := decodeImage(req, b.Source, bpath+".source")
 			if err != nil {
 				return nil, err
 			}
-			parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
+			if img != nil {
+				parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
+			}
 		case "":
 			return nil, llm.Errorf(bpath+".type", "%s.type: field required", bpath)
 		default:

@@ -58,12 +58,26 @@ type wireBlock struct {
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
-// wireSource is an image source: base64 data or a URL.
+// wireSource is an image source: base64 data or a URL (or a file_id,
+// which only Anthropic can read). A search_result block's source is a
+// string instead (the URL or name its content came from); it is kept in
+// Text so that such a block decodes.
 type wireSource struct {
 	Type      string `json:"type"`
 	MediaType string `json:"media_type,omitempty"`
 	Data      string `json:"data,omitempty"`
 	URL       string `json:"url,omitempty"`
+	FileID    string `json:"file_id,omitempty"`
+	Text      string `json:"-"`
+}
+
+func (s *wireSource) UnmarshalJSON(b []byte) error {
+	if isString(b) {
+		*s = wireSource{}
+		return json.Unmarshal(b, &s.Text)
+	}
+	type plain wireSource
+	return json.Unmarshal(b, (*plain)(s))
 }
 
 type wireTool struct {

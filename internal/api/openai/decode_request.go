@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,7 +52,7 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		Unsupported:       w.unsupported(),
 	}
 	for i := range w.Messages {
-		if err := decodeMessage(&w.Messages[i], i, &req.Messages[i]); err != nil {
+		if err := decodeMessage(req, &w.Messages[i], i, &req.Messages[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -77,25 +78,35 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		req.N = *w.N
 	}
 	if len(w.Tools) > 0 {
-		req.Tools = make([]llm.Tool, len(w.Tools))
+		req.Tools = make([]llm.Tool, 0, len(w.Tools))
 		for i, t := range w.Tools {
 			p := "tools[" + strconv.Itoa(i) + "]"
-			if t.Type != "function" && t.Type != "" {
-				return nil, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'function'.", t.Type)
+			switch t.Type {
+			case "function", "":
+			case "custom":
+				// A free-form tool (text in, grammar-constrained):
+				// passed through to OpenAI, refused by translated targets.
+				upstreamOnly(req, p+".type")
+				continue
+			default:
+				return nil, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", t.Type)
 			}
 			if t.Function.Name == "" {
 				return nil, missing(p+".function.name", "Missing required parameter: '"+p+".function.name'.")
 			}
-			req.Tools[i] = llm.Tool{
+			req.Tools = append(req.Tools, llm.Tool{
 				Name:        t.Function.Name,
 				Description: t.Function.Description,
 				Parameters:  t.Function.Parameters,
 				Strict:      t.Function.Strict,
-			}
+			})
 		}
 	}
+	if len(req.Tools) == 0 {
+		req.Tools = nil
+	}
 	if len(w.ToolChoice) > 0 && !bytes.Equal(w.ToolChoice, nullJSON) {
-		tc, err := decodeToolChoice(w.ToolChoice)
+		tc, err := decodeToolChoice(req, w.ToolChoice)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +136,7 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 	return req, nil
 }
 
-func decodeMessage(w *message, i int, m *llm.Message) *llm.Error {
+func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm.Error {
 	p := "messages[" + strconv.Itoa(i) + "]"
 	switch w.Role {
 	case "system", "developer":
@@ -156,11 +167,13 @@ func decodeMessage(w *message, i int, m *llm.Message) *llm.Error {
 	case c.parts != nil:
 		m.Content = make([]llm.Part, 0, len(c.parts))
 		for j := range c.parts {
-			part, err := decodePart(&c.parts[j], p+".content["+strconv.Itoa(j)+"]", m.Role)
+			part, err := decodePart(req, &c.parts[j], p+".content["+strconv.Itoa(j)+"]", m.Role)
 			if err != nil {
 				return err
 			}
-			m.Content = append(m.Content, part)
+			if part.Type != "" {
+				m.Content = append(m.Content, part)
+			}
 		}
 	default:
 		// null or absent content is allowed only for an assistant turn
@@ -180,19 +193,27 @@ func decodeMessage(w *message, i int, m *llm.Message) *llm.Error {
 		if m.Role != llm.RoleAssistant {
 			return invalidValue(p+".tool_calls", "Invalid parameter: 'tool_calls' is only allowed on messages with role 'assistant'.")
 		}
-		m.ToolCalls = make([]llm.ToolCall, len(w.ToolCalls))
+		m.ToolCalls = make([]llm.ToolCall, 0, len(w.ToolCalls))
 		for j, tc := range w.ToolCalls {
-			if tc.Type != "" && tc.Type != "function" {
-				tp := p + ".tool_calls[" + strconv.Itoa(j) + "].type"
-				return invalidValue(tp, "Invalid value: '%s'. Supported values are: 'function'.", tc.Type)
+			tp := p + ".tool_calls[" + strconv.Itoa(j) + "].type"
+			switch tc.Type {
+			case "", "function":
+			case "custom":
+				// A call of a custom tool, replayed: as the tool.
+				upstreamOnly(req, tp)
+				continue
+			default:
+				return invalidValue(tp, "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", tc.Type)
 			}
-			m.ToolCalls[j] = llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}
+			m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
 	}
 	return nil
 }
 
-func decodePart(w *contentPart, p string, role llm.Role) (llm.Part, *llm.Error) {
+// decodePart reads one content part; a part only OpenAI itself can take
+// comes back with an empty Type (see upstreamOnly).
+func decodePart(req *llm.ChatRequest, w *contentPart, p string, role llm.Role) (llm.Part, *llm.Error) {
 	switch w.Type {
 	case "text":
 		return llm.Part{Type: llm.PartText, Text: w.Text}, nil
@@ -215,11 +236,10 @@ func decodePart(w *contentPart, p string, role llm.Role) (llm.Part, *llm.Error) 
 	case "":
 		return llm.Part{}, missing(p+".type", "Missing required parameter: '"+p+".type'.")
 	case "input_audio", "file":
-		e := invalidValue(p+".type", "Content part type '%s' is not supported by this gateway.", w.Type)
-		e.Code = "unsupported_parameter"
-		return llm.Part{}, e
+		upstreamOnly(req, p+".type")
+		return llm.Part{}, nil
 	}
-	return llm.Part{}, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'text' and 'image_url'.", w.Type)
+	return llm.Part{}, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'text', 'image_url', 'input_audio', 'file' and 'refusal'.", w.Type)
 }
 
 // decodeImageURL splits a data: URL into media type and base64 data;
@@ -246,7 +266,7 @@ func decodeImageURL(w *imageURL) (*llm.Image, error) {
 	return img, nil
 }
 
-func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, *llm.Error) {
+func decodeToolChoice(req *llm.ChatRequest, raw json.RawMessage) (*llm.ToolChoice, *llm.Error) {
 	if raw[0] == '"' {
 		var s string
 		_ = unquote(raw, &s)
@@ -260,8 +280,14 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, *llm.Error) {
 	if raw[0] != '{' || json.Unmarshal(raw, &o) != nil {
 		return nil, llm.Errorf("tool_choice", "Invalid type for 'tool_choice': expected one of a string or an object.")
 	}
-	if o.Type != "function" {
-		return nil, invalidValue("tool_choice.type", "Invalid value: '%s'. Supported values are: 'function'.", o.Type)
+	switch o.Type {
+	case "function":
+	case "allowed_tools", "custom":
+		// Passed through to OpenAI, refused by translated targets.
+		upstreamOnly(req, "tool_choice.type")
+		return nil, nil
+	default:
+		return nil, invalidValue("tool_choice.type", "Invalid value: '%s'. Supported values are: 'function', 'allowed_tools' and 'custom'.", o.Type)
 	}
 	if o.Function.Name == "" {
 		return nil, missing("tool_choice.function.name", "Missing required parameter: 'tool_choice.function.name'.")
@@ -285,6 +311,18 @@ func decodeResponseFormat(w *responseFormat) (*llm.ResponseFormat, *llm.Error) {
 		return nil, missing("response_format.type", "Missing required parameter: 'response_format.type'.")
 	}
 	return nil, invalidValue("response_format.type", "Invalid value: '%s'. Supported values are: 'text', 'json_object', and 'json_schema'.", w.Type)
+}
+
+// upstreamOnly notes a valid OpenAI field or part the canonical request
+// cannot carry (audio and file parts, custom tools and their calls,
+// allowed_tools). Pass-through to an OpenAI-format upstream forwards it
+// unchanged, as the API documents it; every translated target refuses the
+// request with a 400 unsupported_parameter naming param
+// (llm.ChatRequest.Unsupported), so it is never silently dropped.
+func upstreamOnly(req *llm.ChatRequest, param string) {
+	if !slices.Contains(req.Unsupported, param) {
+		req.Unsupported = append(req.Unsupported, param)
+	}
 }
 
 func missing(param, msg string) *llm.Error {

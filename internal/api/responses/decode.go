@@ -9,7 +9,10 @@ package responses
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,7 +86,7 @@ type wireRequest struct {
 func DecodeRequest(body []byte) (*Request, error) {
 	var w wireRequest
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, llm.Errorf("", "We could not parse the JSON body of your request. (%v)", err)
+		return nil, jsonError(body, err)
 	}
 	if w.Model == "" {
 		return nil, missing("model")
@@ -159,6 +162,56 @@ func DecodeRequest(body []byte) (*Request, error) {
 	return r, nil
 }
 
+// jsonError is the 400 for a body encoding/json refused, in OpenAI's words:
+// invalid JSON, a body that is not an object, or a field of the wrong type
+// named in param (never Go's type names).
+func jsonError(body []byte, err error) *llm.Error {
+	var te *json.UnmarshalTypeError
+	switch {
+	case !json.Valid(body):
+		e := llm.Errorf("", "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)")
+		e.Err = err
+		return e
+	case errors.As(err, &te) && te.Field != "":
+		e := llm.Errorf(te.Field, "Invalid type for '%s': expected %s, but got %s instead.", te.Field, jsonWant(te.Type.Kind()), jsonGot(te.Value))
+		e.Code, e.Err = "invalid_type", err
+		return e
+	}
+	e := llm.Errorf("", "Invalid request body: expected a JSON object.")
+	e.Err = err
+	return e
+}
+
+// jsonWant names the JSON type a Go kind decodes from.
+func jsonWant(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice:
+		return "an array"
+	}
+	return "an object"
+}
+
+// jsonGot names the JSON type encoding/json found ("number 1.5" is a
+// number that did not fit an integer).
+func jsonGot(v string) string {
+	v, _, _ = strings.Cut(v, " ")
+	switch v {
+	case "bool":
+		return "a boolean"
+	case "array", "object":
+		return "an " + v
+	}
+	return "a " + v
+}
+
 func isNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || string(t) == "null"
@@ -228,7 +281,7 @@ func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
 		p := "input[" + strconv.Itoa(i) + "]"
 		switch it.Type {
 		case "message", "":
-			m, err := decodeMessage(it, p)
+			m, err := decodeMessage(chat, it, p)
 			if err != nil {
 				return err
 			}
@@ -264,7 +317,7 @@ func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
 				return missing(p + ".call_id")
 			}
 			m := llm.Message{Role: llm.RoleTool, ToolCallID: it.CallID}
-			if err := decodeOutput(it.Output, p+".output", &m); err != nil {
+			if err := decodeOutput(chat, it.Output, p+".output", &m); err != nil {
 				return err
 			}
 			chat.Messages = append(chat.Messages, m)
@@ -287,24 +340,32 @@ func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
 				r.NeedsStore = p
 			}
 		default:
-			return unsupportedItem(p, it.Type)
+			// custom_tool_call(_output), local_shell_call(_output),
+			// hosted-tool calls, compaction, and item types newer than
+			// Fulcrum: only an upstream serving the Responses API can
+			// take them.
+			untranslatable(chat, p+".type")
 		}
 	}
-	if len(chat.Messages) == 0 {
+	if len(items) == 0 {
 		return invalid("input", "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 	}
 	return nil
 }
 
-// unsupportedItem refuses an input item Fulcrum cannot carry to a
-// translated target (hosted-tool calls, custom tools, local shell).
-func unsupportedItem(p, typ string) *llm.Error {
-	e := llm.Errorf(p+".type", "Input items of type '%s' are not supported by Fulcrum's Responses translation; supported: message, function_call, function_call_output, reasoning.", typ)
-	e.Code = "unsupported_parameter"
-	return e
+// untranslatable notes a field or item that only an upstream serving the
+// Responses API itself can honour (custom tools and their calls, audio and
+// file inputs, allowed_tools, ...). Pass-through forwards it unchanged, as
+// OpenAI documents it; every translated target refuses the request with a
+// 400 unsupported_parameter naming param (llm.ChatRequest.Unsupported),
+// so nothing is silently dropped.
+func untranslatable(chat *llm.ChatRequest, param string) {
+	if !slices.Contains(chat.Unsupported, param) {
+		chat.Unsupported = append(chat.Unsupported, param)
+	}
 }
 
-func decodeMessage(it *inputItem, p string) (llm.Message, *llm.Error) {
+func decodeMessage(chat *llm.ChatRequest, it *inputItem, p string) (llm.Message, *llm.Error) {
 	var m llm.Message
 	switch it.Role {
 	case "user":
@@ -328,49 +389,55 @@ func decodeMessage(it *inputItem, p string) (llm.Message, *llm.Error) {
 		return m, invalid(p+".content", "Invalid 'content': expected a string or an array of content parts.")
 	}
 	for j := range parts {
-		part, err := decodePart(&parts[j], p+".content["+strconv.Itoa(j)+"]")
+		part, ok, err := decodePart(chat, &parts[j], p+".content["+strconv.Itoa(j)+"]")
 		if err != nil {
 			return m, err
 		}
-		m.Content = append(m.Content, part)
+		if ok {
+			m.Content = append(m.Content, part)
+		}
 	}
 	return m, nil
 }
 
-func decodePart(c *textPart, p string) (llm.Part, *llm.Error) {
+// decodePart reads one content part; ok is false for a part only an
+// upstream serving the Responses API can take (see untranslatable).
+func decodePart(chat *llm.ChatRequest, c *textPart, p string) (part llm.Part, ok bool, err *llm.Error) {
 	switch c.Type {
 	case "input_text", "output_text", "text":
-		return llm.Part{Type: llm.PartText, Text: c.Text}, nil
+		return llm.Part{Type: llm.PartText, Text: c.Text}, true, nil
 	case "refusal":
-		return llm.Part{Type: llm.PartText, Text: c.Refusal}, nil
+		return llm.Part{Type: llm.PartText, Text: c.Refusal}, true, nil
 	case "input_image":
 		if c.ImageURL == "" {
 			if c.FileID != "" {
-				e := llm.Errorf(p+".file_id", "Images given by file_id are not supported by Fulcrum; send image_url (an https or data URL).")
-				e.Code = "unsupported_parameter"
-				return llm.Part{}, e
+				// A file OpenAI holds: no other API can read it.
+				untranslatable(chat, p+".file_id")
+				return llm.Part{}, false, nil
 			}
-			return llm.Part{}, missing(p + ".image_url")
+			return llm.Part{}, false, missing(p + ".image_url")
 		}
 		img := &llm.Image{URL: c.ImageURL, Detail: c.Detail}
 		if rest, ok := strings.CutPrefix(c.ImageURL, "data:"); ok {
 			mt, data, ok := strings.Cut(rest, ";base64,")
 			if !ok {
-				return llm.Part{}, invalid(p+".image_url", "Invalid 'image_url': a data URL must be base64-encoded.")
+				return llm.Part{}, false, invalid(p+".image_url", "Invalid 'image_url': a data URL must be base64-encoded.")
 			}
 			img = &llm.Image{MediaType: mt, Data: data, Detail: c.Detail}
 		}
-		return llm.Part{Type: llm.PartImage, Image: img}, nil
+		return llm.Part{Type: llm.PartImage, Image: img}, true, nil
+	case "":
+		return llm.Part{}, false, missing(p + ".type")
 	default:
-		e := llm.Errorf(p+".type", "Content parts of type '%s' are not supported by Fulcrum; supported: input_text, input_image, output_text, refusal.", c.Type)
-		e.Code = "unsupported_parameter"
-		return llm.Part{}, e
+		// input_file, input_audio, and part types newer than Fulcrum.
+		untranslatable(chat, p+".type")
+		return llm.Part{}, false, nil
 	}
 }
 
 // decodeOutput reads a function_call_output's output: a string or a list
 // of input_text / input_image parts.
-func decodeOutput(raw json.RawMessage, p string, m *llm.Message) *llm.Error {
+func decodeOutput(chat *llm.ChatRequest, raw json.RawMessage, p string, m *llm.Message) *llm.Error {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		m.Content = []llm.Part{{Type: llm.PartText, Text: s}}
@@ -381,11 +448,13 @@ func decodeOutput(raw json.RawMessage, p string, m *llm.Message) *llm.Error {
 		return invalid(p, "Invalid 'output': expected a string or an array of content parts.")
 	}
 	for j := range parts {
-		part, err := decodePart(&parts[j], p+"["+strconv.Itoa(j)+"]")
+		part, ok, err := decodePart(chat, &parts[j], p+"["+strconv.Itoa(j)+"]")
 		if err != nil {
 			return err
 		}
-		m.Content = append(m.Content, part)
+		if ok {
+			m.Content = append(m.Content, part)
+		}
 	}
 	return nil
 }

@@ -67,11 +67,11 @@ func decodeTools(raw json.RawMessage, r *Request) *llm.Error {
 		case t.Type == "":
 			return missing(p + ".type")
 		default:
-			// custom (free-form), local_shell, shell, apply_patch,
-			// computer: call items Fulcrum cannot produce from another API.
-			e := llm.Errorf(p+".type", "Tools of type '%s' cannot be translated for this target; supported: function, namespace (and hosted tools on OpenAI).", t.Type)
-			e.Code = "unsupported_parameter"
-			return e
+			// custom (free-form, what Codex declares apply_patch as),
+			// local_shell, shell, apply_patch, computer: call items
+			// Fulcrum cannot produce from another API. Passed through to
+			// an upstream serving the Responses API, refused elsewhere.
+			untranslatable(r.Chat, p+".type")
 		}
 	}
 	return nil
@@ -98,10 +98,15 @@ func decodeToolChoice(raw json.RawMessage, r *Request) *llm.Error {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return invalid("tool_choice", "Invalid type for 'tool_choice': expected a string or an object.")
 	}
-	if o.Type != "function" {
-		e := llm.Errorf("tool_choice.type", "tool_choice of type '%s' cannot be translated for this target; supported: a mode string or {\"type\":\"function\",\"name\":...}.", o.Type)
-		e.Code = "unsupported_parameter"
-		return e
+	switch o.Type {
+	case "function":
+	case "":
+		return missing("tool_choice.type")
+	default:
+		// allowed_tools, custom, mcp, a hosted tool: passed through to an
+		// upstream serving the Responses API, refused elsewhere.
+		untranslatable(r.Chat, "tool_choice.type")
+		return nil
 	}
 	if o.Name == "" {
 		return missing("tool_choice.name")

@@ -3,20 +3,27 @@ package advise
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/eval"
 )
 
+// snapshot is a dated or floating version suffix an upstream id carries:
+// gpt-4o-2024-08-06, claude-3-5-sonnet-20241022, mistral-large-latest.
+var snapshot = regexp.MustCompile(`-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$`)
+
 // normModel folds a model name for matching: lower case, without an
-// organisation prefix ("mistralai/Mixtral-8x7B" → "mixtral-8x7b").
+// organisation prefix ("mistralai/Mixtral-8x7B" → "mixtral-8x7b") or a
+// snapshot suffix ("gpt-4o-2024-08-06" → "gpt-4o"), so an eval of the
+// upstream id counts for the candidate named by its family.
 func normModel(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if i := strings.LastIndexByte(s, '/'); i >= 0 {
 		s = s[i+1:]
 	}
-	return s
+	return snapshot.ReplaceAllString(s, "")
 }
 
 // candidateNames are the names an eval result may carry for a candidate:

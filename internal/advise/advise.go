@@ -90,9 +90,10 @@ type Report struct {
 	// about in Notes).
 	UnmatchedEvals []string `json:"unmatched_evals,omitempty"`
 	// QualityGapPP is QualityGapModels[0]'s minus QualityGapModels[1]'s
-	// accuracy, in percentage points: the API and open model of the
-	// choice, else the most accurate API allowed by the hard constraints
-	// and the best open candidate; absent when evals do not cover both.
+	// accuracy, in percentage points: the choice's API and open model where
+	// it has them (and they are measured), else the most accurate API
+	// allowed by the hard constraints and the most accurate open model;
+	// absent when evals do not cover both.
 	QualityGapPP     *float64 `json:"quality_gap_pp,omitempty"`
 	QualityGapModels []string `json:"quality_gap_models,omitempty"`
 	// Workloads are the traffic classes the candidates assign.
@@ -484,13 +485,16 @@ func (r *Report) baseModel(p *Profile, cs []*Candidate, choice *Candidate, peakR
 // pair, else the most accurate API the hard constraints allow against the
 // most accurate open model.
 func (r *Report) qualityGap(cs []*Candidate, choice *Candidate) {
+	// The choice's own models where it has them and they are measured: the
+	// gap a reader weighs is the one of the models recommended.
 	var api, open *ModelScore
-	if choice != nil && choice.Kind == ScenarioHybrid {
+	if choice != nil {
 		api, open = r.score(choice.APIModel), r.score(choice.OpenModel)
 	}
-	if api == nil || open == nil {
+	if api == nil {
 		api = r.bestAllowedAPIScore(cs)
-		open = nil
+	}
+	if open == nil {
 		for _, o := range r.Open {
 			if s := r.score(o.Model); s != nil && (open == nil || s.Accuracy > open.Accuracy) {
 				open = s

@@ -457,3 +457,17 @@ func TestEvalMatchByUpstreamID(t *testing.T) {
 		t.Errorf("mistral via alias: %+v", s)
 	}
 }
+
+// The quality gap is the chosen model's. Open-only profile plus mistral as
+// an API, all traffic classified: with the 8B at 72% and the 70B at 79%
+// (both pass 70%) the 8B is chosen (cheaper), so the gap is mistral's 85%
+// − 72% = 13 pp, not 85 − 79 = 6 against the 70B that is not recommended.
+func TestQualityGapOfTheChoice(t *testing.T) {
+	p := loadExample(t, "open-only")
+	p.Candidates.Proprietary = []ProprietaryModel{{Model: "mistral-large-latest", InputPerMillion: 0.5, OutputPerMillion: 1.5}}
+	r := run(t, p, withEvals(map[string]float64{"llama-3.1-8b": 0.72, "llama-3.1-70b": 0.79, "mistral-large-latest": 0.85}))
+	if !candidate(t, r, "self-hosted llama-3.1-8b").Chosen || r.QualityGapPP == nil || !near(*r.QualityGapPP, 13, 1e-9) ||
+		!slices.Equal(r.QualityGapModels, []string{"mistral-large-latest", "llama-3.1-8b"}) {
+		t.Errorf("gap %v %v: %s", r.QualityGapPP, r.QualityGapModels, r.Recommendation.Summary)
+	}
+}

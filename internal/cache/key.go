@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -143,6 +144,14 @@ func (h *hasher) request(r *llm.ChatRequest) {
 			h.str('2', tc.Name)
 			h.str('3', tc.Arguments)
 		}
+		// Reasoning sent back (signed thinking, encrypted_content) is
+		// part of what the model reads.
+		h.u64('V', uint64(len(m.Thoughts)))
+		for _, th := range m.Thoughts {
+			h.str('V', th.Text)
+			h.str('V', th.Signature)
+			h.str('V', th.Redacted)
+		}
 	}
 	h.u64('L', uint64(len(r.Tools)))
 	for _, t := range r.Tools {
@@ -183,5 +192,30 @@ func (h *hasher) request(r *llm.ChatRequest) {
 	h.u64('X', uint64(len(r.Unsupported)))
 	for _, u := range r.Unsupported {
 		h.str('X', u)
+	}
+	// A thinking budget or an effort changes the answer as much as
+	// max_tokens does.
+	h.flag('W', r.Reasoning != nil)
+	if rs := r.Reasoning; rs != nil {
+		h.str('W', rs.Effort)
+		h.u64('W', uint64(rs.BudgetTokens))
+		h.flag('W', rs.Adaptive)
+		h.flag('W', rs.Disabled)
+		h.str('W', rs.Summary)
+		h.str('W', rs.Display)
+		h.str('W', rs.Param)
+		h.flag('W', rs.Hint)
+	}
+	// Fields kept verbatim for a same-family target (Anthropic thinking,
+	// output_config, context_management, ...), in name order.
+	names := make([]string, 0, len(r.Extra))
+	for k := range r.Extra {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	h.u64('Z', uint64(len(names)))
+	for _, k := range names {
+		h.str('Z', k)
+		h.str('Z', string(r.Extra[k]))
 	}
 }

@@ -155,3 +155,33 @@ func TestResponsesTypeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheKeepsApartWhatItCannotKey: a cached model must not answer a
+// request from the entry of one that differed only in content the
+// canonical request does not carry (an Anthropic document, OpenAI audio).
+// Before, the second document's question was answered, as a cache hit,
+// with the answer about the first.
+func TestCacheKeepsApartWhatItCannotKey(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	cfg := strings.NewReplacer(
+		"{ name: gpt-5, provider: hw-openai }", "{ name: gpt-5, provider: hw-openai, cache: { ttl: 10m } }",
+		"{ name: claude-sonnet-4-5, provider: hw-anthropic }", "{ name: claude-sonnet-4-5, provider: hw-anthropic, cache: { ttl: 10m } }",
+	).Replace(hwConfig(oa, an))
+	g := startGateway(t, cfg)
+	for _, c := range []struct{ path, body string }{
+		{"/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"DOC"}},{"type":"text","text":"Summarise the document"}]}]}`},
+		{"/v1/chat/completions", `{"model":"gpt-5","messages":[{"role":"user","content":[{"type":"text","text":"Transcribe"},{"type":"input_audio","input_audio":{"data":"DOC","format":"wav"}}]}]}`},
+	} {
+		oa.Log.Reset()
+		an.Log.Reset()
+		for _, doc := range []string{"The sky is green.", "VGhlIHNlYQ=="} {
+			if status, out := hwPost(t, g, c.path, strings.Replace(c.body, "DOC", doc, 1)); status != 200 {
+				t.Fatalf("%s: %d %s", c.path, status, out)
+			}
+		}
+		if n := len(oa.Log.All()) + len(an.Log.All()); n != 2 {
+			t.Errorf("%s: two requests with different content reached the upstream %d time(s), want 2", c.path, n)
+		}
+	}
+}

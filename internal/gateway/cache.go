@@ -53,7 +53,10 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 	noStore, noCache := cacheControl(r.Header)
 	// A completions request only a completions endpoint can serve (FIM,
 	// echo, logprobs...) takes the pass-through path, which is not cached.
-	if noStore || c.req.N > 1 || (c.in.completions != nil && c.in.completions.Native != "") {
+	// Nor is a request carrying what the canonical request does not hold
+	// (documents, audio, files, logprobs: ChatRequest.Unsupported names
+	// them, without their values): the key could not tell two of them apart.
+	if noStore || c.req.N > 1 || len(c.req.Unsupported) > 0 || (c.in.completions != nil && c.in.completions.Native != "") {
 		h["X-Fulcrum-Cache"] = cacheBypass
 		return false, nil
 	}

@@ -185,3 +185,36 @@ func TestCacheKeepsApartWhatItCannotKey(t *testing.T) {
 		}
 	}
 }
+
+// TestModelErrorsInClientFormat: GET /v1/models/{id} of a model that does
+// not exist answers an Anthropic client (anthropic-version set, as every
+// Anthropic SDK sends) with Anthropic's error object, and an OpenAI client
+// with OpenAI's. Before, both got OpenAI's.
+func TestModelErrorsInClientFormat(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+	get := func(hdr string) (int, []byte) {
+		req, _ := http.NewRequestWithContext(ctxT(t), "GET", g.URL+"/v1/models/no-such-model", nil)
+		if hdr != "" {
+			req.Header.Set("anthropic-version", hdr)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	status, out := get("2023-06-01")
+	var ae anthropicErr
+	if status != 404 || json.Unmarshal(out, &ae) != nil || ae.Type != "error" || ae.Error.Type != "not_found_error" {
+		t.Errorf("Anthropic client: %d %s, want 404 not_found_error", status, out)
+	}
+	status, out = get("")
+	var oe openaiErr
+	if status != 404 || json.Unmarshal(out, &oe) != nil || oe.Error.Code == nil || *oe.Error.Code != "model_not_found" {
+		t.Errorf("OpenAI client: %d %s, want 404 model_not_found", status, out)
+	}
+}

@@ -251,8 +251,8 @@ func (s *Server) routes() {
 	embed := s.endpoint(fmtOpenAI, decodeEmbeddings, serveEmbeddings)
 	s.mux.HandleFunc("POST /v1/embeddings", embed)
 	s.mux.HandleFunc("POST /embeddings", embed)
-	s.mux.HandleFunc("GET /v1/models", s.wrap(fmtOpenAI, s.handleModels))
-	s.mux.HandleFunc("GET /v1/models/{id...}", s.wrap(fmtOpenAI, s.handleModel))
+	s.mux.HandleFunc("GET /v1/models", s.byClient(s.handleModels))
+	s.mux.HandleFunc("GET /v1/models/{id...}", s.byClient(s.handleModel))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`)
@@ -322,6 +322,21 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
 
 // wrap authenticates, assigns the request id and renders a returned error in
 // the client's wire format.
+// byClient serves a path both families of clients share (GET /v1/models)
+// with errors in the asking client's format: Anthropic's SDKs send
+// anthropic-version, and get Anthropic's error object (a 404 is a
+// not_found_error), as they get its model objects.
+func (s *Server) byClient(h handlerFunc) http.HandlerFunc {
+	oa, an := s.wrap(fmtOpenAI, h), s.wrap(fmtAnthropic, h)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Anthropic-Version") != "" {
+			an(w, r)
+			return
+		}
+		oa(w, r)
+	}
+}
+
 func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.inflight.Inc()

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"strconv"
@@ -115,16 +114,10 @@ func benchAppendAudit(b *testing.B, s store.Store, batch int) {
 			rows[i] = store.AuditRow{Time: time.Unix(int64(seq), 0), RequestID: BenchRequestID(seq), KeyID: "key_7f3a9c",
 				Action: "none", Candidates: []string{"openai:proprietary"}, Chosen: "openai", ChosenHosting: "proprietary", Outcome: "200"}
 		}
-		if err := s.AppendAuditBatch(ctx, rows[:n], benchHash); err != nil {
+		if err := s.AppendAuditBatch(ctx, rows[:n], testHash); err != nil {
 			b.Fatal(err)
 		}
 	}
-}
-
-// benchHash is a fixed-size chain hash (testHash grows with the chain).
-func benchHash(prev string, r *store.AuditRow) string {
-	h := sha256.Sum256([]byte(prev + "|" + strconv.FormatInt(r.Seq, 10) + "|" + r.RequestID))
-	return hex.EncodeToString(h[:])
 }
 
 // reportCPU adds cpu-µs/op, the process CPU per record since cpu0.

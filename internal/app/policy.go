@@ -80,9 +80,11 @@ func (g *guard) policies(c *gateway.Caller, model string) []string {
 
 func (g *guard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, error) {
 	pi := policy.Input{Body: in.Body, Declared: in.Declared, Policies: g.policies(in.Caller, in.Model)}
+	// The query string and forwarded headers leave as sent: opaque.
+	pi.Opaque = in.Forwarded
 	if len(in.Tokens) > 0 {
 		if texts, ok := g.decodeTokens(in.Model, in.Tokens); ok {
-			pi.Opaque = texts
+			pi.Opaque = append(slices.Clip(pi.Opaque), texts...)
 		} else {
 			pi.Kinds = []string{policy.KindTokens}
 		}

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/api/completions"
 	"github.com/fulcrumhq/fulcrum/internal/api/responses"
@@ -140,7 +142,11 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 		c.clr = policy.Unrestricted()
 		return nil
 	}
-	in := &PolicyInput{Body: c.rc.body, Declared: declared, Caller: c.rc.caller, Model: c.in.model}
+	fwd, err := s.forwardedTexts(r, c.rc)
+	if err != nil {
+		return err
+	}
+	in := &PolicyInput{Body: c.rc.body, Declared: declared, Caller: c.rc.caller, Model: c.in.model, Forwarded: fwd}
 	in.Tokens = c.in.tokens
 	v, err := s.opts.Guard.Evaluate(in)
 	if err != nil {
@@ -162,6 +168,39 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 	}
 	c.clr = v.Clearance()
 	return nil
+}
+
+// forwardedTexts are the client's texts that leave beside the body: on
+// the pass-through path its query string (raw, and each parameter decoded
+// as "key: value") and the values of the headers the decoder chose to
+// forward; with tracing on, its W3C tracestate, which every upstream
+// request carries on (telemetry.Inject). Policy scans them like the body;
+// since they are forwarded as sent, a value found in them is never
+// redacted. A query string that does not parse strictly is refused: the
+// upstream could read it differently.
+func (s *Server) forwardedTexts(r *http.Request, rc *reqCtx) ([]string, error) {
+	var out []string
+	if q := strings.TrimPrefix(rc.query, "?"); q != "" {
+		vals, err := url.ParseQuery(q)
+		if err != nil {
+			return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest,
+				Message: "the query string could not be parsed: " + err.Error(), Err: err}
+		}
+		out = append(out, q)
+		for k, vs := range vals {
+			out = append(out, k)
+			for _, v := range vs {
+				out = append(out, k+": "+v)
+			}
+		}
+	}
+	for _, vs := range rc.fwd {
+		out = append(out, vs...)
+	}
+	if s.opts.Tracer != nil {
+		out = append(out, r.Header.Values("Tracestate")...)
+	}
+	return out, nil
 }
 
 // limits admits the call against rate limits and budgets; the reservation

@@ -54,6 +54,10 @@ type PolicyInput struct {
 	Model string
 	// Tokens are embeddings inputs given as token ids.
 	Tokens [][]int
+	// Forwarded are texts sent upstream beside the body, as the client
+	// wrote them (query string parameters, forwarded header values): they
+	// are scanned, and what is found in them cannot be redacted.
+	Forwarded []string
 }
 
 // Verdict is the policy decision for one request. Its Clearance is what
@@ -305,7 +309,8 @@ type reqCtx struct {
 	errCode  string
 	// fwd holds client headers forwarded on the pass-through path, query
 	// the client's query string ("?beta=true" from Claude Code), forwarded
-	// with it to an upstream of the same format.
+	// with it to an upstream of the same format. The policy stage scans
+	// both (forwardedTexts): whatever a decoder puts here is scanned.
 	fwd   http.Header
 	query string
 	// call is the chat call, for the request record.

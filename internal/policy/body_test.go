@@ -34,6 +34,14 @@ func TestEvaluateBody(t *testing.T) {
 		{name: "card with slashes", body: `{"content":"card 4111/1111/1111/1111"}`, classes: "payment_card", action: ActionSelfHostedOnly},
 		{name: "card with underscores", body: `{"content":"card 4111_1111_1111_1111"}`, classes: "payment_card", action: ActionSelfHostedOnly},
 		{name: "full-width digits", body: `{"content":"card ４１１１ １１１１ １１１１ １１１１"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		// Decimal digits of other scripts: NFKC keeps them, a model reads
+		// them as the number they spell.
+		{name: "arabic-indic digits", body: `{"content":"card ٤١١١ ١١١١ ١١١١ ١١١١"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "persian digits", body: `{"content":"card ۴۱۱۱۱۱۱۱۱۱۱۱۱۱۱۱"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "devanagari digits", body: `{"content":"SSN ०७८-०५-११२०"}`, classes: "national_id", action: ActionSelfHostedOnly},
+		{name: "mixed scripts", body: `{"content":"iban DE89 ३७०४ 0044 ٠٥٣٢ 0130 00"}`, classes: "iban", action: ActionSelfHostedOnly},
+		{name: "redact arabic-indic digits", policies: []string{"redact"}, body: `{"content":"card ٤١١١ ١١١١ ١١١١ ١١١١ ok"}`,
+			classes: "payment_card", action: ActionRedact, gone: []string{"١١١١"}, kept: []string{`"card [PAYMENT_CARD_1] ok"`}},
 		{name: "image data url", body: `{"content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}`,
 			classes: "image", action: ActionSelfHostedOnly},
 		{name: "data prefix is text", body: `{"content":"data: ann.leak@example.com;base64,x"}`, classes: "email", action: ActionSelfHostedOnly},

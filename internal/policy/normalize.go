@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -14,6 +15,10 @@ import (
 //   - zero-width characters (U+200B..U+200D, U+2060, U+FEFF) and the soft
 //     hyphen (U+00AD) are removed;
 //   - Unicode dashes and minus signs become '-';
+//   - decimal digits of every script (Arabic-Indic "٤", Devanagari "४",
+//     Bengali, Thai ...: Unicode category Nd, which NFKC leaves alone)
+//     become the ASCII digit of the same value, since a model reads
+//     "٤١١١ ١١١١ ١١١١ ١١١١" as the card it spells;
 //   - '/' and '_' joining groups of digits in a run of at least 12 digits
 //     (a card or account number written "4111/1111/1111/1111") become '-'.
 //
@@ -63,6 +68,9 @@ func (n *normalizer) normalize(t string) string {
 		case r >= '\u2010' && r <= '\u2015' || r == '\u2212' || r == '\ufe63' || r == '\uff0d':
 			n.out = append(n.out, '-')
 			n.offs = append(n.offs, int32(i))
+		case unicode.IsDigit(r):
+			n.out = append(n.out, '0'+decimalValue(r))
+			n.offs = append(n.offs, int32(i))
 		default:
 			m := norm.NFKC.AppendString(tmp[:0], t[i:i+size])
 			for _, b := range m {
@@ -74,6 +82,24 @@ func (n *normalizer) normalize(t string) string {
 	}
 	n.digitSeparators()
 	return string(n.out)
+}
+
+// decimalValue returns the value of a decimal digit (category Nd). Unicode
+// encodes every script's decimal digits as a contiguous run from zero to
+// nine (a stability guarantee; runs of several scripts may adjoin), so the
+// value is the offset from the start of the run, modulo 10.
+func decimalValue(r rune) byte {
+	for _, rg := range unicode.Nd.R16 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return byte((r - lo) % 10)
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return byte((r - lo) % 10)
+		}
+	}
+	return 0
 }
 
 // digitSeparators rewrites '/' and '_' to '-' in digit-group runs of at

@@ -123,6 +123,8 @@ type Report struct {
 	// whether they changed the choice); quick skips explaining the choice.
 	ignore map[string]bool
 	quick  bool
+	// scratch is a what-if's buffer of months, reused by every candidate.
+	scratch []Month
 	// jointly names the cheapest candidate of all when the criteria
 	// ruling it out changed the choice only together.
 	jointly   string
@@ -194,6 +196,18 @@ type BreakEven struct {
 	// horizon.
 	PaybackMonth int    `json:"payback_month"`
 	Note         string `json:"note,omitempty"`
+	// GPUs come in whole replicas: from TokensPerMonth self-hosting is no
+	// dearer at first, but a replica added for more traffic can make it
+	// dearer again. ForGoodTokensPerMonth, when set, is where it stays no
+	// dearer at every volume above (or, with UntilTokensPerMonth, up to
+	// it); UntilTokensPerMonth, when set, is the largest volume at which it
+	// is no dearer (each replica costs more than the tokens it carries).
+	ForGoodTokensPerMonth float64 `json:"for_good_tokens_per_month,omitempty"`
+	UntilTokensPerMonth   float64 `json:"until_tokens_per_month,omitempty"`
+	// APIModel and OpenModel are the pair compared (the candidates "API
+	// APIModel" and "self-hosted OpenModel", month 1, set-up excluded).
+	APIModel  string `json:"api_model,omitempty"`
+	OpenModel string `json:"open_model,omitempty"`
 }
 
 // Sensitivity is the horizon total of every scenario with one input
@@ -477,6 +491,10 @@ func (r *Report) baseModel(p *Profile, cs []*Candidate, choice *Candidate, peakR
 	m.hasAPI, m.pin, m.pout, m.apiTraining = false, 0, 0, 0
 	if api != nil {
 		m.hasAPI, m.pin, m.pout, m.apiTraining = true, api.cm.pin, api.cm.pout, api.cm.apiTraining
+		r.BreakEven.APIModel = api.APIModel
+	}
+	if self != nil {
+		r.BreakEven.OpenModel = self.OpenModel
 	}
 	return m
 }
@@ -518,12 +536,19 @@ func (r *Report) Scenario(name string) *Scenario {
 }
 
 func (r *Report) breakEven(m *costModel, in, out float64) {
-	b := BreakEven{CurrentTokensPerMonth: in + out}
+	b := BreakEven{CurrentTokensPerMonth: in + out, APIModel: r.BreakEven.APIModel, OpenModel: r.BreakEven.OpenModel}
 	inShare := 0.75 // no traffic today: the 3:1 mix of the blended price
 	if in+out > 0 {
 		inShare = in / (in + out)
 	}
-	b.TokensPerMonth, b.Found = m.breakEven(inShare, r.peakAbs)
+	var forGood, last float64
+	b.TokensPerMonth, forGood, last, b.Found = m.breakEven(inShare, r.peakAbs)
+	if b.Found && forGood > b.TokensPerMonth {
+		b.ForGoodTokensPerMonth = forGood
+	}
+	if b.Found {
+		b.UntilTokensPerMonth = last
+	}
 	switch {
 	case !m.hasAPI || !m.hasOpen:
 		b.Note = "needs both an allowed proprietary and an open candidate"

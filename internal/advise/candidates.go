@@ -58,6 +58,8 @@ type Candidate struct {
 
 	cm     *costModel
 	months []Month
+	// maxMonthUSD is the dearest month, set-up excluded.
+	maxMonthUSD float64
 }
 
 // Overflow describes a fleet sized for base load with the peak's overflow
@@ -302,7 +304,14 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 		}
 	}
 	c.cm = m
-	c.months = m.project(in, out, p.Workload.GrowthPerMonth, c.SelfHostedShare, p.HorizonMonths)
+	if r.quick {
+		// A what-if keeps only the figures: one buffer for every candidate.
+		r.scratch = m.projectInto(r.scratch[:0], in, out, p.Workload.GrowthPerMonth, c.SelfHostedShare, p.HorizonMonths)
+		c.months = r.scratch
+		defer func() { c.months = nil }()
+	} else {
+		c.months = m.project(in, out, p.Workload.GrowthPerMonth, c.SelfHostedShare, p.HorizonMonths)
+	}
 	if c.Overflow != nil {
 		f := c.months[0]
 		c.SelfHostedShare = 1 - f.OverflowShare
@@ -322,6 +331,7 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 			c.OverBudgetMonths++
 		}
 	}
+	c.maxMonthUSD = maxMonth(c.months)
 }
 
 func (r *Report) apiPrice(model string) *APIPrice {
@@ -467,7 +477,7 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		for _, c := range cs {
 			if within && c.OverBudgetMonths > 0 {
 				// Rounded up, so that the limit quoted does let it in.
-				need := math.Ceil(maxMonth(c.months))
+				need := math.Ceil(c.maxMonthUSD)
 				c.excludeLift(CritBudget, fmt.Sprintf("exceeds the $%s monthly limit in %d of %d months (up to $%s)", money(lim), c.OverBudgetMonths, p.HorizonMonths, money(need)),
 					fmt.Sprintf("qualifies with a monthly limit of $%s", money(need)),
 					func(p *Profile, _ map[string]*ModelScore) { p.Budget.MonthlyLimitUSD = need })

@@ -114,7 +114,7 @@ func withScore(evs []*eval.Report, model string, acc, by float64) []*eval.Report
 // it the choice. The choice is never a ruled-out candidate.
 func TestRandomProfilesClaimsHold(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	n := 80
+	n := 50
 	if testing.Short() {
 		n = 40
 	}
@@ -152,6 +152,37 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 				changed := run(t, &q, func(o *Options) { o.Evals = qe }).Recommendation.Candidate != ch
 				if named := slices.Contains(r.Recommendation.DecidedBy, st); named != changed {
 					t.Errorf("profile %d: %s named %v, but removing it changes the choice: %v (%s)", i, st, named, changed, r.Recommendation.Summary)
+				}
+			}
+		}
+		// Break-even: month 1 of the pair named, either side of the figure.
+		if be := r.BreakEven; be.Found && be.TokensPerMonth > 0 {
+			// Below the first figure the API is cheaper; just above it, and
+			// 1% above the for-good figure, self-hosting is no dearer; 1%
+			// above the last, the API is cheaper again.
+			type point struct {
+				v        float64
+				apiCheap bool
+			}
+			pts := []point{{0.99 * be.TokensPerMonth, true}, {1.0001 * be.TokensPerMonth, false}}
+			if be.ForGoodTokensPerMonth > 0 && be.UntilTokensPerMonth == 0 {
+				pts = append(pts, point{1.01 * be.ForGoodTokensPerMonth, false}, point{3 * be.ForGoodTokensPerMonth, false})
+			}
+			if be.UntilTokensPerMonth > 0 {
+				pts = append(pts, point{1.01 * be.UntilTokensPerMonth, true})
+			}
+			if be.ForGoodTokensPerMonth == 0 && be.UntilTokensPerMonth == 0 {
+				pts = append(pts, point{1.01 * be.TokensPerMonth, false}, point{3 * be.TokensPerMonth, false})
+			}
+			for _, pt := range pts {
+				q := *p
+				k := pt.v / (r.InputTokens + r.OutputTokens)
+				q.Workload.InputTokensPerMonth *= k
+				q.Workload.OutputTokensPerMonth *= k
+				rr := run(t, &q, withEv)
+				api, self := candidate(t, rr, "API "+be.APIModel).FirstMonthUSD, candidate(t, rr, "self-hosted "+be.OpenModel).FirstMonthUSD
+				if pt.apiCheap != (api < self) {
+					t.Errorf("profile %d: at %s (%s), API %s $%.2f, self-hosted %s $%.2f", i, preciseTokens(pt.v), breakEvenClaim(be), be.APIModel, api, be.OpenModel, self)
 				}
 			}
 		}

@@ -238,8 +238,17 @@ func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
 				prev = k
 				continue
 			}
-			// The nearest change between prev and k, at 0.25% resolution:
-			// replica steps can make short windows a coarse step skips.
+			// The nearest change between prev and k, at 0.25% resolution,
+			// starting 3% back: replica steps can make short windows a
+			// coarse step (3.9%) skips, and one just before the change would
+			// contradict a run at 0.99 times it.
+			back := math.Max(1, prev/1.03)
+			if dir == "below" {
+				back = math.Min(1, prev*1.03)
+			}
+			if r.whatIf(p, back, nil) == choice {
+				prev = back
+			}
 			for x := step(prev, 1.0025); (dir == "above" && x < k) || (dir == "below" && x > k); x = step(x, 1.0025) {
 				if r.whatIf(p, x, nil) != choice {
 					k = x
@@ -420,7 +429,7 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		if n, _ := count(CritBudget); n == 0 && choice != nil && choice.OverBudgetMonths > 0 {
 			// No exclusion because none left stays within it.
 			bu.Finding = fmt.Sprintf("limit $%s a month; every candidate left exceeds it, so none is ruled out: the choice does in %d of %d months (up to $%s)",
-				money(p.Budget.MonthlyLimitUSD), choice.OverBudgetMonths, p.HorizonMonths, money(math.Ceil(maxMonth(choice.months))))
+				money(p.Budget.MonthlyLimitUSD), choice.OverBudgetMonths, p.HorizonMonths, money(math.Ceil(choice.maxMonthUSD)))
 		}
 	}
 	if !p.Budget.CapexPossible && p.SelfHosting.SetupUSD > 0 {
@@ -458,7 +467,7 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		}
 	}
 	if r.BreakEven.Found {
-		cost.Finding += fmt.Sprintf("; self-hosting all traffic breaks even at %s tokens a month (now %s)", preciseTokens(r.BreakEven.TokensPerMonth), tokens(r.BreakEven.CurrentTokensPerMonth))
+		cost.Finding += fmt.Sprintf("; %s (now %s)", breakEvenClaim(r.BreakEven), tokens(r.BreakEven.CurrentTokensPerMonth))
 	}
 	for _, c := range []*Criterion{&ds, &co, &q, &cu, &bu, &cost, &ex} {
 		c.Decisive = isDecisive(c.Name)

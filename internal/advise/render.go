@@ -151,13 +151,28 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	return err
 }
 
+// breakEvenClaim says where self-hosting is no dearer, replica steps
+// included.
+func breakEvenClaim(be BreakEven) string {
+	s := fmt.Sprintf("self-hosting all traffic on %s costs no more a month than %s from %s tokens a month", be.OpenModel, be.APIModel, preciseTokens(be.TokensPerMonth))
+	gaps := be.ForGoodTokensPerMonth > 0
+	switch {
+	case be.UntilTokensPerMonth > 0 && gaps:
+		s += fmt.Sprintf(" up to %s, not throughout: each replica added costs more than the tokens it carries, so in places the API is cheaper", preciseTokens(be.UntilTokensPerMonth))
+	case be.UntilTokensPerMonth > 0:
+		s += fmt.Sprintf(" up to %s: beyond, each replica added costs more than the tokens it carries", preciseTokens(be.UntilTokensPerMonth))
+	case gaps:
+		s += fmt.Sprintf(" at first, and at every volume from %s (in between, a replica added for more traffic makes it dearer again in places)", preciseTokens(be.ForGoodTokensPerMonth))
+	}
+	return s
+}
+
 func breakEvenText(r *Report) string {
 	be := r.BreakEven
 	if !be.Found {
 		return "Break-even: none (" + be.Note + ")."
 	}
-	s := fmt.Sprintf("Break-even: self-hosting all traffic costs no more a month than the API from %s tokens a month (now %s; input:output mix and peak rate as today).",
-		preciseTokens(be.TokensPerMonth), tokens(be.CurrentTokensPerMonth))
+	s := "Break-even: " + breakEvenClaim(be) + fmt.Sprintf(" (now %s; input:output mix and peak rate as today).", tokens(be.CurrentTokensPerMonth))
 	if be.PaybackMonth > 0 {
 		s += fmt.Sprintf(" Including set-up, self-hosting costs no more in total from month %d.", be.PaybackMonth)
 	} else {

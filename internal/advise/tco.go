@@ -149,7 +149,11 @@ func (m *costModel) monthOverflow(in, out float64) Month {
 
 // project runs a scenario over the horizon from the starting volume.
 func (m *costModel) project(in, out, growth, share float64, months int) []Month {
-	out2 := make([]Month, 0, months)
+	return m.projectInto(make([]Month, 0, months), in, out, growth, share, months)
+}
+
+// projectInto is project appending to out2 (a what-if reuses one buffer).
+func (m *costModel) projectInto(out2 []Month, in, out, growth, share float64, months int) []Month {
 	cum := 0.0
 	for i := 1; i <= months; i++ {
 		f := math.Pow(1+growth, float64(i-1))
@@ -166,48 +170,68 @@ func (m *costModel) project(in, out, growth, share float64, months int) []Month 
 	return out2
 }
 
-// breakEven is the smallest monthly token volume (at the workload's
-// input:output mix) at which self-hosting everything costs no more per
-// month than the API, set-up excluded. peak is the peak output tokens/s,
-// held as the profile gives it whatever the volume (0: none given, the
-// GPUs are sized for the average rate), so that the figure is what
-// `fulcrum advise` finds when only the profile's volumes are changed. ok
-// is false when the API stays cheaper at any volume (its price per token
-// is below the marginal GPU cost) or a kind of model is missing.
-func (m *costModel) breakEven(inShare, peak float64) (tokens float64, ok bool) {
+// breakEven finds the monthly token volumes (at the workload's input:output
+// mix) at which self-hosting everything costs no more per month than the
+// API, set-up excluded. peak is the peak output tokens/s, held as the
+// profile gives it whatever the volume (0: none given, the GPUs are sized
+// for the average rate), so that the figures are what `fulcrum advise`
+// finds when only the profile's volumes are changed.
+//
+// GPUs come in whole replicas, so the volumes where self-hosting is no
+// dearer are intervals, one per fleet size: for k replicas, the volumes
+// they carry, (lo_k, hi_k], from the API bill's reaching the fleet's cost,
+// v_k = (fixed + k × replica) ÷ blended. first is where the first interval
+// starts; forGood where the chain of joined intervals containing the last
+// one starts; last the end of the last interval, 0 when they join up for
+// good (a replica costs less than the tokens it carries at API prices). ok is false when there is
+// none, or a kind of model is missing.
+func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float64, ok bool) {
 	if !m.hasAPI || !m.hasOpen {
-		return 0, false
+		return 0, 0, 0, false
 	}
 	blended := inShare*m.pin + (1-inShare)*m.pout // $ per million tokens
 	if blended <= 0 {
-		return 0, false
+		return 0, 0, 0, false
 	}
-	// Average output tokens/s per token a month, and the output tokens/s
-	// one replica carries at the target utilisation.
-	avg := (1 - inShare) / SecondsPerMonth
+	avg := (1 - inShare) / SecondsPerMonth // output tokens/s per token a month
 	capacity := m.open.OutputTokensPerSecond * m.util
-	perReplica := capacity / avg // monthly tokens one replica carries on average
+	perReplica := capacity / avg // monthly tokens one replica carries
 	gpuPerReplica := GPUMonthlyUSD(m.gpuHourly, m.open.GPUsPerReplica)
 	fixed := m.staff + m.other + m.selfTraining - m.apiTraining
+	marginalCheaper := gpuPerReplica/perReplica*1e6 < blended
 	// The fleet that the peak alone needs serves every volume whose average
 	// stays below the peak; beyond that, replicas are added for the average.
-	first := max(m.minRep, int(math.Ceil(peak/capacity-1e-9)))
-	for k := first; k < first+1e6; k++ {
-		self := fixed + float64(k)*gpuPerReplica
-		v := BreakEvenTokens(self, blended)
-		lo := float64(k-1) * perReplica
-		if k == first {
+	k0 := max(m.minRep, int(math.Ceil(peak/capacity-1e-9)))
+	prevEnd := -1.0 // end of the previous non-empty interval
+	for k := k0; k < k0+1e6; k++ {
+		lo, hi := float64(k-1)*perReplica, float64(k)*perReplica
+		if k == k0 {
 			lo = 0
 		}
-		hi := float64(k) * perReplica
-		switch {
-		case v <= lo:
-			return lo, true // the API bill jumps past the fleet cost at a step
-		case v <= hi:
-			return v, true
-		case gpuPerReplica/perReplica*1e6 >= blended:
-			return 0, false // each extra replica costs more than the tokens it carries
+		v := BreakEvenTokens(fixed+float64(k)*gpuPerReplica, blended)
+		start := math.Max(v, lo)
+		// (start, hi] counts when it extends the chain before it, or is at
+		// least 2% wide: a sliver where the two costs merely touch before
+		// the next replica is added is no break-even a reader can use.
+		if start <= hi && (start <= prevEnd || start*1.02 <= hi) {
+			if !ok {
+				first, ok = start, true
+			}
+			if start > prevEnd {
+				forGood = start // a gap before it (or the first): the chain restarts
+			}
+			prevEnd, last = hi, hi
+			if marginalCheaper && v <= lo && k > k0 {
+				// Every later interval starts at its lo: joined for good.
+				return first, forGood, 0, true
+			}
+		} else if !marginalCheaper && ok {
+			// Later intervals only move further out of reach.
+			return first, forGood, last, true
+		}
+		if !marginalCheaper && !ok && v > hi && k > k0 {
+			return 0, 0, 0, false // each extra replica costs more than the tokens it carries
 		}
 	}
-	return 0, false
+	return first, forGood, last, ok
 }

@@ -218,3 +218,24 @@ func TestModelErrorsInClientFormat(t *testing.T) {
 		t.Errorf("OpenAI client: %d %s, want 404 model_not_found", status, out)
 	}
 }
+
+// TestUpstreamErrorFieldsKept: an OpenAI client whose request an OpenAI
+// upstream refuses (plain or streamed) sees the upstream's param and code.
+// Before, both were null, and clients that act on a code (Codex on
+// context_length_exceeded) could not.
+func TestUpstreamErrorFieldsKept(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+	for _, body := range []string{
+		`{"model":"gpt-5","messages":[{"role":"user","content":"x [[400]]"}]}`,
+		`{"model":"gpt-5","stream":true,"messages":[{"role":"user","content":"x [[400]]"}]}`,
+	} {
+		status, out := hwPost(t, g, "/v1/chat/completions", body)
+		var e openaiErr
+		if status != 400 || json.Unmarshal(out, &e) != nil || e.Error.Param == nil || *e.Error.Param != "temperature" ||
+			e.Error.Code == nil || *e.Error.Code != "invalid_value" {
+			t.Errorf("%s: %d %s, want param temperature, code invalid_value", body, status, out)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
@@ -229,7 +230,14 @@ func (c *chatCall) forwardBody(t *Target) ([]byte, error) {
 // mapRawError turns a non-2xx pass-through response into an *llm.Error.
 func (c *chatCall) mapRawError(t *Target, resp *http.Response) *llm.Error {
 	body, _ := provider.ReadBody(resp.Body, 1<<20)
-	return provider.StatusError(t.Provider.Info().Name, resp, c.rc.format.errorMessage(body))
+	e := provider.StatusError(t.Provider.Info().Name, resp, c.rc.format.errorMessage(body))
+	if c.rc.format != fmtAnthropic {
+		// Same format both ways: the upstream's param and code reach the
+		// client as it wrote them (Anthropic errors carry neither).
+		param, code := openai.ErrorFields(body)
+		provider.UpstreamFields(e, param, code)
+	}
+	return e
 }
 
 // report prices an attempt and hands it to the observer and the metrics;

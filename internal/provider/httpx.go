@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -164,6 +165,19 @@ func StatusError(provider string, resp *http.Response, message string) *llm.Erro
 	}
 	e.RetryAfter = RetryAfter(resp.Header)
 	return e
+}
+
+// UpstreamFields gives e, built by StatusError, the param and code an
+// OpenAI-format upstream named (openai.ErrorFields), so that a client sees
+// "context_length_exceeded" or "invalid_value" on "temperature" as the API
+// reports them. Not when Fulcrum set its own code (a refused provider key),
+// not on a 5xx, and never a code of Fulcrum's own upstream_* family, which
+// the router reads to classify failures.
+func UpstreamFields(e *llm.Error, param, code string) {
+	if e.Code != "" || e.Status >= 500 || strings.HasPrefix(code, "upstream_") {
+		return
+	}
+	e.Param, e.Code = param, code
 }
 
 // RetryAfter parses a Retry-After header (seconds or HTTP date) and the

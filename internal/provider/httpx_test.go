@@ -49,6 +49,30 @@ func TestStatusError(t *testing.T) {
 	}
 }
 
+// TestUpstreamFields: an OpenAI-format upstream's param and code reach the
+// client on a 4xx, never over a code Fulcrum set itself, never on a 5xx,
+// and never as one of Fulcrum's upstream_* codes the router classifies by.
+func TestUpstreamFields(t *testing.T) {
+	for _, tt := range []struct {
+		status              int
+		param, code         string
+		wantParam, wantCode string
+	}{
+		{400, "temperature", "invalid_value", "temperature", "invalid_value"},
+		{400, "messages", "context_length_exceeded", "messages", "context_length_exceeded"},
+		{429, "", "rate_limit_exceeded", "", "rate_limit_exceeded"},
+		{401, "", "invalid_api_key", "", "upstream_auth_failed"},
+		{500, "", "server_error", "", ""},
+		{400, "", "upstream_unreachable", "", ""},
+	} {
+		e := StatusError("p", &http.Response{StatusCode: tt.status, Header: http.Header{}}, "boom")
+		UpstreamFields(e, tt.param, tt.code)
+		if e.Param != tt.wantParam || e.Code != tt.wantCode {
+			t.Errorf("%d %q %q: param %q code %q, want %q %q", tt.status, tt.param, tt.code, e.Param, e.Code, tt.wantParam, tt.wantCode)
+		}
+	}
+}
+
 func TestTransportError(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()

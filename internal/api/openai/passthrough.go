@@ -152,6 +152,25 @@ func ErrorMessage(body []byte) string {
 	return truncate(strings.TrimSpace(msg), maxErrorMessage)
 }
 
+// ErrorFields reads param and code from an upstream's OpenAI error object
+// ({"error":{"param","code"}}); "" when absent or null. Clients act on
+// them: Codex compacts its history on code "context_length_exceeded", SDKs
+// expose both on their error types. A numeric code (llama.cpp) is its
+// decimal text.
+func ErrorFields(body []byte) (param, code string) {
+	var w struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &w) != nil || len(w.Error) == 0 || w.Error[0] != '{' {
+		return "", ""
+	}
+	var e wireErr
+	if json.Unmarshal(w.Error, &e) != nil {
+		return "", ""
+	}
+	return truncate(rawText(e.Param), maxErrorMessage), truncate(rawText(e.Code), maxErrorMessage)
+}
+
 // truncate cuts s to at most n bytes on a rune boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {

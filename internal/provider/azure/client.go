@@ -396,6 +396,8 @@ func (c *Client) MapError(resp *http.Response) *llm.Error {
 	if resp.StatusCode == http.StatusNotFound && w.Error.Code == "DeploymentNotFound" {
 		e.Code = "model_not_found"
 	}
+	param, code := api.ErrorFields(b)
+	provider.UpstreamFields(e, param, code)
 	return e
 }
 

@@ -377,7 +377,10 @@ func (b *cancelBody) Close() error {
 func (c *Client) MapError(resp *http.Response) *llm.Error {
 	b, _ := provider.ReadBody(resp.Body, maxErrorBody)
 	resp.Body.Close()
-	return provider.StatusError(c.info.Name, resp, api.ErrorMessage(b))
+	e := provider.StatusError(c.info.Name, resp, api.ErrorMessage(b))
+	param, code := api.ErrorFields(b)
+	provider.UpstreamFields(e, param, code)
+	return e
 }
 
 // annotate marks an error from the wire decoder as this provider's.

@@ -241,15 +241,17 @@ func TestErrors(t *testing.T) {
 		typ, code  string
 		retryAfter time.Duration
 		message    string
+		// param is the upstream's, kept with its code on a 4xx.
+		param string
 	}{
-		{"429", c, "x [[429]]", 429, llm.ErrRateLimit, "", time.Second, "upstream gpu-box: Rate limit reached for"},
-		{"500", c, "x [[500]]", 500, llm.ErrUpstream, "", 0, "upstream gpu-box: The server had an error"},
-		{"503", c, "x [[503]]", 503, llm.ErrOverloaded, "", 0, "overloaded"},
-		{"400", c, "x [[400]]", 400, llm.ErrInvalidRequest, "", 0, "Invalid value for 'temperature'"},
-		{"401 wrong key", wrongKey, "hi", 502, llm.ErrUpstream, "upstream_auth_failed", 0, "Incorrect API key provided"},
-		{"401 no key", noKey, "hi", 502, llm.ErrUpstream, "upstream_auth_failed", 0, "You didn't provide an API key"},
-		{"malformed body", c, "x [[malformed]]", 502, llm.ErrUpstream, "bad_upstream_response", 0, "upstream gpu-box: upstream returned a malformed chat completion"},
-		{"cut body", c, "x [[cut]]", 502, llm.ErrUpstream, "upstream_error", 0, "upstream connection failed"},
+		{"429", c, "x [[429]]", 429, llm.ErrRateLimit, "rate_limit_exceeded", time.Second, "upstream gpu-box: Rate limit reached for", ""},
+		{"500", c, "x [[500]]", 500, llm.ErrUpstream, "", 0, "upstream gpu-box: The server had an error", ""},
+		{"503", c, "x [[503]]", 503, llm.ErrOverloaded, "", 0, "overloaded", ""},
+		{"400", c, "x [[400]]", 400, llm.ErrInvalidRequest, "invalid_value", 0, "Invalid value for 'temperature'", "temperature"},
+		{"401 wrong key", wrongKey, "hi", 502, llm.ErrUpstream, "upstream_auth_failed", 0, "Incorrect API key provided", ""},
+		{"401 no key", noKey, "hi", 502, llm.ErrUpstream, "upstream_auth_failed", 0, "You didn't provide an API key", ""},
+		{"malformed body", c, "x [[malformed]]", 502, llm.ErrUpstream, "bad_upstream_response", 0, "upstream gpu-box: upstream returned a malformed chat completion", ""},
+		{"cut body", c, "x [[cut]]", 502, llm.ErrUpstream, "upstream_error", 0, "upstream connection failed", ""},
 	}
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
@@ -269,8 +271,8 @@ func TestErrors(t *testing.T) {
 					t.Fatalf("stream=%v: err = %v, want *llm.Error", stream, err)
 				}
 				if e.Status != tt.status || e.Type != tt.typ || e.Code != tt.code || e.RetryAfter != tt.retryAfter ||
-					e.Provider != "gpu-box" || !strings.Contains(e.Message, tt.message) {
-					t.Errorf("stream=%v: got %d %s %q retry %v provider %q: %q", stream, e.Status, e.Type, e.Code, e.RetryAfter, e.Provider, e.Message)
+					e.Provider != "gpu-box" || !strings.Contains(e.Message, tt.message) || e.Param != tt.param {
+					t.Errorf("stream=%v: got %d %s %q param %q retry %v provider %q: %q", stream, e.Status, e.Type, e.Code, e.Param, e.RetryAfter, e.Provider, e.Message)
 				}
 			})
 		}

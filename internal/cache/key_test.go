@@ -30,15 +30,19 @@ func TestKeySeesReasoningAndVerbatimFields(t *testing.T) {
 		t.Fatal("the same request hashed to two keys")
 	}
 	for name, change := range map[string]func(r *llm.ChatRequest){
-		"budget":        func(r *llm.ChatRequest) { r.Reasoning.BudgetTokens = 16000 },
-		"effort":        func(r *llm.ChatRequest) { r.Reasoning = &llm.Reasoning{Effort: "high", Param: "reasoning_effort"} },
-		"no reasoning":  func(r *llm.ChatRequest) { r.Reasoning = nil },
-		"display":       func(r *llm.ChatRequest) { r.Reasoning.Display = "omitted" },
-		"extra value":   func(r *llm.ChatRequest) { r.Extra["thinking"] = json.RawMessage(`{"type":"enabled","budget_tokens":4096}`) },
-		"extra added":   func(r *llm.ChatRequest) { r.Extra["output_config"] = json.RawMessage(`{"effort":"low"}`) },
-		"thought text":  func(r *llm.ChatRequest) { r.Messages[1].Thoughts[0].Text = "other" },
-		"thought sig":   func(r *llm.ChatRequest) { r.Messages[1].Thoughts[0].Signature = "sig2" },
-		"thought added": func(r *llm.ChatRequest) { r.Messages[1].Thoughts = append(r.Messages[1].Thoughts, llm.Thought{Redacted: "x"}) },
+		"budget":       func(r *llm.ChatRequest) { r.Reasoning.BudgetTokens = 16000 },
+		"effort":       func(r *llm.ChatRequest) { r.Reasoning = &llm.Reasoning{Effort: "high", Param: "reasoning_effort"} },
+		"no reasoning": func(r *llm.ChatRequest) { r.Reasoning = nil },
+		"display":      func(r *llm.ChatRequest) { r.Reasoning.Display = "omitted" },
+		"extra value": func(r *llm.ChatRequest) {
+			r.Extra["thinking"] = json.RawMessage(`{"type":"enabled","budget_tokens":4096}`)
+		},
+		"extra added":  func(r *llm.ChatRequest) { r.Extra["output_config"] = json.RawMessage(`{"effort":"low"}`) },
+		"thought text": func(r *llm.ChatRequest) { r.Messages[1].Thoughts[0].Text = "other" },
+		"thought sig":  func(r *llm.ChatRequest) { r.Messages[1].Thoughts[0].Signature = "sig2" },
+		"thought added": func(r *llm.ChatRequest) {
+			r.Messages[1].Thoughts = append(r.Messages[1].Thoughts, llm.Thought{Redacted: "x"})
+		},
 	} {
 		r := base()
 		change(r)

@@ -296,6 +296,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	r.peakAbs, r.baseAbs = peak, p.Workload.BaseRPS*p.Workload.OutputTokensPerRequest
+	if p.Workload.Latency == "batch" && peak > 0 {
+		// The field sizes nothing by itself: say so rather than let a
+		// reader think batch traffic was queued to the average rate.
+		r.Notes = append(r.Notes, "latency: batch does not change the sizing: GPUs are sized for the peak given; leave peak_rps out to size them for the average rate (batch work queued).")
+	}
 	if peak == 0 {
 		peak = out / SecondsPerMonth
 		r.Notes = append(r.Notes, "No peak given: GPUs are sized for the average rate.")

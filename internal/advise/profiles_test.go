@@ -206,6 +206,11 @@ func TestOpenOnly(t *testing.T) {
 	if !candidate(t, r, "self-hosted llama-3.1-8b").Chosen || decidedBy(r) != CritCost {
 		t.Errorf("%s", r.Recommendation.Summary)
 	}
+	// latency: batch with a peak sizes for the peak (2,000 tok/s above), and
+	// the report says so instead of leaving the field's effect to guess.
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "latency: batch does not change the sizing") {
+		t.Errorf("notes %v", r.Notes)
+	}
 	r = run(t, p, withEvals(map[string]float64{"llama-3.1-8b": 0.66, "llama-3.1-70b": 0.79}))
 	if !candidate(t, r, "self-hosted llama-3.1-70b").Chosen || decidedBy(r) != CritQuality {
 		t.Fatalf("%s", r.Recommendation.Summary)

@@ -186,6 +186,17 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 				}
 			}
 		}
+		// In-house expertise is named (with cost) when without the staff
+		// cost of self-hosting another candidate would be chosen.
+		if slices.Contains(r.Recommendation.DecidedBy, CritCost) {
+			q := *p
+			zero := 0.0
+			q.SelfHosting.StaffFTE = &zero
+			changed := run(t, &q, withEv).Recommendation.Candidate != ch
+			if named := slices.Contains(r.Recommendation.DecidedBy, CritExpertise); named != changed {
+				t.Errorf("profile %d: expertise named %v, without staff cost the choice changes: %v (%s)", i, named, changed, r.Recommendation.Summary)
+			}
+		}
 		if r.RunnerUp == nil {
 			continue
 		}

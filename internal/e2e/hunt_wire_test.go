@@ -239,3 +239,22 @@ func TestUpstreamErrorFieldsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestChatMetadataTagsAnyTarget: OpenAI metadata, which Fulcrum documents
+// as cost-attribution tags "from any OpenAI SDK", works whatever provider
+// serves the model: honoured as tags, not sent to an upstream that would
+// read it otherwise. Before, every non-OpenAI target refused it with 400
+// unsupported_parameter.
+func TestChatMetadataTagsAnyTarget(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+	status, out := hwPost(t, g, "/v1/chat/completions", `{"model":"x-anthropic","metadata":{"team":"search"},"messages":[{"role":"user","content":"hi"}]}`)
+	if status != 200 {
+		t.Fatalf("%d %s", status, out)
+	}
+	sent := an.Log.All()
+	if len(sent) != 1 || strings.Contains(string(sent[0].Body), "search") {
+		t.Errorf("Anthropic received %q", sentBodies(sent))
+	}
+}

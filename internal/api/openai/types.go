@@ -39,6 +39,9 @@ type chatRequest struct {
 
 	// Valid OpenAI parameters the canonical model does not carry. They are
 	// only detected (and named in ChatRequest.Unsupported), never decoded.
+	// Not metadata: Fulcrum honours it itself, as the request's cost
+	// attribution tags (gateway/tags.go), on every target; what it means
+	// to OpenAI (stored completions) needs store, which is listed.
 	Logprobs         json.RawMessage `json:"logprobs"`
 	TopLogprobs      json.RawMessage `json:"top_logprobs"`
 	LogitBias        json.RawMessage `json:"logit_bias"`
@@ -48,7 +51,6 @@ type chatRequest struct {
 	Audio            json.RawMessage `json:"audio"`
 	Modalities       json.RawMessage `json:"modalities"`
 	Store            json.RawMessage `json:"store"`
-	Metadata         json.RawMessage `json:"metadata"`
 	Functions        json.RawMessage `json:"functions"`
 	FunctionCall     json.RawMessage `json:"function_call"`
 	WebSearchOptions json.RawMessage `json:"web_search_options"`
@@ -66,7 +68,7 @@ func (r *chatRequest) unsupported() []string {
 	}{
 		{"logprobs", r.Logprobs}, {"top_logprobs", r.TopLogprobs}, {"logit_bias", r.LogitBias},
 		{"service_tier", r.ServiceTier}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
-		{"audio", r.Audio}, {"modalities", r.Modalities}, {"store", r.Store}, {"metadata", r.Metadata},
+		{"audio", r.Audio}, {"modalities", r.Modalities}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
 		{"verbosity", r.Verbosity}, {"prompt_cache_key", r.PromptCacheKey}, {"safety_identifier", r.SafetyIdentifier},
 	} {

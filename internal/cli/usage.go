@@ -298,7 +298,7 @@ instead (the throughput model, see docs/metering.md).
 			}
 			var rent []rentLine
 			if shCost == "amortised" {
-				if rent, err = amortise(cmd.Context(), st, cfg, f, by, rows, now); err != nil {
+				if rent, rows, err = amortise(cmd.Context(), st, cfg, f, by, rows, now); err != nil {
 					return err
 				}
 			}

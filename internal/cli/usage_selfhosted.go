@@ -52,11 +52,17 @@ type rentLine struct {
 // first ones after an idle spell, and a period's self-hosted cost is the
 // rent paid in it. The period is --since to --until (default now); without
 // --since it starts at the provider's oldest stored record.
+//
+// A provider with rent but no output tokens in the period (idle all of it)
+// still paid that rent: when the report is not narrowed to what a key,
+// team, model, user or tag spent (which idle GPUs are not), it gets a row
+// of its own, "(idle) PROVIDER", so the total is what was paid.
 func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.UsageFilter, by []store.GroupBy,
-	rows []usageRow, now time.Time) ([]rentLine, error) {
+	rows []usageRow, now time.Time) ([]rentLine, []usageRow, error) {
 	if f.Hosting == "proprietary" {
-		return nil, nil
+		return nil, rows, nil
 	}
+	whole := f.KeyID == "" && f.Team == "" && f.Model == "" && f.EndUser == "" && len(f.Tags) == 0
 	var out []rentLine
 	for i := range cfg.Providers {
 		pc := &cfg.Providers[i]
@@ -75,7 +81,7 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 		if from.IsZero() {
 			first, err := st.Usage(ctx, store.UsageFilter{Provider: pc.Name, To: f.To, Limit: 1})
 			if err != nil {
-				return nil, err
+				return nil, rows, err
 			}
 			if len(first) == 0 {
 				continue
@@ -87,7 +93,7 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 		}
 		tot, err := st.UsageSummary(ctx, all, nil)
 		if err != nil {
-			return nil, err
+			return nil, rows, err
 		}
 		line := rentLine{Provider: pc.Name, From: from, To: to, GPUs: gpus}
 		if len(tot) > 0 {
@@ -112,13 +118,27 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 		}
 		out = append(out, line)
 		if line.OutputTokens == 0 {
-			continue // idle all period: no tokens to carry the rent
+			// Idle all period: no tokens to carry the rent, which was paid.
+			if whole && line.RentNanos > 0 {
+				row := usageRow{UsageGroup: store.UsageGroup{Keys: make([]string, len(by)), CostNanos: line.RentNanos}, SelfCostNanos: line.RentNanos}
+				for i, g := range by {
+					row.Keys[i] = "-"
+					switch {
+					case g == store.ByHosting:
+						row.Keys[i] = "self_hosted"
+					case g == store.ByProvider || i == 0:
+						row.Keys[i] = "(idle) " + pc.Name
+					}
+				}
+				rows = append(rows, row)
+			}
+			continue
 		}
 		pf := f
 		pf.Provider = pc.Name
 		groups, err := st.UsageSummary(ctx, pf, by)
 		if err != nil {
-			return nil, err
+			return nil, rows, err
 		}
 		for gi := range groups {
 			g := &groups[gi]
@@ -133,7 +153,7 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 			}
 		}
 	}
-	return out, nil
+	return out, rows, nil
 }
 
 // mulDiv is a × b ÷ c, floored, without overflow in between.

@@ -500,3 +500,57 @@ func TestUsageUserCap(t *testing.T) {
 		t.Errorf("after pruning the raw rows (-want +got):\n%s", diff)
 	}
 }
+
+// A provider idle all period still paid its rent: the report's total
+// includes it, in a row of its own, unless the report is narrowed to a
+// key (idle GPUs are nobody's). 4 hours × 2 GPUs × $2.50 = $20; the only
+// record in the period is OpenAI's $0.000000007. Before, the total read
+// $0.00 beside a SELF-HOSTED line of $20.
+func TestUsageIdleRentIsInTheTotal(t *testing.T) {
+	fx := newOpFixture(t)
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\n" +
+		"providers:\n  - name: gpu\n    type: openai\n    base_url: http://127.0.0.1:1/v1\n    hosting: self_hosted\n" +
+		"    cost: { gpu_hourly_usd: 2.5, gpus: 2 }\n" +
+		"models:\n  - name: mixtral\n    provider: gpu\n    upstream: mixtral\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := fx.store(t)
+	recs := []store.UsageRecord{{Time: day1.Add(time.Hour), RequestID: "o1", Attempt: 1, KeyID: "k1", Model: "gpt-4", Provider: "openai",
+		Hosting: "proprietary", Status: 200, OutputTokens: 10, CostNanos: 7}}
+	if _, err := st.InsertUsage(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	period := []string{"usage", "--config", fx.cfgPath, "--since", day1.Format(time.RFC3339), "--until", day1.Add(4 * time.Hour).Format(time.RFC3339), "--format", "json"}
+	var rep struct {
+		Rows []struct {
+			Group     map[string]string
+			CostNanos int64 `json:"cost_nanos"`
+		}
+		Total struct {
+			CostNanos int64 `json:"cost_nanos"`
+		}
+	}
+	out, _, err := opRun(t, append(period, "--group-by", "model")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.CostNanos != 20_000_000_007 || len(rep.Rows) != 2 || rep.Rows[1].CostNanos != 20_000_000_000 || rep.Rows[1].Group["model"] != "(idle) gpu" {
+		t.Errorf("total %d, rows %+v; want $20.000000007 with an (idle) gpu row of $20", rep.Total.CostNanos, rep.Rows)
+	}
+	out, _, err = opRun(t, append(period, "--key", "k1")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Rows = nil
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.CostNanos != 7 {
+		t.Errorf("--key k1: total %d, want 7 (idle rent is no key's)", rep.Total.CostNanos)
+	}
+}

@@ -258,3 +258,24 @@ func TestChatMetadataTagsAnyTarget(t *testing.T) {
 		t.Errorf("Anthropic received %q", sentBodies(sent))
 	}
 }
+
+// TestAnthropicEmptyContentRefused: a user turn with an empty content
+// array is refused in Anthropic's words before any upstream call. Before,
+// the translated path dropped the turn and sent an OpenAI upstream a
+// request without messages, whose complaint ("Missing required parameter:
+// 'messages'") the Anthropic client then saw.
+func TestAnthropicEmptyContentRefused(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+	for _, model := range []string{"x-openai", "claude-sonnet-4-5"} {
+		status, out := hwPost(t, g, "/v1/messages", `{"model":"`+model+`","max_tokens":64,"messages":[{"role":"user","content":[]}]}`)
+		var e anthropicErr
+		if status != 400 || json.Unmarshal(out, &e) != nil || e.Error.Type != "invalid_request_error" || !strings.Contains(e.Error.Message, "messages[0]") {
+			t.Errorf("%s: %d %s, want 400 naming messages[0]", model, status, out)
+		}
+	}
+	if n := len(oa.Log.All()) + len(an.Log.All()); n != 0 {
+		t.Errorf("%d upstream calls, want none", n)
+	}
+}

@@ -53,7 +53,7 @@ func DecodeMessagesRequest(body []byte) (*llm.ChatRequest, error) {
 		return nil, err
 	}
 	for i := range w.Messages {
-		if err := decodeMessage(req, i, &w.Messages[i]); err != nil {
+		if err := decodeMessage(req, i, i == len(w.Messages)-1, &w.Messages[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -104,7 +104,9 @@ func jsonKind(goKind string) string {
 	switch goKind {
 	case "string":
 		return "string"
-	case "int", "int64", "float64":
+	case "int", "int64":
+		return "integer"
+	case "float64":
 		return "number"
 	case "slice":
 		return "array"
@@ -165,7 +167,7 @@ func decodeSystem(req *llm.ChatRequest, raw json.RawMessage) error {
 	return nil
 }
 
-func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
+func decodeMessage(req *llm.ChatRequest, i int, last bool, wm *wireMessage) error {
 	path := "messages[" + strconv.Itoa(i) + "]"
 	var role llm.Role
 	switch wm.Role {
@@ -196,6 +198,11 @@ func decodeMessage(req *llm.ChatRequest, i int, wm *wireMessage) error {
 	var blocks []wireBlock
 	if err := json.Unmarshal(wm.Content, &blocks); err != nil {
 		return llm.Errorf(path+".content", "%s.content: expected string or array of content blocks", path)
+	}
+	if len(blocks) == 0 && (role != llm.RoleAssistant || !last) {
+		// As Anthropic answers; translated, the turn would vanish and the
+		// upstream would see another conversation.
+		return llm.Errorf(path+".content", "%s: all messages must have non-empty content except for the optional final assistant message", path)
 	}
 	// cur collects text and images; tool results split it, keeping order.
 	cur := llm.Message{Role: role}

@@ -393,6 +393,7 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nquality: {max_gap_pp: -3}\n", "quality.max_gap_pp: must not be negative"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nbudget: {monthly_limit_usd: -1}\n", "budget.monthly_limit_usd: must not be negative"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.5}, {name: b, share: 0.3}]\n", "workloads: shares must sum to 1, not 0.8"},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}, {model: x}]}\n", `candidates.proprietary[1].model: "x" is also candidates.proprietary[0].model`},
 	}
 	for _, tt := range tests {
 		_, err := ParseProfile([]byte(tt.yaml))

@@ -385,10 +385,19 @@ func (p *Profile) validate() error {
 	if len(p.Candidates.Proprietary)+len(p.Candidates.Open) == 0 {
 		add("candidates", "name at least one proprietary or open model")
 	}
+	seen := map[string]string{}
+	dup := func(path, model string) {
+		// Candidates of a kind are told apart by model name.
+		if prev, ok := seen[model]; ok && model != "" {
+			add(path, "%q is also %s", model, prev)
+		}
+		seen[model] = path
+	}
 	for i, c := range p.Candidates.Proprietary {
 		if c.Model == "" {
 			add(fmt.Sprintf("candidates.proprietary[%d].model", i), "required")
 		}
+		dup(fmt.Sprintf("candidates.proprietary[%d].model", i), c.Model)
 		if c.InputPerMillion < 0 || c.OutputPerMillion < 0 {
 			add(fmt.Sprintf("candidates.proprietary[%d]", i), "prices must not be negative")
 		}
@@ -396,11 +405,13 @@ func (p *Profile) validate() error {
 			add(fmt.Sprintf("candidates.proprietary[%d].fine_tuning", i), "prices must not be negative")
 		}
 	}
+	seen = map[string]string{} // an API and an open model may share a name (hosted Llama)
 	for i, c := range p.Candidates.Open {
 		path := fmt.Sprintf("candidates.open[%d]", i)
 		if c.Model == "" {
 			add(path+".model", "required")
 		}
+		dup(path+".model", c.Model)
 		if c.GPUHourlyUSD <= 0 {
 			add(path+".gpu_hourly_usd", "required and positive")
 		}

@@ -54,8 +54,13 @@ func randomProfile(rng *rand.Rand) (*Profile, []*eval.Report) {
 		}
 	}
 	if len(p.Candidates.Open) == 0 || rng.Intn(4) > 0 && len(p.Candidates.Proprietary) == 0 {
-		p.Candidates.Open = append(p.Candidates.Open, opens[rng.Intn(2)])
-		p.Candidates.Proprietary = append(p.Candidates.Proprietary, apis[rng.Intn(3)])
+		// At least one of each kind, most of the time (never one twice).
+		if o := opens[rng.Intn(2)]; !slices.ContainsFunc(p.Candidates.Open, func(x OpenModel) bool { return x.Model == o.Model }) {
+			p.Candidates.Open = append(p.Candidates.Open, o)
+		}
+		if a := apis[rng.Intn(3)]; !slices.ContainsFunc(p.Candidates.Proprietary, func(x ProprietaryModel) bool { return x.Model == a.Model }) {
+			p.Candidates.Proprietary = append(p.Candidates.Proprietary, a)
+		}
 	}
 	switch rng.Intn(3) {
 	case 0:

@@ -279,3 +279,22 @@ func TestAnthropicEmptyContentRefused(t *testing.T) {
 		t.Errorf("%d upstream calls, want none", n)
 	}
 }
+
+// TestChatEmptyContentRefused: an OpenAI user turn with an empty content
+// array gets OpenAI's empty_array error before any upstream call. Before,
+// a translated target received "content": [] and answered in its own
+// words, or (the fake) answered as if the turn said nothing.
+func TestChatEmptyContentRefused(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+	status, out := hwPost(t, g, "/v1/chat/completions", `{"model":"x-anthropic","messages":[{"role":"user","content":[]}]}`)
+	var e openaiErr
+	if status != 400 || json.Unmarshal(out, &e) != nil || e.Error.Param == nil || *e.Error.Param != "messages[0].content" ||
+		e.Error.Code == nil || *e.Error.Code != "empty_array" {
+		t.Errorf("%d %s, want 400 empty_array on messages[0].content", status, out)
+	}
+	if n := len(oa.Log.All()) + len(an.Log.All()); n != 0 {
+		t.Errorf("%d upstream calls, want none", n)
+	}
+}

@@ -165,6 +165,14 @@ func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm
 	case c.isString:
 		m.Content = []llm.Part{{Type: llm.PartText, Text: c.str}}
 	case c.parts != nil:
+		if len(c.parts) == 0 && m.Role != llm.RoleAssistant {
+			// As OpenAI answers. Translated, an empty turn would reach an
+			// upstream that refuses it in its own words (Anthropic) or
+			// reads another conversation.
+			e := llm.Errorf(p+".content", "Invalid '%s.content': empty array. Expected an array with minimum length 1, but got an empty array instead.", p)
+			e.Code = "empty_array"
+			return e
+		}
 		m.Content = make([]llm.Part, 0, len(c.parts))
 		for j := range c.parts {
 			part, err := decodePart(req, &c.parts[j], p+".content["+strconv.Itoa(j)+"]", m.Role)

@@ -123,3 +123,30 @@ func TestTracestateScanned(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitValueKeptHome: a card split across two content parts, or two
+// messages, reaches the model as one number; it is found at the seam and
+// cannot be redacted in one piece, so it never reaches a proprietary
+// upstream, even for a redacting model.
+func TestSplitValueKeptHome(t *testing.T) {
+	u := startUpstreams(t)
+	local := fake.NewOpenAI()
+	t.Cleanup(local.Close)
+	g := startGateway(t, leakConfig(u, local), "FULCRUM_MASTER_KEY="+masterKey)
+	cases := []struct{ path, body string }{
+		{"/v1/chat/completions", `{"model":"m-prop","messages":[{"role":"user","content":[{"type":"text","text":"card 4111 1111 "},{"type":"text","text":"1111 1111"}]}]}`},
+		{"/v1/chat/completions", `{"model":"m-redact","messages":[{"role":"user","content":"card 4111 1111"},{"role":"user","content":"1111 1111"}]}`},
+		{"/v1/messages", `{"model":"m-redact-anthropic","max_tokens":20,"messages":[{"role":"user","content":[{"type":"text","text":"mail ann.leak@"},{"type":"text","text":"example.com"}]}]}`},
+	}
+	for _, c := range cases {
+		u.anthropic.Log.Reset()
+		u.openai.Log.Reset()
+		resp, out := post(t, g, c.path, c.body)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(out), `"policy_error"`) {
+			t.Errorf("%s: %d %.300s, want 403 policy_error", c.body, resp.StatusCode, out)
+		}
+		if n := len(u.anthropic.Log.All()) + len(u.openai.Log.All()); n != 0 {
+			t.Errorf("%s: %d requests reached a proprietary upstream", c.body, n)
+		}
+	}
+}

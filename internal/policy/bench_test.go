@@ -36,16 +36,23 @@ func benchText(size int) string {
 }
 
 // benchRequest splits size bytes of mixed text over a system prompt and
-// user/assistant turns of about 1 KB each.
+// user/assistant turns of about 1 KB each, cut after a line (a value cut
+// in two across turns is read at the seam and keeps the request home, so
+// redaction would not be measured).
 func benchRequest(size int) *llm.ChatRequest {
 	text := benchText(size)
 	req := &llm.ChatRequest{Model: "m", Messages: []llm.Message{llm.TextMessage(llm.RoleSystem, "You are a support assistant.")}}
-	for i := 0; i < len(text); i += 1024 {
+	for i, n := 0, 0; i < len(text); n++ {
+		end := min(i+1024, len(text))
+		if k := strings.LastIndexByte(text[i:end], '\n'); k > 0 && end < len(text) {
+			end = i + k + 1
+		}
 		role := llm.RoleUser
-		if (i/1024)%2 == 1 {
+		if n%2 == 1 {
 			role = llm.RoleAssistant
 		}
-		req.Messages = append(req.Messages, llm.TextMessage(role, text[i:min(i+1024, len(text))]))
+		req.Messages = append(req.Messages, llm.TextMessage(role, text[i:end]))
+		i = end
 	}
 	return req
 }

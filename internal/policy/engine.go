@@ -272,6 +272,10 @@ func (e *Engine) release(ev *evaluator) {
 	clear(ev.values)
 	ev.values = ev.values[:0]
 	ev.buf = ev.buf[:0]
+	clear(ev.tail)
+	ev.tail = ev.tail[:0]
+	clear(ev.join)
+	ev.join = ev.join[:0]
 	if cap(ev.buf) > 1<<20 {
 		ev.buf = nil
 	}
@@ -318,6 +322,9 @@ type evaluator struct {
 	fixed []string
 	names []string
 	kbuf  []byte
+	// tail is the end of the last prose text of a body, join the scratch
+	// of its seam with the next (see seam).
+	tail, join []byte
 }
 
 type found struct{ class, value string }

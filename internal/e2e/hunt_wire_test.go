@@ -298,3 +298,20 @@ func TestChatEmptyContentRefused(t *testing.T) {
 		t.Errorf("%d upstream calls, want none", n)
 	}
 }
+
+// TestCountTokensSeesDocuments: count_tokens counts what the canonical
+// request does not carry (a text document here) instead of leaving it
+// out. Before, a 2,000-word document was counted as 1 token.
+func TestCountTokensSeesDocuments(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+	doc := strings.Repeat("word ", 2000)
+	status, out := hwPost(t, g, "/v1/messages/count_tokens", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"`+doc+`"}},{"type":"text","text":"Summarise"}]}]}`)
+	var c struct {
+		InputTokens int `json:"input_tokens"`
+	}
+	if status != 200 || json.Unmarshal(out, &c) != nil || c.InputTokens < 1500 {
+		t.Errorf("%d %s, want at least 1500 input tokens for a 2,000-word document", status, out)
+	}
+}

@@ -44,6 +44,14 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request, rc *r
 	for _, t := range req.Tools {
 		in += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3) / 4
 	}
+	if len(req.Unsupported) > 0 {
+		// Documents, search results, server-tool blocks: the canonical
+		// request names them without their content, so the estimate above
+		// would leave them out (a 2,000-word document counted as nothing,
+		// and an agent sizing its context on it overflows). Count the body
+		// at the usual four bytes a token instead, when that is more.
+		in = max(in, int64(len(body))/4)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"input_tokens":` + strconv.FormatInt(in, 10) + `}`))
 	return nil

@@ -100,12 +100,58 @@ type agentCase struct {
 	name string
 	// prompt builds the prompt from the file the tool case reads.
 	prompt func(file string) string
-	// args are extra agent arguments (output format).
-	args []string
-	// want are substrings of the agent's output.
+	// events: the agent writes its streamed output (one JSON event a
+	// line) instead of its answer's text, and the answer is read from the
+	// event that carries it. The upstream requests are the same either
+	// way (both agents stream from the gateway whatever they print), so
+	// the tool case prints events and the plain case text: each output
+	// format and each exchange is covered without a run for every pair.
+	events bool
+	// want are substrings of the agent's answer.
 	want func(file string) []string
 	// calls is how many requests the upstream must receive.
 	calls int
+}
+
+// agentCases are the exchanges each agent goes through over every
+// provider: a one-turn answer printed as text, and a call of the agent's
+// own tool (tool names its call marker) whose second turn, carrying the
+// tool's result, is answered "Tool said: <result>", printed as events.
+func agentCases(tool func(file string) string) []agentCase {
+	return []agentCase{
+		{name: "plain", prompt: func(string) string { return "[[plain]] say pong" },
+			want: func(string) []string { return []string{"Hello! You said:", "say pong"} }, calls: 1},
+		{name: "tool-events", prompt: tool, events: true,
+			want: func(string) []string { return []string{"Tool said:", agentFileText} }, calls: 2},
+	}
+}
+
+// claudeAnswer is the answer in Claude Code's stream-json output: the
+// text of its "result" event.
+func claudeAnswer(out string) (string, bool) {
+	for line := range strings.Lines(out) {
+		var ev struct{ Type, Result string }
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Type == "result" {
+			return ev.Result, true
+		}
+	}
+	return "", false
+}
+
+// codexAnswer is the answer in Codex's --json output: the text of the
+// last completed agent_message item.
+func codexAnswer(out string) (string, bool) {
+	answer, ok := "", false
+	for line := range strings.Lines(out) {
+		var ev struct {
+			Type string
+			Item struct{ Type, Text string }
+		}
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Type == "item.completed" && ev.Item.Type == "agent_message" {
+			answer, ok = ev.Item.Text, true
+		}
+	}
+	return answer, ok
 }
 
 const agentFileText = "hello-from-file-42"
@@ -114,16 +160,9 @@ func TestClaudeCode(t *testing.T) {
 	claude := agentBin(t, "claude")
 	u := startUpstreams(t)
 	g := startGateway(t, u.config())
-	cases := []agentCase{
-		{name: "plain", prompt: func(string) string { return "[[plain]] say pong" }, args: []string{"--output-format", "text"},
-			want: func(string) []string { return []string{"Hello! You said:", "say pong"} }, calls: 1},
-		{name: "streamed", prompt: func(string) string { return "[[plain]] stream pong" }, args: []string{"--output-format", "stream-json", "--verbose"},
-			want: func(string) []string { return []string{`"type":"result"`, "stream pong"} }, calls: 1},
-		{name: "tool", prompt: func(file string) string {
-			return fmt.Sprintf(`read the file [[call:Read {"file_path":%q}]]`, file)
-		}, args: []string{"--output-format", "text"},
-			want: func(string) []string { return []string{"Tool said:", agentFileText} }, calls: 2},
-	}
+	cases := agentCases(func(file string) string {
+		return fmt.Sprintf(`read the file [[call:Read {"file_path":%q}]]`, file)
+	})
 	for _, pm := range providerModels {
 		for _, tc := range cases {
 			t.Run(pm.model+"/"+tc.name, func(t *testing.T) {
@@ -143,14 +182,25 @@ func TestClaudeCode(t *testing.T) {
 					"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
 					"DISABLE_AUTOUPDATER=1",
 				}
-				args := append([]string{"-p", tc.prompt(file), "--model", pm.model}, tc.args...)
+				format := []string{"--output-format", "text"}
+				if tc.events {
+					format = []string{"--output-format", "stream-json", "--verbose"}
+				}
+				args := append([]string{"-p", tc.prompt(file), "--model", pm.model}, format...)
 				out, err := agentRun(t, work, env, claude, args...)
 				if err != nil {
 					t.Fatalf("claude %v: %v\n%s\ngateway log:\n%s", args, err, out, tail(g.Logs(), 20))
 				}
+				answer, ok := out, true
+				if tc.events {
+					answer, ok = claudeAnswer(out)
+				}
+				if !ok {
+					t.Fatalf("claude output has no result event:\n%s", out)
+				}
 				for _, w := range tc.want(file) {
-					if !strings.Contains(out, w) {
-						t.Errorf("claude output lacks %q:\n%s", w, out)
+					if !strings.Contains(answer, w) {
+						t.Errorf("claude answer lacks %q:\n%s", w, out)
 					}
 				}
 				checkAgentUpstream(t, log, pm.provider, tc.calls)
@@ -163,15 +213,9 @@ func TestCodex(t *testing.T) {
 	codex := agentBin(t, "codex")
 	u := startUpstreams(t)
 	g := startGateway(t, u.config())
-	cases := []agentCase{
-		{name: "plain", prompt: func(string) string { return "[[plain]] say pong" },
-			want: func(string) []string { return []string{"Hello! You said:", "say pong"} }, calls: 1},
-		{name: "streamed", prompt: func(string) string { return "[[plain]] stream pong" }, args: []string{"--json"},
-			want: func(string) []string { return []string{`"type":"item.completed"`, "stream pong"} }, calls: 1},
-		{name: "tool", prompt: func(file string) string {
-			return fmt.Sprintf(`show the file [[call:exec_command {"cmd":"cat %s"}]]`, file)
-		}, want: func(string) []string { return []string{"Tool said:", agentFileText} }, calls: 2},
-	}
+	cases := agentCases(func(file string) string {
+		return fmt.Sprintf(`show the file [[call:exec_command {"cmd":"cat %s"}]]`, file)
+	})
 	for _, pm := range providerModels {
 		for _, tc := range cases {
 			t.Run(pm.model+"/"+tc.name, func(t *testing.T) {
@@ -187,15 +231,24 @@ func TestCodex(t *testing.T) {
 					"-c", "model_provider=fulcrum",
 					"-c", fmt.Sprintf(`model_providers.fulcrum={name="fulcrum",base_url=%q,env_key="FULCRUM_KEY",wire_api="responses"}`, g.URL+"/v1"),
 					"-m", pm.model}
-				args = append(args, tc.args...)
+				if tc.events {
+					args = append(args, "--json")
+				}
 				args = append(args, tc.prompt(file))
 				out, err := agentRun(t, work, env, codex, args...)
 				if err != nil {
 					t.Fatalf("codex %v: %v\n%s\ngateway log:\n%s", args, err, out, tail(g.Logs(), 20))
 				}
+				answer, ok := out, true
+				if tc.events {
+					answer, ok = codexAnswer(out)
+				}
+				if !ok {
+					t.Fatalf("codex output has no completed agent_message item:\n%s", out)
+				}
 				for _, w := range tc.want(file) {
-					if !strings.Contains(out, w) {
-						t.Errorf("codex output lacks %q:\n%s", w, out)
+					if !strings.Contains(answer, w) {
+						t.Errorf("codex answer lacks %q:\n%s", w, out)
 					}
 				}
 				checkAgentUpstream(t, log, pm.provider, tc.calls)

@@ -19,6 +19,8 @@ import (
 //     Bengali, Thai ...: Unicode category Nd, which NFKC leaves alone)
 //     become the ASCII digit of the same value, since a model reads
 //     "٤١١١ ١١١١ ١١١١ ١١١١" as the card it spells;
+//   - a run of spaces and tabs (with at most one '-') between digit groups
+//     becomes one space (or '-'), as in "4111  1111  1111  1111";
 //   - '/' and '_' joining groups of digits in a run of at least 12 digits
 //     (a card or account number written "4111/1111/1111/1111") become '-'.
 //
@@ -41,6 +43,11 @@ func needsNormalizing(t string) bool {
 		}
 		if (c == '/' || c == '_') && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
 			return true
+		}
+		if k > 0 && isDigit(t[k-1]) {
+			if _, n := digitGap(t, k); n > 0 {
+				return true
+			}
 		}
 	}
 	return false
@@ -80,8 +87,54 @@ func (n *normalizer) normalize(t string) string {
 		}
 		i += size
 	}
+	n.digitGaps()
 	n.digitSeparators()
 	return string(n.out)
+}
+
+// digitGap reports whether a wide gap between digit groups starts at
+// b[k] (b[k-1] is a digit): a run of spaces and tabs holding at most one
+// '-', followed by a digit, that is not already a single space or dash.
+// It returns what the gap reads as (' ' or '-') and its length, or 0.
+func digitGap[T string | []byte](b T, k int) (byte, int) {
+	sep, j := byte(' '), k
+	for ; j < len(b) && j-k < 8; j++ {
+		switch c := b[j]; {
+		case c == ' ' || c == '\t':
+		case c == '-' && sep == ' ':
+			sep = '-'
+		default:
+			if !isDigit(c) || j == k || (j == k+1 && b[k] != '\t') {
+				return 0, 0
+			}
+			return sep, j - k
+		}
+	}
+	return 0, 0
+}
+
+// digitGaps reads a wide gap between digit groups as the single space or
+// dash the detectors expect: "4111  1111  1111  1111", "4111 - 1111 -
+// 1111 - 1111" and tab-separated groups are the card they spell. Only
+// spaces and tabs (and one dash) are read so: digits on separate lines
+// stay apart.
+func (n *normalizer) digitGaps() {
+	b, offs := n.out, n.offs
+	w := 0
+	for i := 0; i < len(b); {
+		if i > 0 && isDigit(b[i-1]) {
+			if sep, k := digitGap(b, i); k > 0 {
+				b[w], offs[w] = sep, offs[i]
+				w++
+				i += k
+				continue
+			}
+		}
+		b[w], offs[w] = b[i], offs[i]
+		w++
+		i++
+	}
+	n.out, n.offs = b[:w], offs[:w]
 }
 
 // decimalValue returns the value of a decimal digit (category Nd). Unicode

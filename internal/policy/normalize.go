@@ -22,7 +22,9 @@ import (
 //   - a run of spaces and tabs (with at most one '-') between digit groups
 //     becomes one space (or '-'), as in "4111  1111  1111  1111";
 //   - '/' and '_' joining groups of digits in a run of at least 12 digits
-//     (a card or account number written "4111/1111/1111/1111") become '-'.
+//     (a card or account number written "4111/1111/1111/1111") become '-',
+//     and so does '.' when there are three groups or more of at least four
+//     digits each ("4111.1111.1111.1111", never an IPv4 address).
 //
 // Spans found in the normalised text are mapped back to the original
 // bytes, so redaction replaces what the client actually wrote.
@@ -42,6 +44,9 @@ func needsNormalizing(t string) bool {
 			return true
 		}
 		if (c == '/' || c == '_') && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
+			return true
+		}
+		if c == '.' && k >= 4 && k+4 < len(t) && allDigits(t[k-4:k]) && allDigits(t[k+1:k+5]) {
 			return true
 		}
 		if k > 0 && isDigit(t[k-1]) {
@@ -155,9 +160,21 @@ func decimalValue(r rune) byte {
 	return 0
 }
 
+func allDigits(t string) bool {
+	for k := 0; k < len(t); k++ {
+		if !isDigit(t[k]) {
+			return false
+		}
+	}
+	return true
+}
+
 // digitSeparators rewrites '/' and '_' to '-' in digit-group runs of at
 // least 12 digits joined by one of them ("4111_1111_1111_1111"). Dates
-// and fractions have fewer digits and keep their slashes.
+// and fractions have fewer digits and keep their slashes. '.' is read so
+// too when every group has at least four digits and there are at least
+// three ("4111.1111.1111.1111"): IPv4 addresses and version numbers have
+// shorter groups, decimals fewer.
 func (n *normalizer) digitSeparators() {
 	b := n.out
 	for i := 0; i < len(b); {
@@ -166,18 +183,27 @@ func (n *normalizer) digitSeparators() {
 			continue
 		}
 		j, digits, sep := i, 0, byte(0)
+		groups, run, short := 1, 0, false
 		for j < len(b) {
 			if isDigit(b[j]) {
 				digits++
+				run++
 				j++
 				continue
 			}
-			if (b[j] == '/' || b[j] == '_') && (sep == 0 || sep == b[j]) && j+1 < len(b) && isDigit(b[j+1]) {
+			if (b[j] == '/' || b[j] == '_' || b[j] == '.') && (sep == 0 || sep == b[j]) && j+1 < len(b) && isDigit(b[j+1]) {
 				sep = b[j]
+				groups++
+				short = short || run < 4
+				run = 0
 				j++
 				continue
 			}
 			break
+		}
+		short = short || run < 4
+		if sep == '.' && (short || groups < 3) {
+			sep = 0
 		}
 		if sep != 0 && digits >= 12 {
 			for k := i; k < j; k++ {

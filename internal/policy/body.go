@@ -190,10 +190,39 @@ func (ev *evaluator) scanSeam(src string, a, b int) {
 			start, end = ev.norm.span(src, start, end)
 		}
 		if start < a && end > b {
-			ev.count(s.Class, 1)
-			ev.fix(s.Class)
+			ev.crossing = append(ev.crossing, seamHit{s.Class, start, end})
 		}
 	}
+	// A value found whole on one side was found (and redacted) in that
+	// text: the join only extended it ("ann@example.com" + "and then?"
+	// reads as the address example.comand). Only a value neither side
+	// holds alone is split across the seam.
+	for _, h := range ev.crossing {
+		if !ev.holds(src[h.start:a], h.class) && !ev.holds(src[b:h.end], h.class) {
+			ev.count(h.class, 1)
+			ev.fix(h.class)
+		}
+	}
+	ev.crossing = ev.crossing[:0]
+}
+
+// seamHit is a value found across a seam, in the joined text's offsets.
+type seamHit struct {
+	class      string
+	start, end int
+}
+
+// holds reports whether t alone contains a value of class.
+func (ev *evaluator) holds(t, class string) bool {
+	if needsNormalizing(t) {
+		t = ev.norm.normalize(t)
+	}
+	for _, s := range ev.e.scanner.Scan(t, ev.p.mask, nil) {
+		if s.Class == class {
+			return true
+		}
+	}
+	return false
 }
 
 func hasDigit(t string) bool {

@@ -58,6 +58,11 @@ func TestEvaluateBody(t *testing.T) {
 			classes: "payment_card", action: ActionSelfHostedOnly},
 		{name: "whole value in one part still redacts", policies: []string{"redact"}, body: `{"messages":[{"role":"user","content":"card 4111 1111 1111 1111"},{"role":"user","content":"thanks 42"}]}`,
 			classes: "payment_card", action: ActionRedact, gone: []string{"4111"}},
+		// A whole value at the end of one text, joined to the next,
+		// reads as a longer value across the seam (example.comand); it
+		// was found whole in its own text, so it still redacts.
+		{name: "whole email at a seam still redacts", policies: []string{"redact"}, body: `{"messages":[{"role":"user","content":"mail ann.leak@example.com"},{"role":"assistant","content":"and then?"}]}`,
+			classes: "email", action: ActionRedact, gone: []string{"ann.leak@"}},
 		{name: "numbers in separate fields are not joined", body: `{"messages":[{"role":"user","content":"order 4111 1111"}],"max_tokens":1111,"metadata":{"k":"1111 1111"}}`,
 			action: ActionNone},
 		{name: "card with double spaces", body: `{"content":"card 4111  1111  1111  1111"}`, classes: "payment_card", action: ActionSelfHostedOnly},

@@ -325,6 +325,8 @@ type evaluator struct {
 	// tail is the end of the last prose text of a body, join the scratch
 	// of its seam with the next (see seam).
 	tail, join []byte
+	// crossing holds a seam's candidate split values (see scanSeam).
+	crossing []seamHit
 }
 
 type found struct{ class, value string }

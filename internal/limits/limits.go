@@ -282,6 +282,28 @@ func (e *ExceededError) Error() string {
 	return fmt.Sprintf("limits: requests-per-minute limit %d exceeded, retry after %s", e.Limit, e.RetryAfter)
 }
 
+// budgetPosition says why a budget refused: used up, or this request's
+// worst case (what admission reserves: every output token the request may
+// produce) is more than what is left. Without it a client refused with
+// most of its budget unspent cannot tell that a lower max_tokens would
+// be admitted.
+func (e *ExceededError) budgetPosition() string {
+	left := satAdd(e.Budget.LimitNanos, -satAdd(e.SpentNanos, e.ReservedNanos))
+	if e.SpentNanos >= e.Budget.LimitNanos || left <= 0 {
+		return fmt.Sprintf(": $%s of $%s spent", FormatUSD(e.SpentNanos), FormatUSD(e.Budget.LimitNanos)) + inFlight(e.ReservedNanos)
+	}
+	return fmt.Sprintf(": this request could cost up to $%s (every output token it may produce), more than the $%s left of $%s",
+		FormatUSD(e.RequestNanos), FormatUSD(left), FormatUSD(e.Budget.LimitNanos)) + inFlight(e.ReservedNanos) +
+		"; a lower max_tokens (max_output_tokens) reserves less"
+}
+
+func inFlight(reserved int64) string {
+	if reserved <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (and $%s reserved by requests in flight)", FormatUSD(reserved))
+}
+
 // LLM returns the error the client sees: 429 insufficient_quota for a
 // budget, 429 rate_limit_error for a rate limit, with Retry-After. The
 // message names the scope and period but never the key's secret.
@@ -297,6 +319,7 @@ func (e *ExceededError) LLM() *llm.Error {
 			le.Message = fmt.Sprintf("end-user budget exceeded: this end user of key %s has used its %s budget (%s spend)",
 				e.Budget.EndUser.KeyID, e.Budget.Period, e.Budget.hosting())
 		}
+		le.Message += e.budgetPosition()
 		if !e.ResetsAt.IsZero() {
 			le.Message += "; it resets at " + e.ResetsAt.UTC().Format(time.RFC3339)
 		}

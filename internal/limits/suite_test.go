@@ -183,6 +183,13 @@ func testRefusal(t *testing.T, f factory) {
 	if le.Status != http.StatusTooManyRequests || le.Type != "insufficient_quota" || le.RetryAfter != want.RetryAfter {
 		t.Errorf("LLM() = %+v", le)
 	}
+	// The message says why a budget with money left refused: this
+	// request's worst case is more than what is left.
+	if wantMsg := "budget exceeded for team:x (weekly, proprietary spend): this request could cost up to $2.00 " +
+		"(every output token it may produce), more than the $1.00 left of $4.00 (and $3.00 reserved by requests in flight); " +
+		"a lower max_tokens (max_output_tokens) reserves less; it resets at 2026-03-23T00:00:00Z"; le.Message != wantMsg {
+		t.Errorf("message:\n got %s\nwant %s", le.Message, wantMsg)
+	}
 	// The refused reservation held nothing, on either budget.
 	if got := state(t, l, key).ReservedNanos; got != 3*usd {
 		t.Errorf("key reserved = %d, want %d", got, 3*usd)
@@ -190,6 +197,14 @@ func testRefusal(t *testing.T, f factory) {
 	// Exactly filling the budget is allowed.
 	if _, err := l.Reserve(ctx, both, Amount{ProprietaryNanos: 1 * usd}); err != nil {
 		t.Errorf("filling to the limit: %v", err)
+	}
+	// A budget used up says so, not that the request is too large.
+	_, err = l.Reserve(ctx, both, Amount{ProprietaryNanos: 1})
+	if !errors.As(err, &ex) {
+		t.Fatalf("err = %v, want *ExceededError", err)
+	}
+	if got, want := ex.LLM().Message, "budget exceeded for team:x (weekly, proprietary spend): $0.00 of $4.00 spent (and $4.00 reserved by requests in flight); it resets at 2026-03-23T00:00:00Z"; got != want {
+		t.Errorf("used-up message:\n got %s\nwant %s", got, want)
 	}
 }
 

@@ -3,69 +3,79 @@ package advise
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/eval"
 )
 
-// snapshot is a dated or floating version suffix an upstream id carries:
-// gpt-4o-2024-08-06, claude-3-5-sonnet-20241022, mistral-large-latest.
-var snapshot = regexp.MustCompile(`-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$`)
-
-// normModel folds a model name for matching: lower case, without an
-// organisation prefix ("mistralai/Mixtral-8x7B" → "mixtral-8x7b") or a
-// snapshot suffix ("gpt-4o-2024-08-06" → "gpt-4o"), so an eval of the
-// upstream id counts for the candidate named by its family.
-func normModel(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		s = s[i+1:]
-	}
-	return snapshot.ReplaceAllString(s, "")
-}
-
-// candidateNames are the names an eval result may carry for a candidate:
-// its eval_model when set (an explicit mapping is the only one used), else
-// its model name.
-func candidateNames(model, evalModel string) []string {
-	if evalModel != "" {
-		return []string{normModel(evalModel)}
-	}
-	return []string{normModel(model)}
-}
-
 // matchEvals gives each candidate model the eval results that are the same
-// model: same name, the explicit eval_model, or an eval name that the
-// gateway config maps to the candidate as its upstream (aliases: gateway
-// model name → upstream id). Every result matched to no candidate is
-// named in a note.
+// model (parseIdentity, sameModel): by its name, or by its eval_model when
+// set (an explicit mapping is then the only name used), the eval result
+// read by its own name or by the upstream id the gateway config maps it
+// to (aliases: gateway model name → upstream id). A result goes to the
+// candidates whose names are closest to it (fewest tags apart), so with
+// both llama-3.1-70b and llama-3.1-70b-awq listed, an AWQ eval counts for
+// the second only. Every result matched to no candidate is named in a
+// warning; every match by identity rather than by name is named in a note.
 func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string]string) {
-	type cand struct{ model, evalModel string }
+	type cand struct {
+		model string
+		id    identity
+	}
 	var cands []cand
+	add := func(model, evalModel string) {
+		name := model
+		if evalModel != "" {
+			name = evalModel
+		}
+		cands = append(cands, cand{model, parseIdentity(name)})
+	}
 	for _, c := range p.Candidates.Proprietary {
-		cands = append(cands, cand{c.Model, c.EvalModel})
+		add(c.Model, c.EvalModel)
 	}
 	for _, c := range p.Candidates.Open {
-		cands = append(cands, cand{c.Model, c.EvalModel})
+		add(c.Model, c.EvalModel)
 	}
 	r.scores = map[string]*ModelScore{}
-	var unmatched []string
+	var unmatched, byIdentity []string
 	for _, e := range evals {
 		for _, m := range e.Models {
 			r.Quality = append(r.Quality, QualityScore{Suite: e.Suite, Model: m.Model, Accuracy: m.Accuracy, Cases: m.Cases, Errors: m.Errors})
-			keys := []string{normModel(m.Model)}
+			keys := []string{m.Model}
 			if up, ok := aliases[m.Model]; ok && up != "" {
-				keys = append(keys, normModel(up))
+				keys = append(keys, up)
+			}
+			// Each candidate's distance to the result (-1: not the same
+			// model), then the closest ones.
+			dist := make([]int, len(cands))
+			best := -1
+			for i, c := range cands {
+				dist[i] = -1
+				for _, k := range keys {
+					if same, d := sameModel(parseIdentity(k), c.id); same && (dist[i] < 0 || d < dist[i]) {
+						dist[i] = d
+					}
+				}
+				if dist[i] >= 0 && (best < 0 || dist[i] < best) {
+					best = dist[i]
+				}
 			}
 			matched := false
-			for _, c := range cands {
-				names := candidateNames(c.model, c.evalModel)
-				if !slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(names, k) }) {
+			for i, c := range cands {
+				if dist[i] < 0 || dist[i] != best {
 					continue
 				}
 				matched = true
+				if best > 0 || !slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(strings.TrimSpace(k), c.model) }) {
+					how := fmt.Sprintf("%q → %s", m.Model, c.model)
+					if quantisedApart(parseIdentity(m.Model), parseIdentity(c.model)) {
+						how += " (a quantised build of the other: accuracy may differ)"
+					}
+					if !slices.Contains(byIdentity, how) {
+						byIdentity = append(byIdentity, how)
+					}
+				}
 				if m.Errors >= m.Cases {
 					r.Notes = append(r.Notes, fmt.Sprintf("Eval result %q (suite %s) matches %s but every call failed: ignored.", m.Model, e.Suite, c.model))
 					continue
@@ -112,6 +122,10 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 		if len(unmeasured) > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("No eval result for %s: quality thresholds are not checked for them.", strings.Join(unmeasured, ", ")))
 		}
+	}
+	if len(byIdentity) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("Eval results counted for a candidate of another name, as the same model (case, organisation prefix, instruct/chat tuning, date, version and quantisation tags aside): %s.",
+			strings.Join(byIdentity, ", ")))
 	}
 	if len(unmatched) > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("Warning: %d eval result(s) match no candidate and are not used: %s. Name the model in the profile, set eval_model on the candidate, or pass the gateway --config that maps the eval's model names to upstream models.",

@@ -3,8 +3,6 @@ package policy
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
-	"unsafe"
 
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -127,100 +125,6 @@ func prose(member string) bool {
 	switch member {
 	case "text", "content", "input", "prompt", "instructions", "system", "output", "arguments":
 		return true
-	}
-	return false
-}
-
-// seamWindow is how much of two neighbouring texts is read across their
-// seam: enough for a card, an IBAN, a phone number or an e-mail address
-// split in two.
-const seamWindow = 64
-
-// seam scans the join of the previous prose texts' tail and t's head, so
-// that a value split across content parts or messages ("card 4111 1111",
-// "1111 1111") is found: a model reads the texts as one. The texts are
-// joined as they are and with a space between. A value found across the
-// seam cannot be redacted in one piece: its class is fixed, which keeps a
-// redacting request home.
-func (ev *evaluator) seam(t string) {
-	if len(ev.tail) > 0 {
-		head := t[:runeCut(t, min(len(t), seamWindow))]
-		for _, sep := range [...]string{"", " "} {
-			ev.join = append(append(append(ev.join[:0], ev.tail...), sep...), head...)
-			// A view, not a copy: nothing keeps the text past scanSeam
-			// (spans are offsets and class names), and join is not
-			// written to until the next seam.
-			ev.scanSeam(unsafe.String(unsafe.SliceData(ev.join), len(ev.join)), len(ev.tail), len(ev.tail)+len(sep))
-		}
-	}
-	// The tail rolls over short texts, so a value cut into several small
-	// pieces is still read whole at its last seam.
-	if len(t) >= seamWindow {
-		ev.tail = ev.tail[:0]
-	}
-	ev.tail = append(ev.tail, t[len(t)-min(len(t), seamWindow):]...)
-	if cut := len(ev.tail) - seamWindow; cut > 0 {
-		for cut < len(ev.tail) && !utf8.RuneStart(ev.tail[cut]) {
-			cut++
-		}
-		ev.tail = append(ev.tail[:0], ev.tail[cut:]...)
-	}
-}
-
-// runeCut returns n, lowered to the start of a rune of t.
-func runeCut(t string, n int) int {
-	for n > 0 && n < len(t) && !utf8.RuneStart(t[n]) {
-		n--
-	}
-	return n
-}
-
-// scanSeam scans a joined text and counts, as fixed, only the values that
-// start before the seam [a, b) and end after it: the others lie within
-// one text and were found there.
-func (ev *evaluator) scanSeam(src string, a, b int) {
-	t := src
-	normalized := needsNormalizing(src)
-	if normalized {
-		t = ev.norm.normalize(src)
-	}
-	for _, s := range ev.e.scanner.Scan(t, ev.p.mask, ev.spans[:0]) {
-		start, end := s.Start, s.End
-		if normalized {
-			start, end = ev.norm.span(src, start, end)
-		}
-		if start < a && end > b {
-			ev.crossing = append(ev.crossing, seamHit{s.Class, start, end})
-		}
-	}
-	// A value found whole on one side was found (and redacted) in that
-	// text: the join only extended it ("ann@example.com" + "and then?"
-	// reads as the address example.comand). Only a value neither side
-	// holds alone is split across the seam.
-	for _, h := range ev.crossing {
-		if !ev.holds(src[h.start:a], h.class) && !ev.holds(src[b:h.end], h.class) {
-			ev.count(h.class, 1)
-			ev.fix(h.class)
-		}
-	}
-	ev.crossing = ev.crossing[:0]
-}
-
-// seamHit is a value found across a seam, in the joined text's offsets.
-type seamHit struct {
-	class      string
-	start, end int
-}
-
-// holds reports whether t alone contains a value of class.
-func (ev *evaluator) holds(t, class string) bool {
-	if needsNormalizing(t) {
-		t = ev.norm.normalize(t)
-	}
-	for _, s := range ev.e.scanner.Scan(t, ev.p.mask, nil) {
-		if s.Class == class {
-			return true
-		}
 	}
 	return false
 }

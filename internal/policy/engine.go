@@ -276,6 +276,10 @@ func (e *Engine) release(ev *evaluator) {
 	ev.tail = ev.tail[:0]
 	clear(ev.join)
 	ev.join = ev.join[:0]
+	clear(ev.head)
+	ev.head = ev.head[:0]
+	clear(ev.piece)
+	ev.piece = ev.piece[:0]
 	if cap(ev.buf) > 1<<20 {
 		ev.buf = nil
 	}
@@ -322,9 +326,10 @@ type evaluator struct {
 	fixed []string
 	names []string
 	kbuf  []byte
-	// tail is the end of the last prose text of a body, join the scratch
-	// of its seam with the next (see seam).
-	tail, join []byte
+	// tail is the compact end of the last prose text of a body, head
+	// the compact start of the next, join the scratch of their seam and
+	// piece that of a tail (see seam).
+	tail, head, join, piece []byte
 	// crossing holds a seam's candidate split values (see scanSeam).
 	crossing []seamHit
 }

@@ -1,11 +1,16 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"errors"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
@@ -133,6 +138,79 @@ func bodyError(err error) *llm.Error {
 		return tooLarge(mbe.Limit)
 	}
 	return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "could not read request body", Err: err}
+}
+
+// decodeContent undoes the request's Content-Encoding, so that what policy
+// scans, and what is forwarded, is the JSON the client meant (RFC 9110
+// section 8.4: the codings are listed in the order they were applied).
+// gzip (and x-gzip) and deflate are decoded; deflate is the zlib format
+// the RFC names, or raw deflate, which some clients send under that name.
+// Any other coding (br, zstd, compress...) is refused with 415, and so
+// are more than two codings: a body the gateway cannot read is never
+// forwarded. The decoded body is bounded by limit (413), so a small bomb
+// cannot make the gateway hold more than an uncompressed body could. The
+// header is removed once the body is decoded.
+func decodeContent(h http.Header, b []byte, limit int64) ([]byte, error) {
+	vals := h.Values("Content-Encoding")
+	if len(vals) == 0 {
+		return b, nil
+	}
+	var codings []string
+	for _, v := range vals {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	if len(codings) > 2 {
+		return nil, unsupportedEncoding(strings.Join(codings, ", "))
+	}
+	for _, c := range codings {
+		if c != "gzip" && c != "x-gzip" && c != "deflate" {
+			return nil, unsupportedEncoding(c)
+		}
+	}
+	for i := len(codings) - 1; i >= 0; i-- {
+		var err error
+		if b, err = inflate(codings[i], b, limit); err != nil {
+			return nil, err
+		}
+	}
+	h.Del("Content-Encoding")
+	return b, nil
+}
+
+// inflate decodes one coding of b, refusing more than limit bytes of
+// output.
+func inflate(coding string, b []byte, limit int64) ([]byte, error) {
+	var r io.Reader
+	var err error
+	switch coding {
+	case "deflate":
+		if r, err = zlib.NewReader(bytes.NewReader(b)); err != nil {
+			r, err = flate.NewReader(bytes.NewReader(b)), nil
+		}
+	default:
+		r, err = gzip.NewReader(bytes.NewReader(b))
+	}
+	var out []byte
+	if err == nil {
+		out, err = io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	if err != nil {
+		return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "invalid_content_encoding",
+			Message: "the request body could not be decoded as " + coding + " (its Content-Encoding): " + err.Error(), Err: err}
+	}
+	if int64(len(out)) > limit {
+		return nil, tooLarge(limit)
+	}
+	return out, nil
+}
+
+func unsupportedEncoding(c string) *llm.Error {
+	return &llm.Error{Status: http.StatusUnsupportedMediaType, Type: llm.ErrInvalidRequest, Code: "unsupported_content_encoding",
+		Message: "Content-Encoding " + strconv.Quote(c) + " is not supported: send the body uncompressed, or compressed with gzip or deflate"}
 }
 
 // intFields are the top-level integer fields checked before decoding, with

@@ -2,6 +2,10 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 )
 
 // errBody is the error object of either wire format.
@@ -204,5 +210,116 @@ func TestStalledBodyClosed(t *testing.T) {
 	// The server closes the connection after a cut body.
 	if _, err := br.ReadByte(); err == nil {
 		t.Error("connection still open after the cut")
+	}
+}
+
+// policyGuard is the data policy as the app wires it: the engine reads
+// the exact body the gateway hands it.
+type policyGuard struct{ e *policy.Engine }
+
+func (g policyGuard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, error) {
+	return g.e.EvaluateBody(policy.Input{Body: in.Body, Declared: in.Declared, Opaque: in.Forwarded})
+}
+
+func newPolicyEnv(t *testing.T, tweak func(o *gateway.Options)) *env {
+	t.Helper()
+	eng, err := policy.New(config.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWith(t, func(o *gateway.Options) {
+		o.Guard = policyGuard{eng}
+		if tweak != nil {
+			tweak(o)
+		}
+	})
+}
+
+// TestContentEncoding: a compressed body is decoded before policy scans it
+// and what is forwarded is the decoded JSON policy scanned; a value in it
+// is found as in a plain body. A coding the gateway cannot decode is
+// refused (415 in the client's format) and nothing is forwarded. Before,
+// a gzip body was read as JSON as it was (400 "not valid JSON").
+func TestContentEncoding(t *testing.T) {
+	e := newPolicyEnv(t, func(o *gateway.Options) { o.MaxBodyBytes = 1 << 20 })
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	zl := func(s string) []byte {
+		var b bytes.Buffer
+		w := zlib.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	raw := func(s string) []byte {
+		var b bytes.Buffer
+		w, _ := flate.NewWriter(&b, flate.DefaultCompression)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	const clean = `{"model":"m-openai","messages":[{"role":"user","content":"hello there"}]}`
+	const mail = `{"model":"m-openai","messages":[{"role":"user","content":"mail ann.leak@example.com"}]}`
+	const anth = `{"model":"m-anthropic","max_tokens":10,"messages":[{"role":"user","content":"mail ann.leak@example.com"}]}`
+	bomb := gz(`{"model":"m-openai","messages":[{"role":"user","content":"` + strings.Repeat("a", 2<<20) + `"}]}`)
+	for _, c := range []struct {
+		name, path, enc string
+		body            []byte
+		status          int
+		code            string
+		anthropic       bool
+	}{
+		{"gzip clean", "/v1/chat/completions", "gzip", gz(clean), 200, "", false},
+		{"x-gzip clean", "/v1/chat/completions", "x-gzip", gz(clean), 200, "", false},
+		{"deflate (zlib) clean", "/v1/chat/completions", "deflate", zl(clean), 200, "", false},
+		{"raw deflate clean", "/v1/chat/completions", "deflate", raw(clean), 200, "", false},
+		{"gzip twice", "/v1/chat/completions", "gzip, gzip", gz(string(gz(clean))), 200, "", false},
+		{"identity", "/v1/chat/completions", "identity", []byte(clean), 200, "", false},
+		{"gzip email", "/v1/chat/completions", "gzip", gz(mail), 403, "no_compliant_target", false},
+		{"gzip email, anthropic pass-through", "/v1/messages", "GZIP", gz(anth), 403, "", true},
+		{"brotli", "/v1/chat/completions", "br", []byte("\x0b\x02\x80hello\x03"), 415, "unsupported_content_encoding", false},
+		{"zstd, anthropic", "/v1/messages", "zstd", []byte("\x28\xb5\x2f\xfd"), 415, "", true},
+		{"gzip then br", "/v1/chat/completions", "gzip, br", gz(clean), 415, "unsupported_content_encoding", false},
+		{"not gzip", "/v1/chat/completions", "gzip", []byte(clean), 400, "invalid_content_encoding", false},
+		{"bomb", "/v1/chat/completions", "gzip", bomb, 413, "request_too_large", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.oa.Log.Reset()
+			e.an.Log.Reset()
+			req, _ := http.NewRequest("POST", e.srv.URL+c.path, bytes.NewReader(c.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Encoding", c.enc)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, c.status, b)
+			}
+			got := append(e.oa.Log.All(), e.an.Log.All()...)
+			if c.status != 200 {
+				eb := decodeErr(t, string(b))
+				if c.anthropic != (eb.Type == "error") || c.code != "" && eb.Error.Code != c.code {
+					t.Errorf("error %s", b)
+				}
+				if len(got) != 0 {
+					t.Errorf("%d requests reached an upstream: %s", len(got), got[0].Body)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d upstream requests", len(got))
+			}
+			if !json.Valid(got[0].Body) || !strings.Contains(string(got[0].Body), "hello there") || got[0].Header.Get("Content-Encoding") != "" {
+				t.Errorf("upstream received %q (Content-Encoding %q), want the decoded JSON", got[0].Body, got[0].Header.Get("Content-Encoding"))
+			}
+		})
 	}
 }

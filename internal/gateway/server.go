@@ -542,6 +542,10 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if int64(len(b)) > limit {
 		return nil, tooLarge(limit)
 	}
+	b, err := decodeContent(r.Header, b, limit)
+	if err != nil {
+		return nil, err
+	}
 	if e := s.scanBody(b); e != nil {
 		return nil, e
 	}

@@ -80,6 +80,12 @@ func (g *guard) policies(c *gateway.Caller, model string) []string {
 
 func (g *guard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, error) {
 	pi := policy.Input{Body: in.Body, Declared: in.Declared, Policies: g.policies(in.Caller, in.Model)}
+	if len(in.Policies) > 0 {
+		// A stored conversation's policies apply too (strictest wins).
+		names := append(slices.Clone(pi.Policies), in.Policies...)
+		slices.Sort(names)
+		pi.Policies = slices.Compact(names)
+	}
 	// The query string and forwarded headers leave as sent: opaque.
 	pi.Opaque = in.Forwarded
 	if len(in.Tokens) > 0 {

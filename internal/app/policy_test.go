@@ -42,22 +42,26 @@ func TestGuardStrictestPolicy(t *testing.T) {
 	tests := []struct {
 		model, key string
 		want       policy.Action
+		stored     []string
 	}{
-		{"m-open", "", policy.ActionAllow},
-		{"m-plain", "", policy.ActionSelfHostedOnly}, // default
-		{"r-mixed", "", policy.ActionBlock},          // a target model's policy is stricter
-		{"r-open", "", policy.ActionAllow},           // m-plain names none: only open is named
-		{"r-own", "", policy.ActionBlock},            // the route's own policy
-		{"m-open", "scrub", policy.ActionRedact},     // the key's policy is stricter
-		{"m-strict", "open", policy.ActionBlock},     // a key cannot loosen a model's policy
+		{"m-open", "", policy.ActionAllow, nil},
+		{"m-plain", "", policy.ActionSelfHostedOnly, nil}, // default
+		{"r-mixed", "", policy.ActionBlock, nil},          // a target model's policy is stricter
+		{"r-open", "", policy.ActionAllow, nil},           // m-plain names none: only open is named
+		{"r-own", "", policy.ActionBlock, nil},            // the route's own policy
+		{"m-open", "scrub", policy.ActionRedact, nil},     // the key's policy is stricter
+		{"m-strict", "open", policy.ActionBlock, nil},     // a key cannot loosen a model's policy
+		// A stored conversation's policies apply to its continuation.
+		{"m-open", "", policy.ActionSelfHostedOnly, []string{"default"}},
+		{"m-open", "open", policy.ActionBlock, []string{"strict", "open"}},
 	}
 	for _, tt := range tests {
-		v, err := g.Evaluate(&gateway.PolicyInput{Body: body, Model: tt.model, Caller: &gateway.Caller{Policy: tt.key}})
+		v, err := g.Evaluate(&gateway.PolicyInput{Body: body, Model: tt.model, Caller: &gateway.Caller{Policy: tt.key}, Policies: tt.stored})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if v.Action != tt.want {
-			t.Errorf("%s (key policy %q): action %v, want %v", tt.model, tt.key, v.Action, tt.want)
+			t.Errorf("%s (key policy %q, stored %q): action %v, want %v", tt.model, tt.key, tt.stored, v.Action, tt.want)
 		}
 	}
 }

@@ -20,8 +20,9 @@ import (
 // official openai-go Responses client over non-OpenAI provider kinds (an
 // Anthropic and a self-hosted chat-completions server), and checks that a
 // continued conversation is scanned whole: history that carries a
-// sensitive value cannot reach a proprietary target, is redacted for a
-// redacting one, and is stored only in the form policy cleared.
+// sensitive value cannot reach a proprietary target (nor a redacting one
+// when it was kept home), is redacted for a redacting one, and is stored
+// only in the form policy cleared.
 func TestStoredResponsesConversation(t *testing.T) {
 	u := startUpstreams(t)
 	local := fake.NewOpenAI()
@@ -65,8 +66,18 @@ func TestStoredResponsesConversation(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 403 {
 		t.Errorf("history with a sensitive value to a proprietary model: %v", err)
 	}
-	// Continued on a redacting model: the value is replaced before it
-	// leaves, restored in the answer.
+	// Nor on a redacting model: the conversation keeps the policy it was
+	// cleared under (default: kept home), whatever the model's own.
+	_, err = oc.Responses.New(ctx, responses.ResponseNewParams{Model: "m-redact", Input: in("and then?"), PreviousResponseID: openai.String(h1.ID)})
+	if !errors.As(err, &ae) || ae.StatusCode != 403 {
+		t.Errorf("history kept home continued on a redacting proprietary model: %v", err)
+	}
+	// A conversation on a redacting model, continued there: the value is
+	// replaced before it leaves, restored in the answer.
+	h1, err = oc.Responses.New(ctx, responses.ResponseNewParams{Model: "m-redact", Input: in("mail " + secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h2, err := oc.Responses.New(ctx, responses.ResponseNewParams{Model: "m-redact", Input: in("and then?"), PreviousResponseID: openai.String(h1.ID)})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/api/completions"
@@ -134,6 +135,13 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 	if err != nil {
 		return err
 	}
+	// A continued stored conversation keeps the classes its requests
+	// declared: its history carries them still.
+	for _, d := range c.rc.prevDeclared {
+		if !slices.Contains(declared, d) {
+			declared = append(declared, d)
+		}
+	}
 	c.declared = declared
 	if s.opts.Guard == nil {
 		if err := (jsonscan.Reader{MaxDepth: s.opts.Inputs.MaxJSONDepth}).Walk(c.rc.body, nil); err != nil {
@@ -146,7 +154,7 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 	if err != nil {
 		return err
 	}
-	in := &PolicyInput{Body: c.rc.body, Declared: declared, Caller: c.rc.caller, Model: c.in.model, Forwarded: fwd}
+	in := &PolicyInput{Body: c.rc.body, Declared: declared, Caller: c.rc.caller, Model: c.in.model, Forwarded: fwd, Policies: c.rc.prevPolicies}
 	in.Tokens = c.in.tokens
 	v, err := s.opts.Guard.Evaluate(in)
 	if err != nil {

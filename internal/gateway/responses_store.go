@@ -67,6 +67,7 @@ func (s *Server) decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*int
 				return nil, err
 			}
 			rc.body, rc.prevResponse = expanded, prev.ID
+			rc.prevPolicies, rc.prevDeclared = prev.Policies, prev.Declared
 			req.PreviousResponseID = prev.ID
 		}
 	}
@@ -150,7 +151,12 @@ func (c *chatCall) keepResponse(ctx context.Context, resp *llm.ChatResponse) {
 	ib, _ := json.Marshal(items)
 	ob, _ := json.Marshal(o.Output)
 	sr := &store.StoredResponse{ID: meta.ID, Owner: owner(c.rc.caller), Created: s.opts.Now().UTC(), Model: meta.Model,
-		Items: ib, Output: ob, Response: obj}
+		Items: ib, Output: ob, Response: obj, Declared: c.declared}
+	if c.verdict != nil {
+		// The verdict travels with the conversation: a request continuing
+		// it is judged under these policies and classes too.
+		sr.Policies = c.verdict.Policies()
+	}
 	// The client may be gone; the response is still its to continue.
 	if err := s.opts.Responses.PutResponse(context.WithoutCancel(ctx), sr); err != nil {
 		s.log.Warn("could not store response", "request_id", c.rc.id, "err", err)

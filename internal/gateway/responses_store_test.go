@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,9 +17,15 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/provider/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/provider/openai"
+	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/sqlite"
 )
@@ -246,5 +254,137 @@ func TestStoredPassThroughUnknownID(t *testing.T) {
 	log := e.oa.Log.All()
 	if len(log) == 0 || !strings.Contains(string(log[len(log)-1].Body), `"previous_response_id":"resp_upstream"`) {
 		t.Errorf("not forwarded unchanged: %d", resp.StatusCode)
+	}
+}
+
+// modelGuard is the data policy as the app wires it: each model's policy
+// and those a stored conversation carries apply, the strictest winning.
+type modelGuard struct {
+	e      *policy.Engine
+	models map[string]string // model -> policy
+}
+
+func (g modelGuard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, error) {
+	var names []string
+	if p := g.models[in.Model]; p != "" {
+		names = append(names, p)
+	}
+	names = append(names, in.Policies...)
+	slices.Sort(names)
+	return g.e.EvaluateBody(policy.Input{Body: in.Body, Declared: in.Declared, Opaque: in.Forwarded, Policies: slices.Compact(names)})
+}
+
+// TestStoredConversationKeepsItsVerdict: a conversation policy kept on a
+// self-hosted model is not continued on a proprietary one by naming it as
+// previous_response_id. Its history carries what its requests declared
+// (x-fulcrum-data-class, which no scan can find again) and the policies
+// it was cleared under (a model whose own policy allows more does not
+// open it). Before, the continuation was judged as a new request: the
+// declared class was gone, the lax policy applied, and the history went
+// to the proprietary upstream.
+func TestStoredConversationKeepsItsVerdict(t *testing.T) {
+	oaFake, anFake := fake.NewOpenAI(), fake.NewAnthropic()
+	e := &env{oa: oaFake, an: anFake}
+	local, err := openai.New(config.Provider{Name: "local", Type: "openai", BaseURL: oaFake.URL, APIKey: fake.APIKey, Hosting: "self_hosted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prop, err := anthropic.New(config.Provider{Name: "prop", Type: "anthropic", BaseURL: anFake.URL, APIKey: fake.APIKey, Hosting: "proprietary"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{
+		Providers: []config.Provider{{Name: "local", Type: "openai"}, {Name: "prop", Type: "anthropic"}},
+		Models: []config.Model{
+			{Name: "m-local", Provider: "local", Upstream: "llama", Type: "chat"},
+			{Name: "m-prop", Provider: "prop", Upstream: "claude-sonnet-4-5", Type: "chat"},
+			{Name: "m-prop-lax", Provider: "prop", Upstream: "claude-sonnet-4-5", Type: "chat"},
+		},
+	}
+	ps := map[string]provider.Provider{"local": local, "prop": prop}
+	r, err := router.New(cfg, ps, router.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.New(config.Policy{Policies: []config.DataPolicy{
+		{Name: "default", OnSensitive: config.ActionSelfHostedOnly},
+		{Name: "lax", OnSensitive: config.ActionAllow},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(gateway.New(gateway.Options{Router: r, Responses: db, Auth: keyAuth{},
+		Guard: modelGuard{eng, map[string]string{"m-prop-lax": "lax"}}}))
+	t.Cleanup(func() {
+		e.srv.Close()
+		oaFake.Close()
+		anFake.Close()
+		db.Close()
+		http.DefaultClient.CloseIdleConnections()
+	})
+	post := func(body string, hdr ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer sk-a")
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var out struct{ ID string }
+		json.Unmarshal(b, &out)
+		if resp.StatusCode != 200 {
+			return resp.StatusCode, string(b)
+		}
+		return resp.StatusCode, out.ID
+	}
+	for _, c := range []struct {
+		name, first, next string
+		hdr               []string
+	}{
+		{"declared class", `{"model":"m-local","input":"patient John has type 2 diabetes"}`, "m-prop", []string{"X-Fulcrum-Data-Class", "phi"}},
+		{"declared class, lax model", `{"model":"m-local","input":"patient John has type 2 diabetes"}`, "m-prop-lax", []string{"X-Fulcrum-Data-Class", "phi"}},
+		{"policy of the first turn", `{"model":"m-local","input":"write to ann.leak@example.com"}`, "m-prop-lax", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, id := post(c.first, c.hdr...)
+			if st != 200 {
+				t.Fatalf("first turn: %d %s", st, id)
+			}
+			// The second turn, on the self-hosted model, carries the
+			// verdict on: a third on a proprietary one is refused too.
+			st, id = post(`{"model":"m-local","previous_response_id":"` + id + `","input":"and then?"}`)
+			if st != 200 {
+				t.Fatalf("second turn: %d %s", st, id)
+			}
+			anFake.Log.Reset()
+			st, out := post(`{"model":"` + c.next + `","previous_response_id":"` + id + `","input":"summarize"}`)
+			if st != http.StatusForbidden || !strings.Contains(out, "no_compliant_target") {
+				t.Errorf("continued on %s: %d %.300s", c.next, st, out)
+			}
+			if got := anFake.Log.All(); len(got) != 0 {
+				t.Errorf("the proprietary upstream received the history: %s", got[0].Body)
+			}
+		})
+	}
+	// A conversation policy let go anywhere continues anywhere.
+	st, id := post(`{"model":"m-local","input":"hello"}`)
+	if st != 200 {
+		t.Fatalf("clean: %d %s", st, id)
+	}
+	if st, out := post(`{"model":"m-prop","previous_response_id":"` + id + `","input":"and then?"}`); st != 200 {
+		t.Errorf("clean conversation refused on m-prop: %d %s", st, out)
 	}
 }

@@ -58,6 +58,11 @@ type PolicyInput struct {
 	// wrote them (query string parameters, forwarded header values): they
 	// are scanned, and what is found in them cannot be redacted.
 	Forwarded []string
+	// Policies are data policies that apply besides the caller's and the
+	// model's: those a stored conversation the request continues was
+	// cleared under (Verdict.Policies when it was stored), so that its
+	// history is judged as strictly as when it was sent.
+	Policies []string
 }
 
 // Verdict is the policy decision for one request. Its Clearance is what
@@ -319,6 +324,9 @@ type reqCtx struct {
 	// (its history is in body); prevMissing says the store had none.
 	prevResponse string
 	prevMissing  bool
+	// prevPolicies and prevDeclared are the data policies and declared
+	// classes of that stored response: the request inherits them.
+	prevPolicies, prevDeclared []string
 	// span is the request's server span (nil when tracing is off).
 	span *telemetry.Span
 }

@@ -112,6 +112,16 @@ func intersect(have, want []string) []string {
 	return out
 }
 
+// Policies returns the names of the data policies the decision was made
+// under (the default's when none was named), so that what it cleared can
+// be judged under them again (a stored conversation continued later).
+func (d *Decision) Policies() []string {
+	if len(d.policies) == 0 {
+		return []string{d.Policy}
+	}
+	return slices.Clone(d.policies)
+}
+
 // Redacts reports whether the request's body was rewritten (Body) and its
 // answer must be restored.
 func (d *Decision) Redacts() bool { return d.Action == ActionRedact && d.rep != nil }

@@ -24,6 +24,12 @@ type StoredResponse struct {
 	Output json.RawMessage
 	// Response is the Response object.
 	Response json.RawMessage
+	// Policies are the data policies the conversation was cleared under
+	// and Declared the classes its requests declared (names, never
+	// values): a request continuing it is evaluated under them too, so
+	// that history kept on self-hosted providers stays there.
+	Policies []string
+	Declared []string
 }
 
 // Responses is implemented by stores that keep Responses conversations.

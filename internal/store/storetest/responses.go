@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ func testResponses(t *testing.T, s store.Store) {
 	r := &store.StoredResponse{ID: "resp_1", Owner: "key_a", Created: t0, Model: "m",
 		Items:    []byte(`[{"role":"user","content":"hi"}]`),
 		Output:   []byte(`[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"hello"}]}]`),
-		Response: []byte(`{"id":"resp_1","object":"response"}`)}
+		Response: []byte(`{"id":"resp_1","object":"response"}`),
+		Policies: []string{"default", "strict"}, Declared: []string{"phi"}}
 	if err := rs.PutResponse(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,8 @@ func testResponses(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	if got.Owner != "key_a" || !got.Created.Equal(t0.Truncate(time.Microsecond)) || got.Model != "m" ||
-		string(got.Items) != string(r.Items) || string(got.Output) != string(r.Output) || string(got.Response) != string(r.Response) {
+		string(got.Items) != string(r.Items) || string(got.Output) != string(r.Output) || string(got.Response) != string(r.Response) ||
+		!slices.Equal(got.Policies, r.Policies) || !slices.Equal(got.Declared, r.Declared) {
 		t.Errorf("got %+v", got)
 	}
 	if _, err := rs.GetResponse(ctx, "resp_1", "key_b"); !errors.Is(err, store.ErrNotFound) {

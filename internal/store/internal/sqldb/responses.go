@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -11,9 +12,9 @@ var _ store.Responses = (*DB)(nil)
 
 // PutResponse implements store.Responses.
 func (s *DB) PutResponse(ctx context.Context, r *store.StoredResponse) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO responses (id, owner, created_us, model, items, output, response)
-		VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`),
-		r.ID, r.Owner, r.Created.UnixMicro(), r.Model, string(r.Items), string(r.Output), string(r.Response))
+	res, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO responses (id, owner, created_us, model, items, output, response, policies, declared)
+		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`),
+		r.ID, r.Owner, r.Created.UnixMicro(), r.Model, string(r.Items), string(r.Output), string(r.Response), names(r.Policies), names(r.Declared))
 	if err != nil {
 		return fmt.Errorf("store: put response: %w", err)
 	}
@@ -31,9 +32,10 @@ func (s *DB) GetResponse(ctx context.Context, id, owner string) (*store.StoredRe
 		r                      store.StoredResponse
 		us                     int64
 		items, output, respObj string
+		policies, declared     string
 	)
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, owner, created_us, model, items, output, response FROM responses WHERE id = ? AND owner = ?`), id, owner).
-		Scan(&r.ID, &r.Owner, &us, &r.Model, &items, &output, &respObj)
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, owner, created_us, model, items, output, response, policies, declared FROM responses WHERE id = ? AND owner = ?`), id, owner).
+		Scan(&r.ID, &r.Owner, &us, &r.Model, &items, &output, &respObj, &policies, &declared)
 	if isNoRows(err) {
 		return nil, store.ErrNotFound
 	}
@@ -42,7 +44,33 @@ func (s *DB) GetResponse(ctx context.Context, id, owner string) (*store.StoredRe
 	}
 	r.Created = fromMicros(us)
 	r.Items, r.Output, r.Response = []byte(items), []byte(output), []byte(respObj)
+	if r.Policies, err = parseNames(policies); err == nil {
+		r.Declared, err = parseNames(declared)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get response: %w", err)
+	}
 	return &r, nil
+}
+
+// names encodes a list of names as a JSON array, ” for none.
+func names(n []string) string {
+	if len(n) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func parseNames(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var n []string
+	if err := json.Unmarshal([]byte(s), &n); err != nil {
+		return nil, fmt.Errorf("names %q: %w", s, err)
+	}
+	return n, nil
 }
 
 // DeleteResponse implements store.Responses.

@@ -174,6 +174,27 @@ func TestRedactedBodyRestores(t *testing.T) {
 	}
 }
 
+// TestPlaceholdersTheClientWrote: a placeholder already in the request
+// (typed by the client, or left by an earlier redaction in a stored
+// conversation's history, possibly escaped) is not given to a value of
+// this request: an answer repeating it gets no value restored there.
+// Before, the client's own "[EMAIL_1]" and the redacted address were the
+// same placeholder upstream, and both came back as the address.
+func TestPlaceholdersTheClientWrote(t *testing.T) {
+	e := testEngine(t)
+	body := `{"input":[{"role":"user","content":"earlier: [EMAIL_1] and [PHONE_2]"},{"role":"user","content":"now mail bob.new@example.com, not \u005bEMAIL_2] or [EMAIL_x]"}]}`
+	d, err := e.EvaluateBody(Input{Body: []byte(body), Policies: []string{"redact"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := string(d.Body()); !strings.Contains(out, `"now mail [EMAIL_3], not [EMAIL_2] or [EMAIL_x]"`) || !strings.Contains(out, `"earlier: [EMAIL_1] and [PHONE_2]"`) {
+		t.Fatalf("forwarded %s", out)
+	}
+	if got := d.RestoreText("[EMAIL_1], [EMAIL_2], [EMAIL_3]"); got != "[EMAIL_1], [EMAIL_2], bob.new@example.com" {
+		t.Errorf("restored %q", got)
+	}
+}
+
 func TestEvaluateBodyNumbersAndKeys(t *testing.T) {
 	e := testEngine(t)
 	tests := []struct {

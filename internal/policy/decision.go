@@ -91,7 +91,7 @@ func (ev *evaluator) decide(declared []string) *Decision {
 		}
 	}
 	if d.Action == ActionRedact {
-		d.subs = placeholders(ev.values)
+		d.subs = placeholders(ev.values, ev.taken)
 		if len(d.subs) > 0 {
 			d.rep = newReplacers(d.subs)
 		}

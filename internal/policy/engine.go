@@ -268,6 +268,7 @@ func (e *Engine) release(ev *evaluator) {
 	ev.nc = 0
 	ev.more = ev.more[:0]
 	ev.fixed = ev.fixed[:0]
+	ev.taken = ev.taken[:0]
 	ev.names = nil
 	clear(ev.values)
 	ev.values = ev.values[:0]
@@ -330,6 +331,8 @@ type evaluator struct {
 	// the compact start of the next, join the scratch of their seam and
 	// piece that of a tail (see seam).
 	tail, head, join, piece []byte
+	// taken are the placeholders the request's own texts hold.
+	taken []string
 	// crossing holds a seam's candidate split values (see scanSeam).
 	crossing []seamHit
 }
@@ -346,11 +349,13 @@ func (ev *evaluator) scan(text string) {
 		ev.buf = unescapeJSONish(ev.buf[:0], text)
 		text = string(ev.buf)
 	}
+	ev.notePlaceholders(text)
 	ev.scanNormal(text, false)
 }
 
 // opaque scans a text that will not be rewritten.
 func (ev *evaluator) opaque(text string) {
+	ev.notePlaceholders(text)
 	ev.scanNormal(text, true)
 }
 

@@ -10,8 +10,12 @@ import (
 
 // placeholders assigns [CLASS_n] to each distinct value, numbered per
 // class in order of first appearance, so the same value always gets the
-// same placeholder within a request.
-func placeholders(values []found) []substitution {
+// same placeholder within a request. A placeholder the request already
+// holds (taken: typed by the client, or left in a stored conversation's
+// history by an earlier redaction) is skipped: it names no value of this
+// request, so an answer repeating it must not have a value restored
+// there.
+func placeholders(values []found, taken []string) []substitution {
 	subs := make([]substitution, 0, len(values))
 	counters := map[string]int{}
 	for _, f := range values {
@@ -19,10 +23,40 @@ func placeholders(values []found) []substitution {
 			continue
 		}
 		label := placeholderLabel(f.class)
-		counters[label]++
-		subs = append(subs, substitution{value: f.value, placeholder: "[" + label + "_" + strconv.Itoa(counters[label]) + "]"})
+		var p string
+		for {
+			counters[label]++
+			p = "[" + label + "_" + strconv.Itoa(counters[label]) + "]"
+			if !slices.Contains(taken, p) {
+				break
+			}
+		}
+		subs = append(subs, substitution{value: f.value, placeholder: p})
 	}
 	return subs
+}
+
+// notePlaceholders records the placeholders ("[EMAIL_1]") t holds.
+func (ev *evaluator) notePlaceholders(t string) {
+	for {
+		i := strings.IndexByte(t, '[')
+		if i < 0 {
+			return
+		}
+		t = t[i+1:]
+		j := 0
+		for j < len(t) && (t[j] >= 'A' && t[j] <= 'Z' || isDigit(t[j]) || t[j] == '_') {
+			j++
+		}
+		if j == len(t) || t[j] != ']' {
+			continue
+		}
+		if k := strings.LastIndexByte(t[:j], '_'); k > 0 && k+1 < j && allDigits(t[k+1:j]) {
+			if p := t[:j]; !slices.ContainsFunc(ev.taken, func(s string) bool { return s[1:len(s)-1] == p }) {
+				ev.taken = append(ev.taken, "["+p+"]")
+			}
+		}
+	}
 }
 
 // placeholderLabel upper-cases a class name and maps anything but letters

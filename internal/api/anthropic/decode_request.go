@@ -57,6 +57,18 @@ func DecodeMessagesRequest(body []byte) (*llm.ChatRequest, error) {
 			return nil, err
 		}
 	}
+	if n := len(req.Messages); w.Messages[len(w.Messages)-1].Role == "assistant" && n > 0 &&
+		req.Messages[n-1].Role == llm.RoleAssistant && req.Messages[n-1].Text() != "" {
+		// The answer continues this text (a prefill); see ExtraPrefill.
+		keep(req, ExtraPrefill, json.RawMessage(`"messages[`+strconv.Itoa(len(w.Messages)-1)+`]"`))
+	}
+	if present(w.ServiceTier) {
+		var tier string
+		if json.Unmarshal(w.ServiceTier, &tier) != nil || (tier != "auto" && tier != "standard_only") {
+			return nil, llm.Errorf("service_tier", "service_tier: must be \"auto\" or \"standard_only\"")
+		}
+		keep(req, ExtraServiceTier, w.ServiceTier)
+	}
 	if err := decodeTools(req, &w); err != nil {
 		return nil, err
 	}
@@ -375,7 +387,7 @@ func decodeTools(req *llm.ChatRequest, w *wireRequest) error {
 		if !present(t.InputSchema) {
 			return llm.Errorf(path+".input_schema", "%s.input_schema: field required", path)
 		}
-		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema, CacheControl: t.CacheControl})
+		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema, Strict: t.Strict, CacheControl: t.CacheControl})
 	}
 	tc := w.ToolChoice
 	if tc == nil {

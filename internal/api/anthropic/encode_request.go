@@ -66,6 +66,9 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		path := "messages[" + strconv.Itoa(i) + "]"
+		if m.Name != "" && m.Role != llm.RoleTool {
+			m = foldName(m)
+		}
 		switch m.Role {
 		case llm.RoleSystem:
 			for _, p := range m.Content {
@@ -132,13 +135,79 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 		if len(schema) == 0 {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		w.Tools = append(w.Tools, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema, CacheControl: t.CacheControl})
+		wt := wireTool{Name: t.Name, Description: t.Description, InputSchema: schema, CacheControl: t.CacheControl}
+		if t.Strict != nil && *t.Strict {
+			// Strict tool use: the input must match the schema, as with
+			// OpenAI's function.strict. false is Anthropic's default.
+			wt.Strict = t.Strict
+		}
+		w.Tools = append(w.Tools, wt)
 	}
 	w.ToolChoice = toolChoice(req)
 	if err := encodeReasoning(req, &w); err != nil {
 		return nil, err
 	}
+	if err := encodeOutputFormat(req, &w); err != nil {
+		return nil, err
+	}
+	encodeServiceTier(req, &w)
 	return json.Marshal(&w)
+}
+
+// foldName returns m with its author's name (OpenAI's message name, which
+// tells participants of one role apart) written at the head of its text as
+// "name: ", since Anthropic messages have no name: dropped, the model would
+// read several speakers as one.
+func foldName(m *llm.Message) *llm.Message {
+	c := *m
+	c.Content = make([]llm.Part, 0, len(m.Content)+1)
+	if len(m.Content) > 0 && m.Content[0].Type == llm.PartText {
+		first := m.Content[0]
+		first.Text = m.Name + ": " + first.Text
+		c.Content = append(append(c.Content, first), m.Content[1:]...)
+	} else {
+		c.Content = append(append(c.Content, llm.Part{Type: llm.PartText, Text: m.Name + ":"}), m.Content...)
+	}
+	return &c
+}
+
+// encodeOutputFormat sends a JSON schema response format from another API
+// (OpenAI response_format, Responses text.format) as Anthropic's structured
+// output, output_config.format
+// (https://docs.claude.com/en/docs/build-with-claude/structured-outputs).
+// Anthropic always constrains the answer to the schema: OpenAI's strict:
+// false (best effort) gets the stronger guarantee. An Anthropic client's
+// own output_config or output_format travels as it came.
+func encodeOutputFormat(req *llm.ChatRequest, w *wireRequest) error {
+	rf := req.ResponseFormat
+	if rf == nil || rf.Type != "json_schema" || w.OutputConfig != nil || w.OutputFormat != nil {
+		return nil
+	}
+	if !json.Valid(rf.Schema) || !bytes.HasPrefix(bytes.TrimLeft(rf.Schema, " \t\r\n"), []byte("{")) {
+		return llm.Errorf("response_format.json_schema.schema", "response_format.json_schema.schema: must be a JSON object")
+	}
+	w.OutputConfig = append(append([]byte(`{"format":{"type":"json_schema","schema":`), rf.Schema...), '}', '}')
+	return nil
+}
+
+// encodeServiceTier maps service_tier: Anthropic's own values go as they
+// came, OpenAI's "default" (standard processing) is "standard_only", and
+// OpenAI's "auto" is Anthropic's "auto". OpenAI's "flex" and "priority"
+// have no Anthropic tier and never get here: the decoder lists them as
+// unsupported.
+func encodeServiceTier(req *llm.ChatRequest, w *wireRequest) {
+	raw := req.Extra[ExtraServiceTier]
+	if raw == nil {
+		return
+	}
+	var tier string
+	_ = json.Unmarshal(raw, &tier)
+	switch tier {
+	case "auto":
+		w.ServiceTier = json.RawMessage(`"auto"`)
+	case "standard_only", "default":
+		w.ServiceTier = json.RawMessage(`"standard_only"`)
+	}
 }
 
 // checkSupported refuses what Anthropic cannot do.
@@ -157,10 +226,10 @@ func checkSupported(req *llm.ChatRequest) error {
 		return llm.Unsupported(providerName, "presence_penalty")
 	case req.FrequencyPenalty != nil:
 		return llm.Unsupported(providerName, "frequency_penalty")
-	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text" &&
-		req.Extra["output_config"] == nil && req.Extra["output_format"] == nil:
-		// Anthropic has no JSON mode; prompting for JSON would not give the
-		// guarantee the client asked for.
+	case req.ResponseFormat != nil && req.ResponseFormat.Type == "json_object":
+		// Anthropic has no JSON mode without a schema (a json_schema format
+		// becomes output_config.format); prompting for JSON would not give
+		// the guarantee the client asked for.
 		return llm.Unsupported(providerName, "response_format")
 	}
 	return nil

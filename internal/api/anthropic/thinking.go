@@ -8,6 +8,22 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
+// Keys of llm.ChatRequest.Extra that are not Anthropic request fields but
+// travel with the request to every target. The openai package reads the
+// same keys.
+const (
+	// ExtraPrefill marks a request whose last message is an assistant
+	// text the answer must continue (Anthropic's prefill); its value is
+	// that message's path in the client's request ("messages[3]").
+	// OpenAI-format targets have no such turn and refuse it.
+	ExtraPrefill = "prefill"
+	// ExtraServiceTier is the client's service_tier, in its own API's
+	// words: Anthropic "auto" / "standard_only", OpenAI "auto" /
+	// "default". Each encoder maps it; the other targets have one tier,
+	// which is what both values allow.
+	ExtraServiceTier = "service_tier"
+)
+
 // keep records a top-level field verbatim for Anthropic targets.
 func keep(req *llm.ChatRequest, name string, raw json.RawMessage) {
 	if req.Extra == nil {

@@ -19,6 +19,9 @@ type wireRequest struct {
 	TopK          *int            `json:"top_k,omitempty"`
 	Metadata      *wireMetadata   `json:"metadata,omitempty"`
 	Stream        bool            `json:"stream,omitempty"`
+	// ServiceTier is "auto" (Anthropic's default: priority capacity when
+	// the organisation has it) or "standard_only".
+	ServiceTier json.RawMessage `json:"service_tier,omitempty"`
 
 	// Understood on ingress but not representable canonically; their
 	// presence is reported in ChatRequest.Unsupported.
@@ -87,6 +90,9 @@ type wireTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	// Strict asks for inputs that match input_schema exactly (structured
+	// outputs, strict tool use).
+	Strict *bool `json:"strict,omitempty"`
 	// CacheControl and the rest of a tool's fields are kept verbatim.
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 	// DeferLoading marks a tool found only through tool search.

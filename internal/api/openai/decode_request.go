@@ -51,6 +51,20 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		IncludeUsage:      w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage,
 		Unsupported:       w.unsupported(),
 	}
+	if si := w.SafetyIdentifier; len(si) > 0 && !bytes.Equal(si, nullJSON) {
+		// safety_identifier replaces user (a stable id of the end user for
+		// abuse detection), what Anthropic's metadata.user_id is for.
+		var id string
+		if si[0] != '"' || unquote(si, &id) != nil {
+			return nil, llm.Errorf("safety_identifier", "Invalid type for 'safety_identifier': expected a string.")
+		}
+		if req.User == "" {
+			req.User = id
+		}
+	}
+	if w.standardTier() != "" {
+		req.Extra = map[string]json.RawMessage{ExtraServiceTier: w.ServiceTier}
+	}
 	for i := range w.Messages {
 		if err := decodeMessage(req, &w.Messages[i], i, &req.Messages[i]); err != nil {
 			return nil, err

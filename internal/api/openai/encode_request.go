@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -62,6 +63,18 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 		if f != nil && !finite(*f) {
 			return nil, llm.Errorf("", "sampling parameters must be finite numbers")
 		}
+	}
+	if raw := req.Extra[ExtraPrefill]; raw != nil {
+		// An Anthropic client's prefill: the answer must continue the
+		// final assistant text. Chat Completions has no such turn (a model
+		// answers it with a new message, which the client would append to
+		// its prefill), so the request is refused rather than answered
+		// differently.
+		var path string
+		_ = json.Unmarshal(raw, &path)
+		e := llm.Errorf(path, "%s: a final assistant message (prefill) is not supported by OpenAI-compatible upstreams: the answer would not continue it", path)
+		e.Code = "unsupported_parameter"
+		return nil, e
 	}
 	b := make([]byte, 0, 256+requestTextLen(req))
 	b = append(b, '{')
@@ -173,6 +186,9 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 	if req.User != "" {
 		b = appendStringField(b, "user", req.User)
 	}
+	if tier := serviceTier(req); tier != "" {
+		b = appendStringField(b, "service_tier", tier)
+	}
 	b = appendReasoning(b, req.Reasoning, opt)
 	if req.Stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
@@ -254,6 +270,9 @@ func appendMessage(b []byte, m *llm.Message, i int, replayReasoning bool) ([]byt
 		return nil, llm.Errorf("messages["+itoa(i)+"].role", "unknown role %q", m.Role)
 	}
 	b = appendKey(b, "content")
+	if m.Role == llm.RoleTool && m.IsError {
+		m = markError(m)
+	}
 	switch {
 	case len(m.Content) == 0 && m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
 		b = append(b, "null"...)
@@ -354,4 +373,44 @@ func appendStringBody(b []byte, s string) []byte {
 	b = appendString(b, s)
 	n := copy(b[start:], b[start+1:len(b)-1])
 	return b[:start+n]
+}
+
+// ErrorPrefix starts the content of a tool message that reports a failure
+// (Anthropic tool_result is_error: true): OpenAI tool messages have no
+// error flag, and without one the model would read the failure as the
+// tool's answer.
+const ErrorPrefix = "Error: "
+
+// markError returns a copy of a failed tool result whose first text starts
+// with ErrorPrefix (a text part of its own when the result has none).
+func markError(m *llm.Message) *llm.Message {
+	c := *m
+	c.Content = make([]llm.Part, 0, len(m.Content)+1)
+	if len(m.Content) > 0 && m.Content[0].Type == llm.PartText {
+		first := m.Content[0]
+		first.Text = ErrorPrefix + first.Text
+		c.Content = append(append(c.Content, first), m.Content[1:]...)
+	} else {
+		c.Content = append(append(c.Content, llm.Part{Type: llm.PartText, Text: strings.TrimSpace(ErrorPrefix)}), m.Content...)
+	}
+	return &c
+}
+
+// Keys of llm.ChatRequest.Extra shared with the anthropic package (see
+// anthropic.ExtraPrefill and anthropic.ExtraServiceTier).
+const (
+	ExtraPrefill     = "prefill"
+	ExtraServiceTier = "service_tier"
+)
+
+// serviceTier is the service_tier to send: "default" for OpenAI's own
+// "default" and Anthropic's "standard_only" (standard capacity only).
+// "auto" is not sent: it is OpenAI's default, and servers that are not
+// OpenAI's may not know the field.
+func serviceTier(req *llm.ChatRequest) string {
+	switch string(req.Extra[ExtraServiceTier]) {
+	case `"default"`, `"standard_only"`:
+		return "default"
+	}
+	return ""
 }

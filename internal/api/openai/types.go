@@ -67,10 +67,10 @@ func (r *chatRequest) unsupported() []string {
 		raw  json.RawMessage
 	}{
 		{"logprobs", r.Logprobs}, {"top_logprobs", r.TopLogprobs}, {"logit_bias", r.LogitBias},
-		{"service_tier", r.ServiceTier}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
+		{"service_tier", r.flexTier()}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
 		{"audio", r.Audio}, {"modalities", r.Modalities}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
-		{"verbosity", r.Verbosity}, {"prompt_cache_key", r.PromptCacheKey}, {"safety_identifier", r.SafetyIdentifier},
+		{"verbosity", r.Verbosity}, {"prompt_cache_key", r.PromptCacheKey},
 	} {
 		// null and false ask for nothing; "logprobs": false is common.
 		if len(f.raw) > 0 && !bytes.Equal(f.raw, nullJSON) && !bytes.Equal(f.raw, falseJSON) {
@@ -78,6 +78,25 @@ func (r *chatRequest) unsupported() []string {
 		}
 	}
 	return out
+}
+
+// flexTier is service_tier when no other API has its tier ("flex",
+// "priority", ...): "auto" and "default" every target can honour
+// (see ExtraServiceTier).
+func (r *chatRequest) flexTier() json.RawMessage {
+	if r.standardTier() != "" {
+		return nil
+	}
+	return r.ServiceTier
+}
+
+// standardTier is service_tier when it is "auto" or "default", else "".
+func (r *chatRequest) standardTier() string {
+	var s string
+	if json.Unmarshal(r.ServiceTier, &s) == nil && (s == "auto" || s == "default") {
+		return s
+	}
+	return ""
 }
 
 var (

@@ -79,6 +79,7 @@ type wireRequest struct {
 	MaxToolCalls       *int            `json:"max_tool_calls"`
 	TopLogprobs        *int            `json:"top_logprobs"`
 	Truncation         string          `json:"truncation"`
+	ServiceTier        json.RawMessage `json:"service_tier"`
 }
 
 // DecodeRequest decodes a POST /v1/responses body. Failures are 400
@@ -135,6 +136,17 @@ func DecodeRequest(body []byte) (*Request, error) {
 	}
 	if w.Truncation == "auto" {
 		chat.Unsupported = append(chat.Unsupported, "truncation")
+	}
+	if !isNull(w.ServiceTier) {
+		// "auto" and "default" every target can honour: the Anthropic and
+		// OpenAI encoders map them from Extra (the anthropic and openai
+		// packages' ExtraServiceTier); "flex" and "priority" only OpenAI
+		// has.
+		if t := string(w.ServiceTier); t == `"auto"` || t == `"default"` {
+			chat.Extra = map[string]json.RawMessage{"service_tier": w.ServiceTier}
+		} else {
+			chat.Unsupported = append(chat.Unsupported, "service_tier")
+		}
 	}
 	if !isNull(w.Instructions) {
 		if err := json.Unmarshal(w.Instructions, &r.Instructions); err != nil {

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/fake"
+)
+
+// jsonAt returns the value at a dotted path ("messages.1.content") of a
+// JSON document, or nil.
+func jsonAt(t *testing.T, body []byte, path string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("upstream body is not JSON: %v\n%s", err, body)
+	}
+	for _, k := range strings.Split(path, ".") {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// TestTranslationKeepsMeaning: a request routed to a provider of the other
+// wire format reaches it with what the field asked for, translated, in the
+// body the fake upstream recorded. Before: a failed tool result
+// (Anthropic is_error) reached OpenAI as a plain answer, strict tools lost
+// strict, a message name vanished, service_tier "default" was refused by
+// Claude and Anthropic's "standard_only" silently dropped, a JSON schema
+// response format was refused by Claude, safety_identifier was refused by
+// Claude.
+func TestTranslationKeepsMeaning(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+
+	schema := `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}`
+	cases := []struct {
+		name, path, body string
+		// want maps a dotted path in the upstream body to its JSON value.
+		want map[string]string
+	}{
+		{"is_error to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"Read a.txt"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"read","input":{"path":"a.txt"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","is_error":true,"content":"ENOENT: no such file"}]}],"tools":[{"name":"read","input_schema":{"type":"object"}}]}`,
+			map[string]string{"messages.2.role": `"tool"`, "messages.2.content": `"Error: ENOENT: no such file"`}},
+		{"is_error blocks to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"Read a.txt"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"read","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","is_error":true}]}],"tools":[{"name":"read","input_schema":{"type":"object"}}]}`,
+			map[string]string{"messages.2.content": `"Error:"`}},
+		{"strict to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"Weather?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":` + schema + `,"strict":true}}]}`,
+			map[string]string{"tools.0.strict": `true`, "tools.0.input_schema.additionalProperties": `false`}},
+		{"strict to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"Weather?"}],"tools":[{"name":"get_weather","input_schema":` + schema + `,"strict":true}]}`,
+			map[string]string{"tools.0.function.strict": `true`}},
+		{"name to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","name":"alice","content":"I vote yes."},{"role":"user","name":"bob","content":[{"type":"text","text":"I vote no."}]},{"role":"user","content":"Who voted yes?"}]}`,
+			map[string]string{"messages.0.content": `"alice: I vote yes."`, "messages.1.content": `"bob: I vote no."`}},
+		{"service_tier default to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"service_tier":"default"}`,
+			map[string]string{"service_tier": `"standard_only"`}},
+		{"service_tier auto to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"service_tier":"auto"}`,
+			map[string]string{"service_tier": `"auto"`}},
+		{"responses service_tier default to anthropic", "/v1/responses",
+			`{"model":"x-anthropic","input":"hi","service_tier":"default"}`,
+			map[string]string{"service_tier": `"standard_only"`}},
+		{"service_tier standard_only to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"hi"}],"service_tier":"standard_only"}`,
+			map[string]string{"service_tier": `"default"`}},
+		{"json_schema to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"Where is the Louvre?"}],"response_format":{"type":"json_schema","json_schema":{"name":"place","strict":true,"schema":` + schema + `}}}`,
+			map[string]string{"output_config.format.type": `"json_schema"`, "output_config.format.schema.required": `["city"]`}},
+		{"responses text.format to anthropic", "/v1/responses",
+			`{"model":"x-anthropic","input":"Where is the Louvre?","text":{"format":{"type":"json_schema","name":"place","strict":true,"schema":` + schema + `}}}`,
+			map[string]string{"output_config.format.type": `"json_schema"`, "output_config.format.schema.required": `["city"]`}},
+		{"output_config.format to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"Where is the Louvre?"}],"output_config":{"format":{"type":"json_schema","schema":` + schema + `}}}`,
+			map[string]string{"response_format.type": `"json_schema"`, "response_format.json_schema.strict": `true`, "response_format.json_schema.schema.required": `["city"]`}},
+		{"safety_identifier to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"safety_identifier":"user-7f3a"}`,
+			map[string]string{"metadata.user_id": `"user-7f3a"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			oa.Log.Reset()
+			an.Log.Reset()
+			status, out := hwPost(t, g, c.path, c.body)
+			if status != 200 {
+				t.Fatalf("%d %s", status, out)
+			}
+			sent := append(oa.Log.All(), an.Log.All()...)
+			if len(sent) != 1 {
+				t.Fatalf("%d upstream calls, want 1", len(sent))
+			}
+			for p, want := range c.want {
+				got, _ := json.Marshal(jsonAt(t, sent[0].Body, p))
+				if string(got) != want {
+					t.Errorf("upstream %s = %s, want %s\nbody: %s", p, got, want, sent[0].Body)
+				}
+			}
+		})
+	}
+}
+
+// TestTranslationRefusesWhatItCannotKeep: what the other wire format
+// cannot do is a 400 in the client's format naming the field, streamed or
+// not, before any upstream call. Before, an Anthropic prefill reached
+// OpenAI as a finished assistant turn (the model answered anew, and the
+// client glued that answer to its prefill) and a Responses service_tier
+// "flex" was dropped on the way to Claude.
+func TestTranslationRefusesWhatItCannotKeep(t *testing.T) {
+	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
+	t.Cleanup(func() { oa.Close(); an.Close() })
+	g := startGateway(t, hwConfig(oa, an))
+
+	cases := []struct{ name, path, body, param string }{
+		{"prefill to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"List three colours as JSON."},{"role":"assistant","content":"{\"colours\": ["}]STREAM}`,
+			"messages[1]"},
+		{"prefill blocks to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"system":"Be brief.","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"},{"role":"user","content":"Name a colour."},{"role":"assistant","content":[{"type":"text","text":"The colour is"}]}]STREAM}`,
+			"messages[3]"},
+		{"chat service_tier flex to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"service_tier":"flex"STREAM}`,
+			"service_tier"},
+		{"responses service_tier priority to anthropic", "/v1/responses",
+			`{"model":"x-anthropic","input":"hi","service_tier":"priority"STREAM}`,
+			"service_tier"},
+		{"messages bad service_tier", "/v1/messages",
+			`{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"}],"service_tier":"priority"STREAM}`,
+			"service_tier"},
+		{"json_object to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"JSON please"}],"response_format":{"type":"json_object"}STREAM}`,
+			"response_format"},
+	}
+	for _, c := range cases {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s stream=%v", c.name, stream), func(t *testing.T) {
+				oa.Log.Reset()
+				an.Log.Reset()
+				s := ""
+				if stream {
+					s = `,"stream":true`
+				}
+				status, out := hwPost(t, g, c.path, strings.Replace(c.body, "STREAM", s, 1))
+				if status != 400 {
+					t.Fatalf("%d %s, want 400", status, out)
+				}
+				if n := len(oa.Log.All()) + len(an.Log.All()); n != 0 {
+					t.Errorf("%d upstream calls, want none", n)
+				}
+				if c.path == "/v1/messages" {
+					var e anthropicErr
+					if json.Unmarshal(out, &e) != nil || e.Type != "error" || e.Error.Type != "invalid_request_error" || !strings.Contains(e.Error.Message, c.param) {
+						t.Errorf("%s, want an Anthropic invalid_request_error naming %q", out, c.param)
+					}
+					return
+				}
+				var e openaiErr
+				if json.Unmarshal(out, &e) != nil || e.Error.Param == nil || *e.Error.Param != c.param || e.Error.Code == nil || *e.Error.Code != "unsupported_parameter" {
+					t.Errorf("%s, want unsupported_parameter with param %q", out, c.param)
+				}
+			})
+		}
+	}
+
+	// A prefill to an Anthropic upstream is what Anthropic does: allowed.
+	an.Log.Reset()
+	if status, out := hwPost(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello"}]}`); status != 200 {
+		t.Errorf("prefill to anthropic: %d %s", status, out)
+	}
+}

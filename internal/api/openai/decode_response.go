@@ -35,6 +35,9 @@ func DecodeChatResponse(body []byte) (*llm.ChatResponse, error) {
 		out := &resp.Choices[i]
 		out.Index = c.Index
 		out.FinishReason = finishReason(c.FinishReason)
+		if i == 0 {
+			resp.StopSequence = c.stopSequence()
+		}
 		out.Message.Role = llm.RoleAssistant
 		if r := m.reasoningText(); r != "" {
 			out.Message.Thoughts = []llm.Thought{{Text: r}}
@@ -199,7 +202,7 @@ func (d *StreamDecoder) Process(data []byte) (chunks []llm.Chunk, done bool, err
 		if ch.Index != 0 {
 			continue
 		}
-		c := llm.Chunk{ID: d.id, Model: d.model, FinishReason: finishReason(ch.FinishReason)}
+		c := llm.Chunk{ID: d.id, Model: d.model, FinishReason: finishReason(ch.FinishReason), StopSequence: ch.stopSequence()}
 		c.Text = responseText(&ch.Delta)
 		c.Reasoning = ch.Delta.reasoningText()
 		if d.think != nil {

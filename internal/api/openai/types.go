@@ -276,6 +276,27 @@ type choice struct {
 	Message      message `json:"message"`
 	Delta        message `json:"delta"`
 	FinishReason string  `json:"finish_reason"`
+	// StopReason (vLLM) and MatchedStop (SGLang) say what ended a
+	// "stop": the stop string that matched, or a token id (a number).
+	// OpenAI sends neither.
+	StopReason  json.RawMessage `json:"stop_reason"`
+	MatchedStop json.RawMessage `json:"matched_stop"`
+}
+
+// stopSequence is the stop string that ended the choice, when the server
+// says (see StopReason), for clients that are told which one (Anthropic
+// stop_reason "stop_sequence" with stop_sequence).
+func (c *choice) stopSequence() string {
+	if c.FinishReason != llm.FinishStop {
+		return ""
+	}
+	for _, raw := range [...]json.RawMessage{c.StopReason, c.MatchedStop} {
+		var s string
+		if len(raw) > 0 && raw[0] == '"' && unquote(raw, &s) == nil && s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 type usage struct {

@@ -51,6 +51,11 @@ func TestScan(t *testing.T) {
 		{"iban plain", "IBAN DE89370400440532013000 thanks", []string{"iban:DE89370400440532013000"}},
 		{"iban grouped", "to GB82 WEST 1234 5698 7654 32 by Friday", []string{"iban:GB82 WEST 1234 5698 7654 32"}},
 		{"iban bad check", "DE89370400440532013001", nil},
+		// Typed in lower case, it is the same IBAN; mixed case is not read.
+		{"iban lower case", "iban de89370400440532013000 thanks", []string{"iban:de89370400440532013000"}},
+		{"iban lower case grouped", "to gb82 west 1234 5698 7654 32 by Friday", []string{"iban:gb82 west 1234 5698 7654 32"}},
+		{"iban lower case bad check", "de89370400440532013001", nil},
+		{"iban mixed case", "gb82 WEST 1234 5698 7654 32", nil},
 		{"ssn", "SSN 123-45-6789", []string{"national_id:123-45-6789"}},
 		{"ssn dashed no context", "his number 123-45-6789 is on file", []string{"national_id:123-45-6789"}},
 		{"ssn invalid area", "666-45-6789 and 900-12-3456 and 000-12-3456", nil},

@@ -12,7 +12,15 @@ import (
 func (st *state) iban(i int) int {
 	t := st.t
 	n := len(t)
-	l := IBANLength(t[i : i+2])
+	// An IBAN typed in lower case ("de89 3704 ...") is the same IBAN;
+	// its letters are then all lower case, as they are all upper case
+	// otherwise.
+	lower := isLower(t[i])
+	letter := isUpper
+	if lower {
+		letter = isLower
+	}
+	l := int(ibanLengths[[2]byte{t[i] &^ 0x20, t[i+1] &^ 0x20}])
 	if l == 0 {
 		return 0
 	}
@@ -22,7 +30,10 @@ func (st *state) iban(i int) int {
 	for k < l && p < n {
 		c := t[p]
 		switch {
-		case isDigit(c) || isUpper(c):
+		case isDigit(c) || letter(c):
+			if lower && !isDigit(c) {
+				c &^= 0x20
+			}
 			buf[k] = c
 			k++
 			p++

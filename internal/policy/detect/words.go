@@ -14,6 +14,11 @@ func (st *state) word(i, j int, digits bool) int {
 			return e
 		}
 	}
+	if m&IBAN != 0 && j-i >= 4 && isLower(t[i]) && isLower(t[i+1]) && isDigit(t[i+2]) && isDigit(t[i+3]) {
+		if e := st.iban(i); e > 0 {
+			return e
+		}
+	}
 	if isUpper(t[i]) && j-i >= 2 && isUpper(t[i+1]) {
 		if m&IBAN != 0 && j-i >= 4 && isDigit(t[i+2]) && isDigit(t[i+3]) {
 			if e := st.iban(i); e > 0 {

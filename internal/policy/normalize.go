@@ -15,6 +15,10 @@ import (
 //   - zero-width characters (U+200B..U+200D, U+2060, U+FEFF) and the soft
 //     hyphen (U+00AD) are removed;
 //   - Unicode dashes and minus signs become '-';
+//   - percent-escapes of printable ASCII ("ann%40example.com", "%20")
+//     and HTML character references ("&#64;", "&#x40;", "&commat;") are
+//     decoded: text copied from a URL or a web page reads, to a model, as
+//     the value it spells;
 //   - decimal digits of every script (Arabic-Indic "٤", Devanagari "४",
 //     Bengali, Thai ...: Unicode category Nd, which NFKC leaves alone)
 //     become the ASCII digit of the same value, since a model reads
@@ -43,6 +47,11 @@ func needsNormalizing(t string) bool {
 		if c >= utf8.RuneSelf {
 			return true
 		}
+		if c == '%' || c == '&' {
+			if _, n := escapeAt(t, k); n > 0 {
+				return true
+			}
+		}
 		if (c == '/' || c == '_') && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
 			return true
 		}
@@ -65,15 +74,29 @@ func isDigit(c byte) bool { return c-'0' < 10 }
 func (n *normalizer) normalize(t string) string {
 	n.out, n.offs = n.out[:0], n.offs[:0]
 	var tmp [utf8.UTFMax * 4]byte
+	var rb [utf8.UTFMax]byte
 	for i := 0; i < len(t); {
 		c := t[i]
-		if c < utf8.RuneSelf {
+		var r rune
+		var size int
+		if c == '%' || c == '&' {
+			r, size = escapeAt(t, i)
+		}
+		switch {
+		case size > 0 && r < utf8.RuneSelf:
+			n.out = append(n.out, byte(r))
+			n.offs = append(n.offs, int32(i))
+			i += size
+			continue
+		case size > 0:
+		case c < utf8.RuneSelf:
 			n.out = append(n.out, c)
 			n.offs = append(n.offs, int32(i))
 			i++
 			continue
+		default:
+			r, size = utf8.DecodeRuneInString(t[i:])
 		}
-		r, size := utf8.DecodeRuneInString(t[i:])
 		switch {
 		case r == '\u00ad' || r >= '\u200b' && r <= '\u200d' || r == '\u2060' || r == '\ufeff':
 			// invisible: dropped
@@ -84,7 +107,7 @@ func (n *normalizer) normalize(t string) string {
 			n.out = append(n.out, '0'+decimalValue(r))
 			n.offs = append(n.offs, int32(i))
 		default:
-			m := norm.NFKC.AppendString(tmp[:0], t[i:i+size])
+			m := norm.NFKC.Append(tmp[:0], utf8.AppendRune(rb[:0], r)...)
 			for _, b := range m {
 				n.out = append(n.out, b)
 				n.offs = append(n.offs, int32(i))
@@ -221,5 +244,81 @@ func (n *normalizer) span(t string, s, e int) (int, int) {
 	os := int(n.offs[s])
 	last := int(n.offs[e-1])
 	_, size := utf8.DecodeRuneInString(t[last:])
+	if t[last] == '%' || t[last] == '&' {
+		if _, k := escapeAt(t, last); k > 0 {
+			size = k
+		}
+	}
 	return os, last + size
+}
+
+// entities are the named HTML character references decoded: those that
+// spell the punctuation of the values detected.
+var entities = map[string]rune{
+	"commat": '@', "period": '.', "amp": '&', "nbsp": ' ', "lowbar": '_', "hyphen": '-', "dash": '-',
+	"plus": '+', "colon": ':', "sol": '/', "lpar": '(', "rpar": ')', "num": '#', "percnt": '%', "equals": '=',
+}
+
+// escapeAt decodes the escape at t[i] (a '%' or '&'): a percent-escape of
+// printable ASCII ("%40") or an HTML character reference ("&#64;",
+// "&#x40;", "&commat;"; the ';' of a numeric one may be left out, as
+// browsers allow). It returns the rune and the escape's length, or 0, 0.
+func escapeAt(t string, i int) (rune, int) {
+	if t[i] == '%' {
+		if i+2 < len(t) && isHex(t[i+1]) && isHex(t[i+2]) {
+			if b := unhex(t[i+1])<<4 | unhex(t[i+2]); b >= 0x20 && b < 0x7f {
+				return rune(b), 3
+			}
+		}
+		return 0, 0
+	}
+	j := i + 1
+	if j < len(t) && t[j] == '#' {
+		j++
+		hex := j < len(t) && (t[j] == 'x' || t[j] == 'X')
+		base := rune(10)
+		if hex {
+			j++
+			base = 16
+		}
+		var r rune
+		k := j
+		for ; k < len(t) && k-j < 7; k++ {
+			switch c := t[k]; {
+			case isDigit(c):
+				r = r*base + rune(c-'0')
+			case hex && isHex(c):
+				r = r*16 + rune(unhex(c))
+			default:
+				goto done
+			}
+		}
+	done:
+		if k == j || r == 0 || r > unicode.MaxRune || !utf8.ValidRune(r) {
+			return 0, 0
+		}
+		if k < len(t) && t[k] == ';' {
+			k++
+		}
+		return r, k - i
+	}
+	k := j
+	for k < len(t) && k-j < 8 && (t[k] >= 'a' && t[k] <= 'z') {
+		k++
+	}
+	if k < len(t) && t[k] == ';' {
+		if r, ok := entities[t[j:k]]; ok {
+			return r, k + 1 - i
+		}
+	}
+	return 0, 0
+}
+
+func isHex(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
+
+func unhex(c byte) byte {
+	if isDigit(c) {
+		return c - '0'
+	}
+	return c | 0x20 - 'a' + 10
 }

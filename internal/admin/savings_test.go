@@ -16,7 +16,7 @@ func TestSavings(t *testing.T) {
 		savings.LedgerOptions{Now: func() time.Time { return now }})
 	// One hour-long request with a $5 reference price, then 2 hours pass:
 	// paid $2 × 2 h = $4, savings $1, busy 1 h of 2 = 50%, monthly $1 ×
-	// 360 = $360, payback $10 / $360 = 0.0278 months.
+	// 730 h / 2 h = $365, payback $10 / $365 = 0.0274 months.
 	l.Observe(savings.Attempt{Provider: "gpu", Start: t0, Latency: time.Hour, Input: 100, Output: 100, ReferenceNanos: 5e9})
 	now = t0.Add(2 * time.Hour)
 	srv := httptest.NewServer(New(Options{Savings: l, Now: func() time.Time { return now }}))
@@ -34,8 +34,8 @@ func TestSavings(t *testing.T) {
 		t.Fatalf("status %d, view %+v", resp.StatusCode, v)
 	}
 	p := v.Providers[0]
-	if p.Provider != "gpu" || p.PaidNanos != 4e9 || p.SavingsNanos != 1e9 || p.Utilisation != 0.5 || p.MonthlySavingsNanos != 360e9 ||
-		p.PaybackMonths == nil || *p.PaybackMonths != 10.0/360 || p.Tokens != 200 {
+	if p.Provider != "gpu" || p.PaidNanos != 4e9 || p.SavingsNanos != 1e9 || p.Utilisation != 0.5 || p.MonthlySavingsNanos != 365e9 ||
+		p.PaybackMonths == nil || *p.PaybackMonths != 10.0/365 || p.Tokens != 200 {
 		t.Errorf("line = %+v", p)
 	}
 

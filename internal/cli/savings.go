@@ -33,7 +33,7 @@ func savingsCmd(e *env) *cobra.Command {
   TOKENS      input + output tokens served; $/M TOKENS = paid ÷ tokens × 1e6
   REFERENCE $ what the same tokens would have cost on cost.reference_model
   SAVINGS $   reference − paid (negative: self-hosting cost more)
-  /MONTH $    savings projected to 30 days at the period's rate
+  /MONTH $    savings projected to a 730-hour month at the period's rate
   PAYBACK     cost.setup_usd ÷ monthly savings, in months from the period's
               start, and what is left of it; "never" when savings are not positive
 

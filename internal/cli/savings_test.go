@@ -56,8 +56,8 @@ func TestSavingsCommand(t *testing.T) {
 	//   1:00–1:45 plus g2 2:00–2:30 = 75 min of 600 = 12.5%; tokens
 	//   2,000 + 1,000 + 6,000 = 9,000: $50 / 9,000 × 1e6 = $5,555.555555555
 	//   per million; reference $20 + $10 + $40 = $70, savings $20, monthly
-	//   $20 × 720 h / 10 h = $1,440; payback $100 / $1,440 = 0.0694 months,
-	//   (100 − 20) / 1,440 = 0.0556 left.
+	//   $20 × 730 h / 10 h = $1,460; payback $100 / $1,460 = 0.0685 months,
+	//   (100 − 20) / 1,460 = 0.0548 left.
 	//   idle: $1 × 10 h = $10 paid, nothing served: savings −$10, never
 	//   pays back (and has no set-up cost to pay back).
 	if len(rep.Providers) != 2 {
@@ -66,7 +66,7 @@ func TestSavingsCommand(t *testing.T) {
 	g := rep.Providers[0]
 	if g.Provider != "gpu" || g.GPUHours != 20 || g.PaidNanos != 50e9 || g.Utilisation != 0.125 || g.Tokens != 9000 ||
 		g.PerMillionNanos != 5_555_555_555_555 || g.ReferenceNanos != 70e9 || g.SavingsNanos != 20e9 ||
-		g.MonthlySavingsNanos != 1440e9 || math.Abs(*g.PaybackMonths-100.0/1440) > 1e-12 || math.Abs(*g.PaybackRemainingMonths-80.0/1440) > 1e-12 {
+		g.MonthlySavingsNanos != 1460e9 || math.Abs(*g.PaybackMonths-100.0/1460) > 1e-12 || math.Abs(*g.PaybackRemainingMonths-80.0/1460) > 1e-12 {
 		t.Errorf("gpu line = %+v", g)
 	}
 	if i := rep.Providers[1]; i.Provider != "idle" || i.PaidNanos != 10e9 || i.SavingsNanos != -10e9 || i.PaysBack || i.PaybackMonths != nil {
@@ -78,7 +78,7 @@ func TestSavingsCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + tbl)
-	for _, want := range []string{"PROVIDER", "gpu", "20.0", "50.00", "12.5%", "5555.56", "70.00", "20.00", "1440.00", "0.1 mo (0.1 left)", "idle", "-10.00"} {
+	for _, want := range []string{"PROVIDER", "gpu", "20.0", "50.00", "12.5%", "5555.56", "70.00", "20.00", "1460.00", "0.1 mo (0.1 left)", "idle", "-10.00"} {
 		if !strings.Contains(tbl, want) {
 			t.Errorf("table lacks %q", want)
 		}

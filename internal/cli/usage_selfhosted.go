@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/savings"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -111,8 +112,9 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 		if line.OutputTokens > 0 {
 			line.PerMillionNanos = mulDiv(line.RentNanos, 1_000_000, line.OutputTokens)
 			if line.ReferenceNanos > 0 {
-				// Rent for 30 days ÷ the reference price per output token.
-				month := mulDiv(line.RentNanos, int64(30*24*time.Hour/time.Microsecond), period.Microseconds())
+				// Rent for a month (730 h, as advise and savings use) ÷
+				// the reference price per output token.
+				month := mulDiv(line.RentNanos, int64(savings.Month/time.Microsecond), period.Microseconds())
 				line.BreakEvenTokens = mulDiv(month, line.OutputTokens, line.ReferenceNanos)
 			}
 		}

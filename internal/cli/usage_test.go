@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/fulcrumhq/fulcrum/internal/advise"
+	"github.com/fulcrumhq/fulcrum/internal/savings"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/store/open"
 )
@@ -358,10 +360,10 @@ func TestUsageAmortisesGPURent(t *testing.T) {
 		t.Fatalf("self_hosted = %+v", rep.SelfHosted)
 	}
 	l := rep.SelfHosted[0]
-	// $50 per 4,000 tokens = $12,500 per million; 30 days of rent ($3,600)
-	// at the reference's $0.00001 per output token = 360 M tokens.
+	// $50 per 4,000 tokens = $12,500 per million; a 730-hour month of rent
+	// ($3,650) at the reference's $0.00001 per output token = 365 M tokens.
 	if l.RentNanos != 50_000_000_000 || l.OutputTokens != 4000 || l.Busy != 0.1 || l.PerMillionNanos != 12_500_000_000_000 ||
-		l.RecordedNanos != 3_600_000_000 || l.BreakEvenTokens != 360_000_000 {
+		l.RecordedNanos != 3_600_000_000 || l.BreakEvenTokens != 365_000_000 {
 		t.Errorf("self-hosted line = %+v", l)
 	}
 	out, _, err = opRun(t, "usage", "--config", fx.cfgPath, "--since", day1.Format(time.RFC3339),
@@ -552,5 +554,23 @@ func TestUsageIdleRentIsInTheTotal(t *testing.T) {
 	}
 	if rep.Total.CostNanos != 7 {
 		t.Errorf("--key k1: total %d, want 7 (idle rent is no key's)", rep.Total.CostNanos)
+	}
+}
+
+// TestOneMonthEverywhere: the advisor prices GPU rent over a 730-hour
+// month; the savings ledger and the usage break-even project over the
+// same month, so one GPU at $2.69/h is $1,963.70 a month in every report
+// (a 30-day month would make it $1,936.80 in two of them).
+func TestOneMonthEverywhere(t *testing.T) {
+	if savings.Month != advise.HoursPerMonth*time.Hour {
+		t.Errorf("savings.Month = %v, advise month = %d h", savings.Month, advise.HoursPerMonth)
+	}
+	if got := advise.GPUMonthlyUSD(2.69, 1); got < 1963.699 || got > 1963.701 {
+		t.Errorf("advise: one H100 month = %v, want 1963.70", got)
+	}
+	// A month of rent in the ledger: 730 h at $2.69, $0 reference.
+	l := savings.Compute(savings.Provider{GPUHourlyUSD: 2.69, GPUs: 1}, time.Unix(0, 0), time.Unix(0, 0).Add(savings.Month), savings.Served{})
+	if l.PaidNanos != 1_963_700_000_000 || l.MonthlySavingsNanos != -1_963_700_000_000 {
+		t.Errorf("savings: paid %d, monthly %d; want $1,963.70 both", l.PaidNanos, l.MonthlySavingsNanos)
 	}
 }

@@ -41,12 +41,12 @@ import (
 //	$/M output    3,600 / 225                              = $16.00
 //	reference     3 × $50 × 30                             = $4,500.00
 //	savings       4,500 − 3,600                            = $900.00
-//	monthly       900 × 30 days / 30 days                  = $900.00
-//	payback       3,000 / 900                              = 3.333… months
-//	remaining     (3,000 − 900) / 900                      = 2.333… months
+//	monthly       900 × 730 h / 720 h (a month is 730 h)   = $912.50
+//	payback       3,000 / 912.5                            = 3.2877 months
+//	remaining     (3,000 − 900) / 912.5                    = 2.3014 months
 var (
 	month0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	month1 = month0.Add(Month)
+	month1 = month0.AddDate(0, 0, 30)
 	gpuBox = Provider{Name: "gpu-box", GPUHourlyUSD: 2.50, GPUs: 2, SetupUSD: 3000, ReferenceModel: "gpt-4o"}
 )
 
@@ -81,8 +81,8 @@ func wantMonth() Line {
 		Requests: 120, InputTokens: 900_000_000, OutputTokens: 225_000_000, Tokens: 1_125_000_000,
 		PerMillionNanos: 3_200_000_000, PerMillion: "3.20", PerMillionOutputNanos: 16_000_000_000,
 		ReferenceModel: "gpt-4o", ReferenceNanos: 4_500_000_000_000, Reference: "4500.00", ReferenceKnown: true,
-		SavingsNanos: 900_000_000_000, Savings: "900.00", MonthlySavingsNanos: 900_000_000_000,
-		SetupNanos: 3_000_000_000_000, PaybackMonths: f64(3000.0 / 900), PaybackRemainingMonths: f64(2100.0 / 900), PaysBack: true,
+		SavingsNanos: 900_000_000_000, Savings: "900.00", MonthlySavingsNanos: 912_500_000_000,
+		SetupNanos: 3_000_000_000_000, PaybackMonths: f64(3000.0 / 912.5), PaybackRemainingMonths: f64(2100.0 / 912.5), PaysBack: true,
 	}
 }
 
@@ -105,7 +105,8 @@ func TestLedgerSimulatedMonth(t *testing.T) {
 
 	// Half-way through, the same ledger projects the same monthly rate:
 	// after 15 days (360 h): paid $1,800, reference $2,250, savings $450,
-	// monthly 450 × 30/15 = $900, remaining (3,000 − 450) / 900 = 2.8333.
+	// monthly 450 × 730/360 = $912.50, remaining (3,000 − 450) / 912.5 =
+	// 2.7945.
 	now = month0
 	half := NewLedger([]Provider{gpuBox}, LedgerOptions{Now: func() time.Time { return now }})
 	for d := range 15 {
@@ -115,8 +116,8 @@ func TestLedgerSimulatedMonth(t *testing.T) {
 	}
 	now = month0.AddDate(0, 0, 15)
 	h := half.Lines()[0]
-	if h.PaidNanos != 1_800_000_000_000 || h.SavingsNanos != 450_000_000_000 || h.MonthlySavingsNanos != 900_000_000_000 ||
-		h.PaybackRemainingMonths == nil || math.Abs(*h.PaybackRemainingMonths-2550.0/900) > 1e-9 {
+	if h.PaidNanos != 1_800_000_000_000 || h.SavingsNanos != 450_000_000_000 || h.MonthlySavingsNanos != 912_500_000_000 ||
+		h.PaybackRemainingMonths == nil || math.Abs(*h.PaybackRemainingMonths-2550.0/912.5) > 1e-9 {
 		t.Errorf("half month: paid %d savings %d monthly %d remaining %v", h.PaidNanos, h.SavingsNanos, h.MonthlySavingsNanos, h.PaybackRemainingMonths)
 	}
 }
@@ -174,9 +175,9 @@ func TestLedgerSeededFromStore(t *testing.T) {
 	}
 	now = month1
 	// Paid covers 720 − 9 = 711 h: $2.50 × 2 × 711 = $3,555; savings
-	// 4,500 − 3,555 = $945 over 711 h, monthly 945 × 720/711 = 680,400/711
-	// = $956.9620253…
-	// (floored to the nanodollar: 956,962,025,316), busy 45 h over 711 h.
+	// 4,500 − 3,555 = $945 over 711 h, monthly 945 × 730/711 = 689,850/711
+	// = $970.2531645…
+	// (floored to the nanodollar: 970,253,164,556), busy 45 h over 711 h.
 	want := wantMonth()
 	want.From = from
 	want.GPUHours = 1422
@@ -185,9 +186,9 @@ func TestLedgerSeededFromStore(t *testing.T) {
 	want.PerMillionNanos, want.PerMillion = 3_160_000_000, "3.16" // 3,555 / 1,125
 	want.PerMillionOutputNanos = 15_800_000_000                   // 3,555 / 225
 	want.SavingsNanos, want.Savings = 945_000_000_000, "945.00"
-	want.MonthlySavingsNanos = 956_962_025_316
-	want.PaybackMonths = f64(3_000_000_000_000 / 956_962_025_316.0)
-	want.PaybackRemainingMonths = f64(2_055_000_000_000 / 956_962_025_316.0)
+	want.MonthlySavingsNanos = 970_253_164_556
+	want.PaybackMonths = f64(3_000_000_000_000 / 970_253_164_556.0)
+	want.PaybackRemainingMonths = f64(2_055_000_000_000 / 970_253_164_556.0)
 	if diff := cmp.Diff([]Line{want}, l.Lines(), approx); diff != "" {
 		t.Errorf("seeded ledger (-want +got):\n%s", diff)
 	}
@@ -217,7 +218,7 @@ func TestLedgerMetrics(t *testing.T) {
 		`fulcrum_savings_reference_usd{provider="idle-box"}`:           0,
 		`fulcrum_savings_gpu_utilisation_ratio{provider="gpu-box"}`:    0.0625,
 		`fulcrum_savings_gpu_utilisation_ratio{provider="idle-box"}`:   0,
-		`fulcrum_savings_payback_remaining_months{provider="gpu-box"}`: 2100.0 / 900,
+		`fulcrum_savings_payback_remaining_months{provider="gpu-box"}`: 2100.0 / 912.5,
 		`fulcrum_savings_tokens{provider="gpu-box",type="input"}`:      9e8,
 		`fulcrum_savings_tokens{provider="gpu-box",type="output"}`:     2.25e8,
 		`fulcrum_savings_tokens{provider="idle-box",type="input"}`:     0,
@@ -258,27 +259,28 @@ func TestCompute(t *testing.T) {
 		billing                string
 	}{
 		{
-			// $2 × 1 GPU × 24 h = $48; reference $30: savings −$18, ×30 =
-			// −$540 a month: never pays back its $1,000.
+			// $2 × 1 GPU × 24 h = $48; reference $30: savings −$18,
+			// × 730/24 = −$547.50 a month: never pays back its $1,000.
 			name: "losing money", p: Provider{GPUHourlyUSD: 2, SetupUSD: 1000}, d: day,
 			s:    Served{OutputTokens: 1000, ReferenceNanos: 30e9},
-			paid: 48e9, savings: -18e9, monthly: -540e9, billing: BillingGPUHours,
+			paid: 48e9, savings: -18e9, monthly: -547_500_000_000, billing: BillingGPUHours,
 		},
 		{
 			// Per-token billing pays what the records say: $4 against a
-			// $10 reference over 10 days, $6 saved, $18 a month; no
+			// $10 reference over 10 days, $6 saved, × 730/240 = $18.25
+			// a month; no
 			// set-up cost, so no payback figure, but it pays.
 			name: "per token", p: Provider{PerMillionUSD: 0.5}, d: 10 * day,
 			s:    Served{OutputTokens: 8_000_000, RecordedNanos: 4e9, ReferenceNanos: 10e9},
-			paid: 4e9, savings: 6e9, monthly: 18e9, paysBack: true, billing: BillingPerToken,
+			paid: 4e9, savings: 6e9, monthly: 18_250_000_000, paysBack: true, billing: BillingPerToken,
 		},
 		{
-			// Already paid back: $100 set-up, $300 saved in 30 days of a
-			// $0.10/h GPU ($72 rent, $372 reference): payback 1/3 month
-			// from the start, nothing remaining.
-			name: "paid back", p: Provider{GPUHourlyUSD: 0.1, SetupUSD: 100}, d: 30 * day,
-			s:    Served{OutputTokens: 1, ReferenceNanos: 372e9},
-			paid: 72e9, savings: 300e9, monthly: 300e9, payback: f64(1.0 / 3), paysBack: true, billing: BillingGPUHours,
+			// Already paid back: $100 set-up, $300 saved in a 730-hour
+			// month of a $0.10/h GPU ($73 rent, $373 reference): payback
+			// 1/3 month from the start, nothing remaining.
+			name: "paid back", p: Provider{GPUHourlyUSD: 0.1, SetupUSD: 100}, d: 730 * time.Hour,
+			s:    Served{OutputTokens: 1, ReferenceNanos: 373e9},
+			paid: 73e9, savings: 300e9, monthly: 300e9, payback: f64(1.0 / 3), paysBack: true, billing: BillingGPUHours,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

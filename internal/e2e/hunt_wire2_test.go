@@ -93,6 +93,11 @@ func TestTranslationKeepsMeaning(t *testing.T) {
 		{"safety_identifier to anthropic", "/v1/chat/completions",
 			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"safety_identifier":"user-7f3a"}`,
 			map[string]string{"metadata.user_id": `"user-7f3a"`}},
+		// A cache hint and the default verbosity change nothing in the
+		// answer: Claude serves them (before: 400).
+		{"prompt_cache_key and verbosity medium to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"prompt_cache_key":"session-42","verbosity":"medium"}`,
+			map[string]string{"prompt_cache_key": `null`, "messages.0.content": `"hi"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

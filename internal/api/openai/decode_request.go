@@ -63,7 +63,16 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		}
 	}
 	if w.standardTier() != "" {
-		req.Extra = map[string]json.RawMessage{ExtraServiceTier: w.ServiceTier}
+		setExtra(req, ExtraServiceTier, w.ServiceTier)
+	}
+	if k := w.PromptCacheKey; len(k) > 0 && !bytes.Equal(k, nullJSON) {
+		if k[0] != '"' {
+			return nil, llm.Errorf("prompt_cache_key", "Invalid type for 'prompt_cache_key': expected a string.")
+		}
+		// A hint for OpenAI's prompt cache: OpenAI-format targets get it,
+		// the others cache (or not) on their own and the answer is the
+		// same.
+		setExtra(req, ExtraPromptCacheKey, k)
 	}
 	for i := range w.Messages {
 		if err := decodeMessage(req, &w.Messages[i], i, &req.Messages[i]); err != nil {
@@ -357,4 +366,11 @@ func invalidValue(param, format string, args ...any) *llm.Error {
 	e := llm.Errorf(param, format, args...)
 	e.Code = "invalid_value"
 	return e
+}
+
+func setExtra(req *llm.ChatRequest, name string, raw json.RawMessage) {
+	if req.Extra == nil {
+		req.Extra = map[string]json.RawMessage{}
+	}
+	req.Extra[name] = raw
 }

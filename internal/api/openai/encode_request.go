@@ -189,6 +189,12 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 	if tier := serviceTier(req); tier != "" {
 		b = appendStringField(b, "service_tier", tier)
 	}
+	if k := req.Extra[ExtraPromptCacheKey]; k != nil {
+		var err error
+		if b, err = appendJSON(appendKey(b, "prompt_cache_key"), k, "prompt_cache_key"); err != nil {
+			return nil, err
+		}
+	}
 	b = appendReasoning(b, req.Reasoning, opt)
 	if req.Stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
@@ -401,6 +407,9 @@ func markError(m *llm.Message) *llm.Message {
 const (
 	ExtraPrefill     = "prefill"
 	ExtraServiceTier = "service_tier"
+	// ExtraPromptCacheKey is an OpenAI client's prompt_cache_key (a JSON
+	// string), sent on to OpenAI-format targets.
+	ExtraPromptCacheKey = "prompt_cache_key"
 )
 
 // serviceTier is the service_tier to send: "default" for OpenAI's own

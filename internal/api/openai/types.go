@@ -70,7 +70,7 @@ func (r *chatRequest) unsupported() []string {
 		{"service_tier", r.flexTier()}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
 		{"audio", r.Audio}, {"modalities", r.Modalities}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
-		{"verbosity", r.Verbosity}, {"prompt_cache_key", r.PromptCacheKey},
+		{"verbosity", r.nonDefaultVerbosity()},
 	} {
 		// null and false ask for nothing; "logprobs": false is common.
 		if len(f.raw) > 0 && !bytes.Equal(f.raw, nullJSON) && !bytes.Equal(f.raw, falseJSON) {
@@ -88,6 +88,15 @@ func (r *chatRequest) flexTier() json.RawMessage {
 		return nil
 	}
 	return r.ServiceTier
+}
+
+// nonDefaultVerbosity is verbosity unless it is "medium", the default
+// every model answers with.
+func (r *chatRequest) nonDefaultVerbosity() json.RawMessage {
+	if string(r.Verbosity) == `"medium"` {
+		return nil
+	}
+	return r.Verbosity
 }
 
 // standardTier is service_tier when it is "auto" or "default", else "".

@@ -143,11 +143,12 @@ func DecodeRequest(body []byte) (*Request, error) {
 		// packages' ExtraServiceTier); "flex" and "priority" only OpenAI
 		// has.
 		if t := string(w.ServiceTier); t == `"auto"` || t == `"default"` {
-			chat.Extra = map[string]json.RawMessage{"service_tier": w.ServiceTier}
+			setExtra(chat, "service_tier", w.ServiceTier)
 		} else {
 			chat.Unsupported = append(chat.Unsupported, "service_tier")
 		}
 	}
+
 	if !isNull(w.Instructions) {
 		if err := json.Unmarshal(w.Instructions, &r.Instructions); err != nil {
 			return nil, invalid("instructions", "Invalid type for 'instructions': expected a string.")
@@ -172,6 +173,13 @@ func DecodeRequest(body []byte) (*Request, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+func setExtra(chat *llm.ChatRequest, name string, raw json.RawMessage) {
+	if chat.Extra == nil {
+		chat.Extra = map[string]json.RawMessage{}
+	}
+	chat.Extra[name] = raw
 }
 
 // jsonError is the 400 for a body encoding/json refused, in OpenAI's words:

@@ -220,6 +220,12 @@ func (c *chatCall) upstreamRequest(t *Target) *llm.ChatRequest {
 // forwardBody is the client's body rewritten for t (model name, and usage
 // for streams). The rewrite is idempotent across retries.
 func (c *chatCall) forwardBody(t *Target) ([]byte, error) {
+	if c.rc.prevMissing {
+		// An id the store holds for no one, or for another key: the
+		// upstream, reached with the same credentials for every key,
+		// would continue it for anyone.
+		return nil, previousMissing(c.in.responses.PreviousResponseID)
+	}
 	b, err := c.rc.format.setModel(c.rc.body, t.Upstream)
 	if err != nil {
 		return nil, llm.Errorf("model", "could not rewrite request: %v", err)
@@ -371,6 +377,10 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h["Content-Type"] = hdrJSON
 	if raw != nil {
 		w.Write(raw)
+		if c.in.responses != nil {
+			id, model := upstreamResponseID(raw)
+			c.keepUpstreamResponse(r.Context(), id, model)
+		}
 		c.cacheStoreRaw(t, raw, c.rc.usage)
 		c.shadowOfferRaw(t, raw, c.rc.usage)
 		return nil

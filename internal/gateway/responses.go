@@ -53,8 +53,13 @@ func (c *chatCall) responsesTranslatable(t *Target) error {
 	}
 	name := t.Provider.Info().Name
 	if r.NeedsStore == "previous_response_id" && c.s.opts.Responses != nil {
+		e := previousMissing(r.PreviousResponseID)
+		if c.rc.prevUpstream {
+			e.Message = "Previous response with id " + quote(r.PreviousResponseID) + " is kept by the upstream that answered it, which provider " +
+				quote(name) + " is not: continue it on a model that upstream serves, or send the conversation as input."
+		}
 		// The store is on and does not hold it (for this key).
-		return previousMissing(r.PreviousResponseID)
+		return e
 	}
 	e := llm.Unsupported(name, r.NeedsStore)
 	if r.NeedsStore == "previous_response_id" {
@@ -82,10 +87,15 @@ type responsesTap struct {
 	usage *llm.Usage
 	done  bool
 	seq   int
+	// id and model name the Response (from response.created).
+	id, model string
 }
 
 func (t *responsesTap) Event(ev *sse.Event) bool {
 	t.seq++
+	if t.id == "" && (ev.Event == "response.created" || ev.Event == "response.completed") {
+		t.id, t.model = upstreamResponseID(ev.Data)
+	}
 	if u, last := responses.EventUsage(ev.Event, ev.Data); last {
 		t.usage, t.done = u, true
 	}

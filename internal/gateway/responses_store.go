@@ -27,8 +27,12 @@ import (
 // clear.
 //
 // Responses served by pass-through (an upstream keeping its own, OpenAI)
-// are kept by that upstream: a previous_response_id Fulcrum does not know
-// is forwarded to it unchanged.
+// are kept by that upstream; Fulcrum records only their id, owner and
+// verdict (upstreamHeld), so that a previous_response_id naming one is
+// forwarded for the key that made it and for no other: every key reaches
+// the upstream with the same credentials, so the upstream cannot tell
+// them apart. An id Fulcrum holds for no one is refused, never forwarded.
+// With storage off nothing is recorded, and any id is forwarded.
 
 // owner is the key a stored response belongs to.
 func owner(c *Caller) string {
@@ -58,6 +62,9 @@ func (s *Server) decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*int
 		case err != nil:
 			return nil, &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrUpstream, Code: "storage_unavailable",
 				Message: "the stored response could not be read; try again", Err: err}
+		case upstreamHeld(prev):
+			rc.prevUpstream = true
+			rc.prevPolicies, rc.prevDeclared = prev.Policies, prev.Declared
 		default:
 			expanded, err := expandHistory(body, prev)
 			if err != nil {
@@ -163,6 +170,48 @@ func (c *chatCall) keepResponse(ctx context.Context, resp *llm.ChatResponse) {
 	}
 }
 
+// upstreamHeld reports whether a stored response is only the record of a
+// passed-through one, whose conversation the upstream keeps.
+func upstreamHeld(sr *store.StoredResponse) bool { return len(sr.Items) == 0 && len(sr.Response) == 0 }
+
+// keepUpstreamResponse records a passed-through Responses answer's id for
+// the caller's key (with the request's verdict), so that only this key
+// can continue it. The upstream keeps the conversation.
+func (c *chatCall) keepUpstreamResponse(ctx context.Context, id, model string) {
+	if !c.keepsResponse() || id == "" {
+		return
+	}
+	s := c.s
+	sr := &store.StoredResponse{ID: id, Owner: owner(c.rc.caller), Created: s.opts.Now().UTC(), Model: model, Declared: c.declared}
+	if c.verdict != nil {
+		sr.Policies = c.verdict.Policies()
+	}
+	if err := s.opts.Responses.PutResponse(context.WithoutCancel(ctx), sr); err != nil {
+		s.log.Warn("could not record passed-through response", "request_id", c.rc.id, "err", err)
+	}
+}
+
+// upstreamResponseID returns the id and model of a passed-through
+// Responses answer: the Response object, or a stream event carrying it
+// (response.created, response.completed).
+func upstreamResponseID(b []byte) (id, model string) {
+	var v struct {
+		ID       string `json:"id"`
+		Model    string `json:"model"`
+		Response *struct {
+			ID    string `json:"id"`
+			Model string `json:"model"`
+		} `json:"response"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return "", ""
+	}
+	if v.Response != nil {
+		return v.Response.ID, v.Response.Model
+	}
+	return v.ID, v.Model
+}
+
 // keepsResponse reports whether the call's answer is to be stored.
 func (c *chatCall) keepsResponse() bool {
 	return c.in != nil && c.in.responses != nil && c.in.responses.Store && c.s.opts.Responses != nil
@@ -199,6 +248,10 @@ func (s *Server) handleStoredResponse(w http.ResponseWriter, r *http.Request, rc
 	default:
 		var sr *store.StoredResponse
 		sr, err = s.opts.Responses.GetResponse(ctx, id, owner(rc.caller))
+		if err == nil && upstreamHeld(sr) {
+			// Only its id is recorded: the upstream keeps the response.
+			return notFound
+		}
 		if err == nil && r.Method == http.MethodPost {
 			return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "invalid_value", Param: "response_id",
 				Message: "Only responses created with background=true can be cancelled; Fulcrum runs no background responses."}

@@ -242,18 +242,73 @@ func TestStoreFalseAndStorageOff(t *testing.T) {
 
 // TestStoredPassThroughUnknownID: an id the store does not hold goes to
 // an upstream serving the Responses API unchanged (it keeps its own).
-func TestStoredPassThroughUnknownID(t *testing.T) {
+// TestStoredPassThroughOwnedByKey: a Responses conversation an upstream
+// keeps (pass-through to OpenAI) is continued by the key that made it,
+// and by no other: every key reaches the upstream with the same
+// credentials, so forwarding another key's previous_response_id would let
+// it read that conversation. Before, any id Fulcrum did not hold was
+// forwarded as it was, whoever sent it.
+func TestStoredPassThroughOwnedByKey(t *testing.T) {
 	e, _, _ := newStoredEnv(t)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(`{"model":"m-oresp","input":"hi","previous_response_id":"resp_upstream"}`))
-	req.Header.Set("Authorization", "Bearer sk-a")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	send := func(key, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
-	resp.Body.Close()
-	log := e.oa.Log.All()
-	if len(log) == 0 || !strings.Contains(string(log[len(log)-1].Body), `"previous_response_id":"resp_upstream"`) {
-		t.Errorf("not forwarded unchanged: %d", resp.StatusCode)
+	ids := map[bool]string{}
+	for _, stream := range []bool{false, true} {
+		st, out := send("sk-a", `{"model":"m-oresp","input":"My name is Ann","stream":`+map[bool]string{false: "false", true: "true"}[stream]+`}`)
+		if st != 200 {
+			t.Fatalf("first turn: %d %s", st, out)
+		}
+		id := out[strings.Index(out, `"id":"resp_`)+6:]
+		ids[stream] = id[:strings.IndexByte(id, '"')]
+	}
+	for stream, id := range ids {
+		// The owner continues it: forwarded as it was.
+		n := len(e.oa.Log.All())
+		if st, out := send("sk-a", `{"model":"m-oresp","input":"What is my name?","previous_response_id":"`+id+`"}`); st != 200 {
+			t.Errorf("stream %v: owner's continuation: %d %s", stream, st, out)
+		}
+		log := e.oa.Log.All()
+		if len(log) != n+1 || !strings.Contains(string(log[n].Body), `"previous_response_id":"`+id+`"`) {
+			t.Errorf("stream %v: owner's continuation not forwarded unchanged", stream)
+		}
+		// Another key: refused, nothing forwarded.
+		st, out := send("sk-b", `{"model":"m-oresp","input":"What is my name?","previous_response_id":"`+id+`"}`)
+		if st != 400 || decodeErr(t, out).Error.Code != "previous_response_not_found" {
+			t.Errorf("stream %v: another key's continuation: %d %s", stream, st, out)
+		}
+		if len(e.oa.Log.All()) != n+1 {
+			t.Errorf("stream %v: another key's continuation reached the upstream", stream)
+		}
+		// GET finds nothing in Fulcrum (the upstream keeps the body).
+		req, _ := http.NewRequest("GET", e.srv.URL+"/v1/responses/"+id, nil)
+		req.Header.Set("Authorization", "Bearer sk-a")
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+			t.Errorf("GET of an upstream-kept response: %v %v", err, resp.StatusCode)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	// An id nobody made through Fulcrum is not forwarded either.
+	n := len(e.oa.Log.All())
+	if st, out := send("sk-a", `{"model":"m-oresp","input":"hi","previous_response_id":"resp_upstream"}`); st != 400 || len(e.oa.Log.All()) != n {
+		t.Errorf("unknown id: %d %s", st, out)
+	}
+	// An upstream-kept conversation cannot be continued on a translated
+	// target: that upstream alone holds it.
+	st, out := send("sk-a", `{"model":"m-anthropic","input":"hi","previous_response_id":"`+ids[false]+`"}`)
+	if st != 400 || !strings.Contains(out, "kept by the upstream") {
+		t.Errorf("upstream-kept id on a translated target: %d %s", st, out)
 	}
 }
 

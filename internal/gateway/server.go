@@ -327,6 +327,10 @@ type reqCtx struct {
 	// prevPolicies and prevDeclared are the data policies and declared
 	// classes of that stored response: the request inherits them.
 	prevPolicies, prevDeclared []string
+	// prevUpstream says the stored response is held by the upstream
+	// that answered it (a pass-through answer Fulcrum recorded the id
+	// of): its previous_response_id is forwarded, not expanded.
+	prevUpstream bool
 	// span is the request's server span (nil when tracing is off).
 	span *telemetry.Span
 }

@@ -339,6 +339,9 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 			if o.tap.Complete() {
 				// Record before the terminal event reaches the client.
 				c.rc.usage = o.tap.Usage()
+				if rt, ok := o.tap.(*responsesTap); ok {
+					c.keepUpstreamResponse(ctx, rt.id, rt.model)
+				}
 				if tracing {
 					c.traceStreamEndRaw(id, model, finish, o.text)
 				}

@@ -190,11 +190,12 @@ func encodeOutputFormat(req *llm.ChatRequest, w *wireRequest) error {
 	return nil
 }
 
-// encodeServiceTier maps service_tier: Anthropic's own values go as they
-// came, OpenAI's "default" (standard processing) is "standard_only", and
-// OpenAI's "auto" is Anthropic's "auto". OpenAI's "flex" and "priority"
-// have no Anthropic tier and never get here: the decoder lists them as
-// unsupported.
+// encodeServiceTier maps service_tier: "standard_only", or OpenAI's
+// "default" (standard processing), is sent as "standard_only"; "auto"
+// (both APIs' default) is not sent, so that Anthropic-format servers that
+// do not know the field (Vertex AI) are not asked about it. OpenAI's
+// "flex" and "priority" have no Anthropic tier and never get here: the
+// decoder lists them as unsupported.
 func encodeServiceTier(req *llm.ChatRequest, w *wireRequest) {
 	raw := req.Extra[ExtraServiceTier]
 	if raw == nil {
@@ -202,10 +203,7 @@ func encodeServiceTier(req *llm.ChatRequest, w *wireRequest) {
 	}
 	var tier string
 	_ = json.Unmarshal(raw, &tier)
-	switch tier {
-	case "auto":
-		w.ServiceTier = json.RawMessage(`"auto"`)
-	case "standard_only", "default":
+	if tier == "standard_only" || tier == "default" {
 		w.ServiceTier = json.RawMessage(`"standard_only"`)
 	}
 }

@@ -98,6 +98,18 @@ func TestTranslationKeepsMeaning(t *testing.T) {
 		{"prompt_cache_key and verbosity medium to anthropic", "/v1/chat/completions",
 			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"prompt_cache_key":"session-42","verbosity":"medium"}`,
 			map[string]string{"prompt_cache_key": `null`, "messages.0.content": `"hi"`}},
+		{"top_logprobs 0 to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"logprobs":false,"top_logprobs":0}`,
+			map[string]string{"messages.0.content": `"hi"`}},
+		{"tool_choice without tools to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"auto","disable_parallel_tool_use":true}}`,
+			map[string]string{"tool_choice": `null`, "parallel_tool_calls": `null`}},
+		{"input_examples to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"name":"get_weather","description":"Current weather.","input_schema":{"type":"object","properties":{"city":{"type":"string"}}},"input_examples":[{"city":"Paris"},{"city": "Lyon"}]}]}`,
+			map[string]string{"tools.0.function.description": `"Current weather.\n\nExample inputs:\n{\"city\":\"Paris\"}\n{\"city\":\"Lyon\"}"`}},
+		{"named assistant tool call to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"Weather?"},{"role":"assistant","name":"planner","tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"18C"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`,
+			map[string]string{"messages.1.content.0.type": `"tool_use"`, "messages.1.content.1": `null`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

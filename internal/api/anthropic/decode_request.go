@@ -387,7 +387,26 @@ func decodeTools(req *llm.ChatRequest, w *wireRequest) error {
 		if !present(t.InputSchema) {
 			return llm.Errorf(path+".input_schema", "%s.input_schema: field required", path)
 		}
-		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema, Strict: t.Strict, CacheControl: t.CacheControl})
+		desc := t.Description
+		if len(t.InputExamples) > 0 {
+			// Examples are text the model reads; no other API has a field
+			// for them, so they join the description rather than vanish
+			// (pass-through to Anthropic keeps the field).
+			var b bytes.Buffer
+			b.WriteString(desc)
+			if desc != "" {
+				b.WriteString("\n\n")
+			}
+			b.WriteString("Example inputs:")
+			for j, ex := range t.InputExamples {
+				b.WriteByte('\n')
+				if err := json.Compact(&b, ex); err != nil {
+					return llm.Errorf(path+".input_examples["+strconv.Itoa(j)+"]", "%s.input_examples[%d]: invalid JSON", path, j)
+				}
+			}
+			desc = b.String()
+		}
+		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: desc, Parameters: t.InputSchema, Strict: t.Strict, CacheControl: t.CacheControl})
 	}
 	tc := w.ToolChoice
 	if tc == nil {

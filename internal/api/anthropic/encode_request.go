@@ -66,7 +66,10 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		path := "messages[" + strconv.Itoa(i) + "]"
-		if m.Name != "" && m.Role != llm.RoleTool {
+		if m.Name != "" && m.Role != llm.RoleTool && (m.Role != llm.RoleAssistant || m.Text() != "") {
+			// (An assistant turn that only calls tools has no text to
+			// carry the name, and a text of a name alone is not what
+			// the model said.)
 			m = foldName(m)
 		}
 		switch m.Role {

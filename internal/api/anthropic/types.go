@@ -97,6 +97,9 @@ type wireTool struct {
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 	// DeferLoading marks a tool found only through tool search.
 	DeferLoading bool `json:"defer_loading,omitempty"`
+	// InputExamples are example inputs shown to the model (tool use
+	// examples); read on ingress only, see decodeTools.
+	InputExamples []json.RawMessage `json:"input_examples,omitempty"`
 }
 
 type wireToolChoice struct {

@@ -115,7 +115,9 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 		}
 		b = append(b, ']')
 	}
-	if tc := req.ToolChoice; tc != nil {
+	// Without tools, tool_choice and parallel_tool_calls ask for nothing
+	// (an Anthropic client may send them so) and OpenAI refuses them.
+	if tc := req.ToolChoice; tc != nil && len(req.Tools) > 0 {
 		b = appendKey(b, "tool_choice")
 		if tc.Mode == llm.ToolChoiceTool {
 			b = append(b, `{"type":"function","function":{"name":`...)
@@ -125,7 +127,7 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 			b = appendString(b, string(tc.Mode))
 		}
 	}
-	if req.ParallelToolCalls != nil {
+	if req.ParallelToolCalls != nil && len(req.Tools) > 0 {
 		b = appendBoolField(b, "parallel_tool_calls", *req.ParallelToolCalls)
 	}
 	if rf := req.ResponseFormat; rf != nil {

@@ -66,7 +66,7 @@ func (r *chatRequest) unsupported() []string {
 		name string
 		raw  json.RawMessage
 	}{
-		{"logprobs", r.Logprobs}, {"top_logprobs", r.TopLogprobs}, {"logit_bias", r.LogitBias},
+		{"logprobs", r.Logprobs}, {"top_logprobs", nonZero(r.TopLogprobs)}, {"logit_bias", r.LogitBias},
 		{"service_tier", r.flexTier()}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
 		{"audio", r.Audio}, {"modalities", r.Modalities}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
@@ -88,6 +88,15 @@ func (r *chatRequest) flexTier() json.RawMessage {
 		return nil
 	}
 	return r.ServiceTier
+}
+
+// nonZero is raw unless it is the number 0 (top_logprobs: 0 asks for no
+// alternatives, which every target gives).
+func nonZero(raw json.RawMessage) json.RawMessage {
+	if string(raw) == "0" {
+		return nil
+	}
+	return raw
 }
 
 // nonDefaultVerbosity is verbosity unless it is "medium", the default

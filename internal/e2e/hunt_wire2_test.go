@@ -138,7 +138,8 @@ func TestTranslationKeepsMeaning(t *testing.T) {
 // not, before any upstream call. Before, an Anthropic prefill reached
 // OpenAI as a finished assistant turn (the model answered anew, and the
 // client glued that answer to its prefill) and a Responses service_tier
-// "flex" was dropped on the way to Claude.
+// "flex" was dropped on the way to Claude, and an Anthropic
+// inference_geo (where the model may run) was dropped on the way to OpenAI.
 func TestTranslationRefusesWhatItCannotKeep(t *testing.T) {
 	oa, an := fake.NewOpenAI(), fake.NewAnthropic()
 	t.Cleanup(func() { oa.Close(); an.Close() })
@@ -160,6 +161,12 @@ func TestTranslationRefusesWhatItCannotKeep(t *testing.T) {
 		{"messages bad service_tier", "/v1/messages",
 			`{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"}],"service_tier":"priority"STREAM}`,
 			"service_tier"},
+		{"max_tokens 0 (cache pre-warming) to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":0,"messages":[{"role":"user","content":"Long shared context"}]STREAM}`,
+			"max_tokens"},
+		{"inference_geo to openai", "/v1/messages",
+			`{"model":"x-openai","max_tokens":256,"inference_geo":"us","messages":[{"role":"user","content":"hi"}]STREAM}`,
+			"inference_geo"},
 		{"json_object to anthropic", "/v1/chat/completions",
 			`{"model":"x-anthropic","messages":[{"role":"user","content":"JSON please"}],"response_format":{"type":"json_object"}STREAM}`,
 			"response_format"},
@@ -195,9 +202,18 @@ func TestTranslationRefusesWhatItCannotKeep(t *testing.T) {
 		}
 	}
 
-	// A prefill to an Anthropic upstream is what Anthropic does: allowed.
-	an.Log.Reset()
-	if status, out := hwPost(t, g, "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello"}]}`); status != 200 {
-		t.Errorf("prefill to anthropic: %d %s", status, out)
+	// What Anthropic does itself reaches it unchanged: a prefill, and
+	// max_tokens 0 with automatic caching (pre-warming the cache; before,
+	// a 400 "must be at least 1" even on pass-through).
+	for _, body := range []string{
+		`{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello"}]}`,
+		`{"model":"claude-sonnet-4-5","max_tokens":0,"cache_control":{"type":"ephemeral"},"inference_geo":"us","messages":[{"role":"user","content":"Long shared context"}]}`,
+	} {
+		an.Log.Reset()
+		if status, out := hwPost(t, g, "/v1/messages", body); status != 200 {
+			t.Errorf("%s: %d %s", body, status, out)
+		} else if sent := an.Log.All(); len(sent) != 1 || string(sent[0].Body) != body {
+			t.Errorf("%s: not forwarded unchanged: %q", body, sentBodies(sent))
+		}
 	}
 }

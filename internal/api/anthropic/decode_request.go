@@ -29,8 +29,8 @@ func DecodeMessagesRequest(body []byte) (*llm.ChatRequest, error) {
 	if w.MaxTokens == nil {
 		return nil, llm.Errorf("max_tokens", "max_tokens: field required")
 	}
-	if *w.MaxTokens < 1 {
-		return nil, llm.Errorf("max_tokens", "max_tokens: must be at least 1")
+	if *w.MaxTokens < 0 {
+		return nil, llm.Errorf("max_tokens", "max_tokens: must be at least 0")
 	}
 	if len(w.Messages) == 0 {
 		return nil, llm.Errorf("messages", "messages: at least one message is required")
@@ -61,6 +61,25 @@ func DecodeMessagesRequest(body []byte) (*llm.ChatRequest, error) {
 		req.Messages[n-1].Role == llm.RoleAssistant && req.Messages[n-1].Text() != "" {
 		// The answer continues this text (a prefill); see ExtraPrefill.
 		keep(req, ExtraPrefill, json.RawMessage(`"messages[`+strconv.Itoa(len(w.Messages)-1)+`]"`))
+	}
+	if *w.MaxTokens == 0 {
+		// Anthropic answers max_tokens 0 by only writing the prompt
+		// cache (pre-warming); no other API can, see checkSupported.
+		req.Unsupported = addName(req.Unsupported, "max_tokens")
+	}
+	if present(w.CacheControl) {
+		// Automatic caching: kept for Anthropic targets; the others cache
+		// on their own, and the answer is the same.
+		keep(req, "cache_control", w.CacheControl)
+	}
+	if present(w.InferenceGeo) {
+		// Where the model may run: kept for Anthropic targets. Any other
+		// target refuses a restriction it cannot promise ("global" is
+		// none).
+		keep(req, "inference_geo", w.InferenceGeo)
+		if string(w.InferenceGeo) != `"global"` {
+			req.Unsupported = addName(req.Unsupported, "inference_geo")
+		}
 	}
 	if present(w.ServiceTier) {
 		var tier string

@@ -214,6 +214,9 @@ func encodeServiceTier(req *llm.ChatRequest, w *wireRequest) {
 // checkSupported refuses what Anthropic cannot do.
 func checkSupported(req *llm.ChatRequest) error {
 	for _, name := range req.Unsupported {
+		if name == "max_tokens" && req.MaxTokens != nil && *req.MaxTokens == 0 {
+			continue // Anthropic's cache pre-warming
+		}
 		if !kept(req, name) && !req.ReasoningParam(name) {
 			return llm.Unsupported(providerName, name)
 		}

@@ -95,3 +95,40 @@ func TestUnsupportedOnlyElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestNewTopLevelFieldsSurvive: automatic caching (top-level
+// cache_control), inference_geo, service_tier and max_tokens 0 (cache
+// pre-warming) are re-emitted for Anthropic on the translated path; a
+// residency restriction and max_tokens 0 are named for every other
+// target, caching and "global" are not. Before, the translated path
+// dropped all four and max_tokens 0 was a 400 even on pass-through.
+func TestNewTopLevelFieldsSurvive(t *testing.T) {
+	for _, c := range []struct {
+		body, unsupported string
+		want              []string
+	}{
+		{`{"model":"m","max_tokens":0,"cache_control":{"type":"ephemeral","ttl":"1h"},"inference_geo":"us","service_tier":"standard_only","messages":[{"role":"user","content":"hi"}]}`,
+			"max_tokens,inference_geo",
+			[]string{`"max_tokens":0`, `"cache_control":{"type":"ephemeral","ttl":"1h"}`, `"inference_geo":"us"`, `"service_tier":"standard_only"`}},
+		{`{"model":"m","max_tokens":10,"cache_control":{"type":"ephemeral"},"inference_geo":"global","messages":[{"role":"user","content":"hi"}]}`,
+			"",
+			[]string{`"cache_control":{"type":"ephemeral"}`, `"inference_geo":"global"`}},
+	} {
+		req, err := DecodeMessagesRequest([]byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(req.Unsupported, ","); got != c.unsupported {
+			t.Errorf("%s: unsupported %q, want %q", c.body, got, c.unsupported)
+		}
+		out, err := EncodeMessagesRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("anthropic body lacks %s: %s", want, out)
+			}
+		}
+	}
+}

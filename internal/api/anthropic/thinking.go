@@ -222,6 +222,10 @@ func encodeReasoning(req *llm.ChatRequest, w *wireRequest) error {
 			w.Container = raw
 		case "mcp_servers":
 			w.MCPServers = raw
+		case "cache_control":
+			w.CacheControl = raw
+		case "inference_geo":
+			w.InferenceGeo = raw
 		}
 	}
 	r := req.Reasoning

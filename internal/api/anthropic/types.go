@@ -22,6 +22,11 @@ type wireRequest struct {
 	// ServiceTier is "auto" (Anthropic's default: priority capacity when
 	// the organisation has it) or "standard_only".
 	ServiceTier json.RawMessage `json:"service_tier,omitempty"`
+	// CacheControl is automatic prompt caching: a cache_control marker for
+	// the last cacheable block.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+	// InferenceGeo restricts where the model runs (data residency).
+	InferenceGeo json.RawMessage `json:"inference_geo,omitempty"`
 
 	// Understood on ingress but not representable canonically; their
 	// presence is reported in ChatRequest.Unsupported.

@@ -68,7 +68,7 @@ func (r *chatRequest) unsupported() []string {
 	}{
 		{"logprobs", r.Logprobs}, {"top_logprobs", nonZero(r.TopLogprobs)}, {"logit_bias", r.LogitBias},
 		{"service_tier", r.flexTier()}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
-		{"audio", r.Audio}, {"modalities", r.Modalities}, {"store", r.Store},
+		{"audio", r.Audio}, {"modalities", textOnlyModalities(r.Modalities)}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
 		{"verbosity", r.nonDefaultVerbosity()},
 	} {
@@ -94,6 +94,16 @@ func (r *chatRequest) flexTier() json.RawMessage {
 // alternatives, which every target gives).
 func nonZero(raw json.RawMessage) json.RawMessage {
 	if string(raw) == "0" {
+		return nil
+	}
+	return raw
+}
+
+// textOnlyModalities is modalities unless it asks for text alone, the
+// default every target gives.
+func textOnlyModalities(raw json.RawMessage) json.RawMessage {
+	var m []string
+	if json.Unmarshal(raw, &m) == nil && len(m) == 1 && m[0] == "text" {
 		return nil
 	}
 	return raw

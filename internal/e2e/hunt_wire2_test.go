@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,6 +108,12 @@ func TestTranslationKeepsMeaning(t *testing.T) {
 		{"input_examples to openai", "/v1/messages",
 			`{"model":"x-openai","max_tokens":256,"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"name":"get_weather","description":"Current weather.","input_schema":{"type":"object","properties":{"city":{"type":"string"}}},"input_examples":[{"city":"Paris"},{"city": "Lyon"}]}]}`,
 			map[string]string{"tools.0.function.description": `"Current weather.\n\nExample inputs:\n{\"city\":\"Paris\"}\n{\"city\":\"Lyon\"}"`}},
+		{"foreign tool call ids to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"Weather?"},{"role":"assistant","tool_calls":[{"id":"functions.get_weather:0","type":"function","function":{"name":"get_weather","arguments":"{}"}},{"id":"functions.get_weather:1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"functions.get_weather:0","content":"18C"},{"role":"tool","tool_call_id":"functions.get_weather:1","content":"20C"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`,
+			map[string]string{
+				"messages.1.content.0.id": `"functions_get_weather_0_` + fnv36("functions.get_weather:0") + `"`, "messages.2.content.0.tool_use_id": `"functions_get_weather_0_` + fnv36("functions.get_weather:0") + `"`,
+				"messages.1.content.1.id": `"functions_get_weather_1_` + fnv36("functions.get_weather:1") + `"`, "messages.2.content.1.tool_use_id": `"functions_get_weather_1_` + fnv36("functions.get_weather:1") + `"`,
+			}},
 		{"named assistant tool call to anthropic", "/v1/chat/completions",
 			`{"model":"x-anthropic","messages":[{"role":"user","content":"Weather?"},{"role":"assistant","name":"planner","tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"18C"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`,
 			map[string]string{"messages.1.content.0.type": `"tool_use"`, "messages.1.content.1": `null`}},
@@ -216,4 +223,12 @@ func TestTranslationRefusesWhatItCannotKeep(t *testing.T) {
 			t.Errorf("%s: not forwarded unchanged: %q", body, sentBodies(sent))
 		}
 	}
+}
+
+// fnv36 is the suffix that tells apart tool call ids rewritten for
+// Anthropic (FNV-1a 32, base 36).
+func fnv36(s string) string {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }

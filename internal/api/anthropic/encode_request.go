@@ -3,6 +3,7 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
+	"hash/fnv"
 	"strconv"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -85,7 +86,7 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			pending = append(pending, wireBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: content, IsError: m.IsError, CacheControl: m.CacheControl})
+			pending = append(pending, wireBlock{Type: "tool_result", ToolUseID: toolID(m.ToolCallID), Content: content, IsError: m.IsError, CacheControl: m.CacheControl})
 			pendingOpen = true
 		case llm.RoleUser:
 			blocks := contentBlocks(m.Content)
@@ -111,7 +112,7 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 				if err != nil {
 					return nil, llm.Errorf(path+".tool_calls["+strconv.Itoa(j)+"].arguments", "%s.tool_calls[%d].arguments: must be a JSON object", path, j)
 				}
-				blocks = append(blocks, wireBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: input})
+				blocks = append(blocks, wireBlock{Type: "tool_use", ID: toolID(tc.ID), Name: tc.Name, Input: input})
 			}
 			if blocks == nil {
 				blocks = []wireBlock{}
@@ -329,4 +330,33 @@ func toolInput(args string) (json.RawMessage, error) {
 		return raw, nil
 	}
 	return nil, errNotObject
+}
+
+// toolID returns a tool call id Anthropic accepts (^[a-zA-Z0-9_-]+$).
+// Ids made elsewhere need not be: Kimi K2 on vLLM names its calls
+// "functions.get_weather:0", and a conversation routed to Claude after
+// such a turn would be refused. Other characters become '_' followed by a
+// hash of the whole id, so that distinct ids stay distinct; the same id
+// always maps the same way, so a call and its result still match.
+func toolID(id string) string {
+	ok := id != ""
+	for i := 0; i < len(id) && ok; i++ {
+		ok = idByte(id[i])
+	}
+	if ok {
+		return id
+	}
+	b := []byte(id)
+	for i, c := range b {
+		if !idByte(c) {
+			b[i] = '_'
+		}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return string(b) + "_" + strconv.FormatUint(uint64(h.Sum32()), 36)
+}
+
+func idByte(c byte) bool {
+	return c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

@@ -131,7 +131,8 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 	}
 	if len(system) == 1 && system[0].CacheControl == nil {
 		w.System, _ = json.Marshal(system[0].Text)
-	} else if len(system) > 1 {
+	} else if len(system) > 0 {
+		// Several blocks, or one with a cache_control marker.
 		w.System, _ = json.Marshal(system)
 	}
 	for _, t := range req.Tools {

@@ -118,10 +118,11 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 				return nil, missing(p+".function.name", "Missing required parameter: '"+p+".function.name'.")
 			}
 			req.Tools = append(req.Tools, llm.Tool{
-				Name:        t.Function.Name,
-				Description: t.Function.Description,
-				Parameters:  t.Function.Parameters,
-				Strict:      t.Function.Strict,
+				Name:         t.Function.Name,
+				Description:  t.Function.Description,
+				Parameters:   t.Function.Parameters,
+				Strict:       t.Function.Strict,
+				CacheControl: cacheControl(t.CacheControl),
 			})
 		}
 	}
@@ -247,7 +248,7 @@ func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm
 func decodePart(req *llm.ChatRequest, w *contentPart, p string, role llm.Role) (llm.Part, *llm.Error) {
 	switch w.Type {
 	case "text":
-		return llm.Part{Type: llm.PartText, Text: w.Text}, nil
+		return llm.Part{Type: llm.PartText, Text: w.Text, CacheControl: cacheControl(w.CacheControl)}, nil
 	case "refusal":
 		if role == llm.RoleAssistant {
 			return llm.Part{Type: llm.PartText, Text: w.Refusal}, nil
@@ -263,7 +264,7 @@ func decodePart(req *llm.ChatRequest, w *contentPart, p string, role llm.Role) (
 		if err != nil {
 			return llm.Part{}, llm.Errorf(p+".image_url.url", "Invalid image URL: %s", err.Error())
 		}
-		return llm.Part{Type: llm.PartImage, Image: img}, nil
+		return llm.Part{Type: llm.PartImage, Image: img, CacheControl: cacheControl(w.CacheControl)}, nil
 	case "":
 		return llm.Part{}, missing(p+".type", "Missing required parameter: '"+p+".type'.")
 	case "input_audio", "file":
@@ -373,4 +374,13 @@ func setExtra(req *llm.ChatRequest, name string, raw json.RawMessage) {
 		req.Extra = map[string]json.RawMessage{}
 	}
 	req.Extra[name] = raw
+}
+
+// cacheControl keeps an Anthropic cache_control object (see
+// tool.CacheControl); anything else asks for nothing.
+func cacheControl(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	return raw
 }

@@ -203,6 +203,8 @@ type contentPart struct {
 	Text     string    `json:"text"`
 	Refusal  string    `json:"refusal"`
 	ImageURL *imageURL `json:"image_url"`
+	// CacheControl: see tool.CacheControl.
+	CacheControl json.RawMessage `json:"cache_control"`
 	// Thinking holds the text parts of a "thinking" part (Mistral).
 	Thinking []contentPart `json:"thinking"`
 }
@@ -228,6 +230,10 @@ type functionCall struct {
 type tool struct {
 	Type     string       `json:"type"`
 	Function toolFunction `json:"function"`
+	// CacheControl is Anthropic's prompt-cache marker, which clients
+	// written for Claude behind OpenAI-compatible gateways (OpenRouter,
+	// LiteLLM) put on tools and content parts; Anthropic targets get it.
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 type toolFunction struct {

@@ -366,14 +366,14 @@ func decodeToolResultContent(req *llm.ChatRequest, raw json.RawMessage, path str
 		bpath := path + "[" + strconv.Itoa(k) + "]"
 		switch b.Type {
 		case "text":
-			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text, CacheControl: b.CacheControl})
 		case "image":
 			img, err := decodeImage(req, b.Source, bpath+".source")
 			if err != nil {
 				return nil, err
 			}
 			if img != nil {
-				parts = append(parts, llm.Part{Type: llm.PartImage, Image: img})
+				parts = append(parts, llm.Part{Type: llm.PartImage, Image: img, CacheControl: b.CacheControl})
 			}
 		case "":
 			return nil, llm.Errorf(bpath+".type", "%s.type: field required", bpath)

@@ -303,13 +303,9 @@ func userContent(parts []llm.Part, blocks []wireBlock) (json.RawMessage, error) 
 }
 
 func toolResultContent(parts []llm.Part) (json.RawMessage, error) {
-	onlyText := true
-	for _, p := range parts {
-		if p.Type != llm.PartText {
-			onlyText = false
-		}
-	}
-	if onlyText {
+	// One text is a string; several stay blocks (joined, their words
+	// would run together), as do images and cache markers.
+	if len(parts) == 0 || len(parts) == 1 && parts[0].Type == llm.PartText && parts[0].CacheControl == nil {
 		var m llm.Message
 		m.Content = parts
 		return json.Marshal(m.Text())

@@ -285,7 +285,7 @@ func appendMessage(b []byte, m *llm.Message, i int, replayReasoning bool) ([]byt
 	case len(m.Content) == 0 && m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
 		b = append(b, "null"...)
 	case textOnly(m.Content):
-		b = appendString(b, m.Text())
+		b = appendString(b, joinText(m.Content))
 	case m.Role != llm.RoleUser:
 		// OpenAI accepts images only from the user.
 		e := llm.Errorf(fmt.Sprintf("messages[%d].content", i), "images in %s messages are not supported by OpenAI-compatible upstreams", m.Role)
@@ -424,4 +424,24 @@ func serviceTier(req *llm.ChatRequest) string {
 		return "default"
 	}
 	return ""
+}
+
+// joinText is the text of text parts as one string, the parts separated
+// by a newline as vLLM joins them: an Anthropic tool result or message of
+// several text blocks must not run their words together.
+func joinText(parts []llm.Part) string {
+	if len(parts) == 1 {
+		return parts[0].Text
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Text == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Text)
+	}
+	return b.String()
 }

@@ -243,7 +243,9 @@ func checkSupported(req *llm.ChatRequest) error {
 
 func toolChoice(req *llm.ChatRequest) *wireToolChoice {
 	var tc *wireToolChoice
-	if c := req.ToolChoice; c != nil {
+	if c := req.ToolChoice; c != nil && (len(req.Tools) > 0 || c.Mode == llm.ToolChoiceRequired || c.Mode == llm.ToolChoiceTool) {
+		// ("auto" and "none" without tools ask for nothing, and Anthropic
+		// refuses a tool_choice without tools.)
 		switch c.Mode {
 		case llm.ToolChoiceAuto:
 			tc = &wireToolChoice{Type: "auto"}

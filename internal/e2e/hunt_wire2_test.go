@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -240,4 +243,75 @@ func fnv36(s string) string {
 	h := fnv.New32a()
 	h.Write([]byte(s))
 	return strconv.FormatUint(uint64(h.Sum32()), 36)
+}
+
+// vllmStop plays vLLM's /v1/chat/completions for an answer ended by a stop
+// string: finish_reason "stop" with stop_reason naming the string, whole
+// or streamed (vLLM's ChatCompletionResponseChoice and its stream twin).
+func vllmStop(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Stream bool `json:"stream"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(body, &req)
+	const head = `{"id":"chatcmpl-v1","object":"chat.completion","created":1700000000,"model":"meta-llama/Llama-3.1-8B-Instruct",`
+	if !req.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, head+`"choices":[{"index":0,"message":{"role":"assistant","content":"1, 2, 3","tool_calls":[]},"logprobs":null,"finish_reason":"stop","stop_reason":"\n\nHuman:"}],"usage":{"prompt_tokens":20,"total_tokens":27,"completion_tokens":7}}`)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	chunk := strings.Replace(head, `"chat.completion"`, `"chat.completion.chunk"`, 1)
+	for _, c := range []string{
+		`"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+		`"choices":[{"index":0,"delta":{"content":"1, 2, 3"},"logprobs":null,"finish_reason":null}]}`,
+		`"choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","stop_reason":"\n\nHuman:"}]}`,
+		`"choices":[],"usage":{"prompt_tokens":20,"total_tokens":27,"completion_tokens":7}}`,
+	} {
+		io.WriteString(w, "data: "+chunk+c+"\n\n")
+	}
+	io.WriteString(w, "data: [DONE]\n\n")
+}
+
+// TestStopSequenceFromVLLM: an Anthropic client whose stop sequence ended
+// an answer on a vLLM model is told so, as Claude tells it (stop_reason
+// "stop_sequence" and which), whole and streamed. Before: "end_turn" and
+// no stop_sequence.
+func TestStopSequenceFromVLLM(t *testing.T) {
+	vllm := httptest.NewServer(http.HandlerFunc(vllmStop))
+	t.Cleanup(vllm.Close)
+	g := startGateway(t, fmt.Sprintf(`
+storage: { data_dir: DATA_DIR }
+providers:
+  - { name: vllm, type: openai, base_url: %q, hosting: self_hosted }
+models:
+  - { name: llama, provider: vllm, upstream: meta-llama/Llama-3.1-8B-Instruct }
+`, vllm.URL+"/v1"))
+	body := `{"model":"llama","max_tokens":64,"stop_sequences":["\n\nHuman:"],"messages":[{"role":"user","content":"Count to three."}]STREAM}`
+
+	status, out := hwPost(t, g, "/v1/messages", strings.Replace(body, "STREAM", "", 1))
+	var m struct {
+		StopReason   string  `json:"stop_reason"`
+		StopSequence *string `json:"stop_sequence"`
+	}
+	if status != 200 || json.Unmarshal(out, &m) != nil || m.StopReason != "stop_sequence" || m.StopSequence == nil || *m.StopSequence != "\n\nHuman:" {
+		t.Errorf("whole: %d %s, want stop_reason stop_sequence with the sequence", status, out)
+	}
+
+	status, out = hwPost(t, g, "/v1/messages", strings.Replace(body, "STREAM", `,"stream":true`, 1))
+	var delta string
+	for _, line := range strings.Split(string(out), "\n") {
+		if d, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(d, `"message_delta"`) {
+			delta = d
+		}
+	}
+	var md struct {
+		Delta struct {
+			StopReason   string  `json:"stop_reason"`
+			StopSequence *string `json:"stop_sequence"`
+		} `json:"delta"`
+	}
+	if status != 200 || json.Unmarshal([]byte(delta), &md) != nil || md.Delta.StopReason != "stop_sequence" || md.Delta.StopSequence == nil || *md.Delta.StopSequence != "\n\nHuman:" {
+		t.Errorf("stream: %d message_delta %s, want stop_reason stop_sequence with the sequence\n%s", status, delta, out)
+	}
 }

@@ -114,7 +114,14 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 				}
 				blocks = append(blocks, wireBlock{Type: "tool_use", ID: toolID(tc.ID), Name: tc.Name, Input: input})
 			}
-			if blocks == nil {
+			if len(blocks) == 0 {
+				if i < len(req.Messages)-1 {
+					// An assistant turn that said nothing (content "",
+					// as some agents record a blank reply): Anthropic
+					// refuses empty turns but the last, and the turn
+					// carries nothing for the model to read.
+					continue
+				}
 				blocks = []wireBlock{}
 			}
 			raw, err := json.Marshal(blocks)

@@ -98,6 +98,13 @@ func (g *guard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, error) {
 	return g.engine.EvaluateBody(pi)
 }
 
+// clearFor is the clearance of a call for a request with verdict v to
+// another model (a shadow candidate, a judge): v decided again with that
+// model's policies too, so the call gets no more than they allow.
+func (g *guard) clearFor(v gateway.Verdict, c *gateway.Caller, model string) policy.Clearance {
+	return g.engine.Rejudge(v, g.policies(c, model)).Clearance()
+}
+
 var (
 	cl100kOnce sync.Once
 	cl100k     tokenizer.Codec

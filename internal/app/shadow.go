@@ -55,6 +55,9 @@ func (g *Gateway) wireShadow(o *gateway.Options) {
 	if gl, ok := o.Limiter.(*gateLimiter); ok {
 		so.Budget = shadowBudget{gl}
 	}
+	if gd, ok := o.Guard.(*guard); ok {
+		so.Clear = gd.clearFor
+	}
 	e := shadow.New(so)
 	e.Start()
 	g.closers = append(g.closers, e.Close)

@@ -287,6 +287,47 @@ func TestShadowObeysPolicy(t *testing.T) {
 	}
 }
 
+// TestShadowCandidatePolicyApplies: a candidate's own data policy applies
+// to the shadow call. The live model's policy (open) lets an email go to a
+// proprietary provider; the candidate m-api-strict names the default
+// policy (self_hosted_only), so it gets nothing of such a request, while
+// a candidate without a stricter policy does, and a clean request reaches
+// the strict one. Before, the shadow call carried only the live model's
+// verdict and the email reached m-api-strict.
+func TestShadowCandidatePolicyApplies(t *testing.T) {
+	e := newShadowEnv(t, `
+  - { name: m-live, provider: api, upstream: gpt-4o, policy: open, shadow: { candidates: [m-api-strict, m-gpu2], sample_rate: 1 } }
+  - { name: m-gpu2, provider: gpu, upstream: llama-2 }
+  - { name: m-api-strict, provider: api, upstream: gpt-4o-strict, policy: default }
+`, "")
+	e.do(t, "key-open", chatBody("m-live", "mail erin@example.com item 1", false))
+	rows := e.wait(t)
+	if len(rows) != 1 || rows[0].Candidate != "m-gpu2" {
+		t.Fatalf("comparisons %+v, want one, with m-gpu2", rows)
+	}
+	for _, r := range e.api.Log.All() {
+		if strings.Contains(string(r.Body), "gpt-4o-strict") {
+			t.Errorf("the strict candidate received the email: %s", r.Body)
+		}
+	}
+	if m := e.metric(t, "fulcrum_shadow_skipped_total"); !strings.Contains(m, `candidate="m-api-strict",reason="policy"} 1`) {
+		t.Errorf("skip not counted:\n%s", m)
+	}
+	e.do(t, "key-open", chatBody("m-live", "nothing sensitive, item 2", false))
+	if rows = e.wait(t); len(rows) != 3 {
+		t.Fatalf("%d comparisons, want 3", len(rows))
+	}
+	strict := 0
+	for _, r := range e.api.Log.All() {
+		if strings.Contains(string(r.Body), "gpt-4o-strict") {
+			strict++
+		}
+	}
+	if strict != 1 {
+		t.Errorf("the strict candidate received %d clean requests, want 1", strict)
+	}
+}
+
 // TestShadowNeverHoldsTheLiveAnswer: the candidate holds every request;
 // live answers still come back (Offer never waits), and a full queue drops
 // the samples and counts them.

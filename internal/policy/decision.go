@@ -122,6 +122,38 @@ func (d *Decision) Policies() []string {
 	return slices.Clone(d.policies)
 }
 
+// Rejudge decides again, for a call to another model (a shadow candidate,
+// a judge), the classes d found, under d's policies and names together:
+// the strictest wins, so the result permits no more than d does, and a
+// stricter policy of that model keeps the call where it says. A class d
+// redacted stays redactable (the request sent is the redacted one); any
+// other class cannot be redacted now, so redact means self_hosted_only
+// for it. The result holds no values and restores nothing.
+func (e *Engine) Rejudge(d *Decision, names []string) *Decision {
+	base := d.policies
+	if len(base) == 0 {
+		base = []string{""} // the default
+	}
+	all := append(slices.Clone(base), names...)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	ev := e.evaluatorFor(all)
+	defer e.release(ev)
+	orig := e.policies(d.policies)
+	var declared []string
+	for _, cc := range d.Classes {
+		if cc.Count == 0 {
+			declared = append(declared, cc.Class)
+			continue
+		}
+		ev.count(cc.Class, cc.Count)
+		if !d.Redacts() || orig.rule(cc.Class).action != ActionRedact {
+			ev.fix(cc.Class)
+		}
+	}
+	return ev.decide(declared)
+}
+
 // Redacts reports whether the request's body was rewritten (Body) and its
 // answer must be restored.
 func (d *Decision) Redacts() bool { return d.Action == ActionRedact && d.rep != nil }

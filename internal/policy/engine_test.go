@@ -195,3 +195,41 @@ func TestEvaluateCleanAllocs(t *testing.T) {
 		t.Errorf("Evaluate on a clean request allocates %v times, want at most 1 (the decision)", allocs)
 	}
 }
+
+// TestRejudge: a verdict decided again with another model's policies (a
+// shadow candidate's, a judge's) permits no more than before, and a
+// stricter policy keeps the call home; a value the request redacted stays
+// redactable, one it did not cannot be redacted now.
+func TestRejudge(t *testing.T) {
+	e := testEngine(t)
+	api := &upstream.Info{Name: "openai", Hosting: upstream.Proprietary, Region: "eu"}
+	body := []byte(`{"messages":[{"role":"user","content":"mail ann.leak@example.com"}]}`)
+	eval := func(policies ...string) *Decision {
+		d, err := e.EvaluateBody(Input{Body: body, Policies: policies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, c := range []struct {
+		name  string
+		d     *Decision
+		names []string
+		want  Action
+		api   bool
+	}{
+		{"redacted, candidate redacts too", eval("redact"), []string{"redact"}, ActionRedact, true},
+		{"redacted, candidate keeps home", eval("redact"), []string{"default"}, ActionSelfHostedOnly, false},
+		{"allowed, candidate redacts: too late to redact", eval("eu"), []string{"redact"}, ActionSelfHostedOnly, false},
+		{"allowed, candidate allows", eval("eu"), []string{"eu"}, ActionAllow, true},
+		{"no names: unchanged", eval("eu"), nil, ActionAllow, true},
+		{"default verdict, open candidate", eval(), []string{"eu"}, ActionSelfHostedOnly, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.Rejudge(c.d, c.names)
+			if r.Action != c.want || r.Clearance().Permits(api) != c.api || r.Redacts() {
+				t.Errorf("action %v permits api %v redacts %v, want %v %v false", r.Action, r.Clearance().Permits(api), r.Redacts(), c.want, c.api)
+			}
+		})
+	}
+}

@@ -46,7 +46,8 @@ func parseWinner(reply string) string {
 func (e *Engine) judge(ctx context.Context, j job, i int, live, cand string, spend *Spend) (string, int64) {
 	r := j.req
 	plan, err := e.opts.Router.Resolve(j.rule.Judge)
-	if err != nil || !permitted(plan, r.Clearance) {
+	clr := e.clearance(r, j.rule.Judge)
+	if err != nil || !permitted(plan, clr) {
 		e.m.skipped.WithLabelValues(j.rule.Judge, "judge_policy").Inc()
 		return "", 0
 	}
@@ -59,7 +60,7 @@ func (e *Engine) judge(ctx context.Context, j job, i int, live, cand string, spe
 		llm.TextMessage(llm.RoleSystem, judgeSystem),
 		llm.TextMessage(llm.RoleUser, judgePrompt(r.Request, a, b)),
 	}}
-	res := e.call(ctx, plan, r, j.rule.Judge, -(2 + 2*i), req, spend)
+	res := e.call(ctx, plan, r, clr, j.rule.Judge, -(2 + 2*i), req, spend)
 	if res.err != nil {
 		return "", res.cost
 	}

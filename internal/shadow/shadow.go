@@ -105,6 +105,12 @@ type Options struct {
 	// transaction, most of a sample's CPU when the candidate is fast.
 	// Default 100ms; Close and Wait still see every row stored.
 	StoreInterval time.Duration
+	// Clear returns the clearance of a call for the request to model (a
+	// candidate or the judge): the request's verdict decided again with
+	// that model's data policies too, so a candidate or judge whose own
+	// policy is stricter than the live model's gets only what it allows.
+	// Nil: the request's clearance.
+	Clear func(v gateway.Verdict, c *gateway.Caller, model string) policy.Clearance
 	// Estimate counts tokens when a candidate reports no usage.
 	Estimate func(req *llm.ChatRequest, output string) *llm.Usage
 	Logger   *slog.Logger
@@ -415,7 +421,8 @@ func (e *Engine) shadowOne(ctx context.Context, j job, i int, cand string) (stor
 		return store.ShadowResult{}, false
 	}
 	plan = plan.For(r.Request)
-	if !permitted(plan, r.Clearance) {
+	clr := e.clearance(r, cand)
+	if !permitted(plan, clr) {
 		// What policy keeps from a provider never reaches it, not even
 		// as a shadow.
 		e.m.skipped.WithLabelValues(cand, "policy").Inc()
@@ -424,7 +431,7 @@ func (e *Engine) shadowOne(ctx context.Context, j job, i int, cand string) (stor
 	var spend gateway.Spend
 	var hold Hold
 	if e.opts.Budget != nil && r.Caller != nil {
-		h, err := e.opts.Budget.Reserve(ctx, r.Caller, plan, r.Clearance, r.Request)
+		h, err := e.opts.Budget.Reserve(ctx, r.Caller, plan, clr, r.Request)
 		if err != nil {
 			e.m.skipped.WithLabelValues(cand, "budget").Inc()
 			return store.ShadowResult{}, false
@@ -433,7 +440,7 @@ func (e *Engine) shadowOne(ctx context.Context, j job, i int, cand string) (stor
 		defer func() { hold.Done(spend) }()
 	}
 	row := e.baseRow(j, cand)
-	call := e.call(ctx, plan, r, cand, -(1 + 2*i), r.Request, &spend)
+	call := e.call(ctx, plan, r, clr, cand, -(1 + 2*i), r.Request, &spend)
 	row.CandidateLatencyMS = call.latency.Milliseconds()
 	if call.target != nil {
 		info := call.target.Provider.Info()
@@ -530,7 +537,15 @@ type callResult struct {
 // call sends req to plan's permitted targets with the request's
 // clearance, non-streaming, recording and pricing every attempt as attempt
 // n of the request, and adds the cost to spend.
-func (e *Engine) call(ctx context.Context, plan *router.Plan, r *gateway.ShadowRequest, name string, n int, req *llm.ChatRequest, spend *Spend) callResult {
+// clearance is the clearance of a call for r to model (Options.Clear).
+func (e *Engine) clearance(r *gateway.ShadowRequest, model string) policy.Clearance {
+	if e.opts.Clear == nil || r.Verdict == nil {
+		return r.Clearance
+	}
+	return e.opts.Clear(r.Verdict, r.Caller, model)
+}
+
+func (e *Engine) call(ctx context.Context, plan *router.Plan, r *gateway.ShadowRequest, clr policy.Clearance, name string, n int, req *llm.ChatRequest, spend *Spend) callResult {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
 	if r.Caller != nil {
@@ -538,7 +553,7 @@ func (e *Engine) call(ctx context.Context, plan *router.Plan, r *gateway.ShadowR
 	}
 	var out callResult
 	start := e.opts.Now()
-	resp, t, err := router.Execute(ctx, plan, r.Clearance, func(ctx context.Context, t *router.Target, pm policy.Permit, _ int) (*llm.ChatResponse, error) {
+	resp, t, err := router.Execute(ctx, plan, clr, func(ctx context.Context, t *router.Target, pm policy.Permit, _ int) (*llm.ChatResponse, error) {
 		q := *req
 		q.Model, q.Stream, q.IncludeUsage = t.Upstream, false, false
 		astart := e.opts.Now()

@@ -238,6 +238,11 @@ func (s *Server) handleStoredResponse(w http.ResponseWriter, r *http.Request, rc
 	var err error
 	switch {
 	case r.Method == http.MethodDelete:
+		// An upstream-kept response is not Fulcrum's to delete: saying
+		// "deleted" would leave it at the upstream unbeknown to the client.
+		if sr, gerr := s.opts.Responses.GetResponse(ctx, id, owner(rc.caller)); gerr == nil && upstreamHeld(sr) {
+			return notFound
+		}
 		err = s.opts.Responses.DeleteResponse(ctx, id, owner(rc.caller))
 		if err == nil {
 			w.Header().Set("Content-Type", "application/json")

@@ -290,13 +290,20 @@ func TestStoredPassThroughOwnedByKey(t *testing.T) {
 		if len(e.oa.Log.All()) != n+1 {
 			t.Errorf("stream %v: another key's continuation reached the upstream", stream)
 		}
-		// GET finds nothing in Fulcrum (the upstream keeps the body).
-		req, _ := http.NewRequest("GET", e.srv.URL+"/v1/responses/"+id, nil)
-		req.Header.Set("Authorization", "Bearer sk-a")
-		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
-			t.Errorf("GET of an upstream-kept response: %v %v", err, resp.StatusCode)
-		} else {
-			resp.Body.Close()
+		// GET and DELETE find nothing in Fulcrum (the upstream keeps the
+		// body: a DELETE saying "deleted" would leave it there), and the
+		// owner can still continue it afterwards.
+		for _, m := range []string{"GET", "DELETE"} {
+			req, _ := http.NewRequest(m, e.srv.URL+"/v1/responses/"+id, nil)
+			req.Header.Set("Authorization", "Bearer sk-a")
+			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+				t.Errorf("%s of an upstream-kept response: %v %v", m, err, resp.StatusCode)
+			} else {
+				resp.Body.Close()
+			}
+		}
+		if st, out := send("sk-a", `{"model":"m-oresp","input":"again","previous_response_id":"`+id+`"}`); st != 200 {
+			t.Errorf("stream %v: owner's continuation after DELETE: %d %s", stream, st, out)
 		}
 	}
 	// An id nobody made through Fulcrum is not forwarded either.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -143,9 +145,10 @@ func bodyError(err error) *llm.Error {
 // decodeContent undoes the request's Content-Encoding, so that what policy
 // scans, and what is forwarded, is the JSON the client meant (RFC 9110
 // section 8.4: the codings are listed in the order they were applied).
-// gzip (and x-gzip) and deflate are decoded; deflate is the zlib format
-// the RFC names, or raw deflate, which some clients send under that name.
-// Any other coding (br, zstd, compress...) is refused with 415, and so
+// gzip (and x-gzip), deflate and zstd (what Codex CLI sends when it
+// compresses) are decoded; deflate is the zlib format the RFC names, or raw
+// deflate, which some clients send under that name. Any other coding (br,
+// compress...) is refused with 415, and so
 // are more than two codings: a body the gateway cannot read is never
 // forwarded. The decoded body is bounded by limit (413), so a small bomb
 // cannot make the gateway hold more than an uncompressed body could. The
@@ -167,7 +170,7 @@ func decodeContent(h http.Header, b []byte, limit int64) ([]byte, error) {
 		return nil, unsupportedEncoding(strings.Join(codings, ", "))
 	}
 	for _, c := range codings {
-		if c != "gzip" && c != "x-gzip" && c != "deflate" {
+		if c != "gzip" && c != "x-gzip" && c != "deflate" && c != "zstd" {
 			return nil, unsupportedEncoding(c)
 		}
 	}
@@ -191,12 +194,25 @@ func inflate(coding string, b []byte, limit int64) ([]byte, error) {
 		if r, err = zlib.NewReader(bytes.NewReader(b)); err != nil {
 			r, err = flate.NewReader(bytes.NewReader(b)), nil
 		}
+	case "zstd":
+		// Codex CLI's own coding for Responses bodies. The decoder's
+		// window is bounded too: a frame may not make it allocate more
+		// than the body limit allows.
+		var d *zstd.Decoder
+		if d, err = zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(uint64(max(limit, 1<<20))), zstd.WithDecoderMaxMemory(uint64(limit)+1)); err == nil {
+			defer d.Close()
+			r = d
+		}
 	default:
 		r, err = gzip.NewReader(bytes.NewReader(b))
 	}
 	var out []byte
 	if err == nil {
 		out, err = io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil, tooLarge(limit)
 	}
 	if err != nil {
 		return nil, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "invalid_content_encoding",
@@ -210,7 +226,7 @@ func inflate(coding string, b []byte, limit int64) ([]byte, error) {
 
 func unsupportedEncoding(c string) *llm.Error {
 	return &llm.Error{Status: http.StatusUnsupportedMediaType, Type: llm.ErrInvalidRequest, Code: "unsupported_content_encoding",
-		Message: "Content-Encoding " + strconv.Quote(c) + " is not supported: send the body uncompressed, or compressed with gzip or deflate"}
+		Message: "Content-Encoding " + strconv.Quote(c) + " is not supported: send the body uncompressed, or compressed with gzip, deflate or zstd"}
 }
 
 // intFields are the top-level integer fields checked before decoding, with

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
@@ -263,6 +265,11 @@ func TestContentEncoding(t *testing.T) {
 		w.Close()
 		return b.Bytes()
 	}
+	zs := func(s string) []byte {
+		w, _ := zstd.NewWriter(nil)
+		defer w.Close()
+		return w.EncodeAll([]byte(s), nil)
+	}
 	const clean = `{"model":"m-openai","messages":[{"role":"user","content":"hello there"}]}`
 	const mail = `{"model":"m-openai","messages":[{"role":"user","content":"mail ann.leak@example.com"}]}`
 	const anth = `{"model":"m-anthropic","max_tokens":10,"messages":[{"role":"user","content":"mail ann.leak@example.com"}]}`
@@ -283,7 +290,12 @@ func TestContentEncoding(t *testing.T) {
 		{"gzip email", "/v1/chat/completions", "gzip", gz(mail), 403, "no_compliant_target", false},
 		{"gzip email, anthropic pass-through", "/v1/messages", "GZIP", gz(anth), 403, "", true},
 		{"brotli", "/v1/chat/completions", "br", []byte("\x0b\x02\x80hello\x03"), 415, "unsupported_content_encoding", false},
-		{"zstd, anthropic", "/v1/messages", "zstd", []byte("\x28\xb5\x2f\xfd"), 415, "", true},
+		{"br, anthropic", "/v1/messages", "br", []byte("\x0b\x02\x80hello\x03"), 415, "", true},
+		{"zstd clean (Codex CLI)", "/v1/chat/completions", "zstd", zs(clean), 200, "", false},
+		{"zstd email, anthropic pass-through", "/v1/messages", "zstd", zs(anth), 403, "", true},
+		{"zstd email", "/v1/chat/completions", "zstd", zs(mail), 403, "no_compliant_target", false},
+		{"zstd cut short", "/v1/chat/completions", "zstd", zs(clean)[:12], 400, "invalid_content_encoding", false},
+		{"zstd bomb", "/v1/chat/completions", "zstd", zs(`{"model":"m-openai","messages":[{"role":"user","content":"` + strings.Repeat("a", 2<<20) + `"}]}`), 413, "request_too_large", false},
 		{"gzip then br", "/v1/chat/completions", "gzip, br", gz(clean), 415, "unsupported_content_encoding", false},
 		{"not gzip", "/v1/chat/completions", "gzip", []byte(clean), 400, "invalid_content_encoding", false},
 		{"bomb", "/v1/chat/completions", "gzip", bomb, 413, "request_too_large", false},

@@ -80,12 +80,13 @@ func EncodeChatRequestWith(req *llm.ChatRequest, opt RequestOptions) ([]byte, er
 	b = append(b, '{')
 	b = appendStringField(b, "model", req.Model)
 	b = append(appendKey(b, "messages"), '[')
-	for i := range req.Messages {
+	msgs := toolImagesToUser(req.Messages)
+	for i := range msgs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = appendMessage(b, &req.Messages[i], i, opt.ReplayReasoning); err != nil {
+		if b, err = appendMessage(b, &msgs[i], i, opt.ReplayReasoning); err != nil {
 			return nil, err
 		}
 	}
@@ -444,4 +445,51 @@ func joinText(parts []llm.Part) string {
 		b.WriteString(p.Text)
 	}
 	return b.String()
+}
+
+// toolImagesToUser moves the images of tool results into a user message
+// after them. Chat Completions takes images only from the user, and
+// tools return them: Claude Code's Read on a screenshot, Codex's
+// view_image. Each tool message keeps its text and says where its images
+// went; the user message that follows the run of tool messages names the
+// call each image came from. msgs is returned as it is when no tool
+// message holds an image.
+func toolImagesToUser(msgs []llm.Message) []llm.Message {
+	has := false
+	for i := range msgs {
+		if msgs[i].Role == llm.RoleTool && !textOnly(msgs[i].Content) {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return msgs
+	}
+	out := make([]llm.Message, 0, len(msgs)+2)
+	var images []llm.Part
+	for i := range msgs {
+		m := msgs[i]
+		if m.Role == llm.RoleTool && !textOnly(m.Content) {
+			text := make([]llm.Part, 0, len(m.Content)+1)
+			n := 0
+			for _, p := range m.Content {
+				if p.Type == llm.PartText {
+					text = append(text, p)
+					continue
+				}
+				if n == 0 {
+					images = append(images, llm.Part{Type: llm.PartText, Text: "Images returned by tool call " + m.ToolCallID + ":"})
+				}
+				images = append(images, p)
+				n++
+			}
+			m.Content = append(text, llm.Part{Type: llm.PartText, Text: "(" + strconv.Itoa(n) + " image(s) returned; they follow in the next user message)"})
+		}
+		out = append(out, m)
+		if len(images) > 0 && (i == len(msgs)-1 || msgs[i+1].Role != llm.RoleTool) {
+			out = append(out, llm.Message{Role: llm.RoleUser, Content: images})
+			images = nil
+		}
+	}
+	return out
 }

@@ -279,7 +279,7 @@ func appendMessage(b []byte, m *llm.Message, i int, replayReasoning bool) ([]byt
 		return nil, llm.Errorf("messages["+itoa(i)+"].role", "unknown role %q", m.Role)
 	}
 	b = appendKey(b, "content")
-	if m.Role == llm.RoleTool && m.IsError {
+	if m.Role == llm.RoleTool && m.IsError && !saysError(m) {
 		m = markError(m)
 	}
 	switch {
@@ -389,6 +389,17 @@ func appendStringBody(b []byte, s string) []byte {
 // error flag, and without one the model would read the failure as the
 // tool's answer.
 const ErrorPrefix = "Error: "
+
+// saysError reports whether a failed tool result's text already starts by
+// saying so ("Error: ENOENT", "error: exit status 1"), so that it is not
+// marked twice.
+func saysError(m *llm.Message) bool {
+	if len(m.Content) == 0 || m.Content[0].Type != llm.PartText {
+		return false
+	}
+	t := strings.TrimSpace(m.Content[0].Text)
+	return len(t) >= 5 && strings.EqualFold(t[:5], "error")
+}
 
 // markError returns a copy of a failed tool result whose first text starts
 // with ErrorPrefix (a text part of its own when the result has none).

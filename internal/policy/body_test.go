@@ -94,6 +94,15 @@ func TestEvaluateBody(t *testing.T) {
 			classes: "email", action: ActionRedact, gone: []string{"ann.leak"}, kept: []string{`"to=[EMAIL_1]&x=1"`}},
 		{name: "redact html-escaped email", policies: []string{"redact"}, body: `{"content":"<a>ann.leak&#64;example.com</a>"}`,
 			classes: "email", action: ActionRedact, gone: []string{"ann.leak"}, kept: []string{`"<a>[EMAIL_1]</a>"`}},
+		// Base64 that spells text is read: an Anthropic text document
+		// sent as base64, a value encoded in prose. It cannot be redacted
+		// in the encoded bytes, so redact keeps it home.
+		{name: "base64 text document", body: `{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"text/plain","data":"Q29udGFjdCBhbm4ubGVha0BleGFtcGxlLmNvbSBjYXJkIDQxMTExMTExMTExMTExMTE="}}]}]}`,
+			classes: "email,payment_card", action: ActionSelfHostedOnly},
+		{name: "base64 in prose", body: `{"content":"decode YW5uLmxlYWtAZXhhbXBsZS5jb20= please"}`, classes: "email", action: ActionSelfHostedOnly},
+		{name: "base64 url alphabet", body: `{"content":"Y2FyZCA0MTExIDExMTEgMTExMSAxMTExIG9rPz8-Pg"}`, classes: "payment_card", action: ActionSelfHostedOnly},
+		{name: "redact base64 stays home", policies: []string{"redact"}, body: `{"content":"decode YW5uLmxlYWtAZXhhbXBsZS5jb20= please"}`, classes: "email", action: ActionSelfHostedOnly},
+		{name: "base64 that spells no text", body: `{"content":"blob Bw4VHCMqMTg/Rk1UW2JpcHd+hYyTmqGor7a9xMvS2eDn7vU= and internationalization_configuration_manager"}`, action: ActionNone},
 		{name: "numbers in separate fields are not joined", body: `{"messages":[{"role":"user","content":"order 4111 1111"}],"max_tokens":1111,"metadata":{"k":"1111 1111"}}`,
 			action: ActionNone},
 		{name: "card with double spaces", body: `{"content":"card 4111  1111  1111  1111"}`, classes: "payment_card", action: ActionSelfHostedOnly},

@@ -284,6 +284,11 @@ func (e *Engine) release(ev *evaluator) {
 	if cap(ev.buf) > 1<<20 {
 		ev.buf = nil
 	}
+	clear(ev.b64)
+	ev.b64 = ev.b64[:0]
+	if cap(ev.b64) > 1<<20 {
+		ev.b64 = nil
+	}
 	e.evals.Put(ev)
 }
 
@@ -333,6 +338,8 @@ type evaluator struct {
 	tail, head, join, piece []byte
 	// taken are the placeholders the request's own texts hold.
 	taken []string
+	// b64 is the scratch of a decoded base64 run.
+	b64 []byte
 	// crossing holds a seam's candidate split values (see scanSeam).
 	crossing []seamHit
 }
@@ -351,6 +358,7 @@ func (ev *evaluator) scan(text string) {
 	}
 	ev.notePlaceholders(text)
 	ev.scanNormal(text, false)
+	ev.scanBase64(text)
 }
 
 // opaque scans a text that will not be rewritten.

@@ -1,6 +1,7 @@
 package advise
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -99,7 +100,8 @@ func altTotal(c *Candidate, staff float64, p *Profile) float64 {
 }
 
 // runnerUp is the cheapest eligible candidate of another kind, else the
-// cheapest excluded one of another kind, with what would flip the choice.
+// cheapest excluded one (one that no hard constraint rules out first, of
+// another kind first), with what would flip the choice.
 // Every flip it states is checked by deciding again (whatIf): a volume is
 // where the recommendation really changes, and "wins if" is said only when
 // lifting the exclusion makes the runner-up the choice.
@@ -121,9 +123,22 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 		res.Flip += "; " + r.volumeFlipText(res.VolumeFlips, ru.Name)
 		return res
 	}
-	ru = cheapest(cs, func(c *Candidate) bool { return other(c) && c.Excluded() })
-	if ru == nil {
-		ru = cheapest(cs, func(c *Candidate) bool { return c != choice && c.Excluded() })
+	// Among the excluded, one that only soft criteria rule out (quality,
+	// customisation, budget: a number can lift them) says what would
+	// flip the choice; one a hard constraint rules out (data sensitivity,
+	// compliance) can only say that nothing does.
+	soft := func(c *Candidate) bool {
+		return !c.excludedBy(CritDataSensitivity) && !c.excludedBy(CritCompliance)
+	}
+	for _, ok := range []func(c *Candidate) bool{
+		func(c *Candidate) bool { return other(c) && soft(c) },
+		func(c *Candidate) bool { return c != choice && soft(c) },
+		other,
+		func(c *Candidate) bool { return c != choice },
+	} {
+		if ru = cheapest(cs, func(c *Candidate) bool { return c.Excluded() && ok(c) }); ru != nil {
+			break
+		}
 	}
 	if ru == nil {
 		return nil
@@ -193,100 +208,193 @@ type VolumeFlip struct {
 	// UntilTokensPerMonth, when set, ends a window: beyond it (further in
 	// Direction) today's choice is the recommendation again.
 	UntilTokensPerMonth float64 `json:"until_tokens_per_month,omitempty"`
+	// Ranges, with UntilTokensPerMonth, is in how many separate volume
+	// ranges between TokensPerMonth and it the choice differs (replica
+	// steps: self-hosting is cheapest just below each).
+	Ranges int `json:"ranges,omitempty"`
 }
 
-// volumeFlips scans the month-1 volume from today's down to 1/100 and up
-// to 100 times, deciding again at each (mix, peak and base rates kept,
-// growth included), and returns in each direction the nearest volume at
-// which the choice changes, found by bisection. It then looks 25% further
-// in steps of 0.25% for a return to today's choice (replica steps) or a
-// third candidate, so that the text never claims a choice that a run 1%
-// beyond the figure contradicts.
+// volumeFlips re-decides the month-1 volume from today's down to 1/100
+// and up to 100 times (mix, peak and base rates kept, growth included) at
+// every 1% and either side of every volume where a self-hosted
+// candidate needs one more replica in some month (the nearest 300; self-hosting is cheapest
+// right before a step and dearest right after it, so a window narrower
+// than the scan's step sits there),
+// and returns in each direction the nearest volume at which the choice
+// changes, found by bisection, with what follows it further on. GPUs come
+// in whole replicas, so the self-hosted cost can step past the API's and
+// back many times: the flip then says where the changes end for good
+// (ForGoodTokensPerMonth) or, when today's choice is back at the end of
+// the range, where the last window ends (UntilTokensPerMonth) and in how
+// many separate ranges the choice differs (Ranges). The text never claims
+// a choice that a run at a volume it covers contradicts.
 func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
+	const maxStepPoints = 300
 	if r.in+r.out == 0 {
 		return nil // no multiple of nothing is a different volume
 	}
-	const steps = 120
-	// boundary bisects between a (choice) and b (not), geometric.
-	boundary := func(a, b float64) (float64, string) {
+	// boundary bisects between a (decides x) and b (does not), geometric.
+	boundary := func(a, b float64, x string) (float64, string) {
 		got := r.whatIf(p, b, nil)
 		for range 60 {
 			mid := math.Sqrt(a * b)
-			if g := r.whatIf(p, mid, nil); g == choice {
+			if g := r.whatIf(p, mid, nil); g == x {
 				a = mid
 			} else {
 				b, got = mid, g
 			}
-			if math.Abs(b/a-1) < 1e-7 {
+			if math.Abs(b/a-1) < 1e-9 {
 				break
 			}
 		}
 		return b, got
 	}
+	steps := r.replicaSteps(p)
 	var flips []VolumeFlip
 	for _, dir := range []string{"below", "above"} {
-		step := func(k, f float64) float64 {
+		beyond := func(k float64) bool {
 			if dir == "below" {
-				return k / f
+				return k < 1
 			}
-			return k * f
+			return k > 1
+		}
+		// The volumes to decide at, ordered away from today's.
+		ks := []float64{}
+		for i := 1; ; i++ {
+			f := math.Pow(1.01, float64(i))
+			if f > 100 {
+				f = 100
+			}
+			if dir == "below" {
+				f = 1 / f
+			}
+			ks = append(ks, f)
+			if f == 100 || f == 0.01 {
+				break
+			}
+		}
+		// The nearest steps only (each costs a decision): the nearest
+		// change and the ranges after it are what the text states.
+		var near []float64
+		for _, k := range steps {
+			if beyond(k) && k >= 0.01 && k <= 100 {
+				near = append(near, k)
+			}
+		}
+		slices.SortFunc(near, func(a, b float64) int { return cmp.Compare(math.Abs(math.Log(a)), math.Abs(math.Log(b))) })
+		for _, k := range near[:min(len(near), maxStepPoints)] {
+			ks = append(ks, k*(1-1e-9), k*(1+1e-9))
+		}
+		slices.Sort(ks)
+		if dir == "below" {
+			slices.Reverse(ks)
+		}
+		ks = slices.Compact(ks)
+		got := make([]string, len(ks))
+		for i, k := range ks {
+			got[i] = r.whatIf(p, k, nil)
+		}
+		first := slices.IndexFunc(got, func(g string) bool { return g != choice })
+		if first < 0 {
+			continue
 		}
 		prev := 1.0
-		for i := 1; i <= steps; i++ {
-			k := step(1, math.Pow(100, float64(i)/steps))
-			if r.whatIf(p, k, nil) == choice {
-				prev = k
-				continue
-			}
-			// The nearest change between prev and k, at 0.25% resolution,
-			// starting 3% back: replica steps can make short windows a
-			// coarse step (3.9%) skips, and one just before the change would
-			// contradict a run at 0.99 times it.
-			back := math.Max(1, prev/1.03)
-			if dir == "below" {
-				back = math.Min(1, prev*1.03)
-			}
-			if r.whatIf(p, back, nil) == choice {
-				prev = back
-			}
-			for x := step(prev, 1.0025); (dir == "above" && x < k) || (dir == "below" && x > k); x = step(x, 1.0025) {
-				if r.whatIf(p, x, nil) != choice {
-					k = x
-					break
-				}
-				prev = x
-			}
-			b, to := boundary(prev, k)
-			f := VolumeFlip{Direction: dir, TokensPerMonth: b * (r.in + r.out), To: to}
-			// Settle: re-decide the 25% beyond in steps of 0.25%.
-			last, lastOther, final := 0, 0, to
-			for j := 1; j <= 100; j++ {
-				g := r.whatIf(p, step(b, 1+0.0025*float64(j)), nil)
-				if g == choice {
-					last = j
-				} else {
-					lastOther = j
-				}
-				final = g
-			}
-			at := func(j int) float64 { return step(b, 1+0.0025*float64(j)) }
-			switch {
-			case final == choice && lastOther > 0:
-				// A window: today's choice is back by the end of the range.
-				end, _ := boundary(at(lastOther+1), at(lastOther))
-				f.UntilTokensPerMonth = end * (r.in + r.out)
-			case last > 0:
-				end, _ := boundary(at(last), at(last+1))
-				f.ForGoodTokensPerMonth = end * (r.in + r.out)
-				f.Then = r.whatIf(p, step(end, 1.01), nil)
-			case final != to:
+		if first > 0 {
+			prev = ks[first-1]
+		}
+		b, to := boundary(prev, ks[first], choice)
+		f := VolumeFlip{Direction: dir, TokensPerMonth: b * (r.in + r.out), To: to}
+		// Where today's choice is back after the first change, and where
+		// the last run of other choices starts or ends.
+		back := slices.Index(got[first:], choice)
+		if back >= 0 {
+			back += first
+		}
+		switch {
+		case back < 0:
+			// No return: a third candidate may take over further on.
+			if final := got[len(got)-1]; final != to {
 				f.Then = final
 			}
-			flips = append(flips, f)
-			break
+		default:
+			lastOther := -1
+			for i := len(got) - 1; i >= back; i-- {
+				if got[i] != choice {
+					lastOther = i
+					break
+				}
+			}
+			if lastOther < 0 {
+				// One window: today's choice is back for good.
+				end, _ := boundary(ks[back], ks[back-1], choice)
+				f.UntilTokensPerMonth = end * (r.in + r.out)
+				f.Ranges = 1
+				break
+			}
+			f.Ranges = 1
+			for i := back + 1; i < len(got); i++ {
+				if got[i] != choice && got[i-1] == choice {
+					f.Ranges++
+				}
+			}
+			if lastOther == len(got)-1 {
+				// Today's choice returns in places, then never again.
+				lastChoice := lastOther
+				for got[lastChoice] != choice {
+					lastChoice--
+				}
+				end, _ := boundary(ks[lastChoice], ks[lastChoice+1], choice)
+				f.ForGoodTokensPerMonth = end * (r.in + r.out)
+				f.Then = got[len(got)-1]
+				f.Ranges = 0
+				break
+			}
+			end, _ := boundary(ks[lastOther+1], ks[lastOther], choice)
+			f.UntilTokensPerMonth = end * (r.in + r.out)
 		}
+		flips = append(flips, f)
 	}
 	return flips
+}
+
+// replicaSteps are the month-1 volume multiples at which a self-hosted
+// candidate of today's needs one more replica for its average rate in
+// some month: s × output tokens/s × k × (1 + growth)^(t-1) = n × tokens/s
+// per replica × utilisation.
+func (r *Report) replicaSteps(p *Profile) []float64 {
+	if r.out <= 0 || p.SelfHosting.TargetUtilisation <= 0 {
+		return nil
+	}
+	var ks []float64
+	seen := map[[2]float64]bool{}
+	for _, c := range r.Candidates {
+		if c.SelfHostedShare <= 0 || c.Overflow != nil {
+			continue
+		}
+		for _, o := range p.Candidates.Open {
+			if o.Model != c.OpenModel || o.OutputTokensPerSecond <= 0 {
+				continue
+			}
+			key := [2]float64{c.SelfHostedShare, o.OutputTokensPerSecond}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			// Month t's volume is (1 + growth)^(t-1) times month 1's: its
+			// steps come that much sooner.
+			for t := range max(p.HorizonMonths, 1) {
+				per := o.OutputTokensPerSecond * p.SelfHosting.TargetUtilisation * SecondsPerMonth /
+					(c.SelfHostedShare * r.out * math.Pow(1+p.Workload.GrowthPerMonth, float64(t)))
+				for n := math.Ceil(0.01 / per); n*per <= 100 && len(ks) < 50000; n++ {
+					ks = append(ks, n*per)
+				}
+				if p.Workload.GrowthPerMonth == 0 {
+					break
+				}
+			}
+		}
+	}
+	return ks
 }
 
 func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
@@ -313,6 +421,13 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 	for _, f := range flips {
 		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, preciseTokens(f.TokensPerMonth))
 		switch {
+		case f.UntilTokensPerMonth > 0 && f.Ranges > 1:
+			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
+			if f.Direction == "above" {
+				lo, hi = hi, lo
+			}
+			t = fmt.Sprintf("%s is the recommendation in %d separate ranges between %s and %s tokens a month, the nearest to today's at %s (GPUs come in whole replicas, so the costs cross back and forth), today's choice everywhere else and %s",
+				name(f.To), f.Ranges, preciseTokens(lo), preciseTokens(hi), preciseTokens(f.TokensPerMonth), f.Direction)
 		case f.UntilTokensPerMonth > 0:
 			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
 			if f.Direction == "above" {

@@ -1,0 +1,86 @@
+package advise
+
+import (
+	"math"
+	"testing"
+)
+
+// stepsProfile has a fleet whose cost steps past the API's and back at
+// every replica, computed by hand:
+//
+//	replica   1,000 tokens/s × 0.7 × 2,628,000 s = 1.8396 B output tokens a month
+//	GPU       $2 × 730 h = $1,460 a replica; staff 0.1 × $10,000 = $1,000
+//	API       a replica's tokens at $0.8154/M = $1,499.99 (> $1,460)
+//	today     52 B output + 1 M input: API 52,000 × 0.8154 + 0.1 = $42,400.90;
+//	          29 replicas (52 / 1.8396 = 28.3) = $43,340: the API.
+//
+// Self-hosting with n replicas is cheaper from (1,460n + 1,000) / 42,400.90
+// × today's volume up to the step to n + 1 replicas (n × 1.8396 B output):
+// the first such range above today is n = 29, from 43,340 / 42,400.90 =
+// 1.022148 × 52.001 B = 53.153 B; the ranges widen (the saving grows by
+// $40 a replica) until they cover a whole step, n ≥ 62.5: the last volume
+// where the API wins is just above 61 replicas, and self-hosting wins from
+// n = 62's 91,520 / 42,400.90 × 52.001 B = 112.24 B at every volume. Below
+// today, ranges n = 28 (nearest, ending at 28 × 1.8396 B output = 51.51 B
+// tokens), 27, 26 and 25 (where $40 × 25 just pays the $1,000 of staff:
+// 25 × 1.8396 B = 45.99 B) — 4 of them.
+func stepsProfile() *Profile {
+	fte := 0.1
+	p := &Profile{
+		Name: "steps", HorizonMonths: 12,
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: 1e6, OutputTokensPerMonth: 52e9},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{{Model: "cheap-api", InputPerMillion: 0.10, OutputPerMillion: 0.8154, Region: "us"}},
+			Open:        []OpenModel{{Model: "llama-3.1-8b", GPU: "A10", GPUHourlyUSD: 2, GPUsPerReplica: 1, OutputTokensPerSecond: 1000}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &fte},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestVolumeFlipsAcrossReplicaSteps(t *testing.T) {
+	r := run(t, stepsProfile())
+	if r.Recommendation.Candidate != "API cheap-api" || r.RunnerUp == nil || len(r.RunnerUp.VolumeFlips) != 2 {
+		t.Fatalf("choice %q, runner-up %+v", r.Recommendation.Candidate, r.RunnerUp)
+	}
+	today := 52.001e9
+	rel := func(a, b float64) bool { return math.Abs(a/b-1) < 2e-5 }
+	below, above := r.RunnerUp.VolumeFlips[0], r.RunnerUp.VolumeFlips[1]
+	if below.Direction != "below" || !rel(below.TokensPerMonth, 28*1.8396e9*today/52e9) || !rel(below.UntilTokensPerMonth, 25*1.8396e9*today/52e9) ||
+		below.Ranges != 4 || below.To != "self-hosted llama-3.1-8b" {
+		t.Errorf("below: %+v, want 4 ranges from 51.51 B down to 45.99 B", below)
+	}
+	if above.Direction != "above" || !rel(above.TokensPerMonth, 43340/42400.9*today) || !rel(above.ForGoodTokensPerMonth, 91520/42400.9*today) ||
+		above.Then != "self-hosted llama-3.1-8b" || above.UntilTokensPerMonth != 0 {
+		t.Errorf("above: %+v, want the first change at 53.15 B and self-hosting for good from 112.24 B", above)
+	}
+	// Each claim holds either side of every replica step, where a scan in
+	// fixed steps would miss the narrow ranges (n = 29's is 0.37% wide,
+	// the API's last, above 61 replicas, 0.07%).
+	p := stepsProfile()
+	k := func(n float64) float64 { return n * 1.8396e9 / 52e9 }
+	for n := 20.0; n <= 80; n++ {
+		for _, x := range []float64{k(n) * (1 - 1e-7), k(n) * (1 + 1e-7)} {
+			v := x * today
+			got := r.whatIf(p, x, nil)
+			var want string
+			switch {
+			case v > above.ForGoodTokensPerMonth:
+				want = "self-hosted llama-3.1-8b"
+			case v < below.UntilTokensPerMonth, v > below.TokensPerMonth && v < above.TokensPerMonth:
+				want = "API cheap-api"
+			}
+			if want != "" && got != want {
+				t.Errorf("at %.6g tokens (n = %g) the choice is %q, the report implies %q", v, n, got, want)
+			}
+		}
+	}
+	if r.whatIf(p, 112.2e9/today, nil) != "self-hosted llama-3.1-8b" && r.whatIf(p, 110.4e9/today, nil) != "API cheap-api" {
+		t.Errorf("the API's last range (110.38–110.45 B) and self-hosting's from 112.24 B are not where computed")
+	}
+}

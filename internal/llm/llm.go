@@ -9,7 +9,10 @@
 // This is a leaf package: it imports nothing internal.
 package llm
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Role is who authored a message.
 type Role string
@@ -233,6 +236,37 @@ type Thought struct {
 	// Redacted is reasoning the provider returned encrypted (Anthropic
 	// redacted_thinking data); Text is then empty.
 	Redacted string
+}
+
+// ErrorPrefix starts the content of a failed tool result (Anthropic
+// tool_result is_error: true) sent to an upstream whose tool messages have
+// no error flag (OpenAI-format, Ollama): without it the model would read
+// the failure as the tool's answer.
+const ErrorPrefix = "Error: "
+
+// ErrorMarked returns m, or for a failed tool result whose text does not
+// already start by saying so ("Error: ENOENT", "error: exit status 1"), a
+// copy whose first text starts with ErrorPrefix (a text part of its own
+// when the result has none). m is not changed.
+func (m *Message) ErrorMarked() *Message {
+	if m.Role != RoleTool || !m.IsError {
+		return m
+	}
+	if len(m.Content) > 0 && m.Content[0].Type == PartText {
+		if t := strings.TrimSpace(m.Content[0].Text); len(t) >= 5 && strings.EqualFold(t[:5], "error") {
+			return m
+		}
+	}
+	c := *m
+	c.Content = make([]Part, 0, len(m.Content)+1)
+	if len(m.Content) > 0 && m.Content[0].Type == PartText {
+		first := m.Content[0]
+		first.Text = ErrorPrefix + first.Text
+		c.Content = append(append(c.Content, first), m.Content[1:]...)
+	} else {
+		c.Content = append(append(c.Content, Part{Type: PartText, Text: strings.TrimSpace(ErrorPrefix)}), m.Content...)
+	}
+	return &c
 }
 
 // Text returns the concatenated text parts of the message.

@@ -279,9 +279,7 @@ func appendMessage(b []byte, m *llm.Message, i int, replayReasoning bool) ([]byt
 		return nil, llm.Errorf("messages["+itoa(i)+"].role", "unknown role %q", m.Role)
 	}
 	b = appendKey(b, "content")
-	if m.Role == llm.RoleTool && m.IsError && !saysError(m) {
-		m = markError(m)
-	}
+	m = m.ErrorMarked()
 	switch {
 	case len(m.Content) == 0 && m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
 		b = append(b, "null"...)
@@ -382,38 +380,6 @@ func appendStringBody(b []byte, s string) []byte {
 	b = appendString(b, s)
 	n := copy(b[start:], b[start+1:len(b)-1])
 	return b[:start+n]
-}
-
-// ErrorPrefix starts the content of a tool message that reports a failure
-// (Anthropic tool_result is_error: true): OpenAI tool messages have no
-// error flag, and without one the model would read the failure as the
-// tool's answer.
-const ErrorPrefix = "Error: "
-
-// saysError reports whether a failed tool result's text already starts by
-// saying so ("Error: ENOENT", "error: exit status 1"), so that it is not
-// marked twice.
-func saysError(m *llm.Message) bool {
-	if len(m.Content) == 0 || m.Content[0].Type != llm.PartText {
-		return false
-	}
-	t := strings.TrimSpace(m.Content[0].Text)
-	return len(t) >= 5 && strings.EqualFold(t[:5], "error")
-}
-
-// markError returns a copy of a failed tool result whose first text starts
-// with ErrorPrefix (a text part of its own when the result has none).
-func markError(m *llm.Message) *llm.Message {
-	c := *m
-	c.Content = make([]llm.Part, 0, len(m.Content)+1)
-	if len(m.Content) > 0 && m.Content[0].Type == llm.PartText {
-		first := m.Content[0]
-		first.Text = ErrorPrefix + first.Text
-		c.Content = append(append(c.Content, first), m.Content[1:]...)
-	} else {
-		c.Content = append(append(c.Content, llm.Part{Type: llm.PartText, Text: strings.TrimSpace(ErrorPrefix)}), m.Content...)
-	}
-	return &c
 }
 
 // Keys of llm.ChatRequest.Extra shared with the anthropic package (see

@@ -84,3 +84,18 @@ func TestVolumeFlipsAcrossReplicaSteps(t *testing.T) {
 		t.Errorf("the API's last range (110.38–110.45 B) and self-hosting's from 112.24 B are not where computed")
 	}
 }
+
+// The break-even of the same fleet: from 62 replicas on self-hosting is no
+// dearer at every volume (each step's range covers the step and the one
+// before it joins), from (1,000 + 62 × 1,460) / $42,400.90 × 52.001 B =
+// 112.24 B tokens a month, the volume flip's "for good" figure. Each range
+// is one replica wide, under 2% of the volume past 50 replicas, and the
+// report said "the API stays cheaper at any volume" instead.
+func TestBreakEvenPastManyReplicas(t *testing.T) {
+	r := run(t, stepsProfile())
+	be := r.BreakEven
+	want := 91520 / 42400.9 * 52.001e9
+	if !be.Found || math.Abs(be.TokensPerMonth/want-1) > 2e-5 || be.UntilTokensPerMonth != 0 {
+		t.Errorf("break-even %+v, want found from %.5g tokens a month for good", be, want)
+	}
+}

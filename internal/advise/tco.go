@@ -203,6 +203,9 @@ func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float
 	// stays below the peak; beyond that, replicas are added for the average.
 	k0 := max(m.minRep, int(math.Ceil(peak/capacity-1e-9)))
 	prevEnd := -1.0 // end of the previous non-empty interval
+	// The previous interval when it was a sliver left out: an interval
+	// covering its whole replica step that follows it extends it.
+	sliverStart, sliverEnd := -1.0, -1.0
 	for k := k0; k < k0+1e6; k++ {
 		lo, hi := float64(k-1)*perReplica, float64(k)*perReplica
 		if k == k0 {
@@ -210,10 +213,17 @@ func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float
 		}
 		v := BreakEvenTokens(fixed+float64(k)*gpuPerReplica, blended)
 		start := math.Max(v, lo)
-		// (start, hi] counts when it extends the chain before it, or is at
-		// least 2% wide: a sliver where the two costs merely touch before
-		// the next replica is added is no break-even a reader can use.
-		if start <= hi && (start <= prevEnd || start*1.02 <= hi) {
+		// (start, hi] counts when it extends the chain before it, covers
+		// its whole replica step, or is at least 2% wide: a sliver where
+		// the two costs merely touch before the next replica is added is
+		// no break-even a reader can use. With many replicas a whole step
+		// is itself narrower than 2% (1/k of the volume), and still no
+		// touch.
+		accepted := start <= hi && (start <= prevEnd || start*1.02 <= hi || v <= lo)
+		if accepted {
+			if start > prevEnd && v <= lo && sliverEnd > 0 && math.Abs(sliverEnd-lo) <= 1e-9*lo {
+				start = sliverStart // joined to the sliver before it
+			}
 			if !ok {
 				first, ok = start, true
 			}
@@ -225,7 +235,10 @@ func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float
 				// Every later interval starts at its lo: joined for good.
 				return first, forGood, 0, true
 			}
-		} else if !marginalCheaper && ok {
+		} else if start <= hi {
+			sliverStart, sliverEnd = start, hi
+		}
+		if !accepted && !marginalCheaper && ok {
 			// Later intervals only move further out of reach.
 			return first, forGood, last, true
 		}

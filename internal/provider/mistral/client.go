@@ -198,6 +198,10 @@ func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
 	}
 	delete(m, "stream_options")
 	delete(m, "user")
+	// The encoder writes service_tier only as "default" (a client's
+	// "default" or Anthropic's "standard_only"): Mistral has one tier, the
+	// standard one, and refuses fields it does not know.
+	delete(m, "service_tier")
 	if s, ok := m["seed"]; ok {
 		m["random_seed"] = s
 		delete(m, "seed")

@@ -33,7 +33,8 @@ func TestForeignToolCallIDsAreMappedBothWays(t *testing.T) {
 	c, f := newClient(t, nil)
 	seed := int64(7)
 	// History from another provider: OpenAI- and Anthropic-style IDs.
-	req := &llm.ChatRequest{Model: "mistral-large-latest", Seed: &seed, User: "u1", Tools: []llm.Tool{weather}, Messages: []llm.Message{
+	req := &llm.ChatRequest{Model: "mistral-large-latest", Seed: &seed, User: "u1", Tools: []llm.Tool{weather},
+		Extra: map[string]json.RawMessage{"service_tier": json.RawMessage(`"standard_only"`)}, Messages: []llm.Message{
 		llm.TextMessage(llm.RoleUser, "Weather in Paris and London?"),
 		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
 			{ID: "call_Abc123def456ghi789", Name: "get_weather", Arguments: `{"location":"Paris"}`},
@@ -58,6 +59,11 @@ func TestForeignToolCallIDsAreMappedBothWays(t *testing.T) {
 		} `json:"messages"`
 	}
 	_ = json.Unmarshal(f.Log.All()[0].Body, &sent)
+	// Anthropic's standard_only is Mistral's only tier: not sent (Mistral
+	// refuses unknown fields).
+	if strings.Contains(string(f.Log.All()[0].Body), "service_tier") {
+		t.Errorf("service_tier sent to Mistral: %s", f.Log.All()[0].Body)
+	}
 	ids := sent.Messages[1].ToolCalls
 	if sent.RandomSeed == nil || *sent.RandomSeed != 7 || len(ids) != 2 || !valid(ids[0].ID) || !valid(ids[1].ID) || ids[0].ID == ids[1].ID ||
 		sent.Messages[2].ToolCallID != ids[0].ID || sent.Messages[3].ToolCallID != ids[1].ID {

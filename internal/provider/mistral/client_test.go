@@ -35,13 +35,13 @@ func TestForeignToolCallIDsAreMappedBothWays(t *testing.T) {
 	// History from another provider: OpenAI- and Anthropic-style IDs.
 	req := &llm.ChatRequest{Model: "mistral-large-latest", Seed: &seed, User: "u1", Tools: []llm.Tool{weather},
 		Extra: map[string]json.RawMessage{"service_tier": json.RawMessage(`"standard_only"`)}, Messages: []llm.Message{
-		llm.TextMessage(llm.RoleUser, "Weather in Paris and London?"),
-		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
-			{ID: "call_Abc123def456ghi789", Name: "get_weather", Arguments: `{"location":"Paris"}`},
-			{ID: "toolu_01XyZ", Name: "get_weather", Arguments: `{"location":"London"}`}}},
-		{Role: llm.RoleTool, ToolCallID: "call_Abc123def456ghi789", Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}},
-		{Role: llm.RoleTool, ToolCallID: "toolu_01XyZ", Content: []llm.Part{{Type: llm.PartText, Text: "12C"}}},
-	}}
+			llm.TextMessage(llm.RoleUser, "Weather in Paris and London?"),
+			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
+				{ID: "call_Abc123def456ghi789", Name: "get_weather", Arguments: `{"location":"Paris"}`},
+				{ID: "toolu_01XyZ", Name: "get_weather", Arguments: `{"location":"London"}`}}},
+			{Role: llm.RoleTool, ToolCallID: "call_Abc123def456ghi789", Content: []llm.Part{{Type: llm.PartText, Text: "18C"}}},
+			{Role: llm.RoleTool, ToolCallID: "toolu_01XyZ", Content: []llm.Part{{Type: llm.PartText, Text: "12C"}}},
+		}}
 	resp, err := c.Chat(t.Context(), permit(c), req)
 	if err != nil {
 		t.Fatal(err)

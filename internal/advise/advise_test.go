@@ -385,6 +385,9 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly_usd: 1}]}\n", "output_tokens_per_second"},
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly_usd: 1, output_tokens_per_second: 9}]}\n", "staff_cost_usd_month"},
 		{"wrkload: {}\n", "wrkload"},
+		// Before, an empty file was refused as "EOF".
+		{"", "the profile is empty"},
+		{"# only a comment\n", "the profile is empty"},
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\n", "workload.input_tokens_per_month: required (0 for no traffic)"},
 		// Before, a negative input volume was reported under output_tokens_per_month.
 		{"workload: {input_tokens_per_month: -5, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\n", "workload.input_tokens_per_month: must not be negative, not -5"},

@@ -9,6 +9,7 @@ package advise
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -241,6 +242,9 @@ func ParseProfile(b []byte) (*Profile, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the profile is empty: it needs at least workload.input_tokens_per_month, workload.output_tokens_per_month and candidates (see docs/advise.md)")
+		}
 		return nil, err
 	}
 	p.applyDefaults()

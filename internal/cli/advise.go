@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -76,6 +77,15 @@ func adviseCmd(e *env) *cobra.Command {
 			rep, err := advise.Run(cmd.Context(), opts)
 			if err != nil {
 				return err
+			}
+			if rep.InputTokens+rep.OutputTokens == 0 {
+				// Every API costs $0 on no traffic: the cheapest is whichever
+				// is listed first, which is no advice.
+				src := "the profile's workload.input_tokens_per_month and output_tokens_per_month are 0"
+				if measured {
+					src = fmt.Sprintf("the store holds no usage in the last %d days", usageDays)
+				}
+				return fmt.Errorf("advise: no volume to compare at: %s; give the expected monthly tokens", src)
 			}
 			w := e.stdout
 			if out != "" {

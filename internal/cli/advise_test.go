@@ -70,3 +70,51 @@ candidates:
 		}
 	}
 }
+
+// An --eval file that holds no result is refused by name, never read as
+// "no evidence" (the quality floor then goes unchecked and a
+// recommendation is printed on nothing): before, an empty object and an
+// empty model list were accepted and an empty file failed as "EOF".
+func TestAdviseRefusesEvalsWithoutResults(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, body, want string }{
+		{"empty.json", "", "empty.json: eval: read report: the file is empty"},
+		{"object.json", "{}", `object.json: eval: read report: no model results ("models" is missing or empty)`},
+		{"none.json", `{"suite":"x","models":[]}`, "none.json: eval: read report: no model results"},
+		{"other.json", `{"results":[{"name":"gpt-4o","score":0.9}]}`, "other.json: eval: read report: no model results"},
+		{"nameless.json", `{"models":[{"accuracy":0.9,"cases":10}]}`, "models[0]: no model name"},
+		{"nocases.json", `{"models":[{"model":"gpt-4o","accuracy":0.9}]}`, "models[0] (gpt-4o): cases must be positive, got 0"},
+		{"percent.json", `{"models":[{"model":"gpt-4o","accuracy":90,"cases":10}]}`, "models[0] (gpt-4o): accuracy must be between 0 and 1, got 90"},
+		{"errors.json", `{"models":[{"model":"gpt-4o","accuracy":0.5,"cases":10,"errors":11}]}`, "errors must be between 0 and cases (10), got 11"},
+		{"broken.json", `{"models":[`, "broken.json: eval: read report: unexpected EOF"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		os.WriteFile(path, []byte(tc.body), 0o644)
+		out, _, err := opRun(t, "advise", "--profile", "../../examples/profiles/startup.yaml", "--eval", path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+		if strings.Contains(out, "RECOMMENDATION") {
+			t.Errorf("%s: a recommendation was printed:\n%s", tc.name, out)
+		}
+	}
+}
+
+// A profile with no volume gets no recommendation: every API costs $0,
+// so "use gpt-4o, decided by cost" was printed for whichever came first.
+func TestAdviseRefusesZeroVolume(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "zero.yaml")
+	os.WriteFile(p, []byte(`workload: { input_tokens_per_month: 0, output_tokens_per_month: 0 }
+candidates:
+  proprietary:
+    - { model: gpt-4o, input_per_million: 2.50, output_per_million: 10 }
+    - { model: gpt-4o-mini, input_per_million: 0.15, output_per_million: 0.60 }
+`), 0o644)
+	out, _, err := opRun(t, "advise", "--profile", p)
+	if err == nil || !strings.Contains(err.Error(), "advise: no volume to compare at: the profile's workload.input_tokens_per_month and output_tokens_per_month are 0") {
+		t.Errorf("err = %v", err)
+	}
+	if strings.Contains(out, "RECOMMENDATION") {
+		t.Errorf("a recommendation was printed:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -229,22 +230,47 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // ReadJSON reads a report written by WriteJSON (e.g. for fulcrum advise).
+// A report that holds no result is refused, never read as "no evidence":
+// an empty file, JSON of another shape (no models), a model without a
+// name or cases, an accuracy outside 0–1, more errors than cases.
 func ReadJSON(rd io.Reader) (*Report, error) {
 	var r Report
 	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("eval: read report: the file is empty, not a results.json from fulcrum eval")
+		}
 		return nil, fmt.Errorf("eval: read report: %w", err)
+	}
+	if len(r.Models) == 0 {
+		return nil, errors.New(`eval: read report: no model results ("models" is missing or empty): not a results.json from fulcrum eval, or a run that evaluated nothing`)
+	}
+	for i, m := range r.Models {
+		switch {
+		case strings.TrimSpace(m.Model) == "":
+			return nil, fmt.Errorf("eval: read report: models[%d]: no model name", i)
+		case m.Cases <= 0:
+			return nil, fmt.Errorf("eval: read report: models[%d] (%s): cases must be positive, got %d", i, m.Model, m.Cases)
+		case math.IsNaN(m.Accuracy) || m.Accuracy < 0 || m.Accuracy > 1:
+			return nil, fmt.Errorf("eval: read report: models[%d] (%s): accuracy must be between 0 and 1, got %v", i, m.Model, m.Accuracy)
+		case m.Errors < 0 || m.Errors > m.Cases:
+			return nil, fmt.Errorf("eval: read report: models[%d] (%s): errors must be between 0 and cases (%d), got %d", i, m.Model, m.Cases, m.Errors)
+		}
 	}
 	return &r, nil
 }
 
-// ReadJSONFile reads a results.json file.
+// ReadJSONFile reads a results.json file; errors name the file.
 func ReadJSONFile(path string) (*Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	defer f.Close()
-	return ReadJSON(f)
+	r, err := ReadJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 // Report file names WriteFiles creates in its directory.

@@ -346,6 +346,8 @@ func TestParseSuiteErrors(t *testing.T) {
 		{"duplicate id", "models: [a]\nprompt: x\ncases: [{id: a}, {id: a}]\n", "duplicate"},
 		{"unknown field", "models: [a]\npromt: x\n", "promt"},
 		{"missing file", "models: [a]\nprompt: x\ncases_from: nope.jsonl\n", "nope.jsonl"},
+		// Before, an empty file failed as "EOF".
+		{"empty", "", "the suite is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +150,9 @@ func ParseSuite(b []byte, dir string) (*Suite, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the suite is empty: give cases (or cases_from) and models")
+		}
 		return nil, err
 	}
 	if s.CasesFrom != "" {

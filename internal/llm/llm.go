@@ -459,3 +459,25 @@ type EmbedResponse struct {
 	Vectors [][]float32
 	Usage   *Usage
 }
+
+// NameFolded returns m, or for a user or assistant message with a Name
+// (OpenAI's message name, which tells participants of one role apart) a
+// copy whose text starts with "name: ", for upstreams whose messages have
+// no name: dropped, the model would read several speakers as one. An
+// assistant turn without text (one that only calls tools) is left as it
+// is: a text of a name alone is not what the model said. m is not changed.
+func (m *Message) NameFolded() *Message {
+	if m.Name == "" || (m.Role != RoleUser && m.Role != RoleAssistant) || (m.Role == RoleAssistant && m.Text() == "") {
+		return m
+	}
+	c := *m
+	c.Content = make([]Part, 0, len(m.Content)+1)
+	if len(m.Content) > 0 && m.Content[0].Type == PartText {
+		first := m.Content[0]
+		first.Text = m.Name + ": " + first.Text
+		c.Content = append(append(c.Content, first), m.Content[1:]...)
+	} else {
+		c.Content = append(append(c.Content, Part{Type: PartText, Text: m.Name + ":"}), m.Content...)
+	}
+	return &c
+}

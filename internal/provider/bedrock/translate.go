@@ -51,7 +51,7 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 	claude := isClaude(req.Model)
 	used := map[string]bool{}
 	for i := range req.Messages {
-		m := &req.Messages[i]
+		m := req.Messages[i].NameFolded() // Converse messages have no author name
 		switch m.Role {
 		case llm.RoleSystem:
 			if t := m.Text(); t != "" {

@@ -154,7 +154,7 @@ func geminiThinks(model string) bool {
 func toContents(out *generateRequest, msgs []llm.Message, signature func(string) string) error {
 	var names map[string]string // tool call ID -> function name
 	for i := range msgs {
-		m := &msgs[i]
+		m := msgs[i].NameFolded() // Gemini contents have no author name
 		switch m.Role {
 		case llm.RoleSystem:
 			if out.SystemInstruction == nil {

@@ -86,7 +86,9 @@ func toRequest(req *llm.ChatRequest) (*chatRequest, error) {
 func toMessages(out *chatRequest, msgs []llm.Message) error {
 	var names map[string]string // tool call ID -> function name
 	for i := range msgs {
-		m := msgs[i].ErrorMarked() // Ollama's tool messages have no error flag
+		// Ollama's tool messages have no error flag, and its messages no
+		// author name.
+		m := msgs[i].ErrorMarked().NameFolded()
 		om := message{Role: string(m.Role), Content: m.Text()}
 		switch m.Role {
 		case llm.RoleSystem, llm.RoleUser:

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -190,6 +191,10 @@ type bedrockConverse struct {
 	} `json:"additionalModelRequestFields"`
 }
 
+// bedrockToolUseID is the constraint on toolUseId (1 to 64 characters),
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolUseBlock.html.
+var bedrockToolUseID = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
 // check validates a conversation as Bedrock does.
 func (req *bedrockConverse) check() string {
 	if len(req.Messages) == 0 {
@@ -206,11 +211,14 @@ func (req *bedrockConverse) check() string {
 		if len(m.Content) == 0 {
 			return fmt.Sprintf("The content field in the Message object at messages.%d is empty. Add a ContentBlock object to the content field and try again.", i)
 		}
-		for _, bl := range m.Content {
+		for j, bl := range m.Content {
 			if (bl.ToolUse != nil || bl.ToolResult != nil) && req.ToolConfig == nil {
 				return "The toolConfig field must be defined when using toolUse and toolResult content blocks."
 			}
 			if bl.ToolUse != nil {
+				if !bedrockToolUseID.MatchString(bl.ToolUse.ToolUseID) {
+					return fmt.Sprintf("1 validation error detected: Value '%s' at 'messages.%d.member.content.%d.member.toolUse.toolUseId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+", bl.ToolUse.ToolUseID, i+1, j+1)
+				}
 				calls[bl.ToolUse.ToolUseID] = true
 			}
 			if bl.ToolResult != nil && !calls[bl.ToolResult.ToolUseID] {

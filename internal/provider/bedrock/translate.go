@@ -3,6 +3,8 @@ package bedrock
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -77,12 +79,12 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 					return nil, err
 				}
 				used[tc.Name] = true
-				blocks = append(blocks, contentBlock{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: in}})
+				blocks = append(blocks, contentBlock{ToolUse: &toolUse{ToolUseID: toolUseID(tc.ID), Name: tc.Name, Input: in}})
 			}
 			out.add("assistant", blocks)
 		case llm.RoleTool:
 			t := m.Text()
-			tr := &toolResult{ToolUseID: m.ToolCallID, Content: []toolResultContent{{Text: &t}}}
+			tr := &toolResult{ToolUseID: toolUseID(m.ToolCallID), Content: []toolResultContent{{Text: &t}}}
 			if m.IsError {
 				tr.Status = "error"
 			}
@@ -265,4 +267,36 @@ func usage(u *usageWire) *llm.Usage {
 		CacheReadTokens:  u.CacheReadInputTokens,
 		CacheWriteTokens: u.CacheWriteInputTokens,
 	}
+}
+
+// toolUseID returns a toolUseId Converse accepts: 1 to 64 characters of
+// [a-zA-Z0-9_-]
+// (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolUseBlock.html).
+// Ids made elsewhere need not be: Kimi K2 on vLLM names its calls
+// "functions.get_weather:0", and other gateways make ids longer than 64.
+// Such an id keeps its first characters (others become '_') and gains a
+// hash of the whole id, so distinct ids stay distinct and a call and its
+// result, rewritten alike, still match. Bedrock's own ids (tooluse_...)
+// are valid and pass unchanged, so no answer needs mapping back.
+func toolUseID(id string) string {
+	ok := id != "" && len(id) <= 64
+	for i := 0; i < len(id) && ok; i++ {
+		ok = idByte(id[i])
+	}
+	if ok {
+		return id
+	}
+	b := []byte(id[:min(len(id), 48)])
+	for i, c := range b {
+		if !idByte(c) {
+			b[i] = '_'
+		}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return string(b) + "_" + strconv.FormatUint(h.Sum64(), 36)
+}
+
+func idByte(c byte) bool {
+	return c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

@@ -303,7 +303,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if peak == 0 {
 		peak = out / SecondsPerMonth
-		r.Notes = append(r.Notes, "No peak given: GPUs are sized for the average rate.")
+		if len(p.Candidates.Open) > 0 { // no GPUs to size otherwise
+			r.Notes = append(r.Notes, "No peak given: GPUs are sized for the average rate.")
+		}
 	}
 	r.InputTokens, r.OutputTokens, r.PeakOutputTokensPerSecond = in, out, peak
 	r.in, r.out = in, out

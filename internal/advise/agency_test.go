@@ -45,6 +45,10 @@ func TestAgencyRunnerUpIsLiftable(t *testing.T) {
 	if got := strings.Join(r.Recommendation.DecidedBy, ","); got != "compliance,quality" {
 		t.Errorf("decided by %s", got)
 	}
+	// No open candidate: no GPUs to size, no note about sizing them.
+	if notes := strings.Join(r.Notes, "\n"); strings.Contains(notes, "GPUs are sized") {
+		t.Errorf("notes speak of GPUs: %s", notes)
+	}
 	ru := r.RunnerUp
 	if ru == nil || ru.Candidate != "API mistral-small-latest" || ru.LostOn != CritQuality ||
 		!strings.Contains(ru.Flip, "qualifies if mistral-small-latest reaches 75%, and then wins") {

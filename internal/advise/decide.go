@@ -629,6 +629,11 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	} else {
 		sum += " Decided by: " + strings.Join(decided, ", ") + "."
 	}
+	if p.Budget.MonthlyLimitUSD > 0 && choice.OverBudgetMonths > 0 {
+		// Only when every candidate left is over: say it where it is read.
+		sum += fmt.Sprintf(" Over the $%s monthly budget in %d of %d months (up to $%s): every candidate left exceeds it.",
+			money(p.Budget.MonthlyLimitUSD), choice.OverBudgetMonths, p.HorizonMonths, money(math.Ceil(choice.maxMonthUSD)))
+	}
 	if r.RunnerUp != nil {
 		sum += fmt.Sprintf(" Runner-up: %s, %s.", r.RunnerUp.Candidate, r.RunnerUp.Flip)
 	}

@@ -396,6 +396,11 @@ func TestBudgetFindingWhenAllOver(t *testing.T) {
 			t.Errorf("budget finding: %s", c.Finding)
 		}
 	}
+	// The headline says it too: a reader of the recommendation alone was
+	// not told that it breaks the budget.
+	if !strings.Contains(r.Recommendation.Summary, "Over the $300 monthly budget in 24 of 24 months (up to $711): every candidate left exceeds it.") {
+		t.Errorf("summary: %s", r.Recommendation.Summary)
+	}
 }
 
 // JSON gives every candidate its scores and exclusions, empty rather than

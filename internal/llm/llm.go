@@ -257,14 +257,21 @@ func (m *Message) ErrorMarked() *Message {
 			return m
 		}
 	}
+	return m.prefixed(ErrorPrefix)
+}
+
+// prefixed returns a copy of m whose first text starts with prefix, or, when
+// m does not start with text, with a text part of its own (the prefix
+// without its trailing space).
+func (m *Message) prefixed(prefix string) *Message {
 	c := *m
 	c.Content = make([]Part, 0, len(m.Content)+1)
 	if len(m.Content) > 0 && m.Content[0].Type == PartText {
 		first := m.Content[0]
-		first.Text = ErrorPrefix + first.Text
+		first.Text = prefix + first.Text
 		c.Content = append(append(c.Content, first), m.Content[1:]...)
 	} else {
-		c.Content = append(append(c.Content, Part{Type: PartText, Text: strings.TrimSpace(ErrorPrefix)}), m.Content...)
+		c.Content = append(append(c.Content, Part{Type: PartText, Text: strings.TrimSpace(prefix)}), m.Content...)
 	}
 	return &c
 }
@@ -460,24 +467,15 @@ type EmbedResponse struct {
 	Usage   *Usage
 }
 
-// NameFolded returns m, or for a user or assistant message with a Name
+// NameFolded returns m, or for a system, user or assistant message with a Name
 // (OpenAI's message name, which tells participants of one role apart) a
 // copy whose text starts with "name: ", for upstreams whose messages have
 // no name: dropped, the model would read several speakers as one. An
 // assistant turn without text (one that only calls tools) is left as it
 // is: a text of a name alone is not what the model said. m is not changed.
 func (m *Message) NameFolded() *Message {
-	if m.Name == "" || (m.Role != RoleUser && m.Role != RoleAssistant) || (m.Role == RoleAssistant && m.Text() == "") {
+	if m.Name == "" || m.Role == RoleTool || (m.Role == RoleAssistant && m.Text() == "") {
 		return m
 	}
-	c := *m
-	c.Content = make([]Part, 0, len(m.Content)+1)
-	if len(m.Content) > 0 && m.Content[0].Type == PartText {
-		first := m.Content[0]
-		first.Text = m.Name + ": " + first.Text
-		c.Content = append(append(c.Content, first), m.Content[1:]...)
-	} else {
-		c.Content = append(append(c.Content, Part{Type: PartText, Text: m.Name + ":"}), m.Content...)
-	}
-	return &c
+	return m.prefixed(m.Name + ": ")
 }

@@ -67,12 +67,7 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		path := "messages[" + strconv.Itoa(i) + "]"
-		if m.Name != "" && m.Role != llm.RoleTool && (m.Role != llm.RoleAssistant || m.Text() != "") {
-			// (An assistant turn that only calls tools has no text to
-			// carry the name, and a text of a name alone is not what
-			// the model said.)
-			m = foldName(m)
-		}
+		m = m.NameFolded() // Anthropic messages have no name
 		switch m.Role {
 		case llm.RoleSystem:
 			for _, p := range m.Content {
@@ -164,23 +159,6 @@ func EncodeMessagesRequest(req *llm.ChatRequest) ([]byte, error) {
 	}
 	encodeServiceTier(req, &w)
 	return json.Marshal(&w)
-}
-
-// foldName returns m with its author's name (OpenAI's message name, which
-// tells participants of one role apart) written at the head of its text as
-// "name: ", since Anthropic messages have no name: dropped, the model would
-// read several speakers as one.
-func foldName(m *llm.Message) *llm.Message {
-	c := *m
-	c.Content = make([]llm.Part, 0, len(m.Content)+1)
-	if len(m.Content) > 0 && m.Content[0].Type == llm.PartText {
-		first := m.Content[0]
-		first.Text = m.Name + ": " + first.Text
-		c.Content = append(append(c.Content, first), m.Content[1:]...)
-	} else {
-		c.Content = append(append(c.Content, llm.Part{Type: llm.PartText, Text: m.Name + ":"}), m.Content...)
-	}
-	return &c
 }
 
 // encodeOutputFormat sends a JSON schema response format from another API

@@ -377,7 +377,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h["Content-Type"] = hdrJSON
 	if raw != nil {
 		w.Write(raw)
-		if c.in.responses != nil {
+		if c.keepsResponse() { // (store: false, as Codex sends, decodes nothing)
 			id, model := upstreamResponseID(raw)
 			c.keepUpstreamResponse(r.Context(), id, model)
 		}

@@ -22,6 +22,11 @@ const filesPrefix = "https://generativelanguage.googleapis.com/"
 // toRequest translates a canonical chat request into a Gemini
 // GenerateContentRequest. It is a pure function: signature, when not nil,
 // returns a thought signature recorded for a tool call ID ("" if none).
+//
+// A final assistant message (an Anthropic client's prefill) is sent as a
+// final model turn, which Gemini continues; models that refuse one answer
+// with their own 400 ("Requests ending with a model turn are not
+// supported"), which reaches the client as a 400.
 func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generateRequest, error) {
 	for _, name := range req.Unsupported {
 		if !req.ReasoningParam(name) {
@@ -47,11 +52,22 @@ func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generat
 		}
 		out.Tools = []tool{{FunctionDeclarations: decls}}
 	}
-	if tc := req.ToolChoice; tc != nil && len(req.Tools) > 0 {
+	strict := strictTools(req.Tools)
+	if tc := req.ToolChoice; (tc != nil || strict) && len(req.Tools) > 0 {
+		if tc == nil {
+			tc = &llm.ToolChoice{Mode: llm.ToolChoiceAuto}
+		}
 		cfg := functionCallingConfig{}
 		switch tc.Mode {
 		case llm.ToolChoiceAuto, "":
 			cfg.Mode = "AUTO"
+			if strict {
+				// A strict tool's arguments must match its schema:
+				// VALIDATED is AUTO with function calls made by
+				// constrained decoding. (ANY constrains its calls
+				// already.)
+				cfg.Mode = "VALIDATED"
+			}
 		case llm.ToolChoiceNone:
 			cfg.Mode = "NONE"
 		case llm.ToolChoiceRequired:
@@ -96,6 +112,21 @@ func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generat
 		out.GenerationConfig = &gc
 	}
 	return out, nil
+}
+
+// strictTools reports whether any tool asks for strict: true (OpenAI's
+// function.strict, Anthropic's strict tool use). Gemini's
+// functionCallingConfig applies to every function at once, so one strict
+// tool validates the calls of all of them, a stronger guarantee than the
+// others asked for and never a weaker one
+// (https://ai.google.dev/api/caching#FunctionCallingConfig).
+func strictTools(tools []llm.Tool) bool {
+	for _, t := range tools {
+		if t.Strict != nil && *t.Strict {
+			return true
+		}
+	}
+	return false
 }
 
 // maxThinkingBudget is the largest budget every thinking Gemini model

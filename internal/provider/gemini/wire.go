@@ -80,7 +80,8 @@ type toolConfig struct {
 }
 
 type functionCallingConfig struct {
-	// Mode is AUTO, ANY or NONE.
+	// Mode is AUTO, ANY, NONE or VALIDATED (AUTO whose function calls
+	// are constrained to their schemas; sent for strict tools).
 	Mode                 string   `json:"mode"`
 	AllowedFunctionNames []string `json:"allowedFunctionNames,omitempty"`
 }

@@ -1,0 +1,109 @@
+package gemini
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/fake"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/google/go-cmp/cmp"
+)
+
+// A strict tool (OpenAI function.strict, Anthropic strict tool use) asks
+// for calls whose arguments match the schema: Gemini's VALIDATED mode
+// (AUTO with constrained function calls), or ANY, which constrains its
+// calls already. It was dropped, so the calls went unvalidated.
+func TestStrictTools(t *testing.T) {
+	yes, no := true, false
+	strictTool := weatherTool
+	strictTool.Strict = &yes
+	laxTool := weatherTool
+	laxTool.Strict = &no
+	for _, tc := range []struct {
+		name   string
+		tools  []llm.Tool
+		choice *llm.ToolChoice
+		want   *toolConfig // nil: no toolConfig sent
+	}{
+		{"strict", []llm.Tool{strictTool}, nil, &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "VALIDATED"}}},
+		{"strict auto", []llm.Tool{strictTool}, &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "VALIDATED"}}},
+		{"one strict of two", []llm.Tool{laxTool, {Name: "b", Strict: &yes}}, nil, &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "VALIDATED"}}},
+		{"strict required", []llm.Tool{strictTool}, &llm.ToolChoice{Mode: llm.ToolChoiceRequired}, &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY"}}},
+		{"strict named", []llm.Tool{strictTool}, &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: "get_weather"},
+			&toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{"get_weather"}}}},
+		{"strict none", []llm.Tool{strictTool}, &llm.ToolChoice{Mode: llm.ToolChoiceNone}, &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "NONE"}}},
+		{"strict false", []llm.Tool{laxTool}, nil, nil},
+		{"not strict, auto", []llm.Tool{weatherTool}, &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "AUTO"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fake.NewGemini()
+			defer f.Close()
+			c := newTestClient(t, f)
+			req := userReq("weather?")
+			req.Tools, req.ToolChoice = tc.tools, tc.choice
+			if _, err := c.Chat(t.Context(), permit(c), req); err != nil {
+				t.Fatal(err)
+			}
+			var sent generateRequest
+			if err := json.Unmarshal(f.Log.All()[0].Body, &sent); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, sent.ToolConfig); diff != "" {
+				t.Errorf("toolConfig (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// An Anthropic client's prefill (a final assistant text the answer must
+// continue) is forwarded as a final model turn, which Gemini continues:
+// the answer is the continuation alone, as Anthropic's is. Models that
+// refuse a final model turn answer with their own 400, which reaches the
+// client as a 400.
+func TestPrefill(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var req generateRequest
+		_ = json.Unmarshal(b, &req)
+		w.Header().Set("Content-Type", "application/json")
+		last := req.Contents[len(req.Contents)-1]
+		if last.Role != "model" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		if r.URL.Path == "/models/gemini-3-pro-preview:generateContent" {
+			// https://ai.google.dev/api/generate-content: newer models
+			// refuse a request ending with a model turn.
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"code":400,"message":"Requests ending with a model turn are not supported.","status":"INVALID_ARGUMENT"}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"candidates":[{"content":{"parts":[{"text":" 7, because 3 + 4 = 7."}],"role":"model"},"finishReason":"STOP","index":0}],
+"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":9,"totalTokenCount":21},"modelVersion":"gemini-2.5-flash","responseId":"r-1"}`)
+	}))
+	defer srv.Close()
+	c, err := New(config.Provider{Name: "g", Type: "gemini", BaseURL: srv.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.http.Client.CloseIdleConnections)
+	req := &llm.ChatRequest{Model: "gemini-2.5-flash",
+		Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "3 + 4?"), llm.TextMessage(llm.RoleAssistant, "The answer is")},
+		Extra:    map[string]json.RawMessage{"prefill": json.RawMessage(`"messages[1]"`)}}
+	resp, err := c.Chat(t.Context(), permit(c), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Text(); got != " 7, because 3 + 4 = 7." {
+		t.Errorf("answer = %q", got)
+	}
+	req.Model = "gemini-3-pro-preview"
+	_, err = c.Chat(t.Context(), permit(c), req)
+	if e := llm.AsError(err); e.Status != http.StatusBadRequest {
+		t.Errorf("a model that refuses prefill: %v, want a 400", err)
+	}
+}

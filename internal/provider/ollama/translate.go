@@ -15,7 +15,10 @@ import (
 //
 // Ollama cannot be told to call a tool (there is no tool_choice), so
 // "required" and a named tool are refused; "none" is honoured by not
-// sending the tools. n > 1 has no equivalent either.
+// sending the tools. n > 1 has no equivalent either, nor has a strict
+// tool (refused). A final assistant message (an Anthropic client's
+// prefill) is sent as it is: Ollama renders it unterminated and the model
+// continues it (https://github.com/ollama/ollama/issues/6778).
 func toRequest(req *llm.ChatRequest) (*chatRequest, error) {
 	for _, name := range req.Unsupported {
 		if !req.ReasoningParam(name) {
@@ -42,6 +45,14 @@ func toRequest(req *llm.ChatRequest) (*chatRequest, error) {
 	if sendTools && len(req.Tools) > 0 {
 		out.Tools = make([]tool, len(req.Tools))
 		for i, t := range req.Tools {
+			if t.Strict != nil && *t.Strict {
+				// Ollama does not constrain tool-call arguments to the
+				// schema (only format constrains the text), so a strict
+				// tool's guarantee cannot be given.
+				e := llm.Unsupported(providerType, fmt.Sprintf("tools[%d].strict", i))
+				e.Message = fmt.Sprintf("tool %q asks for strict: true (arguments that always match its schema), which provider %q cannot honour: Ollama does not constrain tool calls; send strict: false or leave it out", t.Name, providerType)
+				return nil, e
+			}
 			out.Tools[i] = tool{Type: "function", Function: toolFunction{Name: t.Name, Description: t.Description}}
 			if len(t.Parameters) > 0 && string(t.Parameters) != "null" {
 				out.Tools[i].Function.Parameters = t.Parameters

@@ -123,6 +123,7 @@ func TestStreamGolden(t *testing.T) {
 func TestToRequestErrors(t *testing.T) {
 	hi := []llm.Message{llm.TextMessage(llm.RoleUser, "hi")}
 	tools := []llm.Tool{{Name: "f"}}
+	yes := true
 	tests := []struct {
 		name      string
 		req       llm.ChatRequest
@@ -132,6 +133,7 @@ func TestToRequestErrors(t *testing.T) {
 		{"unsupported", llm.ChatRequest{Messages: hi, Unsupported: []string{"logprobs"}}, "logprobs", "unsupported_parameter"},
 		{"n", llm.ChatRequest{Messages: hi, N: 2}, "n", "unsupported_parameter"},
 		{"required", llm.ChatRequest{Messages: hi, Tools: tools, ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceRequired}}, "tool_choice", "unsupported_parameter"},
+		{"strict tool", llm.ChatRequest{Messages: hi, Tools: []llm.Tool{{Name: "f"}, {Name: "g", Strict: &yes}}}, "tools[1].strict", "unsupported_parameter"},
 		{"named tool", llm.ChatRequest{Messages: hi, Tools: tools, ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: "f"}}, "tool_choice", "unsupported_parameter"},
 		{"image url", llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: []llm.Part{{Type: llm.PartImage, Image: &llm.Image{URL: "https://x/y.png"}}}}}}, "messages[0].content", ""},
 		{"bad arguments", llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "a", Name: "f", Arguments: "nope"}}}}}, "messages[0].tool_calls[0].function.arguments", ""},

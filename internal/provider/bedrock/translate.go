@@ -11,7 +11,10 @@ import (
 )
 
 // toConverse translates a canonical request into a Converse body. What
-// Converse cannot carry fails with a 400 naming the parameter.
+// Converse cannot carry fails with a 400 naming the parameter. A final
+// assistant message (an Anthropic client's prefill) is sent as the last
+// turn, which Converse has the model continue; a model that cannot
+// answers with its own ValidationException (a 400).
 func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 	for _, name := range req.Unsupported {
 		// The field that asked for reasoning is translated by thinking.
@@ -28,10 +31,11 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 		return nil, llm.Unsupported(providerType, "presence_penalty")
 	case req.FrequencyPenalty != nil:
 		return nil, llm.Unsupported(providerType, "frequency_penalty")
-	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text":
-		return nil, llm.Unsupported(providerType, "response_format")
 	}
 	out := &converseRequest{}
+	if err := responseFormat(out, req.ResponseFormat); err != nil {
+		return nil, err
+	}
 	if req.MaxTokens != nil || req.Temperature != nil || req.TopP != nil || len(req.Stop) > 0 {
 		out.InferenceConfig = &inferenceConfig{MaxTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP, StopSequences: req.Stop}
 	}
@@ -171,6 +175,12 @@ func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]boo
 	declared := map[string]bool{}
 	for _, t := range req.Tools {
 		s := toolSpec{Name: t.Name, Description: t.Description}
+		if t.Strict != nil && *t.Strict {
+			// Structured outputs for tools: the arguments are
+			// constrained to the schema. false is the default and is
+			// not sent, so models without the feature are not asked.
+			s.Strict = t.Strict
+		}
 		s.InputSchema.JSON = t.Parameters
 		if len(s.InputSchema.JSON) == 0 || string(s.InputSchema.JSON) == "null" {
 			s.InputSchema.JSON = json.RawMessage(`{"type":"object","properties":{}}`)
@@ -202,6 +212,35 @@ func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]boo
 		}
 	}
 	out.ToolConfig = cfg
+	return nil
+}
+
+// responseFormat maps response_format. A JSON schema is Converse's
+// structured output, outputConfig.textFormat, which constrains the answer
+// to the schema (so strict: false, best effort, gets the stronger
+// guarantee); the schema travels as a JSON string
+// (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputFormat.html).
+// A model without structured output answers with its own
+// ValidationException. JSON mode without a schema (json_object) has no
+// Converse equivalent and is refused.
+func responseFormat(out *converseRequest, rf *llm.ResponseFormat) error {
+	if rf == nil {
+		return nil
+	}
+	switch rf.Type {
+	case "", "text":
+		return nil
+	case "json_schema":
+	default:
+		return llm.Unsupported(providerType, "response_format")
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(rf.Schema, &obj) != nil {
+		return llm.Errorf("response_format.json_schema.schema", "response_format.json_schema.schema: must be a JSON object")
+	}
+	f := &outputFormat{Type: "json_schema"}
+	f.Structure.JSONSchema = jsonSchemaDefinition{Schema: string(rf.Schema), Name: rf.Name}
+	out.OutputConfig = &outputConfig{TextFormat: f}
 	return nil
 }
 

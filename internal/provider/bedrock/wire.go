@@ -13,6 +13,29 @@ type converseRequest struct {
 	InferenceConfig              *inferenceConfig `json:"inferenceConfig,omitempty"`
 	ToolConfig                   *toolConfig      `json:"toolConfig,omitempty"`
 	AdditionalModelRequestFields json.RawMessage  `json:"additionalModelRequestFields,omitempty"`
+	OutputConfig                 *outputConfig    `json:"outputConfig,omitempty"`
+}
+
+// outputConfig is structured output for the answer's text
+// (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html).
+type outputConfig struct {
+	TextFormat *outputFormat `json:"textFormat"`
+}
+
+// outputFormat's type is "json_schema", the only one; structure is a
+// union of which jsonSchema is the only member.
+type outputFormat struct {
+	Type      string `json:"type"`
+	Structure struct {
+		JSONSchema jsonSchemaDefinition `json:"jsonSchema"`
+	} `json:"structure"`
+}
+
+// jsonSchemaDefinition carries the schema as a JSON string, not an object.
+type jsonSchemaDefinition struct {
+	Schema      string `json:"schema"`
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 type message struct {
@@ -89,6 +112,9 @@ type toolSpecWrap struct {
 type toolSpec struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
+	// Strict constrains the tool's input to its schema (structured
+	// outputs); sent only as true.
+	Strict      *bool `json:"strict,omitempty"`
 	InputSchema struct {
 		JSON json.RawMessage `json:"json"`
 	} `json:"inputSchema"`

@@ -23,8 +23,24 @@ import (
 const AnthropicVersion = "vertex-2023-10-16"
 
 // claudeBody encodes a Messages request for Vertex: the model goes in the
-// URL, not the body, and anthropic_version is a body field.
+// URL, not the body, and anthropic_version is a body field. Three fields
+// of Anthropic's own API are not Vertex's (docs/providers/vertex.md):
+//
+//   - inference_geo, a data-residency restriction: on Vertex the location
+//     decides where Claude runs
+//     (https://platform.claude.com/docs/en/build-with-claude/data-residency),
+//     so it is honoured when the location is in that geography and
+//     refused otherwise, never dropped;
+//   - top-level cache_control (automatic caching) marks the last cacheable
+//     block, which is what it means, with a block-level cache_control,
+//     which Vertex takes;
+//   - service_tier: the encoder sends only "standard_only" (do not use
+//     Anthropic's Priority Tier, which is Anthropic's own API's); Vertex
+//     defines no service_tier.
 func (c *Client) claudeBody(req *llm.ChatRequest) ([]byte, error) {
+	if err := c.checkGeo(req.Extra["inference_geo"]); err != nil {
+		return nil, err
+	}
 	b, err := wire.EncodeMessagesRequest(req)
 	if err != nil {
 		var e *llm.Error
@@ -38,8 +54,78 @@ func (c *Client) claudeBody(req *llm.ChatRequest) ([]byte, error) {
 		return nil, fmt.Errorf("vertex: re-encode: %w", err)
 	}
 	delete(m, "model")
+	delete(m, "inference_geo")
+	delete(m, "service_tier")
+	if cc, ok := m["cache_control"]; ok {
+		delete(m, "cache_control")
+		if m["messages"], err = markLastBlock(m["messages"], cc); err != nil {
+			return nil, fmt.Errorf("vertex: re-encode: %w", err)
+		}
+	}
 	m["anthropic_version"] = json.RawMessage(`"` + AnthropicVersion + `"`)
 	return json.Marshal(m)
+}
+
+// checkGeo refuses an inference_geo the location does not honour.
+// "global" restricts nothing; "us" is honoured by a US location
+// (us-east5, ..., or the "us" multi-region). Anything else is refused
+// with a 400 naming inference_geo.
+func (c *Client) checkGeo(raw json.RawMessage) error {
+	if raw == nil {
+		return nil
+	}
+	var geo string
+	_ = json.Unmarshal(raw, &geo)
+	loc := strings.ToLower(c.location)
+	if geo == "global" || geo == "us" && (loc == "us" || strings.HasPrefix(loc, "us-")) {
+		return nil
+	}
+	return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "unsupported_parameter", Param: "inference_geo", Provider: c.info.Name,
+		Message: fmt.Sprintf("inference_geo %s cannot be honoured by provider %q: on Vertex AI Claude runs in the provider's location (%q), which is not in that geography", raw, c.info.Name, c.location)}
+}
+
+// cacheable are the block types that take a cache_control marker
+// (thinking blocks and empty text do not).
+var cacheable = map[string]bool{"text": true, "image": true, "document": true, "tool_use": true, "tool_result": true, "search_result": true}
+
+// markLastBlock puts cc on the last cacheable block of the last message
+// (a string content becomes one text block), as Anthropic's automatic
+// caching does; a block that has a marker already keeps it. A last
+// message with no cacheable block is left as it is: there is nothing to
+// cache there, which is also what automatic caching would do.
+func markLastBlock(msgsRaw, cc json.RawMessage) (json.RawMessage, error) {
+	var msgs []map[string]json.RawMessage
+	if err := json.Unmarshal(msgsRaw, &msgs); err != nil || len(msgs) == 0 {
+		return msgsRaw, err
+	}
+	last := msgs[len(msgs)-1]
+	var blocks []map[string]json.RawMessage
+	var text string
+	if json.Unmarshal(last["content"], &text) == nil {
+		if text == "" {
+			return msgsRaw, nil
+		}
+		blocks = []map[string]json.RawMessage{{"type": json.RawMessage(`"text"`), "text": last["content"]}}
+	} else if err := json.Unmarshal(last["content"], &blocks); err != nil {
+		return nil, err
+	}
+	for i := len(blocks) - 1; i >= 0; i-- {
+		var typ string
+		_ = json.Unmarshal(blocks[i]["type"], &typ)
+		if !cacheable[typ] || typ == "text" && string(blocks[i]["text"]) == `""` {
+			continue
+		}
+		if _, has := blocks[i]["cache_control"]; !has {
+			blocks[i]["cache_control"] = cc
+		}
+		content, err := json.Marshal(blocks)
+		if err != nil {
+			return nil, err
+		}
+		last["content"] = content
+		return json.Marshal(msgs)
+	}
+	return msgsRaw, nil
 }
 
 func (c *Client) claudeChat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {

@@ -40,13 +40,16 @@ type GeminiFactory func(cfg config.Provider, endpoint func(model, method string)
 type Client struct {
 	// info is shared with the Gemini half (see New), so that the one
 	// permit minted for this upstream passes both.
-	info    *provider.Info
-	root    string // {base}/projects/{p}/locations/{l}/publishers
-	gemini  provider.Provider
-	tokens  *tokens
-	headers map[string]string
-	http    *provider.HTTP
-	now     func() time.Time
+	info *provider.Info
+	root string // {base}/projects/{p}/locations/{l}/publishers
+	// location is the Vertex location Claude runs in ("europe-west4",
+	// "us-east5", "global"), which decides an inference_geo.
+	location string
+	gemini   provider.Provider
+	tokens   *tokens
+	headers  map[string]string
+	http     *provider.HTTP
+	now      func() time.Time
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -72,9 +75,10 @@ func New(cfg config.Provider, newGemini GeminiFactory) (*Client, error) {
 	c := &Client{
 		info: &provider.Info{Name: cfg.Name, Type: providerType, Hosting: hosting, Region: cfg.Region, Retention: cfg.Retention,
 			Caps: provider.Capabilities{Embeddings: true, MultipleChoices: true}},
-		root:    base + "/projects/" + url.PathEscape(v.Project) + "/locations/" + url.PathEscape(v.Location) + "/publishers",
-		headers: cfg.Headers,
-		now:     time.Now,
+		root:     base + "/projects/" + url.PathEscape(v.Project) + "/locations/" + url.PathEscape(v.Location) + "/publishers",
+		location: v.Location,
+		headers:  cfg.Headers,
+		now:      time.Now,
 	}
 	if c.http == nil {
 		c.http = provider.NewHTTPFor(cfg.Timeouts)

@@ -132,14 +132,40 @@ var requestOptions = api.RequestOptions{MaxCompletionTokens: true, Reasoning: ap
 
 // check refuses what the translated path cannot carry: fields the ingress
 // decoder only named, except the one that asked for reasoning, which
-// reasoning translates.
+// reasoning translates; and top_k, which Azure OpenAI's chat completions
+// do not define (Azure would answer "Unrecognized request argument
+// supplied").
 func (c *Client) check(req *llm.ChatRequest) error {
 	for _, name := range req.Unsupported {
 		if !req.ReasoningParam(name) {
 			return llm.Unsupported(c.info.Name, name)
 		}
 	}
+	if req.TopK != nil {
+		return llm.Unsupported(c.info.Name, "top_k")
+	}
 	return nil
+}
+
+// withoutOpenAIOnly drops from r (a copy of the client's request) the
+// two fields the OpenAI encoder would send that Azure's chat completions
+// (api-version 2024-10-21) do not define and refuse as unrecognized
+// arguments. Leaving either out changes no answer: service_tier is
+// written only as "default" (standard processing, which is what an Azure
+// deployment gives; its tier is the deployment's type), and
+// prompt_cache_key is a routing hint for OpenAI's prompt cache (Azure
+// caches prompts without one). r's Extra is replaced, never written to.
+func withoutOpenAIOnly(r *llm.ChatRequest) {
+	if r.Extra[api.ExtraServiceTier] == nil && r.Extra[api.ExtraPromptCacheKey] == nil {
+		return
+	}
+	extra := make(map[string]json.RawMessage, len(r.Extra))
+	for k, v := range r.Extra {
+		if k != api.ExtraServiceTier && k != api.ExtraPromptCacheKey {
+			extra[k] = v
+		}
+	}
+	r.Extra = extra
 }
 
 // reasoning decides what of the request's reasoning the deployment gets
@@ -198,6 +224,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	r := *req
 	r.Stream, r.IncludeUsage = false, false
 	c.reasoning(&r)
+	withoutOpenAIOnly(&r)
 	body, err := api.EncodeChatRequestWith(&r, requestOptions)
 	if err != nil {
 		return nil, err
@@ -235,6 +262,7 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	r := *req
 	r.Stream = true
 	c.reasoning(&r)
+	withoutOpenAIOnly(&r)
 	body, err := api.EncodeChatRequestWith(&r, requestOptions)
 	if err != nil {
 		return nil, err

@@ -181,6 +181,11 @@ func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
 			return nil, llm.Unsupported(c.info.Name, name)
 		}
 	}
+	if req.TopK != nil {
+		// Mistral has no top_k and answers it with a 422
+		// extra_forbidden; refused here by name.
+		return nil, llm.Unsupported(c.info.Name, "top_k")
+	}
 	effort, err := reasoningEffort(c.info.Name, req)
 	if err != nil {
 		return nil, err
@@ -202,6 +207,10 @@ func (c *Client) encode(req *llm.ChatRequest, stream bool) ([]byte, error) {
 	// "default" or Anthropic's "standard_only"): Mistral has one tier, the
 	// standard one, and refuses fields it does not know.
 	delete(m, "service_tier")
+	// prompt_cache_key (an OpenAI client's) routes to OpenAI's prompt
+	// cache; Mistral has no such field and would refuse the request, and
+	// leaving the hint out changes no answer.
+	delete(m, "prompt_cache_key")
 	if s, ok := m["seed"]; ok {
 		m["random_seed"] = s
 		delete(m, "seed")

@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -105,5 +106,44 @@ func TestPrefill(t *testing.T) {
 	_, err = c.Chat(t.Context(), permit(c), req)
 	if e := llm.AsError(err); e.Status != http.StatusBadRequest {
 		t.Errorf("a model that refuses prefill: %v, want a 400", err)
+	}
+}
+
+// On Vertex AI (the client built WithEndpoint), whose v1 API has no
+// VALIDATED mode, a strict tool the model may choose not to call is
+// refused by name before anything is sent; a required call (mode ANY)
+// is honoured as on the Gemini API.
+func TestStrictToolsOnVertex(t *testing.T) {
+	f := fake.NewGemini()
+	defer f.Close()
+	c, err := New(config.Provider{Name: "vertex-eu", Type: "vertex"},
+		WithEndpoint(func(model, method string) string { return f.URL + "/models/" + model + method }),
+		WithAuth(func(_ context.Context, h http.Header) error { h.Set("x-goog-api-key", fake.APIKey); return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.http.Client.CloseIdleConnections)
+	yes := true
+	strictTool := weatherTool
+	strictTool.Strict = &yes
+	req := userReq("weather?")
+	req.Tools = []llm.Tool{weatherTool, strictTool}
+	_, err = c.Chat(t.Context(), permit(c), req)
+	if e := llm.AsError(err); e.Status != http.StatusBadRequest || e.Param != "tools[1].strict" || e.Provider != "vertex-eu" {
+		t.Fatalf("strict, auto: %v, want a 400 naming tools[1].strict", err)
+	}
+	if n := len(f.Log.All()); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+	req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceRequired}
+	if _, err := c.Chat(t.Context(), permit(c), req); err != nil {
+		t.Fatal(err)
+	}
+	var sent generateRequest
+	if err := json.Unmarshal(f.Log.All()[0].Body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent.ToolConfig == nil || sent.ToolConfig.FunctionCallingConfig.Mode != "ANY" {
+		t.Errorf("toolConfig = %+v", sent.ToolConfig)
 	}
 }

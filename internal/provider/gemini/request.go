@@ -119,7 +119,9 @@ func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generat
 // functionCallingConfig applies to every function at once, so one strict
 // tool validates the calls of all of them, a stronger guarantee than the
 // others asked for and never a weaker one
-// (https://ai.google.dev/api/caching#FunctionCallingConfig).
+// (https://ai.google.dev/gemini-api/docs/function-calling#function_calling_modes:
+// ANY "guarantees function schema adherence", VALIDATED "ensures function
+// schema adherence").
 func strictTools(tools []llm.Tool) bool {
 	for _, t := range tools {
 		if t.Strict != nil && *t.Strict {

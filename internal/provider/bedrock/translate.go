@@ -55,6 +55,7 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 		out.AdditionalModelRequestFields, _ = json.Marshal(fields)
 	}
 	claude := isClaude(req.Model)
+	point := cachePoints(req.Model)
 	used := map[string]bool{}
 	for i := range req.Messages {
 		m := req.Messages[i].NameFolded() // Converse messages have no author name
@@ -62,9 +63,12 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 		case llm.RoleSystem:
 			if t := m.Text(); t != "" {
 				out.System = append(out.System, systemBlock{Text: t})
+				if cp := point(partsMarker(m.Content)); cp != nil {
+					out.System = append(out.System, systemBlock{CachePoint: cp})
+				}
 			}
 		case llm.RoleUser:
-			blocks, err := userBlocks(m, i)
+			blocks, err := userBlocks(m, i, point)
 			if err != nil {
 				return nil, err
 			}
@@ -76,6 +80,9 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 			}
 			if t := m.Text(); t != "" {
 				blocks = append(blocks, contentBlock{Text: &t})
+				if cp := point(partsMarker(m.Content)); cp != nil {
+					blocks = append(blocks, contentBlock{CachePoint: cp})
+				}
 			}
 			for j, tc := range m.ToolCalls {
 				in, err := arguments(tc.Arguments, fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j))
@@ -93,7 +100,11 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 				tr.Status = "error"
 			}
 			used["\x00"] = true
-			out.add("user", []contentBlock{{ToolResult: tr}})
+			blocks := []contentBlock{{ToolResult: tr}}
+			if cp := point(m.CacheControl); cp != nil {
+				blocks = append(blocks, contentBlock{CachePoint: cp})
+			}
+			out.add("user", blocks)
 		default:
 			return nil, llm.Errorf(fmt.Sprintf("messages[%d].role", i), "unknown role %q", m.Role)
 		}
@@ -101,7 +112,8 @@ func toConverse(req *llm.ChatRequest) (*converseRequest, error) {
 	if len(out.Messages) == 0 {
 		return nil, llm.Errorf("messages", "at least one user or assistant message is required")
 	}
-	return out, toolsConfig(out, req, used)
+	out.automaticCache(point(req.Extra["cache_control"]))
+	return out, toolsConfig(out, req, used, point)
 }
 
 // add appends blocks as a message, merging them into the previous message
@@ -118,7 +130,7 @@ func (r *converseRequest) add(role string, blocks []contentBlock) {
 	r.Messages = append(r.Messages, message{Role: role, Content: blocks})
 }
 
-func userBlocks(m *llm.Message, i int) ([]contentBlock, error) {
+func userBlocks(m *llm.Message, i int, point func(json.RawMessage) *cachePoint) ([]contentBlock, error) {
 	var out []contentBlock
 	for j, p := range m.Content {
 		switch p.Type {
@@ -128,6 +140,9 @@ func userBlocks(m *llm.Message, i int) ([]contentBlock, error) {
 			}
 			t := p.Text
 			out = append(out, contentBlock{Text: &t})
+			if cp := point(p.CacheControl); cp != nil {
+				out = append(out, contentBlock{CachePoint: cp})
+			}
 		case llm.PartImage:
 			if p.Image == nil || p.Image.Data == "" {
 				return nil, llm.Errorf(fmt.Sprintf("messages[%d].content[%d].image_url", i, j), "bedrock takes images as base64 data URLs, not links")
@@ -142,6 +157,9 @@ func userBlocks(m *llm.Message, i int) ([]contentBlock, error) {
 			img := &imageBlock{Format: f}
 			img.Source.Bytes = p.Image.Data
 			out = append(out, contentBlock{Image: img})
+			if cp := point(p.CacheControl); cp != nil {
+				out = append(out, contentBlock{CachePoint: cp})
+			}
 		}
 	}
 	return out, nil
@@ -162,7 +180,7 @@ func arguments(s, param string) (json.RawMessage, error) {
 // toolsConfig sets toolConfig. Bedrock refuses toolUse or toolResult
 // blocks without a toolConfig, so tools named only in the history are
 // declared with an open schema.
-func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]bool) error {
+func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]bool, point func(json.RawMessage) *cachePoint) error {
 	inHistory := len(used) > 0
 	tc := req.ToolChoice
 	if tc != nil && tc.Mode == llm.ToolChoiceNone {
@@ -186,7 +204,10 @@ func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]boo
 			s.InputSchema.JSON = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
 		declared[t.Name] = true
-		cfg.Tools = append(cfg.Tools, toolSpecWrap{ToolSpec: s})
+		cfg.Tools = append(cfg.Tools, toolSpecWrap{ToolSpec: &s})
+		if cp := point(t.CacheControl); cp != nil {
+			cfg.Tools = append(cfg.Tools, toolSpecWrap{CachePoint: cp})
+		}
 	}
 	for name := range used {
 		if name == "\x00" || declared[name] {
@@ -194,7 +215,7 @@ func toolsConfig(out *converseRequest, req *llm.ChatRequest, used map[string]boo
 		}
 		s := toolSpec{Name: name}
 		s.InputSchema.JSON = json.RawMessage(`{"type":"object"}`)
-		cfg.Tools = append(cfg.Tools, toolSpecWrap{ToolSpec: s})
+		cfg.Tools = append(cfg.Tools, toolSpecWrap{ToolSpec: &s})
 	}
 	if len(cfg.Tools) == 0 {
 		return nil

@@ -43,8 +43,18 @@ type message struct {
 	Content []contentBlock `json:"content"`
 }
 
+// systemBlock is a SystemContentBlock union: text, or a cache point.
 type systemBlock struct {
-	Text string `json:"text"`
+	Text       string      `json:"text,omitempty"`
+	CachePoint *cachePoint `json:"cachePoint,omitempty"`
+}
+
+// cachePoint is a CachePointBlock: the content before it is cached
+// (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CachePointBlock.html).
+type cachePoint struct {
+	Type string `json:"type"` // "default"
+	// TTL is "5m" or "1h"; absent, Bedrock's default (5 minutes).
+	TTL string `json:"ttl,omitempty"`
 }
 
 // contentBlock is a union: exactly one member is set.
@@ -55,6 +65,7 @@ type contentBlock struct {
 	ToolResult *toolResult `json:"toolResult,omitempty"`
 	// ReasoningContent is a model's reasoning (ReasoningContentBlock).
 	ReasoningContent *reasoningBlock `json:"reasoningContent,omitempty"`
+	CachePoint       *cachePoint     `json:"cachePoint,omitempty"`
 }
 
 // reasoningBlock is a ReasoningContentBlock, a union: reasoningText, or
@@ -105,8 +116,10 @@ type toolConfig struct {
 	ToolChoice *toolChoice    `json:"toolChoice,omitempty"`
 }
 
+// toolSpecWrap is a Tool union: a toolSpec, or a cache point.
 type toolSpecWrap struct {
-	ToolSpec toolSpec `json:"toolSpec"`
+	ToolSpec   *toolSpec   `json:"toolSpec,omitempty"`
+	CachePoint *cachePoint `json:"cachePoint,omitempty"`
 }
 
 type toolSpec struct {

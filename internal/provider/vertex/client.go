@@ -116,7 +116,11 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if isClaude(req.Model) {
 		return c.claudeChat(ctx, req)
 	}
-	return c.gemini.Chat(ctx, pm, req)
+	r, err := c.geminiRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.gemini.Chat(ctx, pm, r)
 }
 
 // ChatStream sends Claude models to streamRawPredict, everything else to
@@ -128,7 +132,33 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	if isClaude(req.Model) {
 		return c.claudeStream(ctx, req)
 	}
-	return c.gemini.ChatStream(ctx, pm, req)
+	r, err := c.geminiRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.gemini.ChatStream(ctx, pm, r)
+}
+
+// geminiRequest is req for the Gemini half: an Anthropic client's
+// inference_geo, which the Gemini translation refuses (the Gemini API
+// cannot promise a geography), is honoured here as for Claude when the
+// location is in that geography, and refused by checkGeo otherwise.
+func (c *Client) geminiRequest(req *llm.ChatRequest) (*llm.ChatRequest, error) {
+	geo := req.Extra["inference_geo"]
+	if geo == nil {
+		return req, nil
+	}
+	if err := c.checkGeo(geo); err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Unsupported = make([]string, 0, len(req.Unsupported))
+	for _, name := range req.Unsupported {
+		if name != "inference_geo" {
+			r.Unsupported = append(r.Unsupported, name)
+		}
+	}
+	return &r, nil
 }
 
 // authError is the client's error when no token could be had.

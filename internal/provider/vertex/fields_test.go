@@ -1,6 +1,7 @@
 package vertex
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -124,4 +127,44 @@ func TestMarkLastBlock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Gemini half honours and refuses inference_geo as the Claude half
+// does (the Gemini translation alone refuses it everywhere).
+func TestInferenceGeoGemini(t *testing.T) {
+	for _, tc := range []struct {
+		location string
+		ok       bool
+	}{{"us-central1", true}, {"europe-west4", false}} {
+		f := fake.NewVertex("fake-project", tc.location)
+		t.Cleanup(f.Close)
+		c, g := newClient(t, f, func(p *config.Provider) { p.Vertex.Location = tc.location })
+		g.Provider = &recordingGemini{}
+		req := userReq("Bonjour")
+		req.Model = "gemini-2.5-flash"
+		req.Extra = map[string]json.RawMessage{"inference_geo": json.RawMessage(`"us"`)}
+		req.Unsupported = []string{"inference_geo", "logprobs"}
+		_, err := c.Chat(t.Context(), permit(c), req)
+		got := g.Provider.(*recordingGemini).got
+		switch {
+		case tc.ok && (err != nil || got == nil || !cmp.Equal(got.Unsupported, []string{"logprobs"})):
+			t.Errorf("%s: err %v, the Gemini half got %+v", tc.location, err, got)
+		case !tc.ok && (llm.AsError(err).Param != "inference_geo" || got != nil):
+			t.Errorf("%s: err %v, want a 400 naming inference_geo before the Gemini half", tc.location, err)
+		}
+		if len(req.Unsupported) != 2 {
+			t.Errorf("the client's request was changed: %v", req.Unsupported)
+		}
+	}
+}
+
+// recordingGemini stands for the Gemini half and keeps the request.
+type recordingGemini struct {
+	provider.Provider
+	got *llm.ChatRequest
+}
+
+func (g *recordingGemini) Chat(_ context.Context, _ policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	g.got = req
+	return &llm.ChatResponse{Choices: []llm.Choice{{Message: llm.TextMessage(llm.RoleAssistant, "ok")}}}, nil
 }

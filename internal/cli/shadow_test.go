@@ -70,8 +70,8 @@ func TestShadowReportCommand(t *testing.T) {
 		t.Errorf("candidate %+v", c)
 	}
 	// 40 requests (the shadow calls not counted) over the span measured,
-	// scaled to 30 days.
-	if want := 40 * 30 / rep.Days; c.MonthlyRequests < want*0.999 || c.MonthlyRequests > want*1.001 {
+	// scaled to a month of 730 h (30.42 days, not 30).
+	if want := 40 * 730.0 / 24 / rep.Days; c.MonthlyRequests < want*0.999 || c.MonthlyRequests > want*1.001 {
 		t.Errorf("monthly requests %v, want %v", c.MonthlyRequests, want)
 	}
 	if c.ByClass[0].Name != "email" || c.ByClass[0].Agreement.N != 10 || c.ByClass[0].Agreement.K != 10 {

@@ -114,7 +114,7 @@ svg .t{font-weight:600;font-size:13px}svg .l,svg .v{font-size:12px}svg .live{fil
 .note{color:#555;font-size:.9rem}
 </style></head><body>
 <h1>Shadow evaluation</h1>
-<p class="note">Comparisons from {{.R.From.Format "2006-01-02 15:04"}} to {{.R.To.Format "2006-01-02 15:04"}} UTC; volume measured over {{printf "%.1f" .R.Days}} days and scaled to 30. Agreement: the candidate's answer passes the eval assertion against the live answer (a failed call does not agree). Intervals are 95% Wilson score intervals.</p>
+<p class="note">Comparisons from {{.R.From.Format "2006-01-02 15:04"}} to {{.R.To.Format "2006-01-02 15:04"}} UTC; volume measured over {{printf "%.1f" .R.Days}} days and scaled to a month of 730 hours (30.4 days). Agreement: the candidate's answer passes the eval assertion against the live answer (a failed call does not agree). Intervals are 95% Wilson score intervals.</p>
 {{if not .R.Candidates}}<p>No comparisons in this period.</p>{{else}}
 <table><tr><th>Candidate</th><th>Hosting</th><th>N</th><th>Errors</th><th>Agreement [95% CI]</th><th>Win or tie [95% CI]</th><th>Latency p50/p95 live</th><th>candidate</th><th>$/1K live</th><th>$/1K candidate</th><th>$/month now</th><th>$/month if promoted</th></tr>
 {{range .Rows}}<tr><td>{{.C.Candidate}}</td><td>{{.C.Hosting}}</td><td>{{.C.Comparisons}}</td><td>{{.C.Errors}}</td><td>{{.Agree}}</td><td>{{.Win}}</td><td>{{.C.LiveLatency.P50}}/{{.C.LiveLatency.P95}} ms</td><td>{{.C.CandidateLatency.P50}}/{{.C.CandidateLatency.P95}} ms</td><td>{{printf "%.4f" .C.LivePer1000}}</td><td>{{printf "%.4f" .C.CandidatePer1000}}</td><td>{{printf "%.2f" .C.MonthlyLiveUSD}}</td><td>{{printf "%.2f" .C.MonthlyIfPromUSD}}</td></tr>

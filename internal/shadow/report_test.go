@@ -100,13 +100,17 @@ func TestSummarise(t *testing.T) {
 	if math.Abs(c.LivePer1000-2) > 1e-9 || math.Abs(c.CandidatePer1000-0.5) > 1e-9 {
 		t.Errorf("per 1000: %v %v", c.LivePer1000, c.CandidatePer1000)
 	}
-	// 1,000 requests a day: 30,000 a month.
-	if c.VolumeSource != "usage" || c.MonthlyRequests != 30000 || math.Abs(c.MonthlyIfPromUSD-15) > 1e-9 || math.Abs(c.MonthlyLiveUSD-60) > 1e-9 {
+	// 1,000 requests a day over a month of 730 h (as advise and savings
+	// project; not 30 days): 1,000 × 730 / 24 = 30,416.67 requests, $2 per
+	// 1,000 live = $60.83, $0.50 per 1,000 promoted = $15.21.
+	if c.VolumeSource != "usage" || math.Abs(c.MonthlyRequests-1000*730.0/24) > 1e-9 ||
+		math.Abs(c.MonthlyIfPromUSD-0.5*730.0/24) > 1e-9 || math.Abs(c.MonthlyLiveUSD-2*730.0/24) > 1e-9 {
 		t.Errorf("monthly %+v", c)
 	}
-	// Without usage: Σ 1/rate = 20 requests in a day.
+	// Without usage: Σ 1/rate = 20 requests in a day, 20 × 730 / 24 =
+	// 608.33 a month.
 	c = Summarise(rows, t0, to, nil).Candidates[0]
-	if c.VolumeSource != "sample_rate" || c.MonthlyRequests != 600 {
+	if c.VolumeSource != "sample_rate" || math.Abs(c.MonthlyRequests-20*730.0/24) > 1e-9 {
 		t.Errorf("sample-rate volume %v %s", c.MonthlyRequests, c.VolumeSource)
 	}
 }

@@ -368,8 +368,19 @@ func (r *Report) candidatesAt(p *Profile, in, out float64) ([]*Candidate, *Candi
 // volumes are edited) and with the profile and scores as change leaves
 // them (nil: unchanged). It returns the choice's name ("" when none).
 func (r *Report) whatIf(p *Profile, k float64, change func(p *Profile, scores map[string]*ModelScore), ignore ...string) string {
+	_, choice := r.whatIfAll(p, k, change, ignore...)
+	if choice == nil {
+		return ""
+	}
+	return choice.Name
+}
+
+// whatIfAll is whatIf returning every candidate as costed and constrained
+// at that volume (their months are not kept) and the choice (nil: none).
+func (r *Report) whatIfAll(p *Profile, k float64, change func(p *Profile, scores map[string]*ModelScore), ignore ...string) ([]*Candidate, *Candidate) {
 	s := &Report{Proprietary: r.Proprietary, Open: r.Open, PrivateShare: r.PrivateShare, fineTuned: r.fineTuned,
-		peakAbs: r.peakAbs, baseAbs: r.baseAbs, ws: r.ws, scores: r.scores, quick: true, ignore: map[string]bool{}}
+		peakAbs: r.peakAbs, baseAbs: r.baseAbs, ws: r.ws, scores: r.scores, quick: true, ignore: map[string]bool{},
+		scratch: make([]Month, 0, p.HorizonMonths)}
 	for _, c := range ignore {
 		s.ignore[c] = true
 	}
@@ -393,11 +404,8 @@ func (r *Report) whatIf(p *Profile, k float64, change func(p *Profile, scores ma
 		}
 		change(q, s.scores)
 	}
-	_, choice, _ := s.candidatesAt(q, r.in*k, r.out*k)
-	if choice == nil {
-		return ""
-	}
-	return choice.Name
+	cs, choice, _ := s.candidatesAt(q, r.in*k, r.out*k)
+	return cs, choice
 }
 
 // priceCandidates resolves API prices and serving costs.

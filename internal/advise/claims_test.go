@@ -242,6 +242,16 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 				near, far = 0.99, 1.01
 			}
 			x, want := f.TokensPerMonth, f.To
+			if th := f.ThenTokensPerMonth; th > 0 {
+				// The last to take over holds from there to the end of
+				// the range searched.
+				today := r.InputTokens + r.OutputTokens
+				if v := far * th; v > 0.01*today && v < 100*today {
+					if got := at(v); got != f.Then {
+						t.Errorf("profile %d: at %g × %s the choice is %q, not %q: %s", i, far, preciseTokens(th), got, f.Then, r.RunnerUp.Flip)
+					}
+				}
+			}
 			if f.UntilTokensPerMonth > 0 {
 				// A window: today's choice just outside it on both sides.
 				if got := at(near * x); got != ch {

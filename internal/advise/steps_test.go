@@ -99,3 +99,77 @@ func TestBreakEvenPastManyReplicas(t *testing.T) {
 		t.Errorf("break-even %+v, want found from %.5g tokens a month for good", be, want)
 	}
 }
+
+// farStepsProfile's first change is 333 replica steps above today's, in
+// windows far narrower than 1%, computed by hand:
+//
+//	replica  1,000 tokens/s × 0.7 × 2,628,000 s = 1.8396 B output tokens a
+//	         month, $2 × 730 h = $1,460; staff 0.4 × $10,000 = $4,000
+//	today    9.5 replicas of output (17.4762 B) + 1 M input; at k times it
+//	         the API costs k × (0.1 + 17,476.2 × 0.8) = $13,981.06k a month,
+//	         self-hosting 1,460 × ⌈9.5k⌉ + 4,000: the API (k = 1: $13,981
+//	         against $18,600)
+//
+// With n replicas self-hosting is cheaper from k = (1,460n + 4,000) /
+// 13,981.06 up to the step at n / 9.5, a range that exists once
+// 13,981.06n / 9.5 > 1,460n + 4,000, i.e. n > 342.16: the first is n = 343,
+// from k = 504,780 / 13,981.06 = 36.1046 (0.002% wide). The ranges widen
+// until they cover their whole step, n ≥ 469; the API's last sliver is
+// below n = 468's range, which starts at k = 687,280 / 13,981.06 =
+// 49.1579. A scan in 1% steps and at the nearest 300 replica steps
+// (n ≤ 310) saw neither figure.
+func farStepsProfile() *Profile {
+	fte := 0.4
+	p := &Profile{
+		Name: "far-steps", HorizonMonths: 12,
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: 1e6, OutputTokensPerMonth: 9.5 * 1.8396e9},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{{Model: "cheap-api", InputPerMillion: 0.10, OutputPerMillion: 0.80, Region: "us"}},
+			Open:        []OpenModel{{Model: "llama-3.1-8b", GPU: "A10", GPUHourlyUSD: 2, GPUsPerReplica: 1, OutputTokensPerSecond: 1000}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &fte},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestVolumeFlipFarBeyondNearbySteps(t *testing.T) {
+	p := farStepsProfile()
+	r := run(t, p)
+	if r.Recommendation.Candidate != "API cheap-api" || r.RunnerUp == nil || len(r.RunnerUp.VolumeFlips) != 1 {
+		t.Fatalf("choice %q, runner-up %+v", r.Recommendation.Candidate, r.RunnerUp)
+	}
+	const api = 13981.06 // $ a month at today's volume
+	today := 1e6 + 9.5*1.8396e9
+	first, forGood := 504780/api, 687280/api
+	rel := func(a, b float64) bool { return math.Abs(a/b-1) < 1e-7 }
+	f := r.RunnerUp.VolumeFlips[0]
+	if f.Direction != "above" || !rel(f.TokensPerMonth, first*today) || !rel(f.ForGoodTokensPerMonth, forGood*today) ||
+		f.To != "self-hosted llama-3.1-8b" || f.Then != "self-hosted llama-3.1-8b" || f.ThenTokensPerMonth != 0 || f.UntilTokensPerMonth != 0 {
+		t.Errorf("flip %+v, want the first change at %.6g (k = %.6g) and self-hosting for good from %.6g (k = %.6g)", f, first*today, first, forGood*today, forGood)
+	}
+	// Either side of every range's start and every step, as computed.
+	for n := 330.0; n <= 480; n++ {
+		start := (1460*n + 4000) / api
+		for _, c := range []struct {
+			k    float64
+			self bool
+		}{
+			{start * (1 - 1e-7), start < (n-1)/9.5},
+			{start * (1 + 1e-7), start*(1+1e-7) < n/9.5},
+			{n / 9.5 * (1 + 1e-7), (1460*(n+1)+4000)/api < n/9.5},
+		} {
+			want := "API cheap-api"
+			if c.self {
+				want = "self-hosted llama-3.1-8b"
+			}
+			if got := r.whatIf(p, c.k, nil); got != want {
+				t.Errorf("n = %g, k = %.9g: %q, want %q", n, c.k, got, want)
+			}
+		}
+	}
+}

@@ -125,14 +125,10 @@ func (m *costModel) month(in, out, share float64) Month {
 // targets), so the fleet is sized to carry its peak too.
 func (m *costModel) monthOverflow(in, out float64) Month {
 	r := Month{InputTokens: in, OutputTokens: out}
-	per := m.open.OutputTokensPerSecond * m.util
-	peak, base := out*m.peakRatio, out*m.baseRatio
-	need := math.Max(base, m.sensShare*peak)
-	r.Replicas = max(m.minRep, int(math.Ceil(need/per-1e-9)))
+	var over float64
+	r.Replicas, over = m.overflowFleet(out)
 	r.GPUs = r.Replicas * m.open.GPUsPerReplica
-	capacity := float64(r.Replicas) * per
 	if out > 0 {
-		over := math.Max(peak-capacity, 0) * m.peakFrac * SecondsPerMonth
 		r.OverflowShare = math.Min(over/out, 1-m.sensShare)
 	}
 	r.APIUSD = r.OverflowShare * (in*m.pin + out*m.pout) / 1e6
@@ -145,6 +141,19 @@ func (m *costModel) monthOverflow(in, out float64) Month {
 	r.StaffUSD, r.OtherUSD = m.staff, m.other
 	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD + r.FineTuningUSD
 	return r
+}
+
+// overflowFleet is, for a month of out output tokens, the replicas of a
+// fleet sized for the base load (and the sensitive share's peak) and the
+// output tokens of the peak beyond them, before the cap on what may
+// overflow.
+func (m *costModel) overflowFleet(out float64) (replicas int, over float64) {
+	per := m.open.OutputTokensPerSecond * m.util
+	peak, base := out*m.peakRatio, out*m.baseRatio
+	need := math.Max(base, m.sensShare*peak)
+	replicas = max(m.minRep, int(math.Ceil(need/per-1e-9)))
+	over = math.Max(peak-float64(replicas)*per, 0) * m.peakFrac * SecondsPerMonth
+	return replicas, over
 }
 
 // project runs a scenario over the horizon from the starting volume.

@@ -1,0 +1,440 @@
+package advise
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// VolumeFlip is a monthly volume at which the recommendation changes.
+type VolumeFlip struct {
+	// Direction is "below" or "above": the recommendation is To just
+	// beyond TokensPerMonth in that direction.
+	Direction      string  `json:"direction"`
+	TokensPerMonth float64 `json:"tokens_per_month"`
+	To             string  `json:"to"`
+	// ForGoodTokensPerMonth, when set, is where the choice stops returning
+	// to today's: GPUs come in whole replicas, so near a crossover the
+	// self-hosted cost steps past the API's and back; beyond it the choice
+	// is Then.
+	ForGoodTokensPerMonth float64 `json:"for_good_tokens_per_month,omitempty"`
+	// Then is the choice at the end of the range searched (100 times or
+	// 1/100 of today's volume) when it differs from To: another candidate
+	// takes over further on, from ThenTokensPerMonth (or, with
+	// ForGoodTokensPerMonth, from there).
+	Then               string  `json:"then,omitempty"`
+	ThenTokensPerMonth float64 `json:"then_tokens_per_month,omitempty"`
+	// UntilTokensPerMonth, when set, ends a window: beyond it (further in
+	// Direction) today's choice is the recommendation again.
+	UntilTokensPerMonth float64 `json:"until_tokens_per_month,omitempty"`
+	// Ranges, with UntilTokensPerMonth, is in how many separate volume
+	// ranges between TokensPerMonth and it the choice differs (replica
+	// steps: self-hosting is cheapest just below each).
+	Ranges int `json:"ranges,omitempty"`
+}
+
+// The volume search: where, from 1/100 to 100 times today's month-1
+// volume (mix, peak and base rates as the profile gives them, growth
+// included), the recommendation changes.
+//
+// At k times today's volume every candidate's horizon total is piecewise
+// linear in k and never falls as k grows:
+//
+//   - API tokens cost k × a constant;
+//   - a self-hosted share needs, each month, max(min_replicas, the peak's
+//     replicas, ⌈average rate ÷ a replica's capacity⌉): its GPUs step up at
+//     every k at which a month's average rate reaches a whole replica, and
+//     are flat in between;
+//   - a fleet sized for the base load has the same replicas at every k (the
+//     base and peak rates are held); its overflow is min(the peak's excess,
+//     the share allowed to overflow) of the tokens: linear up to the k at
+//     which the excess reaches that share, flat beyond;
+//   - everything else (staff, set-up, training) is fixed.
+//
+// Between two such breakpoints every total is a line. The monthly budget
+// rules a candidate out from the k at which its dearest month first exceeds
+// the limit (a month never gets cheaper with more traffic), and rules out
+// none once no candidate left stays within it.
+//
+// So the choice over [a, b] follows from the decisions at a and b when the
+// same candidate X wins at both ends and either
+//
+//  1. every other candidate that may be eligible somewhere in [a, b] costs
+//     more at a than X at b (and X is eligible throughout), or
+//  2. no breakpoint lies strictly between a and b and the same candidates
+//     are over budget at both ends: eligibility is then the same
+//     throughout, every total a line, and the least of lines that is X's
+//     at both ends is X's in between.
+//
+// Otherwise the interval is split: either side of the breakpoint nearest
+// its middle; where the two winners' lines cross when there is none (two
+// decisions confirm a crossing of lines); else in the middle. Every change
+// of choice is found, to a part in 10⁸, however narrow its window and
+// however far from today's, with decisions only where the choice is in
+// doubt (a scan at fixed steps misses windows narrower than its step).
+
+// volumeFlips returns, in each direction from today's volume, the nearest
+// volume at which the choice changes, with what follows it further on.
+// GPUs come in whole replicas, so the self-hosted cost can step past the
+// API's and back many times: the flip then says where the changes end for
+// good (ForGoodTokensPerMonth) or, when today's choice is back at the end
+// of the range, where the last window ends (UntilTokensPerMonth) and in how
+// many separate ranges the choice differs (Ranges).
+func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
+	if r.in+r.out == 0 {
+		return nil // no multiple of nothing is a different volume
+	}
+	s := &volumeSearch{r: r, p: p, breaks: r.costBreaks(p)}
+	for i, c := range r.Candidates {
+		g := ""
+		switch {
+		case c.Overflow != nil:
+			g = fmt.Sprintf("overflow %d", i) // its overflow bends: alone
+		case c.OpenModel != "":
+			g = fmt.Sprintf("%s %v", c.OpenModel, c.SelfHostedShare)
+		}
+		s.gpus = append(s.gpus, g)
+	}
+	today := s.decide(1)
+	var flips []VolumeFlip
+	for _, dir := range []string{"below", "above"} {
+		s.changes = s.changes[:0]
+		var away []choiceChange
+		if dir == "below" {
+			s.solve(0.01, s.decide(0.01), 1, today)
+			for i := len(s.changes) - 1; i >= 0; i-- {
+				away = append(away, choiceChange{k: s.changes[i].k, beyond: s.changes[i].below})
+			}
+		} else {
+			s.solve(1, today, 100, s.decide(100))
+			for _, c := range s.changes {
+				away = append(away, choiceChange{k: c.k, beyond: c.above})
+			}
+		}
+		if f, ok := flipFrom(dir, choice, away, r.in+r.out); ok {
+			flips = append(flips, f)
+		}
+	}
+	return flips
+}
+
+// change is a volume multiple at which the choice changes, with the
+// choice below and above it.
+type change struct {
+	k            float64
+	below, above string
+}
+
+// choiceChange is a volume multiple at which the choice changes; beyond
+// is the choice past it, going away from today's volume.
+type choiceChange struct {
+	k      float64
+	beyond string
+}
+
+// flipFrom states the changes met going away from today's volume, nearest
+// first; total is today's volume. ok is false when there is none.
+func flipFrom(dir, choice string, cs []choiceChange, total float64) (VolumeFlip, bool) {
+	if len(cs) == 0 {
+		return VolumeFlip{}, false
+	}
+	f := VolumeFlip{Direction: dir, TokensPerMonth: cs[0].k * total, To: cs[0].beyond}
+	last := len(cs) - 1
+	back := slices.IndexFunc(cs, func(c choiceChange) bool { return c.beyond == choice })
+	switch {
+	case back < 0:
+		// No return: a third candidate may take over further on.
+		if cs[last].beyond != f.To {
+			f.Then, f.ThenTokensPerMonth = cs[last].beyond, cs[last].k*total
+		}
+	case back == last:
+		// One window: today's choice is back for good.
+		f.UntilTokensPerMonth, f.Ranges = cs[back].k*total, 1
+	default:
+		f.Ranges = 1
+		for i := back + 1; i < len(cs); i++ {
+			if cs[i].beyond != choice && cs[i-1].beyond == choice {
+				f.Ranges++
+			}
+		}
+		if cs[last].beyond == choice {
+			// The last window ends where today's choice is back.
+			f.UntilTokensPerMonth = cs[last].k * total
+			break
+		}
+		// Today's choice returns in places, then never again.
+		lastBack := last
+		for cs[lastBack].beyond != choice {
+			lastBack--
+		}
+		f.ForGoodTokensPerMonth, f.Then, f.Ranges = cs[lastBack+1].k*total, cs[last].beyond, 0
+		if last > lastBack+1 {
+			// Others come and go before the last one settles.
+			f.ThenTokensPerMonth = cs[last].k * total
+		}
+	}
+	return f, true
+}
+
+// point is the decision at one volume multiple, with what the search needs
+// of every candidate (in the order they are enumerated, the same at every
+// volume).
+type point struct {
+	k      float64
+	choice int // -1: none eligible
+	name   string
+	total  []float64
+	// open: ruled out by no criterion but the budget (the others do not
+	// depend on the volume); over: over the monthly limit in some month.
+	open, over []bool
+	// within: some open candidate stays within the limit, so the ones over
+	// it are ruled out.
+	within bool
+}
+
+// volumeSearch finds every change of choice over a range of volumes.
+type volumeSearch struct {
+	r      *Report
+	p      *Profile
+	breaks costBreaks
+	// gpus tells apart the candidates' GPU costs: the same string, the
+	// same GPUs at every volume.
+	gpus    []string
+	changes []change // in ascending order
+}
+
+// gap is how far either side of a breakpoint the search decides: a
+// replica is added once the demand exceeds a whole one by a part in 10⁹.
+const gap = 4e-9
+
+func (s *volumeSearch) decide(k float64) *point {
+	cs, choice := s.r.whatIfAll(s.p, k, nil)
+	pt := &point{k: k, choice: -1, total: make([]float64, len(cs)), open: make([]bool, len(cs)), over: make([]bool, len(cs))}
+	for i, c := range cs {
+		pt.total[i] = c.TotalUSD
+		pt.open[i] = !slices.ContainsFunc(c.Exclusions, func(e Exclusion) bool { return e.Criterion != CritBudget })
+		pt.over[i] = c.OverBudgetMonths > 0
+		pt.within = pt.within || pt.open[i] && !pt.over[i]
+		if c == choice {
+			pt.choice, pt.name = i, c.Name
+		}
+	}
+	return pt
+}
+
+// settled reports whether the choice at a and b, the same, holds between.
+func (s *volumeSearch) settled(a, b *point) bool {
+	if a.choice != b.choice {
+		return false
+	}
+	if slices.Equal(a.over, b.over) && !s.breaks.between(a.k, b.k) {
+		return true // 2: lines, eligibility unchanged
+	}
+	x := a.choice
+	if x < 0 || (b.over[x] && a.within) {
+		return false // none, or the choice may be over the limit in between
+	}
+	// 1: every other candidate eligible anywhere between costs more (with
+	// a margin for rounding) at a than the choice at b, or has the same
+	// GPUs as the choice at every volume (the same open model for the same
+	// share, or none), so that the difference of the two is a line, and
+	// costs no less at both ends (more when listed first, which wins a
+	// tie). Without the second, two hybrids whose APIs cost the same tie
+	// everywhere and every breakpoint would be decided.
+	bound := b.total[x] * (1 + 1e-9)
+	for i := range a.total {
+		if i == x || !a.open[i] || (a.over[i] && b.within) || a.total[i] > bound {
+			continue
+		}
+		if s.gpus[i] != s.gpus[x] {
+			return false
+		}
+		da, db := a.total[i]-a.total[x], b.total[i]-b.total[x]
+		if da < 0 || db < 0 || (i < x && (da == 0 || db == 0)) {
+			return false
+		}
+	}
+	return true
+}
+
+// solve records, in order, every change of choice between a and b.
+func (s *volumeSearch) solve(a float64, pa *point, b float64, pb *point) {
+	if s.settled(pa, pb) {
+		return
+	}
+	if b <= a*(1+2*gap) {
+		if pa.choice != pb.choice {
+			s.changes = append(s.changes, change{k: math.Sqrt(a * b), below: pa.name, above: pb.name})
+		}
+		return
+	}
+	at, ok := s.breaks.nearMiddle(a, b)
+	if !ok && pa.choice != pb.choice && pa.choice >= 0 && pb.choice >= 0 && slices.Equal(pa.over, pb.over) {
+		// Lines: where the two winners' cross.
+		x, y := pa.choice, pb.choice
+		da, db := pa.total[x]-pa.total[y], pb.total[x]-pb.total[y]
+		if db > da {
+			if c := a + (b-a)*(-da)/(db-da); c > a*(1+2*gap) && c < b*(1-2*gap) {
+				at, ok = c, true
+			}
+		}
+	}
+	if !ok {
+		m := math.Sqrt(a * b)
+		pm := s.decide(m)
+		s.solve(a, pa, m, pm)
+		s.solve(m, pm, b, pb)
+		return
+	}
+	lo, hi := math.Max(at*(1-gap), a), math.Min(at*(1+gap), b)
+	plo, phi := pa, pb
+	if lo > a {
+		plo = s.decide(lo)
+		s.solve(a, pa, lo, plo)
+	}
+	if hi < b {
+		phi = s.decide(hi)
+	}
+	if plo.choice != phi.choice {
+		s.changes = append(s.changes, change{k: at, below: plo.name, above: phi.name})
+	}
+	if hi < b {
+		s.solve(hi, phi, b, pb)
+	}
+}
+
+// costBreaks are the volume multiples at which some candidate's total
+// bends or steps: every multiple of each of steps, and points.
+type costBreaks struct {
+	steps  []float64
+	points []float64 // sorted
+}
+
+// between reports whether a breakpoint lies strictly between a and b.
+func (cb *costBreaks) between(a, b float64) bool {
+	_, ok := cb.nearMiddle(a, b)
+	return ok
+}
+
+// nearMiddle is the breakpoint strictly between a and b nearest their
+// geometric middle.
+func (cb *costBreaks) nearMiddle(a, b float64) (float64, bool) {
+	mid := math.Sqrt(a * b)
+	best, ok := 0.0, false
+	try := func(x float64) {
+		if x > a && x < b && (!ok || math.Abs(math.Log(x/mid)) < math.Abs(math.Log(best/mid))) {
+			best, ok = x, true
+		}
+	}
+	for _, st := range cb.steps {
+		// The multiples either side of the middle: if any multiple lies
+		// between a and b, one of these does.
+		n := math.Floor(mid / st)
+		for _, m := range []float64{n, n + 1} {
+			if m >= 1 {
+				try(m * st)
+			}
+		}
+	}
+	i, _ := slices.BinarySearch(cb.points, mid)
+	for _, j := range []int{i - 1, i} {
+		if j >= 0 && j < len(cb.points) {
+			try(cb.points[j])
+		}
+	}
+	return best, ok
+}
+
+// costBreaks are where the candidates' totals step or bend (see the
+// search's comment): for each self-hosted share (not an overflow fleet) and
+// month t, every k at which s × output tokens/s × k × (1 + growth)^(t-1)
+// is a whole number of replicas × tokens/s × utilisation; for each overflow
+// fleet and month, the k at which the peak's excess reaches the share
+// allowed to overflow; and the k at which the month-1 output volume is one
+// token (below it the rates are per token, see ratiosAt).
+func (r *Report) costBreaks(p *Profile) costBreaks {
+	var cb costBreaks
+	if r.out <= 0 {
+		return cb
+	}
+	cb.points = append(cb.points, 1/r.out)
+	seen := map[float64]bool{}
+	for _, c := range r.Candidates {
+		if c.cm == nil || !c.cm.hasOpen {
+			continue
+		}
+		m := c.cm
+		for t := range max(p.HorizonMonths, 1) {
+			f := math.Pow(1+p.Workload.GrowthPerMonth, float64(t))
+			if m.overflow {
+				if _, over := m.overflowFleet(r.out * f); over > 0 && m.sensShare < 1 {
+					cb.points = append(cb.points, over/((1-m.sensShare)*r.out*f))
+				}
+				continue
+			}
+			if c.SelfHostedShare <= 0 || m.open.OutputTokensPerSecond <= 0 || m.util <= 0 {
+				break
+			}
+			st := m.open.OutputTokensPerSecond * m.util * SecondsPerMonth / (c.SelfHostedShare * r.out * f)
+			if !seen[st] {
+				seen[st] = true
+				cb.steps = append(cb.steps, st)
+			}
+		}
+	}
+	slices.Sort(cb.points)
+	cb.points = slices.Compact(cb.points)
+	return cb
+}
+
+func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
+	held := "at today's input:output mix"
+	if r.peakAbs > 0 {
+		held += " and peak rate"
+	}
+	if r.in+r.out == 0 {
+		return "no traffic today: set the expected volume to compare at it"
+	}
+	if len(flips) == 0 {
+		return fmt.Sprintf("no volume from 1/100 to 100 times today's (%s) changes the recommendation", held)
+	}
+	name := func(c string) string {
+		switch c {
+		case runnerUp:
+			return "it"
+		case "":
+			return "no candidate"
+		}
+		return c
+	}
+	var parts []string
+	for _, f := range flips {
+		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, preciseTokens(f.TokensPerMonth))
+		switch {
+		case f.UntilTokensPerMonth > 0 && f.Ranges > 1:
+			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
+			if f.Direction == "above" {
+				lo, hi = hi, lo
+			}
+			t = fmt.Sprintf("%s is the recommendation in %d separate ranges between %s and %s tokens a month, the nearest to today's at %s (GPUs come in whole replicas, so the costs cross back and forth), today's choice everywhere else and %s",
+				name(f.To), f.Ranges, preciseTokens(lo), preciseTokens(hi), preciseTokens(f.TokensPerMonth), f.Direction)
+		case f.UntilTokensPerMonth > 0:
+			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
+			if f.Direction == "above" {
+				lo, hi = hi, lo
+			}
+			t = fmt.Sprintf("%s becomes the recommendation between %s and %s tokens a month, today's choice again %s", name(f.To), preciseTokens(lo), preciseTokens(hi), f.Direction)
+		case f.ForGoodTokensPerMonth > 0 && f.ThenTokensPerMonth > 0:
+			t = fmt.Sprintf("the recommendation first changes %s %s tokens a month (to %s), but GPUs come in whole replicas, so today's choice returns in places up to %s tokens, %s which it never does, and %s is the recommendation %s %s tokens",
+				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then), f.Direction, preciseTokens(f.ThenTokensPerMonth))
+		case f.ForGoodTokensPerMonth > 0:
+			t = fmt.Sprintf("the recommendation first changes %s %s tokens a month (to %s), but GPUs come in whole replicas, so today's choice returns in places up to %s tokens, %s which %s is the recommendation",
+				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then))
+		case f.Then != "":
+			t += fmt.Sprintf(" (%s takes over %s %s tokens a month)", name(f.Then), f.Direction, preciseTokens(f.ThenTokensPerMonth))
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(" (now %s, %s)", tokens(r.in+r.out), held)
+}

@@ -397,6 +397,13 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nbudget: {monthly_limit_usd: -1}\n", "budget.monthly_limit_usd: must not be negative"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.5}, {name: b, share: 0.3}]\n", "workloads: shares must sum to 1, not 0.8"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}, {model: x}]}\n", `candidates.proprietary[1].model: "x" is also candidates.proprietary[0].model`},
+		// Before, a price given alone left the other at $0: gpt-4o at
+		// $2.50 input and no output price cost $2,500 a month on 1 B + 1 B
+		// tokens instead of $12,500, and nothing said so.
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: gpt-4o, input_per_million: 2.5}]}\n",
+			"candidates.proprietary[0]: give both input_per_million and output_per_million, or neither"},
+		// Before, a negative min_replicas was taken as given (no floor).
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nself_hosting: {min_replicas: -2}\n", "self_hosting.min_replicas: must be at least 1, not -2"},
 	}
 	for _, tt := range tests {
 		_, err := ParseProfile([]byte(tt.yaml))

@@ -269,10 +269,10 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 		}
 		pin, pout := a.InputPerMillion, a.OutputPerMillion
 		if w.fineTune && ft != nil {
+			// Each fine-tuned price left at zero is the base price (as the
+			// customisation finding states it).
 			ftOnAPI = true
-			if ft.InputPerMillion > 0 || ft.OutputPerMillion > 0 {
-				pin, pout = ft.InputPerMillion, ft.OutputPerMillion
-			}
+			pin, pout = orPrice(ft.InputPerMillion, pin), orPrice(ft.OutputPerMillion, pout)
 		}
 		apiW += w.Share
 		apiIn += w.Share * pin

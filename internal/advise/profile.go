@@ -147,7 +147,8 @@ type Candidates struct {
 // ProprietaryModel is an API model.
 type ProprietaryModel struct {
 	Model string `yaml:"model"`
-	// Prices in USD per million tokens. Zero: taken from the catalogue.
+	// Prices in USD per million tokens. Both zero (left out): taken from
+	// the catalogue; one alone is refused.
 	InputPerMillion  float64 `yaml:"input_per_million"`
 	OutputPerMillion float64 `yaml:"output_per_million"`
 	// Region where the API processes data ("us", "eu"); empty: unknown.
@@ -404,6 +405,9 @@ func (p *Profile) validate() error {
 		dup(fmt.Sprintf("candidates.proprietary[%d].model", i), c.Model)
 		if c.InputPerMillion < 0 || c.OutputPerMillion < 0 {
 			add(fmt.Sprintf("candidates.proprietary[%d]", i), "prices must not be negative")
+		} else if (c.InputPerMillion == 0) != (c.OutputPerMillion == 0) {
+			// The one left out would be $0, not the catalogue's.
+			add(fmt.Sprintf("candidates.proprietary[%d]", i), "give both input_per_million and output_per_million, or neither to take both from the price catalogue")
 		}
 		if f := c.FineTuning; f != nil && (f.TrainingPerMillion < 0 || f.InputPerMillion < 0 || f.OutputPerMillion < 0) {
 			add(fmt.Sprintf("candidates.proprietary[%d].fine_tuning", i), "prices must not be negative")
@@ -433,6 +437,9 @@ func (p *Profile) validate() error {
 		// Only self-hosting is staffed: a profile with no open candidate
 		// needs no staff cost.
 		add("expertise.staff_cost_usd_month", "required when self_hosting.staff_fte is above 0 (an open candidate is costed)")
+	}
+	if p.SelfHosting.MinReplicas < 1 {
+		add("self_hosting.min_replicas", "must be at least 1, not %d", p.SelfHosting.MinReplicas)
 	}
 	if u := p.SelfHosting.TargetUtilisation; u <= 0 || u > 1 {
 		add("self_hosting.target_utilisation", "must be in (0, 1]")

@@ -251,6 +251,33 @@ func TestFineTuningPricedByClass(t *testing.T) {
 	}
 }
 
+// A fine-tuned price left out is the base price, as the customisation
+// finding quotes it: legal-firm with only the fine-tuned input price
+// ($0.30) costs gpt-4o-mini 0.25 × (400 × $0.30 + 100 × $0.60) + 0.75 ×
+// (400 × $0.15 + 100 × $0.60) + 20 M training tokens × $3 = $45 + $90 +
+// $60 = $195 a month. Before, the output price left out was $0 on the
+// fine-tuned class: $180, while the finding said "$0.30 / $0.60 per
+// million".
+func TestFineTunedPriceLeftOutIsBase(t *testing.T) {
+	p := loadExample(t, "legal-firm")
+	for i := range p.Candidates.Proprietary {
+		if ft := p.Candidates.Proprietary[i].FineTuning; ft != nil {
+			ft.OutputPerMillion = 0
+		}
+	}
+	r := run(t, p)
+	checkMonth1(t, r, map[string]float64{"API gpt-4o-mini": 195})
+	var cu string
+	for _, c := range r.Criteria {
+		if c.Name == CritCustomisation {
+			cu = c.Finding
+		}
+	}
+	if !strings.Contains(cu, "then $0.30 / $0.60 per million") {
+		t.Errorf("customisation finding %q", cu)
+	}
+}
+
 // Zero and huge volumes. With no traffic the APIs cost $0 and are chosen;
 // the runner-up names no volume (no multiple of nothing differs). At 10
 // trillion tokens a month (3:1) on the tie profile's prices: API 7.5e12 ×

@@ -347,12 +347,20 @@ func (cb *costBreaks) nearMiddle(a, b float64) (float64, bool) {
 }
 
 // costBreaks are where the candidates' totals step or bend (see the
-// search's comment): for each self-hosted share (not an overflow fleet) and
-// month t, every k at which s × output tokens/s × k × (1 + growth)^(t-1)
-// is a whole number of replicas × tokens/s × utilisation; for each overflow
-// fleet and month, the k at which the peak's excess reaches the share
-// allowed to overflow; and the k at which the month-1 output volume is one
-// token (below it the rates are per token, see ratiosAt).
+// search's comment), for each month t (month 1's volume times (1 +
+// growth)^(t-1)):
+//
+//   - a self-hosted share s (not an overflow fleet): every k at which
+//     s × output tokens/s × k is a whole number of replicas × tokens/s ×
+//     utilisation;
+//   - an overflow fleet: the same for its sensitive share (the fleet
+//     carries its average); and for each fleet size it can have in the
+//     range, the k at which what it cannot carry on average passes the
+//     peak's excess, and the k at which the peak's excess reaches the
+//     share allowed to overflow;
+//
+// and the k at which the month-1 output volume is one token (below it the
+// rates are per token, see ratiosAt).
 func (r *Report) costBreaks(p *Profile) costBreaks {
 	var cb costBreaks
 	if r.out <= 0 {
@@ -360,26 +368,39 @@ func (r *Report) costBreaks(p *Profile) costBreaks {
 	}
 	cb.points = append(cb.points, 1/r.out)
 	seen := map[float64]bool{}
+	step := func(share float64, m *costModel, out float64) {
+		st := m.open.OutputTokensPerSecond * m.util * SecondsPerMonth / (share * out)
+		if !seen[st] {
+			seen[st] = true
+			cb.steps = append(cb.steps, st)
+		}
+	}
 	for _, c := range r.Candidates {
-		if c.cm == nil || !c.cm.hasOpen {
+		m := c.cm
+		if m == nil || !m.hasOpen || m.open.OutputTokensPerSecond <= 0 || m.util <= 0 {
 			continue
 		}
-		m := c.cm
 		for t := range max(p.HorizonMonths, 1) {
-			f := math.Pow(1+p.Workload.GrowthPerMonth, float64(t))
-			if m.overflow {
-				if _, over := m.overflowFleet(r.out * f); over > 0 && m.sensShare < 1 {
-					cb.points = append(cb.points, over/((1-m.sensShare)*r.out*f))
+			out := r.out * math.Pow(1+p.Workload.GrowthPerMonth, float64(t))
+			switch {
+			case m.overflow:
+				if m.sensShare > 0 {
+					step(m.sensShare, m, out)
 				}
-				continue
-			}
-			if c.SelfHostedShare <= 0 || m.open.OutputTokensPerSecond <= 0 || m.util <= 0 {
-				break
-			}
-			st := m.open.OutputTokensPerSecond * m.util * SecondsPerMonth / (c.SelfHostedShare * r.out * f)
-			if !seen[st] {
-				seen[st] = true
-				cb.steps = append(cb.steps, st)
+				// The base and peak rates are held at every k; the
+				// average is k times today's.
+				peak, base := out*m.peakRatio, out*m.baseRatio
+				lo, hi := m.baseFleet(base, peak, 0.01*out/SecondsPerMonth), m.baseFleet(base, peak, 100*out/SecondsPerMonth)
+				for n := lo; n <= min(hi, lo+2000); n++ {
+					excess := m.overflowOf(n, peak, 0) // the peak's alone
+					capacity := float64(n) * m.open.OutputTokensPerSecond * m.util * SecondsPerMonth
+					cb.points = append(cb.points, (excess+capacity)/out)
+					if m.sensShare < 1 && excess > 0 {
+						cb.points = append(cb.points, excess/((1-m.sensShare)*out))
+					}
+				}
+			case c.SelfHostedShare > 0:
+				step(c.SelfHostedShare, m, out)
 			}
 		}
 	}

@@ -98,6 +98,35 @@ func TestAdviseBaseLoadPlusOverflow(t *testing.T) {
 	}
 }
 
+// The same rates with three times the volume (a measured volume that has
+// outgrown the profile's base_rps, or a what-if of the runner-up's): the
+// one GPU sized for the base carries at most its capacity, 2,000 tokens/s
+// × 2,628,000 s = 5,256 M output tokens a month. Month 1 by hand:
+//
+//	the peak's excess     3,000 tokens/s × 438,000 s          = 1,314 M
+//	beyond its capacity   13,140 M − 5,256 M                   = 7,884 M (60%)
+//	API                   0.6 × (39,420 × $0.15 + 13,140 × $0.60) = 0.6 × $13,797 = $8,278.20
+//	total                 $1,460 + $8,278.20 + $1,000          = $10,738.20
+//
+// with the GPU 80% busy (0.4 × 5,000 tokens/s on 2,500). Before, only the
+// peak's excess overflowed: 10% of the tokens, $3,839.70 a month as for a
+// third of the traffic (TestAdviseBaseLoadPlusOverflow), the one GPU 180%
+// busy; and a runner-up's volume flip could name the overflow candidate at
+// volumes its fleet could not carry.
+func TestAdviseOverflowCarriesNoMoreThanCapacity(t *testing.T) {
+	p := overflowProfile(t, "", "0.15", "0.60")
+	p.Workload.InputTokensPerMonth *= 3
+	p.Workload.OutputTokensPerMonth *= 3
+	r := run(t, p)
+	ov := candidate(t, r, "self-host base llama + API overflow gpt-4o-mini")
+	if !near(ov.FirstMonthUSD, 10738.20, 1e-6) || ov.GPUsAtStart != 1 || !near(ov.Overflow.Share, 0.6, 1e-9) || !near(ov.Overflow.APIUSDMonth, 8278.20, 1e-6) {
+		t.Errorf("overflow candidate: month 1 $%.2f, %d GPUs, overflow %+v; want $10,738.20, 1 GPU, 60%% and $8,278.20", ov.FirstMonthUSD, ov.GPUsAtStart, ov.Overflow)
+	}
+	if u := ov.months[0].Utilisation; !near(u, 0.8, 1e-9) {
+		t.Errorf("utilisation %v, want 0.8", u)
+	}
+}
+
 // Half the traffic carries personal data and must stay self-hosted; the
 // API is cheaper ($0.10 / $0.40). Month 1 by hand:
 //

@@ -115,14 +115,19 @@ func (m *costModel) month(in, out, share float64) Month {
 // monthOverflow prices a month on a fleet sized for the base load, with
 // the peak's overflow on the API (spillover):
 //
-//	replicas  = max(min_replicas, ⌈max(base, sensitive share × peak) ÷ (tokens/s × utilisation)⌉)
+//	replicas  = max(min_replicas, ⌈max(base, sensitive share × max(peak, average)) ÷ (tokens/s × utilisation)⌉)
 //	capacity  = replicas × tokens/s × utilisation
-//	overflow  = max(peak − capacity, 0) × peak hours/24 × seconds per month   (output tokens)
+//	overflow  = max(max(peak − capacity, 0) × peak hours/24 × seconds per month,
+//	                output tokens − capacity × seconds per month)            (output tokens)
 //	API share = min(overflow ÷ output tokens, 1 − sensitive share)
 //	API $     = API share × (input × $in + output × $out) / 1e6
 //
 // Sensitive traffic never overflows (spillover keeps it on its permitted
-// targets), so the fleet is sized to carry its peak too.
+// targets), so the fleet is sized to carry its peak (and its average) too.
+// When the month's volume is more than the base and peak rates account for
+// (a measured volume with the profile's rates, or a what-if volume, which
+// holds the rates), the fleet still carries no more than its capacity: what
+// it cannot carry on average overflows too.
 func (m *costModel) monthOverflow(in, out float64) Month {
 	r := Month{InputTokens: in, OutputTokens: out}
 	var over float64
@@ -148,12 +153,24 @@ func (m *costModel) monthOverflow(in, out float64) Month {
 // output tokens of the peak beyond them, before the cap on what may
 // overflow.
 func (m *costModel) overflowFleet(out float64) (replicas int, over float64) {
-	per := m.open.OutputTokensPerSecond * m.util
 	peak, base := out*m.peakRatio, out*m.baseRatio
-	need := math.Max(base, m.sensShare*peak)
-	replicas = max(m.minRep, int(math.Ceil(need/per-1e-9)))
-	over = math.Max(peak-float64(replicas)*per, 0) * m.peakFrac * SecondsPerMonth
-	return replicas, over
+	replicas = m.baseFleet(base, peak, out/SecondsPerMonth)
+	return replicas, m.overflowOf(replicas, peak, out)
+}
+
+// baseFleet is the replicas of a fleet sized for the base load, for the
+// base, peak and average output tokens/s.
+func (m *costModel) baseFleet(base, peak, avg float64) int {
+	need := math.Max(base, m.sensShare*math.Max(peak, avg))
+	return max(m.minRep, int(math.Ceil(need/(m.open.OutputTokensPerSecond*m.util)-1e-9)))
+}
+
+// overflowOf is the output tokens a month of out that replicas cannot
+// carry: the peak's excess in the peak hours, or what exceeds their
+// capacity on average if that is more.
+func (m *costModel) overflowOf(replicas int, peak, out float64) float64 {
+	capacity := float64(replicas) * m.open.OutputTokensPerSecond * m.util
+	return math.Max(math.Max(peak-capacity, 0)*m.peakFrac*SecondsPerMonth, out-capacity*SecondsPerMonth)
 }
 
 // project runs a scenario over the horizon from the starting volume.

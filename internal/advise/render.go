@@ -16,6 +16,15 @@ const (
 	FormatHTML     = "html"
 )
 
+// CheckFormat reports whether Write knows format.
+func CheckFormat(format string) error {
+	switch format {
+	case FormatTable, "", FormatMarkdown, "markdown", FormatJSON, FormatHTML:
+		return nil
+	}
+	return fmt.Errorf("advise: unknown format %q (want table, md, json or html)", format)
+}
+
 // Write renders the report in format: table (terminal), md, json or html.
 func Write(w io.Writer, r *Report, format string) error {
 	switch format {
@@ -28,7 +37,7 @@ func Write(w io.Writer, r *Report, format string) error {
 	case FormatHTML:
 		return WriteHTML(w, r)
 	}
-	return fmt.Errorf("advise: unknown format %q (want table, md, json or html)", format)
+	return CheckFormat(format)
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -32,6 +32,10 @@ func adviseCmd(e *env) *cobra.Command {
 		Short: "Compare the total cost of ownership of proprietary, self-hosted and hybrid set-ups",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := advise.CheckFormat(format); err != nil {
+				// Before anything runs, and before --out creates a file.
+				return err
+			}
 			p, err := advise.LoadProfile(profile)
 			if err != nil {
 				return err

@@ -45,6 +45,19 @@ func TestAdviseWarnsOnUnmatchedEvals(t *testing.T) {
 	}
 }
 
+// An unknown --format is refused before the report is computed and before
+// --out creates its file (it was created empty, then the command failed).
+func TestAdviseRefusesUnknownFormatFirst(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.xml")
+	_, _, err := opRun(t, "advise", "--profile", "../../examples/profiles/startup.yaml", "--format", "xml", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), `unknown format "xml" (want table, md, json or html)`) {
+		t.Errorf("err = %v", err)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("--out file created for a refused format: %v", serr)
+	}
+}
+
 // A profile whose every candidate is ruled out (all traffic is patient data
 // under HIPAA, and the only candidate is an API) gets the full report, and
 // the command fails, so that a script cannot take it for advice. With no

@@ -36,6 +36,11 @@ func adviseCmd(e *env) *cobra.Command {
 				// Before anything runs, and before --out creates a file.
 				return err
 			}
+			if measured && usageDays <= 0 {
+				// Run would read 30 days of usage and the shadow evidence
+				// none (from days in the future).
+				return fmt.Errorf("advise: --days must be positive, not %d", usageDays)
+			}
 			p, err := advise.LoadProfile(profile)
 			if err != nil {
 				return err

@@ -58,6 +58,17 @@ func TestAdviseRefusesUnknownFormatFirst(t *testing.T) {
 	}
 }
 
+// --measured --days 0 (or less) is refused: it was accepted, usage read
+// over 30 days instead and shadow comparisons from days in the future.
+func TestAdviseRefusesNonPositiveDays(t *testing.T) {
+	for _, d := range []string{"0", "-5"} {
+		_, _, err := opRun(t, "advise", "--profile", "../../examples/profiles/startup.yaml", "--measured", "--days", d)
+		if err == nil || !strings.Contains(err.Error(), "--days must be positive, not "+d) {
+			t.Errorf("--days %s: err = %v", d, err)
+		}
+	}
+}
+
 // A profile whose every candidate is ruled out (all traffic is patient data
 // under HIPAA, and the only candidate is an API) gets the full report, and
 // the command fails, so that a script cannot take it for advice. With no

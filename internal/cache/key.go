@@ -206,6 +206,12 @@ func (h *hasher) request(r *llm.ChatRequest) {
 		h.str('W', rs.Param)
 		h.flag('W', rs.Hint)
 	}
+	// Anthropic's opt-in features (a larger output limit, the 1M context
+	// window) change what the model can answer.
+	h.u64('b', uint64(len(r.Betas)))
+	for _, b := range r.Betas {
+		h.str('b', b)
+	}
 	// Fields kept verbatim for a same-family target (Anthropic thinking,
 	// output_config, context_management, ...), in name order.
 	names := make([]string, 0, len(r.Extra))

@@ -9,7 +9,8 @@ import (
 
 // TestKeySeesReasoningAndVerbatimFields: requests that differ only in what
 // they ask of the model's reasoning (an Anthropic thinking budget, an
-// effort), in fields kept verbatim for a same-family target (Extra), or in
+// effort), in fields kept verbatim for a same-family target (Extra) or the
+// anthropic-beta features they opt into, or in
 // the reasoning sent back with an earlier turn get different answers, so
 // they must not share a key. Before, none of these were hashed, and a
 // second request with another budget was answered from the first's entry.
@@ -38,6 +39,7 @@ func TestKeySeesReasoningAndVerbatimFields(t *testing.T) {
 			r.Extra["thinking"] = json.RawMessage(`{"type":"enabled","budget_tokens":4096}`)
 		},
 		"extra added":  func(r *llm.ChatRequest) { r.Extra["output_config"] = json.RawMessage(`{"effort":"low"}`) },
+		"beta":         func(r *llm.ChatRequest) { r.Betas = []string{"context-1m-2025-08-07"} },
 		"thought text": func(r *llm.ChatRequest) { r.Messages[1].Thoughts[0].Text = "other" },
 		"thought sig":  func(r *llm.ChatRequest) { r.Messages[1].Thoughts[0].Signature = "sig2" },
 		"thought added": func(r *llm.ChatRequest) {

@@ -245,6 +245,7 @@ func decodeChat(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.Betas = rc.fwd.Values("Anthropic-Beta")
 	return &intake{model: req.Model, stream: req.Stream, chat: req}, nil
 }
 

@@ -79,6 +79,13 @@ type ChatRequest struct {
 	// Unsupported is refused by every other target.
 	Extra map[string]json.RawMessage
 
+	// Betas are the values of the client's anthropic-beta header
+	// (Anthropic's opt-in features: a larger output limit, the 1M context
+	// window, interleaved thinking, context management), scanned by policy
+	// with the body. The Anthropic adapter sends them on the translated
+	// path as pass-through does; other targets have no such header.
+	Betas []string
+
 	// Unsupported lists request fields that the ingress decoder understood
 	// but that only some targets can honour (for example "logprobs"). An
 	// adapter that cannot honour one fails with a 400 rather than dropping it.

@@ -109,7 +109,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if err != nil {
 		return nil, err
 	}
-	resp, cancel, err := c.post(ctx, "/messages", body, nil, false)
+	resp, cancel, err := c.post(ctx, "/messages", body, betas(req), false)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	if err != nil {
 		return nil, err
 	}
-	resp, _, err := c.post(ctx, "/messages", body, nil, true)
+	resp, _, err := c.post(ctx, "/messages", body, betas(req), true)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +150,18 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 		return nil, c.MapError(resp)
 	}
 	return newStream(c, resp), nil
+}
+
+// betas is the client's anthropic-beta header for the translated path:
+// the same features asked for as on pass-through (Forward), so a request
+// that policy redacted or that is cached or sampled is not answered by a
+// model without the output limit, context window or context management
+// its client opted into (and whose fields, kept in Extra, need the flag).
+func betas(req *llm.ChatRequest) http.Header {
+	if len(req.Betas) == 0 {
+		return nil
+	}
+	return http.Header{"Anthropic-Beta": req.Betas}
 }
 
 // Embed always fails: Anthropic has no embeddings endpoint.

@@ -13,6 +13,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -246,7 +248,7 @@ func ParseProfile(b []byte) (*Profile, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the profile is empty: it needs at least workload.input_tokens_per_month, workload.output_tokens_per_month and candidates (see docs/advise.md)")
 		}
-		return nil, err
+		return nil, unknownFields(err)
 	}
 	p.applyDefaults()
 	err := p.validate()
@@ -263,6 +265,38 @@ func ParseProfile(b []byte) (*Profile, error) {
 		}
 	}
 	return &p, err
+}
+
+// sections name the profile's types as a profile writer knows them.
+var sections = map[string]string{
+	"Profile": "the profile's top level", "WorkloadClass": "workloads[]", "DataSensitivity": "data",
+	"Customisation": "customisation", "Expertise": "expertise", "Budget": "budget", "Compliance": "compliance",
+	"Workload": "workload", "Candidates": "candidates", "ProprietaryModel": "candidates.proprietary[]",
+	"HostedFineTuning": "candidates.proprietary[].fine_tuning", "OpenModel": "candidates.open[]",
+	"SelfHosting": "self_hosting", "Hybrid": "hybrid", "Quality": "quality",
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type advise\.(\w+)`)
+
+// unknownFields rewrites the decoder's "field x not found in type
+// advise.Workload" as "unknown field x in workload", which names the
+// section the way the profile writes it.
+func unknownFields(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := slices.Clone(te.Errors)
+	for i, m := range msgs {
+		msgs[i] = unknownField.ReplaceAllStringFunc(m, func(s string) string {
+			sub := unknownField.FindStringSubmatch(s)
+			if sec, ok := sections[sub[2]]; ok {
+				return fmt.Sprintf("unknown field %q in %s (see docs/advise.md for the profile format)", sub[1], sec)
+			}
+			return s
+		})
+	}
+	return &yaml.TypeError{Errors: msgs}
 }
 
 func (p *Profile) applyDefaults() {

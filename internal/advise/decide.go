@@ -307,6 +307,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	cost := Criterion{Name: CritCost}
 	if all := cheapest(cs, func(*Candidate) bool { return true }); all != nil {
 		cost.Finding = fmt.Sprintf("cheapest of all %d candidates: %s at $%s over %d months", len(cs), all.Name, money(all.TotalUSD), p.HorizonMonths)
+		if len(cs) == 1 {
+			cost.Finding = fmt.Sprintf("the only candidate: %s at $%s over %d months", all.Name, money(all.TotalUSD), p.HorizonMonths)
+		}
 		if choice != nil && all != choice {
 			cost.Finding += fmt.Sprintf("; the choice costs $%s (%.1f× as much): cost did not decide it", money(choice.TotalUSD), choice.TotalUSD/all.TotalUSD)
 		}
@@ -332,6 +335,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		c.Decisive = isDecisive(c.Name)
 		c.Favours = favours(c.Name)
 		r.Criteria = append(r.Criteria, *c)
+	}
+	if decided == nil {
+		decided = []string{} // present in JSON, empty
 	}
 	r.Recommendation = Recommendation{DecidedBy: decided, DecidedJointly: r.jointly != ""}
 	if choice == nil {
@@ -370,6 +376,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	sum += fmt.Sprintf(": $%s over %d months ($%s in month 1, $%s in month %d).", money(choice.TotalUSD), p.HorizonMonths, money(choice.FirstMonthUSD), money(choice.LastMonthUSD), p.HorizonMonths)
 	if r.jointly != "" {
 		sum += fmt.Sprintf(" Decided by: %s together (%s, the cheapest of all, is ruled out by each; neither alone changed the choice).", strings.Join(decided, " and "), r.jointly)
+	} else if len(decided) == 0 {
+		// One candidate: nothing chose between options.
+		sum += " It is the only candidate costed: no criterion had a choice to make."
 	} else {
 		sum += " Decided by: " + strings.Join(decided, ", ") + "."
 	}

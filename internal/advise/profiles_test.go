@@ -278,6 +278,29 @@ func TestFineTunedPriceLeftOutIsBase(t *testing.T) {
 	}
 }
 
+// With one candidate nothing chose between options: the summary said
+// "Decided by: ." and JSON "decided_by": null. 1 B + 1 B tokens on
+// gpt-4o-mini: 1,000 × $0.15 + 1,000 × $0.60 = $750 a month.
+func TestOnlyCandidate(t *testing.T) {
+	p := &Profile{Name: "one", Workload: Workload{InputTokensPerMonth: 1e9, OutputTokensPerMonth: 1e9},
+		Candidates: Candidates{Proprietary: []ProprietaryModel{{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.60}}}}
+	p.applyDefaults()
+	r := run(t, p)
+	sum := r.Recommendation.Summary
+	if !strings.Contains(sum, "($750 in month 1, $750 in month 36). It is the only candidate costed") || strings.Contains(sum, "Decided by") {
+		t.Errorf("summary %q", sum)
+	}
+	for _, c := range r.Criteria {
+		if c.Name == CritCost && c.Finding != "the only candidate: API gpt-4o-mini at $27,000 over 36 months" {
+			t.Errorf("cost finding %q", c.Finding)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil || !strings.Contains(b.String(), `"decided_by": []`) {
+		t.Errorf("json: %v, decided_by not []", err)
+	}
+}
+
 // Zero and huge volumes. With no traffic the APIs cost $0 and are chosen;
 // the runner-up names no volume (no multiple of nothing differs). At 10
 // trillion tokens a month (3:1) on the tie profile's prices: API 7.5e12 ×

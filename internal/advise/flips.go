@@ -411,7 +411,10 @@ func (r *Report) costBreaks(p *Profile) costBreaks {
 
 func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 	held := "at today's input:output mix"
-	if r.peakAbs > 0 {
+	switch {
+	case r.baseAbs > 0:
+		held += ", peak and base rates" // the base load's fleet is sized for it
+	case r.peakAbs > 0:
 		held += " and peak rate"
 	}
 	if r.in+r.out == 0 {

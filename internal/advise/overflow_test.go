@@ -96,6 +96,11 @@ func TestAdviseBaseLoadPlusOverflow(t *testing.T) {
 	if r.RunnerUp == nil || r.RunnerUp.Candidate != "API gpt-4o-mini" {
 		t.Errorf("runner-up %+v", r.RunnerUp)
 	}
+	// The volumes the flips name hold the base rate too (the fleet is
+	// sized for it): the text said only "and peak rate".
+	if r.RunnerUp != nil && !strings.Contains(r.RunnerUp.Flip, "at today's input:output mix, peak and base rates)") {
+		t.Errorf("flip %q does not say the base rate is held", r.RunnerUp.Flip)
+	}
 }
 
 // The same rates with three times the volume (a measured volume that has

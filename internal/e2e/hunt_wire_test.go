@@ -46,7 +46,7 @@ func hwPost(t *testing.T, g *gateway, path, body string) (int, []byte) {
 
 // TestUpstreamOnlyFieldsPassThrough: valid fields of a provider's API that
 // the canonical request cannot carry (OpenAI audio and file parts, custom
-// tools and allowed_tools as Codex and GPT-5 clients send them, Responses
+// tools (allowed by allowed_tools too) as Codex and GPT-5 clients send them, Responses
 // custom_tool_call and local_shell items, Anthropic search_result blocks
 // and Files API images) reach a same-format upstream byte for byte, and a
 // translated target refuses them with a 400 in the client's format naming
@@ -70,9 +70,9 @@ func TestUpstreamOnlyFieldsPassThrough(t *testing.T) {
 		{"chat custom tool", "/v1/chat/completions", "gpt-5", "x-anthropic",
 			`{"model":"MODEL","messages":[{"role":"user","content":"Run it [[plain]]"}],"tools":[{"type":"custom","custom":{"name":"code_exec","description":"Executes python","format":{"type":"grammar","grammar":{"syntax":"lark","definition":"start: /.+/"}}}}]}`,
 			"tools[0].type"},
-		{"chat allowed_tools", "/v1/chat/completions", "gpt-5", "x-anthropic",
-			`{"model":"MODEL","messages":[{"role":"user","content":"Weather? [[plain]]"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"get_weather"}}]}}}`,
-			"tool_choice.type"},
+		{"chat allowed custom tool", "/v1/chat/completions", "gpt-5", "x-anthropic",
+			`{"model":"MODEL","messages":[{"role":"user","content":"Run it [[plain]]"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}},{"type":"custom","custom":{"name":"code_exec","description":"Executes python"}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"custom","custom":{"name":"code_exec"}}]}}}`,
+			"tools[1].type"},
 		{"responses codex apply_patch", "/v1/responses", "gpt-5", "x-anthropic",
 			`{"model":"MODEL","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"Fix it [[plain]]"}]}],"tools":[{"type":"custom","name":"apply_patch","description":"Edit files.","format":{"type":"grammar","syntax":"lark","definition":"start: begin_patch hunk+ end_patch"}}],"tool_choice":"auto","parallel_tool_calls":false,"store":false,"include":["reasoning.encrypted_content"]}`,
 			"tools[0].type"},

@@ -100,6 +100,9 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		}
 		req.N = *w.N
 	}
+	// custom maps the name of each custom tool to the path that notes it
+	// as upstream-only, for allowed_tools.
+	var custom map[string]string
 	if len(w.Tools) > 0 {
 		req.Tools = make([]llm.Tool, 0, len(w.Tools))
 		for i, t := range w.Tools {
@@ -110,6 +113,10 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 				// A free-form tool (text in, grammar-constrained):
 				// passed through to OpenAI, refused by translated targets.
 				upstreamOnly(req, p+".type")
+				if custom == nil {
+					custom = map[string]string{}
+				}
+				custom[t.Custom.Name] = p + ".type"
 				continue
 			default:
 				return nil, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", t.Type)
@@ -130,7 +137,7 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		req.Tools = nil
 	}
 	if len(w.ToolChoice) > 0 && !bytes.Equal(w.ToolChoice, nullJSON) {
-		tc, err := decodeToolChoice(req, w.ToolChoice)
+		tc, err := decodeToolChoice(req, w.ToolChoice, custom)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +305,7 @@ func decodeImageURL(w *imageURL) (*llm.Image, error) {
 	return img, nil
 }
 
-func decodeToolChoice(req *llm.ChatRequest, raw json.RawMessage) (*llm.ToolChoice, *llm.Error) {
+func decodeToolChoice(req *llm.ChatRequest, raw json.RawMessage, custom map[string]string) (*llm.ToolChoice, *llm.Error) {
 	if raw[0] == '"' {
 		var s string
 		_ = unquote(raw, &s)
@@ -314,7 +321,9 @@ func decodeToolChoice(req *llm.ChatRequest, raw json.RawMessage) (*llm.ToolChoic
 	}
 	switch o.Type {
 	case "function":
-	case "allowed_tools", "custom":
+	case "allowed_tools":
+		return decodeAllowedTools(req, o.AllowedTools, custom)
+	case "custom":
 		// Passed through to OpenAI, refused by translated targets.
 		upstreamOnly(req, "tool_choice.type")
 		return nil, nil
@@ -346,8 +355,8 @@ func decodeResponseFormat(w *responseFormat) (*llm.ResponseFormat, *llm.Error) {
 }
 
 // upstreamOnly notes a valid OpenAI field or part the canonical request
-// cannot carry (audio and file parts, custom tools and their calls,
-// allowed_tools). Pass-through to an OpenAI-format upstream forwards it
+// cannot carry (audio and file parts, custom tools and their calls).
+// Pass-through to an OpenAI-format upstream forwards it
 // unchanged, as the API documents it; every translated target refuses the
 // request with a 400 unsupported_parameter naming param
 // (llm.ChatRequest.Unsupported), so it is never silently dropped.

@@ -230,6 +230,11 @@ type functionCall struct {
 type tool struct {
 	Type     string       `json:"type"`
 	Function toolFunction `json:"function"`
+	// Custom is a custom tool's definition, read only for its name (see
+	// decodeAllowedTools).
+	Custom struct {
+		Name string `json:"name"`
+	} `json:"custom"`
 	// CacheControl is Anthropic's prompt-cache marker, which clients
 	// written for Claude behind OpenAI-compatible gateways (OpenRouter,
 	// LiteLLM) put on tools and content parts; Anthropic targets get it.
@@ -259,6 +264,7 @@ type toolChoiceObject struct {
 	Function struct {
 		Name string `json:"name"`
 	} `json:"function"`
+	AllowedTools json.RawMessage `json:"allowed_tools"`
 }
 
 // stop is "stop": a string, an array of strings, or null.

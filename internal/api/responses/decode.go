@@ -52,6 +52,15 @@ type Request struct {
 	// Encrypted is true when the client asked for reasoning as
 	// encrypted_content (include: ["reasoning.encrypted_content"]).
 	Encrypted bool
+
+	// upstreamTools are the declared tools only an upstream serving the
+	// Responses API can run (custom, local_shell, ...), for allowed_tools.
+	upstreamTools []upstreamTool
+}
+
+// upstreamTool is a declared tool that Chat.Unsupported names by path.
+type upstreamTool struct {
+	path, typ, name string
 }
 
 type wireRequest struct {

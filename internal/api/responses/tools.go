@@ -72,6 +72,7 @@ func decodeTools(raw json.RawMessage, r *Request) *llm.Error {
 			// Fulcrum cannot produce from another API. Passed through to
 			// an upstream serving the Responses API, refused elsewhere.
 			untranslatable(r.Chat, p+".type")
+			r.upstreamTools = append(r.upstreamTools, upstreamTool{path: p + ".type", typ: t.Type, name: t.Name})
 		}
 	}
 	return nil
@@ -94,17 +95,22 @@ func decodeToolChoice(raw json.RawMessage, r *Request) *llm.Error {
 		Type      string `json:"type"`
 		Name      string `json:"name"`
 		Namespace string `json:"namespace"`
+		// allowed_tools
+		Mode  json.RawMessage `json:"mode"`
+		Tools json.RawMessage `json:"tools"`
 	}
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return invalid("tool_choice", "Invalid type for 'tool_choice': expected a string or an object.")
 	}
 	switch o.Type {
 	case "function":
+	case "allowed_tools":
+		return decodeAllowedTools(r, o.Mode, o.Tools)
 	case "":
 		return missing("tool_choice.type")
 	default:
-		// allowed_tools, custom, mcp, a hosted tool: passed through to an
-		// upstream serving the Responses API, refused elsewhere.
+		// custom, mcp, a hosted tool: passed through to an upstream
+		// serving the Responses API, refused elsewhere.
 		untranslatable(r.Chat, "tool_choice.type")
 		return nil
 	}

@@ -1,0 +1,144 @@
+package responses
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/api/anthropic"
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// codexTools are tools as Codex declares them: functions (one strict), a
+// custom apply_patch, local_shell and a hosted web_search.
+const codexTools = `"tools":[` +
+	`{"type":"function","name":"shell","strict":false,"parameters":{"type":"object","properties":{"command":{"type":"array","items":{"type":"string"}}}}},` +
+	`{"type":"function","name":"update_plan","strict":true,"parameters":{"type":"object","properties":{"plan":{"type":"string"}},"required":["plan"],"additionalProperties":false}},` +
+	`{"type":"function","name":"view_image","parameters":{"type":"object","properties":{"path":{"type":"string"}}}},` +
+	`{"type":"custom","name":"apply_patch","format":{"type":"grammar","syntax":"lark","definition":"start: /.+/"}},` +
+	`{"type":"local_shell"},{"type":"web_search"}]`
+
+func decodeCodex(t *testing.T, choice string) *Request {
+	t.Helper()
+	r, err := DecodeRequest([]byte(`{"model":"gpt-5.2-codex","input":"List the files.",` + codexTools + `,"tool_choice":` + choice + `,"store":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestAllowedTools: tool_choice allowed_tools, which translated targets
+// used to refuse, is honoured by translation: only the allowed function
+// tools, with tool_choice auto or required. A tool only the Responses API
+// runs that is not allowed no longer makes the request untranslatable, and
+// a hosted one that is not allowed is not reported dropped.
+func TestAllowedTools(t *testing.T) {
+	for _, tc := range []struct {
+		name, choice string
+		tools        []string
+		mode         llm.ToolChoiceMode
+		unsupported  []string
+		hosted       []string
+	}{
+		{"functions", `{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"update_plan"},{"type":"function","name":"shell"}]}`,
+			[]string{"shell", "update_plan"}, llm.ToolChoiceRequired, nil, nil},
+		{"with web_search", `{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"view_image"},{"type":"web_search"}]}`,
+			[]string{"view_image"}, llm.ToolChoiceAuto, nil, []string{"web_search"}},
+		{"with apply_patch and local_shell", `{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"shell"},{"type":"custom","name":"apply_patch"},{"type":"local_shell"}]}`,
+			[]string{"shell"}, llm.ToolChoiceAuto, []string{"tools[3].type", "tools[4].type"}, nil},
+		{"auto, hosted only", `{"type":"allowed_tools","mode":"auto","tools":[{"type":"web_search"}]}`,
+			[]string{"shell", "update_plan", "view_image"}, llm.ToolChoiceNone, nil, []string{"web_search"}},
+		{"required, hosted only", `{"type":"allowed_tools","mode":"required","tools":[{"type":"web_search"}]}`,
+			[]string{"shell", "update_plan", "view_image"}, "", []string{"tool_choice.tools"}, []string{"web_search"}},
+		{"namespace entry", `{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"shell"},{"type":"namespace","name":"calendar"}]}`,
+			[]string{"shell"}, llm.ToolChoiceAuto, []string{"tool_choice.tools[1].type"}, nil},
+		{"no allowed_tools", `"auto"`,
+			[]string{"shell", "update_plan", "view_image"}, llm.ToolChoiceAuto, []string{"tools[3].type", "tools[4].type"}, []string{"web_search"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decodeCodex(t, tc.choice)
+			var names []string
+			for _, tool := range r.Chat.Tools {
+				names = append(names, tool.Name)
+			}
+			var mode llm.ToolChoiceMode
+			if r.Chat.ToolChoice != nil {
+				mode = r.Chat.ToolChoice.Mode
+			}
+			if !slices.Equal(names, tc.tools) || mode != tc.mode || !slices.Equal(r.Chat.Unsupported, tc.unsupported) || !slices.Equal(r.Hosted, tc.hosted) {
+				t.Errorf("tools %v, choice %q, unsupported %q, hosted %q; want %v, %q, %q, %q",
+					names, mode, r.Chat.Unsupported, r.Hosted, tc.tools, tc.mode, tc.unsupported, tc.hosted)
+			}
+		})
+	}
+}
+
+func TestAllowedToolsErrors(t *testing.T) {
+	for _, tc := range []struct{ choice, param, code string }{
+		{`{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"get_stock_price"}]}`, "tool_choice.tools[0].name", "invalid_value"},
+		{`{"type":"allowed_tools","mode":"auto","tools":[{"type":"custom","name":"shell"}]}`, "tool_choice.tools[0].name", "invalid_value"},
+		{`{"type":"allowed_tools","mode":"auto","tools":[{"type":"function"}]}`, "tool_choice.tools[0].name", "missing_required_parameter"},
+		{`{"type":"allowed_tools","mode":"auto","tools":[{"name":"shell"}]}`, "tool_choice.tools[0].type", "missing_required_parameter"},
+		{`{"type":"allowed_tools","mode":"none","tools":[]}`, "tool_choice.mode", "invalid_value"},
+		{`{"type":"allowed_tools","tools":[]}`, "tool_choice.mode", "missing_required_parameter"},
+		{`{"type":"allowed_tools","mode":"auto"}`, "tool_choice.tools", "missing_required_parameter"},
+		{`{"type":"allowed_tools","mode":"auto","tools":"shell"}`, "tool_choice.tools", "invalid_value"},
+	} {
+		_, err := DecodeRequest([]byte(`{"model":"gpt-5.2-codex","input":"List the files.",` + codexTools + `,"tool_choice":` + tc.choice + `}`))
+		if err == nil {
+			t.Errorf("%s: no error, want a 400 naming %q", tc.choice, tc.param)
+			continue
+		}
+		if e := llm.AsError(err); e.Status != 400 || e.Param != tc.param || e.Code != tc.code {
+			t.Errorf("%s: %v (param %q, code %q), want a 400 naming %q with code %q", tc.choice, err, e.Param, e.Code, tc.param, tc.code)
+		}
+	}
+}
+
+// TestAllowedToolsTranslated: what an Anthropic upstream and a
+// Chat Completions one are sent; update_plan's explicit strict: true goes
+// with it (docs: an absent strict stays unset, not OpenAI's Responses
+// default of true).
+func TestAllowedToolsTranslated(t *testing.T) {
+	r := decodeCodex(t, `{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"shell"},{"type":"function","name":"update_plan"}]}`)
+	out, err := anthropic.EncodeMessagesRequest(r.Chat)
+	if err != nil {
+		t.Fatalf("anthropic: %v", err)
+	}
+	var a struct {
+		Tools []struct {
+			Name   string `json:"name"`
+			Strict *bool  `json:"strict"`
+		} `json:"tools"`
+		ToolChoice json.RawMessage `json:"tool_choice"`
+	}
+	if err := json.Unmarshal(out, &a); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Tools) != 2 || a.Tools[0].Name != "shell" || a.Tools[0].Strict != nil ||
+		a.Tools[1].Name != "update_plan" || a.Tools[1].Strict == nil || !*a.Tools[1].Strict ||
+		string(a.ToolChoice) != `{"type":"any"}` {
+		t.Errorf("anthropic body: %s", out)
+	}
+	out, err = openai.EncodeChatRequest(r.Chat)
+	if err != nil {
+		t.Fatalf("openai: %v", err)
+	}
+	var o struct {
+		Tools []struct {
+			Function struct {
+				Name   string `json:"name"`
+				Strict *bool  `json:"strict"`
+			} `json:"function"`
+		} `json:"tools"`
+		ToolChoice json.RawMessage `json:"tool_choice"`
+	}
+	if err := json.Unmarshal(out, &o); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Tools) != 2 || o.Tools[0].Function.Strict == nil || *o.Tools[0].Function.Strict ||
+		o.Tools[1].Function.Strict == nil || !*o.Tools[1].Function.Strict || string(o.ToolChoice) != `"required"` {
+		t.Errorf("openai body: %s", out)
+	}
+}

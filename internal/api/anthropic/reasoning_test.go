@@ -34,3 +34,36 @@ func TestOmitThinking(t *testing.T) {
 		t.Error("OmitThinking changed its argument")
 	}
 }
+
+// TestOutputConfigEffort: the SDKs type output_config.effort as "low" |
+// "medium" | "high" | "xhigh" | "max" | null, and format as nullable too.
+// "xhigh" and a null key were a 400 for every target, pass-through
+// included.
+func TestOutputConfigEffort(t *testing.T) {
+	for _, tc := range []struct {
+		config, effort string
+		format         bool
+	}{
+		{`{"effort":"xhigh"}`, "xhigh", false},
+		{`{"effort":"max"}`, "xhigh", false},
+		{`{"effort":"low","format":null}`, "low", false},
+		{`{"effort":null,"format":{"type":"json_schema","schema":{"type":"object"}}}`, "", true},
+	} {
+		req, err := DecodeMessagesRequest([]byte(`{"model":"claude-opus-4-7","max_tokens":1024,"messages":[{"role":"user","content":"Plan it."}],"output_config":` + tc.config + `}`))
+		if err != nil {
+			t.Errorf("%s: %v", tc.config, err)
+			continue
+		}
+		var effort string
+		if req.Reasoning != nil {
+			effort = req.Reasoning.Effort
+		}
+		if effort != tc.effort || (req.ResponseFormat != nil) != tc.format || string(req.Extra["output_config"]) != tc.config {
+			t.Errorf("%s: effort %q, format %+v, kept %s", tc.config, effort, req.ResponseFormat, req.Extra["output_config"])
+		}
+	}
+	_, err := DecodeMessagesRequest([]byte(`{"model":"claude-opus-4-7","max_tokens":1024,"messages":[{"role":"user","content":"Plan it."}],"output_config":{"effort":"extreme"}}`))
+	if e := llm.AsError(err); err == nil || e.Param != "output_config.effort" {
+		t.Errorf("an unknown effort: %v, want a 400 naming output_config.effort", err)
+	}
+}

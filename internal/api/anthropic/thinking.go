@@ -92,6 +92,11 @@ func decodeOutputConfig(req *llm.ChatRequest, raw json.RawMessage) error {
 	}
 	keep(req, "output_config", raw)
 	for k, v := range m {
+		if !present(v) {
+			// null, as the SDKs type every key ("effort?: ... | null"):
+			// not set.
+			continue
+		}
 		switch k {
 		case "effort":
 			var e string
@@ -99,11 +104,11 @@ func decodeOutputConfig(req *llm.ChatRequest, raw json.RawMessage) error {
 				return llm.Errorf("output_config.effort", "output_config.effort: expected a string")
 			}
 			switch e {
-			case "low", "medium", "high":
+			case "low", "medium", "high", "xhigh":
 			case "max":
 				e = "xhigh"
 			default:
-				return llm.Errorf("output_config.effort", "output_config.effort: must be low, medium, high or max, got %q", e)
+				return llm.Errorf("output_config.effort", "output_config.effort: must be low, medium, high, xhigh or max, got %q", e)
 			}
 			if req.Reasoning == nil {
 				// Effort alone is a behavioural signal, not a request to

@@ -152,8 +152,14 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		}
 		switch e {
 		case "none", "minimal", "low", "medium", "high", "xhigh":
+		case "max":
+			// OpenAI's highest level since 2026 (openai-node 6.46):
+			// forwarded as it is on pass-through; translated, the
+			// highest level the canonical model has, as Anthropic's
+			// output_config.effort "max" is.
+			e = "xhigh"
 		default:
-			return nil, invalidValue("reasoning_effort", "Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'.", e)
+			return nil, invalidValue("reasoning_effort", "Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', 'xhigh', and 'max'.", e)
 		}
 		req.Reasoning = &llm.Reasoning{Effort: e, Param: "reasoning_effort"}
 	}

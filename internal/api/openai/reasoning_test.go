@@ -238,3 +238,19 @@ func TestEncodeReplayReasoning(t *testing.T) {
 		}
 	}
 }
+
+// TestReasoningEffortMax: "max", which openai-node types as a
+// reasoning_effort since 2026, was a 400 for every target, pass-through
+// included; translated, it is the canonical model's highest level.
+func TestReasoningEffortMax(t *testing.T) {
+	req, err := DecodeChatRequest([]byte(`{"model":"gpt-5.5","messages":[{"role":"user","content":"Prove it."}],"reasoning_effort":"max"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := req.Reasoning; r == nil || r.Effort != "xhigh" || r.Param != "reasoning_effort" {
+		t.Errorf("reasoning = %+v, want effort xhigh from reasoning_effort", r)
+	}
+	if _, err := DecodeChatRequest([]byte(`{"model":"gpt-5.5","messages":[{"role":"user","content":"Prove it."}],"reasoning_effort":"ultra"}`)); llm.AsError(err).Param != "reasoning_effort" {
+		t.Errorf("an unknown effort: %v, want a 400 naming reasoning_effort", err)
+	}
+}

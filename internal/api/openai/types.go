@@ -57,6 +57,7 @@ type chatRequest struct {
 	Verbosity        json.RawMessage `json:"verbosity"`
 	PromptCacheKey   json.RawMessage `json:"prompt_cache_key"`
 	SafetyIdentifier json.RawMessage `json:"safety_identifier"`
+	Moderation       json.RawMessage `json:"moderation"`
 }
 
 // unsupported lists the detected-only parameters in a fixed order.
@@ -70,7 +71,7 @@ func (r *chatRequest) unsupported() []string {
 		{"service_tier", r.flexTier()}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
 		{"audio", r.Audio}, {"modalities", textOnlyModalities(r.Modalities)}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
-		{"verbosity", r.nonDefaultVerbosity()},
+		{"verbosity", r.nonDefaultVerbosity()}, {"moderation", r.Moderation},
 	} {
 		// null and false ask for nothing; "logprobs": false is common.
 		if len(f.raw) > 0 && !bytes.Equal(f.raw, nullJSON) && !bytes.Equal(f.raw, falseJSON) {

@@ -89,6 +89,8 @@ type wireRequest struct {
 	TopLogprobs        *int            `json:"top_logprobs"`
 	Truncation         string          `json:"truncation"`
 	ServiceTier        json.RawMessage `json:"service_tier"`
+	Moderation         json.RawMessage `json:"moderation"`
+	ContextManagement  json.RawMessage `json:"context_management"`
 }
 
 // DecodeRequest decodes a POST /v1/responses body. Failures are 400
@@ -122,9 +124,13 @@ func DecodeRequest(body []byte) (*Request, error) {
 	if w.MaxOutputTokens != nil && *w.MaxOutputTokens < 16 {
 		return nil, invalid("max_output_tokens", fmt.Sprintf("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got %d instead.", *w.MaxOutputTokens))
 	}
-	for _, inc := range w.Include {
-		if inc == "reasoning.encrypted_content" {
+	for i, inc := range w.Include {
+		switch inc {
+		case "reasoning.encrypted_content":
 			r.Encrypted = true
+		case "message.output_text.logprobs":
+			// Log probabilities no translated answer carries.
+			untranslatable(chat, "include["+strconv.Itoa(i)+"]")
 		}
 	}
 	switch {
@@ -145,6 +151,16 @@ func DecodeRequest(body []byte) (*Request, error) {
 	}
 	if w.Truncation == "auto" {
 		chat.Unsupported = append(chat.Unsupported, "truncation")
+	}
+	if !isNull(w.Moderation) {
+		// OpenAI scores or blocks input and output with its moderation
+		// model: a guarantee no other API gives.
+		chat.Unsupported = append(chat.Unsupported, "moderation")
+	}
+	if !isNull(w.ContextManagement) && string(bytes.TrimSpace(w.ContextManagement)) != "[]" {
+		// Server-side compaction past a token threshold: like
+		// truncation "auto", a change of the context only OpenAI makes.
+		chat.Unsupported = append(chat.Unsupported, "context_management")
 	}
 	if !isNull(w.ServiceTier) {
 		// "auto" and "default" every target can honour: the Anthropic and

@@ -168,7 +168,7 @@ func decodeText(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
 	return nil
 }
 
-var efforts = map[string]bool{"none": true, "minimal": true, "low": true, "medium": true, "high": true, "xhigh": true}
+var efforts = map[string]bool{"none": true, "minimal": true, "low": true, "medium": true, "high": true, "xhigh": true, "max": true}
 
 func decodeReasoning(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
 	if isNull(raw) {
@@ -178,16 +178,27 @@ func decodeReasoning(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
 		Effort          *string `json:"effort"`
 		Summary         *string `json:"summary"`
 		GenerateSummary *string `json:"generate_summary"`
+		Mode            *string `json:"mode"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return invalid("reasoning", "Invalid 'reasoning': expected an object.")
 	}
+	if w.Mode != nil && *w.Mode != "standard" {
+		// An execution mode ("pro") only OpenAI runs; "standard" is
+		// every model's.
+		untranslatable(chat, "reasoning.mode")
+	}
 	r := &llm.Reasoning{Param: "reasoning.effort"}
 	if w.Effort != nil {
 		if !efforts[*w.Effort] {
-			return invalid("reasoning.effort", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'.", *w.Effort))
+			return invalid("reasoning.effort", fmt.Sprintf("Invalid value: '%s'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', 'xhigh', and 'max'.", *w.Effort))
 		}
 		r.Effort = *w.Effort
+		if r.Effort == "max" {
+			// OpenAI's highest level since 2026: forwarded as it is on
+			// pass-through; translated, the canonical model's highest.
+			r.Effort = "xhigh"
+		}
 	}
 	if w.Summary != nil {
 		r.Summary = *w.Summary

@@ -404,6 +404,18 @@ func (r *Report) whatIfAll(p *Profile, k float64, change func(p *Profile, scores
 		}
 		change(q, s.scores)
 	}
+	if s.ignore[CritCustomisation] {
+		// Without the need nothing is fine-tuned or adapted: its costs
+		// (fine-tuned prices, training on either side) go with its
+		// exclusions, as data sensitivity's classes stop being sensitive.
+		s.ws = slices.Clone(s.ws)
+		for i := range s.ws {
+			s.ws[i].fineTune = false
+		}
+		cp := *q
+		cp.Customisation.Adapters, cp.Customisation.FineTuning = false, false
+		q = &cp
+	}
 	cs, choice, _ := s.candidatesAt(q, r.in*k, r.out*k)
 	return cs, choice
 }

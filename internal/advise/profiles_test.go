@@ -278,6 +278,49 @@ func TestFineTunedPriceLeftOutIsBase(t *testing.T) {
 	}
 }
 
+// Fine-tuning can change the choice by its costs alone: every class must
+// be fine-tuned, 40% of the traffic is sensitive, and the API offers hosted
+// fine-tuning, so nothing is ruled out by customisation. Month 1 by hand
+// (23,652 M input, 7,884 M output = 3,000 output tokens/s; llama-3.1-8b
+// 2,380 tokens/s a replica at 70%, $1,963.70; staff 0.5 × $10,000):
+//
+//	self-hosted  2 replicas $3,927.40 + $5,000 + $500 training        = $9,427.40
+//	hybrid       1 replica (1,200 tokens/s) $1,963.70 + $5,000 + $500
+//	             + 0.6 × (23,652 × $0.03 + 7,884 × $0.12) = $993.38
+//	             + 100 M training tokens × $20 = $2,000              = $10,457.08
+//
+// Without the need: self-hosted $8,927.40, the hybrid $1,963.70 + $5,000 +
+// 0.6 × (23,652 × $0.01 + 7,884 × $0.04) = $7,294.83, which would be
+// chosen. Before, customisation was decisive only when its exclusions
+// changed the choice, so the report said "Decided by: data sensitivity"
+// though dropping the need from the profile picks the hybrid.
+func TestCustomisationDecidesByItsCosts(t *testing.T) {
+	fte := 0.5
+	p := &Profile{Name: "ft-costs", HorizonMonths: 12,
+		Data:          DataSensitivity{Classes: []string{"pii"}, PrivateShare: 0.4},
+		Customisation: Customisation{FineTuning: true, TrainingTokensPerMonth: 1e8, SelfHostedTrainingUSDMonth: 500},
+		Expertise:     Expertise{StaffCostUSDMonth: 10000},
+		Workload:      Workload{InputTokensPerMonth: 23.652e9, OutputTokensPerMonth: 7.884e9},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{{Model: "cheap-api", InputPerMillion: 0.01, OutputPerMillion: 0.04,
+				FineTuning: &HostedFineTuning{TrainingPerMillion: 20, InputPerMillion: 0.03, OutputPerMillion: 0.12}}},
+			Open: []OpenModel{{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, OutputTokensPerSecond: 3400}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &fte},
+	}
+	p.applyDefaults()
+	r := run(t, p)
+	checkMonth1(t, r, map[string]float64{"self-hosted llama-3.1-8b": 9427.40, "hybrid llama-3.1-8b + cheap-api (sensitive self-hosted)": 10457.08})
+	if r.Recommendation.Candidate != "self-hosted llama-3.1-8b" || !slices.Equal(r.Recommendation.DecidedBy, []string{CritDataSensitivity, CritCustomisation}) {
+		t.Errorf("choice %q decided by %v: %s", r.Recommendation.Candidate, r.Recommendation.DecidedBy, r.Recommendation.Summary)
+	}
+	q := *p
+	q.Customisation.FineTuning = false
+	if got := run(t, &q).Recommendation.Candidate; got != "hybrid llama-3.1-8b + cheap-api (sensitive self-hosted)" {
+		t.Errorf("without the need: %q", got)
+	}
+}
+
 // With one candidate nothing chose between options: the summary said
 // "Decided by: ." and JSON "decided_by": null. 1 B + 1 B tokens on
 // gpt-4o-mini: 1,000 × $0.15 + 1,000 × $0.60 = $750 a month.

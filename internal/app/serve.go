@@ -117,8 +117,12 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		g.Close()
 		return nil, err
 	}
-	if rs, ok := g.Store.(store.Responses); ok && (cfg.Storage.Responses == nil || *cfg.Storage.Responses) {
+	if rs, ok := g.Store.(store.Responses); ok {
+		// With storage.responses off, the store still records which key
+		// made each upstream-kept response, so that no other key can
+		// continue it.
 		opts.Responses = rs
+		opts.ResponseIDsOnly = cfg.Storage.Responses != nil && !*cfg.Storage.Responses
 	}
 	for _, c := range g.collectors {
 		opts.Metrics.Registry.MustRegister(c)

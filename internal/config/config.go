@@ -129,7 +129,9 @@ type Storage struct {
 	// previous_response_id and GET/DELETE /v1/responses/{id} work on every
 	// provider; they are kept for metering.retention.conversations
 	// (default 30d). Default true; false keeps none (previous_response_id
-	// to a translated target is then a 400 that says so).
+	// to a translated target is then a 400 that says so), but still
+	// records which key made each response an upstream keeps
+	// (pass-through), so that no other key can continue it.
 	Responses *bool `yaml:"responses"`
 }
 

@@ -226,6 +226,9 @@ func (c *chatCall) forwardBody(t *Target) ([]byte, error) {
 		// would continue it for anyone.
 		return nil, previousMissing(c.in.responses.PreviousResponseID)
 	}
+	if c.s.opts.Responses == nil && c.in != nil && c.in.responses != nil && c.in.responses.PreviousResponseID != "" {
+		return nil, previousUnrecorded()
+	}
 	b, err := c.rc.format.setModel(c.rc.body, t.Upstream)
 	if err != nil {
 		return nil, llm.Errorf("model", "could not rewrite request: %v", err)
@@ -377,7 +380,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	h["Content-Type"] = hdrJSON
 	if raw != nil {
 		w.Write(raw)
-		if c.keepsResponse() { // (store: false, as Codex sends, decodes nothing)
+		if c.recordsUpstream() { // (store: false, as Codex sends, decodes nothing)
 			id, model := upstreamResponseID(raw)
 			c.keepUpstreamResponse(r.Context(), id, model)
 		}

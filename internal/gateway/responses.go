@@ -52,7 +52,7 @@ func (c *chatCall) responsesTranslatable(t *Target) error {
 		return nil
 	}
 	name := t.Provider.Info().Name
-	if r.NeedsStore == "previous_response_id" && c.s.opts.Responses != nil {
+	if r.NeedsStore == "previous_response_id" && c.s.opts.Responses != nil && (c.rc.prevUpstream || !c.s.opts.ResponseIDsOnly) {
 		e := previousMissing(r.PreviousResponseID)
 		if c.rc.prevUpstream {
 			e.Message = "Previous response with id " + quote(r.PreviousResponseID) + " is kept by the upstream that answered it, which provider " +

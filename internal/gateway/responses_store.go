@@ -32,7 +32,10 @@ import (
 // forwarded for the key that made it and for no other: every key reaches
 // the upstream with the same credentials, so the upstream cannot tell
 // them apart. An id Fulcrum holds for no one is refused, never forwarded.
-// With storage off nothing is recorded, and any id is forwarded.
+// That record does not depend on Fulcrum keeping conversations: with
+// storage off (Options.ResponseIDsOnly) translated answers are not kept,
+// but the ids of upstream-kept ones still are. Without any store there is
+// no record, so previous_response_id is refused on pass-through too.
 
 // owner is the key a stored response belongs to.
 func owner(c *Caller) string {
@@ -178,7 +181,7 @@ func upstreamHeld(sr *store.StoredResponse) bool { return len(sr.Items) == 0 && 
 // the caller's key (with the request's verdict), so that only this key
 // can continue it. The upstream keeps the conversation.
 func (c *chatCall) keepUpstreamResponse(ctx context.Context, id, model string) {
-	if !c.keepsResponse() || id == "" {
+	if !c.recordsUpstream() || id == "" {
 		return
 	}
 	s := c.s
@@ -212,9 +215,25 @@ func upstreamResponseID(b []byte) (id, model string) {
 	return v.ID, v.Model
 }
 
-// keepsResponse reports whether the call's answer is to be stored.
-func (c *chatCall) keepsResponse() bool {
+// recordsUpstream reports whether a passed-through answer's id is to be
+// recorded for the caller's key: whenever the upstream keeps it (store)
+// and there is a store, whether or not Fulcrum keeps conversations.
+func (c *chatCall) recordsUpstream() bool {
 	return c.in != nil && c.in.responses != nil && c.in.responses.Store && c.s.opts.Responses != nil
+}
+
+// keepsResponse reports whether the call's translated answer is to be
+// stored.
+func (c *chatCall) keepsResponse() bool {
+	return c.recordsUpstream() && !c.s.opts.ResponseIDsOnly
+}
+
+// previousUnrecorded refuses, on pass-through without a store, a
+// previous_response_id: nothing says which key made the response.
+func previousUnrecorded() *llm.Error {
+	return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "unsupported_parameter", Param: "previous_response_id",
+		Message: "parameter \"previous_response_id\" is refused: this Fulcrum has no response store to record which key made a response, " +
+			"and the upstream, reached with the same credentials for every key, would continue any key's conversation; send the whole conversation as input instead"}
 }
 
 // previousMissing refuses, on a translated target, a previous_response_id
@@ -234,6 +253,9 @@ func (s *Server) handleStoredResponse(w http.ResponseWriter, r *http.Request, rc
 	}
 	notFound := &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Code: "not_found", Param: "response_id",
 		Message: "Response with id " + quote(id) + " not found."}
+	if s.opts.ResponseIDsOnly {
+		notFound.Message += " Response storage is off in this Fulcrum: it keeps no response bodies."
+	}
 	ctx := r.Context()
 	var err error
 	switch {

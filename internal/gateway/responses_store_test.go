@@ -450,3 +450,111 @@ func TestStoredConversationKeepsItsVerdict(t *testing.T) {
 		t.Errorf("clean conversation refused on m-prop: %d %s", st, out)
 	}
 }
+
+// TestPassThroughOwnedWithStorageOff: with Fulcrum's conversation storage
+// off (storage.responses: false), a response an upstream keeps is still
+// recorded for the key that made it, with its verdict, and another key's
+// previous_response_id naming it is refused without reaching the
+// upstream. Before, storage off recorded nothing and forwarded any id, so
+// key b could continue key a's OpenAI-kept conversation. Without any store
+// previous_response_id is refused on pass-through for the same reason.
+func TestPassThroughOwnedWithStorageOff(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e, _ := newResponsesEnvWith(t, func(o *gateway.Options) { o.Responses, o.ResponseIDsOnly, o.Auth = db, true, keyAuth{} })
+	send := func(key, body string, hdr ...string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	idOf := func(out string) string {
+		id := out[strings.Index(out, `"id":"resp_`)+6:]
+		return id[:strings.IndexByte(id, '"')]
+	}
+	for _, stream := range []string{"false", "true"} {
+		st, out := send("sk-a", `{"model":"m-oresp","input":"My name is Ann","stream":`+stream+`}`, "X-Fulcrum-Data-Class", "phi")
+		if st != 200 {
+			t.Fatalf("stream %s: first turn: %d %s", stream, st, out)
+		}
+		id := idOf(out)
+		// Recorded: its id, its owner and its verdict, no body.
+		sr, err := db.GetResponse(context.Background(), id, "key-a")
+		if err != nil {
+			t.Fatalf("stream %s: upstream-kept response not recorded: %v", stream, err)
+		}
+		if !slices.Equal(sr.Declared, []string{"phi"}) || len(sr.Items) != 0 || len(sr.Response) != 0 {
+			t.Errorf("stream %s: record %+v", stream, sr)
+		}
+		n := len(e.oa.Log.All())
+		st, out = send("sk-b", `{"model":"m-oresp","input":"What is my name?","previous_response_id":"`+id+`"}`)
+		if st != 400 || decodeErr(t, out).Error.Code != "previous_response_not_found" {
+			t.Errorf("stream %s: another key's continuation: %d %s", stream, st, out)
+		}
+		if len(e.oa.Log.All()) != n {
+			t.Errorf("stream %s: another key's continuation reached the upstream", stream)
+		}
+		if st, out := send("sk-a", `{"model":"m-oresp","input":"What is my name?","previous_response_id":"`+id+`"}`); st != 200 {
+			t.Errorf("stream %s: owner's continuation: %d %s", stream, st, out)
+		}
+		if log := e.oa.Log.All(); len(log) != n+1 || !strings.Contains(string(log[n].Body), `"previous_response_id":"`+id+`"`) {
+			t.Errorf("stream %s: owner's continuation not forwarded unchanged", stream)
+		}
+	}
+	// A translated answer is not kept: its id is unknown to GET and to a
+	// continuation, which says storage is off.
+	st, out := send("sk-a", `{"model":"m-anthropic","input":"hi"}`)
+	if st != 200 {
+		t.Fatalf("translated: %d %s", st, out)
+	}
+	id := idOf(out)
+	if _, err := db.GetResponse(context.Background(), id, "key-a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a translated answer was stored with storage off: %v", err)
+	}
+	if st, out := send("sk-a", `{"model":"m-anthropic","input":"and?","previous_response_id":"`+id+`"}`); st != 400 || !strings.Contains(out, "storage is off") {
+		t.Errorf("continuation of a translated answer: %d %s", st, out)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/responses/"+id, nil)
+	req.Header.Set("Authorization", "Bearer sk-a")
+	hr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(hr.Body)
+	hr.Body.Close()
+	if hr.StatusCode != 404 || !strings.Contains(string(b), "storage is off") {
+		t.Errorf("GET with storage off: %d %s", hr.StatusCode, b)
+	}
+
+	// No store at all: nothing says whose an id is, so it is not
+	// forwarded; a request that names none still is.
+	bare, _ := newResponsesEnv(t)
+	for _, stream := range []string{"false", "true"} {
+		r, out := bare.post(t, "/v1/responses", `{"model":"m-oresp","input":"hi","stream":`+stream+`,"previous_response_id":"resp_of_someone"}`)
+		if r.StatusCode != 400 || decodeErr(t, out).Error.Param != "previous_response_id" || !strings.Contains(out, "no response store") {
+			t.Errorf("stream %s: previous_response_id without a store: %d %s", stream, r.StatusCode, out)
+		}
+	}
+	if n := len(bare.oa.Log.All()); n != 0 {
+		t.Errorf("previous_response_id without a store reached the upstream %d times", n)
+	}
+	if r, out := bare.post(t, "/v1/responses", `{"model":"m-oresp","input":"hi"}`); r.StatusCode != 200 {
+		t.Errorf("store without previous_response_id and without a store: %d %s", r.StatusCode, out)
+	}
+}

@@ -242,10 +242,11 @@ func TestResponsesTranslationLimits(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(out, `"param":"previous_response_id"`) || !strings.Contains(out, "unsupported_parameter") {
 		t.Errorf("previous_response_id on a translated target: %d %s", resp.StatusCode, out)
 	}
-	// ... but passes through to an upstream that keeps responses.
+	// ... and, without a store to say which key made it, is not passed
+	// through either (TestPassThroughOwnedWithStorageOff).
 	resp, out = e.post(t, "/v1/responses", `{"model":"m-oresp","input":"hi","previous_response_id":"resp_123"}`)
-	if resp.StatusCode != 200 {
-		t.Errorf("previous_response_id on pass-through: %d %s", resp.StatusCode, out)
+	if resp.StatusCode != 400 || !strings.Contains(out, `"param":"previous_response_id"`) {
+		t.Errorf("previous_response_id on pass-through without a store: %d %s", resp.StatusCode, out)
 	}
 	// A hosted tool is not offered to a translated target, and the client is told.
 	resp, out = e.post(t, "/v1/responses", `{"model":"m-openai","input":"hi","tools":[{"type":"web_search","external_web_access":false}]}`)

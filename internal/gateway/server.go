@@ -180,8 +180,16 @@ type Options struct {
 	// Responses, when set, keeps Responses API conversations answered by
 	// translated targets (store: true), so that previous_response_id and
 	// GET/DELETE /v1/responses/{id} work on every target (see
-	// responses_store.go). Nil keeps none.
+	// responses_store.go). Nil keeps none, and then refuses
+	// previous_response_id on pass-through too: without a record of which
+	// key made a response, the upstream (reached with the same
+	// credentials for every key) would continue any key's conversation.
 	Responses store.Responses
+	// ResponseIDsOnly keeps in Responses only the record of the responses
+	// an upstream keeps (pass-through: their id, owning key and verdict),
+	// not translated conversations (storage.responses: false). Default
+	// false: both are kept.
+	ResponseIDsOnly bool
 	// Cache, when set, serves the models and routes in CacheRules from
 	// the response cache (see cache.go). Nil caches nothing.
 	Cache      *cache.Cache

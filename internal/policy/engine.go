@@ -289,6 +289,13 @@ func (e *Engine) release(ev *evaluator) {
 	if cap(ev.b64) > 1<<20 {
 		ev.b64 = nil
 	}
+	clear(ev.b64join)
+	ev.b64join = ev.b64join[:0]
+	clear(ev.vis)
+	ev.vis = ev.vis[:0]
+	if cap(ev.vis) > 1<<20 {
+		ev.vis = nil
+	}
 	e.evals.Put(ev)
 }
 
@@ -338,8 +345,10 @@ type evaluator struct {
 	tail, head, join, piece []byte
 	// taken are the placeholders the request's own texts hold.
 	taken []string
-	// b64 is the scratch of a decoded base64 run.
-	b64 []byte
+	// b64 is the scratch of a decoded base64 run, b64join that of a run
+	// joined across a seam and vis that of a text without its invisible
+	// characters.
+	b64, b64join, vis []byte
 	// crossing holds a seam's candidate split values (see scanSeam).
 	crossing []seamHit
 }

@@ -46,6 +46,7 @@ func (ev *evaluator) seam(t string) {
 			ev.scanSeam(unsafe.String(unsafe.SliceData(ev.join), len(ev.join)), a, a+len(sep), k)
 		}
 		ev.judgeSeam()
+		ev.seamBase64()
 	}
 	// The tail rolls over short texts, so a value cut into several small
 	// pieces is still read whole at its last seam.

@@ -127,8 +127,12 @@ type Report struct {
 	scratch []Month
 	// jointly names the cheapest candidate of all when the criteria
 	// ruling it out changed the choice only together.
-	jointly   string
-	fineTuned func(string) (float64, float64, string, bool)
+	jointly string
+	// excludesOnly names the cheapest candidate of all when the criteria
+	// named rule it out but dropping any of them leaves the choice as it
+	// is (the costs change with it).
+	excludesOnly string
+	fineTuned    func(string) (float64, float64, string, bool)
 }
 
 // APIPrice is a proprietary candidate's prices.

@@ -54,9 +54,13 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 		}
 	}
 	if len(decided) == 0 && all != choice {
-		// Not reached on any profile we know; keep the explanation from
-		// being empty: the stages that ruled out the cheapest one left
-		// before them, in order.
+		// No criterion changed the choice, alone or together, yet the
+		// cheapest of all is ruled out: dropping a need drops its costs
+		// too (fine-tuned gpt-4o-mini at $305 a month wins; without the
+		// need the base model at $2.63 still beats mistral at $7.50). Name
+		// the stages that ruled out the cheapest one left before them, in
+		// order, and say that they did only that.
+		r.excludesOnly = all.Name
 		done := map[string]bool{}
 		for _, st := range stages {
 			before := cheapest(cs, func(c *Candidate) bool {
@@ -376,6 +380,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	sum += fmt.Sprintf(": $%s over %d months ($%s in month 1, $%s in month %d).", money(choice.TotalUSD), p.HorizonMonths, money(choice.FirstMonthUSD), money(choice.LastMonthUSD), p.HorizonMonths)
 	if r.jointly != "" {
 		sum += fmt.Sprintf(" Decided by: %s together (%s, the cheapest of all, is ruled out by each; neither alone changed the choice).", strings.Join(decided, " and "), r.jointly)
+	} else if r.excludesOnly != "" {
+		sum += fmt.Sprintf(" Decided by: %s, ruling out %s, the cheapest of all; but the choice would be the same without it (dropping it from the profile changes the costs too).",
+			strings.Join(decided, ", "), r.excludesOnly)
 	} else if len(decided) == 0 {
 		// One candidate: nothing chose between options.
 		sum += " It is the only candidate costed: no criterion had a choice to make."

@@ -321,6 +321,37 @@ func TestCustomisationDecidesByItsCosts(t *testing.T) {
 	}
 }
 
+// A need can rule out the cheapest candidate without changing the choice:
+// 7.5 M input and 2.5 M output tokens a month, every class fine-tuned.
+// mistral-large (no hosted fine-tuning, ruled out) would cost 7.5 × $0.50 +
+// 2.5 × $1.50 = $7.50 a month; fine-tuned gpt-4o-mini 7.5 × $0.30 + 2.5 ×
+// $1.20 + 100 M training tokens × $3 = $305.25 is chosen. Without the need,
+// gpt-4o-mini at base prices, 7.5 × $0.15 + 2.5 × $0.60 = $2.63, still beats
+// mistral: customisation did not change the choice, and the summary says
+// so instead of naming it as what decided.
+func TestCustomisationRulesOutWithoutDeciding(t *testing.T) {
+	p := &Profile{Name: "ft-small", HorizonMonths: 12,
+		Customisation: Customisation{FineTuning: true, TrainingTokensPerMonth: 1e8},
+		Workload:      Workload{InputTokensPerMonth: 7.5e6, OutputTokensPerMonth: 2.5e6},
+		Candidates: Candidates{Proprietary: []ProprietaryModel{
+			{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.60, FineTuning: &HostedFineTuning{TrainingPerMillion: 3, InputPerMillion: 0.30, OutputPerMillion: 1.20}},
+			{Model: "mistral-large-latest", InputPerMillion: 0.50, OutputPerMillion: 1.50},
+		}},
+	}
+	p.applyDefaults()
+	r := run(t, p)
+	checkMonth1(t, r, map[string]float64{"API gpt-4o-mini": 305.25, "API mistral-large-latest": 7.50})
+	q := *p
+	q.Customisation.FineTuning = false
+	if got := run(t, &q).Recommendation.Candidate; got != "API gpt-4o-mini" {
+		t.Fatalf("without the need: %q", got)
+	}
+	if want := "Decided by: customisation, ruling out API mistral-large-latest, the cheapest of all; but the choice would be the same without it"; r.Recommendation.Candidate != "API gpt-4o-mini" ||
+		!strings.Contains(r.Recommendation.Summary, want) {
+		t.Errorf("summary %q, want %q", r.Recommendation.Summary, want)
+	}
+}
+
 // With one candidate nothing chose between options: the summary said
 // "Decided by: ." and JSON "decided_by": null. 1 B + 1 B tokens on
 // gpt-4o-mini: 1,000 × $0.15 + 1,000 × $0.60 = $750 a month.

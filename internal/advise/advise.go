@@ -132,6 +132,7 @@ type Report struct {
 	// named rule it out but dropping any of them leaves the choice as it
 	// is (the costs change with it).
 	excludesOnly string
+	excludesBy   []string
 	fineTuned    func(string) (float64, float64, string, bool)
 }
 

@@ -267,8 +267,10 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 			} else if got := at(near * x); got != ch {
 				t.Errorf("profile %d: at %g × %s the choice is %q, not today's %q: %s", i, near, preciseTokens(x), got, ch, r.RunnerUp.Flip)
 			}
-			if f.Then != "" && f.ForGoodTokensPerMonth == 0 {
-				want = "" // the named one, then another: only "not today's" is claimed at 1%
+			if f.Then != "" && (f.ForGoodTokensPerMonth == 0 || f.ThenTokensPerMonth > 0) {
+				// The named one, then another (from ThenTokensPerMonth,
+				// checked above): only "not today's" is claimed at 1%.
+				want = ""
 			}
 			if got := at(far * x); got == ch || (want != "" && got != want) {
 				t.Errorf("profile %d: at %g × %s the choice is %q, want %q: %s", i, far, preciseTokens(x), got, want, r.RunnerUp.Flip)

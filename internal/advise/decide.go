@@ -59,7 +59,7 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 		// too (fine-tuned gpt-4o-mini at $305 a month wins; without the
 		// need the base model at $2.63 still beats mistral at $7.50). Name
 		// the stages that ruled out the cheapest one left before them, in
-		// order, and say that they did only that.
+		// order, as what they did; none is named as deciding.
 		r.excludesOnly = all.Name
 		done := map[string]bool{}
 		for _, st := range stages {
@@ -68,7 +68,7 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 			})
 			done[st] = true
 			if before != nil && before.excludedBy(st) {
-				decided = append(decided, st)
+				r.excludesBy = append(r.excludesBy, st)
 			}
 		}
 	}
@@ -381,8 +381,8 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	if r.jointly != "" {
 		sum += fmt.Sprintf(" Decided by: %s together (%s, the cheapest of all, is ruled out by each; neither alone changed the choice).", strings.Join(decided, " and "), r.jointly)
 	} else if r.excludesOnly != "" {
-		sum += fmt.Sprintf(" Decided by: %s, ruling out %s, the cheapest of all; but the choice would be the same without it (dropping it from the profile changes the costs too).",
-			strings.Join(decided, ", "), r.excludesOnly)
+		sum += fmt.Sprintf(" No criterion changed the choice: %s rules out %s, the cheapest of all, but without it the choice would be the same (dropping a need from the profile drops its costs too).",
+			strings.Join(r.excludesBy, " and "), r.excludesOnly)
 	} else if len(decided) == 0 {
 		// One candidate: nothing chose between options.
 		sum += " It is the only candidate costed: no criterion had a choice to make."

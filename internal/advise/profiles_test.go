@@ -328,7 +328,7 @@ func TestCustomisationDecidesByItsCosts(t *testing.T) {
 // $1.20 + 100 M training tokens × $3 = $305.25 is chosen. Without the need,
 // gpt-4o-mini at base prices, 7.5 × $0.15 + 2.5 × $0.60 = $2.63, still beats
 // mistral: customisation did not change the choice, and the summary says
-// so instead of naming it as what decided.
+// so instead of naming it as what decided (decided_by is empty).
 func TestCustomisationRulesOutWithoutDeciding(t *testing.T) {
 	p := &Profile{Name: "ft-small", HorizonMonths: 12,
 		Customisation: Customisation{FineTuning: true, TrainingTokensPerMonth: 1e8},
@@ -346,9 +346,9 @@ func TestCustomisationRulesOutWithoutDeciding(t *testing.T) {
 	if got := run(t, &q).Recommendation.Candidate; got != "API gpt-4o-mini" {
 		t.Fatalf("without the need: %q", got)
 	}
-	if want := "Decided by: customisation, ruling out API mistral-large-latest, the cheapest of all; but the choice would be the same without it"; r.Recommendation.Candidate != "API gpt-4o-mini" ||
-		!strings.Contains(r.Recommendation.Summary, want) {
-		t.Errorf("summary %q, want %q", r.Recommendation.Summary, want)
+	if want := "No criterion changed the choice: customisation rules out API mistral-large-latest, the cheapest of all, but without it the choice would be the same"; r.Recommendation.Candidate != "API gpt-4o-mini" ||
+		!strings.Contains(r.Recommendation.Summary, want) || len(r.Recommendation.DecidedBy) != 0 {
+		t.Errorf("summary %q, want %q, decided by %v (want none)", r.Recommendation.Summary, want, r.Recommendation.DecidedBy)
 	}
 }
 

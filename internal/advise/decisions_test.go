@@ -91,14 +91,21 @@ func TestEveryAPIModelIsCosted(t *testing.T) {
 // one with it is costed at its fine-tuned prices plus training. Month 1:
 //
 //	gemini-2.5-flash: 200 × $0.30 + 50 × $2.50 = $185 (no hosted fine-tuning: out)
+//	gemini-2.5-flash-lite: 200 × $0.10 + 50 × $0.40 = $40 (no hosted fine-tuning: out)
 //	gpt-4o-mini fine-tuned: 200 × $0.30 + 50 × $1.20 + 100 M training × $3 = $60 + $60 + $300 = $420
+//	gpt-4o-mini without the need: 200 × $0.15 + 50 × $0.60 = $60, dearer than flash-lite
 //
+// So customisation decided: without the need flash-lite ($40) is chosen.
 // Before the fix customisation could only break a near-tie, so flash won.
 func TestMustFineTune(t *testing.T) {
 	r := run(t, loadExample(t, "research-lab"))
 	flash := candidate(t, r, "API gemini-2.5-flash")
 	if !near(flash.FirstMonthUSD, 185, 1e-6) || len(flash.Exclusions) != 1 || flash.Exclusions[0].Criterion != CritCustomisation {
 		t.Errorf("flash %+v", flash)
+	}
+	lite := candidate(t, r, "API gemini-2.5-flash-lite")
+	if !near(lite.FirstMonthUSD, 40, 1e-6) || len(lite.Exclusions) != 1 || lite.Exclusions[0].Criterion != CritCustomisation {
+		t.Errorf("flash-lite %+v", lite)
 	}
 	mini := candidate(t, r, "API gpt-4o-mini")
 	if !near(mini.FirstMonthUSD, 420, 1e-6) || !near(mini.FineTuningUSDMonth, 300, 1e-6) || !mini.Chosen {

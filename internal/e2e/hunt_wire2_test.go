@@ -118,6 +118,15 @@ func TestTranslationKeepsMeaning(t *testing.T) {
 		{"prompt_cache_key and verbosity medium to anthropic", "/v1/chat/completions",
 			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"prompt_cache_key":"session-42","verbosity":"medium"}`,
 			map[string]string{"prompt_cache_key": `null`, "messages.0.content": `"hi"`}},
+		// Another verbosity is a hint about length only GPT-5 reads: left
+		// out when translated (before: 400, which refused Codex's
+		// "low" wherever policy kept a request on a self-hosted model).
+		{"verbosity low to anthropic", "/v1/chat/completions",
+			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"verbosity":"low"}`,
+			map[string]string{"verbosity": `null`, "messages.0.content": `"hi"`}},
+		{"responses text.verbosity low to anthropic", "/v1/responses",
+			`{"model":"x-anthropic","input":"hi","text":{"verbosity":"low"}}`,
+			map[string]string{"verbosity": `null`, "text": `null`, "output_config": `null`}},
 		{"top_logprobs 0 and text modality to anthropic", "/v1/chat/completions",
 			`{"model":"x-anthropic","messages":[{"role":"user","content":"hi"}],"logprobs":false,"top_logprobs":0,"modalities":["text"]}`,
 			map[string]string{"messages.0.content": `"hi"`}},

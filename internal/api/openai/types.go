@@ -54,7 +54,6 @@ type chatRequest struct {
 	Functions        json.RawMessage `json:"functions"`
 	FunctionCall     json.RawMessage `json:"function_call"`
 	WebSearchOptions json.RawMessage `json:"web_search_options"`
-	Verbosity        json.RawMessage `json:"verbosity"`
 	PromptCacheKey   json.RawMessage `json:"prompt_cache_key"`
 	SafetyIdentifier json.RawMessage `json:"safety_identifier"`
 	Moderation       json.RawMessage `json:"moderation"`
@@ -71,7 +70,7 @@ func (r *chatRequest) unsupported() []string {
 		{"service_tier", r.flexTier()}, {"reasoning_effort", r.ReasoningEffort}, {"prediction", r.Prediction},
 		{"audio", r.Audio}, {"modalities", textOnlyModalities(r.Modalities)}, {"store", r.Store},
 		{"functions", r.Functions}, {"function_call", r.FunctionCall}, {"web_search_options", r.WebSearchOptions},
-		{"verbosity", r.nonDefaultVerbosity()}, {"moderation", r.Moderation},
+		{"moderation", r.Moderation},
 	} {
 		// null and false ask for nothing; "logprobs": false is common.
 		if len(f.raw) > 0 && !bytes.Equal(f.raw, nullJSON) && !bytes.Equal(f.raw, falseJSON) {
@@ -108,15 +107,6 @@ func textOnlyModalities(raw json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return raw
-}
-
-// nonDefaultVerbosity is verbosity unless it is "medium", the default
-// every model answers with.
-func (r *chatRequest) nonDefaultVerbosity() json.RawMessage {
-	if string(r.Verbosity) == `"medium"` {
-		return nil
-	}
-	return r.Verbosity
 }
 
 // standardTier is service_tier when it is "auto" or "default", else "".

@@ -142,10 +142,11 @@ func decodeText(raw json.RawMessage, chat *llm.ChatRequest) *llm.Error {
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return invalid("text", "Invalid 'text': expected an object.")
 	}
-	if t.Verbosity != "" && t.Verbosity != "medium" {
-		// Only OpenAI's GPT-5 family honours it; elsewhere it would be lost.
-		chat.Unsupported = append(chat.Unsupported, "text.verbosity")
-	}
+	// text.verbosity is a hint about the answer's length that only
+	// OpenAI's GPT-5 family reads: it travels on pass-through and is left
+	// out when translated, as a reasoning hint is. Refusing it refused
+	// Codex (which sends it for some GPT-5 model names) wherever policy kept a
+	// request on a self-hosted model.
 	if f := t.Format; f != nil {
 		switch f.Type {
 		case "text":

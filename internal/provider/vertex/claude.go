@@ -135,7 +135,7 @@ func (c *Client) claudeChat(ctx context.Context, req *llm.ChatRequest) (*llm.Cha
 	if err != nil {
 		return nil, err
 	}
-	resp, cancel, err := c.post(ctx, "/anthropic/models/"+url.PathEscape(req.Model)+":rawPredict", body, false)
+	resp, cancel, err := c.post(ctx, "/anthropic/models/"+url.PathEscape(req.Model)+":rawPredict", body, req.Betas, false)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (c *Client) claudeStream(ctx context.Context, req *llm.ChatRequest) (provid
 	if err != nil {
 		return nil, err
 	}
-	resp, _, err := c.post(ctx, "/anthropic/models/"+url.PathEscape(req.Model)+":streamRawPredict", body, true)
+	resp, _, err := c.post(ctx, "/anthropic/models/"+url.PathEscape(req.Model)+":streamRawPredict", body, req.Betas, true)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +170,13 @@ func (c *Client) claudeStream(ctx context.Context, req *llm.ChatRequest) (provid
 }
 
 // post sends body to {root}{path} with a Google token; non-2xx answers
-// become *llm.Error.
-func (c *Client) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, context.CancelFunc, error) {
+// become *llm.Error. betas are the client's anthropic-beta values: Claude
+// on Vertex reads them from the same header as Anthropic's API (it is
+// anthropic-version that moves into the body), and the fields they unlock
+// (context_management, output_config, ...) are re-encoded from Extra, so
+// without the header Vertex would refuse fields its client opted into; a
+// beta Vertex does not offer is refused by Vertex, by name.
+func (c *Client) post(ctx context.Context, path string, body []byte, betas []string, stream bool) (*http.Response, context.CancelFunc, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("vertex: new request: %w", err)
@@ -180,6 +185,9 @@ func (c *Client) post(ctx context.Context, path string, body []byte, stream bool
 		hr.Header.Set(k, v)
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	if len(betas) > 0 {
+		hr.Header["Anthropic-Beta"] = betas
+	}
 	if stream {
 		hr.Header.Set("Accept", "text/event-stream")
 	}

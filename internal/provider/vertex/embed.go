@@ -45,7 +45,7 @@ func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequ
 			pr.Parameters = &parameters{OutputDimensionality: *req.Dimensions}
 		}
 		body, _ := json.Marshal(&pr)
-		resp, cancel, err := c.post(ctx, "/google/models/"+url.PathEscape(req.Model)+":predict", body, false)
+		resp, cancel, err := c.post(ctx, "/google/models/"+url.PathEscape(req.Model)+":predict", body, nil, false)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
@@ -167,4 +168,52 @@ type recordingGemini struct {
 func (g *recordingGemini) Chat(_ context.Context, _ policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
 	g.got = req
 	return &llm.ChatResponse{Choices: []llm.Choice{{Message: llm.TextMessage(llm.RoleAssistant, "ok")}}}, nil
+}
+
+// The client's anthropic-beta values reach Claude on Vertex as the same
+// header Anthropic's API reads, streaming or not: the fields they unlock
+// (context_management here) are re-encoded into the body, and were sent
+// without the header that makes them valid. No betas, no header.
+func TestBetas(t *testing.T) {
+	f := newFake(t)
+	c, _ := newClient(t, f, nil)
+	req := userReq("Bonjour")
+	req.Betas = []string{"context-management-2025-06-27", "interleaved-thinking-2025-05-14"}
+	req.Extra = map[string]json.RawMessage{"context_management": json.RawMessage(`{"edits":[{"type":"clear_thinking_20251015"}]}`)}
+	if _, err := c.Chat(t.Context(), permit(c), req); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.ChatStream(t.Context(), permit(c), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := s.Recv(); err != nil {
+			break
+		}
+	}
+	s.Close()
+	if _, err := c.Chat(t.Context(), permit(c), userReq("Bonjour")); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []fake.Request
+	for _, r := range f.Log.All() {
+		if strings.Contains(r.Path, "RawPredict") || strings.Contains(r.Path, "rawPredict") {
+			reqs = append(reqs, r)
+		}
+	}
+	if len(reqs) != 3 {
+		t.Fatalf("%d model requests, want 3", len(reqs))
+	}
+	for i, r := range reqs[:2] {
+		if diff := cmp.Diff(req.Betas, r.Header.Values("Anthropic-Beta")); diff != "" {
+			t.Errorf("request %d (%s) anthropic-beta (-want +got):\n%s", i, r.Path, diff)
+		}
+	}
+	if v := reqs[2].Header.Values("Anthropic-Beta"); v != nil {
+		t.Errorf("a request without betas sent anthropic-beta %q", v)
+	}
+	if _, has := sentClaude(t, f)["context_management"]; has {
+		t.Errorf("the last request had no context_management, yet sent one")
+	}
 }

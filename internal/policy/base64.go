@@ -45,13 +45,19 @@ func (ev *evaluator) scanBase64(t string) {
 		ev.vis = dropInvisible(ev.vis[:0], t)
 		t = unsafe.String(unsafe.SliceData(ev.vis), len(ev.vis))
 	}
+	// The runs are also where hex and spelled digits are (hex.go): hex
+	// digits and letters are base64 bytes, so the words and numbers of a
+	// text are its runs, and reading them here costs one walk of the text.
+	hexEnd := 0
+	ev.spell = spelling{digits: ev.spell.digits[:0]}
 	for i := 0; i < len(t); {
 		if !isBase64Byte(t[i]) {
 			i++
 			continue
 		}
-		j := i
+		j, dash := i, false
 		for j < len(t) && isBase64Byte(t[j]) {
+			dash = dash || t[j] == '-'
 			j++
 		}
 		k := j
@@ -63,8 +69,21 @@ func (ev *evaluator) scanBase64(t string) {
 				ev.scanNormal(text, true)
 			}
 		}
+		// The calls are for the few runs that can be hex or digits: most
+		// words are neither, and are told apart here without a call.
+		if n, c := j-i, t[i]|0x20; i >= hexEnd && (c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == 'x') &&
+			(n == 2 || n >= 2*minHexBytes || n <= 4 && c == 'x' || n == 4 && c == '0' || n >= 5 && t[i+2] == '-') {
+			hexEnd = ev.hexAt(t, i, j)
+		}
+		switch n, c := j-i, t[i]|0x20; {
+		case dash:
+			ev.spellRun(t, i, j)
+		case len(ev.spell.digits) > 0 || t[i] >= '0' && t[i] <= '9' || n <= 6 && c >= 'a' && c <= 'z' && digitWordStart[c-'a']&(1<<(n-1)) != 0:
+			ev.spellPart(t, i, j)
+		}
 		i = k
 	}
+	ev.spellFlush()
 }
 
 // jwtSegment reports whether the run t[i:k] is joined by a '.' to another

@@ -349,6 +349,10 @@ type evaluator struct {
 	// joined across a seam and vis that of a text without its invisible
 	// characters.
 	b64, b64join, vis []byte
+	// hex is the scratch of a decoded hex run, spell the spelled digits
+	// read so far (hex.go).
+	hex   []byte
+	spell spelling
 	// crossing holds a seam's candidate split values (see scanSeam).
 	crossing []seamHit
 }

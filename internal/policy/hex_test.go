@@ -69,3 +69,34 @@ func TestHexAndSpelledPrecision(t *testing.T) {
 		}
 	}
 }
+
+// Cyrillic and Greek look-alike letters in a value are read as the Latin
+// letters they are drawn like: an address written with a Cyrillic "а"
+// and "о" passed as no sensitive data. Redaction replaces the bytes the
+// client wrote. Prose in those scripts finds nothing.
+func TestLookAlikeLetters(t *testing.T) {
+	e := testEngine(t)
+	addr := "аnn.leak@exаmple.cоm" // Cyrillic а (U+0430) and о (U+043E)
+	d, err := e.EvaluateBody(Input{Body: partsBody(t, "Write to "+addr+" today."), Policies: []string{"redact"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classes, _ := d.Header(); classes != "email" || d.Action != ActionRedact {
+		t.Fatalf("classes %q action %v, want email redacted", classes, d.Action)
+	}
+	if out := d.Body(); strings.Contains(string(out), "leak") || strings.Contains(string(out), "ex\u0430mple") {
+		t.Errorf("redacted body still holds the address: %s", out)
+	}
+	for _, text := range []string{
+		"Привет! Мой заказ пришёл вчера, спасибо за помощь. Всё хорошо.",
+		"Καλημέρα, η παραγγελία μου έφτασε χθες. Ευχαριστώ πολύ για τη βοήθεια.",
+	} {
+		d, err := e.EvaluateBody(Input{Body: partsBody(t, text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if classes, _ := d.Header(); classes != "" {
+			t.Errorf("%q: classes %q, want none", text, classes)
+		}
+	}
+}

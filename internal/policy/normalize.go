@@ -19,6 +19,11 @@ import (
 //     and HTML character references ("&#64;", "&#x40;", "&commat;") are
 //     decoded: text copied from a URL or a web page reads, to a model, as
 //     the value it spells;
+//   - Cyrillic and Greek letters drawn exactly like a Latin one (Cyrillic
+//     "а", "е", "о", "р", "с", Greek "ο", "Α", ...: the look-alikes of
+//     Unicode's confusables list) become that letter, since a model reads
+//     "аnn@exаmple.cоm" as the address it spells; letters of those
+//     scripts with no Latin double are left alone;
 //   - decimal digits of every script (Arabic-Indic "٤", Devanagari "४",
 //     Bengali, Thai ...: Unicode category Nd, which NFKC leaves alone)
 //     become the ASCII digit of the same value, since a model reads
@@ -105,6 +110,9 @@ func (n *normalizer) normalize(t string) string {
 			n.offs = append(n.offs, int32(i))
 		case unicode.IsDigit(r):
 			n.out = append(n.out, '0'+decimalValue(r))
+			n.offs = append(n.offs, int32(i))
+		case r >= 0x370 && r < 0x530 && latinDouble[r] != 0:
+			n.out = append(n.out, latinDouble[r])
 			n.offs = append(n.offs, int32(i))
 		default:
 			m := norm.NFKC.Append(tmp[:0], utf8.AppendRune(rb[:0], r)...)
@@ -321,4 +329,20 @@ func unhex(c byte) byte {
 		return c - '0'
 	}
 	return c | 0x20 - 'a' + 10
+}
+
+// latinDouble maps the Greek and Cyrillic letters drawn exactly like a
+// Latin letter to it (a subset of Unicode's confusables.txt, letters only:
+// https://www.unicode.org/Public/security/latest/confusables.txt).
+var latinDouble = map[rune]byte{
+	// Cyrillic
+	'а': 'a', 'е': 'e', 'о': 'o', 'р': 'p', 'с': 'c', 'у': 'y', 'х': 'x',
+	'ѕ': 's', 'і': 'i', 'ј': 'j', 'һ': 'h', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'ӏ': 'l',
+	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O',
+	'Р': 'P', 'С': 'C', 'Т': 'T', 'Х': 'X', 'Ѕ': 'S', 'І': 'I', 'Ј': 'J',
+	'Ү': 'Y', 'Ԛ': 'Q', 'Ԝ': 'W', 'Ӏ': 'I',
+	// Greek
+	'ο': 'o', 'ν': 'v', 'ι': 'i', 'α': 'a', 'ρ': 'p', 'υ': 'u',
+	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K',
+	'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
 }

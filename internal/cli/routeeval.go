@@ -79,11 +79,12 @@ the scored records, default 500): differences smaller than it are noise.`,
 
 func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
 	type row struct {
-		Name    string   `json:"name"`
-		APGR    float64  `json:"apgr"`
-		SD      *float64 `json:"apgr_sd,omitempty"` // absent without a bootstrap or when undefined
-		Share50 float64  `json:"strong_share_50"`
-		Share80 float64  `json:"strong_share_80"`
+		Name     string   `json:"name"`
+		APGR     float64  `json:"apgr"`
+		SD       *float64 `json:"apgr_sd,omitempty"` // absent without a bootstrap or when undefined
+		RouteLLM float64  `json:"apgr_routellm"`     // ten quantile bins, as RouteLLM computes it
+		Share50  float64  `json:"strong_share_50"`
+		Share80  float64  `json:"strong_share_80"`
 	}
 	m := res.Router.Metrics
 	out := struct {
@@ -99,7 +100,7 @@ func writeRouteEvalJSON(e *env, res *router.RouteEvalResult) error {
 		if res.Bootstrap > 1 && !math.IsNaN(r.SD) {
 			sd = &r.SD
 		}
-		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, SD: sd, Share50: r.Share50, Share80: r.Share80})
+		out.Rows = append(out.Rows, row{Name: r.Name, APGR: r.APGR, SD: sd, RouteLLM: r.RouteLLMAPGR, Share50: r.Share50, Share80: r.Share80})
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")

@@ -38,6 +38,11 @@ type RouteEvalRow struct {
 	// move on another sample of the same size (0 without
 	// RouteEvalOptions.Bootstrap).
 	SD float64
+	// RouteLLMAPGR is APGR as RouteLLM's evaluation computes it: ten
+	// quantile bins of the scores, trapezoids between them
+	// (difficulty.APGRBins). It is there to compare with published numbers;
+	// APGR, over every distinct score, is the finer one.
+	RouteLLMAPGR float64
 }
 
 // RouteEvalResult is what RouteEval measured.
@@ -110,7 +115,7 @@ func RouteEval(ctx context.Context, w io.Writer, opts RouteEvalOptions) (*RouteE
 	}
 	res.DecideTime = time.Since(start) / time.Duration(len(ex))
 	row := func(name string, s []float64) RouteEvalRow {
-		r := RouteEvalRow{Name: name, Metrics: difficulty.Evaluate(ex, s)}
+		r := RouteEvalRow{Name: name, Metrics: difficulty.Evaluate(ex, s), RouteLLMAPGR: difficulty.APGRBins(ex, s, 10)}
 		if opts.Bootstrap > 1 {
 			r.SD = difficulty.BootstrapSD(ex, s, opts.Bootstrap)
 		}
@@ -163,6 +168,7 @@ func writeEval(w io.Writer, res *RouteEvalResult) {
 	if res.Bootstrap > 1 {
 		fmt.Fprintf(w, "(± s.d.: bootstrap over %d resamples of these %d questions; random is the expected curve of random routing, so 0)\n", res.Bootstrap, res.N)
 	}
+	fmt.Fprintf(w, "RouteLLM's APGR (ten quantile bins of the scores, as routellm/evals computes it): router %.3f, longer prompt to strong %.3f\n", res.Router.RouteLLMAPGR, res.Rows[1].RouteLLMAPGR)
 	fmt.Fprintf(w, "\n| strong share | router accuracy | random accuracy |\n|---:|---:|---:|\n")
 	for s := 0; s <= 100; s += 10 {
 		f := float64(s) / 100

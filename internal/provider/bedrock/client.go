@@ -134,7 +134,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if err := json.Unmarshal(b, &cr); err != nil {
 		return nil, c.malformed(err)
 	}
-	return fromConverse(&cr, responseID(resp), req.Model, c.now().Unix()), nil
+	return provider.KeepFirstToolCall(req, fromConverse(&cr, responseID(resp), req.Model, c.now().Unix())), nil
 }
 
 // ChatStream calls POST /model/{modelId}/converse-stream.
@@ -150,7 +150,7 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	if err != nil {
 		return nil, err
 	}
-	return newStream(c.info.Name, resp, responseID(resp), req.Model), nil
+	return provider.FirstToolCallStream(req, newStream(c.info.Name, resp, responseID(resp), req.Model)), nil
 }
 
 func (c *Client) encode(req *llm.ChatRequest) ([]byte, error) {

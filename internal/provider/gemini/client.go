@@ -151,7 +151,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if err := json.Unmarshal(b, &gr); err != nil {
 		return nil, malformed(c.info.Name, err)
 	}
-	return fromResponse(&gr, req.Model, c.now().Unix(), c.newID, c.sigs.put), nil
+	return provider.KeepFirstToolCall(req, fromResponse(&gr, req.Model, c.now().Unix(), c.newID, c.sigs.put)), nil
 }
 
 // ChatStream calls models/{model}:streamGenerateContent?alt=sse.
@@ -167,7 +167,7 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	if err != nil {
 		return nil, err
 	}
-	return newStream(c.info.Name, resp, converter{model: req.Model, newID: c.newID, remember: c.sigs.put}), nil
+	return provider.FirstToolCallStream(req, newStream(c.info.Name, resp, converter{model: req.Model, newID: c.newID, remember: c.sigs.put})), nil
 }
 
 // Embed calls models/{model}:batchEmbedContents. Gemini reports no token

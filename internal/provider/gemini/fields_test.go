@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
@@ -145,5 +146,75 @@ func TestStrictToolsOnVertex(t *testing.T) {
 	}
 	if sent.ToolConfig == nil || sent.ToolConfig.FunctionCallingConfig.Mode != "ANY" {
 		t.Errorf("toolConfig = %+v", sent.ToolConfig)
+	}
+}
+
+// parallel_tool_calls: false has no Gemini switch; the answer keeps its
+// first function call and drops the rest, streamed or not, so the client
+// gets at most the one call it asked for. Without the field (or with
+// true) both calls arrive.
+func TestOneToolCall(t *testing.T) {
+	// https://ai.google.dev/api/generate-content: parallel function calls
+	// are several functionCall parts of one candidate.
+	const parts = `[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}},{"functionCall":{"name":"get_weather","args":{"city":"Lyon"}}}]`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, "alt=sse") {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, `data: {"candidates":[{"content":{"parts":`+parts+`,"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":14,"totalTokenCount":34},"modelVersion":"gemini-2.5-flash","responseId":"r-2"}`+"\r\n\r\n")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"candidates":[{"content":{"parts":`+parts+`,"role":"model"},"finishReason":"STOP","index":0}],
+"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":14,"totalTokenCount":34},"modelVersion":"gemini-2.5-flash","responseId":"r-1"}`)
+	}))
+	defer srv.Close()
+	c, err := New(config.Provider{Name: "g", Type: "gemini", BaseURL: srv.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.http.Client.CloseIdleConnections)
+	for _, tc := range []struct {
+		name     string
+		parallel *bool
+		want     int
+	}{{"false", new(false), 1}, {"true", new(true), 2}, {"absent", nil, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &llm.ChatRequest{Model: "gemini-2.5-flash", ParallelToolCalls: tc.parallel,
+				Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "Weather in Paris and Lyon?")},
+				Tools:    []llm.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}}
+			resp, err := c.Chat(t.Context(), permit(c), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := resp.Choices[0].Message.ToolCalls
+			if len(calls) != tc.want || calls[0].Arguments != `{"city":"Paris"}` {
+				t.Errorf("Chat: calls %+v, want %d starting with Paris", calls, tc.want)
+			}
+			s, err := c.ChatStream(t.Context(), permit(c), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			indexes := map[int]string{}
+			var finish string
+			for {
+				ch, err := s.Recv()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range ch.ToolCalls {
+					indexes[d.Index] += d.Arguments
+				}
+				if ch.FinishReason != "" {
+					finish = ch.FinishReason
+				}
+			}
+			if len(indexes) != tc.want || indexes[0] != `{"city":"Paris"}` || finish != llm.FinishToolCalls {
+				t.Errorf("ChatStream: calls %v finish %q, want %d starting with Paris, tool_calls", indexes, finish, tc.want)
+			}
+		})
 	}
 }

@@ -127,7 +127,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if c.thinkTags {
 		splitThinkTags(resp)
 	}
-	return resp, nil
+	return provider.KeepFirstToolCall(req, resp), nil
 }
 
 // ChatStream calls /api/chat with stream: true.
@@ -147,7 +147,7 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	if c.thinkTags {
 		conv.think = &llm.ThinkSplitter{}
 	}
-	return newStream(c.info.Name, resp, conv), nil
+	return provider.FirstToolCallStream(req, newStream(c.info.Name, resp, conv)), nil
 }
 
 // Embed calls /api/embed with all inputs in one request.

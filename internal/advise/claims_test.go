@@ -2,6 +2,7 @@ package advise
 
 import (
 	"math/rand"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -118,13 +119,20 @@ func withScore(evs []*eval.Report, model string, acc, by float64) []*eval.Report
 // named one on the far side; "and then wins" means the lifted input makes
 // it the choice. The choice is never a ruled-out candidate.
 func TestRandomProfilesClaimsHold(t *testing.T) {
-	rng := rand.New(rand.NewSource(7))
-	n := 50
-	if testing.Short() {
-		n = 40
+	seed, n := int64(7), 50
+	if v, err := strconv.ParseInt(os.Getenv("ADVISE_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("ADVISE_PROFILES")); err == nil {
+		n = v
+	}
+	rng := rand.New(rand.NewSource(seed))
+	gen := randomProfile
+	if os.Getenv("ADVISE_WIDE") != "" {
+		gen = wideProfile
 	}
 	for i := range n {
-		p, evs := randomProfile(rng)
+		p, evs := gen(rng)
 		withEv := func(o *Options) { o.Evals = evs }
 		r := run(t, p, withEv)
 		ch := r.Recommendation.Candidate
@@ -169,7 +177,7 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 				v        float64
 				apiCheap bool
 			}
-			pts := []point{{0.99 * be.TokensPerMonth, true}, {1.0001 * be.TokensPerMonth, false}}
+			pts := []point{{0.99 * be.TokensPerMonth, true}, {(1 + 1e-9) * be.TokensPerMonth, false}}
 			if be.ForGoodTokensPerMonth > 0 && be.UntilTokensPerMonth == 0 {
 				pts = append(pts, point{1.01 * be.ForGoodTokensPerMonth, false}, point{3 * be.ForGoodTokensPerMonth, false})
 			}

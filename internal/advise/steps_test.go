@@ -91,12 +91,41 @@ func TestVolumeFlipsAcrossReplicaSteps(t *testing.T) {
 // 112.24 B tokens a month, the volume flip's "for good" figure. Each range
 // is one replica wide, under 2% of the volume past 50 replicas, and the
 // report said "the API stays cheaper at any volume" instead.
+//
+// The first range is n = 25's: a replica's tokens (1.8396 B output and
+// their share of the 1 M input, 1.83964 B) cost 1.83964 B × $42,400.90 /
+// 52.001 B = $1,500.013 on the API, $40.013 more than the replica, and
+// 25 × $40.013 = $1,000.33 just pays the staff: from (1,000 + 25 × 1,460)
+// / $42,400.90 × 52.001 B = 37,500 / 42,400.90 × 52.001 B = 45.99047 B up
+// to the step at 25 × 1.83964 B = 45.99088 B, 0.0009% wide. It and the 36
+// after it were left out as slivers under 2% wide, so the report said
+// "from 112.24 B", where self-hosting had been no dearer in places from
+// 45.99 B.
 func TestBreakEvenPastManyReplicas(t *testing.T) {
-	r := run(t, stepsProfile())
+	p := stepsProfile()
+	r := run(t, p)
 	be := r.BreakEven
-	want := 91520 / 42400.9 * 52.001e9
-	if !be.Found || math.Abs(be.TokensPerMonth/want-1) > 2e-5 || be.UntilTokensPerMonth != 0 {
-		t.Errorf("break-even %+v, want found from %.5g tokens a month for good", be, want)
+	first, forGood := 37500/42400.9*52.001e9, 91520/42400.9*52.001e9
+	step := 25 * 1.8396e9 * 52.001 / 52
+	rel := func(a, b float64) bool { return math.Abs(a/b-1) < 1e-9 }
+	if !be.Found || !rel(be.TokensPerMonth, first) || !rel(be.ForGoodTokensPerMonth, forGood) || be.UntilTokensPerMonth != 0 {
+		t.Errorf("break-even %+v, want found from %.6g tokens a month and for good from %.6g", be, first, forGood)
+	}
+	// Month 1 of the pair either side of each figure, as computed.
+	for _, c := range []struct {
+		v        float64
+		selfWins bool
+	}{{first * (1 - 1e-9), false}, {first * (1 + 1e-9), true}, {step * (1 - 1e-9), true}, {step * (1 + 1e-9), false},
+		{forGood * (1 - 1e-9), false}, {forGood * (1 + 1e-9), true}, {3 * forGood, true}} {
+		q := *p
+		k := c.v / 52.001e9
+		q.Workload.InputTokensPerMonth *= k
+		q.Workload.OutputTokensPerMonth *= k
+		rr := run(t, &q)
+		api, self := candidate(t, rr, "API cheap-api").FirstMonthUSD, candidate(t, rr, "self-hosted llama-3.1-8b").FirstMonthUSD
+		if (self <= api) != c.selfWins {
+			t.Errorf("at %.6g tokens: API $%.2f, self-hosted $%.2f, want self-hosting no dearer: %v", c.v, api, self, c.selfWins)
+		}
 	}
 }
 

@@ -204,13 +204,25 @@ func (m *costModel) projectInto(out2 []Month, in, out, growth, share float64, mo
 // finds when only the profile's volumes are changed.
 //
 // GPUs come in whole replicas, so the volumes where self-hosting is no
-// dearer are intervals, one per fleet size: for k replicas, the volumes
-// they carry, (lo_k, hi_k], from the API bill's reaching the fleet's cost,
-// v_k = (fixed + k × replica) ÷ blended. first is where the first interval
-// starts; forGood where the chain of joined intervals containing the last
-// one starts; last the end of the last interval, 0 when they join up for
-// good (a replica costs less than the tokens it carries at API prices). ok is false when there is
-// none, or a kind of model is missing.
+// dearer are intervals, one per fleet size: k replicas carry the volumes
+// (lo_k, hi_k] = ((k−1)R, kR] (from 0 for the smallest fleet k0, which the
+// peak or min_replicas sets), and are no dearer from v_k = (fixed + k ×
+// replica) ÷ blended, where the API bill reaches the fleet's cost. With
+// d = R × blended − replica, what the tokens one replica carries cost on
+// the API beyond the replica:
+//
+//   - step k (> k0) has a range iff v_k < kR, i.e. k × d > fixed;
+//   - it covers the whole step iff v_k ≤ (k−1)R, i.e. k × d ≥ fixed + R ×
+//     blended.
+//
+// When d > 0 the ranges widen with k until they cover whole steps and join
+// for good; when d ≤ 0 they narrow and end. first is where the first range
+// starts, however narrow (below it the API is cheaper at every volume);
+// forGood where the chain of joined ranges holding the last one starts;
+// last the end of the last range, 0 when they join for good. ok is false
+// when there is none, or a kind of model is missing. Every figure is
+// where the cheaper of the two changes, so a reader who decides again
+// just either side of it sees the change.
 func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float64, ok bool) {
 	if !m.hasAPI || !m.hasOpen {
 		return 0, 0, 0, false
@@ -221,56 +233,86 @@ func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float
 	}
 	avg := (1 - inShare) / SecondsPerMonth // output tokens/s per token a month
 	capacity := m.open.OutputTokensPerSecond * m.util
-	perReplica := capacity / avg // monthly tokens one replica carries
-	gpuPerReplica := GPUMonthlyUSD(m.gpuHourly, m.open.GPUsPerReplica)
+	R := capacity / avg // monthly tokens one replica carries
+	replica := GPUMonthlyUSD(m.gpuHourly, m.open.GPUsPerReplica)
 	fixed := m.staff + m.other + m.selfTraining - m.apiTraining
-	marginalCheaper := gpuPerReplica/perReplica*1e6 < blended
+	b := blended / 1e6 // $ per token
+	d := b*R - replica
 	// The fleet that the peak alone needs serves every volume whose average
 	// stays below the peak; beyond that, replicas are added for the average.
-	k0 := max(m.minRep, int(math.Ceil(peak/capacity-1e-9)))
-	prevEnd := -1.0 // end of the previous non-empty interval
-	// The previous interval when it was a sliver left out: an interval
-	// covering its whole replica step that follows it extends it.
-	sliverStart, sliverEnd := -1.0, -1.0
-	for k := k0; k < k0+1e6; k++ {
-		lo, hi := float64(k-1)*perReplica, float64(k)*perReplica
+	k0 := float64(max(m.minRep, int(math.Ceil(peak/capacity-1e-9))))
+	lo := func(k float64) float64 {
 		if k == k0 {
-			lo = 0
+			return 0
 		}
-		v := BreakEvenTokens(fixed+float64(k)*gpuPerReplica, blended)
-		start := math.Max(v, lo)
-		// (start, hi] counts when it extends the chain before it, covers
-		// its whole replica step, or is at least 2% wide: a sliver where
-		// the two costs merely touch before the next replica is added is
-		// no break-even a reader can use. With many replicas a whole step
-		// is itself narrower than 2% (1/k of the volume), and still no
-		// touch.
-		accepted := start <= hi && (start <= prevEnd || start*1.02 <= hi || v <= lo)
-		if accepted {
-			if start > prevEnd && v <= lo && sliverEnd > 0 && math.Abs(sliverEnd-lo) <= 1e-9*lo {
-				start = sliverStart // joined to the sliver before it
-			}
-			if !ok {
-				first, ok = start, true
-			}
-			if start > prevEnd {
-				forGood = start // a gap before it (or the first): the chain restarts
-			}
-			prevEnd, last = hi, hi
-			if marginalCheaper && v <= lo && k > k0 {
-				// Every later interval starts at its lo: joined for good.
-				return first, forGood, 0, true
-			}
-		} else if start <= hi {
-			sliverStart, sliverEnd = start, hi
+		return (k - 1) * R
+	}
+	v := func(k float64) float64 { return (fixed + k*replica) / b }
+	// A range must have some width: where the costs merely touch at the
+	// step (v_k = kR), the next replica is added as soon as the volume
+	// grows, and no reader could find self-hosting cheaper there.
+	has := func(k float64) bool { return k >= k0 && v(k) < k*R*(1-1e-8) }
+	whole := func(k float64) bool { return v(k) <= lo(k) }
+	start := func(k float64) float64 { return math.Max(v(k), lo(k)) }
+	// firstK is the least k > k0 with k × d ≥ x (d > 0), the rounding of
+	// the division corrected by deciding either side.
+	firstK := func(x float64, ok func(float64) bool) float64 {
+		k := math.Max(k0+1, math.Ceil(x/d))
+		for k > k0+1 && ok(k-1) {
+			k--
 		}
-		if !accepted && !marginalCheaper && ok {
-			// Later intervals only move further out of reach.
-			return first, forGood, last, true
+		for !ok(k) {
+			k++
 		}
-		if !marginalCheaper && !ok && v > hi && k > k0 {
-			return 0, 0, 0, false // each extra replica costs more than the tokens it carries
+		return k
+	}
+	if d > 0 {
+		kA := firstK(fixed, has)
+		kB := firstK(fixed+b*R, whole)
+		first = start(kA)
+		if has(k0) {
+			first = start(k0)
+		}
+		// The chain from kB on starts in the step before it when that
+		// step has a range (it ends where kB's starts).
+		forGood = start(kB)
+		if k := kB - 1; has(k) {
+			forGood = start(k)
+			if whole(k) { // the smallest fleet from 0: joined from the first
+				forGood = first
+			}
+		}
+		return first, forGood, 0, true
+	}
+	// d ≤ 0: the ranges above k0 narrow with k; kMax is the last one.
+	kMax := k0
+	if has(k0 + 1) {
+		kMax = k0 + 1
+		if d < 0 {
+			kMax = math.Max(k0+1, math.Floor(fixed/d))
+		} else {
+			kMax = k0 + 1e6 // d = 0 and fixed ≤ 0: every step alike; searched this far
+		}
+		for !has(kMax) {
+			kMax--
+		}
+		for kMax < k0+1e6 && has(kMax+1) {
+			kMax++
 		}
 	}
-	return first, forGood, last, ok
+	if !has(kMax) {
+		return 0, 0, 0, false
+	}
+	first = start(k0 + 1)
+	if has(k0) {
+		first = start(k0)
+	}
+	// The last range joins the ones before it only when it covers its
+	// whole step, and then every range from the first does (whole steps
+	// come first as the ranges narrow).
+	forGood = first
+	if !whole(kMax) || kMax == k0 {
+		forGood = start(kMax)
+	}
+	return first, forGood, kMax * R, true
 }

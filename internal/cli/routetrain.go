@@ -51,7 +51,7 @@ func loadRouterFile(path string) (*difficulty.Model, error) {
 
 func routeTrainCmd(e *env) *cobra.Command {
 	var data, domain, out, split string
-	var buckets, boostRounds int
+	var buckets, boostRounds, splits int
 	var bigrams, charNgrams, average, structure, contrast, choose bool
 	cmd := &cobra.Command{
 		Use:   "route-train (--data FILE | --domain NAME) --out router.json",
@@ -69,6 +69,11 @@ the training half (a fixed hash of the prompt) is used, so
 "fulcrum route-eval --data FILE --router router.json" on the held-out half is a
 fair estimate; --split all trains on everything.
 
+--splits N also repeats all of the above on N random half-splits of every record
+given (train on one half, score the other; the router file is unaffected) and
+prints the mean and standard deviation of APGR next to the length rule's: one
+fixed split can be lucky or unlucky, and this says by how much.
+
 Load the file in a route with "strategy: router" and "router_file: router.json";
 strong_share then maps to a threshold on the training prompts' own scores.`,
 		Args: cobra.NoArgs,
@@ -82,6 +87,9 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if buckets < 0 || buckets > 4096 {
 				return errors.New("--word-buckets must be between 0 and 4096")
 			}
+			if splits < 0 || splits > 1000 {
+				return errors.New("--splits must be between 0 and 1000")
+			}
 			if boostRounds < 0 || boostRounds > 1000 {
 				return errors.New("--boost must be between 0 and 1000")
 			}
@@ -92,6 +100,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			if ex == nil {
 				return errors.New("give --data FILE or --domain NAME")
 			}
+			all := ex
 			if split == "train" {
 				ex, _ = difficulty.Split(ex)
 			}
@@ -148,6 +157,9 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 			}
 			fmt.Fprintf(e.stderr, "trained on %d records of %s (%s split), %d topics; %sweights model %g, topics %g chosen on the tuning third (APGR by model/topic weight: %s); wrote %s\n",
 				len(ex), label, split, res.Topics, chosen, res.Alpha, res.Beta, strings.Join(tune, ", "), out)
+			if splits > 0 {
+				reportSplits(e, all, o, splits)
+			}
 			return nil
 		},
 	}
@@ -162,6 +174,7 @@ strong_share then maps to a threshold on the training prompts' own scores.`,
 	f.BoolVar(&average, "average", false, "average the models of word penalties 0.001, 0.003 and 0.01 (3x the training time)")
 	f.BoolVar(&contrast, "contrast", false, "fit the strong and the weak model's quality separately and rank by the difference of their logits (docs/routing.md: better in cross-validation on GSM8K, not on MMLU)")
 	f.BoolVar(&choose, "choose", true, "pick the learner (gain or contrast label, with or without 50 boosted stumps) on the tuning third with the blend weights (about 3.5x the training time; off when --contrast or --boost is given)")
+	f.IntVar(&splits, "splits", 0, "also estimate APGR over this many random half-splits of all records: mean and s.d., next to the length rule (each split trains once more)")
 	f.IntVar(&boostRounds, "boost", 0, "add this many boosted stumps over the dense features to the linear model (0: none)")
 	f.BoolVar(&structure, "structure", false, "add the structure features: quantities, operation cues, question form, answer options (docs/routing.md: no held-out gain)")
 	return cmd
@@ -177,4 +190,29 @@ func learnerLabel(l difficulty.Learner) string {
 		s += fmt.Sprintf(", with %d boosted stumps", l.Boost)
 	}
 	return s
+}
+
+// reportSplits prints route-train's APGR over n random half-splits of all
+// (difficulty.RandomSplits) next to the length rule's on the same halves.
+func reportSplits(e *env, all []difficulty.Example, o difficulty.RobustOptions, n int) {
+	res := difficulty.RandomSplits(all, func(tr []difficulty.Example) func(string) float64 {
+		return difficulty.TrainAndBlend(tr, o).Model.Score
+	}, n)
+	if len(res.APGR) == 0 {
+		fmt.Fprintf(e.stderr, "random half-splits: none of the %d had a quality gap on its scored half\n", n)
+		return
+	}
+	diff := make([]float64, len(res.APGR))
+	above := 0
+	for i := range diff {
+		diff[i] = res.APGR[i] - res.Length[i]
+		if diff[i] > 0 {
+			above++
+		}
+	}
+	m, sd := difficulty.MeanSD(res.APGR)
+	lm, lsd := difficulty.MeanSD(res.Length)
+	dm, dsd := difficulty.MeanSD(diff)
+	fmt.Fprintf(e.stderr, "%d random half-splits of %d records (trained on one half, the other scored): APGR %.3f ± %.3f (mean ± s.d.), length rule %.3f ± %.3f; router − length rule %+.3f ± %.3f, above it in %d of %d\n",
+		len(res.APGR), len(all), m, sd, lm, lsd, dm, dsd, above, len(res.APGR))
 }

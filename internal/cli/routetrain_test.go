@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,5 +122,52 @@ func TestRouteTrainRefusesDataWithoutDifferences(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a router file was written: %v", err)
+	}
+}
+
+// route-train --splits N estimates APGR over N random half-splits of every
+// record given, next to the length rule, and leaves the router file as
+// without it.
+func TestRouteTrainSplits(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("prompt,weak,strong\n")
+	// The strong model gains on prompts that say "hard", whatever their
+	// length; lengths vary independently, so the length rule is near 0.5.
+	for i := range 300 {
+		word, weak := "easy", "true"
+		if i%3 == 0 {
+			word, weak = "hard", "false"
+		}
+		fmt.Fprintf(&b, "%s question %d %s,%s,true\n", word, i, strings.Repeat("x", i%17), weak)
+	}
+	data := filepath.Join(dir, "data.csv")
+	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain, split := filepath.Join(dir, "plain.json"), filepath.Join(dir, "split.json")
+	if _, stderr, err := opRun(t, "route-train", "--data", data, "--out", plain, "--word-buckets", "64", "--choose=false"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	_, stderr, err := opRun(t, "route-train", "--data", data, "--out", split, "--word-buckets", "64", "--choose=false", "--splits", "3")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	re := regexp.MustCompile(`3 random half-splits of 300 records \(trained on one half, the other scored\): APGR (0\.\d{3}) ± 0\.\d{3} \(mean ± s\.d\.\), length rule (0\.\d{3}) ± 0\.\d{3}; router − length rule \+0\.\d{3} ± 0\.\d{3}, above it in 3 of 3`)
+	m := re.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no estimate over random half-splits in:\n%s", stderr)
+	}
+	// A perfect ranking scores 1 - (1/3)/2 ≈ 0.833 with a third of prompts gaining.
+	if m[1] < "0.8" || m[2] > "0.7" {
+		t.Errorf("a router that reads the word %q scored %s, the length rule %s: want ≥ 0.8 and ≤ 0.7", "hard", m[1], m[2])
+	}
+	a, _ := os.ReadFile(plain)
+	c, _ := os.ReadFile(split)
+	if len(a) == 0 || string(a) != string(c) {
+		t.Error("--splits changed the router file")
+	}
+	if _, _, err := opRun(t, "route-train", "--data", data, "--out", split, "--splits", "-1"); err == nil || !strings.Contains(err.Error(), "--splits") {
+		t.Errorf("--splits -1: %v, want an error naming --splits", err)
 	}
 }

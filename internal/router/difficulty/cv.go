@@ -69,3 +69,60 @@ func CrossValidateScorer(examples []Example, fit func([]Example) func(string) fl
 	}
 	return res
 }
+
+// SplitsResult is what RandomSplits measured: one value per split, in
+// order.
+type SplitsResult struct {
+	// APGR is the trained router's APGR on each split's scored half,
+	// Length the length rule's on the same half.
+	APGR, Length []float64
+}
+
+// MeanSD returns the mean and sample standard deviation of xs (s.d. 0 for
+// fewer than two values).
+func MeanSD(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x / float64(len(xs))
+	}
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// RandomSplits trains fit on a random half of examples and scores the
+// other half, n times (permutation r uses seed r+1, so the splits are the
+// same for every fit). One fixed split can be lucky or unlucky; the spread
+// over splits says by how much. A split whose scored half has no quality
+// gap is skipped (APGR is undefined there).
+func RandomSplits(examples []Example, fit func([]Example) func(string) float64, n int) SplitsResult {
+	var res SplitsResult
+	for r := range n {
+		perm := rand.New(rand.NewPCG(uint64(r+1), 7)).Perm(len(examples))
+		tr := make([]Example, 0, len(examples)/2)
+		te := make([]Example, 0, len(examples)-len(examples)/2)
+		for p, i := range perm {
+			if p < len(examples)/2 {
+				tr = append(tr, examples[i])
+			} else {
+				te = append(te, examples[i])
+			}
+		}
+		score := fit(tr)
+		s, l := make([]float64, len(te)), make([]float64, len(te))
+		for i := range te {
+			s[i], l[i] = score(te[i].Prompt), float64(len(te[i].Prompt))
+		}
+		m := Evaluate(te, s)
+		if m.StrongAccuracy == m.WeakAccuracy {
+			continue
+		}
+		res.APGR = append(res.APGR, m.APGR)
+		res.Length = append(res.Length, Evaluate(te, l).APGR)
+	}
+	return res
+}

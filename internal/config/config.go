@@ -98,8 +98,8 @@ type Server struct {
 	// instead of a goroutine and its body held in memory. Default 4096.
 	MaxInFlight int64 `yaml:"max_in_flight"`
 	// MaxMessages bounds the elements of a request's top-level
-	// "messages", "input" or "contents" array (413 past it). Default
-	// 10000.
+	// "messages", "input" or "contents" array, and of every other array in
+	// the body but arrays of numbers (413 past it). Default 10000.
 	MaxMessages int `yaml:"max_messages"`
 	// MaxJSONDepth bounds how deeply a request body nests (400 past it).
 	// Default 128.

@@ -235,79 +235,130 @@ var intFields = map[string]int64{"max_tokens": 0, "max_completion_tokens": 0, "m
 
 // scanBody checks a JSON body's shape before it is decoded, so that no
 // decoder allocates for what the limits refuse: nesting depth, the length
-// of the top-level messages/input/contents array, and the range of integer
-// fields that feed worst-case cost arithmetic (max_tokens and its kin, n,
-// thinking.budget_tokens). It reads the bytes once and allocates nothing;
+// of every array (the top-level messages/input/contents array, and any
+// other array, a message's content parts or a tools list: each element
+// costs the policy scan and the decoders work, and 300,000 content parts
+// in one message cost seconds of CPU), and the range of integer fields
+// that feed worst-case cost arithmetic (max_tokens and its kin, n,
+// thinking.budget_tokens). Arrays of numbers only (token ids of an
+// embeddings or completions prompt) are not counted: a long prompt given
+// as token ids is one. It reads the bytes once and allocates nothing;
 // malformed JSON is left to the decoder to report.
 func (s *Server) scanBody(b []byte) *llm.Error {
 	lim := &s.opts.Inputs
 	var (
-		depth    int
-		key      [3][]byte // the last key seen at depths 1 and 2
-		lastStr  []byte
-		counting bool // inside a top-level messages array (depth 2)
-		elems    int
-		colon    bool // a value follows
+		depth   int
+		key     [3][]byte // the last key seen at depths 1 and 2
+		lastStr []byte
+		lastKey []byte // the key the value being read belongs to
+		colon   bool   // a value follows
+		// The arrays open, innermost last: the first 16 on the stack.
+		small  [16]openArray
+		arrays = small[:0]
 	)
+	element := func(number bool) *llm.Error {
+		if len(arrays) == 0 || arrays[len(arrays)-1].depth != depth {
+			return nil
+		}
+		a := &arrays[len(arrays)-1]
+		a.elems++
+		a.nonNum = a.nonNum || !number
+		if a.elems <= lim.MaxMessages || !a.nonNum {
+			return nil
+		}
+		if depth == 2 {
+			switch string(key[1]) {
+			case "messages", "input", "contents":
+				return &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Code: "too_many_messages",
+					Param: string(key[1]), Message: "more than " + strconv.Itoa(lim.MaxMessages) + " elements in " + strconv.Quote(string(key[1]))}
+			}
+		}
+		return &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Code: "too_many_elements",
+			Param: string(a.key), Message: "more than " + strconv.Itoa(lim.MaxMessages) + " elements in the array " + strconv.Quote(string(a.key)) +
+				" (server.max_messages bounds every array of a request body but arrays of numbers)"}
+	}
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch c {
-		case ' ', '\t', '\n', '\r':
+		case ' ', '\t', '\n', '\r', ',':
 			continue
 		case '"':
 			j := jsonscan.StringEnd(b, i+1)
 			lastStr = b[i+1 : j]
 			i = j
-			if counting && depth == 2 && elems == 0 {
-				elems = 1
+			if !colon {
+				// An array element or an object key (an object's depth
+				// is never an open array's, so a key is not counted).
+				if e := element(false); e != nil {
+					return e
+				}
 			}
 		case ':':
 			if depth == 1 || depth == 2 {
 				key[depth] = lastStr
 			}
+			lastKey = lastStr
 			colon = true
 			continue
 		case '{', '[':
-			if counting && depth == 2 && elems == 0 {
-				elems = 1
+			if !colon {
+				if e := element(false); e != nil {
+					return e
+				}
 			}
 			depth++
 			if depth > lim.MaxJSONDepth {
 				return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "json_too_deep",
 					Message: "request body nests deeper than " + strconv.Itoa(lim.MaxJSONDepth) + " levels"}
 			}
-			if c == '[' && depth == 2 && colon {
-				switch string(key[1]) {
-				case "messages", "input", "contents":
-					counting, elems = true, 0
+			if c == '[' {
+				k := lastKey
+				if !colon {
+					k = nil // an array in an array
 				}
+				arrays = append(arrays, openArray{depth: depth, key: k})
 			}
 		case '}', ']':
-			if depth == 2 {
-				counting = false
+			if c == ']' && len(arrays) > 0 && arrays[len(arrays)-1].depth == depth {
+				arrays = arrays[:len(arrays)-1]
 			}
 			depth--
-		case ',':
-			if counting && depth == 2 {
-				elems++
-				if elems > lim.MaxMessages {
-					return &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrTooLarge, Code: "too_many_messages",
-						Param: string(key[1]), Message: "more than " + strconv.Itoa(lim.MaxMessages) + " elements in " + strconv.Quote(string(key[1]))}
-				}
-			}
 		default:
-			if counting && depth == 2 && elems == 0 {
-				elems = 1
-			}
-			if colon && c >= '0' && c <= '9' {
+			if !colon {
+				if e := element(c == '-' || c >= '0' && c <= '9'); e != nil {
+					return e
+				}
+			} else if c >= '0' && c <= '9' {
 				if e := s.checkInt(b[i:], depth, &key); e != nil {
 					return e
 				}
+			}
+			// The rest of a number or literal is not another element.
+			for i+1 < len(b) && !isJSONDelim(b[i+1]) {
+				i++
 			}
 		}
 		colon = false
 	}
 	return nil
+}
+
+// openArray is an array scanBody is inside: its depth, the key it is the
+// value of, how many elements it has, and whether one is not a number.
+type openArray struct {
+	depth  int
+	key    []byte
+	elems  int
+	nonNum bool
+}
+
+// isJSONDelim reports whether c ends a number or literal.
+func isJSONDelim(c byte) bool {
+	switch c {
+	case ',', ']', '}', ' ', '\t', '\n', '\r', ':', '"', '[', '{':
+		return true
+	}
+	return false
 }
 
 // checkInt range-checks the number starting num when its key is one of the

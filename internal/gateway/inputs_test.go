@@ -51,6 +51,12 @@ func TestInputLimits(t *testing.T) {
 	e := newEnv(t)
 	many := `{"model":"m-openai","messages":[` + strings.Repeat(`{"role":"user","content":"a"},`, 500_000) + `{"role":"user","content":"a"}]}`
 	deep := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"metadata":` + strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200) + `}`
+	// 300,000 content parts in one message cost seconds of policy scan
+	// and decoding; they were served.
+	parts := `{"model":"m-openai","messages":[{"role":"user","content":[` + strings.Repeat(`{"type":"text","text":"a"},`, 300_000) + `{"type":"text","text":"a"}]}]}`
+	blocks := `{"model":"m-anthropic","max_tokens":10,"messages":[{"role":"user","content":[` + strings.Repeat(`{"type":"text","text":"a"},`, 10_000) + `{"type":"text","text":"a"}]}]}`
+	tools := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"tools":[` + strings.Repeat(`{"type":"function","function":{"name":"f"}},`, 10_000) + `{"type":"function","function":{"name":"f"}}]}`
+	strs := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"metadata":{"k":[[` + strings.Repeat(`"a",`, 20_000) + `"a"]]}}`
 	for _, c := range []struct {
 		name, path, body       string
 		status                 int
@@ -66,6 +72,10 @@ func TestInputLimits(t *testing.T) {
 		{"n", "/v1/chat/completions", `{"model":"m-openai","n":100000,"messages":[{"role":"user","content":"hi"}]}`, 400, false, "n", "integer_above_max_value", ""},
 		{"500k messages", "/v1/chat/completions", many, 413, false, "messages", "too_many_messages", "10000"},
 		{"nesting", "/v1/chat/completions", deep, 400, false, "", "json_too_deep", "128"},
+		{"300k content parts", "/v1/chat/completions", parts, 413, false, "content", "too_many_elements", "10000"},
+		{"10001 content blocks anthropic", "/v1/messages", blocks, 413, true, "", "", "content"},
+		{"10001 tools", "/v1/chat/completions", tools, 413, false, "tools", "too_many_elements", "10000"},
+		{"20001 strings in a nested array", "/v1/chat/completions", strs, 413, false, "", "too_many_elements", "10000"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(e.oa.Log.All()) + len(e.an.Log.All())
@@ -85,7 +95,14 @@ func TestInputLimits(t *testing.T) {
 			}
 		})
 	}
-	// Within the limits: served.
+	// Within the limits: served. An array of numbers (a prompt's token
+	// ids) is not counted.
+	if resp, out := e.post(t, "/v1/embeddings", `{"model":"m-openai","input":[[`+strings.Repeat("1234,", 30_000)+`1]]}`); resp.StatusCode == http.StatusRequestEntityTooLarge {
+		t.Errorf("30,000 token ids: %d %.300s", resp.StatusCode, out)
+	}
+	if resp, out := e.post(t, "/v1/chat/completions", `{"model":"m-openai","messages":[{"role":"user","content":[`+strings.Repeat(`{"type":"text","text":"a"},`, 9_999)+`{"type":"text","text":"a"}]}]}`); resp.StatusCode != 200 {
+		t.Errorf("10,000 content parts: %d %.300s", resp.StatusCode, out)
+	}
 	if resp, out := e.post(t, "/v1/chat/completions", `{"model":"m-openai","max_tokens":16777216,"n":1,"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
 		t.Errorf("max_tokens at the limit: %d %s", resp.StatusCode, out)
 	}

@@ -384,10 +384,10 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {output_tokens_per_month: 1, peak_rps: 3}\ncandidates: {proprietary: [{model: x}]}\n", "output_tokens_per_request"},
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly_usd: 1}]}\n", "output_tokens_per_second"},
 		{"workload: {output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly_usd: 1, output_tokens_per_second: 9}]}\n", "staff_cost_usd_month"},
-		{"wrkload: {}\n", `unknown field "wrkload" in the profile's top level`},
+		{"wrkload: {}\n", `line 1: wrkload: unknown field; did you mean "workload"?`},
 		// Before: "field peak not found in type advise.Workload".
-		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1, peak: 4}\ncandidates: {proprietary: [{model: x}]}\n", `line 1: unknown field "peak" in workload (see docs/advise.md`},
-		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly: 2}]}\n", `unknown field "gpu_hourly" in candidates.open[]`},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1, peak: 4}\ncandidates: {proprietary: [{model: x}]}\n", `line 1: workload.peak: unknown field; workload has input_tokens_per_month, output_tokens_per_month, peak_rps,`},
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {open: [{model: x, gpu_hourly: 2}]}\n", `line 2: candidates.open[0].gpu_hourly: unknown field; did you mean "gpu_hourly_usd"?`},
 		// Before, an empty file was refused as "EOF".
 		{"", "the profile is empty"},
 		{"# only a comment\n", "the profile is empty"},

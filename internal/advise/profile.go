@@ -7,13 +7,11 @@
 package advise
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -222,15 +220,16 @@ type Quality struct {
 	MinAccuracy float64 `yaml:"min_accuracy"`
 }
 
-// LoadProfile reads and checks a profile file.
+// LoadProfile reads and checks a profile file. Its errors are
+// ProfileErrors, each naming the file, line and field path.
 func LoadProfile(path string) (*Profile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("advise: %w", err)
 	}
-	p, err := ParseProfile(b)
+	p, err := parseProfile(path, b)
 	if err != nil {
-		return nil, fmt.Errorf("advise: %s: %w", path, err)
+		return nil, fmt.Errorf("advise: %w", err)
 	}
 	if p.Name == "" {
 		p.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -239,64 +238,49 @@ func LoadProfile(path string) (*Profile, error) {
 }
 
 // ParseProfile decodes a profile, applies defaults and checks it; every
-// error names its field.
+// error names its field and line (ProfileErrors).
 func ParseProfile(b []byte) (*Profile, error) {
+	return parseProfile("", b)
+}
+
+func parseProfile(file string, b []byte) (*Profile, error) {
 	var p Profile
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("the profile is empty: it needs at least workload.input_tokens_per_month, workload.output_tokens_per_month and candidates (see docs/advise.md)")
+	s, errs := checkSchema(b)
+	switch {
+	case len(errs) > 0:
+		// Types and field names first: a profile misread is not checked.
+	default:
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&p); err != nil {
+			// The schema walk lets nothing through that the decoder
+			// refuses; should it, the decoder's message still says why.
+			errs = ProfileErrors{{Msg: err.Error()}}
+			break
 		}
-		return nil, unknownFields(err)
-	}
-	p.applyDefaults()
-	err := p.validate()
-	// The volumes may be 0 (no traffic yet: the API costs nothing) but
-	// must be written: a profile without them is unfinished, not empty.
-	var raw struct {
-		Workload map[string]any `yaml:"workload"`
-	}
-	if yaml.Unmarshal(b, &raw) == nil {
-		for _, k := range []string{"input_tokens_per_month", "output_tokens_per_month"} {
-			if _, ok := raw.Workload[k]; !ok {
-				err = errors.Join(err, fmt.Errorf("workload.%s: required (0 for no traffic)", k))
+		p.applyDefaults()
+		if err := p.validate(); err != nil {
+			errs = err.(ProfileErrors)
+		}
+		// The volumes may be 0 (no traffic yet: the API costs nothing) but
+		// must be written: a profile without them is unfinished, not empty.
+		for _, k := range []string{"workload.input_tokens_per_month", "workload.output_tokens_per_month"} {
+			if _, ok := s.lines[k]; !ok {
+				errs = append(errs, &FieldError{Path: k, Msg: "required (0 for no traffic)"})
 			}
 		}
+		for _, e := range errs {
+			e.Line = s.line(e.Path)
+		}
+		slices.SortStableFunc(errs, func(a, b *FieldError) int { return a.Line - b.Line })
 	}
-	return &p, err
-}
-
-// sections name the profile's types as a profile writer knows them.
-var sections = map[string]string{
-	"Profile": "the profile's top level", "WorkloadClass": "workloads[]", "DataSensitivity": "data",
-	"Customisation": "customisation", "Expertise": "expertise", "Budget": "budget", "Compliance": "compliance",
-	"Workload": "workload", "Candidates": "candidates", "ProprietaryModel": "candidates.proprietary[]",
-	"HostedFineTuning": "candidates.proprietary[].fine_tuning", "OpenModel": "candidates.open[]",
-	"SelfHosting": "self_hosting", "Hybrid": "hybrid", "Quality": "quality",
-}
-
-var unknownField = regexp.MustCompile(`field (\S+) not found in type advise\.(\w+)`)
-
-// unknownFields rewrites the decoder's "field x not found in type
-// advise.Workload" as "unknown field x in workload", which names the
-// section the way the profile writes it.
-func unknownFields(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
+	if len(errs) == 0 {
+		return &p, nil
 	}
-	msgs := slices.Clone(te.Errors)
-	for i, m := range msgs {
-		msgs[i] = unknownField.ReplaceAllStringFunc(m, func(s string) string {
-			sub := unknownField.FindStringSubmatch(s)
-			if sec, ok := sections[sub[2]]; ok {
-				return fmt.Sprintf("unknown field %q in %s (see docs/advise.md for the profile format)", sub[1], sec)
-			}
-			return s
-		})
+	for _, e := range errs {
+		e.File = file
 	}
-	return &yaml.TypeError{Errors: msgs}
+	return &p, errs
 }
 
 func (p *Profile) applyDefaults() {
@@ -370,9 +354,12 @@ func (p *Profile) numbers() []number {
 	return ns
 }
 
+// validate checks the values; its error is ProfileErrors (lines unset).
 func (p *Profile) validate() error {
-	var errs []error
-	add := func(path, f string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(f, a...))) }
+	var errs ProfileErrors
+	add := func(path, f string, a ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(f, a...)})
+	}
 	share := func(path string, v float64) {
 		if v < 0 || v > 1 {
 			add(path, "must be between 0 and 1, not %g", v)
@@ -513,5 +500,8 @@ func (p *Profile) validate() error {
 			add("workloads", "at most 8 classes")
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil // not a nil ProfileErrors, which is a non-nil error
+	}
+	return errs
 }

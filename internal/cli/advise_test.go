@@ -142,3 +142,23 @@ candidates:
 		t.Errorf("a recommendation was printed:\n%s", out)
 	}
 }
+
+// A profile with a value of the wrong type fails the command (a non-zero
+// exit) with the file, line and field path of every problem, and writes
+// no report.
+func TestAdviseProfileTypeError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profile.yaml")
+	body := "workload:\n  input_tokens_per_month: 1e9\n  output_tokens_per_month: 1e9\ncandidates:\n  proprietary:\n    - model: gpt-4o\n" +
+		"workloads:\n  - name: a\n    share: 0.5\n  - name: b\n    share: lots\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := opRun(t, "advise", "--profile", path)
+	want := "advise: " + path + `:11: workloads[1].share: want a number, got "lots"`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+	if out != "" {
+		t.Errorf("a report was written:\n%s", out)
+	}
+}

@@ -104,7 +104,6 @@ func (r *Recorder) commitBatch(ctx context.Context) bool {
 		backoff = min(backoff*2, 5*time.Second)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for i := range batch {
 		batch[i].seg.committed++
 	}
@@ -123,30 +122,46 @@ func (r *Recorder) commitBatch(ctx context.Context) bool {
 	}
 	r.stats.Committed += int64(len(batch))
 	r.stats.Pending -= int64(len(batch))
-	r.checkpointLocked()
+	done := r.checkpointLocked()
+	r.mu.Unlock()
+	// File-system work, without mu (see removeSegments).
+	r.removeSegments(done)
+	r.makeSpare()
 	return true
 }
 
-// checkpointLocked removes rotated segments whose records are all
-// committed, and empties the current one when it is.
-func (r *Recorder) checkpointLocked() {
+// retireBytes is the size from which a current segment whose records are
+// all committed is swapped for the spare and removed, so that the journal
+// a killed process leaves holds little that is already stored.
+const retireBytes = 1 << 20
+
+// checkpointLocked takes out of use the rotated segments whose records are
+// all committed, and the current one once it is all committed, holds at
+// least retireBytes (or SegmentBytes, if smaller) and the spare can
+// replace it. It returns them for removeSegments, which runs without mu.
+// (The current segment used to be truncated in place under mu: every Log
+// call then waited for the file system, which on a disk mounted with
+// discard frees the blocks with a synchronous discard request.)
+func (r *Recorder) checkpointLocked() []*segment {
+	var done []*segment
 	keep := r.old[:0]
 	for _, s := range r.old {
 		if s.committed == s.written {
-			r.removeLocked(s)
+			done = append(done, s)
 		} else {
 			keep = append(keep, s)
 		}
 	}
 	clear(r.old[len(keep):])
 	r.old = keep
-	if c := r.cur; c.size > 0 && c.committed == c.written && len(r.old) == 0 {
-		if err := c.f.Truncate(0); err != nil {
-			r.log.Error("journal: truncate", "err", err)
-			return
-		}
-		c.size, c.written, c.committed = 0, 0, 0
+	// With Fsync, a Log call may be syncing the current file without mu
+	// (r.syncing): it is not swapped out from under that call.
+	if c := r.cur; c.size >= min(r.opt.SegmentBytes, retireBytes) && c.committed == c.written &&
+		len(r.old) == 0 && r.spare != nil && !r.syncing {
+		done = append(done, c)
+		r.cur, r.spare = r.spare, nil
 	}
+	return done
 }
 
 // Close stops accepting records and waits until every queued record is
@@ -171,14 +186,19 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range append(r.old, r.cur) {
+	var done []*segment
+	for _, s := range append(r.old, r.cur, r.spare) {
+		if s == nil {
+			continue
+		}
 		if s.committed == s.written {
-			r.removeLocked(s)
+			done = append(done, s)
 		} else if s.f != nil {
 			s.f.Close()
 		}
 	}
-	r.old, r.cur = nil, nil
+	r.old, r.cur, r.spare = nil, nil, nil
+	r.removeSegments(done)
 	r.lock.Close()
 	return err
 }

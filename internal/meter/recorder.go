@@ -40,6 +40,10 @@ type RecorderOptions struct {
 	// batch size (usage records plus audit rows), its duration and the error (nil on success): a hook for
 	// metrics. It must not block.
 	OnBatch func(n int, took time.Duration, err error)
+
+	// removeFile removes a journal segment (os.Remove); tests make it
+	// block to show that no record waits for it.
+	removeFile func(name string) error
 }
 
 // RecorderStats are the recorder's counters.
@@ -80,7 +84,8 @@ type Recorder struct {
 
 	mu        sync.Mutex // guards the following fields
 	cur       *segment
-	old       []*segment // rotated segments with uncommitted records
+	old       []*segment // rotated segments, removed by the batcher once committed
+	spare     *segment   // an empty segment made ahead by the batcher, so rotating is a swap
 	queue     []item     // queue[head:] awaits a commit
 	head      int
 	nextSeg   int64
@@ -116,6 +121,9 @@ func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.removeFile == nil {
+		opt.removeFile = os.Remove
 	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("meter: journal: %w", err)
@@ -200,36 +208,78 @@ func toBatch(ents []entry, hash func(string, *store.AuditRow) string) store.Batc
 	return b
 }
 
-// rotateLocked starts a new segment; the old one stays until committed.
+// rotateLocked starts a new segment: the spare the batcher made ahead when
+// there is one, so that a Log call holding mu does no file-system work
+// beyond its write(2); a new file only when there is none (at start, or
+// when segments fill faster than the batcher replaces the spare). The old
+// segment joins r.old, which the batcher removes once it is committed.
 func (r *Recorder) rotateLocked() error {
-	path := segPath(r.opt.Dir, r.nextSeg)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("meter: journal: %w", err)
+	next := r.spare
+	if next == nil {
+		f, err := os.OpenFile(segPath(r.opt.Dir, r.nextSeg), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("meter: journal: %w", err)
+		}
+		next = &segment{id: r.nextSeg, f: f}
+		r.nextSeg++
 	}
 	if c := r.cur; c != nil {
 		if r.opt.Fsync {
 			if err := c.f.Sync(); err != nil {
-				f.Close()
+				if next != r.spare {
+					next.f.Close()
+					os.Remove(segPath(r.opt.Dir, next.id))
+				}
 				return fmt.Errorf("meter: journal sync: %w", err)
 			}
 			r.synced = r.written
 		}
-		if c.committed == c.written {
-			r.removeLocked(c)
-		} else {
-			r.old = append(r.old, c)
-		}
+		r.old = append(r.old, c)
 	}
-	r.cur = &segment{id: r.nextSeg, f: f}
-	r.nextSeg++
+	r.spare = nil
+	r.cur = next
 	return nil
 }
 
-func (r *Recorder) removeLocked(s *segment) {
-	s.f.Close()
-	if err := os.Remove(segPath(r.opt.Dir, s.id)); err != nil {
-		r.log.Error("journal: remove segment", "err", err)
+// removeSegments closes and removes segments no longer in use. It is
+// called without mu: on a file system mounted with discard, freeing a
+// file's blocks is a synchronous discard request to the disk, and any
+// unlink updates the directory; no Log call may wait for either.
+func (r *Recorder) removeSegments(segs []*segment) {
+	for _, s := range segs {
+		s.f.Close()
+		if err := r.opt.removeFile(segPath(r.opt.Dir, s.id)); err != nil {
+			r.log.Error("journal: remove segment", "err", err)
+		}
+	}
+}
+
+// makeSpare creates the next segment file ahead of need, without mu. Its
+// number is taken under mu first; if a Log call had to create a segment
+// meanwhile (so the spare would no longer be the newest), it is dropped,
+// since recovery replays segments in number order.
+func (r *Recorder) makeSpare() {
+	r.mu.Lock()
+	if r.spare != nil || r.closed {
+		r.mu.Unlock()
+		return
+	}
+	id := r.nextSeg
+	r.nextSeg++
+	r.mu.Unlock()
+	f, err := os.OpenFile(segPath(r.opt.Dir, id), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o644)
+	if err != nil {
+		r.log.Error("journal: new segment", "err", err)
+		return
+	}
+	s := &segment{id: id, f: f}
+	r.mu.Lock()
+	if r.spare == nil && !r.closed && r.nextSeg == id+1 {
+		r.spare, s = s, nil
+	}
+	r.mu.Unlock()
+	if s != nil {
+		r.removeSegments([]*segment{s})
 	}
 }
 

@@ -324,3 +324,75 @@ func openChildStore(path string) (store.Store, error) {
 	}
 	return s, s.Migrate(context.Background())
 }
+
+// TestRecordNeverWaitsForJournalFiles: removing a committed journal
+// segment is file-system work (on a file system mounted with discard, a
+// synchronous discard of its blocks; on any, a directory update) that the
+// batcher does; a Record call must not wait for it. Removal is made to
+// block here: records keep being journaled meanwhile, and once it is let
+// go everything is committed and the journal is clean.
+func TestRecordNeverWaitsForJournalFiles(t *testing.T) {
+	dir := t.TempDir()
+	st := openSQLite(t, filepath.Join(dir, "f.db"))
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	r, err := NewRecorder(context.Background(), RecorderOptions{Store: st, Dir: filepath.Join(dir, "journal"),
+		FlushInterval: time.Millisecond, SegmentBytes: 4096,
+		removeFile: func(name string) error {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+			return os.Remove(name)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := r.Record(testRecord(i)); err != nil {
+				done <- err
+				return
+			}
+			recorded.Add(1)
+		}
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no journal segment was removed")
+	}
+	// A segment's removal is blocked: records go on being journaled.
+	from, deadline := recorded.Load(), time.Now().Add(10*time.Second)
+	for recorded.Load() < from+200 {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("Record waited for a journal segment's removal (%d records in 10 s)", recorded.Load()-from)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(allUsage(t, st)), int(recorded.Load()); got != want {
+		t.Errorf("%d records stored, want %d", got, want)
+	}
+	if f := journalFiles(t, filepath.Join(dir, "journal")); len(f) != 0 {
+		t.Errorf("journal not cleaned after a full drain: %v", f)
+	}
+}

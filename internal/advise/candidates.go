@@ -416,9 +416,12 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			continue
 		}
 		gap := 100 * (ref.Accuracy - open.Accuracy)
-		// The gap matters for the classes that could go to the API.
+		// The gap matters for the classes that could go to the API. A gap
+		// "at most" the limit qualifies: 100 × (0.88 − 0.83) is
+		// 5.000000000000004 in floating point, which ruled out a model
+		// exactly 5 pts behind against a 5-pt limit.
 		for i, as := range c.Assignment {
-			if as.Target == ScenarioSelfHosted && !ws[i].Sensitive && gap > p.Quality.MaxGapPP {
+			if as.Target == ScenarioSelfHosted && !ws[i].Sensitive && gap > p.Quality.MaxGapPP+1e-9 {
 				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", c.OpenModel, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
 					fmt.Sprintf("qualifies if the quality gap is at most %g pts (now %.1f)", p.Quality.MaxGapPP, gap),
 					raiseTo(c.OpenModel, ref.Accuracy-(p.Quality.MaxGapPP-1e-6)/100))

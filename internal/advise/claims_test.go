@@ -88,9 +88,11 @@ func randomProfile(rng *rand.Rand) (*Profile, []*eval.Report) {
 }
 
 var (
-	winsAtAccuracy = regexp.MustCompile(`qualifies if (\S+) reaches ([\d.]+)%, and then wins`)
-	winsAtLimit    = regexp.MustCompile(`qualifies with a monthly limit of \$([\d,]+), and then wins`)
-	winsAtGap      = regexp.MustCompile(`qualifies if the quality gap is at most ([\d.]+) pts \(now ([\d.-]+)\), and then wins`)
+	// A runner-up's "it qualifies if A [and if B …], and then wins": each
+	// lift it names, applied together.
+	liftAccuracy = regexp.MustCompile(`if (\S+) reaches ([\d.]+)%`)
+	liftLimit    = regexp.MustCompile(`with a monthly limit of \$([\d,]+)`)
+	liftGap      = regexp.MustCompile(`if the quality gap is at most ([\d.]+) pts \(now ([\d.-]+)\)`)
 )
 
 // withScore is evs with model's accuracy set to acc (or raised by by).
@@ -221,27 +223,25 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 			return run(t, &q, withEv).Recommendation.Candidate
 		}
 		ru := candidate(t, r, r.RunnerUp.Candidate)
-		if m := winsAtAccuracy.FindStringSubmatch(r.RunnerUp.Flip); m != nil {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			if got := run(t, p, func(o *Options) { o.Evals = withScore(evs, m[1], v/100, 0) }).Recommendation.Candidate; got != ru.Name {
-				t.Errorf("profile %d: with %s at %s%% the choice is %q: %s", i, m[1], m[2], got, r.RunnerUp.Flip)
+		if fl := r.RunnerUp.Flip; strings.HasSuffix(fl, ", and then wins") && strings.Contains(fl, "; it qualifies ") {
+			claim := fl[strings.LastIndex(fl, "; it qualifies "):]
+			q, qe := *p, evs
+			for _, m := range liftAccuracy.FindAllStringSubmatch(claim, -1) {
+				v, _ := strconv.ParseFloat(m[2], 64)
+				qe = withScore(qe, m[1], v/100, 0)
 			}
-		}
-		if m := winsAtLimit.FindStringSubmatch(r.RunnerUp.Flip); m != nil {
-			v, _ := strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
-			q := *p
-			q.Budget.MonthlyLimitUSD = v
-			if got := run(t, &q, withEv).Recommendation.Candidate; got != ru.Name {
-				t.Errorf("profile %d: with a limit of $%s the choice is %q: %s", i, m[1], got, r.RunnerUp.Flip)
+			for _, m := range liftGap.FindAllStringSubmatch(claim, -1) {
+				limit, _ := strconv.ParseFloat(m[1], 64)
+				now, _ := strconv.ParseFloat(m[2], 64)
+				// "now" is rounded to 0.1: close the gap to 0.06 pts inside
+				// the limit, from where the accuracy lifts left it.
+				qe = withScore(qe, ru.OpenModel, 0, (now-limit+0.06)/100)
 			}
-		}
-		if m := winsAtGap.FindStringSubmatch(r.RunnerUp.Flip); m != nil {
-			limit, _ := strconv.ParseFloat(m[1], 64)
-			now, _ := strconv.ParseFloat(m[2], 64)
-			// "now" is rounded to 0.1: close the gap to 0.06 pts inside the limit.
-			by := (now - limit + 0.06) / 100
-			if got := run(t, p, func(o *Options) { o.Evals = withScore(evs, ru.OpenModel, 0, by) }).Recommendation.Candidate; got != ru.Name {
-				t.Errorf("profile %d: with the gap at %g pts the choice is %q: %s", i, limit-0.06, got, r.RunnerUp.Flip)
+			for _, m := range liftLimit.FindAllStringSubmatch(claim, -1) {
+				q.Budget.MonthlyLimitUSD, _ = strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+			}
+			if got := run(t, &q, func(o *Options) { o.Evals = qe }).Recommendation.Candidate; got != ru.Name {
+				t.Errorf("profile %d: lifted as said, the choice is %q: %s", i, got, fl)
 			}
 		}
 		for _, f := range r.RunnerUp.VolumeFlips {

@@ -160,19 +160,38 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 	if e.lift == nil {
 		return res
 	}
-	switch got := r.whatIf(p, 1, e.lift); got {
-	case ru.Name:
-		res.Flip += ", and then wins"
-	case choice.Name:
-		if len(ru.Exclusions) > 1 {
-			res.Flip += fmt.Sprintf(", but would still be ruled out by %s (%s)", ru.Exclusions[1].Criterion, ru.Exclusions[1].Reason)
-		} else {
-			res.Flip += fmt.Sprintf(", but %s would still be chosen", choice.Name)
+	// Every other exclusion a number lifts is lifted with the first: a
+	// model 70% against a 75% floor that also trails the API by 18 pp
+	// does not qualify at 75%, and "it qualifies if it reaches 75%" was
+	// said of one.
+	lifts := []func(*Profile, map[string]*ModelScore){e.lift}
+	for _, x := range ru.Exclusions[1:] {
+		if x.lift != nil {
+			res.Flip += " and " + strings.TrimPrefix(x.Flip, "qualifies ")
+			lifts = append(lifts, x.lift)
 		}
-	case "":
+	}
+	cs2, got := r.whatIfAll(p, 1, func(p *Profile, s map[string]*ModelScore) {
+		for _, l := range lifts {
+			l(p, s)
+		}
+	})
+	var still *Exclusion
+	if i := slices.IndexFunc(cs2, func(c *Candidate) bool { return c.Name == ru.Name }); i >= 0 && cs2[i].Excluded() {
+		still = &cs2[i].Exclusions[0]
+	}
+	switch {
+	case still != nil:
+		// A constraint no number lifts (or one the lifts do not reach).
+		res.Flip += fmt.Sprintf(", but would still be ruled out by %s (%s)", still.Criterion, still.Reason)
+	case got == nil:
 		res.Flip += ", but no candidate would then be eligible"
+	case got.Name == ru.Name:
+		res.Flip += ", and then wins"
+	case got.Name == choice.Name:
+		res.Flip += fmt.Sprintf(", but %s would still be chosen", choice.Name)
 	default:
-		res.Flip += fmt.Sprintf("; the recommendation would then be %s", got)
+		res.Flip += fmt.Sprintf("; the recommendation would then be %s", got.Name)
 	}
 	return res
 }

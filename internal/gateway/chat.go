@@ -229,6 +229,9 @@ func (c *chatCall) forwardBody(t *Target) ([]byte, error) {
 	if c.s.opts.Responses == nil && c.in != nil && c.in.responses != nil && c.in.responses.PreviousResponseID != "" {
 		return nil, previousUnrecorded()
 	}
+	if err := c.referencesOwned(); err != nil {
+		return nil, err
+	}
 	b, err := c.rc.format.setModel(c.rc.body, t.Upstream)
 	if err != nil {
 		return nil, llm.Errorf("model", "could not rewrite request: %v", err)
@@ -379,11 +382,14 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	c.setCost(h)
 	h["Content-Type"] = hdrJSON
 	if raw != nil {
-		w.Write(raw)
 		if c.recordsUpstream() { // (store: false, as Codex sends, decodes nothing)
-			id, model := upstreamResponseID(raw)
-			c.keepUpstreamResponse(r.Context(), id, model)
+			// Recorded before the client has the answer, as a stream's is
+			// before its terminal event: a reference to its items sent
+			// the moment it arrives finds them.
+			id, model, items := upstreamResponse(raw)
+			c.keepUpstreamResponse(r.Context(), id, model, items)
 		}
+		w.Write(raw)
 		c.cacheStoreRaw(t, raw, c.rc.usage)
 		c.shadowOfferRaw(t, raw, c.rc.usage)
 		return nil

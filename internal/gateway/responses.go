@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/api/openai"
@@ -62,6 +63,19 @@ func (c *chatCall) responsesTranslatable(t *Target) error {
 		return e
 	}
 	e := llm.Unsupported(name, r.NeedsStore)
+	if strings.HasPrefix(r.NeedsStore, "input[") {
+		// An item_reference: the same answer whoever made the item, so
+		// that it tells nothing of another key's ids.
+		id := ""
+		for _, ref := range r.Refs {
+			if ref.Param == r.NeedsStore+".id" {
+				id = ref.ID
+			}
+		}
+		e.Message = "input item " + r.NeedsStore + " is an item_reference to " + quote(id) + ", which only the upstream that made the item can resolve, and provider " +
+			quote(name) + " is reached through translation: send the item itself instead of a reference to it"
+		return e
+	}
 	if r.NeedsStore == "previous_response_id" {
 		e.Message = "parameter \"previous_response_id\" needs a stored response, and response storage is off in this Fulcrum; provider " +
 			quote(name) + " is reached through translation (send the whole conversation as input instead)"
@@ -89,12 +103,25 @@ type responsesTap struct {
 	seq   int
 	// id and model name the Response (from response.created).
 	id, model string
+	// items are the output items' ids, from response.output_item.added
+	// and .done and the terminal event's Response (each once).
+	items []string
 }
 
 func (t *responsesTap) Event(ev *sse.Event) bool {
 	t.seq++
-	if t.id == "" && (ev.Event == "response.created" || ev.Event == "response.completed") {
-		t.id, t.model = upstreamResponseID(ev.Data)
+	switch ev.Event {
+	case "response.created", "response.output_item.added", "response.output_item.done",
+		"response.completed", "response.incomplete", "response.failed":
+		id, model, items := upstreamResponse(ev.Data)
+		if t.id == "" {
+			t.id, t.model = id, model
+		}
+		for _, it := range items {
+			if !slices.Contains(t.items, it) {
+				t.items = append(t.items, it)
+			}
+		}
 	}
 	if u, last := responses.EventUsage(ev.Event, ev.Data); last {
 		t.usage, t.done = u, true

@@ -81,7 +81,80 @@ func (s *Server) decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*int
 			req.PreviousResponseID = prev.ID
 		}
 	}
+	if err := s.checkRefs(r.Context(), rc, req.Refs); err != nil {
+		return nil, err
+	}
 	return &intake{model: req.Chat.Model, stream: req.Chat.Stream, chat: req.Chat, responses: req}, nil
+}
+
+// checkRefs finds the first of an input's item ids (refs, in input
+// order) that the store holds for no response of the caller's key, which
+// forwardBody refuses (rc.itemMissing). It runs once per request (a body
+// policy redacted is decoded again, but never passed through), and only
+// with a store: without one, every id is refused (referencesOwned).
+func (s *Server) checkRefs(ctx context.Context, rc *reqCtx, refs []responses.ItemRef) error {
+	if len(refs) == 0 || rc.refsChecked || s.opts.Responses == nil {
+		return nil
+	}
+	rc.refsChecked = true
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.ID
+	}
+	owned, err := s.opts.Responses.OwnedItems(ctx, owner(rc.caller), ids)
+	if err != nil {
+		return &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrUpstream, Code: "storage_unavailable",
+			Message: "the owners of the input's item ids could not be read; try again", Err: err}
+	}
+	for i := range refs {
+		if !owned[refs[i].ID] {
+			rc.itemMissing = itemNotFound(&refs[i])
+			break
+		}
+	}
+	return nil
+}
+
+// referencesOwned refuses, on pass-through, what would have the upstream
+// read state Fulcrum cannot tell is the caller's: every key reaches it
+// with the same credentials. An input item id (item_reference, an item
+// given by id, any output item given back) must be one of the caller's
+// key's upstream-kept responses' output items; a conversation is refused
+// by name (Fulcrum does not serve the Conversations API, so no key made
+// one through it).
+func (c *chatCall) referencesOwned() error {
+	if c.in == nil || c.in.responses == nil {
+		return nil
+	}
+	r := c.in.responses
+	if r.Conversation != "" {
+		return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "unsupported_parameter", Param: "conversation",
+			Message: "parameter \"conversation\" is refused: Fulcrum does not serve the Conversations API, so no conversation is recorded as any key's own, " +
+				"and the upstream, reached with the same credentials for every key, would read and extend any key's conversation; " +
+				"continue with previous_response_id, or send the conversation as input"}
+	}
+	if c.rc.itemMissing != nil {
+		return c.rc.itemMissing
+	}
+	if c.s.opts.Responses == nil && len(r.Refs) > 0 {
+		ref := r.Refs[0]
+		e := itemNotFound(&ref)
+		e.Message = "Item with id '" + ref.ID + "' is refused: this Fulcrum has no response store to record which key made an item, " +
+			"and the upstream, reached with the same credentials for every key, would resolve any key's item; send the item without its id instead"
+		return e
+	}
+	return nil
+}
+
+// itemNotFound is OpenAI's own answer to an input item id it does not
+// hold (404, invalid_request_error, code null: "Item with id 'rs_...' not
+// found."), with the param naming the id ("input[3].id"; OpenAI says
+// "input"). It is the same for an id the store holds for no one and for
+// another key's: it tells another key's id from a made-up one no more
+// than OpenAI would.
+func itemNotFound(ref *responses.ItemRef) *llm.Error {
+	return &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Param: ref.Param,
+		Message: "Item with id '" + ref.ID + "' not found."}
 }
 
 // expandHistory returns body with the stored conversation (its input
@@ -177,15 +250,16 @@ func (c *chatCall) keepResponse(ctx context.Context, resp *llm.ChatResponse) {
 // passed-through one, whose conversation the upstream keeps.
 func upstreamHeld(sr *store.StoredResponse) bool { return len(sr.Items) == 0 && len(sr.Response) == 0 }
 
-// keepUpstreamResponse records a passed-through Responses answer's id for
-// the caller's key (with the request's verdict), so that only this key
-// can continue it. The upstream keeps the conversation.
-func (c *chatCall) keepUpstreamResponse(ctx context.Context, id, model string) {
+// keepUpstreamResponse records a passed-through Responses answer's id and
+// its output items' ids for the caller's key (with the request's verdict),
+// so that only this key can continue it or name its items. The upstream
+// keeps the conversation.
+func (c *chatCall) keepUpstreamResponse(ctx context.Context, id, model string, items []string) {
 	if !c.recordsUpstream() || id == "" {
 		return
 	}
 	s := c.s
-	sr := &store.StoredResponse{ID: id, Owner: owner(c.rc.caller), Created: s.opts.Now().UTC(), Model: model, Declared: c.declared}
+	sr := &store.StoredResponse{ID: id, Owner: owner(c.rc.caller), Created: s.opts.Now().UTC(), Model: model, Declared: c.declared, ItemIDs: items}
 	if c.verdict != nil {
 		sr.Policies = c.verdict.Policies()
 	}
@@ -194,25 +268,44 @@ func (c *chatCall) keepUpstreamResponse(ctx context.Context, id, model string) {
 	}
 }
 
-// upstreamResponseID returns the id and model of a passed-through
-// Responses answer: the Response object, or a stream event carrying it
-// (response.created, response.completed).
-func upstreamResponseID(b []byte) (id, model string) {
+// upstreamResponse reads a passed-through Responses answer: the Response
+// object, or a stream event carrying it (response.created, the terminal
+// events) or one output item (response.output_item.added and .done).
+// items are the output items' ids.
+func upstreamResponse(b []byte) (id, model string, items []string) {
+	type object struct {
+		ID     string `json:"id"`
+		Model  string `json:"model"`
+		Output []struct {
+			ID string `json:"id"`
+		} `json:"output"`
+	}
 	var v struct {
-		ID       string `json:"id"`
-		Model    string `json:"model"`
-		Response *struct {
-			ID    string `json:"id"`
-			Model string `json:"model"`
-		} `json:"response"`
+		object
+		Response *object `json:"response"`
+		Item     *struct {
+			ID string `json:"id"`
+		} `json:"item"`
 	}
 	if json.Unmarshal(b, &v) != nil {
-		return "", ""
+		return "", "", nil
 	}
+	if v.Item != nil {
+		if v.Item.ID != "" {
+			items = append(items, v.Item.ID)
+		}
+		return "", "", items
+	}
+	o := &v.object
 	if v.Response != nil {
-		return v.Response.ID, v.Response.Model
+		o = v.Response
 	}
-	return v.ID, v.Model
+	for _, it := range o.Output {
+		if it.ID != "" {
+			items = append(items, it.ID)
+		}
+	}
+	return o.ID, o.Model, items
 }
 
 // recordsUpstream reports whether a passed-through answer's id is to be

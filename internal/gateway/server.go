@@ -339,6 +339,11 @@ type reqCtx struct {
 	// that answered it (a pass-through answer Fulcrum recorded the id
 	// of): its previous_response_id is forwarded, not expanded.
 	prevUpstream bool
+	// itemMissing refuses, on pass-through, the first input item id the
+	// store holds for no response of the caller's key; refsChecked says
+	// the store was asked.
+	itemMissing *llm.Error
+	refsChecked bool
 	// span is the request's server span (nil when tracing is off).
 	span *telemetry.Span
 }

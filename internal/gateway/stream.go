@@ -340,7 +340,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 				// Record before the terminal event reaches the client.
 				c.rc.usage = o.tap.Usage()
 				if rt, ok := o.tap.(*responsesTap); ok {
-					c.keepUpstreamResponse(ctx, rt.id, rt.model)
+					c.keepUpstreamResponse(ctx, rt.id, rt.model, rt.items)
 				}
 				if tracing {
 					c.traceStreamEndRaw(id, model, finish, o.text)

@@ -30,6 +30,11 @@ type StoredResponse struct {
 	// that history kept on self-hosted providers stays there.
 	Policies []string
 	Declared []string
+	// ItemIDs are the ids of the response's output items, recorded for a
+	// response an upstream keeps (pass-through): that upstream resolves
+	// them when a later request names them (item_reference, an item
+	// given by id), for any key, so they are owned like the response.
+	ItemIDs []string
 }
 
 // Responses is implemented by stores that keep Responses conversations.
@@ -41,4 +46,7 @@ type Responses interface {
 	GetResponse(ctx context.Context, id, owner string) (*StoredResponse, error)
 	// DeleteResponse deletes it, under the same rule.
 	DeleteResponse(ctx context.Context, id, owner string) error
+	// OwnedItems returns which of ids are ItemIDs of responses owner
+	// created; an id recorded for another owner, or for none, is absent.
+	OwnedItems(ctx context.Context, owner string, ids []string) (map[string]bool, error)
 }

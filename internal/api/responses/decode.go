@@ -52,10 +52,27 @@ type Request struct {
 	// Encrypted is true when the client asked for reasoning as
 	// encrypted_content (include: ["reasoning.encrypted_content"]).
 	Encrypted bool
+	// Conversation is the id of the conversation parameter (a string or
+	// {"id": ...}): OpenAI prepends that conversation's items to input
+	// (https://platform.openai.com/docs/api-reference/responses/create).
+	Conversation string
+	// Refs are the input items that carry an id, in input order. OpenAI
+	// resolves an item's id against the items it stored: an
+	// item_reference ({"type":"item_reference","id":...}, the type may be
+	// left out) is replaced by the stored item, and a reasoning item
+	// given by id without its encrypted_content is read from the store
+	// ("Item with id 'rs_...' not found" otherwise). An id is therefore a
+	// reference to upstream state whatever else its item carries.
+	Refs []ItemRef
 
 	// upstreamTools are the declared tools only an upstream serving the
 	// Responses API can run (custom, local_shell, ...), for allowed_tools.
 	upstreamTools []upstreamTool
+}
+
+// ItemRef is an input item's id and the param naming it ("input[3].id").
+type ItemRef struct {
+	Param, ID string
 }
 
 // upstreamTool is a declared tool that Chat.Unsupported names by path.
@@ -138,6 +155,7 @@ func DecodeRequest(body []byte) (*Request, error) {
 		r.PreviousResponseID, r.NeedsStore = *w.PreviousResponseID, "previous_response_id"
 	case !isNull(w.Conversation):
 		r.NeedsStore = "conversation"
+		r.Conversation = conversationID(w.Conversation)
 	case w.Background != nil && *w.Background:
 		r.NeedsStore = "background"
 	case !isNull(w.Prompt):
@@ -198,6 +216,22 @@ func DecodeRequest(body []byte) (*Request, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// conversationID is the id of a conversation parameter: a string, or an
+// object with an id ("?" when it names none, so that it is never empty).
+func conversationID(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil && s != "" {
+		return s
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &o) == nil && o.ID != "" {
+		return o.ID
+	}
+	return "?"
 }
 
 func setExtra(chat *llm.ChatRequest, name string, raw json.RawMessage) {
@@ -324,7 +358,16 @@ func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
 	for i := range items {
 		it := &items[i]
 		p := "input[" + strconv.Itoa(i) + "]"
-		switch it.Type {
+		if it.ID != "" {
+			r.Refs = append(r.Refs, ItemRef{Param: p + ".id", ID: it.ID})
+		}
+		typ := it.Type
+		if typ == "" && it.Role == "" && it.ID != "" && isNull(it.Content) {
+			// An item given by its id alone: an item_reference, whose
+			// type OpenAI lets the client leave out.
+			typ = "item_reference"
+		}
+		switch typ {
 		case "message", "":
 			m, err := decodeMessage(chat, it, p)
 			if err != nil {

@@ -142,3 +142,34 @@ func TestAllowedToolsTranslated(t *testing.T) {
 		t.Errorf("openai body: %s", out)
 	}
 }
+
+// TestDecodeReferences: every input item carrying an id is a reference
+// (OpenAI resolves it from its store), named by its param; an item given
+// by id alone is an item_reference whose type was left out; the
+// conversation's id is read from either of its shapes.
+func TestDecodeReferences(t *testing.T) {
+	for _, c := range []struct {
+		name, body   string
+		refs         []ItemRef
+		needs, convo string
+	}{
+		{"none", `{"model":"m","input":[{"role":"user","content":"hi"}]}`, nil, "", ""},
+		{"item_reference", `{"model":"m","input":[{"role":"user","content":"hi"},{"type":"item_reference","id":"msg_1"}]}`,
+			[]ItemRef{{"input[1].id", "msg_1"}}, "input[1]", ""},
+		{"id alone", `{"model":"m","input":[{"id":"msg_1"}]}`, []ItemRef{{"input[0].id", "msg_1"}}, "input[0]", ""},
+		{"reasoning and output given back", `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[]},` +
+			`{"type":"message","id":"msg_1","role":"assistant","content":"hello"},{"type":"function_call","id":"fc_1","call_id":"c","name":"f","arguments":"{}"}]}`,
+			[]ItemRef{{"input[0].id", "rs_1"}, {"input[1].id", "msg_1"}, {"input[2].id", "fc_1"}}, "", ""},
+		{"conversation string", `{"model":"m","input":"hi","conversation":"conv_1"}`, nil, "conversation", "conv_1"},
+		{"conversation object", `{"model":"m","input":"hi","conversation":{"id":"conv_2"}}`, nil, "conversation", "conv_2"},
+	} {
+		r, err := DecodeRequest([]byte(c.body))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if !slices.Equal(r.Refs, c.refs) || r.NeedsStore != c.needs || r.Conversation != c.convo {
+			t.Errorf("%s: refs %v needs %q conversation %q; want %v %q %q", c.name, r.Refs, r.NeedsStore, r.Conversation, c.refs, c.needs, c.convo)
+		}
+	}
+}

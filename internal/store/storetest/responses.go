@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,6 +59,8 @@ func testResponses(t *testing.T, s store.Store) {
 		t.Errorf("second delete: %v", err)
 	}
 
+	testResponseItems(t, rs)
+
 	// Retention: responses older than the cut go, newer ones stay.
 	rt, ok := s.(store.Retention)
 	if !ok {
@@ -84,5 +88,62 @@ func testResponses(t *testing.T, s store.Store) {
 		if (err == nil) != want {
 			t.Errorf("resp_age%c kept = %v, want %v", 'a'+i, err == nil, want)
 		}
+	}
+	// The item ids of a pruned response go with it.
+	old := &store.StoredResponse{ID: "resp_old_items", Owner: "key_a", Created: t0.Add(-40 * 24 * time.Hour), Model: "m", ItemIDs: []string{"msg_old"}}
+	if err := rs.PutResponse(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rt.Prune(ctx, store.KindResponses, cut, 100, false); err != nil || n != 2 {
+		t.Errorf("prune of a response with an item: %d, %v; want 2 rows", n, err)
+	}
+	if got, err := rs.OwnedItems(ctx, "key_a", []string{"msg_old"}); err != nil || len(got) != 0 {
+		t.Errorf("item of a pruned response: %v, %v", got, err)
+	}
+}
+
+// testResponseItems: the output item ids of an upstream-kept response are
+// owned by the key that made it, for no other; a second claim on an id
+// does not take it over; they are deleted with their response.
+func testResponseItems(t *testing.T, rs store.Responses) {
+	ctx := context.Background()
+	a := &store.StoredResponse{ID: "resp_up_a", Owner: "key_a", Created: t0, Model: "m", ItemIDs: []string{"rs_a", "msg_a"}}
+	if err := rs.PutResponse(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	b := &store.StoredResponse{ID: "resp_up_b", Owner: "key_b", Created: t0, Model: "m", ItemIDs: []string{"msg_b", "msg_a"}}
+	if err := rs.PutResponse(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	// A conflicting put records none of its items.
+	c := &store.StoredResponse{ID: "resp_up_a", Owner: "key_b", Created: t0, Model: "m", ItemIDs: []string{"msg_c"}}
+	if err := rs.PutResponse(ctx, c); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("conflicting put: %v, want ErrConflict", err)
+	}
+	// Enough ids to need more than one query.
+	ids := []string{"rs_a", "msg_a", "msg_b", "msg_c", "msg_none"}
+	for i := range 1200 {
+		ids = append(ids, "msg_pad"+strconv.Itoa(i))
+	}
+	for owner, want := range map[string][]string{"key_a": {"msg_a", "rs_a"}, "key_b": {"msg_b"}, "": nil} {
+		got, err := rs.OwnedItems(ctx, owner, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+			t.Errorf("%q owns %v, want %v", owner, keys, want)
+		}
+	}
+	if err := rs.DeleteResponse(ctx, "resp_up_a", "key_a"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rs.OwnedItems(ctx, "key_a", ids); err != nil || len(got) != 0 {
+		t.Errorf("items of a deleted response: %v, %v", got, err)
+	}
+	if got, err := rs.OwnedItems(ctx, "key_b", []string{"msg_b"}); err != nil || !got["msg_b"] {
+		t.Errorf("another owner's items after the delete: %v, %v", got, err)
+	}
+	if err := rs.DeleteResponse(ctx, "resp_up_b", "key_b"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -68,6 +68,12 @@ func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit
 		n, err = s.pruneRows(ctx, kind, "shadow_results", "id", "ts", "", before, limit, dryRun)
 	case store.KindResponses:
 		n, err = s.pruneRows(ctx, kind, "responses", "id", "created_us", "", before, limit, dryRun)
+		if err == nil {
+			// The item ids of pruned responses (created with them).
+			var items int64
+			items, err = s.pruneRows(ctx, kind, "response_items", "id", "created_us", "", before, limit, dryRun)
+			n += items
+		}
 	default:
 		return 0, fmt.Errorf("store: prune: unknown kind %q", kind)
 	}

@@ -112,23 +112,27 @@ func (ev *evaluator) decodeBase64(run string) (string, bool) {
 		// A last character holding no whole byte (a cut run).
 		run = run[:len(run)-1]
 	}
-	enc := base64.RawStdEncoding
-	for k := 0; k < len(run); k++ {
-		if run[k] == '-' || run[k] == '_' {
-			enc = base64.RawURLEncoding
-			break
-		}
-	}
-	for k := 0; k < len(run); k++ {
-		if enc == base64.RawURLEncoding && (run[k] == '+' || run[k] == '/') {
-			return "", false
-		}
-	}
+	// The head is probed first, its alphabet judged from itself: most
+	// runs are no text, and a seam's run can be a 4 KB token read again at
+	// every seam, so the whole run is read only for a head that spells
+	// text. A head with neither alphabet's own characters decodes the same
+	// in both.
 	head := run[:min(len(run), 64)&^3]
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(head, "-_") {
+		enc = base64.RawURLEncoding
+	}
 	var probe [48]byte
 	n, err := enc.Decode(probe[:], []byte(head))
 	if err != nil || !isText(probe[:n], len(head) == len(run)) {
 		return "", false
+	}
+	url, std := strings.ContainsAny(run, "-_"), strings.ContainsAny(run, "+/")
+	if url && std {
+		return "", false
+	}
+	if url {
+		enc = base64.RawURLEncoding
 	}
 	if need := enc.DecodedLen(len(run)); cap(ev.b64) < need {
 		ev.b64 = make([]byte, need)

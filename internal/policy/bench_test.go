@@ -146,6 +146,23 @@ func BenchmarkEvaluateBody(b *testing.B) {
 			}
 		})
 	}
+	// A body cut into one-letter content parts (an adversary's): the
+	// parts roll into one token at the seams, whose windows are widened
+	// to whole tokens only within a budget of the body's size.
+	tiny := make([]string, 100_000)
+	for i := range tiny {
+		tiny[i] = "h"
+	}
+	fragmented := partsBody(b, tiny...)
+	b.Run("fragmented-100k-parts", func(b *testing.B) {
+		b.SetBytes(int64(len(fragmented)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.EvaluateBody(Input{Body: fragmented}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func cmpOr(a, b string) string {

@@ -58,6 +58,7 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	ev := e.evaluatorFor(in.Policies)
 	defer e.release(ev)
 	scan := !e.disabled
+	ev.seamLeft = seamBudget(len(in.Body))
 	err := e.json.WalkAll(in.Body, func(s *jsonscan.String) { ev.visit(s, scan) })
 	if err != nil {
 		return nil, bodyError(err)

@@ -275,6 +275,7 @@ func (e *Engine) release(ev *evaluator) {
 	ev.buf = ev.buf[:0]
 	clear(ev.tail)
 	ev.tail = ev.tail[:0]
+	ev.seamLeft = seamBudget(64 << 20)
 	clear(ev.join)
 	ev.join = ev.join[:0]
 	clear(ev.head)
@@ -355,6 +356,9 @@ type evaluator struct {
 	spell spelling
 	// crossing holds a seam's candidate split values (see scanSeam).
 	crossing []seamHit
+	// seamLeft is how many more bytes the seams may read with windows
+	// widened to whole tokens (see seam).
+	seamLeft int
 }
 
 type found struct{ class, value string }

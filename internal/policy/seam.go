@@ -29,13 +29,31 @@ const seamWindow = 64
 // would cut.
 const seamToken = 4096
 
+// seamBudget is how many bytes the seams of a body of n bytes may read
+// with windows widened to whole tokens (see seam): 8 times the body and
+// 2 MB more. Prose texts need a small part of it (a seam reads two
+// windows of seamWindow bytes); a list of thousands of ids, each its own
+// text, rolls into one long token and can use it up; then the windows
+// are no longer widened.
+func seamBudget(n int) int { return 2<<20 + 8*n }
+
 // seam scans the join of the previous prose texts' tail and t's head. The
 // texts are joined as they are and with a space between. A value found
 // across the seam cannot be redacted in one piece: its class is fixed,
 // which keeps a redacting request home.
 func (ev *evaluator) seam(t string) {
+	// Windows are widened to whole tokens (of up to seamToken bytes) while
+	// the bytes the seams have read are within the body's budget: texts
+	// joined without white space roll into one token, so 200,000
+	// one-letter parts made each seam read a 4 KB token again, 9 s of CPU
+	// for a 6 MB body. Past the budget the windows are seamWindow bytes.
+	widen := seamToken
+	if ev.seamLeft < 0 {
+		widen = 0
+	}
 	if len(ev.tail) > 0 {
-		ev.head = compactHead(ev.head[:0], t, seamWindow)
+		ev.seamLeft -= 2 * (len(ev.tail) + seamWindow)
+		ev.head = compactHead(ev.head[:0], t, seamWindow, widen)
 		a := len(ev.tail)
 		ev.crossing = ev.crossing[:0]
 		for k, sep := range [...]string{"", " "} {
@@ -50,7 +68,7 @@ func (ev *evaluator) seam(t string) {
 	}
 	// The tail rolls over short texts, so a value cut into several small
 	// pieces is still read whole at its last seam.
-	ev.piece = compactTail(ev.piece[:0], t, seamWindow)
+	ev.piece = compactTail(ev.piece[:0], t, seamWindow, widen)
 	if len(ev.piece) >= seamWindow {
 		ev.tail = append(ev.tail[:0], ev.piece...)
 		return
@@ -66,7 +84,7 @@ func (ev *evaluator) seam(t string) {
 		}
 	}
 	ev.tail = append(ev.tail, p...)
-	if cut := tokenStart(ev.tail, len(ev.tail)-seamWindow); cut > 0 {
+	if cut := tokenStart(ev.tail, len(ev.tail)-seamWindow, widen); cut > 0 {
 		ev.tail = append(ev.tail[:0], ev.tail[cut:]...)
 	}
 }
@@ -158,8 +176,8 @@ func invisible(r rune) bool {
 
 // compactHead appends to dst the compact form of t's start: at least n
 // bytes of it (all of t when shorter), more when n cuts a token, up to
-// seamToken bytes.
-func compactHead(dst []byte, t string, n int) []byte {
+// widen bytes.
+func compactHead(dst []byte, t string, n, widen int) []byte {
 	start := len(dst)
 	for i := 0; i < len(t); {
 		r, size := utf8.DecodeRuneInString(t[i:])
@@ -188,7 +206,7 @@ func compactHead(dst []byte, t string, n int) []byte {
 			i = j
 			continue
 		}
-		if len(dst)-start >= n+seamToken {
+		if len(dst)-start >= n+widen {
 			return dst
 		}
 		dst = append(dst, t[i:i+size]...)
@@ -199,8 +217,8 @@ func compactHead(dst []byte, t string, n int) []byte {
 
 // compactTail appends to dst the compact form of t's end: at least n
 // bytes of it (all of t when shorter), more to start at a token's start,
-// up to seamToken bytes.
-func compactTail(dst []byte, t string, n int) []byte {
+// up to widen bytes.
+func compactTail(dst []byte, t string, n, widen int) []byte {
 	// Find where the compact form's last n bytes start, then widen to the
 	// token's start, counting compact bytes backwards.
 	i, got, space := len(t), 0, false
@@ -210,32 +228,32 @@ func compactTail(dst []byte, t string, n int) []byte {
 		case invisible(r):
 		case unicode.IsSpace(r):
 			if got >= n {
-				return compactHead(dst, t[i:], len(t))
+				return compactHead(dst, t[i:], len(t), 0)
 			}
 			if !space {
 				got++
 			}
 			space = true
 		default:
-			if got >= n+seamToken {
-				return compactHead(dst, t[i:], len(t))
+			if got >= n+widen {
+				return compactHead(dst, t[i:], len(t), 0)
 			}
 			got += size
 			space = false
 		}
 		i -= size
 	}
-	return compactHead(dst, t, len(t))
+	return compactHead(dst, t, len(t), 0)
 }
 
 // tokenStart returns cut (a byte offset in b, possibly negative: then 0),
-// lowered to the start of the token it falls in (at most seamToken bytes
+// lowered to the start of the token it falls in (at most widen bytes
 // lower) and to the start of a rune.
-func tokenStart(b []byte, cut int) int {
+func tokenStart(b []byte, cut, widen int) int {
 	if cut <= 0 {
 		return 0
 	}
-	lo := max(0, cut-seamToken)
+	lo := max(0, cut-widen)
 	k := cut
 	for k > lo && b[k-1] != ' ' && b[k-1] != '\n' && b[k-1] != '\t' {
 		k--

@@ -2,6 +2,7 @@ package advise
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,5 +84,61 @@ func TestRunnerUpLiftsEveryQualityExclusion(t *testing.T) {
 		if got == "self-hosted llama-3.1-8b" != (c.want == "self-hosted llama-3.1-8b") {
 			t.Errorf("8B at %.0f%%: choice %q, want %q", 100*c.acc, got, c.want)
 		}
+	}
+}
+
+// A candidate named by its gateway model ("smart", upstream gpt-4o in the
+// gateway config) takes the eval results of its upstream id, computed by
+// hand:
+//
+//	API smart        3 B × $2.50 + 1 B × $10 = $17,500 a month
+//	self-hosted 8B   1 B output / 2,628,000 s = 381 tokens/s, one replica
+//	                 (3,400 × 0.7 = 2,380): $1,963.70 + 0.5 × $10,000 staff
+//	                 = $6,963.70 a month, the cheaper
+//	quality          gpt-4o (smart) 90%, Llama-3.1-8B-Instruct 80%: 10 pp
+//	                 behind, more than the 5-pt limit
+//
+// So quality decides for smart. Before, "gpt-4o" matched no candidate and
+// was only warned about: the API had no score, no gap was measured, and
+// self-hosting was recommended on cost. A result named by a candidate whose
+// eval_model points elsewhere is warned about with that mapping named.
+func TestEvalMatchCandidateByGatewayAlias(t *testing.T) {
+	half := 0.5
+	p := &Profile{Name: "helpdesk", HorizonMonths: 12,
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: 3e9, OutputTokensPerMonth: 1e9},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{
+				{Model: "smart", InputPerMillion: 2.5, OutputPerMillion: 10, Region: "us"},
+				{Model: "claude-haiku", InputPerMillion: 80, OutputPerMillion: 400, Region: "us", EvalModel: "haiku-prod"},
+			},
+			Open: []OpenModel{{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, GPUsPerReplica: 1, OutputTokensPerSecond: 3400}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &half},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	ev := &eval.Report{Suite: "helpdesk", Models: []eval.ModelSummary{
+		{Model: "gpt-4o", Accuracy: 0.90, Cases: 200}, {Model: "meta-llama/Llama-3.1-8B-Instruct", Accuracy: 0.80, Cases: 200},
+		{Model: "claude-haiku", Accuracy: 0.95, Cases: 200},
+	}}
+	r := run(t, p, func(o *Options) {
+		o.Evals = []*eval.Report{ev}
+		o.Aliases = map[string]string{"smart": "gpt-4o"}
+	})
+	if got := candidate(t, r, "API smart"); math.Abs(got.FirstMonthUSD-17500) > 0.01 || len(got.Scores) != 1 || got.Scores[0].Accuracy != 0.90 {
+		t.Errorf("API smart: month 1 $%.2f, scores %+v; want $17,500 and gpt-4o's 90%%", got.FirstMonthUSD, got.Scores)
+	}
+	if got := candidate(t, r, "self-hosted llama-3.1-8b").FirstMonthUSD; math.Abs(got-6963.70) > 0.01 {
+		t.Errorf("self-hosted month 1 $%.2f, want $6,963.70", got)
+	}
+	if r.Recommendation.Candidate != "API smart" || !slices.Equal(r.Recommendation.DecidedBy, []string{CritQuality}) {
+		t.Errorf("choice %q decided by %v, want API smart by quality", r.Recommendation.Candidate, r.Recommendation.DecidedBy)
+	}
+	want := []string{`"claude-haiku" (suite helpdesk; candidate claude-haiku reads eval results as "haiku-prod", its eval_model)`}
+	if !slices.Equal(r.UnmatchedEvals, want) {
+		t.Errorf("unmatched %q, want %q", r.UnmatchedEvals, want)
 	}
 }

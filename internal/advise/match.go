@@ -11,9 +11,10 @@ import (
 
 // matchEvals gives each candidate model the eval results that are the same
 // model (parseIdentity, sameModel): by its name, or by its eval_model when
-// set (an explicit mapping is then the only name used), the eval result
-// read by its own name or by the upstream id the gateway config maps it
-// to (aliases: gateway model name → upstream id). A result goes to the
+// set (an explicit mapping is then the only name used) or by the upstream
+// id the gateway config maps its name to, the eval result read by its own
+// name or by the upstream id the gateway config maps it to (aliases:
+// gateway model name → upstream id). A result goes to the
 // candidates whose names are closest to it (fewest tags apart), so with
 // both llama-3.1-70b and llama-3.1-70b-awq listed, an AWQ eval counts for
 // the second only. Every result matched to no candidate is named in a
@@ -21,15 +22,22 @@ import (
 func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string]string) {
 	type cand struct {
 		model string
-		id    identity
+		ids   []identity
 	}
 	var cands []cand
 	add := func(model, evalModel string) {
-		name := model
 		if evalModel != "" {
-			name = evalModel
+			cands = append(cands, cand{model, []identity{parseIdentity(evalModel)}})
+			return
 		}
-		cands = append(cands, cand{model, parseIdentity(name)})
+		c := cand{model, []identity{parseIdentity(model)}}
+		// A candidate named by a gateway model ("smart") is also its
+		// upstream id: an eval run against the provider directly names
+		// that ("gpt-4o").
+		if up, ok := aliases[model]; ok && up != "" {
+			c.ids = append(c.ids, parseIdentity(up))
+		}
+		cands = append(cands, c)
 	}
 	for _, c := range p.Candidates.Proprietary {
 		add(c.Model, c.EvalModel)
@@ -53,8 +61,10 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 			for i, c := range cands {
 				dist[i] = -1
 				for _, k := range keys {
-					if same, d := sameModel(parseIdentity(k), c.id); same && (dist[i] < 0 || d < dist[i]) {
-						dist[i] = d
+					for _, id := range c.ids {
+						if same, d := sameModel(parseIdentity(k), id); same && (dist[i] < 0 || d < dist[i]) {
+							dist[i] = d
+						}
 					}
 				}
 				if dist[i] >= 0 && (best < 0 || dist[i] < best) {
@@ -107,7 +117,18 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 				}
 			}
 			if !matched {
-				unmatched = append(unmatched, fmt.Sprintf("%q (suite %s)", m.Model, e.Suite))
+				u := fmt.Sprintf("%q (suite %s", m.Model, e.Suite)
+				// Named in the profile, but read under another name: say
+				// so, or the warning's "name the model in the profile"
+				// sends the reader in a circle.
+				for _, c := range append(slices.Clone(p.Candidates.Proprietary), openAsProprietary(p.Candidates.Open)...) {
+					if c.EvalModel != "" {
+						if same, _ := sameModel(parseIdentity(m.Model), parseIdentity(c.Model)); same {
+							u += fmt.Sprintf("; candidate %s reads eval results as %q, its eval_model", c.Model, c.EvalModel)
+						}
+					}
+				}
+				unmatched = append(unmatched, u+")")
 			}
 		}
 	}
@@ -139,4 +160,14 @@ func (r *Report) score(model string) *ModelScore {
 		return nil
 	}
 	return r.scores[model]
+}
+
+// openAsProprietary gives the open candidates' model and eval_model in the
+// shape of API ones, to look both kinds over at once.
+func openAsProprietary(os []OpenModel) []ProprietaryModel {
+	out := make([]ProprietaryModel, len(os))
+	for i, o := range os {
+		out[i] = ProprietaryModel{Model: o.Model, EvalModel: o.EvalModel}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -37,6 +38,12 @@ func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migra
 // writers queue rather than fail on upgrade. Temporary files, statement
 // journals included, are kept in memory (temp_store=MEMORY): a multi-row
 // INSERT otherwise writes its statement journal through system calls.
+//
+// Commits never checkpoint the WAL (wal_autocheckpoint=0): the store does
+// it from a goroutine of its own every checkpointEvery, in PASSIVE mode
+// (sqldb.Dialect.CheckpointEvery), so the recorder's commits do not carry
+// the checkpoint's fsyncs. Close stops it; SQLite checkpoints what is left
+// when the last connection closes.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
@@ -47,7 +54,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, err
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(1)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -69,13 +76,19 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, err
 		return nil, err
 	}
 	return sqldb.New(db, sqldb.Dialect{
-		Name:       "sqlite",
-		DayExpr:    "strftime('%Y-%m-%d', ts / 1000000, 'unixepoch')",
-		TagExpr:    `COALESCE(CASE WHEN tags = '' THEN '' ELSE json_extract(tags, '$."%s"') END, '')`,
-		Migrations: ms,
-		IsConflict: isConflict,
+		Name:            "sqlite",
+		DayExpr:         "strftime('%Y-%m-%d', ts / 1000000, 'unixepoch')",
+		TagExpr:         `COALESCE(CASE WHEN tags = '' THEN '' ELSE json_extract(tags, '$."%s"') END, '')`,
+		Migrations:      ms,
+		IsConflict:      isConflict,
+		CheckpointEvery: checkpointEvery,
 	}, logger), nil
 }
+
+// checkpointEvery is how often the store checkpoints the WAL. At 1,000
+// records a second that is a few hundred pages each time, well under the
+// 1,000 at which SQLite would have done it inside a commit.
+var checkpointEvery = time.Second
 
 // isConflict reports a unique or primary key violation
 // (SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY:

@@ -52,6 +52,14 @@ type Dialect struct {
 	// they are inserted again skipping the rows already stored. When nil,
 	// any error is taken for a possible conflict.
 	IsConflict func(error) bool
+	// CheckpointEvery, when set (SQLite), is how often a goroutine of the
+	// store copies the WAL's committed pages into the database file with
+	// a PASSIVE checkpoint, which neither waits for a writer nor makes one
+	// wait. The connections must then run with wal_autocheckpoint=0:
+	// otherwise the commit that takes the WAL past 1,000 pages runs the
+	// checkpoint itself, inside the recorder's commit, with its two
+	// fsyncs (WAL, then database file).
+	CheckpointEvery time.Duration
 	// Partitions, when set, drops whole time partitions inside Prune's
 	// transaction, before the row deletes that handle what is left (the
 	// partial edge). Usage rows are then deleted by their unique key
@@ -112,6 +120,11 @@ type DB struct {
 
 	stmtMu sync.Mutex // guards stmts
 	stmts  map[string]*sql.Stmt
+
+	// stopCkpt ends the checkpointer (Dialect.CheckpointEvery);
+	// ckptDone is closed when it has.
+	stopCkpt, ckptDone chan struct{}
+	closeOnce          sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
@@ -121,7 +134,49 @@ func New(db *sql.DB, d Dialect, logger *slog.Logger) *DB {
 	s := &DB{db: db, d: d, log: logger}
 	s.qTotals = s.rebind(`SELECT scope, period, period_start, hosting, spent_nanos, tokens, requests
 		FROM totals WHERE scope = ? AND period = ? AND period_start = ? ORDER BY hosting`)
+	if d.CheckpointEvery > 0 {
+		s.stopCkpt, s.ckptDone = make(chan struct{}), make(chan struct{})
+		go s.checkpointer(d.CheckpointEvery)
+	}
 	return s
+}
+
+// checkpointer runs Checkpoint every interval until Close.
+func (s *DB) checkpointer(every time.Duration) {
+	defer close(s.ckptDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCkpt:
+			return
+		case <-t.C:
+		}
+		if err := s.Checkpoint(context.Background()); err != nil {
+			s.log.Warn("WAL checkpoint failed; will retry", "err", err)
+		}
+	}
+}
+
+// Checkpoint copies the WAL's committed pages into the database file
+// (SQLite; PASSIVE: as far as readers allow, without waiting for or
+// blocking the writer). Once every page is copied, the next write
+// transaction starts the WAL over from its beginning, so the WAL stays
+// about the size of what is written between two checkpoints.
+func (s *DB) Checkpoint(ctx context.Context) error {
+	if s.d.Name != "sqlite" {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+	if err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nil
 }
 
 // SQL returns the underlying database, for tests and tools.
@@ -129,6 +184,10 @@ func (s *DB) SQL() *sql.DB { return s.db }
 
 // Close closes the database.
 func (s *DB) Close() error {
+	if s.stopCkpt != nil {
+		s.closeOnce.Do(func() { close(s.stopCkpt) })
+		<-s.ckptDone
+	}
 	s.stmtMu.Lock()
 	for q, st := range s.stmts {
 		st.Close()

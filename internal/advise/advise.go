@@ -542,7 +542,7 @@ func (r *Report) qualityGap(cs []*Candidate, choice *Candidate) {
 		api, open = r.score(choice.APIModel), r.score(choice.OpenModel)
 	}
 	if api == nil {
-		api = r.bestAllowedAPIScore(cs)
+		api = r.bestAllowedAPIScore(cs, nil)
 	}
 	if open == nil {
 		for _, o := range r.Open {

@@ -375,7 +375,13 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 	r.dropIgnored(cs)
 	// Quality: absolute minimums, then the gap to the API an open model
 	// replaces, measured only against APIs the hard constraints allow.
-	bestAPI := r.bestAllowedAPIScore(cs)
+	// takes says whether an API may serve class w at all: a class that
+	// must be fine-tuned needs the API's hosted fine-tuning, and adapters
+	// need open weights. Where it may not, the open model replaces no API
+	// on that class, and the gap to one does not count.
+	takes := func(model string, w workload) bool {
+		return !p.Customisation.Adapters && (!w.fineTune || r.apiFineTuning(p, model) != nil)
+	}
 	for _, c := range cs {
 		for i, as := range c.Assignment {
 			sc := r.score(as.Model)
@@ -407,21 +413,32 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		if c.Kind == ScenarioProprietary {
 			continue
 		}
-		ref := bestAPI
-		if c.Kind == ScenarioHybrid {
-			ref = r.score(c.APIModel)
-		}
 		open := r.score(c.OpenModel)
-		if ref == nil || open == nil {
+		if open == nil {
 			continue
 		}
-		gap := 100 * (ref.Accuracy - open.Accuracy)
-		// The gap matters for the classes that could go to the API. A gap
+		// The gap matters for the classes that could go to the API: the
+		// hybrid's own, or for self-hosting everything the most accurate
+		// API the hard constraints allow that may take the class. A gap
 		// "at most" the limit qualifies: 100 × (0.88 − 0.83) is
 		// 5.000000000000004 in floating point, which ruled out a model
 		// exactly 5 pts behind against a 5-pt limit.
 		for i, as := range c.Assignment {
-			if as.Target == ScenarioSelfHosted && !ws[i].Sensitive && gap > p.Quality.MaxGapPP+1e-9 {
+			if as.Target != ScenarioSelfHosted || ws[i].Sensitive {
+				continue
+			}
+			var ref *ModelScore
+			if c.Kind == ScenarioHybrid {
+				if takes(c.APIModel, ws[i]) {
+					ref = r.score(c.APIModel)
+				}
+			} else {
+				ref = r.bestAllowedAPIScore(cs, func(model string) bool { return takes(model, ws[i]) })
+			}
+			if ref == nil {
+				continue
+			}
+			if gap := 100 * (ref.Accuracy - open.Accuracy); gap > p.Quality.MaxGapPP+1e-9 {
 				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", c.OpenModel, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
 					fmt.Sprintf("qualifies if the quality gap is at most %g pts (now %.1f)", p.Quality.MaxGapPP, gap),
 					raiseTo(c.OpenModel, ref.Accuracy-(p.Quality.MaxGapPP-1e-6)/100))
@@ -529,11 +546,12 @@ func maxMonth(ms []Month) float64 {
 }
 
 // bestAllowedAPIScore is the most accurate measured API model not ruled
-// out by hard constraints (the alternative an open model is compared to).
-func (r *Report) bestAllowedAPIScore(cs []*Candidate) *ModelScore {
+// out by hard constraints (the alternative an open model is compared to),
+// among those ok accepts (nil: all).
+func (r *Report) bestAllowedAPIScore(cs []*Candidate, ok func(model string) bool) *ModelScore {
 	var best *ModelScore
 	for _, c := range cs {
-		if c.Kind != ScenarioProprietary || c.excludedBy(CritCompliance) {
+		if c.Kind != ScenarioProprietary || c.excludedBy(CritCompliance) || ok != nil && !ok(c.APIModel) {
 			continue
 		}
 		if s := r.score(c.APIModel); s != nil && (best == nil || s.Accuracy > best.Accuracy) {

@@ -142,3 +142,73 @@ func TestEvalMatchCandidateByGatewayAlias(t *testing.T) {
 		t.Errorf("unmatched %q, want %q", r.UnmatchedEvals, want)
 	}
 }
+
+// The quality gap counts only on classes the API could take. A retailer's
+// product descriptions must be fine-tuned and gpt-4o declares no hosted
+// fine-tuning, so on them llama-3.1-8b replaces no gpt-4o and its 14-pt
+// gap (88% − 74%) does not rule it out; on product Q&A (80% floor: only
+// gpt-4o's 88% passes) it would. Computed by hand, month 1:
+//
+//	hybrid 8B + gpt-4o    payments (10%, card data) and descriptions (30%)
+//	                      on the 8B: 40% of 300 M output = 45.7 tokens/s,
+//	                      one replica $1,963.70 + 0.3 × $12,000 staff +
+//	                      $400 in-house training; product Q&A (60%) on
+//	                      gpt-4o: 0.6 × (900 × $2.50 + 300 × $10) = $3,150;
+//	                      $9,113.70
+//
+// Every other candidate is out: any API alone or hybrid sending the card
+// data to an API (data sensitivity), gpt-4o-mini on Q&A (76% < 80%), the
+// 8B on Q&A (74%), gpt-4o on descriptions (no fine-tuning). Before, the
+// chosen hybrid was ruled out too ("trails gpt-4o by 14.0 pp on the
+// descriptions class") and no candidate was eligible.
+func TestGapOnlyWhereTheAPICouldServe(t *testing.T) {
+	fte := 0.3
+	p := &Profile{Name: "retailer", HorizonMonths: 12,
+		Data:       DataSensitivity{Classes: []string{"payment_card"}},
+		Compliance: Compliance{PCIDSS: true},
+		Expertise:  Expertise{InfraStaff: 1, StaffCostUSDMonth: 12000},
+		Workloads: []WorkloadClass{
+			{Name: "payments", Share: 0.1, Sensitive: true},
+			{Name: "product-qa", Share: 0.6, MinAccuracy: 0.8},
+			{Name: "descriptions", Share: 0.3, FineTuning: true},
+		},
+		Customisation: Customisation{TrainingTokensPerMonth: 20e6, SelfHostedTrainingUSDMonth: 400},
+		Workload:      Workload{InputTokensPerMonth: 900e6, OutputTokensPerMonth: 300e6},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{
+				{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6, Region: "us", FineTuning: &HostedFineTuning{TrainingPerMillion: 3, InputPerMillion: 0.3, OutputPerMillion: 1.2}},
+				{Model: "gpt-4o", InputPerMillion: 2.5, OutputPerMillion: 10, Region: "us"},
+			},
+			Open: []OpenModel{{Model: "llama-3.1-8b", GPU: "H100", GPUHourlyUSD: 2.69, GPUsPerReplica: 1, OutputTokensPerSecond: 3400}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &fte},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	ev := &eval.Report{Suite: "qa", Models: []eval.ModelSummary{
+		{Model: "gpt-4o-mini", Accuracy: 0.76, Cases: 400}, {Model: "gpt-4o", Accuracy: 0.88, Cases: 400},
+		{Model: "Meta-Llama-3.1-8B-Instruct", Accuracy: 0.74, Cases: 400},
+	}}
+	r := run(t, p, func(o *Options) { o.Evals = []*eval.Report{ev} })
+	const chosen = "hybrid llama-3.1-8b + gpt-4o (payments, descriptions self-hosted)"
+	if r.Recommendation.Candidate != chosen {
+		t.Fatalf("choice %q, want %q: %+v", r.Recommendation.Candidate, chosen, candidate(t, r, chosen).Exclusions)
+	}
+	if got := candidate(t, r, chosen).FirstMonthUSD; math.Abs(got-(1963.70+3600+400+3150)) > 0.01 {
+		t.Errorf("month 1 $%.2f, want $9,113.70", got)
+	}
+	for _, c := range r.Candidates {
+		if c.Name != chosen && !c.Excluded() {
+			t.Errorf("%s is eligible", c.Name)
+		}
+	}
+	// Q&A could go to gpt-4o: the 8B's gap still counts there.
+	self := candidate(t, r, "self-hosted llama-3.1-8b")
+	if !slices.ContainsFunc(self.Exclusions, func(e Exclusion) bool {
+		return e.Reason == "llama-3.1-8b trails gpt-4o by 14.0 pp on the product-qa class, more than quality.max_gap_pp 5"
+	}) {
+		t.Errorf("self-hosted 8B exclusions %+v", self.Exclusions)
+	}
+}

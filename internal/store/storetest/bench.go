@@ -49,6 +49,12 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 	for _, n := range []int{128, 500} {
 		b.Run("AppendAuditBatch/batch="+strconv.Itoa(n), func(b *testing.B) { benchAppendAudit(b, open(b), n) })
 	}
+	for _, n := range []int{0, 2} {
+		b.Run("PutUpstreamResponse/items="+strconv.Itoa(n), func(b *testing.B) { benchPutUpstreamResponse(b, open(b), n) })
+	}
+	for _, n := range []int{1, 50, 500} {
+		b.Run("OwnedItems/ids="+strconv.Itoa(n), func(b *testing.B) { benchOwnedItems(b, open(b), n) })
+	}
 	perHour := 120
 	if os.Getenv("FULCRUM_BENCH_QUICK") != "" {
 		perHour = 12 // see BenchSummary30Days

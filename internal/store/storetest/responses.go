@@ -147,3 +147,51 @@ func testResponseItems(t *testing.T, rs store.Responses) {
 		t.Fatal(err)
 	}
 }
+
+// benchPutUpstreamResponse records upstream-kept responses as the gateway
+// does for each pass-through answer: the id and n output item ids (two:
+// reasoning and message; none: the record before items were owned).
+func benchPutUpstreamResponse(b *testing.B, s store.Store, n int) {
+	rs := s.(store.Responses)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		id := strconv.Itoa(i)
+		items := []string{"rs_" + id, "msg_" + id}[:n]
+		if err := rs.PutResponse(ctx, &store.StoredResponse{ID: "resp_" + id, Owner: "key_" + strconv.Itoa(i%10), Created: t0, Model: "m",
+			ItemIDs: items}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchOwnedItems is the check of a pass-through request whose input
+// names n item ids (a conversation given back whole, ids included), among
+// 20,000 recorded items of ten keys; one id in ten is another key's.
+func benchOwnedItems(b *testing.B, s store.Store, n int) {
+	rs := s.(store.Responses)
+	ctx := context.Background()
+	const responses = 10000
+	for i := range responses {
+		r := strconv.Itoa(i)
+		if err := rs.PutResponse(ctx, &store.StoredResponse{ID: "resp_" + r, Owner: "key_" + strconv.Itoa(i%10), Created: t0, Model: "m",
+			ItemIDs: []string{"rs_" + r, "msg_" + r}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		r := i * 10 // key_0's
+		if i%10 == 9 {
+			r++ // key_1's
+		}
+		ids[i] = "msg_" + strconv.Itoa(r%responses)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		owned, err := rs.OwnedItems(ctx, "key_0", ids)
+		if err != nil || len(owned) == 0 {
+			b.Fatal(len(owned), err)
+		}
+	}
+}

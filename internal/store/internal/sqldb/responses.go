@@ -30,11 +30,18 @@ func (s *DB) PutResponse(ctx context.Context, r *store.StoredResponse) error {
 	} else if n == 0 {
 		return fmt.Errorf("store: put response %q: %w", r.ID, store.ErrConflict)
 	}
-	for _, id := range r.ItemIDs {
+	for items := r.ItemIDs; len(items) > 0; {
+		batch := items[:min(len(items), itemBatch)]
+		items = items[len(batch):]
+		args := make([]any, 0, 4*len(batch))
+		for _, id := range batch {
+			args = append(args, id, r.Owner, r.ID, r.Created.UnixMicro())
+		}
 		// An id recorded already keeps its first owner: upstream ids are
 		// unique, and a second claim on one is never granted.
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO response_items (id, owner, response_id, created_us) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`),
-			id, r.Owner, r.ID, r.Created.UnixMicro()); err != nil {
+		q := `INSERT INTO response_items (id, owner, response_id, created_us) VALUES (?,?,?,?)` +
+			strings.Repeat(",(?,?,?,?)", len(batch)-1) + ` ON CONFLICT DO NOTHING`
+		if _, err := tx.ExecContext(ctx, s.rebind(q), args...); err != nil {
 			return fmt.Errorf("store: put response items: %w", err)
 		}
 	}
@@ -44,8 +51,8 @@ func (s *DB) PutResponse(ctx context.Context, r *store.StoredResponse) error {
 	return nil
 }
 
-// itemBatch bounds the ids of one OwnedItems query (SQLite allows 32766
-// parameters, PostgreSQL 65535).
+// itemBatch bounds the ids of one statement on response_items (SQLite
+// allows 32766 parameters, PostgreSQL 65535).
 const itemBatch = 500
 
 // OwnedItems implements store.Responses.

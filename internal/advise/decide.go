@@ -323,9 +323,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	if len(p.Candidates.Open) == 0 {
 		ex.Finding = "no open candidate: no self-hosting to staff"
 	} else if staff == 0 {
-		ex.Finding = fmt.Sprintf("no ML or infrastructure staff: self-hosting means hiring %.1f FTE ($%s a month, included in its costs)", *p.SelfHosting.StaffFTE, money(staffCost))
+		ex.Finding = fmt.Sprintf("no ML or infrastructure staff: self-hosting means hiring %s FTE ($%s a month, included in its costs)", fte(*p.SelfHosting.StaffFTE), money(staffCost))
 	} else {
-		ex.Finding = fmt.Sprintf("%.1f ML and %.1f infrastructure staff; self-hosting takes %.1f FTE ($%s a month, included in its costs)", p.Expertise.MLStaff, p.Expertise.InfraStaff, *p.SelfHosting.StaffFTE, money(staffCost))
+		ex.Finding = fmt.Sprintf("%s ML and %s infrastructure staff; self-hosting takes %s FTE ($%s a month, included in its costs)", fte(p.Expertise.MLStaff), fte(p.Expertise.InfraStaff), fte(*p.SelfHosting.StaffFTE), money(staffCost))
 	}
 	cost := Criterion{Name: CritCost}
 	if all := cheapest(cs, func(*Candidate) bool { return true }); all != nil {
@@ -441,3 +441,7 @@ func gpus(n int) string {
 	}
 	return fmt.Sprintf("%d GPUs", n)
 }
+
+// fte formats a head count as written: 0.25 FTE, not "0.2" (%.1f rounds
+// half to even), and 2, not "2.0".
+func fte(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

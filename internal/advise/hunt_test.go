@@ -212,3 +212,24 @@ func TestGapOnlyWhereTheAPICouldServe(t *testing.T) {
 		t.Errorf("self-hosted 8B exclusions %+v", self.Exclusions)
 	}
 }
+
+// The staff self-hosting takes is quoted as the profile gives it: 0.25 FTE
+// at $13,000 is $3,250 a month, and the finding said "hiring 0.2 FTE
+// ($3,250 a month)" (%.1f rounds 0.25 to even).
+func TestExpertiseQuotesStaffAsGiven(t *testing.T) {
+	p := workedProfile(60e6, 20e6)
+	q := 0.25
+	p.SelfHosting.StaffFTE, p.Expertise.StaffCostUSDMonth = &q, 13000
+	r := run(t, p)
+	for _, c := range r.Criteria {
+		if c.Name == CritExpertise && c.Finding != "no ML or infrastructure staff: self-hosting means hiring 0.25 FTE ($3,250 a month, included in its costs)" {
+			t.Errorf("finding %q", c.Finding)
+		}
+	}
+	p.Expertise.MLStaff, p.Expertise.InfraStaff = 2, 1.5
+	for _, c := range run(t, p).Criteria {
+		if c.Name == CritExpertise && c.Finding != "2 ML and 1.5 infrastructure staff; self-hosting takes 0.25 FTE ($3,250 a month, included in its costs)" {
+			t.Errorf("finding %q", c.Finding)
+		}
+	}
+}

@@ -72,6 +72,8 @@
 #                         SOAK_EXTRA_YAML) are refused with it
 #   SOAK_GOGC=""          GOGC of the gateway (default: the runtime's, 100)
 #   SOAK_EXTRA_YAML=""    extra lines for the gateway's config
+#   SOAK_FULCRUM_BIN=""   a prebuilt fulcrum binary to soak instead of this
+#                         tree's (before/after pairs on one machine state)
 #   SOAK_OUT=bench/results  where soak-<date>.md and .jsonl go
 #
 # Every window also reports where a tail could come from, in a second
@@ -205,6 +207,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 say "== building into $BIN"
 go build -o "$BIN/" ./bench/mock ./bench/load ./bench/refproxy ./cmd/fulcrum
+if [[ -n ${SOAK_FULCRUM_BIN:-} ]]; then
+	# A before/after pair runs the same harness against two gateways.
+	cp "$SOAK_FULCRUM_BIN" "$BIN/fulcrum"
+	SETTINGS+=("gateway binary $SOAK_FULCRUM_BIN")
+fi
 read -r MOCK_PORT FULCRUM_PORT PPROF_PORT < <("$BIN/load" -free-ports 3)
 
 case $STORE in

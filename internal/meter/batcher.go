@@ -154,10 +154,10 @@ func (r *Recorder) checkpointLocked() []*segment {
 	}
 	clear(r.old[len(keep):])
 	r.old = keep
-	// With Fsync, a Log call may be syncing the current file without mu
-	// (r.syncing): it is not swapped out from under that call.
+	// A group's write (and fsync) runs without mu (r.writing): the
+	// current file is not swapped out from under it.
 	if c := r.cur; c.size >= min(r.opt.SegmentBytes, retireBytes) && c.committed == c.written &&
-		len(r.old) == 0 && r.spare != nil && !r.syncing {
+		len(r.old) == 0 && r.spare != nil && !r.writing {
 		done = append(done, c)
 		r.cur, r.spare = r.spare, nil
 	}
@@ -174,6 +174,15 @@ func (r *Recorder) Close(ctx context.Context) error {
 		return ErrClosed
 	}
 	r.closed = true
+	// Groups already joined are written (and queued) before the batcher
+	// is told to drain.
+	for r.writing || r.filling != nil {
+		if !r.writing {
+			r.writeGroupLocked()
+			continue
+		}
+		r.wrote.Wait()
+	}
 	r.mu.Unlock()
 	close(r.stop)
 	var err error

@@ -29,10 +29,12 @@ import (
 // A usage record and the audit row of the same attempt are thus one line:
 // both survive, or neither was confirmed.
 //
-// written with a single write(2), so a process killed at any moment leaves
-// every confirmed record whole in the page cache; only a line whose write
-// had not returned (an unconfirmed record) can be torn, and its checksum or
-// missing newline tells.
+// Lines are appended in groups, each group with a single write(2) (Log),
+// and a caller is confirmed only once its group's write has returned, so a
+// process killed at any moment leaves every confirmed record whole in the
+// page cache; only a line whose write had not returned (an unconfirmed
+// record: a killed write leaves a prefix of its group) can be torn, and its
+// checksum or missing newline tells.
 
 const segPrefix, segSuffix = "journal-", ".log"
 

@@ -44,6 +44,9 @@ type RecorderOptions struct {
 	// removeFile removes a journal segment (os.Remove); tests make it
 	// block to show that no record waits for it.
 	removeFile func(name string) error
+	// writeFile writes a group of journal lines (f.Write); tests count
+	// and block it.
+	writeFile func(f *os.File, b []byte) (int, error)
 }
 
 // RecorderStats are the recorder's counters.
@@ -82,20 +85,27 @@ type Recorder struct {
 	log  *slog.Logger
 	lock *os.File
 
-	mu        sync.Mutex // guards the following fields
-	cur       *segment
-	old       []*segment // rotated segments, removed by the batcher once committed
-	spare     *segment   // an empty segment made ahead by the batcher, so rotating is a swap
-	queue     []item     // queue[head:] awaits a commit
-	head      int
-	nextSeg   int64
-	closed    bool
-	stats     RecorderStats
-	written   int64 // lines written, for group fsync
-	synced    int64 // lines known fsynced
-	syncErr   error
-	syncing   bool
-	syncedCnd *sync.Cond
+	mu      sync.Mutex // guards the following fields
+	cur     *segment
+	old     []*segment // rotated segments, removed by the batcher once committed
+	spare   *segment   // an empty segment made ahead by the batcher, so rotating is a swap
+	queue   []item     // queue[head:] awaits a commit
+	head    int
+	nextSeg int64
+	closed  bool
+	stats   RecorderStats
+	// The group write (see Log): lines waiting for the next write(2), the
+	// queue items they become once it returns, the group's result, and
+	// whether a write is under way (it then owns cur's file, and the
+	// batcher does not retire cur).
+	filling   *group
+	pend      []byte
+	pendItems []item
+	writing   bool
+	wrote     *sync.Cond // signalled when a group's write returns
+	// freeBuf and freeItems are the last group's, emptied, for reuse.
+	freeBuf   []byte
+	freeItems []item
 
 	abandoned chan struct{} // closed when Close stops waiting for the drain
 
@@ -125,6 +135,9 @@ func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
 	if opt.removeFile == nil {
 		opt.removeFile = os.Remove
 	}
+	if opt.writeFile == nil {
+		opt.writeFile = (*os.File).Write
+	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("meter: journal: %w", err)
 	}
@@ -134,7 +147,7 @@ func NewRecorder(ctx context.Context, opt RecorderOptions) (*Recorder, error) {
 	}
 	r := &Recorder{opt: opt, log: opt.Logger, lock: lock,
 		wake: make(chan struct{}, 1), abandoned: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	r.syncedCnd = sync.NewCond(&r.mu)
+	r.wrote = sync.NewCond(&r.mu)
 	n, last, err := recoverDir(ctx, opt.Dir, opt.Store, opt.BatchSize, opt.AuditHash, opt.Logger)
 	if err != nil {
 		lock.Close()
@@ -224,16 +237,7 @@ func (r *Recorder) rotateLocked() error {
 		r.nextSeg++
 	}
 	if c := r.cur; c != nil {
-		if r.opt.Fsync {
-			if err := c.f.Sync(); err != nil {
-				if next != r.spare {
-					next.f.Close()
-					os.Remove(segPath(r.opt.Dir, next.id))
-				}
-				return fmt.Errorf("meter: journal sync: %w", err)
-			}
-			r.synced = r.written
-		}
+		// With Fsync every group was synced before its callers returned.
 		r.old = append(r.old, c)
 	}
 	r.spare = nil
@@ -293,6 +297,16 @@ func (r *Recorder) Record(rec *Record) error { return r.Log(rec, nil) }
 // process being killed (and, with Fsync, power loss). It never waits for
 // the database. rec and row are copied; their slices must not be modified
 // afterwards.
+//
+// Lines are written in groups: a call adds its line to the group being
+// filled and, if no write is under way, writes the whole group with one
+// write(2) (and one fsync with Fsync) without holding mu; calls arriving
+// meanwhile fill the next group, which the first of them writes once the
+// write before it returns. Every caller waits for its own group's write,
+// so what it confirms is in the page cache, as with a write of its own;
+// but when requests finish together (or a write stalls) they share one
+// system call and are released together, where one write each under a
+// mutex handed them through one at a time.
 func (r *Recorder) Log(rec *Record, row *store.AuditRow) error {
 	if rec == nil && row == nil {
 		return nil
@@ -308,79 +322,96 @@ func (r *Recorder) Log(rec *Record, row *store.AuditRow) error {
 		it.e.row, it.e.hasRow = *row, true
 	}
 	buf := linePool.Get().(*[]byte)
-	defer linePool.Put(buf)
 	line := appendLine((*buf)[:0], &it.e)
-	*buf = line
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
+		*buf = line
+		linePool.Put(buf)
 		return ErrClosed
 	}
-	if r.cur.size > 0 && r.cur.size+int64(len(line)) > r.opt.SegmentBytes {
-		if err := r.rotateLocked(); err != nil {
-			r.mu.Unlock()
-			return err
+	g := r.filling
+	if g == nil {
+		g = &group{}
+		r.filling = g
+	}
+	r.pend = append(r.pend, line...)
+	r.pendItems = append(r.pendItems, it)
+	*buf = line
+	linePool.Put(buf)
+	for !g.done {
+		if r.writing {
+			r.wrote.Wait()
+			continue
 		}
+		r.writeGroupLocked()
 	}
-	seg := r.cur
-	var err error
-	if _, err = seg.f.Write(line); err != nil {
-		r.mu.Unlock()
-		return fmt.Errorf("meter: journal: %w", err)
-	}
-	seg.size += int64(len(line))
-	seg.written++
-	r.written++
-	mine := r.written
-	it.seg = seg
-	r.queue = append(r.queue, it)
-	r.stats.Recorded++
-	r.stats.Pending++
-	pending := len(r.queue) - r.head
-	wake := pending == 1 || pending == r.opt.BatchSize
-	if r.opt.Fsync {
-		err = r.waitSyncedLocked(mine)
-	}
+	err := g.err
 	r.mu.Unlock()
-	if wake {
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
 	return err
 }
 
-// linePool holds journal line buffers: a line is built, written and
-// done with within one Record call.
-var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// group is the lines written by one write(2); done and err are set, under
+// mu, when it returns.
+type group struct {
+	done bool
+	err  error
+}
 
-// waitSyncedLocked is group commit: the first waiter fsyncs for everyone
-// who wrote before the sync began; the others wait for it.
-func (r *Recorder) waitSyncedLocked(mine int64) error {
-	for r.synced < mine {
-		if r.syncing {
-			r.syncedCnd.Wait()
-			continue
-		}
-		r.syncing = true
-		target, f := r.written, r.cur.f
+// writeGroupLocked writes the group being filled, releasing mu for the
+// write itself. The caller holds mu and no write is under way.
+func (r *Recorder) writeGroupLocked() {
+	g := r.filling
+	r.filling = nil
+	buf, items := r.pend, r.pendItems
+	r.pend, r.pendItems = r.freeBuf[:0], r.freeItems[:0]
+	r.writing = true
+	var err error
+	if r.cur.size > 0 && r.cur.size+int64(len(buf)) > r.opt.SegmentBytes {
+		err = r.rotateLocked()
+	}
+	seg := r.cur
+	n := 0
+	if err == nil {
 		r.mu.Unlock()
-		err := f.Sync()
-		r.mu.Lock()
-		r.syncing = false
+		n, err = r.opt.writeFile(seg.f, buf)
 		if err != nil {
-			r.syncErr = err
-		} else if target > r.synced {
-			r.synced = target
+			err = fmt.Errorf("meter: journal: %w", err)
+		} else if r.opt.Fsync {
+			if err = seg.f.Sync(); err != nil {
+				err = fmt.Errorf("meter: journal sync: %w", err)
+			}
 		}
-		r.syncedCnd.Broadcast()
-		if err != nil {
-			return fmt.Errorf("meter: journal sync: %w", err)
+		r.mu.Lock()
+	}
+	r.writing = false
+	seg.size += int64(n)
+	if err == nil {
+		before := len(r.queue) - r.head
+		for i := range items {
+			items[i].seg = seg
+			r.queue = append(r.queue, items[i])
+		}
+		seg.written += int64(len(items))
+		r.stats.Recorded += int64(len(items))
+		r.stats.Pending += int64(len(items))
+		after := len(r.queue) - r.head
+		if before == 0 || (before < r.opt.BatchSize && after >= r.opt.BatchSize) {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
-	return nil
+	g.done, g.err = true, err
+	clear(items)
+	r.freeBuf, r.freeItems = buf[:0], items[:0]
+	r.wrote.Broadcast()
 }
+
+// linePool holds journal line buffers: a line is built and copied into
+// its group within one Log call.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // Stats returns the counters.
 func (r *Recorder) Stats() RecorderStats {

@@ -396,3 +396,63 @@ func TestRecordNeverWaitsForJournalFiles(t *testing.T) {
 		t.Errorf("journal not cleaned after a full drain: %v", f)
 	}
 }
+
+// TestConcurrentRecordsShareAWrite: records that arrive while a journal
+// write is under way are written together by one write(2) once it
+// returns, and all of their callers are released by it, instead of each
+// taking the recorder's lock in turn for a write of its own.
+func TestConcurrentRecordsShareAWrite(t *testing.T) {
+	dir := t.TempDir()
+	st := openSQLite(t, filepath.Join(dir, "f.db"))
+	var writes atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	r, err := NewRecorder(context.Background(), RecorderOptions{Store: st, Dir: filepath.Join(dir, "journal"),
+		writeFile: func(f *os.File, b []byte) (int, error) {
+			if writes.Add(1) == 1 {
+				close(entered)
+				<-release
+			}
+			return f.Write(b)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	var wg sync.WaitGroup
+	record := func(i int) {
+		defer wg.Done()
+		if err := r.Record(testRecord(i)); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Add(1)
+	go record(0)
+	<-entered
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		go record(i)
+	}
+	for deadline := time.Now().Add(10 * time.Second); r.waitingLines() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records joined the next write", r.waitingLines(), n)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if got := writes.Load(); got != 2 {
+		t.Errorf("%d records took %d journal writes, want 2 (the blocked one, then the rest together)", n+1, got)
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(allUsage(t, st)); got != n+1 {
+		t.Errorf("%d records stored, want %d", got, n+1)
+	}
+}
+
+// waitingLines is how many lines wait for the next group write.
+func (r *Recorder) waitingLines() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pendItems)
+}

@@ -89,6 +89,18 @@ func (st *state) number(i, lead int) int {
 		w.tailAttached = true
 	}
 
+	// A window scanned again from the second group of the last one
+	// (below) only tries the pairs of groups reaching that window's last
+	// group or beyond: the others were tried in it, with fewer of the
+	// edge rules that refuse a pair (a group joined to what comes before
+	// or after), so trying them again finds nothing new. A long run of
+	// short groups ("41 41 41 ...", 5 million of them in a 15 MB body)
+	// made every group be tried in eight windows, some 30 pairs each:
+	// 275 s of CPU.
+	tried := -1
+	if st.rescan == i && st.rescanEnd > i {
+		tried = st.rescanEnd
+	}
 	for a := 0; a < w.n; {
 		if a > 0 && hardSep(w.sep[a]) {
 			a++
@@ -96,6 +108,10 @@ func (st *state) number(i, lead int) int {
 		}
 		b := min(w.n-1, a+6)
 		for ; b >= a; b-- {
+			if w.ge[b] < tried {
+				b = a - 1
+				break
+			}
 			if b < w.n-1 && hardSep(w.sep[b+1]) && !st.ipv4Only(&w, a, b) {
 				continue
 			}
@@ -114,6 +130,7 @@ func (st *state) number(i, lead int) int {
 	// second group, so the groups after the cut are tried with theirs.
 	if w.n > 1 {
 		if sep := sepAt(t, end); sep > 0 && end+sep < n && isDigit(t[end+sep]) {
+			st.rescan, st.rescanEnd = w.gs[1], w.gs[w.n-1]
 			return w.gs[1]
 		}
 	}
@@ -258,7 +275,7 @@ func cardGroups(w *window, a, b int) bool {
 	return true
 }
 
-var ssnWords = []string{"ssn", "social security", "ss#", "soc sec", "taxpayer"}
+var ssnWords = newWordSet("ssn", "social security", "ss#", "soc sec", "taxpayer")
 
 // ssn accepts AAA-GG-SSSS (dashes or spaces) or nine bare digits after a
 // context word, with the SSA's validity rules.
@@ -283,14 +300,14 @@ func (st *state) ssn(w *window, a, b int) bool {
 	return ssnValid(w.digits(t, a, b, buf[:0]))
 }
 
-var nhsWords = []string{"nhs"}
+var nhsWords = newWordSet("nhs")
 
-var mrnWords = []string{"mrn", "medical record", "patient id", "patient number", "patient no", "patient #", "chart number", "chart no",
+var mrnWords = newWordSet("mrn", "medical record", "patient id", "patient number", "patient no", "patient #", "chart number", "chart no",
 	"health record", "hospital number", "patientennummer", "patienten-nr", "fallnummer", "n° de dossier", "numéro de dossier",
-	"dossier médical", "n° patient", "historia clínica", "número de historia", "cartella clinica", "patiëntnummer"}
+	"dossier médical", "n° patient", "historia clínica", "número de historia", "cartella clinica", "patiëntnummer")
 
-var phoneWords = []string{"phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text me", "contact", "reach me", "telefon",
-	"handy", "portable", "numéro", "tél", "mobil", "móvil", "cellulare", "telefono", "teléfono", "bel ", "ring"}
+var phoneWords = newWordSet("phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text me", "contact", "reach me", "telefon",
+	"handy", "portable", "numéro", "tél", "mobil", "móvil", "cellulare", "telefono", "teléfono", "bel ", "ring")
 
 // mrnContext reports whether a medical record word occurs within 40 bytes
 // before pos with no digit between it and pos: in "MRN 4401, procedure
@@ -332,7 +349,11 @@ func (st *state) phone(w *window, a, b, digits int) int {
 	// well-formed number through even when its area code is unassigned
 	// in libphonenumber's metadata: people write numbers that are not in
 	// service yet, fictional or mistyped, and they are still numbers.
-	context := contextBefore(t, start, 32, phoneWords)
+	if st.ctxPos != start+1 {
+		// The same start is tried with several ends.
+		st.ctxPos, st.ctx = start+1, contextBefore(t, start, 32, phoneWords)
+	}
+	context := st.ctx
 	if plus {
 		if digits < 7 || digits > 15 {
 			return -1
@@ -354,7 +375,7 @@ func (st *state) phone(w *window, a, b, digits int) int {
 		return -1
 	}
 	if a == b {
-		if !contextBefore(t, start, 32, phoneWords) {
+		if !context {
 			return -1
 		}
 	} else {
@@ -367,7 +388,7 @@ func (st *state) phone(w *window, a, b, digits int) int {
 	}
 	num := string(d)
 	for _, r := range st.s.regions {
-		if validNational(num, r) && (a == b || !nanpRegion(r) || nanpGrouping(w, a, b)) {
+		if st.validNational(num, r) && (a == b || !nanpRegion(r) || nanpGrouping(w, a, b)) {
 			return start
 		}
 	}
@@ -452,4 +473,38 @@ func addrClass(ip netip.Addr) string {
 		}
 	}
 	return ClassIP
+}
+
+// validNational is validNational, remembered for the last numbers tried:
+// a text repeating a few digit groups ("41 41 41 ...") asks about the
+// same numbers over and over, and each answer is a regular expression
+// match per region.
+func (st *state) validNational(num, region string) bool {
+	if st.natCalls < 64 {
+		// Most texts ask about few numbers: no memory for them.
+		st.natCalls++
+		return validNational(num, region)
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(num); i++ {
+		h = (h ^ uint32(num[i])) * 16777619
+	}
+	for i := 0; i < len(region); i++ {
+		h = (h ^ uint32(region[i])) * 16777619
+	}
+	if st.nat == nil {
+		st.nat = new([64]natEntry)
+	}
+	e := &st.nat[h%uint32(len(st.nat))]
+	if e.set && e.num == num && e.region == region {
+		return e.ok
+	}
+	*e = natEntry{num: num, region: region, ok: validNational(num, region), set: true}
+	return e.ok
+}
+
+// natEntry is one remembered validNational answer.
+type natEntry struct {
+	num, region string
+	ok, set     bool
 }

@@ -36,8 +36,11 @@ type phoneRegion struct {
 	id      string
 	ndd     string // national (trunk) prefix, e.g. "0"
 	pattern string
-	once    sync.Once
-	re      *regexp.Regexp
+	// nanp: the region's calling code is 1 (callingCodeForRegion, read
+	// once here: it walks every region).
+	nanp bool
+	once sync.Once
+	re   *regexp.Regexp
 }
 
 func (r *phoneRegion) valid(nsn string) bool {
@@ -60,7 +63,7 @@ func loadPhonePlan() {
 			if m.pattern == "" || m.cc == 0 {
 				continue
 			}
-			r := &phoneRegion{id: m.id, ndd: m.ndd, pattern: m.pattern}
+			r := &phoneRegion{id: m.id, ndd: m.ndd, pattern: m.pattern, nanp: callingCodeForRegion(m.id) == 1}
 			phonePlan.byRegion[r.id] = r
 			phonePlan.byCC[m.cc] = append(phonePlan.byCC[m.cc], r)
 		}
@@ -115,7 +118,7 @@ func validNational(digits, region string) bool {
 	if r == nil {
 		return false
 	}
-	if callingCodeForRegion(region) == 1 {
+	if r.nanp {
 		if len(digits) == 11 && digits[0] == '1' {
 			digits = digits[1:]
 		}

@@ -343,6 +343,18 @@ type state struct {
 	t   string
 	m   Mask
 	out []Span
+	// rescan is where number was told to scan again from (the second
+	// group of a window cut short), and rescanEnd where that window
+	// ended: the groups' pairs that ended before its last group were
+	// tried in it already (see number).
+	rescan, rescanEnd int
+	// ctxPos and ctx memoise the phone context of the last start tried.
+	ctxPos int
+	ctx    bool
+	// nat remembers validNational answers (see state.validNational),
+	// allocated once a text has asked about natCalls numbers.
+	nat      *[64]natEntry
+	natCalls int
 }
 
 func (st *state) add(start, end int, class, kind string) {
@@ -422,17 +434,46 @@ func hasPrefixFold(s, p string) bool {
 	return true
 }
 
-// contextBefore reports whether one of words (lower case) occurs, starting
-// on a word boundary, in the dist bytes before pos.
-func contextBefore(t string, pos, dist int, words []string) bool {
+// wordSet is a list of context words (lower case) and the set of their
+// first letters in either case, so that contextBefore passes over most
+// positions with one test instead of one per word: digit runs are full of
+// positions a value could start at.
+type wordSet struct {
+	words []string
+	first [256 / 64]uint64
+}
+
+func newWordSet(words ...string) *wordSet {
+	ws := &wordSet{words: words}
+	for _, word := range words {
+		for _, c := range [2]byte{word[0], upper(word[0])} {
+			ws.first[c/64] |= 1 << (c % 64)
+		}
+	}
+	return ws
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// contextBefore reports whether one of words occurs, starting on a word
+// boundary, in the dist bytes before pos.
+func contextBefore(t string, pos, dist int, ws *wordSet) bool {
 	lo := max(pos-dist, 0)
 	w := t[lo:pos]
 	for k := 0; k < len(w); k++ {
+		if ws.first[w[k]/64]&(1<<(w[k]%64)) == 0 {
+			continue
+		}
 		if k > 0 && isLetter(w[k-1]) || k == 0 && lo > 0 && isLetter(t[lo-1]) {
 			continue
 		}
 		c := lower(w[k])
-		for _, word := range words {
+		for _, word := range ws.words {
 			if word[0] == c && hasPrefixFold(w[k:], word) {
 				return true
 			}

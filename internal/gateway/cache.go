@@ -56,7 +56,12 @@ func (c *chatCall) cacheLookup(w http.ResponseWriter, r *http.Request) (served b
 	// Nor is a request carrying what the canonical request does not hold
 	// (documents, audio, files, logprobs: ChatRequest.Unsupported names
 	// them, without their values): the key could not tell two of them apart.
-	if noStore || c.req.N > 1 || len(c.req.Unsupported) > 0 || (c.in.completions != nil && c.in.completions.Native != "") {
+	// Nor a Responses request naming state kept elsewhere (a previous
+	// response the upstream keeps, an item_reference, a conversation):
+	// the canonical request leaves it out, so a hit would answer it as if
+	// it named nothing, where it is to be forwarded or refused.
+	if noStore || c.req.N > 1 || len(c.req.Unsupported) > 0 || (c.in.completions != nil && c.in.completions.Native != "") ||
+		(c.in.responses != nil && c.in.responses.NeedsStore != "") {
 		h["X-Fulcrum-Cache"] = cacheBypass
 		return false, nil
 	}

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/cache"
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
@@ -292,6 +294,27 @@ func testItemReferences(t *testing.T, srv *httptest.Server, up *itemsUpstream, a
 		t.Errorf("key b's own reference: %d %s", st, out)
 	}
 
+	// Nor are a response's input items or the Conversations API served:
+	// both are unknown endpoints, and nothing reaches the upstream.
+	n := len(up.requests())
+	for _, path := range []string{"GET /v1/responses/resp_1/input_items", "GET /v1/conversations/conv_1", "POST /v1/conversations", "DELETE /v1/conversations/conv_1"} {
+		m, p, _ := strings.Cut(path, " ")
+		req, _ := http.NewRequest(m, srv.URL+p, strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer sk-b")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || decodeErr(t, string(b)).Error.Code != "unknown_url" {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	if len(up.requests()) != n {
+		t.Error("an unserved endpoint reached the upstream")
+	}
+
 	// A translated target resolves no reference: refused by name, the
 	// same whoever made the item, and nothing reaches it.
 	for _, input := range []string{`[{"type":"item_reference","id":"msg_1"}]`, `[{"id":"msg_1"}]`} {
@@ -328,5 +351,36 @@ func TestItemReferencesWithoutStore(t *testing.T) {
 	// Items without ids go through as they did.
 	if st, out := sendAs(t, srv, "sk-b", `{"model":"m-up","input":[{"role":"user","content":"hi"}]}`); st != 200 {
 		t.Errorf("no ids: %d %s", st, out)
+	}
+}
+
+// TestCachedModelRefusesReferences: on a cached model (answered through
+// translation, the cache keeping canonical answers) a request naming state
+// the canonical request leaves out (an item_reference, a previous response
+// Fulcrum does not hold for the key, a conversation) was served the cached
+// answer of the same request without it, as if it named nothing. It
+// bypasses the cache, takes the path it takes on an uncached model, and
+// is refused there (here: no store records whose the ids are).
+func TestCachedModelRefusesReferences(t *testing.T) {
+	e, _ := newResponsesEnvWith(t, func(o *gateway.Options) {
+		o.Cache = cache.New(cache.Options{})
+		o.CacheRules = map[string]gateway.CacheRule{"m-oresp": {TTL: time.Hour}}
+		o.Auth = keyAuth{}
+	})
+	if st, out := sendAs(t, e.srv, "sk-a", `{"model":"m-oresp","input":[{"role":"user","content":"hi"}]}`); st != 200 {
+		t.Fatalf("first: %d %s", st, out)
+	}
+	for _, body := range []string{
+		`{"model":"m-oresp","input":[{"role":"user","content":"hi"},{"type":"item_reference","id":"msg_x"}]}`,
+		`{"model":"m-oresp","input":[{"role":"user","content":"hi"}],"previous_response_id":"resp_x"}`,
+		`{"model":"m-oresp","input":[{"role":"user","content":"hi"}],"conversation":"conv_x"}`,
+	} {
+		n := len(e.oa.Log.All())
+		if st, out := sendAs(t, e.srv, "sk-b", body); st != 400 && st != 404 {
+			t.Errorf("%s: %d %s", body, st, out)
+		}
+		if len(e.oa.Log.All()) != n {
+			t.Errorf("%s reached the upstream", body)
+		}
 	}
 }

@@ -144,7 +144,7 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 		// Each criterion named changed the choice, and each that did is
 		// named: removing it from the profile picks another candidate.
 		if ch != "" && !r.Recommendation.DecidedJointly {
-			for _, st := range []string{CritDataSensitivity, CritCompliance, CritQuality, CritBudget} {
+			for _, st := range []string{CritDataSensitivity, CritCompliance, CritQuality, CritCustomisation, CritBudget} {
 				q, qe := *p, evs
 				q.Workloads = slices.Clone(p.Workloads)
 				switch st {
@@ -161,6 +161,12 @@ func TestRandomProfilesClaimsHold(t *testing.T) {
 					q.Compliance.Residency = ""
 				case CritQuality:
 					qe = nil
+				case CritCustomisation:
+					// The need, and with it its costs, dropped.
+					q.Customisation.FineTuning, q.Customisation.Adapters = false, false
+					for j := range q.Workloads {
+						q.Workloads[j].FineTuning = false
+					}
 				case CritBudget:
 					q.Budget.MonthlyLimitUSD = 0
 				}

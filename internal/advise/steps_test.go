@@ -2,6 +2,7 @@ package advise
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -199,6 +200,66 @@ func TestVolumeFlipFarBeyondNearbySteps(t *testing.T) {
 			if got := r.whatIf(p, c.k, nil); got != want {
 				t.Errorf("n = %g, k = %.9g: %q, want %q", n, c.k, got, want)
 			}
+		}
+	}
+}
+
+// When each replica costs more than the tokens it carries, the ranges end;
+// with hosted training dearer than everything fixed in-house the first
+// fleet can still undercut the API. Computed by hand:
+//
+//	replica   900 tokens/s × 0.7 × 2,628,000 s = 1.6556 B output, 6.6226 B
+//	          tokens at 3:1; 2 GPUs × $3.99 × 730 h = $5,825.40
+//	API       gpt-4o-mini fine-tuned at $0.30 / $1.20: $0.525 per million
+//	          at 3:1, plus 1 B training tokens × $3 = $3,000 a month
+//	fixed     no staff, no in-house training: −$3,000 against the API
+//
+// One replica is no dearer from (5,825.40 − 3,000) / $0.525 per million =
+// 5.3817 B tokens up to its 6.6226 B; two cost $11,650.80, and the API
+// reaches that only at 16.478 B, past their 13.245 B: no range, nor any
+// after (each replica's tokens, $3,476.84 on the API, cost $2,348.56 less
+// than it). So: "from 5.382 B up to 6.623 B".
+func TestBreakEvenEndsWhenReplicasCostMore(t *testing.T) {
+	zero := 0.0
+	p := &Profile{Name: "ends", HorizonMonths: 12,
+		Customisation: Customisation{FineTuning: true, TrainingTokensPerMonth: 1e9},
+		Workload:      Workload{InputTokensPerMonth: 3e9, OutputTokensPerMonth: 1e9},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6, Region: "us",
+				FineTuning: &HostedFineTuning{TrainingPerMillion: 3, InputPerMillion: 0.3, OutputPerMillion: 1.2}}},
+			Open: []OpenModel{{Model: "llama-3.1-70b", GPUHourlyUSD: 3.99, GPUsPerReplica: 2, OutputTokensPerSecond: 900}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &zero},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, p)
+	be := r.BreakEven
+	first, last := 2825.40/0.525e-6, 900*0.7*2628000/0.25
+	rel := func(a, b float64) bool { return math.Abs(a/b-1) < 1e-9 }
+	if !be.Found || !rel(be.TokensPerMonth, first) || !rel(be.UntilTokensPerMonth, last) || be.ForGoodTokensPerMonth != 0 {
+		t.Fatalf("break-even %+v, want from %.6g up to %.6g", be, first, last)
+	}
+	if want := "from 5.382 B tokens a month up to 6.623 B: beyond, each replica added costs more than the tokens it carries"; !strings.Contains(breakEvenClaim(be), want) {
+		t.Errorf("claim %q, want it to say %q", breakEvenClaim(be), want)
+	}
+	for _, c := range []struct {
+		v        float64
+		selfWins bool
+	// (A replica is added once the demand passes a whole one by 10⁻⁹ of a
+	// replica: the step is checked 10⁻⁸ beyond.)
+	}{{first * (1 - 1e-9), false}, {first * (1 + 1e-9), true}, {last * (1 - 1e-9), true}, {last * (1 + 1e-8), false},
+		{2 * last * (1 - 1e-9), false}, {3 * last * (1 - 1e-9), false}, {10 * last * (1 - 1e-9), false}} {
+		q := *p
+		k := c.v / 4e9
+		q.Workload.InputTokensPerMonth *= k
+		q.Workload.OutputTokensPerMonth *= k
+		rr := run(t, &q)
+		api, self := candidate(t, rr, "API gpt-4o-mini").FirstMonthUSD, candidate(t, rr, "self-hosted llama-3.1-70b").FirstMonthUSD
+		if (self <= api) != c.selfWins {
+			t.Errorf("at %.6g tokens: API $%.2f, self-hosted $%.2f, want self-hosting no dearer: %v", c.v, api, self, c.selfWins)
 		}
 	}
 }

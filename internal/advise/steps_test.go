@@ -248,8 +248,8 @@ func TestBreakEvenEndsWhenReplicasCostMore(t *testing.T) {
 	for _, c := range []struct {
 		v        float64
 		selfWins bool
-	// (A replica is added once the demand passes a whole one by 10⁻⁹ of a
-	// replica: the step is checked 10⁻⁸ beyond.)
+		// (A replica is added once the demand passes a whole one by 10⁻⁹ of a
+		// replica: the step is checked 10⁻⁸ beyond.)
 	}{{first * (1 - 1e-9), false}, {first * (1 + 1e-9), true}, {last * (1 - 1e-9), true}, {last * (1 + 1e-8), false},
 		{2 * last * (1 - 1e-9), false}, {3 * last * (1 - 1e-9), false}, {10 * last * (1 - 1e-9), false}} {
 		q := *p

@@ -245,11 +245,11 @@ func TestBreakEvenEndsWhenReplicasCostMore(t *testing.T) {
 	if want := "from 5.382 B tokens a month up to 6.623 B: beyond, each replica added costs more than the tokens it carries"; !strings.Contains(breakEvenClaim(be), want) {
 		t.Errorf("claim %q, want it to say %q", breakEvenClaim(be), want)
 	}
+	// A replica is added once the demand passes a whole one by 10⁻⁹ of a
+	// replica: the step is checked 10⁻⁸ beyond.
 	for _, c := range []struct {
 		v        float64
 		selfWins bool
-		// (A replica is added once the demand passes a whole one by 10⁻⁹ of a
-		// replica: the step is checked 10⁻⁸ beyond.)
 	}{{first * (1 - 1e-9), false}, {first * (1 + 1e-9), true}, {last * (1 - 1e-9), true}, {last * (1 + 1e-8), false},
 		{2 * last * (1 - 1e-9), false}, {3 * last * (1 - 1e-9), false}, {10 * last * (1 - 1e-9), false}} {
 		q := *p

@@ -93,6 +93,10 @@ type Server struct {
 	// to 330 s at that rate; a trickle of a few bytes is cut at 10 s).
 	BodyTimeout Duration `yaml:"body_timeout"`
 	MinBodyRate int64    `yaml:"min_body_rate"`
+	// WriteStall cuts a client that stops reading its answer: a write to
+	// it that makes no progress for this long fails and the request ends,
+	// with its upstream call. Default 60s.
+	WriteStall Duration `yaml:"write_stall"`
 	// MaxInFlight bounds the /v1 requests served at once; past it a
 	// request gets 503 overloaded_error with Retry-After: 1 at once,
 	// instead of a goroutine and its body held in memory. Default 4096.

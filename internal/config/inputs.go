@@ -17,6 +17,9 @@ func (s *Server) applyInputDefaults() {
 	if s.MinBodyRate == 0 {
 		s.MinBodyRate = 64 << 10
 	}
+	if s.WriteStall == 0 {
+		s.WriteStall = Duration(60 * time.Second)
+	}
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = 4096
 	}
@@ -45,6 +48,7 @@ func (s *Server) validateInputs() []error {
 		{"server.max_header_bytes", int64(s.MaxHeaderBytes)},
 		{"server.body_timeout", int64(s.BodyTimeout)},
 		{"server.min_body_rate", s.MinBodyRate},
+		{"server.write_stall", int64(s.WriteStall)},
 		{"server.max_in_flight", s.MaxInFlight},
 		{"server.max_messages", int64(s.MaxMessages)},
 		{"server.max_json_depth", int64(s.MaxJSONDepth)},

@@ -41,6 +41,10 @@ type Inputs struct {
 	// MaxFulcrumHeaderBytes bounds the x-fulcrum-* headers together.
 	// Default 8 KiB.
 	MaxFulcrumHeaderBytes int
+	// WriteStall cuts a client that stops reading: a write to it that
+	// makes no progress for this long fails, and the request ends (a
+	// stream's upstream call with it). Default 60s.
+	WriteStall time.Duration
 }
 
 func (in *Inputs) applyDefaults() {
@@ -49,6 +53,9 @@ func (in *Inputs) applyDefaults() {
 	}
 	if in.BodyTimeout <= 0 {
 		in.BodyTimeout = 10 * time.Second
+	}
+	if in.WriteStall <= 0 {
+		in.WriteStall = 60 * time.Second
 	}
 	if in.MinBodyRate <= 0 {
 		in.MinBodyRate = 64 << 10
@@ -397,3 +404,51 @@ func (s *Server) checkInt(num []byte, depth int, key *[3][]byte) *llm.Error {
 		Message: "Invalid '" + name + "': integer above maximum value. Expected a value <= " + strconv.FormatInt(bound, 10) +
 			", but got " + string(num[:end]) + " instead."}
 }
+
+// stallWriter arms a write deadline before each write, so that a client
+// that stops reading is cut after WriteStall instead of holding its
+// request, its in-flight slot and its upstream call (a stream goes on
+// generating, and billing, into full socket buffers) for as long as it
+// keeps the connection open. The deadline is moved only when a quarter
+// of WriteStall has passed since it was last set: a write never starts
+// with less than three quarters of it ahead, and a stream's many small
+// writes do not each pay for a timer update.
+type stallWriter struct {
+	http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+	armed time.Time
+}
+
+func (w *stallWriter) arm() {
+	if now := time.Now(); now.Sub(w.armed) > w.stall/4 {
+		w.armed = now
+		_ = w.rc.SetWriteDeadline(now.Add(w.stall))
+	}
+}
+
+func (w *stallWriter) WriteHeader(code int) {
+	w.arm()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *stallWriter) Write(b []byte) (int, error) {
+	w.arm()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush writes what is buffered: it can block on the client as a write
+// does.
+func (w *stallWriter) Flush() {
+	w.arm()
+	_ = w.rc.Flush()
+}
+
+func (w *stallWriter) FlushError() error {
+	w.arm()
+	return w.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's own
+// deadlines.
+func (w *stallWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -371,6 +371,7 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.inflight.Inc()
 		defer s.opts.Metrics.inflight.Dec()
+		w = &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: s.opts.Inputs.WriteStall}
 		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
 		w.Header().Set("X-Request-Id", rc.id)
 		if s.opts.Tracer != nil {

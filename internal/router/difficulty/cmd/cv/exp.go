@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/router/difficulty"
 )
@@ -50,6 +51,37 @@ func expFit(name string, o difficulty.RobustOptions) (func([]difficulty.Example)
 			ms, mw := difficulty.TrainRobust(tr, os), difficulty.TrainRobust(tr, ow)
 			return func(p string) float64 { return ms.Score(p) - mw.Score(p) }
 		}
+	case "lsa":
+		if unlabeledFile == "" {
+			return nil, fmt.Errorf("-exp lsa needs -unlabeled FILE")
+		}
+		u, err := readUnlabeled(unlabeledFile)
+		if err != nil {
+			return nil, err
+		}
+		fit = lsaFit(u, o)
+	case "solution":
+		f, err := solutionReport(solutionTrain)
+		if err != nil {
+			return nil, err
+		}
+		fit = f
+	case "bag":
+		fit = bagFit(o)
+	case "solutionblend":
+		if _, err := solutionReport(solutionTrain); err != nil {
+			return nil, err
+		}
+		sol, err := solutionFeatures()
+		if err != nil {
+			return nil, err
+		}
+		feat := func(p string) []float64 {
+			return append(append([]float64(nil), sol[strings.TrimSpace(p)]...), math.Log(float64(len(p)+1)))
+		}
+		fit = func(tr []difficulty.Example) func(string) float64 { return blendWith(tr, feat, o) }
+	case "default":
+		fit = func(tr []difficulty.Example) func(string) float64 { return difficulty.TrainAndBlend(tr, o).Model.Score }
 	case "length":
 		fit = func([]difficulty.Example) func(string) float64 {
 			return func(p string) float64 { return math.Log(float64(len(p))) }

@@ -14,6 +14,16 @@
 // a raw learner without the length blend (gain, contrast, probdiff, length)
 // or nearest neighbours (knn alone, knnblend: route-train's model plus the
 // kNN score); -char-ngrams is route-train --char-ngrams.
+// The sixth attempt (docs/routing.md, lsa.go): -exp lsa -unlabeled FILE (a
+// word space learned from unlabeled prompts, blended with route-train's
+// model), -exp solution and -exp solutionblend (GSM8K's reference
+// solutions, which a router never sees: an upper bound), -exp bag (route-train
+// on bootstrap resamples, averaged) and -exp default (route-train's own
+// procedure). -splits N scores N random half-splits of all records, as
+// route-train --splits:
+//
+//	go run ./internal/router/difficulty/cmd/cv -domain gsm8k -label choose -reps 0 -splits 20
+//
 // -folds FILE writes each fold's APGR, so two runs compare fold by fold:
 //
 //	go run ./internal/router/difficulty/cmd/cv -domain gsm8k -reps 10 -folds a.txt
@@ -48,6 +58,8 @@ func main() {
 	flag.StringVar(&expName, "exp", "", "cross-validate a raw learner instead of route-train: gain, contrast, probdiff, length")
 	flag.IntVar(&boostRounds, "boost", 0, "boosted stumps (RobustOptions.Boost)")
 	flag.BoolVar(&charNgrams, "char-ngrams", false, "as route-train --char-ngrams")
+	flag.StringVar(&unlabeledFile, "unlabeled", "", "-exp lsa: JSON lines whose \"question\" are unlabeled prompts")
+	flag.IntVar(&splits, "splits", 0, "also score N random half-splits of all records (-exp NAME, or route-train's procedure)")
 	flag.BoolVar(&verbose, "v", false, "print what each fold chose (-exp knnblend)")
 	flag.Parse()
 	labelName = *label
@@ -69,6 +81,9 @@ var (
 	expName              string
 	boostRounds          int
 	charNgrams, verbose  bool
+	unlabeledFile        string
+	splits               int
+	solutionTrain        []difficulty.Example
 )
 
 func run(domain string, buckets int, bigrams, average, structure bool, l2 float64, k, reps int, heldout, lodo bool) error {
@@ -93,6 +108,7 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 		all = append(all, ex...)
 	}
 	train, held := difficulty.Split(all)
+	solutionTrain = train
 	o := difficulty.RouteTrainOptions(buckets, bigrams, average, structure, "cv")
 	o.L2 = l2
 	o.WithinDomain = within
@@ -133,6 +149,17 @@ func run(domain string, buckets int, bigrams, average, structure bool, l2 float6
 				return err
 			}
 		}
+	}
+	if splits > 0 {
+		name := expName
+		if name == "" {
+			name = "default"
+		}
+		fit, err := expFit(name, o)
+		if err != nil {
+			return err
+		}
+		randomSplits(all, fit, splits)
 	}
 	if heldout && expName != "" {
 		fit, err := expFit(expName, o)

@@ -60,6 +60,10 @@ func (u *itemsUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		Model  string          `json:"model"`
 		Input  json.RawMessage `json:"input"`
 		Stream bool            `json:"stream"`
+		Tools  []struct {
+			Type      string          `json:"type"`
+			Container json.RawMessage `json:"container"`
+		} `json:"tools"`
 	}
 	if !strings.HasSuffix(r.URL.Path, "/responses") || json.Unmarshal(body, &req) != nil {
 		http.Error(w, `{"error":{"message":"bad request","type":"invalid_request_error","param":null,"code":null}}`, 400)
@@ -80,17 +84,44 @@ func (u *itemsUpstream) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// code_interpreter runs in a container: a new one ("auto"), or one
+	// named by id, which must exist.
+	container := ""
+	for _, tl := range req.Tools {
+		if tl.Type != "code_interpreter" {
+			continue
+		}
+		container = "auto"
+		if json.Unmarshal(tl.Container, &container) == nil && !u.held[container] {
+			u.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, `{"error":{"message":"Container with id '%s' not found.","type":"invalid_request_error","param":"tools","code":null}}`, container)
+			return
+		}
+	}
 	u.n++
 	n := u.n
 	rs, msg := fmt.Sprintf("rs_%d", n), fmt.Sprintf("msg_%d", n)
 	u.held[rs], u.held[msg] = true, true
+	if container == "auto" {
+		container = fmt.Sprintf("cntr_%d", n)
+	}
+	if container != "" {
+		u.held[container], u.held[fmt.Sprintf("ci_%d", n)] = true, true
+	}
 	u.mu.Unlock()
 
 	reasoning := map[string]any{"type": "reasoning", "id": rs, "summary": []any{}}
 	text := map[string]any{"type": "output_text", "text": "Hello.", "annotations": []any{}}
 	message := map[string]any{"type": "message", "id": msg, "status": "completed", "role": "assistant", "content": []any{text}}
+	output := []any{reasoning, message}
+	if container != "" {
+		output = []any{reasoning, map[string]any{"type": "code_interpreter_call", "id": fmt.Sprintf("ci_%d", n), "status": "completed",
+			"container_id": container, "code": "print(6*7)", "outputs": nil}, message}
+	}
 	resp := map[string]any{"id": fmt.Sprintf("resp_%d", n), "object": "response", "created_at": 1741476542, "status": "completed",
-		"model": req.Model, "output": []any{reasoning, message}, "store": true,
+		"model": req.Model, "output": output, "store": true,
 		"usage": map[string]any{"input_tokens": 10, "input_tokens_details": map[string]any{"cached_tokens": 0},
 			"output_tokens": 5, "output_tokens_details": map[string]any{"reasoning_tokens": 2}, "total_tokens": 15}}
 	if !req.Stream {
@@ -292,6 +323,32 @@ func testItemReferences(t *testing.T, srv *httptest.Server, up *itemsUpstream, a
 	b := len(up.requests())
 	if st, out := sendAs(t, srv, "sk-b", `{"model":"m-up","input":[{"type":"item_reference","id":"msg_`+fmt.Sprint(b)+`"}]}`); st != 200 {
 		t.Errorf("key b's own reference: %d %s", st, out)
+	}
+
+	// A code_interpreter container the owner's response ran in is the
+	// owner's, like an item; so is an MCP approval request it answers.
+	st, out := sendAs(t, srv, "sk-a", `{"model":"m-up","input":"compute","tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}`)
+	i := strings.Index(out, `"container_id":"cntr_`)
+	if st != 200 || i < 0 {
+		t.Fatalf("code_interpreter: %d %s", st, out)
+	}
+	cntr := out[i+len(`"container_id":"`):]
+	cntr = cntr[:strings.IndexByte(cntr, '"')]
+	for _, c := range []struct{ key, body, param, msg string }{
+		{"sk-b", `{"model":"m-up","input":"ls","tools":[{"type":"code_interpreter","container":"` + cntr + `"}]}`, "tools[0].container", "Container with id '" + cntr + "' not found."},
+		{"sk-b", `{"model":"m-up","input":[{"type":"mcp_approval_response","approval_request_id":"msg_1","approve":true}]}`, "input[0].approval_request_id", "Item with id 'msg_1' not found."},
+	} {
+		n := len(up.requests())
+		st, out := sendAs(t, srv, c.key, c.body)
+		if e := decodeErr(t, out); st != 404 || e.Error.Param != c.param || e.Error.Message != c.msg {
+			t.Errorf("%s: %d %s", c.body, st, out)
+		}
+		if len(up.requests()) != n {
+			t.Errorf("%s reached the upstream", c.body)
+		}
+	}
+	if st, out := sendAs(t, srv, "sk-a", `{"model":"m-up","input":"ls","tools":[{"type":"code_interpreter","container":"`+cntr+`"}]}`); st != 200 {
+		t.Errorf("owner's container: %d %s", st, out)
 	}
 
 	// Nor are a response's input items or the Conversations API served:

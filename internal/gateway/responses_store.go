@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/api/responses"
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
@@ -139,7 +141,7 @@ func (c *chatCall) referencesOwned() error {
 	if c.s.opts.Responses == nil && len(r.Refs) > 0 {
 		ref := r.Refs[0]
 		e := itemNotFound(&ref)
-		e.Message = "Item with id '" + ref.ID + "' is refused: this Fulcrum has no response store to record which key made an item, " +
+		e.Message = strings.TrimSuffix(e.Message, " not found.") + " is refused: this Fulcrum has no response store to record which key made an item, " +
 			"and the upstream, reached with the same credentials for every key, would resolve any key's item; send the item without its id instead"
 		return e
 	}
@@ -153,8 +155,12 @@ func (c *chatCall) referencesOwned() error {
 // another key's: it tells another key's id from a made-up one no more
 // than OpenAI would.
 func itemNotFound(ref *responses.ItemRef) *llm.Error {
+	what := "Item"
+	if ref.Container {
+		what = "Container"
+	}
 	return &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Param: ref.Param,
-		Message: "Item with id '" + ref.ID + "' not found."}
+		Message: what + " with id '" + ref.ID + "' not found."}
 }
 
 // expandHistory returns body with the stored conversation (its input
@@ -271,39 +277,43 @@ func (c *chatCall) keepUpstreamResponse(ctx context.Context, id, model string, i
 // upstreamResponse reads a passed-through Responses answer: the Response
 // object, or a stream event carrying it (response.created, the terminal
 // events) or one output item (response.output_item.added and .done).
-// items are the output items' ids.
+// items are the output items' ids and the code_interpreter containers
+// they ran in (container_id: "auto" creates one, kept by the upstream).
 func upstreamResponse(b []byte) (id, model string, items []string) {
+	type item struct {
+		ID          string `json:"id"`
+		ContainerID string `json:"container_id"`
+	}
 	type object struct {
 		ID     string `json:"id"`
 		Model  string `json:"model"`
-		Output []struct {
-			ID string `json:"id"`
-		} `json:"output"`
+		Output []item `json:"output"`
 	}
 	var v struct {
 		object
 		Response *object `json:"response"`
-		Item     *struct {
-			ID string `json:"id"`
-		} `json:"item"`
+		Item     *item   `json:"item"`
 	}
 	if json.Unmarshal(b, &v) != nil {
 		return "", "", nil
 	}
-	if v.Item != nil {
-		if v.Item.ID != "" {
-			items = append(items, v.Item.ID)
+	add := func(it *item) {
+		for _, s := range []string{it.ID, it.ContainerID} {
+			if s != "" && !slices.Contains(items, s) {
+				items = append(items, s)
+			}
 		}
+	}
+	if v.Item != nil {
+		add(v.Item)
 		return "", "", items
 	}
 	o := &v.object
 	if v.Response != nil {
 		o = v.Response
 	}
-	for _, it := range o.Output {
-		if it.ID != "" {
-			items = append(items, it.ID)
-		}
+	for i := range o.Output {
+		add(&o.Output[i])
 	}
 	return o.ID, o.Model, items
 }

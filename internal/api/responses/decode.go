@@ -70,9 +70,12 @@ type Request struct {
 	upstreamTools []upstreamTool
 }
 
-// ItemRef is an input item's id and the param naming it ("input[3].id").
+// ItemRef is an id naming upstream state and the param naming it
+// ("input[3].id"): an input item's id, an mcp_approval_response's
+// approval_request_id, or a code_interpreter container's id (Container).
 type ItemRef struct {
 	Param, ID string
+	Container bool
 }
 
 // upstreamTool is a declared tool that Chat.Unsupported names by path.
@@ -322,6 +325,10 @@ type inputItem struct {
 	Output           json.RawMessage `json:"output"`
 	Summary          []textPart      `json:"summary"`
 	EncryptedContent string          `json:"encrypted_content"`
+	// ApprovalRequestID (mcp_approval_response) and ContainerID
+	// (code_interpreter_call) name upstream state too (Request.Refs).
+	ApprovalRequestID string `json:"approval_request_id"`
+	ContainerID       string `json:"container_id"`
 }
 
 type textPart struct {
@@ -360,6 +367,15 @@ func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
 		p := "input[" + strconv.Itoa(i) + "]"
 		if it.ID != "" {
 			r.Refs = append(r.Refs, ItemRef{Param: p + ".id", ID: it.ID})
+		}
+		if it.ApprovalRequestID != "" {
+			// The mcp_approval_request item it answers, resolved from the
+			// store like any item id.
+			r.Refs = append(r.Refs, ItemRef{Param: p + ".approval_request_id", ID: it.ApprovalRequestID})
+		}
+		if it.ContainerID != "" {
+			// A code_interpreter_call given back names its container.
+			r.Refs = append(r.Refs, ItemRef{Param: p + ".container_id", ID: it.ContainerID, Container: true})
 		}
 		typ := it.Type
 		if typ == "" && it.Role == "" && it.ID != "" && isNull(it.Content) {

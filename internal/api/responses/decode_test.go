@@ -155,11 +155,16 @@ func TestDecodeReferences(t *testing.T) {
 	}{
 		{"none", `{"model":"m","input":[{"role":"user","content":"hi"}]}`, nil, "", ""},
 		{"item_reference", `{"model":"m","input":[{"role":"user","content":"hi"},{"type":"item_reference","id":"msg_1"}]}`,
-			[]ItemRef{{"input[1].id", "msg_1"}}, "input[1]", ""},
-		{"id alone", `{"model":"m","input":[{"id":"msg_1"}]}`, []ItemRef{{"input[0].id", "msg_1"}}, "input[0]", ""},
+			[]ItemRef{{Param: "input[1].id", ID: "msg_1"}}, "input[1]", ""},
+		{"id alone", `{"model":"m","input":[{"id":"msg_1"}]}`, []ItemRef{{Param: "input[0].id", ID: "msg_1"}}, "input[0]", ""},
 		{"reasoning and output given back", `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[]},` +
 			`{"type":"message","id":"msg_1","role":"assistant","content":"hello"},{"type":"function_call","id":"fc_1","call_id":"c","name":"f","arguments":"{}"}]}`,
-			[]ItemRef{{"input[0].id", "rs_1"}, {"input[1].id", "msg_1"}, {"input[2].id", "fc_1"}}, "", ""},
+			[]ItemRef{{Param: "input[0].id", ID: "rs_1"}, {Param: "input[1].id", ID: "msg_1"}, {Param: "input[2].id", ID: "fc_1"}}, "", ""},
+		{"approval and container", `{"model":"m","input":[{"type":"mcp_approval_response","approval_request_id":"mcpr_1","approve":true},` +
+			`{"type":"code_interpreter_call","id":"ci_1","container_id":"cntr_1","code":"1+1"}],` +
+			`"tools":[{"type":"code_interpreter","container":{"type":"auto"}},{"type":"code_interpreter","container":"cntr_2"}]}`,
+			[]ItemRef{{Param: "input[0].approval_request_id", ID: "mcpr_1"}, {Param: "input[1].id", ID: "ci_1"},
+				{Param: "input[1].container_id", ID: "cntr_1", Container: true}, {Param: "tools[1].container", ID: "cntr_2", Container: true}}, "", ""},
 		{"conversation string", `{"model":"m","input":"hi","conversation":"conv_1"}`, nil, "conversation", "conv_1"},
 		{"conversation object", `{"model":"m","input":"hi","conversation":{"id":"conv_2"}}`, nil, "conversation", "conv_2"},
 	} {

@@ -15,6 +15,8 @@ type wireTool struct {
 	Parameters  json.RawMessage `json:"parameters"`
 	Strict      *bool           `json:"strict"`
 	Tools       []wireTool      `json:"tools"`
+	// Container is code_interpreter's: a container id, or {"type":"auto"}.
+	Container json.RawMessage `json:"container"`
 }
 
 // hostedTools run on OpenAI's side; a model behind any other API can never
@@ -64,6 +66,12 @@ func decodeTools(raw json.RawMessage, r *Request) *llm.Error {
 			}
 		case hostedTools[t.Type]:
 			r.Hosted = append(r.Hosted, t.Type)
+			var id string
+			if t.Type == "code_interpreter" && json.Unmarshal(t.Container, &id) == nil && id != "" {
+				// A container OpenAI keeps (its files, its Python state),
+				// named by id: a reference like an item's.
+				r.Refs = append(r.Refs, ItemRef{Param: p + ".container", ID: id, Container: true})
+			}
 		case t.Type == "":
 			return missing(p + ".type")
 		default:

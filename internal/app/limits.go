@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fulcrumhq/fulcrum/internal/admin"
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/keys"
 	"github.com/fulcrumhq/fulcrum/internal/limits"
@@ -89,25 +91,102 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 	if err != nil {
 		return nil, keys.LLMError(err)
 	}
+	worst := l.worstCase(req)
 	prompt := promptTokensUpperBound(req)
-	maxTokens, choices := outputBound(req)
-	var worst limits.Amount
-	if plan, err := l.router.Resolve(req.Model); err == nil {
-		for _, t := range plan.Targets() {
-			info := t.Provider.Info()
-			n := int64(l.prices.worstCase(info, t.Upstream, prompt, maxTokens, choices))
-			if info.Hosting == provider.SelfHosted {
-				worst.SelfHostedNanos = max(worst.SelfHostedNanos, n)
-			} else {
-				worst.ProprietaryNanos = max(worst.ProprietaryNanos, n)
-			}
-		}
-	}
 	a, le := l.gate.AdmitUser(ctx, &p.Key, endUser, prompt, worst)
 	if le != nil {
 		return nil, le
 	}
 	return admission{a}, nil
+}
+
+// worstCase is the most req may cost: what its budgets reserve. A plain
+// model or a fallback route bills one answer, so the worst case is its
+// dearest target's. A cascade may bill every tier (the cheap answers it
+// escalated past, each judged, and the last), so the worst case is the sum
+// of each tier's dearest target plus a judge call per tier but the last.
+// Split by hosting kind, each part bounded on its own.
+func (l *gateLimiter) worstCase(req *llm.ChatRequest) limits.Amount {
+	plan, err := l.router.Resolve(req.Model)
+	if err != nil {
+		return limits.Amount{}
+	}
+	prompt := promptTokensBound(req)
+	maxTokens, choices := outputBound(req)
+	one := func(t *router.Target, prompt, maxTokens, choices int64) limits.Amount {
+		info := t.Provider.Info()
+		n := int64(l.prices.worstCase(info, t.Upstream, prompt, maxTokens, choices))
+		if info.Hosting == provider.SelfHosted {
+			return limits.Amount{SelfHostedNanos: n}
+		}
+		return limits.Amount{ProprietaryNanos: n}
+	}
+	dearest := func(ts []*router.Target, prompt, maxTokens, choices int64) limits.Amount {
+		var w limits.Amount
+		for _, t := range ts {
+			a := one(t, prompt, maxTokens, choices)
+			w.ProprietaryNanos = max(w.ProprietaryNanos, a.ProprietaryNanos)
+			w.SelfHostedNanos = max(w.SelfHostedNanos, a.SelfHostedNanos)
+		}
+		return w
+	}
+	ts := plan.Targets()
+	spec := plan.Cascade()
+	if spec == nil || plan.Strategy() != config.StrategyCascade {
+		return dearest(ts, prompt, maxTokens, choices)
+	}
+	tiers := cascadeTiers(ts)
+	var judge limits.Amount
+	if spec.JudgeModel != "" {
+		if jp, err := l.router.Resolve(spec.JudgeModel); err == nil {
+			// The judge reads the conversation and one answer, each cut
+			// to judgeAnswerBytes by router.JudgePrompt, and sets no
+			// max_tokens: it may write up to its model's output limit.
+			jprompt := int64(len(router.JudgePrompt(req, nil))) + judgeAnswerBytes + promptFraming
+			judge = dearest(jp.Targets(), jprompt, 0, 1)
+		}
+	}
+	var w limits.Amount
+	for i, tier := range tiers {
+		a := dearest(tier, prompt, maxTokens, choices)
+		if i < len(tiers)-1 {
+			a = addAmount(a, judge)
+		}
+		w = addAmount(w, a)
+	}
+	return w
+}
+
+// judgeAnswerBytes bounds the answer router.JudgePrompt quotes (it cuts
+// the answer at 6,000 bytes and adds "...").
+const judgeAnswerBytes = 6000 + 3
+
+// promptFraming bounds what a chat template adds around a prompt.
+const promptFraming = 32
+
+// cascadeTiers groups a cascade's targets as the router does: consecutive
+// targets serving the same upstream model are one tier (one answer).
+func cascadeTiers(ts []*router.Target) [][]*router.Target {
+	var tiers [][]*router.Target
+	for i, t := range ts {
+		if i > 0 && t.Upstream == ts[i-1].Upstream {
+			tiers[len(tiers)-1] = append(tiers[len(tiers)-1], t)
+			continue
+		}
+		tiers = append(tiers, []*router.Target{t})
+	}
+	return tiers
+}
+
+// addAmount adds without wrapping (a wrapped sum would reserve nothing).
+func addAmount(a, b limits.Amount) limits.Amount {
+	sat := func(x, y int64) int64 {
+		if y > 0 && x > math.MaxInt64-y {
+			return math.MaxInt64
+		}
+		return x + y
+	}
+	return limits.Amount{ProprietaryNanos: sat(a.ProprietaryNanos, b.ProprietaryNanos), SelfHostedNanos: sat(a.SelfHostedNanos, b.SelfHostedNanos)}
 }
 
 // outputBound is what bounds a request's billed output: its max_tokens (0
@@ -121,10 +200,50 @@ func outputBound(req *llm.ChatRequest) (maxTokens, choices int64) {
 	return maxTokens, int64(max(req.N, 1))
 }
 
-// promptTokensUpperBound over-counts the prompt cheaply (a token is at
-// least about three bytes of text in every tokenizer in use; chat
-// templates add framing per message and per request), so the reservation
-// is a worst case without running a tokenizer per request.
+// promptTokensBound is the most input tokens req may be billed for, what
+// budgets reserve: no tokenizer in use (byte-level BPE, SentencePiece with
+// byte fallback) makes more than one token of a byte, and text such as
+// "1 1 1" or emoji comes close (the tokenizer's count of 1,000 bytes of
+// "1 " is 1,000 tokens), so every byte of text the model reads counts as a
+// token, plus template framing per message and per request, and each image
+// at imageTokens.
+func promptTokensBound(req *llm.ChatRequest) int64 {
+	n := int64(promptFraming)
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		n += 16 + int64(len(m.Name)+len(m.ToolCallID))
+		for _, p := range m.Content {
+			n += int64(len(p.Text))
+			if p.Image != nil {
+				n += imageTokens
+			}
+		}
+		for _, tc := range m.ToolCalls {
+			n += int64(len(tc.Arguments)+len(tc.Name)) + 8
+		}
+		for _, th := range m.Thoughts {
+			n += int64(len(th.Text)+len(th.Signature)) + 8
+		}
+	}
+	for _, t := range req.Tools {
+		n += int64(len(t.Parameters)+len(t.Description)+len(t.Name)) + 8
+	}
+	if rf := req.ResponseFormat; rf != nil {
+		n += int64(len(rf.Schema) + len(rf.Name))
+	}
+	return n
+}
+
+// imageTokens is what an image may cost in input tokens (OpenAI's
+// high-detail tiles for the largest image it accepts, Anthropic's ~1.15
+// megapixels).
+const imageTokens = 1600
+
+// promptTokensUpperBound estimates the prompt cheaply (a token is
+// usually three bytes of text or more; chat templates add framing per
+// message and per request): what rate limits count at admission, corrected
+// with the actual usage when the call ends. Budgets reserve
+// promptTokensBound, a bound that holds for any text.
 func promptTokensUpperBound(req *llm.ChatRequest) int64 {
 	n := int64(32)
 	for i := range req.Messages {
@@ -133,7 +252,7 @@ func promptTokensUpperBound(req *llm.ChatRequest) int64 {
 		for _, p := range m.Content {
 			n += int64(len(p.Text)/3 + 1)
 			if p.Image != nil {
-				n += 1600
+				n += imageTokens
 			}
 		}
 		for _, tc := range m.ToolCalls {

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/meter"
+)
+
+// worstUpstream answers POST /v1/chat/completions as OpenAI does, billing
+// each request its worst case: one prompt token per byte of message text
+// (what a real tokenizer counts for text such as "1 1 1"), and every output
+// token it allowed (max_tokens, else outputLimit), for each of n choices.
+// Its answer is never a grade, so a cascade judge fails and escalates.
+func worstUpstream(t *testing.T, outputLimit int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model     string `json:"model"`
+			MaxTokens *int   `json:"max_tokens"`
+			MaxCT     *int   `json:"max_completion_tokens"`
+			N         int    `json:"n"`
+			Messages  []struct {
+				Content string `json:"content"`
+			} `json:"messages"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		in := 0
+		for _, m := range req.Messages {
+			in += len(m.Content)
+		}
+		out := outputLimit
+		for _, v := range []*int{req.MaxCT, req.MaxTokens} {
+			if v != nil {
+				out = *v
+			}
+		}
+		out *= max(req.N, 1)
+		time.Sleep(20 * time.Millisecond) // let concurrent requests overlap
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,`+
+			`"choices":[{"index":0,"message":{"role":"assistant","content":"not a grade"},"finish_reason":"length"}],`+
+			`"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`, req.Model, in, out, in+out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Budgets hold against requests that cost their full worst case, sent
+// concurrently: whatever the request, the key never spends past its budget.
+// A cascade bills every tier it escalates through and a judge call per
+// tier (it reserved only its dearest tier: 20 requests on a $1 budget spent
+// $3.30); a prompt of one-byte tokens ("a\n" repeated) is billed three times what a
+// three-bytes-a-token estimate reserved.
+func TestBudgetHoldsAgainstWorstCaseRequests(t *testing.T) {
+	ones := strings.Repeat("a\n", 5_000)
+	if n := meter.EstimateTokens("gpt-4o", ones); n != int64(len(ones)) {
+		t.Fatalf("the tokenizer counts %d tokens in %d bytes of %q…; the fake bills one a byte", n, len(ones), ones[:8])
+	}
+	for _, tc := range []struct {
+		name, model, text string
+		maxTokens         int
+		budget            string
+	}{
+		// Per request: gpt-4o-mini 100 out, a gpt-4o judge writing its
+		// 16,384-token limit ($0.164), gpt-4o 100 out.
+		{"cascade with judge", "smart", "what is 2+2?", 100, "1.00"},
+		// Per request: 10,000 input tokens of gpt-4o ($0.025).
+		{"one-byte tokens", "m", ones, 1, "0.05"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := worstUpstream(t, 16384)
+			c := parse(t, `
+server: { master_key: sk-master-test }
+storage: { data_dir: `+t.TempDir()+` }
+providers:
+  - { name: oa, type: openai, base_url: "`+up.URL+`/v1", api_key: sk-up }
+models:
+  - { name: mini, provider: oa, upstream: gpt-4o-mini }
+  - { name: m, provider: oa, upstream: gpt-4o }
+routes:
+  - { name: smart, strategy: cascade, targets: [mini, m], cascade: { judge: { model: m, min_score: 7 } } }
+`)
+			_, srv := serve(t, c)
+			resp, body := postAs(t, srv.URL+"/admin/keys", "sk-master-test", `{"name":"k","budget_usd":"`+tc.budget+`","period":"monthly"}`)
+			var k struct{ ID, Secret string }
+			if err := json.Unmarshal([]byte(body), &k); err != nil || resp.StatusCode != 201 {
+				t.Fatalf("create key: %d %s", resp.StatusCode, body)
+			}
+			req, _ := json.Marshal(map[string]any{"model": tc.model, "max_tokens": tc.maxTokens,
+				"messages": []any{map[string]string{"role": "user", "content": tc.text}}})
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			codes := map[int]int{}
+			for range 20 {
+				wg.Go(func() {
+					r, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(string(req)))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					r.Header.Set("Authorization", "Bearer "+k.Secret)
+					resp, err := http.DefaultClient.Do(r)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					mu.Lock()
+					codes[resp.StatusCode]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			var st struct {
+				Budgets []struct {
+					LimitNanos    int64 `json:"limit_nanos"`
+					SpentNanos    int64 `json:"spent_nanos"`
+					ReservedNanos int64 `json:"reserved_nanos"`
+				}
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				body = getAs(t, srv.URL+"/admin/budgets?scope=key:"+k.ID, "sk-master-test")
+				if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Budgets) != 1 {
+					t.Fatalf("budgets: %v %s", err, body)
+				}
+				if st.Budgets[0].ReservedNanos == 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			b := st.Budgets[0]
+			t.Logf("statuses %v: spent $%s of $%s", codes, fmtNanos(b.SpentNanos), fmtNanos(b.LimitNanos))
+			if codes[200] == 0 {
+				t.Fatalf("nothing admitted: %v", codes)
+			}
+			if b.SpentNanos > b.LimitNanos {
+				t.Errorf("spent $%s of a $%s budget (%d requests admitted)", fmtNanos(b.SpentNanos), fmtNanos(b.LimitNanos), codes[200])
+			}
+		})
+	}
+}
+
+func fmtNanos(n int64) string { return fmt.Sprintf("%d.%09d", n/1e9, n%1e9) }
+
+func getAs(t *testing.T, url, secret string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

@@ -22,8 +22,9 @@ import (
 // wireKeys adds virtual keys, budgets, rate limits and the admin API.
 func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Store, rt *router.Router) error {
 	cfg := g.Config
-	ks := keys.New(st, keys.Options{PositiveTTL: cfg.Metering.Limits.KeyCacheTTL.D(), Logger: g.log})
+	ko := keys.Options{PositiveTTL: cfg.Metering.Limits.KeyCacheTTL.D(), Logger: g.log}
 	var lim limits.Limiter
+	var bus *keys.RedisBus
 	rate := limits.RatePolicy{Mode: cfg.Metering.Limits.RateMode, BurstPercent: cfg.Metering.Limits.RateBurstPercent}
 	if cfg.Storage.Redis != "" {
 		opt, err := redis.ParseURL(cfg.Storage.Redis)
@@ -36,6 +37,10 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 			return fmt.Errorf("storage.redis: %w", err)
 		}
 		g.closers = append(g.closers, rdb.Close)
+		// Key revocations and rotations reach the other replicas'
+		// caches through Redis, not after key_cache_ttl.
+		bus = keys.NewRedisBus(rdb, cfg.Metering.Limits.RedisPrefix, g.log)
+		ko.Changed = bus.Publish
 		lim = limits.NewRedis(rdb, limits.RedisOptions{
 			Prefix: cfg.Metering.Limits.RedisPrefix, Totals: st, ReservationTTL: cfg.Metering.Limits.ReservationTTL.D(),
 			Rate: rate,
@@ -46,6 +51,17 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 			mo.MaxEndUsers = eu.MaxTrackedUsers
 		}
 		lim = limits.NewMemory(mo)
+	}
+	ks := keys.New(st, ko)
+	if bus != nil {
+		bctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			bus.Run(bctx, ks, nil)
+		}()
+		// Closers run in reverse: the bus stops before rdb closes.
+		g.closers = append(g.closers, func() error { cancel(); <-done; return nil })
 	}
 	gate := limits.NewGate(limits.GateOptions{
 		Limiter:          lim,

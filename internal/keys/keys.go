@@ -5,8 +5,10 @@
 // (hex) and a short prefix for display. Authenticate serves the hot path
 // from an in-memory cache: a known secret is re-read from the store at most
 // every PositiveTTL (default 10s), an unknown one at most every NegativeTTL
-// (2s). A revocation made through this Service takes effect at once here;
-// on other replicas within PositiveTTL. Expiry is checked on every call.
+// (2s). A revocation or rotation made through this Service takes effect at
+// once here; other replicas learn of it through Options.Changed (with Redis,
+// RedisBus: within milliseconds), else within PositiveTTL. Expiry is checked
+// on every call.
 package keys
 
 import (
@@ -86,8 +88,13 @@ type Options struct {
 	NegativeMax int
 	Now         func() time.Time
 	// Rand is the source of secrets and ids. Default crypto/rand.
-	Rand   io.Reader
-	Logger *slog.Logger
+	Rand io.Reader
+	// Changed, when set, is told the id of every key this Service revokes
+	// or rotates, after the store has it, so that other replicas can drop
+	// it from their caches (RedisBus.Publish). An error is logged: the
+	// change still reaches them within PositiveTTL.
+	Changed func(ctx context.Context, id string) error
+	Logger  *slog.Logger
 }
 
 // Service manages keys. It is safe for concurrent use.
@@ -98,6 +105,9 @@ type Service struct {
 	hash map[[32]byte]entry
 	byID map[string]entry
 	negN int
+	// gen counts invalidations: a store read that began before one is
+	// not cached, since it may predate the change.
+	gen uint64
 }
 
 type entry struct {
@@ -273,12 +283,14 @@ func (s *Service) Revoke(ctx context.Context, id string) (*store.Key, error) {
 		k.RevokedAt = &now
 	}
 	s.forget(k)
+	s.changed(ctx, id)
 	s.o.Logger.Info("key revoked", "key", id)
 	return k, nil
 }
 
 // Rotate gives a key a new secret, returned once; the old one stops
-// working (on other replicas within PositiveTTL).
+// working (on other replicas once Options.Changed reaches them, else within
+// PositiveTTL).
 func (s *Service) Rotate(ctx context.Context, id string) (*store.Key, string, error) {
 	k, err := s.st.Key(ctx, id)
 	if err != nil {
@@ -297,8 +309,19 @@ func (s *Service) Rotate(ctx context.Context, id string) (*store.Key, string, er
 		return nil, "", fmt.Errorf("keys: rotate %q: %w", id, err)
 	}
 	s.forget(&old)
+	s.changed(ctx, id)
 	s.o.Logger.Info("key rotated", "key", id)
 	return k, secret, nil
+}
+
+// changed tells Options.Changed that key id changed.
+func (s *Service) changed(ctx context.Context, id string) {
+	if s.o.Changed == nil {
+		return
+	}
+	if err := s.o.Changed(context.WithoutCancel(ctx), id); err != nil {
+		s.o.Logger.Warn("keys: other replicas not told of the change; they see it within key_cache_ttl", "key", id, "err", err)
+	}
 }
 
 // forget drops k from the cache.
@@ -309,8 +332,34 @@ func (s *Service) forget(k *store.Key) {
 	}
 	s.mu.Lock()
 	delete(s.hash, h)
-	delete(s.byID, k.ID)
 	s.mu.Unlock()
+	s.Invalidate(k.ID)
+}
+
+// Invalidate drops every cached entry of key id (each of its secrets, the
+// old ones a rotation replaced included), so that the next request reads
+// the key from the store: what another replica's change calls for.
+func (s *Service) Invalidate(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	delete(s.byID, id)
+	for h, e := range s.hash {
+		if e.p != nil && e.p.Key.ID == id {
+			delete(s.hash, h)
+		}
+	}
+}
+
+// InvalidateAll empties the cache: for when changes may have been missed
+// (the channel that carries them was down).
+func (s *Service) InvalidateAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	clear(s.hash)
+	clear(s.byID)
+	s.negN = 0
 }
 
 // Authenticate returns the key whose secret this is, or ErrUnknown,
@@ -324,6 +373,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 	now := s.o.Now()
 	s.mu.RLock()
 	e, ok := s.hash[h]
+	gen := s.gen
 	s.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
 		k, err := s.st.KeyByHash(ctx, hex.EncodeToString(h[:]))
@@ -335,7 +385,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		default:
 			e = entry{p: newPrincipal(k), expires: now.Add(s.o.PositiveTTL)}
 		}
-		s.remember(h, e)
+		s.remember(h, e, gen)
 	}
 	if e.p == nil {
 		return nil, ErrUnknown
@@ -353,12 +403,17 @@ func check(k *store.Key, now time.Time) error {
 	return nil
 }
 
-func (s *Service) remember(h [32]byte, e entry) {
+// remember caches e unless the cache was invalidated since gen (the store
+// read e comes from may predate the change).
+func (s *Service) remember(h [32]byte, e entry, gen uint64) {
 	if s.o.PositiveTTL < 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gen != gen {
+		return
+	}
 	if e.p == nil {
 		if s.negN >= s.o.NegativeMax {
 			// Too many unknown secrets (someone is guessing): forget them
@@ -385,6 +440,7 @@ func (s *Service) Lookup(ctx context.Context, id string) (*Principal, error) {
 	now := s.o.Now()
 	s.mu.RLock()
 	e, ok := s.byID[id]
+	gen := s.gen
 	s.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
 		k, err := s.st.Key(ctx, id)
@@ -397,7 +453,9 @@ func (s *Service) Lookup(ctx context.Context, id string) (*Principal, error) {
 		e = entry{p: newPrincipal(k), expires: now.Add(s.o.PositiveTTL)}
 		if s.o.PositiveTTL >= 0 {
 			s.mu.Lock()
-			s.byID[id] = e
+			if s.gen == gen {
+				s.byID[id] = e
+			}
 			s.mu.Unlock()
 		}
 	}

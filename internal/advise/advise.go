@@ -335,7 +335,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.curve(base, in, out)
 	r.qualityGap(cs, choice)
 	if choice != nil {
-		r.RunnerUp = r.runnerUp(p, cs, choice, in, out)
+		r.RunnerUp = r.runnerUp(p, cs, choice, decided, in, out)
 	}
 	r.explain(p, cs, ws, choice, decided, in, out)
 	return r, nil

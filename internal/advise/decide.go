@@ -108,8 +108,26 @@ func altTotal(c *Candidate, staff float64, p *Profile) float64 {
 // Every flip it states is checked by deciding again (whatIf): a volume is
 // where the recommendation really changes, and "wins if" is said only when
 // lifting the exclusion makes the runner-up the choice.
-func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, out float64) *RunnerUp {
+func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, decided []string, in, out float64) *RunnerUp {
 	other := func(c *Candidate) bool { return c.Kind != choice.Kind }
+	soft := func(c *Candidate) bool {
+		return !c.excludedBy(CritDataSensitivity) && !c.excludedBy(CritCompliance)
+	}
+	// When only criteria a number lifts (a quality floor or gap, a budget)
+	// decided, what flips the choice is that number: the runner-up is the
+	// candidate chosen without them ("gpt-4o-mini qualifies if it reaches
+	// 70%, and then wins"), not a dearer eligible one whose only flip is a
+	// volume. (A customisation need is lifted by declaring an offer, at
+	// prices no one knows yet: no number to check.)
+	if len(decided) > 0 && r.jointly == "" && !slices.ContainsFunc(decided, func(d string) bool {
+		return d != CritQuality && d != CritBudget
+	}) {
+		without := r.whatIf(p, 1, nil, decided...)
+		if i := slices.IndexFunc(cs, func(c *Candidate) bool { return c.Name == without }); i >= 0 && cs[i] != choice &&
+			cs[i].Excluded() && !slices.ContainsFunc(cs[i].Exclusions, func(e Exclusion) bool { return e.lift == nil }) {
+			return r.excludedRunnerUp(p, choice, cs[i])
+		}
+	}
 	ru := cheapest(cs, func(c *Candidate) bool { return other(c) && !c.Excluded() })
 	if ru == nil {
 		ru = cheapest(cs, func(c *Candidate) bool { return c != choice && !c.Excluded() })
@@ -130,9 +148,6 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 	// customisation, budget: a number can lift them) says what would
 	// flip the choice; one a hard constraint rules out (data sensitivity,
 	// compliance) can only say that nothing does.
-	soft := func(c *Candidate) bool {
-		return !c.excludedBy(CritDataSensitivity) && !c.excludedBy(CritCompliance)
-	}
 	for _, ok := range []func(c *Candidate) bool{
 		func(c *Candidate) bool { return other(c) && soft(c) },
 		func(c *Candidate) bool { return c != choice && soft(c) },
@@ -146,6 +161,12 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, in, ou
 	if ru == nil {
 		return nil
 	}
+	return r.excludedRunnerUp(p, choice, ru)
+}
+
+// excludedRunnerUp is ru, ruled out, as the runner-up: its first reason and
+// what lifting it would do, checked by deciding again.
+func (r *Report) excludedRunnerUp(p *Profile, choice, ru *Candidate) *RunnerUp {
 	e := ru.Exclusions[0]
 	res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: e.Criterion}
 	res.Flip = fmt.Sprintf("ruled out by %s: %s", e.Criterion, e.Reason)

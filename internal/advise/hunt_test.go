@@ -233,3 +233,58 @@ func TestExpertiseQuotesStaffAsGiven(t *testing.T) {
 		}
 	}
 }
+
+// When quality alone decided, the runner-up is what it ruled out, with the
+// number that flips the choice. Computed by hand, 300 M input + 100 M
+// output a month for 36 months:
+//
+//	API gpt-4o-mini   45 + 60 = $105 a month, $3,780: 65% < the 70% floor
+//	API claude-haiku  240 + 400 = $640 a month, $23,040: 85%, the choice
+//	API gpt-4o        750 + 1,000 = $1,750 a month, $63,000: 90%
+//	self-hosted 8B    $1,963.70 + 0.5 × $10,000 = $6,963.70 a month: 75%,
+//	                  15 pts behind gpt-4o (limit 5)
+//
+// Without the floor gpt-4o-mini is chosen, so at 70% it wins. The report
+// named gpt-4o instead ("costs $63,000 over 36 months, 173% more; no
+// volume … changes the recommendation"), which flips nothing.
+func TestRunnerUpIsWhatQualityRuledOut(t *testing.T) {
+	half := 0.5
+	p := &Profile{Name: "helpdesk", HorizonMonths: 36,
+		Quality:   Quality{MinAccuracy: 0.7},
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: 300e6, OutputTokensPerMonth: 100e6},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{
+				{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6, Region: "us"},
+				{Model: "claude-haiku", InputPerMillion: 0.8, OutputPerMillion: 4, Region: "us"},
+				{Model: "gpt-4o", InputPerMillion: 2.5, OutputPerMillion: 10, Region: "us"},
+			},
+			Open: []OpenModel{{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, GPUsPerReplica: 1, OutputTokensPerSecond: 3400}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &half},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	evs := []*eval.Report{{Suite: "helpdesk", Models: []eval.ModelSummary{
+		{Model: "gpt-4o-mini", Accuracy: 0.65, Cases: 200}, {Model: "claude-haiku", Accuracy: 0.85, Cases: 200},
+		{Model: "gpt-4o", Accuracy: 0.90, Cases: 200}, {Model: "llama-3.1-8b", Accuracy: 0.75, Cases: 200},
+	}}}
+	r := run(t, p, func(o *Options) { o.Evals = evs })
+	for name, total := range map[string]float64{"API gpt-4o-mini": 3780, "API claude-haiku": 23040, "API gpt-4o": 63000, "self-hosted llama-3.1-8b": 36 * 6963.70} {
+		if got := candidate(t, r, name).TotalUSD; math.Abs(got-total) > 0.01 {
+			t.Errorf("%s: $%.2f, want $%.2f", name, got, total)
+		}
+	}
+	ru := r.RunnerUp
+	if r.Recommendation.Candidate != "API claude-haiku" || !slices.Equal(r.Recommendation.DecidedBy, []string{CritQuality}) || ru == nil || ru.Candidate != "API gpt-4o-mini" {
+		t.Fatalf("choice %q by %v, runner-up %+v", r.Recommendation.Candidate, r.Recommendation.DecidedBy, ru)
+	}
+	if want := "it qualifies if gpt-4o-mini reaches 70%, and then wins"; !strings.HasSuffix(ru.Flip, want) {
+		t.Errorf("flip %q, want it to end %q", ru.Flip, want)
+	}
+	if got := run(t, p, func(o *Options) { o.Evals = withScore(evs, "gpt-4o-mini", 0.70, 0) }).Recommendation.Candidate; got != "API gpt-4o-mini" {
+		t.Errorf("gpt-4o-mini at 70%%: choice %q", got)
+	}
+}

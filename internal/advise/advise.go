@@ -441,8 +441,7 @@ func (r *Report) priceCandidates(p *Profile, price PriceFunc) error {
 			in, out = pi, po
 		}
 		ap := APIPrice{Model: c.Model, InputPerMillion: in, OutputPerMillion: out, BlendedPerMillion: Blended(in, out), Region: c.Region, Allowed: true}
-		// Regions compare case-insensitively: "EU" is "eu".
-		if res := p.Compliance.Residency; res != "" && !strings.EqualFold(strings.TrimSpace(c.Region), strings.TrimSpace(res)) {
+		if res := p.Compliance.Residency; res != "" && !regionWithin(c.Region, res) {
 			ap.Allowed = false
 			ap.Why = fmt.Sprintf("data must stay in %q; the API processes it in %q", res, orUnknown(c.Region))
 		}
@@ -666,4 +665,21 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// regionWithin reports whether an API's region lies in the residency area.
+// Regions compare case-insensitively ("EU" is "eu"), and a cloud region
+// written as the provider names it lies in the area it begins with:
+// "eu-west-1" and "eu-central-1" (AWS) in "eu", "us-east-1" in "us", and
+// Google's "europe-west4" in "eu". Anything else ("westeurope", an empty
+// region) is not known to be inside, so the API is out.
+func regionWithin(region, residency string) bool {
+	reg, res := strings.ToLower(strings.TrimSpace(region)), strings.ToLower(strings.TrimSpace(residency))
+	if reg == "" {
+		return false
+	}
+	if reg == res || strings.HasPrefix(reg, res+"-") {
+		return true
+	}
+	return res == "eu" && strings.HasPrefix(reg, "europe-")
 }

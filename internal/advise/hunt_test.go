@@ -288,3 +288,36 @@ func TestRunnerUpIsWhatQualityRuledOut(t *testing.T) {
 		t.Errorf("gpt-4o-mini at 70%%: choice %q", got)
 	}
 }
+
+// A cloud region named as the provider names it lies in the residency area
+// it begins with. An EU bank listing Bedrock in eu-central-1 and Vertex in
+// europe-west4 was told both process its data outside "eu" and to
+// self-host; "westeurope" (Azure's name) is not recognised and stays out,
+// as an empty region does.
+func TestRegionWithinResidency(t *testing.T) {
+	for _, c := range []struct {
+		region, residency string
+		in                bool
+	}{
+		{"eu", "eu", true}, {"EU", "eu", true}, {" eu ", "EU", true},
+		{"eu-central-1", "eu", true}, {"eu-west-3", "EU", true}, {"europe-west4", "eu", true},
+		{"us-east-1", "eu", false}, {"us-east-1", "us", true}, {"usa", "us", false}, {"europe-west4", "us", false},
+		{"westeurope", "eu", false}, {"", "eu", false}, {"eus", "eu", false},
+	} {
+		if got := regionWithin(c.region, c.residency); got != c.in {
+			t.Errorf("regionWithin(%q, %q) = %v, want %v", c.region, c.residency, got, c.in)
+		}
+	}
+	// Through the decision: the Bedrock model in eu-central-1 is allowed
+	// and, cheapest, chosen; the US one is out on compliance.
+	p := workedProfile(300e6, 100e6)
+	p.Compliance.Residency = "eu"
+	p.Candidates.Proprietary = []ProprietaryModel{
+		{Model: "gpt-4o", InputPerMillion: 2.5, OutputPerMillion: 10, Region: "us-east-1"},
+		{Model: "claude-haiku", InputPerMillion: 0.8, OutputPerMillion: 4, Region: "eu-central-1"},
+	}
+	r := run(t, p)
+	if r.Recommendation.Candidate != "API claude-haiku" || !candidate(t, r, "API gpt-4o").excludedBy(CritCompliance) {
+		t.Errorf("choice %q; gpt-4o exclusions %+v", r.Recommendation.Candidate, candidate(t, r, "API gpt-4o").Exclusions)
+	}
+}

@@ -151,7 +151,8 @@ type ProprietaryModel struct {
 	// the catalogue; one alone is refused.
 	InputPerMillion  float64 `yaml:"input_per_million"`
 	OutputPerMillion float64 `yaml:"output_per_million"`
-	// Region where the API processes data ("us", "eu"); empty: unknown.
+	// Region where the API processes data ("us", "eu", or a cloud region
+	// such as "eu-central-1", which lies in "eu"); empty: unknown.
 	Region string `yaml:"region"`
 	// EvalModel is the model's name in eval reports. Default: Model (or,
 	// with a gateway config, any gateway model whose upstream is Model).

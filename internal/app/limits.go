@@ -108,8 +108,7 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 		return nil, keys.LLMError(err)
 	}
 	worst := l.worstCase(req)
-	prompt := promptTokensUpperBound(req)
-	a, le := l.gate.AdmitUser(ctx, &p.Key, endUser, prompt, worst)
+	a, le := l.gate.AdmitUser(ctx, &p.Key, endUser, rateTokens(req), worst)
 	if le != nil {
 		return nil, le
 	}
@@ -196,13 +195,15 @@ func cascadeTiers(ts []*router.Target) [][]*router.Target {
 
 // addAmount adds without wrapping (a wrapped sum would reserve nothing).
 func addAmount(a, b limits.Amount) limits.Amount {
-	sat := func(x, y int64) int64 {
-		if y > 0 && x > math.MaxInt64-y {
-			return math.MaxInt64
-		}
-		return x + y
+	return limits.Amount{ProprietaryNanos: satAdd(a.ProprietaryNanos, b.ProprietaryNanos), SelfHostedNanos: satAdd(a.SelfHostedNanos, b.SelfHostedNanos)}
+}
+
+// satAdd adds non-negative counts, saturating at math.MaxInt64.
+func satAdd(x, y int64) int64 {
+	if y > 0 && x > math.MaxInt64-y {
+		return math.MaxInt64
 	}
-	return limits.Amount{ProprietaryNanos: sat(a.ProprietaryNanos, b.ProprietaryNanos), SelfHostedNanos: sat(a.SelfHostedNanos, b.SelfHostedNanos)}
+	return x + y
 }
 
 // outputBound is what bounds a request's billed output: its max_tokens (0
@@ -254,6 +255,22 @@ func promptTokensBound(req *llm.ChatRequest) int64 {
 // high-detail tiles for the largest image it accepts, Anthropic's ~1.15
 // megapixels).
 const imageTokens = 1600
+
+// rateTokens is what a request counts against its key's tpm at admission:
+// its estimated prompt plus every output token it allows (max_tokens × n),
+// as OpenAI counts its own limits. Counting the prompt alone let a burst
+// of concurrent requests through on their prompts and then bill their
+// outputs: 200 at once with max_tokens 400 used 8.2 times a tpm of 2,000.
+// The actual tokens replace the count when the call ends. A request that
+// sets no max_tokens counts its prompt, and its output when it ends.
+func rateTokens(req *llm.ChatRequest) int64 {
+	maxTokens, choices := outputBound(req)
+	out := int64(math.MaxInt64)
+	if maxTokens <= math.MaxInt64/choices {
+		out = maxTokens * choices
+	}
+	return satAdd(promptTokensUpperBound(req), out)
+}
 
 // promptTokensUpperBound estimates the prompt cheaply (a token is
 // usually three bytes of text or more; chat templates add framing per

@@ -165,3 +165,63 @@ func getAs(t *testing.T, url, secret string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// A key's tpm counts every output token a request allows at admission
+// (max_tokens × n, as OpenAI and Anthropic count theirs), so a burst of
+// concurrent requests cannot be admitted on their prompts alone and then
+// bill their outputs: 20 at once with max_tokens 400 against tpm 2,000
+// used 7,638 tokens when only prompts counted.
+func TestTPMCountsMaxTokens(t *testing.T) {
+	up := worstUpstream(t, 16384)
+	c := parse(t, `
+server: { master_key: sk-master-test }
+storage: { data_dir: `+t.TempDir()+` }
+providers:
+  - { name: oa, type: openai, base_url: "`+up.URL+`/v1", api_key: sk-up }
+models:
+  - { name: m, provider: oa, upstream: gpt-4o }
+`)
+	_, srv := serve(t, c)
+	resp, body := postAs(t, srv.URL+"/admin/keys", "sk-master-test", `{"name":"k","tpm":2000}`)
+	var k struct{ Secret string }
+	if err := json.Unmarshal([]byte(body), &k); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create key: %d %s", resp.StatusCode, body)
+	}
+	const req = `{"model":"m","max_tokens":400,"messages":[{"role":"user","content":"hi"}]}`
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var admitted, tokens int64
+	for range 20 {
+		wg.Go(func() {
+			r, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(req))
+			r.Header.Set("Authorization", "Bearer "+k.Secret)
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Usage struct {
+					Total int64 `json:"total_tokens"`
+				} `json:"usage"`
+			}
+			if resp.StatusCode != 200 {
+				return
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			admitted++
+			tokens += out.Usage.Total
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	t.Logf("%d of 20 admitted, %d tokens used against tpm 2000", admitted, tokens)
+	if admitted == 0 || tokens > 2000 {
+		t.Errorf("%d requests admitted used %d tokens within a minute, tpm 2000", admitted, tokens)
+	}
+}

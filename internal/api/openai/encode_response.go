@@ -136,7 +136,8 @@ func appendUsage(b []byte, u *llm.Usage) []byte {
 // OpenAI uses few error types, so Fulcrum's kinds are mapped onto its
 // conventions (https://platform.openai.com/docs/guides/error-codes): a bad
 // key is invalid_request_error/invalid_api_key, an unknown model is
-// invalid_request_error/model_not_found, a rate limit is
+// invalid_request_error/model_not_found (its own code; another 404 keeps
+// the code it has, or none), a rate limit is
 // requests/rate_limit_exceeded, an exhausted budget is
 // insufficient_quota/insufficient_quota, an upstream failure server_error.
 func EncodeError(e *llm.Error) []byte {
@@ -198,8 +199,11 @@ func errorTypeCode(e *llm.Error) (typ, code string) {
 		typ = "invalid_request_error"
 		def("permission_denied")
 	case llm.ErrNotFound:
+		// No default code: Fulcrum's own "no such model" says
+		// model_not_found itself, and an upstream's 404 keeps the code it
+		// gave, null included ("Item with id 'msg_...' not found." has
+		// none; calling it model_not_found misled clients).
 		typ = "invalid_request_error"
-		def("model_not_found")
 	case llm.ErrTooLarge:
 		typ = "invalid_request_error"
 		def("request_too_large")

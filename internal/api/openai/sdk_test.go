@@ -263,7 +263,9 @@ func TestSDKErrors(t *testing.T) {
 		body                    bool
 		wantType, wantCode, msg string
 	}{
-		{"unknown model", &llm.Error{Status: 404, Type: llm.ErrNotFound, Message: "The model `x` does not exist."}, false, "invalid_request_error", "model_not_found", "The model `x` does not exist."},
+		{"unknown model", &llm.Error{Status: 404, Type: llm.ErrNotFound, Code: "model_not_found", Message: "The model `x` does not exist."}, false, "invalid_request_error", "model_not_found", "The model `x` does not exist."},
+		// An upstream 404 keeps its own code, none here (OpenAI: an unknown input item id).
+		{"upstream not found", &llm.Error{Status: 404, Type: llm.ErrNotFound, Message: "Item with id 'msg_1' not found."}, false, "invalid_request_error", "", "Item with id 'msg_1' not found."},
 		{"budget", &llm.Error{Status: 429, Type: llm.ErrQuota, Message: "Budget exceeded."}, false, "insufficient_quota", "insufficient_quota", "Budget exceeded."},
 		// OpenAI's rate-limit errors name the limit: requests or tokens.
 		{"rpm", &llm.Error{Status: 429, Type: llm.ErrRateLimit, RateLimit: "requests", Message: "rate limit reached: 10 requests per minute"}, false, "requests", "rate_limit_exceeded", "rate limit reached: 10 requests per minute"},

@@ -28,8 +28,19 @@ func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migra
 // pgx pool, with usage and audit partitioned by day (migration 0005).
 type Store struct {
 	*sqldb.DB
+	pool  *pgxpool.Pool
 	log   *slog.Logger
 	clock func() time.Time
+}
+
+// Close closes the database and then the pgx pool under it: closing the
+// *sql.DB made from a pool does not close the pool
+// (https://pkg.go.dev/github.com/jackc/pgx/v5/stdlib#OpenDBFromPool), and
+// its connections stayed open.
+func (s *Store) Close() error {
+	err := s.DB.Close()
+	s.pool.Close()
+	return err
 }
 
 // aheadDays is how many days of partitions upkeep keeps ready after today.
@@ -63,8 +74,8 @@ func open(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Store
 		pool.Close()
 		return nil, err
 	}
-	// database/sql over the pool lets both stores share one implementation;
-	// closing the *sql.DB closes the pool.
+	// database/sql over the pool lets both stores share one implementation
+	// (Close closes both).
 	db := stdlib.OpenDBFromPool(pool)
 	return &Store{DB: sqldb.New(db, sqldb.Dialect{
 		Name:       "postgres",
@@ -79,7 +90,7 @@ func open(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Store
 		CachesStatements: true,
 		IsConflict:       isConflict,
 		Partitions:       parts{},
-	}, logger), log: logger}, nil
+	}, logger), pool: pool, log: logger}, nil
 }
 
 // SetNow replaces the clock (tests on a simulated calendar).

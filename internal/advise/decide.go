@@ -284,10 +284,14 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		co.Finding = pre + "; " + co.Finding
 	}
 	q := Criterion{Name: CritQuality, Finding: finding(CritQuality, "no candidate falls below a quality threshold")}
+
 	if len(r.Quality) == 0 {
 		q.Finding = "no eval results given (run fulcrum eval and pass --eval): quality thresholds not checked"
 	} else if r.QualityGapPP != nil {
 		q.Finding = fmt.Sprintf("gap between %s and %s: %+.1f pp (limit %.0f pp); ", r.QualityGapModels[0], r.QualityGapModels[1], *r.QualityGapPP, p.Quality.MaxGapPP) + q.Finding
+	}
+	if u := r.unmeasuredFloor(p, ws, choice); u != "" && len(r.Quality) > 0 {
+		q.Finding += "; the choice's " + u // with no results at all, said above
 	}
 	cu := Criterion{Name: CritCustomisation, Finding: finding(CritCustomisation, "no fine-tuning or adapters required")}
 	var needs []string
@@ -429,6 +433,10 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	} else {
 		sum += " Decided by: " + strings.Join(decided, ", ") + "."
 	}
+	if u := r.unmeasuredFloor(p, ws, choice); u != "" {
+		// Said where it is read: a floor the choice was never held to.
+		sum += " Its " + u + "."
+	}
 	if p.Budget.MonthlyLimitUSD > 0 && choice.OverBudgetMonths > 0 {
 		// Only when every candidate left is over: say it where it is read.
 		sum += fmt.Sprintf(" Over the $%s monthly budget in %d of %d months (up to $%s): every candidate left exceeds it.",
@@ -466,3 +474,31 @@ func gpus(n int) string {
 // fte formats a head count as written: 0.25 FTE, not "0.2" (%.1f rounds
 // half to even), and 2, not "2.0".
 func fte(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// unmeasuredFloor says, when a class the choice serves has a quality floor
+// and a model serving it has no eval result, that the floor was not checked
+// for it ("" otherwise): a candidate without a result is not ruled out, and
+// a reader of "Decided by: cost" would take the floor as met.
+func (r *Report) unmeasuredFloor(p *Profile, ws []workload, choice *Candidate) string {
+	if choice == nil {
+		return ""
+	}
+	var models []string
+	floor := 0.0
+	for i, as := range choice.Assignment {
+		minAcc := ws[i].MinAccuracy
+		if minAcc == 0 {
+			minAcc = p.Quality.MinAccuracy
+		}
+		if minAcc > 0 && r.score(as.Model) == nil {
+			floor = math.Max(floor, minAcc)
+			if !slices.Contains(models, as.Model) {
+				models = append(models, as.Model)
+			}
+		}
+	}
+	if len(models) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("quality floor of %s%% is not checked: no eval result for %s", pct(floor), strings.Join(models, ", "))
+}

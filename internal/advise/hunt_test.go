@@ -321,3 +321,34 @@ func TestRegionWithinResidency(t *testing.T) {
 		t.Errorf("choice %q; gpt-4o exclusions %+v", r.Recommendation.Candidate, candidate(t, r, "API gpt-4o").Exclusions)
 	}
 }
+
+// A choice without an eval result was never held to the quality floor:
+// the summary says so where it is read. Three APIs on 300 M input + 100 M
+// output a month, an 80% floor: gpt-4o-mini (70%) is out, gpt-4o (90%)
+// costs $1,750 a month, "cheapo" at $0.05 / $0.10 costs 15 + 10 = $25 and
+// has no result. It is chosen on cost (a candidate without a result is not
+// ruled out), and the summary said only "Decided by: cost": the floor read
+// as met.
+func TestUnmeasuredChoiceSaysFloorUnchecked(t *testing.T) {
+	p := workedProfile(300e6, 100e6)
+	p.Candidates.Open = nil
+	p.Quality.MinAccuracy = 0.8
+	p.Candidates.Proprietary = []ProprietaryModel{
+		{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6, Region: "us"},
+		{Model: "gpt-4o", InputPerMillion: 2.5, OutputPerMillion: 10, Region: "us"},
+		{Model: "cheapo", InputPerMillion: 0.05, OutputPerMillion: 0.1, Region: "us"},
+	}
+	evs := []*eval.Report{{Suite: "s", Models: []eval.ModelSummary{{Model: "gpt-4o-mini", Accuracy: 0.7, Cases: 200}, {Model: "gpt-4o", Accuracy: 0.9, Cases: 200}}}}
+	r := run(t, p, func(o *Options) { o.Evals = evs })
+	if got := candidate(t, r, "API cheapo").FirstMonthUSD; r.Recommendation.Candidate != "API cheapo" || math.Abs(got-25) > 1e-9 {
+		t.Fatalf("choice %q, cheapo month 1 $%.2f", r.Recommendation.Candidate, got)
+	}
+	if want := "Decided by: cost. Its quality floor of 80% is not checked: no eval result for cheapo."; !strings.Contains(r.Recommendation.Summary, want) {
+		t.Errorf("summary %q, want %q", r.Recommendation.Summary, want)
+	}
+	// Measured, it is held to the floor: no such sentence.
+	evs[0].Models = append(evs[0].Models, eval.ModelSummary{Model: "cheapo", Accuracy: 0.85, Cases: 200})
+	if r := run(t, p, func(o *Options) { o.Evals = evs }); strings.Contains(r.Recommendation.Summary, "not checked") {
+		t.Errorf("summary %q", r.Recommendation.Summary)
+	}
+}

@@ -107,7 +107,10 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 	if err != nil {
 		return nil, keys.LLMError(err)
 	}
-	worst := l.worstCase(req)
+	var worst limits.Amount
+	if plan, err := l.router.Resolve(req.Model); err == nil {
+		worst = l.worstCase(plan, req, nil)
+	}
 	a, le := l.gate.AdmitUser(ctx, &p.Key, endUser, rateTokens(req), worst)
 	if le != nil {
 		return nil, le
@@ -120,12 +123,9 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 // dearest target's. A cascade may bill every tier (the cheap answers it
 // escalated past, each judged, and the last), so the worst case is the sum
 // of each tier's dearest target plus a judge call per tier but the last.
-// Split by hosting kind, each part bounded on its own.
-func (l *gateLimiter) worstCase(req *llm.ChatRequest) limits.Amount {
-	plan, err := l.router.Resolve(req.Model)
-	if err != nil {
-		return limits.Amount{}
-	}
+// Split by hosting kind, each part bounded on its own. permit, when not
+// nil, leaves out the targets the request may not reach.
+func (l *gateLimiter) worstCase(plan *router.Plan, req *llm.ChatRequest, permit func(*provider.Info) bool) limits.Amount {
 	prompt := promptTokensBound(req)
 	maxTokens, choices := outputBound(req)
 	one := func(t *router.Target, prompt, maxTokens, choices int64) limits.Amount {
@@ -139,6 +139,9 @@ func (l *gateLimiter) worstCase(req *llm.ChatRequest) limits.Amount {
 	dearest := func(ts []*router.Target, prompt, maxTokens, choices int64) limits.Amount {
 		var w limits.Amount
 		for _, t := range ts {
+			if permit != nil && !permit(t.Provider.Info()) {
+				continue
+			}
 			a := one(t, prompt, maxTokens, choices)
 			w.ProprietaryNanos = max(w.ProprietaryNanos, a.ProprietaryNanos)
 			w.SelfHostedNanos = max(w.SelfHostedNanos, a.SelfHostedNanos)

@@ -9,7 +9,6 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/limits"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
-	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 	"github.com/fulcrumhq/fulcrum/internal/shadow"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -70,8 +69,9 @@ func (g *Gateway) wireShadow(o *gateway.Options) {
 // the request's key (and team) before the call, and settles it with what
 // the call cost, like the request's own admission but without counting a
 // request against its rate limits: issue 16's "judge and shadow calls
-// settle against the request's budget". The judge's cost is settled with
-// the candidate's (not reserved ahead).
+// settle against the request's budget". The worst case is the admission's
+// (gateLimiter.worstCase) over the targets the clearance permits. The
+// judge's cost is settled with the candidate's (not reserved ahead).
 type shadowBudget struct{ l *gateLimiter }
 
 func (b shadowBudget) Reserve(ctx context.Context, c *gateway.Caller, plan *router.Plan, clr policy.Clearance, req *llm.ChatRequest) (shadow.Hold, error) {
@@ -86,21 +86,7 @@ func (b shadowBudget) Reserve(ctx context.Context, c *gateway.Caller, plan *rout
 	if len(budgets) == 0 {
 		return noHold{}, nil
 	}
-	prompt := promptTokensUpperBound(req)
-	maxTokens, choices := outputBound(req)
-	var worst limits.Amount
-	for _, t := range plan.Targets() {
-		info := t.Provider.Info()
-		if !clr.Permits(info) {
-			continue
-		}
-		n := int64(b.l.prices.worstCase(info, t.Upstream, prompt, maxTokens, choices))
-		if info.Hosting == provider.SelfHosted {
-			worst.SelfHostedNanos = max(worst.SelfHostedNanos, n)
-		} else {
-			worst.ProprietaryNanos = max(worst.ProprietaryNanos, n)
-		}
-	}
+	worst := b.l.worstCase(plan, req, clr.Permits)
 	lim := b.l.gate.Limiter()
 	res, err := lim.Reserve(ctx, budgets, worst)
 	if err != nil {

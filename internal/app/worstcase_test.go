@@ -225,3 +225,74 @@ models:
 		t.Errorf("%d requests admitted used %d tokens within a minute, tpm 2000", admitted, tokens)
 	}
 }
+
+// A shadow call reserves its worst case as the request's admission does:
+// a prompt of one-byte tokens is billed a token a byte on the candidate
+// too, and every request is shadowed, so requests and their shadows
+// together never spend past the key's budget. (The shadow reservation
+// estimated three bytes a token: 20 concurrent requests spent $0.12-0.14 of
+// $0.10.)
+func TestShadowReservesWorstCase(t *testing.T) {
+	up := worstUpstream(t, 16384)
+	c := parse(t, `
+server: { master_key: sk-master-test }
+storage: { data_dir: `+t.TempDir()+` }
+providers:
+  - { name: oa, type: openai, base_url: "`+up.URL+`/v1", api_key: sk-up }
+models:
+  - { name: m, provider: oa, upstream: gpt-4o, shadow: { candidates: [m2], sample_rate: 1 } }
+  - { name: m2, provider: oa, upstream: gpt-4.1 }
+`)
+	_, srv := serve(t, c)
+	resp, body := postAs(t, srv.URL+"/admin/keys", "sk-master-test", `{"name":"k","budget_usd":"0.10","period":"monthly"}`)
+	var k struct{ ID, Secret string }
+	if err := json.Unmarshal([]byte(body), &k); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create key: %d %s", resp.StatusCode, body)
+	}
+	// 10,000 one-byte tokens: $0.025 on gpt-4o, $0.02 on gpt-4.1.
+	req, _ := json.Marshal(map[string]any{"model": "m", "max_tokens": 1,
+		"messages": []any{map[string]string{"role": "user", "content": strings.Repeat("a\n", 5_000)}}})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			r, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(string(req)))
+			r.Header.Set("Authorization", "Bearer "+k.Secret)
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	var st struct {
+		Budgets []struct {
+			LimitNanos    int64 `json:"limit_nanos"`
+			SpentNanos    int64 `json:"spent_nanos"`
+			ReservedNanos int64 `json:"reserved_nanos"`
+		}
+	}
+	// Shadow calls run after their requests: wait until nothing is held
+	// and the spend has stopped moving.
+	var last int64 = -1
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		body = getAs(t, srv.URL+"/admin/budgets?scope=key:"+k.ID, "sk-master-test")
+		if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Budgets) != 1 {
+			t.Fatalf("budgets: %v %s", err, body)
+		}
+		if b := st.Budgets[0]; b.ReservedNanos == 0 && b.SpentNanos == last {
+			break
+		}
+		last = st.Budgets[0].SpentNanos
+	}
+	b := st.Budgets[0]
+	t.Logf("spent $%s of $%s", fmtNanos(b.SpentNanos), fmtNanos(b.LimitNanos))
+	if b.SpentNanos == 0 {
+		t.Fatal("nothing spent")
+	}
+	if b.SpentNanos > b.LimitNanos {
+		t.Errorf("requests and shadows spent $%s of a $%s budget", fmtNanos(b.SpentNanos), fmtNanos(b.LimitNanos))
+	}
+}

@@ -162,3 +162,28 @@ func TestAdviseProfileTypeError(t *testing.T) {
 		t.Errorf("a report was written:\n%s", out)
 	}
 }
+
+// With --format json (or html, or --out) the report is for a program or a
+// file: the unmatched-eval warning goes to standard error too, or whoever
+// ran the command never sees it. The table prints it once, among its notes.
+func TestAdviseWarnsOnStderrWhenNotTable(t *testing.T) {
+	const warn = `advise: warning: 2 eval result(s) match no candidate and are not used: "mixtral-8x7b" (suite gsm8k), "gpt-4" (suite gsm8k)`
+	for _, tc := range []struct {
+		args   []string
+		stderr bool
+	}{
+		{[]string{"--format", "json"}, true},
+		{[]string{"--format", "md"}, true},
+		{[]string{"--out", filepath.Join(t.TempDir(), "r.txt")}, true},
+		{nil, false},
+	} {
+		args := append([]string{"advise", "--profile", "../../examples/profiles/startup.yaml", "--eval", "testdata/eval-results.json"}, tc.args...)
+		_, stderr, err := opRun(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(stderr, warn) != tc.stderr {
+			t.Errorf("%v: stderr %q, want the warning there: %v", tc.args, stderr, tc.stderr)
+		}
+	}
+}

@@ -55,8 +55,11 @@ func appendRows(t *testing.T, st store.Store, from, to int) {
 	}
 }
 
+// rawDB opens the store's file beside it, as an operator's sqlite3 would:
+// with a busy timeout, since the store's own connections (its
+// checkpointer among them) may hold a lock for a moment.
 func rawDB(t *testing.T, path string) *sql.DB {
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,10 +53,11 @@ func seedAudit(t *testing.T, fx *opFixture, n int) {
 	}
 }
 
-// tamper runs SQL statements on the fixture's SQLite file directly.
+// tamper runs SQL statements on the fixture's SQLite file directly, with a
+// busy timeout: the store's checkpointer may hold a lock for a moment.
 func tamper(t *testing.T, fx *opFixture, stmts ...string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", fx.dbPath)
+	db, err := sql.Open("sqlite", "file:"+fx.dbPath+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package advise
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -98,8 +99,16 @@ func (s *schema) walk(n *yaml.Node, t reflect.Type, path string) {
 			s.fail(n, orTop(path), "want a map of fields (%s), got %s", strings.Join(fieldNames(t), ", "), describe(n))
 			return
 		}
+		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if first, ok := seen[k.Value]; ok && k.ShortTag() != "!!merge" {
+				// Which one counts is the decoder's choice (it refuses):
+				// name both lines.
+				s.errs = append(s.errs, &FieldError{Line: k.Line, Path: join(path, k.Value), Msg: fmt.Sprintf("given twice (first at line %d)", first)})
+				continue
+			}
+			seen[k.Value] = k.Line
 			if k.ShortTag() == "!!merge" {
 				// "<<: *defaults" merges an anchored map (or a list of
 				// them) into this one, as the decoder does.
@@ -144,8 +153,12 @@ func (s *schema) walk(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		// The decoder takes 1.5 for an int as 1: min_replicas: 1.5 would
-		// be one replica, said nowhere.
-		fraction := t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64 && n.ShortTag() == "!!float"
+		// be one replica, said nowhere. (24.0 is 24.)
+		fraction := false
+		if t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64 && n.ShortTag() == "!!float" {
+			var v float64
+			fraction = n.Decode(&v) != nil || v != math.Trunc(v)
+		}
 		if err := n.Decode(reflect.New(t).Interface()); err != nil || fraction {
 			s.fail(n, path, "want %s, got %s", want(t), describe(n))
 		}

@@ -38,6 +38,10 @@ func TestProfileTypeErrors(t *testing.T) {
 		// Before, the decoder took 1.5 replicas as 1, silently.
 		{"fraction for a whole number", head + api + "self_hosting:\n  min_replicas: 1.5\n",
 			[]string{`profile.yaml:10: self_hosting.min_replicas: want a whole number, got "1.5"`}},
+		{"whole number written as a fraction", head + api + "horizon_months: 24.0\nself_hosting:\n  min_replicas: 2.5\n",
+			[]string{`profile.yaml:11: self_hosting.min_replicas: want a whole number, got "2.5"`}},
+		{"key given twice", "workload:\n  input_tokens_per_month: 1e9\n  output_tokens_per_month: 1e9\n  input_tokens_per_month: 2e9\n" + api,
+			[]string{`profile.yaml:4: workload.input_tokens_per_month: given twice (first at line 2)`}},
 		{"word for a boolean", head + api + "compliance:\n  gdpr: maybe\n",
 			[]string{`profile.yaml:10: compliance.gdpr: want true or false, got "maybe"`}},
 		{"list for a number", head + api + "self_hosting:\n  staff_fte: [1]\n",
@@ -119,4 +123,32 @@ candidates:
 	if err != nil || len(p.Candidates.Open) != 2 || p.Candidates.Open[1].OutputTokensPerSecond != 100 || p.Candidates.Open[1].GPUHourlyUSD != 3.5 {
 		t.Errorf("merged: %+v, %v", p, err)
 	}
+}
+
+// The schema walk never panics and never lets through what the decoder
+// refuses: every profile is either parsed or refused with FieldErrors that
+// each name a line or a path.
+func FuzzParseProfile(f *testing.F) {
+	for _, seed := range []string{
+		"workload: {input_tokens_per_month: 1e9, output_tokens_per_month: 1e9}\ncandidates: {proprietary: [{model: x, input_per_million: 1, output_per_million: 2}]}\n",
+		"workload: [1, 2]\n", "budget: 5000\n", "a: &a {b: 1}\nc: *a\n", "- x\n", "workload:\n\tx: 1\n",
+		"candidates: {open: [{<<: {model: m}, gpu_hourly_usd: lots}]}\n", "self_hosting: {min_replicas: 1.5, staff_fte: [1]}\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := ParseProfile(b)
+		if err == nil {
+			return
+		}
+		var pe ProfileErrors
+		if !errors.As(err, &pe) || len(pe) == 0 {
+			t.Fatalf("err %v (%T), want ProfileErrors", err, err)
+		}
+		for _, e := range pe {
+			if e.Msg == "" {
+				t.Fatalf("empty message in %v", err)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,6 +26,7 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 	ko := keys.Options{PositiveTTL: cfg.Metering.Limits.KeyCacheTTL.D(), Logger: g.log}
 	var lim limits.Limiter
 	var bus *keys.RedisBus
+	var extend time.Duration
 	rate := limits.RatePolicy{Mode: cfg.Metering.Limits.RateMode, BurstPercent: cfg.Metering.Limits.RateBurstPercent}
 	if cfg.Storage.Redis != "" {
 		opt, err := redis.ParseURL(cfg.Storage.Redis)
@@ -41,6 +43,9 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 		// caches through Redis, not after key_cache_ttl.
 		bus = keys.NewRedisBus(rdb, cfg.Metering.Limits.RedisPrefix, g.log)
 		ko.Changed = bus.Publish
+		// A request running longer than reservation_ttl (a long stream)
+		// keeps its hold: extended every third of the TTL.
+		extend = cfg.Metering.Limits.ReservationTTL.D() / 3
 		lim = limits.NewRedis(rdb, limits.RedisOptions{
 			Prefix: cfg.Metering.Limits.RedisPrefix, Totals: st, ReservationTTL: cfg.Metering.Limits.ReservationTTL.D(),
 			Rate: rate,
@@ -69,6 +74,7 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 		Teams:            limits.TeamBudgetsFromConfig(cfg.Metering.Limits.Teams),
 		EndUser:          limits.EndUserBudgetFromConfig(cfg.Metering.Limits.EndUserBudget),
 		FailOpen:         cfg.Metering.Limits.FailOpen,
+		ExtendEvery:      extend,
 		Logger:           g.log,
 	})
 	o.Auth = keyAuth{ks}

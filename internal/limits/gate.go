@@ -24,6 +24,7 @@ type Gate struct {
 	teams    map[string][]Budget
 	endUser  EndUserBudget
 	failOpen bool
+	extend   time.Duration
 	log      *slog.Logger
 
 	// seen holds every key and team budget admitted against (for
@@ -48,7 +49,12 @@ type GateOptions struct {
 	// FailOpen admits requests when the limiter itself fails (Redis down),
 	// logging the error. Default false: such requests get a 503.
 	FailOpen bool
-	Logger   *slog.Logger
+	// ExtendEvery, when positive, extends each admitted request's
+	// reservation that often while the request runs (Limiter.Extend), so
+	// that a stream outliving the limiter's reservation TTL keeps holding
+	// its budget. Set it below the TTL (a third of it); 0 never extends.
+	ExtendEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // NewGate returns a gate on o.Limiter.
@@ -59,7 +65,7 @@ func NewGate(o GateOptions) *Gate {
 	if o.KeyBudgetHosting == "" {
 		o.KeyBudgetHosting = HostingProprietary
 	}
-	g := &Gate{l: o.Limiter, hosting: o.KeyBudgetHosting, teams: map[string][]Budget{}, endUser: o.EndUser, failOpen: o.FailOpen, log: o.Logger}
+	g := &Gate{l: o.Limiter, hosting: o.KeyBudgetHosting, teams: map[string][]Budget{}, endUser: o.EndUser, failOpen: o.FailOpen, extend: o.ExtendEvery, log: o.Logger}
 	for _, b := range o.Teams {
 		name := b.Scope[len("team:"):]
 		g.teams[name] = append(g.teams[name], b)
@@ -103,6 +109,36 @@ type Admission struct {
 	estimated int64
 	state     RateState
 	res       *Reservation
+
+	mu      sync.Mutex // guards the following fields
+	timer   *time.Timer
+	stopped bool
+}
+
+// keepAlive extends the reservation every d until stopKeepAlive.
+func (a *Admission) keepAlive(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	a.timer = time.AfterFunc(d, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		if err := a.g.l.Extend(ctx, a.res); err != nil {
+			a.g.log.Warn("limits: extend reservation", "reservation", a.res.ID, "err", err)
+		}
+		cancel()
+		a.keepAlive(d)
+	})
+}
+
+func (a *Admission) stopKeepAlive() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopped = true
+	if a.timer != nil {
+		a.timer.Stop()
+	}
 }
 
 // Admit checks k's rate limits for a request of promptTokens (estimated)
@@ -158,6 +194,9 @@ func (g *Gate) AdmitUser(ctx context.Context, k *store.Key, endUser string, prom
 		}
 	}
 	a.res = res
+	if res != nil && g.extend > 0 {
+		a.keepAlive(g.extend)
+	}
 	return a, nil
 }
 
@@ -196,6 +235,7 @@ func (a *Admission) Done(actual Amount, tokens int64) {
 	if a == nil {
 		return
 	}
+	a.stopKeepAlive()
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	if a.res != nil {

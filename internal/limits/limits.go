@@ -178,6 +178,11 @@ type Limiter interface {
 	Settle(ctx context.Context, r *Reservation, actual Amount) error
 	// Release drops the reservation (the call failed and cost nothing).
 	Release(ctx context.Context, r *Reservation) error
+	// Extend keeps a reservation of a request still running from
+	// expiring: it holds for another reservation TTL from now. A settled,
+	// released or expired reservation is left as it is. (Memory's
+	// reservations never expire: a no-op.)
+	Extend(ctx context.Context, r *Reservation) error
 	// Budgets reports each budget's current period.
 	Budgets(ctx context.Context, budgets []Budget) ([]BudgetState, error)
 

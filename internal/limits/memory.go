@@ -129,6 +129,9 @@ func (m *Memory) lockSeeded(ctx context.Context, budgets []Budget, now time.Time
 	}
 }
 
+// Extend implements Limiter: in-process reservations do not expire.
+func (m *Memory) Extend(context.Context, *Reservation) error { return nil }
+
 // Reserve implements Limiter.
 func (m *Memory) Reserve(ctx context.Context, budgets []Budget, worst Amount) (*Reservation, error) {
 	now := m.now()

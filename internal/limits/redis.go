@@ -34,7 +34,8 @@ type RedisOptions struct {
 	// (with SET NX, so replicas agree on one seed); nil seeds zero.
 	Totals Totals
 	// ReservationTTL is how long a reservation holds budget if it is never
-	// settled (its replica died). Default 15m: longer than any request.
+	// settled (its replica died). Default 15m. A request that runs longer
+	// keeps its reservation with Extend (Gate does, every third of it).
 	ReservationTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -155,6 +156,17 @@ func (r *Redis) Settle(ctx context.Context, res *Reservation, actual Amount) err
 	}
 	if err := settleScript.Run(ctx, r.rdb, r.keys(res.budgets, res.At), args...).Err(); err != nil {
 		return fmt.Errorf("limits: redis settle: %w", err)
+	}
+	return nil
+}
+
+// Extend implements Limiter.
+func (r *Redis) Extend(ctx context.Context, res *Reservation) error {
+	if res == nil || res.done.Load() {
+		return nil
+	}
+	if err := extendScript.Run(ctx, r.rdb, r.keys(res.budgets, res.At), res.ID, r.now().Add(r.ttl).UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("limits: redis extend: %w", err)
 	}
 	return nil
 }

@@ -127,3 +127,32 @@ func TestRedisLargeAmounts(t *testing.T) {
 		t.Errorf("after settle %+v", got)
 	}
 }
+
+// TestRedisGateExtendsRunningReservation: a request that runs longer than
+// the reservation TTL (a long stream) keeps holding its budget, since the
+// gate extends its reservation while it runs; the other replica cannot
+// reserve into it. Before, the reservation expired under the running
+// request and the budget was reserved twice.
+func TestRedisGateExtendsRunningReservation(t *testing.T) {
+	ctx := context.Background()
+	c := newClock(t0)
+	ls := redisFactory(RatePolicy{})(t, 2, c.Now, nil) // TTL: one minute
+	g := NewGate(GateOptions{Limiter: ls[0], ExtendEvery: 5 * time.Millisecond})
+	k := &store.Key{ID: "long", BudgetNanos: usd, Period: store.Monthly}
+	b := g.KeyBudgets(k)[0]
+	a, le := g.Admit(ctx, k, 10, Amount{ProprietaryNanos: usd})
+	if le != nil {
+		t.Fatal(le)
+	}
+	c.Advance(50 * time.Second)
+	time.Sleep(200 * time.Millisecond) // extensions at t0+50s hold until t0+110s
+	c.Advance(20 * time.Second)        // past the first expiry (t0+60s)
+	if _, err := ls[1].Reserve(ctx, []Budget{b}, Amount{ProprietaryNanos: 1}); err == nil {
+		t.Fatal("the other replica reserved into a running request's budget: its reservation expired")
+	}
+	a.Done(Amount{}, 0)
+	time.Sleep(20 * time.Millisecond) // a tick racing Done must not bring the hold back
+	if _, err := ls[1].Reserve(ctx, []Budget{b}, Amount{ProprietaryNanos: usd}); err != nil {
+		t.Errorf("after the request ended: %v", err)
+	}
+}

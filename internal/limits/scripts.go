@@ -88,6 +88,19 @@ end
 return 1
 `)
 
+// extendScript: KEYS 4 per budget; ARGV[1] the reservation id, ARGV[2]
+// its new expiry (ms). Only a reservation still held is extended: one
+// settled (or pruned) meanwhile is not brought back.
+var extendScript = redis.NewScript(`
+local n = #KEYS / 4
+for i = 0, n-1 do
+  if redis.call('HEXISTS', KEYS[i*4+3], ARGV[1]) == 1 then
+    redis.call('ZADD', KEYS[i*4+2], 'XX', ARGV[2], ARGV[1])
+  end
+end
+return 1
+`)
+
 // peekScript: KEYS 4 per budget; ARGV[1] now (ms). Returns {-2, i} when
 // budget i is not seeded, else {spent1, reserved1, spent2, ...}.
 var peekScript = redis.NewScript(pruneLua + `

@@ -16,8 +16,9 @@ import (
 // Third-party client libraries, driven through the real binary against a
 // fake of every provider kind: the official OpenAI and Anthropic
 // JavaScript SDKs, the Vercel AI SDK (whose default OpenAI provider speaks
-// the Responses API) and LangChain (ChatOpenAI with and without
-// useResponsesApi, ChatAnthropic). test/clients/clients.mjs makes the calls
+// the Responses API), LangChain (ChatOpenAI with and without
+// useResponsesApi, ChatAnthropic) and the OpenAI Agents SDK (an agent with
+// one function tool, over the Responses API and Chat Completions). test/clients/clients.mjs makes the calls
 // and reports each; this test judges them. .ci/run installs the pinned
 // packages and sets FULCRUM_TEST_CLIENTS; without it the test is skipped.
 
@@ -29,9 +30,16 @@ type clientLine struct {
 	Tools                []string
 	Usage                float64
 	Status               int
-	Type                 string
+	Type, Code, Param    string
 	Error                string
 }
+
+// strictToolRefusers are the models whose provider cannot honour a tool's
+// strict: true and refuses it (docs/providers/ollama.md, and for Vertex AI
+// with tool_choice auto docs/providers/gemini.md). The Agents SDK sends
+// strict: true for every tool with a zod schema, its default; its
+// ".nonstrict" checks declare strict: false and must pass everywhere.
+var strictToolRefusers = map[string]bool{"m-ollama": true, "m-vertex-gemini": true}
 
 func TestJSClients(t *testing.T) {
 	dir := os.Getenv("FULCRUM_TEST_CLIENTS")
@@ -79,6 +87,8 @@ func TestJSClients(t *testing.T) {
 		"anthropic.messages", "anthropic.stream", "anthropic.tools", "anthropic.thinking.stream",
 		"ai.responses", "ai.responses.stream", "ai.responses.tools", "ai.chat", "ai.anthropic", "ai.anthropic.stream",
 		"langchain.responses", "langchain.responses.stream", "langchain.chat", "langchain.anthropic",
+		"agents.responses.tools", "agents.responses.nonstrict.tools", "agents.chat.tools", "agents.chat.nonstrict.tools",
+		"agents.responses.nonstrict.stream.tools", "agents.chat.nonstrict.stream.tools",
 	} {
 		if seen[c] != len(models) {
 			t.Errorf("check %s reported %d times, want once per model (%d)", c, seen[c], len(models))
@@ -98,6 +108,17 @@ func TestJSClients(t *testing.T) {
 // result is answered "Tool said: <result>".
 func judgeClient(t *testing.T, l clientLine) {
 	t.Helper()
+	if strings.HasPrefix(l.Check, "agents.") && !strings.Contains(l.Check, "nonstrict") && strictToolRefusers[l.Model] {
+		// Refused by the gateway, as the OpenAI error object the SDK
+		// surfaces: 400 invalid_request_error, code
+		// unsupported_parameter, param naming the tool's strict.
+		if l.OK || l.Status != 400 || l.Type != "invalid_request_error" || l.Code != "unsupported_parameter" ||
+			l.Param != "tools[0].strict" || !strings.Contains(l.Error, "strict: false") {
+			t.Fatalf("strict tool on %s: ok %v, status %d type %q code %q param %q: %s; want the documented 400 naming tools[0].strict",
+				l.Model, l.OK, l.Status, l.Type, l.Code, l.Param, l.Error)
+		}
+		return
+	}
 	if !l.OK {
 		// Thinking is translated where the target has an equivalent and
 		// refused precisely where it has none: a 400 invalid_request_error

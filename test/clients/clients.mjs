@@ -1,7 +1,8 @@
 // Drives third-party client libraries through the gateway and prints one
 // JSON line per check: {client, check, model, ok, text, tools, status,
-// error}. It asserts nothing itself: internal/e2e/clients_test.go starts
-// the gateway over fake upstreams, runs this script and judges each line.
+// type, code, param, error}. It asserts nothing itself:
+// internal/e2e/clients_test.go starts the gateway over fake upstreams, runs
+// this script and judges each line.
 //
 // Environment: FULCRUM_URL (the gateway's root URL), FULCRUM_KEY (a key it
 // accepts), MODELS (comma-separated gateway model names), CHECKS (optional
@@ -13,6 +14,8 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { ChatOpenAI } from "@langchain/openai";
 import { ChatAnthropic } from "@langchain/anthropic";
+import { Agent, run, tool as agentTool, setTracingDisabled, OpenAIResponsesModel, OpenAIChatCompletionsModel } from "@openai/agents";
+import { z } from "zod";
 
 const base = process.env.FULCRUM_URL;
 const key = process.env.FULCRUM_KEY;
@@ -27,6 +30,9 @@ const oai = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0, time
 const ant = new Anthropic({ baseURL: base, apiKey: key, maxRetries: 0, timeout: 30_000 });
 const aiOpenAI = createOpenAI({ baseURL: `${base}/v1`, apiKey: key });
 const aiAnthropic = createAnthropic({ baseURL: `${base}/v1`, apiKey: key });
+
+// The Agents SDK would otherwise export traces to api.openai.com.
+setTracingDisabled(true);
 
 const weather = {
   type: "object",
@@ -183,7 +189,37 @@ const checks = {
     const r = await m.invoke("say pong");
     return { text: typeof r.content === "string" ? r.content : r.content.map((p) => p.text ?? "").join("") };
   },
+  // The OpenAI Agents SDK: an agent with one function tool, which it calls
+  // once and then answers. A zod schema is strict (the SDK's default, sent
+  // as strict: true); a JSON schema may say strict: false.
+  "agents.responses.tools": (model) => agentRun(new OpenAIResponsesModel(oai, model), true),
+  "agents.responses.nonstrict.tools": (model) => agentRun(new OpenAIResponsesModel(oai, model), false),
+  "agents.chat.tools": (model) => agentRun(new OpenAIChatCompletionsModel(oai, model), true),
+  "agents.chat.nonstrict.tools": (model) => agentRun(new OpenAIChatCompletionsModel(oai, model), false),
+  "agents.responses.nonstrict.stream.tools": (model) => agentRun(new OpenAIResponsesModel(oai, model), false, true),
+  "agents.chat.nonstrict.stream.tools": (model) => agentRun(new OpenAIChatCompletionsModel(oai, model), false, true),
 };
+
+async function agentRun(model, strict, stream = false) {
+  const tools = [];
+  const execute = async (input) => {
+    tools.push(`get_weather ${JSON.stringify(input)}`);
+    return "sunny, 21C";
+  };
+  const getWeather = strict
+    ? agentTool({ name: "get_weather", description: "Weather of a place", parameters: z.object({ location: z.string() }), execute })
+    : agentTool({ name: "get_weather", description: "Weather of a place", parameters: weather, strict: false, execute });
+  const agent = new Agent({ name: "weather", instructions: "Be brief.", model, tools: [getWeather] });
+  const r = await run(agent, "weather in Paris?", { maxTurns: 3, stream });
+  if (stream) {
+    const types = new Set();
+    for await (const e of r) types.add(e.type === "raw_model_stream_event" ? e.data.type : e.type);
+    await r.completed;
+    if (r.error) throw r.error;
+    if (!types.has("output_text_delta")) throw new Error(`no output_text_delta; saw ${[...types].join(" ")}`);
+  }
+  return { text: r.finalOutput, tools };
+}
 
 for (const model of models) {
   for (const [check, run] of Object.entries(checks)) {
@@ -196,6 +232,8 @@ for (const model of models) {
       line.status = e.status ?? e.statusCode ?? e.response?.status ?? e.cause?.statusCode;
       line.error = String(e.message ?? e).slice(0, 500);
       line.type = e.error?.error?.type ?? e.error?.type ?? e.type;
+      line.code = e.code ?? e.error?.error?.code ?? e.error?.code;
+      line.param = e.param ?? e.error?.error?.param ?? e.error?.param;
     }
     console.log(JSON.stringify(line));
   }

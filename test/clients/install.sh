@@ -10,6 +10,6 @@ if ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-audit --no-fund --loglevel=error >&2
   cp package-lock.json "$stamp"
 fi
-node --input-type=module -e 'for (const p of ["openai", "@anthropic-ai/sdk", "ai", "@ai-sdk/openai", "@ai-sdk/anthropic", "@langchain/openai", "@langchain/anthropic"]) await import(p)' ||
+node --input-type=module -e 'for (const p of ["openai", "@anthropic-ai/sdk", "ai", "@ai-sdk/openai", "@ai-sdk/anthropic", "@langchain/openai", "@langchain/anthropic", "@openai/agents", "zod"]) await import(p)' ||
   { echo "the client libraries did not install" >&2; exit 1; }
 echo "$PWD"

@@ -268,7 +268,8 @@ type ExceededError struct {
 	// waiting will not help (a request larger than the limit, or a total
 	// budget).
 	RetryAfter time.Duration
-	// TooLarge is set when the request alone exceeds the limit.
+	// TooLarge is set when the request alone exceeds the limit (a rate
+	// limit, or a budget's whole limit).
 	TooLarge bool
 }
 
@@ -296,6 +297,10 @@ func (e *ExceededError) budgetPosition() string {
 	left := satAdd(e.Budget.LimitNanos, -satAdd(e.SpentNanos, e.ReservedNanos))
 	if e.SpentNanos >= e.Budget.LimitNanos || left <= 0 {
 		return fmt.Sprintf(": $%s of $%s spent", FormatUSD(e.SpentNanos), FormatUSD(e.Budget.LimitNanos)) + inFlight(e.ReservedNanos)
+	}
+	if e.TooLarge {
+		return fmt.Sprintf(": this request could cost up to $%s (every output token it may produce), more than the whole $%s budget, so waiting will not help; a lower max_tokens (max_output_tokens) reserves less",
+			FormatUSD(e.RequestNanos), FormatUSD(e.Budget.LimitNanos))
 	}
 	return fmt.Sprintf(": this request could cost up to $%s (every output token it may produce), more than the $%s left of $%s",
 		FormatUSD(e.RequestNanos), FormatUSD(left), FormatUSD(e.Budget.LimitNanos)) + inFlight(e.ReservedNanos) +

@@ -146,8 +146,7 @@ func (m *Memory) Reserve(ctx context.Context, budgets []Budget, worst Amount) (*
 		// Saturating sums: a worst case near 2^63 (max_tokens
 		// 9223372036854775807) must not wrap negative and fit.
 		if b.LimitNanos > 0 && satAdd(satAdd(st.spent, st.reserved), amounts[i]) > b.LimitNanos {
-			return nil, &ExceededError{Kind: KindBudget, Budget: b, SpentNanos: st.spent, ReservedNanos: st.reserved,
-				RequestNanos: amounts[i], ResetsAt: periodEnd(b.Period, now), RetryAfter: retryUntil(b.Period, now)}
+			return nil, budgetExceeded(b, st.spent, st.reserved, amounts[i], now)
 		}
 	}
 	for i, b := range budgets {
@@ -192,6 +191,19 @@ func (m *Memory) endUserStates() int {
 }
 
 // retryUntil is the Retry-After of a spent budget: until its period ends.
+// budgetExceeded is b's refusal of a request of worst case req. Retry-After
+// is until the period ends, except for a request that alone costs more
+// than the whole limit: waiting will not help it (a lower max_tokens
+// will), so it gets none, as a request larger than a tpm limit does.
+func budgetExceeded(b Budget, spent, reserved, req int64, now time.Time) *ExceededError {
+	e := &ExceededError{Kind: KindBudget, Budget: b, SpentNanos: spent, ReservedNanos: reserved,
+		RequestNanos: req, ResetsAt: periodEnd(b.Period, now), RetryAfter: retryUntil(b.Period, now)}
+	if req > b.LimitNanos {
+		e.RetryAfter, e.TooLarge = 0, true
+	}
+	return e
+}
+
 func retryUntil(p store.Period, now time.Time) time.Duration {
 	end := periodEnd(p, now)
 	if end.IsZero() {

@@ -137,8 +137,7 @@ func (r *Redis) Reserve(ctx context.Context, budgets []Budget, worst Amount) (*R
 			}
 		case -1:
 			b := budgets[out[1]-1]
-			return nil, &ExceededError{Kind: KindBudget, Budget: b, SpentNanos: out[2], ReservedNanos: out[3],
-				RequestNanos: res.amounts[out[1]-1], ResetsAt: periodEnd(b.Period, now), RetryAfter: retryUntil(b.Period, now)}
+			return nil, budgetExceeded(b, out[2], out[3], res.amounts[out[1]-1], now)
 		}
 	}
 	return nil, errors.New("limits: redis reserve: budgets not seeded")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,16 +24,27 @@ func testHugeWorstCase(t *testing.T, f factory) {
 		t.Fatal(err)
 	}
 	_, err := l.Reserve(ctx, b, Amount{ProprietaryNanos: math.MaxInt64})
-	if !errors.As(err, new(*ExceededError)) {
+	var ex *ExceededError
+	if !errors.As(err, &ex) {
 		t.Fatalf("worst case 2^63-1 on a $0.001 budget: err = %v, want a refusal", err)
+	}
+	// Waiting for the period to end will not help a request larger than
+	// the whole budget: no Retry-After (it said until midnight).
+	if !ex.TooLarge || ex.RetryAfter != 0 || ex.LLM().RetryAfter != 0 || !strings.Contains(ex.LLM().Message, "more than the whole $0.001 budget") {
+		t.Errorf("a request larger than the budget: too large %v, Retry-After %v, %q", ex.TooLarge, ex.RetryAfter, ex.LLM().Message)
 	}
 	st := state(t, l, b[0])
 	if st.ReservedNanos != 1000 || st.RemainingNanos != 1_000_000-1000 {
 		t.Errorf("after the refusal: %+v", st)
 	}
 	// The budget still refuses what does not fit.
-	if _, err := l.Reserve(ctx, b, Amount{ProprietaryNanos: 999_001}); err == nil {
-		t.Error("admitted past the limit")
+	_, err = l.Reserve(ctx, b, Amount{ProprietaryNanos: 999_001})
+	if !errors.As(err, &ex) {
+		t.Fatalf("admitted past the limit: %v", err)
+	}
+	// This one fits the budget once the period's spend is gone.
+	if ex.TooLarge || ex.RetryAfter != 12*time.Hour {
+		t.Errorf("a request that fits the limit: too large %v, Retry-After %v, want until midnight", ex.TooLarge, ex.RetryAfter)
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/fulcrumhq/fulcrum/internal/admin"
@@ -33,12 +35,28 @@ rotated; Fulcrum keeps only its SHA-256.`,
 
 	// withService opens the store for one command.
 	withService := func(ctx context.Context, fn func(s *keys.Service) error) error {
-		st, _, err := operatorStore(ctx, e, cfgPath)
+		st, cfg, err := operatorStore(ctx, e, cfgPath)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return fn(keys.New(st, keys.Options{}))
+		// Warnings only: the command prints what it did itself.
+		ko := keys.Options{Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		if cfg.Storage.Redis != "" {
+			// As the gateway does: a revocation or rotation made here is
+			// announced to every replica, which drops the key from its
+			// cache at once instead of after key_cache_ttl. If Redis
+			// cannot be reached the change is still made; the replicas
+			// then see it within key_cache_ttl, and a warning says so.
+			opt, err := redis.ParseURL(cfg.Storage.Redis)
+			if err != nil {
+				return fmt.Errorf("storage.redis: %w", err)
+			}
+			rdb := redis.NewClient(opt)
+			defer rdb.Close()
+			ko.Changed = keys.NewRedisBus(rdb, cfg.Metering.Limits.RedisPrefix, ko.Logger).Publish
+		}
+		return fn(keys.New(st, ko))
 	}
 
 	var (
@@ -121,7 +139,7 @@ rotated; Fulcrum keeps only its SHA-256.`,
 	}
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
-		Short: "Revoke a key (other replicas stop accepting it within the key cache TTL, 10s by default)",
+		Short: "Revoke a key (with storage.redis every replica refuses it at once; without, within key_cache_ttl, 10s by default)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withService(cmd.Context(), func(s *keys.Service) error {

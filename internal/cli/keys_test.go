@@ -3,11 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // runKeys runs `fulcrum keys ARGS` against the store of cfg.
@@ -74,6 +78,52 @@ func TestKeysCLI(t *testing.T) {
 	} {
 		if _, err := runKeys(t, cfg, bad...); err == nil {
 			t.Errorf("keys %v: no error", bad)
+		}
+	}
+}
+
+// With storage.redis, `keys revoke` and `keys rotate` announce the change
+// on the replicas' channel, as the gateway's admin API does, so every
+// replica drops the key from its cache at once; they published nothing,
+// and other replicas kept accepting a revoked key for key_cache_ttl.
+func TestKeysCLIPublishesChanges(t *testing.T) {
+	url := os.Getenv("FULCRUM_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("FULCRUM_TEST_REDIS_URL not set; run with FULCRUM_TEST_REDIS_URL=redis://127.0.0.1:6379/0 (as .ci/run does)")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	prefix := fmt.Sprintf("fulcrum-cli-test-%d:", time.Now().UnixNano())
+	ps := rdb.Subscribe(context.Background(), prefix+"keys")
+	defer ps.Close()
+	if _, err := ps.Receive(context.Background()); err != nil { // the subscription's confirmation
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "fulcrum.yaml")
+	yaml := "storage:\n  url: sqlite://" + filepath.Join(dir, "f.db") + "\n  data_dir: " + dir + "\n  redis: " + url + "\n" +
+		"metering:\n  limits:\n    redis_prefix: \"" + prefix + "\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runKeys(t, cfg, "create", "--name", "bot")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	id := regexp.MustCompile(`key_[0-9a-f]{16}`).FindString(out)
+	for _, cmd := range []string{"rotate", "revoke"} {
+		if out, err := runKeys(t, cfg, cmd, id); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		msg, err := ps.ReceiveMessage(ctx)
+		cancel()
+		if err != nil || msg.Payload != id {
+			t.Fatalf("%s: announced %v, %v; want %s", cmd, msg, err, id)
 		}
 	}
 }

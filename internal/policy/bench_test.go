@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,7 +71,7 @@ func BenchmarkScanner(b *testing.B) {
 		// A run of short digit groups: every group starts phone, card and
 		// ID candidates of up to eight groups (an adversary's 15 MB of
 		// "41 41 41 ..." took 275 s to scan).
-		{"digit-groups", strings.Repeat("41 ", 20_000)},
+		{"digit-groups", strings.Repeat("41 ", quickOr(20_000, 2_000))},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.text)))
@@ -153,12 +155,13 @@ func BenchmarkEvaluateBody(b *testing.B) {
 	// A body cut into one-letter content parts (an adversary's): the
 	// parts roll into one token at the seams, whose windows are widened
 	// to whole tokens only within a budget of the body's size.
-	tiny := make([]string, 100_000)
+	parts := quickOr(100_000, 5_000) // .ci/run: 20 iterations of 100,000 took 90 s under -race
+	tiny := make([]string, parts)
 	for i := range tiny {
 		tiny[i] = "h"
 	}
 	fragmented := partsBody(b, tiny...)
-	b.Run("fragmented-100k-parts", func(b *testing.B) {
+	b.Run("fragmented-"+strconv.Itoa(parts/1000)+"k-parts", func(b *testing.B) {
 		b.SetBytes(int64(len(fragmented)))
 		b.ReportAllocs()
 		for b.Loop() {
@@ -174,4 +177,13 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// quickOr is n, or quick under FULCRUM_BENCH_QUICK (.ci/run, where the
+// benchmarks only have to run, under -race).
+func quickOr(n, quick int) int {
+	if os.Getenv("FULCRUM_BENCH_QUICK") != "" {
+		return quick
+	}
+	return n
 }

@@ -75,31 +75,18 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 	if len(decided) == 0 && len(cs) > 1 && all == choice {
 		decided = append(decided, CritCost)
 		// Expertise changed the choice when, without the staff cost of
-		// self-hosting, another candidate would be cheapest.
-		staff := *p.SelfHosting.StaffFTE * p.Expertise.StaffCostUSDMonth
-		if staff > 0 {
-			var alt *Candidate
-			for _, c := range cs {
-				if c.Excluded() {
-					continue
-				}
-				if alt == nil || altTotal(c, staff, p) < altTotal(alt, staff, p) {
-					alt = c
-				}
-			}
-			if alt != nil && alt != choice {
+		// self-hosting, another candidate would be chosen: decided again,
+		// since a self-hosted candidate without staff may also come within
+		// the budget and rule out a choice over it (comparing totals alone
+		// missed that).
+		if *p.SelfHosting.StaffFTE*p.Expertise.StaffCostUSDMonth > 0 {
+			zero := 0.0
+			if r.whatIf(p, 1, func(q *Profile, _ map[string]*ModelScore) { q.SelfHosting.StaffFTE = &zero }) != choice.Name {
 				decided = append(decided, CritExpertise)
 			}
 		}
 	}
 	return choice, decided
-}
-
-func altTotal(c *Candidate, staff float64, p *Profile) float64 {
-	if c.SelfHostedShare > 0 {
-		return c.TotalUSD - staff*float64(p.HorizonMonths)
-	}
-	return c.TotalUSD
 }
 
 // runnerUp is the cheapest eligible candidate of another kind, else the

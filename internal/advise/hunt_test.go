@@ -352,3 +352,55 @@ func TestUnmeasuredChoiceSaysFloorUnchecked(t *testing.T) {
 		t.Errorf("summary %q", r.Recommendation.Summary)
 	}
 }
+
+// In-house expertise is named when the staff cost changes the choice
+// through the budget, not only through the totals. Computed by hand, 3 B
+// input + 1 B output a month growing 5% for 24 months, a $2,500 monthly
+// limit:
+//
+//	API gpt-4o-mini   450 + 600 = $1,050 in month 1, × 1.05^(t−1): over
+//	                  $2,500 from month 19 (1.05^18 = 2.41), $46,727.09 in
+//	                  all (1,050 × (1.05^24 − 1) / 0.05)
+//	self-hosted 8B    381 tokens/s, 1,169 by month 24: one replica,
+//	                  $1,963.70 a month; with 0.5 × $10,000 of staff
+//	                  $6,963.70, over the limit every month
+//
+// With the staff every candidate is over the limit, none is ruled out by
+// it, and gpt-4o-mini is the cheapest. Without it the 8B stays within the
+// limit every month, so gpt-4o-mini (over in 6 months) is ruled out and
+// the 8B is chosen, though $47,128.80 in all is dearer than $46,727.09:
+// comparing totals without the staff cost said expertise changed nothing.
+func TestExpertiseDecidesThroughBudget(t *testing.T) {
+	half := 0.5
+	p := &Profile{Name: "growing", HorizonMonths: 24,
+		Budget:    Budget{MonthlyLimitUSD: 2500},
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: 3e9, OutputTokensPerMonth: 1e9, GrowthPerMonth: 0.05},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{{Model: "gpt-4o-mini", InputPerMillion: 0.15, OutputPerMillion: 0.6, Region: "us"}},
+			Open:        []OpenModel{{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, GPUsPerReplica: 1, OutputTokensPerSecond: 3400}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &half},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, p)
+	api := candidate(t, r, "API gpt-4o-mini")
+	if math.Abs(api.TotalUSD-1050*(math.Pow(1.05, 24)-1)/0.05) > 0.01 || api.OverBudgetMonths != 6 {
+		t.Errorf("API: $%.2f over %d months", api.TotalUSD, api.OverBudgetMonths)
+	}
+	if got := candidate(t, r, "self-hosted llama-3.1-8b").TotalUSD; math.Abs(got-24*6963.70) > 0.01 {
+		t.Errorf("self-hosted: $%.2f", got)
+	}
+	if r.Recommendation.Candidate != "API gpt-4o-mini" || !slices.Equal(r.Recommendation.DecidedBy, []string{CritCost, CritExpertise}) {
+		t.Errorf("choice %q decided by %v, want gpt-4o-mini by cost and in-house expertise", r.Recommendation.Candidate, r.Recommendation.DecidedBy)
+	}
+	zero := 0.0
+	q := *p
+	q.SelfHosting.StaffFTE = &zero
+	if got := run(t, &q).Recommendation.Candidate; got != "self-hosted llama-3.1-8b" {
+		t.Errorf("without staff: %q", got)
+	}
+}

@@ -41,6 +41,10 @@ type clientLine struct {
 // ".nonstrict" checks declare strict: false and must pass everywhere.
 var strictToolRefusers = map[string]bool{"m-ollama": true, "m-vertex-gemini": true}
 
+// reasoningRefusers are the models whose fake cannot reason: an explicit
+// reasoning.effort is a 400 naming it (README, Reasoning).
+var reasoningRefusers = map[string]bool{"m-ollama": true, "m-azure": true, "m-mistral": true}
+
 func TestJSClients(t *testing.T) {
 	dir := os.Getenv("FULCRUM_TEST_CLIENTS")
 	if dir == "" {
@@ -88,7 +92,7 @@ func TestJSClients(t *testing.T) {
 		"ai.responses", "ai.responses.stream", "ai.responses.tools", "ai.chat", "ai.anthropic", "ai.anthropic.stream",
 		"langchain.responses", "langchain.responses.stream", "langchain.chat", "langchain.anthropic",
 		"agents.responses.tools", "agents.responses.nonstrict.tools", "agents.chat.tools", "agents.chat.nonstrict.tools",
-		"agents.responses.nonstrict.stream.tools", "agents.chat.nonstrict.stream.tools",
+		"agents.responses.nonstrict.stream.tools", "agents.chat.nonstrict.stream.tools", "agents.responses.reasoning.nonstrict.tools",
 	} {
 		if seen[c] != len(models) {
 			t.Errorf("check %s reported %d times, want once per model (%d)", c, seen[c], len(models))
@@ -125,7 +129,12 @@ func judgeClient(t *testing.T, l clientLine) {
 		// naming the field (thinking, or the reasoning parameter it became
 		// when the upstream model refuses it), which the SDK surfaces as an
 		// APIError.
-		if l.Check == "anthropic.thinking.stream" && l.Status == 400 && l.Type == "invalid_request_error" &&
+		// The agent's reasoning.effort likewise, where the fake's model
+		// cannot reason; on Claude (Bedrock's fake checks the signature)
+		// the reasoning it gives back by id must keep its signature.
+		refusable := l.Check == "anthropic.thinking.stream" ||
+			l.Check == "agents.responses.reasoning.nonstrict.tools" && reasoningRefusers[l.Model]
+		if refusable && l.Status == 400 && l.Type == "invalid_request_error" &&
 			(strings.Contains(l.Error, "thinking") || strings.Contains(l.Error, "reasoning")) {
 			t.Logf("refused precisely: %s", l.Error)
 			return

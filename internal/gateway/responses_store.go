@@ -83,6 +83,19 @@ func (s *Server) decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*int
 			req.PreviousResponseID = prev.ID
 		}
 	}
+	if len(req.Unsigned) > 0 && s.opts.Responses != nil {
+		signed, err := s.signReasoning(r.Context(), owner(rc.caller), rc.body, req.Unsigned)
+		if err != nil {
+			return nil, err
+		}
+		if signed != nil {
+			prev := req.PreviousResponseID
+			if req, err = responses.DecodeRequest(signed); err != nil {
+				return nil, err
+			}
+			rc.body, req.PreviousResponseID = signed, prev
+		}
+	}
 	if err := s.checkRefs(r.Context(), rc, req.Refs); err != nil {
 		return nil, err
 	}
@@ -115,6 +128,67 @@ func (s *Server) checkRefs(ctx context.Context, rc *reqCtx, refs []responses.Ite
 		}
 	}
 	return nil
+}
+
+// signReasoning returns body with the encrypted_content of each unsigned
+// reasoning item (given by id without it) filled in from the response of
+// the caller's key that made it, or nil when it fills in none. OpenAI
+// reads such an item from its store, and the OpenAI Agents SDK relies on
+// that: it sends reasoning back by id, with encrypted_content only when
+// it asked for it. Through translation the encrypted content is the
+// upstream's signature, which Claude needs on the thinking before a tool
+// use ("a final assistant message must start with a thinking block").
+// An id the store does not hold for the key is left as it came.
+func (s *Server) signReasoning(ctx context.Context, owner string, body []byte, unsigned []responses.Unsigned) ([]byte, error) {
+	kept := map[string][]map[string]json.RawMessage{}
+	sigs := map[int]json.RawMessage{}
+	for _, u := range unsigned {
+		id, n, ok := responses.ItemOf(u.ID)
+		if !ok {
+			continue
+		}
+		out, seen := kept[id]
+		if !seen {
+			sr, err := s.opts.Responses.GetResponse(ctx, id, owner)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return nil, &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrUpstream, Code: "storage_unavailable",
+					Message: "the stored response could not be read; try again", Err: err}
+			default:
+				_ = json.Unmarshal(sr.Output, &out)
+			}
+			kept[id] = out
+		}
+		if n < len(out) && string(out[n]["type"]) == `"reasoning"` && out[n]["encrypted_content"] != nil {
+			sigs[u.Index] = out[n]["encrypted_content"]
+		}
+	}
+	if len(sigs) == 0 {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, llm.Errorf("", "We could not parse the JSON body of your request. (%v)", err)
+	}
+	input, err := inputItems(m["input"])
+	if err != nil {
+		return nil, err
+	}
+	for i, sig := range sigs {
+		var it map[string]json.RawMessage
+		if i >= len(input) || json.Unmarshal(input[i], &it) != nil {
+			continue
+		}
+		it["encrypted_content"] = sig
+		if input[i], err = json.Marshal(it); err != nil {
+			return nil, err
+		}
+	}
+	if m["input"], err = json.Marshal(input); err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
 }
 
 // referencesOwned refuses, on pass-through, what would have the upstream
@@ -221,11 +295,25 @@ func (c *chatCall) keepResponse(ctx context.Context, resp *llm.ChatResponse) {
 		s.log.Warn("could not store response", "request_id", c.rc.id, "err", err)
 		return
 	}
+	// The output kept for later turns carries the reasoning's signature
+	// as encrypted_content whether or not the client asked for it:
+	// previous_response_id replays it and an item given back by id
+	// without it is filled in (signReasoning), as OpenAI reads both
+	// from its store.
+	kept := obj
+	if !req.Encrypted {
+		signed := *req
+		signed.Encrypted = true
+		if kept, err = signed.EncodeResponse(meta, resp); err != nil {
+			s.log.Warn("could not store response", "request_id", c.rc.id, "err", err)
+			return
+		}
+	}
 	var body, o struct {
 		Input  json.RawMessage              `json:"input"`
 		Output []map[string]json.RawMessage `json:"output"`
 	}
-	if json.Unmarshal(c.rc.body, &body) != nil || json.Unmarshal(obj, &o) != nil {
+	if json.Unmarshal(c.rc.body, &body) != nil || json.Unmarshal(kept, &o) != nil {
 		return
 	}
 	items, err := inputItems(body.Input)

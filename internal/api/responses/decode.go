@@ -64,10 +64,23 @@ type Request struct {
 	// ("Item with id 'rs_...' not found" otherwise). An id is therefore a
 	// reference to upstream state whatever else its item carries.
 	Refs []ItemRef
+	// Unsigned are the reasoning items of input given by id without
+	// their encrypted_content, as the OpenAI Agents SDK sends them back
+	// when it did not ask for it: OpenAI reads such an item's encrypted
+	// content from its store, and a gateway keeping responses must too,
+	// or a Claude target loses the signature of its thinking.
+	Unsigned []Unsigned
 
 	// upstreamTools are the declared tools only an upstream serving the
 	// Responses API can run (custom, local_shell, ...), for allowed_tools.
 	upstreamTools []upstreamTool
+}
+
+// Unsigned is a reasoning item given by id without encrypted_content:
+// its index in input and its id.
+type Unsigned struct {
+	Index int
+	ID    string
 }
 
 // ItemRef is an id naming upstream state and the param naming it
@@ -438,6 +451,9 @@ func decodeInput(raw json.RawMessage, r *Request) *llm.Error {
 				}
 			}
 			t.Signature = it.EncryptedContent
+			if t.Signature == "" && it.ID != "" {
+				r.Unsigned = append(r.Unsigned, Unsigned{Index: i, ID: it.ID})
+			}
 			pending = append(pending, t)
 		case "item_reference":
 			if r.NeedsStore == "" {

@@ -178,3 +178,41 @@ func TestDecodeReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestItemOf: the ids EncodeResponse gives its output items name their
+// response and index; ids Fulcrum did not make are not taken for its own.
+// DecodeRequest lists the reasoning items given by id without their
+// encrypted_content, which the gateway fills in from its store.
+func TestItemOf(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		resp string
+		n    int
+		ok   bool
+	}{
+		{itemID("rs", "resp_01abc", 0), "resp_01abc", 0, true},
+		{itemID("fc", "resp_a_b", 12), "resp_a_b", 12, true},
+		{"rs_68af1c2e", "", 0, false},
+		{"rs_abc_x", "", 0, false},
+		{"rs_abc_-1", "", 0, false},
+		{"rs_abc_01", "", 0, false},
+		{"rs__3", "", 0, false},
+		{"rs", "", 0, false},
+	} {
+		resp, n, ok := ItemOf(tc.id)
+		if resp != tc.resp || n != tc.n || ok != tc.ok {
+			t.Errorf("ItemOf(%q) = %q, %d, %v; want %q, %d, %v", tc.id, resp, n, ok, tc.resp, tc.n, tc.ok)
+		}
+	}
+	r, err := DecodeRequest([]byte(`{"model":"m","input":[{"role":"user","content":"hi"},
+		{"type":"reasoning","id":"rs_x_0","summary":[]},
+		{"type":"reasoning","id":"rs_x_1","summary":[],"encrypted_content":"sig"},
+		{"type":"reasoning","summary":[{"type":"summary_text","text":"t"}]},
+		{"type":"function_call","id":"fc_x_2","call_id":"c1","name":"f","arguments":"{}"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Unsigned{{Index: 1, ID: "rs_x_0"}}; !slices.Equal(r.Unsigned, want) {
+		t.Errorf("Unsigned = %v, want %v", r.Unsigned, want)
+	}
+}

@@ -2,6 +2,8 @@ package responses
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -227,6 +229,22 @@ func (r *Request) EncodeResponse(m *Meta, resp *llm.ChatResponse) ([]byte, error
 }
 
 // itemID derives an output item's id from the response's.
+// ItemOf is the inverse of itemID: the response an output item id of
+// Fulcrum's names and the item's index in its output. ok is false for an
+// id Fulcrum did not make this way (an upstream's, a client's).
+func ItemOf(id string) (respID string, n int, ok bool) {
+	_, rest, found := strings.Cut(id, "_")
+	at := strings.LastIndexByte(rest, '_')
+	if !found || at <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(rest[at+1:])
+	if err != nil || n < 0 || itoa(n) != rest[at+1:] {
+		return "", 0, false
+	}
+	return "resp_" + rest[:at], n, true
+}
+
 func itemID(prefix, respID string, n int) string {
 	id := respID
 	if len(id) > 5 && id[:5] == "resp_" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -132,10 +133,12 @@ func (l *gateLimiter) Admit(ctx context.Context, c *gateway.Caller, req *llm.Cha
 // Split by hosting kind, each part bounded on its own. permit, when not
 // nil, leaves out the targets the request may not reach.
 func (l *gateLimiter) worstCase(plan *router.Plan, req *llm.ChatRequest, permit func(*provider.Info) bool) limits.Amount {
-	prompt := promptTokensBound(req)
+	prompt, images := promptTokensBound(req)
 	maxTokens, choices := outputBound(req)
 	one := func(t *router.Target, prompt, maxTokens, choices int64) limits.Amount {
 		info := t.Provider.Info()
+		// Images cost what the target's model makes of them.
+		prompt = satAdd(prompt, images*imageTokensFor(t.Upstream))
 		n := int64(l.prices.worstCase(info, t.Upstream, prompt, maxTokens, choices))
 		if info.Hosting == provider.SelfHosted {
 			return limits.Amount{SelfHostedNanos: n}
@@ -231,17 +234,18 @@ func outputBound(req *llm.ChatRequest) (maxTokens, choices int64) {
 // byte fallback) makes more than one token of a byte, and text such as
 // "1 1 1" or emoji comes close (the tokenizer's count of 1,000 bytes of
 // "1 " is 1,000 tokens), so every byte of text the model reads counts as a
-// token, plus template framing per message and per request, and each image
-// at imageTokens.
-func promptTokensBound(req *llm.ChatRequest) int64 {
-	n := int64(promptFraming)
+// token, plus template framing per message and per request; and how many
+// images it holds, which cost what the target's model makes of them
+// (imageTokensFor).
+func promptTokensBound(req *llm.ChatRequest) (n, images int64) {
+	n = int64(promptFraming)
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		n += 16 + int64(len(m.Name)+len(m.ToolCallID))
 		for _, p := range m.Content {
 			n += int64(len(p.Text))
 			if p.Image != nil {
-				n += imageTokens
+				images++
 			}
 		}
 		for _, tc := range m.ToolCalls {
@@ -257,13 +261,30 @@ func promptTokensBound(req *llm.ChatRequest) int64 {
 	if rf := req.ResponseFormat; rf != nil {
 		n += int64(len(rf.Schema) + len(rf.Name))
 	}
-	return n
+	return n, images
 }
 
-// imageTokens is what an image may cost in input tokens (OpenAI's
-// high-detail tiles for the largest image it accepts, Anthropic's ~1.15
-// megapixels).
+// imageTokens is what an image usually costs in input tokens (OpenAI's
+// high-detail tiles for the largest image gpt-4o accepts, Anthropic's
+// ~1.15 megapixels): what rate limits count at admission.
 const imageTokens = 1600
+
+// imageTokensFor is the most input tokens one image may be billed as by
+// model, what budgets reserve. OpenAI's gpt-4o-mini counts an image's
+// tiles 33 times over, for a price per image like gpt-4o's: 2,833 +
+// 5,667 per 512-pixel tile, and the largest image it takes (2048 × 768
+// after scaling) has 8 tiles. Models billed by 32-pixel patches take at
+// most 1,536 of them, times up to 2.46 (gpt-4.1-nano, gpt-5-nano): 3,779;
+// Gemini counts 258 per 768-pixel tile of a large image (16 for 3072
+// square: 4,128); Anthropic about 1,600. Reserving 1,600 for every model
+// let image requests to gpt-4o-mini spend up to 30 times what was held.
+// https://platform.openai.com/docs/guides/images-vision#calculating-costs
+func imageTokensFor(model string) int64 {
+	if strings.Contains(strings.ToLower(model), "4o-mini") {
+		return 2833 + 8*5667
+	}
+	return 4200
+}
 
 // rateTokens is what a request counts against its key's tpm at admission:
 // its estimated prompt plus every output token it allows (max_tokens × n),

@@ -17,8 +17,10 @@ import (
 // worstUpstream answers POST /v1/chat/completions as OpenAI does, billing
 // each request its worst case: one prompt token per byte of message text
 // (what a real tokenizer counts for text such as "1 1 1"), and every output
-// token it allowed (max_tokens, else outputLimit), for each of n choices.
-// Its answer is never a grade, so a cascade judge fails and escalates.
+// token it allowed (max_tokens, else outputLimit), for each of n choices,
+// and each image what gpt-4o-mini bills the largest one it takes (2,833 +
+// 8 tiles × 5,667 tokens), 765 tokens for other models. Its answer is
+// never a grade, so a cascade judge fails and escalates.
 func worstUpstream(t *testing.T, outputLimit int) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -27,7 +29,7 @@ func worstUpstream(t *testing.T, outputLimit int) *httptest.Server {
 			MaxCT     *int   `json:"max_completion_tokens"`
 			N         int    `json:"n"`
 			Messages  []struct {
-				Content string `json:"content"`
+				Content json.RawMessage `json:"content"`
 			} `json:"messages"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -36,7 +38,26 @@ func worstUpstream(t *testing.T, outputLimit int) *httptest.Server {
 		}
 		in := 0
 		for _, m := range req.Messages {
-			in += len(m.Content)
+			var text string
+			if json.Unmarshal(m.Content, &text) == nil {
+				in += len(text)
+				continue
+			}
+			var parts []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			}
+			_ = json.Unmarshal(m.Content, &parts)
+			for _, p := range parts {
+				in += len(p.Text)
+				if p.Type == "image_url" {
+					if strings.Contains(req.Model, "4o-mini") {
+						in += 2833 + 8*5667
+					} else {
+						in += 765
+					}
+				}
+			}
 		}
 		out := outputLimit
 		for _, v := range []*int{req.MaxCT, req.MaxTokens} {
@@ -70,12 +91,16 @@ func TestBudgetHoldsAgainstWorstCaseRequests(t *testing.T) {
 		name, model, text string
 		maxTokens         int
 		budget            string
+		image             bool
 	}{
 		// Per request: gpt-4o-mini 100 out, a gpt-4o judge writing its
 		// 16,384-token limit ($0.164), gpt-4o 100 out.
-		{"cascade with judge", "smart", "what is 2+2?", 100, "1.00"},
+		{"cascade with judge", "smart", "what is 2+2?", 100, "1.00", false},
 		// Per request: 10,000 input tokens of gpt-4o ($0.025).
-		{"one-byte tokens", "m", ones, 1, "0.05"},
+		{"one-byte tokens", "m", ones, 1, "0.05", false},
+		// Per request: one 2048 × 768 image to gpt-4o-mini, 48,169 input
+		// tokens ($0.0072); 1,600 were reserved.
+		{"image to gpt-4o-mini", "mini", "what is in it?", 1, "0.05", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := worstUpstream(t, 16384)
@@ -89,6 +114,9 @@ models:
   - { name: m, provider: oa, upstream: gpt-4o }
 routes:
   - { name: smart, strategy: cascade, targets: [mini, m], cascade: { judge: { model: m, min_score: 7 } } }
+policy:
+  policies:
+    - { name: default, classes: { image: allow } }
 `)
 			_, srv := serve(t, c)
 			resp, body := postAs(t, srv.URL+"/admin/keys", "sk-master-test", `{"name":"k","budget_usd":"`+tc.budget+`","period":"monthly"}`)
@@ -96,8 +124,13 @@ routes:
 			if err := json.Unmarshal([]byte(body), &k); err != nil || resp.StatusCode != 201 {
 				t.Fatalf("create key: %d %s", resp.StatusCode, body)
 			}
+			var content any = tc.text
+			if tc.image {
+				content = []any{map[string]any{"type": "text", "text": tc.text},
+					map[string]any{"type": "image_url", "image_url": map[string]string{"url": "https://example.com/wide.png", "detail": "high"}}}
+			}
 			req, _ := json.Marshal(map[string]any{"model": tc.model, "max_tokens": tc.maxTokens,
-				"messages": []any{map[string]string{"role": "user", "content": tc.text}}})
+				"messages": []any{map[string]any{"role": "user", "content": content}}})
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			codes := map[int]int{}

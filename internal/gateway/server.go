@@ -371,7 +371,12 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.inflight.Inc()
 		defer s.opts.Metrics.inflight.Dec()
-		w = &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: s.opts.Inputs.WriteStall}
+		sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: s.opts.Inputs.WriteStall}
+		// Armed now, so that everything written for this request, the
+		// server's own "100 Continue" for its body included, is under
+		// this request's deadline (TestWriteStallKeepAliveIdle).
+		sw.arm()
+		w = sw
 		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
 		w.Header().Set("X-Request-Id", rc.id)
 		if s.opts.Tracer != nil {

@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -76,5 +78,49 @@ func TestWriteStallCutsClientThatStopsReading(t *testing.T) {
 	case <-gone:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the upstream call was still streaming 20 s after the client stopped reading")
+	}
+}
+
+// A keep-alive connection idle for longer than write_stall after an
+// answer still serves its next request, an Expect: 100-continue one
+// included, although the previous request's write deadline has long
+// passed by then.
+func TestWriteStallKeepAliveIdle(t *testing.T) {
+	e := newEnvWith(t, func(o *gateway.Options) { o.Inputs.WriteStall = 200 * time.Millisecond })
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	body := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`
+	for i, expect := range []bool{false, true} {
+		if i > 0 {
+			time.Sleep(500 * time.Millisecond) // idle past the deadline
+		}
+		hdr := fmt.Sprintf("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+		if expect {
+			hdr += "Expect: 100-continue\r\n"
+		}
+		fmt.Fprint(conn, hdr+"\r\n")
+		if expect {
+			line, err := br.ReadString('\n')
+			if err != nil || !strings.Contains(line, "100 Continue") {
+				t.Fatalf("request %d: %q, %v; want 100 Continue", i, line, err)
+			}
+			if _, err := br.ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fmt.Fprint(conn, body)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, b)
+		}
 	}
 }

@@ -7,11 +7,14 @@ import (
 )
 
 // Builder assembles the chunks of a streamed answer into the complete
-// response a cache entry holds: the text concatenated exactly as it was
-// streamed, tool calls joined by index, the finish reason and usage. Not
-// safe for concurrent use.
+// response a cache entry holds: the reasoning as thoughts (each with the
+// signature that closed it, which Claude needs on a thought sent back),
+// the text concatenated exactly as it was streamed, tool calls joined by
+// index, the finish reason and usage. Not safe for concurrent use.
 type Builder struct {
 	id, model    string
+	thoughts     []llm.Thought
+	thinking     bool // the last thought is still streaming
 	text         strings.Builder
 	calls        []llm.ToolCall
 	finish, stop string
@@ -35,6 +38,23 @@ func (b *Builder) Add(ch *llm.Chunk) {
 	}
 	if b.model == "" {
 		b.model = ch.Model
+	}
+	if ch.Reasoning != "" || ch.Signature != "" {
+		// As the stream encoders do: a signature closes the thought, and
+		// so does the text or a tool call that follows it.
+		if !b.thinking {
+			b.thoughts = append(b.thoughts, llm.Thought{})
+			b.thinking = true
+		}
+		t := &b.thoughts[len(b.thoughts)-1]
+		t.Text += ch.Reasoning
+		if ch.Signature != "" {
+			t.Signature, b.thinking = ch.Signature, false
+		}
+		b.bytes += int64(len(ch.Reasoning) + len(ch.Signature))
+	}
+	if ch.Text != "" || len(ch.ToolCalls) > 0 {
+		b.thinking = false
 	}
 	b.text.WriteString(ch.Text)
 	b.bytes += int64(len(ch.Text))
@@ -73,7 +93,7 @@ func (b *Builder) Response() *llm.ChatResponse {
 	if b.overflow || b.finish == "" {
 		return nil
 	}
-	msg := llm.Message{Role: llm.RoleAssistant, ToolCalls: b.calls}
+	msg := llm.Message{Role: llm.RoleAssistant, Thoughts: b.thoughts, ToolCalls: b.calls}
 	if b.text.Len() > 0 || len(b.calls) == 0 {
 		msg.Content = []llm.Part{{Type: llm.PartText, Text: b.text.String()}}
 	}

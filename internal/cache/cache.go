@@ -332,6 +332,7 @@ func Clone(r *llm.ChatResponse) *llm.ChatResponse {
 	for i, ch := range r.Choices {
 		ch.Message.Content = append([]llm.Part(nil), ch.Message.Content...)
 		ch.Message.ToolCalls = append([]llm.ToolCall(nil), ch.Message.ToolCalls...)
+		ch.Message.Thoughts = append([]llm.Thought(nil), ch.Message.Thoughts...)
 		out.Choices[i] = ch
 	}
 	return &out

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,22 @@ func TestBuilderAndClone(t *testing.T) {
 	cl.Usage.OutputTokens = 99
 	if r.Choices[0].Message.Text() != "Hello, wörld" || r.Usage.OutputTokens != 4 {
 		t.Fatal("Clone shares memory with the original")
+	}
+
+	// Reasoning streamed as deltas becomes thoughts, each closed by its
+	// signature or by what follows it, in order.
+	th := NewBuilder(1 << 20)
+	for _, ch := range []llm.Chunk{
+		{Reasoning: "Let me "}, {Reasoning: "check."}, {Signature: "sig1"},
+		{Reasoning: "Unsigned."}, {Text: "Calling."},
+		{Reasoning: "Again."}, {ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "call_1", Name: "f", Arguments: `{}`}}},
+		{FinishReason: llm.FinishToolCalls},
+	} {
+		th.Add(&ch)
+	}
+	want := []llm.Thought{{Text: "Let me check.", Signature: "sig1"}, {Text: "Unsigned."}, {Text: "Again."}}
+	if got := th.Response().Choices[0].Message.Thoughts; !slices.Equal(got, want) {
+		t.Fatalf("thoughts = %+v, want %+v", got, want)
 	}
 
 	cut := NewBuilder(1 << 20)

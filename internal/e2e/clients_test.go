@@ -93,6 +93,7 @@ func TestJSClients(t *testing.T) {
 		"langchain.responses", "langchain.responses.stream", "langchain.chat", "langchain.anthropic",
 		"agents.responses.tools", "agents.responses.nonstrict.tools", "agents.chat.tools", "agents.chat.nonstrict.tools",
 		"agents.responses.nonstrict.stream.tools", "agents.chat.nonstrict.stream.tools", "agents.responses.reasoning.nonstrict.tools",
+		"agents.responses.reasoning.nonstrict.stream.tools",
 	} {
 		if seen[c] != len(models) {
 			t.Errorf("check %s reported %d times, want once per model (%d)", c, seen[c], len(models))
@@ -133,7 +134,7 @@ func judgeClient(t *testing.T, l clientLine) {
 		// cannot reason; on Claude (Bedrock's fake checks the signature)
 		// the reasoning it gives back by id must keep its signature.
 		refusable := l.Check == "anthropic.thinking.stream" ||
-			l.Check == "agents.responses.reasoning.nonstrict.tools" && reasoningRefusers[l.Model]
+			strings.HasPrefix(l.Check, "agents.responses.reasoning.") && reasoningRefusers[l.Model]
 		if refusable && l.Status == 400 && l.Type == "invalid_request_error" &&
 			(strings.Contains(l.Error, "thinking") || strings.Contains(l.Error, "reasoning")) {
 			t.Logf("refused precisely: %s", l.Error)

@@ -67,6 +67,18 @@ func TestStoredReasoningKeepsItsSignature(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		if strings.Contains(body, `"stream":true`) {
+			// The Response is the one response.completed carries.
+			for line := range strings.Lines(string(b)) {
+				if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, `"type":"response.completed"`) {
+					b = []byte(data)
+				}
+			}
+			var ev struct{ Response json.RawMessage }
+			if json.Unmarshal(b, &ev) == nil && ev.Response != nil {
+				b = ev.Response
+			}
+		}
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%d %s", resp.StatusCode, b)
@@ -75,7 +87,20 @@ func TestStoredReasoningKeepsItsSignature(t *testing.T) {
 	}
 	const tools = `"tools":[{"type":"function","name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]},"strict":false}]`
 	const user = `{"role":"user","content":"weather in Paris?"}`
-	status, first := post("sk-a", `{"model":"m-bedrock","input":[`+user+`],"reasoning":{"effort":"low"},`+tools+`}`)
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "first turn whole", true: "first turn streamed"}[stream], func(t *testing.T) {
+			first := `{"model":"m-bedrock","input":[` + user + `],"reasoning":{"effort":"low"},` + tools + `}`
+			if stream {
+				first = strings.Replace(first, `{"model"`, `{"stream":true,"model"`, 1)
+			}
+			continueSigned(t, f, post, first, user, tools)
+		})
+	}
+}
+
+// continueSigned makes the first turn and continues it three ways.
+func continueSigned(t *testing.T, f *fake.Bedrock, post func(key, body string) (int, map[string]any), firstBody, user, tools string) {
+	status, first := post("sk-a", firstBody)
 	out, _ := first["output"].([]any)
 	if status != 200 || len(out) != 2 {
 		t.Fatalf("first turn %d %v", status, first)

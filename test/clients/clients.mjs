@@ -203,6 +203,8 @@ const checks = {
   // signature on the turn after the tool call.
   "agents.responses.reasoning.nonstrict.tools": (model) =>
     agentRun(new OpenAIResponsesModel(oai, model), false, false, { reasoning: { effort: "low" } }),
+  "agents.responses.reasoning.nonstrict.stream.tools": (model) =>
+    agentRun(new OpenAIResponsesModel(oai, model), false, true, { reasoning: { effort: "low" } }),
 };
 
 async function agentRun(model, strict, stream = false, modelSettings = {}) {

@@ -287,7 +287,6 @@ func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float
 	// d ≤ 0: the ranges above k0 narrow with k; kMax is the last one.
 	kMax := k0
 	if has(k0 + 1) {
-		kMax = k0 + 1
 		if d < 0 {
 			kMax = math.Max(k0+1, math.Floor(fixed/d))
 		} else {

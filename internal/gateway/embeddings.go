@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -19,6 +20,17 @@ func decodeEmbeddings(r *http.Request, rc *reqCtx, body []byte) (*intake, error)
 	probe := &llm.ChatRequest{Model: req.Model, MaxTokens: new(int)}
 	for _, in := range req.Input {
 		probe.Messages = append(probe.Messages, llm.TextMessage(llm.RoleUser, in))
+	}
+	// Inputs given as token ids are billed one token each: the limits,
+	// which count a byte of text as a token, see as many bytes (views of
+	// one shared blank run, so nothing of their size is allocated). They
+	// reserved nothing before.
+	for _, ids := range req.Tokens {
+		m := llm.Message{Role: llm.RoleUser}
+		for n := len(ids); n > 0; n -= len(tokenBlanks) {
+			m.Content = append(m.Content, llm.Part{Type: llm.PartText, Text: tokenBlanks[:min(n, len(tokenBlanks))]})
+		}
+		probe.Messages = append(probe.Messages, m)
 	}
 	texts := req.Input
 	if texts == nil {
@@ -84,3 +96,7 @@ func (s *Server) estimateEmbed(t *Target, input []string) *llm.Usage {
 	}
 	return &llm.Usage{InputTokens: int64(n+3) / 4, Estimated: true}
 }
+
+// tokenBlanks stands in for token ids in an embeddings request's
+// admission summary (decodeEmbeddings).
+var tokenBlanks = strings.Repeat(" ", 64<<10)

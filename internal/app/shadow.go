@@ -70,8 +70,8 @@ func (g *Gateway) wireShadow(o *gateway.Options) {
 // the call cost, like the request's own admission but without counting a
 // request against its rate limits: issue 16's "judge and shadow calls
 // settle against the request's budget". The worst case is the admission's
-// (gateLimiter.worstCase) over the targets the clearance permits. The
-// judge's cost is settled with the candidate's (not reserved ahead).
+// (gateLimiter.worstCase) over the targets the clearance permits. A judge
+// call reserves its own worst case the same way, on a hold of its own.
 type shadowBudget struct{ l *gateLimiter }
 
 func (b shadowBudget) Reserve(ctx context.Context, c *gateway.Caller, plan *router.Plan, clr policy.Clearance, req *llm.ChatRequest) (shadow.Hold, error) {

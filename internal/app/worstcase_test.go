@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -266,6 +267,15 @@ models:
 // estimated three bytes a token: 20 concurrent requests spent $0.12-0.14 of
 // $0.10.)
 func TestShadowReservesWorstCase(t *testing.T) {
+	// A judge sets no max_tokens: on gpt-4o it may write 16,384 tokens
+	// ($0.16), more than the whole budget; it was settled after its call,
+	// not reserved before, so every sampled request's judge ran.
+	for _, judge := range []string{"", ", judge: m"} {
+		t.Run("judge="+strconv.FormatBool(judge != ""), func(t *testing.T) { shadowWorstCase(t, judge) })
+	}
+}
+
+func shadowWorstCase(t *testing.T, judge string) {
 	up := worstUpstream(t, 16384)
 	c := parse(t, `
 server: { master_key: sk-master-test }
@@ -273,7 +283,7 @@ storage: { data_dir: `+t.TempDir()+` }
 providers:
   - { name: oa, type: openai, base_url: "`+up.URL+`/v1", api_key: sk-up }
 models:
-  - { name: m, provider: oa, upstream: gpt-4o, shadow: { candidates: [m2], sample_rate: 1 } }
+  - { name: m, provider: oa, upstream: gpt-4o, shadow: { candidates: [m2], sample_rate: 1`+judge+` } }
   - { name: m2, provider: oa, upstream: gpt-4.1 }
 `)
 	_, srv := serve(t, c)

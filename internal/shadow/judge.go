@@ -60,7 +60,24 @@ func (e *Engine) judge(ctx context.Context, j job, i int, live, cand string, spe
 		llm.TextMessage(llm.RoleSystem, judgeSystem),
 		llm.TextMessage(llm.RoleUser, judgePrompt(r.Request, a, b)),
 	}}
-	res := e.call(ctx, plan, r, clr, j.rule.Judge, -(2 + 2*i), req, spend)
+	// The judge sets no max_tokens: it may write up to its model's
+	// output limit, and that is reserved against the request's budgets
+	// before the call, on a hold of its own (settled with the judge's
+	// cost alone; the candidate's hold settles the candidate's). It was
+	// only settled after the call, so a judge dearer than what was left
+	// ran anyway.
+	js := spend
+	if e.opts.Budget != nil && r.Caller != nil {
+		h, err := e.opts.Budget.Reserve(ctx, r.Caller, plan, clr, req)
+		if err != nil {
+			e.m.skipped.WithLabelValues(j.rule.Judge, "judge_budget").Inc()
+			return "", 0
+		}
+		var own Spend
+		js = &own
+		defer func() { h.Done(own) }()
+	}
+	res := e.call(ctx, plan, r, clr, j.rule.Judge, -(2 + 2*i), req, js)
 	if res.err != nil {
 		return "", res.cost
 	}

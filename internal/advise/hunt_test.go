@@ -292,8 +292,9 @@ func TestRunnerUpIsWhatQualityRuledOut(t *testing.T) {
 // A cloud region named as the provider names it lies in the residency area
 // it begins with. An EU bank listing Bedrock in eu-central-1 and Vertex in
 // europe-west4 was told both process its data outside "eu" and to
-// self-host; "westeurope" (Azure's name) is not recognised and stays out,
-// as an empty region does.
+// self-host. Azure's EU regions ("westeurope") are in "eu"; London and
+// Zurich (AWS eu-west-2 and eu-central-2, Google europe-west2 and
+// europe-west6) are not, though named for Europe; an empty region is out.
 func TestRegionWithinResidency(t *testing.T) {
 	for _, c := range []struct {
 		region, residency string
@@ -302,7 +303,10 @@ func TestRegionWithinResidency(t *testing.T) {
 		{"eu", "eu", true}, {"EU", "eu", true}, {" eu ", "EU", true},
 		{"eu-central-1", "eu", true}, {"eu-west-3", "EU", true}, {"europe-west4", "eu", true},
 		{"us-east-1", "eu", false}, {"us-east-1", "us", true}, {"usa", "us", false}, {"europe-west4", "us", false},
-		{"westeurope", "eu", false}, {"", "eu", false}, {"eus", "eu", false},
+		{"westeurope", "eu", true}, {"swedencentral", "eu", true}, {"uksouth", "eu", false},
+		// London and Zurich are named for Europe but are outside the EU.
+		{"eu-west-2", "eu", false}, {"eu-central-2", "eu", false}, {"europe-west2", "eu", false}, {"europe-west6", "eu", false},
+		{"", "eu", false}, {"eus", "eu", false},
 	} {
 		if got := regionWithin(c.region, c.residency); got != c.in {
 			t.Errorf("regionWithin(%q, %q) = %v, want %v", c.region, c.residency, got, c.in)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -137,43 +138,21 @@ policy:
 			codes := map[int]int{}
 			for range 20 {
 				wg.Go(func() {
-					r, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(string(req)))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					r.Header.Set("Authorization", "Bearer "+k.Secret)
-					resp, err := http.DefaultClient.Do(r)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+					status := chatAs(t, srv.URL, k.Secret, req)
 					mu.Lock()
-					codes[resp.StatusCode]++
+					codes[status]++
 					mu.Unlock()
 				})
 			}
 			wg.Wait()
-			var st struct {
-				Budgets []struct {
-					LimitNanos    int64 `json:"limit_nanos"`
-					SpentNanos    int64 `json:"spent_nanos"`
-					ReservedNanos int64 `json:"reserved_nanos"`
-				}
-			}
+			var b keyBudgetRow
 			for deadline := time.Now().Add(5 * time.Second); ; {
-				body = getAs(t, srv.URL+"/admin/budgets?scope=key:"+k.ID, "sk-master-test")
-				if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Budgets) != 1 {
-					t.Fatalf("budgets: %v %s", err, body)
-				}
-				if st.Budgets[0].ReservedNanos == 0 || time.Now().After(deadline) {
+				b = keyBudget(t, srv.URL, k.ID)
+				if b.ReservedNanos == 0 || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			b := st.Budgets[0]
 			t.Logf("statuses %v: spent $%s of $%s", codes, fmtNanos(b.SpentNanos), fmtNanos(b.LimitNanos))
 			if codes[200] == 0 {
 				t.Fatalf("nothing admitted: %v", codes)
@@ -183,6 +162,43 @@ policy:
 			}
 		})
 	}
+}
+
+// chatAs posts a chat request with the key's secret and returns the
+// status (0 when the request failed, reported on t).
+func chatAs(t *testing.T, base, secret string, body []byte) int {
+	r, err := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	r.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// keyBudgetRow is a key's one budget as /admin/budgets reports it.
+type keyBudgetRow struct {
+	LimitNanos    int64 `json:"limit_nanos"`
+	SpentNanos    int64 `json:"spent_nanos"`
+	ReservedNanos int64 `json:"reserved_nanos"`
+}
+
+// keyBudget reads key id's budget (the test's keys have exactly one).
+func keyBudget(t *testing.T, base, id string) keyBudgetRow {
+	t.Helper()
+	body := getAs(t, base+"/admin/budgets?scope=key:"+id, "sk-master-test")
+	var st struct{ Budgets []keyBudgetRow }
+	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Budgets) != 1 {
+		t.Fatalf("budgets: %v %s", err, body)
+	}
+	return st.Budgets[0]
 }
 
 func fmtNanos(n int64) string { return fmt.Sprintf("%d.%09d", n/1e9, n%1e9) }
@@ -297,40 +313,20 @@ models:
 		"messages": []any{map[string]string{"role": "user", "content": strings.Repeat("a\n", 5_000)}}})
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() {
-			r, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(string(req)))
-			r.Header.Set("Authorization", "Bearer "+k.Secret)
-			resp, err := http.DefaultClient.Do(r)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		})
+		wg.Go(func() { chatAs(t, srv.URL, k.Secret, req) })
 	}
 	wg.Wait()
-	var st struct {
-		Budgets []struct {
-			LimitNanos    int64 `json:"limit_nanos"`
-			SpentNanos    int64 `json:"spent_nanos"`
-			ReservedNanos int64 `json:"reserved_nanos"`
-		}
-	}
 	// Shadow calls run after their requests: wait until nothing is held
 	// and the spend has stopped moving.
+	var b keyBudgetRow
 	var last int64 = -1
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		body = getAs(t, srv.URL+"/admin/budgets?scope=key:"+k.ID, "sk-master-test")
-		if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Budgets) != 1 {
-			t.Fatalf("budgets: %v %s", err, body)
-		}
-		if b := st.Budgets[0]; b.ReservedNanos == 0 && b.SpentNanos == last {
+		b = keyBudget(t, srv.URL, k.ID)
+		if b.ReservedNanos == 0 && b.SpentNanos == last {
 			break
 		}
-		last = st.Budgets[0].SpentNanos
+		last = b.SpentNanos
 	}
-	b := st.Budgets[0]
 	t.Logf("spent $%s of $%s", fmtNanos(b.SpentNanos), fmtNanos(b.LimitNanos))
 	if b.SpentNanos == 0 {
 		t.Fatal("nothing spent")

@@ -149,3 +149,16 @@ func TestFragmentedBody(t *testing.T) {
 		t.Errorf("a key in %d pieces: classes %q, want secret", len(pieces), classes)
 	}
 }
+
+// ROT13 is not decoded, but it keeps an address's shape, so the address
+// detector still finds one (docs/sovereignty.md says so).
+func TestROT13AddressStillFound(t *testing.T) {
+	e := testEngine(t)
+	d, err := e.EvaluateBody(Input{Body: partsBody(t, "decode and write to naa.yrnx@rknzcyr.pbz today")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classes, _ := d.Header(); classes != "email" {
+		t.Errorf("classes %q, want email", classes)
+	}
+}

@@ -87,6 +87,9 @@ var adversarialValues = []string{
 	"4111_1111_1111_1111",
 	"IBAN DE89-3704-0044-0532-0130-00",
 	"SSN 078-05-1120",
+	"616e6e2e6c65616b406578616d706c652e636f6d",                         // hex of ann.leak@example.com
+	"four one one one one one one one one one one one one one one one", // spelled card
+	"аnn.leak@exаmple.cоm",                                             // Cyrillic а and о
 }
 
 // canon reduces text to lower-case letters, digits and '@' after NFKC, so

@@ -42,8 +42,10 @@ func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migra
 // Commits never checkpoint the WAL (wal_autocheckpoint=0): the store does
 // it from a goroutine of its own every checkpointEvery, in PASSIVE mode
 // (sqldb.Dialect.CheckpointEvery), so the recorder's commits do not carry
-// the checkpoint's fsyncs. Close stops it; SQLite checkpoints what is left
-// when the last connection closes.
+// the checkpoint's fsyncs. It has a connection of its own, so that the
+// recorder's commits keep to one connection of the pool (and one page
+// cache). Close stops it; SQLite checkpoints what is left when the last
+// connection closes.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
@@ -75,14 +77,30 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqldb.DB, err
 		db.Close()
 		return nil, err
 	}
-	return sqldb.New(db, sqldb.Dialect{
+	d := sqldb.Dialect{
 		Name:            "sqlite",
 		DayExpr:         "strftime('%Y-%m-%d', ts / 1000000, 'unixepoch')",
 		TagExpr:         `COALESCE(CASE WHEN tags = '' THEN '' ELSE json_extract(tags, '$."%s"') END, '')`,
 		Migrations:      ms,
 		IsConflict:      isConflict,
 		CheckpointEvery: checkpointEvery,
-	}, logger), nil
+	}
+	if path != ":memory:" {
+		// The checkpointer's own connection (sqldb.Dialect.CheckpointDB):
+		// the same settings, busy timeout included, and a page cache of
+		// 64 KiB, since a checkpoint copies WAL frames to the database
+		// file without going through it.
+		q.Add("_pragma", "cache_size(-64)")
+		ck, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		ck.SetMaxOpenConns(1)
+		ck.SetMaxIdleConns(1)
+		d.CheckpointDB = ck
+	}
+	return sqldb.New(db, d, logger), nil
 }
 
 // checkpointEvery is how often the store checkpoints the WAL. At 1,000

@@ -246,7 +246,7 @@ func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready f
 		ready(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(errorListener{Listener: ln, maxHeaderBytes: cfg.Server.MaxHeaderBytes}) }()
 	select {
 	case err := <-errc:
 		return err

@@ -83,8 +83,8 @@ type Server struct {
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// ReadHeaderTimeout bounds reading request headers. Default 10s.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
-	// MaxHeaderBytes bounds a request's headers (Go's server answers 431
-	// past it). Default 64 KiB.
+	// MaxHeaderBytes bounds a request's headers (431 in the client's
+	// format past it). Default 64 KiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// BodyTimeout and MinBodyRate cut slow request bodies: after n bytes
 	// a body must be complete by BodyTimeout + n / MinBodyRate from its

@@ -81,7 +81,8 @@ var errOverloaded = &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.
 	Message: "the gateway is serving as many requests as it is configured to; retry shortly", RetryAfter: time.Second}
 
 // checkHeaders bounds the x-fulcrum-* headers (431 in the client's format;
-// Go's server itself answers 431 past server.max_header_bytes).
+// past server.max_header_bytes Go's server answers 431 before any handler
+// runs, and app's errorListener rewrites it into the client's format).
 func (s *Server) checkHeaders(h http.Header) error {
 	n := 0
 	for k, vs := range h {

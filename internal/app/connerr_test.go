@@ -123,3 +123,39 @@ func TestGoServerError(t *testing.T) {
 		}
 	}
 }
+
+// nopConn reads a fixed request and discards writes.
+type nopConn struct {
+	net.Conn
+	req []byte
+}
+
+func (c nopConn) Read(p []byte) (int, error)  { return copy(p, c.req), nil }
+func (c nopConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkErrorConn is what errorConn adds to one request: a read of its
+// head and a response written in two parts (headers, body).
+func BenchmarkErrorConn(b *testing.B) {
+	req := []byte("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-x\r\nContent-Type: application/json\r\nContent-Length: 120\r\n\r\n" + strings.Repeat("x", 120))
+	buf := make([]byte, 4096)
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Length: 300\r\nContent-Type: application/json\r\nDate: Sun, 06 Dec 2026 04:00:00 GMT\r\n\r\n")
+	body := []byte(strings.Repeat("y", 300))
+	for _, wrap := range []bool{false, true} {
+		name := "bare"
+		if wrap {
+			name = "errorConn"
+		}
+		b.Run(name, func(b *testing.B) {
+			var c net.Conn = nopConn{req: req}
+			if wrap {
+				c = &errorConn{Conn: c, maxHeaderBytes: 65536}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Read(buf)
+				c.Write(head)
+				c.Write(body)
+			}
+		})
+	}
+}

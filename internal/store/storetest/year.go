@@ -117,7 +117,6 @@ func testYear(t *testing.T, s store.Store) {
 		t.Errorf("%d raw rows left before the cut", len(left))
 	}
 	check("after pruning")
-
 	// Audit: prune a prefix, in bounded steps; the rest verifies from the checkpoint.
 	acut := start.AddDate(0, 8, 0)
 	pruneAll(t, rt, store.KindAudit, acut, 700)
@@ -150,6 +149,13 @@ func testYear(t *testing.T, s store.Store) {
 		by       []store.GroupBy
 	}{"month 7, odd edges, minute rollups pruned", start.AddDate(0, 7, 0).Add(23*time.Minute + 7*time.Second), start.AddDate(0, 7, 9).Add(41 * time.Minute), []store.GroupBy{store.ByModel}})
 	check("after pruning minute rollups")
+	// Ranges inside the pruned months with edges off the hour: their
+	// partial hours' raw rows and minute rollups are gone, so both edges
+	// widen to the hours that hold them rather than leave those parts out.
+	for d := range 6 {
+		from := start.AddDate(0, 2, 3*d).Add(time.Duration(d)*time.Hour + 13*time.Minute + 5*time.Second)
+		checkWidened(t, s, all, from, from.AddDate(0, 0, 20).Add(time.Hour+41*time.Minute), time.Hour, "after pruning raw rows")
+	}
 	if err := rt.Maintain(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +168,29 @@ func testYear(t *testing.T, s store.Store) {
 	}
 	if diff := cmp.Diff(rawSummary(all, from, to, []store.GroupBy{store.ByModel}), got); diff != "" {
 		t.Errorf("whole days from daily rollups only (-raw +store):\n%s", diff)
+	}
+	// Edges off the day where the hourly rollups are gone too widen to
+	// the days that hold them.
+	checkWidened(t, s, all, from.AddDate(0, 0, 3).Add(7*time.Hour+13*time.Minute), to.Add(4*time.Hour+41*time.Minute+9*time.Second), 24*time.Hour, "after pruning hourly rollups")
+}
+
+// checkWidened checks that a summary of [from, to), whose edges lie where
+// the rows finer than unit were pruned, equals the raw sums over the range
+// widened outwards to whole units, grouped by model and by day.
+func checkWidened(t *testing.T, s store.Store, all []store.UsageRecord, from, to time.Time, unit time.Duration, when string) {
+	t.Helper()
+	wFrom, wTo := from.Truncate(unit), to.Truncate(unit)
+	if wTo.Before(to) {
+		wTo = wTo.Add(unit)
+	}
+	for _, by := range [][]store.GroupBy{{store.ByModel}, {store.ByDay}, nil} {
+		got, err := s.UsageSummary(context.Background(), store.UsageFilter{From: from, To: to}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(rawSummary(all, wFrom, wTo, by), got); diff != "" {
+			t.Errorf("%s: [%s, %s) by %v should read [%s, %s) (-raw +store):\n%s", when, from, to, by, wFrom, wTo, diff)
+		}
 	}
 }
 

@@ -155,16 +155,40 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	if err != nil {
 		return nil, fmt.Errorf("store: usage summary: %w", err)
 	}
+	hourMark, err := s.mark(ctx, store.KindRollupHourly)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage summary: %w", err)
+	}
+	// An edge whose raw rows were pruned widens to the hour that holds
+	// it (the hour's rollup is all that is left of them), and to the day
+	// where the hourly rollups were pruned too: read to the minute, that
+	// edge's partial hour (or day) would be silently missing. Both edges
+	// widen outwards, so the range holds at least what was asked for.
+	widen := func(t time.Time, up bool) time.Time {
+		for _, w := range []struct {
+			mark time.Time
+			unit time.Duration
+		}{{mark, time.Hour}, {hourMark, 24 * time.Hour}} {
+			if t.Before(w.mark) {
+				if up {
+					t = ceilTo(t, w.unit)
+				} else {
+					t = t.Truncate(w.unit)
+				}
+			}
+		}
+		return t
+	}
 	from := f.From
 	if from.IsZero() {
 		from = time.Unix(0, 0).UTC()
 	}
-	if from.Before(mark) {
-		from = from.Truncate(time.Hour)
-	}
+	from = widen(from, false)
 	to, open := f.To, f.To.IsZero()
 	if open {
 		to = s.now()
+	} else {
+		to = widen(to, true)
 	}
 	minuteMark, err := s.mark(ctx, store.KindRollupMinute)
 	if err != nil {

@@ -84,59 +84,72 @@ type Result struct {
 // broken it returns the first bad row in Result.Bad and an error wrapping
 // policy.ErrChainBroken; other errors are the store's.
 func Verify(ctx context.Context, st store.Store) (Result, error) {
-	var (
-		res  Result
-		prev *policy.AuditRecord
-		f    = store.AuditFilter{Limit: verifyPage}
-	)
+	var c chain
+	f := store.AuditFilter{Limit: verifyPage}
 	if rt, ok := st.(store.Retention); ok {
 		cp, err := rt.AuditCheckpoint(ctx)
 		if err != nil {
-			return res, err
+			return c.res, err
 		}
-		res.Checkpoint = cp
+		c.res.Checkpoint = cp
 	}
 	for {
 		rows, err := st.Audit(ctx, f)
 		if err != nil {
-			return res, err
+			return c.res, err
 		}
-		if prev == nil && len(rows) > 0 {
-			if cp := res.Checkpoint; cp == nil && rows[0].Seq != 1 {
-				res.Bad = &rows[0]
-				return res, fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq)
-			} else if cp != nil && (rows[0].Seq != cp.Seq+1 || rows[0].PrevHash != cp.Hash) {
-				res.Bad = &rows[0]
-				return res, fmt.Errorf("%w: the log starts at seq %d, but the checkpoint of pruned rows says seq %d with hash %s",
-					policy.ErrChainBroken, rows[0].Seq, cp.Seq+1, cp.Hash)
-			}
-		}
-		recs := make([]policy.AuditRecord, 0, len(rows)+1)
-		if prev != nil {
-			recs = append(recs, *prev)
-		}
-		for i := range rows {
-			recs = append(recs, ToRecord(&rows[i]))
-		}
-		if i, verr := policy.VerifyChain(recs); verr != nil {
-			if prev != nil {
-				i = max(i-1, 0) // prev was verified with the previous page
-			}
-			res.Rows += i
-			res.Bad = &rows[i]
-			return res, verr
-		}
-		res.Rows += len(rows)
-		if len(rows) > 0 {
-			last := recs[len(recs)-1]
-			prev = &last
-			res.Head = &rows[len(rows)-1]
+		if err := c.add(rows, "the checkpoint of pruned rows"); err != nil {
+			return c.res, err
 		}
 		if len(rows) < verifyPage {
-			return res, nil
+			return c.res, nil
 		}
 		f.AfterSeq = rows[len(rows)-1].Seq
 	}
+}
+
+// chain verifies rows handed to it in pages, in seq order, from
+// res.Checkpoint (nil: from seq 1).
+type chain struct {
+	res  Result
+	prev *policy.AuditRecord
+}
+
+// add verifies the next page; from names where the checkpoint came from,
+// for the error when the first row does not follow it.
+func (c *chain) add(rows []store.AuditRow, from string) error {
+	if c.prev == nil && len(rows) > 0 {
+		if cp := c.res.Checkpoint; cp == nil && rows[0].Seq != 1 {
+			c.res.Bad = &rows[0]
+			return fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq)
+		} else if cp != nil && (rows[0].Seq != cp.Seq+1 || rows[0].PrevHash != cp.Hash) {
+			c.res.Bad = &rows[0]
+			return fmt.Errorf("%w: the log starts at seq %d, but %s says seq %d with hash %s",
+				policy.ErrChainBroken, rows[0].Seq, from, cp.Seq+1, cp.Hash)
+		}
+	}
+	recs := make([]policy.AuditRecord, 0, len(rows)+1)
+	if c.prev != nil {
+		recs = append(recs, *c.prev)
+	}
+	for i := range rows {
+		recs = append(recs, ToRecord(&rows[i]))
+	}
+	if i, verr := policy.VerifyChain(recs); verr != nil {
+		if c.prev != nil {
+			i = max(i-1, 0) // prev was verified with the previous page
+		}
+		c.res.Rows += i
+		c.res.Bad = &rows[i]
+		return verr
+	}
+	c.res.Rows += len(rows)
+	if len(rows) > 0 {
+		last := recs[len(recs)-1]
+		c.prev = &last
+		c.res.Head = &rows[len(rows)-1]
+	}
+	return nil
 }
 
 // verifyPage is how many rows one store query reads.

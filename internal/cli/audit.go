@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fulcrumhq/fulcrum/internal/audit"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -143,30 +145,125 @@ func orDash(s string) string {
 }
 
 func auditVerifyCmd(e *env) *cobra.Command {
-	var cfgPath string
+	var (
+		cfgPath  string
+		archives []string
+	)
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain from its first row to its last",
 		Long: `Read every audit row in seq order and check the hash chain: each row's hash
 must match its content and the previous row's hash, and seqs must run from 1
-without gaps. Prints "ok: N records, chain intact" and the head (last seq and
+without gaps, or, once older rows were pruned, from the checkpoint they left
+(printed). Prints "ok: N records, chain intact" and the head (last seq and
 hash), or names the first bad row and exits non-zero.
+
+--archive FILE verifies an export of 'fulcrum audit export' instead, on its
+own (no store is opened unless --config is given too). Give several, oldest
+first, to check that each one starts where the one before ends. With
+--config as well, the store is verified too, and must go on from where the
+archives end: its checkpoint is their last row, or it still holds that row.
 
 Deleting the newest rows leaves a shorter chain that still verifies: keep the
 printed head somewhere else (a ticket, another system) and compare.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			var end *store.AuditRow
+			if len(archives) > 0 {
+				var err error
+				if end, err = verifyArchives(e.stdout, archives); err != nil {
+					return err
+				}
+				if cfgPath == "" {
+					return nil
+				}
+			}
 			st, _, err := operatorStore(ctx, e, cfgPath)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			return verifyAudit(ctx, e.stdout, st)
+			if err := verifyAudit(ctx, e.stdout, st); err != nil {
+				return err
+			}
+			if end != nil {
+				return followsArchive(ctx, e.stdout, st, end)
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults; with --archive: none)")
+	cmd.Flags().StringArrayVar(&archives, "archive", nil, "verify this export of 'fulcrum audit export' (repeatable, oldest first)")
 	return cmd
+}
+
+// verifyArchives verifies archive files in order, each from where the one
+// before ends, and returns where the last one ends (its last row, or the
+// checkpoint it follows when it has none; nil: it is empty from seq 1).
+func verifyArchives(w io.Writer, paths []string) (*store.AuditRow, error) {
+	var end *store.AuditRow
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("audit verify: %w", err)
+		}
+		res, err := audit.VerifyArchive(f, end)
+		f.Close()
+		if res.Bad != nil {
+			fmt.Fprintf(w, "%s: BROKEN at seq %d (request %s): %v\n", p, res.Bad.Seq, res.Bad.RequestID, err)
+			return nil, fmt.Errorf("audit verify: %s: first bad record seq %d (request %s): %w", p, res.Bad.Seq, res.Bad.RequestID, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit verify: %s: %w", p, err)
+		}
+		from := "seq 1"
+		if cp := res.Checkpoint; cp != nil {
+			from = fmt.Sprintf("checkpoint seq %d", cp.Seq)
+			end = &store.AuditRow{Seq: cp.Seq, Hash: cp.Hash}
+		}
+		if res.Head != nil {
+			end = res.Head
+		}
+		fmt.Fprintf(w, "%s: ok: %d records from %s, chain intact\n", p, res.Rows, from)
+		if end != nil {
+			fmt.Fprintf(w, "%s: ends at seq %d, hash %s\n", p, end.Seq, end.Hash)
+		}
+	}
+	return end, nil
+}
+
+// followsArchive checks that st goes on from end, where the archives end:
+// its checkpoint is that row, or it still holds the row.
+func followsArchive(ctx context.Context, w io.Writer, st store.Store, end *store.AuditRow) error {
+	var cp *store.AuditCheckpoint
+	if rt, ok := st.(store.Retention); ok {
+		var err error
+		if cp, err = rt.AuditCheckpoint(ctx); err != nil {
+			return err
+		}
+	}
+	switch {
+	case cp != nil && cp.Seq > end.Seq:
+		return fmt.Errorf("audit verify: %w: the store's rows were pruned up to seq %d, the archives end at seq %d: seqs %d to %d are in neither",
+			policy.ErrChainBroken, cp.Seq, end.Seq, end.Seq+1, cp.Seq)
+	case cp != nil && cp.Seq == end.Seq:
+		if cp.Hash != end.Hash {
+			return fmt.Errorf("audit verify: %w: the store's checkpoint (seq %d) has hash %s, the archive's row %s",
+				policy.ErrChainBroken, cp.Seq, cp.Hash, end.Hash)
+		}
+	default:
+		rows, err := st.Audit(ctx, store.AuditFilter{AfterSeq: end.Seq - 1, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 || rows[0].Seq != end.Seq || rows[0].Hash != end.Hash {
+			return fmt.Errorf("audit verify: %w: the archives end at seq %d with hash %s, which the store does not hold",
+				policy.ErrChainBroken, end.Seq, end.Hash)
+		}
+	}
+	fmt.Fprintf(w, "the store goes on from the archives (seq %d)\n", end.Seq)
+	return nil
 }
 
 // verifyAudit runs audit.Verify, the one verifier, and prints its result.
@@ -180,6 +277,12 @@ func verifyAudit(ctx context.Context, w io.Writer, st store.Store) error {
 		return fmt.Errorf("audit verify: %w", err)
 	}
 	fmt.Fprintf(w, "ok: %d records, chain intact\n", res.Rows)
+	if cp := res.Checkpoint; cp != nil {
+		// What the kept chain was verified from: an archive of the pruned
+		// rows must end with this row.
+		fmt.Fprintf(w, "from checkpoint: seq %d, hash %s (rows up to %s, pruned %s)\n",
+			cp.Seq, cp.Hash, cp.Time.UTC().Format(time.RFC3339Nano), cp.PrunedAt.UTC().Format(time.RFC3339))
+	}
 	if res.Head != nil {
 		fmt.Fprintf(w, "head: seq %d, hash %s\n", res.Head.Seq, res.Head.Hash)
 	}
@@ -187,7 +290,10 @@ func verifyAudit(ctx context.Context, w io.Writer, st store.Store) error {
 }
 
 func auditExportCmd(e *env) *cobra.Command {
-	var cfgPath, until string
+	var (
+		cfgPath, until string
+		afterSeq       int64
+	)
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export the oldest audit rows, as pruning would take them, as JSON lines",
@@ -196,9 +302,20 @@ would delete: the chain's prefix from the checkpoint on (or from seq 1) whose
 rows are all older than --until. The first line is {"checkpoint": ...}, the
 checkpoint the rows follow (null when nothing was pruned yet); then one row
 per line with its seq, prev_hash and hash, so the archive verifies on its own
-and the rows left in the store verify from the row it ends with.
+('fulcrum audit verify --archive FILE') and the rows left in the store verify
+from the row it ends with. On PostgreSQL, whose audit rows are pruned a whole
+day at a time, --until is rounded down to the day as pruning rounds it.
 
-Archive the output before 'fulcrum store prune' deletes the rows.`,
+--after-seq N starts after row N instead of the checkpoint: the row the
+previous archive ended with (printed on standard error, and by 'audit verify
+--archive'), so that a series of archives holds every row once. The
+checkpoint line is then row N's seq, hash and time.
+
+Archive the output before the rows are pruned. The gateway prunes by itself
+every metering.retention.interval, with a cut-off that moves with the clock:
+export with a margin (--until 399d for audit: 400d) and chain the exports
+with --after-seq, and 'audit verify --archive ... --config F' checks that
+the archives and the store together hold the whole chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -214,9 +331,19 @@ Archive the output before 'fulcrum store prune' deletes the rows.`,
 				return err
 			}
 			defer st.Close()
+			if u, ok := st.(store.PruneUnit); ok {
+				if unit := u.PruneUnit(store.KindAudit); unit > 0 {
+					cut = cut.Truncate(unit)
+				}
+			}
 			var cp *store.AuditCheckpoint
 			if rt, ok := st.(store.Retention); ok {
 				if cp, err = rt.AuditCheckpoint(ctx); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("after-seq") {
+				if cp, err = exportStart(ctx, st, cp, afterSeq); err != nil {
 					return err
 				}
 			}
@@ -225,22 +352,57 @@ Archive the output before 'fulcrum store prune' deletes the rows.`,
 				return err
 			}
 			n := 0
+			var last *store.AuditRow
 			errStop := fmt.Errorf("stop")
-			err = eachAudit(ctx, st, store.AuditFilter{}, "", func(r *store.AuditRow) error {
+			f := store.AuditFilter{}
+			if cp != nil {
+				f.AfterSeq = cp.Seq
+			}
+			err = eachAudit(ctx, st, f, "", func(r *store.AuditRow) error {
 				if !r.Time.Before(cut) {
 					return errStop
 				}
 				n++
+				last = r
 				return enc.Encode(r)
 			})
 			if err != nil && err != errStop {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "rows: %d\n", n)
+			fmt.Fprintf(e.stderr, "rows: %d (older than %s)\n", n, cut.UTC().Format(time.RFC3339))
+			if last != nil {
+				fmt.Fprintf(e.stderr, "ends at seq %d, hash %s (the next export: --after-seq %d)\n", last.Seq, last.Hash, last.Seq)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
 	cmd.Flags().StringVar(&until, "until", "", "export rows older than this: 400d, 2026-01-01 or RFC 3339 (required)")
+	cmd.Flags().Int64Var(&afterSeq, "after-seq", 0, "start after this row (where the previous archive ended) instead of the checkpoint")
 	return cmd
+}
+
+// exportStart is the checkpoint an export that goes on after row seq
+// follows: the store's checkpoint when seq is its row, else row seq
+// itself, which the store must still hold.
+func exportStart(ctx context.Context, st store.Store, cp *store.AuditCheckpoint, seq int64) (*store.AuditCheckpoint, error) {
+	switch {
+	case seq < 0:
+		return nil, fmt.Errorf("--after-seq: %d is not a seq", seq)
+	case cp != nil && seq < cp.Seq:
+		return nil, fmt.Errorf("--after-seq %d: the rows up to seq %d were pruned already (the checkpoint): seqs %d to %d cannot be exported",
+			seq, cp.Seq, seq+1, cp.Seq)
+	case cp != nil && seq == cp.Seq:
+		return cp, nil
+	case seq == 0:
+		return nil, nil // from seq 1
+	}
+	rows, err := st.Audit(ctx, store.AuditFilter{AfterSeq: seq - 1, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || rows[0].Seq != seq {
+		return nil, fmt.Errorf("--after-seq %d: the store holds no row with that seq", seq)
+	}
+	return &store.AuditCheckpoint{Seq: rows[0].Seq, Hash: rows[0].Hash, Time: rows[0].Time}, nil
 }

@@ -85,3 +85,90 @@ func TestStorePruneExportVerify(t *testing.T) {
 		t.Errorf("%d raw usage rows left", len(recs))
 	}
 }
+
+// A series of archives, each exported with --after-seq from where the one
+// before ended, holds every pruned row once: audit verify --archive checks
+// each one, that each follows the one before, and with --config that the
+// store goes on from the last; a gap, a missing archive, an edited or
+// re-ordered row and an edited checkpoint line are each reported.
+func TestAuditArchiveSeries(t *testing.T) {
+	fx := newOpFixture(t)
+	seedAudit(t, fx, 10) // day1 + 0..9 minutes
+	dir := t.TempDir()
+	export := func(name string, args ...string) string {
+		t.Helper()
+		out, stderr, err := opRun(t, append([]string{"audit", "export", "--config", fx.cfgPath}, args...)...)
+		if err != nil {
+			t.Fatalf("export %v: %v\n%s", args, err, stderr)
+		}
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a1 := export("a1", "--until", "2026-11-01T10:03:30Z")                     // seqs 1-4
+	a2 := export("a2", "--until", "2026-11-01T10:06:30Z", "--after-seq", "4") // 5-7
+	a3 := export("a3", "--until", "2026-11-02", "--after-seq", "7")           // 8-10
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\nmetering:\n  retention: { audit: 1d }\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := opRun(t, "store", "prune", "--config", fx.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := opRun(t, "audit", "verify", "--archive", a1, "--archive", a2, "--archive", a3, "--config", fx.cfgPath)
+	if err != nil {
+		t.Fatalf("verify the whole series: %v\n%s", err, out)
+	}
+	for _, want := range []string{a1 + ": ok: 4 records from seq 1", a2 + ": ok: 3 records from checkpoint seq 4",
+		a3 + ": ends at seq 10", "from checkpoint: seq 10", "the store goes on from the archives (seq 10)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify printed\n%s\nwant a line with %q", out, want)
+		}
+	}
+	if _, _, err := opRun(t, "audit", "export", "--config", fx.cfgPath, "--until", "2026-11-02", "--after-seq", "3"); err == nil ||
+		!strings.Contains(err.Error(), "pruned already") {
+		t.Errorf("export after pruned rows: err = %v, want pruned already", err)
+	}
+
+	edit := func(name, path string, fn func([]string) []string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := fn(strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"))
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	edited := edit("edited", a2, func(l []string) []string {
+		l[2] = strings.Replace(l[2], `"outcome":"200"`, `"outcome":"403"`, 1)
+		return l
+	})
+	swapped := edit("swapped", a1, func(l []string) []string { l[2], l[3] = l[3], l[2]; return l })
+	dropped := edit("dropped", a1, func(l []string) []string { return append(l[:2], l[3:]...) })
+	badCP := edit("badcp", a2, func(l []string) []string { l[0] = strings.Replace(l[0], `"seq":4`, `"seq":3`, 1); return l })
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"gap before the store", []string{"--archive", a1, "--archive", a2, "--config", fx.cfgPath}, "seqs 8 to 10 are in neither"},
+		{"an archive missing", []string{"--archive", a1, "--archive", a3}, "previous one ends at seq 4"},
+		{"an edited row", []string{"--archive", a1, "--archive", edited}, "does not match its hash"},
+		{"rows re-ordered", []string{"--archive", swapped}, "follows seq"},
+		{"a row deleted", []string{"--archive", dropped}, "follows seq"},
+		{"an edited checkpoint", []string{"--archive", badCP}, "the archive's checkpoint says seq 4"},
+		{"not an export", []string{"--archive", fx.cfgPath}, "not an audit export"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := opRun(t, append([]string{"audit", "verify"}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("verify: err = %v, want %q\n%s", err, tt.want, out)
+			}
+		})
+	}
+}

@@ -126,7 +126,7 @@ func (c *chatCall) resolve() error {
 func (c *chatCall) run(ctx context.Context, attempt func(ctx context.Context, t *Target, pm policy.Permit, n int) error) (*Target, error) {
 	_, t, err := router.Execute(ctx, c.plan, c.clr, func(ctx context.Context, t *Target, pm policy.Permit, n int) (struct{}, error) {
 		ctx = c.startAttempt(ctx, t, n)
-		return struct{}{}, attempt(ctx, t, pm, n)
+		return struct{}{}, c.explainThoughtMiss(attempt(ctx, t, pm, n))
 	})
 	return t, err
 }
@@ -214,7 +214,7 @@ func (c *chatCall) translatable(t *Target) error {
 func (c *chatCall) upstreamRequest(t *Target) *llm.ChatRequest {
 	r := *c.req
 	r.Model = t.Upstream
-	return &r
+	return c.withThoughts(&r, t)
 }
 
 // forwardBody is the client's body rewritten for t (model name, and usage
@@ -400,6 +400,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 		live = cache.Clone(resp) // before restoring
 	}
 	c.keepResponse(r.Context(), resp)
+	c.rememberThoughts(t, resp)
 	if c.verdict != nil && c.verdict.Redacts() {
 		c.verdict.Restore(resp)
 	}

@@ -205,6 +205,10 @@ func (s *Server) forwardedTexts(r *http.Request, rc *reqCtx) ([]string, error) {
 	for _, vs := range rc.fwd {
 		out = append(out, vs...)
 	}
+	if rc.thoughts != nil {
+		// Restored thinking leaves with the translated request.
+		out = append(out, rc.thoughts.texts...)
+	}
 	if s.opts.Tracer != nil {
 		out = append(out, r.Header.Values("Tracestate")...)
 	}

@@ -215,6 +215,9 @@ type Server struct {
 	capacities bool
 	// inflight counts /v1 requests being served, for Inputs.MaxInFlight.
 	inflight atomic.Int64
+	// thoughts keeps the thinking of answers to Chat Completions clients
+	// (thoughts.go).
+	thoughts *thoughtCache
 }
 
 // New builds a server.
@@ -238,7 +241,7 @@ func New(o Options) *Server {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux()}
+	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux(), thoughts: newThoughtCache(o.Now)}
 	if o.Router != nil {
 		s.capacities = len(o.Router.Capacities()) > 0
 		o.Metrics.Registry.MustRegister(newHealthCollector(o.Router))
@@ -253,7 +256,7 @@ func New(o Options) *Server {
 }
 
 func (s *Server) routes() {
-	chat := s.endpoint(fmtOpenAI, decodeChat, serveChat)
+	chat := s.endpoint(fmtOpenAI, s.decodeChatCompletions, serveChat)
 	s.mux.HandleFunc("POST /v1/chat/completions", chat)
 	s.mux.HandleFunc("POST /chat/completions", chat)
 	s.mux.HandleFunc("POST /v1/messages", s.endpoint(fmtAnthropic, decodeChat, serveChat))
@@ -344,6 +347,9 @@ type reqCtx struct {
 	// the store was asked.
 	itemMissing *llm.Error
 	refsChecked bool
+	// thoughts is the thinking restored into a Chat Completions request
+	// (thoughts.go); its texts are scanned with the body.
+	thoughts *restoredThoughts
 	// span is the request's server span (nil when tracing is off).
 	span *telemetry.Span
 }

@@ -51,6 +51,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 			live = cache.Clone(resp) // replay restores resp
 		}
 		c.keepResponse(r.Context(), resp)
+		c.rememberThoughts(t, resp)
 		c.writeStreamHeaders(w, t)
 		c.replay(newFlushWriter(w), resp)
 		c.shadowOffer(t, live, c.rc.usage)
@@ -207,6 +208,10 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		// The answer as the target gave it (before restoring), to store.
 		kb = cache.NewBuilder(c.s.opts.MaxBodyBytes)
 	}
+	var tt *thoughtTap
+	if c.keepsThoughts() {
+		tt = &thoughtTap{}
+	}
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
 			usage = ch.Usage
@@ -219,6 +224,9 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		}
 		if kb != nil {
 			kb.Add(ch)
+		}
+		if tt != nil {
+			tt.add(ch)
 		}
 		// Kept whatever the usage so far: a stream that ends early is
 		// estimated from it (cutUsage).
@@ -274,6 +282,9 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		if kb != nil {
 			kb.Add(&llm.Chunk{Usage: usage})
 			c.keepResponse(ctx, kb.Response())
+		}
+		if tt != nil {
+			tt.remember(c, o.t)
 		}
 		buf = enc.Done(buf)
 		fw.write(buf)

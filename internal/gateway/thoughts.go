@@ -1,0 +1,352 @@
+package gateway
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+)
+
+// Thinking kept for Chat Completions clients.
+//
+// Claude, reached by translation (Anthropic Messages, Bedrock Converse,
+// Claude on Vertex AI) with reasoning on, answers a tool call after
+// thinking blocks that carry a signature, and when the client sends the
+// tool results back it requires those blocks, unmodified, at the start of
+// the assistant turn that made the calls ("a final assistant message must
+// start with a thinking block"; https://platform.claude.com/docs/en/build-with-claude/thinking-tool-workflows,
+// and for Bedrock the reasoningContent block with its signature,
+// https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html).
+// Chat Completions has no field to send thinking back, so a Chat
+// Completions client's second turn would always be refused. The gateway
+// does what it does for Gemini's thought signatures (provider/gemini's
+// sigCache): it keeps the thoughts of an answer that ended in tool calls,
+// by the first tool call's id and the caller's key, and puts them back
+// into the assistant turn when that key sends those tool calls back.
+//
+// The restored thoughts are part of the request policy judges: they are
+// given to the Guard as texts that leave beside the body (which it scans
+// and never redacts, so a class that would need redacting keeps the
+// request off the proprietary targets), and they are sent only to the
+// provider that produced them, on a target the verdict clears: any other
+// target, the response cache's key and a shadow comparison get the turn
+// as the client wrote it. Another key never gets them: the key is part
+// of the cache key.
+//
+// The cache is per process and bounded (thoughtTTL, thoughtMaxBytes,
+// thoughtMaxEntries). When it does not hold the thinking of the final
+// tool-use turn (another replica answered, the gateway restarted, the
+// entry expired or was evicted) the turn is sent as written; a target
+// that then requires the thinking answers 400, which the client gets
+// with the cause named (thoughtMissErr). Turning thinking off for that
+// one request is not done: Anthropic asks for one thinking configuration
+// per assistant turn, a tool-use loop being one turn, and some models
+// refuse thinking disabled.
+
+const (
+	// thoughtTTL is how long the thinking of an answer is kept for the
+	// turn that sends its tool results back.
+	thoughtTTL = time.Hour
+	// thoughtMaxBytes bounds the thinking kept by the process (texts,
+	// signatures and redacted data), thoughtMaxEntries the answers; the
+	// oldest go first. An answer whose thinking alone is over
+	// thoughtMaxEntryBytes is not kept.
+	thoughtMaxBytes      = 32 << 20
+	thoughtMaxEntries    = 1 << 16
+	thoughtMaxEntryBytes = 2 << 20
+)
+
+type thoughtKey struct{ owner, id string }
+
+type thoughtEntry struct {
+	// provider names the target that produced the thoughts: the only one
+	// they are sent back to.
+	provider string
+	// ids are the answer's tool call ids, in order.
+	ids      []string
+	thoughts []llm.Thought
+	at       time.Time
+	size     int
+	seq      uint64
+}
+
+// thoughtCache holds thoughts by (key, first tool call id). Safe for
+// concurrent use.
+type thoughtCache struct {
+	now func() time.Time
+
+	mu    sync.Mutex // guards the following fields
+	m     map[thoughtKey]*thoughtEntry
+	order []thoughtSlot // insertion order, oldest first
+	bytes int
+	seq   uint64
+}
+
+type thoughtSlot struct {
+	k   thoughtKey
+	seq uint64
+}
+
+func newThoughtCache(now func() time.Time) *thoughtCache {
+	return &thoughtCache{now: now, m: map[thoughtKey]*thoughtEntry{}}
+}
+
+// put keeps the thoughts of an answer whose tool calls have ids.
+func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.Thought) {
+	size := 0
+	for _, id := range ids {
+		size += len(id)
+	}
+	for _, t := range thoughts {
+		size += len(t.Text) + len(t.Signature) + len(t.Redacted)
+	}
+	if len(ids) == 0 || ids[0] == "" || size > thoughtMaxEntryBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := thoughtKey{owner, ids[0]}
+	if old, ok := c.m[k]; ok {
+		c.bytes -= old.size
+	}
+	c.seq++
+	c.m[k] = &thoughtEntry{provider: provider, ids: slices.Clone(ids), thoughts: slices.Clone(thoughts), at: c.now(), size: size, seq: c.seq}
+	c.order = append(c.order, thoughtSlot{k, c.seq})
+	c.bytes += size
+	for len(c.order) > 0 && (c.bytes > thoughtMaxBytes || len(c.m) > thoughtMaxEntries) {
+		c.dropOldestLocked()
+	}
+}
+
+func (c *thoughtCache) dropOldestLocked() {
+	s := c.order[0]
+	c.order = c.order[1:]
+	if e, ok := c.m[s.k]; ok && e.seq == s.seq {
+		c.bytes -= e.size
+		delete(c.m, s.k)
+	}
+}
+
+// get returns the entry kept for owner's tool calls ids (all of them, in
+// order), or nil.
+func (c *thoughtCache) get(owner string, ids []string) *thoughtEntry {
+	if len(ids) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := thoughtKey{owner, ids[0]}
+	e, ok := c.m[k]
+	if !ok {
+		return nil
+	}
+	if c.now().Sub(e.at) > thoughtTTL {
+		c.bytes -= e.size
+		delete(c.m, k)
+		return nil
+	}
+	if !slices.Equal(e.ids, ids) {
+		return nil
+	}
+	return e
+}
+
+// restoredThoughts are the kept thoughts of a request's assistant turns.
+type restoredThoughts struct {
+	// byMessage holds them by message index.
+	byMessage map[int]*thoughtEntry
+	// texts are their texts, signatures and redacted data, for the policy
+	// scan.
+	texts []string
+	// missing is the first tool call id of the final tool-use turn when
+	// the cache held no thinking for it ("" otherwise).
+	missing string
+}
+
+// decodeChatCompletions is decodeChat for Chat Completions clients, with
+// the thinking of their earlier tool-use answers found again.
+func (s *Server) decodeChatCompletions(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
+	in, err := decodeChat(r, rc, body)
+	if err != nil {
+		return nil, err
+	}
+	rc.thoughts = s.restoreThoughts(owner(rc.caller), in.chat)
+	return in, nil
+}
+
+// restoreThoughts finds the kept thoughts of each assistant message that
+// makes tool calls and carries none. The request itself is not changed:
+// the thoughts go only into what their producer is sent
+// (withThoughts), never into a cache key, a shadow comparison or another
+// target's request. It runs on every decode of the request (policy
+// decodes a redacted body again), with the same result.
+func (s *Server) restoreThoughts(owner string, req *llm.ChatRequest) *restoredThoughts {
+	if s.thoughts == nil || req == nil {
+		return nil
+	}
+	var out *restoredThoughts
+	final := finalToolTurn(req.Messages)
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		if m.Role != llm.RoleAssistant || len(m.ToolCalls) == 0 || len(m.Thoughts) > 0 {
+			continue
+		}
+		ids := make([]string, len(m.ToolCalls))
+		for j, tc := range m.ToolCalls {
+			ids[j] = tc.ID
+		}
+		e := s.thoughts.get(owner, ids)
+		if out == nil && (e != nil || i == final) {
+			out = &restoredThoughts{byMessage: map[int]*thoughtEntry{}}
+		}
+		if e == nil {
+			if i == final && req.Reasoning != nil && !req.Reasoning.Disabled {
+				out.missing = ids[0]
+			}
+			continue
+		}
+		out.byMessage[i] = e
+		for _, t := range e.thoughts {
+			for _, v := range [...]string{t.Text, t.Signature, t.Redacted} {
+				if v != "" {
+					out.texts = append(out.texts, v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// finalToolTurn is the index of the last assistant message when it makes
+// tool calls whose results follow (the turn Claude wants to start with
+// its thinking: "a final assistant message must start with a thinking
+// block"), or -1.
+func finalToolTurn(msgs []llm.Message) int {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role != llm.RoleAssistant {
+			continue
+		}
+		if len(msgs[i].ToolCalls) > 0 && i < len(msgs)-1 {
+			return i
+		}
+		return -1
+	}
+	return -1
+}
+
+// withThoughts returns r, or a copy whose assistant turns carry the
+// thoughts t's provider produced for them: only the provider that signed
+// them can read them, and the client never sent them to anyone else.
+func (c *chatCall) withThoughts(r *llm.ChatRequest, t *Target) *llm.ChatRequest {
+	rt := c.rc.thoughts
+	if rt == nil || len(rt.byMessage) == 0 {
+		return r
+	}
+	name := t.Provider.Info().Name
+	var msgs []llm.Message
+	for i, e := range rt.byMessage {
+		if e.provider != name || i >= len(r.Messages) {
+			continue
+		}
+		if msgs == nil {
+			msgs = slices.Clone(r.Messages)
+		}
+		msgs[i].Thoughts = slices.Clone(e.thoughts)
+	}
+	if msgs != nil {
+		r.Messages = msgs
+	}
+	return r
+}
+
+// keepsThoughts reports whether the call's answers' thinking is kept:
+// for Chat Completions clients, who cannot send it back themselves.
+func (c *chatCall) keepsThoughts() bool {
+	return c.s.thoughts != nil && c.rc.format == fmtOpenAI
+}
+
+// rememberThoughts keeps the signed thinking of an answer that ended in
+// tool calls, from target t, for the caller's key. It is called with the
+// answer as the upstream gave it (before redacted values are restored),
+// which is what the upstream signed.
+func (c *chatCall) rememberThoughts(t *Target, resp *llm.ChatResponse) {
+	if !c.keepsThoughts() || resp == nil {
+		return
+	}
+	for i := range resp.Choices {
+		m := &resp.Choices[i].Message
+		c.rememberMessage(t, m.Thoughts, m.ToolCalls)
+	}
+}
+
+func (c *chatCall) rememberMessage(t *Target, thoughts []llm.Thought, calls []llm.ToolCall) {
+	if len(calls) == 0 || !slices.ContainsFunc(thoughts, func(t llm.Thought) bool { return t.Signature != "" || t.Redacted != "" }) {
+		return
+	}
+	ids := make([]string, len(calls))
+	for j, tc := range calls {
+		ids[j] = tc.ID
+	}
+	c.s.thoughts.put(owner(c.rc.caller), t.Provider.Info().Name, ids, thoughts)
+}
+
+// thoughtTap gathers a streamed answer's thoughts and tool call ids, as
+// the stream encoders read them: a signature closes the current thought.
+// Not safe for concurrent use.
+type thoughtTap struct {
+	thoughts []llm.Thought
+	cur      strings.Builder // the open thought's text
+	thinking bool
+	calls    []llm.ToolCall
+}
+
+func (tt *thoughtTap) add(ch *llm.Chunk) {
+	if ch.Reasoning != "" || ch.Signature != "" {
+		if !tt.thinking {
+			tt.cur.Reset()
+			tt.thinking = true
+		}
+		tt.cur.WriteString(ch.Reasoning)
+		if ch.Signature != "" {
+			tt.thoughts = append(tt.thoughts, llm.Thought{Text: tt.cur.String(), Signature: ch.Signature})
+			tt.thinking = false
+		}
+	}
+	for _, d := range ch.ToolCalls {
+		if d.ID != "" {
+			tt.calls = append(tt.calls, llm.ToolCall{ID: d.ID})
+		}
+	}
+}
+
+// remember keeps what the tap gathered (a thought still open has no
+// signature: it is kept unsigned, as the answer carried it).
+func (tt *thoughtTap) remember(c *chatCall, t *Target) {
+	if tt.thinking {
+		tt.thoughts = append(tt.thoughts, llm.Thought{Text: tt.cur.String()})
+		tt.thinking = false
+	}
+	c.rememberMessage(t, tt.thoughts, tt.calls)
+}
+
+// explainThoughtMiss names the cause when an upstream refuses a
+// continued tool-use turn for want of the thinking the gateway did not
+// hold: the client could not have sent it.
+func (c *chatCall) explainThoughtMiss(err error) error {
+	rt := c.rc.thoughts
+	if err == nil || rt == nil || rt.missing == "" {
+		return err
+	}
+	e := llm.AsError(err)
+	if e.Status != http.StatusBadRequest || !strings.Contains(strings.ToLower(e.Message), "thinking") {
+		return err
+	}
+	return &llm.Error{Status: e.Status, Type: e.Type, Code: "thinking_not_restorable", Param: "messages", Provider: e.Provider, Err: err,
+		Message: "the assistant turn that made tool call " + quote(rt.missing) + " needs the thinking the model produced before it, which Chat Completions " +
+			"cannot carry and this Fulcrum no longer holds for your key (it keeps it for " + thoughtTTL.String() + " in the process that answered: " +
+			"the gateway restarted, another replica answered, or the entry expired). Start the tool-use turn again, send the request without " +
+			"reasoning_effort, or use the Messages or Responses API, which carry thinking. Upstream said: " + e.Message}
+}

@@ -63,6 +63,23 @@ type anthropicRequest struct {
 	Tools []struct {
 		Name string `json:"name"`
 	} `json:"tools"`
+	// OutputConfig.Format is structured output
+	// (https://docs.claude.com/en/docs/build-with-claude/structured-outputs).
+	OutputConfig *struct {
+		Format *struct {
+			Type   string          `json:"type"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"format"`
+	} `json:"output_config"`
+}
+
+// answer is the text of a text answer: SchemaAnswer when
+// output_config.format asks for a JSON schema.
+func (r *anthropicRequest) answer(text string) string {
+	if oc := r.OutputConfig; oc != nil && oc.Format != nil && oc.Format.Type == "json_schema" {
+		return SchemaAnswer(oc.Format.Schema, text)
+	}
+	return text
 }
 
 type anthropicBlock struct {
@@ -105,6 +122,13 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	case len(req.Messages) == 0:
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", "messages: at least one message is required")
+		return
+	}
+	// A prompt over the model's context window is refused before
+	// anything else (https://docs.claude.com/en/api/errors).
+	if n := estimateTokens(body); n > AnthropicContextWindow {
+		anthropicError(w, http.StatusBadRequest, "invalid_request_error",
+			fmt.Sprintf("prompt is too long: %d tokens > %d maximum", n, AnthropicContextWindow))
 		return
 	}
 	// Anthropic verifies the signature of every thinking block sent back
@@ -157,7 +181,7 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 	stop := "end_turn"
 	switch {
 	case toolResult:
-		blocks = []map[string]any{{"type": "text", "text": "Tool said: " + text}}
+		blocks = []map[string]any{{"type": "text", "text": req.answer("Tool said: " + text)}}
 	case last.Role == "user" && wantsCall(text, firstAnthropicTool(req)):
 		name, args, _ := ToolCall(text, firstAnthropicTool(req))
 		stop = "tool_use"
@@ -166,7 +190,7 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 			blocks = append(blocks, anthropicToolUse(id, 1, name, ToolArgs2))
 		}
 	default:
-		blocks = []map[string]any{{"type": "text", "text": Reply(text)}}
+		blocks = []map[string]any{{"type": "text", "text": req.answer(Reply(text))}}
 	}
 	if req.Stream {
 		anthropicStream(w, id, req.Model, text, blocks, stop)

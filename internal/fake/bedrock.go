@@ -189,6 +189,27 @@ type bedrockConverse struct {
 			Effort string `json:"effort"`
 		} `json:"output_config"`
 	} `json:"additionalModelRequestFields"`
+	// OutputConfig.TextFormat is structured output, the schema a JSON
+	// string (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputFormat.html).
+	OutputConfig *struct {
+		TextFormat *struct {
+			Type      string `json:"type"`
+			Structure struct {
+				JSONSchema *struct {
+					Schema string `json:"schema"`
+				} `json:"jsonSchema"`
+			} `json:"structure"`
+		} `json:"textFormat"`
+	} `json:"outputConfig"`
+}
+
+// answer is the text of a text answer: SchemaAnswer when
+// outputConfig.textFormat asks for a JSON schema.
+func (req *bedrockConverse) answer(text string) string {
+	if oc := req.OutputConfig; oc != nil && oc.TextFormat != nil && oc.TextFormat.Type == "json_schema" && oc.TextFormat.Structure.JSONSchema != nil {
+		return SchemaAnswer(json.RawMessage(oc.TextFormat.Structure.JSONSchema.Schema), text)
+	}
+	return text
 }
 
 // bedrockToolUseID is the constraint on toolUseId (1 to 64 characters),
@@ -289,7 +310,7 @@ func (b *Bedrock) converse(w http.ResponseWriter, r *http.Request, body []byte, 
 	}
 	switch {
 	case toolResult:
-		blocks = []map[string]any{{"text": "Tool said: " + text}}
+		blocks = []map[string]any{{"text": req.answer("Tool said: " + text)}}
 	case wantsCall(text, first):
 		stop = "tool_use"
 		name, args, _ := ToolCall(text, first)
@@ -298,7 +319,7 @@ func (b *Bedrock) converse(w http.ResponseWriter, r *http.Request, body []byte, 
 			blocks = append(blocks, bedrockToolUse(id, 1, name, ToolArgs2))
 		}
 	default:
-		blocks = []map[string]any{{"text": Reply(text)}}
+		blocks = []map[string]any{{"text": req.answer(Reply(text))}}
 	}
 	if thinks {
 		thought := []map[string]any{{"reasoningContent": map[string]any{"reasoningText": map[string]any{"text": Thought(text), "signature": BedrockSignature}}}}

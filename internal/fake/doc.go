@@ -38,6 +38,13 @@
 //     streams, a data line that is not valid JSON).
 //   - "[[midstream-error]]": a stream that sends one content chunk, then the
 //     provider's in-stream error event.
+//   - a body over the model's context window (a token counted as four
+//     bytes of the request body; AnthropicContextWindow,
+//     OpenAIContextWindow) is refused with the provider's context-length
+//     error (Anthropic "prompt is too long", OpenAI
+//     context_length_exceeded).
+//   - a request for structured output is answered with a JSON object
+//     valid for its schema (SchemaAnswer).
 //
 // Every fake records the requests it received (method, path, headers, body)
 // so tests can assert what left the gateway, and checks authentication the
@@ -60,6 +67,16 @@ const (
 	// APIKey is the key every fake accepts.
 	APIKey = "sk-fake-test-key"
 )
+
+// The context windows of the fakes' models, in tokens of four bytes of
+// request body: Claude's 200k, GPT-4o's 128k.
+const (
+	AnthropicContextWindow = 200_000
+	OpenAIContextWindow    = 128_000
+)
+
+// estimateTokens counts a request body as a tokenizer roughly would.
+func estimateTokens(body []byte) int { return len(body) / 4 }
 
 // Reply is the default answer to a user text.
 func Reply(text string) string { return "Hello! You said: " + text }

@@ -69,6 +69,11 @@ type geminiRequest struct {
 			Name string `json:"name"`
 		} `json:"functionDeclarations"`
 	} `json:"tools"`
+	ToolConfig *struct {
+		FunctionCallingConfig *struct {
+			Mode string `json:"mode"`
+		} `json:"functionCallingConfig"`
+	} `json:"toolConfig"`
 	GenerationConfig *struct {
 		CandidateCount int `json:"candidateCount"`
 		// ThinkingConfig.IncludeThoughts makes the answer start with a
@@ -77,6 +82,12 @@ type geminiRequest struct {
 		ThinkingConfig *struct {
 			IncludeThoughts bool `json:"includeThoughts"`
 		} `json:"thinkingConfig"`
+		// ResponseJSONSchema (or the OpenAPI-subset ResponseSchema) with
+		// responseMimeType application/json constrains the answer
+		// (https://ai.google.dev/gemini-api/docs/structured-output).
+		ResponseMimeType   string          `json:"responseMimeType"`
+		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`
+		ResponseSchema     json.RawMessage `json:"responseSchema"`
 	} `json:"generationConfig"`
 }
 
@@ -126,6 +137,17 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 	if err := json.Unmarshal(body, &req); err != nil || len(req.Contents) == 0 {
 		geminiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid JSON payload received.", "")
 		return
+	}
+	if tc := req.ToolConfig; tc != nil && tc.FunctionCallingConfig != nil {
+		// The modes both the Gemini API and Vertex AI's v1 API document
+		// (https://ai.google.dev/api/caching#Mode).
+		switch m := tc.FunctionCallingConfig.Mode; m {
+		case "", "MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED":
+		default:
+			geminiError(w, http.StatusBadRequest, "INVALID_ARGUMENT",
+				"Invalid value at 'tool_config.function_calling_config.mode' (type.googleapis.com/google.cloud.aiplatform.v1.FunctionCallingConfig.Mode), \""+m+"\"", "")
+			return
+		}
 	}
 	last := req.Contents[len(req.Contents)-1]
 	var text, toolResult string
@@ -207,6 +229,11 @@ func (g *Gemini) generate(w http.ResponseWriter, r *http.Request, body []byte, m
 		answer := Reply(text)
 		if isToolResult {
 			answer = "Tool said: " + toolResult
+		}
+		if gc := req.GenerationConfig; gc != nil && gc.ResponseMimeType == "application/json" {
+			if s := cmpOr(gc.ResponseJSONSchema, gc.ResponseSchema); s != nil {
+				answer = SchemaAnswer(s, answer)
+			}
 		}
 		pieces = splitKeepSpaces(answer)
 	}

@@ -72,6 +72,9 @@ type ollamaChatRequest struct {
 	Stream *bool `json:"stream"`
 	// Think asks a thinking model to think (true or an effort level).
 	Think json.RawMessage `json:"think"`
+	// Format is "json" or a JSON schema the answer must match
+	// (https://docs.ollama.com/capabilities/structured-outputs).
+	Format json.RawMessage `json:"format"`
 }
 
 // OllamaThinks reports whether the fake plays model as a thinking model
@@ -167,6 +170,9 @@ func (o *Ollama) chat(w http.ResponseWriter, r *http.Request, body []byte) {
 		answer := Reply(text)
 		if isToolResult {
 			answer = "Tool said: " + text
+		}
+		if len(req.Format) > 0 && req.Format[0] == '{' {
+			answer = SchemaAnswer(req.Format, answer)
 		}
 		for _, p := range splitKeepSpaces(answer) {
 			lines = append(lines, line(map[string]any{"role": "assistant", "content": p}))

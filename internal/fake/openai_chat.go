@@ -2,6 +2,7 @@ package fake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,6 +30,12 @@ type openaiRequest struct {
 	StreamOptions      *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	ResponseFormat *struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	} `json:"response_format"`
 }
 
 // openaiText is a message content's text: the string, or its text parts.
@@ -155,6 +162,11 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 		openaiError(w, http.StatusBadRequest, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "invalid_request_error", "stream_options", "invalid_value")
 		return
 	}
+	if n := estimateTokens(body); n > OpenAIContextWindow {
+		openaiError(w, http.StatusBadRequest, fmt.Sprintf("This model's maximum context length is %d tokens. However, your messages resulted in %d tokens. Please reduce the length of the messages.", OpenAIContextWindow, n),
+			"invalid_request_error", "messages", "context_length_exceeded")
+		return
+	}
 	// The scenario is read from the last message that is not a system
 	// instruction: agents append system messages after the user's turn.
 	last := req.Messages[len(req.Messages)-1]
@@ -180,6 +192,9 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, n int
 		}
 	default:
 		answer = Reply(text)
+	}
+	if rf := req.ResponseFormat; calls == nil && rf != nil && rf.Type == "json_schema" && rf.JSONSchema != nil {
+		answer = SchemaAnswer(rf.JSONSchema.Schema, answer)
 	}
 	finish := "stop"
 	if calls != nil {

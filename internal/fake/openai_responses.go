@@ -34,6 +34,21 @@ type respRequest struct {
 		Type string `json:"type"`
 		Name string `json:"name"`
 	} `json:"tools"`
+	Text *struct {
+		Format *struct {
+			Type   string          `json:"type"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"format"`
+	} `json:"text"`
+}
+
+// respAnswer is the text of a message answer: SchemaAnswer when
+// text.format asks for a JSON schema.
+func (r *respRequest) answer(text string) string {
+	if r.Text != nil && r.Text.Format != nil && r.Text.Format.Type == "json_schema" {
+		return SchemaAnswer(r.Text.Format.Schema, text)
+	}
+	return text
 }
 
 // respText is the text of a Responses content: a string, or its
@@ -110,12 +125,12 @@ func (f *OpenAI) responses(w http.ResponseWriter, r *http.Request, body []byte, 
 	}
 	switch {
 	case lastType == "function_call_output":
-		item = respMessage(id, "Tool said: "+text)
+		item = respMessage(id, req.answer("Tool said: "+text))
 	case fn != "" && lastType == "message":
 		item = map[string]any{"type": "function_call", "id": "fc_" + id[5:], "call_id": "call_" + id[5:],
 			"name": fn, "arguments": ToolArgs, "status": "completed"}
 	default:
-		item = respMessage(id, Reply(text))
+		item = respMessage(id, req.answer(Reply(text)))
 	}
 	resp := map[string]any{
 		"id": id, "object": "response", "created_at": OpenAICreated, "status": "completed", "background": false,

@@ -418,7 +418,7 @@ func (c *chatCall) chatAttempt(ctx context.Context, t *Target, pm policy.Permit,
 	var out *llm.ChatResponse
 	err := c.translatable(t)
 	if err == nil {
-		out, err = t.Provider.Chat(ctx, pm, c.upstreamRequest(t))
+		out, err = c.chatUpstream(ctx, t, pm)
 	}
 	var u *llm.Usage
 	if err == nil {

@@ -159,7 +159,7 @@ func (c *chatCall) open(ctx context.Context, t *Target, pm policy.Permit, n int)
 	if err := c.translatable(t); err != nil {
 		return o, err
 	}
-	st, err := t.Provider.ChatStream(ctx, pm, c.upstreamRequest(t))
+	st, err := c.streamUpstream(ctx, t, pm)
 	if err != nil {
 		return o, err
 	}

@@ -52,6 +52,11 @@ type Request struct {
 	// Encrypted is true when the client asked for reasoning as
 	// encrypted_content (include: ["reasoning.encrypted_content"]).
 	Encrypted bool
+	// TruncateAuto is truncation "auto": when the input is over the
+	// target's context window, items are dropped from the start of the
+	// conversation rather than the request failing (the gateway does it
+	// for translated targets, on the upstream's context-length error).
+	TruncateAuto bool
 	// Conversation is the id of the conversation parameter (a string or
 	// {"id": ...}): OpenAI prepends that conversation's items to input
 	// (https://platform.openai.com/docs/api-reference/responses/create).
@@ -183,9 +188,9 @@ func DecodeRequest(body []byte) (*Request, error) {
 	if w.TopLogprobs != nil && *w.TopLogprobs > 0 {
 		chat.Unsupported = append(chat.Unsupported, "top_logprobs")
 	}
-	if w.Truncation == "auto" {
-		chat.Unsupported = append(chat.Unsupported, "truncation")
-	}
+	// truncation "auto" is honoured on every target: passed through to
+	// OpenAI, applied by the gateway for translated ones (TruncateAuto).
+	r.TruncateAuto = w.Truncation == "auto"
 	if !isNull(w.Moderation) {
 		// OpenAI scores or blocks input and output with its moderation
 		// model: a guarantee no other API gives.

@@ -121,7 +121,7 @@ type reasoningText struct {
 func (r *Request) shell(m *Meta, status string) *response {
 	o := &response{
 		ID: m.ID, Object: "response", CreatedAt: m.CreatedAt, Status: status, Model: m.Model,
-		Output: []any{}, ParallelToolCalls: true, Store: r.Store, Truncation: "disabled",
+		Output: []any{}, ParallelToolCalls: true, Store: r.Store, Truncation: truncation(r.TruncateAuto),
 		MaxOutputTokens: r.MaxOutputTokens, Temperature: orOne(r.Chat.Temperature), TopP: orOne(r.Chat.TopP),
 		Reasoning:  orDefault(r.Reasoning, `{"effort":null,"summary":null}`),
 		Text:       orDefault(r.Text, `{"format":{"type":"text"}}`),
@@ -265,4 +265,12 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+// truncation is the Response object's truncation: what the request asked.
+func truncation(auto bool) string {
+	if auto {
+		return "auto"
+	}
+	return "disabled"
 }

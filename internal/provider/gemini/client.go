@@ -221,33 +221,11 @@ func (c *Client) encode(req *llm.ChatRequest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.endpoint != nil && gr.ToolConfig != nil && gr.ToolConfig.FunctionCallingConfig.Mode == "VALIDATED" {
-		// The vertex type (the only user of WithEndpoint) calls Vertex
-		// AI's v1 API, whose function calling modes are AUTO, ANY and
-		// NONE: VALIDATED is v1beta1's and the Gemini API's. A strict
-		// tool left to the model's choice cannot be honoured there.
-		return nil, c.strictRefused(req)
-	}
 	b, err := json.Marshal(gr)
 	if err != nil {
 		return nil, fmt.Errorf("gemini: encode request: %w", err)
 	}
 	return b, nil
-}
-
-// strictRefused is the 400 for a strict tool the upstream cannot honour,
-// naming the first strict tool.
-func (c *Client) strictRefused(req *llm.ChatRequest) *llm.Error {
-	i := 0
-	for j, t := range req.Tools {
-		if t.Strict != nil && *t.Strict {
-			i = j
-			break
-		}
-	}
-	e := llm.Unsupported(c.info.Name, fmt.Sprintf("tools[%d].strict", i))
-	e.Message = fmt.Sprintf("tool %q asks for strict: true, which provider %q (Vertex AI) can honour only when a tool call is required (tool_choice required or a named tool): its API has no mode that validates calls the model may choose not to make; send strict: false or require a tool call", req.Tools[i].Name, c.info.Name)
-	return e
 }
 
 // modelURL builds {base}/models/{model}{method}; a model given as

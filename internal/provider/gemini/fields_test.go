@@ -110,10 +110,13 @@ func TestPrefill(t *testing.T) {
 	}
 }
 
-// On Vertex AI (the client built WithEndpoint), whose v1 API has no
-// VALIDATED mode, a strict tool the model may choose not to call is
-// refused by name before anything is sent; a required call (mode ANY)
-// is honoured as on the Gemini API.
+// TestStrictToolsOnVertex: an OpenAI Agents SDK agent with a strict tool
+// and toolChoice "required" on Vertex AI Gemini. Its first turn forces
+// the call (mode ANY); after the call the SDK resets tool_choice
+// (resetToolChoice, its default), so the second turn has strict tools
+// on auto: mode VALIDATED, which Vertex AI's v1 API documents as it does
+// ANY. Before, the vertex type refused that turn with a 400 naming
+// tools[i].strict, and the agent failed after its tool ran.
 func TestStrictToolsOnVertex(t *testing.T) {
 	f := fake.NewGemini()
 	defer f.Close()
@@ -129,23 +132,34 @@ func TestStrictToolsOnVertex(t *testing.T) {
 	strictTool.Strict = &yes
 	req := userReq("weather?")
 	req.Tools = []llm.Tool{weatherTool, strictTool}
-	_, err = c.Chat(t.Context(), permit(c), req)
-	if e := llm.AsError(err); e.Status != http.StatusBadRequest || e.Param != "tools[1].strict" || e.Provider != "vertex-eu" {
-		t.Fatalf("strict, auto: %v, want a 400 naming tools[1].strict", err)
-	}
-	if n := len(f.Log.All()); n != 0 {
-		t.Fatalf("%d requests sent", n)
-	}
 	req.ToolChoice = &llm.ToolChoice{Mode: llm.ToolChoiceRequired}
-	if _, err := c.Chat(t.Context(), permit(c), req); err != nil {
+	first, err := c.Chat(t.Context(), permit(c), req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var sent generateRequest
-	if err := json.Unmarshal(f.Log.All()[0].Body, &sent); err != nil {
-		t.Fatal(err)
+	if len(first.Choices) == 0 || len(first.Choices[0].Message.ToolCalls) == 0 {
+		t.Fatalf("first turn: %+v", first)
 	}
-	if sent.ToolConfig == nil || sent.ToolConfig.FunctionCallingConfig.Mode != "ANY" {
-		t.Errorf("toolConfig = %+v", sent.ToolConfig)
+	// The second turn, as the SDK sends it: the call and its result, and
+	// no tool_choice.
+	req.ToolChoice = nil
+	req.Messages = append(req.Messages, first.Choices[0].Message,
+		llm.Message{Role: llm.RoleTool, ToolCallID: first.Choices[0].Message.ToolCalls[0].ID, Content: []llm.Part{{Type: llm.PartText, Text: "sunny"}}})
+	second, err := c.Chat(t.Context(), permit(c), req)
+	if err != nil {
+		t.Fatalf("second turn: %v", err)
+	}
+	if got := second.Choices[0].Message.Text(); got != "Tool said: sunny" {
+		t.Errorf("second turn answered %q", got)
+	}
+	for i, want := range []string{"ANY", "VALIDATED"} {
+		var sent generateRequest
+		if err := json.Unmarshal(f.Log.All()[i].Body, &sent); err != nil {
+			t.Fatal(err)
+		}
+		if sent.ToolConfig == nil || sent.ToolConfig.FunctionCallingConfig.Mode != want {
+			t.Errorf("turn %d: toolConfig = %+v, want mode %s", i+1, sent.ToolConfig, want)
+		}
 	}
 }
 

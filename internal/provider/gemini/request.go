@@ -65,7 +65,13 @@ func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generat
 				// A strict tool's arguments must match its schema:
 				// VALIDATED is AUTO with function calls made by
 				// constrained decoding. (ANY constrains its calls
-				// already.)
+				// already.) Vertex AI's v1 API has it too
+				// (FunctionCallingConfig.Mode VALIDATED,
+				// https://cloud.google.com/vertex-ai/docs/reference/rest/v1/Tool#mode);
+				// it was refused there before, which failed an agent's
+				// second turn: the OpenAI Agents SDK forces the first
+				// call (tool_choice required) and then resets
+				// tool_choice, leaving strict tools on auto.
 				cfg.Mode = "VALIDATED"
 			}
 		case llm.ToolChoiceNone:

@@ -205,7 +205,52 @@ const checks = {
     agentRun(new OpenAIResponsesModel(oai, model), false, false, { reasoning: { effort: "low" } }),
   "agents.responses.reasoning.nonstrict.stream.tools": (model) =>
     agentRun(new OpenAIResponsesModel(oai, model), false, true, { reasoning: { effort: "low" } }),
+  // The same over Chat Completions (reasoning_effort), which has no field
+  // for the thinking and its signature: Claude still needs them on the
+  // turn after the tool call, and the gateway keeps them for the key.
+  "agents.chat.reasoning.nonstrict.tools": (model) =>
+    agentRun(new OpenAIChatCompletionsModel(oai, model), false, false, { reasoning: { effort: "low" } }),
+  "agents.chat.reasoning.nonstrict.stream.tools": (model) =>
+    agentRun(new OpenAIChatCompletionsModel(oai, model), false, true, { reasoning: { effort: "low" } }),
+  // A strict tool whose first call is forced (toolChoice "required"): the
+  // SDK resets tool_choice after the call (resetToolChoice), so the
+  // second turn has strict tools on auto.
+  "agents.responses.required.tools": (model) => agentRun(new OpenAIResponsesModel(oai, model), true, false, { toolChoice: "required" }),
+  "agents.chat.required.tools": (model) => agentRun(new OpenAIChatCompletionsModel(oai, model), true, false, { toolChoice: "required" }),
+  // Structured output (outputType): the zod schema goes as a json_schema
+  // format (Responses text.format, Chat Completions response_format) and
+  // finalOutput is the parsed object.
+  "agents.responses.output": (model) => agentOutput(new OpenAIResponsesModel(oai, model)),
+  "agents.chat.output": (model) => agentOutput(new OpenAIChatCompletionsModel(oai, model)),
+  "agents.responses.output.tools": (model) => agentOutput(new OpenAIResponsesModel(oai, model), true),
+  "agents.chat.output.tools": (model) => agentOutput(new OpenAIChatCompletionsModel(oai, model), true),
+  // truncation "auto" (Responses API only): a conversation that fits is
+  // answered as it is.
+  "agents.responses.truncation": async (model) => {
+    const agent = new Agent({ name: "brief", instructions: "Be brief.", model: new OpenAIResponsesModel(oai, model), modelSettings: { truncation: "auto" } });
+    const r = await run(agent, "say pong", { maxTurns: 1 });
+    return { text: r.finalOutput };
+  },
 };
+
+async function agentOutput(model, withTool = false) {
+  const tools = [];
+  const execute = async (input) => {
+    tools.push(`get_weather ${JSON.stringify(input)}`);
+    return "sunny, 21C";
+  };
+  const agent = new Agent({
+    name: "structured", instructions: "Be brief.", model,
+    outputType: z.object({ answer: z.string(), confidence: z.number(), tags: z.array(z.string()), sunny: z.boolean().nullable() }),
+    tools: withTool ? [agentTool({ name: "get_weather", description: "Weather of a place", parameters: weather, strict: false, execute })] : [],
+  });
+  const r = await run(agent, withTool ? "weather in Paris?" : "say pong", { maxTurns: 3 });
+  const out = r.finalOutput;
+  if (out === null || typeof out !== "object" || typeof out.answer !== "string" || typeof out.confidence !== "number" || !Array.isArray(out.tags)) {
+    throw new Error(`finalOutput ${JSON.stringify(out)}`);
+  }
+  return { text: out.answer, tools };
+}
 
 async function agentRun(model, strict, stream = false, modelSettings = {}) {
   const tools = [];

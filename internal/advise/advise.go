@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/eval"
@@ -665,44 +664,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// regionWithin reports whether an API's region lies in the residency area.
-// Regions compare case-insensitively ("EU" is "eu"), and a cloud region
-// written as the provider names it lies in the area it begins with:
-// "eu-west-1" and "eu-central-1" (AWS) in "eu", "us-east-1" in "us", and
-// Google's "europe-west4" in "eu", and Azure's EU regions ("westeurope")
-// in "eu"; London and Zurich, named for Europe, are not in the Union.
-// Anything else (an empty region) is not known to be inside, so the API is
-// out.
-func regionWithin(region, residency string) bool {
-	reg, res := strings.ToLower(strings.TrimSpace(region)), strings.ToLower(strings.TrimSpace(residency))
-	if reg == "" {
-		return false
-	}
-	if res == "eu" {
-		if notEU[reg] {
-			return false
-		}
-		if azureEU[reg] {
-			return true
-		}
-	}
-	if reg == res || strings.HasPrefix(reg, res+"-") {
-		return true
-	}
-	return res == "eu" && strings.HasPrefix(reg, "europe-")
-}
-
-// notEU are cloud regions named for Europe that lie outside the European
-// Union: London (AWS eu-west-2, Google europe-west2) and Zurich (AWS
-// eu-central-2, Google europe-west6). A residency of "eu" is the Union's.
-var notEU = map[string]bool{"eu-west-2": true, "eu-central-2": true, "europe-west2": true, "europe-west6": true}
-
-// azureEU are Azure's regions in EU member states, whose names do not
-// begin with their area (https://learn.microsoft.com/azure/reliability/regions-list).
-var azureEU = map[string]bool{
-	"westeurope": true, "northeurope": true, "francecentral": true, "francesouth": true,
-	"germanywestcentral": true, "germanynorth": true, "swedencentral": true, "swedensouth": true,
-	"italynorth": true, "polandcentral": true, "spaincentral": true, "austriaeast": true,
 }

@@ -85,9 +85,9 @@ type Report struct {
 	BreakEven   BreakEven      `json:"break_even"`
 	Sensitivity []Sensitivity  `json:"sensitivity"`
 	Quality     []QualityScore `json:"quality,omitempty"`
-	// UnmatchedEvals are eval results no candidate matched (also warned
-	// about in Notes).
-	UnmatchedEvals []string `json:"unmatched_evals,omitempty"`
+	// UnmatchedEvals are eval results no candidate matched, with why and
+	// the nearest candidate (also warned about in Notes).
+	UnmatchedEvals []UnmatchedEval `json:"unmatched_evals,omitempty"`
 	// QualityGapPP is QualityGapModels[0]'s minus QualityGapModels[1]'s
 	// accuracy, in percentage points: the choice's API and open model where
 	// it has them (and they are measured), else the most accurate API

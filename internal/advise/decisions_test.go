@@ -197,8 +197,8 @@ func TestEvalMatchingAndGapFromAllowedModels(t *testing.T) {
 	if s := r.score("gpt-4o"); s == nil || s.Accuracy != 0.90 {
 		t.Errorf("gpt-4o score via alias: %+v", s)
 	}
-	if !slices.Equal(r.UnmatchedEvals, []string{`"claude-x" (suite gsm8k)`, `"mistral-large-latest" (suite gsm8k; candidate mistral-large-latest reads eval results as "mistral-l", its eval_model)`}) {
-		t.Errorf("unmatched %v", r.UnmatchedEvals)
+	if !slices.Equal(unmatchedText(r), []string{`"claude-x" (suite gsm8k)`, `"mistral-large-latest" (suite gsm8k; candidate mistral-large-latest reads eval results as "mistral-l", its eval_model)`}) {
+		t.Errorf("unmatched %v", unmatchedText(r))
 	}
 	if !strings.Contains(strings.Join(r.Notes, "\n"), `Warning: 2 eval result(s) match no candidate and are not used: "claude-x"`) {
 		t.Errorf("notes %v", r.Notes)

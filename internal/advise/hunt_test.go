@@ -138,8 +138,8 @@ func TestEvalMatchCandidateByGatewayAlias(t *testing.T) {
 		t.Errorf("choice %q decided by %v, want API smart by quality", r.Recommendation.Candidate, r.Recommendation.DecidedBy)
 	}
 	want := []string{`"claude-haiku" (suite helpdesk; candidate claude-haiku reads eval results as "haiku-prod", its eval_model)`}
-	if !slices.Equal(r.UnmatchedEvals, want) {
-		t.Errorf("unmatched %q, want %q", r.UnmatchedEvals, want)
+	if !slices.Equal(unmatchedText(r), want) {
+		t.Errorf("unmatched %q, want %q", unmatchedText(r), want)
 	}
 }
 

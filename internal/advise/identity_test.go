@@ -92,13 +92,14 @@ func TestEvalMatchByIdentity(t *testing.T) {
 			t.Errorf("%s: score %+v, want %.2f over 100 cases", model, s, want)
 		}
 	}
-	want := []string{`"meta-llama/Llama-3.3-70B-Instruct" (suite own)`, `"gpt-4o-mini" (suite own)`, `"Llama-3.1-405B-Instruct" (suite own)`}
-	if !slices.Equal(r.UnmatchedEvals, want) {
-		t.Errorf("unmatched %v, want %v", r.UnmatchedEvals, want)
+	want := []string{`"meta-llama/Llama-3.3-70B-Instruct" (suite own; nearest candidate llama-3.1-70b is another model)`,
+		`"gpt-4o-mini" (suite own; nearest candidate gpt-4o is another model)`, `"Llama-3.1-405B-Instruct" (suite own; nearest candidate llama-3.1-70b is another model)`}
+	if !slices.Equal(unmatchedText(r), want) {
+		t.Errorf("unmatched %v, want %v", unmatchedText(r), want)
 	}
 	notes := strings.Join(r.Notes, "\n")
 	for _, s := range []string{
-		`Warning: 3 eval result(s) match no candidate and are not used: "meta-llama/Llama-3.3-70B-Instruct" (suite own), "gpt-4o-mini" (suite own), "Llama-3.1-405B-Instruct" (suite own).`,
+		`Warning: 3 eval result(s) match no candidate and are not used: "meta-llama/Llama-3.3-70B-Instruct" (suite own; nearest candidate llama-3.1-70b is another model), "gpt-4o-mini" (suite own; nearest candidate gpt-4o is another model), "Llama-3.1-405B-Instruct" (suite own; nearest candidate llama-3.1-70b is another model).`,
 		`"meta-llama/Llama-3.1-70B-Instruct" → llama-3.1-70b, "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4" → llama-3.1-70b-awq, "llama3.1:8b" → llama-3.1-8b, "gpt-4o-2024-08-06" → gpt-4o.`,
 	} {
 		if !strings.Contains(notes, s) {

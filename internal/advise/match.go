@@ -20,17 +20,13 @@ import (
 // the second only. Every result matched to no candidate is named in a
 // warning; every match by identity rather than by name is named in a note.
 func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string]string) {
-	type cand struct {
-		model string
-		ids   []identity
-	}
-	var cands []cand
+	var cands []evalCand
 	add := func(model, evalModel string) {
 		if evalModel != "" {
-			cands = append(cands, cand{model, []identity{parseIdentity(evalModel)}})
+			cands = append(cands, evalCand{model, evalModel, []identity{parseIdentity(evalModel)}})
 			return
 		}
-		c := cand{model, []identity{parseIdentity(model)}}
+		c := evalCand{model: model, ids: []identity{parseIdentity(model)}}
 		// A candidate named by a gateway model ("smart") is also its
 		// upstream id: an eval run against the provider directly names
 		// that ("gpt-4o").
@@ -46,7 +42,8 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 		add(c.Model, c.EvalModel)
 	}
 	r.scores = map[string]*ModelScore{}
-	var unmatched, byIdentity []string
+	var unmatched []UnmatchedEval
+	var byIdentity []string
 	for _, e := range evals {
 		for _, m := range e.Models {
 			r.Quality = append(r.Quality, QualityScore{Suite: e.Suite, Model: m.Model, Accuracy: m.Accuracy, Cases: m.Cases, Errors: m.Errors})
@@ -117,18 +114,7 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 				}
 			}
 			if !matched {
-				u := fmt.Sprintf("%q (suite %s", m.Model, e.Suite)
-				// Named in the profile, but read under another name: say
-				// so, or the warning's "name the model in the profile"
-				// sends the reader in a circle.
-				for _, c := range append(slices.Clone(p.Candidates.Proprietary), openAsProprietary(p.Candidates.Open)...) {
-					if c.EvalModel != "" {
-						if same, _ := sameModel(parseIdentity(m.Model), parseIdentity(c.Model)); same {
-							u += fmt.Sprintf("; candidate %s reads eval results as %q, its eval_model", c.Model, c.EvalModel)
-						}
-					}
-				}
-				unmatched = append(unmatched, u+")")
+				unmatched = append(unmatched, whyUnmatched(m.Model, e.Suite, keys, cands))
 			}
 		}
 	}
@@ -149,9 +135,143 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 			strings.Join(byIdentity, ", ")))
 	}
 	if len(unmatched) > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("Warning: %d eval result(s) match no candidate and are not used: %s. Name the model in the profile, set eval_model on the candidate, or pass the gateway --config that maps the eval's model names to upstream models.",
-			len(unmatched), strings.Join(unmatched, ", ")))
+		r.Notes = append(r.Notes, fmt.Sprintf("Warning: %s Name the model in the profile, set eval_model on the candidate, or pass the gateway --config that maps the eval's model names to upstream models.",
+			UnmatchedWarning(unmatched)))
 	}
+}
+
+// evalCand is a candidate model as eval results are matched to it: the
+// identities its results may carry (its eval_model alone when set).
+type evalCand struct {
+	model     string
+	evalModel string
+	ids       []identity
+}
+
+// UnmatchedEval is an eval result that no candidate matched, and why.
+type UnmatchedEval struct {
+	// Model and Suite name the result as the eval report does.
+	Model string `json:"model"`
+	Suite string `json:"suite"`
+	// Reason is why it was not matched:
+	//   - "eval_model": a candidate is this model but reads its results
+	//     under another name (its eval_model), named in Nearest;
+	//   - "other_build": a candidate is this model in another build that
+	//     both names pin (another snapshot date, version or quantisation);
+	//   - "other_model": the nearest candidate is of the same family but
+	//     another model (another size, version or variant such as mini);
+	//   - "no_candidate": no candidate is of its family.
+	Reason string `json:"reason"`
+	// Detail says the same in words.
+	Detail string `json:"detail"`
+	// Nearest is the candidate closest to it by name, when one is of the
+	// same family ("" for no_candidate).
+	Nearest string `json:"nearest_candidate,omitempty"`
+}
+
+// Unmatched reasons.
+const (
+	UnmatchedEvalModel   = "eval_model"
+	UnmatchedOtherBuild  = "other_build"
+	UnmatchedOtherModel  = "other_model"
+	UnmatchedNoCandidate = "no_candidate"
+)
+
+// String is the result as the warning names it: "\"claude-x\" (suite own)",
+// with why when a candidate is near.
+func (u UnmatchedEval) String() string {
+	if u.Reason == UnmatchedNoCandidate {
+		return fmt.Sprintf("%q (suite %s)", u.Model, u.Suite)
+	}
+	return fmt.Sprintf("%q (suite %s; %s)", u.Model, u.Suite, u.Detail)
+}
+
+// UnmatchedWarning is the warning for results no candidate matched, as the
+// notes and the CLI's standard error give it.
+func UnmatchedWarning(us []UnmatchedEval) string {
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = u.String()
+	}
+	return fmt.Sprintf("%d eval result(s) match no candidate and are not used: %s.", len(us), strings.Join(names, ", "))
+}
+
+// whyUnmatched says why the result named model (read as keys: its name
+// and the upstream id the gateway maps it to) matched none of cands, and
+// which candidate is nearest.
+func whyUnmatched(model, suite string, keys []string, cands []evalCand) UnmatchedEval {
+	u := UnmatchedEval{Model: model, Suite: suite, Reason: UnmatchedNoCandidate, Detail: "no candidate is of its family"}
+	// A candidate that is this model but reads its results under its
+	// eval_model: the warning's "name the model in the profile" would send
+	// the reader in a circle.
+	for _, c := range cands {
+		if c.evalModel == "" {
+			continue
+		}
+		for _, k := range keys {
+			if same, _ := sameModel(parseIdentity(k), parseIdentity(c.model)); same {
+				u.Reason, u.Nearest = UnmatchedEvalModel, c.model
+				u.Detail = fmt.Sprintf("candidate %s reads eval results as %q, its eval_model", c.model, c.evalModel)
+				return u
+			}
+		}
+	}
+	// The same model core in another pinned build, else the candidate of
+	// the same family whose core is fewest edits away.
+	best := -1
+	for _, c := range cands {
+		for _, id := range c.ids {
+			for _, k := range keys {
+				kid := parseIdentity(k)
+				if kid.core == "" || id.core == "" {
+					continue
+				}
+				if kid.core == id.core {
+					u.Reason, u.Nearest = UnmatchedOtherBuild, c.model
+					u.Detail = fmt.Sprintf("candidate %s is another build of the model (%s)", c.model, buildApart(kid, id))
+					return u
+				}
+				if family(kid.core) != family(id.core) {
+					continue
+				}
+				if d := editDistance(kid.core, id.core); best < 0 || d < best {
+					best, u.Reason, u.Nearest = d, UnmatchedOtherModel, c.model
+					u.Detail = fmt.Sprintf("nearest candidate %s is another model", c.model)
+					if !strings.EqualFold(k, model) {
+						u.Detail += fmt.Sprintf(" (%s is %s upstream)", model, k)
+					}
+				}
+			}
+		}
+	}
+	return u
+}
+
+// family is a model core's first token: llama, gpt, claude, mistral.
+func family(core string) string {
+	f, _, _ := strings.Cut(core, "-")
+	return f
+}
+
+// buildApart names the tags in which two builds of a model differ.
+func buildApart(a, b identity) string {
+	var d []string
+	or := func(s string) string {
+		if s == "" {
+			return "none"
+		}
+		return s
+	}
+	if a.date != b.date {
+		d = append(d, fmt.Sprintf("snapshot %s, candidate %s", or(a.date), or(b.date)))
+	}
+	if a.version != b.version {
+		d = append(d, fmt.Sprintf("version %s, candidate %s", or(a.version), or(b.version)))
+	}
+	if !slices.Equal(a.quant, b.quant) {
+		d = append(d, fmt.Sprintf("quantisation %s, candidate %s", or(strings.Join(a.quant, "-")), or(strings.Join(b.quant, "-"))))
+	}
+	return strings.Join(d, "; ")
 }
 
 // score is a candidate model's matched eval accuracy, or nil.
@@ -160,14 +280,4 @@ func (r *Report) score(model string) *ModelScore {
 		return nil
 	}
 	return r.scores[model]
-}
-
-// openAsProprietary gives the open candidates' model and eval_model in the
-// shape of API ones, to look both kinds over at once.
-func openAsProprietary(os []OpenModel) []ProprietaryModel {
-	out := make([]ProprietaryModel, len(os))
-	for i, o := range os {
-		out[i] = ProprietaryModel{Model: o.Model, EvalModel: o.EvalModel}
-	}
-	return out
 }

@@ -67,8 +67,8 @@ func TestPublicAgencyResidencyAndQualityFloor(t *testing.T) {
 	if decidedBy(r) != "compliance,quality" {
 		t.Errorf("decided by %q, want compliance and quality", decidedBy(r))
 	}
-	if !slices.Equal(r.UnmatchedEvals, []string{`"claude-x" (suite own)`}) {
-		t.Errorf("unmatched %v", r.UnmatchedEvals)
+	if !slices.Equal(unmatchedText(r), []string{`"claude-x" (suite own)`}) {
+		t.Errorf("unmatched %v", unmatchedText(r))
 	}
 	// The gap is measured against mistral (the allowed API), not gpt-4o.
 	if r.QualityGapPP == nil || !near(*r.QualityGapPP, -9, 1e-9) {
@@ -579,8 +579,8 @@ func TestEvalMatchByUpstreamID(t *testing.T) {
 			t.Errorf("%s: %+v, want %.2f", model, s, want)
 		}
 	}
-	if !slices.Equal(r.UnmatchedEvals, []string{`"eu-small" (suite own)`}) {
-		t.Errorf("unmatched %v", r.UnmatchedEvals)
+	if !slices.Equal(unmatchedText(r), []string{`"eu-small" (suite own; nearest candidate mistral-large-latest is another model (eu-small is mistral-small-latest upstream))`}) {
+		t.Errorf("unmatched %v", unmatchedText(r))
 	}
 }
 

@@ -111,8 +111,7 @@ func adviseCmd(e *env) *cobra.Command {
 			if len(rep.UnmatchedEvals) > 0 && (format != "table" || out != "") {
 				// The table prints the warning among its notes; JSON, HTML
 				// or a file would keep it from whoever ran the command.
-				fmt.Fprintf(e.stderr, "advise: warning: %d eval result(s) match no candidate and are not used: %s\n",
-					len(rep.UnmatchedEvals), strings.Join(rep.UnmatchedEvals, ", "))
+				fmt.Fprintf(e.stderr, "advise: warning: %s\n", advise.UnmatchedWarning(rep.UnmatchedEvals))
 			}
 			if rep.Recommendation.Candidate == "" {
 				// The report says why; a script must not take it for advice.

@@ -40,7 +40,7 @@ func TestAdviseWarnsOnUnmatchedEvals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, `Warning: 2 eval result(s) match no candidate and are not used: "mixtral-8x7b" (suite gsm8k), "gpt-4" (suite gsm8k)`) {
+	if !strings.Contains(out, `Warning: 2 eval result(s) match no candidate and are not used: "mixtral-8x7b" (suite gsm8k), "gpt-4" (suite gsm8k; nearest candidate gpt-4o is another model)`) {
 		t.Errorf("no warning:\n%s", out)
 	}
 }
@@ -167,7 +167,7 @@ func TestAdviseProfileTypeError(t *testing.T) {
 // file: the unmatched-eval warning goes to standard error too, or whoever
 // ran the command never sees it. The table prints it once, among its notes.
 func TestAdviseWarnsOnStderrWhenNotTable(t *testing.T) {
-	const warn = `advise: warning: 2 eval result(s) match no candidate and are not used: "mixtral-8x7b" (suite gsm8k), "gpt-4" (suite gsm8k)`
+	const warn = `advise: warning: 2 eval result(s) match no candidate and are not used: "mixtral-8x7b" (suite gsm8k), "gpt-4" (suite gsm8k; nearest candidate gpt-4o is another model)`
 	for _, tc := range []struct {
 		args   []string
 		stderr bool

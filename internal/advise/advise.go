@@ -132,7 +132,10 @@ type Report struct {
 	// is (the costs change with it).
 	excludesOnly string
 	excludesBy   []string
-	fineTuned    func(string) (float64, float64, string, bool)
+	// without is, for each criterion that changed the choice alone, the
+	// candidate chosen when deciding again without it.
+	without   map[string]string
+	fineTuned func(string) (float64, float64, string, bool)
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -241,6 +244,10 @@ type Criterion struct {
 	Favours string `json:"favours"`
 	// Decisive is true when the criterion decided the recommendation.
 	Decisive bool `json:"decisive"`
+	// ChoiceWithout is, for a decisive criterion, the candidate chosen when
+	// deciding again without it (without its exclusions, and for a need
+	// without its costs; for in-house expertise without the staff cost).
+	ChoiceWithout string `json:"choice_without,omitempty"`
 }
 
 // Recommendation is the advice and the reasons for it.

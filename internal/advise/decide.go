@@ -36,9 +36,11 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 	}
 	choice.Chosen = true
 	var decided []string
+	r.without = map[string]string{}
 	for _, st := range stages {
-		if r.whatIf(p, 1, nil, st) != choice.Name {
+		if w := r.whatIf(p, 1, nil, st); w != choice.Name {
 			decided = append(decided, st)
+			r.without[st] = w
 		}
 	}
 	all := cheapest(cs, func(*Candidate) bool { return true })
@@ -81,8 +83,9 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 		// missed that).
 		if *p.SelfHosting.StaffFTE*p.Expertise.StaffCostUSDMonth > 0 {
 			zero := 0.0
-			if r.whatIf(p, 1, func(q *Profile, _ map[string]*ModelScore) { q.SelfHosting.StaffFTE = &zero }) != choice.Name {
+			if w := r.whatIf(p, 1, func(q *Profile, _ map[string]*ModelScore) { q.SelfHosting.StaffFTE = &zero }); w != choice.Name {
 				decided = append(decided, CritExpertise)
+				r.without[CritExpertise] = w
 			}
 		}
 	}
@@ -368,6 +371,20 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	}
 	for _, c := range []*Criterion{&ds, &co, &q, &cu, &bu, &cost, &ex} {
 		c.Decisive = isDecisive(c.Name)
+		if w, ok := r.without[c.Name]; ok && c.Name != CritCost {
+			// Say what it changed: a need that rules out only candidates
+			// that were never in the running decides by its costs, and
+			// its finding alone did not show how.
+			c.ChoiceWithout = w
+			if w == "" {
+				w = "no candidate (none eligible)"
+			}
+			without := "without it"
+			if c.Name == CritExpertise {
+				without = "without the staff cost of self-hosting"
+			}
+			c.Finding += fmt.Sprintf("; decisive: %s the choice would be %s", without, w)
+		}
 		c.Favours = favours(c.Name)
 		r.Criteria = append(r.Criteria, *c)
 	}

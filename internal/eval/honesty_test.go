@@ -169,3 +169,33 @@ func TestCacheKeyFollowsUpstream(t *testing.T) {
 		t.Error("gateway identities collide")
 	}
 }
+
+// The summary and the HTML report give no accuracy to a model whose every
+// call failed: it read "0.0%" beside its 3 errors, a figure measured on
+// nothing. A model with some failed calls shows its accuracy over the
+// answered cases as well: 1 passed of 3 cases, 1 failed call, is 33.3%
+// (50.0% of 2 answered).
+func TestReportsShowNoAccuracyWithoutAnswers(t *testing.T) {
+	rep := &Report{Suite: "s", Models: []ModelSummary{
+		{Model: "down", Cases: 3, Errors: 3},
+		{Model: "flaky", Cases: 3, Errors: 1, Passed: 1, Accuracy: 1.0 / 3},
+		{Model: "fine", Cases: 3, Passed: 3, Accuracy: 1},
+	}}
+	var md, html strings.Builder
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| down | n/a (every call failed) | 0 / 3 | 3 |", "| flaky | 33.3% (50.0% of 2 answered) | 1 / 3 | 1 |", "| fine | 100.0% | 3 / 3 | 0 |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	for _, want := range []string{">n/a (every call failed)<", ">33.3% (50.0% of 2 answered)<"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type htmlRow struct {
 
 var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":    func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"acc":    accuracyCell,
 	"usd":    fmtUSD,
 	"ms":     fmtMs,
 	"basis":  costBasis,
@@ -79,7 +80,7 @@ svg text { font: 12px system-ui, sans-serif; fill: #1d2330; }
 <table>
 <thead><tr><th>Model</th><th>Accuracy</th><th>Passed</th><th>Errors</th><th>Cost</th><th>Cost / 1,000 cases</th><th>Latency p50</th><th>Latency p95</th><th>Tokens in / out</th><th>Cost basis</th></tr></thead>
 <tbody>
-{{range .R.Models}}<tr><td>{{.Model}}{{if .Pareto}} ★{{end}}</td><td class="num">{{pct .Accuracy}}</td><td class="num">{{.Passed}} / {{.Cases}}</td><td class="num">{{.Errors}}</td><td class="num">{{usd .CostUSD .CostKnown}}</td><td class="num">{{usd .CostPer1000 .CostKnown}}</td><td class="num">{{ms .LatencyP50Ms}}</td><td class="num">{{ms .LatencyP95Ms}}</td><td class="num">{{.InputTokens}} / {{.OutputTokens}}</td><td class="small">{{basis .}}</td></tr>
+{{range .R.Models}}<tr><td>{{.Model}}{{if .Pareto}} ★{{end}}</td><td class="num">{{acc .}}</td><td class="num">{{.Passed}} / {{.Cases}}</td><td class="num">{{.Errors}}</td><td class="num">{{usd .CostUSD .CostKnown}}</td><td class="num">{{usd .CostPer1000 .CostKnown}}</td><td class="num">{{ms .LatencyP50Ms}}</td><td class="num">{{ms .LatencyP95Ms}}</td><td class="num">{{.InputTokens}} / {{.OutputTokens}}</td><td class="small">{{basis .}}</td></tr>
 {{end}}</tbody>
 </table>
 <p class="small">★ on the Pareto front: no other model is both at least as accurate and at most as costly.{{if .R.JudgeModel}} Judge: {{.R.JudgeModel}} (cost {{usd .R.JudgeCostUSD true}}, not included above).{{end}}</p>

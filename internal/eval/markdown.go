@@ -19,8 +19,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	b.WriteString("| Model | Accuracy | Passed | Errors | Cost | Cost / 1,000 cases | Latency p50 | Latency p95 | Tokens in / out | Cost basis |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, m := range r.Models {
-		fmt.Fprintf(&b, "| %s%s | %.1f%% | %d / %d | %d | %s | %s | %s | %s | %d / %d | %s |\n",
-			mdEscape(m.Model), paretoMark(m.Pareto), 100*m.Accuracy, m.Passed, m.Cases, m.Errors,
+		fmt.Fprintf(&b, "| %s%s | %s | %d / %d | %d | %s | %s | %s | %s | %d / %d | %s |\n",
+			mdEscape(m.Model), paretoMark(m.Pareto), accuracyCell(m), m.Passed, m.Cases, m.Errors,
 			fmtUSD(m.CostUSD, m.CostKnown), fmtUSD(m.CostPer1000, m.CostKnown), fmtMs(m.LatencyP50Ms), fmtMs(m.LatencyP95Ms),
 			m.InputTokens, m.OutputTokens, mdEscape(costBasis(m)))
 	}
@@ -149,3 +149,18 @@ func fmtMs(v float64) string {
 var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;")
 
 func mdEscape(s string) string { return mdEscaper.Replace(s) }
+
+// accuracyCell is a model's accuracy as the reports show it. A failed call
+// is not an answer: a model whose every call failed has no accuracy (it
+// read "0.0%", a measurement of nothing), and one with some failed calls
+// shows its accuracy over the answered cases too. Accuracy in results.json
+// stays passed ÷ cases.
+func accuracyCell(m ModelSummary) string {
+	switch answered := m.Cases - m.Errors; {
+	case m.Cases > 0 && answered <= 0:
+		return "n/a (every call failed)"
+	case m.Errors > 0:
+		return fmt.Sprintf("%.1f%% (%.1f%% of %d answered)", 100*m.Accuracy, 100*float64(m.Passed)/float64(answered), answered)
+	}
+	return fmt.Sprintf("%.1f%%", 100*m.Accuracy)
+}

@@ -3,6 +3,8 @@ package eval
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,7 +161,8 @@ type providerModel struct {
 	p        provider.Provider
 	upstream string
 	// identity names what answers: the provider (name, type, base URL,
-	// replay source) and the upstream model.
+	// hosting, region, retention, replay source), the upstream model and
+	// the data policy that decides what is sent.
 	identity string
 }
 
@@ -178,6 +181,15 @@ func NewProviderClient(cfg *config.Config, providers map[string]provider.Provide
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	c := &ProviderClient{models: map[string]providerModel{}, policy: pol}
+	// The data policy decides what is sent (redacted, kept on self-hosted
+	// providers, blocked), so it is part of what answers: tightened after
+	// a run, the cached answers of calls it now blocks came back as
+	// answered, and the run passed (TestCacheKeyFollowsPolicy).
+	pj, err := json.Marshal(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("eval: policy: %w", err)
+	}
+	ph := sha256.Sum256(pj)
 	for _, m := range cfg.Models {
 		p, ok := providers[m.Provider]
 		if !ok {
@@ -187,10 +199,12 @@ func NewProviderClient(cfg *config.Config, providers map[string]provider.Provide
 		if up == "" {
 			up = m.Name
 		}
-		id := "provider=" + m.Provider + "\nupstream=" + up
+		id := "provider=" + m.Provider + "\nupstream=" + up + "\npolicy=" + hex.EncodeToString(ph[:]) + "\nmodel_policy=" + m.Policy
 		for i := range cfg.Providers {
 			if pc := &cfg.Providers[i]; pc.Name == m.Provider {
-				id += "\ntype=" + pc.Type + "\nbase_url=" + pc.BaseURL
+				// Hosting, region and retention are what the policy
+				// weighs a provider by.
+				id += "\ntype=" + pc.Type + "\nbase_url=" + pc.BaseURL + "\nhosting=" + pc.Hosting + "\nregion=" + pc.Region + "\nretention=" + pc.Retention
 				if pc.Replay != nil {
 					id += fmt.Sprintf("\nreplay=%+v", *pc.Replay)
 				}

@@ -199,3 +199,48 @@ func TestReportsShowNoAccuracyWithoutAnswers(t *testing.T) {
 		}
 	}
 }
+
+// The data policy decides what a call sends (redacted, kept on self-hosted
+// providers, blocked), so the cache keys on it too. Run under a policy
+// that allows email to a proprietary provider, then under one that keeps
+// it self-hosted: the second run answered from the cache, reported the
+// case as answered and passed, though the policy in force would have sent
+// nothing (by hand: 1 call, then 1 failed call, 403, and no second call).
+func TestCacheKeyFollowsPolicy(t *testing.T) {
+	s, err := ParseSuite([]byte("models: [m]\nprompt: \"what is 9+9? reply to ann@example.com\"\ncases: [{vars: {}}]\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := &echoProvider{name: "api", info: provider.Info{Name: "api", Hosting: provider.Proprietary}}
+	run := func(onSensitive string) *Report {
+		t.Helper()
+		cfg, err := config.Parse([]byte(`
+providers: [{name: api, type: openai, base_url: "http://a", hosting: proprietary}]
+models: [{name: m, provider: api}]
+policy: {default: p, policies: [{name: p, on_sensitive: `+onSensitive+`}]}
+`), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewProviderClient(cfg, map[string]provider.Provider{"api": p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), s, Options{Client: c, CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := run("allow"); rep.Models[0].Errors != 0 || p.calls != 1 {
+		t.Fatalf("allowed: %+v after %d calls", rep.Models[0], p.calls)
+	}
+	if rep := run("allow"); p.calls != 1 || rep.CacheHits != 1 {
+		t.Fatalf("same policy: %d calls, %d hits, want a cache hit", p.calls, rep.CacheHits)
+	}
+	rep := run("self_hosted_only")
+	if m := rep.Models[0]; m.Errors != 1 || rep.CacheHits != 0 || !strings.Contains(m.FirstError, "403") || p.calls != 1 {
+		t.Errorf("tightened policy: %+v, %d hits, %d calls; want the call refused, not the cached answer", m, rep.CacheHits, p.calls)
+	}
+}

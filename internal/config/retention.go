@@ -93,26 +93,50 @@ func (d Days) MarshalYAML() (any, error) {
 	return time.Duration(d).String(), nil
 }
 
-// ParseDays reads "90d", "2w", "0" or a Go duration.
+// maxRetention bounds a retention period: a century. Larger values are
+// typing mistakes, and past ~292 years a time.Duration overflows (a
+// 99999999999d once wrapped to a negative period, read as "for ever").
+const maxRetention = 36500 * 24 * time.Hour
+
+// ParseDays reads "90d", "2w", "0" or a Go duration, up to 36500d.
 func ParseDays(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "0" || s == "" {
 		return 0, nil
 	}
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if num, ok := strings.CutSuffix(s, suffix); ok {
-			n, err := strconv.Atoi(num)
-			if err != nil || n < 0 {
-				return 0, fmt.Errorf("invalid retention %q (want e.g. \"90d\")", s)
-			}
-			return time.Duration(n) * unit, nil
+	tooLong := fmt.Errorf("retention %q is longer than %dd (a century)", s, maxRetention/(24*time.Hour))
+	var v time.Duration
+	if num, unit, ok := cutDayUnit(s); ok {
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid retention %q (want e.g. \"90d\")", s)
 		}
+		if n > int64(maxRetention/unit) {
+			return 0, tooLong
+		}
+		v = time.Duration(n) * unit
+	} else {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("invalid retention %q (want e.g. \"90d\")", s)
+		}
+		v = d
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("invalid retention %q (want e.g. \"90d\")", s)
+	if v > maxRetention {
+		return 0, tooLong
 	}
 	return v, nil
+}
+
+// cutDayUnit splits "90d" or "2w" into its number and unit.
+func cutDayUnit(s string) (string, time.Duration, bool) {
+	if num, ok := strings.CutSuffix(s, "d"); ok {
+		return num, 24 * time.Hour, true
+	}
+	if num, ok := strings.CutSuffix(s, "w"); ok {
+		return num, 7 * 24 * time.Hour, true
+	}
+	return s, 0, false
 }
 
 func (r *Retention) applyDefaults() {
@@ -147,6 +171,12 @@ func (r *Retention) validate(path string) []error {
 	}
 	if r.HourlyRollups.D() != 0 && r.Usage.D() != 0 && r.HourlyRollups.D() < r.Usage.D() {
 		errs = append(errs, errorf(path+".hourly_rollups", "must be at least as long as usage (%s)", r.Usage.D()))
+	}
+	if d := r.DailyRollups.D(); d != 0 && (r.HourlyRollups.D() == 0 || d < r.HourlyRollups.D()) {
+		// Summaries read whole days from the daily rollups: days whose
+		// daily rows are gone would be missing though their hours are kept.
+		errs = append(errs, errorf(path+".daily_rollups", "must be at least as long as hourly_rollups (%s; 0: for ever), not %s",
+			r.HourlyRollups.D(), d))
 	}
 	if r.Interval.D() < time.Second {
 		errs = append(errs, errorf(path+".interval", "must be at least 1s, not %s", r.Interval.D()))
@@ -197,12 +227,13 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 
 // ParseByteSize reads "512MB", "2GB", "1GiB", "64KB" or a number of bytes.
 func ParseByteSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
 	units := []struct {
 		suffix string
 		mult   int64
 	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
 	mult := int64(1)
+	orig := s
+	s = strings.TrimSpace(s)
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			s, mult = strings.TrimSpace(num), u.mult
@@ -211,7 +242,7 @@ func ParseByteSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("invalid size %q (want e.g. \"512MB\")", s)
+		return 0, fmt.Errorf("invalid size %q (want e.g. \"512MB\")", orig)
 	}
 	return n * mult, nil
 }

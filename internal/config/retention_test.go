@@ -20,6 +20,18 @@ func TestRetention(t *testing.T) {
 		{"metering: { retention: { usage: 1h } }", 0, 0, 0, true},
 		{"metering: { retention: { audit: 3x } }", 0, 0, 0, true},
 		{"metering: { retention: { usage: 400d, hourly_rollups: 30d } }", 0, 0, 0, true},
+		// Absurd periods: a time.Duration overflowed (negative: "for ever").
+		{"metering: { retention: { usage: 99999999999d } }", 0, 0, 0, true},
+		{"metering: { retention: { audit: 9999999999999999w } }", 0, 0, 0, true},
+		{"metering: { retention: { audit: 36501d } }", 0, 0, 0, true},
+		{"metering: { retention: { audit: 36500d } }", 90 * day, 36500 * day, 90 * day, false},
+		{"metering: { retention: { usage: -1d } }", 0, 0, 0, true},
+		{"metering: { retention: { usage: 90 } }", 0, 0, 0, true},
+		// Daily rollups shorter than hourly ones: whole old days would be
+		// read from daily rows already gone.
+		{"metering: { retention: { daily_rollups: 30d } }", 0, 0, 0, true},
+		{"metering: { retention: { hourly_rollups: 0, daily_rollups: 900d } }", 0, 0, 0, true},
+		{"metering: { retention: { daily_rollups: 400d } }", 90 * day, 0, 90 * day, false},
 	}
 	for _, tt := range tests {
 		c, err := Parse([]byte(tt.yaml), func(string) (string, bool) { return "", false })
@@ -33,6 +45,15 @@ func TestRetention(t *testing.T) {
 		r := c.Metering.Retention
 		if r.Usage.D() != tt.usage || r.Audit.D() != tt.audit || r.MinuteRollups.D() != tt.minute {
 			t.Errorf("%q: usage %s audit %s minute %s", tt.yaml, r.Usage.D(), r.Audit.D(), r.MinuteRollups.D())
+		}
+	}
+}
+
+// A size's error quotes it as written, unit included.
+func TestByteSizeErrorQuotesValue(t *testing.T) {
+	for _, v := range []string{"99999999999999GB", "1.5GB", "-1MB"} {
+		if _, err := ParseByteSize(v); err == nil || !strings.Contains(err.Error(), `"`+v+`"`) {
+			t.Errorf("ParseByteSize(%q) = %v, want an error quoting it", v, err)
 		}
 	}
 }

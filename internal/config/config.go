@@ -339,7 +339,14 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(b, os.LookupEnv)
+	c, err := Parse(b, os.LookupEnv)
+	var verr *ValidationError
+	if err != nil && !errors.As(err, &verr) {
+		// A value that does not decode names its line; the file too, as
+		// validation errors do.
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, err
 }
 
 // Parse decodes YAML, expanding ${VAR} and ${VAR:-default} in string

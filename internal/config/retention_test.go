@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,17 @@ func TestRollupEndUsers(t *testing.T) {
 		if err != nil || c.Metering.Retention.RollupEndUsers != tc.want {
 			t.Errorf("%s: %v, rollup_end_users %d; want %d", tc.yaml, err, c.Metering.Retention.RollupEndUsers, tc.want)
 		}
+	}
+}
+
+// A retention that does not parse stops Load with the file and the line.
+func TestLoadNamesFileAndLine(t *testing.T) {
+	path := t.TempDir() + "/fulcrum.yaml"
+	if err := os.WriteFile(path, []byte("# gateway\n\nmetering:\n  retention:\n    usage: 1x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path+": ") || !strings.Contains(err.Error(), "line 5") || !strings.Contains(err.Error(), `"1x"`) {
+		t.Errorf("Load = %v, want an error naming %s, line 5 and \"1x\"", err, path)
 	}
 }

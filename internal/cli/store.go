@@ -34,7 +34,7 @@ func storePruneCmd(e *env) *cobra.Command {
 		Short: "Delete records older than their retention (metering.retention)",
 		Long: `Delete, for every kind of record with a retention set in metering.retention,
 the records older than it, in transactions of retention.batch rows; then give
-the space back (SQLite: WAL checkpoint and incremental vacuum). The gateway
+the space back (SQLite: incremental vacuum, then WAL checkpoint). The gateway
 does this by itself every retention.interval; this command runs it now.
 
 Usage rows go whole hours at a time, and their sums stay in the hourly and

@@ -326,10 +326,13 @@ func (s *DB) Maintain(ctx context.Context) error {
 	if s.d.Name != "sqlite" {
 		return nil
 	}
-	// Hand the WAL's pages back to the database file and empty it, then
-	// return free pages to the file system (auto_vacuum=INCREMENTAL; a
-	// database created before that setting keeps its size until VACUUM).
-	for _, q := range []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `PRAGMA incremental_vacuum`} {
+	// Return free pages to the file system (auto_vacuum=INCREMENTAL; a
+	// database created before that setting keeps its size until VACUUM),
+	// then hand the WAL's pages back to the database file and empty it.
+	// In this order: the vacuum moves pages through the WAL, and the file
+	// shrinks only when a checkpoint writes them back; vacuumed after the
+	// checkpoint, they stayed in the WAL until the next prune.
+	for _, q := range []string{`PRAGMA incremental_vacuum`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
 		rows, err := s.db.QueryContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("store: maintain: %w", err)

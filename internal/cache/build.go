@@ -53,6 +53,11 @@ func (b *Builder) Add(ch *llm.Chunk) {
 		}
 		b.bytes += int64(len(ch.Reasoning) + len(ch.Signature))
 	}
+	if ch.Redacted != "" {
+		b.thoughts = append(b.thoughts, llm.Thought{Redacted: ch.Redacted})
+		b.thinking = false
+		b.bytes += int64(len(ch.Redacted))
+	}
 	if ch.Text != "" || len(ch.ToolCalls) > 0 {
 		b.thinking = false
 	}

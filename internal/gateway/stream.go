@@ -110,7 +110,7 @@ func (c *chatCall) replay(fw *flushWriter, resp *llm.ChatResponse) {
 	if len(resp.Choices) > 0 {
 		ch := &resp.Choices[0]
 		for _, t := range ch.Message.Thoughts {
-			buf = enc.Append(buf, &llm.Chunk{Reasoning: t.Text, Signature: t.Signature})
+			buf = enc.Append(buf, &llm.Chunk{Reasoning: t.Text, Signature: t.Signature, Redacted: t.Redacted})
 		}
 		if text := ch.Message.Text(); text != "" {
 			buf = enc.Append(buf, &llm.Chunk{Text: text})

@@ -304,6 +304,14 @@ type thoughtTap struct {
 }
 
 func (tt *thoughtTap) add(ch *llm.Chunk) {
+	if ch.Redacted != "" || ch.Text != "" || len(ch.ToolCalls) > 0 {
+		// As cache.Builder reads a stream: what follows a thought closes
+		// it (unsigned then).
+		tt.close()
+	}
+	if ch.Redacted != "" {
+		tt.thoughts = append(tt.thoughts, llm.Thought{Redacted: ch.Redacted})
+	}
 	if ch.Reasoning != "" || ch.Signature != "" {
 		if !tt.thinking {
 			tt.cur.Reset()
@@ -325,11 +333,16 @@ func (tt *thoughtTap) add(ch *llm.Chunk) {
 // remember keeps what the tap gathered (a thought still open has no
 // signature: it is kept unsigned, as the answer carried it).
 func (tt *thoughtTap) remember(c *chatCall, t *Target) {
+	tt.close()
+	c.rememberMessage(t, tt.thoughts, tt.calls)
+}
+
+// close ends an open thought, unsigned.
+func (tt *thoughtTap) close() {
 	if tt.thinking {
 		tt.thoughts = append(tt.thoughts, llm.Thought{Text: tt.cur.String()})
 		tt.thinking = false
 	}
-	c.rememberMessage(t, tt.thoughts, tt.calls)
 }
 
 // explainThoughtMiss names the cause when an upstream refuses a

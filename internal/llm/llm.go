@@ -437,6 +437,11 @@ type Chunk struct {
 	// set, closes the current thought (Anthropic signature_delta).
 	Reasoning string
 	Signature string
+	// Redacted is a whole thought the provider returned encrypted
+	// (Anthropic redacted_thinking data, Bedrock redactedContent): a
+	// thought of its own, which Claude needs back unchanged with the
+	// others before a tool use.
+	Redacted string
 	// ToolCalls are argument deltas; the first delta for an Index carries ID
 	// and Name.
 	ToolCalls    []ToolCallDelta

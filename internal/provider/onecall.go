@@ -61,7 +61,7 @@ func (f *firstToolCall) Recv() (*llm.Chunk, error) {
 			}
 		}
 		ch.ToolCalls = kept
-		if len(kept) > 0 || ch.Role != "" || ch.Text != "" || ch.Reasoning != "" || ch.Signature != "" ||
+		if len(kept) > 0 || ch.Role != "" || ch.Text != "" || ch.Reasoning != "" || ch.Signature != "" || ch.Redacted != "" ||
 			ch.FinishReason != "" || ch.StopSequence != "" || ch.Usage != nil {
 			return ch, nil
 		}

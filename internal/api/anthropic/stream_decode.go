@@ -122,9 +122,14 @@ func (d *StreamDecoder) Process(event string, data []byte) (chunks []llm.Chunk, 
 			if t := thinkingText(cb); t != "" {
 				return []llm.Chunk{d.chunk(llm.Chunk{Reasoning: t})}, false, nil
 			}
+		case "redacted_thinking":
+			// Whole in its start event, no deltas.
+			d.blocks[ev.Index] = blockState{kind: blockOther}
+			if cb.Data != "" {
+				return []llm.Chunk{d.chunk(llm.Chunk{Redacted: cb.Data})}, false, nil
+			}
 		default:
-			// redacted_thinking (its data cannot travel in a chunk) and
-			// server tools.
+			// Server tools.
 			d.blocks[ev.Index] = blockState{kind: blockOther}
 		}
 	case "content_block_delta":

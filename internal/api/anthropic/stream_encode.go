@@ -52,6 +52,15 @@ func (e *StreamEncoder) Append(b []byte, c *llm.Chunk) []byte {
 	if !e.started {
 		b = e.start(b, c.Usage)
 	}
+	if c.Redacted != "" {
+		// A redacted_thinking block comes whole in its start event.
+		b = e.closeBlock(b)
+		b = e.startBlock(b, blockThinking)
+		b = append(b, `{"type":"redacted_thinking","data":`...)
+		b = appendString(b, c.Redacted)
+		b = append(b, "}}\n\n"...)
+		b = e.closeBlock(b)
+	}
 	if c.Reasoning != "" || c.Signature != "" {
 		if e.open < 0 || e.openKind != blockThinking {
 			b = e.closeBlock(b)

@@ -118,9 +118,8 @@ func (s *stream) event(m *eventstream.Message) error {
 				s.pending = append(s.pending, llm.Chunk{ID: s.id, Model: s.model, Text: *e.Delta.Text})
 			}
 		case e.Delta.ReasoningContent != nil:
-			// Reasoning text, then the signature that closes the thought.
-			// Redacted reasoning cannot travel in a chunk and is dropped,
-			// as the Anthropic stream decoder drops redacted_thinking.
+			// Reasoning text, then the signature that closes the thought;
+			// redacted reasoning comes whole, a thought of its own.
 			rc := e.Delta.ReasoningContent
 			c := llm.Chunk{ID: s.id, Model: s.model}
 			if rc.Text != nil {
@@ -129,7 +128,10 @@ func (s *stream) event(m *eventstream.Message) error {
 			if rc.Signature != nil {
 				c.Signature = *rc.Signature
 			}
-			if c.Reasoning != "" || c.Signature != "" {
+			if rc.RedactedContent != nil {
+				c.Redacted = *rc.RedactedContent
+			}
+			if c.Reasoning != "" || c.Signature != "" || c.Redacted != "" {
 				s.pending = append(s.pending, c)
 			}
 		case e.Delta.ToolUse != nil:

@@ -244,3 +244,62 @@ policy: {default: p, policies: [{name: p, on_sensitive: `+onSensitive+`}]}
 		t.Errorf("tightened policy: %+v, %d hits, %d calls; want the call refused, not the cached answer", m, rep.CacheHits, p.calls)
 	}
 }
+
+// A judge that cannot grade (its call fails, or it gives no score) has
+// measured nothing: the case is not scored and counts among the errors, so
+// the summary line names it and the run exits 1. Before, a judge model
+// that was not configured failed every judge assertion: every model read
+// 0.0%, "0 failed", and the run passed. By hand: 3 cases answered by m;
+// the judge scores fr 5 (pass), fails on de (500, after its retries) and
+// answers it with no score: 1 passed, 2 errors (both the judge's),
+// accuracy 1/3 = 33.3%, and 100% of the 1 scored case.
+func TestJudgeFailuresAreErrorsNotWrongAnswers(t *testing.T) {
+	s, err := ParseSuite([]byte(`
+models: [m]
+judge: {model: judge-model, rubric: "Names the capital of {{country}}."}
+prompt: "What is the capital of {{country}}?"
+cases:
+  - {id: fr, vars: {country: France}, assert: [{type: judge}]}
+  - {id: de, vars: {country: Germany}, assert: [{type: judge}]}
+  - {id: it, vars: {country: Italy}, assert: [{type: judge}]}
+`), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &fakeClient{answer: func(req *llm.ChatRequest, _ int64) (*llm.ChatResponse, error) {
+		if req.Model != "judge-model" {
+			return textResp("Paris, Berlin or Rome.", 10, 5), nil
+		}
+		switch user := req.Messages[1].Text(); {
+		case strings.Contains(user, "France"):
+			return textResp(`{"score": 5, "reason": "names Paris"}`, 50, 10), nil
+		case strings.Contains(user, "Germany"):
+			return nil, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrUpstream, Message: "judge down"}
+		}
+		return textResp("I cannot grade this.", 50, 10), nil
+	}}
+	rep, err := Run(context.Background(), s, Options{Client: fc, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Summary("m")
+	if m.Cases != 3 || m.Passed != 1 || m.Errors != 2 || m.JudgeErrors != 2 || !strings.HasPrefix(m.FirstError, "judge failed: 500") {
+		t.Fatalf("summary %+v", *m)
+	}
+	// The answers were given: their tokens count (3 × 10 in, 3 × 5 out).
+	if m.InputTokens != 30 || m.OutputTokens != 15 {
+		t.Errorf("tokens %d / %d, want 30 / 15", m.InputTokens, m.OutputTokens)
+	}
+	if got := rep.Cases[2].Results[0].JudgeError; !strings.Contains(got, "the judge gave no score") {
+		t.Errorf("it: judge error %q", got)
+	}
+	if bad := rep.ErrorRateExceeded(0); len(bad) != 1 {
+		t.Errorf("exceeded %v, want [m]", bad)
+	}
+	if line := rep.ErrorSummary(); !strings.Contains(line, "m 2 of 3 failed (first: judge failed: 500") {
+		t.Errorf("summary line %q", line)
+	}
+	if got := accuracyCell(*m); got != "33.3% (100.0% of 1 scored)" {
+		t.Errorf("accuracy cell %q", got)
+	}
+}

@@ -156,11 +156,15 @@ func mdEscape(s string) string { return mdEscaper.Replace(s) }
 // shows its accuracy over the answered cases too. Accuracy in results.json
 // stays passed ÷ cases.
 func accuracyCell(m ModelSummary) string {
-	switch answered := m.Cases - m.Errors; {
-	case m.Cases > 0 && answered <= 0:
-		return "n/a (every call failed)"
+	what, none := "answered", "n/a (every call failed)"
+	if m.JudgeErrors > 0 {
+		what, none = "scored", "n/a (no case scored)"
+	}
+	switch scored := m.Cases - m.Errors; {
+	case m.Cases > 0 && scored <= 0:
+		return none
 	case m.Errors > 0:
-		return fmt.Sprintf("%.1f%% (%.1f%% of %d answered)", 100*m.Accuracy, 100*float64(m.Passed)/float64(answered), answered)
+		return fmt.Sprintf("%.1f%% (%.1f%% of %d %s)", 100*m.Accuracy, 100*float64(m.Passed)/float64(scored), scored, what)
 	}
 	return fmt.Sprintf("%.1f%%", 100*m.Accuracy)
 }

@@ -38,10 +38,15 @@ type ModelSummary struct {
 	Model  string `json:"model"`
 	Cases  int    `json:"cases"`
 	Passed int    `json:"passed"`
-	// Errors counts cases where the call failed (they count as failed);
-	// FirstError is the first failure's message.
+	// Errors counts cases that could not be scored (they count as
+	// failed): the call failed, or the judge could not grade the answer
+	// (JudgeErrors of them). FirstError is the first failure's message.
 	Errors     int    `json:"errors"`
 	FirstError string `json:"first_error,omitempty"`
+	// JudgeErrors counts the cases among Errors whose answer came back but
+	// whose judge call failed or gave no score: not a wrong answer, an
+	// unmeasured one.
+	JudgeErrors int `json:"judge_errors,omitempty"`
 	// Accuracy is Passed / Cases.
 	Accuracy     float64 `json:"accuracy"`
 	InputTokens  int64   `json:"input_tokens"`
@@ -77,6 +82,9 @@ type Result struct {
 	Answer string `json:"answer"`
 	// Error is the failure when the call did not succeed.
 	Error string `json:"error,omitempty"`
+	// JudgeError is why the judge could not grade the answer (its call
+	// failed or it gave no score): the case is not scored.
+	JudgeError string `json:"judge_error,omitempty"`
 	// Pass is true when every assertion passed.
 	Pass       bool              `json:"pass"`
 	Assertions []AssertionResult `json:"assertions"`
@@ -121,6 +129,14 @@ func (r *Report) summarise(costs map[string]costInfo) {
 					s.FirstError = res.Error
 				}
 				continue
+			}
+			if res.JudgeError != "" {
+				// Answered (its tokens and cost count) but not scored.
+				s.Errors++
+				s.JudgeErrors++
+				if s.FirstError == "" {
+					s.FirstError = res.JudgeError
+				}
 			}
 			if answered == 0 {
 				s.CostKnown = true

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,6 +199,16 @@ func (r *runner) runCase(ctx context.Context, c *Case, model string) Result {
 			}
 			j.texts = append(j.texts, res.Answer)
 			ar = r.judge(withJudged(ctx, j), &a, c, lastUser(req.msgs), res.Answer)
+			if ar.Score == nil && res.JudgeError == "" {
+				// A judge that failed or gave no score graded nothing:
+				// the case is unmeasured, not wrong, and counts among
+				// the errors (a broken judge scored every model 0% and
+				// the run passed).
+				res.JudgeError = ar.Detail
+				if !strings.HasPrefix(res.JudgeError, "judge") {
+					res.JudgeError = "judge: " + res.JudgeError
+				}
+			}
 		} else {
 			ar = a.check(&res, c.Vars)
 		}

@@ -101,7 +101,12 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 				if n := math.Round(passed); math.Abs(passed-n) < 1e-9 {
 					passed = n // a count: 0.56 × 100 is 56, not 56.000000000000007
 				}
-				if m.Errors > 0 {
+				if m.Errors > 0 && m.JudgeErrors > 0 {
+					// Errors include answers the judge could not grade:
+					// unmeasured, like failed calls, but not failed calls.
+					r.Notes = append(r.Notes, fmt.Sprintf("Eval result %q (suite %s): %d of %d cases were not scored (%d failed calls, %d answers the judge could not grade); its accuracy is taken over the %d scored cases (%.1f%%, not %.1f%%).",
+						m.Model, e.Suite, m.Errors, m.Cases, m.Errors-m.JudgeErrors, m.JudgeErrors, answered, 100*passed/float64(answered), 100*m.Accuracy))
+				} else if m.Errors > 0 {
 					r.Notes = append(r.Notes, fmt.Sprintf("Eval result %q (suite %s): %d of %d calls failed; its accuracy is taken over the %d answered cases (%.1f%%, not %.1f%%).",
 						m.Model, e.Suite, m.Errors, m.Cases, answered, 100*passed/float64(answered), 100*m.Accuracy))
 				}

@@ -83,3 +83,23 @@ func TestUnmatchedEvalsSayWhyAndNearest(t *testing.T) {
 		t.Errorf("JSON unmatched_evals %v", got.Unmatched)
 	}
 }
+
+// Cases a judge could not grade are counted among an eval result's errors
+// (internal/eval TestJudgeFailuresAreErrorsNotWrongAnswers): unmeasured,
+// like failed calls, so the accuracy is taken over the scored cases, and
+// the note says which they were rather than "20 calls failed". By hand:
+// 100 cases, 10 failed calls, 10 ungraded answers, 56 passed: 56 / 80 =
+// 70%.
+func TestEvalJudgeErrorsAreNotWrongAnswers(t *testing.T) {
+	ev := &eval.Report{Suite: "judged", Models: []eval.ModelSummary{
+		{Model: "llama-3.1-8b", Accuracy: 0.56, Passed: 56, Cases: 100, Errors: 20, JudgeErrors: 10},
+	}}
+	r := run(t, workedProfile(300e6, 100e6), func(o *Options) { o.Evals = []*eval.Report{ev} })
+	if s := r.score("llama-3.1-8b"); s == nil || !near(s.Accuracy, 0.70, 1e-12) || s.Cases != 80 {
+		t.Errorf("score %+v", s)
+	}
+	want := `Eval result "llama-3.1-8b" (suite judged): 20 of 100 cases were not scored (10 failed calls, 10 answers the judge could not grade); its accuracy is taken over the 80 scored cases (70.0%, not 56.0%).`
+	if !strings.Contains(strings.Join(r.Notes, "\n"), want) {
+		t.Errorf("notes lack %s:\n%s", want, strings.Join(r.Notes, "\n"))
+	}
+}

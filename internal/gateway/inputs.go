@@ -107,7 +107,7 @@ func (s *Server) checkHeaders(h http.Header) error {
 // server's own background read must not inherit it).
 type deadlineBody struct {
 	io.ReadCloser
-	rc      *http.ResponseController
+	w       http.ResponseWriter // whose connection's deadline is set
 	timeout time.Duration
 	rate    int64
 	start   time.Time
@@ -125,14 +125,14 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		d := b.timeout + time.Duration(b.n/b.rate)*time.Second + time.Duration(b.n%b.rate*int64(time.Second)/b.rate)
 		// An error means the connection cannot take deadlines (a test
 		// recorder): nothing to cut then.
-		_ = b.rc.SetReadDeadline(b.start.Add(d))
+		_ = http.NewResponseController(b.w).SetReadDeadline(b.start.Add(d))
 		b.next = b.n + deadlineStep
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
 	if err == io.EOF && !b.cleared {
 		b.cleared = true
-		_ = b.rc.SetReadDeadline(time.Time{})
+		_ = http.NewResponseController(b.w).SetReadDeadline(time.Time{})
 	}
 	return n, err
 }
@@ -416,7 +416,6 @@ func (s *Server) checkInt(num []byte, depth int, key *[3][]byte) *llm.Error {
 // writes do not each pay for a timer update.
 type stallWriter struct {
 	http.ResponseWriter
-	rc    *http.ResponseController
 	stall time.Duration
 	armed time.Time
 }
@@ -424,7 +423,7 @@ type stallWriter struct {
 func (w *stallWriter) arm() {
 	if now := time.Now(); now.Sub(w.armed) > w.stall/4 {
 		w.armed = now
-		_ = w.rc.SetWriteDeadline(now.Add(w.stall))
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(now.Add(w.stall))
 	}
 }
 
@@ -442,12 +441,12 @@ func (w *stallWriter) Write(b []byte) (int, error) {
 // does.
 func (w *stallWriter) Flush() {
 	w.arm()
-	_ = w.rc.Flush()
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func (w *stallWriter) FlushError() error {
 	w.arm()
-	return w.rc.Flush()
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection's own

@@ -352,6 +352,11 @@ type reqCtx struct {
 	thoughts *restoredThoughts
 	// span is the request's server span (nil when tracing is off).
 	span *telemetry.Span
+	// sw and dbody are the request's stall writer and body deadline
+	// (inputs.go), kept here so that a request allocates them with its
+	// context rather than on their own.
+	sw    stallWriter
+	dbody deadlineBody
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -377,13 +382,14 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.inflight.Inc()
 		defer s.opts.Metrics.inflight.Dec()
-		sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: s.opts.Inputs.WriteStall}
+		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
+		sw := &rc.sw
+		*sw = stallWriter{ResponseWriter: w, stall: s.opts.Inputs.WriteStall}
 		// Armed now, so that everything written for this request, the
 		// server's own "100 Continue" for its body included, is under
 		// this request's deadline (TestWriteStallKeepAliveIdle).
 		sw.arm()
 		w = sw
-		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
 		w.Header().Set("X-Request-Id", rc.id)
 		if s.opts.Tracer != nil {
 			var ctx context.Context
@@ -397,8 +403,9 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 			err = errOverloaded
 		} else if err = s.checkHeaders(r.Header); err == nil {
 			if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-				r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w),
+				rc.dbody = deadlineBody{ReadCloser: r.Body, w: w,
 					timeout: s.opts.Inputs.BodyTimeout, rate: s.opts.Inputs.MinBodyRate}
+				r.Body = &rc.dbody
 			}
 			var caller *Caller
 			caller, err = s.authenticate(r)

@@ -86,10 +86,12 @@ func TestMatrixResponsesAndThinking(t *testing.T) {
 					t.Errorf("%s: text = %q", th.name, text)
 				}
 				// The Gemini fakes think when asked (thought parts), and
-				// Claude Sonnet 4.5 on Bedrock for a budget (it does not
-				// take adaptive thinking, so that hint is dropped); the
-				// others answer without a thought.
-				wantThought := pm.provider == "p-gemini" || pm.model == "m-vertex-gemini" || pm.model == "m-bedrock" && th.name == "budget"
+				// Claude for a budget (Sonnet 4.5 on Bedrock does not take
+				// adaptive thinking, so that hint is dropped; the
+				// Anthropic fake, direct or on Vertex, thinks for a budget
+				// only); the others answer without a thought.
+				claude := pm.model == "m-bedrock" || pm.model == "m-anthropic" || pm.model == "m-vertex-claude"
+				wantThought := pm.provider == "p-gemini" || pm.model == "m-vertex-gemini" || claude && th.name == "budget"
 				if (thoughts > 0) != wantThought {
 					t.Errorf("%s: %d thinking blocks, want thought %v", th.name, thoughts, wantThought)
 				}

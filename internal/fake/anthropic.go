@@ -63,6 +63,13 @@ type anthropicRequest struct {
 	Tools []struct {
 		Name string `json:"name"`
 	} `json:"tools"`
+	// Thinking with type "enabled" (a budget) makes the answer start
+	// with a signed thinking block (and, for "[[redacted]]", a
+	// redacted_thinking one), as Claude answers
+	// (https://docs.claude.com/en/docs/build-with-claude/extended-thinking).
+	Thinking *struct {
+		Type string `json:"type"`
+	} `json:"thinking"`
 	// OutputConfig.Format is structured output
 	// (https://docs.claude.com/en/docs/build-with-claude/structured-outputs).
 	OutputConfig *struct {
@@ -144,6 +151,11 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 			}
 		}
 	}
+	thinks := req.Thinking != nil && req.Thinking.Type == "enabled"
+	if msg := anthropicThinkingTurn(&req, thinks); msg != "" {
+		anthropicError(w, http.StatusBadRequest, "invalid_request_error", msg)
+		return
+	}
 	// The scenario is read from the last message that is not a system
 	// instruction: agents append system messages after the user's turn.
 	last := req.Messages[len(req.Messages)-1]
@@ -192,11 +204,54 @@ func (a *Anthropic) messages(w http.ResponseWriter, r *http.Request, body []byte
 	default:
 		blocks = []map[string]any{{"type": "text", "text": req.answer(Reply(text))}}
 	}
+	if thinks {
+		thought := []map[string]any{{"type": "thinking", "thinking": Thought(text), "signature": AnthropicSignature}}
+		if strings.Contains(text, "[[redacted]]") {
+			thought = append(thought, map[string]any{"type": "redacted_thinking", "data": AnthropicRedacted})
+		}
+		blocks = append(thought, blocks...)
+	}
 	if req.Stream {
 		anthropicStream(w, id, req.Model, text, blocks, stop)
 		return
 	}
 	anthropicMessage(w, id, req.Model, text, blocks, stop)
+}
+
+// AnthropicSignature signs the fake's thinking; AnthropicRedacted is the
+// data of its redacted thinking.
+const (
+	AnthropicSignature = "ErUBCkYIBxgCIkBmYWtlLWFudGhyb3BpYy1zaWduYXR1cmU="
+	AnthropicRedacted  = "EmwKAhgBEgyZmFrZS1yZWRhY3RlZA=="
+)
+
+// anthropicThinkingTurn checks, with thinking on, that the final
+// assistant message, when it uses a tool, starts with its thinking:
+// Claude's rule for a tool-use loop, in Anthropic's words.
+func anthropicThinkingTurn(req *anthropicRequest, thinks bool) string {
+	if !thinks {
+		return ""
+	}
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		m := req.Messages[i]
+		if m.Role != "assistant" {
+			continue
+		}
+		var blocks []anthropicBlock
+		if json.Unmarshal(m.Content, &blocks) != nil || len(blocks) == 0 {
+			return ""
+		}
+		if blocks[0].Type == "thinking" || blocks[0].Type == "redacted_thinking" {
+			return ""
+		}
+		for _, bl := range blocks {
+			if bl.Type == "tool_use" {
+				return fmt.Sprintf("messages.%d.content.0.type: Expected `thinking` or `redacted_thinking`, but found `%s`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking", i, blocks[0].Type)
+			}
+		}
+		return ""
+	}
+	return ""
 }
 
 func firstAnthropicTool(req anthropicRequest) string {
@@ -309,12 +364,23 @@ func anthropicStream(w http.ResponseWriter, id, model, text string, blocks []map
 	for i, bl := range blocks {
 		var startBlock map[string]any
 		var pieces []map[string]any
-		if bl["type"] == "tool_use" {
+		switch bl["type"] {
+		case "tool_use":
 			startBlock = map[string]any{"type": "tool_use", "id": bl["id"], "name": bl["name"], "input": map[string]any{}}
 			for _, p := range anthropicSplitArgs(string(bl["input"].(json.RawMessage))) {
 				pieces = append(pieces, map[string]any{"type": "input_json_delta", "partial_json": p})
 			}
-		} else {
+		case "thinking":
+			// Thinking deltas, then the signature that closes the block.
+			startBlock = map[string]any{"type": "thinking", "thinking": "", "signature": ""}
+			for _, p := range anthropicSplitWords(bl["thinking"].(string)) {
+				pieces = append(pieces, map[string]any{"type": "thinking_delta", "thinking": p})
+			}
+			pieces = append(pieces, map[string]any{"type": "signature_delta", "signature": bl["signature"]})
+		case "redacted_thinking":
+			// Whole in its start event.
+			startBlock = bl
+		default:
 			startBlock = map[string]any{"type": "text", "text": ""}
 			for _, p := range anthropicSplitWords(bl["text"].(string)) {
 				pieces = append(pieces, map[string]any{"type": "text_delta", "text": p})

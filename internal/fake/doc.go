@@ -45,6 +45,11 @@
 //     context_length_exceeded).
 //   - a request for structured output is answered with a JSON object
 //     valid for its schema (SchemaAnswer).
+//   - thinking: the Anthropic fake, asked for a thinking budget, answers
+//     with a signed thinking block first (AnthropicSignature; with
+//     "[[redacted]]" a redacted_thinking block too) and, as Claude does,
+//     refuses a final assistant turn that uses a tool without starting
+//     with its thinking; the Bedrock fake does the same for Claude.
 //
 // Every fake records the requests it received (method, path, headers, body)
 // so tests can assert what left the gateway, and checks authentication the

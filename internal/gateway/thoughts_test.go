@@ -16,6 +16,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
+	"github.com/fulcrumhq/fulcrum/internal/provider/anthropic"
 	"github.com/fulcrumhq/fulcrum/internal/provider/bedrock"
 	"github.com/fulcrumhq/fulcrum/internal/router"
 )
@@ -47,17 +48,24 @@ func (g *recordingGuard) Evaluate(in *gateway.PolicyInput) (gateway.Verdict, err
 // 400 naming the cause instead), and neither does a turn whose tool calls
 // the gateway never answered.
 func TestChatCompletionsThinkingRestored(t *testing.T) {
-	f := fake.NewBedrock("eu-central-1")
-	t.Cleanup(f.Close)
-	pc := config.Provider{Name: "p-bedrock", Type: "bedrock", BaseURL: f.URL, Region: "eu", Retention: "none",
+	bf := fake.NewBedrock("eu-central-1")
+	t.Cleanup(bf.Close)
+	pc := config.Provider{Name: "p-bedrock", Type: "bedrock", BaseURL: bf.URL, Region: "eu", Retention: "none",
 		AWS: &config.AWS{Region: "eu-central-1", AccessKeyID: fake.BedrockAccessKey, SecretAccessKey: fake.BedrockSecretKey}}
 	pb, err := bedrock.New(pc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Config{Providers: []config.Provider{{Name: "p-bedrock", Type: "bedrock"}},
-		Models: []config.Model{{Name: "m-bedrock", Provider: "p-bedrock", Upstream: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", Type: "chat"}}}
-	r, err := router.New(cfg, map[string]provider.Provider{"p-bedrock": pb}, router.Options{})
+	an := fake.NewAnthropic()
+	t.Cleanup(an.Close)
+	pa, err := anthropic.New(config.Provider{Name: "p-anthropic", Type: "anthropic", BaseURL: an.URL, APIKey: fake.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Providers: []config.Provider{{Name: "p-bedrock", Type: "bedrock"}, {Name: "p-anthropic", Type: "anthropic"}},
+		Models: []config.Model{{Name: "m-bedrock", Provider: "p-bedrock", Upstream: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", Type: "chat"},
+			{Name: "m-anthropic", Provider: "p-anthropic", Upstream: "claude-sonnet-4-5", Type: "chat"}}}
+	r, err := router.New(cfg, map[string]provider.Provider{"p-bedrock": pb, "p-anthropic": pa}, router.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,60 +91,70 @@ func TestChatCompletionsThinkingRestored(t *testing.T) {
 		return resp.StatusCode, b
 	}
 	const tools = `"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]`
-	for _, prompt := range []string{"weather in Paris?", "weather in Paris? [[redacted]]"} {
-		for _, stream := range []bool{false, true} {
-			name := map[bool]string{false: "whole", true: "streamed"}[stream] + " " + prompt
-			t.Run(name, func(t *testing.T) {
-				user := `{"role":"user","content":` + quoteJSON(prompt) + `}`
-				first := `{"model":"m-bedrock","reasoning_effort":"low","messages":[` + user + `],` + tools + `}`
-				if stream {
-					first = strings.Replace(first, `{"model"`, `{"stream":true,"model"`, 1)
-				}
-				status, b := post("sk-a", first)
-				if status != 200 {
-					t.Fatalf("first turn %d %s", status, b)
-				}
-				id, call := firstToolCall(t, b, stream)
-				second := `{"model":"m-bedrock","reasoning_effort":"low","messages":[` + user +
-					`,{"role":"assistant","content":null,"tool_calls":[{"id":` + quoteJSON(id) + `,"type":"function","function":` + call + `}]}` +
-					`,{"role":"tool","tool_call_id":` + quoteJSON(id) + `,"content":"sunny, 21C"}],` + tools + `}`
+	targets := []struct {
+		model, signature, redacted string
+		log                        *fake.Log
+	}{
+		{"m-bedrock", fake.BedrockSignature, fake.BedrockRedacted, &bf.Log},
+		{"m-anthropic", fake.AnthropicSignature, fake.AnthropicRedacted, &an.Log},
+	}
+	for _, tg := range targets {
+		for _, prompt := range []string{"weather in Paris?", "weather in Paris? [[redacted]]"} {
+			for _, stream := range []bool{false, true} {
+				name := tg.model + " " + map[bool]string{false: "whole", true: "streamed"}[stream] + " " + prompt
+				t.Run(name, func(t *testing.T) {
+					f := tg.log
+					user := `{"role":"user","content":` + quoteJSON(prompt) + `}`
+					first := `{"model":"` + tg.model + `","reasoning_effort":"low","messages":[` + user + `],` + tools + `}`
+					if stream {
+						first = strings.Replace(first, `{"model"`, `{"stream":true,"model"`, 1)
+					}
+					status, b := post("sk-a", first)
+					if status != 200 {
+						t.Fatalf("first turn %d %s", status, b)
+					}
+					id, call := firstToolCall(t, b, stream)
+					second := `{"model":"` + tg.model + `","reasoning_effort":"low","messages":[` + user +
+						`,{"role":"assistant","content":null,"tool_calls":[{"id":` + quoteJSON(id) + `,"type":"function","function":` + call + `}]}` +
+						`,{"role":"tool","tool_call_id":` + quoteJSON(id) + `,"content":"sunny, 21C"}],` + tools + `}`
 
-				status, b = post("sk-a", second)
-				log := f.Log.All()
-				sent := log[len(log)-1].Body
-				if status != 200 || !bytes.Contains(b, []byte("Tool said: sunny, 21C")) {
-					t.Fatalf("second turn %d %s; Bedrock got %s", status, b, sent)
-				}
-				if !bytes.Contains(sent, []byte(`"signature":"`+fake.BedrockSignature+`"`)) {
-					t.Errorf("Bedrock got no signed thinking: %s", sent)
-				}
-				if strings.Contains(prompt, "[[redacted]]") && !bytes.Contains(sent, []byte(fake.BedrockRedacted)) {
-					t.Errorf("Bedrock got no redacted thinking: %s", sent)
-				}
-				// What was restored was scanned with the request.
-				guard.mu.Lock()
-				fwd := guard.forwarded[len(guard.forwarded)-1]
-				guard.mu.Unlock()
-				if !slices.Contains(fwd, fake.Thought(prompt)) || !slices.Contains(fwd, fake.BedrockSignature) {
-					t.Errorf("policy scanned %q beside the body, want the restored thinking", fwd)
-				}
+					status, b = post("sk-a", second)
+					log := f.All()
+					sent := log[len(log)-1].Body
+					if status != 200 || !bytes.Contains(b, []byte("Tool said: sunny, 21C")) {
+						t.Fatalf("second turn %d %s; Bedrock got %s", status, b, sent)
+					}
+					if !bytes.Contains(sent, []byte(`"signature":"`+tg.signature+`"`)) {
+						t.Errorf("the upstream got no signed thinking: %s", sent)
+					}
+					if strings.Contains(prompt, "[[redacted]]") && !bytes.Contains(sent, []byte(tg.redacted)) {
+						t.Errorf("the upstream got no redacted thinking: %s", sent)
+					}
+					// What was restored was scanned with the request.
+					guard.mu.Lock()
+					fwd := guard.forwarded[len(guard.forwarded)-1]
+					guard.mu.Unlock()
+					if !slices.Contains(fwd, fake.Thought(prompt)) || !slices.Contains(fwd, tg.signature) {
+						t.Errorf("policy scanned %q beside the body, want the restored thinking", fwd)
+					}
 
-				// Another key sending the same turn gets none of it, and
-				// the refusal says why.
-				n := len(f.Log.All())
-				status, b = post("sk-b", second)
-				log = f.Log.All()
-				if len(log) > n && bytes.Contains(log[len(log)-1].Body, []byte(fake.BedrockSignature)) {
-					t.Errorf("another key's turn carried the thinking: %s", log[len(log)-1].Body)
-				}
-				var e struct {
-					Error struct{ Code, Message string }
-				}
-				_ = json.Unmarshal(b, &e)
-				if status != 400 || e.Error.Code != "thinking_not_restorable" || !strings.Contains(e.Error.Message, id) {
-					t.Errorf("another key: %d %s, want 400 thinking_not_restorable naming %s", status, b, id)
-				}
-			})
+					// Another key sending the same turn gets none of it, and
+					// the refusal says why.
+					n := len(f.All())
+					status, b = post("sk-b", second)
+					log = f.All()
+					if len(log) > n && bytes.Contains(log[len(log)-1].Body, []byte(tg.signature)) {
+						t.Errorf("another key's turn carried the thinking: %s", log[len(log)-1].Body)
+					}
+					var e struct {
+						Error struct{ Code, Message string }
+					}
+					_ = json.Unmarshal(b, &e)
+					if status != 400 || e.Error.Code != "thinking_not_restorable" || !strings.Contains(e.Error.Message, id) {
+						t.Errorf("another key: %d %s, want 400 thinking_not_restorable naming %s", status, b, id)
+					}
+				})
+			}
 		}
 	}
 }

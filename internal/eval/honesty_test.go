@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,5 +302,42 @@ cases:
 	}
 	if got := accuracyCell(*m); got != "33.3% (100.0% of 1 scored)" {
 		t.Errorf("accuracy cell %q", got)
+	}
+}
+
+// Runs finishing at once never share an output directory: each claims its
+// own (results.json created only if absent, a sub-directory made only if
+// absent). Before, OutputDir only looked, so 8 runs at the same second
+// into one directory all picked the directory itself, or the same
+// sub-directory, and overwrote each other's results.
+func TestOutputDirClaimsItsPlace(t *testing.T) {
+	for _, held := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "out")
+		if held {
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, ResultsJSON), []byte("{}"), 0o644)
+		}
+		rep := &Report{Suite: "s", StartedAt: time.Date(2026, 12, 2, 18, 30, 5, 0, time.UTC)}
+		const n = 8
+		got := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], _ = OutputDir(dir, rep, false)
+			}()
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for _, d := range got {
+			if seen[d] {
+				t.Errorf("held %v: two runs got %s: %v", held, d, got)
+			}
+			seen[d] = true
+		}
+		if seen[dir] == held {
+			t.Errorf("held %v: the directory itself given: %v", held, seen[dir])
+		}
 	}
 }

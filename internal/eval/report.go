@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -300,17 +301,30 @@ const (
 // results yet (or force is set), else a new sub-directory named after the
 // run's start time (UTC, e.g. 20260102-150405), so earlier results are
 // never overwritten silently. moved is true in the second case.
+//
+// The place is claimed, not only looked at: results.json is created
+// empty in dir (only if absent), a sub-directory made with os.Mkdir (only
+// if absent), so two runs finishing at once never pick the same one (they
+// did: both saw no results.json, or the same free sub-directory, and the
+// second overwrote the first). An error here is left for WriteFiles to
+// report.
 func OutputDir(dir string, r *Report, force bool) (out string, moved bool) {
 	if force {
 		return dir, false
 	}
-	if _, err := os.Stat(filepath.Join(dir, ResultsJSON)); err != nil {
+	_ = os.MkdirAll(dir, 0o755)
+	f, err := os.OpenFile(filepath.Join(dir, ResultsJSON), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		f.Close()
+		return dir, false
+	}
+	if !errors.Is(err, fs.ErrExist) {
 		return dir, false
 	}
 	base := filepath.Join(dir, r.StartedAt.UTC().Format("20060102-150405"))
 	out = base
 	for i := 2; ; i++ {
-		if _, err := os.Stat(out); err != nil {
+		if err := os.Mkdir(out, 0o755); err == nil || !errors.Is(err, fs.ErrExist) {
 			return out, true
 		}
 		out = fmt.Sprintf("%s-%d", base, i)

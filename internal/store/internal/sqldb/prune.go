@@ -339,7 +339,11 @@ func (s *DB) Maintain(ctx context.Context) error {
 		}
 		for rows.Next() {
 		}
+		err = rows.Err() // a step that failed (SQLITE_BUSY) shows here
 		rows.Close()
+		if err != nil {
+			return fmt.Errorf("store: maintain: %s: %w", q, err)
+		}
 	}
 	return nil
 }

@@ -172,6 +172,13 @@ func testYear(t *testing.T, s store.Store) {
 	// Edges off the day where the hourly rollups are gone too widen to
 	// the days that hold them.
 	checkWidened(t, s, all, from.AddDate(0, 0, 3).Add(7*time.Hour+13*time.Minute), to.Add(4*time.Hour+41*time.Minute+9*time.Second), 24*time.Hour, "after pruning hourly rollups")
+	// Raw rows and hourly rollups pruned to 13:00 of a day: a range
+	// ending later that day reads the day's hours before its end from
+	// hourly rows, some of them gone, so it widens to the whole day too.
+	cut2 := cut.Add(13 * time.Hour)
+	pruneAll(t, rt, store.KindUsage, cut2, 1000)
+	pruneAll(t, rt, store.KindRollupHourly, cut2, 1000)
+	checkWidened(t, s, all, cut.AddDate(0, 0, -10).Add(10*time.Hour+17*time.Minute), cut.Add(18*time.Hour+30*time.Minute), 24*time.Hour, "after pruning to 13:00")
 }
 
 // checkWidened checks that a summary of [from, to), whose edges lie where

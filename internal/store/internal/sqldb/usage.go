@@ -163,18 +163,19 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	// it (the hour's rollup is all that is left of them), and to the day
 	// where the hourly rollups were pruned too: read to the minute, that
 	// edge's partial hour (or day) would be silently missing. Both edges
-	// widen outwards, so the range holds at least what was asked for.
+	// widen outwards, so the range holds at least what was asked for. The
+	// end edge reads its day's whole hours before it from hourly rows, so
+	// it widens to the day when any of them is gone, even if it is not;
+	// an open end too (the day's rollup then holds nothing after now).
 	widen := func(t time.Time, up bool) time.Time {
 		for _, w := range []struct {
 			mark time.Time
 			unit time.Duration
 		}{{mark, time.Hour}, {hourMark, 24 * time.Hour}} {
-			if t.Before(w.mark) {
-				if up {
-					t = ceilTo(t, w.unit)
-				} else {
-					t = t.Truncate(w.unit)
-				}
+			if start := t.Truncate(w.unit); up && start.Before(w.mark) && !start.Equal(t) {
+				t = start.Add(w.unit)
+			} else if !up && t.Before(w.mark) {
+				t = start
 			}
 		}
 		return t
@@ -187,9 +188,8 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 	to, open := f.To, f.To.IsZero()
 	if open {
 		to = s.now()
-	} else {
-		to = widen(to, true)
 	}
+	to = widen(to, true)
 	minuteMark, err := s.mark(ctx, store.KindRollupMinute)
 	if err != nil {
 		return nil, fmt.Errorf("store: usage summary: %w", err)

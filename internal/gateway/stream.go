@@ -208,10 +208,10 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		// The answer as the target gave it (before restoring), to store.
 		kb = cache.NewBuilder(c.s.opts.MaxBodyBytes)
 	}
+	// The thought tap starts with the first reasoning (Claude thinks
+	// before it calls a tool): a stream without any allocates none.
 	var tt *thoughtTap
-	if c.keepsThoughts() {
-		tt = &thoughtTap{}
-	}
+	keepThoughts := c.keepsThoughts()
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
 			usage = ch.Usage
@@ -224,6 +224,9 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		}
 		if kb != nil {
 			kb.Add(ch)
+		}
+		if tt == nil && keepThoughts && (ch.Reasoning != "" || ch.Signature != "" || ch.Redacted != "") {
+			tt = &thoughtTap{}
 		}
 		if tt != nil {
 			tt.add(ch)

@@ -218,3 +218,61 @@ func quoteJSON(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// TestRestoredThinkingIsJudged: the restored thinking is judged with the
+// request. A key's first turn, on a model whose policy allows personal
+// data, gets an answer whose thinking repeats an e-mail address; its
+// second turn, on a model of the same provider under the default policy
+// (personal data stays on self-hosted targets), no longer carries the
+// address in its body, but the thinking restored into it does: the turn
+// is kept off the proprietary provider, which never sees it.
+func TestRestoredThinkingIsJudged(t *testing.T) {
+	bf := fake.NewBedrock("eu-central-1")
+	t.Cleanup(bf.Close)
+	pb, err := bedrock.New(config.Provider{Name: "p-bedrock", Type: "bedrock", BaseURL: bf.URL, Region: "eu", Retention: "none", Hosting: "proprietary",
+		AWS: &config.AWS{Region: "eu-central-1", AccessKeyID: fake.BedrockAccessKey, SecretAccessKey: fake.BedrockSecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const up = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
+	cfg := &config.Config{Providers: []config.Provider{{Name: "p-bedrock", Type: "bedrock"}},
+		Models: []config.Model{{Name: "m-lax", Provider: "p-bedrock", Upstream: up, Type: "chat"}, {Name: "m-strict", Provider: "p-bedrock", Upstream: up, Type: "chat"}}}
+	r, err := router.New(cfg, map[string]provider.Provider{"p-bedrock": pb}, router.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.New(config.Policy{Policies: []config.DataPolicy{
+		{Name: "default", OnSensitive: config.ActionSelfHostedOnly},
+		{Name: "lax", OnSensitive: config.ActionAllow},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gateway.New(gateway.Options{Router: r, Auth: keyAuth{}, Guard: modelGuard{eng, map[string]string{"m-lax": "lax"}}}))
+	t.Cleanup(srv.Close)
+	post := func(body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer sk-a")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	const tools = `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}]`
+	status, b := post(`{"model":"m-lax","reasoning_effort":"low","messages":[{"role":"user","content":"weather for jane.doe@example.com?"}],` + tools + `}`)
+	if status != 200 {
+		t.Fatalf("first turn %d %s", status, b)
+	}
+	id, call := firstToolCall(t, b, false)
+	n := len(bf.Log.All())
+	status, b = post(`{"model":"m-strict","reasoning_effort":"low","messages":[{"role":"user","content":"weather?"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":` + quoteJSON(id) + `,"type":"function","function":` + call + `}]},` +
+		`{"role":"tool","tool_call_id":` + quoteJSON(id) + `,"content":"sunny"}],` + tools + `}`)
+	if status == 200 || len(bf.Log.All()) != n {
+		t.Fatalf("second turn %d %s; Bedrock got %d more requests, want none", status, b, len(bf.Log.All())-n)
+	}
+}

@@ -76,6 +76,25 @@ func newEnvWith(t testing.TB, tweak func(o *gateway.Options)) *env {
 	return e
 }
 
+// postKey POSTs a JSON body to url with key as its bearer token and the
+// given header pairs, and returns the status and the answer.
+func postKey(t testing.TB, url, key, body string, hdr ...string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
 func (e *env) post(t *testing.T, path, body string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader(body))

@@ -202,16 +202,8 @@ func newItemsEnv(t *testing.T, up *itemsUpstream, an *fake.Anthropic, st store.R
 
 func sendAs(t *testing.T, srv *httptest.Server, key, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", srv.URL+"/v1/responses", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	status, b := postKey(t, srv.URL+"/v1/responses", key, body)
+	return status, string(b)
 }
 
 // TestItemReferencesOwnedByKey: the output items of a response an

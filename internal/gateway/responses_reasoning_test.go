@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -58,15 +56,7 @@ func TestStoredReasoningKeepsItsSignature(t *testing.T) {
 
 	post := func(key, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/responses", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		status, b := postKey(t, srv.URL+"/v1/responses", key, body)
 		if strings.Contains(body, `"stream":true`) {
 			// The Response is the one response.completed carries.
 			for line := range strings.Lines(string(b)) {
@@ -81,9 +71,9 @@ func TestStoredReasoningKeepsItsSignature(t *testing.T) {
 		}
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%d %s", resp.StatusCode, b)
+			t.Fatalf("%d %s", status, b)
 		}
-		return resp.StatusCode, m
+		return status, m
 	}
 	const tools = `"tools":[{"type":"function","name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]},"strict":false}]`
 	const user = `{"role":"user","content":"weather in Paris?"}`

@@ -252,16 +252,8 @@ func TestStoredPassThroughOwnedByKey(t *testing.T) {
 	e, _, _ := newStoredEnv(t)
 	send := func(key, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, b := postKey(t, e.srv.URL+"/v1/responses", key, body)
+		return status, string(b)
 	}
 	ids := map[bool]string{}
 	for _, stream := range []bool{false, true} {
@@ -393,24 +385,13 @@ func TestStoredConversationKeepsItsVerdict(t *testing.T) {
 	})
 	post := func(body string, hdr ...string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer sk-a")
-		req.Header.Set("Content-Type", "application/json")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		status, b := postKey(t, e.srv.URL+"/v1/responses", "sk-a", body, hdr...)
 		var out struct{ ID string }
 		json.Unmarshal(b, &out)
-		if resp.StatusCode != 200 {
-			return resp.StatusCode, string(b)
+		if status != 200 {
+			return status, string(b)
 		}
-		return resp.StatusCode, out.ID
+		return status, out.ID
 	}
 	for _, c := range []struct {
 		name, first, next string
@@ -470,19 +451,8 @@ func TestPassThroughOwnedWithStorageOff(t *testing.T) {
 	e, _ := newResponsesEnvWith(t, func(o *gateway.Options) { o.Responses, o.ResponseIDsOnly, o.Auth = db, true, keyAuth{} })
 	send := func(key, body string, hdr ...string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, b := postKey(t, e.srv.URL+"/v1/responses", key, body, hdr...)
+		return status, string(b)
 	}
 	idOf := func(out string) string {
 		id := out[strings.Index(out, `"id":"resp_`)+6:]

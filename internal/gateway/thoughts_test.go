@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -79,16 +77,7 @@ func TestChatCompletionsThinkingRestored(t *testing.T) {
 
 	post := func(key, body string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return postKey(t, srv.URL+"/v1/chat/completions", key, body)
 	}
 	const tools = `"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]`
 	targets := []struct {
@@ -252,15 +241,7 @@ func TestRestoredThinkingIsJudged(t *testing.T) {
 	t.Cleanup(srv.Close)
 	post := func(body string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer sk-a")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return postKey(t, srv.URL+"/v1/chat/completions", "sk-a", body)
 	}
 	const tools = `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}]`
 	status, b := post(`{"model":"m-lax","reasoning_effort":"low","messages":[{"role":"user","content":"weather for jane.doe@example.com?"}],` + tools + `}`)

@@ -215,7 +215,7 @@ func parseGroupBy(s string) ([]store.GroupBy, error) {
 			continue
 		}
 		if !store.ValidGroupBy(g) {
-			return nil, fmt.Errorf("--group-by: unknown dimension %q (want key, team, model, provider, hosting, day, user or tag:NAME)", g)
+			return nil, fmt.Errorf("--group-by: unknown dimension %q (want key, team, model, provider, hosting, day, action, classes, user or tag:NAME)", g)
 		}
 		if !seen[g] {
 			seen[g] = true
@@ -318,7 +318,7 @@ instead (the throughput model, see docs/metering.md).
 	fl.StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults)")
 	fl.StringVar(&since, "since", "", "from this time, inclusive: 24h, 7d, 2026-11-01 or RFC 3339 (default: all)")
 	fl.StringVar(&until, "until", "", "up to this time, exclusive (default: now)")
-	fl.StringVar(&groupBy, "group-by", "model", "comma-separated dimensions: key, team, model, provider, hosting, day, user (end user), tag:NAME (a request tag); \"\" for one total")
+	fl.StringVar(&groupBy, "group-by", "model", "comma-separated dimensions: key, team, model, provider, hosting, day, action (policy action), classes (data classes found), user (end user), tag:NAME (a request tag); \"\" for one total")
 	fl.StringVar(&f.KeyID, "key", "", "only this virtual key id")
 	fl.StringVar(&f.Team, "team", "", "only this team")
 	fl.StringVar(&f.Model, "model", "", "only this requested model or route")

@@ -194,6 +194,14 @@ const (
 	// it is read from the attribution rollups (AttrKey) for whole hours,
 	// and a day's end users beyond its cap are summed under OtherUser.
 	ByUser GroupBy = "user"
+	// ByAction groups by the policy action (UsageRecord.PolicyAction:
+	// allow, redact, self_hosted_only; "" where no policy decided).
+	ByAction GroupBy = "action"
+	// ByClasses groups by the set of data classes found in the request,
+	// as recorded ("email,iban"; "" for none): a record counts once,
+	// under its whole set. Neither can be combined with a tag or the end
+	// user (the attribution rollups do not keep them).
+	ByClasses GroupBy = "classes"
 )
 
 // ByTag groups by the value of one request tag ("tag:team"; "" for
@@ -219,7 +227,7 @@ func (g GroupBy) Attribution() bool {
 // ValidGroupBy reports whether g is a known dimension.
 func ValidGroupBy(g GroupBy) bool {
 	switch g {
-	case ByKey, ByTeam, ByModel, ByProvider, ByHosting, ByDay, ByUser:
+	case ByKey, ByTeam, ByModel, ByProvider, ByHosting, ByDay, ByUser, ByAction, ByClasses:
 		return true
 	}
 	_, ok := g.Tag()

@@ -45,8 +45,11 @@ func testYear(t *testing.T, s store.Store) {
 			LatencyMS: int64(rng.IntN(8000)), InputTokens: int64(rng.IntN(5000)), OutputTokens: int64(rng.IntN(900)),
 			CachedTokens: int64(rng.IntN(100)), ReasoningTokens: int64(rng.IntN(50)), CostNanos: rng.Int64N(90_000_000),
 			ReferenceCostNanos: rng.Int64N(1000), Estimated: rng.IntN(7) == 0}
-		if rng.IntN(4) == 0 {
+		switch rng.IntN(8) {
+		case 0, 1:
 			r.DataClasses, r.PolicyAction = []string{"email"}, "redact"
+		case 2:
+			r.DataClasses, r.PolicyAction = []string{"email", "iban"}, "self_hosted_only"
 		}
 		all = append(all, r)
 		b.Usage = append(b.Usage, r)
@@ -72,6 +75,8 @@ func testYear(t *testing.T, s store.Store) {
 		{"30 days by day and model", start.AddDate(0, 1, 0), start.AddDate(0, 2, 0), []store.GroupBy{store.ByDay, store.ByModel}},
 		{"recent, odd edges, by key and hosting", end.AddDate(0, -1, 0).Add(17*time.Minute + 3*time.Second), end.Add(-5 * time.Hour).Add(-9 * time.Minute), []store.GroupBy{store.ByKey, store.ByHosting}},
 		{"old, whole hours, by team", start.AddDate(0, 2, 0).Add(7 * time.Hour), start.AddDate(0, 3, 0).Add(2 * time.Hour), []store.GroupBy{store.ByTeam}},
+		{"year by action and classes", time.Time{}, time.Time{}, []store.GroupBy{store.ByAction, store.ByClasses}},
+		{"odd edges by day, classes and hosting", start.AddDate(0, 5, 2).Add(5*time.Hour + 31*time.Minute + 7*time.Second), start.AddDate(0, 7, 9).Add(13 * time.Minute), []store.GroupBy{store.ByDay, store.ByClasses, store.ByHosting}},
 	}
 	check := func(when string) {
 		t.Helper()
@@ -87,6 +92,13 @@ func testYear(t *testing.T, s store.Store) {
 		}
 	}
 	check("before pruning")
+	// The attribution rollups keep no action or classes: refused, not
+	// summed under "".
+	for _, by := range [][]store.GroupBy{{store.ByAction, store.ByTag("team")}, {store.ByClasses, store.ByUser}} {
+		if _, err := s.UsageSummary(ctx, store.UsageFilter{}, by); err == nil {
+			t.Errorf("summary by %v: no error, want one (action and classes do not combine with tags or users)", by)
+		}
+	}
 
 	cut := start.AddDate(0, 5, 0)
 	would, err := rt.Prune(ctx, store.KindUsage, cut, 0, true)
@@ -227,6 +239,10 @@ func rawSummary(recs []store.UsageRecord, from, to time.Time, by []store.GroupBy
 				ks = append(ks, r.Time.UTC().Format(time.DateOnly))
 			case store.ByUser:
 				ks = append(ks, r.EndUser)
+			case store.ByAction:
+				ks = append(ks, r.PolicyAction)
+			case store.ByClasses:
+				ks = append(ks, strings.Join(r.DataClasses, ","))
 			default:
 				k, _ := g.Tag()
 				ks = append(ks, r.Tags[k])

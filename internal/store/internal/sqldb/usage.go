@@ -134,6 +134,14 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			return nil, fmt.Errorf("store: usage summary: invalid tag name %q", k)
 		}
 	}
+	if slices.Contains(by, store.ByAction) || slices.Contains(by, store.ByClasses) {
+		// The attribution rollups, which summaries by tag and end user
+		// read, keep neither (a row per action and class set too would
+		// multiply them).
+		if len(f.Tags) > 0 || f.EndUser != "" || slices.ContainsFunc(by, store.GroupBy.Attribution) {
+			return nil, fmt.Errorf("store: usage summary: action and classes cannot be combined with a tag or the end user")
+		}
+	}
 	if f.RequestID != "" || f.Raw {
 		return s.summary(ctx, "", f, by)
 	}
@@ -343,6 +351,10 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 			c = "provider"
 		case store.ByHosting:
 			c = "hosting"
+		case store.ByAction:
+			c = "policy_action"
+		case store.ByClasses:
+			c = "data_classes" // a JSON list; joined with commas below
 		case store.ByUser:
 			c = "end_user"
 			if grain == "" && s.endUsersPerDay() > 0 {
@@ -453,6 +465,11 @@ func (s *DB) summary(ctx context.Context, grain string, f store.UsageFilter, by 
 		if grain == "" {
 			g.Latency[bucket] = g.Requests
 		}
+		for i, d := range by {
+			if d == store.ByClasses {
+				g.Keys[i] = classesKey(g.Keys[i])
+			}
+		}
 		if n := len(out); n > 0 && equalKeys(out[n-1].Keys, g.Keys) {
 			out[n-1].Add(&g)
 			continue
@@ -535,6 +552,16 @@ func jsonList(v []string) string {
 
 // appendJSONString appends s as a JSON string (see jsonw.AppendString).
 func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
+
+// classesKey shows a data_classes column (a JSON list) as a group key:
+// the classes joined with commas, "" for none.
+func classesKey(s string) string {
+	l, err := parseList(s)
+	if err != nil {
+		return s
+	}
+	return strings.Join(l, ",")
+}
 
 func parseList(s string) ([]string, error) {
 	if s == "" || s == "[]" {

@@ -99,7 +99,11 @@ type Report struct {
 	Workloads []WorkloadClass `json:"workloads"`
 	// Candidates are every option costed and scored, with the reasons any
 	// is ruled out; the chosen one is marked.
-	Candidates     []*Candidate   `json:"candidates"`
+	Candidates []*Candidate `json:"candidates"`
+	// SplitSearch, when the classes could be split across several API
+	// models, says how many such splits there were and whether the bound
+	// cut their search (then a note says so too).
+	SplitSearch    *SplitSearch   `json:"split_search,omitempty"`
 	Criteria       []Criterion    `json:"criteria"`
 	Recommendation Recommendation `json:"recommendation"`
 	RunnerUp       *RunnerUp      `json:"runner_up,omitempty"`
@@ -136,6 +140,8 @@ type Report struct {
 	// candidate chosen when deciding again without it.
 	without   map[string]string
 	fineTuned func(string) (float64, float64, string, bool)
+	// splitSearch is the last enumeration's count of splits.
+	splitSearch SplitSearch
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -334,6 +340,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	peakRatio, _ := r.ratiosAt(out)
 	cs, choice, decided := r.candidatesAt(p, in, out)
 	r.Candidates = cs
+	if ss := r.splitSearch; ss.Combinations > 0 {
+		r.SplitSearch = &ss
+		if n := ss.note(); n != "" {
+			r.Notes = append(r.Notes, n)
+		}
+	}
 	r.scenarios(p, cs, choice)
 	base := r.baseModel(p, cs, choice, peakRatio)
 	r.breakEven(base, in, out)
@@ -480,7 +492,7 @@ func (r *Report) scenarios(p *Profile, cs []*Candidate, choice *Candidate) {
 		} else {
 			s.Why = "no candidate of this kind"
 			if kind == ScenarioHybrid {
-				s.Why = "no split: needs an API and an open candidate and traffic that can go to each"
+				s.Why = "no split: needs an API and an open candidate, or two APIs and two workload classes, and traffic that can go to each"
 			}
 			r.Scenarios = append(r.Scenarios, s)
 			continue
@@ -544,7 +556,13 @@ func (r *Report) qualityGap(cs []*Candidate, choice *Candidate) {
 	// gap a reader weighs is the one of the models recommended.
 	var api, open *ModelScore
 	if choice != nil {
-		api, open = r.score(choice.APIModel), r.score(choice.OpenModel)
+		// A split's most accurate measured API.
+		for _, m := range choice.apiModels() {
+			if sc := r.score(m); sc != nil && (api == nil || sc.Accuracy > api.Accuracy) {
+				api = sc
+			}
+		}
+		open = r.score(choice.OpenModel)
 	}
 	if api == nil {
 		api = r.bestAllowedAPIScore(cs, nil)

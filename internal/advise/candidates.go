@@ -25,14 +25,18 @@ const (
 var stages = []string{CritDataSensitivity, CritCompliance, CritQuality, CritCustomisation, CritBudget}
 
 // Candidate is one way of serving all the traffic: everything on one API
-// model, everything on one open model, or a hybrid of one of each with
-// each workload class assigned to one of them.
+// model, everything on one open model, a hybrid of one of each with each
+// workload class assigned to one of them, or a split that gives each class
+// its own target among several API models (and at most one open model).
 type Candidate struct {
 	Name string `json:"name"`
-	// Kind is proprietary, self_hosted or hybrid.
+	// Kind is proprietary, self_hosted or hybrid (splits are hybrids).
 	Kind      string `json:"kind"`
 	APIModel  string `json:"api_model,omitempty"`
 	OpenModel string `json:"open_model,omitempty"`
+	// APIModels are, for a split, the API models its classes go to (in
+	// class order); APIModel is then empty.
+	APIModels []string `json:"api_models,omitempty"`
 	// SelfHostedShare is the share of traffic on the open model.
 	SelfHostedShare float64 `json:"self_hosted_share"`
 	// Assignment maps each workload class to the model serving it.
@@ -84,6 +88,12 @@ type Assignment struct {
 	Model    string  `json:"model"`
 	// Target is proprietary or self_hosted.
 	Target string `json:"target"`
+	// FirstMonthUSD is the class's part of the candidate's month 1 (set-up
+	// excluded; the parts sum to it): its API tokens at its model's prices
+	// (fine-tuned where it must be), its share of that model's training,
+	// and of the self-hosted fleet's cost (GPUs, staff, other fixed costs,
+	// in-house training) in proportion to the tokens it sends the fleet.
+	FirstMonthUSD float64 `json:"first_month_usd"`
 }
 
 // ModelScore is a model's accuracy from the eval reports.
@@ -104,6 +114,18 @@ type Exclusion struct {
 	// lift changes the inputs as Flip says, so that the runner-up's flip
 	// can be checked by deciding again.
 	lift func(p *Profile, scores map[string]*ModelScore)
+}
+
+// apiModels are the API models the candidate sends traffic to (an
+// overflow candidate's included).
+func (c *Candidate) apiModels() []string {
+	if len(c.APIModels) > 0 {
+		return c.APIModels
+	}
+	if c.APIModel != "" {
+		return []string{c.APIModel}
+	}
+	return nil
 }
 
 // Excluded reports whether any criterion rules the candidate out.
@@ -237,7 +259,9 @@ func (r *Report) enumerate(p *Profile, ws []workload) []*Candidate {
 			}
 		}
 	}
-	return out
+	sp, search := r.splits(p, ws)
+	r.splitSearch = search
+	return append(out, sp...)
 }
 
 // cost prices a candidate over the horizon with its own models.
@@ -251,41 +275,50 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 	// is served by the API at its fine-tuned prices (training charged when
 	// any such class is on the API), the other API classes at the base
 	// prices; the open model pays in-house training only when a class that
-	// must be fine-tuned is on it (or adapters are needed). The API's price
-	// is the share-weighted mean over the classes it serves (for an overflow
-	// candidate, the non-sensitive classes, which are the ones that spill).
+	// must be fine-tuned is on it (or adapters are needed). Each API class
+	// is priced at its own model's prices (a split sends classes to several
+	// APIs), and the candidate's API price is the share-weighted mean over
+	// the classes on APIs (for an overflow candidate, the non-sensitive
+	// classes, which are the ones that spill). Training is charged once per
+	// API model that serves a class that must be fine-tuned.
 	var apiW, apiIn, apiOut float64
-	ftOnAPI, ftOnOpen := false, false
-	a := r.apiPrice(c.APIModel)
-	ft := r.apiFineTuning(p, c.APIModel)
+	ftOnOpen := false
+	pin := make([]float64, len(ws)) // each class's API price, 0 when not on an API
+	pout := make([]float64, len(ws))
+	trained := map[string]float64{} // API model → monthly training
 	for i, as := range c.Assignment {
 		w := ws[i]
-		onAPI := as.Target == ScenarioProprietary || (c.Overflow != nil && !w.Sensitive)
+		model, onAPI := as.Model, as.Target == ScenarioProprietary
+		if c.Overflow != nil && !w.Sensitive {
+			model, onAPI = c.APIModel, true
+		}
 		if as.Target == ScenarioSelfHosted && w.fineTune {
 			ftOnOpen = true
 		}
+		a := r.apiPrice(model)
 		if !onAPI || a == nil {
 			continue
 		}
-		pin, pout := a.InputPerMillion, a.OutputPerMillion
-		if w.fineTune && ft != nil {
+		pin[i], pout[i] = a.InputPerMillion, a.OutputPerMillion
+		if ft := r.apiFineTuning(p, model); w.fineTune && ft != nil {
 			// Each fine-tuned price left at zero is the base price (as the
 			// customisation finding states it).
-			ftOnAPI = true
-			pin, pout = orPrice(ft.InputPerMillion, pin), orPrice(ft.OutputPerMillion, pout)
+			trained[model] = p.Customisation.TrainingTokensPerMonth * ft.TrainingPerMillion / 1e6
+			pin[i], pout[i] = orPrice(ft.InputPerMillion, pin[i]), orPrice(ft.OutputPerMillion, pout[i])
 		}
 		apiW += w.Share
-		apiIn += w.Share * pin
-		apiOut += w.Share * pout
+		apiIn += w.Share * pin[i]
+		apiOut += w.Share * pout[i]
 	}
-	if a != nil {
+	if a := r.apiPrice(c.APIModel); a != nil {
+		// Base prices when no class is on it (what the break-even uses).
 		m.pin, m.pout, m.hasAPI = a.InputPerMillion, a.OutputPerMillion, true
-		if apiW > 0 {
-			m.pin, m.pout = apiIn/apiW, apiOut/apiW
-		}
-		if ftOnAPI {
-			m.apiTraining = p.Customisation.TrainingTokensPerMonth * ft.TrainingPerMillion / 1e6
-		}
+	}
+	if apiW > 0 {
+		m.pin, m.pout, m.hasAPI = apiIn/apiW, apiOut/apiW, true
+	}
+	for _, model := range c.apiModels() {
+		m.apiTraining += trained[model]
 	}
 	for i := range p.Candidates.Open {
 		if p.Candidates.Open[i].Model == c.OpenModel {
@@ -332,6 +365,86 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 		}
 	}
 	c.maxMonthUSD = maxMonth(c.months)
+	if !r.quick {
+		r.classCosts(p, c, ws, pin, pout, trained, in, out)
+	}
+}
+
+// classCosts splits the candidate's month 1 (set-up excluded) among its
+// workload classes: each class pays for its own API tokens at its prices,
+// its share (by volume) of the training of the API model serving it, and
+// the self-hosted fleet's cost in proportion to the tokens it sends the
+// fleet (GPUs, staff and other fixed costs are paid once, by all the
+// classes on the fleet together). pin and pout are each class's API
+// prices; trained each API model's monthly training.
+func (r *Report) classCosts(p *Profile, c *Candidate, ws []workload, pin, pout []float64, trained map[string]float64, in, out float64) {
+	f := c.months[0]
+	// apiFrac and openFrac are the shares of all tokens the class sends to
+	// its API and to the fleet.
+	apiFrac, openFrac := make([]float64, len(ws)), make([]float64, len(ws))
+	sens := 0.0
+	for _, w := range ws {
+		if w.Sensitive {
+			sens += w.Share
+		}
+	}
+	routed := 0.0
+	if c.Kind == ScenarioHybrid && c.OpenModel != "" && c.Overflow == nil {
+		routed = p.Hybrid.RoutedShare
+	}
+	for i, as := range c.Assignment {
+		s := ws[i].Share
+		switch {
+		case c.Overflow != nil:
+			if !ws[i].Sensitive && sens < 1 {
+				apiFrac[i] = s * f.OverflowShare / (1 - sens)
+			}
+			openFrac[i] = s - apiFrac[i]
+		case as.Target == ScenarioProprietary:
+			apiFrac[i], openFrac[i] = s*(1-routed), s*routed
+		default:
+			openFrac[i] = s
+		}
+	}
+	// Training, per model, among the classes that must be fine-tuned on it.
+	ftShare := map[string]float64{}
+	apiTraining := 0.0
+	for i, as := range c.Assignment {
+		model := as.Model
+		if c.Overflow != nil {
+			model = c.APIModel
+		}
+		if _, ok := trained[model]; ok && ws[i].fineTune && apiFrac[i] > 0 {
+			ftShare[model] += ws[i].Share
+		}
+	}
+	for model, t := range trained {
+		if ftShare[model] > 0 {
+			apiTraining += t
+		}
+	}
+	if f.FineTuningUSD < apiTraining-1e-9 { // no API traffic this month
+		apiTraining = 0
+	}
+	fleet := f.TotalUSD - f.SetupUSD - f.APIUSD - apiTraining
+	onFleet := 0.0
+	for _, v := range openFrac {
+		onFleet += v
+	}
+	for i := range c.Assignment {
+		v := apiFrac[i] * (in*pin[i] + out*pout[i]) / 1e6
+		model := c.Assignment[i].Model
+		if c.Overflow != nil {
+			model = c.APIModel
+		}
+		if sh := ftShare[model]; sh > 0 && apiTraining > 0 && ws[i].fineTune && apiFrac[i] > 0 {
+			v += trained[model] * ws[i].Share / sh
+		}
+		if onFleet > 0 {
+			v += fleet * openFrac[i] / onFleet
+		}
+		c.Assignment[i].FirstMonthUSD = v
+	}
 }
 
 func (r *Report) apiPrice(model string) *APIPrice {
@@ -358,8 +471,10 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 	regs := regulations(p)
 	// Hard constraints.
 	for _, c := range cs {
-		if a := r.apiPrice(c.APIModel); a != nil && !a.Allowed {
-			c.exclude(CritCompliance, fmt.Sprintf("sends traffic to %s: %s", a.Model, a.Why), "")
+		for _, m := range c.apiModels() {
+			if a := r.apiPrice(m); a != nil && !a.Allowed {
+				c.exclude(CritCompliance, fmt.Sprintf("sends traffic to %s: %s", a.Model, a.Why), "")
+			}
 		}
 		for i, as := range c.Assignment {
 			if ws[i].Sensitive && as.Target == ScenarioProprietary {
@@ -429,8 +544,12 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			}
 			var ref *ModelScore
 			if c.Kind == ScenarioHybrid {
-				if takes(c.APIModel, ws[i]) {
-					ref = r.score(c.APIModel)
+				// Its own APIs: the most accurate one that may take the
+				// class (a hybrid has one).
+				for _, m := range c.apiModels() {
+					if sc := r.score(m); sc != nil && takes(m, ws[i]) && (ref == nil || sc.Accuracy > ref.Accuracy) {
+						ref = sc
+					}
 				}
 			} else {
 				ref = r.bestAllowedAPIScore(cs, func(model string) bool { return takes(model, ws[i]) })
@@ -513,7 +632,7 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		if c.Exclusions == nil {
 			c.Exclusions = []Exclusion{}
 		}
-		for _, m := range []string{c.APIModel, c.OpenModel} {
+		for _, m := range append(slices.Clone(c.apiModels()), c.OpenModel) {
 			if sc := r.score(m); m != "" && sc != nil {
 				c.Scores = append(c.Scores, *sc)
 			}

@@ -414,6 +414,10 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 			}
 			break
 		}
+		if len(choice.APIModels) > 0 {
+			sum = r.splitSummary(choice)
+			break
+		}
 		var self, api []string
 		for _, a := range choice.Assignment {
 			if a.Target == ScenarioSelfHosted {
@@ -450,6 +454,31 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 		sum += fmt.Sprintf(" Runner-up: %s, %s.", r.RunnerUp.Candidate, r.RunnerUp.Flip)
 	}
 	r.Recommendation.Summary = sum
+}
+
+// splitSummary says where a split sends each class: the API classes
+// grouped by model, in class order, then the self-hosted ones.
+func (r *Report) splitSummary(c *Candidate) string {
+	var api, self []string
+	for _, m := range c.APIModels {
+		var classes []string
+		for _, a := range c.Assignment {
+			if a.Target == ScenarioProprietary && a.Model == m {
+				classes = append(classes, fmt.Sprintf("%s %.0f%%", a.Workload, 100*a.Share))
+			}
+		}
+		api = append(api, strings.Join(classes, ", ")+" to "+m)
+	}
+	for _, a := range c.Assignment {
+		if a.Target == ScenarioSelfHosted {
+			self = append(self, fmt.Sprintf("%s %.0f%%", a.Workload, 100*a.Share))
+		}
+	}
+	sum := "Split by workload class across APIs: send " + strings.Join(api, "; ")
+	if len(self) > 0 {
+		sum += fmt.Sprintf("; self-host %s for %s (%.0f%% of traffic self-hosted)", c.OpenModel, strings.Join(self, ", "), 100*c.SelfHostedShare)
+	}
+	return sum
 }
 
 func (r *Report) openGPU(model string) string {

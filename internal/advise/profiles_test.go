@@ -93,8 +93,12 @@ func TestPublicAgencyResidencyAndQualityFloor(t *testing.T) {
 //
 // With evals gpt-4o 90%, mini 80%, llama 83%: product answers (85%) can go
 // only to gpt-4o, and llama trails gpt-4o by 7 pp (> 5) so tagging cannot
-// go to llama beside it: the one eligible candidate is checkout on llama and
-// the rest on gpt-4o, $24,427.40 a month, $303,128.80 with the $10,000 set-up.
+// go to llama beside it. Each class to its own target: checkout on llama
+// ($10,427.40 for the 2 GPUs and staff), product answers on gpt-4o (0.5 ×
+// $17,500 = $8,750), tagging on gpt-4o-mini (0.3 × $1,050 = $315):
+// $19,492.40 a month, $243,908.80 with the $10,000 set-up. Before, a hybrid
+// had one API, so the best answer was checkout on llama and the rest on
+// gpt-4o, $24,427.40 a month, $303,128.80 (now the runner-up, 24% dearer).
 // Data sensitivity ruled out the cheapest of all (mini alone), quality the
 // cheapest after it (checkout + product answers on llama beside mini).
 func TestEcommerceThreeClasses(t *testing.T) {
@@ -113,15 +117,28 @@ func TestEcommerceThreeClasses(t *testing.T) {
 		t.Errorf("without evals: %s", r.Recommendation.Summary)
 	}
 	r = run(t, p, withEvals(map[string]float64{"gpt-4o": 0.90, "gpt-4o-mini": 0.80, "llama-3.1-8b": 0.83}))
-	c := candidate(t, r, "hybrid llama-3.1-8b + gpt-4o (checkout support self-hosted)")
-	if !c.Chosen || !near(c.TotalUSD, 303128.80, 0.01) {
+	const split, hybrid = "split: checkout support on self-hosted llama-3.1-8b, product answers on gpt-4o, catalogue tagging on gpt-4o-mini", "hybrid llama-3.1-8b + gpt-4o (checkout support self-hosted)"
+	c := candidate(t, r, split)
+	if !c.Chosen || !near(c.TotalUSD, 243908.80, 0.01) || !near(c.FirstMonthUSD, 19492.40, 0.01) {
 		t.Fatalf("%s", r.Recommendation.Summary)
+	}
+	// Each class's part of month 1: the fleet is the checkout class's alone.
+	for i, want := range []float64{10427.40, 8750, 315} {
+		if got := c.Assignment[i].FirstMonthUSD; !near(got, want, 0.01) {
+			t.Errorf("%s: month 1 $%.2f, want $%.2f", c.Assignment[i].Workload, got, want)
+		}
+	}
+	if h := candidate(t, r, hybrid); h.Excluded() || !near(h.TotalUSD, 303128.80, 0.01) {
+		t.Errorf("%s: %+v, total $%.2f", hybrid, h.Exclusions, h.TotalUSD)
 	}
 	if decidedBy(r) != "data sensitivity,quality" {
 		t.Errorf("decided by %q", decidedBy(r))
 	}
+	if ru := r.RunnerUp; ru == nil || ru.Candidate != hybrid || !strings.Contains(ru.Flip, "costs $303,129 over 12 months, 24% more") {
+		t.Errorf("runner-up %+v", ru)
+	}
 	for _, c := range r.Candidates {
-		if !c.Chosen && !c.Excluded() {
+		if !c.Chosen && c.Name != hybrid && !c.Excluded() {
 			t.Errorf("%s is eligible", c.Name)
 		}
 		if len(c.Scores) == 0 {
@@ -232,9 +249,13 @@ func TestOpenOnly(t *testing.T) {
 //	hybrid, drafting on llama: 0.75 × $120 = $90 on mini (no training) + $8,414.70 = $8,504.70
 //	hybrid, general on llama: $60 + $60 training on mini + $7,814.70 = $7,934.70
 //	groq (no fine-tuning offer): 400 × 0.05 + 100 × 0.08 = $28, out on customisation
+//	split, drafting on fine-tuned gpt-4o-mini and the rest on groq: $60 +
+//	  $60 training + 0.75 × $28 = $141
 //
-// Hosted fine-tuning ($210) beats self-hosting ($8,414.70): customisation
-// decided (groq alone was cheapest).
+// Hosted fine-tuning ($210 for gpt-4o-mini alone) beats self-hosting
+// ($8,414.70), and sending only drafting to it and the rest to groq beats
+// both: customisation decided (groq alone was cheapest). Before, a split
+// across two APIs was never costed and gpt-4o-mini alone ($210) was chosen.
 func TestFineTuningPricedByClass(t *testing.T) {
 	r := run(t, loadExample(t, "legal-firm"))
 	checkMonth1(t, r, map[string]float64{
@@ -243,8 +264,13 @@ func TestFineTuningPricedByClass(t *testing.T) {
 		"hybrid llama-3.1-8b + gpt-4o-mini (general questions self-hosted)":       7934.70,
 		"hybrid llama-3.1-8b + groq-llama-3.1-8b (contract drafting self-hosted)": 0.75*28 + 8414.70,
 	})
-	if !candidate(t, r, "API gpt-4o-mini").Chosen || decidedBy(r) != CritCustomisation {
+	const split = "split: contract drafting on gpt-4o-mini, general questions on groq-llama-3.1-8b"
+	checkMonth1(t, r, map[string]float64{split: 141})
+	if !candidate(t, r, split).Chosen || decidedBy(r) != CritCustomisation {
 		t.Errorf("decided by %q: %s", decidedBy(r), r.Recommendation.Summary)
+	}
+	if got := candidate(t, r, split).FineTuningUSDMonth; !near(got, 60, 1e-9) {
+		t.Errorf("split's fine-tuning %v, want $60 (gpt-4o-mini's training)", got)
 	}
 	if got := candidate(t, r, "hybrid llama-3.1-8b + gpt-4o-mini (contract drafting self-hosted)").FineTuningUSDMonth; !near(got, 600, 1e-9) {
 		t.Errorf("fine-tuning with drafting on llama: %v, want 600 (in-house only)", got)

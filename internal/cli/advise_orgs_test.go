@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-// Five organisations along the decision framework's criteria
+// Six organisations along the decision framework's criteria
 // (docs/advise.md), run through the command with the embedded price
 // catalogue as `fulcrum advise` runs them. Every monthly figure, the
 // decision, the criteria that decided it, the runner-up and its flip are
@@ -446,4 +446,116 @@ func TestAdviseOrgLogistics(t *testing.T) {
 	}
 	flipAt(t, p, kDown, "API gpt-4o-mini", overflow)
 	flipAt(t, p, kUp, overflow, "self-hosted llama-3.1-8b")
+}
+
+// An insurer's claims desk (quality, a split across two APIs): 2,000 M
+// input + 500 M output tokens a month, 12 months; claim decisions (20%)
+// need 85% on the evals, correspondence (80%) 75%. gpt-4o scores 88%,
+// gpt-4o-mini 80%, llama-3.1-70b 83%.
+//
+//	gpt-4o:       2,000 × $2.50 + 500 × $10   = $10,000   12 months $120,000
+//	gpt-4o-mini:  2,000 × $0.15 + 500 × $0.60 = $600      80% < 85%: out
+//	llama-3.1-70b: 500 M / 2,628,000 s = 190 tok/s, one replica of 2 H100s,
+//	  2 × $2.69 × 730 = $3,927.40 + 0.5 × $12,000 + $500 = $10,427.40;
+//	  83% < 85%: out alone
+//	hybrid 70B + gpt-4o, correspondence self-hosted: $10,427.40 + 0.2 ×
+//	  $10,000 = $12,427.40 (gap 5 pts, at the limit); 12 months + $5,000
+//	  = $154,128.80
+//	split, claim decisions on gpt-4o, correspondence on gpt-4o-mini: 0.2 ×
+//	  $10,000 + 0.8 × $600 = $2,000 + $480 = $2,480; 12 months $29,760
+//	split the other way: 0.2 × $600 + 0.8 × $10,000 = $8,120, out (claim
+//	  decisions on gpt-4o-mini)
+//
+// The split is chosen, decided by quality (without it gpt-4o-mini alone,
+// $600 a month, wins). Before, a hybrid had one API and one open model, so
+// the desk was told to self-host its correspondence at $12,427.40 a month,
+// five times the split. Runner-up: gpt-4o-mini, which "qualifies if
+// gpt-4o-mini reaches 85%, and then wins"; re-decided there, it does.
+func TestAdviseOrgInsurerSplitsAcrossAPIs(t *testing.T) {
+	p, ev := orgs+"insurer.yaml", orgs+"insurer-evals.json"
+	r := adviseOrg(t, p, "--eval", ev)
+	const split = "split: claim decisions on gpt-4o, correspondence on gpt-4o-mini"
+	const hybrid = "hybrid llama-3.1-70b + gpt-4o (correspondence self-hosted)"
+	r.month1(t, map[string]float64{"API gpt-4o": 10000, "API gpt-4o-mini": 600, "self-hosted llama-3.1-70b": 10427.40,
+		hybrid: 12427.40, split: 2480, "split: claim decisions on gpt-4o-mini, correspondence on gpt-4o": 8120})
+	for name, want := range map[string]float64{split: 29760, hybrid: 154128.80} {
+		if got := r.total(t, name); math.Abs(got-want) > 0.01 {
+			t.Errorf("%s: total $%.2f, want $%.2f", name, got, want)
+		}
+	}
+	if ex := r.excludedBy(hybrid); len(ex) != 0 {
+		t.Errorf("%s excluded by %v", hybrid, ex)
+	}
+	for _, name := range []string{"API gpt-4o-mini", "self-hosted llama-3.1-70b", "split: claim decisions on gpt-4o-mini, correspondence on gpt-4o"} {
+		if ex := r.excludedBy(name); !slices.Equal(ex, []string{"quality"}) {
+			t.Errorf("%s excluded by %v", name, ex)
+		}
+	}
+	r.decision(t, split, "quality")
+	r.without(t, map[string]string{"quality": "API gpt-4o-mini"})
+	if !strings.Contains(r.Recommendation.Summary, "send claim decisions 20% to gpt-4o; correspondence 80% to gpt-4o-mini") {
+		t.Errorf("summary %q", r.Recommendation.Summary)
+	}
+	// The JSON gives each class its target and its part of month 1.
+	out, _, err := opRun(t, "advise", "--profile", p, "--eval", ev, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Candidates []struct {
+			Name       string   `json:"name"`
+			APIModels  []string `json:"api_models"`
+			Assignment []struct {
+				Workload      string  `json:"workload"`
+				Model         string  `json:"model"`
+				FirstMonthUSD float64 `json:"first_month_usd"`
+			} `json:"assignment"`
+		} `json:"candidates"`
+		SplitSearch struct {
+			Combinations, Costed int
+			Cut                  bool
+		} `json:"split_search"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(raw.Candidates, func(c struct {
+		Name       string   `json:"name"`
+		APIModels  []string `json:"api_models"`
+		Assignment []struct {
+			Workload      string  `json:"workload"`
+			Model         string  `json:"model"`
+			FirstMonthUSD float64 `json:"first_month_usd"`
+		} `json:"assignment"`
+	}) bool {
+		return c.Name == split
+	})
+	if i < 0 || !slices.Equal(raw.Candidates[i].APIModels, []string{"gpt-4o", "gpt-4o-mini"}) || len(raw.Candidates[i].Assignment) != 2 ||
+		raw.Candidates[i].Assignment[0].Model != "gpt-4o" || math.Abs(raw.Candidates[i].Assignment[0].FirstMonthUSD-2000) > 0.005 ||
+		raw.Candidates[i].Assignment[1].Model != "gpt-4o-mini" || math.Abs(raw.Candidates[i].Assignment[1].FirstMonthUSD-480) > 0.005 {
+		t.Errorf("split in JSON: %+v", raw.Candidates)
+	}
+	if s := raw.SplitSearch; s.Combinations != 2 || s.Costed != 2 || s.Cut {
+		t.Errorf("split search %+v, want 2 of 2", s)
+	}
+	if ru := r.RunnerUp; ru == nil || ru.Candidate != "API gpt-4o-mini" || ru.LostOn != "quality" ||
+		!strings.Contains(ru.Flip, "qualifies if gpt-4o-mini reaches 85%, and then wins") {
+		t.Errorf("runner-up %+v", r.RunnerUp)
+	}
+	// The flip, by hand: with gpt-4o-mini at 85% (170 of 200) it serves both
+	// classes and, at $600 a month, is chosen.
+	b, err := os.ReadFile(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lifted := filepath.Join(t.TempDir(), "lifted.json")
+	os.WriteFile(lifted, []byte(strings.Replace(string(b), `"accuracy": 0.8, "cases": 200, "passed": 160`, `"accuracy": 0.85, "cases": 200, "passed": 170`, 1)), 0o644)
+	if r := adviseOrg(t, p, "--eval", lifted); r.Recommendation.Candidate != "API gpt-4o-mini" {
+		t.Errorf("with gpt-4o-mini at 85%%: %q", r.Recommendation.Candidate)
+	}
+	// Just short of it (84.5%), the split still wins.
+	os.WriteFile(lifted, []byte(strings.Replace(string(b), `"accuracy": 0.8, "cases": 200, "passed": 160`, `"accuracy": 0.845, "cases": 200, "passed": 169`, 1)), 0o644)
+	if r := adviseOrg(t, p, "--eval", lifted); r.Recommendation.Candidate != split {
+		t.Errorf("with gpt-4o-mini at 84.5%%: %q", r.Recommendation.Candidate)
+	}
 }

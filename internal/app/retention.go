@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -52,9 +53,12 @@ type PruneResult struct {
 
 // Prune runs every job whose retention is set: in transactions of at most
 // batch rows, pausing between them so that request recording is never
-// held up for long. With dryRun it only counts.
+// held up for long. With dryRun it only counts. A kind that fails does not
+// stop the others (a failing audit delete must not let the rollups grow
+// for ever): the failures are returned together.
 func Prune(ctx context.Context, jobs []PruneJob, now time.Time, batch int, pause time.Duration, dryRun bool) ([]PruneResult, error) {
 	var out []PruneResult
+	var errs []error
 	for _, j := range jobs {
 		if j.Keep <= 0 {
 			continue
@@ -67,7 +71,11 @@ func Prune(ctx context.Context, jobs []PruneJob, now time.Time, batch int, pause
 			n, err := j.Prune(ctx, res.Before, batch, dryRun)
 			res.Rows += n
 			if err != nil {
-				return append(out, res), err
+				if ctx.Err() != nil {
+					return append(out, res), errors.Join(append(errs, err)...)
+				}
+				errs = append(errs, err) // the store's errors name the kind
+				break
 			}
 			if dryRun || n < int64(batch) {
 				break
@@ -80,7 +88,7 @@ func Prune(ctx context.Context, jobs []PruneJob, now time.Time, batch int, pause
 		}
 		out = append(out, res)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // startRetention prunes in the background every interval until ctx ends,

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,5 +28,26 @@ func TestPruneRoundsToUnit(t *testing.T) {
 	day, exact := time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), now.Add(-48*time.Hour)
 	if len(got) != 2 || !got[0].Equal(day) || !got[1].Equal(exact) || !res[0].Before.Equal(day) {
 		t.Errorf("cut-offs = %v (results %+v), want %v then %v", got, res, day, exact)
+	}
+}
+
+// One kind that cannot be pruned (a failing delete) does not stop the
+// others: each is pruned, the failure is returned, and its result is
+// there with what it did before failing.
+func TestPruneGoesOnAfterAFailedKind(t *testing.T) {
+	fail := errors.New("audit rows are write-once here")
+	var ran []string
+	job := func(kind string, err error) PruneJob {
+		return PruneJob{Kind: kind, Keep: time.Hour, Prune: func(ctx context.Context, before time.Time, limit int, dryRun bool) (int64, error) {
+			ran = append(ran, kind)
+			return 3, err
+		}}
+	}
+	res, err := Prune(context.Background(), []PruneJob{job("usage", nil), job("audit", fail), job("rollup_minute", nil)}, time.Now(), 100, 0, false)
+	if !errors.Is(err, fail) || !strings.Contains(err.Error(), "audit") {
+		t.Errorf("err = %v, want the audit failure", err)
+	}
+	if len(ran) != 3 || len(res) != 3 || res[2].Kind != "rollup_minute" || res[2].Rows != 3 {
+		t.Errorf("ran %v, results %+v: want every kind pruned", ran, res)
 	}
 }

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/store/sqlite"
 )
 
 // Disk states.
@@ -23,7 +26,11 @@ const (
 
 // diskGuard watches the data directory's free space.
 type diskGuard struct {
-	dir        string
+	dir string
+	// more are other directories records are written to (the SQLite
+	// file's, the journal's, when not in dir): the guard watches the
+	// one with the least free space.
+	more       []string
 	warn, hard int64 // bytes; <= 0: off
 	free       func(dir string) (int64, error)
 	log        *slog.Logger
@@ -33,10 +40,19 @@ type diskGuard struct {
 
 // check reads the free space and moves the state, logging transitions.
 func (d *diskGuard) check() {
-	free, err := d.free(d.dir)
-	if err != nil {
-		d.log.Warn("cannot read the data directory's free space", "dir", d.dir, "err", err)
-		return
+	dir, free := "", int64(0)
+	for _, p := range append([]string{d.dir}, d.more...) {
+		f, err := d.free(p)
+		if err != nil && p != d.dir {
+			continue // not made yet (the journal's), or gone: dir still counts
+		}
+		if err != nil {
+			d.log.Warn("cannot read the data directory's free space", "dir", p, "err", err)
+			return
+		}
+		if dir == "" || f < free {
+			dir, free = p, f
+		}
 	}
 	d.freeBytes.Store(free)
 	st := int32(diskOK)
@@ -49,11 +65,11 @@ func (d *diskGuard) check() {
 	if old := d.state.Swap(st); old != st {
 		switch st {
 		case diskRefuse:
-			d.log.Error("data directory nearly full: refusing requests that need a record", "dir", d.dir, "free_bytes", free, "refuse_free", d.hard)
+			d.log.Error("data directory nearly full: refusing requests that need a record", "dir", dir, "free_bytes", free, "refuse_free", d.hard)
 		case diskLow:
-			d.log.Warn("data directory low on space", "dir", d.dir, "free_bytes", free, "warn_free", d.warn)
+			d.log.Warn("data directory low on space", "dir", dir, "free_bytes", free, "warn_free", d.warn)
 		default:
-			d.log.Info("data directory has space again", "dir", d.dir, "free_bytes", free)
+			d.log.Info("data directory has space again", "dir", dir, "free_bytes", free)
 		}
 	}
 }
@@ -105,7 +121,7 @@ func (g *Gateway) wireDisk(ctx context.Context, o *gateway.Options) {
 	if g.Config.Metering.Disabled || (cfg.WarnFree <= 0 && cfg.RefuseFree <= 0) {
 		return
 	}
-	d := &diskGuard{dir: g.Config.Storage.DataDir, warn: int64(cfg.WarnFree), hard: int64(cfg.RefuseFree), free: freeBytes, log: g.log}
+	d := &diskGuard{dir: g.Config.Storage.DataDir, more: recordDirs(g.Config), warn: int64(cfg.WarnFree), hard: int64(cfg.RefuseFree), free: freeBytes, log: g.log}
 	d.check()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	go d.run(ctx, cfg.CheckInterval.D())
@@ -118,4 +134,23 @@ func (g *Gateway) wireDisk(ctx context.Context, o *gateway.Options) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fulcrum_data_dir_low_space",
 			Help: "0: enough free space; 1: under metering.disk.warn_free; 2: under refuse_free, requests refused."},
 			func() float64 { return float64(d.state.Load()) }))
+}
+
+// recordDirs lists the directories besides the data directory that records
+// are written to: the SQLite file's (storage.url may put it on another
+// volume) and the journal's (metering.journal_dir).
+func recordDirs(cfg *config.Config) []string {
+	seen := map[string]bool{filepath.Clean(cfg.Storage.DataDir): true}
+	var out []string
+	add := func(dir string) {
+		if dir = filepath.Clean(dir); dir != "" && !seen[dir] {
+			seen[dir] = true
+			out = append(out, dir)
+		}
+	}
+	if p, err := sqlite.PathFromURL(cfg.Storage.URL); err == nil && p != ":memory:" {
+		add(filepath.Dir(p))
+	}
+	add(cfg.JournalPath())
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -88,5 +89,30 @@ models:
 	d.check()
 	if resp, body := post("/v1/chat/completions", chat); resp.StatusCode != 200 {
 		t.Fatalf("space freed, still refused: %d %s", resp.StatusCode, body)
+	}
+}
+
+// The SQLite file (storage.url) and the journal (metering.journal_dir) may
+// live outside the data directory, on another volume: the guard watches
+// the fullest of them, and refuses when the database's is full though the
+// data directory's is not.
+func TestDiskGuardWatchesTheDatabaseVolume(t *testing.T) {
+	cfg := parse(t, `
+storage: { data_dir: /var/lib/fulcrum, url: "sqlite:///mnt/db/fulcrum.db" }
+metering: { journal_dir: /mnt/journal }
+`)
+	dirs := recordDirs(cfg)
+	if want := []string{"/mnt/db", "/mnt/journal"}; !slices.Equal(dirs, want) {
+		t.Fatalf("recordDirs = %v, want %v", dirs, want)
+	}
+	if d := recordDirs(parse(t, "storage: { data_dir: /var/lib/fulcrum }\n")); len(d) != 1 || d[0] != "/var/lib/fulcrum/journal" {
+		t.Errorf("recordDirs with the defaults = %v, want the journal only", d)
+	}
+	free := map[string]int64{"/var/lib/fulcrum": 50e9, "/mnt/db": 100e6, "/mnt/journal": 40e9}
+	d := &diskGuard{dir: "/var/lib/fulcrum", more: dirs, warn: 2e9, hard: 256e6, log: slog.New(slog.DiscardHandler),
+		free: func(dir string) (int64, error) { return free[dir], nil }}
+	d.check()
+	if d.state.Load() != diskRefuse || d.freeBytes.Load() != 100e6 {
+		t.Errorf("state %d, free %d: want refusing on the database's 100 MB", d.state.Load(), d.freeBytes.Load())
 	}
 }

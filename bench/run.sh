@@ -142,6 +142,15 @@ start_mock() {
 	"$BIN/load" -url "http://127.0.0.1:$port/v1/chat/completions" -probe 10s
 }
 
+# drop_cached BIN: writes the binary back and drops its pages from the page
+# cache before it starts, so that it is read from disk as a deployed binary
+# is. Just linked, its pages are cached (dirty, so they cannot be dropped
+# before the sync) in the large folios the linker's writes made, and the
+# kernel maps a whole folio on a fault: one gateway binary peaked at
+# 49.6-49.7 MB RSS at 32 connections as linked, 39.2-39.5 MB read back
+# from disk, the difference all file-backed (docs/benchmarks.md, 2026-12-06).
+drop_cached() { sync "$1" 2>/dev/null; dd if="$1" iflag=nocache count=0 status=none 2>/dev/null || true; }
+
 # start_target NAME UPSTREAM_PORT: starts the gateway, sets URL, TPID and
 # HDRS; returns non-zero if it does not answer.
 start_target() {
@@ -154,12 +163,14 @@ start_target() {
 		return 0
 		;;
 	refproxy)
+		drop_cached "$BIN/refproxy"
 		GOMAXPROCS=1 "${PIN_GW[@]}" "$BIN/refproxy" -listen "127.0.0.1:$REFPROXY_PORT" \
 			-upstream "http://127.0.0.1:$up" >>"$WORK/refproxy.log" 2>&1 &
 		TPID=$!
 		URL="http://127.0.0.1:$REFPROXY_PORT/v1/chat/completions"
 		;;
 	fulcrum | fulcrum-off)
+		drop_cached "$BIN/fulcrum"
 		local off=0
 		[[ $name == fulcrum-off ]] && off=1
 		rm -rf "$WORK/fulcrum-data"

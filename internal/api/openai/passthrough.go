@@ -62,11 +62,7 @@ func ResponseUsage(body []byte) *llm.Usage {
 	if err != nil || !ok || body[m.vs] != '{' {
 		return nil
 	}
-	var u usage
-	if json.Unmarshal(body[m.vs:m.ve], &u) != nil {
-		return nil
-	}
-	return u.canonical()
+	return usageOf(body[m.vs:m.ve])
 }
 
 var usageKey = []byte(`"usage"`)
@@ -101,8 +97,8 @@ func ChunkUsage(data []byte) (u *llm.Usage, usageOnly bool) {
 	if it.err != nil || !hasU || data[um.vs] != '{' {
 		return nil, false
 	}
-	var w usage
-	if json.Unmarshal(data[um.vs:um.ve], &w) != nil {
+	w, ok := readUsage(data[um.vs:um.ve])
+	if !ok {
 		return nil, false
 	}
 	empty := !hasC || (data[cm.vs] == '[' && data[skipWS(data, cm.vs+1)] == ']')

@@ -1,22 +1,39 @@
 package advise
 
 import (
+	"math/rand"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// Every candidate of every example profile splits its month 1 among its
-// classes without losing or adding a cent: the fleet's GPUs, staff and
-// other fixed costs are paid once, shared by the classes on it.
+// Every candidate of every example profile, and of random ones (with and
+// without hybrid.routed_share), splits its month 1 among its classes
+// without losing or adding a cent: the fleet's GPUs, staff and other fixed
+// costs are paid once, shared by the classes on it.
 func TestClassCostsSumToMonth1(t *testing.T) {
 	names, err := filepath.Glob("../../examples/profiles/*.yaml")
 	if err != nil || len(names) == 0 {
 		t.Fatal(names, err)
 	}
+	var ps []*Profile
 	for _, f := range names {
-		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		r := run(t, loadExample(t, name))
+		ps = append(ps, loadExample(t, strings.TrimSuffix(filepath.Base(f), ".yaml")))
+	}
+	rng := rand.New(rand.NewSource(3))
+	for i := range 60 {
+		p, _ := randomProfile(rng)
+		if i%2 == 0 {
+			p.Hybrid.RoutedShare = 0.25
+		}
+		ps = append(ps, p)
+	}
+	cands := 0
+	defer func() { t.Logf("%d profiles, %d candidates", len(ps), cands) }()
+	for _, p := range ps {
+		name := p.Name
+		r := run(t, p)
+		cands += len(r.Candidates)
 		for _, c := range r.Candidates {
 			sum := 0.0
 			for _, a := range c.Assignment {

@@ -296,12 +296,10 @@ func TestPartitions(t *testing.T) {
 	}
 }
 
-// TestConvert: a store created before migration 0005 holds rows; they are
-// copied into the partitioned tables in batches while writes go on, rows
-// pruned meanwhile stay pruned, and after the swap every row is there, the
-// audit chain verifies, rollups equal raw totals, and writes go on.
-func TestConvert(t *testing.T) {
-	ctx := context.Background()
+// oldStore opens a store as one created before migration 0005 would be
+// (usage and audit unpartitioned), with today's extra columns and tables.
+func oldStore(t *testing.T) *Store {
+	t.Helper()
 	s := openStore(t)
 	db := s.SQL()
 	ms, err := Migrations()
@@ -335,6 +333,17 @@ func TestConvert(t *testing.T) {
 			}
 		}
 	}
+	return s
+}
+
+// TestConvert: a store created before migration 0005 holds rows; they are
+// copied into the partitioned tables in batches while writes go on, rows
+// pruned meanwhile stay pruned, and after the swap every row is there, the
+// audit chain verifies, rollups equal raw totals, and writes go on.
+func TestConvert(t *testing.T) {
+	ctx := context.Background()
+	s := oldStore(t)
+	db := s.SQL()
 	r := rand.New(rand.NewPCG(3, 4))
 	recs := gen(r, "old", 3000, date(7, 0), date(10, 10))
 	commit(t, s, recs)
@@ -352,6 +361,11 @@ func TestConvert(t *testing.T) {
 		t.Fatal("usage is partitioned right after Migrate; want it left for the online conversion")
 	}
 	// Copy some, then prune the old tables, as the retention loop would.
+	for _, c := range conversions {
+		if err := s.prepare(ctx, c, c.table+"_part"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for range 3 {
 		if _, err := s.copyBatch(ctx, conversions[0], "usage_part"); err != nil {
 			t.Fatal(err)
@@ -446,5 +460,102 @@ func TestConvert(t *testing.T) {
 	commit(t, s, gen(r, "last", 10, date(11, 0), date(11, 1)))
 	if res := verify(t, s); res.Rows != 10 {
 		t.Errorf("audit after pruning every row and appending 10: %d rows", res.Rows)
+	}
+}
+
+// TestConvertLateCommit: usage ids are handed out at insert, not at
+// commit, so with two writers (two replicas) a row with a lower id can
+// commit after a higher one was copied. The conversion must not lose it,
+// nor a row an earlier version's copy moved past.
+func TestConvertLateCommit(t *testing.T) {
+	ctx := context.Background()
+	s := oldStore(t)
+	db := s.SQL()
+	r := rand.New(rand.NewPCG(5, 6))
+	commit(t, s, gen(r, "old", 1000, date(7, 0), date(10, 10)))
+	if _, err := db.Exec(`DROP TABLE audit_head; DROP TABLE usage_rollup_attr; DROP TABLE rollup_end_users`); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n, b int) { convertAtMigrate, ConvertBatch = n, b }(convertAtMigrate, ConvertBatch)
+	convertAtMigrate, ConvertBatch = 100, 400
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The state a conversion without the trigger leaves when a row
+	// committed after the copy passed its id: every row up to the
+	// progress mark copied but one.
+	var skipped, mark int64
+	if err := db.QueryRow(`SELECT min(id) + 10, min(id) + 300 FROM usage`).Scan(&skipped, &mark); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO usage_part (`+usageCopyCols+`) SELECT `+usageCopyCols+` FROM usage
+		WHERE id <= $1 AND id <> $2`, mark, skipped); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE partition_conversion SET copied = $1 WHERE tbl = 'usage'`, mark); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two writers: the first takes an id and commits only after the
+	// second, which took the next id, has committed and the conversion
+	// has started.
+	insert := `INSERT INTO usage (ts, request_id, attempt) VALUES ($1, $2, 0)`
+	late, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback()
+	if _, err := late.Exec(insert, date(10, 10).UnixMicro(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(insert, date(10, 10).UnixMicro(), "early"); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := s.Convert(ctx)
+		done <- result{n, err}
+	}()
+	// Commit once the conversion waits for a lock on usage (held by the
+	// open transaction), having copied what it could.
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, s, `SELECT count(*) FROM pg_locks WHERE relation = to_regclass('usage') AND NOT granted`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the conversion never waited for the open transaction")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := late.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil || res.n != 2 {
+		t.Fatalf("Convert = %d, %v; want 2 tables", res.n, res.err)
+	}
+	if ok, _, _ := partitions(ctx, db, "usage"); !ok {
+		t.Fatal("usage not partitioned after the conversion")
+	}
+	for _, q := range []struct{ what, where string }{
+		{"the row committed late", `request_id = 'late'`},
+		{"the row committed early", `request_id = 'early'`},
+		{"the row an earlier copy moved past", fmt.Sprintf(`id = %d`, skipped)},
+	} {
+		if n := count(t, s, `SELECT count(*) FROM usage WHERE `+q.where); n != 1 {
+			t.Errorf("%s: %d rows after the conversion, want 1", q.what, n)
+		}
+	}
+	if n := count(t, s, `SELECT count(*) FROM usage`); n != 1002 {
+		t.Errorf("usage after the conversion: %d rows, want 1002", n)
+	}
+	if n := count(t, s, `SELECT count(*) - count(DISTINCT id) FROM usage`); n != 0 {
+		t.Errorf("%d usage ids repeated after the swap", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM pg_proc WHERE proname = 'fulcrum_usage_to_part'`); n != 0 {
+		t.Error("the conversion's trigger function is left after the swap")
 	}
 }

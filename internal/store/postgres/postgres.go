@@ -135,6 +135,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		if _, err := s.convert(ctx, c); err != nil {
+			if isLockTimeout(err) { // writers of another replica held on: upkeep goes on
+				s.log.Info("table will be converted to daily partitions in the background", "table", c.table, "err", err)
+				continue
+			}
 			return fmt.Errorf("store: migrate: convert %s: %w", c.table, err)
 		}
 	}
@@ -194,4 +198,11 @@ func (s *Store) PruneUnit(kind store.Kind) time.Duration {
 func isConflict(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// isLockTimeout reports a lock_not_available (SQLSTATE 55P03): a
+// lock_timeout ran out.
+func isLockTimeout(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "55P03"
 }

@@ -43,6 +43,9 @@ func (g *Gateway) wireKeys(ctx context.Context, o *gateway.Options, st store.Sto
 		// Key revocations and rotations reach the other replicas'
 		// caches through Redis, not after key_cache_ttl.
 		bus = keys.NewRedisBus(rdb, cfg.Metering.Limits.RedisPrefix, g.log)
+		// The thinking kept for Chat Completions clients is found by
+		// whichever replica gets the tool results.
+		o.Thoughts = redisThoughts{rdb: rdb, prefix: cfg.Metering.Limits.RedisPrefix + "thought:"}
 		ko.Changed = bus.Publish
 		// A request running longer than reservation_ttl (a long stream)
 		// keeps its hold: extended every third of the TTL.

@@ -201,6 +201,10 @@ type Options struct {
 	// Tracer exports OpenTelemetry spans (a server span per request, a
 	// client span per upstream attempt); nil traces nothing.
 	Tracer *telemetry.Tracer
+	// Thoughts, when set (with a MasterKey to seal with), shares the
+	// thinking kept for Chat Completions clients between replicas
+	// (thoughts_shared.go). Nil keeps it per process.
+	Thoughts ThoughtStore
 	// Now and NewID are injected for tests.
 	Now   func() time.Time
 	NewID func() string
@@ -218,6 +222,8 @@ type Server struct {
 	// thoughts keeps the thinking of answers to Chat Completions clients
 	// (thoughts.go).
 	thoughts *thoughtCache
+	// shared is thoughts' tier in a store the replicas share, or nil.
+	shared *sharedThoughts
 }
 
 // New builds a server.
@@ -241,7 +247,8 @@ func New(o Options) *Server {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux(), thoughts: newThoughtCache(o.Now)}
+	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux(), thoughts: newThoughtCache(o.Now),
+		shared: newSharedThoughts(o.Thoughts, o.MasterKey, o.Logger)}
 	if o.Router != nil {
 		s.capacities = len(o.Router.Capacities()) > 0
 		o.Metrics.Registry.MustRegister(newHealthCollector(o.Router))

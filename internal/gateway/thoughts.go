@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -94,8 +95,9 @@ func newThoughtCache(now func() time.Time) *thoughtCache {
 	return &thoughtCache{now: now, m: map[thoughtKey]*thoughtEntry{}}
 }
 
-// put keeps the thoughts of an answer whose tool calls have ids.
-func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.Thought) {
+// put keeps the thoughts of an answer whose tool calls have ids; it
+// reports whether they were kept (not when over thoughtMaxEntryBytes).
+func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.Thought) bool {
 	size := 0
 	for _, id := range ids {
 		size += len(id)
@@ -104,7 +106,7 @@ func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.
 		size += len(t.Text) + len(t.Signature) + len(t.Redacted)
 	}
 	if len(ids) == 0 || ids[0] == "" || size > thoughtMaxEntryBytes {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -119,6 +121,7 @@ func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.
 	for len(c.order) > 0 && (c.bytes > thoughtMaxBytes || len(c.m) > thoughtMaxEntries) {
 		c.dropOldestLocked()
 	}
+	return true
 }
 
 func (c *thoughtCache) dropOldestLocked() {
@@ -173,7 +176,7 @@ func (s *Server) decodeChatCompletions(r *http.Request, rc *reqCtx, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	rc.thoughts = s.restoreThoughts(owner(rc.caller), in.chat)
+	rc.thoughts = s.restoreThoughts(r.Context(), owner(rc.caller), in.chat)
 	return in, nil
 }
 
@@ -183,7 +186,9 @@ func (s *Server) decodeChatCompletions(r *http.Request, rc *reqCtx, body []byte)
 // (withThoughts), never into a cache key, a shadow comparison or another
 // target's request. It runs on every decode of the request (policy
 // decodes a redacted body again), with the same result.
-func (s *Server) restoreThoughts(owner string, req *llm.ChatRequest) *restoredThoughts {
+// The final tool-use turn's thinking, when this process does not hold
+// it, is looked for in the replicas' shared store (thoughts_shared.go).
+func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.ChatRequest) *restoredThoughts {
 	if s.thoughts == nil || req == nil {
 		return nil
 	}
@@ -199,6 +204,11 @@ func (s *Server) restoreThoughts(owner string, req *llm.ChatRequest) *restoredTh
 			ids[j] = tc.ID
 		}
 		e := s.thoughts.get(owner, ids)
+		if e == nil && i == final && s.shared != nil {
+			if e = s.shared.get(ctx, owner, ids); e != nil {
+				s.thoughts.put(owner, e.provider, e.ids, e.thoughts)
+			}
+		}
 		if out == nil && (e != nil || i == final) {
 			out = &restoredThoughts{byMessage: map[int]*thoughtEntry{}}
 		}
@@ -290,7 +300,10 @@ func (c *chatCall) rememberMessage(t *Target, thoughts []llm.Thought, calls []ll
 	for j, tc := range calls {
 		ids[j] = tc.ID
 	}
-	c.s.thoughts.put(owner(c.rc.caller), t.Provider.Info().Name, ids, thoughts)
+	o, name := owner(c.rc.caller), t.Provider.Info().Name
+	if c.s.thoughts.put(o, name, ids, thoughts) && c.s.shared != nil {
+		c.s.shared.put(o, name, ids, thoughts)
+	}
 }
 
 // thoughtTap gathers a streamed answer's thoughts and tool call ids, as
@@ -360,6 +373,6 @@ func (c *chatCall) explainThoughtMiss(err error) error {
 	return &llm.Error{Status: e.Status, Type: e.Type, Code: "thinking_not_restorable", Param: "messages", Provider: e.Provider, Err: err,
 		Message: "the assistant turn that made tool call " + quote(rt.missing) + " needs the thinking the model produced before it, which Chat Completions " +
 			"cannot carry and this Fulcrum no longer holds for your key (it keeps it for " + thoughtTTL.String() + " in the process that answered: " +
-			"the gateway restarted, another replica answered, or the entry expired). Start the tool-use turn again, send the request without " +
+			"the gateway restarted, another replica answered without a shared store, or the entry expired). Start the tool-use turn again, send the request without " +
 			"reasoning_effort, or use the Messages or Responses API, which carry thinking. Upstream said: " + e.Message}
 }

@@ -22,11 +22,15 @@ type MeasuredUsage struct {
 	Days         int
 	InputTokens  int64
 	OutputTokens int64
-	Requests     int64
+	// Requests counts what the source counts as one: the store's
+	// rollups count attempts (a retried request twice).
+	Requests int64
 	// PrivateRequests were kept on self-hosted models by data policy
-	// (from the audit log).
+	// (from the audit log), counted as Requests are.
 	PrivateRequests int64
-	// PeakRPS is the busiest second's request rate, when known.
+	// PeakRPS is the busiest period's request rate, when known (from
+	// the store: the busiest minute's, or hour's where minute rollups
+	// were pruned).
 	PeakRPS float64
 }
 

@@ -74,7 +74,7 @@ func adviseCmd(e *env) *cobra.Command {
 					return err
 				}
 				defer st.Close()
-				opts.Usage = storeUsage{st}
+				opts.Usage = storeUsage{st: st, now: time.Now}
 				// Shadow comparisons are eval evidence measured on live
 				// traffic (docs/shadow.md).
 				if rep, err := shadowEvidence(cmd.Context(), st, usageDays); err != nil {
@@ -132,37 +132,59 @@ func adviseCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// storeUsage reads measured usage for advise from the usage records.
-type storeUsage struct{ st store.Store }
+// shadowModelPrefix starts the model of every shadow call's usage record
+// (internal/shadow records candidate and judge calls as "shadow:<name>",
+// docs/shadow.md): their tokens are not client traffic.
+const shadowModelPrefix = "shadow:"
+
+// storeUsage reads measured usage for advise from the store's summaries,
+// which read the rollups for all but a range's partial edges: it answers
+// in milliseconds over a year of traffic and still counts the months
+// whose raw rows were pruned (docs/advise.md, "Measured usage").
+type storeUsage struct {
+	st  store.Store
+	now func() time.Time
+}
 
 func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.MeasuredUsage, error) {
-	from := time.Now().AddDate(0, 0, -days)
-	recs, err := s.st.Usage(ctx, store.UsageFilter{From: from, Limit: 5_000_000})
+	// The last days days up to the last whole hour: both edges on the
+	// hour, so the summary reads only rollups (no raw rows at its
+	// edges) and its start never widens where raw rows were pruned.
+	to := s.now().UTC().Truncate(time.Hour)
+	from := to.AddDate(0, 0, -days)
+	gs, err := s.st.UsageSummary(ctx, store.UsageFilter{From: from, To: to}, []store.GroupBy{store.ByModel, store.ByAction})
 	if err != nil {
 		return nil, err
 	}
+	// The rollups count attempts, not distinct requests: a retried or
+	// fallen-back request counts once per attempt, in Requests, in
+	// PrivateRequests and in the peak alike, so the ratios advise takes
+	// (output tokens per request, the private share) stay consistent.
 	m := &advise.MeasuredUsage{Days: days}
-	perSecond := map[int64]int64{}
-	seen := map[string]bool{}
-	for i := range recs {
-		r := &recs[i]
-		if r.Attempt < 0 {
+	for _, g := range gs {
+		if strings.HasPrefix(g.Keys[0], shadowModelPrefix) {
 			continue // a shadow call (internal/shadow), not client traffic
 		}
-		m.InputTokens += r.InputTokens
-		m.OutputTokens += r.OutputTokens
-		if seen[r.RequestID] {
-			continue
+		m.InputTokens += g.InputTokens
+		m.OutputTokens += g.OutputTokens
+		m.Requests += g.Requests
+		if g.Keys[1] == "self_hosted_only" {
+			m.PrivateRequests += g.Requests
 		}
-		seen[r.RequestID] = true
-		m.Requests++
-		if r.PolicyAction == "self_hosted_only" {
-			m.PrivateRequests++
-		}
-		perSecond[r.Time.Unix()]++
 	}
-	for _, n := range perSecond {
-		m.PeakRPS = max(m.PeakRPS, float64(n))
+	if b, ok := s.st.(store.Busiest); ok {
+		// The busiest minute's rate from the minute rollups, and where
+		// those were pruned (or predate them) the busiest hour's: an
+		// hour's rate is never above the busiest minute's in it, so
+		// the larger of the two is the busiest minute wherever minutes
+		// are kept.
+		for _, g := range []string{store.GrainMinute, store.GrainHour} {
+			n, err := b.Busiest(ctx, g, from, to, shadowModelPrefix)
+			if err != nil {
+				return nil, err
+			}
+			m.PeakRPS = max(m.PeakRPS, float64(n)/store.GrainWidth(g).Seconds())
+		}
 	}
 	return m, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"sort"
 	"strings"
@@ -164,4 +165,16 @@ func SortedRollupKeys(m map[RollupKey]*RollupDelta) []RollupKey {
 			strings.Compare(a.Tags, b.Tags))
 	})
 	return keys
+}
+
+// Busiest is implemented by stores with rollups (both): the busiest
+// bucket of a grain, which `fulcrum advise --measured` sizes its peak
+// rate by without reading raw rows.
+type Busiest interface {
+	// Busiest returns the most attempts any one bucket of grain
+	// (GrainMinute or GrainHour) starting in [from, to) holds, leaving
+	// out models that start with skipModelPrefix ("": none); 0 when
+	// there are none. It reads only the rollups, so it sees what they
+	// still keep (minute rollups: metering.retention.minute_rollups).
+	Busiest(ctx context.Context, grain string, from, to time.Time, skipModelPrefix string) (int64, error)
 }

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fulcrumhq/fulcrum/internal/advise"
+	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/store/open"
+	"github.com/fulcrumhq/fulcrum/internal/store/storetest"
+)
+
+// advise --measured reads a year of usage from the rollups, on an
+// injected clock, on both stores: its tokens and attempts equal the raw
+// records' sums (shadow calls left out) before raw rows are pruned, and
+// stay equal after the raw rows and minute rollups older than 90 days
+// are pruned (it read raw rows, and lost those months). The peak is the
+// busiest minute's rate where minute rollups are kept, the busiest hour's
+// where they were pruned.
+func TestMeasuredUsageReadsRollups(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "f.db") }},
+		{"postgres", func(t *testing.T) string { return storetest.PostgresURL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := open.Store(ctx, tc.url(t), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			now := time.Date(2026, 12, 6, 15, 42, 17, 0, time.UTC)
+			if c, ok := st.(interface{ SetNow(func() time.Time) }); ok {
+				c.SetNow(func() time.Time { return now })
+			}
+			all := seedMeasuredYear(t, st, now)
+			su := storeUsage{st: st, now: func() time.Time { return now }}
+			for _, days := range []int{365, 30} {
+				got, err := su.MonthlyUsage(ctx, days)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := measuredFromRaw(all, now, days, time.Time{})
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("before pruning, %d days (-raw +measured):\n%s", days, diff)
+				}
+			}
+
+			rt := st.(store.Retention)
+			cut := now.AddDate(0, 0, -90).Truncate(time.Hour)
+			for _, k := range []store.Kind{store.KindUsage, store.KindRollupMinute} {
+				for {
+					n, err := rt.Prune(ctx, k, cut, 5000, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n < 5000 {
+						break
+					}
+				}
+			}
+			if left, _ := st.Usage(ctx, store.UsageFilter{To: cut.Add(-time.Hour), Limit: 1}); len(left) != 0 {
+				t.Fatalf("raw rows left before the cut: %+v", left)
+			}
+			for _, days := range []int{365, 30} {
+				start := time.Now()
+				got, err := su.MonthlyUsage(ctx, days)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d days after pruning: %v", days, time.Since(start))
+				want := measuredFromRaw(all, now, days, cut)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("after pruning raw rows and minute rollups older than 90 days, %d days (-raw +measured):\n%s", days, diff)
+				}
+			}
+		})
+	}
+}
+
+// seedMeasuredYear stores a year of attempts before now: a request every
+// 40 to 160 minutes, a fifth of them retried after a 502, an eighth kept
+// on self-hosted models by policy, some shadowed (model "shadow:…",
+// attempt -1), and two bursts: 900 attempts in one minute 200 days ago
+// (pruned later) and 300 in one minute 10 days ago.
+func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.UsageRecord {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var all []store.UsageRecord
+	attempt := func(at time.Time, id string, n int) store.UsageRecord {
+		r := store.UsageRecord{Time: at, RequestID: id, Attempt: n, KeyID: []string{"k1", "k2"}[rng.IntN(2)],
+			Model: []string{"gpt-4o", "llama"}[rng.IntN(2)], Provider: "p", UpstreamModel: "u", Hosting: "proprietary",
+			Status: 200, LatencyMS: int64(rng.IntN(3000)), InputTokens: int64(rng.IntN(5000)), OutputTokens: int64(rng.IntN(900)),
+			CostNanos: rng.Int64N(90_000_000)}
+		if rng.IntN(8) == 0 {
+			r.PolicyAction, r.DataClasses, r.Hosting = "self_hosted_only", []string{"email"}, "self_hosted"
+		}
+		return r
+	}
+	i := 0
+	for at := now.AddDate(-1, 0, -1); at.Before(now.Add(-time.Minute)); at = at.Add(time.Duration(40+rng.IntN(120)) * time.Minute) {
+		i++
+		id := fmt.Sprintf("r%d", i)
+		at := at.Add(time.Duration(rng.IntN(1e6)) * time.Microsecond)
+		n := 1
+		if rng.IntN(5) == 0 {
+			r := attempt(at, id, n)
+			r.Status, r.OutputTokens = 502, 0
+			all = append(all, r)
+			n++
+		}
+		r := attempt(at.Add(time.Second), id, n)
+		all = append(all, r)
+		if rng.IntN(6) == 0 {
+			s := r
+			s.Attempt, s.Model, s.Time = -1, shadowModelPrefix+"llama", r.Time.Add(2*time.Second)
+			all = append(all, s)
+		}
+	}
+	for _, b := range []struct {
+		ago time.Duration
+		n   int
+	}{{200 * 24 * time.Hour, 900}, {10 * 24 * time.Hour, 300}} {
+		at := now.Add(-b.ago).Truncate(time.Minute).Add(7 * time.Second)
+		for j := range b.n {
+			all = append(all, attempt(at.Add(time.Duration(j)*50*time.Millisecond), fmt.Sprintf("b%d-%d", b.ago/time.Hour, j), 1))
+		}
+	}
+	for len(all) > 0 {
+		n := min(len(all), 500)
+		if _, err := st.InsertUsage(context.Background(), all[:n]); err != nil {
+			t.Fatal(err)
+		}
+		all = all[n:]
+	}
+	all, err := st.Usage(context.Background(), store.UsageFilter{Limit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+// measuredFromRaw is what MonthlyUsage should say over the days days
+// before now's hour,
+// summed over the raw records: tokens and attempts (shadow calls left
+// out), and the busiest minute's attempts / 60, where minutes before
+// minuteCut (pruned) count by their hour's attempts / 3600.
+func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, minuteCut time.Time) *advise.MeasuredUsage {
+	to := now.Truncate(time.Hour)
+	from := to.AddDate(0, 0, -days)
+	m := &advise.MeasuredUsage{Days: days}
+	minutes, hours := map[time.Time]int64{}, map[time.Time]int64{}
+	for _, r := range all {
+		if r.Time.Before(from) || !r.Time.Before(to) || strings.HasPrefix(r.Model, shadowModelPrefix) {
+			continue
+		}
+		m.InputTokens += r.InputTokens
+		m.OutputTokens += r.OutputTokens
+		m.Requests++
+		if r.PolicyAction == "self_hosted_only" {
+			m.PrivateRequests++
+		}
+		if !r.Time.Before(minuteCut) {
+			minutes[r.Time.Truncate(time.Minute)]++
+		}
+		hours[r.Time.Truncate(time.Hour)]++
+	}
+	for _, n := range minutes {
+		m.PeakRPS = max(m.PeakRPS, float64(n)/60)
+	}
+	for _, n := range hours {
+		m.PeakRPS = max(m.PeakRPS, float64(n)/3600)
+	}
+	return m
+}

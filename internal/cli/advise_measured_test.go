@@ -1,16 +1,19 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/fulcrumhq/fulcrum/internal/advise"
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -46,13 +49,19 @@ func TestMeasuredUsageReadsRollups(t *testing.T) {
 			}
 			all := seedMeasuredYear(t, st, now)
 			su := storeUsage{st: st, now: func() time.Time { return now }}
+			// The bursts: 900 attempts in a minute 200 days ago, 300 in
+			// one 10 days ago.
+			peaks := map[int]float64{365: 15, 30: 5}
 			for _, days := range []int{365, 30} {
 				got, err := su.MonthlyUsage(ctx, days)
 				if err != nil {
 					t.Fatal(err)
 				}
 				want := measuredFromRaw(all, now, days, time.Time{})
-				if diff := cmp.Diff(want, got); diff != "" {
+				if want.PeakRPS != peaks[days] {
+					t.Fatalf("%d days: the raw peak is %v, want %v", days, want.PeakRPS, peaks[days])
+				}
+				if diff := gocmp.Diff(want, got); diff != "" {
 					t.Errorf("before pruning, %d days (-raw +measured):\n%s", days, diff)
 				}
 			}
@@ -81,7 +90,12 @@ func TestMeasuredUsageReadsRollups(t *testing.T) {
 				}
 				t.Logf("%d days after pruning: %v", days, time.Since(start))
 				want := measuredFromRaw(all, now, days, cut)
-				if diff := cmp.Diff(want, got); diff != "" {
+				if want.PeakRPS != 5 {
+					// The burst 200 days ago counts by its hour now:
+					// 900 / 3600 a second.
+					t.Fatalf("%d days: the raw peak is %v, want 5", days, want.PeakRPS)
+				}
+				if diff := gocmp.Diff(want, got); diff != "" {
 					t.Errorf("after pruning raw rows and minute rollups older than 90 days, %d days (-raw +measured):\n%s", days, diff)
 				}
 			}
@@ -154,8 +168,9 @@ func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.Usage
 // measuredFromRaw is what MonthlyUsage should say over the days days
 // before now's hour,
 // summed over the raw records: tokens and attempts (shadow calls left
-// out), and the busiest minute's attempts / 60, where minutes before
-// minuteCut (pruned) count by their hour's attempts / 3600.
+// out), and the peak rate: the busiest minute's attempts / 60 among the
+// peakHours busiest hours, where minutes before minuteCut (pruned) count
+// by their hour's attempts / 3600.
 func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, minuteCut time.Time) *advise.MeasuredUsage {
 	to := now.Truncate(time.Hour)
 	from := to.AddDate(0, 0, -days)
@@ -176,11 +191,15 @@ func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, minuteCut
 		}
 		hours[r.Time.Truncate(time.Hour)]++
 	}
-	for _, n := range minutes {
-		m.PeakRPS = max(m.PeakRPS, float64(n)/60)
-	}
-	for _, n := range hours {
-		m.PeakRPS = max(m.PeakRPS, float64(n)/3600)
+	// The peakHours busiest hours (the earliest first among equals),
+	// each at its busiest kept minute's rate or its own mean.
+	hs := slices.Collect(maps.Keys(hours))
+	slices.SortFunc(hs, func(a, b time.Time) int { return cmp.Or(-cmp.Compare(hours[a], hours[b]), a.Compare(b)) })
+	for _, h := range hs[:min(len(hs), peakHours)] {
+		m.PeakRPS = max(m.PeakRPS, float64(hours[h])/3600)
+		for t := h; t.Before(h.Add(time.Hour)); t = t.Add(time.Minute) {
+			m.PeakRPS = max(m.PeakRPS, float64(minutes[t])/60)
+		}
 	}
 	return m
 }

@@ -168,13 +168,20 @@ func SortedRollupKeys(m map[RollupKey]*RollupDelta) []RollupKey {
 }
 
 // Busiest is implemented by stores with rollups (both): the busiest
-// bucket of a grain, which `fulcrum advise --measured` sizes its peak
-// rate by without reading raw rows.
+// buckets of a grain, which `fulcrum advise --measured` takes its peak
+// rate from without reading raw rows.
 type Busiest interface {
-	// Busiest returns the most attempts any one bucket of grain
-	// (GrainMinute or GrainHour) starting in [from, to) holds, leaving
-	// out models that start with skipModelPrefix ("": none); 0 when
-	// there are none. It reads only the rollups, so it sees what they
-	// still keep (minute rollups: metering.retention.minute_rollups).
-	Busiest(ctx context.Context, grain string, from, to time.Time, skipModelPrefix string) (int64, error)
+	// Busiest returns the n buckets of grain (GrainMinute or GrainHour)
+	// starting in [from, to) that hold the most attempts, busiest first
+	// (the earliest first among equals), leaving out models that start
+	// with skipModelPrefix ("": none). It reads only the rollups, so it
+	// sees what they still keep (minute rollups:
+	// metering.retention.minute_rollups).
+	Busiest(ctx context.Context, grain string, from, to time.Time, skipModelPrefix string, n int) ([]Bucket, error)
+}
+
+// Bucket is a rollup bucket's start and the attempts it holds.
+type Bucket struct {
+	Start    time.Time
+	Attempts int64
 }

@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -11,15 +10,15 @@ import (
 
 var _ store.Busiest = (*DB)(nil)
 
-// Busiest implements store.Busiest: one range scan of the rollups' primary
-// key (grain, bucket, ...), summed per bucket. Over 30 days that is 43,200
-// minute buckets times the combinations active in each, whatever the
+// Busiest implements store.Busiest: a range scan of the rollups' primary
+// key (grain, bucket, ...), summed per bucket, so its cost is the
+// buckets in range times the combinations active in each, whatever the
 // request rate.
-func (s *DB) Busiest(ctx context.Context, grain string, from, to time.Time, skipModelPrefix string) (int64, error) {
+func (s *DB) Busiest(ctx context.Context, grain string, from, to time.Time, skipModelPrefix string, n int) ([]store.Bucket, error) {
 	if grain != store.GrainMinute && grain != store.GrainHour {
-		return 0, fmt.Errorf("store: busiest: grain %q (want %q or %q)", grain, store.GrainMinute, store.GrainHour)
+		return nil, fmt.Errorf("store: busiest: grain %q (want %q or %q)", grain, store.GrainMinute, store.GrainHour)
 	}
-	q := `SELECT CAST(MAX(n) AS BIGINT) FROM (SELECT SUM(requests) AS n FROM usage_rollup WHERE grain = ? AND bucket >= ?`
+	q := `SELECT bucket, CAST(SUM(requests) AS BIGINT) AS n FROM usage_rollup WHERE grain = ? AND bucket >= ?`
 	args := []any{grain, from.UnixMicro()}
 	if !to.IsZero() {
 		q += ` AND bucket < ?`
@@ -31,10 +30,23 @@ func (s *DB) Busiest(ctx context.Context, grain string, from, to time.Time, skip
 		q += ` AND substr(model, 1, ?) <> ?`
 		args = append(args, len(skipModelPrefix), skipModelPrefix)
 	}
-	q += ` GROUP BY bucket) AS b`
-	var n sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, s.rebind(q), args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: busiest: %w", err)
+	q += ` GROUP BY bucket ORDER BY n DESC, bucket LIMIT ?`
+	args = append(args, max(n, 0))
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: busiest: %w", err)
 	}
-	return n.Int64, nil
+	defer rows.Close()
+	var out []store.Bucket
+	for rows.Next() {
+		var us, c int64
+		if err := rows.Scan(&us, &c); err != nil {
+			return nil, fmt.Errorf("store: busiest: %w", err)
+		}
+		out = append(out, store.Bucket{Start: fromMicros(us), Attempts: c})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: busiest: %w", err)
+	}
+	return out, nil
 }

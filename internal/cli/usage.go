@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -157,6 +158,51 @@ func (r *usageRow) savings() (int64, bool) {
 	return r.ReferenceCostNanos - r.SelfCostNanos, r.SelfRequests > 0
 }
 
+// usageWarning is a part of a report's range that it cannot answer, and
+// why. From is nil for "from the first record".
+type usageWarning struct {
+	From    *time.Time `json:"from,omitempty"`
+	To      time.Time  `json:"to"`
+	Message string     `json:"message"`
+}
+
+// userGap says which part of f's range a summary by end user (or
+// filtered to one) leaves out. The attribution rollups name no end user
+// when metering.retention.rollup_end_users is 0 (the default), so such
+// summaries read raw rows only, and the months whose raw rows were pruned
+// are missing from them: silently, until now. nil when nothing is
+// missing.
+func userGap(ctx context.Context, st store.Store, userCap int, f store.UsageFilter, by []store.GroupBy) (*usageWarning, error) {
+	flag := ""
+	switch {
+	case slices.Contains(by, store.ByUser):
+		flag = "--group-by user"
+	case f.EndUser != "":
+		flag = "--user"
+	}
+	m, ok := st.(store.Marks)
+	if flag == "" || userCap > 0 || !ok {
+		return nil, nil
+	}
+	cut, err := m.PrunedBefore(ctx, store.KindUsage)
+	if err != nil || cut.IsZero() || (!f.From.IsZero() && !f.From.Before(cut)) {
+		return nil, err
+	}
+	w := &usageWarning{To: cut}
+	if !f.To.IsZero() && f.To.Before(cut) {
+		w.To = f.To
+	}
+	from := "the first record"
+	if !f.From.IsZero() {
+		w.From = &f.From
+		from = f.From.UTC().Format(time.RFC3339)
+	}
+	w.Message = fmt.Sprintf("%s: %s to %s is not in this report: end users are read from the raw records only "+
+		"(metering.retention.rollup_end_users is 0, so the rollups name none), and those before %s were pruned",
+		flag, from, w.To.UTC().Format(time.RFC3339), cut.UTC().Format(time.RFC3339))
+	return w, nil
+}
+
 // summarise runs UsageSummary grouped by by plus hosting (unless by has
 // it), then folds the hosting split back in, keeping each row's
 // self-hosted cost. All sums are integers.
@@ -247,8 +293,8 @@ metering.retention.rollup_end_users makes the rollups name them.
 the matching records; each gives exactly the row that --group-by tag:NAME or
 --group-by user would show for that value, read the same way. --tag NAME=
 keeps the records without the tag. --user over a range whose raw records were
-pruned counts only the raw records kept (as --group-by user does), unless the
-rollups name end users; then a user beyond a day's cap is counted under
+pruned counts only the raw records kept (as --group-by user does, and both
+warn, naming the part left out), unless the rollups name end users; then a user beyond a day's cap is counted under
 --user "(other)" that day. Costs are exact sums of
 the records' nanodollars. For rows with self-hosted records, "reference" is what
 the same tokens would have cost on the configured reference model and
@@ -296,6 +342,13 @@ instead (the throughput model, see docs/metering.md).
 			if err != nil {
 				return err
 			}
+			var warnings []usageWarning
+			if w, err := userGap(cmd.Context(), st, cfg.Metering.Retention.RollupEndUsers, f, by); err != nil {
+				return err
+			} else if w != nil {
+				fmt.Fprintf(e.stderr, "usage: warning: %s\n", w.Message)
+				warnings = append(warnings, *w)
+			}
 			var rent []rentLine
 			if shCost == "amortised" {
 				if rent, rows, err = amortise(cmd.Context(), st, cfg, f, by, rows, now); err != nil {
@@ -306,7 +359,7 @@ instead (the throughput model, see docs/metering.md).
 			case "csv":
 				return writeUsageCSV(e.stdout, by, rows)
 			case "json":
-				return writeUsageJSON(e.stdout, f, by, rows, rent)
+				return writeUsageJSON(e.stdout, f, by, rows, rent, warnings)
 			}
 			if err := writeUsageTable(e.stdout, by, rows); err != nil {
 				return err
@@ -438,7 +491,7 @@ func toUsageJSON(by []store.GroupBy, r *usageRow) usageJSONRow {
 	return j
 }
 
-func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow, rent []rentLine) error {
+func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow, rent []rentLine, warnings []usageWarning) error {
 	out := struct {
 		From       *time.Time      `json:"from,omitempty"`
 		To         *time.Time      `json:"to,omitempty"`
@@ -446,7 +499,10 @@ func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows [
 		Rows       []usageJSONRow  `json:"rows"`
 		Total      usageJSONRow    `json:"total"`
 		SelfHosted []rentLine      `json:"self_hosted,omitempty"`
-	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows)), SelfHosted: rent}
+		// Warnings are the parts of the range the report cannot answer
+		// (also printed on standard error).
+		Warnings []usageWarning `json:"warnings,omitempty"`
+	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows)), SelfHosted: rent, Warnings: warnings}
 	if out.GroupBy == nil {
 		out.GroupBy = []store.GroupBy{}
 	}

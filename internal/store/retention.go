@@ -81,3 +81,14 @@ type AuditCheckpoint struct {
 // KindResponses is the stored Responses API conversations
 // (store.Responses), pruned by their creation time.
 const KindResponses Kind = "responses"
+
+// Marks is implemented by stores with retention (both): how far pruning
+// has reached, so that a report can say what it cannot answer (`fulcrum
+// usage --group-by user` over pruned months when the rollups name no end
+// user).
+type Marks interface {
+	// PrunedBefore returns the time before which kind's records were
+	// pruned (usage: a whole hour, or day where partitions were
+	// dropped); the zero time when none were.
+	PrunedBefore(ctx context.Context, kind Kind) (time.Time, error)
+}

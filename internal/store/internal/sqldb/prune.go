@@ -10,7 +10,19 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
-var _ store.Retention = (*DB)(nil)
+var (
+	_ store.Retention = (*DB)(nil)
+	_ store.Marks     = (*DB)(nil)
+)
+
+// PrunedBefore implements store.Marks.
+func (s *DB) PrunedBefore(ctx context.Context, kind store.Kind) (time.Time, error) {
+	t, err := s.mark(ctx, kind)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: retention mark %s: %w", kind, err)
+	}
+	return t, nil
+}
 
 // SetNow replaces the clock (tests on a simulated calendar).
 func (s *DB) SetNow(now func() time.Time) { s.clock = now }

@@ -297,8 +297,10 @@ func TestPartitions(t *testing.T) {
 }
 
 // oldStore opens a store as one created before migration 0005 would be
-// (usage and audit unpartitioned), with today's extra columns and tables.
-func oldStore(t *testing.T) *Store {
+// (usage and audit unpartitioned) holding recs, then migrates it with
+// the thresholds lowered so that its tables are left to the online
+// conversion (restored when the test ends).
+func oldStore(t *testing.T, recs []store.UsageRecord) *Store {
 	t.Helper()
 	s := openStore(t)
 	db := s.SQL()
@@ -333,6 +335,16 @@ func oldStore(t *testing.T) *Store {
 			}
 		}
 	}
+	commit(t, s, recs)
+	if _, err := db.Exec(`DROP TABLE audit_head; DROP TABLE usage_rollup_attr; DROP TABLE rollup_end_users`); err != nil {
+		t.Fatal(err)
+	}
+	n, b := convertAtMigrate, ConvertBatch
+	t.Cleanup(func() { convertAtMigrate, ConvertBatch = n, b })
+	convertAtMigrate, ConvertBatch = 100, 400
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -342,21 +354,10 @@ func oldStore(t *testing.T) *Store {
 // audit chain verifies, rollups equal raw totals, and writes go on.
 func TestConvert(t *testing.T) {
 	ctx := context.Background()
-	s := oldStore(t)
-	db := s.SQL()
 	r := rand.New(rand.NewPCG(3, 4))
 	recs := gen(r, "old", 3000, date(7, 0), date(10, 10))
-	commit(t, s, recs)
-	if _, err := db.Exec(`DROP TABLE audit_head; DROP TABLE usage_rollup_attr; DROP TABLE rollup_end_users`); err != nil {
-		t.Fatal(err)
-	}
-
-	// Large enough to be left to upkeep (the threshold is lowered).
-	defer func(n, b int) { convertAtMigrate, ConvertBatch = n, b }(convertAtMigrate, ConvertBatch)
-	convertAtMigrate, ConvertBatch = 100, 400
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := oldStore(t, recs) // large enough to be left to upkeep
+	db := s.SQL()
 	if ok, _, _ := partitions(ctx, db, "usage"); ok {
 		t.Fatal("usage is partitioned right after Migrate; want it left for the online conversion")
 	}
@@ -469,18 +470,8 @@ func TestConvert(t *testing.T) {
 // nor a row an earlier version's copy moved past.
 func TestConvertLateCommit(t *testing.T) {
 	ctx := context.Background()
-	s := oldStore(t)
+	s := oldStore(t, gen(rand.New(rand.NewPCG(5, 6)), "old", 1000, date(7, 0), date(10, 10)))
 	db := s.SQL()
-	r := rand.New(rand.NewPCG(5, 6))
-	commit(t, s, gen(r, "old", 1000, date(7, 0), date(10, 10)))
-	if _, err := db.Exec(`DROP TABLE audit_head; DROP TABLE usage_rollup_attr; DROP TABLE rollup_end_users`); err != nil {
-		t.Fatal(err)
-	}
-	defer func(n, b int) { convertAtMigrate, ConvertBatch = n, b }(convertAtMigrate, ConvertBatch)
-	convertAtMigrate, ConvertBatch = 100, 400
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 
 	// The state a conversion without the trigger leaves when a row
 	// committed after the copy passed its id: every row up to the

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditBatch", testAuditBatch},
 		{"Commit", testCommit},
 		{"Year", testYear},
+		{"PeriodAcrossPrune", testPeriodAcrossPrune},
 		{"AttrRollups", testAttrRollups},
 		{"AttrUsersOff", testAttrUsersOff},
 		{"Keys", testKeys},

@@ -50,3 +50,17 @@ func BenchmarkValidStdlib(b *testing.B) {
 		}
 	}
 }
+
+// TestWalkAllocations: walking a chat request allocates the walker and
+// (for its escaped strings) one decode buffer, not a growing list of
+// keys; the policy stage walks every request.
+func TestWalkAllocations(t *testing.T) {
+	n := testing.AllocsPerRun(50, func() {
+		if err := Walk(chatBody, func(*String) {}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 3 {
+		t.Errorf("Walk allocates %.0f times, want at most 3", n)
+	}
+}

@@ -119,6 +119,7 @@ func WalkAll(doc []byte, visit Visitor) error {
 
 func walk(doc []byte, visit Visitor, numbers bool, maxDepth int) error {
 	w := walker{doc: doc, visit: visit, numbers: numbers, maxDepth: maxDepth}
+	w.keys = w.keysBuf[:0]
 	i, err := w.value(w.ws(0), 0, "")
 	if err != nil {
 		return err
@@ -140,6 +141,10 @@ type walker struct {
 	// keys holds the keys of the objects being read, innermost last;
 	// each object's keys start at its own offset.
 	keys []string
+	// keysBuf backs keys until a document has more open keys than it
+	// holds: a chat request's (model, messages, role, content, ...) fit,
+	// and the walk then allocates nothing but the walker.
+	keysBuf [32]string
 }
 
 func (w *walker) ws(i int) int {

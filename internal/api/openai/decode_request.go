@@ -21,7 +21,7 @@ import (
 // are ignored, as OpenAI-compatible servers do.
 func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 	var w chatRequest
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := readChatRequest(body, &w); err != nil {
 		return nil, decodeError(body, err)
 	}
 	if w.Model == "" {
@@ -74,8 +74,16 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 		// same.
 		setExtra(req, ExtraPromptCacheKey, k)
 	}
+	// One allocation holds the single part of every string-content message.
+	n := 0
 	for i := range w.Messages {
-		if err := decodeMessage(req, &w.Messages[i], i, &req.Messages[i]); err != nil {
+		if w.Messages[i].Content.isString {
+			n++
+		}
+	}
+	slab := make([]llm.Part, n)
+	for i := range w.Messages {
+		if err := decodeMessage(req, &w.Messages[i], i, &req.Messages[i], &slab); err != nil {
 			return nil, err
 		}
 	}
@@ -106,23 +114,23 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 	if len(w.Tools) > 0 {
 		req.Tools = make([]llm.Tool, 0, len(w.Tools))
 		for i, t := range w.Tools {
-			p := "tools[" + strconv.Itoa(i) + "]"
+			p := func() string { return "tools[" + strconv.Itoa(i) + "]" }
 			switch t.Type {
 			case "function", "":
 			case "custom":
 				// A free-form tool (text in, grammar-constrained):
 				// passed through to OpenAI, refused by translated targets.
-				upstreamOnly(req, p+".type")
+				upstreamOnly(req, p()+".type")
 				if custom == nil {
 					custom = map[string]string{}
 				}
-				custom[t.Custom.Name] = p + ".type"
+				custom[t.Custom.Name] = p() + ".type"
 				continue
 			default:
-				return nil, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", t.Type)
+				return nil, invalidValue(p()+".type", "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", t.Type)
 			}
 			if t.Function.Name == "" {
-				return nil, missing(p+".function.name", "Missing required parameter: '"+p+".function.name'.")
+				return nil, missing(p()+".function.name", "Missing required parameter: '"+p()+".function.name'.")
 			}
 			req.Tools = append(req.Tools, llm.Tool{
 				Name:         t.Function.Name,
@@ -173,8 +181,11 @@ func DecodeChatRequest(body []byte) (*llm.ChatRequest, error) {
 	return req, nil
 }
 
-func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm.Error {
-	p := "messages[" + strconv.Itoa(i) + "]"
+// decodeMessage decodes w into m; a string content's part is taken from
+// the front of *slab (capacity 1: an append copies it).
+func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message, slab *[]llm.Part) *llm.Error {
+	// The path is only spelt out for an error.
+	p := func() string { return "messages[" + strconv.Itoa(i) + "]" }
 	switch w.Role {
 	case "system", "developer":
 		// developer replaces system for o-series models; same meaning.
@@ -186,33 +197,35 @@ func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm
 	case "tool":
 		m.Role = llm.RoleTool
 		if w.ToolCallID == "" {
-			return missing(p+".tool_call_id", "Missing required parameter: '"+p+".tool_call_id'.")
+			return missing(p()+".tool_call_id", "Missing required parameter: '"+p()+".tool_call_id'.")
 		}
 		m.ToolCallID = w.ToolCallID
 	case "function":
-		return invalidValue(p+".role", "The deprecated 'function' role is not supported; use 'tool' messages with tool_call_id.")
+		return invalidValue(p()+".role", "The deprecated 'function' role is not supported; use 'tool' messages with tool_call_id.")
 	case "":
-		return missing(p+".role", "Missing required parameter: '"+p+".role'.")
+		return missing(p()+".role", "Missing required parameter: '"+p()+".role'.")
 	default:
-		return invalidValue(p+".role", "Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'tool', and 'developer'.", w.Role)
+		return invalidValue(p()+".role", "Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'tool', and 'developer'.", w.Role)
 	}
 	m.Name = w.Name
 	c := &w.Content
 	switch {
 	case c.isString:
-		m.Content = []llm.Part{{Type: llm.PartText, Text: c.str}}
+		m.Content = (*slab)[:1:1]
+		*slab = (*slab)[1:]
+		m.Content[0] = llm.Part{Type: llm.PartText, Text: c.str}
 	case c.parts != nil:
 		if len(c.parts) == 0 && m.Role != llm.RoleAssistant {
 			// As OpenAI answers. Translated, an empty turn would reach an
 			// upstream that refuses it in its own words (Anthropic) or
 			// reads another conversation.
-			e := llm.Errorf(p+".content", "Invalid '%s.content': empty array. Expected an array with minimum length 1, but got an empty array instead.", p)
+			e := llm.Errorf(p()+".content", "Invalid '%s.content': empty array. Expected an array with minimum length 1, but got an empty array instead.", p())
 			e.Code = "empty_array"
 			return e
 		}
 		m.Content = make([]llm.Part, 0, len(c.parts))
 		for j := range c.parts {
-			part, err := decodePart(req, &c.parts[j], p+".content["+strconv.Itoa(j)+"]", m.Role)
+			part, err := decodePart(req, &c.parts[j], func() string { return p() + ".content[" + strconv.Itoa(j) + "]" }, m.Role)
 			if err != nil {
 				return err
 			}
@@ -224,7 +237,7 @@ func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm
 		// null or absent content is allowed only for an assistant turn
 		// that calls tools (or whose refusal is all it said).
 		if m.Role != llm.RoleAssistant || (len(w.ToolCalls) == 0 && w.Refusal == nil) {
-			return missing(p+".content", "Missing required parameter: '"+p+".content'.")
+			return missing(p()+".content", "Missing required parameter: '"+p()+".content'.")
 		}
 	}
 	if r := w.reasoningText(); r != "" && m.Role == llm.RoleAssistant {
@@ -236,19 +249,19 @@ func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm
 	}
 	if len(w.ToolCalls) > 0 {
 		if m.Role != llm.RoleAssistant {
-			return invalidValue(p+".tool_calls", "Invalid parameter: 'tool_calls' is only allowed on messages with role 'assistant'.")
+			return invalidValue(p()+".tool_calls", "Invalid parameter: 'tool_calls' is only allowed on messages with role 'assistant'.")
 		}
 		m.ToolCalls = make([]llm.ToolCall, 0, len(w.ToolCalls))
 		for j, tc := range w.ToolCalls {
-			tp := p + ".tool_calls[" + strconv.Itoa(j) + "].type"
+			tp := func() string { return p() + ".tool_calls[" + strconv.Itoa(j) + "].type" }
 			switch tc.Type {
 			case "", "function":
 			case "custom":
 				// A call of a custom tool, replayed: as the tool.
-				upstreamOnly(req, tp)
+				upstreamOnly(req, tp())
 				continue
 			default:
-				return invalidValue(tp, "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", tc.Type)
+				return invalidValue(tp(), "Invalid value: '%s'. Supported values are: 'function' and 'custom'.", tc.Type)
 			}
 			m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
@@ -258,7 +271,7 @@ func decodeMessage(req *llm.ChatRequest, w *message, i int, m *llm.Message) *llm
 
 // decodePart reads one content part; a part only OpenAI itself can take
 // comes back with an empty Type (see upstreamOnly).
-func decodePart(req *llm.ChatRequest, w *contentPart, p string, role llm.Role) (llm.Part, *llm.Error) {
+func decodePart(req *llm.ChatRequest, w *contentPart, p func() string, role llm.Role) (llm.Part, *llm.Error) {
 	switch w.Type {
 	case "text":
 		return llm.Part{Type: llm.PartText, Text: w.Text, CacheControl: cacheControl(w.CacheControl)}, nil
@@ -268,23 +281,23 @@ func decodePart(req *llm.ChatRequest, w *contentPart, p string, role llm.Role) (
 		}
 	case "image_url":
 		if role != llm.RoleUser {
-			return llm.Part{}, invalidValue(p+".type", "Invalid value: 'image_url'. Image content is only supported in messages with role 'user'.")
+			return llm.Part{}, invalidValue(p()+".type", "Invalid value: 'image_url'. Image content is only supported in messages with role 'user'.")
 		}
 		if w.ImageURL == nil || w.ImageURL.URL == "" {
-			return llm.Part{}, missing(p+".image_url.url", "Missing required parameter: '"+p+".image_url.url'.")
+			return llm.Part{}, missing(p()+".image_url.url", "Missing required parameter: '"+p()+".image_url.url'.")
 		}
 		img, err := decodeImageURL(w.ImageURL)
 		if err != nil {
-			return llm.Part{}, llm.Errorf(p+".image_url.url", "Invalid image URL: %s", err.Error())
+			return llm.Part{}, llm.Errorf(p()+".image_url.url", "Invalid image URL: %s", err.Error())
 		}
 		return llm.Part{Type: llm.PartImage, Image: img, CacheControl: cacheControl(w.CacheControl)}, nil
 	case "":
-		return llm.Part{}, missing(p+".type", "Missing required parameter: '"+p+".type'.")
+		return llm.Part{}, missing(p()+".type", "Missing required parameter: '"+p()+".type'.")
 	case "input_audio", "file":
-		upstreamOnly(req, p+".type")
+		upstreamOnly(req, p()+".type")
 		return llm.Part{}, nil
 	}
-	return llm.Part{}, invalidValue(p+".type", "Invalid value: '%s'. Supported values are: 'text', 'image_url', 'input_audio', 'file' and 'refusal'.", w.Type)
+	return llm.Part{}, invalidValue(p()+".type", "Invalid value: '%s'. Supported values are: 'text', 'image_url', 'input_audio', 'file' and 'refusal'.", w.Type)
 }
 
 // decodeImageURL splits a data: URL into media type and base64 data;

@@ -102,6 +102,9 @@ func nonZero(raw json.RawMessage) json.RawMessage {
 // textOnlyModalities is modalities unless it asks for text alone, the
 // default every target gives.
 func textOnlyModalities(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
 	var m []string
 	if json.Unmarshal(raw, &m) == nil && len(m) == 1 && m[0] == "text" {
 		return nil
@@ -111,6 +114,9 @@ func textOnlyModalities(raw json.RawMessage) json.RawMessage {
 
 // standardTier is service_tier when it is "auto" or "default", else "".
 func (r *chatRequest) standardTier() string {
+	if len(r.ServiceTier) == 0 {
+		return ""
+	}
 	var s string
 	if json.Unmarshal(r.ServiceTier, &s) == nil && (s == "auto" || s == "default") {
 		return s

@@ -477,13 +477,15 @@ func (s *Server) finish(r *http.Request, rc *reqCtx) {
 	if !s.opts.AccessLog.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
-	attrs := []slog.Attr{
+	// Room for every attribute below: one allocation, not a regrowth.
+	attrs := make([]slog.Attr, 0, 11)
+	attrs = append(attrs,
 		slog.String("request_id", rc.id),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", rc.status),
 		slog.Duration("latency", d),
-	}
+	)
 	if rc.model != "" {
 		attrs = append(attrs, slog.String("model", rc.model))
 	}

@@ -333,7 +333,9 @@ func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte
 func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) {
 	defer o.resp.Body.Close()
 	buf := fw.buf[:0]
-	ev := o.firstEv
+	// ev is the stream's own first event, overwritten by each next one:
+	// a local would escape to the heap (the tap takes its address).
+	ev := &o.firstEv
 	var err error
 	// The trace's answer metadata, read only when the span records.
 	tracing := c.att.Recording()
@@ -341,14 +343,17 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 	if tracing {
 		id, model, _ = scanMeta(ev.Data)
 	}
+	// Room for a short answer's text at once, instead of growing from 8
+	// bytes by doubling.
+	o.text = make([]byte, 0, deliveredBufSize)
 	for {
 		if tracing {
 			if f := rawFinish(ev.Data); f != "" {
 				finish = f
 			}
 		}
-		if o.tap.Event(&ev) {
-			o.text = appendDelivered(o.text, c.rc.format.name, &ev)
+		if o.tap.Event(ev) {
+			o.text = appendDelivered(o.text, c.rc.format.name, ev)
 			buf = sse.AppendEvent(buf, ev.Event, ev.Data)
 			if o.tap.Complete() {
 				// Record before the terminal event reaches the client.
@@ -373,7 +378,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 				buf = buf[:0]
 			}
 		}
-		ev, err = o.dec.Next()
+		*ev, err = o.dec.Next()
 		if err != nil {
 			break
 		}
@@ -402,6 +407,10 @@ type flushWriter struct {
 // holds the buffer for its whole life: the previous 2 KB was 2 MB of heap
 // per 1,000 streams.
 const flushBufSize = 1 << 10
+
+// deliveredBufSize is the first capacity of a pass-through stream's
+// delivered text (openStream.text).
+const deliveredBufSize = 256
 
 func newFlushWriter(w http.ResponseWriter) *flushWriter {
 	return &flushWriter{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, flushBufSize)}

@@ -22,7 +22,8 @@ import (
 // Spelled digits are English number words for single digits ("four one
 // one one ...", "oh" and "o" for zero), mixed with digit groups or not,
 // separated by white space, hyphens, commas or dots. A run of at least
-// minSpelled digits holding at least two words is read as its digits
+// minSpelled digits holding at least two words, or at least minSpelled
+// single digits standing alone ("4 1 1 1 1 ..."), is read as its digits
 // written together.
 
 // minHexBytes is the fewest bytes a hex run must spell to be decoded: a
@@ -182,11 +183,13 @@ func digitWord(w []byte) (byte, bool) {
 }
 
 // spelling is the run of spelled digits being read: its digits, how many
-// were words, and where its last part ended.
+// were words and how many single digits standing alone, and where its
+// last part ended.
 type spelling struct {
-	digits []byte
-	words  int
-	end    int
+	digits  []byte
+	words   int
+	singles int
+	end     int
 }
 
 // spellRun adds the run t[i:j] (its parts between hyphens) to the spelled
@@ -227,6 +230,9 @@ func (ev *evaluator) spellPart(t string, p, q int) {
 			}
 		}
 		sp.digits = append(sp.digits, part...)
+		if len(part) == 1 {
+			sp.singles++
+		}
 	case len(part) > 6 || c|0x20 < 'a' || c|0x20 > 'z' || digitWordStart[c|0x20-'a']&(1<<(len(part)-1)) == 0:
 		// Most words: no digit word starts with this letter and has
 		// this length.
@@ -251,11 +257,14 @@ func (ev *evaluator) spellPart(t string, p, q int) {
 }
 
 // spellFlush scans the spelled digits read, when they are enough and at
-// least two of them were words, and starts again.
+// least two of them were words or minSpelled were single digits standing
+// alone ("4 1 1 1 ...", "4,1,1,1,...": a number's digits written apart,
+// which the number detectors, reading groups, do not join), and starts
+// again.
 func (ev *evaluator) spellFlush() {
 	sp := &ev.spell
-	if len(sp.digits) >= minSpelled && sp.words >= 2 {
+	if len(sp.digits) >= minSpelled && (sp.words >= 2 || sp.singles >= minSpelled) {
 		ev.scanNormal(string(sp.digits), true)
 	}
-	sp.digits, sp.words = sp.digits[:0], 0
+	sp.digits, sp.words, sp.singles = sp.digits[:0], 0, 0
 }

@@ -32,6 +32,9 @@ func TestHexAndSpelledValues(t *testing.T) {
 		{"0x spaced", spaced("card "+card, " ", "0x"), "payment_card"},
 		{"spelled card", "My card is four one one one, one one one one, one one one one, one one one one. Thanks", "payment_card"},
 		{"spelled mixed", "the number is 4111 one one one one 1111 one one one one", "payment_card"},
+		{"digits apart", "card: 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1, exp 12/29", "payment_card"},
+		{"digits by commas", "4,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1", "payment_card"},
+		{"digits by dots", "pay with 4.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1 today", "payment_card"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, pol := range []string{"default", "redact"} {
@@ -60,6 +63,9 @@ func TestHexAndSpelledPrecision(t *testing.T) {
 		"I have one dog, two cats, three fish and four birds; one of them is old.",
 		"Hex of a greeting: " + hex.EncodeToString([]byte("hello there, general")),
 		"one two three four five six seven eight nine ten",
+		"count: 1 2 3 4 5 6 7 8 9 10",
+		"bits 1 0 1 1 0 0 1 0 1 1 1 0 1 0 0 1",
+		"array [5, 3, 8, 1, 9, 2, 7, 4, 6, 0] and version 1.2.3.4.5.6.7",
 	} {
 		d, err := e.EvaluateBody(Input{Body: partsBody(t, text)})
 		if err != nil {

@@ -526,13 +526,23 @@ func (r *Report) baseModel(p *Profile, cs []*Candidate, choice *Candidate, peakR
 		}
 		return cheapest(cs, func(c *Candidate) bool { return c.Kind == kind && !c.excludedBy(CritCompliance) })
 	}
-	api, self := pick(ScenarioProprietary), pick(ScenarioSelfHosted)
+	api := pick(ScenarioProprietary)
+	// One fleet: the break-even compares one open model with one API.
+	self := pick(ScenarioSelfHosted)
+	if self != nil && len(self.OpenModels) > 0 {
+		self = cheapest(cs, func(c *Candidate) bool { return c.Kind == ScenarioSelfHosted && c.OpenModel != "" && !c.Excluded() })
+		if self == nil {
+			self = cheapest(cs, func(c *Candidate) bool {
+				return c.Kind == ScenarioSelfHosted && c.OpenModel != "" && !c.excludedBy(CritCompliance)
+			})
+		}
+	}
 	if choice != nil && choice.Kind == ScenarioHybrid {
 		for _, c := range cs {
 			if c.Kind == ScenarioProprietary && c.APIModel == choice.APIModel {
 				api = c
 			}
-			if c.Kind == ScenarioSelfHosted && c.OpenModel == choice.OpenModel {
+			if c.Kind == ScenarioSelfHosted && choice.OpenModel != "" && c.OpenModel == choice.OpenModel {
 				self = c
 			}
 		}
@@ -566,7 +576,12 @@ func (r *Report) qualityGap(cs []*Candidate, choice *Candidate) {
 				api = sc
 			}
 		}
-		open = r.score(choice.OpenModel)
+		// With two fleets, the least accurate of them: the widest gap.
+		for _, m := range choice.openModels() {
+			if sc := r.score(m); sc != nil && (open == nil || sc.Accuracy < open.Accuracy) {
+				open = sc
+			}
+		}
 	}
 	if api == nil {
 		api = r.bestAllowedAPIScore(cs, nil)
@@ -644,6 +659,10 @@ func (r *Report) sensitivity(p *Profile, in, out float64) {
 					m.peakRatio, m.baseRatio = r.ratiosAt(vout)
 				case "gpu_price":
 					m.gpuHourly *= f
+					m.extra = slices.Clone(m.extra)
+					for i := range m.extra {
+						m.extra[i].gpuHourly *= f
+					}
 				case "utilisation":
 					m.util = math.Min(1, m.util*f)
 				}

@@ -39,6 +39,9 @@ type Candidate struct {
 	APIModels []string `json:"api_models,omitempty"`
 	// SelfHostedShare is the share of traffic on the open model.
 	SelfHostedShare float64 `json:"self_hosted_share"`
+	// OpenModels are, for a candidate with a fleet of each of two open
+	// models, those models (in profile order); OpenModel is then empty.
+	OpenModels []string `json:"open_models,omitempty"`
 	// Assignment maps each workload class to the model serving it.
 	Assignment []Assignment `json:"assignment"`
 	// Costs over the horizon; FirstMonthUSD excludes set-up.
@@ -126,6 +129,53 @@ func (c *Candidate) apiModels() []string {
 		return []string{c.APIModel}
 	}
 	return nil
+}
+
+// openModels are the open models the candidate self-hosts.
+func (c *Candidate) openModels() []string {
+	if len(c.OpenModels) > 0 {
+		return c.OpenModels
+	}
+	if c.OpenModel != "" {
+		return []string{c.OpenModel}
+	}
+	return nil
+}
+
+// fleetsOf sets m's fleets for a candidate with two open models: the
+// first carries its classes (and any routed share), each further one
+// its classes; each pays in-house training when a class that must be
+// fine-tuned is on it (or adapters are needed).
+func (r *Report) fleetsOf(p *Profile, c *Candidate, ws []workload, m *costModel) {
+	find := func(model string) OpenModel {
+		for _, o := range p.Candidates.Open {
+			if o.Model == model {
+				return o
+			}
+		}
+		return OpenModel{}
+	}
+	training := func(model string) float64 {
+		for i, as := range c.Assignment {
+			if as.Target == ScenarioSelfHosted && as.Model == model && (ws[i].fineTune || p.Customisation.Adapters) {
+				return p.Customisation.SelfHostedTrainingUSDMonth
+			}
+		}
+		return 0
+	}
+	first := c.OpenModels[0]
+	m.open, m.hasOpen = find(first), true
+	m.gpuHourly, m.selfTraining = m.open.GPUHourlyUSD, training(first)
+	for _, model := range c.OpenModels[1:] {
+		f := fleet{open: find(model), training: training(model)}
+		f.gpuHourly = f.open.GPUHourlyUSD
+		for _, as := range c.Assignment {
+			if as.Target == ScenarioSelfHosted && as.Model == model {
+				f.share += as.Share
+			}
+		}
+		m.extra = append(m.extra, f)
+	}
 }
 
 // Excluded reports whether any criterion rules the candidate out.
@@ -328,6 +378,9 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 			}
 		}
 	}
+	if len(c.OpenModels) > 1 {
+		r.fleetsOf(p, c, ws, m)
+	}
 	if c.Overflow != nil {
 		m.overflow, m.baseRatio, m.peakFrac = true, r.baseRatio, p.Workload.PeakHoursPerDay/24
 		for _, w := range ws {
@@ -389,7 +442,7 @@ func (r *Report) classCosts(p *Profile, c *Candidate, ws []workload, pin, pout [
 		}
 	}
 	routed := 0.0
-	if c.Kind == ScenarioHybrid && c.OpenModel != "" && c.Overflow == nil {
+	if c.Kind == ScenarioHybrid && len(c.openModels()) > 0 && c.Overflow == nil {
 		routed = p.Hybrid.RoutedShare
 	}
 	for i, as := range c.Assignment {
@@ -431,6 +484,22 @@ func (r *Report) classCosts(p *Profile, c *Candidate, ws []workload, pin, pout [
 	for _, v := range openFrac {
 		onFleet += v
 	}
+	// With several fleets, each one's month 1 and the tokens sent to it.
+	fleetOf := func(i int) string {
+		if as := c.Assignment[i]; as.Target == ScenarioSelfHosted {
+			return as.Model
+		}
+		return c.cm.open.Model
+	}
+	fleetCost, onFleetOf := map[string]float64{}, map[string]float64{}
+	if m := c.cm; len(m.extra) > 0 {
+		for j, fm := range m.fleetMonths(c.SelfHostedShare, out) {
+			fleetCost[c.OpenModels[j]] = fm.TotalUSD
+		}
+		for i := range c.Assignment {
+			onFleetOf[fleetOf(i)] += openFrac[i]
+		}
+	}
 	for i := range c.Assignment {
 		v := apiFrac[i] * (in*pin[i] + out*pout[i]) / 1e6
 		model := c.Assignment[i].Model
@@ -440,7 +509,14 @@ func (r *Report) classCosts(p *Profile, c *Candidate, ws []workload, pin, pout [
 		if sh := ftShare[model]; sh > 0 && apiTraining > 0 && ws[i].fineTune && apiFrac[i] > 0 {
 			v += trained[model] * ws[i].Share / sh
 		}
-		if onFleet > 0 {
+		switch {
+		case len(c.cm.extra) > 0:
+			// Each class pays for the fleet it is on (routed traffic is
+			// on the first).
+			if f := fleetOf(i); onFleetOf[f] > 0 {
+				v += fleetCost[f] * openFrac[i] / onFleetOf[f]
+			}
+		case onFleet > 0:
 			v += fleet * openFrac[i] / onFleet
 		}
 		c.Assignment[i].FirstMonthUSD = v
@@ -528,10 +604,6 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		if c.Kind == ScenarioProprietary {
 			continue
 		}
-		open := r.score(c.OpenModel)
-		if open == nil {
-			continue
-		}
 		// The gap matters for the classes that could go to the API: the
 		// hybrid's own, or for self-hosting everything the most accurate
 		// API the hard constraints allow that may take the class. A gap
@@ -540,6 +612,11 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		// exactly 5 pts behind against a 5-pt limit.
 		for i, as := range c.Assignment {
 			if as.Target != ScenarioSelfHosted || ws[i].Sensitive {
+				continue
+			}
+			// The class's own open model (with two fleets, each class's).
+			open := r.score(as.Model)
+			if open == nil {
 				continue
 			}
 			var ref *ModelScore
@@ -558,9 +635,9 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 				continue
 			}
 			if gap := 100 * (ref.Accuracy - open.Accuracy); gap > p.Quality.MaxGapPP+1e-9 {
-				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", c.OpenModel, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
+				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", as.Model, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
 					fmt.Sprintf("qualifies if the quality gap is at most %g pts (now %.1f)", p.Quality.MaxGapPP, gap),
-					raiseTo(c.OpenModel, ref.Accuracy-(p.Quality.MaxGapPP-1e-6)/100))
+					raiseTo(as.Model, ref.Accuracy-(p.Quality.MaxGapPP-1e-6)/100))
 				break
 			}
 		}
@@ -632,8 +709,8 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 		if c.Exclusions == nil {
 			c.Exclusions = []Exclusion{}
 		}
-		for _, m := range append(slices.Clone(c.apiModels()), c.OpenModel) {
-			if sc := r.score(m); m != "" && sc != nil {
+		for _, m := range append(slices.Clone(c.apiModels()), c.openModels()...) {
+			if sc := r.score(m); sc != nil {
 				c.Scores = append(c.Scores, *sc)
 			}
 		}

@@ -403,6 +403,10 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	case ScenarioProprietary:
 		sum = fmt.Sprintf("Use the %s API for all traffic", choice.APIModel)
 	case ScenarioSelfHosted:
+		if len(choice.OpenModels) > 0 {
+			sum = "Self-host all traffic on two fleets, by workload class: " + r.fleetsText(choice)
+			break
+		}
 		sum = fmt.Sprintf("Self-host %s for all traffic (%d × %s to start)", choice.OpenModel, choice.GPUsAtStart, orUnknown(r.openGPU(choice.OpenModel)))
 	case ScenarioHybrid:
 		if o := choice.Overflow; o != nil {
@@ -430,6 +434,9 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 			strings.Join(api, ", "), choice.APIModel, 100*choice.SelfHostedShare)
 	}
 	sum += fmt.Sprintf(": $%s over %d months ($%s in month 1, $%s in month %d).", money(choice.TotalUSD), p.HorizonMonths, money(choice.FirstMonthUSD), money(choice.LastMonthUSD), p.HorizonMonths)
+	if len(choice.OpenModels) > 0 {
+		sum += " " + r.fleetsWhy(p, cs, choice)
+	}
 	if r.jointly != "" {
 		sum += fmt.Sprintf(" Decided by: %s together (%s, the cheapest of all, is ruled out by each; neither alone changed the choice).", strings.Join(decided, " and "), r.jointly)
 	} else if r.excludesOnly != "" {
@@ -475,10 +482,49 @@ func (r *Report) splitSummary(c *Candidate) string {
 		}
 	}
 	sum := "Split by workload class across APIs: send " + strings.Join(api, "; ")
-	if len(self) > 0 {
+	if len(c.APIModels) == 1 {
+		sum = "Split by workload class: send " + strings.Join(api, "; ")
+	}
+	if len(c.OpenModels) > 0 {
+		sum += "; self-host two fleets: " + r.fleetsText(c)
+	} else if len(self) > 0 {
 		sum += fmt.Sprintf("; self-host %s for %s (%.0f%% of traffic self-hosted)", c.OpenModel, strings.Join(self, ", "), 100*c.SelfHostedShare)
 	}
 	return sum
+}
+
+// fleetsText says, for a candidate with two fleets, which classes each
+// open model serves and its GPUs in month 1.
+func (r *Report) fleetsText(c *Candidate) string {
+	var parts []string
+	for j, fm := range c.cm.fleetMonths(c.SelfHostedShare, r.out) {
+		model := c.OpenModels[j]
+		var classes []string
+		for _, a := range c.Assignment {
+			if a.Target == ScenarioSelfHosted && a.Model == model {
+				classes = append(classes, fmt.Sprintf("%s %.0f%%", a.Workload, 100*a.Share))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s for %s (%d × %s to start)", model, strings.Join(classes, ", "), fm.GPUs, orUnknown(r.openGPU(model))))
+	}
+	return strings.Join(parts, " and ") + fmt.Sprintf(" (%.0f%% of traffic self-hosted)", 100*c.SelfHostedShare)
+}
+
+// fleetsWhy says what a second fleet costs and what it saves: each fleet
+// pays its own staff and other fixed costs, and the cheapest candidate
+// with one fleet (or none) is what it beat.
+func (r *Report) fleetsWhy(p *Profile, cs []*Candidate, c *Candidate) string {
+	fixed := c.cm.staff + c.cm.other
+	s := fmt.Sprintf("Each fleet is a deployment of its own and pays, besides its GPUs, what one fleet alone pays: %s FTE of staff and the other fixed costs ($%s a month)", fte(*p.SelfHosting.StaffFTE), money(fixed))
+	if c.cm.setup > 0 {
+		s += fmt.Sprintf(" and the set-up ($%s)", money(c.cm.setup))
+	}
+	one := cheapest(cs, func(o *Candidate) bool { return len(o.OpenModels) == 0 && !o.Excluded() })
+	if one == nil {
+		return s + "; no candidate with one fleet is eligible."
+	}
+	return s + fmt.Sprintf("; the cheapest eligible candidate with one fleet or none, %s, costs $%s over %d months, %s%% more.",
+		one.Name, money(one.TotalUSD), p.HorizonMonths, percentMore(one.TotalUSD, c.TotalUSD))
 }
 
 func (r *Report) openGPU(model string) string {

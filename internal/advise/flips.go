@@ -91,6 +91,11 @@ func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
 		switch {
 		case c.Overflow != nil:
 			g = fmt.Sprintf("overflow %d", i) // its overflow bends: alone
+		case len(c.OpenModels) > 0:
+			g = fmt.Sprintf("%s %v", c.OpenModels[0], c.SelfHostedShare)
+			for _, f := range c.cm.extra {
+				g += fmt.Sprintf(" %s %v", f.open.Model, f.share)
+			}
 		case c.OpenModel != "":
 			g = fmt.Sprintf("%s %v", c.OpenModel, c.SelfHostedShare)
 		}
@@ -368,12 +373,22 @@ func (r *Report) costBreaks(p *Profile) costBreaks {
 	}
 	cb.points = append(cb.points, 1/r.out)
 	seen := map[float64]bool{}
-	step := func(share float64, m *costModel, out float64) {
-		st := m.open.OutputTokensPerSecond * m.util * SecondsPerMonth / (share * out)
+	step1 := func(share, tps float64, m *costModel, out float64) {
+		if share <= 0 {
+			return
+		}
+		st := tps * m.util * SecondsPerMonth / (share * out)
 		if !seen[st] {
 			seen[st] = true
 			cb.steps = append(cb.steps, st)
 		}
+	}
+	step := func(share float64, m *costModel, out float64) {
+		// With several fleets, each steps at its own replicas.
+		for _, f := range m.extra {
+			step1(f.share, f.open.OutputTokensPerSecond, m, out)
+		}
+		step1(m.ownShare(share), m.open.OutputTokensPerSecond, m, out)
 	}
 	for _, c := range r.Candidates {
 		m := c.cm

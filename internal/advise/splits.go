@@ -2,6 +2,7 @@ package advise
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -13,32 +14,49 @@ import (
 // A variable so that a test can lower it.
 var maxSplits = 1000
 
-// SplitSearch says how the splits across several API models were searched.
+// SplitSearch says how the splits by workload class were searched: across
+// several API models (with at most one open model), or across two open
+// models (two fleets, with any APIs).
 type SplitSearch struct {
 	// Combinations is how many assignments of the classes to targets give
-	// a split (two API models or more, at most one open model).
+	// a split: two API models or more with at most one open model, or a
+	// fleet of each of two open models.
 	Combinations int `json:"combinations"`
-	// Costed is how many of them are candidates: all of them unless Bound
-	// cut the search.
+	// Dominated is how many of them were left out, when there were more
+	// than Bound, because each sends a class to an API that the class's
+	// quality floor or fine-tuning need rules out, or that another API
+	// beats for that class on every count (see dominates): no split left
+	// out this way is the best one.
+	Dominated int `json:"dominated,omitempty"`
+	// Costed is how many of them are candidates: all those not dominated
+	// unless Bound cut the search.
 	Costed int  `json:"costed"`
 	Bound  int  `json:"bound"`
 	Cut    bool `json:"cut"`
 }
 
 // splits builds the candidates that give each workload class its own
-// target among several API models and at most one open model (the hybrids
-// of one API and one open model are enumerated apart, before them). A
-// sensitive class only ever goes to the open model, and an API compliance
-// rules out is never a target: such splits are ruled out by a hard
-// constraint whatever they cost, and the same split without the offending
-// class placement is listed. A what-if that sets the constraint aside
-// (deciding whether it changed the choice) enumerates them, since its
-// classes are then not sensitive and its APIs not barred. Two fleets of
-// different open models are not combined: one fleet per candidate.
+// target: among several API models and at most one open model, or among
+// any APIs and two open models, each carrying some class (two fleets,
+// each paid as a fleet alone: see costModel.extra). The hybrids of one
+// API and one open model are enumerated apart, before them. A sensitive
+// class only ever goes to an open model, and an API compliance rules out
+// is never a target: such splits are ruled out by a hard constraint
+// whatever they cost, and the same split without the offending class
+// placement is listed. A what-if that sets the constraint aside (deciding
+// whether it changed the choice) enumerates them, since its classes are
+// then not sensitive and its APIs not barred.
 //
-// The order is fixed (open model none, then each in profile order; the
-// classes' targets counted like digits, APIs first), so that every volume
-// decides over the same list.
+// When there are more splits than maxSplits, a class's API targets are
+// first narrowed to those no other API dominates for it (see
+// classTargets): the best split is never among those left out. Only if
+// more than maxSplits remain is the search cut, in enumeration order, and
+// a note says so.
+//
+// The order is fixed (open models none, then each in profile order, then
+// each pair; the classes' targets counted like digits, APIs first), and
+// the narrowing depends on prices, scores and needs, never on the volume,
+// so that every volume decides over the same list.
 func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 	s := SplitSearch{Bound: maxSplits}
 	var apis []string
@@ -48,90 +66,270 @@ func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 		}
 	}
 	n := len(ws)
-	if len(apis) < 2 || n < 2 {
+	if n < 2 {
 		return nil, s
 	}
-	var out []*Candidate
-	opens := append([]string{""}, func() []string {
-		var m []string
-		for _, o := range r.Open {
-			m = append(m, o.Model)
-		}
-		return m
-	}()...)
-	for _, open := range opens {
-		// targets[i] are class i's choices: the APIs (not for a sensitive
-		// class), then the open model.
-		targets := make([][]string, n)
-		total := 1
-		for i, w := range ws {
-			if !w.Sensitive {
-				targets[i] = append(targets[i], apis...)
-			}
-			if open != "" {
-				targets[i] = append(targets[i], open)
-			}
-			total *= len(targets[i])
-		}
-		if total == 0 {
-			continue
-		}
-		idx := make([]int, n)
-		for range total {
-			var as []Assignment
-			var models []string
-			onOpen := 0.0
-			for i, w := range ws {
-				m := targets[i][idx[i]]
-				target := ScenarioProprietary
-				if m == open {
-					target = ScenarioSelfHosted
-					onOpen += w.Share
-				} else if !slices.Contains(models, m) {
-					models = append(models, m)
-				}
-				as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: m, Target: target})
-			}
-			for i := n - 1; i >= 0; i-- { // next assignment
-				if idx[i]++; idx[i] < len(targets[i]) {
-					break
-				}
-				idx[i] = 0
-			}
-			if len(models) < 2 || (open != "" && onOpen == 0) {
-				continue // one API (a hybrid or an API alone), or no traffic on the open model
-			}
-			s.Combinations++
-			if len(out) >= maxSplits {
-				continue
-			}
-			c := &Candidate{Kind: ScenarioHybrid, APIModels: models, OpenModel: open, Assignment: as}
-			if open != "" {
-				c.SelfHostedShare = onOpen + p.Hybrid.RoutedShare*(1-onOpen)
-			}
-			var parts []string
-			for _, a := range as {
-				where := a.Model
-				if a.Target == ScenarioSelfHosted {
-					where = "self-hosted " + a.Model
-				}
-				parts = append(parts, a.Workload+" on "+where)
-			}
-			c.Name = "split: " + strings.Join(parts, ", ")
-			out = append(out, c)
+	options := [][]string{nil} // the open models of a split
+	for _, o := range r.Open {
+		options = append(options, []string{o.Model})
+	}
+	for i := range r.Open {
+		for j := i + 1; j < len(r.Open); j++ {
+			options = append(options, []string{r.Open[i].Model, r.Open[j].Model})
 		}
 	}
+	full := make([][]string, n) // each class's API targets
+	for i, w := range ws {
+		if !w.Sensitive {
+			full[i] = apis
+		}
+	}
+	targets := full
+	all := 0.0
+	for _, opens := range options {
+		all += countSplits(full, len(opens))
+	}
+	s.Combinations = int(math.Min(all, 1e18))
+	if all > float64(maxSplits) {
+		targets = r.classTargets(p, ws, full)
+		left := 0.0
+		for _, opens := range options {
+			left += countSplits(targets, len(opens))
+		}
+		s.Dominated = int(math.Min(all-left, 1e18))
+	}
+	var out []*Candidate
+	for _, opens := range options {
+		if len(out) >= maxSplits {
+			break
+		}
+		out = r.splitsWith(p, ws, targets, opens, out)
+	}
 	s.Costed = len(out)
-	s.Cut = s.Costed < s.Combinations
+	s.Cut = s.Costed < s.Combinations-s.Dominated
 	return out, s
 }
 
-// note says, when the bound cut the search of splits, what was left
-// out ("" when nothing was).
-func (s SplitSearch) note() string {
-	if !s.Cut {
-		return ""
+// splitsWith appends to out, up to maxSplits, the splits whose open
+// models are opens, each class going to one of its API targets or one of
+// opens.
+func (r *Report) splitsWith(p *Profile, ws []workload, apiTargets [][]string, opens []string, out []*Candidate) []*Candidate {
+	n := len(ws)
+	targets := make([][]string, n)
+	total := 1
+	for i := range ws {
+		targets[i] = append(slices.Clone(apiTargets[i]), opens...)
+		if len(targets[i]) == 0 {
+			return out
+		}
+		total *= len(targets[i])
 	}
-	return fmt.Sprintf("Only %d of the %d splits of the workload classes across API models were costed (the bound is %d): the recommendation is the best of those costed; merge classes or drop candidates to search them all.",
-		s.Costed, s.Combinations, s.Bound)
+	idx := make([]int, n)
+	for range total {
+		if len(out) >= maxSplits {
+			return out
+		}
+		var as []Assignment
+		var models []string
+		onOpen := 0.0
+		used := map[string]bool{}
+		for i, w := range ws {
+			m := targets[i][idx[i]]
+			target := ScenarioProprietary
+			if slices.Contains(opens, m) {
+				target = ScenarioSelfHosted
+				onOpen += w.Share
+				used[m] = true
+			} else if !slices.Contains(models, m) {
+				models = append(models, m)
+			}
+			as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: m, Target: target})
+		}
+		for i := n - 1; i >= 0; i-- { // next assignment
+			if idx[i]++; idx[i] < len(targets[i]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if len(used) < len(opens) || (len(opens) < 2 && len(models) < 2) {
+			// An open model without traffic; or one API with at most one
+			// open model (a hybrid or an API alone, enumerated apart).
+			continue
+		}
+		c := &Candidate{Kind: ScenarioHybrid, APIModels: models, Assignment: as}
+		switch len(opens) {
+		case 1:
+			c.OpenModel = opens[0]
+		case 2:
+			c.OpenModels = opens
+			if len(models) == 0 {
+				c.Kind = ScenarioSelfHosted
+			}
+		}
+		if len(opens) > 0 {
+			c.SelfHostedShare = onOpen + p.Hybrid.RoutedShare*(1-onOpen)
+		}
+		var parts []string
+		for _, a := range as {
+			where := a.Model
+			if a.Target == ScenarioSelfHosted {
+				where = "self-hosted " + a.Model
+			}
+			parts = append(parts, a.Workload+" on "+where)
+		}
+		c.Name = "split: " + strings.Join(parts, ", ")
+		out = append(out, c)
+	}
+	return out
+}
+
+// countSplits is how many assignments of the classes, each to one of its
+// API targets or one of f open models, are splits: with f < 2, two APIs or
+// more used and the open model (if any) carrying some class; with f = 2,
+// both open models carrying some class. By inclusion and exclusion, in
+// floating point (the counts can be astronomical).
+func countSplits(targets [][]string, f int) float64 {
+	prod := func(g func(i int) float64) float64 {
+		v := 1.0
+		for i := range targets {
+			v *= g(i)
+		}
+		return v
+	}
+	size := func(extra float64) float64 {
+		return prod(func(i int) float64 { return float64(len(targets[i])) + extra })
+	}
+	var apis []string
+	for _, t := range targets {
+		for _, a := range t {
+			if !slices.Contains(apis, a) {
+				apis = append(apis, a)
+			}
+		}
+	}
+	// only(a, extra) is the assignments using API a alone (or nothing) with
+	// extra open models on offer.
+	only := func(a string, extra float64) float64 {
+		return prod(func(i int) float64 {
+			if slices.Contains(targets[i], a) {
+				return 1 + extra
+			}
+			return extra
+		})
+	}
+	// twoAPIs(extra) is the assignments using two APIs or more.
+	twoAPIs := func(extra float64) float64 {
+		v := size(extra) - prod(func(int) float64 { return extra }) // some API
+		for _, a := range apis {
+			v -= only(a, extra) - prod(func(int) float64 { return extra })
+		}
+		return v
+	}
+	switch f {
+	case 0:
+		return twoAPIs(0)
+	case 1:
+		return twoAPIs(1) - twoAPIs(0)
+	default:
+		return size(2) - 2*size(1) + size(0)
+	}
+}
+
+// classTargets narrows each class's API targets to those worth costing:
+// an API the class's quality floor (its score below it) or fine-tuning
+// need (no hosted fine-tuning; adapters rule out every API) rules out is
+// dropped, since every split sending the class there is ruled out; and so
+// is an API another dominates for the class (see dominates), since every
+// split sending the class there costs at least as much in every month as
+// the same split with the class on the other, and is eligible no more
+// often. What a what-if ignores is not held against an API.
+func (r *Report) classTargets(p *Profile, ws []workload, full [][]string) [][]string {
+	quality := !r.ignore[CritQuality]
+	custom := !r.ignore[CritCustomisation]
+	anyFT := slices.ContainsFunc(ws, func(w workload) bool { return w.fineTune })
+	out := make([][]string, len(ws))
+	for i, w := range ws {
+		minAcc := w.MinAccuracy
+		if minAcc == 0 {
+			minAcc = p.Quality.MinAccuracy
+		}
+		var ok []string
+		for _, a := range full[i] {
+			if sc := r.score(a); quality && sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
+				continue
+			}
+			if custom && (p.Customisation.Adapters || w.fineTune && r.apiFineTuning(p, a) == nil) {
+				continue
+			}
+			ok = append(ok, a)
+		}
+		for j, a := range ok {
+			if !slices.ContainsFunc(ok, func(b string) bool {
+				return b != a && r.dominates(p, w, quality, anyFT, b, slices.Index(ok, b) < j, a)
+			}) {
+				out[i] = append(out[i], a)
+			}
+		}
+	}
+	return out
+}
+
+// dominates reports whether API b is at least as good a target as API a
+// for class w in every split, whatever the volume: it is no dearer for
+// input nor for output tokens (at fine-tuned prices where the class must
+// be fine-tuned, and then with no training cost, which it could add to a
+// split where a's is paid anyway); with quality checked, it is no more
+// accurate than a (so no open model's gap to a split's APIs widens) and,
+// when measured, a is measured too; and it serves a class that must be
+// fine-tuned only where a does (the same for the gap). Where the two are
+// alike in every respect, the one listed first (earlier) dominates.
+func (r *Report) dominates(p *Profile, w workload, quality, anyFT bool, b string, earlier bool, a string) bool {
+	price := func(model string) (in, out float64, training float64) {
+		ap := r.apiPrice(model)
+		in, out = ap.InputPerMillion, ap.OutputPerMillion
+		if ft := r.apiFineTuning(p, model); w.fineTune && ft != nil {
+			in, out = orPrice(ft.InputPerMillion, in), orPrice(ft.OutputPerMillion, out)
+			training = p.Customisation.TrainingTokensPerMonth * ft.TrainingPerMillion
+		}
+		return in, out, training
+	}
+	ai, ao, _ := price(a)
+	bi, bo, bt := price(b)
+	if bi > ai || bo > ao || bt > 0 {
+		return false
+	}
+	if anyFT && r.apiFineTuning(p, b) != nil && r.apiFineTuning(p, a) == nil {
+		return false
+	}
+	strict := bi < ai || bo < ao
+	if quality {
+		sa, sb := r.score(a), r.score(b)
+		switch {
+		case sb == nil:
+			strict = strict || sa != nil
+		case sa == nil || sb.Accuracy > sa.Accuracy:
+			return false
+		default:
+			strict = strict || sb.Accuracy < sa.Accuracy
+		}
+	}
+	return strict || earlier
+}
+
+// note says, when the bound cut the search of splits, what was left
+// out, and when dominated splits were left out, that they were ("" when
+// nothing was).
+func (s SplitSearch) note() string {
+	switch {
+	case s.Cut && s.Dominated > 0:
+		return fmt.Sprintf("Only %d of the %d splits of the workload classes were costed (the bound is %d): %d send a class to an API that its needs rule out or that another API beats for it on price, quality and fine-tuning, and of the other %d the first %d in enumeration order were costed. The recommendation is the best of those costed; merge classes or drop candidates to search them all.",
+			s.Costed, s.Combinations, s.Bound, s.Dominated, s.Combinations-s.Dominated, s.Costed)
+	case s.Cut:
+		return fmt.Sprintf("Only %d of the %d splits of the workload classes were costed (the bound is %d): the recommendation is the best of those costed; merge classes or drop candidates to search them all.",
+			s.Costed, s.Combinations, s.Bound)
+	case s.Dominated > 0:
+		return fmt.Sprintf("%d of the %d splits of the workload classes were not costed (more than the bound of %d): each sends a class to an API that its needs rule out or that another API beats for it on price, quality and fine-tuning, so none of them is the best split.",
+			s.Dominated, s.Combinations, s.Bound)
+	}
+	return ""
 }

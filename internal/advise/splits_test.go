@@ -1,10 +1,14 @@
 package advise
 
 import (
+	"fmt"
 	"math/rand"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/eval"
 )
 
 // Every candidate of every example profile, and of random ones (with and
@@ -58,8 +62,12 @@ func TestClassCostsSumToMonth1(t *testing.T) {
 //	secret on the 8B, bulk on gpt-4o-mini: $7,963.70 + $3,500 + 0.4 ×
 //	  $1,050 = $11,883.70
 //
-// With a bound of 1 only the first split (bulk on gpt-4o-mini) is costed,
-// and the report says the search was cut.
+// With a bound of 1 (below the 2 splits), a class's API targets are first
+// narrowed to those no other API dominates: gpt-4o-mini is cheaper than
+// gpt-4o for input and output and no eval says either's accuracy, so both
+// classes keep only gpt-4o-mini, which leaves no split of two APIs. Both
+// are left out as dominated (not cut: the best split is never among
+// them), and the report says so; the choice is the same hybrid.
 func TestSplitSharesOneFleetAndSaysWhenCut(t *testing.T) {
 	fte := 0.5
 	p := &Profile{Name: "splits", HorizonMonths: 12,
@@ -94,23 +102,214 @@ func TestSplitSharesOneFleetAndSaysWhenCut(t *testing.T) {
 	if r.SplitSearch == nil || r.SplitSearch.Combinations != 2 || r.SplitSearch.Cut {
 		t.Errorf("split search %+v, want 2 uncut", r.SplitSearch)
 	}
+	chosen := r.Recommendation.Candidate
 	old := maxSplits
 	maxSplits = 1
 	defer func() { maxSplits = old }()
 	r = run(t, p)
-	if s := r.SplitSearch; s == nil || s.Combinations != 2 || s.Costed != 1 || !s.Cut {
-		t.Errorf("split search %+v, want 1 of 2, cut", s)
+	if s := r.SplitSearch; s == nil || s.Combinations != 2 || s.Dominated != 2 || s.Costed != 0 || s.Cut {
+		t.Errorf("split search %+v, want 2 dominated, not cut", s)
 	}
-	if !strings.Contains(strings.Join(r.Notes, "\n"), "Only 1 of the 2 splits") {
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "2 of the 2 splits of the workload classes were not costed") {
 		t.Errorf("notes %q", r.Notes)
 	}
-	n := 0
+	if r.Recommendation.Candidate != chosen {
+		t.Errorf("chose %q, without the bound %q", r.Recommendation.Candidate, chosen)
+	}
+}
+
+// splitProfile is an organisation of seven classes and the given APIs (no
+// open model), 1,000 M input and 1,000 M output tokens a month for 12
+// months, so that an API at $in / $out per million costs $1,000 × (in +
+// out) a month for all the traffic.
+func splitProfile(t *testing.T, floors []float64, apis []ProprietaryModel) *Profile {
+	t.Helper()
+	shares := []float64{0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2}
+	p := &Profile{Name: "many classes", HorizonMonths: 12,
+		Workload:   Workload{InputTokensPerMonth: 1000e6, OutputTokensPerMonth: 1000e6},
+		Candidates: Candidates{Proprietary: apis},
+	}
+	for i, s := range shares {
+		p.Workloads = append(p.Workloads, WorkloadClass{Name: fmt.Sprintf("c%d", i), Share: s, MinAccuracy: floors[i]})
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Seven classes over four APIs whose prices rise with their accuracy:
+// cheap (70%, $0.10 / $0.40: $500 a month for all the traffic), mid (80%,
+// $0.50 / $2: $2,500), good (88%, $2 / $8: $10,000), best (95%, $5 / $20:
+// $25,000). The classes (shares 10% ×4, 20% ×3) need 90%, 85%, 75%,
+// nothing, 85%, 75%, nothing. The best split sends each class to the
+// cheapest API that meets its floor:
+//
+//	c0 best 0.1 × $25,000 = $2,500   c1 good 0.1 × $10,000 = $1,000
+//	c2 mid  0.1 × $2,500  = $250     c3 cheap 0.1 × $500   = $50
+//	c4 good 0.2 × $10,000 = $2,000   c5 mid  0.2 × $2,500  = $500
+//	c6 cheap 0.2 × $500   = $100     total $6,400 a month ($76,800 in 12)
+//
+// against $25,000 a month for the only API that meets every floor alone.
+// There are 4⁷ − 4 = 16,380 splits. Before, the first 1,000 in enumeration
+// order were costed: every one sends c0 to cheap (70% < 90%), so none was
+// eligible and the API best was recommended at nearly four times the
+// cost. Now each class keeps only the APIs its floor allows and no
+// cheaper, less accurate API that also meets it beats: one API each,
+// leaving the one split, costed and chosen.
+func TestSplitBoundNeverLosesTheBestSplit(t *testing.T) {
+	p := splitProfile(t, []float64{0.90, 0.85, 0.75, 0, 0.85, 0.75, 0}, []ProprietaryModel{
+		{Model: "cheap", InputPerMillion: 0.10, OutputPerMillion: 0.40},
+		{Model: "mid", InputPerMillion: 0.50, OutputPerMillion: 2},
+		{Model: "good", InputPerMillion: 2, OutputPerMillion: 8},
+		{Model: "best", InputPerMillion: 5, OutputPerMillion: 20},
+	})
+	ev := &eval.Report{Suite: "s", Models: []eval.ModelSummary{
+		{Model: "cheap", Accuracy: 0.70, Cases: 100}, {Model: "mid", Accuracy: 0.80, Cases: 100},
+		{Model: "good", Accuracy: 0.88, Cases: 100}, {Model: "best", Accuracy: 0.95, Cases: 100},
+	}}
+	r := run(t, p, func(o *Options) { o.Evals = []*eval.Report{ev} })
+	const best = "split: c0 on best, c1 on good, c2 on mid, c3 on cheap, c4 on good, c5 on mid, c6 on cheap"
+	if c := candidate(t, r, best); !c.Chosen || !near(c.FirstMonthUSD, 6400, 1e-6) || !near(c.TotalUSD, 76800, 1e-6) {
+		t.Errorf("chose %q: %s", r.Recommendation.Candidate, r.Recommendation.Summary)
+	}
+	if s := r.SplitSearch; s == nil || s.Combinations != 16380 || s.Dominated != 16379 || s.Costed != 1 || s.Cut {
+		t.Errorf("split search %+v", r.SplitSearch)
+	}
+	if n := strings.Join(r.Notes, "\n"); !strings.Contains(n, "16379 of the 16380 splits of the workload classes were not costed") || strings.Contains(n, "Only ") {
+		t.Errorf("notes %q", r.Notes)
+	}
+}
+
+// When the APIs' prices cross (one cheaper for input, another for
+// output) and no eval orders them, none beats another for every class:
+// three such APIs give 3⁷ − 3 = 2,184 splits, and a fourth dearer than
+// one of them on both prices adds 4⁷ − 4 − 2,184 = 14,196 that send a
+// class to it. Those are left out as dominated; of the 2,184 left, more
+// than the bound, the first 1,000 are costed, and the note says exactly
+// that.
+func TestSplitBoundCutSaysWhatItLeftOut(t *testing.T) {
+	p := splitProfile(t, make([]float64, 7), []ProprietaryModel{
+		{Model: "a", InputPerMillion: 1, OutputPerMillion: 4},
+		{Model: "b", InputPerMillion: 2, OutputPerMillion: 2},
+		{Model: "c", InputPerMillion: 4, OutputPerMillion: 1},
+		{Model: "d", InputPerMillion: 5, OutputPerMillion: 5},
+	})
+	r := run(t, p)
+	if s := r.SplitSearch; s == nil || s.Combinations != 16380 || s.Dominated != 14196 || s.Costed != 1000 || !s.Cut {
+		t.Errorf("split search %+v", r.SplitSearch)
+	}
+	want := "Only 1000 of the 16380 splits of the workload classes were costed (the bound is 1000): 14196 send a class to an API that its needs rule out or that another API beats for it on price, quality and fine-tuning, and of the other 2184 the first 1000 in enumeration order were costed."
+	if n := strings.Join(r.Notes, "\n"); !strings.Contains(n, want) {
+		t.Errorf("notes %q", r.Notes)
+	}
 	for _, c := range r.Candidates {
-		if strings.HasPrefix(c.Name, "split: ") {
-			n++
+		if slices.Contains(c.APIModels, "d") {
+			t.Errorf("%s costed", c.Name)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d splits costed, want 1", n)
+}
+
+// Narrowing the classes' API targets never changes the decision: on
+// random organisations of four classes (sensitive or not, floors, classes
+// that must be fine-tuned), three to four APIs with random prices,
+// accuracies and fine-tuning offers (with and without a training price)
+// and one or two open models, deciding with the bound just below the
+// number of splits (so the targets are narrowed) chooses what deciding
+// with no bound chooses, at the same cost, and the cheapest eligible
+// split costs the same in both.
+func TestSplitNarrowingKeepsTheChoice(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	n := 12
+	if raceOn {
+		n = 4
 	}
+	pruned := 0
+	for i := range n {
+		pick := func(xs ...float64) float64 { return xs[rng.Intn(len(xs))] }
+		fte := 0.5
+		p := &Profile{Name: fmt.Sprint("random ", i), HorizonMonths: 12,
+			Expertise:   Expertise{StaffCostUSDMonth: 10000},
+			Workload:    Workload{InputTokensPerMonth: pick(1e8, 1e9, 1e10), OutputTokensPerMonth: pick(1e8, 1e9, 5e9), GrowthPerMonth: pick(0, 0.03)},
+			SelfHosting: SelfHosting{StaffFTE: &fte, OtherFixedUSDMonth: 500},
+			Quality:     Quality{MaxGapPP: pick(3, 10)},
+		}
+		if rng.Intn(2) == 0 {
+			p.Budget.MonthlyLimitUSD = pick(2000, 10000, 40000)
+		}
+		if rng.Intn(3) == 0 {
+			p.Customisation.TrainingTokensPerMonth, p.Customisation.SelfHostedTrainingUSDMonth = 1e8, 500
+		}
+		for j, s := range []float64{0.1, 0.2, 0.3, 0.4} {
+			p.Workloads = append(p.Workloads, WorkloadClass{Name: fmt.Sprint("c", j), Share: s,
+				Sensitive: rng.Intn(5) == 0, MinAccuracy: pick(0, 0, 0.75, 0.85), FineTuning: rng.Intn(4) == 0})
+		}
+		ev := &eval.Report{Suite: "s"}
+		for j := range 3 + rng.Intn(2) {
+			a := ProprietaryModel{Model: fmt.Sprint("api", j), InputPerMillion: pick(0.1, 0.5, 1, 2.5), OutputPerMillion: pick(0.4, 1.5, 4, 10)}
+			if rng.Intn(2) == 0 {
+				a.FineTuning = &HostedFineTuning{TrainingPerMillion: pick(0, 3), InputPerMillion: pick(0, 0.3, 3), OutputPerMillion: pick(0, 1.2, 12)}
+			}
+			p.Candidates.Proprietary = append(p.Candidates.Proprietary, a)
+			if rng.Intn(4) > 0 {
+				ev.Models = append(ev.Models, eval.ModelSummary{Model: a.Model, Accuracy: pick(0.7, 0.8, 0.88, 0.95), Cases: 100})
+			}
+		}
+		opens := []OpenModel{
+			{Model: "llama-3.1-8b", GPUHourlyUSD: 2.69, OutputTokensPerSecond: 3400},
+			{Model: "llama-3.1-70b", GPUHourlyUSD: 2.69, GPUsPerReplica: 2, OutputTokensPerSecond: 1728},
+		}
+		p.Candidates.Open = opens[:1+rng.Intn(2)]
+		for _, o := range p.Candidates.Open {
+			if rng.Intn(4) > 0 {
+				ev.Models = append(ev.Models, eval.ModelSummary{Model: o.Model, Accuracy: pick(0.72, 0.82, 0.9), Cases: 100})
+			}
+		}
+		p.applyDefaults()
+		if err := p.validate(); err != nil {
+			t.Fatal(err)
+		}
+		withEvals := func(o *Options) { o.Evals = []*eval.Report{ev} }
+		old := maxSplits
+		maxSplits = 1 << 30
+		full := run(t, p, withEvals)
+		if full.SplitSearch == nil || full.SplitSearch.Combinations < 2 {
+			maxSplits = old
+			continue
+		}
+		maxSplits = full.SplitSearch.Combinations - 1
+		narrow := run(t, p, withEvals)
+		maxSplits = old
+		if narrow.SplitSearch.Cut {
+			continue // nothing dominated: the last split was cut
+		}
+		pruned++
+		name := func(r *Report) (string, float64) {
+			for _, c := range r.Candidates {
+				if c.Chosen {
+					return c.Name, c.TotalUSD
+				}
+			}
+			return "", 0
+		}
+		fn, ft := name(full)
+		nn, nt := name(narrow)
+		if fn != nn || !near(ft, nt, 1e-6*max(1, ft)) {
+			t.Errorf("%s: chose %q ($%.2f) with every split, %q ($%.2f) narrowed (%+v)", p.Name, fn, ft, nn, nt, narrow.SplitSearch)
+		}
+		// The best split of all is costed, or a candidate that beats it
+		// for every class (a split made of APIs that dominate its own may
+		// use one API, and be a hybrid or an API alone).
+		eligible := func(split bool) func(c *Candidate) bool {
+			return func(c *Candidate) bool { return !c.Excluded() && (!split || strings.HasPrefix(c.Name, "split: ")) }
+		}
+		if a, b := cheapest(full.Candidates, eligible(true)), cheapest(narrow.Candidates, eligible(false)); a != nil && (b == nil || b.TotalUSD > a.TotalUSD*(1+1e-9)) {
+			t.Errorf("%s: best split %s $%.2f with every split, nothing as cheap narrowed (%v)", p.Name, a.Name, a.TotalUSD, b)
+		}
+	}
+	if pruned < n/3 {
+		t.Errorf("only %d of %d profiles narrowed", pruned, n)
+	}
+	t.Logf("%d of %d profiles narrowed", pruned, n)
 }

@@ -61,6 +61,33 @@ type costModel struct {
 	// overflow, so the fleet also carries its peak.
 	overflow                       bool
 	baseRatio, peakFrac, sensShare float64
+	// extra are further fleets of other open models, each with a fixed
+	// share of all the traffic (a candidate sending some classes to one
+	// open model and others to another). The share month is given
+	// includes theirs; the first fleet (open) carries the rest. Each fleet
+	// is paid as one alone: its own replicas (at least min_replicas), and
+	// its own staff, other fixed costs and set-up.
+	extra []fleet
+}
+
+// fleet is a self-hosted fleet beyond a candidate's first.
+type fleet struct {
+	open      OpenModel
+	gpuHourly float64
+	share     float64 // of all the traffic
+	training  float64 // in-house fine-tuning a month
+}
+
+// fleets is how many self-hosted fleets the model pays for when some
+// traffic is self-hosted.
+func (m *costModel) fleets() int { return 1 + len(m.extra) }
+
+// ownShare is the first fleet's part of a self-hosted share.
+func (m *costModel) ownShare(share float64) float64 {
+	for _, f := range m.extra {
+		share -= f.share
+	}
+	return math.Max(share, 0)
 }
 
 // Month is one month of one scenario.
@@ -97,7 +124,9 @@ func (m *costModel) month(in, out, share float64) Month {
 	if share < 1 {
 		r.FineTuningUSD += m.apiTraining
 	}
-	if share > 0 {
+	if share > 0 && len(m.extra) > 0 {
+		m.monthFleets(&r, out, share)
+	} else if share > 0 {
 		r.FineTuningUSD += m.selfTraining
 		avg := share * out / SecondsPerMonth
 		demand := math.Max(share*out*m.peakRatio, avg)
@@ -110,6 +139,56 @@ func (m *costModel) month(in, out, share float64) Month {
 	}
 	r.TotalUSD = r.APIUSD + r.GPUUSD + r.StaffUSD + r.OtherUSD + r.FineTuningUSD
 	return r
+}
+
+// monthFleets adds to r the cost of several fleets, each sized for its
+// share's peak (and average) as a fleet alone is, and each paying the
+// staff and other fixed costs of one: a second fleet is a second
+// deployment to run. Utilisation is the busy share of all the GPUs.
+func (m *costModel) monthFleets(r *Month, out, share float64) {
+	busy := 0.0 // busy GPUs on average
+	add := func(o OpenModel, gpuHourly, s, training float64) {
+		if s <= 1e-12 {
+			return
+		}
+		avg := s * out / SecondsPerMonth
+		demand := math.Max(s*out*m.peakRatio, avg)
+		rep := max(m.minRep, int(math.Ceil(demand/(o.OutputTokensPerSecond*m.util)-1e-9)))
+		r.Replicas += rep
+		r.GPUs += rep * o.GPUsPerReplica
+		r.GPUUSD += GPUMonthlyUSD(gpuHourly, rep*o.GPUsPerReplica)
+		busy += avg / o.OutputTokensPerSecond * float64(o.GPUsPerReplica)
+		r.StaffUSD += m.staff
+		r.OtherUSD += m.other
+		r.FineTuningUSD += training
+	}
+	add(m.open, m.gpuHourly, m.ownShare(share), m.selfTraining)
+	for _, f := range m.extra {
+		add(f.open, f.gpuHourly, f.share, f.training)
+	}
+	if r.GPUs > 0 {
+		r.Utilisation = busy / float64(r.GPUs)
+	}
+}
+
+// fleetMonth is one fleet's part of month (GPUs, staff, other fixed
+// costs, in-house training) when it carries share of out output tokens:
+// what the classes on that fleet pay.
+func (m *costModel) fleetMonth(o OpenModel, gpuHourly, share, training, out float64) Month {
+	one := *m
+	one.extra, one.open, one.gpuHourly, one.selfTraining, one.hasAPI = nil, o, gpuHourly, training, false
+	one.pin, one.pout, one.apiTraining = 0, 0, 0
+	return one.month(0, out*share, 1)
+}
+
+// fleetMonths are month-1 figures of each fleet of a candidate with
+// several (the first fleet first), at out output tokens.
+func (m *costModel) fleetMonths(share, out float64) []Month {
+	ms := []Month{m.fleetMonth(m.open, m.gpuHourly, m.ownShare(share), m.selfTraining, out)}
+	for _, f := range m.extra {
+		ms = append(ms, m.fleetMonth(f.open, f.gpuHourly, f.share, f.training, out))
+	}
+	return ms
 }
 
 // monthOverflow prices a month on a fleet sized for the base load, with
@@ -186,8 +265,8 @@ func (m *costModel) projectInto(out2 []Month, in, out, growth, share float64, mo
 		mo := m.month(in*f, out*f, share)
 		mo.Month = i
 		if i == 1 && share > 0 {
-			mo.SetupUSD = m.setup
-			mo.TotalUSD += m.setup
+			mo.SetupUSD = m.setup * float64(m.fleets())
+			mo.TotalUSD += mo.SetupUSD
 		}
 		cum += mo.TotalUSD
 		mo.CumulativeUSD = cum

@@ -559,3 +559,107 @@ func TestAdviseOrgInsurerSplitsAcrossAPIs(t *testing.T) {
 		t.Errorf("with gpt-4o-mini at 84.5%%: %q", r.Recommendation.Candidate)
 	}
 }
+
+// A network of clinics (two self-hosted fleets): 40,000 M input + 20,000 M
+// output tokens a month, 12 months, no peak given (GPUs sized for the
+// average, 20,000 M / 2,628,000 s = 7,610.35 output tok/s). Clinical
+// summaries (20%, patient data) need 85%, triage (50%, patient data) 70%,
+// staff questions (30%) none; llama-3.1-70b scores 88%, llama-3.1-8b 74%,
+// gpt-4o-mini 80%; quality.max_gap_pp 5. A 70B replica (2 H100s) carries
+// 1,728 × 0.7 = 1,209.6 tok/s for $3,927.40 a month, an 8B replica (1 H100)
+// 3,400 × 0.7 = 2,380 for $1,963.70; each fleet pays 0.5 × $12,000 staff +
+// $500 other = $6,500 a month and $5,000 of set-up.
+//
+//	staff questions on gpt-4o-mini: 0.3 × (40,000 × $0.15 + 20,000 × $0.60)
+//	  = 0.3 × $18,000 = $5,400
+//	one fleet, hybrid 70B + gpt-4o-mini (summaries, triage self-hosted):
+//	  0.7 × 7,610.35 = 5,327.25 tok/s, ⌈4.40⌉ = 5 replicas $19,637.00
+//	  + $6,500 + $5,400 = $31,537.00; 12 months + $5,000 = $383,444.00
+//	two fleets, summaries on the 70B, triage on the 8B, staff questions on
+//	  gpt-4o-mini: 70B 0.2 → 1,522.07 tok/s, ⌈1.26⌉ = 2 replicas $7,854.80
+//	  + $6,500 = $14,354.80 (what the summaries pay); 8B 0.5 → 3,805.18,
+//	  ⌈1.60⌉ = 2 replicas $3,927.40 + $6,500 = $10,427.40 (triage's); +
+//	  $5,400 = $30,182.20; 12 months + 2 × $5,000 = $372,186.40
+//	two fleets, staff questions on the 70B too: 70B 0.5 → ⌈3.15⌉ = 4
+//	  replicas $15,709.60 + $6,500 + $10,427.40 = $32,637.00; $401,644.00
+//	two fleets, staff questions on the 8B: 8B 0.8 → ⌈2.56⌉ = 3 replicas,
+//	  $26,745.90, but the 8B trails gpt-4o-mini by 6 pts there: out
+//	self-hosted 70B alone: ⌈6.29⌉ = 7 replicas $27,491.80 + $6,500 =
+//	  $33,991.80; $412,901.60
+//
+// The second fleet's $6,500 a month is worth it: triage on the 70B takes
+// 3 more 70B replicas ($11,782.20) where 2 of the 8B cost $3,927.40. So the
+// two fleets are chosen, $1,354.80 a month below one, decided by data
+// sensitivity (without it, summaries on the 70B and the rest on
+// gpt-4o-mini, $28,754.80) and quality (without it the 8B alone, 4
+// replicas, $14,354.80). Before, a candidate had at most one open model,
+// and the clinics were told to run triage on the 70B at $31,537.00 a month.
+func TestAdviseOrgClinicsTwoFleets(t *testing.T) {
+	p, ev := orgs+"clinics.yaml", orgs+"clinics-evals.json"
+	r := adviseOrg(t, p, "--eval", ev)
+	const two = "split: clinical summaries on self-hosted llama-3.1-70b, triage on self-hosted llama-3.1-8b, staff questions on gpt-4o-mini"
+	const twoSelf = "split: clinical summaries on self-hosted llama-3.1-70b, triage on self-hosted llama-3.1-8b, staff questions on self-hosted llama-3.1-70b"
+	const twoSmall = "split: clinical summaries on self-hosted llama-3.1-70b, triage on self-hosted llama-3.1-8b, staff questions on self-hosted llama-3.1-8b"
+	const one = "hybrid llama-3.1-70b + gpt-4o-mini (clinical summaries, triage self-hosted)"
+	r.month1(t, map[string]float64{two: 30182.20, twoSelf: 32637.00, twoSmall: 26745.90, one: 31537.00,
+		"self-hosted llama-3.1-70b": 33991.80, "API gpt-4o-mini": 18000})
+	for name, want := range map[string]float64{two: 372186.40, twoSelf: 401644.00, one: 383444.00, "self-hosted llama-3.1-70b": 412901.60} {
+		if got := r.total(t, name); math.Abs(got-want) > 0.01 {
+			t.Errorf("%s: total $%.2f, want $%.2f", name, got, want)
+		}
+	}
+	if ex := r.excludedBy(twoSmall); !slices.Equal(ex, []string{"quality"}) {
+		t.Errorf("%s excluded by %v", twoSmall, ex)
+	}
+	r.decision(t, two, "data sensitivity", "quality")
+	r.without(t, map[string]string{"data sensitivity": "hybrid llama-3.1-70b + gpt-4o-mini (clinical summaries self-hosted)", "quality": "self-hosted llama-3.1-8b"})
+	for _, want := range []string{
+		"self-host two fleets: llama-3.1-70b for clinical summaries 20% (4 × H100 80GB to start) and llama-3.1-8b for triage 50% (2 × H100 80GB to start)",
+		"0.5 FTE of staff and the other fixed costs ($6,500 a month) and the set-up ($5,000)",
+		"the cheapest eligible candidate with one fleet or none, " + one + ", costs $383,444 over 12 months, 3% more",
+	} {
+		if !strings.Contains(r.Recommendation.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.Recommendation.Summary)
+		}
+	}
+	if ru := r.RunnerUp; ru == nil || ru.Candidate != twoSelf {
+		t.Errorf("runner-up %+v", r.RunnerUp)
+	}
+	// Each class pays for its own fleet.
+	out, _, err := opRun(t, "advise", "--profile", p, "--eval", ev, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Candidates []struct {
+			Name       string   `json:"name"`
+			OpenModels []string `json:"open_models"`
+			GPUs       int      `json:"gpus_at_start"`
+			Assignment []struct {
+				FirstMonthUSD float64 `json:"first_month_usd"`
+			} `json:"assignment"`
+		} `json:"candidates"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range raw.Candidates {
+		if c.Name != two {
+			continue
+		}
+		found = true
+		want := []float64{14354.80, 10427.40, 5400}
+		if !slices.Equal(c.OpenModels, []string{"llama-3.1-70b", "llama-3.1-8b"}) || c.GPUs != 6 || len(c.Assignment) != 3 {
+			t.Fatalf("%+v", c)
+		}
+		for i, a := range c.Assignment {
+			if math.Abs(a.FirstMonthUSD-want[i]) > 0.005 {
+				t.Errorf("class %d pays $%.4f, want $%.2f", i, a.FirstMonthUSD, want[i])
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no %q in JSON", two)
+	}
+}

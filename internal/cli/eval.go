@@ -31,7 +31,9 @@ http://127.0.0.1:8080/v1). Writes results.json, summary.md and report.html to
 --out; when --out already holds results they are kept and the new ones go
 to a sub-directory named after the run's start time (--force overwrites).
 Answers are cached on disk keyed by the provider, upstream model and the
-exact request; --no-cache refreshes them.
+exact request; through --gateway, by the URL, the model name, its
+/v1/models entry and the model the answer names, so the first call of each
+model in a run is always asked live. --no-cache refreshes them.
 
 Exits with status 1 (after writing the reports) when any model's share of
 failed calls is above --max-error-rate (default 0: any failed call), and

@@ -22,7 +22,10 @@ type cache struct {
 
 // cacheEntry is what is kept of an answer.
 type cacheEntry struct {
-	Model        string  `json:"model"`
+	Model string `json:"model"`
+	// AnsweredBy is the model the answer names (the response's model
+	// field): behind a gateway, what the name pointed to.
+	AnsweredBy   string  `json:"answered_by,omitempty"`
 	Answer       string  `json:"answer"`
 	FinishReason string  `json:"finish_reason,omitempty"`
 	HasUsage     bool    `json:"has_usage"`

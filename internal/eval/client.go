@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,18 @@ type Identifier interface {
 	Identity(model string) string
 }
 
+// AnswerIdentifier is implemented by clients whose Identity cannot see
+// what answers behind a model name: a gateway maps a name (an alias) to
+// an upstream model out of sight, and repointing it must not bring the
+// old answers back. With a cache, the runner asks each model live once a
+// run before it reads the cache, and keys every answer on the model the
+// answer names (the response's model field) and on ModelEntry.
+type AnswerIdentifier interface {
+	Identifier
+	// ModelEntry is what the server lists for the model ("" if nothing).
+	ModelEntry(ctx context.Context, model string) string
+}
+
 // NewProviderClient maps each configured model to its built provider
 // (providers by provider name, as app.BuildProviders returns them).
 func NewProviderClient(cfg *config.Config, providers map[string]provider.Provider) (*ProviderClient, error) {
@@ -223,10 +236,44 @@ func (c *ProviderClient) Identity(model string) string {
 	return "unconfigured=" + model
 }
 
-// Identity is the gateway and the model name: what the gateway maps the
-// name to is out of sight (use --no-cache after changing its config).
+// Identity is the gateway and the model name. What the gateway maps the
+// name to is out of sight here: the runner learns it from ModelEntry and
+// from a live answer (see AnswerIdentifier).
 func (c *HTTPClient) Identity(model string) string {
 	return "gateway=" + strings.TrimRight(c.BaseURL, "/") + "\nmodel=" + model
+}
+
+// ModelEntry is the gateway's /v1/models entry for model, as the fields
+// that say what serves it: its id and owned_by (Fulcrum's gateway gives
+// the provider there). Other fields are left out, since some servers
+// stamp them afresh on every request and the cache would never hit. ""
+// when the gateway lists no such model or cannot be asked.
+// https://platform.openai.com/docs/api-reference/models/retrieve
+func (c *HTTPClient) ModelEntry(ctx context.Context, model string) string {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+"/models/"+url.PathEscape(model), nil)
+	if err != nil {
+		return ""
+	}
+	if c.APIKey != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: time.Minute}
+	}
+	resp, err := hc.Do(hr)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var m struct {
+		ID      string `json:"id"`
+		OwnedBy string `json:"owned_by"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&m) != nil {
+		return ""
+	}
+	return "id=" + m.ID + "\nowned_by=" + m.OwnedBy
 }
 
 // Add serves model from p under the upstream name.

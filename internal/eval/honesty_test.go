@@ -2,9 +2,12 @@ package eval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -339,5 +342,106 @@ func TestOutputDirClaimsItsPlace(t *testing.T) {
 		if seen[dir] == held {
 			t.Errorf("held %v: the directory itself given: %v", held, seen[dir])
 		}
+	}
+}
+
+// fakeGateway answers as an OpenAI-compatible gateway does: "smart" is an
+// alias for an upstream model, /v1/models/smart lists it with the
+// provider as owned_by, and a chat completion names the upstream model
+// that answered in its model field (or the alias, when named is false).
+// https://platform.openai.com/docs/api-reference/chat/object
+type fakeGateway struct {
+	mu              sync.Mutex // guards the following fields
+	upstream, owner string
+	named           bool
+	chats, lists    int
+}
+
+func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/v1/models/smart":
+		g.lists++
+		fmt.Fprintf(w, `{"id":"smart","object":"model","created":1704067200,"owned_by":%q}`, g.owner)
+	case "/v1/chat/completions":
+		g.chats++
+		var req struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		model := "smart"
+		if g.named {
+			model = g.upstream
+		}
+		fmt.Fprintf(w, `{"id":"chatcmpl-%d","object":"chat.completion","created":1704067200,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`,
+			g.chats, model, g.upstream+"/"+g.owner+": "+req.Messages[0].Content)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":{"message":"not found","type":"invalid_request_error","code":"model_not_found"}}`)
+	}
+}
+
+// Evaluating through a gateway, the cache keyed on the URL and the model
+// name, so after the gateway repointed "smart" from gpt-4o to
+// gpt-4o-mini the next run answered all three cases from the cache with
+// gpt-4o's answers (0 calls). Now the first call of each model in a run
+// is asked live and every answer is keyed on the model the answer names
+// and on the gateway's /v1/models entry: by hand, run 1 makes 3 calls, run
+// 2 1 (the live first) and 2 cache hits, run 3 after the repoint 1 live
+// call naming gpt-4o-mini, so the other 2 miss and are asked: 3 calls,
+// every answer gpt-4o-mini's. A gateway that names the alias, not the
+// upstream, in its answers is still followed when the entry's owned_by
+// changes (another provider).
+func TestGatewayCacheFollowsRepointedAlias(t *testing.T) {
+	s, err := ParseSuite([]byte("models: [smart]\nprompt: \"{{q}}\"\ncases: [{vars: {q: one}}, {vars: {q: two}}, {vars: {q: three}}]\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name            string
+		named           bool
+		owner, upstream string // after the repoint
+		want            string
+	}{
+		{"answer names the upstream", true, "openai", "gpt-4o-mini", "gpt-4o-mini/openai: "},
+		{"entry names another provider", false, "azure", "gpt-4o", "gpt-4o/azure: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &fakeGateway{upstream: "gpt-4o", owner: "openai", named: tc.named}
+			srv := httptest.NewServer(g)
+			defer srv.Close()
+			dir := t.TempDir()
+			run := func() *Report {
+				t.Helper()
+				rep, err := Run(context.Background(), s, Options{Client: &HTTPClient{BaseURL: srv.URL + "/v1"}, CacheDir: dir, Concurrency: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep
+			}
+			if rep := run(); rep.Calls != 3 || rep.CacheHits != 0 {
+				t.Fatalf("run 1: %d calls, %d hits", rep.Calls, rep.CacheHits)
+			}
+			if rep := run(); rep.Calls != 1 || rep.CacheHits != 2 {
+				t.Errorf("run 2, nothing repointed: %d calls, %d hits, want 1 and 2", rep.Calls, rep.CacheHits)
+			}
+			g.mu.Lock()
+			g.upstream, g.owner = tc.upstream, tc.owner
+			g.mu.Unlock()
+			rep := run()
+			for _, c := range rep.Cases {
+				if a := c.Results[0].Answer; !strings.HasPrefix(a, tc.want) {
+					t.Errorf("after the repoint: %q, want %s's answer", a, tc.want)
+				}
+			}
+			if rep.Calls != 3 || rep.CacheHits != 0 {
+				t.Errorf("run 3, repointed: %d calls, %d hits, want 3 and 0", rep.Calls, rep.CacheHits)
+			}
+			if g.lists != 3 {
+				t.Errorf("%d /v1/models lookups, want one a run", g.lists)
+			}
+		})
 	}
 }

@@ -67,6 +67,32 @@ type runner struct {
 	calls, hits atomic.Int64
 	judgeMu     sync.Mutex // guards judgeCost
 	judgeCost   float64
+
+	answerersMu sync.Mutex // guards answerers
+	answerers   map[string]*answerer
+}
+
+// answerer is what answers a model name behind a gateway, learnt from the
+// run's first live answer (see AnswerIdentifier).
+type answerer struct {
+	mu    sync.Mutex // held while the first call is asked; guards the following fields
+	known bool
+	entry string // the gateway's listing of the model
+	by    string // the model the first answer named
+}
+
+func (r *runner) answerer(model string) *answerer {
+	r.answerersMu.Lock()
+	defer r.answerersMu.Unlock()
+	if r.answerers == nil {
+		r.answerers = map[string]*answerer{}
+	}
+	a := r.answerers[model]
+	if a == nil {
+		a = &answerer{}
+		r.answerers[model] = a
+	}
+	return a
 }
 
 // Run sends every case of the suite to every model and checks the answers.
@@ -263,13 +289,51 @@ func (r *runner) call(ctx context.Context, req callRequest) (*answer, error) {
 	if id, ok := r.opts.Client.(Identifier); ok {
 		identity = id.Identity(req.Model)
 	}
-	key := cacheKey(identity, req.ChatRequest)
+	keyFor := func(string) string { return cacheKey(identity, req.ChatRequest) }
+	if ai, ok := r.opts.Client.(AnswerIdentifier); ok && r.cache != nil {
+		// Behind a gateway the name may have been repointed since the
+		// answers were cached: the first call of each model in the run
+		// is asked live, and every answer is keyed on the model it came
+		// from (TestGatewayCacheFollowsRepointedAlias).
+		a := r.answerer(req.Model)
+		a.mu.Lock()
+		if !a.known {
+			defer a.mu.Unlock()
+			entry := ai.ModelEntry(ctx, req.Model)
+			ans, err := r.ask(ctx, req, func(by string) string {
+				return cacheKey(identity+"\nentry="+entry+"\nanswered_by="+by, req.ChatRequest)
+			})
+			if err == nil {
+				a.known, a.entry, a.by = true, entry, ans.AnsweredBy
+			}
+			return ans, err
+		}
+		entry, by := a.entry, a.by
+		a.mu.Unlock()
+		keyFor = func(got string) string {
+			return cacheKey(identity+"\nentry="+entry+"\nanswered_by="+got, req.ChatRequest)
+		}
+		if r.opts.NoCache {
+			return r.ask(ctx, req, keyFor)
+		}
+		if e, ok := r.cache.get(keyFor(by)); ok {
+			r.hits.Add(1)
+			return &answer{cacheEntry: *e, cached: true}, nil
+		}
+		return r.ask(ctx, req, keyFor)
+	}
 	if r.cache != nil && !r.opts.NoCache {
-		if e, ok := r.cache.get(key); ok {
+		if e, ok := r.cache.get(keyFor("")); ok {
 			r.hits.Add(1)
 			return &answer{cacheEntry: *e, cached: true}, nil
 		}
 	}
+	return r.ask(ctx, req, keyFor)
+}
+
+// ask calls the client for req, retrying transient failures, and caches
+// the answer under keyFor(the model the answer names).
+func (r *runner) ask(ctx context.Context, req callRequest, keyFor func(answeredBy string) string) (*answer, error) {
 	var resp *llm.ChatResponse
 	var err error
 	var took time.Duration
@@ -295,6 +359,7 @@ func (r *runner) call(ctx context.Context, req callRequest) (*answer, error) {
 	}
 	e := cacheEntry{
 		Model:        req.Model,
+		AnsweredBy:   resp.Model,
 		Answer:       resp.Choices[0].Message.Text(),
 		FinishReason: resp.Choices[0].FinishReason,
 		LatencyMs:    ms(took),
@@ -304,7 +369,7 @@ func (r *runner) call(ctx context.Context, req callRequest) (*answer, error) {
 		e.HasUsage, e.InputTokens, e.OutputTokens, e.Estimated = true, u.InputTokens, u.OutputTokens, u.Estimated
 	}
 	if r.cache != nil {
-		if err := r.cache.put(key, &e); err != nil {
+		if err := r.cache.put(keyFor(resp.Model), &e); err != nil {
 			r.opts.Log.Warn("eval: could not cache an answer", "err", err)
 		}
 	}

@@ -52,7 +52,7 @@ type rentLine struct {
 // Idle time is paid for by the period's tokens as a whole, never by the
 // first ones after an idle spell, and a period's self-hosted cost is the
 // rent paid in it. The period is --since to --until (default now); without
-// --since it starts at the provider's oldest stored record.
+// --since it starts at the provider's oldest record (oldestRecord).
 //
 // A provider with rent but no output tokens in the period (idle all of it)
 // still paid that rent: when the report is not narrowed to what a key,
@@ -80,14 +80,14 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 			to = now
 		}
 		if from.IsZero() {
-			first, err := st.Usage(ctx, store.UsageFilter{Provider: pc.Name, To: f.To, Limit: 1})
+			first, ok, err := oldestRecord(ctx, st, pc.Name, f.To)
 			if err != nil {
 				return nil, rows, err
 			}
-			if len(first) == 0 {
+			if !ok {
 				continue
 			}
-			from = first[0].Time
+			from = first
 		}
 		if !from.Before(to) {
 			continue
@@ -156,6 +156,41 @@ func amortise(ctx context.Context, st store.Store, cfg *config.Config, f store.U
 		}
 	}
 	return out, rows, nil
+}
+
+// oldestRecord returns when a provider's oldest record before to (zero: no
+// bound) was made: its raw row's time, or, where raw rows were pruned,
+// 00:00 UTC of the first day the rollups hold for it. The summary the
+// rent is shared by reads those rollups, so a rent charged from the
+// oldest raw row kept would have spread the retention's rent over every
+// month's tokens.
+func oldestRecord(ctx context.Context, st store.Store, provider string, to time.Time) (time.Time, bool, error) {
+	if m, ok := st.(store.Marks); ok {
+		cut, err := m.PrunedBefore(ctx, store.KindUsage)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if !cut.IsZero() {
+			if !to.IsZero() && to.Before(cut) {
+				cut = to
+			}
+			days, err := st.UsageSummary(ctx, store.UsageFilter{Provider: provider, To: cut}, []store.GroupBy{store.ByDay})
+			if err != nil {
+				return time.Time{}, false, err
+			}
+			for _, d := range days { // oldest first
+				if d.Requests > 0 {
+					day, err := time.Parse(time.DateOnly, d.Keys[0])
+					return day, err == nil, err
+				}
+			}
+		}
+	}
+	first, err := st.Usage(ctx, store.UsageFilter{Provider: provider, To: to, Limit: 1})
+	if err != nil || len(first) == 0 {
+		return time.Time{}, false, err
+	}
+	return first[0].Time, true, nil
 }
 
 // mulDiv is a × b ÷ c, floored, without overflow in between.

@@ -342,6 +342,11 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	} else {
 		ex.Finding = fmt.Sprintf("%s ML and %s infrastructure staff; self-hosting takes %s FTE ($%s a month, included in its costs)", fte(p.Expertise.MLStaff), fte(p.Expertise.InfraStaff), fte(*p.SelfHosting.StaffFTE), money(staffCost))
 	}
+	if choice != nil && len(choice.OpenModels) > 0 && staffCost > 0 {
+		// Staff is paid per fleet: say what the choice's two take.
+		ex.Finding += fmt.Sprintf("; that is per fleet, and the choice runs %d: %s FTE ($%s a month)", len(choice.OpenModels),
+			fte(float64(len(choice.OpenModels))**p.SelfHosting.StaffFTE), money(float64(len(choice.OpenModels))*staffCost))
+	}
 	cost := Criterion{Name: CritCost}
 	if all := cheapest(cs, func(*Candidate) bool { return true }); all != nil {
 		cost.Finding = fmt.Sprintf("cheapest of all %d candidates: %s at $%s over %d months", len(cs), all.Name, money(all.TotalUSD), p.HorizonMonths)

@@ -622,6 +622,11 @@ func TestAdviseOrgClinicsTwoFleets(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, r.Recommendation.Summary)
 		}
 	}
+	for _, c := range r.Criteria {
+		if c.Name == "in-house expertise" && !strings.HasSuffix(c.Finding, "that is per fleet, and the choice runs 2: 1 FTE ($12,000 a month)") {
+			t.Errorf("expertise: %q", c.Finding)
+		}
+	}
 	if ru := r.RunnerUp; ru == nil || ru.Candidate != twoSelf {
 		t.Errorf("runner-up %+v", r.RunnerUp)
 	}

@@ -69,7 +69,7 @@ func adviseCmd(e *env) *cobra.Command {
 				opts.Evals = append(opts.Evals, r)
 			}
 			if measured {
-				st, err := open.Store(cmd.Context(), cfg.Storage.URL, app.NewLogger(cfg.Logging, e.stderr))
+				st, err := open.Existing(cmd.Context(), cfg.Storage.URL, app.NewLogger(cfg.Logging, e.stderr))
 				if err != nil {
 					return err
 				}

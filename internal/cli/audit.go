@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,7 +94,7 @@ checked elsewhere.
 			if f.From, f.To, err = timeRange(since, until, time.Now()); err != nil {
 				return err
 			}
-			st, _, err := operatorStore(cmd.Context(), e, cfgPath)
+			st, _, err := recordsStore(cmd.Context(), e, cfgPath)
 			if err != nil {
 				return err
 			}
@@ -179,7 +180,7 @@ printed head somewhere else (a ticket, another system) and compare.`,
 					return nil
 				}
 			}
-			st, _, err := operatorStore(ctx, e, cfgPath)
+			st, _, err := recordsStore(ctx, e, cfgPath)
 			if err != nil {
 				return err
 			}
@@ -276,6 +277,10 @@ func verifyAudit(ctx context.Context, w io.Writer, st store.Store) error {
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
+	if res.Rows == 0 && res.Checkpoint == nil {
+		// Nothing was ever chained: no success to report.
+		return errors.New("audit verify: the store holds no audit records (none written yet, or not the gateway's store): nothing to verify")
+	}
 	fmt.Fprintf(w, "ok: %d records, chain intact\n", res.Rows)
 	if cp := res.Checkpoint; cp != nil {
 		// What the kept chain was verified from: an archive of the pruned
@@ -326,7 +331,7 @@ the archives and the store together hold the whole chain.`,
 			if err != nil {
 				return fmt.Errorf("--until: %w", err)
 			}
-			st, _, err := operatorStore(ctx, e, cfgPath)
+			st, _, err := recordsStore(ctx, e, cfgPath)
 			if err != nil {
 				return err
 			}

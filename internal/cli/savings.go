@@ -50,7 +50,7 @@ The period runs from --since (default: the provider's first record) to --until
 			if to.IsZero() || to.After(now) {
 				to = now
 			}
-			st, cfg, err := operatorStore(cmd.Context(), e, cfgPath)
+			st, cfg, err := recordsStore(cmd.Context(), e, cfgPath)
 			if err != nil {
 				return err
 			}

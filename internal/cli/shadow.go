@@ -46,7 +46,7 @@ func (f *shadowFlags) read(ctx context.Context, e *env, now time.Time) (store.St
 	if f.days <= 0 {
 		return nil, nil, time.Time{}, errors.New("--days must be positive")
 	}
-	st, _, err := operatorStore(ctx, e, f.cfgPath)
+	st, _, err := recordsStore(ctx, e, f.cfgPath)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}

@@ -47,7 +47,7 @@ the checkpoint 'fulcrum audit verify' starts from. Export them first with
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, cfg, err := operatorStore(ctx, e, cfgPath)
+			st, cfg, err := recordsStore(ctx, e, cfgPath)
 			if err != nil {
 				return err
 			}

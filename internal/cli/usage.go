@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
@@ -25,14 +26,27 @@ import (
 )
 
 // operatorStore loads the config at cfgPath (embedded defaults when empty)
-// and opens, and migrates, its store; keys.go uses it too. sqlite.Open
-// creates the data directory when it is missing.
+// and opens, and migrates, its store, creating it when there is none
+// (sqlite.Open creates the data directory): for `fulcrum keys`, whose
+// first key may come before the gateway's first start.
 func operatorStore(ctx context.Context, e *env, cfgPath string) (store.Store, *config.Config, error) {
+	return openOperatorStore(ctx, e, cfgPath, open.Store)
+}
+
+// recordsStore is operatorStore for the commands that read or maintain
+// records (usage, audit, savings, shadow, store): a store that does not
+// exist is an error, not an empty store reported on (open.Existing).
+func recordsStore(ctx context.Context, e *env, cfgPath string) (store.Store, *config.Config, error) {
+	return openOperatorStore(ctx, e, cfgPath, open.Existing)
+}
+
+func openOperatorStore(ctx context.Context, e *env, cfgPath string,
+	opener func(context.Context, string, *slog.Logger) (store.Store, error)) (store.Store, *config.Config, error) {
 	cfg, err := operatorConfig(e, cfgPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := open.Store(ctx, cfg.Storage.URL, app.NewLogger(cfg.Logging, e.stderr))
+	st, err := opener(ctx, cfg.Storage.URL, app.NewLogger(cfg.Logging, e.stderr))
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: %w", err)
 	}
@@ -333,7 +347,7 @@ instead (the throughput model, see docs/metering.md).
 			if f.From, f.To, err = timeRange(since, until, now); err != nil {
 				return err
 			}
-			st, cfg, err := operatorStore(cmd.Context(), e, cfgPath)
+			st, cfg, err := recordsStore(cmd.Context(), e, cfgPath)
 			if err != nil {
 				return err
 			}

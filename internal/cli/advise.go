@@ -147,12 +147,13 @@ type storeUsage struct {
 }
 
 func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.MeasuredUsage, error) {
-	// The last days days up to the last whole hour: both edges on the
-	// hour, so the summary reads only rollups (no raw rows at its
-	// edges) and its start never widens where raw rows were pruned.
-	to := s.now().UTC().Truncate(time.Hour)
-	from := to.AddDate(0, 0, -days)
-	gs, err := s.st.UsageSummary(ctx, store.UsageFilter{From: from, To: to}, []store.GroupBy{store.ByModel, store.ByAction})
+	// The last days days to the minute, up to now, as `fulcrum usage
+	// --since 30d` reads them: the start from the minute rollups (or,
+	// where those and the raw rows were pruned, from its whole hour's
+	// rollup), the current minute from the second rollups and at most a
+	// second of raw rows.
+	from := s.now().UTC().Truncate(time.Minute).AddDate(0, 0, -days)
+	gs, err := s.st.UsageSummary(ctx, store.UsageFilter{From: from}, []store.GroupBy{store.ByModel, store.ByAction})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.Measure
 		}
 	}
 	if b, ok := s.st.(store.Busiest); ok {
-		if m.PeakRPS, err = peakRate(ctx, b, from, to); err != nil {
+		if m.PeakRPS, err = peakRate(ctx, b, from, time.Time{}); err != nil {
 			return nil, err
 		}
 	}
@@ -185,8 +186,8 @@ func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.Measure
 const peakHours = 24
 
 // peakRate is the busiest minute's attempts a second among the peakHours
-// busiest hours of [from, to) (an hour whose minute rollups were pruned
-// counts at its own mean rate). Reading every minute of 30 days costs
+// busiest hours starting in [from, to) (to zero: no bound; an hour whose
+// minute rollups were pruned counts at its own mean rate). Reading every minute of 30 days costs
 // 43,200 buckets times the combinations active in each: 24 combinations
 // active every minute took 0.3-0.6 s on SQLite and 0.6 s on PostgreSQL,
 // this 37 ms on SQLite. The busiest minute is in one of the busiest

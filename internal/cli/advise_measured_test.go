@@ -57,7 +57,7 @@ func TestMeasuredUsageReadsRollups(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := measuredFromRaw(all, now, days, time.Time{})
+				want := measuredFromRaw(all, now, days, time.Time{}, time.Time{})
 				if want.PeakRPS != peaks[days] {
 					t.Fatalf("%d days: the raw peak is %v, want %v", days, want.PeakRPS, peaks[days])
 				}
@@ -89,7 +89,7 @@ func TestMeasuredUsageReadsRollups(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("%d days after pruning: %v", days, time.Since(start))
-				want := measuredFromRaw(all, now, days, cut)
+				want := measuredFromRaw(all, now, days, cut, cut)
 				if want.PeakRPS != 5 {
 					// The burst 200 days ago counts by its hour now:
 					// 900 / 3600 a second.
@@ -107,7 +107,8 @@ func TestMeasuredUsageReadsRollups(t *testing.T) {
 // 40 to 160 minutes, a fifth of them retried after a 502, an eighth kept
 // on self-hosted models by policy, some shadowed (model "shadow:…",
 // attempt -1), and two bursts: 900 attempts in one minute 200 days ago
-// (pruned later) and 300 in one minute 10 days ago.
+// (pruned later) and 300 in one minute 10 days ago; and one 20 seconds
+// before now.
 func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.UsageRecord {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -151,6 +152,9 @@ func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.Usage
 			all = append(all, attempt(at.Add(time.Duration(j)*50*time.Millisecond), fmt.Sprintf("b%d-%d", b.ago/time.Hour, j), 1))
 		}
 	}
+	// One in the current minute: read from the second rollups and raw
+	// rows, not left out.
+	all = append(all, attempt(now.Add(-20*time.Second), "now", 1))
 	for len(all) > 0 {
 		n := min(len(all), 500)
 		if _, err := st.InsertUsage(context.Background(), all[:n]); err != nil {
@@ -166,18 +170,22 @@ func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.Usage
 }
 
 // measuredFromRaw is what MonthlyUsage should say over the days days
-// before now's hour,
-// summed over the raw records: tokens and attempts (shadow calls left
-// out), and the peak rate: the busiest minute's attempts / 60 among the
-// peakHours busiest hours, where minutes before minuteCut (pruned) count
-// by their hour's attempts / 3600.
-func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, minuteCut time.Time) *advise.MeasuredUsage {
-	to := now.Truncate(time.Hour)
-	from := to.AddDate(0, 0, -days)
+// before now (from the minute; from its hour where raw rows before rawCut
+// were pruned), summed over the raw records: tokens and attempts (shadow
+// calls left out), and the peak rate: the busiest minute's attempts / 60
+// among the peakHours busiest hours starting in the range, where minutes
+// before minuteCut (pruned) count by their hour's attempts / 3600.
+func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, rawCut, minuteCut time.Time) *advise.MeasuredUsage {
+	from := now.Truncate(time.Minute).AddDate(0, 0, -days)
+	if from.Before(rawCut) {
+		// Where raw rows were pruned the summary's start widens to its
+		// hour (docs/metering.md).
+		from = from.Truncate(time.Hour)
+	}
 	m := &advise.MeasuredUsage{Days: days}
 	minutes, hours := map[time.Time]int64{}, map[time.Time]int64{}
 	for _, r := range all {
-		if r.Time.Before(from) || !r.Time.Before(to) || strings.HasPrefix(r.Model, shadowModelPrefix) {
+		if r.Time.Before(from) || strings.HasPrefix(r.Model, shadowModelPrefix) {
 			continue
 		}
 		m.InputTokens += r.InputTokens
@@ -189,7 +197,9 @@ func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, minuteCut
 		if !r.Time.Before(minuteCut) {
 			minutes[r.Time.Truncate(time.Minute)]++
 		}
-		hours[r.Time.Truncate(time.Hour)]++
+		if h := r.Time.Truncate(time.Hour); !h.Before(from) {
+			hours[h]++ // the hours starting in the range
+		}
 	}
 	// The peakHours busiest hours (the earliest first among equals),
 	// each at its busiest kept minute's rate or its own mean.

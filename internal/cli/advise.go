@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strings"
@@ -152,10 +153,19 @@ func (s storeUsage) MonthlyUsage(ctx context.Context, days int) (*advise.Measure
 	// where those and the raw rows were pruned, from its whole hour's
 	// rollup), the current minute from the second rollups and at most a
 	// second of raw rows.
-	from := s.now().UTC().Truncate(time.Minute).AddDate(0, 0, -days)
+	now := s.now().UTC()
+	from := now.Truncate(time.Minute).AddDate(0, 0, -days)
 	gs, err := s.st.UsageSummary(ctx, store.UsageFilter{From: from}, []store.GroupBy{store.ByModel, store.ByAction})
 	if err != nil {
 		return nil, err
+	}
+	// A store younger than the range holds fewer days: scaled to a
+	// month over days it would understate the volume (3 days of traffic
+	// read as 30 days' worth).
+	if first, ok, err := oldestRecord(ctx, s.st, "", time.Time{}); err != nil {
+		return nil, err
+	} else if ok && first.After(from) {
+		days = max(1, int(math.Ceil(now.Sub(first).Hours()/24)))
 	}
 	// The rollups count attempts, not distinct requests: a retried or
 	// fallen-back request counts once per attempt, in Requests, in

@@ -213,3 +213,50 @@ func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, rawCut, m
 	}
 	return m
 }
+
+// A store younger than --days holds fewer days of traffic: the measured
+// usage says how many (rounded up), so advise scales them to a month
+// rather than read three days of traffic as thirty days' worth. Where the
+// raw rows were pruned the oldest record is known to the day.
+func TestMeasuredUsageOfAYoungStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := open.Store(ctx, "sqlite://"+filepath.Join(t.TempDir(), "f.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 12, 6, 15, 42, 17, 0, time.UTC)
+	if c, ok := st.(interface{ SetNow(func() time.Time) }); ok {
+		c.SetNow(func() time.Time { return now })
+	}
+	var recs []store.UsageRecord
+	for at := time.Date(2026, 12, 3, 16, 0, 0, 0, time.UTC); at.Before(now); at = at.Add(time.Hour) {
+		recs = append(recs, store.UsageRecord{Time: at, RequestID: at.Format(time.RFC3339), Attempt: 1, KeyID: "k1", Model: "m",
+			Provider: "p", Hosting: "proprietary", Status: 200, InputTokens: 100, OutputTokens: 10})
+	}
+	if _, err := st.InsertUsage(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	su := storeUsage{st: st, now: func() time.Time { return now }}
+	check := func(when string, wantDays int) {
+		t.Helper()
+		for _, days := range []int{30, 2} {
+			got, err := su.MonthlyUsage(ctx, days)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := min(days, wantDays)
+			if got.Days != want {
+				t.Errorf("%s, --days %d: measured over %d days, want %d", when, days, got.Days, want)
+			}
+		}
+	}
+	// 2 days, 23 hours and 42 minutes of traffic.
+	check("raw rows", 3)
+	if _, err := st.(store.Retention).Prune(ctx, store.KindUsage, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	// The oldest record is in the rollups of 2026-12-03: from 00:00, 3
+	// days and 15 hours.
+	check("raw rows pruned", 4)
+}

@@ -146,6 +146,10 @@ type Report struct {
 	fineTuned func(string) (float64, float64, string, bool)
 	// splitSearch is the last enumeration's count of splits.
 	splitSearch SplitSearch
+	// mixIn and mixOut are today's month-1 input and output tokens: every
+	// what-if volume scales both alike, so APIs compare at this mix
+	// whatever the volume (see dominates).
+	mixIn, mixOut float64
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -330,6 +334,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r.InputTokens, r.OutputTokens, r.PeakOutputTokensPerSecond = in, out, peak
 	r.in, r.out = in, out
+	r.mixIn, r.mixOut = in, out
 
 	if err := r.priceCandidates(p, opts.Price); err != nil {
 		return nil, err
@@ -405,7 +410,7 @@ func (r *Report) whatIf(p *Profile, k float64, change func(p *Profile, scores ma
 // whatIfAll is whatIf returning every candidate as costed and constrained
 // at that volume (their months are not kept) and the choice (nil: none).
 func (r *Report) whatIfAll(p *Profile, k float64, change func(p *Profile, scores map[string]*ModelScore), ignore ...string) ([]*Candidate, *Candidate) {
-	s := &Report{Proprietary: r.Proprietary, Open: r.Open, PrivateShare: r.PrivateShare, fineTuned: r.fineTuned,
+	s := &Report{Proprietary: r.Proprietary, Open: r.Open, PrivateShare: r.PrivateShare, fineTuned: r.fineTuned, mixIn: r.mixIn, mixOut: r.mixOut,
 		peakAbs: r.peakAbs, baseAbs: r.baseAbs, ws: r.ws, scores: r.scores, quick: true, ignore: map[string]bool{},
 		scratch: make([]Month, 0, p.HorizonMonths)}
 	for _, c := range ignore {

@@ -84,17 +84,28 @@ func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 			full[i] = apis
 		}
 	}
-	targets := full
 	all := 0.0
 	for _, opens := range options {
 		all += countSplits(full, len(opens))
 	}
 	s.Combinations = int(math.Min(all, 1e18))
+	// targets are the classes' API targets for a split with these open
+	// models: all of them, or, over the bound, those worth costing. An
+	// open model's quality gap to a split's APIs is checked only when the
+	// model is measured, so only then may a more accurate API not stand
+	// in for a less accurate one.
+	targets := func([]string) [][]string { return full }
 	if all > float64(maxSplits) {
-		targets = r.classTargets(p, ws, full)
+		plain, gap := r.classTargets(p, ws, full, false), r.classTargets(p, ws, full, true)
+		targets = func(opens []string) [][]string {
+			if !r.ignore[CritQuality] && slices.ContainsFunc(opens, func(m string) bool { return r.score(m) != nil }) {
+				return gap
+			}
+			return plain
+		}
 		left := 0.0
 		for _, opens := range options {
-			left += countSplits(targets, len(opens))
+			left += countSplits(targets(opens), len(opens))
 		}
 		s.Dominated = int(math.Min(all-left, 1e18))
 	}
@@ -103,7 +114,7 @@ func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 		if len(out) >= maxSplits {
 			break
 		}
-		out = r.splitsWith(p, ws, targets, opens, out)
+		out = r.splitsWith(p, ws, targets(opens), opens, out)
 	}
 	s.Costed = len(out)
 	s.Cut = s.Costed < s.Combinations-s.Dominated
@@ -242,8 +253,9 @@ func countSplits(targets [][]string, f int) float64 {
 // is an API another dominates for the class (see dominates), since every
 // split sending the class there costs at least as much in every month as
 // the same split with the class on the other, and is eligible no more
-// often. What a what-if ignores is not held against an API.
-func (r *Report) classTargets(p *Profile, ws []workload, full [][]string) [][]string {
+// often. gap says whether an open model's quality gap to the split's APIs
+// is checked. What a what-if ignores is not held against an API.
+func (r *Report) classTargets(p *Profile, ws []workload, full [][]string, gap bool) [][]string {
 	quality := !r.ignore[CritQuality]
 	custom := !r.ignore[CritCustomisation]
 	anyFT := slices.ContainsFunc(ws, func(w workload) bool { return w.fineTune })
@@ -265,7 +277,7 @@ func (r *Report) classTargets(p *Profile, ws []workload, full [][]string) [][]st
 		}
 		for j, a := range ok {
 			if !slices.ContainsFunc(ok, func(b string) bool {
-				return b != a && r.dominates(p, w, quality, anyFT, b, slices.Index(ok, b) < j, a)
+				return b != a && r.dominates(p, w, gap && quality, anyFT, b, slices.Index(ok, b) < j, a)
 			}) {
 				out[i] = append(out[i], a)
 			}
@@ -275,34 +287,51 @@ func (r *Report) classTargets(p *Profile, ws []workload, full [][]string) [][]st
 }
 
 // dominates reports whether API b is at least as good a target as API a
-// for class w in every split, whatever the volume: it is no dearer for
-// input nor for output tokens (at fine-tuned prices where the class must
-// be fine-tuned, and then with no training cost, which it could add to a
-// split where a's is paid anyway); with quality checked, it is no more
-// accurate than a (so no open model's gap to a split's APIs widens) and,
-// when measured, a is measured too; and it serves a class that must be
-// fine-tuned only where a does (the same for the gap). Where the two are
-// alike in every respect, the one listed first (earlier) dominates.
-func (r *Report) dominates(p *Profile, w workload, quality, anyFT bool, b string, earlier bool, a string) bool {
-	price := func(model string) (in, out float64, training float64) {
+// for class w in every split, whatever the volume. It is no dearer at
+// today's input:output mix (every volume the advisor decides at scales
+// input and output alike, growth too, so the order of two APIs' prices
+// for the class holds in every month at every volume; at fine-tuned
+// prices where the class must be fine-tuned, and then b has no training
+// cost, which it could add to a split where a's is paid anyway). With
+// gap (an open model's quality gap to the split's APIs is checked), b is
+// also no more accurate than a, and measured only if a is, so no gap
+// widens, and it offers hosted fine-tuning only where a does (the gap
+// counts only APIs that may serve the class). Where the two are alike in
+// every respect, the one listed first (earlier) dominates, as the one
+// listed first wins a tie.
+func (r *Report) dominates(p *Profile, w workload, gap, anyFT bool, b string, earlier bool, a string) bool {
+	price := func(model string) (usd, in, out, training float64) {
 		ap := r.apiPrice(model)
 		in, out = ap.InputPerMillion, ap.OutputPerMillion
 		if ft := r.apiFineTuning(p, model); w.fineTune && ft != nil {
 			in, out = orPrice(ft.InputPerMillion, in), orPrice(ft.OutputPerMillion, out)
 			training = p.Customisation.TrainingTokensPerMonth * ft.TrainingPerMillion
 		}
-		return in, out, training
+		return r.mixIn*in + r.mixOut*out, in, out, training
 	}
-	ai, ao, _ := price(a)
-	bi, bo, bt := price(b)
-	if bi > ai || bo > ao || bt > 0 {
+	ca, ai, ao, _ := price(a)
+	cb, bi, bo, bt := price(b)
+	if bt > 0 {
 		return false
 	}
-	if anyFT && r.apiFineTuning(p, b) != nil && r.apiFineTuning(p, a) == nil {
-		return false
+	var cheaper bool
+	if r.mixIn+r.mixOut > 0 {
+		tol := 1e-12 * math.Max(ca, cb)
+		if cb > ca+tol {
+			return false
+		}
+		cheaper = cb < ca-tol
+	} else { // no volume: no mix to compare at
+		if bi > ai || bo > ao {
+			return false
+		}
+		cheaper = bi < ai || bo < ao
 	}
-	strict := bi < ai || bo < ao
-	if quality {
+	strict := cheaper
+	if gap {
+		if anyFT && r.apiFineTuning(p, b) != nil && r.apiFineTuning(p, a) == nil {
+			return false
+		}
 		sa, sb := r.score(a), r.score(b)
 		switch {
 		case sb == nil:

@@ -627,8 +627,24 @@ func TestAdviseOrgClinicsTwoFleets(t *testing.T) {
 			t.Errorf("expertise: %q", c.Finding)
 		}
 	}
-	if ru := r.RunnerUp; ru == nil || ru.Candidate != twoSelf {
-		t.Errorf("runner-up %+v", r.RunnerUp)
+	if ru := r.RunnerUp; ru == nil || ru.Candidate != twoSelf || len(ru.VolumeFlips) == 0 {
+		t.Fatalf("runner-up %+v", r.RunnerUp)
+	}
+	// Every volume flip stated holds a part in a million either side of it.
+	for _, f := range r.RunnerUp.VolumeFlips {
+		k := f.TokensPerMonth / 60e9
+		beyond, before := 1+1e-6, 1-1e-6
+		if f.Direction == "below" {
+			beyond, before = before, beyond
+		}
+		for _, c := range []struct {
+			f    float64
+			want string
+		}{{before, two}, {beyond, f.To}} {
+			if got := adviseOrg(t, scaled(t, p, k*c.f), "--eval", ev).Recommendation.Candidate; got != c.want {
+				t.Errorf("at %.7g × today's volume: %q, want %q (flip %s %.4g)", k*c.f, got, c.want, f.Direction, f.TokensPerMonth)
+			}
+		}
 	}
 	// Each class pays for its own fleet.
 	out, _, err := opRun(t, "advise", "--profile", p, "--eval", ev, "--format", "json")

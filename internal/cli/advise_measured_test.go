@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -106,9 +105,9 @@ func TestMeasuredUsageReadsRollups(t *testing.T) {
 // seedMeasuredYear stores a year of attempts before now: a request every
 // 40 to 160 minutes, a fifth of them retried after a 502, an eighth kept
 // on self-hosted models by policy, some shadowed (model "shadow:…",
-// attempt -1), and two bursts: 900 attempts in one minute 200 days ago
-// (pruned later) and 300 in one minute 10 days ago; and one 20 seconds
-// before now.
+// attempt -1), 25 busy hours 250 days ago, and two bursts: 900 attempts
+// in one minute 200 days ago (pruned later) and 300 in one minute 10 days
+// ago; and one 20 seconds before now.
 func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.UsageRecord {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -143,6 +142,15 @@ func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.Usage
 			all = append(all, s)
 		}
 	}
+	// 25 busy hours 250 days ago, 320 attempts each (5.3 a minute):
+	// busier than the hour of the burst 10 days ago, they must not hide
+	// its minute once their own minutes are pruned.
+	busy := now.AddDate(0, 0, -250).Truncate(time.Hour)
+	for h := range 25 {
+		for j := range 320 {
+			all = append(all, attempt(busy.Add(time.Duration(h)*time.Hour+time.Duration(j)*11250*time.Millisecond), fmt.Sprintf("busy%d-%d", h, j), 1))
+		}
+	}
 	for _, b := range []struct {
 		ago time.Duration
 		n   int
@@ -173,8 +181,9 @@ func seedMeasuredYear(t *testing.T, st store.Store, now time.Time) []store.Usage
 // before now (from the minute; from its hour where raw rows before rawCut
 // were pruned), summed over the raw records: tokens and attempts (shadow
 // calls left out), and the peak rate: the busiest minute's attempts / 60
-// among the peakHours busiest hours starting in the range, where minutes
-// before minuteCut (pruned) count by their hour's attempts / 3600.
+// among the peakBuckets busiest hours from minuteCut on (the minute
+// rollups kept), and before it the busiest hour's / 3600 among the
+// peakBuckets busiest days.
 func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, rawCut, minuteCut time.Time) *advise.MeasuredUsage {
 	from := now.Truncate(time.Minute).AddDate(0, 0, -days)
 	if from.Before(rawCut) {
@@ -183,7 +192,7 @@ func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, rawCut, m
 		from = from.Truncate(time.Hour)
 	}
 	m := &advise.MeasuredUsage{Days: days}
-	minutes, hours := map[time.Time]int64{}, map[time.Time]int64{}
+	minutes, hours, dayCounts := map[time.Time]int64{}, map[time.Time]int64{}, map[time.Time]int64{}
 	for _, r := range all {
 		if r.Time.Before(from) || strings.HasPrefix(r.Model, shadowModelPrefix) {
 			continue
@@ -194,22 +203,31 @@ func measuredFromRaw(all []store.UsageRecord, now time.Time, days int, rawCut, m
 		if r.PolicyAction == "self_hosted_only" {
 			m.PrivateRequests++
 		}
-		if !r.Time.Before(minuteCut) {
-			minutes[r.Time.Truncate(time.Minute)]++
+		minutes[r.Time.Truncate(time.Minute)]++
+		hours[r.Time.Truncate(time.Hour)]++
+		dayCounts[r.Time.Truncate(24*time.Hour)]++
+	}
+	// In each of the peakBuckets busiest coarse buckets starting in
+	// [a, z) (the earliest first among equals), its busiest fine one.
+	top := func(coarse, fine map[time.Time]int64, cw, fw time.Duration, a, z time.Time) {
+		var cs []time.Time
+		for c := range coarse {
+			if !c.Before(a) && (z.IsZero() || c.Before(z)) {
+				cs = append(cs, c)
+			}
 		}
-		if h := r.Time.Truncate(time.Hour); !h.Before(from) {
-			hours[h]++ // the hours starting in the range
+		slices.SortFunc(cs, func(x, y time.Time) int { return cmp.Or(-cmp.Compare(coarse[x], coarse[y]), x.Compare(y)) })
+		for _, c := range cs[:min(len(cs), peakBuckets)] {
+			m.PeakRPS = max(m.PeakRPS, float64(coarse[c])/cw.Seconds())
+			for f := c; f.Before(c.Add(cw)); f = f.Add(fw) {
+				m.PeakRPS = max(m.PeakRPS, float64(fine[f])/fw.Seconds())
+			}
 		}
 	}
-	// The peakHours busiest hours (the earliest first among equals),
-	// each at its busiest kept minute's rate or its own mean.
-	hs := slices.Collect(maps.Keys(hours))
-	slices.SortFunc(hs, func(a, b time.Time) int { return cmp.Or(-cmp.Compare(hours[a], hours[b]), a.Compare(b)) })
-	for _, h := range hs[:min(len(hs), peakHours)] {
-		m.PeakRPS = max(m.PeakRPS, float64(hours[h])/3600)
-		for t := h; t.Before(h.Add(time.Hour)); t = t.Add(time.Minute) {
-			m.PeakRPS = max(m.PeakRPS, float64(minutes[t])/60)
-		}
+	// Minutes where they are kept; before, hours in the busiest days.
+	top(hours, minutes, time.Hour, time.Minute, laterOf(from, minuteCut), time.Time{})
+	if from.Before(minuteCut) {
+		top(dayCounts, hours, 24*time.Hour, time.Hour, from, minuteCut)
 	}
 	return m
 }

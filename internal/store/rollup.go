@@ -171,8 +171,9 @@ func SortedRollupKeys(m map[RollupKey]*RollupDelta) []RollupKey {
 // buckets of a grain, which `fulcrum advise --measured` takes its peak
 // rate from without reading raw rows.
 type Busiest interface {
-	// Busiest returns the n buckets of grain (GrainMinute or GrainHour)
-	// starting in [from, to) that hold the most attempts, busiest first
+	// Busiest returns the n buckets of grain (GrainMinute, GrainHour or
+	// GrainDay) starting in [from, to) (to zero: no bound) that hold the
+	// most attempts, busiest first
 	// (the earliest first among equals), leaving out models that start
 	// with skipModelPrefix ("": none). It reads only the rollups, so it
 	// sees what they still keep (minute rollups:

@@ -15,8 +15,8 @@ var _ store.Busiest = (*DB)(nil)
 // buckets in range times the combinations active in each, whatever the
 // request rate.
 func (s *DB) Busiest(ctx context.Context, grain string, from, to time.Time, skipModelPrefix string, n int) ([]store.Bucket, error) {
-	if grain != store.GrainMinute && grain != store.GrainHour {
-		return nil, fmt.Errorf("store: busiest: grain %q (want %q or %q)", grain, store.GrainMinute, store.GrainHour)
+	if grain != store.GrainMinute && grain != store.GrainHour && grain != store.GrainDay {
+		return nil, fmt.Errorf("store: busiest: grain %q (want %q, %q or %q)", grain, store.GrainMinute, store.GrainHour, store.GrainDay)
 	}
 	q := `SELECT bucket, CAST(SUM(requests) AS BIGINT) AS n FROM usage_rollup WHERE grain = ? AND bucket >= ?`
 	args := []any{grain, from.UnixMicro()}

@@ -89,7 +89,7 @@ func FuzzReadChatRequest(f *testing.F) {
 			t.Fatalf("%s:\njson.Unmarshal %+v\nreadChatRequest %+v", b, want, got)
 		}
 		var fast chatRequest
-		if json.Valid(b) && readChatRequestFast(b, &fast) {
+		if validJSON(b) && readChatRequestFast(b, &fast) {
 			if wantErr != nil {
 				t.Fatalf("%s: the fast reader took a body encoding/json refuses (%v)", b, wantErr)
 			}

@@ -17,7 +17,7 @@ import (
 // the wrong type) is left to json.Unmarshal itself, so the two agree on
 // every input (FuzzReadUsage).
 func readUsage(b []byte) (usage, bool) {
-	if !json.Valid(b) {
+	if !validJSON(b) {
 		return usage{}, false
 	}
 	if u, ok := readUsageFast(b); ok {

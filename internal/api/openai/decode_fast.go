@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -654,9 +655,10 @@ func readStop(v []byte, dst *stop) bool {
 }
 
 // readString reads a JSON string into *dst; null leaves it as it is, as
-// encoding/json does. Escapes other than \uXXXX are decoded here; \u
-// escapes and invalid UTF-8 (which encoding/json replaces with U+FFFD by
-// its own rules) go to encoding/json for this one string.
+// encoding/json does. Escapes are decoded here (Python's json.dumps
+// escapes every non-ASCII character by default); a string with invalid
+// UTF-8, which encoding/json replaces with U+FFFD by its own rules, goes
+// to encoding/json.
 func readString(v []byte, dst *string) bool {
 	switch v[0] {
 	case 'n':
@@ -702,8 +704,26 @@ func readString(v []byte, dst *string) bool {
 			out = append(out, '\r')
 		case 't':
 			out = append(out, '\t')
-		default: // 'u'
-			return json.Unmarshal(v, dst) == nil
+		default: // 'u', as encoding/json decodes it: a surrogate pair is
+			// one rune, a lone surrogate is U+FFFD.
+			r := hex4(in[i+1:])
+			if r < 0 {
+				return false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(in)-i > 6 && in[i+1] == '\\' && in[i+2] == 'u' {
+					r2 = hex4(in[i+3:])
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					r = d
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
 		}
 	}
 	if !utf8.Valid(out) {
@@ -711,6 +731,28 @@ func readString(v []byte, dst *string) bool {
 	}
 	*dst = string(out)
 	return true
+}
+
+// hex4 is the value of the four hex digits at the start of b, or -1.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 func readStringPtr(v []byte, dst **string) bool {

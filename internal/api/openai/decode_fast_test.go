@@ -11,6 +11,8 @@ var chatRequestSeeds = []string{
 	`{"model":"bench-model","messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"Hi"}],"max_tokens":64,"temperature":0}`,
 	`{"model":"m","messages":[{"role":"user","content":"a\nb\t\"c\" \\ \/ \b\f\r"}],"stream":true,"stream_options":{"include_usage":true}}`,
 	`{"model":"m","messages":[{"role":"user","content":"\u00e9\ud83d\ude00 \ud800 x"}]}`,
+	`{"model":"m","messages":[{"role":"user","content":"\ud800\u0041\udc00\ud83d"}],"user":"\ud83d\ude00\ud83d","stop":"\u0000\u001F\uFFFF"}`,
+	"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\u00e9 \xff\"}]}",
 	"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff utf8\"}]}",
 	"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff\\n utf8\"}]}",
 	`{"model":"m","model":"n","messages":[]}`,
@@ -157,5 +159,22 @@ func BenchmarkReadChatRequest(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadStringDecodesEscapes: \u escapes, surrogate pairs and lone
+// surrogates are decoded without encoding/json, as it decodes them.
+func TestReadStringDecodesEscapes(t *testing.T) {
+	for _, lit := range []string{`"\u00e9\ud83d\ude00"`, `"\ud800\u0041"`, `"x\udc00"`, `"\ud83d"`, `"a\nb\"c"`} {
+		var want, got string
+		if err := json.Unmarshal([]byte(lit), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !readString([]byte(lit), &got) || got != want {
+			t.Errorf("%s: %q, json.Unmarshal's %q", lit, got, want)
+		}
+		if n := testing.AllocsPerRun(10, func() { readString([]byte(lit), &got) }); n > 2 {
+			t.Errorf("%s: %.0f allocations; encoding/json was asked", lit, n)
+		}
 	}
 }

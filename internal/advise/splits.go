@@ -25,8 +25,8 @@ type SplitSearch struct {
 	// Dominated is how many of them were left out, when there were more
 	// than Bound, because each sends a class to an API that the class's
 	// quality floor or fine-tuning need rules out, or that another API
-	// beats for that class on every count (see dominates): no split left
-	// out this way is the best one.
+	// beats for that class on every count (see placementSplits and
+	// dominates): no split left out this way is the best one.
 	Dominated int `json:"dominated,omitempty"`
 	// Costed is how many of them are candidates: all those not dominated
 	// unless Bound cut the search.
@@ -47,11 +47,12 @@ type SplitSearch struct {
 // whether it changed the choice) enumerates them, since its classes are
 // then not sensitive and its APIs not barred.
 //
-// When there are more splits than maxSplits, a class's API targets are
-// first narrowed to those no other API dominates for it (see
-// classTargets): the best split is never among those left out. Only if
-// more than maxSplits remain is the search cut, in enumeration order, and
-// a note says so.
+// When there are more splits than maxSplits, they are first narrowed to
+// one per placement of the classes on the open models (see
+// placementSplits) or, where that does not apply, to the classes' API
+// targets no other API dominates (see classTargets): the best split is
+// never among those left out. Only if more than maxSplits remain is the
+// search cut, in enumeration order, and a note says so.
 //
 // The order is fixed (open models none, then each in profile order, then
 // each pair; the classes' targets counted like digits, APIs first), and
@@ -96,6 +97,12 @@ func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 	// in for a less accurate one.
 	targets := func([]string) [][]string { return full }
 	if all > float64(maxSplits) {
+		if out, left, ok := r.placementSplits(p, ws, full, options); ok {
+			s.Dominated = int(math.Min(all-float64(left), 1e18))
+			s.Costed = len(out)
+			s.Cut = s.Costed < s.Combinations-s.Dominated
+			return out, s
+		}
 		plain, gap := r.classTargets(p, ws, full, false), r.classTargets(p, ws, full, true)
 		targets = func(opens []string) [][]string {
 			if !r.ignore[CritQuality] && slices.ContainsFunc(opens, func(m string) bool { return r.score(m) != nil }) {
@@ -167,6 +174,15 @@ func (r *Report) splitsWith(p *Profile, ws []workload, apiTargets [][]string, op
 			// open model (a hybrid or an API alone, enumerated apart).
 			continue
 		}
+		out = append(out, r.makeSplit(p, as, models, opens, onOpen))
+	}
+	return out
+}
+
+// makeSplit is the candidate assigning the classes as as says, with API
+// models models and open models opens (onOpen of the traffic on them).
+func (r *Report) makeSplit(p *Profile, as []Assignment, models, opens []string, onOpen float64) *Candidate {
+	{
 		c := &Candidate{Kind: ScenarioHybrid, APIModels: models, Assignment: as}
 		switch len(opens) {
 		case 1:
@@ -189,9 +205,8 @@ func (r *Report) splitsWith(p *Profile, ws []workload, apiTargets [][]string, op
 			parts = append(parts, a.Workload+" on "+where)
 		}
 		c.Name = "split: " + strings.Join(parts, ", ")
-		out = append(out, c)
+		return c
 	}
-	return out
 }
 
 // countSplits is how many assignments of the classes, each to one of its
@@ -257,24 +272,10 @@ func countSplits(targets [][]string, f int) float64 {
 // is checked. What a what-if ignores is not held against an API.
 func (r *Report) classTargets(p *Profile, ws []workload, full [][]string, gap bool) [][]string {
 	quality := !r.ignore[CritQuality]
-	custom := !r.ignore[CritCustomisation]
 	anyFT := slices.ContainsFunc(ws, func(w workload) bool { return w.fineTune })
 	out := make([][]string, len(ws))
-	for i, w := range ws {
-		minAcc := w.MinAccuracy
-		if minAcc == 0 {
-			minAcc = p.Quality.MinAccuracy
-		}
-		var ok []string
-		for _, a := range full[i] {
-			if sc := r.score(a); quality && sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
-				continue
-			}
-			if custom && (p.Customisation.Adapters || w.fineTune && r.apiFineTuning(p, a) == nil) {
-				continue
-			}
-			ok = append(ok, a)
-		}
+	for i, ok := range r.serviceable(p, ws, full) {
+		w := ws[i]
 		for j, a := range ok {
 			if !slices.ContainsFunc(ok, func(b string) bool {
 				return b != a && r.dominates(p, w, gap && quality, anyFT, b, slices.Index(ok, b) < j, a)
@@ -284,6 +285,174 @@ func (r *Report) classTargets(p *Profile, ws []workload, full [][]string, gap bo
 		}
 	}
 	return out
+}
+
+// serviceable narrows each class's API targets to those its own needs
+// leave: its quality floor (a score below it rules the API out) and its
+// fine-tuning need (hosted fine-tuning; adapters rule out every API),
+// unless a what-if ignores them.
+func (r *Report) serviceable(p *Profile, ws []workload, full [][]string) [][]string {
+	quality := !r.ignore[CritQuality]
+	custom := !r.ignore[CritCustomisation]
+	out := make([][]string, len(ws))
+	for i, w := range ws {
+		minAcc := w.MinAccuracy
+		if minAcc == 0 {
+			minAcc = p.Quality.MinAccuracy
+		}
+		for _, a := range full[i] {
+			if sc := r.score(a); quality && sc != nil && minAcc > 0 && sc.Accuracy < minAcc {
+				continue
+			}
+			if custom && (p.Customisation.Adapters || w.fineTune && r.apiFineTuning(p, a) == nil) {
+				continue
+			}
+			out[i] = append(out[i], a)
+		}
+	}
+	return out
+}
+
+// maxPlacements bounds the placements placementSplits walks.
+const maxPlacements = 1 << 20
+
+// placementSplits is, over the bound, one split for each placement of the
+// classes on the open models (each class on an API, or on one of the
+// split's open models, every open model used): each class left to the
+// APIs goes to its cheapest API at today's mix (the one listed first at a
+// tie) among those its needs leave (see serviceable) and the placement
+// allows — with a measured open model serving a class another API may
+// take, the quality gap check rules out every API more than
+// quality.max_gap_pp more accurate than it. Any other split with the same
+// placement uses only APIs the placement allows if it is eligible, and
+// costs at least as much in every month (each class's API tokens scale
+// alike at every volume), so it is never the best; nor is one whose
+// cheapest APIs come to a single API with at most one open model, since
+// that hybrid (or API alone) is a candidate already and costs the same.
+// left is how many splits the placements give. ok is false when the
+// classes' API costs are not separate (a class that must be fine-tuned
+// and an API with a training price, paid once by all its classes) or
+// there are too many placements: the caller narrows class by class.
+func (r *Report) placementSplits(p *Profile, ws []workload, full [][]string, options [][]string) (out []*Candidate, left int, ok bool) {
+	cands := r.serviceable(p, ws, full)
+	price := make([][]float64, len(ws))
+	for i, w := range ws {
+		for _, a := range cands[i] {
+			ap := r.apiPrice(a)
+			in, o := ap.InputPerMillion, ap.OutputPerMillion
+			if ft := r.apiFineTuning(p, a); w.fineTune && ft != nil {
+				if p.Customisation.TrainingTokensPerMonth*ft.TrainingPerMillion > 0 {
+					return nil, 0, false
+				}
+				in, o = orPrice(ft.InputPerMillion, in), orPrice(ft.OutputPerMillion, o)
+			}
+			if r.mixIn+r.mixOut > 0 {
+				price[i] = append(price[i], r.mixIn*in+r.mixOut*o)
+			} else {
+				price[i] = append(price[i], in+o) // no volume: every split costs nothing
+			}
+		}
+	}
+	total := 0
+	for _, opens := range options {
+		n := 1
+		for i, w := range ws {
+			k := len(opens)
+			if !w.Sensitive && len(cands[i]) > 0 {
+				k++
+			}
+			if n *= k; n > maxPlacements {
+				return nil, 0, false
+			}
+		}
+		if total += n; total > maxPlacements {
+			return nil, 0, false
+		}
+	}
+	quality := !r.ignore[CritQuality]
+	// allowed says whether API a may serve in a split whose open models
+	// serve the classes on[j] ("" where a class is on an API).
+	allowed := func(a string, on []string) bool {
+		sa := r.score(a)
+		if !quality || sa == nil {
+			return true
+		}
+		for j, o := range on {
+			w := ws[j]
+			so := r.score(o)
+			if o == "" || w.Sensitive || so == nil || p.Customisation.Adapters || w.fineTune && r.apiFineTuning(p, a) == nil {
+				continue // no gap checked on that class against a
+			}
+			if 100*(sa.Accuracy-so.Accuracy) > p.Quality.MaxGapPP+1e-9 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, opens := range options {
+		slots := make([][]string, len(ws)) // "" stands for the APIs
+		for i, w := range ws {
+			if !w.Sensitive && len(cands[i]) > 0 {
+				slots[i] = append(slots[i], "")
+			}
+			slots[i] = append(slots[i], opens...)
+		}
+		count := 1
+		for _, x := range slots {
+			count *= len(x)
+		}
+		idx := make([]int, len(ws))
+		on := make([]string, len(ws))
+	placements:
+		for range count {
+			onOpen := 0.0
+			used := map[string]bool{}
+			for i := range ws {
+				if on[i] = slots[i][idx[i]]; on[i] != "" {
+					used[on[i]] = true
+					onOpen += ws[i].Share
+				}
+			}
+			for i := len(ws) - 1; i >= 0; i-- { // next placement
+				if idx[i]++; idx[i] < len(slots[i]) {
+					break
+				}
+				idx[i] = 0
+			}
+			if len(used) < len(opens) {
+				continue
+			}
+			var as []Assignment
+			var models []string
+			for i, w := range ws {
+				m, target := on[i], ScenarioSelfHosted
+				if m == "" {
+					best := -1
+					for j, a := range cands[i] {
+						if allowed(a, on) && (best < 0 || price[i][j] < price[i][best]*(1-1e-12)) {
+							best = j
+						}
+					}
+					if best < 0 {
+						continue placements // no API this placement allows
+					}
+					m, target = cands[i][best], ScenarioProprietary
+					if !slices.Contains(models, m) {
+						models = append(models, m)
+					}
+				}
+				as = append(as, Assignment{Workload: w.Name, Share: w.Share, Model: m, Target: target})
+			}
+			if len(opens) < 2 && len(models) < 2 {
+				continue
+			}
+			left++
+			if len(out) < maxSplits {
+				out = append(out, r.makeSplit(p, as, models, opens, onOpen))
+			}
+		}
+	}
+	return out, left, true
 }
 
 // dominates reports whether API b is at least as good a target as API a

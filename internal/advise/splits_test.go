@@ -182,48 +182,110 @@ func TestSplitBoundNeverLosesTheBestSplit(t *testing.T) {
 	}
 }
 
-// When a cheaper API is also the more accurate, neither beats the other
-// for a class a measured open model may take (the more accurate one could
-// widen the open model's gap to the split's APIs): a ($1 / $1, 95%), b ($2
-// / $2, 90%) and c ($3 / $3, 85%) all stay, and d ($4 / $4, 99%), dearer
-// and more accurate than each, is dominated. Seven classes and the open
-// model llama (80%, max_gap_pp 50, so no gap rules anything out):
-//
-//	no open model: 4⁷ − 4 = 16,380 splits; the gap is not checked, and a,
-//	  the cheapest, dominates b, c and d for every class: 0 left
-//	llama: two APIs or more and llama used, 5⁷ − 1 − 4 × (2⁷ − 1) −
-//	  16,380 = 61,236; with a, b and c: 4⁷ − 1 − 3 × (2⁷ − 1) − (3⁷ − 3)
-//	  = 13,818 left
-//
-// So 77,616 splits, 63,798 dominated, 13,818 left, more than the bound:
-// the first 1,000 of them are costed, and the note says exactly that.
+// When a class that must be fine-tuned pays a training price on each API
+// serving it, the classes' API costs are not separate (one API's training
+// is paid once by all its classes), so the narrowing goes class by class:
+// seven classes, all to be fine-tuned, over a, b and c (hosted fine-tuning
+// with a training price: none dominates another, as each could add a
+// training bill) and d (no hosted fine-tuning, ruled out for every class).
+// 4⁷ − 4 = 16,380 splits, 3⁷ − 3 = 2,184 of them without d, 14,196 with
+// it: more than the bound are left, the first 1,000 are costed, and the
+// note says exactly that.
 func TestSplitBoundCutSaysWhatItLeftOut(t *testing.T) {
+	ft := &HostedFineTuning{TrainingPerMillion: 3}
 	p := splitProfile(t, make([]float64, 7), []ProprietaryModel{
-		{Model: "a", InputPerMillion: 1, OutputPerMillion: 1},
-		{Model: "b", InputPerMillion: 2, OutputPerMillion: 2},
-		{Model: "c", InputPerMillion: 3, OutputPerMillion: 3},
-		{Model: "d", InputPerMillion: 4, OutputPerMillion: 4},
+		{Model: "a", InputPerMillion: 1, OutputPerMillion: 4, FineTuning: ft},
+		{Model: "b", InputPerMillion: 2, OutputPerMillion: 2, FineTuning: ft},
+		{Model: "c", InputPerMillion: 4, OutputPerMillion: 1, FineTuning: ft},
+		{Model: "d", InputPerMillion: 0.5, OutputPerMillion: 0.5},
 	})
-	fte := 0.5
-	p.Candidates.Open = []OpenModel{{Model: "llama", GPUHourlyUSD: 2, GPUsPerReplica: 1, OutputTokensPerSecond: 2000}}
-	p.Expertise.StaffCostUSDMonth, p.SelfHosting.StaffFTE, p.Quality.MaxGapPP = 10000, &fte, 50
-	ev := &eval.Report{Suite: "s", Models: []eval.ModelSummary{
-		{Model: "a", Accuracy: 0.95, Cases: 100}, {Model: "b", Accuracy: 0.90, Cases: 100},
-		{Model: "c", Accuracy: 0.85, Cases: 100}, {Model: "d", Accuracy: 0.99, Cases: 100},
-		{Model: "llama", Accuracy: 0.80, Cases: 100},
-	}}
-	r := run(t, p, func(o *Options) { o.Evals = []*eval.Report{ev} })
-	if s := r.SplitSearch; s == nil || s.Combinations != 77616 || s.Dominated != 63798 || s.Costed != 1000 || !s.Cut {
+	p.Customisation = Customisation{FineTuning: true, TrainingTokensPerMonth: 1e8}
+	r := run(t, p)
+	if s := r.SplitSearch; s == nil || s.Combinations != 16380 || s.Dominated != 14196 || s.Costed != 1000 || !s.Cut {
 		t.Errorf("split search %+v", r.SplitSearch)
 	}
-	want := "Only 1000 of the 77616 splits of the workload classes were costed (the bound is 1000): 63798 send a class to an API that its needs rule out or that another API beats for it on price, quality and fine-tuning, and of the other 13818 the first 1000 in enumeration order were costed."
+	want := "Only 1000 of the 16380 splits of the workload classes were costed (the bound is 1000): 14196 send a class to an API that its needs rule out or that another API beats for it on price, quality and fine-tuning, and of the other 2184 the first 1000 in enumeration order were costed."
 	if n := strings.Join(r.Notes, "\n"); !strings.Contains(n, want) {
 		t.Errorf("notes %q", r.Notes)
 	}
 	for _, c := range r.Candidates {
-		if strings.HasPrefix(c.Name, "split: ") && (c.OpenModel != "llama" || slices.Contains(c.APIModels, "d")) {
+		if slices.Contains(c.APIModels, "d") {
 			t.Errorf("%s costed", c.Name)
 		}
+	}
+}
+
+// Over the bound, each placement of the classes on the open models gives
+// one split: the classes left to the APIs each on the cheapest API its
+// needs and the placement allow. x (50%), y (30%) and z (20%, needs 85%)
+// over lite ($0.50 / $0.50, 80%), cheap ($1 / $1, 95%), mid ($2 / $2, 86%)
+// and top ($5 / $5, 97%), and llama (82%; quality.max_gap_pp 5, so with a
+// class on llama no API above 87% may serve beside it):
+//
+//	splits: no open model 4³ − 4 = 60; llama, two APIs or more, 5³ − 1 −
+//	  4 × (2³ − 1) − 60 = 36; 96 in all
+//	no class on llama: x, y on lite, z on cheap (lite is below 85%)
+//	y on llama: x on lite, z on mid (cheap and top are too accurate)
+//	x on llama: y on lite, z on mid
+//	every other placement leaves one API (a hybrid, a candidate already)
+//
+// With the bound at 3, the 3 splits are costed, 93 are dominated, and the
+// choice is the one deciding over all 96 makes. x on llama, z on cheap is
+// ruled out by the gap: it was never worth costing.
+func TestSplitPlacementsKeepTheGap(t *testing.T) {
+	fte := 0.5
+	p := &Profile{Name: "placements", HorizonMonths: 12,
+		Expertise: Expertise{StaffCostUSDMonth: 10000},
+		Workload:  Workload{InputTokensPerMonth: 3000e6, OutputTokensPerMonth: 1000e6},
+		Workloads: []WorkloadClass{{Name: "x", Share: 0.5}, {Name: "y", Share: 0.3}, {Name: "z", Share: 0.2, MinAccuracy: 0.85}},
+		Candidates: Candidates{
+			Proprietary: []ProprietaryModel{
+				{Model: "lite", InputPerMillion: 0.5, OutputPerMillion: 0.5},
+				{Model: "cheap", InputPerMillion: 1, OutputPerMillion: 1},
+				{Model: "mid", InputPerMillion: 2, OutputPerMillion: 2},
+				{Model: "top", InputPerMillion: 5, OutputPerMillion: 5},
+			},
+			Open: []OpenModel{{Model: "llama", GPUHourlyUSD: 2, GPUsPerReplica: 1, OutputTokensPerSecond: 2000}},
+		},
+		SelfHosting: SelfHosting{StaffFTE: &fte},
+		Quality:     Quality{MaxGapPP: 5},
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		t.Fatal(err)
+	}
+	ev := &eval.Report{Suite: "s", Models: []eval.ModelSummary{
+		{Model: "lite", Accuracy: 0.80, Cases: 100}, {Model: "cheap", Accuracy: 0.95, Cases: 100},
+		{Model: "mid", Accuracy: 0.86, Cases: 100}, {Model: "top", Accuracy: 0.97, Cases: 100},
+		{Model: "llama", Accuracy: 0.82, Cases: 100},
+	}}
+	withEvals := func(o *Options) { o.Evals = []*eval.Report{ev} }
+	full := run(t, p, withEvals)
+	if s := full.SplitSearch; s == nil || s.Combinations != 96 || s.Costed != 96 || s.Dominated != 0 {
+		t.Fatalf("split search %+v", s)
+	}
+	if c := candidate(t, full, "split: x on self-hosted llama, y on lite, z on cheap"); !c.excludedBy(CritQuality) {
+		t.Errorf("%s: %+v", c.Name, c.Exclusions)
+	}
+	old := maxSplits
+	maxSplits = 3
+	defer func() { maxSplits = old }()
+	r := run(t, p, withEvals)
+	if s := r.SplitSearch; s == nil || s.Combinations != 96 || s.Dominated != 93 || s.Costed != 3 || s.Cut {
+		t.Errorf("split search %+v", r.SplitSearch)
+	}
+	var got []string
+	for _, c := range r.Candidates {
+		if strings.HasPrefix(c.Name, "split: ") {
+			got = append(got, c.Name)
+		}
+	}
+	want := []string{"split: x on lite, y on lite, z on cheap", "split: x on lite, y on self-hosted llama, z on mid", "split: x on self-hosted llama, y on lite, z on mid"}
+	if !slices.Equal(got, want) {
+		t.Errorf("splits %q, want %q", got, want)
+	}
+	if r.Recommendation.Candidate != full.Recommendation.Candidate {
+		t.Errorf("chose %q, over every split %q", r.Recommendation.Candidate, full.Recommendation.Candidate)
 	}
 }
 

@@ -217,6 +217,46 @@ func userGap(ctx context.Context, st store.Store, userCap int, f store.UsageFilt
 	return w, nil
 }
 
+// countedSpan is the range a report counts when it is wider than the one
+// asked for. From or To is nil where that edge is as asked.
+type countedSpan struct {
+	From    *time.Time `json:"from,omitempty"`
+	To      *time.Time `json:"to,omitempty"`
+	Message string     `json:"message"`
+}
+
+// countedRange says how a summary widens f's range: an edge where the raw
+// records were pruned is counted from the whole hour (or day, where the
+// hourly rollups were pruned too) that holds it, so the report holds at
+// least what was asked for; only the docs said so. nil when it counts f's
+// range as it is.
+func countedRange(ctx context.Context, st store.Store, f store.UsageFilter, by []store.GroupBy) (*countedSpan, error) {
+	wd, ok := st.(store.Widener)
+	if !ok {
+		return nil, nil
+	}
+	from, to, err := wd.CountedRange(ctx, f, by)
+	if err != nil {
+		return nil, err
+	}
+	c := &countedSpan{}
+	var parts []string
+	if !from.Equal(f.From) {
+		c.From = &from
+		parts = append(parts, fmt.Sprintf("from %s (not %s)", from.UTC().Format(time.RFC3339), f.From.UTC().Format(time.RFC3339)))
+	}
+	if !to.Equal(f.To) {
+		c.To = &to
+		parts = append(parts, fmt.Sprintf("to %s (not %s)", to.UTC().Format(time.RFC3339), f.To.UTC().Format(time.RFC3339)))
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	c.Message = "the raw records at the range's edges were pruned, so the report counts the whole hours (or days) " +
+		"the rollups keep: " + strings.Join(parts, " and ")
+	return c, nil
+}
+
 // summarise runs UsageSummary grouped by by plus hosting (unless by has
 // it), then folds the hosting split back in, keeping each row's
 // self-hosted cost. All sums are integers.
@@ -363,6 +403,12 @@ instead (the throughput model, see docs/metering.md).
 				fmt.Fprintf(e.stderr, "usage: warning: %s\n", w.Message)
 				warnings = append(warnings, *w)
 			}
+			counted, err := countedRange(cmd.Context(), st, f, by)
+			if err != nil {
+				return err
+			} else if counted != nil {
+				fmt.Fprintf(e.stderr, "usage: note: %s\n", counted.Message)
+			}
 			var rent []rentLine
 			if shCost == "amortised" {
 				if rent, rows, err = amortise(cmd.Context(), st, cfg, f, by, rows, now); err != nil {
@@ -373,7 +419,7 @@ instead (the throughput model, see docs/metering.md).
 			case "csv":
 				return writeUsageCSV(e.stdout, by, rows)
 			case "json":
-				return writeUsageJSON(e.stdout, f, by, rows, rent, warnings)
+				return writeUsageJSON(e.stdout, f, by, rows, rent, warnings, counted)
 			}
 			if err := writeUsageTable(e.stdout, by, rows); err != nil {
 				return err
@@ -505,10 +551,13 @@ func toUsageJSON(by []store.GroupBy, r *usageRow) usageJSONRow {
 	return j
 }
 
-func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow, rent []rentLine, warnings []usageWarning) error {
+func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows []usageRow, rent []rentLine, warnings []usageWarning, counted *countedSpan) error {
 	out := struct {
-		From       *time.Time      `json:"from,omitempty"`
-		To         *time.Time      `json:"to,omitempty"`
+		From *time.Time `json:"from,omitempty"`
+		To   *time.Time `json:"to,omitempty"`
+		// Counted is the range the rows count when it is wider than From
+		// to To (an edge where raw records were pruned).
+		Counted    *countedSpan    `json:"counted,omitempty"`
 		GroupBy    []store.GroupBy `json:"group_by"`
 		Rows       []usageJSONRow  `json:"rows"`
 		Total      usageJSONRow    `json:"total"`
@@ -516,7 +565,7 @@ func writeUsageJSON(w io.Writer, f store.UsageFilter, by []store.GroupBy, rows [
 		// Warnings are the parts of the range the report cannot answer
 		// (also printed on standard error).
 		Warnings []usageWarning `json:"warnings,omitempty"`
-	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows)), SelfHosted: rent, Warnings: warnings}
+	}{GroupBy: by, Rows: make([]usageJSONRow, 0, len(rows)), SelfHosted: rent, Warnings: warnings, Counted: counted}
 	if out.GroupBy == nil {
 		out.GroupBy = []store.GroupBy{}
 	}

@@ -319,3 +319,14 @@ func (g *UsageGroup) Add(o *UsageGroup) {
 	}
 	g.P50MS, g.P95MS, g.P99MS = Percentile(g.Latency, 0.5), Percentile(g.Latency, 0.95), Percentile(g.Latency, 0.99)
 }
+
+// Widener is implemented by stores whose summaries widen an edge that
+// lies where the raw rows were pruned (both): see UsageSummary's reading
+// rules in docs/metering.md, "Retention and rollups".
+type Widener interface {
+	// CountedRange returns the range a summary of f by by counts: f's
+	// own, or wider at an edge whose raw rows (and hourly rollups) were
+	// pruned, to the whole hour (or day) that holds it. A zero edge of f
+	// stays zero (from the first record, up to now).
+	CountedRange(ctx context.Context, f UsageFilter, by []GroupBy) (from, to time.Time, err error)
+}

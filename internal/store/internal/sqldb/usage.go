@@ -108,6 +108,74 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecor
 	return out, rows.Err()
 }
 
+// rawOnly reports whether a summary of f by by reads raw rows only: a
+// request's attempts, f.Raw, and by (or filtered to) end user where the
+// attribution rollups name none (as far as raw rows are kept).
+func (s *DB) rawOnly(f store.UsageFilter, by []store.GroupBy) bool {
+	return f.RequestID != "" || f.Raw || ((f.EndUser != "" || slices.Contains(by, store.ByUser)) && s.endUsersPerDay() == 0)
+}
+
+// widened returns the range a summary of f reads from the rollups: an
+// edge whose raw rows were pruned widens to the hour that holds it (the
+// hour's rollup is all that is left of them), and to the day where the
+// hourly rollups were pruned too: read to the minute, that edge's partial
+// hour (or day) would be silently missing. Both edges widen outwards, so
+// the range holds at least what was asked for. The end edge reads its
+// day's whole hours before it from hourly rows, so it widens to the day
+// when any of them is gone, even if it is not; an open end (now) too
+// (the day's rollup then holds nothing after now). A zero From is the
+// Unix epoch.
+func (s *DB) widened(ctx context.Context, f store.UsageFilter) (from, to time.Time, err error) {
+	mark, err := s.mark(ctx, store.KindUsage)
+	if err != nil {
+		return from, to, err
+	}
+	hourMark, err := s.mark(ctx, store.KindRollupHourly)
+	if err != nil {
+		return from, to, err
+	}
+	widen := func(t time.Time, up bool) time.Time {
+		for _, w := range []struct {
+			mark time.Time
+			unit time.Duration
+		}{{mark, time.Hour}, {hourMark, 24 * time.Hour}} {
+			if start := t.Truncate(w.unit); up && start.Before(w.mark) && !start.Equal(t) {
+				t = start.Add(w.unit)
+			} else if !up && t.Before(w.mark) {
+				t = start
+			}
+		}
+		return t
+	}
+	from, to = f.From, f.To
+	if from.IsZero() {
+		from = time.Unix(0, 0).UTC()
+	}
+	if to.IsZero() {
+		to = s.now()
+	}
+	return widen(from, false), widen(to, true), nil
+}
+
+var _ store.Widener = (*DB)(nil)
+
+// CountedRange implements store.Widener.
+func (s *DB) CountedRange(ctx context.Context, f store.UsageFilter, by []store.GroupBy) (from, to time.Time, err error) {
+	if s.rawOnly(f, by) {
+		return f.From, f.To, nil
+	}
+	if from, to, err = s.widened(ctx, f); err != nil {
+		return from, to, fmt.Errorf("store: counted range: %w", err)
+	}
+	if f.From.IsZero() {
+		from = time.Time{}
+	}
+	if f.To.IsZero() {
+		to = time.Time{}
+	}
+	return from, to, nil
+}
+
 // UsageSummary implements store.Store.
 //
 // Whole days, hours and minutes of the range are read from the rollups,
@@ -142,62 +210,21 @@ func (s *DB) UsageSummary(ctx context.Context, f store.UsageFilter, by []store.G
 			return nil, fmt.Errorf("store: usage summary: action and classes cannot be combined with a tag or the end user")
 		}
 	}
-	if f.RequestID != "" || f.Raw {
+	if s.rawOnly(f, by) {
 		return s.summary(ctx, "", f, by)
 	}
-	// Grouped or filtered by tag or end user: the attribution rollups,
-	// which have hours and days only. By end user only where they name
-	// end users; otherwise from raw rows, as far as they are kept.
-	if f.EndUser != "" && s.endUsersPerDay() == 0 {
-		return s.summary(ctx, "", f, by)
-	}
+	// Grouped or filtered by tag or end user (where the rollups name end
+	// users): the attribution rollups, which have hours and days only.
 	attr, users := len(f.Tags) > 0 || f.EndUser != "", f.EndUser != ""
 	for _, g := range by {
-		if g == store.ByUser && s.endUsersPerDay() == 0 {
-			return s.summary(ctx, "", f, by)
-		}
 		attr = attr || g.Attribution()
 		users = users || g == store.ByUser
 	}
-	mark, err := s.mark(ctx, store.KindUsage)
+	from, to, err := s.widened(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("store: usage summary: %w", err)
 	}
-	hourMark, err := s.mark(ctx, store.KindRollupHourly)
-	if err != nil {
-		return nil, fmt.Errorf("store: usage summary: %w", err)
-	}
-	// An edge whose raw rows were pruned widens to the hour that holds
-	// it (the hour's rollup is all that is left of them), and to the day
-	// where the hourly rollups were pruned too: read to the minute, that
-	// edge's partial hour (or day) would be silently missing. Both edges
-	// widen outwards, so the range holds at least what was asked for. The
-	// end edge reads its day's whole hours before it from hourly rows, so
-	// it widens to the day when any of them is gone, even if it is not;
-	// an open end too (the day's rollup then holds nothing after now).
-	widen := func(t time.Time, up bool) time.Time {
-		for _, w := range []struct {
-			mark time.Time
-			unit time.Duration
-		}{{mark, time.Hour}, {hourMark, 24 * time.Hour}} {
-			if start := t.Truncate(w.unit); up && start.Before(w.mark) && !start.Equal(t) {
-				t = start.Add(w.unit)
-			} else if !up && t.Before(w.mark) {
-				t = start
-			}
-		}
-		return t
-	}
-	from := f.From
-	if from.IsZero() {
-		from = time.Unix(0, 0).UTC()
-	}
-	from = widen(from, false)
-	to, open := f.To, f.To.IsZero()
-	if open {
-		to = s.now()
-	}
-	to = widen(to, true)
+	open := f.To.IsZero()
 	minuteMark, err := s.mark(ctx, store.KindRollupMinute)
 	if err != nil {
 		return nil, fmt.Errorf("store: usage summary: %w", err)

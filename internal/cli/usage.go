@@ -411,7 +411,16 @@ instead (the throughput model, see docs/metering.md).
 			}
 			var rent []rentLine
 			if shCost == "amortised" {
-				if rent, rows, err = amortise(cmd.Context(), st, cfg, f, by, rows, now); err != nil {
+				// Rent over the range the rows count, widened or not,
+				// so that it is shared by the tokens of that range.
+				af := f
+				if counted != nil && counted.From != nil {
+					af.From = *counted.From
+				}
+				if counted != nil && counted.To != nil {
+					af.To = *counted.To
+				}
+				if rent, rows, err = amortise(cmd.Context(), st, cfg, af, by, rows, now); err != nil {
 					return err
 				}
 			}

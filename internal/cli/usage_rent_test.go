@@ -62,3 +62,41 @@ func TestUsageRentStartsAtTheOldestRolledUpRecord(t *testing.T) {
 		t.Errorf("after pruning: from %v, %d output tokens, rent %d; want from %v, 4000, $756", l.From, l.OutputTokens, l.RentNanos, day)
 	}
 }
+
+// A --since in pruned raw rows counts from its whole hour: the rent is
+// charged over that hour too, as the tokens it is shared by are.
+func TestUsageRentCoversTheCountedRange(t *testing.T) {
+	fx := newOpFixture(t)
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\n" +
+		"providers:\n  - name: gpu\n    type: openai\n    base_url: http://127.0.0.1:1/v1\n    hosting: self_hosted\n" +
+		"    cost: { gpu_hourly_usd: 1, gpus: 1 }\n" +
+		"models:\n  - name: mixtral\n    provider: gpu\n    upstream: mixtral\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := fx.store(t)
+	at := time.Date(2026, 10, 1, 10, 10, 0, 0, time.UTC)
+	recs := []store.UsageRecord{{Time: at, RequestID: "g1", Attempt: 1, Model: "mixtral", Provider: "gpu", Hosting: "self_hosted", Status: 200, OutputTokens: 1000}}
+	if _, err := st.InsertUsage(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.(store.Retention).Prune(context.Background(), store.KindUsage, time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC), 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// --since 10:30, in the pruned hour that holds the record at 10:10:
+	// counted from 10:00, so 2 hours of rent to 12:00, not 1.5.
+	out, stderr, err := opRun(t, "usage", "--config", fx.cfgPath, "--since", "2026-10-01T10:30:00Z", "--until", "2026-10-01T12:00:00Z", "--format", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep struct {
+		SelfHosted []rentLine `json:"self_hosted"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.SelfHosted) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if l := rep.SelfHosted[0]; l.RentNanos != 2_000_000_000 || l.OutputTokens != 1000 || !l.From.Equal(at.Truncate(time.Hour)) {
+		t.Errorf("rent from %v, %d nanodollars for %d output tokens; want from 10:00, $2, 1000", l.From, l.RentNanos, l.OutputTokens)
+	}
+}

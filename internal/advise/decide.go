@@ -164,7 +164,30 @@ func (r *Report) excludedRunnerUp(p *Profile, choice, ru *Candidate) *RunnerUp {
 		res.Flip += fmt.Sprintf(" (it would cost $%s, %.1f× less)", money(ru.TotalUSD), choice.TotalUSD/ru.TotalUSD)
 	}
 	if e.Flip == "" {
-		res.Flip += "; no price or volume changes this: only lifting the constraint would"
+		// No number lifts it. Name every criterion ruling it out, and say
+		// what lifting them all does, decided again: a candidate ruled
+		// out by compliance and data sensitivity alike was said to need
+		// "only lifting the constraint" (compliance), though without it
+		// data sensitivity still rules it out.
+		var crits []string
+		for _, x := range ru.Exclusions {
+			if !slices.Contains(crits, x.Criterion) {
+				crits = append(crits, x.Criterion)
+			}
+		}
+		lifting := crits[0]
+		if len(crits) > 1 {
+			res.Flip += " (and by " + strings.Join(crits[1:], " and ") + ")"
+			lifting = strings.Join(crits, " and ") + " together"
+		}
+		switch got := r.whatIf(p, 1, nil, crits...); got {
+		case ru.Name:
+			res.Flip += "; no price or volume changes this: only lifting " + lifting + " would, and then it wins"
+		case choice.Name:
+			res.Flip += "; no price or volume changes this, and even lifting " + lifting + " would leave " + choice.Name + " the choice"
+		default:
+			res.Flip += "; no price or volume changes this; lifting " + lifting + " would make " + got + " the recommendation"
+		}
 		return res
 	}
 	res.Flip += "; it " + e.Flip

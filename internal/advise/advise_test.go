@@ -399,6 +399,8 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nquality: {max_gap_pp: -3}\n", "quality.max_gap_pp: must not be negative"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nbudget: {monthly_limit_usd: -1}\n", "budget.monthly_limit_usd: must not be negative"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.5}, {name: b, share: 0.3}]\n", "workloads: shares must sum to 1, not 0.8"},
+		// Said as written, not as the float sum reads: "not 1.0499999999999998".
+		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.1}, {name: b, share: 0.6}, {name: c, share: 0.35}]\n", "line 3: workloads: shares must sum to 1, not 1.05"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}, {model: x}]}\n", `candidates.proprietary[1].model: "x" is also candidates.proprietary[0].model`},
 		// Before, a price given alone left the other at $0: gpt-4o at
 		// $2.50 input and no output price cost $2,500 a month on 1 B + 1 B

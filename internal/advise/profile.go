@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -41,6 +42,25 @@ type Profile struct {
 	// target (hybrid by workload class). Empty: derived from
 	// data.private_share (a private class and the rest).
 	Workloads []WorkloadClass `yaml:"workloads"`
+
+	// file and lines locate the profile's fields (LoadProfile), for errors
+	// found after it is read.
+	file  string
+	lines *schema
+}
+
+// Pos is "file:line" of the field at path (of its section when the field
+// is not written), for an error found after the profile was read, so that
+// it points where the profile's own errors do; "" when the profile was
+// not read from a file.
+func (p *Profile) Pos(path string) string {
+	if p.file == "" {
+		return ""
+	}
+	if l := p.lines.line(path); l > 0 {
+		return fmt.Sprintf("%s:%d", p.file, l)
+	}
+	return p.file
 }
 
 // WorkloadClass is one class of traffic.
@@ -276,6 +296,7 @@ func parseProfile(file string, b []byte) (*Profile, error) {
 		slices.SortStableFunc(errs, func(a, b *FieldError) int { return a.Line - b.Line })
 	}
 	if len(errs) == 0 {
+		p.file, p.lines = file, s
 		return &p, nil
 	}
 	for _, e := range errs {
@@ -495,7 +516,8 @@ func (p *Profile) validate() error {
 			sum += w.Share
 		}
 		if math.Abs(sum-1) > 1e-6 {
-			add("workloads", "shares must sum to 1, not %g", sum)
+			// Ten digits: 0.1 + 0.6 + 0.35 is 1.0499999999999998.
+			add("workloads", "shares must sum to 1, not %s", strconv.FormatFloat(sum, 'g', 10, 64))
 		}
 		if len(p.Workloads) > 8 {
 			add("workloads", "at most 8 classes")

@@ -91,11 +91,12 @@ func adviseCmd(e *env) *cobra.Command {
 			if rep.InputTokens+rep.OutputTokens == 0 {
 				// Every API costs $0 on no traffic: the cheapest is whichever
 				// is listed first, which is no advice.
-				src := "the profile's workload.input_tokens_per_month and output_tokens_per_month are 0"
 				if measured {
-					src = fmt.Sprintf("the store holds no usage in the last %d days", usageDays)
+					return fmt.Errorf("advise: no volume to compare at: the store holds no usage in the last %d days; give the expected monthly tokens", usageDays)
 				}
-				return fmt.Errorf("advise: no volume to compare at: %s; give the expected monthly tokens", src)
+				// Where the profile's own errors point: file:line.
+				return fmt.Errorf("advise: %s: workload: no volume to compare at: the profile's workload.input_tokens_per_month and output_tokens_per_month are 0; give the expected monthly tokens",
+					p.Pos("workload.input_tokens_per_month"))
 			}
 			w := e.stdout
 			if out != "" {

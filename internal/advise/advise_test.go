@@ -401,6 +401,15 @@ func TestProfileErrors(t *testing.T) {
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.5}, {name: b, share: 0.3}]\n", "workloads: shares must sum to 1, not 0.8"},
 		// Said as written, not as the float sum reads: "not 1.0499999999999998".
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.1}, {name: b, share: 0.6}, {name: c, share: 0.35}]\n", "line 3: workloads: shares must sum to 1, not 1.05"},
+		// The classes and data.private_share must agree. Before, a 30%
+		// private share that no class marked was dropped: all traffic went
+		// to the API, and a note blamed the audit log.
+		{"data: {classes: [pii], private_share: 0.3}\nworkload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.8}, {name: b, share: 0.2}]\n",
+			"line 1: data.private_share: 0.3 of the traffic carries sensitive data, but the workload classes marked sensitive: true make up 0"},
+		{"data: {classes: [pii], private_share: 0.3}\nworkload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.8, sensitive: true}, {name: b, share: 0.2}]\n",
+			"data.private_share: 0.3 of the traffic carries sensitive data, but the workload classes marked sensitive: true make up 0.8"},
+		{"data: {classes: [pii]}\nworkload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}]}\nworkloads: [{name: a, share: 0.8}, {name: b, share: 0.2}]\n",
+			"line 1: data.classes: sensitive classes are listed, but no workload class is marked sensitive: true"},
 		{"workload: {input_tokens_per_month: 1, output_tokens_per_month: 1}\ncandidates: {proprietary: [{model: x}, {model: x}]}\n", `candidates.proprietary[1].model: "x" is also candidates.proprietary[0].model`},
 		// Before, a price given alone left the other at $0: gpt-4o at
 		// $2.50 input and no output price cost $2,500 a month on 1 B + 1 B

@@ -515,6 +515,22 @@ func (p *Profile) validate() error {
 			share(path+".min_accuracy", w.MinAccuracy)
 			sum += w.Share
 		}
+		// The classes say which traffic is sensitive: data.private_share
+		// and data.classes must agree with them. Before, a private share
+		// the classes did not mark was dropped (30% PII went to the API),
+		// with a note blaming an audit log no one had read.
+		sens := 0.0
+		for _, w := range p.Workloads {
+			if w.Sensitive {
+				sens += w.Share
+			}
+		}
+		if ps := p.Data.PrivateShare; ps > 0 && math.Abs(ps-sens) > 1e-6 {
+			add("data.private_share", "%s of the traffic carries sensitive data, but the workload classes marked sensitive: true make up %s: mark the classes that carry it, or leave private_share out (the classes say it)",
+				strconv.FormatFloat(ps, 'g', 10, 64), strconv.FormatFloat(sens, 'g', 10, 64))
+		} else if len(p.Data.Classes) > 0 && sens == 0 {
+			add("data.classes", "sensitive classes are listed, but no workload class is marked sensitive: true: mark the classes that carry them")
+		}
 		if math.Abs(sum-1) > 1e-6 {
 			// Ten digits: 0.1 + 0.6 + 0.35 is 1.0499999999999998.
 			add("workloads", "shares must sum to 1, not %s", strconv.FormatFloat(sum, 'g', 10, 64))

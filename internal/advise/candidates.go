@@ -413,7 +413,7 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 	c.GPUsAtStart = c.months[0].GPUs
 	c.FineTuningUSDMonth = c.months[0].FineTuningUSD
 	for _, mo := range c.months {
-		if lim := p.Budget.MonthlyLimitUSD; lim > 0 && mo.TotalUSD-mo.SetupUSD > lim {
+		if lim := p.Budget.MonthlyLimitUSD; lim > 0 && overLimit(mo.TotalUSD-mo.SetupUSD, lim) {
 			c.OverBudgetMonths++
 		}
 	}
@@ -775,9 +775,25 @@ func regulations(p *Profile) []string {
 func cheapest(cs []*Candidate, ok func(*Candidate) bool) *Candidate {
 	var best *Candidate
 	for _, c := range cs {
-		if ok(c) && (best == nil || c.TotalUSD < best.TotalUSD) {
+		if ok(c) && (best == nil || c.TotalUSD < best.TotalUSD && !sameCost(c.TotalUSD, best.TotalUSD)) {
 			best = c
 		}
 	}
 	return best
+}
+
+// sameCost says two costs are equal but for floating-point rounding (a
+// part in 10⁹; summing months errs by about 10⁻¹⁴): a tie, which the
+// candidate listed first wins. Compared as floats, an A100 at $1.39 for
+// 730 h and 0.1 FTE at $10,000 came to $2,014.6999999999998 against
+// gpt-4o's $2,014.70 on the same tokens, and self-hosting won a tie the
+// report then said the API, listed first, had won.
+func sameCost(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// overLimit says a month's cost is over a monthly limit, a cost equal to
+// it but for rounding not being over.
+func overLimit(cost, limit float64) bool {
+	return cost > limit && !sameCost(cost, limit)
 }

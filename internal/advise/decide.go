@@ -125,7 +125,7 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, decide
 	if ru != nil {
 		res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: CritCost}
 		res.Flip = fmt.Sprintf("costs $%s over %d months, %s%% more", money(ru.TotalUSD), p.HorizonMonths, percentMore(ru.TotalUSD, choice.TotalUSD))
-		if math.Abs(ru.TotalUSD-choice.TotalUSD) < 0.005 {
+		if sameCost(ru.TotalUSD, choice.TotalUSD) {
 			// cheapest keeps the first of equals: APIs are listed before
 			// self-hosting, which is then not worth its risk.
 			res.Flip = fmt.Sprintf("costs the same, $%s over %d months: at a tie the candidate listed first (an API before self-hosting, self-hosting before a hybrid) is chosen", money(ru.TotalUSD), p.HorizonMonths)

@@ -78,7 +78,7 @@ func (ev *evaluator) scanBase64(t string) {
 		switch n, c := j-i, t[i]|0x20; {
 		case dash:
 			ev.spellRun(t, i, j)
-		case len(ev.spell.digits) > 0 || t[i] >= '0' && t[i] <= '9' || n <= 6 && c >= 'a' && c <= 'z' && digitWordStart[c-'a']&(1<<(n-1)) != 0:
+		case len(ev.spell.digits) > 0 || t[i] >= '0' && t[i] <= '9' || n <= maxDigitWord && c >= 'a' && c <= 'z' && digitWordStart[c-'a']&(1<<(n-1)) != 0:
 			ev.spellPart(t, i, j)
 		}
 		i = k

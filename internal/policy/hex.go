@@ -19,8 +19,9 @@ import (
 // keys decode to anything but text and are left alone, and so is a plain
 // decimal number, whose pairs spell control characters.
 //
-// Spelled digits are English number words for single digits ("four one
-// one one ...", "oh" and "o" for zero), mixed with digit groups or not,
+// Spelled digits are number words for single digits ("four one one one
+// ...", "oh" and "o" for zero; French, German, Spanish and Italian too:
+// digitWords), mixed with digit groups or not,
 // separated by white space, hyphens, commas or dots. A run of at least
 // minSpelled digits holding at least two words, or at least minSpelled
 // single digits standing alone ("4 1 1 1 1 ..."), is read as its digits
@@ -149,37 +150,41 @@ const minSpelled = 7
 // digitWordStart has bit n-1 of a letter's entry set when a digit word of
 // n letters starts with it.
 var digitWordStart = func() (m [26]uint8) {
-	for _, w := range [...]string{"zero", "oh", "o", "nought", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"} {
+	for w := range digitWords {
 		m[w[0]-'a'] |= 1 << (len(w) - 1)
 	}
 	return m
 }()
 
-// digitWord returns the digit an English number word (lower case) names.
+// maxDigitWord is the longest digit word's length.
+const maxDigitWord = 7
+
+// digitWords are the number words for single digits in English ("oh"
+// and "o" for zero, as read aloud), French, German, Spanish and Italian,
+// as written without accents (zero, funf or fuenf): a card or account
+// number dictated in the caller's language. A run needs at least
+// minSpelled digits, two of them words, with nothing but separators
+// between, so the words shared with prose ("un", "dos", "sei", "neuf")
+// do not make one alone.
+var digitWords = map[string]byte{
+	"zero": '0', "oh": '0', "o": '0', "nought": '0', "one": '1', "two": '2', "three": '3', "four": '4',
+	"five": '5', "six": '6', "seven": '7', "eight": '8', "nine": '9',
+	// French
+	"un": '1', "deux": '2', "trois": '3', "quatre": '4', "cinq": '5', "sept": '7', "huit": '8', "neuf": '9',
+	// German
+	"null": '0', "eins": '1', "zwei": '2', "drei": '3', "vier": '4', "funf": '5', "fuenf": '5', "sechs": '6',
+	"sieben": '7', "acht": '8', "neun": '9',
+	// Spanish
+	"cero": '0', "uno": '1', "dos": '2', "tres": '3', "cuatro": '4', "cinco": '5', "seis": '6', "siete": '7',
+	"ocho": '8', "nueve": '9',
+	// Italian
+	"due": '2', "tre": '3', "quattro": '4', "cinque": '5', "sei": '6', "sette": '7', "otto": '8', "nove": '9',
+}
+
+// digitWord returns the digit a number word (lower case) names.
 func digitWord(w []byte) (byte, bool) {
-	switch string(w) {
-	case "zero", "oh", "o", "nought":
-		return '0', true
-	case "one":
-		return '1', true
-	case "two":
-		return '2', true
-	case "three":
-		return '3', true
-	case "four":
-		return '4', true
-	case "five":
-		return '5', true
-	case "six":
-		return '6', true
-	case "seven":
-		return '7', true
-	case "eight":
-		return '8', true
-	case "nine":
-		return '9', true
-	}
-	return 0, false
+	d, ok := digitWords[string(w)]
+	return d, ok
 }
 
 // spelling is the run of spelled digits being read: its digits, how many
@@ -233,7 +238,7 @@ func (ev *evaluator) spellPart(t string, p, q int) {
 		if len(part) == 1 {
 			sp.singles++
 		}
-	case len(part) > 6 || c|0x20 < 'a' || c|0x20 > 'z' || digitWordStart[c|0x20-'a']&(1<<(len(part)-1)) == 0:
+	case len(part) > maxDigitWord || c|0x20 < 'a' || c|0x20 > 'z' || digitWordStart[c|0x20-'a']&(1<<(len(part)-1)) == 0:
 		// Most words: no digit word starts with this letter and has
 		// this length.
 		if len(sp.digits) > 0 {
@@ -241,7 +246,7 @@ func (ev *evaluator) spellPart(t string, p, q int) {
 		}
 		return
 	default:
-		var w [6]byte
+		var w [maxDigitWord]byte
 		for k := 0; k < len(part); k++ {
 			w[k] = part[k] | 0x20
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -161,6 +162,18 @@ func addName(names []string, name string) []string {
 	return append(names, name)
 }
 
+// unquote decodes a JSON string as json.Unmarshal does, without it when
+// the string has no escapes and is valid UTF-8 (most message contents).
+// b is a value json.Unmarshal kept whole (a json.RawMessage of a body it
+// accepted), so a string without escapes holds no control characters.
+func unquote(b []byte, s *string) error {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+		*s = string(b[1 : len(b)-1])
+		return nil
+	}
+	return json.Unmarshal(b, s)
+}
+
 // isString reports whether raw JSON is a string (after leading space).
 func isString(raw json.RawMessage) bool {
 	raw = bytes.TrimLeft(raw, " \t\r\n")
@@ -173,7 +186,7 @@ func decodeSystem(req *llm.ChatRequest, raw json.RawMessage) error {
 	}
 	if isString(raw) {
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := unquote(raw, &s); err != nil {
 			return llm.Errorf("system", "system: expected string or array of text blocks")
 		}
 		if s != "" {
@@ -199,7 +212,8 @@ func decodeSystem(req *llm.ChatRequest, raw json.RawMessage) error {
 }
 
 func decodeMessage(req *llm.ChatRequest, i int, last bool, wm *wireMessage) error {
-	path := "messages[" + strconv.Itoa(i) + "]"
+	// Paths are spelt out only for an error (or a block that needs one).
+	path := func() string { return "messages[" + strconv.Itoa(i) + "]" }
 	var role llm.Role
 	switch wm.Role {
 	case "user":
@@ -211,29 +225,29 @@ func decodeMessage(req *llm.ChatRequest, i int, last bool, wm *wireMessage) erro
 		// target takes them as system messages.
 		role = llm.RoleSystem
 	case "":
-		return llm.Errorf(path+".role", "%s.role: field required", path)
+		return llm.Errorf(path()+".role", "%s.role: field required", path())
 	default:
-		return llm.Errorf(path+".role", "%s.role: must be \"user\", \"assistant\" or \"system\", got %q", path, wm.Role)
+		return llm.Errorf(path()+".role", "%s.role: must be \"user\", \"assistant\" or \"system\", got %q", path(), wm.Role)
 	}
 	if !present(wm.Content) {
-		return llm.Errorf(path+".content", "%s.content: field required", path)
+		return llm.Errorf(path()+".content", "%s.content: field required", path())
 	}
 	if isString(wm.Content) {
 		var s string
-		if err := json.Unmarshal(wm.Content, &s); err != nil {
-			return llm.Errorf(path+".content", "%s.content: invalid string", path)
+		if err := unquote(wm.Content, &s); err != nil {
+			return llm.Errorf(path()+".content", "%s.content: invalid string", path())
 		}
 		req.Messages = append(req.Messages, llm.TextMessage(role, s))
 		return nil
 	}
 	var blocks []wireBlock
 	if err := json.Unmarshal(wm.Content, &blocks); err != nil {
-		return llm.Errorf(path+".content", "%s.content: expected string or array of content blocks", path)
+		return llm.Errorf(path()+".content", "%s.content: expected string or array of content blocks", path())
 	}
 	if len(blocks) == 0 && (role != llm.RoleAssistant || !last) {
 		// As Anthropic answers; translated, the turn would vanish and the
 		// upstream would see another conversation.
-		return llm.Errorf(path+".content", "%s: all messages must have non-empty content except for the optional final assistant message", path)
+		return llm.Errorf(path()+".content", "%s: all messages must have non-empty content except for the optional final assistant message", path())
 	}
 	// cur collects text and images; tool results split it, keeping order.
 	cur := llm.Message{Role: role}
@@ -245,15 +259,15 @@ func decodeMessage(req *llm.ChatRequest, i int, last bool, wm *wireMessage) erro
 	}
 	for j := range blocks {
 		b := &blocks[j]
-		bpath := path + ".content[" + strconv.Itoa(j) + "]"
+		bpath := func() string { return path() + ".content[" + strconv.Itoa(j) + "]" }
 		switch b.Type {
 		case "text":
 			cur.Content = append(cur.Content, llm.Part{Type: llm.PartText, Text: b.Text, CacheControl: b.CacheControl})
 		case "image":
 			if role == llm.RoleSystem {
-				return llm.Errorf(bpath+".type", "%s: system messages may hold only text", bpath)
+				return llm.Errorf(bpath()+".type", "%s: system messages may hold only text", bpath())
 			}
-			img, err := decodeImage(req, b.Source, bpath+".source")
+			img, err := decodeImage(req, b.Source, bpath()+".source")
 			if err != nil {
 				return err
 			}
@@ -262,22 +276,22 @@ func decodeMessage(req *llm.ChatRequest, i int, last bool, wm *wireMessage) erro
 			}
 		case "thinking", "redacted_thinking":
 			if role != llm.RoleAssistant {
-				return llm.Errorf(bpath+".type", "%s: %s blocks are only allowed in assistant messages", bpath, b.Type)
+				return llm.Errorf(bpath()+".type", "%s: %s blocks are only allowed in assistant messages", bpath(), b.Type)
 			}
 			if b.Type == "thinking" {
 				cur.Thoughts = append(cur.Thoughts, llm.Thought{Text: thinkingText(b), Signature: signature(b)})
 			} else {
 				if b.Data == "" {
-					return llm.Errorf(bpath+".data", "%s.data: field required", bpath)
+					return llm.Errorf(bpath()+".data", "%s.data: field required", bpath())
 				}
 				cur.Thoughts = append(cur.Thoughts, llm.Thought{Redacted: b.Data})
 			}
 		case "tool_use":
 			if role != llm.RoleAssistant {
-				return llm.Errorf(bpath+".type", "%s: tool_use blocks are only allowed in assistant messages", bpath)
+				return llm.Errorf(bpath()+".type", "%s: tool_use blocks are only allowed in assistant messages", bpath())
 			}
 			if b.ID == "" || b.Name == "" {
-				return llm.Errorf(bpath, "%s: tool_use needs id and name", bpath)
+				return llm.Errorf(bpath(), "%s: tool_use needs id and name", bpath())
 			}
 			args := "{}"
 			if present(b.Input) {
@@ -286,21 +300,21 @@ func decodeMessage(req *llm.ChatRequest, i int, last bool, wm *wireMessage) erro
 			cur.ToolCalls = append(cur.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
 		case "tool_result":
 			if role != llm.RoleUser {
-				return llm.Errorf(bpath+".type", "%s: tool_result blocks are only allowed in user messages", bpath)
+				return llm.Errorf(bpath()+".type", "%s: tool_result blocks are only allowed in user messages", bpath())
 			}
 			if b.ToolUseID == "" {
-				return llm.Errorf(bpath+".tool_use_id", "%s.tool_use_id: field required", bpath)
+				return llm.Errorf(bpath()+".tool_use_id", "%s.tool_use_id: field required", bpath())
 			}
 			flush()
 			tm := llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError, CacheControl: b.CacheControl}
-			parts, err := decodeToolResultContent(req, b.Content, bpath+".content")
+			parts, err := decodeToolResultContent(req, b.Content, bpath()+".content")
 			if err != nil {
 				return err
 			}
 			tm.Content = parts
 			req.Messages = append(req.Messages, tm)
 		case "":
-			return llm.Errorf(bpath+".type", "%s.type: field required", bpath)
+			return llm.Errorf(bpath()+".type", "%s.type: field required", bpath())
 		default:
 			// document, search_result, server-tool blocks, mcp_tool_use,
 			// container_upload, and block types newer than Fulcrum: they go

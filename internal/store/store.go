@@ -173,6 +173,9 @@ type UsageFilter struct {
 	EndUser string
 	// Limit caps the rows returned by Usage; 0 means 1000.
 	Limit int
+	// Newest makes Usage return the newest rows first (a sample of the
+	// latest attempts), not the oldest.
+	Newest bool
 	// Raw makes UsageSummary read raw rows only, not the rollups (for
 	// checks and comparisons; rows pruned are then missing).
 	Raw bool

@@ -23,19 +23,29 @@ import (
 )
 
 // window is how far back the overview, policy and routing pages look.
-const (
-	window     = 14 * 24 * time.Hour
-	sampleSize = 20000 // attempts read for latency percentiles and fallbacks
-)
+const window = 14 * 24 * time.Hour
+
+// sampleSize is how many of the latest attempts are read for exact
+// latency percentiles, distinct requests and fallbacks (a variable for
+// tests).
+var sampleSize = 20000
 
 type overviewData struct {
 	Requests, Attempts, InputTokens, OutputTokens, Errors int64
 	CostNanos, SavingsNanos                               int64
 	ErrorRate                                             float64
-	P50, P99                                              time.Duration
-	Sampled                                               int
-	SpendChart, TokensChart                               template.HTML
-	ByModel                                               []store.UsageGroup
+	// DayAttempts counts the last 24 hours' attempts (the summary).
+	// Complete is true when the raw sample holds every one of them:
+	// Requests (distinct ids) and P50, P99 are then the day's; else they
+	// are the latest Sampled attempts', and BucketP50, BucketP99 (ms, -1:
+	// above the last bound) the day's, from the rollups' histogram.
+	DayAttempts             int64
+	Complete                bool
+	P50, P99                time.Duration
+	BucketP50, BucketP99    int64
+	Sampled                 int
+	SpendChart, TokensChart template.HTML
+	ByModel                 []store.UsageGroup
 	// Attribution is spend by request tag and by end user (14 days), for
 	// the tag keys seen in the last 24 hours' sample (at most maxTagKeys).
 	Attribution []attribution
@@ -86,10 +96,24 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) erro
 	if d.ByModel, err = h.o.Store.UsageSummary(ctx, store.UsageFilter{From: from}, []store.GroupBy{store.ByModel}); err != nil {
 		return err
 	}
-	recs, err := h.o.Store.Usage(ctx, store.UsageFilter{From: p.Now.Add(-24 * time.Hour), Limit: sampleSize})
+	// The last 24 hours: attempts and latency percentiles from the
+	// summary (rollups: every attempt, at any volume); requests (distinct
+	// ids) and exact percentiles from the raw rows when they all fit in a
+	// sample, else from the latest sampleSize attempts.
+	day := store.UsageFilter{From: p.Now.Add(-24 * time.Hour)}
+	sum, err := h.o.Store.UsageSummary(ctx, day, nil)
 	if err != nil {
 		return err
 	}
+	if len(sum) > 0 {
+		d.DayAttempts = sum[0].Requests
+	}
+	day.Limit, day.Newest = sampleSize, true
+	recs, err := h.o.Store.Usage(ctx, day)
+	if err != nil {
+		return err
+	}
+	d.Complete = int64(len(recs)) >= d.DayAttempts
 	var lat []int64
 	reqs := map[string]bool{}
 	tagKeys := map[string]bool{}
@@ -111,6 +135,11 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) erro
 		slices.Sort(lat)
 		d.P50 = time.Duration(lat[(len(lat)-1)*50/100]) * time.Millisecond
 		d.P99 = time.Duration(lat[(len(lat)-1)*99/100]) * time.Millisecond
+	}
+	if !d.Complete && len(sum) > 0 {
+		// Every attempt's bucket: the percentile is its bucket's upper
+		// bound (-1: above the last).
+		d.BucketP50, d.BucketP99 = sum[0].P50MS, sum[0].P99MS
 	}
 	p.Title, p.Data = "Overview", d
 	h.render(w, r, http.StatusOK, "overview", *p)
@@ -300,7 +329,7 @@ func (h *Handler) routing(w http.ResponseWriter, r *http.Request, p *page) error
 	if h.o.Health != nil {
 		d.Targets = h.o.Health()
 	}
-	recs, err := h.o.Store.Usage(r.Context(), store.UsageFilter{From: p.Now.Add(-24 * time.Hour), Limit: sampleSize})
+	recs, err := h.o.Store.Usage(r.Context(), store.UsageFilter{From: p.Now.Add(-24 * time.Hour), Limit: sampleSize, Newest: true})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 // Charts are inline SVG written here: a few dozen lines of Go instead of a
@@ -168,6 +170,14 @@ var funcs = template.FuncMap{
 	"num":  func(v int64) string { return compact(float64(v)) },
 	"pct":  func(v float64) string { return fmt.Sprintf("%.1f%%", v*100) },
 	"ms":   func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) },
+	// bucket is a percentile read from the rollups' latency histogram:
+	// its bucket's upper bound, or above the last one (-1).
+	"bucket": func(ms int64) string {
+		if ms < 0 {
+			return fmt.Sprintf("over %d ms", store.LatencyBoundsMS[len(store.LatencyBoundsMS)-1])
+		}
+		return fmt.Sprintf("at most %d ms", ms)
+	},
 	"width": func(v float64) template.CSS {
 		return template.CSS(fmt.Sprintf("width:%.1f%%", v*100))
 	},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
+	"github.com/fulcrumhq/fulcrum/internal/web"
 )
 
 func client(t *testing.T) *http.Client {
@@ -215,5 +216,59 @@ func TestOverviewAttribution(t *testing.T) {
 	}
 	if strings.Contains(body, `id="attribution-empty"`) {
 		t.Error("empty state shown with tagged traffic")
+	}
+}
+
+// TestOverviewAtVolume: with more attempts in the last 24 hours than the
+// raw sample holds, the overview read the oldest sampleSize of them:
+// "requests (24 h)" stopped at the sample's size and the latency tiles
+// described the start of the day. Now the day's attempts come from the
+// summary (every one), the exact percentiles from the latest attempts,
+// labelled so, and the day's from the rollups' histogram; the routing
+// page counts fallbacks among the latest attempts.
+func TestOverviewAtVolume(t *testing.T) {
+	defer web.SetSampleSize(10)()
+	g := startGateway(t)
+	now := time.Now()
+	var recs []store.UsageRecord
+	for i := range 20 { // early in the day: slow, and each a fallback
+		recs = append(recs, store.UsageRecord{Time: now.Add(-22*time.Hour + time.Duration(i)*time.Second), RequestID: fmt.Sprintf("old-%d", i),
+			Attempt: 2, Model: "m-openai", Provider: "openai", Hosting: "proprietary", Status: 200, LatencyMS: 4000})
+	}
+	for i := range 10 { // the latest: fast
+		recs = append(recs, store.UsageRecord{Time: now.Add(-time.Minute + time.Duration(i)*time.Second), RequestID: fmt.Sprintf("new-%d", i),
+			Attempt: 1, Model: "m-openai", Provider: "openai", Hosting: "proprietary", Status: 200, LatencyMS: 30})
+	}
+	if _, err := g.store.Commit(context.Background(), store.Batch{Usage: recs}); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t)
+	if st, _ := post(t, c, g.URL+"/ui/login", url.Values{"key": {masterKey}}); st != http.StatusSeeOther {
+		t.Fatalf("login: %d", st)
+	}
+	_, body := get(t, c, g.URL+"/ui/")
+	for _, want := range []string{
+		`<b id="t-requests">30</b><span>upstream attempts (24 h; requests are counted up to 10 attempts)</span>`,
+		`<b id="t-p50">30 ms</b><span>p50 attempt latency (latest 10 attempts; 24 h: at most 5000 ms)</span>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	_, body = get(t, c, g.URL+"/ui/routing")
+	if want := `<b id="fallbacks">0</b> attempts after a request's first, of 10 attempts.`; !strings.Contains(body, want) {
+		t.Errorf("routing page lacks %q", want)
+	}
+
+	// All of the day fits in the sample: the day's own figures.
+	defer web.SetSampleSize(100)()
+	_, body = get(t, c, g.URL+"/ui/")
+	for _, want := range []string{
+		`<b id="t-requests">30</b><span>requests (24 h)</span>`,
+		`<b id="t-p50">4000 ms</b><span>p50 attempt latency (24 h)</span>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview with the whole day sampled lacks %q", want)
+		}
 	}
 }

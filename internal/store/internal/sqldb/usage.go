@@ -75,7 +75,11 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRecor
 	if limit <= 0 {
 		limit = 1000
 	}
-	q := "SELECT " + usageCols + " FROM usage" + where + " ORDER BY ts, id LIMIT " + fmt.Sprint(limit)
+	order := " ORDER BY ts, id"
+	if f.Newest {
+		order = " ORDER BY ts DESC, id DESC"
+	}
+	q := "SELECT " + usageCols + " FROM usage" + where + order + " LIMIT " + fmt.Sprint(limit)
 	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: usage: %w", err)

@@ -160,31 +160,33 @@ func (r *Report) excludedRunnerUp(p *Profile, choice, ru *Candidate) *RunnerUp {
 	e := ru.Exclusions[0]
 	res := &RunnerUp{Candidate: ru.Name, Kind: ru.Kind, TotalUSD: ru.TotalUSD, LostOn: e.Criterion}
 	res.Flip = fmt.Sprintf("ruled out by %s: %s", e.Criterion, e.Reason)
+	// With no number to lift it, every criterion ruling it out is named,
+	// and what lifting them all does is decided again: a candidate ruled
+	// out by compliance and data sensitivity alike was said to need "only
+	// lifting the constraint" (compliance), though without it data
+	// sensitivity still rules it out.
+	var crits []string
+	for _, x := range ru.Exclusions {
+		if e.Flip == "" && !slices.Contains(crits, x.Criterion) {
+			crits = append(crits, x.Criterion)
+		}
+	}
+	lifting := e.Criterion
+	if len(crits) > 1 {
+		res.Flip += ", and by " + strings.Join(crits[1:], " and ")
+		lifting = strings.Join(crits, " and ") + " together"
+	}
 	if ru.TotalUSD < choice.TotalUSD {
 		res.Flip += fmt.Sprintf(" (it would cost $%s, %.1f× less)", money(ru.TotalUSD), choice.TotalUSD/ru.TotalUSD)
 	}
 	if e.Flip == "" {
-		// No number lifts it. Name every criterion ruling it out, and say
-		// what lifting them all does, decided again: a candidate ruled
-		// out by compliance and data sensitivity alike was said to need
-		// "only lifting the constraint" (compliance), though without it
-		// data sensitivity still rules it out.
-		var crits []string
-		for _, x := range ru.Exclusions {
-			if !slices.Contains(crits, x.Criterion) {
-				crits = append(crits, x.Criterion)
-			}
-		}
-		lifting := crits[0]
-		if len(crits) > 1 {
-			res.Flip += " (and by " + strings.Join(crits[1:], " and ") + ")"
-			lifting = strings.Join(crits, " and ") + " together"
-		}
 		switch got := r.whatIf(p, 1, nil, crits...); got {
 		case ru.Name:
 			res.Flip += "; no price or volume changes this: only lifting " + lifting + " would, and then it wins"
 		case choice.Name:
 			res.Flip += "; no price or volume changes this, and even lifting " + lifting + " would leave " + choice.Name + " the choice"
+		case "":
+			res.Flip += "; no price or volume changes this, and even lifting " + lifting + " no candidate would be eligible"
 		default:
 			res.Flip += "; no price or volume changes this; lifting " + lifting + " would make " + got + " the recommendation"
 		}

@@ -86,7 +86,7 @@ func TestAdviseOrgCantonNoAllowedAPI(t *testing.T) {
 	}
 	ru := r.RunnerUp
 	if ru == nil || ru.Candidate != "API gpt-4o-mini" ||
-		!strings.Contains(ru.Flip, "only lifting compliance and data sensitivity together would, and then it wins") {
+		!strings.Contains(ru.Flip, `the API processes it in "us", and by data sensitivity (it would cost $72.00, 869.1× less); no price or volume changes this: only lifting compliance and data sensitivity together would, and then it wins`) {
 		t.Fatalf("runner-up %+v", ru)
 	}
 	// Either side, by hand: residency lifted alone, self-hosting stays

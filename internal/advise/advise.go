@@ -229,6 +229,10 @@ type BreakEven struct {
 	// APIModel" and "self-hosted OpenModel", month 1, set-up excluded).
 	APIModel  string `json:"api_model,omitempty"`
 	OpenModel string `json:"open_model,omitempty"`
+	// RuledOut names either side of the pair that the criteria rule out
+	// ("self-hosted llama-3.1-8b is ruled out by quality"): the break-even is a
+	// matter of cost alone, and the text says so.
+	RuledOut []string `json:"ruled_out,omitempty"`
 }
 
 // Sensitivity is the horizon total of every scenario with one input
@@ -564,6 +568,16 @@ func (r *Report) baseModel(p *Profile, cs []*Candidate, choice *Candidate, peakR
 	if self != nil {
 		r.BreakEven.OpenModel = self.OpenModel
 	}
+	// A pair with a side ruled out (a self-hosted model below the quality
+	// floor, an API alone that would see the sensitive class) still has a
+	// break-even, but "self-hosting costs no more from month 1" read as an
+	// option in a report that had ruled it out.
+	r.BreakEven.RuledOut = nil
+	for _, c := range []*Candidate{api, self} {
+		if c != nil && c.Excluded() {
+			r.BreakEven.RuledOut = append(r.BreakEven.RuledOut, fmt.Sprintf("%s is ruled out by %s", c.Name, c.Exclusions[0].Criterion))
+		}
+	}
 	return m
 }
 
@@ -615,7 +629,7 @@ func (r *Report) Scenario(name string) *Scenario {
 }
 
 func (r *Report) breakEven(m *costModel, in, out float64) {
-	b := BreakEven{CurrentTokensPerMonth: in + out, APIModel: r.BreakEven.APIModel, OpenModel: r.BreakEven.OpenModel}
+	b := BreakEven{CurrentTokensPerMonth: in + out, APIModel: r.BreakEven.APIModel, OpenModel: r.BreakEven.OpenModel, RuledOut: r.BreakEven.RuledOut}
 	inShare := 0.75 // no traffic today: the 3:1 mix of the blended price
 	if in+out > 0 {
 		inShare = in / (in + out)

@@ -173,6 +173,9 @@ func breakEvenClaim(be BreakEven) string {
 	case gaps:
 		s += fmt.Sprintf(" at first, and at every volume from %s (in between, a replica added for more traffic makes it dearer again in places)", preciseTokens(be.ForGoodTokensPerMonth))
 	}
+	if len(be.RuledOut) > 0 {
+		s += " (on cost alone: " + strings.Join(be.RuledOut, "; ") + ")"
+	}
 	return s
 }
 

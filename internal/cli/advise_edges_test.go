@@ -253,7 +253,11 @@ func TestAdviseOrgBrokerEvalsNamedEveryWay(t *testing.T) {
 //
 // The split is chosen, decided by quality (without it gpt-4o-mini alone);
 // the runner-up gpt-4o-mini "qualifies if it reaches 92%, and then wins"
-// (re-decided at 92% and 91.5%).
+// (re-decided at 92% and 91.5%). The break-even pairs the cheapest eligible
+// API, opus ($9 a million at the 4:1 mix), with the 8B: $8,463.70 / $9 =
+// 940.4 M tokens a month; the 8B is ruled out by quality, which the text
+// says (before, "self-hosting costs no more in total from month 1" read as
+// an option the report had not ruled out).
 func TestAdviseOrgConsultancyOneClassNeedsTheLargestAPI(t *testing.T) {
 	p, ev := orgs+"consultancy.yaml", orgs+"consultancy-evals.json"
 	r := adviseOrg(t, p, "--eval", ev)
@@ -273,6 +277,10 @@ func TestAdviseOrgConsultancyOneClassNeedsTheLargestAPI(t *testing.T) {
 	r.without(t, map[string]string{"quality": "API gpt-4o-mini"})
 	if ru := r.RunnerUp; ru == nil || ru.Candidate != "API gpt-4o-mini" || !strings.Contains(ru.Flip, "qualifies if gpt-4o-mini reaches 92%, and then wins") {
 		t.Errorf("runner-up %+v", r.RunnerUp)
+	}
+	txt, _, err := opRun(t, "advise", "--profile", p, "--eval", ev)
+	if want := "Break-even: self-hosting all traffic on llama-3.1-8b costs no more a month than claude-opus-4-5 from 940.4 M tokens a month (on cost alone: self-hosted llama-3.1-8b is ruled out by quality)"; err != nil || !strings.Contains(txt, want) {
+		t.Errorf("break-even (%v) lacks %q:\n%s", err, want, txt)
 	}
 	b, err := os.ReadFile(ev)
 	if err != nil {

@@ -108,6 +108,51 @@ func Verify(ctx context.Context, st store.Store) (Result, error) {
 	}
 }
 
+// VerifyTail verifies the latest n rows of the log as Verify does the
+// whole, from the first of them, whose link to the rows before it is
+// taken as stored; whole reports that the log kept (after the checkpoint
+// of pruned rows) has at most n rows, which were then all verified from
+// its start. For a page that must answer at any size (the dashboard):
+// `fulcrum audit verify` checks the whole chain.
+func VerifyTail(ctx context.Context, st store.Store, n int) (res Result, whole bool, err error) {
+	head, err := st.Audit(ctx, store.AuditFilter{Limit: 1, Newest: true})
+	if err != nil || len(head) == 0 {
+		return res, true, err
+	}
+	var from int64
+	if rt, ok := st.(store.Retention); ok {
+		cp, err := rt.AuditCheckpoint(ctx)
+		if err != nil {
+			return res, false, err
+		}
+		if cp != nil {
+			from = cp.Seq
+		}
+	}
+	if head[0].Seq-from <= int64(n) {
+		res, err = Verify(ctx, st)
+		return res, true, err
+	}
+	var c chain
+	f := store.AuditFilter{AfterSeq: head[0].Seq - int64(n), Limit: verifyPage}
+	for {
+		rows, err := st.Audit(ctx, f)
+		if err != nil {
+			return c.res, false, err
+		}
+		if c.res.Checkpoint == nil && len(rows) > 0 {
+			c.res.Checkpoint = &store.AuditCheckpoint{Seq: f.AfterSeq, Hash: rows[0].PrevHash}
+		}
+		if err := c.add(rows, "the row before"); err != nil {
+			return c.res, false, err
+		}
+		if len(rows) < verifyPage {
+			return c.res, false, nil
+		}
+		f.AfterSeq = rows[len(rows)-1].Seq
+	}
+}
+
 // chain verifies rows handed to it in pages, in seq order, from
 // res.Checkpoint (nil: from seq 1).
 type chain struct {

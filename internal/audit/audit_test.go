@@ -184,3 +184,57 @@ func TestVerifyFromCheckpoint(t *testing.T) {
 		t.Fatalf("first kept row deleted: %+v, %v", res.Bad, err)
 	}
 }
+
+// VerifyTail checks the latest n rows only (the dashboard's check, which
+// must answer at any size): an edit or deletion among them is found, one
+// before them is not (that is `fulcrum audit verify`'s), and a log of at
+// most n rows is verified whole.
+func TestVerifyTail(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		tamper  string
+		wantBad int64
+	}{
+		{"intact", "", 0},
+		{"edited in the tail", `UPDATE audit SET outcome = '500' WHERE seq = 1900`, 1900},
+		{"edited on the tail's first row", `UPDATE audit SET outcome = '500' WHERE seq = 1601`, 1601},
+		{"the tail's first row deleted", `DELETE FROM audit WHERE seq = 1601`, 1602},
+		{"edited before the tail", `UPDATE audit SET outcome = '500' WHERE seq = 1599`, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, path := newStore(t)
+			appendRows(t, st, 1, 2100)
+			if tt.tamper != "" {
+				if _, err := rawDB(t, path).Exec(tt.tamper); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, whole, err := VerifyTail(ctx, st, 500)
+			if whole {
+				t.Error("500 of 2,100 rows verified, reported as the whole log")
+			}
+			if tt.wantBad == 0 {
+				if err != nil || res.Bad != nil || res.Rows != 500 || res.Head == nil || res.Head.Seq != 2100 {
+					t.Fatalf("VerifyTail = %+v, %v; want the latest 500 rows intact", res, err)
+				}
+				return
+			}
+			if !errors.Is(err, policy.ErrChainBroken) || res.Bad == nil || res.Bad.Seq != tt.wantBad {
+				t.Fatalf("VerifyTail = %+v, %v; want bad seq %d", res.Bad, err, tt.wantBad)
+			}
+		})
+	}
+
+	st, path := newStore(t)
+	appendRows(t, st, 1, 300)
+	if res, whole, err := VerifyTail(ctx, st, 500); err != nil || !whole || res.Rows != 300 {
+		t.Errorf("VerifyTail(500) of 300 rows = %d rows, whole %v, %v; want all, whole", res.Rows, whole, err)
+	}
+	if _, err := rawDB(t, path).Exec(`DELETE FROM audit WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if res, _, err := VerifyTail(ctx, st, 500); !errors.Is(err, policy.ErrChainBroken) || res.Bad == nil || res.Bad.Seq != 2 {
+		t.Errorf("VerifyTail of a whole log missing seq 1 = %+v, %v", res.Bad, err)
+	}
+}

@@ -38,6 +38,8 @@ type AuditFilter struct {
 	AfterSeq int64
 	// Limit caps the rows; 0 means 1000.
 	Limit int
+	// Newest returns the rows of highest seq first.
+	Newest bool
 }
 
 // Key is a virtual key. The secret itself is never stored: only its

@@ -198,19 +198,22 @@ type policyData struct {
 	ByClass, ByAction       []countRow
 	Refused, Redacted       int
 	ClassChart, ActionChart template.HTML
-	ChainRows               int
-	ChainBad                int64
-	ChainErr                string
-	ChainChecked            bool
+	// Capped: Rows are the latest sampleSize decisions of the window.
+	Capped       bool
+	ChainRows    int
+	ChainBad     int64
+	ChainWhole   bool
+	ChainErr     string
+	ChainChecked bool
 }
 
 func (h *Handler) policy(w http.ResponseWriter, r *http.Request, p *page) error {
 	ctx := r.Context()
-	rows, err := h.o.Store.Audit(ctx, store.AuditFilter{From: p.Now.Add(-window), Limit: sampleSize})
+	rows, err := h.o.Store.Audit(ctx, store.AuditFilter{From: p.Now.Add(-window), Limit: sampleSize, Newest: true})
 	if err != nil {
 		return err
 	}
-	d := policyData{Rows: len(rows)}
+	d := policyData{Rows: len(rows), Capped: len(rows) == sampleSize}
 	classes, actions := map[string]int{}, map[string]int{}
 	for _, a := range rows {
 		for _, c := range a.Classes {
@@ -229,7 +232,7 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request, p *page) error 
 	d.ClassChart, d.ActionChart = hbars(d.ByClass), hbars(d.ByAction)
 	if h.o.VerifyAudit != nil {
 		d.ChainChecked = true
-		d.ChainRows, d.ChainBad, err = h.o.VerifyAudit(ctx)
+		d.ChainRows, d.ChainBad, d.ChainWhole, err = h.o.VerifyAudit(ctx)
 		if err != nil {
 			d.ChainErr = err.Error()
 		}

@@ -56,8 +56,9 @@ type Options struct {
 	// Metrics is read for counts the store does not keep (rate-limit
 	// refusals, which never reach an upstream).
 	Metrics prometheus.Gatherer
-	// VerifyAudit checks the audit chain (audit.Verify).
-	VerifyAudit func(ctx context.Context) (rows int, bad int64, err error)
+	// VerifyAudit checks the audit chain's latest rows (audit.VerifyTail);
+	// whole is true when they are the whole log.
+	VerifyAudit func(ctx context.Context) (rows int, bad int64, whole bool, err error)
 	// Advise builds the advise report shown on the reports page; nil
 	// when no profile is configured (ui.advise_profile).
 	Advise func(ctx context.Context) (*advise.Report, error)

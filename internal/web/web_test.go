@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fulcrumhq/fulcrum/internal/audit"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 	"github.com/fulcrumhq/fulcrum/internal/web"
 )
@@ -253,6 +254,26 @@ func TestOverviewAtVolume(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)
+		}
+	}
+	var decisions []store.AuditRow
+	for i := range 15 {
+		action := "allow"
+		if i >= 10 { // the latest five
+			action = "block"
+		}
+		decisions = append(decisions, store.AuditRow{Time: now.Add(time.Duration(i-20) * time.Minute), RequestID: fmt.Sprintf("d-%d", i), Action: action})
+	}
+	if _, err := g.store.Commit(context.Background(), store.Batch{Audit: decisions, Hash: audit.Hash}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, c, g.URL+"/ui/policy")
+	for _, want := range []string{
+		`<b id="t-audited">10</b><span>latest policy decisions (of 14 d; the counts below are theirs)</span>`,
+		`<b id="t-refused">5</b>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("policy page lacks %q", want)
 		}
 	}
 	_, body = get(t, c, g.URL+"/ui/routing")

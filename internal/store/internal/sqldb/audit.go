@@ -213,7 +213,11 @@ func (s *DB) Audit(ctx context.Context, f store.AuditFilter) ([]store.AuditRow, 
 	if limit <= 0 {
 		limit = 1000
 	}
-	q += " ORDER BY seq LIMIT " + fmt.Sprint(limit)
+	if f.Newest {
+		q += " ORDER BY seq DESC LIMIT " + fmt.Sprint(limit)
+	} else {
+		q += " ORDER BY seq LIMIT " + fmt.Sprint(limit)
+	}
 	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit: %w", err)

@@ -269,23 +269,22 @@ func Percentile(v []int64, p float64) int64 {
 	return s[max(0, min(i, len(s)-1))]
 }
 
-// UsageVolume counts the requests recorded for a model or route (usage
-// records of attempt 1: one per request that reached an upstream; shadow
-// calls, numbered below zero, are not counted).
+// UsageVolume counts the attempts recorded for a model or route, from
+// the usage summary (the rollups: every attempt at any volume, and after
+// raw rows were pruned): one per request that reached an upstream, plus
+// its retries and fallbacks, so it overstates requests by the retry rate.
+// Shadow calls are recorded under "shadow:<candidate>" and not counted.
+// (It counted distinct requests in at most 5,000,000 raw rows: an hour and
+// a half at 1,000 requests/s, so a month's projection was a fraction.)
 func UsageVolume(ctx context.Context, st store.Store) Volume {
 	return func(name string, from, to time.Time) int64 {
-		recs, err := st.Usage(ctx, store.UsageFilter{From: from, To: to, Model: name, Limit: 5_000_000})
+		gs, err := st.UsageSummary(ctx, store.UsageFilter{From: from, To: to, Model: name}, nil)
 		if err != nil {
 			return -1
 		}
-		var n int64
-		seen := map[string]bool{}
-		for i := range recs {
-			if recs[i].Attempt > 0 && !seen[recs[i].RequestID] {
-				seen[recs[i].RequestID] = true
-				n++
-			}
+		if len(gs) == 0 {
+			return 0
 		}
-		return n
+		return gs[0].Requests
 	}
 }

@@ -33,9 +33,15 @@ rotated; Fulcrum keeps only its SHA-256.`,
 	}
 	cmd.PersistentFlags().StringVarP(&cfgPath, "config", "c", "", "config file (YAML); default: embedded defaults from the environment")
 
-	// withService opens the store for one command.
-	withService := func(ctx context.Context, fn func(s *keys.Service) error) error {
-		st, cfg, err := operatorStore(ctx, e, cfgPath)
+	// withService opens the store for one command: create makes it when
+	// there is none (a first key may come before the gateway's first
+	// start); list, revoke and rotate refuse a store that is not there.
+	withService := func(ctx context.Context, fn func(s *keys.Service) error, create bool) error {
+		open := recordsStore
+		if create {
+			open = operatorStore
+		}
+		st, cfg, err := open(ctx, e, cfgPath)
 		if err != nil {
 			return err
 		}
@@ -106,7 +112,7 @@ rotated; Fulcrum keeps only its SHA-256.`,
 				writeKeys(e.stdout, []store.Key{*k})
 				writeSecret(e.stdout, secret)
 				return nil
-			})
+			}, true)
 		},
 	}
 	f := create.Flags()
@@ -134,7 +140,7 @@ rotated; Fulcrum keeps only its SHA-256.`,
 				}
 				writeKeys(e.stdout, ks)
 				return nil
-			})
+			}, false)
 		},
 	}
 	revoke := &cobra.Command{
@@ -149,7 +155,7 @@ rotated; Fulcrum keeps only its SHA-256.`,
 				}
 				writeKeys(e.stdout, []store.Key{*k})
 				return nil
-			})
+			}, false)
 		},
 	}
 	rotate := &cobra.Command{
@@ -165,7 +171,7 @@ rotated; Fulcrum keeps only its SHA-256.`,
 				writeKeys(e.stdout, []store.Key{*k})
 				writeSecret(e.stdout, secret)
 				return nil
-			})
+			}, false)
 		},
 	}
 	cmd.AddCommand(create, list, revoke, rotate)

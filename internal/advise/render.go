@@ -163,7 +163,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 // breakEvenClaim says where self-hosting is no dearer, replica steps
 // included.
 func breakEvenClaim(be BreakEven) string {
-	s := fmt.Sprintf("self-hosting all traffic on %s costs no more a month than %s from %s tokens a month", be.OpenModel, be.APIModel, preciseTokens(be.TokensPerMonth))
+	from := fmt.Sprintf("from %s tokens a month", preciseTokens(be.TokensPerMonth))
+	if be.TokensPerMonth == 0 {
+		// The API's fixed costs (hosted training) alone exceed
+		// self-hosting's: "from 0 tokens a month" read as a volume.
+		from = "at any volume"
+	}
+	s := fmt.Sprintf("self-hosting all traffic on %s costs no more a month than %s %s", be.OpenModel, be.APIModel, from)
 	gaps := be.ForGoodTokensPerMonth > 0
 	switch {
 	case be.UntilTokensPerMonth > 0 && gaps:

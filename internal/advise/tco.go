@@ -317,6 +317,16 @@ func (m *costModel) breakEven(inShare, peak float64) (first, forGood, last float
 	fixed := m.staff + m.other + m.selfTraining - m.apiTraining
 	b := blended / 1e6 // $ per token
 	d := b*R - replica
+	if avg <= 0 {
+		// No output tokens: GPUs are sized by output throughput, so the
+		// peak's fleet carries any volume and the break-even is where its
+		// cost meets the API's. (R was +Inf, and the search for the step
+		// where ranges join, at k × d ≥ fixed + b × R, looped on NaN: the
+		// command never returned.)
+		k := float64(max(m.minRep, int(math.Ceil(peak/capacity-1e-9))))
+		first = math.Max(0, (fixed+k*replica)/b)
+		return first, first, 0, true
+	}
 	// The fleet that the peak alone needs serves every volume whose average
 	// stays below the peak; beyond that, replicas are added for the average.
 	k0 := float64(max(m.minRep, int(math.Ceil(peak/capacity-1e-9))))

@@ -175,9 +175,11 @@ type OpenPrice struct {
 	Source                string  `json:"source,omitempty"`
 	// PerMillionFull is $ per million output tokens at 100% utilisation;
 	// PerMillionActual at the utilisation the self-hosted scenario reaches
-	// in its first month.
+	// in its first month; absent when it serves no output tokens (then no
+	// figure: it was +Inf, which JSON cannot carry, and --format json
+	// failed on input-only traffic).
 	PerMillionFull    float64 `json:"per_million_full"`
-	PerMillionActual  float64 `json:"per_million_actual"`
+	PerMillionActual  float64 `json:"per_million_actual,omitempty"`
 	ActualUtilisation float64 `json:"actual_utilisation"`
 	ReplicaMonthlyUSD float64 `json:"replica_monthly_usd"`
 }
@@ -520,7 +522,9 @@ func (r *Report) scenarios(p *Profile, cs []*Candidate, choice *Candidate) {
 		if c != nil && len(c.months) > 0 {
 			f := c.months[0]
 			r.Open[i].ActualUtilisation = f.Utilisation
-			r.Open[i].PerMillionActual = SelfHostedPerMillion(r.Open[i].GPUHourlyUSD, r.Open[i].GPUsPerReplica, r.Open[i].OutputTokensPerSecond, f.Utilisation)
+			if f.Utilisation > 0 {
+				r.Open[i].PerMillionActual = SelfHostedPerMillion(r.Open[i].GPUHourlyUSD, r.Open[i].GPUsPerReplica, r.Open[i].OutputTokensPerSecond, f.Utilisation)
+			}
 		}
 	}
 }

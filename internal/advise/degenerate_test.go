@@ -12,6 +12,7 @@ import (
 // so one replica carries any volume; the break-even search divided by the
 // output rate (a replica's tokens a month became +Inf, the step where
 // ranges join NaN) and looped for ever: `fulcrum advise` never returned.
+// --format json failed on it too ("json: unsupported value: +Inf").
 // By hand, 1,000 M input tokens a month, 12 months, every class fine-tuned
 // on 2 B training tokens a month:
 //
@@ -64,6 +65,14 @@ func TestInputOnlyTrafficIsDecided(t *testing.T) {
 	}
 	if be := r.BreakEven; !be.Found || be.TokensPerMonth != 0 || !strings.Contains(breakEvenText(r), "costs no more a month than gpt-4o-mini at any volume") {
 		t.Errorf("break-even %+v: %s", be, breakEvenText(r))
+	}
+	// Every format writes it: JSON failed on the self-hosted cost per
+	// million output tokens "as used", +Inf at 0% utilisation.
+	for _, f := range []string{"json", "table", "md", "html"} {
+		var b strings.Builder
+		if err := Write(&b, r, f); err != nil {
+			t.Errorf("--format %s: %v", f, err)
+		}
 	}
 	v := (73776.40/12 - 6000) / 0.3e-6
 	if ru := r.RunnerUp; ru == nil || len(ru.VolumeFlips) != 1 || !near(ru.VolumeFlips[0].TokensPerMonth/v, 1, 1e-6) {

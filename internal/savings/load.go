@@ -3,6 +3,7 @@ package savings
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/store"
@@ -11,6 +12,21 @@ import (
 // pageSize is how many raw records one query reads while measuring busy
 // time.
 var pageSize = 5000
+
+// maxBusyRecords bounds the raw records Load reads for busy time (about
+// five seconds of a core): past it, busy time is measured over the
+// period's latest part that holds about that many records (BusyFrom says
+// from where), and the shadow calls before it are told apart in the
+// summary by their model ("shadow:<candidate>"). The ledger seeds itself
+// with Load at every start: reading every record since the provider's
+// first took hours of a core at 1,000 requests/s over a retention of
+// months.
+var maxBusyRecords int64 = 1_000_000
+
+// shadowModelPrefix starts the model of a shadow call's usage record
+// (internal/shadow). A judge call (attempt 0) has no such mark: before
+// the part read record by record it stays in the client totals.
+const shadowModelPrefix = "shadow:"
 
 // Load reads from the usage records what provider served in [from, to).
 // A zero from starts at the provider's first record; start is the period's
@@ -43,13 +59,37 @@ func Load(ctx context.Context, st store.Store, provider string, from, to time.Ti
 		s.Requests, s.InputTokens, s.OutputTokens = g.Requests, g.InputTokens, g.OutputTokens
 		s.RecordedNanos, s.ReferenceNanos = g.CostNanos, g.ReferenceCostNanos
 	}
+	cursor := from
+	if s.Requests > maxBusyRecords {
+		// The latest part of the period holding about maxBusyRecords,
+		// at the period's average rate; its shadow calls are told apart
+		// below, record by record, the earlier ones here.
+		cursor = to.Add(-time.Duration(float64(to.Sub(from)) * float64(maxBusyRecords) / float64(s.Requests))).Truncate(time.Second)
+		if cursor.Before(from) {
+			cursor = from
+		}
+		early := store.UsageFilter{Provider: provider, From: from, To: cursor}
+		byModel, err := st.UsageSummary(ctx, early, []store.GroupBy{store.ByModel})
+		if err != nil {
+			return s, from, false, fmt.Errorf("savings: %s: %w", provider, err)
+		}
+		for _, g := range byModel {
+			if strings.HasPrefix(g.Keys[0], shadowModelPrefix) {
+				s.EvaluationRequests += g.Requests
+				s.Requests -= g.Requests
+				s.InputTokens -= g.InputTokens
+				s.OutputTokens -= g.OutputTokens
+				s.RecordedNanos -= g.CostNanos
+				s.ReferenceNanos -= g.ReferenceCostNanos
+			}
+		}
+	}
 	var (
 		b        Busy
 		raw      int64
 		first    time.Time
 		atCursor = map[string]bool{} // rows of the previous page's last instant
 	)
-	cursor := from
 	for {
 		f.From, f.Limit = cursor, pageSize
 		rows, err := st.Usage(ctx, f)

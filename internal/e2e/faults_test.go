@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -253,4 +254,44 @@ func TestGracefulShutdown(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestSecondSignalForcesExit: the first SIGTERM drains (a stream in flight
+// goes on); a second one ends the process at once, as operators expect of
+// a second Ctrl-C. Before, every signal after the first was swallowed: a
+// long drain, or `fulcrum advise` computing on an extreme profile, could
+// only be stopped with kill -9.
+func TestSecondSignalForcesExit(t *testing.T) {
+	u := startUpstreams(t)
+	g := startGateway(t, u.config(), "FULCRUM_MASTER_KEY="+masterKey)
+	req, _ := http.NewRequestWithContext(ctxT(t), "POST", g.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"m-openai","stream":true,"messages":[{"role":"user","content":"[[slow]] finish me"}]}`))
+	req.Header.Set("Authorization", "Bearer "+masterKey)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(u.openai.Log.All()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.done:
+		t.Fatal("the gateway exited at the first SIGTERM with a stream in flight; want it to drain")
+	case <-time.After(300 * time.Millisecond):
+	}
+	second := time.Now()
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.done:
+		if d := time.Since(second); d > fake.SlowDelay/2 {
+			t.Errorf("exited %v after the second SIGTERM; want at once", d)
+		}
+	case <-time.After(fake.SlowDelay / 2):
+		t.Fatalf("still running %v after a second SIGTERM (the stream takes %v)", fake.SlowDelay/2, fake.SlowDelay)
+	}
+	g.cmd.Wait()
 }

@@ -172,31 +172,7 @@ func readChatField(k string, v []byte, w *chatRequest) bool {
 
 // readMessages reads the messages array. Its length is counted first so
 // that the slice is allocated once.
-func readMessages(v []byte, dst *[]message) bool {
-	switch v[0] {
-	case 'n':
-		return true
-	case '[':
-	default:
-		return false
-	}
-	n, ok := countElems(v)
-	if !ok {
-		return false
-	}
-	out := make([]message, n)
-	i := 0
-	ok = eachElem(v, func(e []byte) bool {
-		if e[0] != '{' {
-			return false // a null element is the zero message: encoding/json
-		}
-		ok := readMessage(e, &out[i])
-		i++
-		return ok
-	})
-	*dst = out
-	return ok && i == n
-}
+func readMessages(v []byte, dst *[]message) bool { return readArray(v, dst, readMessage) }
 
 // The fields of a message, as bits of the seen mask.
 const (
@@ -211,16 +187,8 @@ const (
 )
 
 func readMessage(b []byte, m *message) bool {
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "role":
 			bit, ok = msgRole, readString(v, &m.Role)
 		case "content":
@@ -238,14 +206,10 @@ func readMessage(b []byte, m *message) bool {
 		case "reasoning":
 			bit, ok = msgReasoning, readStringPtr(v, &m.Reasoning)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
 // readContent reads a message's content as content.UnmarshalJSON does,
@@ -257,38 +221,13 @@ func readContent(v []byte, c *content) bool {
 	case '"':
 		c.isString = true
 		return readString(v, &c.str)
-	case '[':
-	default:
-		return false
 	}
-	n, ok := countElems(v)
-	if !ok {
-		return false
-	}
-	c.parts = make([]contentPart, n)
-	i := 0
-	ok = eachElem(v, func(e []byte) bool {
-		if e[0] != '{' {
-			return false
-		}
-		ok := readPart(e, &c.parts[i])
-		i++
-		return ok
-	})
-	return ok && i == n
+	return readArray(v, &c.parts, readPart)
 }
 
 func readPart(b []byte, p *contentPart) bool {
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "type":
 			bit, ok = 1, readString(v, &p.Type)
 		case "text":
@@ -301,53 +240,17 @@ func readPart(b []byte, p *contentPart) bool {
 		case "image_url", "thinking":
 			bit, ok = 16, v[0] == 'n'
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
-func readToolCalls(v []byte, dst *[]toolCall) bool {
-	switch v[0] {
-	case 'n':
-		return true
-	case '[':
-	default:
-		return false
-	}
-	n, ok := countElems(v)
-	if !ok {
-		return false
-	}
-	out := make([]toolCall, n)
-	i := 0
-	ok = eachElem(v, func(e []byte) bool {
-		if e[0] != '{' {
-			return false
-		}
-		ok := readToolCall(e, &out[i])
-		i++
-		return ok
-	})
-	*dst = out
-	return ok && i == n
-}
+func readToolCalls(v []byte, dst *[]toolCall) bool { return readArray(v, dst, readToolCall) }
 
 func readToolCall(b []byte, tc *toolCall) bool {
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "index":
 			bit, ok = 1, readIntPtr(v, &tc.Index)
 		case "id":
@@ -357,14 +260,10 @@ func readToolCall(b []byte, tc *toolCall) bool {
 		case "function":
 			bit, ok = 8, readFunctionCall(v, &tc.Function)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
 func readFunctionCall(b []byte, fc *functionCall) bool {
@@ -375,68 +274,24 @@ func readFunctionCall(b []byte, fc *functionCall) bool {
 	default:
 		return false
 	}
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "name":
 			bit, ok = 1, readString(v, &fc.Name)
 		case "arguments":
 			bit, ok = 2, readString(v, &fc.Arguments)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
-func readTools(v []byte, dst *[]tool) bool {
-	switch v[0] {
-	case 'n':
-		return true
-	case '[':
-	default:
-		return false
-	}
-	n, ok := countElems(v)
-	if !ok {
-		return false
-	}
-	out := make([]tool, n)
-	i := 0
-	ok = eachElem(v, func(e []byte) bool {
-		if e[0] != '{' {
-			return false
-		}
-		ok := readTool(e, &out[i])
-		i++
-		return ok
-	})
-	*dst = out
-	return ok && i == n
-}
+func readTools(v []byte, dst *[]tool) bool { return readArray(v, dst, readTool) }
 
 func readTool(b []byte, t *tool) bool {
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "type":
 			bit, ok = 1, readString(v, &t.Type)
 		case "function":
@@ -447,14 +302,10 @@ func readTool(b []byte, t *tool) bool {
 			bit, ok = 8, true
 			t.CacheControl = append(json.RawMessage(nil), v...)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
 func readToolFunction(b []byte, fn *toolFunction) bool {
@@ -465,16 +316,8 @@ func readToolFunction(b []byte, fn *toolFunction) bool {
 	default:
 		return false
 	}
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "name":
 			bit, ok = 1, readString(v, &fn.Name)
 		case "description":
@@ -485,14 +328,10 @@ func readToolFunction(b []byte, fn *toolFunction) bool {
 		case "strict":
 			bit, ok = 8, readBoolPtr(v, &fn.Strict)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
 func readResponseFormat(b []byte, dst **responseFormat) bool {
@@ -505,29 +344,17 @@ func readResponseFormat(b []byte, dst **responseFormat) bool {
 	}
 	rf := new(responseFormat)
 	*dst = rf
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "type":
 			bit, ok = 1, readString(v, &rf.Type)
 		case "json_schema":
 			bit, ok = 2, readJSONSchema(v, &rf.JSONSchema)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
 func readJSONSchema(b []byte, dst **jsonSchema) bool {
@@ -540,16 +367,8 @@ func readJSONSchema(b []byte, dst **jsonSchema) bool {
 	}
 	js := new(jsonSchema)
 	*dst = js
-	var seen int
-	it := newObjIter(b, 0)
-	for f, more := it.next(); more; f, more = it.next() {
-		if !plainKey(f.key) {
-			return false
-		}
-		v := b[f.vs:f.ve]
-		var bit int
-		var ok bool
-		switch string(f.key) {
+	return readFields(b, func(key, v []byte) (bit int, ok bool) {
+		switch string(key) {
 		case "name":
 			bit, ok = 1, readString(v, &js.Name)
 		case "schema":
@@ -558,14 +377,10 @@ func readJSONSchema(b []byte, dst **jsonSchema) bool {
 		case "strict":
 			bit, ok = 4, readBoolPtr(v, &js.Strict)
 		default:
-			continue
+			return 0, true
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
-	return it.err == nil
+		return bit, ok
+	})
 }
 
 // readObjectString reads the one string field name of an object (or
@@ -896,4 +711,58 @@ func intern(b []byte) string {
 		return "function"
 	}
 	return string(b)
+}
+
+// readArray reads a JSON array of objects, or null (nothing), into *dst,
+// each element by read, as encoding/json fills a slice: false when the
+// value or an element is of a type encoding/json would refuse (a null
+// element, which it reads as the zero value, goes to encoding/json too).
+func readArray[T any](v []byte, dst *[]T, read func([]byte, *T) bool) bool {
+	switch v[0] {
+	case 'n':
+		return true
+	case '[':
+	default:
+		return false
+	}
+	n, ok := countElems(v)
+	if !ok {
+		return false
+	}
+	out := make([]T, n)
+	i := 0
+	ok = eachElem(v, func(e []byte) bool {
+		if e[0] != '{' {
+			return false
+		}
+		ok := read(e, &out[i])
+		i++
+		return ok
+	})
+	*dst = out
+	return ok && i == n
+}
+
+// readFields reads the object b member by member: field returns the bit
+// of a known key with whether its value was read (bit 0: a key to skip).
+// A key that is not plain, a value that does not read, or a known key
+// given twice (encoding/json keeps the last; this reader leaves that to
+// it) is false.
+func readFields(b []byte, field func(key, v []byte) (bit int, ok bool)) bool {
+	var seen int
+	it := newObjIter(b, 0)
+	for f, more := it.next(); more; f, more = it.next() {
+		if !plainKey(f.key) {
+			return false
+		}
+		bit, ok := field(f.key, b[f.vs:f.ve])
+		if bit == 0 {
+			continue
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+	return it.err == nil
 }

@@ -546,7 +546,8 @@ func TestConvertLateCommit(t *testing.T) {
 	if n := count(t, s, `SELECT count(*) - count(DISTINCT id) FROM usage`); n != 0 {
 		t.Errorf("%d usage ids repeated after the swap", n)
 	}
-	if n := count(t, s, `SELECT count(*) FROM pg_proc WHERE proname = 'fulcrum_usage_to_part'`); n != 0 {
+	if n := count(t, s, `SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE p.proname = 'fulcrum_usage_to_part' AND n.nspname = current_schema()`); n != 0 {
 		t.Error("the conversion's trigger function is left after the swap")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/provider"
 	"github.com/fulcrumhq/fulcrum/internal/provider/anthropic"
 	"github.com/fulcrumhq/fulcrum/internal/router"
@@ -73,8 +75,13 @@ func TestThinkingSharedBetweenReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared := &memThoughts{m: map[string][]byte{}, ttl: map[string]time.Duration{}}
+	eng, err := policy.New(config.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := &recordingGuard{e: eng}
 	replica := func(masterKey string, store gateway.ThoughtStore) string {
-		srv := httptest.NewServer(gateway.New(gateway.Options{Router: r, Auth: keyAuth{}, MasterKey: masterKey, Thoughts: store}))
+		srv := httptest.NewServer(gateway.New(gateway.Options{Router: r, Auth: keyAuth{}, MasterKey: masterKey, Thoughts: store, Guard: guard}))
 		t.Cleanup(srv.Close)
 		return srv.URL + "/v1/chat/completions"
 	}
@@ -117,6 +124,14 @@ func TestThinkingSharedBetweenReplicas(t *testing.T) {
 		}
 		if !bytes.Contains(sent, []byte(`"signature":"`+fake.AnthropicSignature+`"`)) || !bytes.Contains(sent, []byte(fake.AnthropicRedacted)) {
 			t.Errorf("stream %v: replica b sent no restored thinking: %s", stream, sent)
+		}
+		// What replica b restored from the store was scanned with the
+		// request, as the policy scans what leaves beside the body.
+		guard.mu.Lock()
+		fwd := guard.forwarded[len(guard.forwarded)-1]
+		guard.mu.Unlock()
+		if !slices.Contains(fwd, fake.AnthropicSignature) || !slices.Contains(fwd, fake.AnthropicRedacted) {
+			t.Errorf("stream %v: policy scanned %q beside the body on replica b, want the restored thinking", stream, fwd)
 		}
 		// Another key on replica b gets none of it.
 		refused("another key on replica b", b, "sk-b", second, id)

@@ -68,7 +68,8 @@ func (g *Gateway) wireFeatures(ctx context.Context, o *gateway.Options) error {
 	o.Guard = gd
 	o.Observer = obs
 	if !cfg.Metering.Disabled {
-		g.closers = append(g.closers, startRetention(context.WithoutCancel(ctx), cfg, st, g.log))
+		g.closers = append(g.closers, startRetention(context.WithoutCancel(ctx), cfg, st, g.log),
+			startAnalyze(context.WithoutCancel(ctx), st, analyzeEvery, g.log))
 	}
 	return nil
 }

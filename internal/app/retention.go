@@ -91,6 +91,43 @@ func Prune(ctx context.Context, jobs []PruneJob, now time.Time, batch int, pause
 	return out, errors.Join(errs...)
 }
 
+// analyzeEvery is how often the statistics loop asks the store whether
+// the day being written needs planner statistics (store.Analyzer).
+const analyzeEvery = time.Minute
+
+// startAnalyze runs the store's Analyze every interval until ctx ends, in
+// its own goroutine: the retention loop's Upkeep may spend minutes
+// converting a table, and a day partition without statistics is read by
+// scanning it whole meanwhile. Stores that are not Analyzers get no loop.
+func startAnalyze(ctx context.Context, st store.Store, every time.Duration, log *slog.Logger) func() error {
+	a, ok := st.(store.Analyzer)
+	if !ok {
+		return func() error { return nil }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := a.Analyze(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("gathering planner statistics failed; will retry", "err", err)
+			}
+		}
+	}()
+	return func() error {
+		cancel()
+		<-done
+		return nil
+	}
+}
+
 // startRetention prunes in the background every interval until ctx ends,
 // then gives the space back (store.Retention.Maintain).
 func startRetention(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) func() error {

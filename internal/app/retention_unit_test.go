@@ -3,9 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
 // A job with a Unit (a store that drops day partitions) is pruned to a
@@ -49,5 +52,41 @@ func TestPruneGoesOnAfterAFailedKind(t *testing.T) {
 	}
 	if len(ran) != 3 || len(res) != 3 || res[2].Kind != "rollup_minute" || res[2].Rows != 3 {
 		t.Errorf("ran %v, results %+v: want every kind pruned", ran, res)
+	}
+}
+
+// analyzerStore is a store that only counts Analyze calls.
+type analyzerStore struct {
+	store.Store
+	calls chan struct{}
+}
+
+func (a analyzerStore) Analyze(context.Context) error {
+	a.calls <- struct{}{}
+	return errors.New("fails, and the loop goes on")
+}
+
+// The statistics loop asks an Analyzer store every interval, goes on after
+// a failure, and stops when closed; other stores get no loop.
+func TestAnalyzeLoop(t *testing.T) {
+	a := analyzerStore{calls: make(chan struct{}, 100)}
+	stop := startAnalyze(context.Background(), a, 5*time.Millisecond, slog.New(slog.DiscardHandler))
+	for range 3 {
+		select {
+		case <-a.calls:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Analyze was not called every interval")
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	n := len(a.calls)
+	time.Sleep(30 * time.Millisecond)
+	if len(a.calls) != n {
+		t.Error("Analyze still called after the loop was stopped")
+	}
+	if err := startAnalyze(context.Background(), nil, time.Millisecond, slog.New(slog.DiscardHandler))(); err != nil {
+		t.Fatal(err)
 	}
 }

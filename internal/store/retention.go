@@ -60,6 +60,16 @@ type Upkeeper interface {
 	Upkeep(ctx context.Context) error
 }
 
+// Analyzer is implemented by stores whose query planner needs statistics
+// on the records of the day being written (PostgreSQL: a new day
+// partition has none until analyzed, and is scanned whole meanwhile).
+// Analyze gathers them when they are missing or stale and costs a few
+// catalogue reads when they are not, so the gateway runs it every minute,
+// much more often than Upkeep.
+type Analyzer interface {
+	Analyze(ctx context.Context) error
+}
+
 // PruneUnit is implemented by stores that prune some kinds in coarser
 // steps than the retention loop's cut-off (PostgreSQL drops whole day
 // partitions): the loop rounds its cut-off down to PruneUnit (0: none), so

@@ -160,6 +160,12 @@ func (s *Store) Upkeep(ctx context.Context) error {
 	return err
 }
 
+// Analyze implements store.Analyzer: the statistics of today's and
+// yesterday's partitions, when missing or stale. The gateway runs it every
+// minute, so a new day (or a new store) is planned from statistics within
+// a minute of its first thousand rows rather than at the next Upkeep.
+func (s *Store) Analyze(ctx context.Context) error { return s.analyzeRecent(ctx) }
+
 // analyzeRecent gathers planner statistics on today's and yesterday's
 // day partitions when they have none yet or grew by half since, without
 // waiting for autovacuum (off on some servers, and on its own schedule on

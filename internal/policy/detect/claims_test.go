@@ -21,7 +21,10 @@ func TestDocumentedExamples(t *testing.T) {
 		{"Bearer a8F3kd92LmQx7Zp0Wc4e", []string{"secret:a8F3kd92LmQx7Zp0Wc4e"}},
 		{`"apiKey": "Zx81kLmP0qRs7TuVw2Yb"`, []string{"secret:Zx81kLmP0qRs7TuVw2Yb"}},
 		{"my password is hunter2", nil},
-		{"jane at example dot com", nil},
+		{"jane at example dot com", []string{"email:jane at example dot com"}},
+		{"ann [at] example [dot] com", []string{"email:ann [at] example [dot] com"}},
+		{"look at example.com", nil},
+		{"a n n @ e x a m p l e . c o m", nil},
 	}
 	for _, tt := range tests {
 		got := found(tt.text, s.Scan(tt.text, Builtin, nil))

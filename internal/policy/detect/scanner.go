@@ -264,10 +264,14 @@ func (s *Scanner) Scan(text string, mask Mask, dst []Span) []Span {
 			if s.kwFirst != nil {
 				st.keywords(i)
 			}
+			if j-i == 2 && lower(text[i]) == 'a' && lower(text[i+1]) == 't' && mask&Email != 0 {
+				st.obscuredEmail(i, j)
+			}
 			i = j
 		case bAt:
 			if mask&Email != 0 {
 				st.email(i)
+				st.obscuredEmail(i, i+1)
 			}
 			i++
 		case bColon:

@@ -130,7 +130,7 @@ func (s *DB) upsertAttr(ctx context.Context, tx *sql.Tx, st attrStmts, m map[sto
 	// Many rows (a batch of many end users) go rowsPerStmt a statement,
 	// the rest attrRowsPerStmt.
 	i := 0
-	if n := len(keys) / rowsPerStmt * rowsPerStmt; n > 0 && st.big.many.ok() {
+	if n := len(keys) / rowsPerStmt * rowsPerStmt; n > 0 && st.big.ok() {
 		if err := st.big.exec(ctx, tx, n, func(args []any, j int) []any { return appendAttrArgs(args, keys[j], m[keys[j]]) }); err != nil {
 			return err
 		}

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/base32"
 	"encoding/base64"
 	"strings"
 	"unicode"
@@ -101,7 +103,46 @@ func (ev *evaluator) decodeRun(run string) (string, bool) {
 			return text, true
 		}
 	}
-	return "", false
+	return ev.decodeBase32(run)
+}
+
+// base32 is RFC 4648's base32, its padding stripped by the run's reader.
+var base32NoPad = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// decodeBase32 decodes a run written in base32 (RFC 4648: A–Z and 2–7,
+// or the same in lower case) and reports whether it spells text: a model
+// decodes base32 as it does base64 ("MFXG4QDFPBQW24DMMUXGG33N" is
+// ann@example.com). Runs with any other byte, or of a length no base32
+// text has, are not base32.
+func (ev *evaluator) decodeBase32(run string) (string, bool) {
+	switch len(run) % 8 {
+	case 1, 3, 6:
+		return "", false
+	}
+	upper, lower := true, true
+	for k := 0; k < len(run); k++ {
+		c := run[k]
+		digit := c >= '2' && c <= '7'
+		upper = upper && (digit || c >= 'A' && c <= 'Z')
+		lower = lower && (digit || c >= 'a' && c <= 'z')
+		if !upper && !lower {
+			return "", false
+		}
+	}
+	if need := base32NoPad.DecodedLen(len(run)); cap(ev.b64) < need {
+		ev.b64 = make([]byte, need)
+	} else {
+		ev.b64 = ev.b64[:need]
+	}
+	src := []byte(run)
+	if lower {
+		src = bytes.ToUpper(src)
+	}
+	n, err := base32NoPad.Decode(ev.b64, src)
+	if err != nil || !isText(ev.b64[:n], true) {
+		return "", false
+	}
+	return string(ev.b64[:n]), true
 }
 
 // decodeBase64 decodes run (standard or URL alphabet, padding stripped)

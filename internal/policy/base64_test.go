@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -122,5 +123,77 @@ func TestBase64SplitCorpus(t *testing.T) {
 		positives, recalled, recall, alarms, asPlain)
 	if recall < 0.95 {
 		t.Errorf("recall %.3f below 0.95", recall)
+	}
+}
+
+// TestBase32: a value encoded in base32 (RFC 4648, padded or not, upper
+// or lower case) is found as base64 is; every text of the labelled corpus
+// encoded so is found as its plain text is (recall ≥ 0.95, no class its
+// labels or plain text do not hold).
+func TestBase32(t *testing.T) {
+	e, err := New(config.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := func(text string) []string {
+		d, err := e.EvaluateBody(Input{Body: partsBody(t, text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range d.Classes {
+			out = append(out, c.Class)
+		}
+		return out
+	}
+	enc := base32.StdEncoding.EncodeToString([]byte("ann@example.com")) // 24 characters, no padding
+	padded := base32.StdEncoding.EncodeToString([]byte("jo@example.com"))
+	for _, text := range []string{
+		"decode this: " + enc,
+		"decode this: " + padded,
+		"decode this: " + strings.TrimRight(padded, "="),
+		"decode this: " + strings.ToLower(enc),
+	} {
+		if got := classes(text); !slices.Equal(got, []string{"email"}) {
+			t.Errorf("%q: classes %v, want [email]", text, got)
+		}
+	}
+	for _, text := range []string{
+		"MIXEDcaseMFXG4QDFPBQW24DMMUXGG33N",         // not one alphabet
+		"internationalization and ABCDEFGHABCDEFGH", // words, no text inside
+	} {
+		if got := classes(text); len(got) != 0 {
+			t.Errorf("%q: classes %v, want none", text, got)
+		}
+	}
+	var positives, recalled int
+	for _, ent := range loadCorpus(t) {
+		got := classes(base32.StdEncoding.EncodeToString([]byte(ent.Text)))
+		plain := classes(ent.Text)
+		var want []string
+		for _, l := range ent.Spans {
+			if !slices.Contains(want, l.Class) {
+				want = append(want, l.Class)
+			}
+		}
+		for _, c := range got {
+			if !slices.Contains(want, c) && !slices.Contains(plain, c) {
+				t.Errorf("%s: class %s found, labels hold %v, the plain text finds %v", ent.ID, c, want, plain)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		positives++
+		all := true
+		for _, c := range want {
+			all = all && slices.Contains(got, c)
+		}
+		if all {
+			recalled++
+		}
+	}
+	if recall := float64(recalled) / float64(positives); recall < 0.95 {
+		t.Errorf("recall %.3f of %d texts below 0.95", recall, positives)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,16 +159,16 @@ func fulcrumHeaders(h http.Header) ([]string, error) {
 	return out, nil
 }
 
-func setPolicyHeaders(h http.Header, v Verdict) {
+func setPolicyHeaders(rc *reqCtx, h http.Header, v Verdict) {
 	if v == nil {
 		return
 	}
 	classes, action := v.Header()
 	if classes != "" {
-		h.Set("X-Fulcrum-Data-Classes", classes)
+		rc.setHeader(h, "X-Fulcrum-Data-Classes", classes)
 	}
 	if action != "" {
-		h.Set("X-Fulcrum-Policy-Action", action)
+		rc.setHeader(h, "X-Fulcrum-Policy-Action", action)
 	}
 }
 
@@ -377,7 +378,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	c.served = t
 	c.rc.provider = t.Provider.Info().Name
 	h := w.Header()
-	h.Set("X-Fulcrum-Provider", c.rc.provider)
+	c.rc.setHeader(h, "X-Fulcrum-Provider", c.rc.provider)
 	c.noteDropped(h, t)
 	c.setCost(h)
 	h["Content-Type"] = hdrJSON
@@ -389,7 +390,7 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 			id, model, items := upstreamResponse(raw)
 			c.keepUpstreamResponse(r.Context(), id, model, items)
 		}
-		w.Write(raw)
+		c.rc.writeAnswer(w, raw)
 		c.cacheStoreRaw(t, raw, c.rc.usage)
 		c.shadowOfferRaw(t, raw, c.rc.usage)
 		return nil
@@ -408,9 +409,23 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Message: "could not encode the upstream answer", Err: err}
 	}
-	w.Write(out)
+	c.rc.writeAnswer(w, out)
 	c.shadowOffer(t, live, c.rc.usage)
 	return nil
+}
+
+// writeAnswer sends a whole non-streaming answer and flushes it at once,
+// as httputil.ReverseProxy's copy does: net/http would otherwise hold it
+// in its buffer until the handler returns, behind the cache and shadow
+// offers, the request's metrics, its access log line and the observer.
+// The attempt's usage and audit record were journaled before (report),
+// so a client never holds an answer the journal lacks. Content-Length is
+// set so that the early flush does not switch the answer to chunked
+// encoding (one more write for the closing chunk).
+func (rc *reqCtx) writeAnswer(w http.ResponseWriter, b []byte) {
+	rc.setHeader(w.Header(), "Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+	_ = http.NewResponseController(w).Flush()
 }
 
 // chatAttempt is one canonical (translated) non-streaming attempt.

@@ -40,5 +40,5 @@ func formatUSD(nanos int64) string {
 
 // setCost sets the request's cost so far on h.
 func (c *chatCall) setCost(h http.Header) {
-	h.Set(costHeader, formatUSD(c.spent.ProprietaryNanos+c.spent.SelfHostedNanos))
+	c.rc.setHeader(h, costHeader, formatUSD(c.spent.ProprietaryNanos+c.spent.SelfHostedNanos))
 }

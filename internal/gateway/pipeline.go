@@ -161,7 +161,7 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *chatCall, dec
 		return err
 	}
 	c.verdict = v
-	setPolicyHeaders(w.Header(), v)
+	setPolicyHeaders(c.rc, w.Header(), v)
 	if e := v.Err(); e != nil {
 		return e
 	}

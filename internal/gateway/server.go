@@ -364,6 +364,24 @@ type reqCtx struct {
 	// context rather than on their own.
 	sw    stallWriter
 	dbody deadlineBody
+	// hdr holds the values of the response headers the gateway sets
+	// (setHeader): a request's few cost no allocation each.
+	hdr  [6]string
+	nhdr int
+}
+
+// setHeader sets h[key] (key in canonical form) to v, the value's slice
+// taken from rc.hdr while it has room. The slice's capacity is one, so
+// an Add to the same key copies it rather than writing into rc.
+func (rc *reqCtx) setHeader(h http.Header, key, v string) {
+	if rc.nhdr == len(rc.hdr) {
+		h[key] = []string{v}
+		return
+	}
+	i := rc.nhdr
+	rc.hdr[i] = v
+	h[key] = rc.hdr[i : i+1 : i+1]
+	rc.nhdr++
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
@@ -397,7 +415,7 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 		// this request's deadline (TestWriteStallKeepAliveIdle).
 		sw.arm()
 		w = sw
-		w.Header().Set("X-Request-Id", rc.id)
+		rc.setHeader(w.Header(), "X-Request-Id", rc.id)
 		if s.opts.Tracer != nil {
 			var ctx context.Context
 			ctx, rc.span = s.opts.Tracer.StartRequest(r.Context(), r.Header, r.Method, r.URL.Path)

@@ -1,0 +1,105 @@
+package gateway_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fulcrumhq/fulcrum/internal/gateway"
+)
+
+// heldObserver records whether each attempt was reported and holds each
+// request's bookkeeping (Request, called after the answer is written)
+// until release is closed.
+type heldObserver struct {
+	mu       sync.Mutex
+	attempts int
+	release  chan struct{}
+}
+
+func (o *heldObserver) Attempt(*gateway.Attempt) {
+	o.mu.Lock()
+	o.attempts++
+	o.mu.Unlock()
+}
+
+func (o *heldObserver) Request(*gateway.RequestLog) { <-o.release }
+
+func (o *heldObserver) reported() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.attempts
+}
+
+// TestAnswerLeavesBeforeBookkeeping: a non-streaming answer reaches the
+// client whole, with its Content-Length, while the gateway's per-request
+// bookkeeping (metrics, access log, observer) is still running, as a
+// reverse proxy's would; it was held in net/http's buffer until the
+// handler returned. Its attempt was reported (journaled) before.
+func TestAnswerLeavesBeforeBookkeeping(t *testing.T) {
+	obs := &heldObserver{release: make(chan struct{})}
+	e := newEnvWith(t, func(o *gateway.Options) { o.Observer = obs })
+	e.oa.Record(false)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(obs.release)
+		}
+	}
+	defer release()
+	for _, c := range []struct{ name, path, body string }{
+		{"pass-through", "/v1/chat/completions", `{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`},
+		{"translated", "/v1/messages", `{"model":"m-openai","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := obs.reported()
+			type answer struct {
+				resp *http.Response
+				body []byte
+				err  error
+			}
+			got := make(chan answer, 1)
+			// A client of its own: the previous subtest's connection is
+			// still held by its handler, and a reused connection's next
+			// request waits for the handler to return (as it would behind
+			// a reverse proxy).
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			go func() {
+				resp, err := client.Post(e.srv.URL+c.path, "application/json", strings.NewReader(c.body))
+				if err != nil {
+					got <- answer{err: err}
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				got <- answer{resp, b, err}
+			}()
+			select {
+			case a := <-got:
+				if a.err != nil {
+					t.Fatal(a.err)
+				}
+				if a.resp.StatusCode != 200 {
+					t.Fatalf("status %d: %s", a.resp.StatusCode, a.body)
+				}
+				if cl := a.resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(a.body)) || len(a.resp.TransferEncoding) > 0 {
+					t.Errorf("Content-Length %q, transfer encoding %q for a %d-byte answer", cl, a.resp.TransferEncoding, len(a.body))
+				}
+				if obs.reported() == before {
+					t.Error("the client has its answer, and its attempt was not reported")
+				}
+			case <-time.After(5 * time.Second):
+				release()
+				a := <-got
+				t.Fatalf("no answer while the request's bookkeeping runs (it waits for the handler to return); then %v %s", a.err, a.body)
+			}
+		})
+	}
+}

@@ -130,6 +130,8 @@ type Report struct {
 	// whether they changed the choice); quick skips explaining the choice.
 	ignore map[string]bool
 	quick  bool
+	// flipDecisions counts the volumes the flip search decided at.
+	flipDecisions int
 	// scratch is a what-if's buffer of months, reused by every candidate.
 	scratch []Month
 	// jointly names the cheapest candidate of all when the criteria
@@ -368,9 +370,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.curve(base, in, out)
 	r.qualityGap(cs, choice)
 	if choice != nil {
-		r.RunnerUp = r.runnerUp(p, cs, choice, decided, in, out)
+		var err error
+		if r.RunnerUp, err = r.runnerUp(ctx, p, cs, choice, decided, in, out); err != nil {
+			return nil, err
+		}
 	}
 	r.explain(p, cs, ws, choice, decided, in, out)
+	if err := ctx.Err(); err != nil {
+		// Never a report cut short presented as complete.
+		return nil, fmt.Errorf("advise: stopped, no report made: %w", err)
+	}
 	return r, nil
 }
 

@@ -1,6 +1,7 @@
 package advise
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -20,6 +21,10 @@ type RunnerUp struct {
 	// VolumeFlips are the nearest monthly volumes, below and above today's,
 	// at which the recommendation changes (checked by deciding again).
 	VolumeFlips []VolumeFlip `json:"volume_flips,omitempty"`
+	// VolumeCuts are the directions in which the search stopped at its
+	// bound before the end of its range: VolumeFlips holds the changes up
+	// to where it searched, and claims nothing beyond.
+	VolumeCuts []VolumeCut `json:"volume_cuts,omitempty"`
 }
 
 // decide applies the stages in order to the candidates and picks the
@@ -98,7 +103,7 @@ func (r *Report) decide(p *Profile, cs []*Candidate, in, out float64) (*Candidat
 // Every flip it states is checked by deciding again (whatIf): a volume is
 // where the recommendation really changes, and "wins if" is said only when
 // lifting the exclusion makes the runner-up the choice.
-func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, decided []string, in, out float64) *RunnerUp {
+func (r *Report) runnerUp(ctx context.Context, p *Profile, cs []*Candidate, choice *Candidate, decided []string, in, out float64) (*RunnerUp, error) {
 	other := func(c *Candidate) bool { return c.Kind != choice.Kind }
 	soft := func(c *Candidate) bool {
 		return !c.excludedBy(CritDataSensitivity) && !c.excludedBy(CritCompliance)
@@ -115,7 +120,7 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, decide
 		without := r.whatIf(p, 1, nil, decided...)
 		if i := slices.IndexFunc(cs, func(c *Candidate) bool { return c.Name == without }); i >= 0 && cs[i] != choice &&
 			cs[i].Excluded() && !slices.ContainsFunc(cs[i].Exclusions, func(e Exclusion) bool { return e.lift == nil }) {
-			return r.excludedRunnerUp(p, choice, cs[i])
+			return r.excludedRunnerUp(p, choice, cs[i]), nil
 		}
 	}
 	ru := cheapest(cs, func(c *Candidate) bool { return other(c) && !c.Excluded() })
@@ -130,9 +135,12 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, decide
 			// self-hosting, which is then not worth its risk.
 			res.Flip = fmt.Sprintf("costs the same, $%s over %d months: at a tie the candidate listed first (an API before self-hosting, self-hosting before a hybrid) is chosen", money(ru.TotalUSD), p.HorizonMonths)
 		}
-		res.VolumeFlips = r.volumeFlips(p, choice.Name)
-		res.Flip += "; " + r.volumeFlipText(res.VolumeFlips, ru.Name)
-		return res
+		var err error
+		if res.VolumeFlips, res.VolumeCuts, err = r.volumeFlips(ctx, p, choice.Name); err != nil {
+			return nil, err
+		}
+		res.Flip += "; " + r.volumeFlipText(res.VolumeFlips, res.VolumeCuts, ru.Name)
+		return res, nil
 	}
 	// Among the excluded, one that only soft criteria rule out (quality,
 	// customisation, budget: a number can lift them) says what would
@@ -149,9 +157,9 @@ func (r *Report) runnerUp(p *Profile, cs []*Candidate, choice *Candidate, decide
 		}
 	}
 	if ru == nil {
-		return nil
+		return nil, nil
 	}
-	return r.excludedRunnerUp(p, choice, ru)
+	return r.excludedRunnerUp(p, choice, ru), nil
 }
 
 // excludedRunnerUp is ru, ruled out, as the runner-up: its first reason and

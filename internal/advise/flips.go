@@ -1,6 +1,8 @@
 package advise
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -74,16 +76,52 @@ type VolumeFlip struct {
 // however far from today's, with decisions only where the choice is in
 // doubt (a scan at fixed steps misses windows narrower than its step).
 
+// maxFlipWork bounds the work of the flip search in each direction, in
+// units of one candidate-month costed: each decision costs every candidate
+// over the horizon, plus flipDecisionWork for building and deciding them
+// (measured: a decision of 5 candidates over 12 months takes about 30 µs,
+// mostly that). The bound is under a second for most profiles: those
+// with few candidates get 16,000 decisions, enough for every replica step
+// of a fleet of thousands, and one with 1,000 splits over 36 months about
+// 55. A profile whose choice changes at a few volumes takes a few dozen
+// decisions; one whose fleet steps past the API's cost at each of a
+// million replicas would take two a step, for minutes. The search goes
+// outwards from today's volume, so when the bound stops it, every change
+// between today's volume and where it stopped has been found, and the
+// report says how far it searched (VolumeCut). At least minFlipDecisions
+// are allowed however many candidates there are. Variables so that a test
+// can lower them.
+var (
+	maxFlipWork      = 2_000_000
+	minFlipDecisions = 50
+)
+
+// flipDecisionWork is a decision's work besides its candidate-months.
+const flipDecisionWork = 100
+
+// VolumeCut says that the volume search in one direction stopped at its
+// bound (maxFlipWork) before the end of its range (100 times or 1/100
+// of today's volume): every change between today's volume and
+// SearchedToTokensPerMonth was found, and nothing beyond is claimed.
+type VolumeCut struct {
+	Direction                string  `json:"direction"`
+	SearchedToTokensPerMonth float64 `json:"searched_to_tokens_per_month"`
+	Decisions                int     `json:"decisions"`
+}
+
 // volumeFlips returns, in each direction from today's volume, the nearest
-// volume at which the choice changes, with what follows it further on.
+// volume at which the choice changes, with what follows it further on,
+// and, for each direction the bound cut short, how far it searched.
 // GPUs come in whole replicas, so the self-hosted cost can step past the
 // API's and back many times: the flip then says where the changes end for
 // good (ForGoodTokensPerMonth) or, when today's choice is back at the end
 // of the range, where the last window ends (UntilTokensPerMonth) and in how
-// many separate ranges the choice differs (Ranges).
-func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
+// many separate ranges the choice differs (Ranges). Where the search was
+// cut, only the nearest change is stated. ctx ends the search with its
+// error.
+func (r *Report) volumeFlips(ctx context.Context, p *Profile, choice string) ([]VolumeFlip, []VolumeCut, error) {
 	if r.in+r.out == 0 {
-		return nil // no multiple of nothing is a different volume
+		return nil, nil, nil // no multiple of nothing is a different volume
 	}
 	s := &volumeSearch{r: r, p: p, breaks: r.costBreaks(p)}
 	for i, c := range r.Candidates {
@@ -101,27 +139,45 @@ func (r *Report) volumeFlips(p *Profile, choice string) []VolumeFlip {
 		}
 		s.gpus = append(s.gpus, g)
 	}
-	today := s.decide(1)
+	today := s.decide(ctx, 1)
+	if today == nil {
+		return nil, nil, s.stopErr()
+	}
 	var flips []VolumeFlip
+	var cuts []VolumeCut
 	for _, dir := range []string{"below", "above"} {
-		s.changes = s.changes[:0]
+		s.changes, s.down, s.cut, s.reach, s.decisions, s.work = s.changes[:0], dir == "below", false, 1, 0, 0
 		var away []choiceChange
-		if dir == "below" {
-			s.solve(0.01, s.decide(0.01), 1, today)
+		if s.down {
+			if end := s.decide(ctx, 0.01); end != nil {
+				s.solve(ctx, 0.01, end, 1, today)
+			}
+			slices.SortFunc(s.changes, func(x, y change) int { return cmp.Compare(x.k, y.k) })
 			for i := len(s.changes) - 1; i >= 0; i-- {
 				away = append(away, choiceChange{k: s.changes[i].k, beyond: s.changes[i].below})
 			}
 		} else {
-			s.solve(1, today, 100, s.decide(100))
+			if end := s.decide(ctx, 100); end != nil {
+				s.solve(ctx, 1, today, 100, end)
+			}
 			for _, c := range s.changes {
 				away = append(away, choiceChange{k: c.k, beyond: c.above})
 			}
+		}
+		if s.err != nil {
+			return nil, nil, s.stopErr()
+		}
+		if s.cut {
+			// What lies beyond the reach is unknown: the nearest change
+			// alone is stated.
+			away = away[:min(len(away), 1)]
+			cuts = append(cuts, VolumeCut{Direction: dir, SearchedToTokensPerMonth: s.reach * (r.in + r.out), Decisions: s.decisions})
 		}
 		if f, ok := flipFrom(dir, choice, away, r.in+r.out); ok {
 			flips = append(flips, f)
 		}
 	}
-	return flips
+	return flips, cuts, nil
 }
 
 // change is a volume multiple at which the choice changes, with the
@@ -198,7 +254,8 @@ type point struct {
 	within bool
 }
 
-// volumeSearch finds every change of choice over a range of volumes.
+// volumeSearch finds every change of choice over a range of volumes,
+// outwards from today's, up to maxFlipWork.
 type volumeSearch struct {
 	r      *Report
 	p      *Profile
@@ -206,15 +263,61 @@ type volumeSearch struct {
 	// gpus tells apart the candidates' GPU costs: the same string, the
 	// same GPUs at every volume.
 	gpus    []string
-	changes []change // in ascending order
+	changes []change // ascending, or descending when down
+	// down: the search goes from today's volume downwards, so each
+	// interval's upper part is solved first.
+	down bool
+	// decisions counts the volumes decided in this direction, work the
+	// candidate-months they costed.
+	decisions, work int
+	// cut: the bound stopped the search; every change between today's
+	// volume (1) and reach is found.
+	cut   bool
+	reach float64
+	// err is the context's error when it ended the search.
+	err error
+}
+
+// stopped reports whether the search must end: cut by the bound or by
+// the context.
+func (s *volumeSearch) stopped() bool { return s.cut || s.err != nil }
+
+func (s *volumeSearch) stopErr() error {
+	return fmt.Errorf("advise: stopped while searching the volumes that change the recommendation (%d decided), no report made: %w", s.r.flipDecisions, s.err)
+}
+
+// done records that every change between a and b is found: the search
+// has reached one of them, going outwards.
+func (s *volumeSearch) done(a, b float64) {
+	if s.down {
+		s.reach = math.Min(s.reach, a)
+	} else {
+		s.reach = math.Max(s.reach, b)
+	}
 }
 
 // gap is how far either side of a breakpoint the search decides: a
 // replica is added once the demand exceeds a whole one by a part in 10⁹.
 const gap = 4e-9
 
-func (s *volumeSearch) decide(k float64) *point {
+// decide is the decision at k, or nil when the search must stop (the
+// bound is reached, or ctx is done).
+func (s *volumeSearch) decide(ctx context.Context, k float64) *point {
+	if s.stopped() {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		s.err = err
+		return nil
+	}
+	if s.work >= maxFlipWork && s.decisions >= minFlipDecisions {
+		s.cut = true
+		return nil
+	}
 	cs, choice := s.r.whatIfAll(s.p, k, nil)
+	s.decisions++
+	s.work += flipDecisionWork + len(cs)*max(s.p.HorizonMonths, 1)
+	s.r.flipDecisions++
 	pt := &point{k: k, choice: -1, total: make([]float64, len(cs)), open: make([]bool, len(cs)), over: make([]bool, len(cs))}
 	for i, c := range cs {
 		pt.total[i] = c.TotalUSD
@@ -263,15 +366,21 @@ func (s *volumeSearch) settled(a, b *point) bool {
 	return true
 }
 
-// solve records, in order, every change of choice between a and b.
-func (s *volumeSearch) solve(a float64, pa *point, b float64, pb *point) {
+// solve records every change of choice between a and b, the part nearer
+// today's volume first, until the search is stopped.
+func (s *volumeSearch) solve(ctx context.Context, a float64, pa *point, b float64, pb *point) {
+	if s.stopped() {
+		return
+	}
 	if s.settled(pa, pb) {
+		s.done(a, b)
 		return
 	}
 	if b <= a*(1+2*gap) {
 		if pa.choice != pb.choice {
 			s.changes = append(s.changes, change{k: math.Sqrt(a * b), below: pa.name, above: pb.name})
 		}
+		s.done(a, b)
 		return
 	}
 	at, ok := s.breaks.nearMiddle(a, b)
@@ -287,25 +396,58 @@ func (s *volumeSearch) solve(a float64, pa *point, b float64, pb *point) {
 	}
 	if !ok {
 		m := math.Sqrt(a * b)
-		pm := s.decide(m)
-		s.solve(a, pa, m, pm)
-		s.solve(m, pm, b, pb)
+		pm := s.decide(ctx, m)
+		if pm == nil {
+			return
+		}
+		if s.down {
+			s.solve(ctx, m, pm, b, pb)
+			s.solve(ctx, a, pa, m, pm)
+		} else {
+			s.solve(ctx, a, pa, m, pm)
+			s.solve(ctx, m, pm, b, pb)
+		}
 		return
 	}
+	// Either side of the breakpoint (or crossing): [a, lo], [lo, hi]
+	// (where the change is, if any), [hi, b].
 	lo, hi := math.Max(at*(1-gap), a), math.Min(at*(1+gap), b)
-	plo, phi := pa, pb
-	if lo > a {
-		plo = s.decide(lo)
-		s.solve(a, pa, lo, plo)
+	side := func(x float64, px *point, ok bool) *point {
+		if !ok {
+			return px
+		}
+		return s.decide(ctx, x)
 	}
-	if hi < b {
-		phi = s.decide(hi)
+	var plo, phi *point
+	if s.down {
+		if phi = side(hi, pb, hi < b); phi == nil {
+			return
+		}
+		if hi < b {
+			s.solve(ctx, hi, phi, b, pb)
+		}
+		if plo = side(lo, pa, lo > a); plo == nil || s.stopped() {
+			return
+		}
+	} else {
+		if plo = side(lo, pa, lo > a); plo == nil {
+			return
+		}
+		if lo > a {
+			s.solve(ctx, a, pa, lo, plo)
+		}
+		if phi = side(hi, pb, hi < b); phi == nil || s.stopped() {
+			return
+		}
 	}
 	if plo.choice != phi.choice {
 		s.changes = append(s.changes, change{k: at, below: plo.name, above: phi.name})
 	}
-	if hi < b {
-		s.solve(hi, phi, b, pb)
+	s.done(lo, hi)
+	if s.down && lo > a {
+		s.solve(ctx, a, pa, lo, plo)
+	} else if !s.down && hi < b {
+		s.solve(ctx, hi, phi, b, pb)
 	}
 }
 
@@ -424,7 +566,9 @@ func (r *Report) costBreaks(p *Profile) costBreaks {
 	return cb
 }
 
-func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
+// volumeFlipText states the flips, and how far the search went in a
+// direction it was cut short in.
+func (r *Report) volumeFlipText(flips []VolumeFlip, cuts []VolumeCut, runnerUp string) string {
 	held := "at today's input:output mix"
 	switch {
 	case r.baseAbs > 0:
@@ -435,7 +579,7 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 	if r.in+r.out == 0 {
 		return "no traffic today: set the expected volume to compare at it"
 	}
-	if len(flips) == 0 {
+	if len(flips) == 0 && len(cuts) == 0 {
 		return fmt.Sprintf("no volume from 1/100 to 100 times today's (%s) changes the recommendation", held)
 	}
 	name := func(c string) string {
@@ -448,6 +592,22 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 		return c
 	}
 	var parts []string
+	cutIn := func(dir string) *VolumeCut {
+		if i := slices.IndexFunc(cuts, func(c VolumeCut) bool { return c.Direction == dir }); i >= 0 {
+			return &cuts[i]
+		}
+		return nil
+	}
+	for _, c := range cuts {
+		if !slices.ContainsFunc(flips, func(f VolumeFlip) bool { return f.Direction == c.Direction }) {
+			way, end := "up", "100 times"
+			if c.Direction == "below" {
+				way, end = "down", "1/100 of"
+			}
+			parts = append(parts, fmt.Sprintf("no flip found within the search: no volume from today's %s to %s tokens a month changes the recommendation; the search stopped there after %d decisions (its bound), so %s it, to %s today's, was not searched",
+				way, preciseTokens(c.SearchedToTokensPerMonth), c.Decisions, c.Direction, end))
+		}
+	}
 	for _, f := range flips {
 		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, preciseTokens(f.TokensPerMonth))
 		switch {
@@ -472,6 +632,9 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, runnerUp string) string {
 				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then))
 		case f.Then != "":
 			t += fmt.Sprintf(" (%s takes over %s %s tokens a month)", name(f.Then), f.Direction, preciseTokens(f.ThenTokensPerMonth))
+		}
+		if c := cutIn(f.Direction); c != nil {
+			t += fmt.Sprintf(" (the search stopped at %s tokens a month, after %d decisions (its bound): what follows %s that was not searched)", preciseTokens(c.SearchedToTokensPerMonth), c.Decisions, f.Direction)
 		}
 		parts = append(parts, t)
 	}

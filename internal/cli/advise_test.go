@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -186,5 +189,21 @@ func TestAdviseWarnsOnStderrWhenNotTable(t *testing.T) {
 		if strings.Contains(stderr, warn) != tc.stderr {
 			t.Errorf("%v: stderr %q, want the warning there: %v", tc.args, stderr, tc.stderr)
 		}
+	}
+}
+
+// A cancelled context (Ctrl-C) ends advise with an error saying no report
+// was made, and nothing on standard output: the volume search once ignored
+// the context, and only a second Ctrl-C ended the process.
+func TestAdviseStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	err := Main(ctx, []string{"advise", "--profile", "../../examples/profiles/content-platform.yaml"}, &out, &errb)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "no report made") {
+		t.Errorf("err = %v", err)
+	}
+	if out.Len() > 0 {
+		t.Errorf("a report was written:\n%s", out.String())
 	}
 }

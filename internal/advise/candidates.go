@@ -65,8 +65,12 @@ type Candidate struct {
 
 	cm     *costModel
 	months []Month
-	// maxMonthUSD is the dearest month, set-up excluded.
+	// maxMonthUSD is the dearest month against the monthly limit: set-up
+	// excluded when capital spending is possible (see budgeted).
 	maxMonthUSD float64
+	// setupOver is the set-up when month 1 is over the limit only because
+	// of it, paid from the operating budget (no capital spending); else 0.
+	setupOver float64
 }
 
 // Overflow describes a fleet sized for base load with the peak's overflow
@@ -412,12 +416,18 @@ func (r *Report) cost(p *Profile, c *Candidate, ws []workload, peakRatio, in, ou
 	c.LastMonthUSD = c.months[n-1].TotalUSD
 	c.GPUsAtStart = c.months[0].GPUs
 	c.FineTuningUSDMonth = c.months[0].FineTuningUSD
+	capex := p.Budget.CapexPossible
 	for _, mo := range c.months {
-		if lim := p.Budget.MonthlyLimitUSD; lim > 0 && overLimit(mo.TotalUSD-mo.SetupUSD, lim) {
+		if lim := p.Budget.MonthlyLimitUSD; lim > 0 && overLimit(budgeted(mo, capex), lim) {
 			c.OverBudgetMonths++
 		}
 	}
-	c.maxMonthUSD = maxMonth(c.months)
+	c.maxMonthUSD = maxMonth(c.months, capex)
+	if lim, f := p.Budget.MonthlyLimitUSD, c.months[0]; lim > 0 && !capex && f.SetupUSD > 0 {
+		if overLimit(f.TotalUSD, lim) && !overLimit(f.TotalUSD-f.SetupUSD, lim) {
+			c.setupOver = f.SetupUSD
+		}
+	}
 	if !r.quick {
 		r.classCosts(p, c, ws, pin, pout, trained, in, out)
 	}
@@ -694,7 +704,12 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			if within && c.OverBudgetMonths > 0 {
 				// Rounded up, so that the limit quoted does let it in.
 				need := math.Ceil(c.maxMonthUSD)
-				c.excludeLift(CritBudget, fmt.Sprintf("exceeds the $%s monthly limit in %d of %d months (up to $%s)", money(lim), c.OverBudgetMonths, p.HorizonMonths, money(need)),
+				reason := fmt.Sprintf("exceeds the $%s monthly limit in %d of %d months (up to $%s)", money(lim), c.OverBudgetMonths, p.HorizonMonths, money(need))
+				if c.setupOver > 0 {
+					// Said where it matters: without it month 1 is within.
+					reason += fmt.Sprintf(", month 1 with its $%s set-up, paid from the operating budget since capital spending is not possible (budget.capex_possible: false)", money(c.setupOver))
+				}
+				c.excludeLift(CritBudget, reason,
 					fmt.Sprintf("qualifies with a monthly limit of $%s", money(need)),
 					func(p *Profile, _ map[string]*ModelScore) { p.Budget.MonthlyLimitUSD = need })
 			}
@@ -733,10 +748,24 @@ func (r *Report) dropIgnored(cs []*Candidate) {
 	}
 }
 
-func maxMonth(ms []Month) float64 {
+// budgeted is what a month spends against the monthly limit. Set-up is
+// one-off spending: an organisation that can spend capital
+// (budget.capex_possible) pays it from that, outside the monthly operating
+// limit; one that cannot pays it from the operating budget in month 1, so
+// it counts against that month's limit like any other cost (GPUs are
+// rented, so set-up is the only capital item).
+func budgeted(mo Month, capex bool) float64 {
+	if capex {
+		return mo.TotalUSD - mo.SetupUSD
+	}
+	return mo.TotalUSD
+}
+
+// maxMonth is the dearest month against the monthly limit (see budgeted).
+func maxMonth(ms []Month, capex bool) float64 {
 	v := 0.0
 	for _, m := range ms {
-		v = math.Max(v, m.TotalUSD-m.SetupUSD)
+		v = math.Max(v, budgeted(m, capex))
 	}
 	return v
 }

@@ -362,7 +362,13 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 				money(p.Budget.MonthlyLimitUSD), choice.OverBudgetMonths, p.HorizonMonths, money(math.Ceil(choice.maxMonthUSD)))
 		}
 	}
-	if !p.Budget.CapexPossible && p.SelfHosting.SetupUSD > 0 {
+	if p.SelfHosting.SetupUSD > 0 && p.Budget.MonthlyLimitUSD > 0 && len(p.Candidates.Open) > 0 {
+		if p.Budget.CapexPossible {
+			bu.Finding += fmt.Sprintf("; the $%s set-up of a fleet is capital spending, outside the monthly limit", money(p.SelfHosting.SetupUSD))
+		} else {
+			bu.Finding += fmt.Sprintf("; no capital spending, so the $%s set-up of a fleet is paid from the operating budget and counts against month 1's limit (GPUs are rented)", money(p.SelfHosting.SetupUSD))
+		}
+	} else if !p.Budget.CapexPossible && p.SelfHosting.SetupUSD > 0 {
 		bu.Finding += fmt.Sprintf("; no capital spending, so the $%s set-up must come from operating budget (GPUs are rented)", money(p.SelfHosting.SetupUSD))
 	}
 	staff := p.Expertise.MLStaff + p.Expertise.InfraStaff

@@ -1,6 +1,7 @@
 package advise
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -97,6 +98,14 @@ func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 	// in for a less accurate one.
 	targets := func([]string) [][]string { return full }
 	if all > float64(maxSplits) {
+		// Over the bound, the splits costed must not depend on the order
+		// the profile lists its candidates in: the open models by name.
+		slices.SortStableFunc(options, func(x, y []string) int {
+			if c := cmp.Compare(len(x), len(y)); c != 0 {
+				return c
+			}
+			return slices.Compare(slices.Sorted(slices.Values(x)), slices.Sorted(slices.Values(y)))
+		})
 		if out, left, ok := r.placementSplits(p, ws, full, options); ok {
 			s.Dominated = int(math.Min(all-float64(left), 1e18))
 			s.Costed = len(out)
@@ -104,6 +113,14 @@ func (r *Report) splits(p *Profile, ws []workload) ([]*Candidate, SplitSearch) {
 			return out, s
 		}
 		plain, gap := r.classTargets(p, ws, full, false), r.classTargets(p, ws, full, true)
+		for i, w := range ws {
+			// Cheapest first, then by training price, then by name, so
+			// that a cut costs the same splits whatever the profile's
+			// order (see apiOrder).
+			for _, ts := range [][]string{plain[i], gap[i]} {
+				slices.SortStableFunc(ts, func(a, b string) int { return r.apiOrder(p, w, a, b) })
+			}
+		}
 		targets = func(opens []string) [][]string {
 			if !r.ignore[CritQuality] && slices.ContainsFunc(opens, func(m string) bool { return r.score(m) != nil }) {
 				return gap
@@ -276,9 +293,9 @@ func (r *Report) classTargets(p *Profile, ws []workload, full [][]string, gap bo
 	out := make([][]string, len(ws))
 	for i, ok := range r.serviceable(p, ws, full) {
 		w := ws[i]
-		for j, a := range ok {
+		for _, a := range ok {
 			if !slices.ContainsFunc(ok, func(b string) bool {
-				return b != a && r.dominates(p, w, gap && quality, anyFT, b, slices.Index(ok, b) < j, a)
+				return b != a && r.dominates(p, w, gap && quality, anyFT, b, a)
 			}) {
 				out[i] = append(out[i], a)
 			}
@@ -319,8 +336,8 @@ const maxPlacements = 1 << 20
 // placementSplits is, over the bound, one split for each placement of the
 // classes on the open models (each class on an API, or on one of the
 // split's open models, every open model used): each class left to the
-// APIs goes to its cheapest API at today's mix (the one listed first at a
-// tie) among those its needs leave (see serviceable) and the placement
+// APIs goes to its cheapest API at today's mix (the one first by name at
+// a tie, whatever the profile's order) among those its needs leave (see serviceable) and the placement
 // allows — with a measured open model serving a class another API may
 // take, the quality gap check rules out every API more than
 // quality.max_gap_pp more accurate than it. Any other split with the same
@@ -429,7 +446,8 @@ func (r *Report) placementSplits(p *Profile, ws []workload, full [][]string, opt
 				if m == "" {
 					best := -1
 					for j, a := range cands[i] {
-						if allowed(a, on) && (best < 0 || price[i][j] < price[i][best]*(1-1e-12)) {
+						if allowed(a, on) && (best < 0 || price[i][j] < price[i][best]*(1-1e-12) ||
+							price[i][j] <= price[i][best]*(1+1e-12) && a < cands[i][best]) {
 							best = j
 						}
 					}
@@ -455,6 +473,37 @@ func (r *Report) placementSplits(p *Profile, ws []workload, full [][]string, opt
 	return out, left, true
 }
 
+// apiOrder orders APIs as targets for class w, whatever the order the
+// profile lists them in: cheapest first at the class's prices (fine-tuned
+// prices where it must be fine-tuned) and today's input:output mix, then
+// the lower training price (paid once by every class an API serves), then
+// by name. Over the split bound the splits are enumerated in this order,
+// so a cut costs the splits sending classes to their cheapest APIs first,
+// and two APIs alike on every price (a tie) are told apart by name.
+func (r *Report) apiOrder(p *Profile, w workload, a, b string) int {
+	key := func(model string) (usd, training float64) {
+		ap := r.apiPrice(model)
+		in, out := ap.InputPerMillion, ap.OutputPerMillion
+		if ft := r.apiFineTuning(p, model); w.fineTune && ft != nil {
+			in, out = orPrice(ft.InputPerMillion, in), orPrice(ft.OutputPerMillion, out)
+			training = ft.TrainingPerMillion
+		}
+		if r.mixIn+r.mixOut == 0 {
+			return in + out, training
+		}
+		return r.mixIn*in + r.mixOut*out, training
+	}
+	ua, ta := key(a)
+	ub, tb := key(b)
+	if !sameCost(ua, ub) {
+		return cmp.Compare(ua, ub)
+	}
+	if !sameCost(ta, tb) {
+		return cmp.Compare(ta, tb)
+	}
+	return strings.Compare(a, b)
+}
+
 // dominates reports whether API b is at least as good a target as API a
 // for class w in every split, whatever the volume. It is no dearer at
 // today's input:output mix (every volume the advisor decides at scales
@@ -466,9 +515,9 @@ func (r *Report) placementSplits(p *Profile, ws []workload, full [][]string, opt
 // also no more accurate than a, and measured only if a is, so no gap
 // widens, and it offers hosted fine-tuning only where a does (the gap
 // counts only APIs that may serve the class). Where the two are alike in
-// every respect, the one listed first (earlier) dominates, as the one
-// listed first wins a tie.
-func (r *Report) dominates(p *Profile, w workload, gap, anyFT bool, b string, earlier bool, a string) bool {
+// every respect, the one first by name dominates: the profile's order
+// does not choose which is costed.
+func (r *Report) dominates(p *Profile, w workload, gap, anyFT bool, b, a string) bool {
 	price := func(model string) (usd, in, out, training float64) {
 		ap := r.apiPrice(model)
 		in, out = ap.InputPerMillion, ap.OutputPerMillion
@@ -511,7 +560,7 @@ func (r *Report) dominates(p *Profile, w workload, gap, anyFT bool, b string, ea
 			strict = strict || sb.Accuracy < sa.Accuracy
 		}
 	}
-	return strict || earlier
+	return strict || b < a
 }
 
 // note says, when the bound cut the search of splits, what was left

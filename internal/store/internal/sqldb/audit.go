@@ -124,10 +124,14 @@ func (s *DB) writeAudit(ctx context.Context, tx *sql.Tx, st auditStmts, rows []s
 	if s.d.Arrays {
 		err = st.arr.exec(ctx, tx, auditArrays(ins)...)
 	} else {
+		b := make(boxes, 12)
 		err = st.rows.exec(ctx, tx, len(ins), func(args []any, i int) []any {
 			r := &ins[i]
-			return append(args, r.Seq, r.Time.UnixMicro(), r.RequestID, r.KeyID, jsonList(r.Classes), r.Action,
-				jsonList(r.Candidates), r.Chosen, r.ChosenHosting, r.Outcome, r.PrevHash, r.Hash)
+			// prev_hash and hash share a box column: a row's prev_hash
+			// is the row before's hash.
+			return append(args, r.Seq, r.Time.UnixMicro(), r.RequestID, b.str(3, r.KeyID), b.str(4, jsonList(r.Classes)),
+				b.str(5, r.Action), b.str(6, jsonList(r.Candidates)), b.str(7, r.Chosen), b.str(8, r.ChosenHosting),
+				b.str(9, r.Outcome), b.str(11, r.PrevHash), b.str(11, r.Hash))
 		})
 	}
 	return out, err

@@ -88,7 +88,8 @@ func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs 
 		c.add(recs)
 		err = st.arr.exec(ctx, tx, c.args()...)
 	} else {
-		err = st.rows.exec(ctx, tx, len(recs), func(args []any, i int) []any { return appendUsageArgs(args, &recs[i]) })
+		b := make(boxes, usageNCols)
+		err = st.rows.exec(ctx, tx, len(recs), func(args []any, i int) []any { return appendUsageArgs(args, b, &recs[i]) })
 	}
 	if err != nil {
 		return err
@@ -99,11 +100,14 @@ func (s *DB) writeUsageNew(ctx context.Context, tx *sql.Tx, st usageStmts, recs 
 	return s.writeRollups(ctx, tx, st, recs, nil, w)
 }
 
-func appendUsageArgs(args []any, r *store.UsageRecord) []any {
-	return append(args, r.Time.UnixMicro(), r.RequestID, r.Attempt, r.KeyID, r.Team, r.Model, r.Provider,
-		r.UpstreamModel, r.Hosting, r.Status, r.LatencyMS, r.TTFTMS, r.InputTokens, r.OutputTokens,
-		r.CachedTokens, r.CacheWriteTokens, r.ReasoningTokens, r.CostNanos, r.ReferenceCostNanos,
-		boolInt(r.Estimated), jsonList(r.DataClasses), r.PolicyAction, r.ErrorCode, jsonTags(r.Tags), r.EndUser)
+// appendUsageArgs appends r's columns in usageCols' order; b (usageNCols
+// long) carries the boxes of the batch's repeated strings.
+func appendUsageArgs(args []any, b boxes, r *store.UsageRecord) []any {
+	return append(args, r.Time.UnixMicro(), r.RequestID, r.Attempt, b.str(3, r.KeyID), b.str(4, r.Team),
+		b.str(5, r.Model), b.str(6, r.Provider), b.str(7, r.UpstreamModel), b.str(8, r.Hosting), r.Status,
+		r.LatencyMS, r.TTFTMS, r.InputTokens, r.OutputTokens, r.CachedTokens, r.CacheWriteTokens,
+		r.ReasoningTokens, r.CostNanos, r.ReferenceCostNanos, boolInt(r.Estimated), b.str(20, jsonList(r.DataClasses)),
+		b.str(21, r.PolicyAction), b.str(22, r.ErrorCode), b.str(23, jsonTags(r.Tags)), b.str(24, r.EndUser))
 }
 
 // usageColumns holds a batch as one slice per column, for unnest.
@@ -201,8 +205,9 @@ func (s *DB) insertChunkCareful(ctx context.Context, tx *sql.Tx, recs []store.Us
 	} else {
 		q = s.insertSQL("usage", usageCols, usageNCols, len(recs)) + skip
 		args = make([]any, 0, len(recs)*usageNCols)
+		b := make(boxes, usageNCols)
 		for i := range recs {
-			args = appendUsageArgs(args, &recs[i])
+			args = appendUsageArgs(args, b, &recs[i])
 		}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)

@@ -46,6 +46,13 @@ func (t Timeouts) withDefaults() Timeouts {
 // HTTP is the shared client side of every HTTP adapter: a tuned transport,
 // timeouts, and error mapping.
 type HTTP struct {
+	// Client holds the transport. Only its Transport is used: requests go
+	// straight to it, as httputil.ReverseProxy sends them, so an upstream's
+	// redirect is not followed (StatusError makes it a 502 that names the
+	// address to configure instead). Following one would re-send the body
+	// and the provider key headers (x-api-key, api-key: http.Client drops
+	// only Authorization on a change of host) to wherever it points, and
+	// http.Client's redirect bookkeeping cost 6 allocations a call.
 	Client   *http.Client
 	Timeouts Timeouts
 }
@@ -96,22 +103,46 @@ func NewHTTPFor(t config.Timeouts) *HTTP {
 }
 
 // Do sends req. For non-streaming calls it applies the total timeout; the
-// returned cancel must be called once the body has been read.
+// returned cancel must be called once the body has been read. Do copies
+// req to give it the timeout's context; an adapter on the hot path builds
+// its request with Deadline's context and calls Send instead.
 func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Response, context.CancelFunc, error) {
-	cancel := context.CancelFunc(func() {})
-	if !stream {
-		ctx, cancel = context.WithTimeout(ctx, h.Timeouts.Total)
+	ctx, cancel := h.Deadline(ctx, stream)
+	resp, err := h.Send(req.WithContext(ctx), cancel)
+	if err != nil {
+		return nil, nil, err
 	}
+	return resp, cancel, nil
+}
+
+// Deadline returns ctx bounded by the total timeout for a non-streaming
+// call (a stream's ctx is returned as is) and the cancel to call once the
+// body has been read.
+func (h *HTTP) Deadline(ctx context.Context, stream bool) (context.Context, context.CancelFunc) {
+	if stream {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, h.Timeouts.Total)
+}
+
+// Send sends req, whose context came from Deadline, to the transport. On
+// error it calls cancel and returns an *llm.Error (TransportError).
+func (h *HTTP) Send(req *http.Request, cancel context.CancelFunc) (*http.Response, error) {
+	ctx := req.Context()
 	injectTrace(ctx, req.Header)
-	resp, err := h.Client.Do(req.WithContext(ctx))
+	rt := h.Client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		// Classify before cancel: after it, ctx.Err() is always Canceled
 		// and every timeout would be reported as a client disconnect (499).
 		te := TransportError(ctx, err)
 		cancel()
-		return nil, nil, te
+		return nil, te
 	}
-	return resp, cancel, nil
+	return resp, nil
 }
 
 // injectTrace writes the W3C traceparent (and tracestate) of the span ctx
@@ -163,6 +194,16 @@ func StatusError(provider string, resp *http.Response, message string) *llm.Erro
 		e.Type = llm.ErrUpstream
 		e.Code = "upstream_auth_failed"
 	}
+	if status/100 == 3 {
+		// Redirects are not followed (see HTTP.Client); the answer is the
+		// upstream's, not the client's, to act on.
+		e.Status = http.StatusBadGateway
+		e.Type = llm.ErrUpstream
+		e.Code = "upstream_redirect"
+		// The Location goes to the log, not to the client.
+		e.Message = fmt.Sprintf("upstream %s answered with a redirect", provider)
+		e.Err = fmt.Errorf("upstream status %d to %q: set the provider's base_url to the final address", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	e.RetryAfter = RetryAfter(resp.Header)
 	return e
 }
@@ -205,14 +246,43 @@ func RetryAfter(h http.Header) time.Duration {
 
 // ReadBody reads at most limit bytes of an upstream body.
 func ReadBody(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	return readAtMost(r, -1, limit)
+}
+
+// ReadResponse reads at most limit bytes of resp's body. When the upstream
+// sent a Content-Length within limit, the buffer is allocated at that size
+// once: io.ReadAll starts at 512 bytes and grows by copying.
+func ReadResponse(resp *http.Response, limit int64) ([]byte, error) {
+	return readAtMost(resp.Body, resp.ContentLength, limit)
+}
+
+// readAtMost reads r to EOF into a buffer of size (plus one byte, to see
+// EOF without growing), or of 512 bytes grown as needed when size is
+// unknown (-1) or over limit. It fails once more than limit bytes came.
+func readAtMost(r io.Reader, size, limit int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 && size <= limit {
+		n = size + 1
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("upstream body over %d bytes", limit)
+	b := make([]byte, 0, min(n, limit+1))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		// Never read past limit+1: one byte over is enough to fail.
+		room := min(int64(cap(b)), limit+1)
+		m, err := r.Read(b[len(b):room])
+		b = b[:len(b)+m]
+		if int64(len(b)) > limit {
+			return nil, fmt.Errorf("upstream body over %d bytes", limit)
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return b, nil
 }
 
 // MaxResponseBytes bounds a non-streaming upstream body (64 MiB).

@@ -3,9 +3,14 @@ package provider
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -89,5 +94,84 @@ func TestTransportError(t *testing.T) {
 		if got := TransportError(tt.ctx, tt.err); got.Status != tt.status {
 			t.Errorf("TransportError(%v) = %d, want %d", tt.err, got.Status, tt.status)
 		}
+	}
+}
+
+// TestReadBody: a body is read whole up to limit and refused one byte over,
+// whether or not its size was announced (and whatever the announcement).
+func TestReadBody(t *testing.T) {
+	long := strings.Repeat("x", 3000)
+	for _, tt := range []struct {
+		body    string
+		size    int64 // Content-Length; -1 unknown
+		limit   int64
+		wantErr bool
+	}{
+		{"", 0, 10, false},
+		{"", -1, 10, false},
+		{"hello", 5, 10, false},
+		{"hello", -1, 5, false},
+		{"hello!", -1, 5, true},
+		{"hello!", 6, 5, true},
+		{long, -1, 4096, false}, // grows past the first 512 bytes
+		{long, 3000, 3000, false},
+		{long, 3000, 2999, true},
+		{long, 10, 4096, false}, // a wrong announcement still reads it all
+	} {
+		resp := &http.Response{Body: io.NopCloser(iotest.OneByteReader(strings.NewReader(tt.body))), ContentLength: tt.size}
+		got, err := ReadResponse(resp, tt.limit)
+		if (err != nil) != tt.wantErr || (err == nil && string(got) != tt.body) {
+			t.Errorf("ReadResponse(%d bytes, size %d, limit %d) = %d bytes, %v", len(tt.body), tt.size, tt.limit, len(got), err)
+		}
+		got, err = ReadBody(strings.NewReader(tt.body), tt.limit)
+		if (err != nil) != tt.wantErr || (err == nil && string(got) != tt.body) {
+			t.Errorf("ReadBody(%d bytes, limit %d) = %d bytes, %v", len(tt.body), tt.limit, len(got), err)
+		}
+	}
+}
+
+// TestReadResponseAllocations: with a Content-Length the answer is one
+// buffer (io.ReadAll under an io.LimitReader took three for 600 bytes).
+func TestReadResponseAllocations(t *testing.T) {
+	body := strings.Repeat("x", 600)
+	r := strings.NewReader(body)
+	resp := &http.Response{Body: io.NopCloser(r), ContentLength: int64(len(body))}
+	if n := testing.AllocsPerRun(100, func() {
+		r.Reset(body)
+		if b, err := ReadResponse(resp, MaxResponseBytes); err != nil || len(b) != len(body) {
+			t.Fatal(len(b), err)
+		}
+	}); n > 1 {
+		t.Errorf("ReadResponse: %v allocations, want 1", n)
+	}
+}
+
+// TestRedirectNotFollowed: an upstream's redirect comes back as a 502
+// naming no address to the client; neither the body nor the key header
+// goes to the address it names.
+func TestRedirectNotFollowed(t *testing.T) {
+	var followed atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed.Store(true) }))
+	defer elsewhere.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/v1/chat/completions", http.StatusPermanentRedirect)
+	}))
+	defer up.Close()
+	h := NewHTTP(Timeouts{})
+	ctx, cancel := h.Deadline(context.Background(), false)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, up.URL+"/v1/chat/completions", strings.NewReader(`{}`))
+	req.Header.Set("X-Api-Key", "secret")
+	resp, err := h.Send(req, cancel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPermanentRedirect || followed.Load() {
+		t.Fatalf("status %d, followed %v", resp.StatusCode, followed.Load())
+	}
+	e := StatusError("p", resp, "")
+	if e.Status != http.StatusBadGateway || e.Code != "upstream_redirect" || strings.Contains(e.Message, elsewhere.URL) || !strings.Contains(e.Err.Error(), elsewhere.URL) {
+		t.Errorf("StatusError(308) = %+v", e)
 	}
 }

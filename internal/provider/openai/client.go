@@ -307,8 +307,12 @@ var hopHeaders = map[string]bool{
 
 // post sends body to base+path with the provider's headers.
 func (c *Client) post(ctx context.Context, path string, body []byte, extra http.Header, stream bool) (*http.Response, context.CancelFunc, error) {
+	// The request is built with the call's own deadline context: Do's
+	// req.WithContext would copy it.
+	ctx, cancel := c.http.Deadline(ctx, stream)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("openai: provider %q: %w", c.info.Name, err)
 	}
 	for k, vs := range extra {
@@ -330,7 +334,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte, extra http.
 	for k, vs := range c.headers {
 		req.Header[k] = vs
 	}
-	resp, cancel, err := c.http.Do(ctx, req, stream)
+	resp, err := c.http.Send(req, cancel)
 	if err != nil {
 		var e *llm.Error
 		if errors.As(err, &e) {

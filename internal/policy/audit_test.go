@@ -1,7 +1,12 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +88,55 @@ func TestChainHashCoversEveryField(t *testing.T) {
 	}
 	if ChainHash("x", &base) == h {
 		t.Error("prev hash not covered")
+	}
+}
+
+// chainHashV1 is ChainHash as first written (sha256.New, one Write per
+// field): the encoding every stored chain was sealed with.
+func chainHashV1(prev string, r *AuditRecord) string {
+	h := sha256.New()
+	var n [8]byte
+	field := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field("fulcrum-audit-v1")
+	field(prev)
+	field(strconv.FormatInt(r.Seq, 10))
+	field(strconv.FormatInt(r.Time.UnixMicro(), 10))
+	field(r.RequestID)
+	field(r.Key)
+	field(strconv.Itoa(len(r.Classes)))
+	for _, c := range r.Classes {
+		field(c.Class)
+		field(strconv.Itoa(c.Count))
+	}
+	field(r.Action)
+	field(strconv.Itoa(len(r.Candidates)))
+	for _, c := range r.Candidates {
+		field(c)
+	}
+	field(r.Chosen)
+	field(r.ChosenHosting)
+	field(r.Outcome)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestChainHashStable: chains sealed before keep verifying, for records
+// small and over the stack buffer, negative and large numbers included.
+func TestChainHashStable(t *testing.T) {
+	recs := chain(5)
+	big := recs[0]
+	big.RequestID = strings.Repeat("r", 700)
+	big.Seq, big.Classes = -1<<62, []ClassCount{{"x", -3}, {"y", 1 << 40}}
+	recs = append(recs, big, AuditRecord{})
+	for i := range recs {
+		if got, want := ChainHash("prev", &recs[i]), chainHashV1("prev", &recs[i]); got != want {
+			t.Errorf("record %d: %s, want %s", i, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { ChainHash("prev", &recs[1]) }); n > 1 {
+		t.Errorf("ChainHash: %v allocations, want 1 (the string)", n)
 	}
 }

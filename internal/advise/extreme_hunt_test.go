@@ -47,7 +47,9 @@ func extremeProfile(rng *rand.Rand) *Profile {
 
 // TestHuntSlowProfiles (go test -tags advisehunt -run Hunt -v) draws
 // ADVISE_PROFILES (240) extreme profiles and logs the slowest, with how
-// many volumes the flip search decided at.
+// many volumes the flip search decided at. ADVISE_BOUND sets the bound of
+// work (maxFlipWork); ADVISE_CHECK=1 decides again either side of every
+// flip stated, cut or not.
 func TestHuntSlowProfiles(t *testing.T) {
 	n, seed := 240, int64(1)
 	if v, err := strconv.Atoi(os.Getenv("ADVISE_PROFILES")); err == nil {
@@ -67,6 +69,7 @@ func TestHuntSlowProfiles(t *testing.T) {
 		flip      string
 	}
 	var rs []res
+	checked, cut := 0, 0
 	for i := range n {
 		p := extremeProfile(rng)
 		start := time.Now()
@@ -82,6 +85,32 @@ func TestHuntSlowProfiles(t *testing.T) {
 		flip := ""
 		if r.RunnerUp != nil {
 			flip = r.RunnerUp.Flip
+			if len(r.RunnerUp.VolumeCuts) > 0 {
+				cut++
+			}
+		}
+		if os.Getenv("ADVISE_CHECK") != "" && r.RunnerUp != nil {
+			// The nearest flips hold either side, cut or not.
+			ch := r.Recommendation.Candidate
+			for _, f := range r.RunnerUp.VolumeFlips {
+				near, far := 1+2e-8, 1-2e-8
+				if f.Direction == "above" {
+					near, far = far, near
+				}
+				for _, c := range []struct {
+					k    float64
+					want string
+				}{{near, ch}, {far, f.To}} {
+					q := *p
+					k := f.TokensPerMonth * c.k / (r.InputTokens + r.OutputTokens)
+					q.Workload.InputTokensPerMonth *= k
+					q.Workload.OutputTokensPerMonth *= k
+					checked++
+					if got := run(t, &q).Recommendation.Candidate; got != c.want {
+						t.Errorf("profile %d: at %s the choice is %q, want %q: %s", i, preciseTokens(f.TokensPerMonth*c.k), got, c.want, r.RunnerUp.Flip)
+					}
+				}
+			}
 		}
 		if d > 2*time.Second {
 			t.Logf("profile %d: %v, %d decisions, %d candidates", i, d, r.flipDecisions, len(r.Candidates))
@@ -92,7 +121,7 @@ func TestHuntSlowProfiles(t *testing.T) {
 	for _, x := range rs {
 		total += x.d
 	}
-	t.Logf("%d profiles in %v", len(rs), total)
+	t.Logf("%d profiles in %v, %d with a search cut by its bound; %d flip claims decided again", len(rs), total, cut, checked)
 	sort.Slice(rs, func(a, b int) bool { return rs[a].d > rs[b].d })
 	for _, x := range rs[:min(10, len(rs))] {
 		t.Logf("profile %d: %v, %d decisions: %.300s", x.i, x.d, x.decisions, x.flip)

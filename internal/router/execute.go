@@ -51,7 +51,8 @@ var errTotalTimeout = errors.New("router: route deadline exceeded")
 func Execute[T any](ctx context.Context, p *Plan, clr policy.Clearance, attempt func(ctx context.Context, t *Target, pm policy.Permit, n int) (T, error)) (T, *Target, error) {
 	var out T
 	permit := clr.Permits
-	t, _, err := p.run(ctx, permit, p.order(permit), 0, 0, func(ctx context.Context, t *Target, n int) error {
+	var obuf [8]*Target
+	t, _, err := p.run(ctx, permit, p.order(obuf[:0], permit), 0, 0, func(ctx context.Context, t *Target, n int) error {
 		pm, err := clr.Permit(t.info)
 		if err != nil {
 			return err

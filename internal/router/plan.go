@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
@@ -201,13 +201,9 @@ func (r *Router) buildRoute(rt *config.Route, byName map[string]*Target) (*Plan,
 
 // order returns the permitted targets of the plan: tiers in order, each
 // tier ordered by the plan's balance policy. permit is applied first, so
-// no later choice can reach a rejected target.
-func (p *Plan) order(permit func(*provider.Info) bool) []*Target {
-	n := 0
-	for _, tier := range p.tiers {
-		n += len(tier)
-	}
-	out := make([]*Target, 0, n)
+// no later choice can reach a rejected target. They are appended to out,
+// which the caller can back with an array of its own.
+func (p *Plan) order(out []*Target, permit func(*provider.Info) bool) []*Target {
 	var buf [8]member
 	for _, tier := range p.tiers {
 		ok := buf[:0]
@@ -274,11 +270,26 @@ func (r *Router) arrange(out []*Target, ms []member, balance string) []*Target {
 		}
 	}
 	if key != nil {
-		keys := make([]float64, len(ms))
-		for i, m := range ms {
-			keys[i] = key(m)
+		// A generic sort on a local array: sort.Stable's interface made ms
+		// (the caller's stack array) and the keys escape, two allocations
+		// a request.
+		var buf [8]keyed
+		ks := buf[:0]
+		for _, m := range ms {
+			ks = append(ks, keyed{m, key(m)})
 		}
-		sort.Stable(byKey{ms, keys})
+		slices.SortStableFunc(ks, func(a, b keyed) int {
+			switch {
+			case a.k < b.k:
+				return -1
+			case b.k < a.k:
+				return 1
+			}
+			return 0
+		})
+		for i := range ks {
+			ms[i] = ks[i].m
+		}
 	}
 	for _, m := range ms {
 		out = append(out, m.t)
@@ -286,14 +297,8 @@ func (r *Router) arrange(out []*Target, ms []member, balance string) []*Target {
 	return out
 }
 
-type byKey struct {
-	ms   []member
-	keys []float64
-}
-
-func (b byKey) Len() int           { return len(b.ms) }
-func (b byKey) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
-func (b byKey) Swap(i, j int) {
-	b.ms[i], b.ms[j] = b.ms[j], b.ms[i]
-	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+// keyed is a member with its sort key.
+type keyed struct {
+	m member
+	k float64
 }

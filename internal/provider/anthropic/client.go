@@ -34,13 +34,16 @@ const maxErrorBody = 64 << 10
 
 // Client calls an Anthropic upstream. It is safe for concurrent use.
 type Client struct {
-	info    provider.Info
-	base    string
-	key     string
-	version string
-	headers map[string]string
-	http    *provider.HTTP
-	now     func() time.Time
+	info provider.Info
+	base string
+	// The header values every request sends, built once and shared (no
+	// request modifies a value in place): Header.Set allocated a slice
+	// for each, a request.
+	headers    http.Header // the configured extra headers, canonical keys
+	versionHdr []string    // {anthropic-version}
+	keyHdr     []string    // {api key}; nil without a key
+	http       *provider.HTTP
+	now        func() time.Time
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -79,11 +82,16 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 			Region:    cfg.Region,
 			Retention: cfg.Retention,
 		},
-		base:    base,
-		key:     cfg.APIKey,
-		version: version,
-		headers: cfg.Headers,
-		now:     time.Now,
+		base:       base,
+		headers:    make(http.Header, len(cfg.Headers)),
+		versionHdr: []string{version},
+		now:        time.Now,
+	}
+	for k, v := range cfg.Headers {
+		c.headers[http.CanonicalHeaderKey(k)] = []string{v}
+	}
+	if cfg.APIKey != "" {
+		c.keyHdr = []string{cfg.APIKey}
 	}
 	c.info.Caps = provider.Capabilities{Passthrough: "anthropic"}
 	for _, o := range opts {
@@ -224,33 +232,42 @@ func (c *Client) encode(req *llm.ChatRequest) ([]byte, error) {
 
 // post sends body to c.base+path with the provider's headers.
 func (c *Client) post(ctx context.Context, path string, body []byte, extra http.Header, stream bool) (*http.Response, context.CancelFunc, error) {
-	hr, err := http.NewRequest(http.MethodPost, c.base+path, bytes.NewReader(body))
+	// The request is built with the call's own deadline context: Do's
+	// req.WithContext would copy it.
+	ctx, cancel := c.http.Deadline(ctx, stream)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("anthropic: provider %q: build request: %w", c.info.Name, err)
 	}
 	h := hr.Header
 	for k, v := range c.headers {
-		h.Set(k, v)
+		h[k] = v
 	}
 	for k, v := range extra {
 		h[k] = v
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Anthropic-Version", c.version)
-	if c.key != "" {
-		h.Set("X-Api-Key", c.key)
+	h["Content-Type"] = hdrJSON
+	h["Anthropic-Version"] = c.versionHdr
+	if c.keyHdr != nil {
+		h["X-Api-Key"] = c.keyHdr
 	}
 	if stream {
-		h.Set("Accept", "text/event-stream")
+		h["Accept"] = hdrEventStream
 	} else {
-		h.Set("Accept", "application/json")
+		h["Accept"] = hdrJSON
 	}
-	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	resp, err := c.http.Send(hr, cancel)
 	if err != nil {
 		return nil, nil, c.own(err)
 	}
 	return resp, cancel, nil
 }
+
+var (
+	hdrJSON        = []string{"application/json"}
+	hdrEventStream = []string{"text/event-stream"}
+)
 
 // readError maps a failure while reading a body.
 func (c *Client) readError(ctx context.Context, err error) *llm.Error {

@@ -410,7 +410,7 @@ func TestEmbedAndInfo(t *testing.T) {
 		t.Errorf("Embed err = %v", err)
 	}
 	info := c.Info()
-	got := []any{info.Type, info.Hosting, info.Region, info.Caps.Embeddings, c.base, c.version}
+	got := []any{info.Type, info.Hosting, info.Region, info.Caps.Embeddings, c.base, c.versionHdr[0]}
 	want := []any{"anthropic", provider.Proprietary, "us", false, "https://api.anthropic.com/v1", "2023-06-01"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -59,7 +59,8 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	defer e.release(ev)
 	scan := !e.disabled
 	ev.seamLeft = seamBudget(len(in.Body))
-	err := e.json.WalkAll(in.Body, func(s *jsonscan.String) { ev.visit(s, scan) })
+	ev.scanOn = scan
+	err := e.json.WalkAll(in.Body, ev.visitFn)
 	if err != nil {
 		return nil, bodyError(err)
 	}
@@ -81,6 +82,9 @@ func (e *Engine) EvaluateBody(in Input) (*Decision, error) {
 	}
 	return d, nil
 }
+
+// visitBody is visit with the scan switch EvaluateBody set.
+func (ev *evaluator) visitBody(s *jsonscan.String) { ev.visit(s, ev.scanOn) }
 
 // visit looks at one string, key or number of a body: it counts the
 // content kind it reveals, and scans it unless it is an opaque payload

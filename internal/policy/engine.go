@@ -257,6 +257,9 @@ func (e *Engine) evaluatorFor(names []string) *evaluator {
 	ev, _ := e.evals.Get().(*evaluator)
 	if ev == nil {
 		ev = &evaluator{e: e}
+		// Made once per pooled evaluator: a closure over ev built per
+		// body walk was an allocation a request.
+		ev.visitFn = ev.visitBody
 	}
 	ev.p = e.policies(names)
 	ev.names = names
@@ -326,15 +329,18 @@ func ParseDeclared(header string) []string {
 
 // evaluator accumulates one request's findings.
 type evaluator struct {
-	e      *Engine
-	p      *compiled
-	counts [12]ClassCount
-	nc     int
-	more   []ClassCount // beyond counts
-	values []found      // for classes whose rule is redact
-	spans  [16]detect.Span
-	buf    []byte
-	norm   normalizer
+	e *Engine
+	p *compiled
+	// visitFn is visitBody as a jsonscan.Visitor, scanning when scanOn.
+	visitFn jsonscan.Visitor
+	scanOn  bool
+	counts  [12]ClassCount
+	nc      int
+	more    []ClassCount // beyond counts
+	values  []found      // for classes whose rule is redact
+	spans   [16]detect.Span
+	buf     []byte
+	norm    normalizer
 	// fixed are classes found where they cannot be redacted (content
 	// kinds, opaque texts).
 	fixed []string

@@ -233,3 +233,22 @@ func TestRejudge(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateBodyCleanAllocs: the pass-through path's body scan of a
+// clean request allocates the decision and the body walker only (the
+// visitor closure was a third).
+func TestEvaluateBodyCleanAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	e := testEngine(t)
+	body := []byte(`{"model":"m","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		if d, err := e.EvaluateBody(Input{Body: body}); err != nil || len(d.Classes) != 0 {
+			t.Fatal(d, err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("EvaluateBody on a clean body allocates %v times, want at most 2", allocs)
+	}
+}

@@ -591,6 +591,33 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, cuts []VolumeCut, runnerUp s
 		}
 		return c
 	}
+	// Four significant digits, or as many as it takes to tell every figure
+	// more than a part in 10⁸ away from today's volume from it: near a fleet of millions of replicas a change
+	// lies a part in 10⁷ from it, and "below 53.87 T … above 53.87 T (now
+	// 53.9 T)" said nothing.
+	today := r.in + r.out
+	var figures []float64
+	for _, f := range flips {
+		figures = append(figures, f.TokensPerMonth, f.UntilTokensPerMonth, f.ForGoodTokensPerMonth, f.ThenTokensPerMonth)
+	}
+	for _, c := range cuts {
+		figures = append(figures, c.SearchedToTokensPerMonth)
+	}
+	prec := 4
+	for ; prec < 15; prec++ {
+		if !slices.ContainsFunc(figures, func(v float64) bool {
+			// A change at today's volume (a tie) is placed to a few parts
+			// in 10⁹: more digits would show only that.
+			return v > 0 && math.Abs(v/today-1) > 1e-8 && preciseTokensN(v, prec) == preciseTokensN(today, prec)
+		}) {
+			break
+		}
+	}
+	pt := func(v float64) string { return preciseTokensN(v, prec) }
+	now := tokens(today)
+	if prec > 4 {
+		now = pt(today)
+	}
 	var parts []string
 	cutIn := func(dir string) *VolumeCut {
 		if i := slices.IndexFunc(cuts, func(c VolumeCut) bool { return c.Direction == dir }); i >= 0 {
@@ -605,11 +632,11 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, cuts []VolumeCut, runnerUp s
 				way, end = "down", "1/100 of"
 			}
 			parts = append(parts, fmt.Sprintf("no flip found within the search: no volume from today's %s to %s tokens a month changes the recommendation; the search stopped there after %d decisions (its bound), so %s it, to %s today's, was not searched",
-				way, preciseTokens(c.SearchedToTokensPerMonth), c.Decisions, c.Direction, end))
+				way, pt(c.SearchedToTokensPerMonth), c.Decisions, c.Direction, end))
 		}
 	}
 	for _, f := range flips {
-		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, preciseTokens(f.TokensPerMonth))
+		t := fmt.Sprintf("%s becomes the recommendation %s %s tokens a month", name(f.To), f.Direction, pt(f.TokensPerMonth))
 		switch {
 		case f.UntilTokensPerMonth > 0 && f.Ranges > 1:
 			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
@@ -617,26 +644,26 @@ func (r *Report) volumeFlipText(flips []VolumeFlip, cuts []VolumeCut, runnerUp s
 				lo, hi = hi, lo
 			}
 			t = fmt.Sprintf("%s is the recommendation in %d separate ranges between %s and %s tokens a month, the nearest to today's at %s (GPUs come in whole replicas, so the costs cross back and forth), today's choice everywhere else and %s",
-				name(f.To), f.Ranges, preciseTokens(lo), preciseTokens(hi), preciseTokens(f.TokensPerMonth), f.Direction)
+				name(f.To), f.Ranges, pt(lo), pt(hi), pt(f.TokensPerMonth), f.Direction)
 		case f.UntilTokensPerMonth > 0:
 			lo, hi := f.UntilTokensPerMonth, f.TokensPerMonth
 			if f.Direction == "above" {
 				lo, hi = hi, lo
 			}
-			t = fmt.Sprintf("%s becomes the recommendation between %s and %s tokens a month, today's choice again %s", name(f.To), preciseTokens(lo), preciseTokens(hi), f.Direction)
+			t = fmt.Sprintf("%s becomes the recommendation between %s and %s tokens a month, today's choice again %s", name(f.To), pt(lo), pt(hi), f.Direction)
 		case f.ForGoodTokensPerMonth > 0 && f.ThenTokensPerMonth > 0:
 			t = fmt.Sprintf("the recommendation first changes %s %s tokens a month (to %s), but GPUs come in whole replicas, so today's choice returns in places up to %s tokens, %s which it never does, and %s is the recommendation %s %s tokens",
-				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then), f.Direction, preciseTokens(f.ThenTokensPerMonth))
+				f.Direction, pt(f.TokensPerMonth), f.To, pt(f.ForGoodTokensPerMonth), f.Direction, name(f.Then), f.Direction, pt(f.ThenTokensPerMonth))
 		case f.ForGoodTokensPerMonth > 0:
 			t = fmt.Sprintf("the recommendation first changes %s %s tokens a month (to %s), but GPUs come in whole replicas, so today's choice returns in places up to %s tokens, %s which %s is the recommendation",
-				f.Direction, preciseTokens(f.TokensPerMonth), f.To, preciseTokens(f.ForGoodTokensPerMonth), f.Direction, name(f.Then))
+				f.Direction, pt(f.TokensPerMonth), f.To, pt(f.ForGoodTokensPerMonth), f.Direction, name(f.Then))
 		case f.Then != "":
-			t += fmt.Sprintf(" (%s takes over %s %s tokens a month)", name(f.Then), f.Direction, preciseTokens(f.ThenTokensPerMonth))
+			t += fmt.Sprintf(" (%s takes over %s %s tokens a month)", name(f.Then), f.Direction, pt(f.ThenTokensPerMonth))
 		}
 		if c := cutIn(f.Direction); c != nil {
-			t += fmt.Sprintf(" (the search stopped at %s tokens a month, after %d decisions (its bound): what follows %s that was not searched)", preciseTokens(c.SearchedToTokensPerMonth), c.Decisions, f.Direction)
+			t += fmt.Sprintf(" (the search stopped at %s tokens a month, after %d decisions (its bound): what follows %s that was not searched)", pt(c.SearchedToTokensPerMonth), c.Decisions, f.Direction)
 		}
 		parts = append(parts, t)
 	}
-	return strings.Join(parts, "; ") + fmt.Sprintf(" (now %s, %s)", tokens(r.in+r.out), held)
+	return strings.Join(parts, "; ") + fmt.Sprintf(" (now %s, %s)", now, held)
 }

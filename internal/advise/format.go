@@ -49,17 +49,20 @@ func tokens(v float64) string {
 
 // preciseTokens formats a token count to four significant digits
 // ("1.665 B", "49.09 M"): a flip point is checked at ±1% of it.
-func preciseTokens(v float64) string {
+func preciseTokens(v float64) string { return preciseTokensN(v, 4) }
+
+// preciseTokensN formats a token count to prec significant digits.
+func preciseTokensN(v float64, prec int) string {
 	for _, u := range []struct {
 		div  float64
 		unit string
 	}{{1e12, " T"}, {1e9, " B"}, {1e6, " M"}, {1e3, " K"}} {
 		if v >= u.div && (v < 1e16 || u.div < 1e12) {
-			return fmt.Sprintf("%.4g%s", v/u.div, u.unit)
+			return fmt.Sprintf("%.*g%s", prec, v/u.div, u.unit)
 		}
 	}
 	if v >= 1e16 {
 		return fmt.Sprintf("%.0f T", v/1e12)
 	}
-	return fmt.Sprintf("%.4g", v)
+	return fmt.Sprintf("%.*g", prec, v)
 }

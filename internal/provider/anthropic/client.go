@@ -126,7 +126,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if resp.StatusCode/100 != 2 {
 		return nil, c.MapError(resp)
 	}
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		return nil, c.readError(ctx, err)
 	}

@@ -126,7 +126,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		return nil, c.transport(ctx, err)
 	}

@@ -100,7 +100,7 @@ func (c *Client) invoke(ctx context.Context, model string, body []byte, v any) (
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		return 0, c.transport(ctx, err)
 	}

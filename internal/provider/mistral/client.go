@@ -97,7 +97,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		e := provider.TransportError(ctx, err)
 		e.Provider = c.info.Name
@@ -157,7 +157,7 @@ func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequ
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		e := provider.TransportError(ctx, err)
 		e.Provider = c.info.Name

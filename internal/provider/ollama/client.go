@@ -219,7 +219,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, v a
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		te := provider.TransportError(ctx, err)
 		te.Provider = c.info.Name

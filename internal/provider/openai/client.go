@@ -286,7 +286,7 @@ func (c *Client) call(ctx context.Context, path string, body []byte) ([]byte, er
 	if resp.StatusCode/100 != 2 {
 		return nil, c.MapError(resp)
 	}
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		e := provider.TransportError(ctx, err)
 		e.Provider = c.info.Name

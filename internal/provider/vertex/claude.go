@@ -141,7 +141,7 @@ func (c *Client) claudeChat(ctx context.Context, req *llm.ChatRequest) (*llm.Cha
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	b, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	b, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		e := provider.TransportError(ctx, err)
 		e.Provider = c.info.Name

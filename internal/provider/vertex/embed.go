@@ -49,7 +49,7 @@ func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequ
 		if err != nil {
 			return nil, err
 		}
-		b, rerr := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+		b, rerr := provider.ReadResponse(resp, provider.MaxResponseBytes)
 		resp.Body.Close()
 		cancel()
 		if rerr != nil {

@@ -37,9 +37,16 @@ const minBase64 = 16
 // maxBase64 bounds the bytes of one run decoded.
 const maxBase64 = 1 << 20
 
-func isBase64Byte(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+func isBase64Byte(c byte) bool { return base64Byte[c] }
+
+// base64Byte is isBase64Byte as a table: every byte of every scanned text
+// is looked up, and the seven comparisons were 3% of a body's scan.
+var base64Byte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
+	}
+	return t
+}()
 
 // scanBase64 scans the text that the base64 runs of t decode to.
 func (ev *evaluator) scanBase64(t string) {

@@ -197,3 +197,12 @@ func TestBase32(t *testing.T) {
 		t.Errorf("recall %.3f of %d texts below 0.95", recall, positives)
 	}
 }
+
+func TestBase64ByteTable(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+	for c := range 256 {
+		if got, want := isBase64Byte(byte(c)), strings.IndexByte(alphabet, byte(c)) >= 0; got != want {
+			t.Errorf("isBase64Byte(%q) = %v, want %v", byte(c), got, want)
+		}
+	}
+}

@@ -367,8 +367,10 @@ func (c *Client) post(ctx context.Context, model, op string, body []byte, stream
 // send posts body to u with the provider's headers and credentials;
 // non-2xx answers become *llm.Error.
 func (c *Client) send(ctx context.Context, u string, body []byte, stream bool) (*http.Response, context.CancelFunc, error) {
+	ctx, cancel := c.http.Deadline(ctx, stream)
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("azure_openai: new request: %w", err)
 	}
 	for k, v := range c.headers {
@@ -381,10 +383,11 @@ func (c *Client) send(ctx context.Context, u string, body []byte, stream bool) (
 		hr.Header.Set("Accept", "application/json")
 	}
 	if err := c.auth(ctx, hr.Header); err != nil {
+		cancel()
 		return nil, nil, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrUpstream, Code: "upstream_auth_failed", Provider: c.info.Name,
 			Message: fmt.Sprintf("upstream %s: no credentials: %v", c.info.Name, err), Err: err}
 	}
-	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	resp, err := c.http.Send(hr, cancel)
 	if err != nil {
 		return nil, nil, c.own(err)
 	}

@@ -240,8 +240,10 @@ func (c *Client) post(ctx context.Context, model, action string, body []byte, st
 	if err != nil {
 		return nil, nil, fmt.Errorf("bedrock: url: %w", err)
 	}
+	ctx, cancel := c.http.Deadline(ctx, stream)
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("bedrock: new request: %w", err)
 	}
 	hr.URL = u
@@ -255,9 +257,10 @@ func (c *Client) post(ctx context.Context, model, action string, body []byte, st
 		hr.Header.Set("Accept", "application/json")
 	}
 	if err := c.sign(ctx, hr, body); err != nil {
+		cancel()
 		return nil, nil, err
 	}
-	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	resp, err := c.http.Send(hr, cancel)
 	if err != nil {
 		return nil, nil, c.own(err)
 	}

@@ -245,8 +245,10 @@ func rename(b []byte, from, to string) ([]byte, error) {
 }
 
 func (c *Client) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, context.CancelFunc, error) {
+	ctx, cancel := c.http.Deadline(ctx, stream)
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("mistral: new request: %w", err)
 	}
 	for k, v := range c.headers {
@@ -261,7 +263,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte, stream bool
 	if c.auth != "" {
 		hr.Header.Set("Authorization", c.auth)
 	}
-	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	resp, err := c.http.Send(hr, cancel)
 	if err != nil {
 		return nil, nil, c.own(err)
 	}

@@ -242,8 +242,10 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, str
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	ctx, cancel := c.http.Deadline(ctx, stream)
 	hr, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("ollama: new request: %w", err)
 	}
 	for k, v := range c.headers {
@@ -255,7 +257,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, str
 	if c.key != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.key)
 	}
-	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	resp, err := c.http.Send(hr, cancel)
 	if err != nil {
 		var le *llm.Error
 		if errors.As(err, &le) {

@@ -177,8 +177,10 @@ func (c *Client) claudeStream(ctx context.Context, req *llm.ChatRequest) (provid
 // without the header Vertex would refuse fields its client opted into; a
 // beta Vertex does not offer is refused by Vertex, by name.
 func (c *Client) post(ctx context.Context, path string, body []byte, betas []string, stream bool) (*http.Response, context.CancelFunc, error) {
+	ctx, cancel := c.http.Deadline(ctx, stream)
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+path, bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("vertex: new request: %w", err)
 	}
 	for k, v := range c.headers {
@@ -192,9 +194,10 @@ func (c *Client) post(ctx context.Context, path string, body []byte, betas []str
 		hr.Header.Set("Accept", "text/event-stream")
 	}
 	if err := c.tokens.header(ctx, hr.Header); err != nil {
+		cancel()
 		return nil, nil, c.authError(err)
 	}
-	resp, cancel, err := c.http.Do(ctx, hr, stream)
+	resp, err := c.http.Send(hr, cancel)
 	if err != nil {
 		return nil, nil, c.own(err)
 	}

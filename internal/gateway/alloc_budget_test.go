@@ -20,6 +20,9 @@ import (
 // and 410. The response headers' values in the request's own slots
 // (reqCtx.setHeader) took 256 and 412 to 255 and 410, with the
 // non-streaming answer's Content-Length (for its early flush) included.
+// The upstream call sent straight to the transport, the deadline context
+// built in, the sorted router order and the audit hash without
+// allocations took them to 244 and 400.
 func TestRequestPathAllocations(t *testing.T) {
 	if gateway.RaceEnabled {
 		t.Skip("the race detector drops sync.Pool items at random: allocation counts vary")
@@ -34,8 +37,8 @@ func TestRequestPathAllocations(t *testing.T) {
 		name, body string
 		budget     float64
 	}{
-		{"non-streaming", `{"model":"m-openai","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`, 260},
-		{"streaming", `{"model":"m-openai","stream":true,"messages":[{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`, 418},
+		{"non-streaming", `{"model":"m-openai","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`, 249},
+		{"streaming", `{"model":"m-openai","stream":true,"messages":[{"role":"user","content":"Summarise the quarterly report in three bullet points, please."}]}`, 406},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			do := func() {

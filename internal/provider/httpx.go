@@ -116,10 +116,17 @@ func (h *HTTP) Do(ctx context.Context, req *http.Request, stream bool) (*http.Re
 }
 
 // Deadline returns ctx bounded by the total timeout for a non-streaming
-// call (a stream's ctx is returned as is) and the cancel to call once the
-// body has been read.
+// call (a stream's ctx, or one whose own deadline comes first, is returned
+// as is) and the cancel to call once the body has been read.
 func (h *HTTP) Deadline(ctx context.Context, stream bool) (context.Context, context.CancelFunc) {
 	if stream {
+		return ctx, func() {}
+	}
+	// A caller's deadline that comes first (a route's attempt or total
+	// timeout) already bounds the call: a context of our own would cost
+	// 7 allocations (timer, context, the parent's child map, channels)
+	// and never fire.
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= h.Timeouts.Total {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, h.Timeouts.Total)

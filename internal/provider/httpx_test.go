@@ -175,3 +175,36 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Errorf("StatusError(308) = %+v", e)
 	}
 }
+
+// TestDeadline: a non-streaming call is bounded by the total timeout, or
+// by its caller's deadline when that comes first (then with no context
+// of its own); a stream only by its caller.
+func TestDeadline(t *testing.T) {
+	h := NewHTTP(Timeouts{Total: time.Minute})
+	bg := context.Background()
+	ctx, cancel := h.Deadline(bg, false)
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > time.Minute || time.Until(dl) < 50*time.Second {
+		t.Errorf("non-streaming deadline %v, %v", dl, ok)
+	}
+	cancel()
+	if ctx.Err() == nil {
+		t.Error("cancel did not end the call's context")
+	}
+	soon, stop := context.WithTimeout(bg, time.Second)
+	defer stop()
+	if ctx, cancel := h.Deadline(soon, false); ctx != soon {
+		t.Error("a sooner caller deadline got a context of its own")
+	} else {
+		cancel()
+	}
+	late, stop2 := context.WithTimeout(bg, time.Hour)
+	defer stop2()
+	if ctx, cancel := h.Deadline(late, false); ctx == late {
+		t.Error("a later caller deadline was not bounded by the total timeout")
+	} else {
+		cancel()
+	}
+	if ctx, _ := h.Deadline(bg, true); ctx != bg {
+		t.Error("a stream got a total timeout")
+	}
+}

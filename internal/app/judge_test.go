@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
@@ -75,8 +76,9 @@ routes:
 	}
 	obs := &attempts{recorder: &recorder{log: log}}
 	lim := &spendLimiter{}
-	srv := httptest.NewServer(gateway.New(gateway.Options{Router: rt, Guard: gd, Observer: obs, Pricer: prices,
-		Limiter: lim, Auth: testKeys{"key": {KeyID: "k1"}}, Metrics: gateway.NewMetrics()}))
+	gw := gateway.New(gateway.Options{Router: rt, Guard: gd, Observer: obs, Pricer: prices,
+		Limiter: lim, Auth: testKeys{"key": {KeyID: "k1"}}, Metrics: gateway.NewMetrics()})
+	srv := httptest.NewServer(gw)
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(chatBody("judged", "what is 2+2?", false)))
 	req.Header.Set("Authorization", "Bearer key")
@@ -88,6 +90,7 @@ routes:
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
+	idle(t, gw) // the answer leaves before the request settles
 	as := obs.list()
 	var judged, total int64
 	for _, a := range as {
@@ -106,5 +109,19 @@ routes:
 	defer lim.mu.Unlock()
 	if len(lim.spent) != 1 || lim.spent[0].ProprietaryNanos != total {
 		t.Fatalf("settled %+v, want %d nanos (judge %d included)", lim.spent, total, judged)
+	}
+}
+
+// idle waits until gw serves no request: a non-streaming answer reaches
+// the client before its request has settled its budget and made its
+// shadow offer.
+func idle(t *testing.T, gw *gateway.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for gw.InFlight() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("requests still in flight after 10 s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

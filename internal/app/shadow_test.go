@@ -116,7 +116,8 @@ policy:
 		opts.Metrics.Registry.MustRegister(c)
 	}
 	e.g = g
-	e.srv = httptest.NewServer(gateway.New(opts))
+	g.Handler = gateway.New(opts)
+	e.srv = httptest.NewServer(g.Handler)
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -141,6 +142,8 @@ func (e *shadowEnv) wait(t *testing.T) []store.ShadowResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The answer leaves before the request's shadow offer is made.
+	idle(t, e.g.Handler)
 	if err := e.g.shadow.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +351,9 @@ func TestShadowNeverHoldsTheLiveAnswer(t *testing.T) {
 			t.Fatalf("live answer %s", body)
 		}
 	}
-	// One sample waits in the queue, three were dropped.
+	// One sample waits in the queue, three were dropped (offered after
+	// each answer left).
+	idle(t, e.g.Handler)
 	if d := e.g.shadow.Dropped(); d != 3 {
 		t.Errorf("dropped %d, want 3", d)
 	}

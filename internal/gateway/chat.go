@@ -92,8 +92,10 @@ type chatCall struct {
 	// spent sums what attempts cost, to settle the budget reservation.
 	spent Spend
 	plan  *router.Plan
-	// adm is the limits admission, settled with spent when the call ends.
-	adm Admission
+	// adm is the limits admission, settled with spent (settle) before a
+	// non-streaming answer is sent, or when the call ends.
+	adm     Admission
+	settled bool
 	// served is the target that answered.
 	served *Target
 	// cache is set when the call uses the response cache.
@@ -390,8 +392,10 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 			id, model, items := upstreamResponse(raw)
 			c.keepUpstreamResponse(r.Context(), id, model, items)
 		}
-		c.rc.writeAnswer(w, raw)
+		// Cached before the client has it, as a translated answer is: the
+		// same request sent the moment the answer arrives is a hit.
 		c.cacheStoreRaw(t, raw, c.rc.usage)
+		c.rc.writeAnswer(w, raw)
 		c.shadowOfferRaw(t, raw, c.rc.usage)
 		return nil
 	}
@@ -416,16 +420,32 @@ func (c *chatCall) once(w http.ResponseWriter, r *http.Request) error {
 
 // writeAnswer sends a whole non-streaming answer and flushes it at once,
 // as httputil.ReverseProxy's copy does: net/http would otherwise hold it
-// in its buffer until the handler returns, behind the cache and shadow
-// offers, the request's metrics, its access log line and the observer.
+// in its buffer until the handler returns, behind the shadow offer, the
+// request's metrics, its access log line and the observer.
 // The attempt's usage and audit record were journaled before (report),
 // so a client never holds an answer the journal lacks. Content-Length is
 // set so that the early flush does not switch the answer to chunked
 // encoding (one more write for the closing chunk).
+//
+// The budget is settled first: a client that sends its next request the
+// moment this answer arrives finds this one charged with what it cost,
+// not still holding its worst-case reservation (which could refuse the
+// next one with budget to spare).
 func (rc *reqCtx) writeAnswer(w http.ResponseWriter, b []byte) {
+	if rc.call != nil {
+		rc.call.settle()
+	}
 	rc.setHeader(w.Header(), "Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 	_ = http.NewResponseController(w).Flush()
+}
+
+// settle settles the limits admission with what the attempts spent, once.
+func (c *chatCall) settle() {
+	if c.adm != nil && !c.settled {
+		c.settled = true
+		c.adm.Done(c.spent)
+	}
 }
 
 // chatAttempt is one canonical (translated) non-streaming attempt.

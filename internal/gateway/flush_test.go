@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/gateway"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
 // heldObserver records whether each attempt was reported and holds each
@@ -101,5 +103,61 @@ func TestAnswerLeavesBeforeBookkeeping(t *testing.T) {
 				t.Fatalf("no answer while the request's bookkeeping runs (it waits for the handler to return); then %v %s", a.err, a.body)
 			}
 		})
+	}
+}
+
+// heldLimiter admits every request; its admissions' Done says when it
+// was entered and waits for release.
+type heldLimiter struct {
+	entered chan gateway.Spend
+	release chan struct{}
+}
+
+func (l *heldLimiter) Admit(context.Context, *gateway.Caller, *llm.ChatRequest, string) (gateway.Admission, error) {
+	return heldAdmission{l}, nil
+}
+
+type heldAdmission struct{ l *heldLimiter }
+
+func (heldAdmission) SetHeaders(http.Header) {}
+func (a heldAdmission) Done(s gateway.Spend) {
+	a.l.entered <- s
+	<-a.l.release
+}
+
+// TestBudgetSettledBeforeAnswer: the answer leaves before the request's
+// bookkeeping, but not before its budget is settled, so a client sending
+// its next request the moment the answer arrives is not refused by this
+// one's worst-case reservation still held.
+func TestBudgetSettledBeforeAnswer(t *testing.T) {
+	lim := &heldLimiter{entered: make(chan gateway.Spend, 1), release: make(chan struct{})}
+	e := newEnvWith(t, func(o *gateway.Options) { o.Limiter = lim })
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(e.srv.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`))
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	select {
+	case s := <-lim.entered:
+		if s.Tokens <= 0 {
+			t.Errorf("settled %+v, want the attempt's tokens", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the admission was never settled")
+	}
+	select {
+	case err := <-got:
+		close(lim.release)
+		t.Fatalf("the client had its answer (err %v) before the budget was settled", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(lim.release)
+	if err := <-got; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -68,7 +68,7 @@ func (s *Server) endpoint(f *wireFormat, decode decoder, serve server) http.Hand
 	return s.wrap(f, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		c, err := s.admit(w, r, rc, decode)
 		if c != nil && c.adm != nil {
-			defer func() { c.adm.Done(c.spent) }()
+			defer c.settle()
 		}
 		if err != nil {
 			return err

@@ -403,6 +403,12 @@ func (s *Server) byClient(h handlerFunc) http.HandlerFunc {
 	}
 }
 
+// InFlight returns how many /v1 requests are being served. A
+// non-streaming answer reaches its client before its request has
+// finished (writeAnswer): the budget settlement, shadow and cache offers,
+// metrics and the access log follow it. At 0 they are done.
+func (s *Server) InFlight() int64 { return s.inflight.Load() }
+
 func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.inflight.Inc()

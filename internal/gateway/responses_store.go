@@ -99,6 +99,8 @@ func (s *Server) decodeResponses(r *http.Request, rc *reqCtx, body []byte) (*int
 	if err := s.checkRefs(r.Context(), rc, req.Refs); err != nil {
 		return nil, err
 	}
+	// Gemini's call signatures, which no client carries (thoughts.go).
+	rc.thoughts = s.restoreThoughts(r.Context(), owner(rc.caller), req.Chat, false)
 	return &intake{model: req.Chat.Model, stream: req.Chat.Stream, chat: req.Chat, responses: req}, nil
 }
 

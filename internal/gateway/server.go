@@ -247,7 +247,7 @@ func New(o Options) *Server {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux(), thoughts: newThoughtCache(o.Now),
+	s := &Server{opts: o, log: o.Logger, mux: http.NewServeMux(), thoughts: newThoughtCache(o.Now, o.Metrics.Registry),
 		shared: newSharedThoughts(o.Thoughts, o.MasterKey, o.Logger)}
 	if o.Router != nil {
 		s.capacities = len(o.Router.Capacities()) > 0
@@ -266,7 +266,7 @@ func (s *Server) routes() {
 	chat := s.endpoint(fmtOpenAI, s.decodeChatCompletions, serveChat)
 	s.mux.HandleFunc("POST /v1/chat/completions", chat)
 	s.mux.HandleFunc("POST /chat/completions", chat)
-	s.mux.HandleFunc("POST /v1/messages", s.endpoint(fmtAnthropic, decodeChat, serveChat))
+	s.mux.HandleFunc("POST /v1/messages", s.endpoint(fmtAnthropic, s.decodeMessages, serveChat))
 	s.mux.HandleFunc("POST /v1/messages/count_tokens", s.wrap(fmtAnthropic, s.handleCountTokens))
 	s.mux.HandleFunc("POST /v1/responses", s.endpoint(fmtResponses, s.decodeResponses, serveChat))
 	s.mux.HandleFunc("GET /v1/responses/{id}", s.wrap(fmtOpenAI, s.handleStoredResponse))

@@ -211,7 +211,7 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 	// The thought tap starts with the first reasoning (Claude thinks
 	// before it calls a tool): a stream without any allocates none.
 	var tt *thoughtTap
-	keepThoughts := c.keepsThoughts()
+	keepThoughts := c.keepsSignatures()
 	emit := func(ch *llm.Chunk) {
 		if ch.Usage != nil {
 			usage = ch.Usage
@@ -225,7 +225,7 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		if kb != nil {
 			kb.Add(ch)
 		}
-		if tt == nil && keepThoughts && (ch.Reasoning != "" || ch.Signature != "" || ch.Redacted != "") {
+		if tt == nil && keepThoughts && c.tapsThoughts(ch) {
 			tt = &thoughtTap{}
 		}
 		if tt != nil {

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
 
@@ -23,8 +26,7 @@ import (
 // https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html).
 // Chat Completions has no field to send thinking back, so a Chat
 // Completions client's second turn would always be refused. The gateway
-// does what it does for Gemini's thought signatures (provider/gemini's
-// sigCache): it keeps the thoughts of an answer that ended in tool calls,
+// keeps the thoughts of an answer that ended in tool calls,
 // by the first tool call's id and the caller's key, and puts them back
 // into the assistant turn when that key sends those tool calls back.
 //
@@ -46,6 +48,19 @@ import (
 // one request is not done: Anthropic asks for one thinking configuration
 // per assistant turn, a tool-use loop being one turn, and some models
 // refuse thinking disabled.
+//
+// Gemini's thought signatures are kept the same way, for every client
+// format: Gemini attaches one to a function call (llm.ToolCall.Signature)
+// and wants it back on that call in the next request, Gemini 3
+// validating those of the current turn
+// (https://ai.google.dev/gemini-api/docs/thought-signatures). No client
+// format carries it, so no client ever sees it: the gateway keeps it by
+// the answer's tool call ids and the caller's key, shares it between
+// replicas like thinking, scans it with the request and sets it only on
+// the calls sent back to the target that made them. When it is not held,
+// the Gemini adapter sends Google's documented placeholder
+// ("skip_thought_signature_validator"), which the gateway counts
+// (fulcrum_gemini_signature_placeholders_total) and logs at debug.
 
 const (
 	// thoughtTTL is how long the thinking of an answer is kept for the
@@ -66,8 +81,10 @@ type thoughtEntry struct {
 	// provider names the target that produced the thoughts: the only one
 	// they are sent back to.
 	provider string
-	// ids are the answer's tool call ids, in order.
+	// ids are the answer's tool call ids, in order; sigs, when not nil,
+	// their signatures (Gemini's, "" for a call without one).
 	ids      []string
+	sigs     []string
 	thoughts []llm.Thought
 	at       time.Time
 	size     int
@@ -78,6 +95,9 @@ type thoughtEntry struct {
 // concurrent use.
 type thoughtCache struct {
 	now func() time.Time
+	// placeholders counts Gemini requests sent with the placeholder
+	// signature on the calls of their final tool-use turn.
+	placeholders *prometheus.CounterVec
 
 	mu    sync.Mutex // guards the following fields
 	m     map[thoughtKey]*thoughtEntry
@@ -91,16 +111,34 @@ type thoughtSlot struct {
 	seq uint64
 }
 
-func newThoughtCache(now func() time.Time) *thoughtCache {
-	return &thoughtCache{now: now, m: map[thoughtKey]*thoughtEntry{}}
+// newThoughtCache returns an empty cache whose counter is registered on
+// reg (none when nil; one already there is shared).
+func newThoughtCache(now func() time.Time, reg *prometheus.Registry) *thoughtCache {
+	c := &thoughtCache{now: now, m: map[thoughtKey]*thoughtEntry{}}
+	c.placeholders = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fulcrum_gemini_signature_placeholders_total",
+		Help: "Requests to a Gemini target whose final tool-use turn went with the placeholder thought signature: the gateway held no signature of that target for those calls and the caller's key.",
+	}, []string{"provider"})
+	if reg != nil {
+		if err := reg.Register(c.placeholders); err != nil {
+			if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+				c.placeholders = are.ExistingCollector.(*prometheus.CounterVec)
+			}
+		}
+	}
+	return c
 }
 
-// put keeps the thoughts of an answer whose tool calls have ids; it
-// reports whether they were kept (not when over thoughtMaxEntryBytes).
-func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.Thought) bool {
+// put keeps the thoughts and call signatures (sigs, nil or one per id) of
+// an answer whose tool calls have ids; it reports whether they were kept
+// (not when over thoughtMaxEntryBytes).
+func (c *thoughtCache) put(owner, provider string, ids, sigs []string, thoughts []llm.Thought) bool {
 	size := 0
 	for _, id := range ids {
 		size += len(id)
+	}
+	for _, s := range sigs {
+		size += len(s)
 	}
 	for _, t := range thoughts {
 		size += len(t.Text) + len(t.Signature) + len(t.Redacted)
@@ -115,7 +153,7 @@ func (c *thoughtCache) put(owner, provider string, ids []string, thoughts []llm.
 		c.bytes -= old.size
 	}
 	c.seq++
-	c.m[k] = &thoughtEntry{provider: provider, ids: slices.Clone(ids), thoughts: slices.Clone(thoughts), at: c.now(), size: size, seq: c.seq}
+	c.m[k] = &thoughtEntry{provider: provider, ids: slices.Clone(ids), sigs: slices.Clone(sigs), thoughts: slices.Clone(thoughts), at: c.now(), size: size, seq: c.seq}
 	c.order = append(c.order, thoughtSlot{k, c.seq})
 	c.bytes += size
 	for len(c.order) > 0 && (c.bytes > thoughtMaxBytes || len(c.m) > thoughtMaxEntries) {
@@ -161,9 +199,11 @@ func (c *thoughtCache) get(owner string, ids []string) *thoughtEntry {
 type restoredThoughts struct {
 	// byMessage holds them by message index.
 	byMessage map[int]*thoughtEntry
-	// texts are their texts, signatures and redacted data, for the policy
-	// scan.
+	// texts are their texts, signatures and redacted data, and the call
+	// signatures, for the policy scan.
 	texts []string
+	// final is the index of the final tool-use turn (finalToolTurn).
+	final int
 	// missing is the first tool call id of the final tool-use turn when
 	// the cache held no thinking for it ("" otherwise).
 	missing string
@@ -176,19 +216,36 @@ func (s *Server) decodeChatCompletions(r *http.Request, rc *reqCtx, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	rc.thoughts = s.restoreThoughts(r.Context(), owner(rc.caller), in.chat)
+	rc.thoughts = s.restoreThoughts(r.Context(), owner(rc.caller), in.chat, true)
 	return in, nil
 }
 
-// restoreThoughts finds the kept thoughts of each assistant message that
-// makes tool calls and carries none. The request itself is not changed:
-// the thoughts go only into what their producer is sent
-// (withThoughts), never into a cache key, a shadow comparison or another
-// target's request. It runs on every decode of the request (policy
-// decodes a redacted body again), with the same result.
-// The final tool-use turn's thinking, when this process does not hold
-// it, is looked for in the replicas' shared store (thoughts_shared.go).
-func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.ChatRequest) *restoredThoughts {
+// decodeMessages is decodeChat for Anthropic Messages clients, with the
+// Gemini signatures of their earlier tool calls found again (their
+// thinking they carry themselves).
+func (s *Server) decodeMessages(r *http.Request, rc *reqCtx, body []byte) (*intake, error) {
+	in, err := decodeChat(r, rc, body)
+	if err != nil {
+		return nil, err
+	}
+	rc.thoughts = s.restoreThoughts(r.Context(), owner(rc.caller), in.chat, false)
+	return in, nil
+}
+
+// restoreThoughts finds the kept thoughts and call signatures of each
+// assistant message that makes tool calls (thoughts only for one that
+// carries none). The request itself is not changed: they go only into
+// what their producer is sent (withThoughts), never into a cache key, a
+// shadow comparison or another target's request. It runs on every decode
+// of the request (policy decodes a redacted body again), with the same
+// result. thinking is true for a client format that cannot carry
+// thinking (Chat Completions): only then is a missing one named.
+// The final tool-use turn's entry, when this process does not hold it,
+// is looked for in the replicas' shared store (thoughts_shared.go): one
+// read per request. Gemini 3 validates the signatures of every tool-use
+// step since the last user message; an earlier step of that run another
+// replica answered goes with the placeholder, which Gemini accepts.
+func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.ChatRequest, thinking bool) *restoredThoughts {
 	if s.thoughts == nil || req == nil {
 		return nil
 	}
@@ -196,7 +253,7 @@ func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.Cha
 	final := finalToolTurn(req.Messages)
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		if m.Role != llm.RoleAssistant || len(m.ToolCalls) == 0 || len(m.Thoughts) > 0 {
+		if m.Role != llm.RoleAssistant || len(m.ToolCalls) == 0 {
 			continue
 		}
 		ids := make([]string, len(m.ToolCalls))
@@ -206,14 +263,21 @@ func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.Cha
 		e := s.thoughts.get(owner, ids)
 		if e == nil && i == final && s.shared != nil {
 			if e = s.shared.get(ctx, owner, ids); e != nil {
-				s.thoughts.put(owner, e.provider, e.ids, e.thoughts)
+				s.thoughts.put(owner, e.provider, e.ids, e.sigs, e.thoughts)
 			}
 		}
+		if e != nil && len(m.Thoughts) > 0 && len(e.thoughts) > 0 {
+			// The client sent its thinking: only the signatures are added.
+			e = &thoughtEntry{provider: e.provider, ids: e.ids, sigs: e.sigs}
+		}
+		if e != nil && e.sigs == nil && len(e.thoughts) == 0 {
+			e = nil
+		}
 		if out == nil && (e != nil || i == final) {
-			out = &restoredThoughts{byMessage: map[int]*thoughtEntry{}}
+			out = &restoredThoughts{byMessage: map[int]*thoughtEntry{}, final: final}
 		}
 		if e == nil {
-			if i == final && req.Reasoning != nil && !req.Reasoning.Disabled {
+			if i == final && thinking && len(m.Thoughts) == 0 && req.Reasoning != nil && !req.Reasoning.Disabled {
 				out.missing = ids[0]
 			}
 			continue
@@ -224,6 +288,11 @@ func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.Cha
 				if v != "" {
 					out.texts = append(out.texts, v)
 				}
+			}
+		}
+		for _, v := range e.sigs {
+			if v != "" {
+				out.texts = append(out.texts, v)
 			}
 		}
 	}
@@ -248,26 +317,43 @@ func finalToolTurn(msgs []llm.Message) int {
 }
 
 // withThoughts returns r, or a copy whose assistant turns carry the
-// thoughts t's provider produced for them: only the provider that signed
-// them can read them, and the client never sent them to anyone else.
+// thoughts and call signatures t's provider produced for them: only the
+// provider that signed them can read them, and the client never sent
+// them to anyone else.
 func (c *chatCall) withThoughts(r *llm.ChatRequest, t *Target) *llm.ChatRequest {
 	rt := c.rc.thoughts
-	if rt == nil || len(rt.byMessage) == 0 {
+	if rt == nil {
 		return r
 	}
-	name := t.Provider.Info().Name
+	info := t.Provider.Info()
 	var msgs []llm.Message
 	for i, e := range rt.byMessage {
-		if e.provider != name || i >= len(r.Messages) {
+		if e.provider != info.Name || i >= len(r.Messages) {
 			continue
 		}
 		if msgs == nil {
 			msgs = slices.Clone(r.Messages)
 		}
-		msgs[i].Thoughts = slices.Clone(e.thoughts)
+		m := &msgs[i]
+		if len(e.thoughts) > 0 {
+			m.Thoughts = slices.Clone(e.thoughts)
+		}
+		if e.sigs != nil && len(e.sigs) == len(m.ToolCalls) {
+			m.ToolCalls = slices.Clone(m.ToolCalls)
+			for j := range m.ToolCalls {
+				m.ToolCalls[j].Signature = e.sigs[j]
+			}
+		}
 	}
 	if msgs != nil {
 		r.Messages = msgs
+	}
+	if info.Type == config.TypeGemini && rt.final >= 0 {
+		if e := rt.byMessage[rt.final]; e == nil || e.provider != info.Name || e.sigs == nil {
+			c.s.thoughts.placeholders.WithLabelValues(info.Name).Inc()
+			c.s.log.Debug("gemini thought signature not held: the placeholder goes instead", "request_id", c.rc.id,
+				"provider", info.Name, "tool_call_id", r.Messages[rt.final].ToolCalls[0].ID)
+		}
 	}
 	return r
 }
@@ -278,12 +364,28 @@ func (c *chatCall) keepsThoughts() bool {
 	return c.s.thoughts != nil && c.rc.format == fmtOpenAI
 }
 
-// rememberThoughts keeps the signed thinking of an answer that ended in
-// tool calls, from target t, for the caller's key. It is called with the
-// answer as the upstream gave it (before redacted values are restored),
-// which is what the upstream signed.
+// keepsSignatures reports whether the call's answers' call signatures are
+// kept: for every client, as none can carry them.
+func (c *chatCall) keepsSignatures() bool {
+	return c.s.thoughts != nil
+}
+
+// tapsThoughts reports whether a streamed chunk starts a thought tap: it
+// has thinking that is kept, or a signed tool call.
+func (c *chatCall) tapsThoughts(ch *llm.Chunk) bool {
+	if c.keepsThoughts() && (ch.Reasoning != "" || ch.Signature != "" || ch.Redacted != "") {
+		return true
+	}
+	return slices.ContainsFunc(ch.ToolCalls, func(d llm.ToolCallDelta) bool { return d.Signature != "" })
+}
+
+// rememberThoughts keeps the signed thinking (keepsThoughts) and the call
+// signatures of an answer that ended in tool calls, from target t, for
+// the caller's key. It is called with the answer as the upstream gave it
+// (before redacted values are restored), which is what the upstream
+// signed.
 func (c *chatCall) rememberThoughts(t *Target, resp *llm.ChatResponse) {
-	if !c.keepsThoughts() || resp == nil {
+	if !c.keepsSignatures() || resp == nil {
 		return
 	}
 	for i := range resp.Choices {
@@ -293,21 +395,32 @@ func (c *chatCall) rememberThoughts(t *Target, resp *llm.ChatResponse) {
 }
 
 func (c *chatCall) rememberMessage(t *Target, thoughts []llm.Thought, calls []llm.ToolCall) {
-	if len(calls) == 0 || !slices.ContainsFunc(thoughts, func(t llm.Thought) bool { return t.Signature != "" || t.Redacted != "" }) {
-		return
+	if !c.keepsThoughts() || !slices.ContainsFunc(thoughts, func(t llm.Thought) bool { return t.Signature != "" || t.Redacted != "" }) {
+		thoughts = nil
 	}
 	ids := make([]string, len(calls))
+	var sigs []string
 	for j, tc := range calls {
 		ids[j] = tc.ID
+		if tc.Signature != "" {
+			if sigs == nil {
+				sigs = make([]string, len(calls))
+			}
+			sigs[j] = tc.Signature
+		}
+	}
+	if len(calls) == 0 || (thoughts == nil && sigs == nil) {
+		return
 	}
 	o, name := owner(c.rc.caller), t.Provider.Info().Name
-	if c.s.thoughts.put(o, name, ids, thoughts) && c.s.shared != nil {
-		c.s.shared.put(o, name, ids, thoughts)
+	if c.s.thoughts.put(o, name, ids, sigs, thoughts) && c.s.shared != nil {
+		c.s.shared.put(o, name, ids, sigs, thoughts)
 	}
 }
 
-// thoughtTap gathers a streamed answer's thoughts and tool call ids, as
-// the stream encoders read them: a signature closes the current thought.
+// thoughtTap gathers a streamed answer's thoughts and tool call ids and
+// signatures, as the stream encoders read them: a signature closes the
+// current thought.
 // Not safe for concurrent use.
 type thoughtTap struct {
 	thoughts []llm.Thought
@@ -338,7 +451,7 @@ func (tt *thoughtTap) add(ch *llm.Chunk) {
 	}
 	for _, d := range ch.ToolCalls {
 		if d.ID != "" {
-			tt.calls = append(tt.calls, llm.ToolCall{ID: d.ID})
+			tt.calls = append(tt.calls, llm.ToolCall{ID: d.ID, Signature: d.Signature})
 		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 // oldest entries go when the cache holds more than thoughtMaxBytes.
 func TestThoughtCacheBounds(t *testing.T) {
 	now := time.Unix(1e9, 0)
-	c := newThoughtCache(func() time.Time { return now })
+	c := newThoughtCache(func() time.Time { return now }, nil)
 	th := []llm.Thought{{Text: "think", Signature: "sig"}}
-	c.put("key-a", "p", []string{"call_1", "call_2"}, th)
+	c.put("key-a", "p", []string{"call_1", "call_2"}, nil, th)
 	for _, tc := range []struct {
 		owner string
 		ids   []string
@@ -41,7 +41,7 @@ func TestThoughtCacheBounds(t *testing.T) {
 	big := []llm.Thought{{Text: strings.Repeat("x", thoughtMaxEntryBytes/2), Signature: "sig"}}
 	n := thoughtMaxBytes/(thoughtMaxEntryBytes/2) + 8
 	for i := range n {
-		c.put("key-a", "p", []string{"call_" + string(rune('A'+i%26)) + strings.Repeat("z", i/26)}, big)
+		c.put("key-a", "p", []string{"call_" + string(rune('A'+i%26)) + strings.Repeat("z", i/26)}, nil, big)
 	}
 	if c.bytes > thoughtMaxBytes {
 		t.Errorf("cache holds %d bytes, over %d", c.bytes, thoughtMaxBytes)
@@ -53,9 +53,9 @@ func TestThoughtCacheBounds(t *testing.T) {
 		t.Error("the newest entry was evicted")
 	}
 	// A re-put of an expired key is not evicted by its older slot.
-	c2 := newThoughtCache(func() time.Time { return now })
-	c2.put("k", "p", []string{"x"}, th)
-	c2.put("k", "p", []string{"x"}, th)
+	c2 := newThoughtCache(func() time.Time { return now }, nil)
+	c2.put("k", "p", []string{"x"}, nil, th)
+	c2.put("k", "p", []string{"x"}, nil, th)
 	if c2.bytes != len("x")+len("think")+len("sig") {
 		t.Errorf("re-put counts %d bytes", c2.bytes)
 	}

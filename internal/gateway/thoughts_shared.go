@@ -29,7 +29,7 @@ import (
 // What the store holds is sealed: AES-256-GCM under a key derived from
 // the master key (HKDF-SHA256), with the caller's key and the tool call
 // id as additional data and, as the store's key, a SHA-256 of the two.
-// The store's operator reads neither the thinking nor whose it is, and a
+// The store's operator reads neither the thinking (nor the call signatures) nor whose it is, and a
 // value moved to another key's entry, or changed, does not open: it is a
 // miss. Without a master key nothing is shared (there is no secret to
 // seal with): the gateway logs so at start.
@@ -81,6 +81,7 @@ func newSharedThoughts(store ThoughtStore, secret string, log *slog.Logger) *sha
 type sealedThought struct {
 	Provider string        `json:"p"`
 	IDs      []string      `json:"i"`
+	Sigs     []string      `json:"s,omitempty"`
 	Thoughts []llm.Thought `json:"t"`
 }
 
@@ -91,8 +92,8 @@ func sharedThoughtKey(owner, id string) (storeKey string, ad []byte) {
 }
 
 // put writes an entry; a failure is logged (the local cache still has it).
-func (s *sharedThoughts) put(owner, provider string, ids []string, thoughts []llm.Thought) {
-	plain, err := json.Marshal(sealedThought{Provider: provider, IDs: ids, Thoughts: thoughts})
+func (s *sharedThoughts) put(owner, provider string, ids, sigs []string, thoughts []llm.Thought) {
+	plain, err := json.Marshal(sealedThought{Provider: provider, IDs: ids, Sigs: sigs, Thoughts: thoughts})
 	if err != nil {
 		s.log.Warn("sharing kept thinking", "err", err)
 		return
@@ -133,5 +134,5 @@ func (s *sharedThoughts) get(ctx context.Context, owner string, ids []string) *t
 	if err := json.Unmarshal(plain, &e); err != nil || !slices.Equal(e.IDs, ids) {
 		return nil
 	}
-	return &thoughtEntry{provider: e.Provider, ids: e.IDs, thoughts: e.Thoughts}
+	return &thoughtEntry{provider: e.Provider, ids: e.IDs, sigs: e.Sigs, thoughts: e.Thoughts}
 }

@@ -365,6 +365,14 @@ type ToolCall struct {
 	Name string
 	// Arguments is the JSON object of arguments, as a string (OpenAI's shape).
 	Arguments string
+	// Signature is an opaque token the provider that made the call
+	// attached to it (Gemini's thoughtSignature), which only that provider
+	// may get back. No client wire format carries it: client encoders
+	// never write it and decoders never set it; the gateway keeps it per
+	// key and puts it back on the turn it sends that provider
+	// (gateway/thoughts.go). Omitted from JSON when empty, as canonical
+	// values are written in golden files.
+	Signature string `json:",omitempty"`
 }
 
 // ResponseFormat asks for structured output.
@@ -456,6 +464,9 @@ type ToolCallDelta struct {
 	ID        string
 	Name      string
 	Arguments string
+	// Signature is the call's ToolCall.Signature, on the delta that
+	// carries its ID.
+	Signature string `json:",omitempty"`
 }
 
 // EmbedRequest asks for embeddings of one or more inputs.

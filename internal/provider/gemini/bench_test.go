@@ -33,7 +33,7 @@ func benchRequest() *llm.ChatRequest {
 // BenchmarkEncodeRequest measures canonical request -> Gemini JSON body.
 func BenchmarkEncodeRequest(b *testing.B) {
 	req := benchRequest()
-	c := &Client{sigs: newSigCache(16)}
+	c := &Client{}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.encode(req); err != nil {
@@ -54,7 +54,7 @@ func BenchmarkDecodeResponse(b *testing.B) {
 		if err := json.Unmarshal(body, &gr); err != nil {
 			b.Fatal(err)
 		}
-		_ = fromResponse(&gr, "m", 0, id, nil)
+		_ = fromResponse(&gr, "m", 0, id)
 	}
 }
 

@@ -41,7 +41,6 @@ type Client struct {
 	http    *provider.HTTP
 	now     func() time.Time
 	newID   func() string
-	sigs    *sigCache
 	// endpoint and auth, when set, replace the Gemini API's URLs and key
 	// (Gemini on Vertex AI).
 	endpoint func(model, method string) string
@@ -106,7 +105,6 @@ func New(cfg config.Provider, opts ...Option) (*Client, error) {
 		headers: cfg.Headers,
 		now:     time.Now,
 		newID:   randomID,
-		sigs:    newSigCache(4096),
 	}
 	for _, o := range opts {
 		o(c)
@@ -151,7 +149,7 @@ func (c *Client) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatReques
 	if err := json.Unmarshal(b, &gr); err != nil {
 		return nil, malformed(c.info.Name, err)
 	}
-	return provider.KeepFirstToolCall(req, fromResponse(&gr, req.Model, c.now().Unix(), c.newID, c.sigs.put)), nil
+	return provider.KeepFirstToolCall(req, fromResponse(&gr, req.Model, c.now().Unix(), c.newID)), nil
 }
 
 // ChatStream calls models/{model}:streamGenerateContent?alt=sse.
@@ -167,7 +165,7 @@ func (c *Client) ChatStream(ctx context.Context, pm policy.Permit, req *llm.Chat
 	if err != nil {
 		return nil, err
 	}
-	return provider.FirstToolCallStream(req, newStream(c.info.Name, resp, converter{model: req.Model, newID: c.newID, remember: c.sigs.put})), nil
+	return provider.FirstToolCallStream(req, newStream(c.info.Name, resp, converter{model: req.Model, newID: c.newID})), nil
 }
 
 // Embed calls models/{model}:batchEmbedContents. Gemini reports no token
@@ -217,7 +215,7 @@ func (c *Client) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequ
 }
 
 func (c *Client) encode(req *llm.ChatRequest) ([]byte, error) {
-	gr, err := toRequest(req, c.sigs.get)
+	gr, err := toRequest(req)
 	if err != nil {
 		return nil, err
 	}

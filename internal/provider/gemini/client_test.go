@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,7 +143,10 @@ func TestChatStream(t *testing.T) {
 
 // TestToolRoundTrip asks for a tool call, answers it, and checks the
 // follow-up carries the function name, the result and Gemini's real
-// thought signature.
+// thought signature: the answer's tool call carries it (Signature, which
+// the gateway keeps), and the follow-up sends it back on its part. The
+// adapter itself keeps nothing: a follow-up whose call has no signature
+// gets Google's documented placeholder.
 func TestToolRoundTrip(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(map[bool]string{false: "chat", true: "stream"}[stream], func(t *testing.T) {
@@ -168,7 +172,7 @@ func TestToolRoundTrip(t *testing.T) {
 						if d.Index != len(calls) {
 							t.Fatalf("delta index %d, want %d", d.Index, len(calls))
 						}
-						calls = append(calls, llm.ToolCall{ID: d.ID, Name: d.Name, Arguments: d.Arguments})
+						calls = append(calls, llm.ToolCall{ID: d.ID, Name: d.Name, Arguments: d.Arguments, Signature: d.Signature})
 					}
 				}
 				if fr := chunks[len(chunks)-1].FinishReason; fr != "tool_calls" {
@@ -185,7 +189,7 @@ func TestToolRoundTrip(t *testing.T) {
 				calls = resp.Choices[0].Message.ToolCalls
 			}
 			want := []llm.ToolCall{
-				{ID: "call_0001", Name: "get_weather", Arguments: fake.ToolArgs},
+				{ID: "call_0001", Name: "get_weather", Arguments: fake.ToolArgs, Signature: fake.GeminiSignature},
 				{ID: "call_0002", Name: "get_weather", Arguments: fake.ToolArgs2},
 			}
 			if diff := cmp.Diff(want, calls); diff != "" {
@@ -210,6 +214,19 @@ func TestToolRoundTrip(t *testing.T) {
 				if !strings.Contains(body, s) {
 					t.Errorf("follow-up lacks %s:\n%s", s, body)
 				}
+			}
+
+			// The same turn without the signature (the gateway no longer
+			// holds it): the placeholder, on the first call only.
+			unsigned := slices.Clone(calls)
+			unsigned[0].Signature = ""
+			follow.Messages[1].ToolCalls = unsigned
+			if _, err := c.Chat(context.Background(), permit(c), follow); err != nil {
+				t.Fatal(err)
+			}
+			body = string(f.Log.All()[2].Body)
+			if strings.Contains(body, fake.GeminiSignature) || strings.Count(body, `"thoughtSignature":"skip_thought_signature_validator"`) != 1 {
+				t.Errorf("follow-up without a signature, want the placeholder once:\n%s", body)
 			}
 		})
 	}

@@ -27,7 +27,7 @@ func TestThinkingConfig(t *testing.T) {
 		{"explicit to a model that cannot think", "gemini-2.0-flash", &llm.Reasoning{BudgetTokens: 2048}, `{"thinkingBudget":2048,"includeThoughts":true}`},
 	} {
 		req := &llm.ChatRequest{Model: tc.model, Messages: []llm.Message{llm.TextMessage(llm.RoleUser, "hi")}, Reasoning: tc.r}
-		out, err := toRequest(req, nil)
+		out, err := toRequest(req)
 		if err != nil {
 			t.Fatal(err)
 		}

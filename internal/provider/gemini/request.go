@@ -10,9 +10,13 @@ import (
 
 // skipSignature is the placeholder thought signature Google documents for
 // function calls whose real signature is not known (history written by
-// another model or another replica): "skip_thought_signature_validator"
+// another model, or a signature the gateway no longer holds):
+// "skip_thought_signature_validator"
 // (https://ai.google.dev/gemini-api/docs/thought-signatures#faqs). Gemini 3
 // rejects a model turn whose first function call carries no signature.
+// The real one is the tool call's Signature, which the gateway keeps per
+// key and sets on the turns it sends back to the Gemini target that
+// made the calls.
 const skipSignature = "skip_thought_signature_validator"
 
 // filesPrefix is the URI prefix of files uploaded with the Gemini Files
@@ -20,14 +24,13 @@ const skipSignature = "skip_thought_signature_validator"
 const filesPrefix = "https://generativelanguage.googleapis.com/"
 
 // toRequest translates a canonical chat request into a Gemini
-// GenerateContentRequest. It is a pure function: signature, when not nil,
-// returns a thought signature recorded for a tool call ID ("" if none).
+// GenerateContentRequest. It is a pure function.
 //
 // A final assistant message (an Anthropic client's prefill) is sent as a
 // final model turn, which Gemini continues; models that refuse one answer
 // with their own 400 ("Requests ending with a model turn are not
 // supported"), which reaches the client as a 400.
-func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generateRequest, error) {
+func toRequest(req *llm.ChatRequest) (*generateRequest, error) {
 	for _, name := range req.Unsupported {
 		if !req.ReasoningParam(name) {
 			return nil, llm.Unsupported(providerType, name)
@@ -39,7 +42,7 @@ func toRequest(req *llm.ChatRequest, signature func(id string) string) (*generat
 		return nil, llm.Unsupported(providerType, "n")
 	}
 	out := &generateRequest{Contents: make([]content, 0, len(req.Messages))}
-	if err := toContents(out, req.Messages, signature); err != nil {
+	if err := toContents(out, req.Messages); err != nil {
 		return nil, err
 	}
 	if len(req.Tools) > 0 {
@@ -190,7 +193,7 @@ func geminiThinks(model string) bool {
 // assistant tool calls earlier in the request. Call IDs are not sent: the
 // Gemini API matches responses to calls by name and order, and an ID it did
 // not issue could be refused.
-func toContents(out *generateRequest, msgs []llm.Message, signature func(string) string) error {
+func toContents(out *generateRequest, msgs []llm.Message) error {
 	var names map[string]string // tool call ID -> function name
 	for i := range msgs {
 		m := msgs[i].NameFolded() // Gemini contents have no author name
@@ -226,10 +229,9 @@ func toContents(out *generateRequest, msgs []llm.Message, signature func(string)
 				} else if !json.Valid(args) {
 					return llm.Errorf(fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j), "arguments are not valid JSON")
 				}
-				p := part{FunctionCall: &functionCall{Name: tc.Name, Args: args}}
-				if signature != nil {
-					p.ThoughtSignature = signature(tc.ID)
-				}
+				// The signature goes back on the part it came with
+				// (https://ai.google.dev/gemini-api/docs/thought-signatures).
+				p := part{FunctionCall: &functionCall{Name: tc.Name, Args: args}, ThoughtSignature: tc.Signature}
 				if j == 0 && p.ThoughtSignature == "" {
 					p.ThoughtSignature = skipSignature
 				}

@@ -12,9 +12,10 @@ import (
 )
 
 // fromResponse translates a complete GenerateContentResponse. newID makes
-// tool call IDs for calls Gemini sent without one; remember, when not nil,
-// records thought signatures by tool call ID.
-func fromResponse(r *generateResponse, model string, created int64, newID func() string, remember func(id, sig string)) *llm.ChatResponse {
+// tool call IDs for calls Gemini sent without one. A function call's
+// thought signature becomes the tool call's Signature, which the gateway
+// keeps for the caller's key and never shows the client.
+func fromResponse(r *generateResponse, model string, created int64, newID func() string) *llm.ChatResponse {
 	out := &llm.ChatResponse{ID: r.ResponseID, Model: model, Created: created}
 	if r.ModelVersion != "" {
 		out.Model = r.ModelVersion
@@ -31,9 +32,7 @@ func fromResponse(r *generateResponse, model string, created int64, newID func()
 			switch {
 			case p.FunctionCall != nil:
 				tc := toolCall(p.FunctionCall, newID)
-				if remember != nil && p.ThoughtSignature != "" {
-					remember(tc.ID, p.ThoughtSignature)
-				}
+				tc.Signature = p.ThoughtSignature
 				msg.ToolCalls = append(msg.ToolCalls, tc)
 			case p.Thought:
 				if p.Text != "" {

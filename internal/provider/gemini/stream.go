@@ -35,7 +35,6 @@ type streamEvent struct {
 type converter struct {
 	id, model string
 	newID     func() string
-	remember  func(id, sig string)
 
 	started   bool
 	nextIndex int // index of the next tool call
@@ -72,11 +71,8 @@ func (c *converter) process(ev *generateResponse, out []llm.Chunk) []llm.Chunk {
 		switch {
 		case p.FunctionCall != nil:
 			tc := toolCall(p.FunctionCall, c.newID)
-			if c.remember != nil && p.ThoughtSignature != "" {
-				c.remember(tc.ID, p.ThoughtSignature)
-			}
 			out = append(out, llm.Chunk{ID: c.id, Model: c.model, ToolCalls: []llm.ToolCallDelta{{
-				Index: c.nextIndex, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments,
+				Index: c.nextIndex, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments, Signature: p.ThoughtSignature,
 			}}})
 			c.nextIndex++
 		case p.Text == "":

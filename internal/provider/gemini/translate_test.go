@@ -65,13 +65,12 @@ func TestRequestGolden(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no request cases")
 	}
-	sigs := map[string]string{"call_known": "c2lnLWtub3du"}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".in.json")
 		t.Run(name, func(t *testing.T) {
 			var req llm.ChatRequest
 			readJSON(t, f, &req)
-			got, err := toRequest(&req, func(id string) string { return sigs[id] })
+			got, err := toRequest(&req)
 			if err != nil {
 				golden(t, name, map[string]any{"error": llm.AsError(err)})
 				return
@@ -93,9 +92,7 @@ func TestResponseGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var gr generateResponse
 			readJSON(t, f, &gr)
-			remembered := map[string]string{}
-			got := fromResponse(&gr, "gemini-2.5-flash", 1700000000, seqIDs(), func(id, sig string) { remembered[id] = sig })
-			golden(t, name, map[string]any{"response": got, "signatures": remembered})
+			golden(t, name, map[string]any{"response": fromResponse(&gr, "gemini-2.5-flash", 1700000000, seqIDs())})
 		})
 	}
 }
@@ -148,7 +145,7 @@ func TestToRequestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := toRequest(&tt.req, nil)
+			_, err := toRequest(&tt.req)
 			le := llm.AsError(err)
 			if err == nil || le.Status != 400 || le.Param != tt.wantParam || le.Code != tt.wantCode {
 				t.Fatalf("err = %v (param %q code %q), want 400 param %q code %q", err, le.Param, le.Code, tt.wantParam, tt.wantCode)

@@ -23,8 +23,8 @@ import (
 // the calls Gemini sends without one.
 var geminiCallID = regexp.MustCompile(`call_[0-9a-f]{24}`)
 
-// TestGeminiSignaturesKeptPerKey: a client (Chat Completions or
-// Messages, streaming or not) gets a function call from Gemini 3 on
+// TestGeminiSignaturesKeptPerKey: a client (Chat Completions, Messages
+// or Responses, streaming or not) gets a function call from Gemini 3 on
 // replica a and sends the result to replica b. Before, the signature
 // lived in the Gemini adapter's per-process cache, keyed by tool call id
 // alone: replica b sent the placeholder, and any key that named the id
@@ -87,6 +87,7 @@ func TestGeminiSignaturesKeptPerKey(t *testing.T) {
 	const (
 		oaTools = `"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]`
 		anTools = `"tools":[{"name":"get_weather","description":"Weather of a place","input_schema":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}]`
+		rsTools = `"tools":[{"type":"function","name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}]`
 	)
 	type format struct {
 		name, path    string
@@ -111,6 +112,15 @@ func TestGeminiSignaturesKeptPerKey(t *testing.T) {
 				return `{"model":"` + model + `","max_tokens":256,"stream":` + streamField(stream) + `,"messages":[{"role":"user","content":"weather in Paris?"}` +
 					`,{"role":"assistant","content":[{"type":"tool_use","id":"` + id + `","name":"get_weather","input":` + fake.ToolArgs + `}]}` +
 					`,{"role":"user","content":[{"type":"tool_result","tool_use_id":"` + id + `","content":"sunny, 21C"}]}],` + anTools + `}`
+			}},
+		{"responses", "/v1/responses",
+			func(model string, stream bool, _ string) string {
+				return `{"model":"` + model + `","store":false,"stream":` + streamField(stream) + `,"input":"weather in Paris?",` + rsTools + `}`
+			},
+			func(model string, stream bool, id string) string {
+				return `{"model":"` + model + `","store":false,"stream":` + streamField(stream) + `,"input":[{"role":"user","content":"weather in Paris?"}` +
+					`,{"type":"function_call","call_id":"` + id + `","name":"get_weather","arguments":` + quoteJSON(fake.ToolArgs) + `}` +
+					`,{"type":"function_call_output","call_id":"` + id + `","output":"sunny, 21C"}],` + rsTools + `}`
 			}},
 	}
 	var sigs []string

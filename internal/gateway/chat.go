@@ -496,7 +496,7 @@ func (c *chatCall) forwardOnce(ctx context.Context, t *Target, pm policy.Permit)
 	if resp.StatusCode/100 != 2 {
 		return nil, nil, c.mapRawError(t, resp)
 	}
-	out, err := provider.ReadBody(resp.Body, provider.MaxResponseBytes)
+	out, err := provider.ReadResponse(resp, provider.MaxResponseBytes)
 	if err != nil {
 		return nil, nil, provider.StreamCut(t.Provider.Info().Name, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -17,12 +18,14 @@ import (
 // functionCall part with a signature of its own (a sibling
 // "thoughtSignature" of "functionCall", in the one part of a streamed
 // answer too), and a request that sends function responses back must
-// carry, on the first function call of the model turn they answer, the
-// signature issued for it, or the documented placeholder
-// "skip_thought_signature_validator". A missing one is refused as Gemini 3
-// refuses it (400 INVALID_ARGUMENT), an unknown one as corrupted.
+// carry, on the first function call of every model turn of the current
+// turn (the steps since the last user text), the signature issued for
+// it, or the documented placeholder "skip_thought_signature_validator". A
+// missing one is refused as Gemini 3 refuses it (400 INVALID_ARGUMENT),
+// an unknown one as corrupted.
 //
-// Answers are shaped as https://ai.google.dev/api/generate-content shows:
+// A function result containing "[[again]]" is answered with another
+// function call (a multi-step turn). Answers are shaped as https://ai.google.dev/api/generate-content shows:
 // generateContent returns a GenerateContentResponse, and
 // streamGenerateContent?alt=sse the same object in SSE data lines.
 type GeminiSigned struct {
@@ -34,6 +37,7 @@ type GeminiSigned struct {
 	n      int
 	issued map[string]bool
 	got    []string
+	run    []string
 }
 
 // GeminiPlaceholder is the placeholder signature Google documents for
@@ -67,27 +71,38 @@ func (g *GeminiSigned) Got() []string {
 	return append([]string(nil), g.got...)
 }
 
+// GotRun returns the signatures the last accepted tool-result request
+// carried on the first function call of each step of its current turn,
+// oldest first.
+func (g *GeminiSigned) GotRun() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.run...)
+}
+
 type signedRequest struct {
 	Contents []struct {
-		Role  string `json:"role"`
-		Parts []struct {
-			Text         string `json:"text"`
-			FunctionCall *struct {
-				Name string `json:"name"`
-			} `json:"functionCall"`
-			FunctionResponse *struct {
-				Response struct {
-					Result string `json:"result"`
-				} `json:"response"`
-			} `json:"functionResponse"`
-			ThoughtSignature string `json:"thoughtSignature"`
-		} `json:"parts"`
+		Role  string       `json:"role"`
+		Parts []signedPart `json:"parts"`
 	} `json:"contents"`
 	Tools []struct {
 		FunctionDeclarations []struct {
 			Name string `json:"name"`
 		} `json:"functionDeclarations"`
 	} `json:"tools"`
+}
+
+type signedPart struct {
+	Text         string `json:"text"`
+	FunctionCall *struct {
+		Name string `json:"name"`
+	} `json:"functionCall"`
+	FunctionResponse *struct {
+		Response struct {
+			Result string `json:"result"`
+		} `json:"response"`
+	} `json:"functionResponse"`
+	ThoughtSignature string `json:"thoughtSignature"`
 }
 
 func (g *GeminiSigned) serve(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +131,8 @@ func (g *GeminiSigned) serve(w http.ResponseWriter, r *http.Request) {
 			geminiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg, "")
 			return
 		}
+	}
+	if result != "" && !strings.Contains(result, "[[again]]") {
 		part = map[string]any{"text": "Tool said: " + result}
 	} else {
 		if len(req.Tools) == 0 || len(req.Tools[0].FunctionDeclarations) == 0 {
@@ -152,28 +169,40 @@ func (g *GeminiSigned) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(resp)
 }
 
-// check validates the first function call of the model turn the function
-// responses answer, and returns Gemini's error message ("" when valid).
+// check validates the first function call of each model turn of the
+// current turn, and returns Gemini's error message ("" when valid).
 func (g *GeminiSigned) check(req *signedRequest) string {
 	if len(req.Contents) < 2 || req.Contents[len(req.Contents)-2].Role != "model" {
 		return "Please ensure that function response turn comes immediately after a function call turn."
 	}
-	for i, p := range req.Contents[len(req.Contents)-2].Parts {
-		if p.FunctionCall == nil {
-			continue
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var run []string
+	for k := len(req.Contents) - 1; k >= 0; k-- {
+		c := &req.Contents[k]
+		if c.Role == "user" && slices.ContainsFunc(c.Parts, func(p signedPart) bool { return p.FunctionResponse == nil }) {
+			break // the user's text starts the current turn
 		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		switch {
-		case p.ThoughtSignature == "":
-			return fmt.Sprintf("Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, "+
-				"and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:%s` , position %d. "+
-				"Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.", p.FunctionCall.Name, i+1)
-		case p.ThoughtSignature != GeminiPlaceholder && !g.issued[p.ThoughtSignature]:
-			return "Corrupted thought signature."
+		for i, p := range c.Parts {
+			if p.FunctionCall == nil {
+				continue
+			}
+			switch {
+			case p.ThoughtSignature == "":
+				return fmt.Sprintf("Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, "+
+					"and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:%s` , position %d. "+
+					"Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.", p.FunctionCall.Name, i+1)
+			case p.ThoughtSignature != GeminiPlaceholder && !g.issued[p.ThoughtSignature]:
+				return "Corrupted thought signature."
+			}
+			run = append([]string{p.ThoughtSignature}, run...)
+			break
 		}
-		g.got = append(g.got, p.ThoughtSignature)
-		return ""
 	}
-	return "Please ensure that function response turn comes immediately after a function call turn."
+	if len(run) == 0 {
+		return "Please ensure that function response turn comes immediately after a function call turn."
+	}
+	g.got = append(g.got, run[len(run)-1])
+	g.run = run
+	return ""
 }

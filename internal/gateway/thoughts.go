@@ -73,6 +73,9 @@ const (
 	thoughtMaxBytes      = 32 << 20
 	thoughtMaxEntries    = 1 << 16
 	thoughtMaxEntryBytes = 2 << 20
+	// sharedRunSteps bounds the reads of the shared store one request
+	// makes for the steps of a Gemini tool-use run.
+	sharedRunSteps = 16
 )
 
 type thoughtKey struct{ owner, id string }
@@ -243,16 +246,24 @@ func (s *Server) decodeMessages(r *http.Request, rc *reqCtx, body []byte) (*inta
 // The final tool-use turn's entry, when this process does not hold it,
 // is looked for in the replicas' shared store (thoughts_shared.go): one
 // read per request. Gemini 3 validates the signatures of every tool-use
-// step since the last user message; an earlier step of that run another
-// replica answered goes with the placeholder, which Gemini accepts.
+// step since the last user message (the current turn), so when the final
+// step's entry has call signatures, the earlier steps of that run this
+// process does not hold are looked for there too (sharedRunSteps at
+// most): another replica may have answered them.
 func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.ChatRequest, thinking bool) *restoredThoughts {
 	if s.thoughts == nil || req == nil {
 		return nil
 	}
 	var out *restoredThoughts
 	final := finalToolTurn(req.Messages)
-	for i := range req.Messages {
+	// run is true while the loop, from the end, is in the current turn;
+	// signedRun once the final step's entry has call signatures.
+	run, signedRun, lookups := true, false, 0
+	for i := len(req.Messages) - 1; i >= 0; i-- {
 		m := &req.Messages[i]
+		if m.Role == llm.RoleUser {
+			run = false
+		}
 		if m.Role != llm.RoleAssistant || len(m.ToolCalls) == 0 {
 			continue
 		}
@@ -261,10 +272,14 @@ func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.Cha
 			ids[j] = tc.ID
 		}
 		e := s.thoughts.get(owner, ids)
-		if e == nil && i == final && s.shared != nil {
+		if e == nil && s.shared != nil && (i == final || (run && signedRun && lookups < sharedRunSteps)) {
+			lookups++
 			if e = s.shared.get(ctx, owner, ids); e != nil {
 				s.thoughts.put(owner, e.provider, e.ids, e.sigs, e.thoughts)
 			}
+		}
+		if i == final && e != nil && e.sigs != nil {
+			signedRun = true
 		}
 		if e != nil && len(m.Thoughts) > 0 && len(e.thoughts) > 0 {
 			// The client sent its thinking: only the signatures are added.

@@ -35,41 +35,8 @@ var geminiCallID = regexp.MustCompile(`call_[0-9a-f]{24}`)
 // the miss is counted), no client sees it in its answer, and a turn sent
 // to another provider does not carry it.
 func TestGeminiSignaturesKeptPerKey(t *testing.T) {
-	gf := fake.NewGeminiSigned()
-	t.Cleanup(gf.Close)
-	an := fake.NewAnthropic()
-	t.Cleanup(an.Close)
-	cfg := &config.Config{Providers: []config.Provider{{Name: "p-gemini", Type: "gemini"}, {Name: "p-anthropic", Type: "anthropic"}},
-		Models: []config.Model{{Name: "m-gemini", Provider: "p-gemini", Upstream: "gemini-3-pro-preview", Type: "chat"},
-			{Name: "m-anthropic", Provider: "p-anthropic", Upstream: "claude-sonnet-4-5", Type: "chat"}}}
-	// Each replica has providers of its own, as separate processes do.
-	newRouter := func() *router.Router {
-		pg, err := gemini.New(config.Provider{Name: "p-gemini", Type: "gemini", BaseURL: gf.URL, APIKey: fake.APIKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pa, err := anthropic.New(config.Provider{Name: "p-anthropic", Type: "anthropic", BaseURL: an.URL, APIKey: fake.APIKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := router.New(cfg, map[string]provider.Provider{"p-gemini": pg, "p-anthropic": pa}, router.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	eng, err := policy.New(config.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard := &recordingGuard{e: eng}
-	shared := &memThoughts{m: map[string][]byte{}, ttl: map[string]time.Duration{}}
+	gf, an, shared, guard, replica := geminiFleet(t)
 	metricsB := gateway.NewMetrics()
-	replica := func(m *gateway.Metrics) string {
-		srv := httptest.NewServer(gateway.New(gateway.Options{Router: newRouter(), Auth: keyAuth{}, MasterKey: "mk-fleet", Thoughts: shared, Guard: guard, Metrics: m}))
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
 	a, b := replica(nil), replica(metricsB)
 	placeholders := func() float64 {
 		mfs, err := metricsB.Registry.Gather()
@@ -83,7 +50,6 @@ func TestGeminiSignaturesKeptPerKey(t *testing.T) {
 		}
 		return 0
 	}
-
 	const (
 		oaTools = `"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]`
 		anTools = `"tools":[{"name":"get_weather","description":"Weather of a place","input_schema":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}]`
@@ -187,5 +153,83 @@ func TestGeminiSignaturesKeptPerKey(t *testing.T) {
 				t.Errorf("the shared store holds a signature or tool call id in the clear: %q", v)
 			}
 		}
+	}
+}
+
+// geminiFleet starts a strict Gemini 3 fake and an Anthropic fake, and
+// returns replica, which starts a gateway (a replica: providers of its
+// own, as separate processes have) sharing one thought store with the
+// others.
+func geminiFleet(t *testing.T) (*fake.GeminiSigned, *fake.Anthropic, *memThoughts, *recordingGuard, func(*gateway.Metrics) string) {
+	t.Helper()
+	gf := fake.NewGeminiSigned()
+	t.Cleanup(gf.Close)
+	an := fake.NewAnthropic()
+	t.Cleanup(an.Close)
+	cfg := &config.Config{Providers: []config.Provider{{Name: "p-gemini", Type: "gemini"}, {Name: "p-anthropic", Type: "anthropic"}},
+		Models: []config.Model{{Name: "m-gemini", Provider: "p-gemini", Upstream: "gemini-3-pro-preview", Type: "chat"},
+			{Name: "m-anthropic", Provider: "p-anthropic", Upstream: "claude-sonnet-4-5", Type: "chat"}}}
+	eng, err := policy.New(config.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := &recordingGuard{e: eng}
+	shared := &memThoughts{m: map[string][]byte{}, ttl: map[string]time.Duration{}}
+	replica := func(m *gateway.Metrics) string {
+		pg, err := gemini.New(config.Provider{Name: "p-gemini", Type: "gemini", BaseURL: gf.URL, APIKey: fake.APIKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pa, err := anthropic.New(config.Provider{Name: "p-anthropic", Type: "anthropic", BaseURL: an.URL, APIKey: fake.APIKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := router.New(cfg, map[string]provider.Provider{"p-gemini": pg, "p-anthropic": pa}, router.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(gateway.New(gateway.Options{Router: r, Auth: keyAuth{}, MasterKey: "mk-fleet", Thoughts: shared, Guard: guard, Metrics: m}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	return gf, an, shared, guard, replica
+}
+
+// TestGeminiRunSignaturesFromTheSharedStore: Gemini 3 validates the
+// signature of every step of the current turn, not only the last. A
+// two-step tool run whose steps three replicas answered: a makes the
+// first call, b (given its result) the second, and c gets both results.
+// c holds neither step's signature; before, it read only the final
+// step's from the shared store and sent the placeholder for the first.
+func TestGeminiRunSignaturesFromTheSharedStore(t *testing.T) {
+	gf, _, _, _, replica := geminiFleet(t)
+	a, b, c := replica(nil), replica(nil), replica(nil)
+	const tools = `"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a place","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]`
+	step := func(id, result string) string {
+		return `,{"role":"assistant","content":null,"tool_calls":[{"id":"` + id + `","type":"function","function":{"name":"get_weather","arguments":` + quoteJSON(fake.ToolArgs) + `}}]}` +
+			`,{"role":"tool","tool_call_id":"` + id + `","content":"` + result + `"}`
+	}
+	body := func(steps string) string {
+		return `{"model":"m-gemini","messages":[{"role":"user","content":"weather in Paris?"}` + steps + `],` + tools + `}`
+	}
+	post := func(url, body string) string {
+		t.Helper()
+		status, out := postKey(t, url+"/v1/chat/completions", "sk-a", body)
+		if status != 200 {
+			t.Fatalf("%d %s", status, out)
+		}
+		return string(out)
+	}
+	id1 := geminiCallID.FindString(post(a, body("")))
+	id2 := geminiCallID.FindString(post(b, body(step(id1, "rain [[again]]"))))
+	if id1 == "" || id2 == "" || id1 == id2 {
+		t.Fatalf("tool call ids %q, %q", id1, id2)
+	}
+	if out := post(c, body(step(id1, "rain [[again]]")+step(id2, "sunny, 21C"))); !strings.Contains(out, "Tool said: sunny, 21C") {
+		t.Fatalf("final step on replica c: %s", out)
+	}
+	run := gf.GotRun()
+	if len(run) != 2 || !gf.Issued(run[0]) || !gf.Issued(run[1]) || run[0] == run[1] {
+		t.Errorf("replica c sent the run's signatures %q, want the two Gemini issued", run)
 	}
 }

@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -128,36 +130,62 @@ func (a heldAdmission) Done(s gateway.Spend) {
 // TestBudgetSettledBeforeAnswer: the answer leaves before the request's
 // bookkeeping, but not before its budget is settled, so a client sending
 // its next request the moment the answer arrives is not refused by this
-// one's worst-case reservation still held.
+// one's worst-case reservation still held. A stream is settled before its
+// terminal event, passed through or translated.
 func TestBudgetSettledBeforeAnswer(t *testing.T) {
-	lim := &heldLimiter{entered: make(chan gateway.Spend, 1), release: make(chan struct{})}
-	e := newEnvWith(t, func(o *gateway.Options) { o.Limiter = lim })
-	got := make(chan error, 1)
-	go func() {
-		resp, err := http.Post(e.srv.URL+"/v1/chat/completions", "application/json",
-			strings.NewReader(`{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`))
-		if err == nil {
-			_, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-		got <- err
-	}()
-	select {
-	case s := <-lim.entered:
-		if s.Tokens <= 0 {
-			t.Errorf("settled %+v, want the attempt's tokens", s)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the admission was never settled")
-	}
-	select {
-	case err := <-got:
-		close(lim.release)
-		t.Fatalf("the client had its answer (err %v) before the budget was settled", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	close(lim.release)
-	if err := <-got; err != nil {
-		t.Fatal(err)
+	for _, c := range []struct{ name, path, body, end string }{
+		{"answer", "/v1/chat/completions", `{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`, ""},
+		{"stream pass-through", "/v1/chat/completions", `{"model":"m-openai","stream":true,"messages":[{"role":"user","content":"hi"}]}`, "data: [DONE]"},
+		{"stream translated", "/v1/messages", `{"model":"m-openai","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, "event: message_stop"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lim := &heldLimiter{entered: make(chan gateway.Spend, 1), release: make(chan struct{})}
+			e := newEnvWith(t, func(o *gateway.Options) { o.Limiter = lim })
+			got := make(chan error, 1)
+			go func() {
+				resp, err := http.Post(e.srv.URL+c.path, "application/json", strings.NewReader(c.body))
+				if err != nil {
+					got <- err
+					return
+				}
+				defer resp.Body.Close()
+				if c.end == "" {
+					_, err = io.ReadAll(resp.Body)
+					got <- err
+					return
+				}
+				// A stream's end is its terminal event, not EOF (which
+				// comes when the handler returns).
+				sc := bufio.NewScanner(resp.Body)
+				for sc.Scan() {
+					if sc.Text() == c.end {
+						got <- nil
+						return
+					}
+				}
+				got <- fmt.Errorf("no %q in the stream (%v)", c.end, sc.Err())
+			}()
+			select {
+			case s := <-lim.entered:
+				if s.Tokens <= 0 {
+					t.Errorf("settled %+v, want the attempt's tokens", s)
+				}
+			case err := <-got:
+				close(lim.release)
+				t.Fatalf("the client had its answer (err %v) before the budget was settled", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the admission was never settled")
+			}
+			select {
+			case err := <-got:
+				close(lim.release)
+				t.Fatalf("the client had its answer (err %v) before the budget was settled", err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			close(lim.release)
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

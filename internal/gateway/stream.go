@@ -53,6 +53,7 @@ func (c *chatCall) stream(w http.ResponseWriter, r *http.Request) error {
 		c.keepResponse(r.Context(), resp)
 		c.rememberThoughts(t, resp)
 		c.writeStreamHeaders(w, t)
+		c.settle() // every attempt and judge call is in
 		c.replay(newFlushWriter(w), resp)
 		c.shadowOffer(t, live, c.rc.usage)
 		c.setCost(w.Header())
@@ -276,6 +277,7 @@ func (c *chatCall) pumpCanonical(ctx context.Context, fw *flushWriter, o *openSt
 		// Record before the final bytes go out: a client that saw the end
 		// of the stream has a record.
 		c.report(ctx, o.t, o.n, o.start, o.ttft, usage, nil)
+		c.settle() // before the end reaches the client, as writeAnswer does
 		var live *llm.ChatResponse
 		if cb != nil {
 			cb.Add(&llm.Chunk{Usage: usage})
@@ -318,6 +320,7 @@ func (c *chatCall) endWithError(ctx context.Context, fw *flushWriter, buf []byte
 	c.rc.errCode = e.Code
 	c.rc.usage = usage
 	c.report(ctx, o.t, o.n, o.start, o.ttft, usage, e)
+	c.settle()
 	if c.rc.status != 499 {
 		c.s.log.Warn("stream failed", "request_id", c.rc.id, "provider", name, "err", err)
 		if f != nil {
@@ -365,6 +368,7 @@ func (c *chatCall) pumpRaw(ctx context.Context, fw *flushWriter, o *openStream) 
 					c.traceStreamEndRaw(id, model, finish, o.text)
 				}
 				c.report(ctx, o.t, o.n, o.start, o.ttft, c.rc.usage, nil)
+				c.settle() // before the terminal event, as writeAnswer does
 				fw.write(buf)
 				return
 			}

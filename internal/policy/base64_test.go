@@ -91,28 +91,13 @@ func TestBase64SplitCorpus(t *testing.T) {
 			}
 		}
 		slices.Sort(plain)
-		var want []string
-		for _, l := range ent.Spans {
-			if !slices.Contains(want, l.Class) {
-				want = append(want, l.Class)
-			}
-		}
-		for _, c := range got {
-			if !slices.Contains(want, c) && !slices.Contains(plain, c) {
-				alarms++
-				t.Errorf("%s: class %s found, labels hold %v, the plain text cut alike finds %v", ent.ID, c, want, plain)
-			}
-		}
 		if slices.Equal(got, plain) {
 			asPlain++
 		}
-		if len(want) == 0 {
-			continue
-		}
-		positives++
-		all := true
-		for _, c := range want {
-			all = all && slices.Contains(got, c)
+		positive, all, n := scoreEntry(t, ent, got, plain)
+		alarms += n
+		if positive {
+			positives++
 		}
 		if all {
 			recalled++
@@ -169,25 +154,9 @@ func TestBase32(t *testing.T) {
 	var positives, recalled int
 	for _, ent := range loadCorpus(t) {
 		got := classes(base32.StdEncoding.EncodeToString([]byte(ent.Text)))
-		plain := classes(ent.Text)
-		var want []string
-		for _, l := range ent.Spans {
-			if !slices.Contains(want, l.Class) {
-				want = append(want, l.Class)
-			}
-		}
-		for _, c := range got {
-			if !slices.Contains(want, c) && !slices.Contains(plain, c) {
-				t.Errorf("%s: class %s found, labels hold %v, the plain text finds %v", ent.ID, c, want, plain)
-			}
-		}
-		if len(want) == 0 {
-			continue
-		}
-		positives++
-		all := true
-		for _, c := range want {
-			all = all && slices.Contains(got, c)
+		positive, all, _ := scoreEntry(t, ent, got, classes(ent.Text))
+		if positive {
+			positives++
 		}
 		if all {
 			recalled++
@@ -205,4 +174,32 @@ func TestBase64ByteTable(t *testing.T) {
 			t.Errorf("isBase64Byte(%q) = %v, want %v", byte(c), got, want)
 		}
 	}
+}
+
+// scoreEntry checks the classes got found in an encoded corpus text: each
+// must be among the entry's labels or plain (what the plain text finds);
+// it reports the others as errors and counts them (alarms), and says
+// whether the entry has labels (positive) and got holds all of them.
+func scoreEntry(t *testing.T, ent corpusEntry, got, plain []string) (positive, all bool, alarms int) {
+	t.Helper()
+	var want []string
+	for _, l := range ent.Spans {
+		if !slices.Contains(want, l.Class) {
+			want = append(want, l.Class)
+		}
+	}
+	for _, c := range got {
+		if !slices.Contains(want, c) && !slices.Contains(plain, c) {
+			alarms++
+			t.Errorf("%s: class %s found, labels hold %v, the plain text finds %v", ent.ID, c, want, plain)
+		}
+	}
+	if len(want) == 0 {
+		return false, false, alarms
+	}
+	all = true
+	for _, c := range want {
+		all = all && slices.Contains(got, c)
+	}
+	return true, all, alarms
 }

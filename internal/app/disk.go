@@ -74,7 +74,10 @@ func (d *diskGuard) check() {
 	}
 }
 
-func (d *diskGuard) run(ctx context.Context, every time.Duration) {
+func (d *diskGuard) run(ctx context.Context, every time.Duration) { tick(ctx, every, d.check) }
+
+// tick calls f every interval until ctx ends.
+func tick(ctx context.Context, every time.Duration, f func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -82,7 +85,7 @@ func (d *diskGuard) run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.check()
+			f()
 		}
 	}
 }

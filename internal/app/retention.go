@@ -108,18 +108,11 @@ func startAnalyze(ctx context.Context, st store.Store, every time.Duration, log 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		tick(ctx, every, func() {
 			if err := a.Analyze(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("gathering planner statistics failed; will retry", "err", err)
 			}
-		}
+		})
 	}()
 	return func() error {
 		cancel()

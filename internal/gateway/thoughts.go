@@ -272,7 +272,7 @@ func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.Cha
 			ids[j] = tc.ID
 		}
 		e := s.thoughts.get(owner, ids)
-		if e == nil && s.shared != nil && (i == final || (run && signedRun && lookups < sharedRunSteps)) {
+		if e == nil && s.shared != nil && (thinking || !anthropicIDs(ids)) && (i == final || (run && signedRun && lookups < sharedRunSteps)) {
 			lookups++
 			if e = s.shared.get(ctx, owner, ids); e != nil {
 				s.thoughts.put(owner, e.provider, e.ids, e.sigs, e.thoughts)
@@ -312,6 +312,21 @@ func (s *Server) restoreThoughts(ctx context.Context, owner string, req *llm.Cha
 		}
 	}
 	return out
+}
+
+// anthropicIDs reports whether every id is an Anthropic tool_use id
+// ("toolu_"). For a client that carries its own thinking (thinking
+// false), the shared store can hold only call signatures, which only
+// Gemini gives, under the ids the Gemini adapter hands out ("call_..."):
+// a Claude Code turn whose calls all came from Claude is not looked up
+// there, saving a Redis read on every tool-result turn.
+func anthropicIDs(ids []string) bool {
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "toolu_") {
+			return false
+		}
+	}
+	return len(ids) > 0
 }
 
 // finalToolTurn is the index of the last assistant message when it makes

@@ -233,3 +233,51 @@ func TestGeminiRunSignaturesFromTheSharedStore(t *testing.T) {
 		t.Errorf("replica c sent the run's signatures %q, want the two Gemini issued", run)
 	}
 }
+
+// TestClaudeToolTurnsSkipSharedStore: a Messages client (Claude Code)
+// carries its own thinking, so the shared store can hold only Gemini's
+// call signatures for it. Before, every tool-result turn a replica did
+// not hold in memory cost a read of the shared store (Redis), Claude's
+// "toolu_" calls included, though none can have a signature. Now those
+// turns make no read; a Gemini call's turn still makes one and gets its
+// signature.
+func TestClaudeToolTurnsSkipSharedStore(t *testing.T) {
+	gf, _, shared, _, replica := geminiFleet(t)
+	a, b := replica(nil), replica(nil)
+	const tools = `"tools":[{"name":"get_weather","description":"Weather of a place","input_schema":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}]`
+	first := func(model string) string {
+		return `{"model":"` + model + `","max_tokens":256,"messages":[{"role":"user","content":"weather in Paris?"}],` + tools + `}`
+	}
+	second := func(model, id string) string {
+		return `{"model":"` + model + `","max_tokens":256,"messages":[{"role":"user","content":"weather in Paris?"}` +
+			`,{"role":"assistant","content":[{"type":"tool_use","id":"` + id + `","name":"get_weather","input":` + fake.ToolArgs + `}]}` +
+			`,{"role":"user","content":[{"type":"tool_result","tool_use_id":"` + id + `","content":"sunny, 21C"}]}],` + tools + `}`
+	}
+	gets := func() int {
+		shared.mu.Lock()
+		defer shared.mu.Unlock()
+		return shared.gets
+	}
+	toolUse := regexp.MustCompile(`"id":"((?:toolu|call)_[^"]+)"`)
+	for _, tc := range []struct {
+		model, prefix string
+		reads         int
+	}{{"m-anthropic", "toolu_", 0}, {"m-gemini", "call_", 1}} {
+		status, out := postKey(t, a+"/v1/messages", "sk-a", first(tc.model))
+		m := toolUse.FindSubmatch(out)
+		if status != 200 || m == nil || !strings.HasPrefix(string(m[1]), tc.prefix) {
+			t.Fatalf("%s: first turn on replica a: %d %s", tc.model, status, out)
+		}
+		before := gets()
+		status, out = postKey(t, b+"/v1/messages", "sk-a", second(tc.model, string(m[1])))
+		if status != 200 || !bytes.Contains(out, []byte("Tool said: sunny, 21C")) {
+			t.Fatalf("%s: tool-result turn on replica b: %d %s", tc.model, status, out)
+		}
+		if n := gets() - before; n != tc.reads {
+			t.Errorf("%s: the tool-result turn read the shared store %d times, want %d", tc.model, n, tc.reads)
+		}
+	}
+	if got := gf.Got(); !gf.Issued(got[len(got)-1]) {
+		t.Errorf("the Gemini turn on replica b sent %q, not the signature Gemini issued", got[len(got)-1])
+	}
+}

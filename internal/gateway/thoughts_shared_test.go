@@ -30,6 +30,7 @@ type memThoughts struct {
 	m    map[string][]byte
 	ttl  map[string]time.Duration
 	fail error
+	gets int // reads asked for
 }
 
 func (s *memThoughts) Put(_ context.Context, key string, value []byte, ttl time.Duration) error {
@@ -46,6 +47,7 @@ func (s *memThoughts) Put(_ context.Context, key string, value []byte, ttl time.
 func (s *memThoughts) Get(_ context.Context, key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gets++
 	if s.fail != nil {
 		return nil, false, s.fail
 	}

@@ -313,7 +313,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("advise: measured usage: %w", err)
 		}
-		if mu != nil && mu.Days > 0 && mu.OutputTokens > 0 {
+		// Input-only traffic (embeddings) is traffic: before, a store
+		// holding only input tokens was ignored for the profile's volumes,
+		// or "held no usage".
+		if mu != nil && mu.Days > 0 && mu.InputTokens+mu.OutputTokens > 0 {
 			scale := HoursPerMonth / (24 * float64(mu.Days))
 			in, out = float64(mu.InputTokens)*scale, float64(mu.OutputTokens)*scale
 			r.VolumeSource = fmt.Sprintf("measured over %d days", mu.Days)

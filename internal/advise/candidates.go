@@ -110,6 +110,10 @@ type ModelScore struct {
 	Cases    int     `json:"cases"`
 	// EvalModels are the eval result names that matched the model.
 	EvalModels []string `json:"eval_models"`
+	// passed is the answered cases passed over the matched results, kept
+	// as a count so that Accuracy is one division: 103 of 139 and 23 of 29
+	// are 126 of 168, 75%, where 139 × 0.741… + 23 came to 125.99999999999999.
+	passed float64
 }
 
 // Exclusion is one criterion ruling a candidate out.
@@ -644,10 +648,10 @@ func (r *Report) constrain(p *Profile, cs []*Candidate, ws []workload) {
 			if ref == nil {
 				continue
 			}
-			if gap := 100 * (ref.Accuracy - open.Accuracy); gap > p.Quality.MaxGapPP+1e-9 {
-				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", as.Model, ref.Model, gap, as.Workload, p.Quality.MaxGapPP),
-					fmt.Sprintf("qualifies if the quality gap is at most %g pts (now %.1f)", p.Quality.MaxGapPP, gap),
-					raiseTo(as.Model, ref.Accuracy-(p.Quality.MaxGapPP-1e-6)/100))
+			if gap := 100 * (ref.Accuracy - open.Accuracy); gap > *p.Quality.MaxGapPP+1e-9 {
+				c.excludeLift(CritQuality, fmt.Sprintf("%s trails %s by %.1f pp on the %s class, more than quality.max_gap_pp %g", as.Model, ref.Model, gap, as.Workload, *p.Quality.MaxGapPP),
+					fmt.Sprintf("qualifies if the quality gap is at most %g pts (now %.1f)", *p.Quality.MaxGapPP, gap),
+					raiseTo(as.Model, ref.Accuracy-(*p.Quality.MaxGapPP-1e-6)/100))
 				break
 			}
 		}

@@ -311,7 +311,7 @@ func (r *Report) explain(p *Profile, cs []*Candidate, ws []workload, choice *Can
 	if len(r.Quality) == 0 {
 		q.Finding = "no eval results given (run fulcrum eval and pass --eval): quality thresholds not checked"
 	} else if r.QualityGapPP != nil {
-		q.Finding = fmt.Sprintf("gap between %s and %s: %+.1f pp (limit %.0f pp); ", r.QualityGapModels[0], r.QualityGapModels[1], *r.QualityGapPP, p.Quality.MaxGapPP) + q.Finding
+		q.Finding = fmt.Sprintf("gap between %s and %s: %+.1f pp (limit %g pp); ", r.QualityGapModels[0], r.QualityGapModels[1], *r.QualityGapPP, *p.Quality.MaxGapPP) + q.Finding
 	}
 	if u := r.unmeasuredFloor(p, ws, choice); u != "" && len(r.Quality) > 0 {
 		q.Finding += "; the choice's " + u // with no results at all, said above

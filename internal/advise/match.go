@@ -22,15 +22,17 @@ import (
 func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string]string) {
 	var cands []evalCand
 	add := func(model, evalModel string) {
+		name := model
 		if evalModel != "" {
-			cands = append(cands, evalCand{model, evalModel, []identity{parseIdentity(evalModel)}})
-			return
+			name = evalModel
 		}
-		c := evalCand{model: model, ids: []identity{parseIdentity(model)}}
-		// A candidate named by a gateway model ("smart") is also its
-		// upstream id: an eval run against the provider directly names
-		// that ("gpt-4o").
-		if up, ok := aliases[model]; ok && up != "" {
+		c := evalCand{model: model, evalModel: evalModel, ids: []identity{parseIdentity(name)}}
+		// A candidate (or its eval_model) named by a gateway model
+		// ("smart") is also its upstream id: an eval run against the
+		// provider directly names that ("gpt-4o"). The other way round,
+		// an eval of "smart" is read as its upstream below; before, an
+		// eval_model naming the alias matched no eval of the upstream.
+		if up, ok := aliases[name]; ok && up != "" {
 			c.ids = append(c.ids, parseIdentity(up))
 		}
 		cands = append(cands, c)
@@ -111,9 +113,9 @@ func (r *Report) matchEvals(p *Profile, evals []*eval.Report, aliases map[string
 						m.Model, e.Suite, m.Errors, m.Cases, answered, 100*passed/float64(answered), 100*m.Accuracy))
 				}
 				// Accuracy weighted by answered cases over the matched results.
-				tot := float64(s.Cases) * s.Accuracy
+				s.passed += passed
 				s.Cases += answered
-				s.Accuracy = (tot + passed) / float64(s.Cases)
+				s.Accuracy = s.passed / float64(s.Cases)
 				if !slices.Contains(s.EvalModels, m.Model) {
 					s.EvalModels = append(s.EvalModels, m.Model)
 				}

@@ -234,8 +234,10 @@ type Hybrid struct {
 type Quality struct {
 	// MaxGapPP is the largest accuracy gap, in percentage points, by which
 	// an open model may trail the API model it replaces on traffic that
-	// could go to that API. Default 5.
-	MaxGapPP float64 `yaml:"max_gap_pp"`
+	// could go to that API. Default 5; 0 allows none (the open model must
+	// be at least as accurate), so it is a pointer: 0 was read as unset
+	// and became 5.
+	MaxGapPP *float64 `yaml:"max_gap_pp"`
 	// MinAccuracy is the least eval accuracy (0–1) of any model serving
 	// traffic. 0: none.
 	MinAccuracy float64 `yaml:"min_accuracy"`
@@ -322,8 +324,9 @@ func (p *Profile) applyDefaults() {
 	if p.Workload.Latency == "" {
 		p.Workload.Latency = "interactive"
 	}
-	if p.Quality.MaxGapPP == 0 {
-		p.Quality.MaxGapPP = 5
+	if p.Quality.MaxGapPP == nil {
+		five := 5.0
+		p.Quality.MaxGapPP = &five
 	}
 	for i := range p.Candidates.Open {
 		if p.Candidates.Open[i].GPUsPerReplica == 0 {
@@ -355,7 +358,7 @@ func (p *Profile) numbers() []number {
 		{"self_hosting.other_fixed_usd_month", p.SelfHosting.OtherFixedUSDMonth},
 		{"self_hosting.target_utilisation", p.SelfHosting.TargetUtilisation},
 		{"hybrid.routed_share", p.Hybrid.RoutedShare},
-		{"quality.max_gap_pp", p.Quality.MaxGapPP}, {"quality.min_accuracy", p.Quality.MinAccuracy},
+		{"quality.max_gap_pp", *p.Quality.MaxGapPP}, {"quality.min_accuracy", p.Quality.MinAccuracy},
 	}
 	for i, c := range p.Candidates.Proprietary {
 		path := fmt.Sprintf("candidates.proprietary[%d].", i)
@@ -487,8 +490,8 @@ func (p *Profile) validate() error {
 	if u := p.SelfHosting.TargetUtilisation; u <= 0 || u > 1 {
 		add("self_hosting.target_utilisation", "must be in (0, 1]")
 	}
-	if p.Quality.MaxGapPP < 0 {
-		add("quality.max_gap_pp", "must not be negative, not %g", p.Quality.MaxGapPP)
+	if *p.Quality.MaxGapPP < 0 {
+		add("quality.max_gap_pp", "must not be negative, not %g", *p.Quality.MaxGapPP)
 	}
 	if p.Budget.MonthlyLimitUSD < 0 {
 		add("budget.monthly_limit_usd", "must not be negative (0: no limit), not %g", p.Budget.MonthlyLimitUSD)

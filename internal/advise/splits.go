@@ -400,7 +400,7 @@ func (r *Report) placementSplits(p *Profile, ws []workload, full [][]string, opt
 			if o == "" || w.Sensitive || so == nil || p.Customisation.Adapters || w.fineTune && r.apiFineTuning(p, a) == nil {
 				continue // no gap checked on that class against a
 			}
-			if 100*(sa.Accuracy-so.Accuracy) > p.Quality.MaxGapPP+1e-9 {
+			if 100*(sa.Accuracy-so.Accuracy) > *p.Quality.MaxGapPP+1e-9 {
 				return false
 			}
 		}

@@ -248,7 +248,7 @@ func TestSplitPlacementsKeepTheGap(t *testing.T) {
 			Open: []OpenModel{{Model: "llama", GPUHourlyUSD: 2, GPUsPerReplica: 1, OutputTokensPerSecond: 2000}},
 		},
 		SelfHosting: SelfHosting{StaffFTE: &fte},
-		Quality:     Quality{MaxGapPP: 5},
+		Quality:     Quality{MaxGapPP: new(5.0)},
 	}
 	p.applyDefaults()
 	if err := p.validate(); err != nil {
@@ -311,7 +311,7 @@ func TestSplitNarrowingKeepsTheChoice(t *testing.T) {
 			Expertise:   Expertise{StaffCostUSDMonth: 10000},
 			Workload:    Workload{InputTokensPerMonth: pick(1e8, 1e9, 1e10), OutputTokensPerMonth: pick(1e8, 1e9, 5e9), GrowthPerMonth: pick(0, 0.03)},
 			SelfHosting: SelfHosting{StaffFTE: &fte, OtherFixedUSDMonth: 500},
-			Quality:     Quality{MaxGapPP: pick(3, 10)},
+			Quality:     Quality{MaxGapPP: new(pick(3, 10))},
 		}
 		if rng.Intn(2) == 0 {
 			p.Budget.MonthlyLimitUSD = pick(2000, 10000, 40000)

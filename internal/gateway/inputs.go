@@ -414,10 +414,31 @@ func (s *Server) checkInt(num []byte, depth int, key *[3][]byte) *llm.Error {
 // of WriteStall has passed since it was last set: a write never starts
 // with less than three quarters of it ahead, and a stream's many small
 // writes do not each pay for a timer update.
+//
+// It also closes the connection after an answer written before the
+// request's body was read to its end (body, when the request has one):
+// Go's server would otherwise read what is left of that body, with no
+// deadline, before it sends the answer (up to 256 KiB; net/http's
+// "maxPostHandlerReadBytes"), so a client that declared a body and sent
+// none of it held the connection forever and never got its 401, 413 or
+// 503 (TestRefusedBeforeBodyAnswered).
 type stallWriter struct {
 	http.ResponseWriter
 	stall time.Duration
 	armed time.Time
+	body  *deadlineBody
+}
+
+// closeUnread marks the answer "Connection: close" when the request's
+// body has not been read to its end. It runs before the answer's header
+// is written; afterwards it changes nothing.
+func (w *stallWriter) closeUnread() {
+	if w.body != nil {
+		if !w.body.cleared {
+			w.Header().Set("Connection", "close")
+		}
+		w.body = nil
+	}
 }
 
 func (w *stallWriter) arm() {
@@ -428,11 +449,13 @@ func (w *stallWriter) arm() {
 }
 
 func (w *stallWriter) WriteHeader(code int) {
+	w.closeUnread()
 	w.arm()
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *stallWriter) Write(b []byte) (int, error) {
+	w.closeUnread()
 	w.arm()
 	return w.ResponseWriter.Write(b)
 }
@@ -440,11 +463,13 @@ func (w *stallWriter) Write(b []byte) (int, error) {
 // Flush writes what is buffered: it can block on the client as a write
 // does.
 func (w *stallWriter) Flush() {
+	w.closeUnread()
 	w.arm()
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func (w *stallWriter) FlushError() error {
+	w.closeUnread()
 	w.arm()
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
@@ -452,3 +477,31 @@ func (w *stallWriter) FlushError() error {
 // Unwrap lets http.ResponseController reach the connection's own
 // deadlines.
 func (w *stallWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// guardBody puts a request's body under the body deadline and its answer
+// under the write stall and closeUnread, in sw and db (the caller's
+// storage: a /v1 request keeps them in its reqCtx). It returns the writer
+// to answer with.
+func (s *Server) guardBody(sw *stallWriter, db *deadlineBody, w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	*sw = stallWriter{ResponseWriter: w, stall: s.opts.Inputs.WriteStall}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		*db = deadlineBody{ReadCloser: r.Body, w: w, timeout: s.opts.Inputs.BodyTimeout, rate: s.opts.Inputs.MinBodyRate}
+		r.Body = db
+		sw.body = db
+	}
+	return sw
+}
+
+// guarded serves h with guardBody: the handlers wrap does not serve (the
+// admin API, health, metrics, the dashboard, unknown paths).
+func (s *Server) guarded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := &struct {
+			sw stallWriter
+			db deadlineBody
+		}{}
+		w = s.guardBody(&g.sw, &g.db, w, r)
+		g.sw.arm()
+		h.ServeHTTP(w, r)
+	})
+}

@@ -300,8 +300,18 @@ func (s *Server) routes() {
 	}))
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Every handler under /v1/ is served
+// by wrap, which bounds the request's body and closes the connection
+// after an answer given before its body was read (stallWriter); anything
+// else with a body (the admin API, health, metrics, the dashboard, the
+// mux's own 404 and 405) gets the same through guarded.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 && !strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.guarded(s.mux).ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -414,13 +424,11 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 		s.opts.Metrics.inflight.Inc()
 		defer s.opts.Metrics.inflight.Dec()
 		rc := &reqCtx{id: s.opts.NewID(), format: f, start: s.opts.Now(), status: http.StatusOK}
-		sw := &rc.sw
-		*sw = stallWriter{ResponseWriter: w, stall: s.opts.Inputs.WriteStall}
+		w = s.guardBody(&rc.sw, &rc.dbody, w, r)
 		// Armed now, so that everything written for this request, the
 		// server's own "100 Continue" for its body included, is under
 		// this request's deadline (TestWriteStallKeepAliveIdle).
-		sw.arm()
-		w = sw
+		rc.sw.arm()
 		rc.setHeader(w.Header(), "X-Request-Id", rc.id)
 		if s.opts.Tracer != nil {
 			var ctx context.Context
@@ -433,11 +441,6 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 		if n > s.opts.Inputs.MaxInFlight {
 			err = errOverloaded
 		} else if err = s.checkHeaders(r.Header); err == nil {
-			if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-				rc.dbody = deadlineBody{ReadCloser: r.Body, w: w,
-					timeout: s.opts.Inputs.BodyTimeout, rate: s.opts.Inputs.MinBodyRate}
-				r.Body = &rc.dbody
-			}
 			var caller *Caller
 			caller, err = s.authenticate(r)
 			if err == nil {

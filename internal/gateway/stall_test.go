@@ -124,3 +124,46 @@ func TestWriteStallKeepAliveIdle(t *testing.T) {
 		}
 	}
 }
+
+// A request refused before its body was read (a wrong key, a declared
+// Content-Length over the limit, an unknown path) whose client declared a
+// body and sent none of it never got its answer: Go's server reads what
+// is left of an unread body, with no deadline, before it writes the
+// response, so the connection was held as long as the client kept it open
+// (unauthenticated, thousands of them). The answer now comes at once,
+// with Connection: close.
+func TestRefusedBeforeBodyAnswered(t *testing.T) {
+	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{}") })
+	e := newEnvWith(t, func(o *gateway.Options) { o.MasterKey = "mk-test"; o.Admin = admin })
+	for _, c := range []struct {
+		name, head string
+		status     int
+		want       string // in the body
+	}{
+		{"wrong key", "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer nope\r\nContent-Length: 100\r\n", 401, `{"error":{`},
+		{"wrong key, anthropic", "POST /v1/messages HTTP/1.1\r\nx-api-key: nope\r\nanthropic-version: 2023-06-01\r\nContent-Length: 100\r\n", 401, `{"type":"error"`},
+		{"wrong key, chunked", "POST /v1/responses HTTP/1.1\r\nAuthorization: Bearer nope\r\nTransfer-Encoding: chunked\r\n", 401, `{"error":{`},
+		{"wrong key, 100-continue", "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer nope\r\nExpect: 100-continue\r\nContent-Length: 100\r\n", 401, `{"error":{`},
+		{"declared over the limit", "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer mk-test\r\nContent-Length: 30000000\r\n", 413, "request_too_large"},
+		{"admin, wrong key", "POST /admin/keys HTTP/1.1\r\nAuthorization: Bearer nope\r\nContent-Length: 100\r\n", 401, `{"error":{`},
+		{"unknown path", "POST /nothing HTTP/1.1\r\nContent-Length: 100\r\n", 404, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprint(conn, c.head+"Host: x\r\nContent-Type: application/json\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != c.status || !strings.Contains(string(b), c.want) || !resp.Close {
+				t.Errorf("got %d %q (close %v), want %d with %q and Connection: close", resp.StatusCode, b, resp.Close, c.status, c.want)
+			}
+		})
+	}
+}

@@ -33,6 +33,9 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
+	if err := checkModel(req.Model); err != nil {
+		return err
+	}
 	rc.model = req.Model
 	if err := authorise(rc.caller, req.Model); err != nil {
 		return err

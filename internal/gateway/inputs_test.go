@@ -57,6 +57,8 @@ func TestInputLimits(t *testing.T) {
 	blocks := `{"model":"m-anthropic","max_tokens":10,"messages":[{"role":"user","content":[` + strings.Repeat(`{"type":"text","text":"a"},`, 10_000) + `{"type":"text","text":"a"}]}]}`
 	tools := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"tools":[` + strings.Repeat(`{"type":"function","function":{"name":"f"}},`, 10_000) + `{"type":"function","function":{"name":"f"}}]}`
 	strs := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"metadata":{"k":[[` + strings.Repeat(`"a",`, 20_000) + `"a"]]}}`
+	// A 5 MB model name was logged, recorded and echoed in the 404 whole.
+	long := strings.Repeat("m", 100_000)
 	for _, c := range []struct {
 		name, path, body       string
 		status                 int
@@ -76,6 +78,11 @@ func TestInputLimits(t *testing.T) {
 		{"10001 content blocks anthropic", "/v1/messages", blocks, 413, true, "", "", "content"},
 		{"10001 tools", "/v1/chat/completions", tools, 413, false, "tools", "too_many_elements", "10000"},
 		{"20001 strings in a nested array", "/v1/chat/completions", strs, 413, false, "", "too_many_elements", "10000"},
+		{"model name 100k openai", "/v1/chat/completions", `{"model":"` + long + `","messages":[{"role":"user","content":"hi"}]}`, 400, false, "model", "string_above_max_length", "maximum length 256"},
+		{"model name 100k anthropic", "/v1/messages", `{"model":"` + long + `","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, 400, true, "", "", "maximum length 256"},
+		{"model name 100k count_tokens", "/v1/messages/count_tokens", `{"model":"` + long + `","messages":[{"role":"user","content":"hi"}]}`, 400, true, "", "", "maximum length 256"},
+		{"model name 100k embeddings", "/v1/embeddings", `{"model":"` + long + `","input":"hi"}`, 400, false, "model", "string_above_max_length", ""},
+		{"model name 100k responses", "/v1/responses", `{"model":"` + long + `","input":"hi"}`, 400, false, "model", "string_above_max_length", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(e.oa.Log.All()) + len(e.an.Log.All())

@@ -89,6 +89,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decod
 	if err != nil {
 		return nil, err
 	}
+	if err := checkModel(in.model); err != nil {
+		return nil, err
+	}
 	rc.model, rc.stream = in.model, in.stream
 	if err := authorise(rc.caller, in.model); err != nil {
 		return nil, err

@@ -112,6 +112,22 @@ func checkEndUser(u string) error {
 	return nil
 }
 
+// maxModelName bounds the model a request names, which the access log,
+// the request record and a 404's message carry: a 5 MB name was logged,
+// stored and echoed whole on every request. The longest real ids (Bedrock
+// inference-profile ARNs, Vertex resource names) are under 200 bytes.
+const maxModelName = 256
+
+// checkModel bounds the model name, in OpenAI's words for a string over
+// its maximum length.
+func checkModel(m string) error {
+	if len(m) > maxModelName {
+		return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Param: "model", Code: "string_above_max_length",
+			Message: fmt.Sprintf("Invalid 'model': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", maxModelName, len(m))}
+	}
+	return nil
+}
+
 func tagError(param, msg string) *llm.Error {
 	return &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Code: "invalid_tags", Param: param, Message: msg}
 }

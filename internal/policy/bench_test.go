@@ -152,6 +152,19 @@ func BenchmarkEvaluateBody(b *testing.B) {
 			}
 		})
 	}
+	// The request bench/run.sh sends (bench/internal/loadgen.Body): on a
+	// body this short, the seams' compaction and each scan's fixed cost
+	// weigh more than the bytes.
+	harness := []byte(`{"model":"bench-model","messages":[{"role":"system","content":"You are a concise assistant. Answer in one short sentence."},{"role":"user","content":"Write one short sentence that greets the reader and mentions the weather in Lisbon today, without any numbers."}],"max_tokens":64,"temperature":0}`)
+	b.Run("harness-default", func(b *testing.B) {
+		b.SetBytes(int64(len(harness)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.EvaluateBody(Input{Body: harness}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	// A body cut into one-letter content parts (an adversary's): the
 	// parts roll into one token at the seams, whose windows are widened
 	// to whole tokens only within a budget of the body's size.

@@ -51,16 +51,19 @@ func BenchmarkValidStdlib(b *testing.B) {
 	}
 }
 
-// TestWalkAllocations: walking a chat request allocates the walker and
-// (for its escaped strings) one decode buffer, not a growing list of
-// keys; the policy stage walks every request.
+// TestWalkAllocations: walking a chat request allocates nothing: not a
+// growing list of keys, and (pooled) not the walker or the decode buffer
+// of its escaped strings; the policy stage walks every request.
 func TestWalkAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	n := testing.AllocsPerRun(50, func() {
 		if err := Walk(chatBody, func(*String) {}); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if n > 3 {
-		t.Errorf("Walk allocates %.0f times, want at most 3", n)
+	if n > 0 {
+		t.Errorf("Walk allocates %.0f times, want none", n)
 	}
 }

@@ -20,6 +20,7 @@ package jsonscan
 import (
 	"encoding/binary"
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -118,7 +119,9 @@ func WalkAll(doc []byte, visit Visitor) error {
 }
 
 func walk(doc []byte, visit Visitor, numbers bool, maxDepth int) error {
-	w := walker{doc: doc, visit: visit, numbers: numbers, maxDepth: maxDepth}
+	w := walkers.Get().(*walker)
+	defer w.release()
+	w.doc, w.visit, w.numbers, w.maxDepth = doc, visit, numbers, maxDepth
 	w.keys = w.keysBuf[:0]
 	i, err := w.value(w.ws(0), 0, "")
 	if err != nil {
@@ -128,6 +131,26 @@ func walk(doc []byte, visit Visitor, numbers bool, maxDepth int) error {
 		return &Error{Offset: i, Reason: "unexpected data after the top-level value"}
 	}
 	return nil
+}
+
+// walkers keeps walkers and their escape buffers for the next document:
+// the policy stage walks every request, and a walker (its open keys held
+// inline) was an allocation of 600 bytes a walk, its buffer one or two
+// more for a request with an escaped string.
+var walkers = sync.Pool{New: func() any { return new(walker) }}
+
+// maxPooledBuf bounds the escape buffer a pooled walker keeps.
+const maxPooledBuf = 64 << 10
+
+// release returns w to the pool holding nothing of the document or the
+// visitor: Text and Member were valid only during the visit.
+func (w *walker) release() {
+	clear(w.keysBuf[:])
+	w.doc, w.visit, w.keys, w.str = nil, nil, nil, String{}
+	if cap(w.buf) > maxPooledBuf {
+		w.buf = nil
+	}
+	walkers.Put(w)
 }
 
 type walker struct {

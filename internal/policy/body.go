@@ -3,6 +3,7 @@ package policy
 import (
 	"net/http"
 	"strings"
+	"unsafe"
 
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
@@ -117,7 +118,10 @@ func (ev *evaluator) visit(s *jsonscan.String, scan bool) {
 	}
 	if !s.Key && s.Member != "" && len(s.Text) <= 64 && hasDigit(s.Text) {
 		ev.kbuf = append(append(append(ev.kbuf[:0], s.Member...), ": "...), s.Text...)
-		ev.scan(string(ev.kbuf))
+		// A view, not a copy: scan keeps no text past its return (what
+		// it records is cloned), and kbuf is not written until the next
+		// value.
+		ev.scan(unsafe.String(unsafe.SliceData(ev.kbuf), len(ev.kbuf)))
 		return
 	}
 	ev.scan(s.Text)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
@@ -377,7 +378,8 @@ func (ev *evaluator) scan(text string) {
 		// Scan JSON string literals unescaped, so "\u0040" cannot hide
 		// an '@'.
 		ev.buf = unescapeJSONish(ev.buf[:0], text)
-		text = string(ev.buf)
+		// A view, as kbuf's is (visit): nothing below writes buf.
+		text = unsafe.String(unsafe.SliceData(ev.buf), len(ev.buf))
 	}
 	ev.notePlaceholders(text)
 	ev.scanNormal(text, false)

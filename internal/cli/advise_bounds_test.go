@@ -249,3 +249,51 @@ func TestAdviseOrgFreightEvalModelThroughGateway(t *testing.T) {
 		}
 	}
 }
+
+// A translation agency that must fine-tune (customisation at a cost, a
+// fleet at its edge): 4,000 M input + 1,000 M output tokens a month, 12
+// months, a peak of 14 requests/s × 340 output tokens = 4,760 tokens/s.
+//
+//	gpt-4o-mini fine-tuned: 4,000 × $0.30 + 1,000 × $1.20 = $2,400 + 100 ×
+//	  $3 training = $2,700; 12 months $32,400
+//	mistral-large-latest: 4,000 × $0.50 + 1,000 × $1.50 = $3,500, no hosted
+//	  fine-tuning: out
+//	llama-3.1-8b: 4,760 / (3,400 × 0.7 = 2,380) = 2 replicas exactly: 2 ×
+//	  $1,963.70 + 0.5 × $10,000 + $300 + $900 training = $10,127.40; 12
+//	  months + $3,000 = $124,528.80 (at 14.01 requests/s, 3 H100s: $12,091.10)
+//
+// gpt-4o-mini is chosen, decided by cost: customisation rules out only
+// mistral, dearer anyway. Runner-up self-hosting: at k × today's volume
+// (the peak held, 2 replicas up to k = 12.5) the API costs 12 × ($2,400 k +
+// $300), the training does not scale, so self-hosting wins above k =
+// ($124,528.80 / 12 − $300) / $2,400 = 4.19892: 20.99 B tokens a month;
+// a month's break-even is ($10,127.40 − $300) / $2,400 × 5 B = 20.47 B.
+func TestAdviseOrgTranslationFineTuningAtTheFleetEdge(t *testing.T) {
+	p := orgs + "translation.yaml"
+	r := adviseOrg(t, p)
+	const self = "self-hosted llama-3.1-8b"
+	r.month1(t, map[string]float64{"API gpt-4o-mini": 2700, "API mistral-large-latest": 3500, self: 10127.40})
+	for name, want := range map[string]float64{"API gpt-4o-mini": 32400, self: 124528.80} {
+		if got := r.total(t, name); math.Abs(got-want) > 0.01 {
+			t.Errorf("%s: total $%.2f, want $%.2f", name, got, want)
+		}
+	}
+	if ex := r.excludedBy("API mistral-large-latest"); !slices.Equal(ex, []string{"customisation"}) {
+		t.Errorf("mistral excluded by %v", ex)
+	}
+	r.decision(t, "API gpt-4o-mini", "cost")
+	r.without(t, nil)
+	k := (124528.80/12 - 300) / 2400
+	ru := r.RunnerUp
+	if ru == nil || ru.Candidate != self || !strings.Contains(ru.Flip, "it becomes the recommendation above 20.99 B tokens a month") ||
+		len(ru.VolumeFlips) != 1 || math.Abs(ru.VolumeFlips[0].TokensPerMonth/(k*5e9)-1) > 1e-6 {
+		t.Errorf("runner-up %+v, want above %.6g", ru, k*5e9)
+	}
+	flipAt(t, p, k, "API gpt-4o-mini", self)
+	txt, _, err := opRun(t, "advise", "--profile", p)
+	if want := "costs no more a month than gpt-4o-mini from 20.47 B tokens a month"; err != nil || !strings.Contains(txt, want) {
+		t.Errorf("break-even (%v) lacks %q", err, want)
+	}
+	r = adviseOrg(t, writeVariant(t, p, "peak_rps: 14", "peak_rps: 14.01"))
+	r.month1(t, map[string]float64{self: 12091.10})
+}

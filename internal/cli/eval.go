@@ -48,8 +48,16 @@ always prints one line with every model's failed calls.`,
 				return err
 			}
 			opts := eval.Options{
-				Models: models, NoCache: noCache, Concurrency: concurrency, Retries: retries,
+				Models: models, NoCache: noCache, Concurrency: concurrency,
 				Progress: e.stderr, TTY: eval.IsTerminal(os.Stderr),
+			}
+			if cmd.Flags().Changed("retries") {
+				// 0 is "never": before, it was read as unset and the
+				// suite's 2 retries applied.
+				if retries < 0 {
+					return fmt.Errorf("eval: --retries must not be negative, not %d", retries)
+				}
+				opts.Retries = &retries
 			}
 			if !noCache || cacheDir != "" {
 				opts.CacheDir = cacheDir
@@ -126,6 +134,6 @@ always prints one line with every model's failed calls.`,
 	f.BoolVar(&force, "force", false, "overwrite results already in --out instead of writing to a timestamped sub-directory")
 	f.Float64Var(&maxErrorRate, "max-error-rate", 0, "largest share of failed calls per model before the exit status is 1 (0: any failure fails)")
 	f.IntVar(&concurrency, "concurrency", 0, "parallel calls (default: the suite's)")
-	f.IntVar(&retries, "retries", 0, "retries per call (default: the suite's)")
+	f.IntVar(&retries, "retries", 0, "retries per call, 0 for none (default: the suite's)")
 	return cmd
 }

@@ -90,7 +90,7 @@ cases:
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := Run(context.Background(), s, Options{Client: c, Retries: 0})
+		rep, err := Run(context.Background(), s, Options{Client: c})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -445,3 +445,52 @@ func TestGatewayCacheFollowsRepointedAlias(t *testing.T) {
 		})
 	}
 }
+
+// Retries of 0, in the suite or from the caller (--retries 0), mean none:
+// a model that fails every first call then fails each case once. Before,
+// 0 was read as unset and the suite's default of 2 applied, so a run meant
+// to count first-call failures retried them and reported none. Unset, the
+// suite's retries (default 2) apply, and the caller's replace them.
+func TestZeroRetriesMeansNone(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		suite        string
+		opt          *int
+		calls, fails int64
+	}{
+		{"suite 0", "retries: 0\n", nil, 6, 6},
+		{"option 0 over the suite's 2", "retries: 2\n", new(0), 6, 6},
+		{"default 2", "", nil, 12, 0},
+		{"option 1 over the suite's 0", "retries: 0\n", new(1), 12, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := ParseSuite([]byte(countingSuite+c.suite+"concurrency: 1\n"), ".")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			fc := &fakeClient{answer: func(req *llm.ChatRequest, _ int64) (*llm.ChatResponse, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				key := req.Model + req.Messages[0].Text()
+				if !seen[key] {
+					seen[key] = true
+					return nil, &llm.Error{Status: 503, Type: llm.ErrOverloaded, Message: "overloaded"}
+				}
+				return textResp("one two three", 1, 1), nil
+			}}
+			rep, err := Run(context.Background(), s, Options{Client: fc, Retries: c.opt, Sleep: func(context.Context, time.Duration) error { return nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fails int64
+			for _, m := range []string{"a", "b"} {
+				fails += int64(rep.Summary(m).Errors)
+			}
+			if got := fc.calls.Load(); got != c.calls || fails != c.fails {
+				t.Errorf("%d calls, %d failed cases; want %d and %d", got, fails, c.calls, c.fails)
+			}
+		})
+	}
+}

@@ -36,9 +36,10 @@ type Options struct {
 	CacheDir string
 	// NoCache ignores cached answers (fresh answers are still written).
 	NoCache bool
-	// Concurrency and Retries override the suite's when positive.
+	// Concurrency overrides the suite's when positive.
 	Concurrency int
-	Retries     int
+	// Retries overrides the suite's when set (0: never retry).
+	Retries *int
 	// Progress receives progress output; nil for none. TTY draws a bar.
 	Progress io.Writer
 	TTY      bool
@@ -119,14 +120,17 @@ func Run(ctx context.Context, s *Suite, opts Options) (*Report, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	conc, retries := s.Concurrency, s.Retries
+	conc, retries := s.Concurrency, 2
+	if s.Retries != nil {
+		retries = *s.Retries
+	}
 	if opts.Concurrency > 0 {
 		conc = opts.Concurrency
 	}
-	if opts.Retries > 0 {
-		retries = opts.Retries
+	if opts.Retries != nil {
+		retries = max(0, *opts.Retries)
 	}
-	opts.Retries = retries
+	opts.Retries = &retries
 	r := &runner{opts: opts, suite: s, costs: map[string]costInfo{}}
 	if opts.CacheDir != "" {
 		r.cache = &cache{dir: opts.CacheDir}
@@ -344,7 +348,7 @@ func (r *runner) ask(ctx context.Context, req callRequest, keyFor func(answeredB
 		t0 := r.opts.Now()
 		resp, err = r.opts.Client.Chat(ctx, req.ChatRequest)
 		took = r.opts.Now().Sub(t0)
-		if err == nil || attempt >= r.opts.Retries || !retryable(err) || ctx.Err() != nil {
+		if err == nil || attempt >= *r.opts.Retries || !retryable(err) || ctx.Err() != nil {
 			break
 		}
 		if serr := r.opts.Sleep(ctx, backoff(err, attempt)); serr != nil {

@@ -55,8 +55,9 @@ type Suite struct {
 	// Concurrency bounds requests in flight. Default 8.
 	Concurrency int `yaml:"concurrency"`
 	// Retries is how often a failed call (429, 5xx, timeout, network) is
-	// retried. Default 2.
-	Retries int `yaml:"retries"`
+	// retried. Default 2; 0: never. A pointer, so that 0 is not read as
+	// unset (it was, and became 2).
+	Retries *int `yaml:"retries"`
 	// Costs gives self-hosted cost models by model name, for models the
 	// price catalogue does not price.
 	Costs map[string]SelfHostedCost `yaml:"costs"`
@@ -172,10 +173,12 @@ func ParseSuite(b []byte, dir string) (*Suite, error) {
 	if s.Concurrency <= 0 {
 		s.Concurrency = 8
 	}
-	if s.Retries < 0 {
-		s.Retries = 0
-	} else if s.Retries == 0 {
-		s.Retries = 2
+	if s.Retries == nil {
+		two := 2
+		s.Retries = &two
+	} else if *s.Retries < 0 {
+		zero := 0
+		s.Retries = &zero
 	}
 	for i := range s.Cases {
 		if s.Cases[i].ID == "" {

@@ -80,12 +80,25 @@ type Result struct {
 // the chain: every row's hash must match its content and the previous
 // row's hash, and seqs must run from 1 without a gap, or, when older rows
 // were pruned, from the checkpoint: the first kept row must carry the
-// checkpoint's seq + 1 and its hash as prev_hash. When the chain is
+// checkpoint's seq + 1 and its hash as prev_hash. Where the store keeps
+// the chain's head (store.AuditHeader), the rows must reach it with its
+// hash, so that deleting the newest rows is found too. When the chain is
 // broken it returns the first bad row in Result.Bad and an error wrapping
 // policy.ErrChainBroken; other errors are the store's.
 func Verify(ctx context.Context, st store.Store) (Result, error) {
 	var c chain
 	f := store.AuditFilter{Limit: verifyPage}
+	// The head first: appends only move it on, and the rows read after
+	// hold it (it moves in the transaction that appends them).
+	if h, ok := st.(store.AuditHeader); ok {
+		seq, hash, ok, err := h.AuditHead(ctx)
+		if err != nil {
+			return c.res, err
+		}
+		if ok {
+			c.head = &store.AuditRow{Seq: seq, Hash: hash}
+		}
+	}
 	if rt, ok := st.(store.Retention); ok {
 		cp, err := rt.AuditCheckpoint(ctx)
 		if err != nil {
@@ -101,11 +114,58 @@ func Verify(ctx context.Context, st store.Store) (Result, error) {
 		if err := c.add(rows, "the checkpoint of pruned rows"); err != nil {
 			return c.res, err
 		}
+		if err := c.atHead(rows); err != nil {
+			return c.res, err
+		}
 		if len(rows) < verifyPage {
-			return c.res, nil
+			return c.res, c.reached()
 		}
 		f.AfterSeq = rows[len(rows)-1].Seq
 	}
+}
+
+// atHead checks the row at the store's head, if rows holds it: a chain
+// that verifies but ends elsewhere was rewritten from some row on.
+func (c *chain) atHead(rows []store.AuditRow) error {
+	if c.head == nil || c.headSeen {
+		return nil
+	}
+	for i := range rows {
+		if rows[i].Seq != c.head.Seq {
+			continue
+		}
+		c.headSeen = true
+		if rows[i].Hash != c.head.Hash {
+			c.res.Bad = &rows[i]
+			return fmt.Errorf("%w: record seq %d has hash %s, but the chain's head says %s (records rewritten)",
+				policy.ErrChainBroken, rows[i].Seq, rows[i].Hash, c.head.Hash)
+		}
+	}
+	return nil
+}
+
+// reached checks, at the end of the log, that the chain reached the
+// store's head. The head was read before the rows, so its row must be
+// among them, or be the checkpoint when every row was pruned. Deleting
+// the newest rows leaves a chain that verifies on its own; only the head
+// shows they are gone.
+func (c *chain) reached() error {
+	if c.head == nil || c.headSeen {
+		return nil
+	}
+	if cp := c.res.Checkpoint; cp != nil && cp.Seq >= c.head.Seq {
+		if cp.Seq == c.head.Seq && cp.Hash != c.head.Hash {
+			return fmt.Errorf("%w: every record was pruned, but the checkpoint (seq %d, hash %s) is not the chain's head (hash %s)",
+				policy.ErrChainBroken, cp.Seq, cp.Hash, c.head.Hash)
+		}
+		return nil
+	}
+	last := "no record"
+	if c.res.Head != nil {
+		last = fmt.Sprintf("seq %d", c.res.Head.Seq)
+	}
+	return fmt.Errorf("%w: the log ends at %s, but the chain's head is seq %d with hash %s (the newest records were deleted)",
+		policy.ErrChainBroken, last, c.head.Seq, c.head.Hash)
 }
 
 // VerifyTail verifies the latest n rows of the log as Verify does the
@@ -158,6 +218,10 @@ func VerifyTail(ctx context.Context, st store.Store, n int) (res Result, whole b
 type chain struct {
 	res  Result
 	prev *policy.AuditRecord
+	// head is the store's chain head (store.AuditHeader; nil: none, or
+	// not checked), headSeen whether its row was verified.
+	head     *store.AuditRow
+	headSeen bool
 }
 
 // add verifies the next page; from names where the checkpoint came from,
@@ -169,8 +233,8 @@ func (c *chain) add(rows []store.AuditRow, from string) error {
 			return fmt.Errorf("%w: the log starts at seq %d, not 1 (records deleted)", policy.ErrChainBroken, rows[0].Seq)
 		} else if cp != nil && (rows[0].Seq != cp.Seq+1 || rows[0].PrevHash != cp.Hash) {
 			c.res.Bad = &rows[0]
-			return fmt.Errorf("%w: the log starts at seq %d, but %s says seq %d with hash %s",
-				policy.ErrChainBroken, rows[0].Seq, from, cp.Seq+1, cp.Hash)
+			return fmt.Errorf("%w: the log starts at seq %d with prev_hash %s, but %s is seq %d with hash %s (records deleted, or the checkpoint edited)",
+				policy.ErrChainBroken, rows[0].Seq, rows[0].PrevHash, from, cp.Seq, cp.Hash)
 		}
 	}
 	recs := make([]policy.AuditRecord, 0, len(rows)+1)

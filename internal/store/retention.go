@@ -78,6 +78,16 @@ type PruneUnit interface {
 	PruneUnit(kind Kind) time.Duration
 }
 
+// AuditHeader is implemented by stores that keep the audit chain's head
+// apart from its rows (both): the seq and hash of the last row appended,
+// moved in the transaction that appends it and never by pruning. Verify
+// checks that the rows reach it, so that deleting the newest rows is found
+// unless the head is rewritten as well. ok is false before any row was
+// appended.
+type AuditHeader interface {
+	AuditHead(ctx context.Context) (seq int64, hash string, ok bool, err error)
+}
+
 // AuditCheckpoint is where the kept audit chain starts: the seq and hash
 // of the last pruned row (the first kept row's seq is Seq+1 and its
 // prev_hash is Hash), that row's time, and when it was pruned.

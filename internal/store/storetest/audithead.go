@@ -2,12 +2,16 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fulcrumhq/fulcrum/internal/audit"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
 	"github.com/fulcrumhq/fulcrum/internal/store"
 )
 
@@ -101,5 +105,25 @@ func AuditHead(t *testing.T, open func(t *testing.T) store.Store) {
 	res = verify(s4, "after pruning every row and a restart", 3)
 	if res.Head.Seq != 223 {
 		t.Fatalf("head seq after every row was pruned = %d, want 223", res.Head.Seq)
+	}
+
+	// The newest rows deleted behind the store's back: the rows left
+	// chain on their own, but do not reach the head.
+	db, ok := s4.(interface{ SQL() *sql.DB })
+	if !ok {
+		t.Fatal("store has no SQL()")
+	}
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM audit WHERE seq >= 222`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(ctx, s4); !errors.Is(err, policy.ErrChainBroken) || !strings.Contains(err.Error(), "head is seq 223") {
+		t.Errorf("verify with the newest rows deleted: err = %v, want the chain broken at the head, seq 223", err)
+	}
+	// Every row deleted: nothing chains, but the head says there were rows.
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM audit`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(ctx, s4); !errors.Is(err, policy.ErrChainBroken) || !strings.Contains(err.Error(), "ends at no record") {
+		t.Errorf("verify with every row deleted: err = %v, want the chain broken at the head", err)
 	}
 }

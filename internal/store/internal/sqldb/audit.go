@@ -37,6 +37,18 @@ func (s *DB) AppendAuditBatch(ctx context.Context, rows []store.AuditRow, hash f
 // the same whatever the audit table's size or (PostgreSQL) partitions.
 const auditHeadSQL = `SELECT seq, hash FROM audit_head WHERE id = 1`
 
+// AuditHead implements store.AuditHeader.
+func (s *DB) AuditHead(ctx context.Context) (seq int64, hash string, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, auditHeadSQL).Scan(&seq, &hash)
+	if isNoRows(err) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("store: audit head: %w", err)
+	}
+	return seq, hash, true, nil
+}
+
 // auditSetHeadSQL moves the head to the last row a transaction appended.
 const auditSetHeadSQL = `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`

@@ -225,13 +225,14 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, 
 
 // PruneUnit implements store.PruneUnit: usage and audit are pruned a
 // whole day at a time once they are partitioned, so pruning drops
-// partitions and deletes no rows.
+// partitions and deletes no rows; before that, as on SQLite
+// (sqldb.DB.PruneUnit: usage whole hours).
 func (s *Store) PruneUnit(kind store.Kind) time.Duration {
 	if kind != store.KindUsage && kind != store.KindAudit {
 		return 0
 	}
 	if ok, _, err := partitions(context.Background(), s.SQL(), string(kind)); err != nil || !ok {
-		return 0
+		return s.DB.PruneUnit(kind)
 	}
 	return day
 }

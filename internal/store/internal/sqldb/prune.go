@@ -55,6 +55,17 @@ func (s *DB) setMark(ctx context.Context, tx *sql.Tx, kind store.Kind, before ti
 	return err
 }
 
+// PruneUnit implements store.PruneUnit: usage is pruned whole hours at a
+// time (Prune truncates the cut-off), so that the rollups take over exactly
+// where raw rows end; rounding the cut-off before Prune makes the one
+// that `fulcrum store prune` and the gateway's log report the one used.
+func (s *DB) PruneUnit(kind store.Kind) time.Duration {
+	if kind == store.KindUsage {
+		return time.Hour
+	}
+	return 0
+}
+
 // Prune implements store.Retention.
 func (s *DB) Prune(ctx context.Context, kind store.Kind, before time.Time, limit int, dryRun bool) (int64, error) {
 	if limit <= 0 {

@@ -71,6 +71,11 @@ func (d *Days) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return err
 	}
+	if strings.TrimSpace(s) == "" {
+		// Often a ${VAR:-} that expanded to nothing: taken as "0" it
+		// kept records for ever without a word.
+		return fmt.Errorf("line %d: empty retention (write 0 to keep records for ever, or leave the field out for its default)", n.Line)
+	}
 	v, err := ParseDays(s)
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)

@@ -28,6 +28,11 @@ func TestRetention(t *testing.T) {
 		{"metering: { retention: { audit: 36500d } }", 90 * day, 36500 * day, 90 * day, false},
 		{"metering: { retention: { usage: -1d } }", 0, 0, 0, true},
 		{"metering: { retention: { usage: 90 } }", 0, 0, 0, true},
+		// An empty value (a variable that expanded to nothing) is not
+		// "for ever": raw rows would grow without bound unnoticed.
+		{"metering: { retention: { usage: '' } }", 0, 0, 0, true},
+		{"metering: { retention: { audit: ${AUDIT_RETENTION:-} } }", 0, 0, 0, true},
+		{"metering: { retention: { usage: ~ } }", 90 * day, 0, 90 * day, false},
 		// Daily rollups shorter than hourly ones: whole old days would be
 		// read from daily rows already gone.
 		{"metering: { retention: { daily_rollups: 30d } }", 0, 0, 0, true},

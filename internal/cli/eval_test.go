@@ -66,7 +66,7 @@ func TestEvalRetriesZeroIsNone(t *testing.T) {
 			t.Errorf("%v: %d upstream calls, want %d", c.args, got, c.hits)
 		}
 	}
-	if _, _, err := opRun(t, "eval", suite, "--config", cfg, "--retries", "-1"); err == nil || !strings.Contains(err.Error(), "--retries must not be negative") {
+	if _, _, err := opRun(t, "eval", suite, "--config", cfg, "--retries", "-1", "--out", filepath.Join(t.TempDir(), "neg")); err == nil || !strings.Contains(err.Error(), "--retries must not be negative") {
 		t.Errorf("--retries -1: %v", err)
 	}
 }

@@ -430,12 +430,16 @@ type stallWriter struct {
 }
 
 // closeUnread marks the answer "Connection: close" when the request's
-// body has not been read to its end. It runs before the answer's header
-// is written; afterwards it changes nothing.
+// body has not been read to its end, and ends any further read of it:
+// after the answer Go's server still drains a small unread body (up to
+// 256 KiB) before it closes, and that read had no deadline either. It
+// runs before the answer's header is written; afterwards it changes
+// nothing.
 func (w *stallWriter) closeUnread() {
 	if w.body != nil {
 		if !w.body.cleared {
 			w.Header().Set("Connection", "close")
+			_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Now())
 		}
 		w.body = nil
 	}

@@ -164,6 +164,12 @@ func TestRefusedBeforeBodyAnswered(t *testing.T) {
 			if resp.StatusCode != c.status || !strings.Contains(string(b), c.want) || !resp.Close {
 				t.Errorf("got %d %q (close %v), want %d with %q and Connection: close", resp.StatusCode, b, resp.Close, c.status, c.want)
 			}
+			// And the server lets the connection go: after the answer it
+			// went on waiting, with no deadline, for the body's rest.
+			conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+				t.Errorf("connection still open after the answer: %v", err)
+			}
 		})
 	}
 }

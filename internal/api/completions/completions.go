@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/fulcrumhq/fulcrum/internal/api/openai"
 	"github.com/fulcrumhq/fulcrum/internal/jsonw"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
 )
@@ -205,9 +206,9 @@ func decodePrompt(raw json.RawMessage, r *Request) error {
 		return bad
 	}
 	// The first element's kind picks the type decoded into, straight from
-	// raw, and arrays of token ids into slices sized once (tokenSlices): a
-	// prompt of 5 million ids held as one json.RawMessage each peaked at
-	// 535 MB for a 15 MB body.
+	// raw, and arrays of token ids into slices sized once
+	// (openai.TokenSlices): a prompt of 5 million ids held as one
+	// json.RawMessage each peaked at 535 MB for a 15 MB body.
 	first := bytes.TrimLeft(raw[1:], " \t\r\n")
 	if len(first) == 0 || first[0] == ']' {
 		e := invalid("prompt", "Invalid 'prompt': empty array. Expected an array with minimum length 1, but got an empty array instead.")
@@ -220,47 +221,17 @@ func decodePrompt(raw json.RawMessage, r *Request) error {
 			return bad
 		}
 	case '[':
-		r.Tokens = tokenSlices(raw, 2)
+		r.Tokens = openai.TokenSlices(raw, 2)
 		if json.Unmarshal(raw, &r.Tokens) != nil {
 			return bad
 		}
 	default:
-		r.Tokens = tokenSlices(raw, 1)
+		r.Tokens = openai.TokenSlices(raw, 1)
 		if json.Unmarshal(raw, &r.Tokens[0]) != nil {
 			return bad
 		}
 	}
 	return nil
-}
-
-// tokenSlices returns empty slices with room for each array of token ids
-// in raw (the arrays at the given depth, counted by their commas), which
-// json.Unmarshal then fills in place: left to itself it grows a slice a
-// quarter at a time, 40 bytes allocated for each 5-byte id. The counts
-// are only capacities: a prompt that is not arrays of numbers is refused
-// by the decoding that follows.
-func tokenSlices(raw []byte, depth int) [][]int {
-	var caps []int
-	d := 0
-	for _, c := range raw {
-		switch c {
-		case '[':
-			if d++; d == depth {
-				caps = append(caps, 1)
-			}
-		case ']':
-			d--
-		case ',':
-			if d == depth {
-				caps[len(caps)-1]++
-			}
-		}
-	}
-	out := make([][]int, len(caps))
-	for i, n := range caps {
-		out[i] = make([]int, 0, n)
-	}
-	return out
 }
 
 func decodeStop(raw json.RawMessage) ([]string, error) {

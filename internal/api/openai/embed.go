@@ -95,15 +95,15 @@ func decodeInput(raw json.RawMessage, req *llm.EmbedRequest) *llm.Error {
 				return bad()
 			}
 		case raw[i] == '[':
+			req.Tokens = TokenSlices(raw, 2)
 			if json.Unmarshal(raw, &req.Tokens) != nil {
 				return bad()
 			}
 		default:
-			var toks []int
-			if json.Unmarshal(raw, &toks) != nil {
+			req.Tokens = TokenSlices(raw, 1)
+			if json.Unmarshal(raw, &req.Tokens[0]) != nil {
 				return bad()
 			}
-			req.Tokens = [][]int{toks}
 		}
 	default:
 		return bad()

@@ -165,38 +165,51 @@ first, to check that each one starts where the one before ends. With
 --config as well, the store is verified too, and must go on from where the
 archives end: its checkpoint is their last row, or it still holds that row.
 
-Deleting the newest rows leaves a shorter chain that still verifies: keep the
-printed head somewhere else (a ticket, another system) and compare.`,
+The chain must reach the store's head (the last row appended, kept apart
+from the rows), so deleting the newest rows is reported too; deleting them
+and rewriting the head is not: keep the printed head somewhere else (a
+ticket, another system) and compare.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			var end *store.AuditRow
-			if len(archives) > 0 {
-				var err error
-				if end, err = verifyArchives(e.stdout, archives); err != nil {
-					return err
-				}
-				if cfgPath == "" {
-					return nil
-				}
+			// "ok" that nobody could read is no verification.
+			w := &stickyWriter{w: e.stdout}
+			err := runVerify(cmd.Context(), e, w, cfgPath, archives)
+			if err == nil && w.err != nil {
+				err = fmt.Errorf("audit verify: writing the result: %w", w.err)
 			}
-			st, _, err := recordsStore(ctx, e, cfgPath)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := verifyAudit(ctx, e.stdout, st); err != nil {
-				return err
-			}
-			if end != nil {
-				return followsArchive(ctx, e.stdout, st, end)
-			}
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "config file whose storage is read (default: embedded defaults; with --archive: none)")
 	cmd.Flags().StringArrayVar(&archives, "archive", nil, "verify this export of 'fulcrum audit export' (repeatable, oldest first)")
 	return cmd
+}
+
+// runVerify verifies the archives, then the store (with --config, or
+// without archives), printing to w.
+func runVerify(ctx context.Context, e *env, w io.Writer, cfgPath string, archives []string) error {
+	var end *store.AuditRow
+	if len(archives) > 0 {
+		var err error
+		if end, err = verifyArchives(w, archives); err != nil {
+			return err
+		}
+		if cfgPath == "" {
+			return nil
+		}
+	}
+	st, _, err := recordsStore(ctx, e, cfgPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := verifyAudit(ctx, w, st); err != nil {
+		return err
+	}
+	if end != nil {
+		return followsArchive(ctx, w, st, end)
+	}
+	return nil
 }
 
 // verifyArchives verifies archive files in order, each from where the one

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -57,12 +59,18 @@ the checkpoint 'fulcrum audit verify' starts from. Export them first with
 			if rt, ok := st.(store.Retention); ok && err == nil && !dryRun {
 				err = rt.Maintain(ctx)
 			}
+			if len(res) == 0 && err == nil {
+				// Not an error (every kind kept for ever is a choice),
+				// but no table of nothing either.
+				fmt.Fprintln(e.stderr, "store prune: nothing to prune: every kind of record is kept for ever (metering.retention)")
+			}
+			// What was deleted is the command's result: a report that
+			// could not be written is a failure, whatever the prune did.
+			var werr error
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				if jerr := enc.Encode(res); jerr != nil {
-					return jerr
-				}
+				werr = enc.Encode(res)
 			} else {
 				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 				verb := "DELETED"
@@ -73,9 +81,12 @@ the checkpoint 'fulcrum audit verify' starts from. Export them first with
 				for _, p := range res {
 					fmt.Fprintf(tw, "%s\t%s\t%d\t\n", p.Kind, p.Before.Format(time.RFC3339), p.Rows)
 				}
-				tw.Flush()
+				werr = tw.Flush()
 			}
-			return err
+			if werr != nil {
+				werr = fmt.Errorf("store prune: writing the result: %w", werr)
+			}
+			return errors.Join(err, werr)
 		},
 	}
 	fl := cmd.Flags()
@@ -83,4 +94,21 @@ the checkpoint 'fulcrum audit verify' starts from. Export them first with
 	fl.BoolVar(&dryRun, "dry-run", false, "count what would be deleted; delete nothing")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// stickyWriter remembers the first error writing to w, so that a command
+// whose report could not be written (a full disk, a closed pipe) does not
+// exit 0 as if it had been read.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }

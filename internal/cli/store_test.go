@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -177,5 +179,49 @@ func TestAuditArchiveSeries(t *testing.T) {
 				t.Errorf("verify: err = %v, want %q\n%s", err, tt.want, out)
 			}
 		})
+	}
+}
+
+// failWriter fails every write, as stdout on a full disk or a closed pipe.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A command whose result could not be written exits non-zero, saying so:
+// an "ok" nobody could read is no verification, and a prune's counts are
+// its result.
+func TestReportWriteFailureIsAnError(t *testing.T) {
+	fx := newOpFixture(t)
+	seedAudit(t, fx, 3)
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\nmetering:\n  retention: { audit: 1d }\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"audit", "verify", "--config", fx.cfgPath},
+		{"store", "prune", "--dry-run", "--config", fx.cfgPath},
+		{"store", "prune", "--dry-run", "--json", "--config", fx.cfgPath},
+	} {
+		var errb bytes.Buffer
+		err := Main(context.Background(), args, failWriter{}, &errb)
+		if err == nil || !strings.Contains(err.Error(), "writing the result") {
+			t.Errorf("%v with stdout failing: err = %v, want one about writing the result", args, err)
+		}
+	}
+}
+
+// With every kind kept for ever, store prune says there is nothing to do
+// rather than print an empty table.
+func TestStorePruneNothingToPrune(t *testing.T) {
+	fx := newOpFixture(t)
+	seedAudit(t, fx, 1)
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\n" +
+		"metering:\n  retention: { usage: 0, minute_rollups: 0, hourly_rollups: 0, conversations: 0 }\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := opRun(t, "store", "prune", "--config", fx.cfgPath)
+	if err != nil || !strings.Contains(stderr, "nothing to prune") {
+		t.Errorf("store prune with nothing to prune: err = %v, stderr %q", err, stderr)
 	}
 }

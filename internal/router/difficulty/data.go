@@ -144,12 +144,20 @@ func readCSV(r io.Reader, comma rune, cols Columns) ([]Example, error) {
 	cr.Comma = comma
 	cr.ReuseRecord = false
 	head, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("difficulty: the file is empty: want a header line (prompt, weak, strong) and records")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("difficulty: csv header: %w", err)
 	}
 	pos := map[string]int{}
 	for i, h := range head {
-		pos[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
+		h = strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
+		if j, ok := pos[h]; ok && h != "" {
+			// Which one would be read? The last, silently, before.
+			return nil, fmt.Errorf("difficulty: csv header: column %q given twice (columns %d and %d)", h, j+1, i+1)
+		}
+		pos[h] = i
 	}
 	has := func(n string) bool { _, ok := pos[n]; return ok }
 	var idx [4]int
@@ -170,10 +178,13 @@ func readCSV(r io.Reader, comma rune, cols Columns) ([]Example, error) {
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// Its line is in the error: FieldPos after a failed Read
+			// panicked ("out of range index passed to FieldPos") on an
+			// unterminated quote.
 			return nil, fmt.Errorf("difficulty: csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		e, err := example(rec[idx[0]], rec[idx[1]], rec[idx[2]])
 		if err != nil {
 			return nil, fmt.Errorf("difficulty: csv line %d: %w", line, err)
@@ -324,7 +335,7 @@ func outcome(v string) (float64, error) {
 		return 0, nil
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || f < 0 || f > 1 {
+	if err != nil || !(f >= 0 && f <= 1) { // NaN is neither, and hung scoring
 		return 0, fmt.Errorf("%q is not true/false or a score in [0, 1]", v)
 	}
 	return f, nil

@@ -34,6 +34,14 @@ func TestLoadFileFormatsAndErrors(t *testing.T) {
 		{"e.jsonl", `{"prompt":"q","weak":2,"strong":1}`, "jsonl line 1: weak"},
 		{"f.txt", "x", "unknown format"},
 		{"g.csv", "prompt,weak,strong\n", "no records"},
+		// An unterminated quote: an error with its line, not a panic
+		// (csv.Reader.FieldPos after a failed Read).
+		{"h.csv", "prompt,weak,strong\n\"unterminated,1,1\n", "csv: parse error on line 2, column 19"},
+		// NaN parses as a float and passed the range check; scoring it hung.
+		{"i.csv", "prompt,weak,strong\nq,0.5,NaN\n", `strong: "NaN" is not true/false or a score in [0, 1]`},
+		{"j.jsonl", `{"prompt":"q","weak":"nan","strong":1}`, `weak: "nan" is not true/false`},
+		{"k.csv", "", "the file is empty"},
+		{"l.csv", "prompt,weak,strong,prompt\na,1,0,b\n", `column "prompt" given twice (columns 1 and 4)`},
 	} {
 		if _, err := LoadFile(write(tc.name, tc.body), Columns{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)

@@ -29,7 +29,8 @@ func formatUSD(nanos int64) string {
 	}
 	b = strconv.AppendInt(b, whole, 10)
 	if frac != 0 {
-		f := strconv.AppendInt(make([]byte, 0, 9), frac+1e9, 10)[1:] // 9 digits, zero-padded
+		// 1e9+frac has ten digits: a nine-byte buffer grew on the heap.
+		f := strconv.AppendInt(make([]byte, 0, 10), frac+1e9, 10)[1:] // 9 digits, zero-padded
 		for len(f) > 0 && f[len(f)-1] == '0' {
 			f = f[:len(f)-1]
 		}

@@ -49,4 +49,8 @@ func TestFormatUSD(t *testing.T) {
 			t.Errorf("formatUSD(%d) = %q, want %q", n, got, want)
 		}
 	}
+	// Every answer carries its cost: the string is the one allocation.
+	if n := testing.AllocsPerRun(100, func() { formatUSD(105_000) }); n > 1 {
+		t.Errorf("formatUSD allocates %.0f times, want 1", n)
+	}
 }

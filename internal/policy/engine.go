@@ -46,6 +46,9 @@ type compiled struct {
 	mask    detect.Mask
 	deflt   rule // for classes not in classes
 	classes map[string]rule
+	// quiet are the well-known texts in which mask's detectors find
+	// nothing (quiet.go); read-only once the policy is made.
+	quiet map[string]bool
 }
 
 // rule is the action and requirements for one class.
@@ -93,6 +96,7 @@ func New(cfg config.Policy, options ...Option) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("policy: policies[%d] (%q): %w", i, dp.Name, err)
 		}
+		p.quiet = e.quietTexts(p)
 		e.byName[dp.Name] = p
 	}
 	e.def = e.byName[cfg.Default]
@@ -159,7 +163,10 @@ func (e *Engine) policies(names []string) *compiled {
 	}
 	p := e.policy(names[0])
 	for _, n := range names[1:] {
-		p = strictest(p, e.policy(n))
+		if q := e.policy(n); q != p {
+			p = strictest(p, q)
+			p.quiet = e.quietTexts(p)
+		}
 	}
 	e.merged.Store(key, p)
 	return p
@@ -371,7 +378,7 @@ type evaluator struct {
 type found struct{ class, value string }
 
 func (ev *evaluator) scan(text string) {
-	if text == "" {
+	if text == "" || ev.p.quiet[text] {
 		return
 	}
 	if strings.IndexByte(text, '\\') >= 0 {

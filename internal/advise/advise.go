@@ -152,6 +152,10 @@ type Report struct {
 	// what-if volume scales both alike, so APIs compare at this mix
 	// whatever the volume (see dominates).
 	mixIn, mixOut float64
+	// auditPrivate is the share of measured requests the audit log shows
+	// kept private, when the profile has workload classes (whose shares
+	// are used as given; a note says when it is more).
+	auditPrivate float64
 }
 
 // APIPrice is a proprietary candidate's prices.
@@ -323,7 +327,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			if mu.PeakRPS > 0 && mu.Requests > 0 {
 				peak = mu.PeakRPS * float64(mu.OutputTokens) / float64(mu.Requests)
 			}
-			if mu.Requests > 0 {
+			// With workload classes the classes' shares decide (workloads
+			// says so when the audit log shows more): before, this note
+			// also claimed "the higher share is used" against a profile
+			// share of 0%, and the classes' 35% was used.
+			if mu.Requests > 0 && len(p.Workloads) > 0 {
+				r.auditPrivate = float64(mu.PrivateRequests) / float64(mu.Requests)
+			} else if mu.Requests > 0 {
 				if s := float64(mu.PrivateRequests) / float64(mu.Requests); s > r.PrivateShare {
 					r.PrivateShare = s
 					r.Notes = append(r.Notes, fmt.Sprintf("The audit log shows %.0f%% of requests kept private, more than the profile's %.0f%%: the higher share is used.", 100*s, 100*p.Data.PrivateShare))

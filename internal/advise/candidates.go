@@ -234,8 +234,8 @@ func (r *Report) workloads(p *Profile) []workload {
 				priv += w.Share
 			}
 		}
-		if r.PrivateShare > priv+1e-9 {
-			r.Notes = append(r.Notes, fmt.Sprintf("The audit log shows %.0f%% of requests kept private, more than the %.0f%% of the sensitive workload classes: review the classes' shares.", 100*r.PrivateShare, 100*priv))
+		if r.auditPrivate > priv+1e-9 {
+			r.Notes = append(r.Notes, fmt.Sprintf("The audit log shows %.0f%% of requests kept private, more than the %.0f%% of the sensitive workload classes: the classes' shares are used as given; review them.", 100*r.auditPrivate, 100*priv))
 		}
 		r.PrivateShare = priv
 		return ws

@@ -13,8 +13,14 @@ import (
 //
 //   - NFKC compatibility mapping, rune by rune: full-width "＠" and "４",
 //     ligatures, superscript digits and NBSP become their plain forms;
-//   - zero-width characters (U+200B..U+200D, U+2060, U+FEFF) and the soft
-//     hyphen (U+00AD) are removed;
+//   - invisible characters are removed: the soft hyphen (U+00AD), every
+//     format character (category Cf: zero-width ones, word joiner,
+//     invisible separator, U+180E, bidi controls, tag characters), the
+//     variation selectors and the combining grapheme joiner; so is a
+//     combining mark on an ASCII character ("4\u0332" drawn underlined);
+//   - dingbat and double-circled digits ("❹", "➀", "⓵") become digits,
+//     ideographic full stops and middle dots ("。", "·", "•") '.', and a
+//     few Latin letters drawn like another ("ı", "ɑ") that letter;
 //   - Unicode dashes and minus signs become '-';
 //   - percent-escapes of printable ASCII ("ann%40example.com", "%20")
 //     and HTML character references ("&#64;", "&#x40;", "&commat;") are
@@ -31,8 +37,9 @@ import (
 //     "٤١١١ ١١١١ ١١١١ ١١١١" as the card it spells;
 //   - a run of spaces and tabs (with at most one '-') between digit groups
 //     becomes one space (or '-'), as in "4111  1111  1111  1111";
-//   - '/' and '_' joining groups of digits in a run of at least 12 digits
-//     (a card or account number written "4111/1111/1111/1111") become '-',
+//   - '/', '_', '|', '+' and '*' joining groups of digits in a run of at
+//     least 12 digits (a card or account number written
+//     "4111/1111/1111/1111") become '-',
 //     and so does '.' when there are three groups or more of at least four
 //     digits each ("4111.1111.1111.1111", never an IPv4 address).
 //
@@ -68,7 +75,7 @@ func needsNormalizing(t string) bool {
 				return true
 			}
 		}
-		if (c == '/' || c == '_') && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
+		if isGroupSep(c) && c != '.' && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
 			return true
 		}
 		if c == '.' && k >= 4 && k+4 < len(t) && allDigits(t[k-4:k]) && allDigits(t[k+1:k+5]) {
@@ -89,7 +96,7 @@ func isDigit(c byte) bool { return c-'0' < 10 }
 // digits and the bytes its rules start at.
 var plainByte = func() (t [256]bool) {
 	for c := range utf8.RuneSelf {
-		t[c] = !isDigit(byte(c)) && !strings.ContainsRune("%&/_.", rune(c))
+		t[c] = !isDigit(byte(c)) && !strings.ContainsRune("%&/_.|+*", rune(c))
 	}
 	return t
 }()
@@ -123,8 +130,30 @@ func (n *normalizer) normalize(t string) string {
 			r, size = utf8.DecodeRuneInString(t[i:])
 		}
 		switch {
-		case r == '\u00ad' || r >= '\u200b' && r <= '\u200d' || r == '\u2060' || r == '\ufeff':
-			// invisible: dropped
+		case r == '\u00ad' || unicode.Is(unicode.Cf, r) || isVariationSelector(r) || r == '\u034f':
+			// invisible: dropped (zero-width characters, the soft hyphen,
+			// every other format character (word joiner, invisible
+			// separator, U+180E, bidi controls, tag characters), the
+			// variation selectors and the combining grapheme joiner)
+		case unicode.In(r, unicode.Mn, unicode.Me) && len(n.out) > 0 && n.out[len(n.out)-1] < utf8.RuneSelf:
+			// a combining mark on an ASCII character ("4\u0332" drawn
+			// underlined, "4\u0336" struck through): the model reads the
+			// character under it
+		case r == '\u3002' || r == '\uff61' || r == '\u00b7' || r == '\u2022' || r == '\u2027' || r == '\u2219' || r == '\u30fb':
+			// ideographic full stops (IDNA reads them as '.') and middle dots
+			n.out = append(n.out, '.')
+			n.offs = append(n.offs, int32(i))
+		case dingbatDigit(r) >= 0:
+			if v := dingbatDigit(r); v == 10 {
+				n.out = append(n.out, '1', '0')
+				n.offs = append(n.offs, int32(i), int32(i))
+			} else {
+				n.out = append(n.out, '0'+byte(v))
+				n.offs = append(n.offs, int32(i))
+			}
+		case latinExtraDouble[r] != 0:
+			n.out = append(n.out, latinExtraDouble[r])
+			n.offs = append(n.offs, int32(i))
 		case r >= '\u2010' && r <= '\u2015' || r == '\u2212' || r == '\ufe63' || r == '\uff0d':
 			n.out = append(n.out, '-')
 			n.offs = append(n.offs, int32(i))
@@ -242,7 +271,7 @@ func (n *normalizer) digitSeparators() {
 				j++
 				continue
 			}
-			if (b[j] == '/' || b[j] == '_' || b[j] == '.') && (sep == 0 || sep == b[j]) && j+1 < len(b) && isDigit(b[j+1]) {
+			if isGroupSep(b[j]) && (sep == 0 || sep == b[j]) && j+1 < len(b) && isDigit(b[j+1]) {
 				sep = b[j]
 				groups++
 				short = short || run < 4
@@ -365,4 +394,36 @@ var latinDouble = map[rune]byte{
 	'ο': 'o', 'ν': 'v', 'ι': 'i', 'α': 'a', 'ρ': 'p', 'υ': 'u',
 	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K',
 	'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
+}
+
+// isGroupSep reports whether c may join the digit groups of a long number
+// (see digitSeparators).
+func isGroupSep(c byte) bool {
+	return c == '/' || c == '_' || c == '.' || c == '|' || c == '+' || c == '*'
+}
+
+func isVariationSelector(r rune) bool {
+	return r >= '\ufe00' && r <= '\ufe0f' || r >= 0xe0100 && r <= 0xe01ef
+}
+
+// dingbatDigit returns the value of a circled digit NFKC leaves alone
+// (the dingbat and double-circled ones: "❹", "➀", "⓵", "⓿"), or -1.
+// "①" and "⓪" have compatibility mappings and need none.
+func dingbatDigit(r rune) int {
+	switch {
+	case r >= 0x2776 && r <= 0x2793:
+		return int(r-0x2776)%10 + 1
+	case r >= 0x24f5 && r <= 0x24fe:
+		return int(r-0x24f5) + 1
+	case r == 0x24ff || r == 0x1f10b || r == 0x1f10c:
+		return 0
+	}
+	return -1
+}
+
+// latinExtraDouble maps Latin and IPA letters drawn like a basic Latin
+// one (dotless "ı", Latin alpha "ɑ", script "ɡ", dotless "ȷ", iota "ɩ",
+// the dental click "ǀ") to that letter.
+var latinExtraDouble = map[rune]byte{
+	'\u0131': 'i', '\u0251': 'a', '\u0261': 'g', '\u0237': 'j', '\u0269': 'i', '\u01c0': 'l',
 }

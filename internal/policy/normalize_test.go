@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -19,7 +20,7 @@ func needsNormalizingV1(t string) bool {
 				return true
 			}
 		}
-		if (c == '/' || c == '_') && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
+		if strings.IndexByte("/_|+*", c) >= 0 && k > 0 && k+1 < len(t) && isDigit(t[k-1]) && isDigit(t[k+1]) {
 			return true
 		}
 		if c == '.' && k >= 4 && k+4 < len(t) && allDigits(t[k-4:k]) && allDigits(t[k+1:k+5]) {
@@ -38,12 +39,12 @@ func needsNormalizingV1(t string) bool {
 // texts built from the bytes the rules look at and plain letters.
 func TestNeedsNormalizingFastPath(t *testing.T) {
 	for _, s := range []string{"", "a", "1", "4111  1111", "4111 - 1111", "12/34", "a_b", "1_2", "1234.5678", "123.5678",
-		"%40", "&#64;", "&amp;", "caf\u00e9", "plain words only", "x1 2", "1\t2", "1\n2"} {
+		"%40", "&#64;", "&amp;", "caf\u00e9", "plain words only", "x1 2", "1\t2", "1\n2", "1|2", "1+2", "1*2", "a|b"} {
 		if got, want := needsNormalizing(s), needsNormalizingV1(s); got != want {
 			t.Errorf("needsNormalizing(%q) = %v, want %v", s, got, want)
 		}
 	}
-	const alphabet = "ab 1 2 3\t-/_.%&#;x40\n"
+	const alphabet = "ab 1 2 3\t-/_.%&#;x40\n|+*"
 	rnd := rand.New(rand.NewPCG(1, 2))
 	buf := make([]byte, 0, 24)
 	for range 200_000 {

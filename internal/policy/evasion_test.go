@@ -1,0 +1,72 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestStyledAndInvisibleSpellings: spellings a model reads as the value
+// they draw passed as no sensitive data (red-team of 2026-12-07): format
+// characters other than the zero-width ones (word joiner aside: U+2063
+// invisible separator, U+180E, tag characters), variation selectors and
+// the combining grapheme joiner inside a number; combining marks drawing
+// a digit underlined or struck through; dingbat and double-circled digits
+// NFKC leaves alone; digit groups joined by '|', '+', '*' or a middle dot
+// or bullet; an ideographic full stop in a domain; Latin letters drawn
+// like another (dotless "ı", Latin alpha "ɑ"). Each is found, and
+// redaction replaces what the client wrote.
+func TestStyledAndInvisibleSpellings(t *testing.T) {
+	e := testEngine(t)
+	found := []struct{ text, class string }{
+		{"card 4111\u20631111\u20631111\u20631111", "payment_card"},
+		{"card 4111\u180e1111\u180e1111\u180e1111", "payment_card"},
+		{"card 4\U000E0031111 1111 1111 1111", "payment_card"},
+		{"card 4\ufe0f111 1111 1111 1111", "payment_card"},
+		{"card 4\u034f111 1111 1111 1111", "payment_card"},
+		{"card 4\u03321\u03321\u03321\u0332 1111 1111 1111", "payment_card"},
+		{"card 4\u0336111 1111 1111 1111", "payment_card"},
+		{"card \u2779\u2776\u2776\u2776 \u2776\u2776\u2776\u2776 \u2776\u2776\u2776\u2776 \u2776\u2776\u2776\u2776", "payment_card"},
+		{"card \u278d\u278a\u278a\u278a \u2780\u2780\u2780\u2780 1111 1111", "payment_card"},
+		{"card \u24f8\u24f5\u24f5\u24f5 \u24f5\u24f5\u24f5\u24f5 \u24f5\u24f5\u24f5\u24f5 \u24f5\u24f5\u24f5\u24f5", "payment_card"},
+		{"card 4111|1111|1111|1111", "payment_card"},
+		{"card 4111+1111+1111+1111", "payment_card"},
+		{"card 4111*1111*1111*1111", "payment_card"},
+		{"card 4111\u00b71111\u00b71111\u00b71111", "payment_card"},
+		{"card 4111\u20221111\u20221111\u20221111", "payment_card"},
+		{"mail ann.leak@example\u3002com", "email"},
+		{"mail ann.leak@example\uff61com", "email"},
+		{"mail ann.le\u0131k@example.com", "email"},
+		{"mail ann.leak@ex\u0251mple.com", "email"},
+		{"mail ann.leak\u202e@example.com", "email"},
+	}
+	for _, c := range found {
+		d, err := e.EvaluateBody(Input{Body: partsBody(t, "please note: "+c.text+" thanks"), Policies: []string{"redact"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if classes, _ := d.Header(); classes != c.class || d.Action != ActionRedact {
+			t.Errorf("%+q: classes %q action %v, want %s redacted", c.text, classes, d.Action, c.class)
+			continue
+		}
+		out := string(d.Body())
+		if !strings.Contains(out, "["+strings.ToUpper(c.class)+"_1]") || strings.Contains(out, "1111") || strings.Contains(out, "leak") {
+			t.Errorf("%+q: redacted body %s", c.text, out)
+		}
+	}
+	for _, text := range []string{
+		"I ❤️ it 👍🏽, C++ 2024+1 and 3*4 = 12, | 12 | 34 |",
+		"El col·legi obre a les 9·30; punts • un • dos",
+		"नमस्ते, मेरा ऑर्डर कल आया। धन्यवाद",
+		"مرحبا\u200f بالعالم\u200e 2024",
+		"ISBN 978-3-16-148410-0, build 2024|05|17, ticket 1234*5678",
+		"東京。大阪。名古屋。",
+	} {
+		d, err := e.EvaluateBody(Input{Body: partsBody(t, text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if classes, _ := d.Header(); classes != "" {
+			t.Errorf("%q: classes %q, want none", text, classes)
+		}
+	}
+}

@@ -30,6 +30,7 @@ func storePruneCmd(e *env) *cobra.Command {
 		cfgPath string
 		dryRun  bool
 		asJSON  bool
+		vacuum  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "prune",
@@ -45,10 +46,20 @@ rows go as a prefix of the chain: the last pruned row's seq and hash become
 the checkpoint 'fulcrum audit verify' starts from. Export them first with
 'fulcrum audit export --until ...' to archive them.
 
---dry-run counts what would be deleted and deletes nothing.`,
+--dry-run counts what would be deleted and deletes nothing.
+
+--vacuum then rewrites a SQLite file (VACUUM), so that it shrinks at once
+and, when it was created by a version before incremental vacuum, at every
+later prune too (without it such a file never shrinks). It holds the write
+lock while it copies the database (seconds per GB: the gateway's writes
+wait, so run it while the gateway is stopped or quiet) and needs free disk
+for a copy. PostgreSQL: nothing (autovacuum).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if vacuum && dryRun {
+				return errors.New("store prune: --vacuum with --dry-run: a dry run changes nothing")
+			}
 			st, cfg, err := recordsStore(ctx, e, cfgPath)
 			if err != nil {
 				return err
@@ -58,6 +69,9 @@ the checkpoint 'fulcrum audit verify' starts from. Export them first with
 			res, err := app.Prune(ctx, app.PruneJobs(cfg, st), time.Now(), r.Batch, 0, dryRun)
 			if rt, ok := st.(store.Retention); ok && err == nil && !dryRun {
 				err = rt.Maintain(ctx)
+			}
+			if v, ok := st.(store.Vacuumer); ok && vacuum && err == nil && !dryRun {
+				err = v.Vacuum(ctx)
 			}
 			if len(res) == 0 && err == nil {
 				// Not an error (every kind kept for ever is a choice),
@@ -93,6 +107,7 @@ the checkpoint 'fulcrum audit verify' starts from. Export them first with
 	fl.StringVarP(&cfgPath, "config", "c", "", "config file whose storage and retention are used (default: embedded defaults)")
 	fl.BoolVar(&dryRun, "dry-run", false, "count what would be deleted; delete nothing")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	fl.BoolVar(&vacuum, "vacuum", false, "then rewrite a SQLite file (VACUUM): it shrinks now and, if it predates incremental vacuum, at every later prune")
 	return cmd
 }
 

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,8 +51,9 @@ func TestStorePruneExportVerify(t *testing.T) {
 		got[r.Kind] = r.Rows
 		// Usage goes whole hours at a time: the cut-off printed is
 		// the one pruned to, not the retention's exact instant.
-		if r.Kind == "usage" && !r.Before.Equal(r.Before.Truncate(time.Hour)) {
-			t.Errorf("usage cut-off %s is not the whole hour usage is pruned to", r.Before)
+		unit := map[string]time.Duration{"usage": time.Hour, "rollup_minute": time.Minute, "rollup_hourly": time.Hour}[r.Kind]
+		if unit > 0 && !r.Before.Equal(r.Before.Truncate(unit)) {
+			t.Errorf("%s cut-off %s is not the whole %s it is pruned to", r.Kind, r.Before, unit)
 		}
 	}
 	if got["audit"] != 10 || got["usage"] != 7 {
@@ -223,5 +227,83 @@ func TestStorePruneNothingToPrune(t *testing.T) {
 	_, stderr, err := opRun(t, "store", "prune", "--config", fx.cfgPath)
 	if err != nil || !strings.Contains(stderr, "nothing to prune") {
 		t.Errorf("store prune with nothing to prune: err = %v, stderr %q", err, stderr)
+	}
+}
+
+// A SQLite file created before incremental vacuum was the default never
+// shrank after pruning; store prune --vacuum rewrites it, so it shrinks
+// at once and is incremental from then on.
+func TestStorePruneVacuumConvertsAnOldFile(t *testing.T) {
+	fx := newOpFixture(t)
+	if err := os.MkdirAll(filepath.Dir(fx.dbPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+fx.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older version left it: tables already there, no auto_vacuum.
+	if _, err := db.Exec(`PRAGMA auto_vacuum = NONE; CREATE TABLE old_marker (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st := fx.store(t)
+	old := time.Now().Add(-72 * time.Hour).UTC()
+	for b := range 10 {
+		batch := store.Batch{Hash: func(prev string, r *store.AuditRow) string { return fmt.Sprintf("%x|%d", len(prev), r.Seq) }}
+		for i := range 500 {
+			at := old.Add(time.Duration(b*500+i) * time.Second)
+			id := fmt.Sprintf("req-%d-%d-%s", b, i, "padding padding padding padding")
+			batch.Usage = append(batch.Usage, store.UsageRecord{Time: at, RequestID: id, Attempt: 1, Model: "m", Provider: "p",
+				UpstreamModel: "u", Hosting: "proprietary", Status: 200, InputTokens: 1, CostNanos: 1})
+			batch.Audit = append(batch.Audit, store.AuditRow{Time: at, RequestID: id, Action: "allow", Outcome: "200"})
+		}
+		if _, err := st.Commit(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	autoVacuum := func() int {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+fx.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var mode int
+		if err := db.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	if m := autoVacuum(); m != 0 {
+		t.Fatalf("fixture: auto_vacuum = %d, want 0 (none), as an old file", m)
+	}
+	cfg := "storage:\n  url: sqlite://" + fx.dbPath + "\nlogging: { level: warn }\nmetering:\n  retention: { usage: 2h, audit: 1d }\n"
+	if err := os.WriteFile(fx.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(fx.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if _, _, err := opRun(t, "store", "prune", "--config", fx.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	before := size()
+	if _, _, err := opRun(t, "store", "prune", "--vacuum", "--config", fx.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after > before/2 {
+		t.Errorf("after --vacuum the file is %d bytes, was %d after pruning: want under half", after, before)
+	}
+	if m := autoVacuum(); m != 2 {
+		t.Errorf("after --vacuum auto_vacuum = %d, want 2 (incremental)", m)
+	}
+	if _, _, err := opRun(t, "store", "prune", "--vacuum", "--dry-run", "--config", fx.cfgPath); err == nil {
+		t.Error("--vacuum with --dry-run: no error")
 	}
 }

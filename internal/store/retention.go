@@ -52,6 +52,14 @@ type Retention interface {
 	Maintain(ctx context.Context) error
 }
 
+// Vacuumer is implemented by stores whose files can be compacted on
+// demand (SQLite: a VACUUM, which also turns on incremental vacuum for a
+// database created without it; a no-op elsewhere). `fulcrum store prune
+// --vacuum` runs it after pruning.
+type Vacuumer interface {
+	Vacuum(ctx context.Context) error
+}
+
 // Upkeeper is implemented by stores with periodic work besides pruning
 // (PostgreSQL: day partitions created ahead, an unpartitioned table
 // converted online). The retention loop runs Upkeep every interval, before

@@ -229,7 +229,7 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, to time.Time) (int, 
 // (sqldb.DB.PruneUnit: usage whole hours).
 func (s *Store) PruneUnit(kind store.Kind) time.Duration {
 	if kind != store.KindUsage && kind != store.KindAudit {
-		return 0
+		return s.DB.PruneUnit(kind)
 	}
 	if ok, _, err := partitions(context.Background(), s.SQL(), string(kind)); err != nil || !ok {
 		return s.DB.PruneUnit(kind)

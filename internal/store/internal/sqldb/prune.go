@@ -57,11 +57,19 @@ func (s *DB) setMark(ctx context.Context, tx *sql.Tx, kind store.Kind, before ti
 
 // PruneUnit implements store.PruneUnit: usage is pruned whole hours at a
 // time (Prune truncates the cut-off), so that the rollups take over exactly
-// where raw rows end; rounding the cut-off before Prune makes the one
-// that `fulcrum store prune` and the gateway's log report the one used.
+// where raw rows end, and rollups whole buckets of their grain; rounding
+// the cut-off before Prune makes the one that `fulcrum store prune` and
+// the gateway's log report the one used.
 func (s *DB) PruneUnit(kind store.Kind) time.Duration {
-	if kind == store.KindUsage {
+	switch kind {
+	case store.KindUsage:
 		return time.Hour
+	case store.KindRollupMinute:
+		return store.GrainWidth(store.GrainMinute) // pruneRollups: whole buckets
+	case store.KindRollupHourly:
+		return store.GrainWidth(store.GrainHour)
+	case store.KindRollupDaily:
+		return store.GrainWidth(store.GrainDay)
 	}
 	return 0
 }
@@ -342,6 +350,30 @@ func (s *DB) AuditCheckpoint(ctx context.Context) (*store.AuditCheckpoint, error
 		return nil, fmt.Errorf("store: audit checkpoint: %w", err)
 	}
 	return cp, nil
+}
+
+// Vacuum implements store.Vacuumer: on SQLite it rewrites the database
+// file (VACUUM, then a WAL checkpoint), which gives back every free page
+// now and turns on incremental vacuum for a file created before it was
+// the default (the connection's auto_vacuum setting, made at open, takes
+// effect at a VACUUM), so later prunes shrink the file too. It holds the
+// write lock while it copies the database; PostgreSQL: nothing
+// (autovacuum).
+func (s *DB) Vacuum(ctx context.Context) error {
+	if s.d.Name != "sqlite" {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+		return fmt.Errorf("store: vacuum: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	if err != nil {
+		return fmt.Errorf("store: vacuum: %w", err)
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 // Maintain implements store.Retention.

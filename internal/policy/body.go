@@ -7,6 +7,7 @@ import (
 
 	"github.com/fulcrumhq/fulcrum/internal/jsonscan"
 	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy/detect"
 )
 
 // Content kinds are what a request can carry that no detector can read:
@@ -116,7 +117,7 @@ func (ev *evaluator) visit(s *jsonscan.String, scan bool) {
 	if !s.Key && !s.Number && prose(s.Member) {
 		ev.seam(s.Text)
 	}
-	if !s.Key && s.Member != "" && len(s.Text) <= 64 && hasDigit(s.Text) {
+	if !s.Key && s.Member != "" && (len(s.Text) <= 64 && hasDigit(s.Text) || len(s.Text) <= 4096 && detect.SecretName(s.Member)) {
 		ev.kbuf = append(append(append(ev.kbuf[:0], s.Member...), ": "...), s.Text...)
 		// A view, not a copy: scan keeps no text past its return (what
 		// it records is cloned), and kbuf is not written until the next

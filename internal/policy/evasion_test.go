@@ -70,3 +70,66 @@ func TestStyledAndInvisibleSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretUnderItsName: a value under a secret's name is read behind
+// that name whatever its length. An MCP server's authorization token of
+// 100 characters (Anthropic mcp_servers, a Responses mcp tool's
+// authorization or headers) was scanned alone, where no detector knows
+// a token without a provider prefix, and was forwarded.
+func TestSecretUnderItsName(t *testing.T) {
+	e := testEngine(t)
+	tok := strings.Repeat("a8Fk29dLq0ZxP3mN7vB1Qw4Er5Ty6Ui7Op8As9D", 3)[:100]
+	for _, body := range []string{
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"mcp_servers":[{"type":"url","url":"https://mcp.example.com/sse","name":"x","authorization_token":"` + tok + `"}]}`,
+		`{"model":"m","input":"hi","tools":[{"type":"mcp","server_label":"x","server_url":"https://mcp.example.com","authorization":"` + tok + `"}]}`,
+		`{"model":"m","input":"hi","tools":[{"type":"mcp","server_label":"x","server_url":"https://mcp.example.com","headers":{"X-Api-Key":"` + tok + `"}}]}`,
+	} {
+		d, err := e.EvaluateBody(Input{Body: []byte(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if classes, _ := d.Header(); classes != "secret" {
+			t.Errorf("%.120s: classes %q, want secret", body, classes)
+		}
+	}
+	d, err := e.EvaluateBody(Input{Body: []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"metadata":{"primary_key":"` + strings.Repeat("the customer record ", 5) + `"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classes, _ := d.Header(); classes != "" {
+		t.Errorf("prose under a key's name: classes %q, want none", classes)
+	}
+}
+
+// TestContextWordAcrossSeam: a bare number is a value only after its
+// context word ("SSN", "MRN", "phone"); with the word ending one message
+// and the number starting the next, neither text held the value and the
+// seam took it for found in the second, so it was sent. It is now found,
+// and fixed (the word cannot be redacted with it), so a redacting request
+// stays home.
+func TestContextWordAcrossSeam(t *testing.T) {
+	e := testEngine(t)
+	for _, c := range []struct {
+		parts []string
+		class string
+	}{
+		{[]string{"my ssn", "is 078051120"}, "national_id"},
+		{[]string{"patient MRN", "00123456"}, "medical_id"},
+		{[]string{"reach me on my phone", "4155552671 after six"}, "phone"},
+	} {
+		d, err := e.EvaluateBody(Input{Body: partsBody(t, c.parts...), Policies: []string{"redact"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if classes, _ := d.Header(); classes != c.class || d.Action != ActionSelfHostedOnly {
+			t.Errorf("%q: classes %q action %v, want %s kept home", c.parts, classes, d.Action, c.class)
+		}
+	}
+	d, err := e.EvaluateBody(Input{Body: partsBody(t, "order", "4155552671 shipped"), Policies: []string{"redact"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classes, _ := d.Header(); classes != "" {
+		t.Errorf("an order number after a seam: classes %q, want none", classes)
+	}
+}

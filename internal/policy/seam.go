@@ -103,8 +103,14 @@ func (ev *evaluator) scanSeam(src string, a, b, join int) {
 		if normalized {
 			start, end = ev.norm.span(src, start, end)
 		}
-		if start < a && end > b {
+		switch {
+		case start < a && end > b:
 			ev.crossing = append(ev.crossing, seamHit{class: s.Class, start: start, right: end - b, join: join})
+		case start >= b && join == 1:
+			// Wholly in the head: a value its text alone holds was
+			// found there; one found only here took its context word
+			// from the text before ("my SSN", "is 078051120").
+			ev.crossing = append(ev.crossing, seamHit{class: s.Class, start: start, right: end - b, join: join, head: true})
 		}
 	}
 }
@@ -119,6 +125,13 @@ func (ev *evaluator) judgeSeam() {
 	tail, head := ev.tail, ev.head
 	for i, h := range ev.crossing {
 		if ev.seamCounted(i) {
+			continue
+		}
+		if h.head {
+			if !ev.holds(unsafe.String(unsafe.SliceData(head), min(h.right, len(head))), h.class) {
+				ev.count(h.class, 1)
+				ev.fix(h.class)
+			}
 			continue
 		}
 		both := false
@@ -154,6 +167,7 @@ type seamHit struct {
 	class        string
 	start, right int
 	join         int
+	head         bool // wholly in the head
 }
 
 // holds reports whether t alone contains a value of class.
@@ -171,7 +185,7 @@ func (ev *evaluator) holds(t, class string) bool {
 
 // invisible reports whether normalisation drops r.
 func invisible(r rune) bool {
-	return r == '\u00ad' || r >= '\u200b' && r <= '\u200d' || r == '\u2060' || r == '\ufeff'
+	return r == '\u00ad' || unicode.Is(unicode.Cf, r) || isVariationSelector(r) || r == '\u034f'
 }
 
 // compactHead appends to dst the compact form of t's start: at least n

@@ -222,6 +222,15 @@ var secretKeywords = []struct {
 }{
 	{"password", true}, {"passwd", true}, {"pwd", true}, {"passphrase", true},
 	{"secret", false}, {"token", false}, {"apikey", false}, {"key", false}, {"credential", false}, {"credentials", false},
+	{"authorization", false},
+}
+
+// SecretName reports whether a field or variable named w introduces a
+// secret value ("authorization_token", "X-Api-Key", "db_password"): a
+// name ending with a secret keyword on a word boundary.
+func SecretName(w string) bool {
+	_, ok := matchKeyword(w)
+	return ok
 }
 
 // assignment recognises KEYWORD [:=] VALUE where KEYWORD ends with one of

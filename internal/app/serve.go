@@ -91,7 +91,7 @@ func build(ctx context.Context, cfg *config.Config, log, access *slog.Logger) (*
 		MetricsToken: cfg.Server.MetricsToken,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Inputs: gateway.Inputs{
-			MaxInFlight: cfg.Server.MaxInFlight, BodyTimeout: cfg.Server.BodyTimeout.D(), MinBodyRate: cfg.Server.MinBodyRate, WriteStall: cfg.Server.WriteStall.D(),
+			MaxInFlight: cfg.Server.MaxInFlight, MaxBodyMemory: cfg.Server.MaxBodyMemory, BodyTimeout: cfg.Server.BodyTimeout.D(), MinBodyRate: cfg.Server.MinBodyRate, WriteStall: cfg.Server.WriteStall.D(),
 			MaxMessages: cfg.Server.MaxMessages, MaxJSONDepth: cfg.Server.MaxJSONDepth,
 			MaxOutputTokens: cfg.Server.MaxOutputTokens, MaxFulcrumHeaderBytes: cfg.Server.MaxFulcrumHeaderBytes,
 		},

@@ -101,6 +101,11 @@ type Server struct {
 	// request gets 503 overloaded_error with Retry-After: 1 at once,
 	// instead of a goroutine and its body held in memory. Default 4096.
 	MaxInFlight int64 `yaml:"max_in_flight"`
+	// MaxBodyMemory bounds the bytes of request bodies held at once, all
+	// /v1 requests together; a request whose body would go past it gets
+	// 503 overloaded_error with Retry-After: 1. max_in_flight alone let
+	// 4096 bodies of max_body_bytes be held (80 GiB). Default 1 GiB.
+	MaxBodyMemory int64 `yaml:"max_body_memory"`
 	// MaxMessages bounds the elements of a request's top-level
 	// "messages", "input" or "contents" array, and of every other array in
 	// the body but arrays of numbers (413 past it). Default 10000.

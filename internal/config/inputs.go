@@ -23,6 +23,9 @@ func (s *Server) applyInputDefaults() {
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = 4096
 	}
+	if s.MaxBodyMemory == 0 {
+		s.MaxBodyMemory = 1 << 30
+	}
 	if s.MaxMessages == 0 {
 		s.MaxMessages = 10000
 	}
@@ -50,6 +53,7 @@ func (s *Server) validateInputs() []error {
 		{"server.min_body_rate", s.MinBodyRate},
 		{"server.write_stall", int64(s.WriteStall)},
 		{"server.max_in_flight", s.MaxInFlight},
+		{"server.max_body_memory", s.MaxBodyMemory},
 		{"server.max_messages", int64(s.MaxMessages)},
 		{"server.max_json_depth", int64(s.MaxJSONDepth)},
 		{"server.max_output_tokens", s.MaxOutputTokens},

@@ -13,7 +13,7 @@ import (
 // tokenizer estimate, answered without an upstream call (the request may
 // target any provider, and counting must not spend budget).
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	body, err := s.readBody(r)
+	body, err := s.readBody(r, rc)
 	if err != nil {
 		return err
 	}

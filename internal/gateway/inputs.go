@@ -26,6 +26,9 @@ type Inputs struct {
 	// MaxInFlight bounds the /v1 requests served at once; past it, 503
 	// with Retry-After: 1. Default 4096.
 	MaxInFlight int64
+	// MaxBodyMemory bounds the request-body bytes held at once, all /v1
+	// requests together; past it, 503 with Retry-After: 1. Default 1 GiB.
+	MaxBodyMemory int64
 	// BodyTimeout and MinBodyRate cut slow bodies: after n bytes the body
 	// must be complete by BodyTimeout + n/MinBodyRate from its first read.
 	// Defaults 10s and 64 KiB/s.
@@ -50,6 +53,9 @@ type Inputs struct {
 func (in *Inputs) applyDefaults() {
 	if in.MaxInFlight <= 0 {
 		in.MaxInFlight = 4096
+	}
+	if in.MaxBodyMemory <= 0 {
+		in.MaxBodyMemory = 1 << 30
 	}
 	if in.BodyTimeout <= 0 {
 		in.BodyTimeout = 10 * time.Second
@@ -79,6 +85,21 @@ const maxN = 128
 
 var errOverloaded = &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Code: "server_overloaded",
 	Message: "the gateway is serving as many requests as it is configured to; retry shortly", RetryAfter: time.Second}
+
+var errBodyMemory = &llm.Error{Status: http.StatusServiceUnavailable, Type: llm.ErrOverloaded, Code: "server_overloaded",
+	Message: "the gateway holds as many request bodies as it is configured to (server.max_body_memory); retry shortly", RetryAfter: time.Second}
+
+// holdBody takes n more bytes of the body memory for rc's request
+// (released when it ends, in wrap), or reports that they would go past
+// Inputs.MaxBodyMemory.
+func (s *Server) holdBody(rc *reqCtx, n int64) bool {
+	if s.bodyMem.Add(n) > s.opts.Inputs.MaxBodyMemory {
+		s.bodyMem.Add(-n)
+		return false
+	}
+	rc.bodyHeld += n
+	return true
+}
 
 // checkHeaders bounds the x-fulcrum-* headers (431 in the client's format;
 // past server.max_header_bytes Go's server answers 431 before any handler

@@ -359,3 +359,45 @@ func TestContentEncoding(t *testing.T) {
 		})
 	}
 }
+
+// Request bodies held at once are bounded all together: max_in_flight
+// alone let 4096 bodies of max_body_bytes (80 GiB) be held. A request
+// whose body would go past server.max_body_memory gets 503 with
+// Retry-After; the memory comes back when the request holding it ends.
+func TestBodyMemoryBounded(t *testing.T) {
+	e := newEnvWith(t, func(o *gateway.Options) { o.Inputs.MaxBodyMemory = 300 << 10 })
+	// A client that declares 1 MB and sends 200 KB holds 256 KiB of
+	// buffer (grown by doubling from 64 KiB).
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n%s", `{"model":"m-openai","messages":[{"role":"user","content":"`+strings.Repeat("a", 200<<10))
+	time.Sleep(300 * time.Millisecond)
+
+	small := `{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`
+	large := `{"model":"m-openai","messages":[{"role":"user","content":"` + strings.Repeat("b", 100<<10) + `"}]}`
+	if resp, out := e.post(t, "/v1/chat/completions", small); resp.StatusCode != 200 {
+		t.Fatalf("a small body within the memory left: %d %s", resp.StatusCode, out)
+	}
+	resp, out := e.post(t, "/v1/chat/completions", large)
+	if resp.StatusCode != 503 {
+		t.Fatalf("a body past the memory left: %d %.200s", resp.StatusCode, out)
+	}
+	if eb := decodeErr(t, out); eb.Error.Code != "server_overloaded" || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("a body past the memory left: %s, Retry-After %q", out, resp.Header.Get("Retry-After"))
+	}
+	conn.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, out := e.post(t, "/v1/chat/completions", large)
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first request's memory was not given back: %d %.200s", resp.StatusCode, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

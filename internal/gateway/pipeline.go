@@ -80,7 +80,7 @@ func (s *Server) endpoint(f *wireFormat, decode decoder, serve server) http.Hand
 // admit runs the stages from decode to limits. The returned call, when not
 // nil, may hold a limits admission the caller must settle, even on error.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx, decode decoder) (*chatCall, error) {
-	body, err := s.readBody(r)
+	body, err := s.readBody(r, rc)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -219,6 +220,7 @@ type Server struct {
 	capacities bool
 	// inflight counts /v1 requests being served, for Inputs.MaxInFlight.
 	inflight atomic.Int64
+	bodyMem  atomic.Int64 // request-body bytes held (holdBody)
 	// thoughts keeps the thinking of answers to Chat Completions clients
 	// (thoughts.go).
 	thoughts *thoughtCache
@@ -374,6 +376,9 @@ type reqCtx struct {
 	// context rather than on their own.
 	sw    stallWriter
 	dbody deadlineBody
+	// bodyHeld is what the request's body holds of the body memory
+	// (holdBody), released when it ends.
+	bodyHeld int64
 	// hdr holds the values of the response headers the gateway sets
 	// (setHeader): a request's few cost no allocation each.
 	hdr  [6]string
@@ -438,6 +443,7 @@ func (s *Server) wrap(f *wireFormat, h handlerFunc) http.HandlerFunc {
 		var err error
 		n := s.inflight.Add(1)
 		defer s.inflight.Add(-1)
+		defer func() { s.bodyMem.Add(-rc.bodyHeld) }()
 		if n > s.opts.Inputs.MaxInFlight {
 			err = errOverloaded
 		} else if err = s.checkHeaders(r.Header); err == nil {
@@ -595,7 +601,7 @@ func (s *Server) adminAuth(h http.Handler) http.Handler {
 // client may declare 20 MiB and send ten bytes); a slow body is cut by
 // deadlineBody (see wrap); a JSON body's shape is checked (scanBody)
 // before any decoder sees it.
-func (s *Server) readBody(r *http.Request) ([]byte, error) {
+func (s *Server) readBody(r *http.Request, rc *reqCtx) ([]byte, error) {
 	limit := s.opts.MaxBodyBytes
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
@@ -604,11 +610,20 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > 0 {
 		size = min(r.ContentLength+1, 64<<10)
 	}
+	// The buffer's growth is held against server.max_body_memory before
+	// it is made: memory follows the bytes that arrived, for all requests
+	// together too.
+	if !s.holdBody(rc, size) {
+		return nil, errBodyMemory
+	}
 	b := make([]byte, 0, size)
 	lr := io.LimitReader(r.Body, limit+1)
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			if !s.holdBody(rc, int64(cap(b))) {
+				return nil, errBodyMemory
+			}
+			b = slices.Grow(b, cap(b))
 		}
 		n, err := lr.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

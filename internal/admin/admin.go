@@ -410,7 +410,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request) {
 		}
 		if !store.ValidGroupBy(store.GroupBy(g)) {
 			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_value", "group_by",
-				fmt.Sprintf("group_by: unknown dimension %q (want key, team, model, provider, hosting, day, user or tag:NAME)", g))
+				fmt.Sprintf("group_by: unknown dimension %q (want %s)", g, store.GroupByNames))
 			return
 		}
 		by = append(by, store.GroupBy(g))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,19 @@ func TestUsageGroupByTagAndUser(t *testing.T) {
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv}
 
-	code, m := f.do(t, "GET", "/admin/usage?since=7d&group_by=tag:team,user", "")
+	// An unknown dimension's error names every one accepted (it once left
+	// out action and classes).
+	code, m := f.do(t, "GET", "/admin/usage?since=7d&group_by=bogus", "")
+	if msg := fmt.Sprint(m["error"]); code != http.StatusBadRequest || !strings.Contains(msg, "action, classes") {
+		t.Errorf("group_by=bogus: %d %v, want 400 naming action and classes", code, m)
+	}
+	for _, g := range []string{"action", "classes"} {
+		if code, m := f.do(t, "GET", "/admin/usage?since=7d&group_by="+g, ""); code != http.StatusOK {
+			t.Errorf("group_by=%s: %d %v", g, code, m)
+		}
+	}
+
+	code, m = f.do(t, "GET", "/admin/usage?since=7d&group_by=tag:team,user", "")
 	if code != http.StatusOK {
 		t.Fatalf("usage: %d %v", code, m)
 	}

@@ -315,7 +315,7 @@ func parseGroupBy(s string) ([]store.GroupBy, error) {
 			continue
 		}
 		if !store.ValidGroupBy(g) {
-			return nil, fmt.Errorf("--group-by: unknown dimension %q (want key, team, model, provider, hosting, day, action, classes, user or tag:NAME)", g)
+			return nil, fmt.Errorf("--group-by: unknown dimension %q (want %s)", g, store.GroupByNames)
 		}
 		if !seen[g] {
 			seen[g] = true

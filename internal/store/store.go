@@ -227,6 +227,10 @@ func (g GroupBy) Attribution() bool {
 	return tag || g == ByUser
 }
 
+// GroupByNames lists the dimensions ValidGroupBy accepts, for error
+// messages (the CLI's --group-by and GET /admin/usage's group_by).
+const GroupByNames = "key, team, model, provider, hosting, day, action, classes, user or tag:NAME"
+
 // ValidGroupBy reports whether g is a known dimension.
 func ValidGroupBy(g GroupBy) bool {
 	switch g {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -91,6 +92,23 @@ func TestParseTagFilter(t *testing.T) {
 		}
 		if err != nil || !maps.Equal(got, tt.want) {
 			t.Errorf("ParseTagFilter(%q) = %v, %v; want %v", tt.items, got, err, tt.want)
+		}
+	}
+}
+
+// TestGroupByNames: the dimensions an unknown one's error lists are the
+// ones accepted, all of them. /admin/usage's message once left out action
+// and classes, which worked.
+func TestGroupByNames(t *testing.T) {
+	names := strings.FieldsFunc(strings.ReplaceAll(GroupByNames, " or ", ","), func(r rune) bool { return r == ',' || r == ' ' })
+	for _, n := range names {
+		if !ValidGroupBy(GroupBy(n)) {
+			t.Errorf("GroupByNames lists %q, which ValidGroupBy refuses", n)
+		}
+	}
+	for _, g := range []GroupBy{ByKey, ByTeam, ByModel, ByProvider, ByHosting, ByDay, ByUser, ByAction, ByClasses} {
+		if !slices.Contains(names, string(g)) {
+			t.Errorf("GroupByNames leaves out %q", g)
 		}
 	}
 }

@@ -63,7 +63,7 @@ func BuildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 		if err != nil {
 			return nil, nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
-		out[pc.Name] = p
+		out[pc.Name] = scrubProvider(p, pc)
 		if o, ok := p.(*ollama.Client); ok && !hasModels(cfg, pc.Name) {
 			dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			names, err := o.ListModels(dctx)

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// echoUpstream answers every request with an error whose message echoes
+// the request's headers, URL and body, as some upstreams and proxies do.
+func echoUpstream(t *testing.T, status int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h, _ := json.Marshal(r.Header)
+		msg := "bad request; headers: " + string(h) + " url: " + r.URL.String() + " body: " + string(b)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		// OpenAI's and Anthropic's error objects both carry error.message;
+		// Gemini's too (with code and status).
+		json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": map[string]any{"message": msg, "type": "invalid_request_error", "code": status}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestUpstreamEchoKeepsProviderKeys: an upstream error that echoes the
+// request's credentials must not carry them to the client or the log, in
+// any wire format, streamed or not, translated or passed through.
+func TestUpstreamEchoKeepsProviderKeys(t *testing.T) {
+	const (
+		oaKey  = "sk-proj-TESTOAISECRET1234567890"
+		antKey = "sk-ant-api03-TESTANTSECRET12345"
+		gemKey = "AIzaTESTGEMSECRET1234567890abcd"
+	)
+	bad := echoUpstream(t, http.StatusBadRequest)
+	unauth := echoUpstream(t, http.StatusUnauthorized)
+	dir := t.TempDir()
+	c := parse(t, `
+storage: { data_dir: `+dir+` }
+logging: { level: debug }
+providers:
+  - { name: oa, type: openai, base_url: "`+bad.URL+`/v1", api_key: "`+oaKey+`" }
+  - { name: ant, type: anthropic, base_url: "`+unauth.URL+`", api_key: "`+antKey+`" }
+  - { name: gem, type: gemini, base_url: "`+bad.URL+`", api_key: "`+gemKey+`" }
+models:
+  - { name: m-oa, provider: oa, upstream: gpt-4o }
+  - { name: m-ant, provider: ant, upstream: claude-3-5-sonnet }
+  - { name: m-gem, provider: gem, upstream: gemini-1.5-pro }
+  - { name: e-oa, provider: oa, upstream: text-embedding-3-small, type: embedding }
+`)
+	var logs lockedBuffer
+	g, err := Build(context.Background(), c, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	srv := httptest.NewServer(g.Handler)
+	defer srv.Close()
+
+	chat := func(model string, stream bool) string {
+		s, _ := json.Marshal(map[string]any{"model": model, "stream": stream, "messages": []any{map[string]string{"role": "user", "content": "hi"}}})
+		return string(s)
+	}
+	cases := []struct{ name, path, body string }{
+		{"openai chat", "/v1/chat/completions", chat("m-oa", false)},
+		{"openai stream", "/v1/chat/completions", chat("m-oa", true)},
+		{"anthropic from openai", "/v1/chat/completions", chat("m-ant", false)},
+		{"gemini", "/v1/chat/completions", chat("m-gem", false)},
+		{"gemini stream", "/v1/chat/completions", chat("m-gem", true)},
+		{"anthropic pass-through", "/v1/messages", `{"model":"m-ant","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`},
+		{"anthropic pass-through stream", "/v1/messages", `{"model":"m-ant","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`},
+		{"embeddings", "/v1/embeddings", `{"model":"e-oa","input":"hi"}`},
+		{"responses", "/v1/responses", `{"model":"m-oa","input":"hi"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := postAs(t, srv.URL+tc.path, "", tc.body, "Content-Type", "application/json")
+			if resp.StatusCode/100 == 2 {
+				t.Fatalf("status %d, want an error: %s", resp.StatusCode, body)
+			}
+			for _, k := range []string{oaKey, antKey, gemKey} {
+				if strings.Contains(body, k) {
+					t.Errorf("the client got a provider key: %s", body)
+				}
+			}
+		})
+	}
+	g.Close()
+	for _, k := range []string{oaKey, antKey, gemKey} {
+		if strings.Contains(logs.String(), k) {
+			t.Errorf("the log holds provider key %s", k)
+		}
+	}
+}
+
+// TestScrubberShapes: credentials the config does not hold (tokens the
+// adapter fetched at run time) are masked by their shape.
+func TestScrubberShapes(t *testing.T) {
+	sc := newScrubber([]string{"configured-secret-1", "x"})
+	for _, tc := range []struct{ in, leak string }{
+		{`{"Authorization": "Bearer ya29.a0AfB_byC-token"}`, "ya29.a0AfB_byC-token"},
+		{`authorization: bearer eyJhbGciOiJSUzI1NiJ9.e30.sig`, "eyJhbGciOiJSUzI1NiJ9"},
+		{`{\"Api-Key\": \"0123456789abcdef0123\"}`, "0123456789abcdef0123"},
+		{`x-goog-api-key=AIzaSyA-dynamic-1234`, "AIzaSyA-dynamic-1234"},
+		{`GET /v1beta/models/g:generateContent?alt=sse&key=AIzaSyQUERY123 HTTP/1.1`, "AIzaSyQUERY123"},
+		{`Credential=AKIAIOSFODNN7EXAMPLE/20261207/eu-central-1/bedrock/aws4_request`, "AKIAIOSFODNN7EXAMPLE"},
+		{`the key configured-secret-1 was refused`, "configured-secret-1"},
+	} {
+		if got := sc.text(tc.in); strings.Contains(got, tc.leak) {
+			t.Errorf("text(%q) = %q: still holds %q", tc.in, got, tc.leak)
+		}
+	}
+	// A short configured secret does not mask ordinary words, and text
+	// without credentials passes unchanged.
+	if in := "max_tokens exceeds the context window"; sc.text(in) != in {
+		t.Errorf("text(%q) = %q", in, sc.text(in))
+	}
+}

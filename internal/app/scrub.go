@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,7 +45,30 @@ func providerSecrets(pc config.Provider) []string {
 	if a := pc.AWS; a != nil {
 		s = append(s, a.AccessKeyID, a.SecretAccessKey, a.SessionToken)
 	}
+	// A base_url may carry credentials: a password (a self-hosted server
+	// behind basic auth) or a query parameter.
+	if u, err := url.Parse(pc.BaseURL); err == nil {
+		if pw, ok := u.User.Password(); ok {
+			s = append(s, pw)
+		}
+		for _, vs := range u.Query() {
+			s = append(s, vs...)
+		}
+	}
 	return s
+}
+
+// redactURL is a base_url fit for a log: its password and query, which
+// may hold credentials, are masked.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return redacted
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = redacted
+	}
+	return u.Redacted()
 }
 
 // minSecret is the shortest configured secret masked verbatim: a shorter

@@ -141,3 +141,28 @@ func TestScrubberShapes(t *testing.T) {
 		t.Errorf("text(%q) = %q", in, sc.text(in))
 	}
 }
+
+// TestInventoryHidesURLCredentials: the start-up line naming each provider
+// logged its base_url whole, with a basic-auth password or an api-key query.
+func TestInventoryHidesURLCredentials(t *testing.T) {
+	c := parse(t, `
+providers:
+  - { name: box, type: openai, base_url: "http://bob:PASSWORD-123@10.0.0.5:8000/v1?api-key=QUERYSECRET-9" }
+models:
+  - { name: m, provider: box }
+`)
+	var logs lockedBuffer
+	logInventory(slog.New(slog.NewTextHandler(&logs, nil)), c)
+	out := logs.String()
+	if strings.Contains(out, "PASSWORD-123") || strings.Contains(out, "QUERYSECRET-9") {
+		t.Errorf("log holds a base_url credential: %s", out)
+	}
+	if !strings.Contains(out, "10.0.0.5:8000/v1") {
+		t.Errorf("log lost the address: %s", out)
+	}
+	// The same credentials are masked when an upstream echoes them.
+	sc := newScrubber(providerSecrets(c.Providers[0]))
+	if got := sc.text("GET /v1/models?x=PASSWORD-123 QUERYSECRET-9"); strings.Contains(got, "PASSWORD-123") || strings.Contains(got, "QUERYSECRET-9") {
+		t.Errorf("scrubber kept a base_url credential: %s", got)
+	}
+}

@@ -282,6 +282,6 @@ func logInventory(log *slog.Logger, cfg *config.Config) {
 	for _, p := range cfg.Providers {
 		models := byProvider[p.Name]
 		sort.Strings(models)
-		log.Info("provider", "name", p.Name, "type", p.Type, "hosting", p.Hosting, "base_url", p.BaseURL, "models", strings.Join(models, ","))
+		log.Info("provider", "name", p.Name, "type", p.Type, "hosting", p.Hosting, "base_url", redactURL(p.BaseURL), "models", strings.Join(models, ","))
 	}
 }

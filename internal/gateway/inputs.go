@@ -450,17 +450,22 @@ type stallWriter struct {
 	body  *deadlineBody
 }
 
+// unreadGrace is how long Go's server may go on reading a body left
+// unread by an early answer (closeUnread).
+const unreadGrace = time.Second
+
 // closeUnread marks the answer "Connection: close" when the request's
-// body has not been read to its end, and ends any further read of it:
+// body has not been read to its end, and bounds any further read of it:
 // after the answer Go's server still drains a small unread body (up to
-// 256 KiB) before it closes, and that read had no deadline either. It
-// runs before the answer's header is written; afterwards it changes
-// nothing.
+// 256 KiB) before it closes, and that read had no deadline either. A
+// client still sending gets unreadGrace to finish, so that the close
+// does not reset a connection whose answer it has not read yet. It runs
+// before the answer's header is written; afterwards it changes nothing.
 func (w *stallWriter) closeUnread() {
 	if w.body != nil {
 		if !w.body.cleared {
 			w.Header().Set("Connection", "close")
-			_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Now())
+			_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Now().Add(unreadGrace))
 		}
 		w.body = nil
 	}

@@ -147,6 +147,9 @@ func TestRefusedBeforeBodyAnswered(t *testing.T) {
 		{"declared over the limit", "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer mk-test\r\nContent-Length: 30000000\r\n", 413, "request_too_large"},
 		{"admin, wrong key", "POST /admin/keys HTTP/1.1\r\nAuthorization: Bearer nope\r\nContent-Length: 100\r\n", 401, `{"error":{`},
 		{"unknown path", "POST /nothing HTTP/1.1\r\nContent-Length: 100\r\n", 404, ""},
+		// A client that did send its whole body still reads its answer
+		// (no reset from a close with its body unread).
+		{"wrong key, body sent", "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer nope\r\nContent-Length: 200000\r\n", 401, `{"error":{`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
@@ -154,8 +157,11 @@ func TestRefusedBeforeBodyAnswered(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			conn.SetDeadline(time.Now().Add(3 * time.Second))
 			fmt.Fprint(conn, c.head+"Host: x\r\nContent-Type: application/json\r\n\r\n")
+			if strings.HasSuffix(c.name, "body sent") {
+				fmt.Fprint(conn, strings.Repeat(" ", 200000))
+			}
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
 				t.Fatalf("no answer: %v", err)
@@ -166,7 +172,7 @@ func TestRefusedBeforeBodyAnswered(t *testing.T) {
 			}
 			// And the server lets the connection go: after the answer it
 			// went on waiting, with no deadline, for the body's rest.
-			conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			conn.SetReadDeadline(time.Now().Add(4 * time.Second))
 			if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
 				t.Errorf("connection still open after the answer: %v", err)
 			}

@@ -50,7 +50,7 @@ storage: { data_dir: `+t.TempDir()+` }
 		{"unknown transfer encoding", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, false, "unsupported_transfer_encoding", "Transfer-Encoding"},
 		// A keep-alive connection: the first request is served, the
 		// second's format is read from its own request line.
-		{"second request on a connection", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + "POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + big + "\r\n", 431, true, "", "4096 bytes"},
+		{"second request on a connection", "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n" + "POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + big + "\r\n", 431, true, "", "4096 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

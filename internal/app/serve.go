@@ -227,7 +227,17 @@ func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready f
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.Server.MasterKey == "" {
+		// The name may have resolved to something else than loopback.
+		if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+			ln.Close()
+			return fmt.Errorf("refusing to listen on %s (%s) without a master key: set FULCRUM_MASTER_KEY or listen on 127.0.0.1", cfg.Server.Listen, ln.Addr())
+		}
+	}
 	var h http.Handler = g.Handler
+	if cfg.Server.MasterKey == "" {
+		h = localOnly(h)
+	}
 	if g.flight != nil {
 		h = g.flight.wrap(h)
 	}

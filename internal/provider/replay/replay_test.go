@@ -259,6 +259,28 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+// TestLookupContainedBounded: a recorded prompt is found inside a
+// template, but not inside a text of more than maxContaining bytes, which
+// is searched once per recorded prompt (a 14 MB prompt cost 4.9 s of CPU
+// on the demo); such a text still matches exactly.
+func TestLookupContainedBounded(t *testing.T) {
+	rec, err := Load(BuiltinGSM8K)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = "James decides to run 3 sprints 3 times a week.  He runs 60 meters each sprint.  How many total meters does he run a week?"
+	if _, ok := rec.Lookup(dataset.GSM8KStrong, "Question: "+q+"\nAnswer step by step."); !ok {
+		t.Fatal("a recorded prompt in a short template is not found")
+	}
+	pad := strings.Repeat("x", maxContaining)
+	if _, ok := rec.Lookup(dataset.GSM8KStrong, pad+" "+q); ok {
+		t.Errorf("a recorded prompt inside %d bytes was searched for, want exact matches only", maxContaining+len(q)+1)
+	}
+	if _, ok := rec.Lookup(dataset.GSM8KStrong, pad[:maxContaining-len(q)-1]+" "+q); !ok {
+		t.Errorf("a recorded prompt ending a text of exactly %d bytes is not found", maxContaining)
+	}
+}
+
 func BenchmarkLookupExact(b *testing.B) {
 	rec, _ := Load(BuiltinGSM8K)
 	const q = "James decides to run 3 sprints 3 times a week.  He runs 60 meters each sprint.  How many total meters does he run a week?"

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/fulcrumhq/fulcrum/internal/config"
 	"github.com/fulcrumhq/fulcrum/internal/fake"
 )
 
@@ -78,5 +80,31 @@ models:
 				t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.want, b)
 			}
 		})
+	}
+}
+
+// TestWeakMasterKeyWarned: a short master key on a public address is
+// warned about (it is the admin credential, guessed at without limit);
+// on loopback, or when long, nothing is said.
+func TestWeakMasterKeyWarned(t *testing.T) {
+	for _, tc := range []struct {
+		listen, key string
+		warn        bool
+	}{
+		{"0.0.0.0:8080", "changeme", true},
+		{"0.0.0.0:8080", strings.Repeat("k", 44), false},
+		{"127.0.0.1:8080", "changeme", false},
+		{"0.0.0.0:8080", "", false},
+	} {
+		var logs lockedBuffer
+		c := &config.Config{}
+		c.Server.Listen, c.Server.MasterKey = tc.listen, tc.key
+		warnWeakMasterKey(slog.New(slog.NewTextHandler(&logs, nil)), c)
+		if got := strings.Contains(logs.String(), "master key is short"); got != tc.warn {
+			t.Errorf("%s with a %d-character key: warned %v, want %v", tc.listen, len(tc.key), got, tc.warn)
+		}
+		if tc.key != "" && strings.Contains(logs.String(), tc.key) {
+			t.Errorf("the warning holds the key: %s", logs.String())
+		}
 	}
 }

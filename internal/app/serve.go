@@ -252,6 +252,7 @@ func Serve(ctx context.Context, cfg *config.Config, logOutput io.Writer, ready f
 		startPprof(addr, log)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "auth", authMode(cfg))
+	warnWeakMasterKey(log, cfg)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -278,6 +279,21 @@ func authMode(cfg *config.Config) string {
 		return "master key"
 	}
 	return "none (loopback only)"
+}
+
+// minMasterKey is the shortest master key not warned about: the master
+// key opens the admin API, the dashboard and every model, and failed
+// attempts are not throttled, so it must be long and random (32 random
+// bytes in base64 are 44 characters).
+const minMasterKey = 32
+
+// warnWeakMasterKey warns when the master key is short and the gateway
+// listens beyond loopback, where anyone on the network can guess at it.
+func warnWeakMasterKey(log *slog.Logger, cfg *config.Config) {
+	if k := cfg.Server.MasterKey; k != "" && len(k) < minMasterKey && !config.IsLoopback(cfg.Server.Listen) {
+		log.Warn("the master key is short: use at least 32 random characters (openssl rand -base64 32); it opens the admin API and failed attempts are not throttled",
+			"length", len(k))
+	}
 }
 
 // logInventory says which providers and models were found, without secrets.

@@ -25,6 +25,7 @@ func TestStyledAndInvisibleSpellings(t *testing.T) {
 		{"card 4\u034f111 1111 1111 1111", "payment_card"},
 		{"card 4\u03321\u03321\u03321\u0332 1111 1111 1111", "payment_card"},
 		{"card 4\u0336111 1111 1111 1111", "payment_card"},
+		{"card 4\ufe0f\u20e31\ufe0f\u20e31\ufe0f\u20e31\ufe0f\u20e3 1111 1111 1111", "payment_card"},
 		{"card \u2779\u2776\u2776\u2776 \u2776\u2776\u2776\u2776 \u2776\u2776\u2776\u2776 \u2776\u2776\u2776\u2776", "payment_card"},
 		{"card \u278d\u278a\u278a\u278a \u2780\u2780\u2780\u2780 1111 1111", "payment_card"},
 		{"card \u24f8\u24f5\u24f5\u24f5 \u24f5\u24f5\u24f5\u24f5 \u24f5\u24f5\u24f5\u24f5 \u24f5\u24f5\u24f5\u24f5", "payment_card"},

@@ -130,12 +130,12 @@ func (n *normalizer) normalize(t string) string {
 			r, size = utf8.DecodeRuneInString(t[i:])
 		}
 		switch {
-		case r == '\u00ad' || unicode.Is(unicode.Cf, r) || isVariationSelector(r) || r == '\u034f':
+		case isFormat(r) || isVariationSelector(r) || r == '\u034f':
 			// invisible: dropped (zero-width characters, the soft hyphen,
 			// every other format character (word joiner, invisible
 			// separator, U+180E, bidi controls, tag characters), the
 			// variation selectors and the combining grapheme joiner)
-		case unicode.In(r, unicode.Mn, unicode.Me) && len(n.out) > 0 && n.out[len(n.out)-1] < utf8.RuneSelf:
+		case isCombining(r) && len(n.out) > 0 && n.out[len(n.out)-1] < utf8.RuneSelf:
 			// a combining mark on an ASCII character ("4\u0332" drawn
 			// underlined, "4\u0336" struck through): the model reads the
 			// character under it
@@ -151,8 +151,8 @@ func (n *normalizer) normalize(t string) string {
 				n.out = append(n.out, '0'+byte(v))
 				n.offs = append(n.offs, int32(i))
 			}
-		case latinExtraDouble[r] != 0:
-			n.out = append(n.out, latinExtraDouble[r])
+		case latinExtraDouble(r) != 0:
+			n.out = append(n.out, latinExtraDouble(r))
 			n.offs = append(n.offs, int32(i))
 		case r >= '\u2010' && r <= '\u2015' || r == '\u2212' || r == '\ufe63' || r == '\uff0d':
 			n.out = append(n.out, '-')
@@ -423,7 +423,43 @@ func dingbatDigit(r rune) int {
 
 // latinExtraDouble maps Latin and IPA letters drawn like a basic Latin
 // one (dotless "ı", Latin alpha "ɑ", script "ɡ", dotless "ȷ", iota "ɩ",
-// the dental click "ǀ") to that letter.
-var latinExtraDouble = map[rune]byte{
-	'\u0131': 'i', '\u0251': 'a', '\u0261': 'g', '\u0237': 'j', '\u0269': 'i', '\u01c0': 'l',
+// the dental click "ǀ") to that letter, and any other rune to 0.
+func latinExtraDouble(r rune) byte {
+	switch r {
+	case '\u0131', '\u0269':
+		return 'i'
+	case '\u0251':
+		return 'a'
+	case '\u0261':
+		return 'g'
+	case '\u0237':
+		return 'j'
+	case '\u01c0':
+		return 'l'
+	}
+	return 0
+}
+
+// isFormat reports whether r is the soft hyphen or a format character
+// (category Cf), without a table search for the runes of the BMP.
+func isFormat(r rune) bool {
+	switch {
+	case r < 0x600:
+		return r == 0xad
+	case r < 0x2000:
+		return r <= 0x605 || r == 0x61c || r == 0x6dd || r == 0x70f || r == 0x890 || r == 0x891 || r == 0x8e2 || r == 0x180e
+	case r < 0x10000:
+		return r >= 0x200b && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2060 && r <= 0x2064 || r >= 0x2066 && r <= 0x206f ||
+			r == 0xfeff || r >= 0xfff9 && r <= 0xfffb
+	}
+	return unicode.Is(unicode.Cf, r)
+}
+
+// isCombining reports whether r is in a block of combining marks drawn
+// over any letter or digit: diacritical marks (U+0300..U+036F, with their
+// extensions and supplement), the marks for symbols (U+20D0..U+20FF: the
+// keycap of "4\u20e3", the enclosing circle) and the half marks.
+func isCombining(r rune) bool {
+	return r >= 0x300 && r <= 0x36f || r >= 0x1ab0 && r <= 0x1aff || r >= 0x1dc0 && r <= 0x1dff ||
+		r >= 0x20d0 && r <= 0x20ff || r >= 0xfe20 && r <= 0xfe2f
 }

@@ -185,7 +185,7 @@ func (ev *evaluator) holds(t, class string) bool {
 
 // invisible reports whether normalisation drops r.
 func invisible(r rune) bool {
-	return r == '\u00ad' || unicode.Is(unicode.Cf, r) || isVariationSelector(r) || r == '\u034f'
+	return isFormat(r) || isVariationSelector(r) || r == '\u034f'
 }
 
 // compactHead appends to dst the compact form of t's start: at least n

@@ -3,11 +3,13 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,6 +95,7 @@ const redacted = "[redacted]"
 
 type scrubber struct {
 	secrets *strings.Replacer // nil when no secret is configured
+	texts   *strings.Replacer // the request's texts; nil but for one request
 }
 
 func newScrubber(secrets []string) *scrubber {
@@ -111,6 +114,9 @@ func newScrubber(secrets []string) *scrubber {
 
 // text masks every secret in s.
 func (sc *scrubber) text(s string) string {
+	if sc.texts != nil {
+		s = sc.texts.Replace(s)
+	}
 	if sc.secrets != nil {
 		s = sc.secrets.Replace(s)
 	}
@@ -144,20 +150,20 @@ func (sc *scrubber) err(err error) error {
 
 func (p *scrubbed) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
 	r, err := p.Provider.Chat(ctx, pm, req)
-	return r, p.s.err(err)
+	return r, p.s.forRequest(req, req.Model).err(err)
 }
 
 func (p *scrubbed) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
 	st, err := p.Provider.ChatStream(ctx, pm, req)
 	if err != nil {
-		return nil, p.s.err(err)
+		return nil, p.s.forRequest(req, req.Model).err(err)
 	}
-	return &scrubbedStream{Stream: st, s: p.s}, nil
+	return &scrubbedStream{Stream: st, s: p.s, req: req}, nil
 }
 
 func (p *scrubbed) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	r, err := p.Provider.Embed(ctx, pm, req)
-	return r, p.s.err(err)
+	return r, p.s.forRequest(req, req.Model).err(err)
 }
 
 // maxErrorBody bounds the error body of a pass-through answer read to be
@@ -177,7 +183,7 @@ func (p *scrubbed) Forward(ctx context.Context, pm policy.Permit, req *provider.
 	if rerr != nil {
 		return nil, p.s.err(provider.StreamCut(p.Info().Name, rerr))
 	}
-	b = []byte(p.s.text(string(b)))
+	b = []byte(p.s.withTexts(bodyTexts(req.Body, "")).text(string(b)))
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	resp.ContentLength = int64(len(b))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
@@ -186,10 +192,89 @@ func (p *scrubbed) Forward(ctx context.Context, pm policy.Permit, req *provider.
 
 type scrubbedStream struct {
 	provider.Stream
-	s *scrubber
+	s   *scrubber
+	req *llm.ChatRequest
 }
 
 func (st *scrubbedStream) Recv() (*llm.Chunk, error) {
 	c, err := st.Stream.Recv()
-	return c, st.s.err(err)
+	if err == nil || err == io.EOF {
+		return c, err
+	}
+	return c, st.s.forRequest(st.req, st.req.Model).err(err)
+}
+
+// Prompts never reach a log unless the operator asks, but an upstream
+// that echoes the request's body in its error would put them in the
+// message the gateway logs. On an error, every text of the request (a
+// string of minText bytes or more: a prompt, a system message, an input)
+// is masked as "[request text]", as it is and JSON-escaped; the model name
+// is kept, "model X does not exist" needs it.
+const minText = 12
+
+const requestText = "[request text]"
+
+// forRequest returns sc extended with the texts of req, a canonical
+// request (walked through its JSON form).
+func (sc *scrubber) forRequest(req any, model string) *scrubber {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return sc
+	}
+	return sc.withTexts(bodyTexts(b, model))
+}
+
+// withTexts returns a copy of sc that also masks texts.
+func (sc *scrubber) withTexts(texts []string) *scrubber {
+	if len(texts) == 0 {
+		return sc
+	}
+	var pairs []string
+	for _, t := range texts {
+		// As sent, and escaped once or twice: an echoed body is a JSON
+		// string inside the upstream's JSON error object.
+		for range 3 {
+			pairs = append(pairs, t, requestText)
+			q, err := json.Marshal(t)
+			if err != nil || string(q[1:len(q)-1]) == t {
+				break
+			}
+			t = string(q[1 : len(q)-1])
+		}
+	}
+	return &scrubber{secrets: sc.secrets, texts: strings.NewReplacer(pairs...)}
+}
+
+// bodyTexts lists the JSON string values of body that are minText bytes
+// or longer, but model.
+func bodyTexts(body []byte, model string) []string {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case string:
+			if len(x) >= minText && x != model {
+				out = append(out, x)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				if k == "model" || k == "Model" {
+					continue
+				}
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	// Longest first: a text that holds another is masked whole.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
 }

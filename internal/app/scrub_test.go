@@ -82,8 +82,9 @@ models:
 	srv := httptest.NewServer(g.Handler)
 	defer srv.Close()
 
+	const prompt = "the launch code is \"4242\", tell no one"
 	chat := func(model string, stream bool) string {
-		s, _ := json.Marshal(map[string]any{"model": model, "stream": stream, "messages": []any{map[string]string{"role": "user", "content": "hi"}}})
+		s, _ := json.Marshal(map[string]any{"model": model, "stream": stream, "messages": []any{map[string]string{"role": "user", "content": prompt}}})
 		return string(s)
 	}
 	cases := []struct{ name, path, body string }{
@@ -92,10 +93,10 @@ models:
 		{"anthropic from openai", "/v1/chat/completions", chat("m-ant", false)},
 		{"gemini", "/v1/chat/completions", chat("m-gem", false)},
 		{"gemini stream", "/v1/chat/completions", chat("m-gem", true)},
-		{"anthropic pass-through", "/v1/messages", `{"model":"m-ant","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`},
+		{"anthropic pass-through", "/v1/messages", `{"model":"m-ant","max_tokens":10,"messages":[{"role":"user","content":"the launch code is \"4242\", tell no one"}]}`},
 		{"anthropic pass-through stream", "/v1/messages", `{"model":"m-ant","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`},
-		{"embeddings", "/v1/embeddings", `{"model":"e-oa","input":"hi"}`},
-		{"responses", "/v1/responses", `{"model":"m-oa","input":"hi"}`},
+		{"embeddings", "/v1/embeddings", `{"model":"e-oa","input":"the launch code is \"4242\", tell no one"}`},
+		{"responses", "/v1/responses", `{"model":"m-oa","input":"the launch code is \"4242\", tell no one"}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +116,10 @@ models:
 		if strings.Contains(logs.String(), k) {
 			t.Errorf("the log holds provider key %s", k)
 		}
+	}
+	// The upstream echoed the prompt too: it must not reach the log.
+	if strings.Contains(logs.String(), "launch code") {
+		t.Errorf("the log holds the prompt: %s", logs.String())
 	}
 }
 
@@ -164,5 +169,24 @@ models:
 	sc := newScrubber(providerSecrets(c.Providers[0]))
 	if got := sc.text("GET /v1/models?x=PASSWORD-123 QUERYSECRET-9"); strings.Contains(got, "PASSWORD-123") || strings.Contains(got, "QUERYSECRET-9") {
 		t.Errorf("scrubber kept a base_url credential: %s", got)
+	}
+}
+
+// TestRequestTextsMasked: the request's texts are masked in an error, as
+// sent and JSON-escaped; the model name and short words are kept.
+func TestRequestTextsMasked(t *testing.T) {
+	body := []byte(`{"model":"claude-3-5-sonnet-20241022","messages":[{"role":"user","content":"my salary is \"93k\" a year"}]}`)
+	sc := newScrubber(nil).withTexts(bodyTexts(body, ""))
+	for _, in := range []string{
+		`echo: my salary is "93k" a year`,
+		`echo: {"content":"my salary is \"93k\" a year"}`,
+		`{"message":"echo: {\"content\":\"my salary is \\\"93k\\\" a year\"}"}`,
+	} {
+		if got := sc.text(in); strings.Contains(got, "salary") {
+			t.Errorf("text(%s) = %s", in, got)
+		}
+	}
+	if in := "model claude-3-5-sonnet-20241022 not found for role user"; sc.text(in) != in {
+		t.Errorf("text(%q) = %q", in, sc.text(in))
 	}
 }

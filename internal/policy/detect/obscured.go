@@ -72,6 +72,11 @@ func spaces(t string, i int) int {
 	return i
 }
 
+// lineBlank reports whether c is a tab or a line break: read like a
+// space around an '@' ("ann.leak\n@\nexample.com" is an address to a
+// model), not around the word "at".
+func lineBlank(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
+
 // obscuredEmail recognises an obscured address around t[as:ae]: the word
 // "at" or an '@'.
 func (st *state) obscuredEmail(as, ae int) {
@@ -90,7 +95,7 @@ func (st *state) obscuredEmail(as, ae int) {
 	}
 	// The local part, up to three spaces before.
 	le := ts
-	for le > 0 && ts-le < 3 && t[le-1] == ' ' {
+	for le > 0 && ts-le < 3 && (t[le-1] == ' ' || sym && lineBlank(t[le-1])) {
 		le--
 	}
 	if sym && le < ts {
@@ -108,6 +113,9 @@ func (st *state) obscuredEmail(as, ae int) {
 	}
 	// The domain: labels joined by dots, plain, spaced, bracketed or words.
 	k := spaces(t, te)
+	for sym && k-te < 3 && k < len(t) && (t[k] == ' ' || lineBlank(t[k])) {
+		k++
+	}
 	if sym && k > te {
 		obscured = true
 	}

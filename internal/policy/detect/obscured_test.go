@@ -23,6 +23,9 @@ func TestObscuredEmail(t *testing.T) {
 		{"reach jane.doe at example dot org", []string{"email:jane.doe at example dot org"}},
 		{"jane AT corp DOT example DOT de.", []string{"email:jane AT corp DOT example DOT de"}},
 		{"plain ann@example.com stays one span", []string{"email:ann@example.com"}},
+		{"mail ann.leak\n@\nexample.com", []string{"email:ann.leak\n@\nexample.com"}},
+		{"mail ann.leak\t@\texample.com", []string{"email:ann.leak\t@\texample.com"}},
+		{"mail ann.leak@\r\nexample.com", []string{"email:ann.leak@\r\nexample.com"}},
 
 		{"look at example.com for docs", nil},         // a sentence: bare "at", a real dot
 		{"available at docs.python.org", nil},         // likewise
@@ -35,6 +38,8 @@ func TestObscuredEmail(t *testing.T) {
 		{"npm i @types/node and pkg @ 1.2.3", nil}, // packages and versions
 		{"Claude <noreply [at] anthropic [dot] com>", nil},
 		{"at at at [at] (at) @ . dot", nil},
+		{"reach jane.doe\nat example dot org", nil},         // a line break is no space around "at"
+		{"class A:\n\t@property\n\tdef x(self): pass", nil}, // a decorator
 	}
 	for _, tt := range tests {
 		got := found(tt.text, s.Scan(tt.text, Builtin, nil))

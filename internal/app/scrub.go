@@ -246,7 +246,7 @@ func (sc *scrubber) withTexts(texts []string) *scrubber {
 }
 
 // bodyTexts lists the JSON string values of body that are minText bytes
-// or longer, but model.
+// or longer, but model and identifiers.
 func bodyTexts(body []byte, model string) []string {
 	var v any
 	if json.Unmarshal(body, &v) != nil {
@@ -257,7 +257,7 @@ func bodyTexts(body []byte, model string) []string {
 	walk = func(x any) {
 		switch x := x.(type) {
 		case string:
-			if len(x) >= minText && x != model {
+			if len(x) >= minText && x != model && !identifier(x) {
 				out = append(out, x)
 			}
 		case []any:
@@ -277,4 +277,22 @@ func bodyTexts(body []byte, model string) []string {
 	// Longest first: a text that holds another is masked whole.
 	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
+}
+
+// identifier reports whether s is shaped like a name rather than a text:
+// at most 64 bytes of letters, digits and _ . - [ ] :, no space. Field
+// names, enum values and ids are, and the gateway's own errors name them
+// ("parameter \"inference_geo\" is not supported"): masking them made
+// those errors name nothing. A prompt is not.
+func identifier(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-[]:", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -189,4 +189,15 @@ func TestRequestTextsMasked(t *testing.T) {
 	if in := "model claude-3-5-sonnet-20241022 not found for role user"; sc.text(in) != in {
 		t.Errorf("text(%q) = %q", in, sc.text(in))
 	}
+	// Names the request holds as values (a field, an enum, an id) stay
+	// in the gateway's own errors: "parameter \"inference_geo\" is not
+	// supported" named nothing once they were masked.
+	body = []byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"search_result","source":"https://example.com/a b","title":"inference_geo"}]}]}`)
+	sc = newScrubber(nil).withTexts(bodyTexts(body, ""))
+	if in := `parameter "search_result" of "inference_geo" is not supported`; sc.text(in) != in {
+		t.Errorf("text(%q) = %q, want the names kept", in, sc.text(in))
+	}
+	if got := sc.text("echo: https://example.com/a b"); strings.Contains(got, "example.com/a b") {
+		t.Errorf("a text with a space was not masked: %q", got)
+	}
 }

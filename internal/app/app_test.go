@@ -215,3 +215,21 @@ models:
 		t.Errorf("upstream called %d times, want 1", got)
 	}
 }
+
+// listening runs Serve on c (whose server.listen is a loopback address
+// with port 0) until the test ends, and returns the address it bound.
+func listening(t *testing.T, c *config.Config) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, c, io.Discard, func(a string) { addrc <- a }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case addr := <-addrc:
+		return addr
+	case err := <-done:
+		t.Fatal(err)
+		return ""
+	}
+}

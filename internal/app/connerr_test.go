@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -23,17 +22,7 @@ func TestServerErrorsInClientFormat(t *testing.T) {
 server: { listen: "127.0.0.1:0", max_header_bytes: 4096 }
 storage: { data_dir: `+t.TempDir()+` }
 `)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, c, io.Discard, func(a string) { addrc <- a }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	addr := listening(t, c)
 
 	big := "X-Big: " + strings.Repeat("a", 16<<10) + "\r\n"
 	cases := []struct {

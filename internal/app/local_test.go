@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,17 +27,7 @@ providers:
 models:
   - { name: m, provider: oa, upstream: gpt-4o }
 `)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, c, io.Discard, func(a string) { addrc <- a }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	addr := listening(t, c)
 	port := addr[strings.LastIndex(addr, ":"):]
 	const chat = `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
 	for _, tc := range []struct {

@@ -150,20 +150,20 @@ func (sc *scrubber) err(err error) error {
 
 func (p *scrubbed) Chat(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (*llm.ChatResponse, error) {
 	r, err := p.Provider.Chat(ctx, pm, req)
-	return r, p.s.forRequest(req, req.Model).err(err)
+	return r, p.s.reqErr(req, req.Model, err)
 }
 
 func (p *scrubbed) ChatStream(ctx context.Context, pm policy.Permit, req *llm.ChatRequest) (provider.Stream, error) {
 	st, err := p.Provider.ChatStream(ctx, pm, req)
 	if err != nil {
-		return nil, p.s.forRequest(req, req.Model).err(err)
+		return nil, p.s.reqErr(req, req.Model, err)
 	}
 	return &scrubbedStream{Stream: st, s: p.s, req: req}, nil
 }
 
 func (p *scrubbed) Embed(ctx context.Context, pm policy.Permit, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	r, err := p.Provider.Embed(ctx, pm, req)
-	return r, p.s.forRequest(req, req.Model).err(err)
+	return r, p.s.reqErr(req, req.Model, err)
 }
 
 // maxErrorBody bounds the error body of a pass-through answer read to be
@@ -198,10 +198,7 @@ type scrubbedStream struct {
 
 func (st *scrubbedStream) Recv() (*llm.Chunk, error) {
 	c, err := st.Stream.Recv()
-	if err == nil || err == io.EOF {
-		return c, err
-	}
-	return c, st.s.forRequest(st.req, st.req.Model).err(err)
+	return c, st.s.reqErr(st.req, st.req.Model, err)
 }
 
 // Prompts never reach a log unless the operator asks, but an upstream
@@ -213,6 +210,15 @@ func (st *scrubbedStream) Recv() (*llm.Chunk, error) {
 const minText = 12
 
 const requestText = "[request text]"
+
+// reqErr masks secrets and req's texts in err. The request is walked only
+// when there is an error: a successful call costs nothing.
+func (sc *scrubber) reqErr(req any, model string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return sc.forRequest(req, model).err(err)
+}
 
 // forRequest returns sc extended with the texts of req, a canonical
 // request (walked through its JSON form).

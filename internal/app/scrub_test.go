@@ -11,6 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/fulcrumhq/fulcrum/internal/config"
+	"github.com/fulcrumhq/fulcrum/internal/llm"
+	"github.com/fulcrumhq/fulcrum/internal/policy"
+	"github.com/fulcrumhq/fulcrum/internal/provider"
 )
 
 // echoUpstream answers every request with an error whose message echoes
@@ -199,5 +204,35 @@ func TestRequestTextsMasked(t *testing.T) {
 	}
 	if got := sc.text("echo: https://example.com/a b"); strings.Contains(got, "example.com/a b") {
 		t.Errorf("a text with a space was not masked: %q", got)
+	}
+}
+
+// answering is a provider whose calls succeed.
+type answering struct{ provider.Provider }
+
+func (answering) Chat(context.Context, policy.Permit, *llm.ChatRequest) (*llm.ChatResponse, error) {
+	return &llm.ChatResponse{}, nil
+}
+
+func (answering) Embed(context.Context, policy.Permit, *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	return &llm.EmbedResponse{}, nil
+}
+
+// TestScrubFreeWhenAnswered: the wrapper walks the request only for an
+// error. It once marshalled and walked the whole request after every
+// successful translated call, an error or not.
+func TestScrubFreeWhenAnswered(t *testing.T) {
+	p := scrubProvider(answering{}, config.Provider{APIKey: "sk-configured-secret"})
+	req := &llm.ChatRequest{Model: "m", Messages: []llm.Message{llm.TextMessage(llm.RoleUser, strings.Repeat("a long prompt ", 100))}}
+	emb := &llm.EmbedRequest{Model: "m", Input: []string{strings.Repeat("a long input ", 100)}}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := p.Chat(context.Background(), policy.Permit{}, req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Embed(context.Background(), policy.Permit{}, emb); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 2 {
+		t.Errorf("a successful Chat and Embed through the wrapper: %v allocations, want the provider's 2", n)
 	}
 }
